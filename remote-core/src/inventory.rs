@@ -1,0 +1,484 @@
+//! Reads `remote.toml` (defaults + groups) into ready-to-connect [`HostSpec`]s, with errors that name file, line and fix.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Environment variable that overrides the default inventory path.
+pub const INVENTORY_ENV: &str = "REMOTE_INVENTORY";
+
+/// How a server's host key is checked against `known_hosts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum HostKeyPolicy {
+    /// Unknown and changed keys are refused (the default, as OpenSSH's `StrictHostKeyChecking yes`).
+    #[default]
+    Strict,
+    /// Unknown keys are recorded in `known_hosts`; changed keys are refused.
+    AcceptNew,
+    /// No check at all; only when asked for explicitly.
+    Off,
+}
+
+impl HostKeyPolicy {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "strict" => Some(Self::Strict),
+            "accept-new" => Some(Self::AcceptNew),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for HostKeyPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Strict => "strict",
+            Self::AcceptNew => "accept-new",
+            Self::Off => "off",
+        })
+    }
+}
+
+/// How the client proves who it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Auth {
+    /// A private key file (unencrypted; encrypted keys belong in ssh-agent).
+    KeyFile(PathBuf),
+    /// ssh-agent through `SSH_AUTH_SOCK`; without an agent, the default `~/.ssh/id_*` files are tried.
+    Agent,
+}
+
+/// One target: where to connect, as whom, and how to trust it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HostSpec {
+    /// The host as written in the inventory; results and messages use this name.
+    pub name: String,
+    /// DNS name or IP address to connect to.
+    pub address: String,
+    /// TCP port of the SSH server.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// Client authentication.
+    pub auth: Auth,
+    /// The `known_hosts` file that host keys are checked against.
+    pub known_hosts: PathBuf,
+    /// What to do with unknown or changed host keys.
+    pub host_key_checking: HostKeyPolicy,
+}
+
+impl HostSpec {
+    /// The name OpenSSH uses for this host in `known_hosts`: `addr` on port 22, `[addr]:port` otherwise.
+    pub fn known_hosts_name(&self) -> String {
+        if self.port == 22 {
+            self.address.clone()
+        } else {
+            format!("[{}]:{}", self.address, self.port)
+        }
+    }
+}
+
+/// A named set of hosts from the inventory, in the order they were written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// The group's name (`[groups.NAME]`).
+    pub name: String,
+    /// Its hosts, in inventory order.
+    pub hosts: Vec<HostSpec>,
+}
+
+/// The parsed inventory file.
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    path: PathBuf,
+    groups: BTreeMap<String, Group>,
+}
+
+/// Everything that can be wrong with an inventory, each naming the file and, where it applies, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The file is missing.
+    #[error(
+        "inventory {} not found; create it (see README.md, \"Inventory\"), pass --inventory FILE, or run `remote sandbox up`",
+        path.display()
+    )]
+    NotFound { path: PathBuf },
+    /// The file exists but could not be read.
+    #[error("cannot read inventory {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys or wrong types.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    /// A value is well-formed TOML but makes no sense as an inventory entry.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    /// A group name that the inventory does not define.
+    #[error("unknown group `{name}` in {}{}", path.display(), suggestion_text(suggestion.as_deref(), known))]
+    UnknownGroup { name: String, path: PathBuf, known: Vec<String>, suggestion: Option<String> },
+}
+
+fn suggestion_text(suggestion: Option<&str>, known: &[String]) -> String {
+    match (suggestion, known.is_empty()) {
+        (Some(s), _) => format!("; did you mean `{s}`?"),
+        (None, true) => "; it defines no groups yet".to_string(),
+        (None, false) => format!("; known groups: {}", known.join(", ")),
+    }
+}
+
+/// The closest candidate to `word` by edit distance, when it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(distance, c)| *distance <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c.to_string())
+}
+
+/// Settings shared by `[defaults]` and each group; every key is optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    user: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    known_hosts: Option<Spanned<String>>,
+    host_key_checking: Option<Spanned<String>>,
+    port: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    hosts: Spanned<Vec<Spanned<String>>>,
+    user: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    known_hosts: Option<Spanned<String>>,
+    host_key_checking: Option<Spanned<String>>,
+    port: Option<Spanned<i64>>,
+}
+
+impl RawGroup {
+    /// The group's own settings, each falling back to `[defaults]`.
+    fn settings_over(&self, defaults: &RawSettings) -> RawSettings {
+        let pick = |own: &Option<Spanned<String>>, default: &Option<Spanned<String>>| own.clone().or_else(|| default.clone());
+        RawSettings {
+            user: pick(&self.user, &defaults.user),
+            key: pick(&self.key, &defaults.key),
+            known_hosts: pick(&self.known_hosts, &defaults.known_hosts),
+            host_key_checking: pick(&self.host_key_checking, &defaults.host_key_checking),
+            port: self.port.clone().or_else(|| defaults.port.clone()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    defaults: RawSettings,
+    #[serde(default)]
+    groups: BTreeMap<String, RawGroup>,
+}
+
+impl Inventory {
+    /// The inventory path to use when none is given: `$REMOTE_INVENTORY`, else `./remote.toml`.
+    pub fn default_path() -> PathBuf {
+        std::env::var_os(INVENTORY_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("remote.toml"))
+    }
+
+    /// Reads and validates the inventory at `path`.
+    pub fn load(path: &Path) -> Result<Self, InventoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                InventoryError::NotFound { path: path.to_path_buf() }
+            } else {
+                InventoryError::Read { path: path.to_path_buf(), source }
+            }
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses inventory text; `path` names the file in errors and anchors relative key paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, InventoryError> {
+        let raw: RawFile = toml::from_str(text).map_err(|err| {
+            let (line, column) = err.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
+            InventoryError::Syntax { path: path.to_path_buf(), line, column, message: err.message().trim().to_string() }
+        })?;
+        let resolver = Resolver { text, path, base: path.parent().unwrap_or(Path::new(".")) };
+        let mut groups = BTreeMap::new();
+        for (name, group) in &raw.groups {
+            let settings = group.settings_over(&raw.defaults);
+            let hosts = resolver.hosts(group, &settings)?;
+            groups.insert(name.clone(), Group { name: name.clone(), hosts });
+        }
+        Ok(Self { path: path.to_path_buf(), groups })
+    }
+
+    /// The file this inventory was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The group called `name`, or an error that suggests the closest known name.
+    pub fn group(&self, name: &str) -> Result<&Group, InventoryError> {
+        self.groups.get(name).ok_or_else(|| InventoryError::UnknownGroup {
+            name: name.to_string(),
+            path: self.path.clone(),
+            known: self.groups.keys().cloned().collect(),
+            suggestion: did_you_mean(name, self.groups.keys().map(String::as_str)),
+        })
+    }
+
+    /// All groups, sorted by name.
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+}
+
+/// Turns raw values into resolved ones, reporting positions in the source text.
+struct Resolver<'a> {
+    text: &'a str,
+    path: &'a Path,
+    base: &'a Path,
+}
+
+impl Resolver<'_> {
+    fn invalid<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, InventoryError> {
+        let (line, column) = line_column(self.text, span.start);
+        Err(InventoryError::Invalid { path: self.path.to_path_buf(), line, column, message })
+    }
+
+    fn hosts(&self, group: &RawGroup, settings: &RawSettings) -> Result<Vec<HostSpec>, InventoryError> {
+        if group.hosts.get_ref().is_empty() {
+            return self.invalid(group.hosts.span(), "`hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]".into());
+        }
+        let port = match &settings.port {
+            None => 22,
+            Some(p) => match u16::try_from(*p.get_ref()) {
+                Ok(port) if port > 0 => port,
+                _ => return self.invalid(p.span(), format!("port {} is out of range; use 1 to 65535", p.get_ref())),
+            },
+        };
+        let user = match &settings.user {
+            Some(u) if u.get_ref().trim().is_empty() => return self.invalid(u.span(), "`user` is empty".into()),
+            Some(u) => u.get_ref().clone(),
+            None => current_user(),
+        };
+        let auth = match &settings.key {
+            Some(k) => Auth::KeyFile(self.file_path(k.get_ref())),
+            None => Auth::Agent,
+        };
+        let known_hosts = match &settings.known_hosts {
+            Some(k) => self.file_path(k.get_ref()),
+            None => expand_home("~/.ssh/known_hosts"),
+        };
+        let host_key_checking = match &settings.host_key_checking {
+            None => HostKeyPolicy::default(),
+            Some(p) => match HostKeyPolicy::parse(p.get_ref()) {
+                Some(policy) => policy,
+                None => {
+                    return self.invalid(
+                        p.span(),
+                        format!("host_key_checking = \"{}\" is not known; use \"strict\", \"accept-new\" or \"off\"", p.get_ref()),
+                    );
+                }
+            },
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut hosts = Vec::with_capacity(group.hosts.get_ref().len());
+        for entry in group.hosts.get_ref() {
+            let parsed = match parse_host_entry(entry.get_ref(), port) {
+                Ok(parsed) => parsed,
+                Err(why) => return self.invalid(entry.span(), format!("host \"{}\": {why}", entry.get_ref())),
+            };
+            if !seen.insert(entry.get_ref().clone()) {
+                return self.invalid(entry.span(), format!("host \"{}\" is listed twice in this group", entry.get_ref()));
+            }
+            hosts.push(HostSpec {
+                name: entry.get_ref().clone(),
+                address: parsed.address,
+                port: parsed.port,
+                user: parsed.user.unwrap_or_else(|| user.clone()),
+                auth: auth.clone(),
+                known_hosts: known_hosts.clone(),
+                host_key_checking,
+            });
+        }
+        Ok(hosts)
+    }
+
+    /// `~` is the home directory; relative paths are relative to the inventory's folder.
+    fn file_path(&self, text: &str) -> PathBuf {
+        let expanded = expand_home(text);
+        if expanded.is_absolute() { expanded } else { self.base.join(expanded) }
+    }
+}
+
+struct HostEntry {
+    user: Option<String>,
+    address: String,
+    port: u16,
+}
+
+/// Parses `[user@]host[:port]`, with IPv6 literals as `[::1]:22` or bare `::1`.
+fn parse_host_entry(entry: &str, default_port: u16) -> Result<HostEntry, String> {
+    if entry.trim() != entry || entry.is_empty() || entry.chars().any(char::is_whitespace) {
+        return Err("a host may not be empty or contain spaces".into());
+    }
+    let (user, rest) = match entry.rsplit_once('@') {
+        Some((user, rest)) if !user.is_empty() => (Some(user.to_string()), rest),
+        Some(_) => return Err("nothing before `@`; write user@host or leave the user out".into()),
+        None => (None, entry),
+    };
+    let parse_port = |p: &str| match p.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(format!("port `{p}` is not a number from 1 to 65535")),
+    };
+    let (address, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        let (address, after) = bracketed.split_once(']').ok_or("`[` without a closing `]`")?;
+        match after.strip_prefix(':') {
+            Some(p) => (address, parse_port(p)?),
+            None if after.is_empty() => (address, default_port),
+            None => return Err(format!("unexpected `{after}` after `]`; write [address]:port")),
+        }
+    } else if rest.matches(':').count() == 1 {
+        let (address, p) = rest.split_once(':').unwrap_or((rest, ""));
+        (address, parse_port(p)?)
+    } else {
+        (rest, default_port)
+    };
+    if address.is_empty() {
+        return Err("the address is empty".into());
+    }
+    Ok(HostEntry { user, address: address.to_string(), port })
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Replaces a leading `~` with `$HOME`.
+pub fn expand_home(text: &str) -> PathBuf {
+    match text.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(text),
+    }
+}
+
+/// The name of the user running this process, as the default login user.
+pub fn current_user() -> String {
+    if let Some(user) = std::env::var("USER").ok().filter(|u| !u.is_empty()) {
+        return user;
+    }
+    // SAFETY: getpwuid returns a pointer into static storage or null; we copy the name out at once.
+    unsafe {
+        let entry = libc::getpwuid(libc::geteuid());
+        if entry.is_null() {
+            return "root".to_string();
+        }
+        std::ffi::CStr::from_ptr((*entry).pw_name).to_string_lossy().into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Inventory, String> {
+        Inventory::parse(text, Path::new("/etc/remote/remote.toml")).map_err(|e| e.to_string())
+    }
+
+    fn check_error(text: &str, expected: &str) {
+        let err = parse(text).expect_err("inventory should be rejected");
+        assert_eq!(err, expected);
+    }
+
+    #[test]
+    fn groups_take_defaults_and_override_them() {
+        let inventory = parse(
+            r#"
+[defaults]
+user = "deploy"
+key = "keys/id"
+port = 2200
+
+[groups.web]
+hosts = ["10.0.0.1", "10.0.0.2:22", "admin@[::1]:2222", "::1"]
+host_key_checking = "accept-new"
+known_hosts = "/tmp/kh"
+"#,
+        )
+        .unwrap();
+        let web = inventory.group("web").unwrap();
+        let summary: Vec<_> = web.hosts.iter().map(|h| (h.address.as_str(), h.port, h.user.as_str())).collect();
+        assert_eq!(summary, [("10.0.0.1", 2200, "deploy"), ("10.0.0.2", 22, "deploy"), ("::1", 2222, "admin"), ("::1", 2200, "deploy")]);
+        assert_eq!(web.hosts[0].auth, Auth::KeyFile(PathBuf::from("/etc/remote/keys/id")));
+        assert_eq!(web.hosts[0].host_key_checking, HostKeyPolicy::AcceptNew);
+        assert_eq!(web.hosts[0].known_hosts, PathBuf::from("/tmp/kh"));
+        assert_eq!(web.hosts[0].known_hosts_name(), "[10.0.0.1]:2200");
+        assert_eq!(web.hosts[1].known_hosts_name(), "10.0.0.2");
+    }
+
+    #[test]
+    fn absent_key_means_agent_and_strict_checking() {
+        let inventory = parse("[groups.g]\nhosts = [\"h\"]\n").unwrap();
+        let host = &inventory.group("g").unwrap().hosts[0];
+        assert_eq!(host.auth, Auth::Agent);
+        assert_eq!(host.host_key_checking, HostKeyPolicy::Strict);
+        assert_eq!(host.port, 22);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        check_error(
+            "[groups.g]\nhosts = [\"a\", \"b:99999\"]\n",
+            "/etc/remote/remote.toml:2:15: host \"b:99999\": port `99999` is not a number from 1 to 65535",
+        );
+        check_error(
+            "[groups.g]\nhosts = [\"a\"]\nhost_key_checking = \"yes\"\n",
+            "/etc/remote/remote.toml:3:21: host_key_checking = \"yes\" is not known; use \"strict\", \"accept-new\" or \"off\"",
+        );
+        check_error("[groups.g]\nhosts = []\n", "/etc/remote/remote.toml:2:9: `hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]");
+        check_error("[groups.g]\nhosts = [\"a\", \"a\"]\n", "/etc/remote/remote.toml:2:15: host \"a\" is listed twice in this group");
+        check_error("[defaults]\nport = 0\n[groups.g]\nhosts = [\"a\"]\n", "/etc/remote/remote.toml:2:8: port 0 is out of range; use 1 to 65535");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_toml_are_syntax_errors() {
+        let err = parse("[groups.g]\nhosts = [\"a\"]\nusr = \"x\"\n").unwrap_err();
+        assert!(err.starts_with("/etc/remote/remote.toml:3:1: unknown field `usr`"), "{err}");
+        let err = parse("[groups.g\nhosts = 1\n").unwrap_err();
+        assert!(err.starts_with("/etc/remote/remote.toml:1:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_group_suggests_the_closest() {
+        let inventory = parse("[groups.sandbox]\nhosts = [\"a\"]\n[groups.web]\nhosts = [\"b\"]\n").unwrap();
+        assert_eq!(
+            inventory.group("sandbx").unwrap_err().to_string(),
+            "unknown group `sandbx` in /etc/remote/remote.toml; did you mean `sandbox`?"
+        );
+        assert_eq!(
+            inventory.group("zzzzzz").unwrap_err().to_string(),
+            "unknown group `zzzzzz` in /etc/remote/remote.toml; known groups: sandbox, web"
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! Keeps one SSH connection per host open and fans commands out over them, with bounded concurrency.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::exec::{CommandLimits, run_command};
+use crate::inventory::HostSpec;
+use crate::run::{HostError, HostResult, Output, Run};
+use crate::ssh::{ConnectOptions, Connection, KeyCache};
+
+/// How the pool opens and uses connections.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// Connect timeout and keepalive.
+    pub connect: ConnectOptions,
+    /// Handshakes in flight at once, across all hosts; keeps a fan-out to a big fleet within fd limits
+    /// and within what one controller core can do.
+    pub max_connecting: usize,
+    /// Commands in flight per connection. OpenSSH refuses the 11th channel by default (`MaxSessions 10`),
+    /// so this stays below it and extra work waits its turn.
+    pub channels_per_host: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { connect: ConnectOptions::default(), max_connecting: 64, channels_per_host: 8 }
+    }
+}
+
+/// Called as each host finishes.
+pub type HostDone = Arc<dyn Fn(&HostResult) + Send + Sync>;
+
+/// Per-call options of a fan-out.
+#[derive(Clone)]
+pub struct ExecOptions {
+    /// Limit per command; on expiry the remote process is killed.
+    pub timeout: Duration,
+    /// Bytes of stdout and of stderr kept per host.
+    pub max_output: usize,
+    /// Called as each host finishes (e.g. to advance a progress bar).
+    pub on_host_done: Option<HostDone>,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(600), max_output: 64 << 20, on_host_done: None }
+    }
+}
+
+/// A cheap, cloneable handle to the shared pool of connections.
+#[derive(Clone)]
+pub struct SessionPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PoolConfig,
+    keys: KeyCache,
+    /// Bounds concurrent handshakes (see [`PoolConfig::max_connecting`]).
+    connecting: Semaphore,
+    /// One slot per distinct target. Why a std Mutex: held only to find or insert a slot, never across I/O.
+    slots: Mutex<HashMap<HostSpec, Arc<Slot>>>,
+}
+
+/// The connection to one host and the gate on its channels.
+struct Slot {
+    /// Why a tokio Mutex: it is held across the handshake, so that concurrent commands to one host
+    /// wait for that one connection instead of each opening their own.
+    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    /// Bounds channels in flight on this connection (see [`PoolConfig::channels_per_host`]).
+    channels: Semaphore,
+}
+
+impl SessionPool {
+    /// An empty pool; connections open on first use.
+    pub fn new(config: PoolConfig) -> Self {
+        let connecting = Semaphore::new(config.max_connecting.max(1));
+        Self { inner: Arc::new(Inner { config, keys: KeyCache::default(), connecting, slots: Mutex::default() }) }
+    }
+
+    /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of `hosts`.
+    pub async fn exec(&self, group: &str, hosts: &[HostSpec], label: &str, command: &str, options: &ExecOptions) -> Run {
+        let started = Instant::now();
+        let command: Arc<str> = Arc::from(command);
+        let tasks: Vec<_> = hosts
+            .iter()
+            .map(|spec| {
+                let (pool, spec, command, options) = (self.clone(), spec.clone(), command.clone(), options.clone());
+                tokio::spawn(async move { pool.exec_on(&spec, &command, &options).await })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(hosts.len());
+        for (task, spec) in tasks.into_iter().zip(hosts) {
+            results.push(task.await.unwrap_or_else(|panic| HostResult {
+                host: spec.name.clone(),
+                outcome: Err(HostError::Connect { cause: format!("internal error: {panic}") }),
+                elapsed: started.elapsed(),
+            }));
+        }
+        Run { label: label.to_string(), group: group.to_string(), results, elapsed: started.elapsed() }
+    }
+
+    /// Runs `command` on one host, reusing its open connection or opening one.
+    pub async fn exec_on(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> HostResult {
+        let started = Instant::now();
+        let outcome = self.exec_outcome(spec, command, options).await;
+        let result = HostResult { host: spec.name.clone(), outcome, elapsed: started.elapsed() };
+        if let Some(callback) = &options.on_host_done {
+            callback(&result);
+        }
+        result
+    }
+
+    async fn exec_outcome(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> Result<Output, HostError> {
+        let slot = self.slot(spec);
+        let _channel = slot.channels.acquire().await.map_err(|e| HostError::Connect { cause: e.to_string() })?;
+        let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output };
+        // A connection can die between two commands (server restart, idle kill). Nothing has run when
+        // the channel fails to open, so one fresh connection and a second try is always safe.
+        let mut reconnected = false;
+        loop {
+            let connection = self.connection(&slot, spec).await?;
+            let open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()).await;
+            let failure = match open {
+                Ok(Ok(channel)) => return run_command(&connection, channel, command, limits).await,
+                Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
+                    return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
+                }
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => "the server did not answer a channel request".to_string(),
+            };
+            self.forget(&slot, &connection).await;
+            if reconnected {
+                return Err(HostError::Disconnected { cause: failure });
+            }
+            tracing::debug!(host = %spec.name, cause = %failure, "connection lost; reconnecting");
+            reconnected = true;
+        }
+    }
+
+    fn slot(&self, spec: &HostSpec) -> Arc<Slot> {
+        let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .entry(spec.clone())
+            .or_insert_with(|| {
+                Arc::new(Slot {
+                    connection: tokio::sync::Mutex::new(None),
+                    channels: Semaphore::new(self.inner.config.channels_per_host.max(1)),
+                })
+            })
+            .clone()
+    }
+
+    async fn connection(&self, slot: &Slot, spec: &HostSpec) -> Result<Arc<Connection>, HostError> {
+        let mut current = slot.connection.lock().await;
+        if let Some(connection) = current.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(connection.clone());
+        }
+        let _permit = self.inner.connecting.acquire().await.map_err(|e| HostError::Connect { cause: e.to_string() })?;
+        let connection = Arc::new(Connection::open(spec, &self.inner.keys, &self.inner.config.connect).await?);
+        *current = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Drops `dead` from its slot unless another task already replaced it.
+    async fn forget(&self, slot: &Slot, dead: &Arc<Connection>) {
+        let mut current = slot.connection.lock().await;
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, dead)) {
+            *current = None;
+        }
+    }
+
+    /// Connections currently open.
+    pub fn open_connections(&self) -> usize {
+        let slots: Vec<Arc<Slot>> = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        slots.iter().filter(|s| s.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))).count()
+    }
+
+    /// Closes every connection; later commands open new ones.
+    pub async fn close_all(&self) {
+        let slots: Vec<Arc<Slot>> = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for slot in slots {
+            if let Some(connection) = slot.connection.lock().await.take() {
+                connection.close().await;
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Renders a [`Run`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their tail.
+
+use std::io::IsTerminal;
+
+use console::Style;
+
+use crate::run::{HostResult, Run};
+
+/// Characters of output shown on one summary line.
+const LINE_CHARS: usize = 120;
+/// Lines of a failing host's output shown under it.
+const TAIL_LINES: usize = 3;
+
+/// Whether stdout should get colours: only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+pub fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The run summary, ready to print.
+pub fn render(run: &Run, color: bool) -> String {
+    let paint = |style: Style| style.force_styling(color);
+    let (ok, failed) = (run.results.len() - run.failed_count(), run.failed_count());
+    let mut text = String::from("\n");
+    text.push_str(&format!(
+        "{} {} on {} ({} {}: {} ok, {} failed, {:.2}s)\n\n",
+        paint(Style::new().blue().bold()).apply_to("Run summary:"),
+        run.label,
+        run.group,
+        run.results.len(),
+        if run.results.len() == 1 { "host" } else { "hosts" },
+        ok,
+        failed,
+        run.elapsed.as_secs_f64()
+    ));
+    let width = run.results.iter().map(|r| r.host.chars().count()).max().unwrap_or(0);
+    let dim = paint(Style::new().dim());
+    for result in &run.results {
+        let host = format!("{:width$}", result.host);
+        if result.ok() {
+            let last = result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default();
+            text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
+        } else {
+            let why = result.error_text().unwrap_or_default();
+            text.push_str(&format!("  {} {}  {}\n", paint(Style::new().red()).apply_to("✖"), host, why));
+            for line in failure_tail(result) {
+                text.push_str(&format!("      {}\n", dim.apply_to(line)));
+            }
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// The last lines a failing host wrote: stderr when it has any, else stdout.
+fn failure_tail(result: &HostResult) -> Vec<String> {
+    let Some(output) = result.output() else { return Vec::new() };
+    let stream = if output.stderr.iter().any(|b| !b.is_ascii_whitespace()) { &output.stderr } else { &output.stdout };
+    let mut tail = last_lines(stream, TAIL_LINES);
+    if output.truncated {
+        tail.push("(output truncated at the capture limit)".into());
+    }
+    tail
+}
+
+/// Up to `count` last non-blank lines, lossily decoded, control characters made visible, each cut to one screen line.
+fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines: Vec<String> = text.lines().rev().filter(|l| !l.trim().is_empty()).take(count).map(clip).collect();
+    lines.reverse();
+    lines
+}
+
+fn clip(line: &str) -> String {
+    // Remote output must not be able to move the cursor or recolour the terminal.
+    let visible: String = line.trim_end().chars().map(|c| if c.is_control() { '·' } else { c }).collect();
+    if visible.chars().count() <= LINE_CHARS {
+        return visible;
+    }
+    let kept: String = visible.chars().take(LINE_CHARS - 1).collect();
+    format!("{kept}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::run::{HostError, Output};
+
+    fn host(name: &str, outcome: Result<Output, HostError>) -> HostResult {
+        HostResult { host: name.into(), outcome, elapsed: Duration::from_millis(1) }
+    }
+
+    #[test]
+    fn summary_without_colour() {
+        let run = Run {
+            label: "ls -la /".into(),
+            group: "sandbox".into(),
+            elapsed: Duration::from_millis(210),
+            results: vec![
+                host("127.0.1.1", Ok(Output { exit: Some(0), stdout: b"total 1\ndrwxr-xr-x  root  /\n\n".to_vec(), ..Output::default() })),
+                host("127.0.1.22", Err(HostError::ConnectRefused { port: 22 })),
+                host(
+                    "127.0.1.3",
+                    Ok(Output { exit: Some(2), stderr: b"a\nb\nc\nls: cannot access '/nope'\x1b[31m\n".to_vec(), ..Output::default() }),
+                ),
+            ],
+        };
+        let expected = "
+Run summary: ls -la / on sandbox (3 hosts: 1 ok, 2 failed, 0.21s)
+
+  ✔ 127.0.1.1   drwxr-xr-x  root  /
+  ✖ 127.0.1.22  connection refused (is sshd running on port 22?)
+  ✖ 127.0.1.3   exited with status 2
+      b
+      c
+      ls: cannot access '/nope'·[31m
+
+";
+        assert_eq!(render(&run, false), expected);
+        let coloured = render(&run, true);
+        assert!(coloured.contains("\u{1b}[32m✔"), "{coloured:?}");
+        assert!(coloured.contains("\u{1b}[31m✖"), "{coloured:?}");
+    }
+}

@@ -1,0 +1,484 @@
+//! Starts real OpenSSH servers on loopback addresses: the `sandbox` group, the tests' hosts and the benchmark's.
+//!
+//! Every server gets its own address, host key, config and log under one state folder; one generated client
+//! key is authorised on all of them and their host keys go into the folder's `known_hosts`, so the hosts are
+//! used with strict host-key checking like any real fleet.
+
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Everything that can go wrong while starting or stopping test servers.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// OpenSSH's server is not installed.
+    #[error("sshd not found (looked for /usr/sbin/sshd and `sshd` on PATH); install it with `sudo apt-get install -y openssh-server`")]
+    SshdMissing,
+    /// `ssh-keygen` is not installed.
+    #[error("ssh-keygen not found; install it with `sudo apt-get install -y openssh-client`")]
+    KeygenMissing,
+    /// A file or folder of the sandbox could not be written or read.
+    #[error("sandbox file {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `ssh-keygen` failed.
+    #[error("ssh-keygen failed for {}: {stderr}", path.display())]
+    Keygen { path: PathBuf, stderr: String },
+    /// The address is taken by another program.
+    #[error("{address} is already in use (another sandbox? run `remote sandbox down` where it was started)")]
+    AddressInUse { address: SocketAddr },
+    /// sshd did not come up; its log says why.
+    #[error("sshd on {address} did not start: {why}\n--- sshd log ({}) ---\n{log}", log_path.display())]
+    Start { address: SocketAddr, why: String, log_path: PathBuf, log: String },
+    /// The login user could not read the authorised key.
+    #[error("login user `{user}` cannot read {}: {why}; put the sandbox folder somewhere every user can traverse, e.g. under /tmp", path.display())]
+    Unreadable { user: String, path: PathBuf, why: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError + '_ {
+    move |source| SandboxError::Io { path: path.to_path_buf(), source }
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// State folder: keys, configs, pid files and logs.
+    pub dir: PathBuf,
+    /// Where each server listens; one server per address.
+    pub addresses: Vec<SocketAddr>,
+    /// The account every server lets in with the client key.
+    pub login_user: String,
+    /// `false`: servers are children of this process and die with the [`Sandbox`];
+    /// `true`: they detach and keep running until [`stop_daemons`].
+    pub detach: bool,
+}
+
+/// A running set of servers.
+pub struct Sandbox {
+    dir: PathBuf,
+    login_user: String,
+    servers: Vec<Server>,
+}
+
+/// One sshd.
+pub struct Server {
+    /// Address it listens on.
+    pub address: SocketAddr,
+    dir: PathBuf,
+    detach: bool,
+    child: Option<Child>,
+}
+
+/// The sshd binary, or a message saying how to install it.
+pub fn find_sshd() -> Result<PathBuf, SandboxError> {
+    find_program("sshd", &["/usr/sbin/sshd", "/usr/local/sbin/sshd"]).ok_or(SandboxError::SshdMissing)
+}
+
+fn find_program(name: &str, usual: &[&str]) -> Option<PathBuf> {
+    usual.iter().map(PathBuf::from).find(|p| p.is_file()).or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+    })
+}
+
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `count` distinct loopback addresses starting at `127.0.1.1`, all on `port`.
+pub fn loopback_addresses(count: usize, second_octet: u8, port: u16) -> Vec<SocketAddr> {
+    (0..count)
+        .map(|i| {
+            let ip = Ipv4Addr::new(127, second_octet, 1 + (i / 250) as u8, 1 + (i % 250) as u8);
+            SocketAddr::new(IpAddr::V4(ip), port)
+        })
+        .collect()
+}
+
+/// True when nothing listens on `address`.
+pub fn address_is_free(address: SocketAddr) -> bool {
+    TcpListener::bind(address).is_ok()
+}
+
+impl Sandbox {
+    /// Generates missing keys, writes configs and starts one sshd per address, waiting until each answers.
+    pub fn start(config: &SandboxConfig) -> Result<Self, SandboxError> {
+        let sshd = find_sshd()?;
+        if find_program("ssh-keygen", &["/usr/bin/ssh-keygen"]).is_none() {
+            return Err(SandboxError::KeygenMissing);
+        }
+        std::fs::create_dir_all(&config.dir).map_err(io_error(&config.dir))?;
+        let dir = config.dir.canonicalize().map_err(io_error(&config.dir))?;
+        if is_root() {
+            // sshd's privilege separation needs this folder when started as root.
+            std::fs::create_dir_all("/run/sshd").map_err(io_error(Path::new("/run/sshd")))?;
+        }
+        let client_key = dir.join("client_key");
+        ensure_key(&client_key, "remote-sandbox-client")?;
+        let authorized = dir.join("authorized_keys");
+        let public = std::fs::read(client_key.with_extension("pub")).map_err(io_error(&client_key))?;
+        write_file(&authorized, &public)?;
+        check_readable(&dir, &authorized, &config.login_user)?;
+
+        let mut servers = Vec::with_capacity(config.addresses.len());
+        for (index, address) in config.addresses.iter().enumerate() {
+            let server_dir = dir.join("hosts").join(index.to_string());
+            std::fs::create_dir_all(&server_dir).map_err(io_error(&server_dir))?;
+            ensure_key(&server_dir.join("ssh_host_ed25519_key"), &format!("remote-sandbox-host-{index}"))?;
+            write_file(&server_dir.join("sshd_config"), sshd_config(&server_dir, &authorized, *address, &config.login_user).as_bytes())?;
+            servers.push(Server { address: *address, dir: server_dir, detach: config.detach, child: None });
+        }
+        let mut sandbox = Self { dir, login_user: config.login_user.clone(), servers };
+        sandbox.write_known_hosts()?;
+        for server in &mut sandbox.servers {
+            server.start_with(&sshd)?;
+        }
+        Ok(sandbox)
+    }
+
+    /// The state folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The servers, in address order.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    /// One server, to stop, restart or re-key it.
+    pub fn server_mut(&mut self, index: usize) -> &mut Server {
+        &mut self.servers[index]
+    }
+
+    /// The client's private key, authorised on every server.
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.join("client_key")
+    }
+
+    /// A `known_hosts` file listing every server's current host key.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.join("known_hosts")
+    }
+
+    /// The account the servers let in.
+    pub fn login_user(&self) -> &str {
+        &self.login_user
+    }
+
+    /// Host entries for the inventory: `addr` on port 22, `addr:port` otherwise.
+    pub fn host_entries(&self) -> Vec<String> {
+        self.servers.iter().map(Server::host_entry).collect()
+    }
+
+    /// A `[groups.NAME]` table for these hosts, as `remote.toml` text.
+    pub fn group_toml(&self, name: &str) -> String {
+        let mut document = toml_edit::DocumentMut::new();
+        document["groups"] = toml_edit::table();
+        document["groups"]["sandbox_placeholder"] = toml_edit::Item::Table(self.group_table());
+        document.to_string().replace("sandbox_placeholder", name)
+    }
+
+    fn group_table(&self) -> toml_edit::Table {
+        let mut table = toml_edit::Table::new();
+        let hosts: toml_edit::Array = self.host_entries().iter().map(String::as_str).collect();
+        table["hosts"] = toml_edit::value(hosts);
+        table["user"] = toml_edit::value(self.login_user.as_str());
+        table["key"] = toml_edit::value(self.client_key().display().to_string());
+        table["known_hosts"] = toml_edit::value(self.known_hosts().display().to_string());
+        table["host_key_checking"] = toml_edit::value("strict");
+        table
+    }
+
+    /// Writes or replaces group `name` in the inventory at `path`, keeping everything else in it.
+    pub fn write_group(&self, path: &Path, name: &str) -> Result<(), SandboxError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(SandboxError::Io { path: path.to_path_buf(), source: e }),
+        };
+        let mut document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| SandboxError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+        })?;
+        if !document.contains_table("groups") {
+            let mut groups = toml_edit::Table::new();
+            groups.set_implicit(true);
+            document["groups"] = toml_edit::Item::Table(groups);
+        }
+        document["groups"][name] = toml_edit::Item::Table(self.group_table());
+        write_file(path, document.to_string().as_bytes())
+    }
+
+    /// Rewrites `known_hosts` from the servers' current host keys.
+    pub fn write_known_hosts(&self) -> Result<(), SandboxError> {
+        let mut lines = String::new();
+        for server in &self.servers {
+            let public = server.dir.join("ssh_host_ed25519_key.pub");
+            let key = std::fs::read_to_string(&public).map_err(io_error(&public))?;
+            let mut fields = key.split_whitespace();
+            let (kind, blob) = (fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
+            lines.push_str(&format!("{} {kind} {blob}\n", server.known_hosts_name()));
+        }
+        write_file(&self.known_hosts(), lines.as_bytes())
+    }
+}
+
+impl Server {
+    /// The host as it goes into the inventory.
+    pub fn host_entry(&self) -> String {
+        if self.address.port() == 22 { self.address.ip().to_string() } else { self.address.to_string() }
+    }
+
+    fn known_hosts_name(&self) -> String {
+        if self.address.port() == 22 { self.address.ip().to_string() } else { format!("[{}]:{}", self.address.ip(), self.address.port()) }
+    }
+
+    /// Starts (or restarts) this server and waits until it answers with an SSH banner.
+    pub fn start(&mut self) -> Result<(), SandboxError> {
+        let sshd = find_sshd()?;
+        self.start_with(&sshd)
+    }
+
+    fn start_with(&mut self, sshd: &Path) -> Result<(), SandboxError> {
+        self.stop();
+        if !address_is_free(self.address) {
+            return Err(SandboxError::AddressInUse { address: self.address });
+        }
+        let log_path = self.log_path();
+        let _ = std::fs::remove_file(&log_path);
+        let mut command = Command::new(sshd);
+        command.arg("-f").arg(self.dir.join("sshd_config")).arg("-E").arg(&log_path);
+        if !self.detach {
+            command.arg("-D");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io_error(sshd))?;
+        if self.detach {
+            // The daemon forks and its first process exits: a non-zero status means it never listened.
+            let status = child.wait().map_err(io_error(sshd))?;
+            if !status.success() {
+                return Err(self.start_error(format!("sshd exited with {status}"), &mut child));
+            }
+        } else {
+            self.child = Some(child);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if banner_answers(self.address) {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let mut child = self.child.take().expect("child is present");
+                return Err(self.start_error(format!("sshd exited with {status}"), &mut child));
+            }
+            if Instant::now() > deadline {
+                let mut child = self.child.take();
+                let why = "no SSH banner within 15s".to_string();
+                if let Some(c) = child.as_mut() {
+                    let _ = c.kill();
+                }
+                return Err(SandboxError::Start { address: self.address, why, log_path: self.log_path(), log: self.log() });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn start_error(&self, why: String, child: &mut Child) -> SandboxError {
+        let mut stderr = String::new();
+        if let Some(pipe) = child.stderr.as_mut() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        SandboxError::Start { address: self.address, why, log_path: self.log_path(), log: format!("{stderr}{}", self.log()) }
+    }
+
+    /// Stops this server (its open connections keep running until they end).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(child.id());
+            let _ = child.wait();
+        } else if let Some(pid) = self.pid() {
+            terminate(pid);
+            wait_gone(pid);
+        }
+        let _ = std::fs::remove_file(self.dir.join("sshd.pid"));
+    }
+
+    /// The pid of the listening sshd, from its pid file.
+    pub fn pid(&self) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.dir.join("sshd.pid")).ok()?.trim().parse().ok()?;
+        process_alive(pid).then_some(pid)
+    }
+
+    /// Kills the per-connection sshd processes, dropping every open connection while the server keeps listening.
+    pub fn kill_connections(&self) -> usize {
+        let Some(listener) = self.child.as_ref().map(Child::id).or_else(|| self.pid()) else { return 0 };
+        let children = child_processes(listener);
+        for pid in &children {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+        }
+        children.len()
+    }
+
+    /// Gives this server a new host key and restarts it, as a reinstalled (or impersonated) host would look.
+    pub fn change_host_key(&mut self) -> Result<(), SandboxError> {
+        let key = self.dir.join("ssh_host_ed25519_key");
+        for path in [key.clone(), key.with_extension("pub")] {
+            let _ = std::fs::remove_file(path);
+        }
+        ensure_key(&key, "remote-sandbox-rekeyed")?;
+        self.start()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("sshd.log")
+    }
+
+    /// What sshd has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Detached servers outlive us on purpose; children must not.
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+/// Stops every detached server recorded under `dir`; returns how many were running.
+pub fn stop_daemons(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir.join("hosts")) else { return 0 };
+    let mut stopped = 0;
+    for entry in entries.flatten() {
+        let mut server = Server { address: SocketAddr::from(([127, 0, 0, 1], 0)), dir: entry.path(), detach: true, child: None };
+        if server.pid().is_some() {
+            server.stop();
+            stopped += 1;
+        }
+    }
+    stopped
+}
+
+fn sshd_config(dir: &Path, authorized: &Path, address: SocketAddr, user: &str) -> String {
+    format!(
+        "# Written by `remote`'s sandbox; regenerated on every start.\n\
+         ListenAddress {address}\n\
+         HostKey {dir}/ssh_host_ed25519_key\n\
+         PidFile {dir}/sshd.pid\n\
+         AuthorizedKeysFile {authorized}\n\
+         AllowUsers {user}\n\
+         StrictModes no\n\
+         UsePAM no\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         PermitRootLogin prohibit-password\n\
+         UseDNS no\n\
+         PrintMotd no\n\
+         MaxStartups 200:30:400\n\
+         Subsystem sftp internal-sftp\n\
+         LogLevel INFO\n",
+        dir = dir.display(),
+        authorized = authorized.display(),
+    )
+}
+
+fn ensure_key(path: &Path, comment: &str) -> Result<(), SandboxError> {
+    if path.exists() && path.with_extension("pub").exists() {
+        return Ok(());
+    }
+    let output = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|_| SandboxError::KeygenMissing)?;
+    if !output.status.success() {
+        return Err(SandboxError::Keygen { path: path.to_path_buf(), stderr: String::from_utf8_lossy(&output.stderr).trim().to_string() });
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
+    std::fs::write(path, bytes).map_err(io_error(path))
+}
+
+/// sshd reads `authorized_keys` as the login user: when that is someone else, the file and every folder
+/// above it must be open to them.
+fn check_readable(dir: &Path, authorized: &Path, user: &str) -> Result<(), SandboxError> {
+    use std::os::unix::fs::PermissionsExt;
+    if user == crate::inventory::current_user() {
+        return Ok(());
+    }
+    for (path, mode) in [(dir, 0o755), (authorized, 0o644)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_error(path))?;
+    }
+    for ancestor in dir.ancestors().skip(1) {
+        let mode = std::fs::metadata(ancestor).map_err(io_error(ancestor))?.permissions().mode();
+        if mode & 0o001 == 0 {
+            return Err(SandboxError::Unreadable {
+                user: user.to_string(),
+                path: authorized.to_path_buf(),
+                why: format!("{} is not searchable by other users", ancestor.display()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn banner_answers(address: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut banner = [0u8; 4];
+    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-"
+}
+
+fn terminate(pid: u32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+}
+
+fn process_alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; its state letter is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+}
+
+fn wait_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Direct children of `parent`, read from /proc.
+fn child_processes(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| {
+                // Fields after the command name: state, ppid, …
+                let (_, rest) = stat.rsplit_once(") ")?;
+                rest.split(' ').nth(1)?.parse::<u32>().ok()
+            }) == Some(parent)
+        })
+        .collect()
+}

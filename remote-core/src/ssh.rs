@@ -1,0 +1,272 @@
+//! Opens one SSH connection to one host: TCP, host-key verification against `known_hosts`, authentication.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, Handle};
+use russh::keys::{self, Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+
+use crate::inventory::{Auth, HostKeyPolicy, HostSpec};
+use crate::run::HostError;
+
+/// Settings for opening connections.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Limit for TCP connect + key exchange + authentication.
+    pub timeout: Duration,
+    /// Interval of SSH keepalives on idle connections, so dead peers are noticed.
+    pub keepalive: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(10), keepalive: Duration::from_secs(15) }
+    }
+}
+
+/// Private keys already read from disk, shared by every connection that uses them.
+#[derive(Default)]
+pub struct KeyCache {
+    // Why a std Mutex: held only for a map lookup or insert, never across an await.
+    keys: Mutex<HashMap<PathBuf, Arc<PrivateKey>>>,
+}
+
+impl KeyCache {
+    fn load(&self, path: &Path) -> Result<Arc<PrivateKey>, HostError> {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = keys.get(path) {
+            return Ok(key.clone());
+        }
+        let key = keys::load_secret_key(path, None).map_err(|err| HostError::KeyFile {
+            path: path.to_path_buf(),
+            cause: match err {
+                keys::Error::KeyIsEncrypted => "the key is encrypted; add it to ssh-agent (`ssh-add`) and remove `key` from the inventory".into(),
+                keys::Error::IO(io) => io.to_string(),
+                other => other.to_string(),
+            },
+        })?;
+        let key = Arc::new(key);
+        keys.insert(path.to_path_buf(), key.clone());
+        Ok(key)
+    }
+}
+
+/// Writes to `known_hosts` under accept-new are serialised so that concurrent connects never interleave lines.
+static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
+
+/// Checks the server's host key during the handshake, by the host's policy.
+struct Verifier {
+    address: String,
+    port: u16,
+    known_hosts: PathBuf,
+    policy: HostKeyPolicy,
+}
+
+/// What can end a handshake: our verdict on the host key, or the SSH library's own error.
+#[derive(Debug)]
+enum HandshakeError {
+    Verify(HostError),
+    Ssh(russh::Error),
+}
+
+impl From<russh::Error> for HandshakeError {
+    fn from(err: russh::Error) -> Self {
+        Self::Ssh(err)
+    }
+}
+
+impl Verifier {
+    fn known_hosts_name(&self) -> String {
+        if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) }
+    }
+
+    fn verdict(&self, key: &PublicKey) -> Result<bool, HostError> {
+        if self.policy == HostKeyPolicy::Off {
+            return Ok(true);
+        }
+        let known_hosts_error = |cause: String| HostError::KnownHosts { known_hosts: self.known_hosts.clone(), cause };
+        let algorithm = key.algorithm().to_string();
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        match keys::check_known_hosts_path(&self.address, self.port, key, &self.known_hosts) {
+            Ok(true) => Ok(true),
+            Ok(false) if self.policy == HostKeyPolicy::AcceptNew => {
+                let _guard = KNOWN_HOSTS_WRITE.lock().unwrap_or_else(|e| e.into_inner());
+                keys::known_hosts::learn_known_hosts_path(&self.address, self.port, key, &self.known_hosts)
+                    .map_err(|e| known_hosts_error(format!("cannot record the new host key: {e}")))?;
+                tracing::info!(host = %self.known_hosts_name(), %fingerprint, "recorded new host key");
+                Ok(true)
+            }
+            Ok(false) => Err(HostError::HostKeyUnknown {
+                algorithm,
+                fingerprint,
+                known_hosts: self.known_hosts.clone(),
+                known_hosts_name: self.known_hosts_name(),
+                scan: if self.port == 22 { self.address.clone() } else { format!("-p {} {}", self.port, self.address) },
+            }),
+            Err(keys::Error::KeyChanged { line }) => Err(HostError::HostKeyMismatch {
+                algorithm,
+                fingerprint,
+                known_hosts: self.known_hosts.clone(),
+                line,
+                known_hosts_name: self.known_hosts_name(),
+            }),
+            Err(other) => Err(known_hosts_error(other.to_string())),
+        }
+    }
+
+    /// Host-key algorithms already recorded for this host, so the handshake asks for those first
+    /// (as OpenSSH does) and a host known by its RSA key is not taken for unknown because it also has Ed25519.
+    fn known_algorithms(&self) -> Vec<Algorithm> {
+        let mut algorithms = Vec::new();
+        if self.policy == HostKeyPolicy::Off {
+            return algorithms;
+        }
+        if let Ok(entries) = keys::known_hosts::known_host_keys_path(&self.address, self.port, &self.known_hosts) {
+            for (_, key) in entries {
+                let algorithm = match key.algorithm() {
+                    // An RSA key signs with SHA-2 on any current server.
+                    Algorithm::Rsa { .. } => Algorithm::Rsa { hash: Some(keys::HashAlg::Sha512) },
+                    other => other,
+                };
+                if !algorithms.contains(&algorithm) {
+                    algorithms.push(algorithm);
+                }
+            }
+        }
+        algorithms
+    }
+}
+
+impl client::Handler for Verifier {
+    type Error = HandshakeError;
+
+    async fn check_server_key(&mut self, key: &PublicKey) -> Result<bool, Self::Error> {
+        self.verdict(key).map_err(HandshakeError::Verify)
+    }
+}
+
+/// An open, authenticated connection to one host.
+pub struct Connection {
+    handle: Handle<Verifier>,
+}
+
+impl Connection {
+    /// Connects, verifies the host key and authenticates, all within `options.timeout`.
+    pub async fn open(spec: &HostSpec, keys: &KeyCache, options: &ConnectOptions) -> Result<Self, HostError> {
+        tokio::time::timeout(options.timeout, Self::open_unbounded(spec, keys, options))
+            .await
+            .map_err(|_| HostError::ConnectTimeout { after: options.timeout })?
+    }
+
+    async fn open_unbounded(spec: &HostSpec, keys: &KeyCache, options: &ConnectOptions) -> Result<Self, HostError> {
+        let verifier = Verifier {
+            address: spec.address.clone(),
+            port: spec.port,
+            known_hosts: spec.known_hosts.clone(),
+            policy: spec.host_key_checking,
+        };
+        let mut config = client::Config {
+            // Without TCP_NODELAY every small SSH packet waits for Nagle: 45 ms per exec instead of 2.5 ms.
+            nodelay: true,
+            keepalive_interval: Some(options.keepalive),
+            keepalive_max: 3,
+            ..client::Config::default()
+        };
+        let known = verifier.known_algorithms();
+        if !known.is_empty() {
+            let mut order = known;
+            order.extend(config.preferred.key.iter().filter(|a| !order.contains(a)).cloned().collect::<Vec<_>>());
+            config.preferred.key = order.into();
+        }
+        let address = resolve(&spec.address, spec.port).await?;
+        let mut handle = client::connect(Arc::new(config), address, verifier).await.map_err(|err| match err {
+            HandshakeError::Verify(host_error) => host_error,
+            HandshakeError::Ssh(russh::Error::IO(io)) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                HostError::ConnectRefused { port: spec.port }
+            }
+            HandshakeError::Ssh(russh::Error::IO(io)) => HostError::Connect { cause: io.to_string() },
+            HandshakeError::Ssh(other) => HostError::Handshake { cause: other.to_string() },
+        })?;
+        authenticate(&mut handle, spec, keys).await?;
+        Ok(Self { handle })
+    }
+
+    /// The connection has been closed (by us, the server, or a failed keepalive).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// Opens a session channel for one command.
+    pub async fn open_session(&self) -> Result<russh::Channel<client::Msg>, russh::Error> {
+        self.handle.channel_open_session().await
+    }
+
+    /// Says goodbye to the server; errors are irrelevant at this point.
+    pub async fn close(&self) {
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+}
+
+async fn resolve(address: &str, port: u16) -> Result<std::net::SocketAddr, HostError> {
+    let mut addresses = tokio::net::lookup_host((address, port))
+        .await
+        .map_err(|e| HostError::Resolve { cause: format!("{address}: {e}") })?;
+    addresses.next().ok_or_else(|| HostError::Resolve { cause: format!("{address} has no address") })
+}
+
+async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &KeyCache) -> Result<(), HostError> {
+    let handshake = |e: russh::Error| HostError::Handshake { cause: e.to_string() };
+    let rsa_hash = handle.best_supported_rsa_hash().await.map_err(handshake)?.flatten();
+    let denied = |method: String| HostError::Auth { user: spec.user.clone(), method };
+    match &spec.auth {
+        Auth::KeyFile(path) => {
+            let key = keys.load(path)?;
+            let accepted = handle
+                .authenticate_publickey(&spec.user, PrivateKeyWithHashAlg::new(key, rsa_hash))
+                .await
+                .map_err(handshake)?;
+            if accepted.success() { Ok(()) } else { Err(denied(format!("key {}", path.display()))) }
+        }
+        Auth::Agent if std::env::var_os("SSH_AUTH_SOCK").is_some() => {
+            let mut agent = keys::agent::client::AgentClient::connect_env()
+                .await
+                .map_err(|e| HostError::Connect { cause: format!("cannot reach ssh-agent at $SSH_AUTH_SOCK: {e}") })?;
+            let identities = agent
+                .request_identities()
+                .await
+                .map_err(|e| HostError::Connect { cause: format!("ssh-agent would not list its keys: {e}") })?;
+            for identity in &identities {
+                let accepted = handle
+                    .authenticate_publickey_with(&spec.user, identity.public_key().into_owned(), rsa_hash, &mut agent)
+                    .await;
+                if accepted.is_ok_and(|a| a.success()) {
+                    return Ok(());
+                }
+            }
+            Err(denied(format!("the {} key(s) in ssh-agent", identities.len())))
+        }
+        Auth::Agent => {
+            // No agent: do what ssh does and offer the default identity files that exist.
+            let home = crate::inventory::expand_home("~/.ssh");
+            let candidates: Vec<PathBuf> =
+                ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|n| home.join(n)).filter(|p| p.exists()).collect();
+            for path in &candidates {
+                let key = keys.load(path)?;
+                let accepted = handle
+                    .authenticate_publickey(&spec.user, PrivateKeyWithHashAlg::new(key, rsa_hash))
+                    .await
+                    .map_err(handshake)?;
+                if accepted.success() {
+                    return Ok(());
+                }
+            }
+            Err(denied(if candidates.is_empty() {
+                "no key: SSH_AUTH_SOCK is unset and ~/.ssh has no id_ed25519, id_ecdsa or id_rsa; set `key` in the inventory".into()
+            } else {
+                format!("the default keys {}", candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))
+            }))
+        }
+    }
+}

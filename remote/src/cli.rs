@@ -1,0 +1,78 @@
+//! The command-line grammar (DESIGN.md section 3): global options, subcommands and their arguments.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Live-coding remote operations over SSH.
+#[derive(Parser, Debug)]
+#[command(name = "remote", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts, before or after its name.
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// Inventory file [default: $REMOTE_INVENTORY, else ./remote.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Print one JSON document instead of the human summary
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl GlobalArgs {
+    /// The inventory path to use.
+    pub fn inventory_path(&self) -> PathBuf {
+        self.inventory.clone().unwrap_or_else(remote_core::Inventory::default_path)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one command on every host of GROUP
+    Exec(ExecArgs),
+    /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Group of hosts from the inventory
+    pub group: String,
+    /// Kill the remote command after this long (e.g. 500ms, 5s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Give up connecting to a host after this long
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+    /// The program and its arguments; each is quoted, so no value is read as shell code
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub action: SandboxAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SandboxAction {
+    /// Start N sshd hosts (default 3) and write group `sandbox` into the inventory
+    Up {
+        /// How many hosts
+        #[arg(default_value_t = 3)]
+        count: usize,
+        /// Account the hosts let in [default: the current user]
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Stop the sandbox's sshd hosts
+    Down,
+}

@@ -1,0 +1,59 @@
+//! `remote exec GROUP -- CMD…`: one quoted command on every host of a group, summary or JSON out.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_core::ssh::ConnectOptions;
+use remote_core::{Inventory, Run, pretty, quote};
+
+use crate::cli::{ExecArgs, GlobalArgs};
+use crate::{EXIT_HOST_FAILED, EXIT_OK};
+
+/// Runs the command and prints its result; returns the exit code.
+pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let inventory = Inventory::load(&global.inventory_path())?;
+    let group = inventory.group(&args.group)?;
+    let command = quote::command_line(&args.command)?;
+    let progress = progress_bar(group.hosts.len() as u64);
+    let options = ExecOptions {
+        timeout: args.timeout,
+        on_host_done: Some(Arc::new({
+            let progress = progress.clone();
+            move |_| progress.inc(1)
+        })),
+        ..ExecOptions::default()
+    };
+    let pool = SessionPool::new(PoolConfig {
+        connect: ConnectOptions { timeout: args.connect_timeout, ..ConnectOptions::default() },
+        ..PoolConfig::default()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let run = runtime.block_on(pool.exec(&group.name, &group.hosts, &command, &command, &options));
+    progress.finish_and_clear();
+    print_run(&run, global.json);
+    Ok(if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED })
+}
+
+/// Prints the JSON document or the human summary.
+pub fn print_run(run: &Run, json: bool) {
+    if json {
+        println!("{}", run.to_json());
+    } else {
+        print!("{}", pretty::render(run, pretty::stdout_wants_color()));
+    }
+}
+
+/// A bar on stderr while hosts run, only when stderr is a terminal.
+fn progress_bar(hosts: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(hosts);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} hosts done [{elapsed}] {wide_bar}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}

@@ -1,0 +1,54 @@
+//! The `remote` command line: parses arguments, runs the chosen command, and maps outcomes to exit codes 0/1/2.
+
+mod cli;
+mod exec;
+mod sandbox;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit code when every host succeeded.
+const EXIT_OK: u8 = 0;
+/// Exit code when at least one host failed.
+const EXIT_HOST_FAILED: u8 = 1;
+/// Exit code for usage, inventory and syntax errors (clap uses 2 for usage errors too).
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let outcome = match &cli.command {
+        Command::Exec(args) => exec::run(&cli.global, args),
+        Command::Sandbox(args) => sandbox::run(&cli.global, args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {}", error_chain(err.as_ref()));
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// An error and its causes on one line, each said once: `what: why: deeper why`.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

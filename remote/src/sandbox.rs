@@ -1,0 +1,62 @@
+//! `remote sandbox up [N] | down`: real sshd hosts on loopback, recorded in the inventory as group `sandbox`.
+
+use std::path::{Path, PathBuf};
+
+use remote_core::inventory::current_user;
+use remote_core::sandbox::{self, Sandbox, SandboxConfig};
+
+use crate::EXIT_OK;
+use crate::cli::{GlobalArgs, SandboxAction, SandboxArgs};
+
+/// The group name `sandbox up` writes.
+const GROUP: &str = "sandbox";
+
+/// Starts or stops the sandbox; returns the exit code.
+pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let inventory = global.inventory_path();
+    let dir = state_dir(&inventory);
+    match &args.action {
+        SandboxAction::Up { count, user } => up(&inventory, &dir, *count, user.clone().unwrap_or_else(current_user)),
+        SandboxAction::Down => {
+            let stopped = sandbox::stop_daemons(&dir);
+            println!("sandbox: stopped {stopped} sshd host(s) from {}", dir.display());
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// The sandbox's keys, configs and logs live beside the inventory, in `.remote/sandbox`.
+fn state_dir(inventory: &Path) -> PathBuf {
+    let base = inventory.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    base.join(".remote").join("sandbox")
+}
+
+fn up(inventory: &Path, dir: &Path, count: usize, user: String) -> Result<u8, Box<dyn std::error::Error>> {
+    if count == 0 || count > 1000 {
+        return Err(format!("sandbox size {count} is out of range; ask for 1 to 1000 hosts").into());
+    }
+    // `up` again replaces the running sandbox, so its size can change.
+    sandbox::stop_daemons(dir);
+    let addresses = {
+        // As root the hosts look like real ones on port 22, unless something (a system sshd on 0.0.0.0:22) holds it.
+        let on_22 = sandbox::loopback_addresses(count, 0, 22);
+        if sandbox::is_root() && on_22.iter().all(|a| sandbox::address_is_free(*a)) {
+            on_22
+        } else {
+            sandbox::loopback_addresses(count, 0, 2222)
+        }
+    };
+    let config = SandboxConfig { dir: dir.to_path_buf(), addresses, login_user: user, detach: true };
+    let sandbox = Sandbox::start(&config)?;
+    sandbox.write_group(inventory, GROUP)?;
+    let entries = sandbox.host_entries();
+    println!(
+        "sandbox: {count} sshd host(s) up ({} … {}), login user `{}`, state in {}",
+        entries.first().map_or("", String::as_str),
+        entries.last().map_or("", String::as_str),
+        sandbox.login_user(),
+        sandbox.dir().display()
+    );
+    println!("sandbox: group `{GROUP}` written to {}; try `remote exec {GROUP} -- uptime`", inventory.display());
+    Ok(EXIT_OK)
+}

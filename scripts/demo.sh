@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: start a sandbox of real sshd hosts on loopback and list `/` on all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ! -x /usr/sbin/sshd ] && ! command -v sshd >/dev/null 2>&1; then
+  echo "demo: sshd is missing; installing openssh-server with apt-get (needs root or sudo)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client
+fi
+
+cargo build --quiet --locked -p remote
+./target/debug/remote --inventory remote.toml sandbox up 3
+./target/debug/remote --inventory remote.toml exec sandbox -- ls -la /
