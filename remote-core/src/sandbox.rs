@@ -91,14 +91,18 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// `count` distinct loopback addresses starting at `127.0.1.1`, all on `port`.
-pub fn loopback_addresses(count: usize, second_octet: u8, port: u16) -> Vec<SocketAddr> {
-    (0..count)
-        .map(|i| {
-            let ip = Ipv4Addr::new(127, second_octet, 1 + (i / 250) as u8, 1 + (i % 250) as u8);
-            SocketAddr::new(IpAddr::V4(ip), port)
-        })
-        .collect()
+/// `count` distinct addresses from `first` upwards (skipping .0 and .255), all on `port`.
+pub fn loopback_addresses(count: usize, first: Ipv4Addr, port: u16) -> Vec<SocketAddr> {
+    let mut next = u32::from(first);
+    let mut addresses = Vec::with_capacity(count);
+    while addresses.len() < count {
+        let ip = Ipv4Addr::from(next);
+        if !matches!(ip.octets()[3], 0 | 255) {
+            addresses.push(SocketAddr::new(IpAddr::V4(ip), port));
+        }
+        next = next.wrapping_add(1);
+    }
+    addresses
 }
 
 /// True when nothing listens on `address`.
@@ -341,6 +345,11 @@ impl Server {
         }
         ensure_key(&key, "remote-sandbox-rekeyed")?;
         self.start()
+    }
+
+    /// The server's current public host key file.
+    pub fn host_key_public(&self) -> PathBuf {
+        self.dir.join("ssh_host_ed25519_key.pub")
     }
 
     fn log_path(&self) -> PathBuf {

@@ -72,6 +72,9 @@ pub enum SandboxAction {
         /// Account the hosts let in [default: the current user]
         #[arg(long)]
         user: Option<String>,
+        /// First loopback address; the hosts count up from it (must be in 127.0.0.0/8)
+        #[arg(long, value_name = "IP", default_value = "127.0.1.1")]
+        first: std::net::Ipv4Addr,
     },
     /// Stop the sandbox's sshd hosts
     Down,

@@ -1,5 +1,6 @@
 //! `remote sandbox up [N] | down`: real sshd hosts on loopback, recorded in the inventory as group `sandbox`.
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use remote_core::inventory::current_user;
@@ -16,7 +17,9 @@ pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> Result<u8, Box<dyn std::e
     let inventory = global.inventory_path();
     let dir = state_dir(&inventory);
     match &args.action {
-        SandboxAction::Up { count, user } => up(&inventory, &dir, *count, user.clone().unwrap_or_else(current_user)),
+        SandboxAction::Up { count, user, first } => {
+            up(&inventory, &dir, *count, *first, user.clone().unwrap_or_else(current_user))
+        }
         SandboxAction::Down => {
             let stopped = sandbox::stop_daemons(&dir);
             println!("sandbox: stopped {stopped} sshd host(s) from {}", dir.display());
@@ -31,19 +34,23 @@ fn state_dir(inventory: &Path) -> PathBuf {
     base.join(".remote").join("sandbox")
 }
 
-fn up(inventory: &Path, dir: &Path, count: usize, user: String) -> Result<u8, Box<dyn std::error::Error>> {
+fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String) -> Result<u8, Box<dyn std::error::Error>> {
     if count == 0 || count > 1000 {
         return Err(format!("sandbox size {count} is out of range; ask for 1 to 1000 hosts").into());
+    }
+    let last = sandbox::loopback_addresses(count, first, 22).last().map(|a| a.ip());
+    if !first.is_loopback() || !last.is_some_and(|ip| ip.is_loopback()) {
+        return Err(format!("--first {first} with {count} hosts leaves 127.0.0.0/8; the sandbox only uses loopback addresses").into());
     }
     // `up` again replaces the running sandbox, so its size can change.
     sandbox::stop_daemons(dir);
     let addresses = {
         // As root the hosts look like real ones on port 22, unless something (a system sshd on 0.0.0.0:22) holds it.
-        let on_22 = sandbox::loopback_addresses(count, 0, 22);
+        let on_22 = sandbox::loopback_addresses(count, first, 22);
         if sandbox::is_root() && on_22.iter().all(|a| sandbox::address_is_free(*a)) {
             on_22
         } else {
-            sandbox::loopback_addresses(count, 0, 2222)
+            sandbox::loopback_addresses(count, first, 2222)
         }
     };
     let config = SandboxConfig { dir: dir.to_path_buf(), addresses, login_user: user, detach: true };

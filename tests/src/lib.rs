@@ -1,1 +1,170 @@
 //! Test harness: real sshd hosts on loopback for the integration tests, cleaned up even when a test panics.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use remote_core::inventory::current_user;
+use remote_core::sandbox::{Sandbox, SandboxConfig};
+use remote_core::{HostSpec, Inventory};
+
+/// A set of sshd servers for one test, in a temporary folder that goes away with it.
+pub struct TestHosts {
+    /// The servers.
+    pub sandbox: Sandbox,
+    dir: tempfile::TempDir,
+}
+
+/// Hands out loopback addresses no other test in this run uses: 127.X.Y.Z with X from the process id.
+fn next_addresses(count: usize) -> Vec<SocketAddr> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let first = NEXT.fetch_add(count, Ordering::SeqCst);
+    let second = 100 + (std::process::id() % 100) as u8;
+    (first..first + count)
+        .map(|n| {
+            let ip = IpAddr::V4(Ipv4Addr::new(127, second, 1 + (n / 250) as u8, 1 + (n % 250) as u8));
+            // Each server has its own address, so any free port on it will do; the kernel picks one.
+            let port = TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(2222);
+            SocketAddr::new(ip, port)
+        })
+        .collect()
+}
+
+impl TestHosts {
+    /// Starts `count` servers that let the current user in with a generated key.
+    pub fn start(count: usize) -> Self {
+        let dir = tempfile::Builder::new().prefix("remote-test-").tempdir().expect("temporary folder");
+        let config = SandboxConfig {
+            dir: dir.path().join("sandbox"),
+            addresses: next_addresses(count),
+            login_user: current_user(),
+            detach: false,
+        };
+        let sandbox = Sandbox::start(&config).unwrap_or_else(|e| panic!("could not start test sshd servers: {e}"));
+        Self { sandbox, dir }
+    }
+
+    /// A folder for the test's own files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes an inventory with these hosts as group `test` and returns its path; `overrides` are
+    /// `(key, TOML value)` pairs set in the group over what the sandbox wrote, e.g. `("key", "\"/x\"")`.
+    pub fn write_inventory(&self, overrides: &[(&str, &str)]) -> PathBuf {
+        let mut document: toml_edit::DocumentMut = self.sandbox.group_toml("test").parse().expect("sandbox TOML");
+        for (key, value) in overrides {
+            let value: toml_edit::Value = value.parse().unwrap_or_else(|e| panic!("override {key} = {value}: {e}"));
+            document["groups"]["test"][key] = toml_edit::Item::Value(value);
+        }
+        let path = self.dir().join("remote.toml");
+        std::fs::write(&path, document.to_string()).expect("write inventory");
+        path
+    }
+
+    /// The hosts as the inventory resolves them, with `overrides` (see [`TestHosts::write_inventory`]).
+    pub fn specs_with(&self, overrides: &[(&str, &str)]) -> Vec<HostSpec> {
+        let path = self.write_inventory(overrides);
+        let inventory = Inventory::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        inventory.group("test").expect("group test").hosts.clone()
+    }
+
+    /// The hosts with the sandbox's own settings (strict checking, generated key).
+    pub fn specs(&self) -> Vec<HostSpec> {
+        self.specs_with(&[])
+    }
+}
+
+impl Drop for TestHosts {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for server in self.sandbox.servers() {
+                eprintln!("--- sshd log of {} ---\n{}", server.address, server.log());
+            }
+        }
+    }
+}
+
+/// A runtime for tests that drive the async pool.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+}
+
+/// The `remote` binary, built once per test run by asking cargo where it put it.
+pub fn remote_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "remote", "--bin", "remote", "--message-format=json"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo build -p remote");
+        assert!(output.status.success(), "cargo build -p remote failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find_map(|message| {
+                (message["target"]["name"] == "remote" && message["executable"].is_string())
+                    .then(|| PathBuf::from(message["executable"].as_str().unwrap_or_default()))
+            })
+            .expect("cargo reported the remote executable")
+    })
+}
+
+/// What one run of the `remote` binary did.
+pub struct CliOutput {
+    /// Exit code.
+    pub code: i32,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+/// Runs the `remote` binary with `args`, with colours off and no inherited inventory.
+pub fn remote(args: &[&str]) -> CliOutput {
+    let output = Command::new(remote_bin())
+        .args(args)
+        .env_remove("REMOTE_INVENTORY")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run remote");
+    CliOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Pids of local processes whose command line contains `marker` (the test hosts run on this machine).
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+        })
+        .filter(|pid| *pid != std::process::id())
+        .collect()
+}
+
+/// SHA256 fingerprint of a public key file, as `ssh-keygen -l` prints it.
+pub fn fingerprint(public_key: &Path) -> String {
+    let output = Command::new("ssh-keygen").arg("-lf").arg(public_key).output().expect("run ssh-keygen -l");
+    String::from_utf8_lossy(&output.stdout).split_whitespace().nth(1).unwrap_or_default().to_string()
+}
+
+/// Generates a fresh ed25519 key pair at `path`.
+pub fn generate_key(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(status.success());
+}

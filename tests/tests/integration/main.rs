@@ -1,1 +1,7 @@
-//! One integration-test binary; each module covers one area against real sshd servers.
+//! One integration-test binary; each module covers one area of `remote` against real sshd servers on loopback.
+
+mod cli;
+mod exec;
+mod host_keys;
+mod sessions;
+mod tidy;

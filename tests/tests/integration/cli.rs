@@ -1,0 +1,118 @@
+//! The `remote` binary's contracts (DESIGN.md section 3): exit codes, `--json`, error messages, sandbox.
+
+use serde_json::Value;
+use tests::{TestHosts, remote};
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}"))
+}
+
+#[test]
+fn exec_succeeds_with_exit_code_0_and_the_json_contract() {
+    let hosts = TestHosts::start(2);
+    let inventory = hosts.write_inventory(&[]);
+    // Global options are accepted after the subcommand too, before `--`.
+    let out = remote(&["exec", "test", "--json", "--inventory", inventory.to_str().unwrap(), "--", "echo", "hi there"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let document = json(&out.stdout);
+    let results = document["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for (result, host) in results.iter().zip(hosts.sandbox.host_entries()) {
+        assert_eq!(result["host"], Value::from(host));
+        assert_eq!(result["ok"], Value::from(true));
+        assert_eq!(result["exit"], Value::from(0));
+        assert_eq!(result["stdout"], Value::from("hi there\n"));
+        assert_eq!(result["stderr"], Value::from(""));
+        assert_eq!(result["error"], Value::Null);
+        assert!(result["elapsed_ms"].is_u64());
+    }
+}
+
+#[test]
+fn a_failed_host_gives_exit_code_1_and_a_summary_line() {
+    let mut hosts = TestHosts::start(2);
+    hosts.sandbox.server_mut(0).stop();
+    let inventory = hosts.write_inventory(&[]);
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "sh", "-c", "echo oops >&2; exit 3"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let entries = hosts.sandbox.host_entries();
+    assert!(out.stdout.contains("Run summary:"), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("✖ {}  connection refused", entries[0])), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("✖ {}  exited with status 3\n      oops", entries[1])), "{}", out.stdout);
+    assert!(!out.stdout.contains('\u{1b}'), "colours must be off when stdout is not a terminal");
+
+    let out = remote(&["--json", "--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"]);
+    assert_eq!(out.code, 1);
+    let document = json(&out.stdout);
+    assert_eq!(document["results"][0]["ok"], Value::from(false));
+    assert_eq!(document["results"][0]["exit"], Value::Null);
+    assert!(document["results"][0]["error"].as_str().unwrap().starts_with("connection refused"));
+    assert_eq!(document["results"][1]["ok"], Value::from(true));
+}
+
+#[test]
+fn non_utf8_output_is_exact_in_json() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let out = remote(&["--json", "--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "printf", "\\377ok"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json(&out.stdout)["results"][0]["stdout_base64"], Value::from("/29r"));
+}
+
+#[test]
+fn usage_and_inventory_errors_give_exit_code_2() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let path = inventory.to_str().unwrap();
+
+    let out = remote(&["--inventory", path, "exec", "tset", "--", "true"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("unknown group `tset`") && out.stderr.contains("did you mean `test`?"), "{}", out.stderr);
+
+    let out = remote(&["--inventory", path, "exec", "test"]);
+    assert_eq!(out.code, 2, "a missing command is a usage error");
+
+    let bad = hosts.dir().join("bad.toml");
+    std::fs::write(&bad, "[groups.web]\nhosts = [\"a\"]\nhost_key_checking = \"yes\"\n").unwrap();
+    let out = remote(&["--inventory", bad.to_str().unwrap(), "exec", "web", "--", "true"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("bad.toml:3:21: host_key_checking = \"yes\" is not known"), "{}", out.stderr);
+
+    let missing = hosts.dir().join("missing.toml");
+    let out = remote(&["--inventory", missing.to_str().unwrap(), "exec", "web", "--", "true"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("missing.toml not found"), "{}", out.stderr);
+}
+
+#[test]
+fn timeout_option_kills_and_reports() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--timeout", "300ms", "--", "sleep", "30"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("timed out after 300ms"), "{}", out.stdout);
+}
+
+#[test]
+fn sandbox_up_writes_a_working_group_and_down_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("remote.toml");
+    std::fs::write(&inventory, "# my fleet\n[groups.web]\nhosts = [\"10.0.0.1\"]\n").unwrap();
+    let path = inventory.to_str().unwrap();
+    let first = format!("127.{}.9.1", 200 + std::process::id() % 50);
+
+    let out = remote(&["--inventory", path, "sandbox", "up", "2", "--first", &first]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    assert!(text.starts_with("# my fleet\n[groups.web]"), "other groups must be kept:\n{text}");
+
+    let out = remote(&["--inventory", path, "--json", "exec", "sandbox", "--", "true"]);
+    let stopped = remote(&["--inventory", path, "sandbox", "down"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(json(&out.stdout)["results"].as_array().unwrap().len(), 2);
+    assert_eq!(stopped.code, 0);
+    assert!(stopped.stdout.contains("stopped 2"), "{}", stopped.stdout);
+
+    let out = remote(&["--inventory", path, "--json", "exec", "sandbox", "--", "true"]);
+    assert_eq!(out.code, 1, "hosts must be down after `sandbox down`");
+}

@@ -1,0 +1,120 @@
+//! Running commands: many hosts, failures, output of any size and bytes, quoting, timeouts that kill.
+
+use std::time::{Duration, Instant};
+
+use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_core::{HostError, Run, quote};
+use tests::{TestHosts, processes_with, runtime};
+
+fn exec(hosts: &TestHosts, argv: &[&str], options: &ExecOptions) -> Run {
+    let command = quote::command_line(argv).expect("quotable");
+    let pool = SessionPool::new(PoolConfig::default());
+    runtime().block_on(pool.exec("test", &hosts.specs(), &command, &command, options))
+}
+
+#[test]
+fn many_hosts_at_once_in_inventory_order() {
+    let hosts = TestHosts::start(12);
+    let run = exec(&hosts, &["sh", "-c", "echo $SSH_CONNECTION"], &ExecOptions::default());
+    assert!(run.all_ok(), "{run:#?}");
+    let names: Vec<_> = run.results.iter().map(|r| r.host.clone()).collect();
+    assert_eq!(names, hosts.sandbox.host_entries());
+    for (result, server) in run.results.iter().zip(hosts.sandbox.servers()) {
+        // SSH_CONNECTION is "client_ip client_port server_ip server_port": each answer comes from its own server.
+        let text = String::from_utf8_lossy(&result.output().unwrap().stdout).to_string();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(fields[2..], [server.address.ip().to_string(), server.address.port().to_string()], "{text}");
+    }
+}
+
+#[test]
+fn one_host_down_does_not_stop_the_others() {
+    let mut hosts = TestHosts::start(3);
+    hosts.sandbox.server_mut(1).stop();
+    let run = exec(&hosts, &["true"], &ExecOptions::default());
+    let verdicts: Vec<bool> = run.results.iter().map(|r| r.ok()).collect();
+    assert_eq!(verdicts, [true, false, true]);
+    assert!(matches!(run.results[1].outcome, Err(HostError::ConnectRefused { .. })), "{:?}", run.results[1]);
+    assert!(run.results[1].error_text().unwrap().starts_with("connection refused"));
+}
+
+#[test]
+fn exit_codes_and_stderr_are_kept_apart() {
+    let hosts = TestHosts::start(1);
+    let run = exec(&hosts, &["sh", "-c", "echo to-out; echo to-err >&2; exit 7"], &ExecOptions::default());
+    let result = &run.results[0];
+    let output = result.output().expect("the command ran");
+    assert_eq!((output.exit, output.stdout.as_slice(), output.stderr.as_slice()), (Some(7), &b"to-out\n"[..], &b"to-err\n"[..]));
+    assert!(!result.ok());
+    assert_eq!(result.error_text().as_deref(), Some("exited with status 7"));
+}
+
+#[test]
+fn two_mebibytes_of_output_arrive_whole() {
+    let hosts = TestHosts::start(1);
+    let run = exec(&hosts, &["sh", "-c", "head -c 2097152 /dev/urandom | od -An -v -tx1 | head -c 2097152"], &ExecOptions::default());
+    let output = run.results[0].output().expect("the command ran");
+    assert_eq!(output.stdout.len(), 2 * 1024 * 1024);
+    assert!(!output.truncated);
+}
+
+#[test]
+fn output_past_the_limit_is_cut_and_flagged() {
+    let hosts = TestHosts::start(1);
+    let options = ExecOptions { max_output: 1000, ..ExecOptions::default() };
+    let run = exec(&hosts, &["sh", "-c", "head -c 100000 /dev/zero"], &options);
+    let output = run.results[0].output().expect("the command ran");
+    assert_eq!((output.stdout.len(), output.truncated, output.exit), (1000, true, Some(0)));
+}
+
+#[test]
+fn non_utf8_output_is_kept_byte_for_byte() {
+    let hosts = TestHosts::start(1);
+    let run = exec(&hosts, &["printf", "\\377\\376\\000abc\\200"], &ExecOptions::default());
+    assert_eq!(run.results[0].output().unwrap().stdout, b"\xff\xfe\x00abc\x80");
+}
+
+#[test]
+fn shell_metacharacters_arrive_unchanged() {
+    let hosts = TestHosts::start(1);
+    let marker = hosts.dir().join("pwned");
+    let injection = format!("$(touch {0}); `touch {0}`; touch {0} && echo", marker.display());
+    let words = ["a b", "it's", "\"", "\\", "$HOME", &injection, "*", "~", "#x", "line\nbreak", "|", "&", ">", "<", "é ✔", ""];
+    let mut argv = vec!["printf", "%s\\0"];
+    argv.extend(words.iter().copied());
+    let run = exec(&hosts, &argv, &ExecOptions::default());
+    let stdout = &run.results[0].output().expect("the command ran").stdout;
+    let received: Vec<String> = stdout.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+    let mut expected: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    expected.push(String::new());
+    assert_eq!(received, expected);
+    assert!(!marker.exists(), "an argument was run as shell code");
+}
+
+#[test]
+fn a_command_past_its_timeout_is_killed_on_the_host() {
+    let hosts = TestHosts::start(1);
+    let marker = format!("remote-timeout-marker-{}", std::process::id());
+    let script = format!("sleep 300; echo {marker}; sleep 301 # {marker}");
+    let options = ExecOptions { timeout: Duration::from_millis(800), ..ExecOptions::default() };
+    let started = Instant::now();
+    let run = exec(&hosts, &["sh", "-c", &script], &options);
+    assert!(started.elapsed() < Duration::from_secs(10), "the timeout did not return in time");
+    assert!(matches!(run.results[0].outcome, Err(HostError::CommandTimeout { .. })), "{:?}", run.results[0]);
+    assert!(run.results[0].error_text().unwrap().starts_with("timed out after 800ms"));
+    // The test hosts are this machine, so the remote processes can be looked for directly.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the remote command outlived its timeout");
+}
+
+#[test]
+fn commands_reading_stdin_do_not_hang() {
+    let hosts = TestHosts::start(1);
+    let options = ExecOptions { timeout: Duration::from_secs(20), ..ExecOptions::default() };
+    let run = exec(&hosts, &["sh", "-c", "cat; echo after-cat"], &options);
+    assert!(run.all_ok(), "{:?}", run.results[0]);
+    assert_eq!(run.results[0].output().unwrap().stdout, b"after-cat\n");
+}
