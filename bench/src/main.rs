@@ -1,2 +1,308 @@
-//! Fan-out benchmark: N real sshd hosts on loopback, `uptime` on all of them, cold and warm.
-fn main() {}
+//! Fan-out benchmark: N real sshd hosts on loopback, `uptime` on all of them, cold and warm, against other tools.
+//!
+//! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`.
+//! Every figure comes from one run on one machine, so the ratios compare like with like.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use remote_core::inventory::current_user;
+use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_core::sandbox::{self, Sandbox, SandboxConfig};
+use remote_core::{HostSpec, Inventory};
+
+/// The account the benchmark hosts let in when we run as root: root's shell profile on these machines
+/// costs ~120 ms a command, which would measure the profile, not the tools.
+const BENCH_USER: &str = "remote-bench";
+
+struct Options {
+    sizes: Vec<usize>,
+    rounds: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options { sizes: vec![20, 200], rounds: 5 };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        match (word.as_str(), words.next()) {
+            ("--hosts", Some(list)) => options.sizes = list.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+            ("--rounds", Some(n)) => options.rounds = n.parse().unwrap_or(5).max(1),
+            _ => {
+                eprintln!("usage: bench [--hosts 20,200] [--rounds 5]");
+                std::process::exit(2);
+            }
+        }
+    }
+    options
+}
+
+/// One measured series.
+struct Series {
+    hosts: usize,
+    tool: String,
+    seconds: Vec<f64>,
+    cpu_per_host_ms: f64,
+}
+
+impl Series {
+    fn median(&self) -> f64 {
+        let mut sorted = self.seconds.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    }
+}
+
+/// CPU seconds (user + system) of this process or of its waited-for descendants.
+fn cpu_seconds(who: i32) -> f64 {
+    let usage = rusage(who);
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+fn rusage(who: i32) -> libc::rusage {
+    // SAFETY: getrusage fills the struct we hand it; zeroed is a valid initial value.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut usage);
+        usage
+    }
+}
+
+fn main() {
+    let options = options();
+    let max_hosts = options.sizes.iter().copied().max().unwrap_or(20);
+    let user = login_user();
+    let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");
+    let port = if sandbox::is_root() { 22 } else { 2222 };
+    let addresses = sandbox::loopback_addresses(max_hosts, Ipv4Addr::new(127, 77, 1, 1), port);
+    eprintln!("bench: starting {max_hosts} sshd hosts on {}… for user {user}", addresses[0]);
+    let started = Instant::now();
+    let hosts = Sandbox::start(&SandboxConfig { dir: work.path().to_path_buf(), addresses, login_user: user.clone(), detach: false })
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("bench: hosts up in {:.1}s", started.elapsed().as_secs_f64());
+
+    let inventory = write_inventory(&hosts, &options.sizes, work.path());
+    let remote = std::env::current_exe().expect("own path").with_file_name("remote");
+    assert!(remote.exists(), "{} is missing; build it with `cargo build --release -p remote`", remote.display());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let mut table = Vec::new();
+    let mut peak_rss_kb = 0;
+    for &n in &options.sizes {
+        let group = format!("b{n}");
+        let specs = Inventory::load(&inventory).expect("bench inventory").group(&group).expect("group").hosts.clone();
+        table.push(measure_command(n, "remote exec (cold, CLI)", options.rounds, || {
+            let mut command = Command::new(&remote);
+            command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
+            command
+        }));
+        peak_rss_kb = peak_rss_kb.max(rusage(libc::RUSAGE_CHILDREN).ru_maxrss);
+        table.push(measure_pool(n, "remote pool (cold, in-process)", options.rounds, &runtime, &specs, false));
+        table.push(measure_pool(n, "remote pool (warm, in-process)", options.rounds, &runtime, &specs, true));
+        for (tool, build) in other_tools(&hosts, n, work.path()) {
+            table.push(measure_command(n, tool, options.rounds, build));
+        }
+    }
+    report(&table, peak_rss_kb, options.rounds, &user);
+}
+
+/// The login user for the hosts: a plain account without shell rc files.
+fn login_user() -> String {
+    if !sandbox::is_root() {
+        return current_user();
+    }
+    let exists = Command::new("id").arg(BENCH_USER).output().is_ok_and(|o| o.status.success());
+    if !exists {
+        eprintln!("bench: creating plain login user `{BENCH_USER}` (shell /bin/sh, no rc files)");
+        let status = Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/sh", BENCH_USER])
+            .status()
+            .expect("run useradd");
+        assert!(status.success(), "useradd {BENCH_USER} failed");
+    }
+    // `useradd` locks the account (`!`), which sshd without PAM refuses even for key logins; `*` unlocks it without a password.
+    let _ = Command::new("usermod").args(["-p", "*", BENCH_USER]).status();
+    BENCH_USER.to_string()
+}
+
+fn write_inventory(hosts: &Sandbox, sizes: &[usize], dir: &Path) -> PathBuf {
+    let mut text = String::new();
+    let entries = hosts.host_entries();
+    for &n in sizes {
+        let list: Vec<String> = entries[..n].iter().map(|h| format!("\"{h}\"")).collect();
+        text.push_str(&format!(
+            "[groups.b{n}]\nhosts = [{}]\nuser = \"{}\"\nkey = \"{}\"\nknown_hosts = \"{}\"\n\n",
+            list.join(", "),
+            hosts.login_user(),
+            hosts.client_key().display(),
+            hosts.known_hosts().display()
+        ));
+    }
+    let path = dir.join("bench.toml");
+    std::fs::write(&path, text).expect("write bench inventory");
+    path
+}
+
+fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMut() -> Command) -> Series {
+    let mut seconds = Vec::with_capacity(rounds);
+    let cpu_before = cpu_seconds(libc::RUSAGE_CHILDREN);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let output = build().output().unwrap_or_else(|e| panic!("{tool}: {e}"));
+        seconds.push(started.elapsed().as_secs_f64());
+        if !output.status.success() {
+            eprintln!(
+                "bench: {tool} failed on {hosts} hosts ({}):\n{}\n{}",
+                output.status,
+                tail(&output.stdout),
+                tail(&output.stderr)
+            );
+        }
+    }
+    let cpu = cpu_seconds(libc::RUSAGE_CHILDREN) - cpu_before;
+    eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s", median(&seconds));
+    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64 }
+}
+
+fn measure_pool(hosts: usize, tool: &str, rounds: usize, runtime: &tokio::runtime::Runtime, specs: &[HostSpec], warm: bool) -> Series {
+    let shared = SessionPool::new(PoolConfig::default());
+    if warm {
+        let run = runtime.block_on(shared.exec("bench", specs, "uptime", "uptime", &ExecOptions::default()));
+        assert!(run.all_ok(), "warm-up failed: {:?}", run.results.iter().find(|r| !r.ok()));
+    }
+    let mut seconds = Vec::with_capacity(rounds);
+    let cpu_before = cpu_seconds(libc::RUSAGE_SELF);
+    for _ in 0..rounds {
+        let pool = if warm { shared.clone() } else { SessionPool::new(PoolConfig::default()) };
+        let started = Instant::now();
+        let run = runtime.block_on(pool.exec("bench", specs, "uptime", "uptime", &ExecOptions::default()));
+        seconds.push(started.elapsed().as_secs_f64());
+        assert!(run.all_ok(), "{tool}: {:?}", run.results.iter().find(|r| !r.ok()));
+        if !warm {
+            runtime.block_on(pool.close_all());
+        }
+    }
+    let cpu = cpu_seconds(libc::RUSAGE_SELF) - cpu_before;
+    eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s", median(&seconds));
+    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64 }
+}
+
+type CommandBuilder = Box<dyn FnMut() -> Command>;
+
+/// The same work with pyinfra, parallel-ssh and Ansible, for each that is installed.
+fn other_tools(hosts: &Sandbox, n: usize, dir: &Path) -> Vec<(&'static str, CommandBuilder)> {
+    let servers = &hosts.servers()[..n];
+    let (user, key, known_hosts) = (hosts.login_user().to_string(), hosts.client_key(), hosts.known_hosts());
+    let ssh_options = format!("-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes", known_hosts.display());
+    let mut tools: Vec<(&'static str, CommandBuilder)> = Vec::new();
+
+    if let Some(pssh) = find(&["parallel-ssh", "pssh"]) {
+        let list = dir.join(format!("pssh-{n}.txt"));
+        let lines: Vec<String> = servers.iter().map(|s| format!("{}:{}", s.address.ip(), s.address.port())).collect();
+        std::fs::write(&list, lines.join("\n") + "\n").expect("pssh host list");
+        let extra = format!("-i {} {ssh_options}", key.display());
+        let user = user.clone();
+        tools.push((
+            "parallel-ssh (cold)",
+            Box::new(move || {
+                let mut command = Command::new(&pssh);
+                command.arg("-h").arg(&list).args(["-l", &user, "-p", &n.to_string(), "-t", "60", "-x", &extra, "uptime"]);
+                command
+            }),
+        ));
+    }
+    if let Some(pyinfra) = find(&["pyinfra"]) {
+        let inventory = dir.join(format!("pyinfra_{n}.py"));
+        let entries: Vec<String> = servers
+            .iter()
+            .map(|s| {
+                format!(
+                    "    (\"{}\", {{\"ssh_port\": {}, \"ssh_user\": \"{user}\", \"ssh_key\": \"{}\", \"ssh_known_hosts_file\": \"{}\", \"ssh_strict_host_key_checking\": \"yes\"}}),",
+                    s.address.ip(),
+                    s.address.port(),
+                    key.display(),
+                    known_hosts.display()
+                )
+            })
+            .collect();
+        std::fs::write(&inventory, format!("hosts = [\n{}\n]\n", entries.join("\n"))).expect("pyinfra inventory");
+        tools.push((
+            "pyinfra (cold)",
+            Box::new(move || {
+                let mut command = Command::new(&pyinfra);
+                command.arg("-y").args(["--parallel", &n.to_string()]).arg(&inventory).args(["exec", "--", "uptime"]);
+                command
+            }),
+        ));
+    }
+    if let Some(ansible) = find(&["ansible"]) {
+        let inventory = dir.join(format!("ansible_{n}.ini"));
+        let mut text = String::from("[bench]\n");
+        for (i, s) in servers.iter().enumerate() {
+            text.push_str(&format!("h{i} ansible_host={} ansible_port={}\n", s.address.ip(), s.address.port()));
+        }
+        text.push_str(&format!(
+            "[bench:vars]\nansible_user={user}\nansible_ssh_private_key_file={}\nansible_ssh_common_args='{ssh_options}'\n",
+            key.display()
+        ));
+        std::fs::write(&inventory, text).expect("ansible inventory");
+        tools.push((
+            "ansible -m raw (cold)",
+            Box::new(move || {
+                let mut command = Command::new(&ansible);
+                command.args(["bench", "-i"]).arg(&inventory).args(["-m", "raw", "-a", "uptime", "-f", &n.to_string()]);
+                // No ControlPersist master may survive between rounds, or later rounds would be warm.
+                command.env("ANSIBLE_SSH_ARGS", "-o ControlMaster=no").env("ANSIBLE_HOST_KEY_CHECKING", "True");
+                command
+            }),
+        ));
+    }
+    tools
+}
+
+fn find(names: &[&str]) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+}
+
+fn median(seconds: &[f64]) -> f64 {
+    let mut sorted = seconds.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(8)..].join("\n")
+}
+
+fn report(table: &[Series], peak_rss_kb: i64, rounds: usize, user: &str) {
+    println!("\n`uptime` on N real sshd hosts on loopback, login user `{user}`, median of {rounds} rounds\n");
+    println!("| hosts | tool | median | min | client CPU per host |");
+    println!("|---:|---|---:|---:|---:|");
+    for series in table {
+        let min = series.seconds.iter().copied().fold(f64::INFINITY, f64::min);
+        println!("| {} | {} | {:.3} s | {:.3} s | {:.2} ms |", series.hosts, series.tool, series.median(), min, series.cpu_per_host_ms);
+    }
+    println!();
+    let sizes: Vec<usize> = {
+        let mut sizes: Vec<usize> = table.iter().map(|s| s.hosts).collect();
+        sizes.dedup();
+        sizes
+    };
+    for n in sizes {
+        let of = |tool: &str| table.iter().find(|s| s.hosts == n && s.tool == tool).map(Series::median);
+        let Some(cold) = of("remote exec (cold, CLI)") else { continue };
+        for other in table.iter().filter(|s| s.hosts == n && !s.tool.starts_with("remote")) {
+            println!("- {n} hosts: {} takes {:.1}× as long as `remote exec` (cold)", other.tool, other.median() / cold);
+        }
+        if let Some(warm) = of("remote pool (warm, in-process)") {
+            println!("- {n} hosts: warm sessions are {:.1}× faster than a cold `remote exec`", cold / warm);
+        }
+    }
+    println!("- peak RSS of one `remote exec` process (largest group, all sessions open): {:.1} MB", peak_rss_kb as f64 / 1024.0);
+}

@@ -64,20 +64,19 @@ pub async fn run_command(
 ///
 /// Dropping the channel alone would leave the process running and holding one of the server's
 /// `MaxSessions` slots, and the SSH `signal` request is refused by sshd for root logins and for
-/// servers without privilege separation. So a watchdog in the same process group waits on stdin and
-/// kills the group when stdin closes; the command itself reads `/dev/null`, so commands that read
-/// stdin finish instead of hanging. Exit status passes through unchanged (128+N when killed by signal N).
+/// servers without privilege separation. So a watchdog in the command's process group (sshd makes the
+/// session's shell a group leader) waits on stdin and kills the group when stdin closes. The command
+/// itself reads `/dev/null`, so commands that read stdin finish instead of hanging. The EXIT trap
+/// retires the watchdog however the command ends, so what it left running on purpose (`nohup …&`)
+/// survives a normal exit. The exit status is the command's own. It costs the server one fork.
 pub fn supervised(command: &str) -> String {
     format!(
-        "exec 3<&0\n\
-         {{ {command}\n}} </dev/null 3<&- &\n\
-         remote_cmd=$!\n\
+        "exec 3<&0 </dev/null\n\
          {{ read -r _ <&3; kill -KILL 0; }} >/dev/null 2>&1 &\n\
          remote_watchdog=$!\n\
          exec 3<&-\n\
-         wait \"$remote_cmd\"; remote_status=$?\n\
-         kill \"$remote_watchdog\" 2>/dev/null\n\
-         exit \"$remote_status\"\n"
+         trap 'kill $remote_watchdog 2>/dev/null' EXIT\n\
+         {command}\n"
     )
 }
 
