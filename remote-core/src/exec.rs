@@ -29,10 +29,14 @@ pub async fn run_command(
 
     let deadline = tokio::time::Instant::now() + limits.timeout;
     let mut output = Output::default();
+    let mut stdout = StdoutReader::default();
     loop {
         tokio::select! {
             message = channel.wait() => match message {
-                Some(ChannelMsg::Data { data }) => keep(&mut output.stdout, &data, limits.max_output, &mut output.truncated),
+                Some(ChannelMsg::Data { data }) => {
+                    let data = stdout.strip_preamble(&data);
+                    keep(&mut output.stdout, &data, limits.max_output, &mut output.truncated)
+                }
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
                     keep(&mut output.stderr, &data, limits.max_output, &mut output.truncated)
                 }
@@ -45,11 +49,14 @@ pub async fn run_command(
                 None => break,
             },
             () = tokio::time::sleep_until(deadline) => {
-                kill(&mut channel).await;
+                kill(connection, channel, stdout.process_group).await;
                 return Err(HostError::CommandTimeout { after: limits.timeout });
             }
         }
     }
+    // A preamble still pending at the end was ordinary output after all.
+    let rest = stdout.finish();
+    keep(&mut output.stdout, &rest, limits.max_output, &mut output.truncated);
     if output.exit.is_none() && output.signal.is_none() {
         return Err(if connection.is_closed() {
             HostError::Disconnected { cause: "the connection closed while the command ran".into() }
@@ -60,43 +67,78 @@ pub async fn run_command(
     Ok(output)
 }
 
-/// Wraps `command` so that closing the channel's stdin kills it and everything it started.
+/// Start of the first stdout line of every command: the remote shell's process group id.
+const PGID_MARK: &[u8] = b"remote-pgid:";
+
+/// Prefixes `command` so the remote shell first reports its process group, then runs the command with
+/// stdin on `/dev/null` (commands that read stdin finish instead of hanging).
 ///
-/// Dropping the channel alone would leave the process running and holding one of the server's
-/// `MaxSessions` slots, and the SSH `signal` request is refused by sshd for root logins and for
-/// servers without privilege separation. So a watchdog in the command's process group (sshd makes the
-/// session's shell a group leader) waits on stdin and kills the group when stdin closes. The command
-/// itself reads `/dev/null`, so commands that read stdin finish instead of hanging. The EXIT trap
-/// retires the watchdog however the command ends, so what it left running on purpose (`nohup …&`)
-/// survives a normal exit. The exit status is the command's own. It costs the server one fork.
+/// sshd makes the session's shell a process-group leader, so `$$` names the group of everything the
+/// command starts. On timeout we kill that group over a second channel: the SSH `signal` request
+/// alone is refused by sshd for root logins and on servers without privilege separation, and merely
+/// closing the channel would leave the process running and holding one of the server's `MaxSessions`.
+/// Both added words are shell builtins: the server forks nothing extra.
 pub fn supervised(command: &str) -> String {
-    format!(
-        "exec 3<&0 </dev/null\n\
-         {{ read -r _ <&3; kill -KILL 0; }} >/dev/null 2>&1 &\n\
-         remote_watchdog=$!\n\
-         exec 3<&-\n\
-         trap 'kill $remote_watchdog 2>/dev/null' EXIT\n\
-         {command}\n"
-    )
+    format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; {command}")
 }
 
-/// Stops a command that ran out of time: EOF wakes the watchdog (see [`supervised`]), the signal covers
-/// servers that honour it, and a short wait for the exit report confirms the process group is gone.
-async fn kill(channel: &mut Channel<client::Msg>) {
-    let _ = channel.eof().await;
-    let _ = channel.signal(Sig::KILL).await;
-    let _ = tokio::time::timeout(KILL_CONFIRM, async {
-        while let Some(message) = channel.wait().await {
-            if matches!(message, ChannelMsg::ExitStatus { .. } | ChannelMsg::ExitSignal { .. } | ChannelMsg::Close) {
-                break;
-            }
+/// Takes the process-group line off the front of stdout.
+#[derive(Default)]
+struct StdoutReader {
+    /// Bytes of the first line while it is incomplete; `None` once the preamble is dealt with.
+    head: Option<Vec<u8>>,
+    started: bool,
+    /// The remote shell's process group, once reported.
+    process_group: Option<u32>,
+}
+
+impl StdoutReader {
+    /// The part of `data` that is the command's own output.
+    fn strip_preamble(&mut self, data: &[u8]) -> Vec<u8> {
+        if !self.started {
+            self.started = true;
+            self.head = Some(Vec::new());
         }
-    })
-    .await;
+        let Some(head) = self.head.as_mut() else { return data.to_vec() };
+        head.extend_from_slice(data);
+        let prefix_len = head.len().min(PGID_MARK.len());
+        if head[..prefix_len] != PGID_MARK[..prefix_len] {
+            // Not our line (an unusual login shell): everything is output.
+            return self.head.take().unwrap_or_default();
+        }
+        let Some(newline) = head.iter().position(|b| *b == b'\n') else { return Vec::new() };
+        let rest = head.split_off(newline + 1);
+        self.process_group = std::str::from_utf8(&head[PGID_MARK.len()..newline]).ok().and_then(|p| p.parse().ok());
+        self.head = None;
+        rest
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        self.head.take().unwrap_or_default()
+    }
+}
+
+/// Stops a command that ran out of time: the `signal` request for servers that honour it, then a
+/// `kill` of its process group over a second channel, confirmed before the first channel is closed.
+async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_group: Option<u32>) {
+    let _ = channel.signal(Sig::KILL).await;
+    if let Some(group) = process_group {
+        let killed = async {
+            let mut killer = connection.open_session().await.ok()?;
+            killer.exec(true, format!("kill -s KILL -- -{group}")).await.ok()?;
+            while let Some(message) = killer.wait().await {
+                if matches!(message, ChannelMsg::ExitStatus { .. } | ChannelMsg::Close) {
+                    break;
+                }
+            }
+            Some(())
+        };
+        let _ = tokio::time::timeout(KILL_CONFIRM, killed).await;
+    }
     let _ = channel.close().await;
 }
 
-/// How long a timed-out command's kill is waited for before the channel is closed regardless.
+/// How long the kill of a timed-out command is waited for before giving up on it.
 const KILL_CONFIRM: Duration = Duration::from_secs(2);
 
 fn keep(buffer: &mut Vec<u8>, data: &[u8], max: usize, truncated: &mut bool) {
@@ -111,5 +153,29 @@ fn signal_text(signal: &Sig) -> String {
     match signal {
         Sig::Custom(name) => name.clone(),
         known => format!("{known:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strip(chunks: &[&[u8]]) -> (Vec<u8>, Option<u32>) {
+        let mut reader = StdoutReader::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            out.extend(reader.strip_preamble(chunk));
+        }
+        out.extend(reader.finish());
+        (out, reader.process_group)
+    }
+
+    #[test]
+    fn the_process_group_line_is_taken_off_stdout() {
+        assert_eq!(strip(&[b"remote-pgid:42\nhello\n"]), (b"hello\n".to_vec(), Some(42)));
+        assert_eq!(strip(&[b"remote-", b"pgid:7", b"\nhi", b" there"]), (b"hi there".to_vec(), Some(7)));
+        assert_eq!(strip(&[b"something else\n"]), (b"something else\n".to_vec(), None));
+        assert_eq!(strip(&[b"remote-pg"]), (b"remote-pg".to_vec(), None));
+        assert_eq!(strip(&[]), (Vec::new(), None));
     }
 }

@@ -126,12 +126,20 @@ pub struct CliOutput {
 
 /// Runs the `remote` binary with `args`, with colours off and no inherited inventory.
 pub fn remote(args: &[&str]) -> CliOutput {
-    let output = Command::new(remote_bin())
-        .args(args)
-        .env_remove("REMOTE_INVENTORY")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run remote");
+    remote_with_env(args, &[])
+}
+
+/// Like [`remote`], with extra environment variables; a `None` value removes the variable.
+pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutput {
+    let mut command = Command::new(remote_bin());
+    command.args(args).env_remove("REMOTE_INVENTORY").env("NO_COLOR", "1");
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.output().expect("run remote");
     CliOutput {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -116,3 +116,54 @@ fn sandbox_up_writes_a_working_group_and_down_stops_it() {
     let out = remote(&["--inventory", path, "--json", "exec", "sandbox", "--", "true"]);
     assert_eq!(out.code, 1, "hosts must be down after `sandbox down`");
 }
+
+/// Inventory for `hosts` with no `key`, so authentication falls to ssh-agent or the default key files.
+fn keyless_inventory(hosts: &TestHosts) -> std::path::PathBuf {
+    let path = hosts.write_inventory(&[]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String = text.lines().filter(|l| !l.starts_with("key =")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn without_a_key_the_ssh_agent_authenticates() {
+    let hosts = TestHosts::start(1);
+    let inventory = keyless_inventory(&hosts);
+    let socket = hosts.dir().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent").arg("-D").arg("-a").arg(&socket).spawn().expect("start ssh-agent");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !socket.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let added = std::process::Command::new("ssh-add").arg(hosts.sandbox.client_key()).env("SSH_AUTH_SOCK", &socket).output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let empty_home = hosts.dir().join("home");
+    std::fs::create_dir_all(&empty_home).unwrap();
+    let env = [("SSH_AUTH_SOCK", Some(socket.as_path())), ("HOME", Some(empty_home.as_path()))];
+    let out = tests::remote_with_env(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"], &env);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn without_key_or_agent_the_default_key_files_are_tried() {
+    let hosts = TestHosts::start(1);
+    let inventory = keyless_inventory(&hosts);
+    let home = hosts.dir().join("home");
+    let out = tests::remote_with_env(
+        &["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"],
+        &[("SSH_AUTH_SOCK", None), ("HOME", Some(home.as_path()))],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("SSH_AUTH_SOCK is unset and ~/.ssh has no id_ed25519"), "{}", out.stdout);
+
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::copy(hosts.sandbox.client_key(), home.join(".ssh/id_ed25519")).unwrap();
+    let out = tests::remote_with_env(
+        &["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"],
+        &[("SSH_AUTH_SOCK", None), ("HOME", Some(home.as_path()))],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
