@@ -5,7 +5,8 @@
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use remote_core::inventory::current_user;
@@ -45,6 +46,8 @@ struct Series {
     tool: String,
     seconds: Vec<f64>,
     cpu_per_host_ms: f64,
+    /// Largest resident set of one run's process (0 when measured in-process).
+    peak_rss_kb: i64,
 }
 
 impl Series {
@@ -55,20 +58,15 @@ impl Series {
     }
 }
 
-/// CPU seconds (user + system) of this process or of its waited-for descendants.
-fn cpu_seconds(who: i32) -> f64 {
-    let usage = rusage(who);
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
-
-fn rusage(who: i32) -> libc::rusage {
+/// CPU seconds (user + system) this process has used.
+fn own_cpu_seconds() -> f64 {
     // SAFETY: getrusage fills the struct we hand it; zeroed is a valid initial value.
-    unsafe {
+    let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(who, &mut usage);
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
         usage
-    }
+    };
+    timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime)
 }
 
 fn main() {
@@ -90,7 +88,6 @@ fn main() {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut table = Vec::new();
-    let mut peak_rss_kb = 0;
     for &n in &options.sizes {
         let group = format!("b{n}");
         let specs = Inventory::load(&inventory).expect("bench inventory").group(&group).expect("group").hosts.clone();
@@ -99,14 +96,13 @@ fn main() {
             command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
             command
         }));
-        peak_rss_kb = peak_rss_kb.max(rusage(libc::RUSAGE_CHILDREN).ru_maxrss);
         table.push(measure_pool(n, "remote pool (cold, in-process)", options.rounds, &runtime, &specs, false));
         table.push(measure_pool(n, "remote pool (warm, in-process)", options.rounds, &runtime, &specs, true));
         for (tool, build) in other_tools(&hosts, n, work.path()) {
             table.push(measure_command(n, tool, options.rounds, build));
         }
     }
-    report(&table, peak_rss_kb, options.rounds, &user);
+    report(&table, options.rounds, &user);
 }
 
 /// The login user for the hosts: a plain account without shell rc files.
@@ -146,25 +142,56 @@ fn write_inventory(hosts: &Sandbox, sizes: &[usize], dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs the command `rounds` times; CPU and peak RSS come from `wait4` on each run's own process tree.
 fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMut() -> Command) -> Series {
     let mut seconds = Vec::with_capacity(rounds);
-    let cpu_before = cpu_seconds(libc::RUSAGE_CHILDREN);
+    let (mut cpu, mut peak_rss_kb) = (0.0, 0);
     for _ in 0..rounds {
         let started = Instant::now();
-        let output = build().output().unwrap_or_else(|e| panic!("{tool}: {e}"));
+        let mut child = build()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        // Drain both pipes on threads so a chatty tool never blocks on a full pipe.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut text);
+                }
+                text
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let (status, usage) = wait4(child.id());
         seconds.push(started.elapsed().as_secs_f64());
-        if !output.status.success() {
-            eprintln!(
-                "bench: {tool} failed on {hosts} hosts ({}):\n{}\n{}",
-                output.status,
-                tail(&output.stdout),
-                tail(&output.stderr)
-            );
+        let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+        cpu += timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime);
+        peak_rss_kb = peak_rss_kb.max(usage.ru_maxrss);
+        if status != 0 {
+            eprintln!("bench: {tool} failed on {hosts} hosts (wait status {status}):\n{}\n{}", tail(&stdout), tail(&stderr));
         }
     }
-    let cpu = cpu_seconds(libc::RUSAGE_CHILDREN) - cpu_before;
-    eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s", median(&seconds));
-    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64 }
+    eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s  peak RSS {:.1} MB", median(&seconds), peak_rss_kb as f64 / 1024.0);
+    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64, peak_rss_kb }
+}
+
+/// Waits for `pid` and returns its wait status and the resources it and its reaped descendants used.
+fn wait4(pid: u32) -> (i32, libc::rusage) {
+    // SAFETY: wait4 fills the status and rusage we hand it; zeroed is a valid initial value.
+    unsafe {
+        let mut status = 0;
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage);
+        (status, usage)
+    }
+}
+
+fn timeval_seconds(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
 fn measure_pool(hosts: usize, tool: &str, rounds: usize, runtime: &tokio::runtime::Runtime, specs: &[HostSpec], warm: bool) -> Series {
@@ -174,7 +201,7 @@ fn measure_pool(hosts: usize, tool: &str, rounds: usize, runtime: &tokio::runtim
         assert!(run.all_ok(), "warm-up failed: {:?}", run.results.iter().find(|r| !r.ok()));
     }
     let mut seconds = Vec::with_capacity(rounds);
-    let cpu_before = cpu_seconds(libc::RUSAGE_SELF);
+    let cpu_before = own_cpu_seconds();
     for _ in 0..rounds {
         let pool = if warm { shared.clone() } else { SessionPool::new(PoolConfig::default()) };
         let started = Instant::now();
@@ -185,9 +212,9 @@ fn measure_pool(hosts: usize, tool: &str, rounds: usize, runtime: &tokio::runtim
             runtime.block_on(pool.close_all());
         }
     }
-    let cpu = cpu_seconds(libc::RUSAGE_SELF) - cpu_before;
+    let cpu = own_cpu_seconds() - cpu_before;
     eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s", median(&seconds));
-    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64 }
+    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64, peak_rss_kb: 0 }
 }
 
 type CommandBuilder = Box<dyn FnMut() -> Command>;
@@ -280,13 +307,21 @@ fn tail(bytes: &[u8]) -> String {
     lines[lines.len().saturating_sub(8)..].join("\n")
 }
 
-fn report(table: &[Series], peak_rss_kb: i64, rounds: usize, user: &str) {
+fn report(table: &[Series], rounds: usize, user: &str) {
     println!("\n`uptime` on N real sshd hosts on loopback, login user `{user}`, median of {rounds} rounds\n");
-    println!("| hosts | tool | median | min | client CPU per host |");
-    println!("|---:|---|---:|---:|---:|");
+    println!("| hosts | tool | median | min | client CPU per host | client peak RSS |");
+    println!("|---:|---|---:|---:|---:|---:|");
     for series in table {
         let min = series.seconds.iter().copied().fold(f64::INFINITY, f64::min);
-        println!("| {} | {} | {:.3} s | {:.3} s | {:.2} ms |", series.hosts, series.tool, series.median(), min, series.cpu_per_host_ms);
+        let rss = if series.peak_rss_kb > 0 { format!("{:.1} MB", series.peak_rss_kb as f64 / 1024.0) } else { "—".into() };
+        println!(
+            "| {} | {} | {:.3} s | {:.3} s | {:.2} ms | {rss} |",
+            series.hosts,
+            series.tool,
+            series.median(),
+            min,
+            series.cpu_per_host_ms
+        );
     }
     println!();
     let sizes: Vec<usize> = {
@@ -304,5 +339,4 @@ fn report(table: &[Series], peak_rss_kb: i64, rounds: usize, user: &str) {
             println!("- {n} hosts: warm sessions are {:.1}× faster than a cold `remote exec`", cold / warm);
         }
     }
-    println!("- peak RSS of one `remote exec` process (largest group, all sessions open): {:.1} MB", peak_rss_kb as f64 / 1024.0);
 }

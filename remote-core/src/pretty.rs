@@ -24,7 +24,7 @@ pub fn render(run: &Run, color: bool) -> String {
     text.push_str(&format!(
         "{} {} on {} ({} {}: {} ok, {} failed, {:.2}s)\n\n",
         paint(Style::new().blue().bold()).apply_to("Run summary:"),
-        run.label,
+        clip(run.label.lines().next().unwrap_or_default()),
         run.group,
         run.results.len(),
         if run.results.len() == 1 { "host" } else { "hosts" },

@@ -229,31 +229,29 @@ async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &Key
                 .map_err(handshake)?;
             if accepted.success() { Ok(()) } else { Err(denied(format!("key {}", path.display()))) }
         }
-        Auth::Agent if std::env::var_os("SSH_AUTH_SOCK").is_some() => {
-            let mut agent = keys::agent::client::AgentClient::connect_env()
-                .await
-                .map_err(|e| HostError::Connect { cause: format!("cannot reach ssh-agent at $SSH_AUTH_SOCK: {e}") })?;
-            let identities = agent
-                .request_identities()
-                .await
-                .map_err(|e| HostError::Connect { cause: format!("ssh-agent would not list its keys: {e}") })?;
-            for identity in &identities {
-                let accepted = handle
-                    .authenticate_publickey_with(&spec.user, identity.public_key().into_owned(), rsa_hash, &mut agent)
-                    .await;
-                if accepted.is_ok_and(|a| a.success()) {
-                    return Ok(());
+        Auth::Agent => {
+            // As ssh does: the agent's keys first, then the default identity files that exist.
+            let mut tried = Vec::new();
+            if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+                match keys::agent::client::AgentClient::connect_env().await {
+                    Ok(mut agent) => {
+                        let identities = agent.request_identities().await.unwrap_or_default();
+                        for identity in &identities {
+                            let accepted = handle
+                                .authenticate_publickey_with(&spec.user, identity.public_key().into_owned(), rsa_hash, &mut agent)
+                                .await;
+                            if accepted.is_ok_and(|a| a.success()) {
+                                return Ok(());
+                            }
+                        }
+                        tried.push(format!("the {} key(s) in ssh-agent", identities.len()));
+                    }
+                    Err(e) => tried.push(format!("no ssh-agent at $SSH_AUTH_SOCK ({e})")),
                 }
             }
-            Err(denied(format!("the {} key(s) in ssh-agent", identities.len())))
-        }
-        Auth::Agent => {
-            // No agent: do what ssh does and offer the default identity files that exist.
             let home = crate::inventory::expand_home("~/.ssh");
-            let candidates: Vec<PathBuf> =
-                ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|n| home.join(n)).filter(|p| p.exists()).collect();
-            for path in &candidates {
-                let key = keys.load(path)?;
+            for path in ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|n| home.join(n)).filter(|p| p.exists()) {
+                let key = keys.load(&path)?;
                 let accepted = handle
                     .authenticate_publickey(&spec.user, PrivateKeyWithHashAlg::new(key, rsa_hash))
                     .await
@@ -261,11 +259,12 @@ async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &Key
                 if accepted.success() {
                     return Ok(());
                 }
+                tried.push(format!("key {}", path.display()));
             }
-            Err(denied(if candidates.is_empty() {
+            Err(denied(if tried.is_empty() {
                 "no key: SSH_AUTH_SOCK is unset and ~/.ssh has no id_ed25519, id_ecdsa or id_rsa; set `key` in the inventory".into()
             } else {
-                format!("the default keys {}", candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))
+                tried.join(", then ")
             }))
         }
     }

@@ -3,10 +3,12 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use remote_core::Inventory;
 use remote_core::inventory::current_user;
+use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::sandbox::{self, Sandbox, SandboxConfig};
 
-use crate::EXIT_OK;
+use crate::{EXIT_HOST_FAILED, EXIT_OK};
 use crate::cli::{GlobalArgs, SandboxAction, SandboxArgs};
 
 /// The group name `sandbox up` writes.
@@ -64,6 +66,33 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
         sandbox.login_user(),
         sandbox.dir().display()
     );
-    println!("sandbox: group `{GROUP}` written to {}; try `remote exec {GROUP} -- uptime`", inventory.display());
+    println!("sandbox: group `{GROUP}` written to {}", inventory.display());
+    if !logins_work(inventory, &sandbox)? {
+        return Ok(EXIT_HOST_FAILED);
+    }
+    println!("sandbox: every host lets `{}` in; try `remote exec {GROUP} -- uptime`", sandbox.login_user());
     Ok(EXIT_OK)
+}
+
+/// Logs in to every host once, so a sandbox that sshd would refuse is reported now, with the reason
+/// from sshd's own log, instead of at the user's first command.
+fn logins_work(inventory: &Path, sandbox: &Sandbox) -> Result<bool, Box<dyn std::error::Error>> {
+    let hosts = Inventory::load(inventory)?.group(GROUP)?.hosts.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let pool = SessionPool::new(PoolConfig::default());
+    let run = runtime.block_on(pool.exec(GROUP, &hosts, "true", "true", &ExecOptions::default()));
+    for (result, server) in run.results.iter().zip(sandbox.servers()).filter(|(r, _)| !r.ok()) {
+        eprintln!("sandbox: cannot log in to {}: {}", result.host, result.error_text().unwrap_or_default());
+        let log = server.log();
+        if log.contains("account is locked") {
+            eprintln!(
+                "sandbox: sshd refuses `{0}` because its password is locked (`!` in /etc/shadow), which sshd without PAM \
+                 treats as a locked account; unlock it without setting a password: `sudo usermod -p '*' {0}`",
+                sandbox.login_user()
+            );
+        } else if !log.trim().is_empty() {
+            eprintln!("sandbox: sshd log of {}:\n{}", result.host, log.trim_end());
+        }
+    }
+    Ok(run.all_ok())
 }
