@@ -59,10 +59,13 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
     let sandbox = Sandbox::start(&config)?;
     sandbox.write_group(inventory, GROUP)?;
     let entries = sandbox.host_entries();
+    let span = match entries.as_slice() {
+        [only] => only.clone(),
+        [first, .., last] => format!("{first} … {last}"),
+        [] => String::new(),
+    };
     println!(
-        "sandbox: {count} sshd host(s) up ({} … {}), login user `{}`, state in {}",
-        entries.first().map_or("", String::as_str),
-        entries.last().map_or("", String::as_str),
+        "sandbox: {count} sshd host(s) up ({span}), login user `{}`, state in {}",
         sandbox.login_user(),
         sandbox.dir().display()
     );
