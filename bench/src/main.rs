@@ -3,9 +3,9 @@
 //! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
+use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -78,8 +78,9 @@ fn main() {
     let addresses = sandbox::loopback_addresses(max_hosts, Ipv4Addr::new(127, 77, 1, 1), port);
     eprintln!("bench: starting {max_hosts} sshd hosts on {}… for user {user}", addresses[0]);
     let started = Instant::now();
-    let hosts = Sandbox::start(&SandboxConfig { dir: work.path().to_path_buf(), addresses, login_user: user.clone(), detach: false })
-        .unwrap_or_else(|e| panic!("{e}"));
+    let hosts =
+        Sandbox::start(&SandboxConfig { dir: work.path().to_path_buf(), addresses, login_user: user.clone(), detach: false })
+            .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("bench: hosts up in {:.1}s", started.elapsed().as_secs_f64());
 
     let inventory = write_inventory(&hosts, &options.sizes, work.path());
@@ -113,10 +114,8 @@ fn login_user() -> String {
     let exists = Command::new("id").arg(BENCH_USER).output().is_ok_and(|o| o.status.success());
     if !exists {
         eprintln!("bench: creating plain login user `{BENCH_USER}` (shell /bin/sh, no rc files)");
-        let status = Command::new("useradd")
-            .args(["--create-home", "--shell", "/bin/sh", BENCH_USER])
-            .status()
-            .expect("run useradd");
+        let status =
+            Command::new("useradd").args(["--create-home", "--shell", "/bin/sh", BENCH_USER]).status().expect("run useradd");
         assert!(status.success(), "useradd {BENCH_USER} failed");
     }
     // `useradd` locks the account (`!`), which sshd without PAM refuses even for key logins; `*` unlocks it without a password.
@@ -175,7 +174,11 @@ fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMu
             eprintln!("bench: {tool} failed on {hosts} hosts (wait status {status}):\n{}\n{}", tail(&stdout), tail(&stderr));
         }
     }
-    eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s  peak RSS {:.1} MB", median(&seconds), peak_rss_kb as f64 / 1024.0);
+    eprintln!(
+        "bench: {tool:<32} {hosts:>4} hosts  median {:.3}s  peak RSS {:.1} MB",
+        median(&seconds),
+        peak_rss_kb as f64 / 1024.0
+    );
     Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64, peak_rss_kb }
 }
 
@@ -194,7 +197,14 @@ fn timeval_seconds(t: libc::timeval) -> f64 {
     t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
-fn measure_pool(hosts: usize, tool: &str, rounds: usize, runtime: &tokio::runtime::Runtime, specs: &[HostSpec], warm: bool) -> Series {
+fn measure_pool(
+    hosts: usize,
+    tool: &str,
+    rounds: usize,
+    runtime: &tokio::runtime::Runtime,
+    specs: &[HostSpec],
+    warm: bool,
+) -> Series {
     let shared = SessionPool::new(PoolConfig::default());
     if warm {
         let run = runtime.block_on(shared.exec("bench", specs, "uptime", "uptime", &ExecOptions::default()));

@@ -74,11 +74,7 @@ pub struct HostSpec {
 impl HostSpec {
     /// The name OpenSSH uses for this host in `known_hosts`: `addr` on port 22, `[addr]:port` otherwise.
     pub fn known_hosts_name(&self) -> String {
-        if self.port == 22 {
-            self.address.clone()
-        } else {
-            format!("[{}]:{}", self.address, self.port)
-        }
+        if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) }
     }
 }
 
@@ -261,7 +257,8 @@ impl Resolver<'_> {
 
     fn hosts(&self, group: &RawGroup, settings: &RawSettings) -> Result<Vec<HostSpec>, InventoryError> {
         if group.hosts.get_ref().is_empty() {
-            return self.invalid(group.hosts.span(), "`hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]".into());
+            return self
+                .invalid(group.hosts.span(), "`hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]".into());
         }
         let port = match &settings.port {
             None => 22,
@@ -290,7 +287,10 @@ impl Resolver<'_> {
                 None => {
                     return self.invalid(
                         p.span(),
-                        format!("host_key_checking = \"{}\" is not known; use \"strict\", \"accept-new\" or \"off\"", p.get_ref()),
+                        format!(
+                            "host_key_checking = \"{}\" is not known; use \"strict\", \"accept-new\" or \"off\"",
+                            p.get_ref()
+                        ),
                     );
                 }
             },
@@ -429,7 +429,10 @@ known_hosts = "/tmp/kh"
         .unwrap();
         let web = inventory.group("web").unwrap();
         let summary: Vec<_> = web.hosts.iter().map(|h| (h.address.as_str(), h.port, h.user.as_str())).collect();
-        assert_eq!(summary, [("10.0.0.1", 2200, "deploy"), ("10.0.0.2", 22, "deploy"), ("::1", 2222, "admin"), ("::1", 2200, "deploy")]);
+        assert_eq!(
+            summary,
+            [("10.0.0.1", 2200, "deploy"), ("10.0.0.2", 22, "deploy"), ("::1", 2222, "admin"), ("::1", 2200, "deploy")]
+        );
         assert_eq!(web.hosts[0].auth, Auth::KeyFile(PathBuf::from("/etc/remote/keys/id")));
         assert_eq!(web.hosts[0].host_key_checking, HostKeyPolicy::AcceptNew);
         assert_eq!(web.hosts[0].known_hosts, PathBuf::from("/tmp/kh"));
@@ -456,9 +459,18 @@ known_hosts = "/tmp/kh"
             "[groups.g]\nhosts = [\"a\"]\nhost_key_checking = \"yes\"\n",
             "/etc/remote/remote.toml:3:21: host_key_checking = \"yes\" is not known; use \"strict\", \"accept-new\" or \"off\"",
         );
-        check_error("[groups.g]\nhosts = []\n", "/etc/remote/remote.toml:2:9: `hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]");
-        check_error("[groups.g]\nhosts = [\"a\", \"a\"]\n", "/etc/remote/remote.toml:2:15: host \"a\" is listed twice in this group");
-        check_error("[defaults]\nport = 0\n[groups.g]\nhosts = [\"a\"]\n", "/etc/remote/remote.toml:2:8: port 0 is out of range; use 1 to 65535");
+        check_error(
+            "[groups.g]\nhosts = []\n",
+            "/etc/remote/remote.toml:2:9: `hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]",
+        );
+        check_error(
+            "[groups.g]\nhosts = [\"a\", \"a\"]\n",
+            "/etc/remote/remote.toml:2:15: host \"a\" is listed twice in this group",
+        );
+        check_error(
+            "[defaults]\nport = 0\n[groups.g]\nhosts = [\"a\"]\n",
+            "/etc/remote/remote.toml:2:8: port 0 is out of range; use 1 to 65535",
+        );
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl SessionPool {
                 elapsed: started.elapsed(),
             }));
         }
-        Run { label: label.to_string(), group: group.to_string(), results, elapsed: started.elapsed() }
+        Run { label: label.to_string(), group: group.to_string(), results, elapsed: started.elapsed(), hosts: None }
     }
 
     /// Runs `command` on one host, reusing its open connection or opening one.

@@ -98,13 +98,21 @@ mod tests {
             group: "sandbox".into(),
             elapsed: Duration::from_millis(210),
             results: vec![
-                host("127.0.1.1", Ok(Output { exit: Some(0), stdout: b"total 1\ndrwxr-xr-x  root  /\n\n".to_vec(), ..Output::default() })),
+                host(
+                    "127.0.1.1",
+                    Ok(Output { exit: Some(0), stdout: b"total 1\ndrwxr-xr-x  root  /\n\n".to_vec(), ..Output::default() }),
+                ),
                 host("127.0.1.22", Err(HostError::ConnectRefused { port: 22 })),
                 host(
                     "127.0.1.3",
-                    Ok(Output { exit: Some(2), stderr: b"a\nb\nc\nls: cannot access '/nope'\x1b[31m\n".to_vec(), ..Output::default() }),
+                    Ok(Output {
+                        exit: Some(2),
+                        stderr: b"a\nb\nc\nls: cannot access '/nope'\x1b[31m\n".to_vec(),
+                        ..Output::default()
+                    }),
                 ),
             ],
+            hosts: None,
         };
         let expected = "
 Run summary: ls -la / on sandbox (3 hosts: 1 ok, 2 failed, 0.21s)

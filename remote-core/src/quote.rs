@@ -82,7 +82,30 @@ mod tests {
     /// The real check: `sh` itself must read back exactly the words we quoted.
     #[test]
     fn sh_reads_back_every_word() {
-        let words = ["plain", "", "a b", "it's", "'", "''", "\\", "\"", "$HOME", "$(touch /tmp/pwned)", "`x`", ";", "&&", "|", "*", "?", "~", "#", "new\nline", "tab\there", "!", "é ✔"];
+        let words = [
+            "plain",
+            "",
+            "a b",
+            "it's",
+            "'",
+            "''",
+            "\\",
+            "\"",
+            "$HOME",
+            "$(touch /tmp/pwned)",
+            "`x`",
+            ";",
+            "&&",
+            "|",
+            "*",
+            "?",
+            "~",
+            "#",
+            "new\nline",
+            "tab\there",
+            "!",
+            "é ✔",
+        ];
         let mut argv = vec!["printf", "%s\\0"];
         argv.extend(words);
         let line = command_line(&argv).unwrap();

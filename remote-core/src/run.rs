@@ -6,6 +6,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::hosts::Hosts;
+
 /// What a command that ran produced. Output is kept byte for byte; text views are lossy UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
@@ -64,7 +66,9 @@ pub enum HostError {
     #[error("cannot load key {}: {cause}", path.display())]
     KeyFile { path: PathBuf, cause: String },
     /// The server refused every key we offered.
-    #[error("authentication failed for user `{user}` with {method}; check that its public key is in the server's authorized_keys")]
+    #[error(
+        "authentication failed for user `{user}` with {method}; check that its public key is in the server's authorized_keys"
+    )]
     Auth { user: String, method: String },
     /// The SSH protocol failed after TCP connected (key exchange, algorithms).
     #[error("ssh handshake failed: {cause}")]
@@ -81,6 +85,15 @@ pub enum HostError {
     /// The channel closed without an exit status or signal.
     #[error("the command ended without reporting an exit status")]
     NoExitStatus,
+    /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
+    #[error("bad argument, nothing was run: {cause}")]
+    BadArgument { cause: String },
+    /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
+    #[error("ops failed: {cause}")]
+    Library { cause: String },
+    /// An operation was given a run that carries no host set (one built by hand), so it had nowhere to run.
+    #[error("this run has no host set to run on; start the pipeline from a host set, e.g. `ls(hs, \"/\", \"-la\")`")]
+    Unbound,
 }
 
 /// One host's outcome.
@@ -154,6 +167,9 @@ pub struct Run {
     pub results: Vec<HostResult>,
     /// Wall time of the whole fan-out.
     pub elapsed: Duration,
+    /// The host set the results belong to, index for index, so that a later step can go on from them;
+    /// `None` for a run made without one (e.g. straight from the session pool).
+    pub hosts: Option<Hosts>,
 }
 
 impl Run {

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// OpenSSH's server is not installed.
-    #[error("sshd not found (looked for /usr/sbin/sshd and `sshd` on PATH); install it with `sudo apt-get install -y openssh-server`")]
+    #[error(
+        "sshd not found (looked for /usr/sbin/sshd and `sshd` on PATH); install it with `sudo apt-get install -y openssh-server`"
+    )]
     SshdMissing,
     /// `ssh-keygen` is not installed.
     #[error("ssh-keygen not found; install it with `sudo apt-get install -y openssh-client`")]
@@ -135,7 +137,10 @@ impl Sandbox {
             let server_dir = dir.join("hosts").join(index.to_string());
             std::fs::create_dir_all(&server_dir).map_err(io_error(&server_dir))?;
             ensure_key(&server_dir.join("ssh_host_ed25519_key"), &format!("remote-sandbox-host-{index}"))?;
-            write_file(&server_dir.join("sshd_config"), sshd_config(&server_dir, &authorized, *address, &config.login_user).as_bytes())?;
+            write_file(
+                &server_dir.join("sshd_config"),
+                sshd_config(&server_dir, &authorized, *address, &config.login_user).as_bytes(),
+            )?;
             servers.push(Server { address: *address, dir: server_dir, detach: config.detach, child: None });
         }
         let mut sandbox = Self { dir, login_user: config.login_user.clone(), servers };
@@ -241,7 +246,11 @@ impl Server {
     }
 
     fn known_hosts_name(&self) -> String {
-        if self.address.port() == 22 { self.address.ip().to_string() } else { format!("[{}]:{}", self.address.ip(), self.address.port()) }
+        if self.address.port() == 22 {
+            self.address.ip().to_string()
+        } else {
+            format!("[{}]:{}", self.address.ip(), self.address.port())
+        }
     }
 
     /// Starts (or restarts) this server and waits until it answers with an SSH banner.
@@ -262,12 +271,8 @@ impl Server {
         if !self.detach {
             command.arg("-D");
         }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io_error(sshd))?;
+        let mut child =
+            command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(io_error(sshd))?;
         if self.detach {
             // The daemon forks and its first process exits: a non-zero status means it never listened.
             let status = child.wait().map_err(io_error(sshd))?;
@@ -419,7 +424,10 @@ fn ensure_key(path: &Path, comment: &str) -> Result<(), SandboxError> {
         .output()
         .map_err(|_| SandboxError::KeygenMissing)?;
     if !output.status.success() {
-        return Err(SandboxError::Keygen { path: path.to_path_buf(), stderr: String::from_utf8_lossy(&output.stderr).trim().to_string() });
+        return Err(SandboxError::Keygen {
+            path: path.to_path_buf(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(())
 }

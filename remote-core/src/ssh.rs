@@ -42,7 +42,9 @@ impl KeyCache {
         let key = keys::load_secret_key(path, None).map_err(|err| HostError::KeyFile {
             path: path.to_path_buf(),
             cause: match err {
-                keys::Error::KeyIsEncrypted => "the key is encrypted; add it to ssh-agent (`ssh-add`) and remove `key` from the inventory".into(),
+                keys::Error::KeyIsEncrypted => {
+                    "the key is encrypted; add it to ssh-agent (`ssh-add`) and remove `key` from the inventory".into()
+                }
                 keys::Error::IO(io) => io.to_string(),
                 other => other.to_string(),
             },
@@ -210,9 +212,8 @@ impl Connection {
 }
 
 async fn resolve(address: &str, port: u16) -> Result<std::net::SocketAddr, HostError> {
-    let mut addresses = tokio::net::lookup_host((address, port))
-        .await
-        .map_err(|e| HostError::Resolve { cause: format!("{address}: {e}") })?;
+    let mut addresses =
+        tokio::net::lookup_host((address, port)).await.map_err(|e| HostError::Resolve { cause: format!("{address}: {e}") })?;
     addresses.next().ok_or_else(|| HostError::Resolve { cause: format!("{address} has no address") })
 }
 
@@ -223,10 +224,8 @@ async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &Key
     match &spec.auth {
         Auth::KeyFile(path) => {
             let key = keys.load(path)?;
-            let accepted = handle
-                .authenticate_publickey(&spec.user, PrivateKeyWithHashAlg::new(key, rsa_hash))
-                .await
-                .map_err(handshake)?;
+            let accepted =
+                handle.authenticate_publickey(&spec.user, PrivateKeyWithHashAlg::new(key, rsa_hash)).await.map_err(handshake)?;
             if accepted.success() { Ok(()) } else { Err(denied(format!("key {}", path.display()))) }
         }
         Auth::Agent => {
@@ -262,7 +261,8 @@ async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &Key
                 tried.push(format!("key {}", path.display()));
             }
             Err(denied(if tried.is_empty() {
-                "no key: SSH_AUTH_SOCK is unset and ~/.ssh has no id_ed25519, id_ecdsa or id_rsa; set `key` in the inventory".into()
+                "no key: SSH_AUTH_SOCK is unset and ~/.ssh has no id_ed25519, id_ecdsa or id_rsa; set `key` in the inventory"
+                    .into()
             } else {
                 tried.join(", then ")
             }))

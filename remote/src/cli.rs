@@ -37,20 +37,51 @@ impl GlobalArgs {
 pub enum Command {
     /// Run one command on every host of GROUP
     Exec(ExecArgs),
+    /// Evaluate a pipeline expression, e.g. 'ls(sandbox, "/", "-la") | pretty'
+    Eval(EvalArgs),
+    /// Run a named pipeline from ops on GROUP
+    Run(RunArgs),
+    /// Named pipelines, operations, steps and predicates, with one-line docs
+    List,
     /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
     Sandbox(SandboxArgs),
+}
+
+/// Limits of every remote command a subcommand runs.
+#[derive(Args, Debug)]
+pub struct SessionArgs {
+    /// Kill a remote command after this long (e.g. 500ms, 5s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Give up connecting to a host after this long
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The pipeline, e.g. 'ls(sandbox, "/", "-la") | pretty' (quote it for your shell)
+    pub expression: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A pipeline exported by ops (see `remote list`)
+    pub pipeline: String,
+    /// Group of hosts from the inventory
+    pub group: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
     /// Group of hosts from the inventory
     pub group: String,
-    /// Kill the remote command after this long (e.g. 500ms, 5s, 2m)
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// Give up connecting to a host after this long
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub connect_timeout: Duration,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// The program and its arguments; each is quoted, so no value is read as shell code
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,

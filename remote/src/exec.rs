@@ -18,7 +18,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     let command = quote::command_line(&args.command)?;
     let progress = progress_bar(group.hosts.len() as u64);
     let options = ExecOptions {
-        timeout: args.timeout,
+        timeout: args.session.timeout,
         on_host_done: Some(Arc::new({
             let progress = progress.clone();
             move |_| progress.inc(1)
@@ -26,7 +26,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
         ..ExecOptions::default()
     };
     let pool = SessionPool::new(PoolConfig {
-        connect: ConnectOptions { timeout: args.connect_timeout, ..ConnectOptions::default() },
+        connect: ConnectOptions { timeout: args.session.connect_timeout, ..ConnectOptions::default() },
         ..PoolConfig::default()
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -46,7 +46,7 @@ pub fn print_run(run: &Run, json: bool) {
 }
 
 /// A bar on stderr while hosts run, only when stderr is a terminal.
-fn progress_bar(hosts: u64) -> ProgressBar {
+pub fn progress_bar(hosts: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod exec;
+mod pipelines;
 mod sandbox;
 
 use std::process::ExitCode;
@@ -22,11 +23,15 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
     let outcome = match &cli.command {
         Command::Exec(args) => exec::run(&cli.global, args),
+        Command::Eval(args) => pipelines::eval(&cli.global, args),
+        Command::Run(args) => pipelines::run(&cli.global, args),
+        Command::List => pipelines::list(&cli.global),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
     };
     match outcome {

@@ -8,8 +8,8 @@ use remote_core::inventory::current_user;
 use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::sandbox::{self, Sandbox, SandboxConfig};
 
-use crate::{EXIT_HOST_FAILED, EXIT_OK};
 use crate::cli::{GlobalArgs, SandboxAction, SandboxArgs};
+use crate::{EXIT_HOST_FAILED, EXIT_OK};
 
 /// The group name `sandbox up` writes.
 const GROUP: &str = "sandbox";
@@ -42,7 +42,9 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
     }
     let last = sandbox::loopback_addresses(count, first, 22).last().map(|a| a.ip());
     if !first.is_loopback() || !last.is_some_and(|ip| ip.is_loopback()) {
-        return Err(format!("--first {first} with {count} hosts leaves 127.0.0.0/8; the sandbox only uses loopback addresses").into());
+        return Err(
+            format!("--first {first} with {count} hosts leaves 127.0.0.0/8; the sandbox only uses loopback addresses").into()
+        );
     }
     // `up` again replaces the running sandbox, so its size can change.
     sandbox::stop_daemons(dir);

@@ -154,8 +154,7 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
         })
         .filter(|pid| *pid != std::process::id())
         .collect()
@@ -169,10 +168,7 @@ pub fn fingerprint(public_key: &Path) -> String {
 
 /// Generates a fresh ed25519 key pair at `path`.
 pub fn generate_key(path: &Path) {
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .status()
-        .expect("run ssh-keygen");
+    let status =
+        Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).status().expect("run ssh-keygen");
     assert!(status.success());
 }

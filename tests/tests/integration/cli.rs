@@ -136,7 +136,8 @@ fn without_a_key_the_ssh_agent_authenticates() {
     while !socket.exists() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let added = std::process::Command::new("ssh-add").arg(hosts.sandbox.client_key()).env("SSH_AUTH_SOCK", &socket).output().unwrap();
+    let added =
+        std::process::Command::new("ssh-add").arg(hosts.sandbox.client_key()).env("SSH_AUTH_SOCK", &socket).output().unwrap();
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let empty_home = hosts.dir().join("home");
     std::fs::create_dir_all(&empty_home).unwrap();

@@ -52,7 +52,8 @@ fn exit_codes_and_stderr_are_kept_apart() {
 #[test]
 fn two_mebibytes_of_output_arrive_whole() {
     let hosts = TestHosts::start(1);
-    let run = exec(&hosts, &["sh", "-c", "head -c 2097152 /dev/urandom | od -An -v -tx1 | head -c 2097152"], &ExecOptions::default());
+    let run =
+        exec(&hosts, &["sh", "-c", "head -c 2097152 /dev/urandom | od -An -v -tx1 | head -c 2097152"], &ExecOptions::default());
     let output = run.results[0].output().expect("the command ran");
     assert_eq!(output.stdout.len(), 2 * 1024 * 1024);
     assert!(!output.truncated);

@@ -31,7 +31,8 @@ fn unknown_host_key_is_refused_under_strict_with_its_fingerprint() {
 fn accept_new_records_an_unknown_key_then_strict_trusts_it() {
     let hosts = TestHosts::start(1);
     let known_hosts = hosts.dir().join("learned_known_hosts");
-    let result = run_true(&hosts.specs_with(&[("known_hosts", &quoted(&known_hosts)), ("host_key_checking", "\"accept-new\"")])[0]);
+    let result =
+        run_true(&hosts.specs_with(&[("known_hosts", &quoted(&known_hosts)), ("host_key_checking", "\"accept-new\"")])[0]);
     assert!(result.ok(), "{result:?}");
     let recorded = std::fs::read_to_string(&known_hosts).unwrap();
     let server = &hosts.sandbox.servers()[0];

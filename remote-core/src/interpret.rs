@@ -1,0 +1,280 @@
+//! The prompt's interpreter: a line parsed by the macro's own grammar, names resolved in the registry and
+//! the inventory, arguments checked, then run step by step with the same semantics as `pipeline!`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use remote_syntax::{Arg, ArgKind, Columns, LineStep, SyntaxError, parse_line};
+
+use crate::catalog::{Call, Library};
+use crate::hosts::{Driver, Hosts, On};
+use crate::inventory::{Inventory, did_you_mean};
+use crate::registry::{Callable, Entry, Kind, Registry};
+use crate::run::Run;
+use crate::value::{Args, Type, Value};
+
+/// What a line is evaluated against.
+pub struct Context<'a> {
+    /// Where group names are looked up.
+    pub inventory: &'a Inventory,
+    /// Runs the commands.
+    pub driver: Arc<dyn Driver>,
+    /// Names from the operation registry and from `ops`.
+    pub registry: &'a Registry,
+    /// `ops`, for its pipelines and steps.
+    pub library: Option<&'a dyn Library>,
+}
+
+/// Why a line could not run: what is wrong, where, and a hint when there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvalError {
+    /// What is wrong, e.g. "unknown operation `lss`".
+    pub message: String,
+    /// Where in the line.
+    pub at: Columns,
+    /// What to do, e.g. "did you mean `ls`?".
+    pub help: Option<String>,
+}
+
+impl EvalError {
+    fn new(message: impl Into<String>, at: Columns) -> Self {
+        Self { message: message.into(), at, help: None }
+    }
+
+    fn help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+
+    /// The error under the line it is about, with a caret line:
+    /// ```text
+    /// error: unknown operation `lss` (column 1)
+    ///   lss(sandbox, "/", "-la") | pretty
+    ///   ^^^
+    ///   help: did you mean `ls`?
+    /// ```
+    pub fn render(&self, line: &str) -> String {
+        let width = self.at.end.saturating_sub(self.at.start).max(1);
+        let mut text = format!(
+            "error: {} (column {})\n  {line}\n  {}{}\n",
+            self.message,
+            self.at.start,
+            " ".repeat(self.at.start - 1),
+            "^".repeat(width)
+        );
+        if let Some(help) = &self.help {
+            text.push_str(&format!("  help: {help}\n"));
+        }
+        text
+    }
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (column {})", self.message, self.at.start)?;
+        if let Some(help) = &self.help {
+            write!(f, "; {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+impl From<SyntaxError> for EvalError {
+    fn from(err: SyntaxError) -> Self {
+        EvalError::new(err.message, err.at)
+    }
+}
+
+/// Parses, checks and runs one pipeline line.
+pub fn eval(text: &str, context: &Context) -> Result<Run, EvalError> {
+    let calls = check(text, context)?;
+    Ok(execute(calls, context))
+}
+
+/// Parses and checks a line without running anything: every name resolved, every argument typed.
+pub fn check_line(text: &str, context: &Context) -> Result<(), EvalError> {
+    check(text, context).map(|_| ())
+}
+
+/// One step, resolved and with its arguments evaluated.
+struct Resolved<'a> {
+    entry: &'a Entry,
+    hosts: Option<Hosts>,
+    args: Vec<Value>,
+}
+
+fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, EvalError> {
+    let line = parse_line(text)?;
+    let mut resolved = Vec::with_capacity(line.steps.len());
+    for (index, step) in line.steps.iter().enumerate() {
+        let entry = find(context.registry, &step.name, step.at, |kind| kind != Kind::Predicate)?;
+        let (hosts, rest) = if index == 0 {
+            if entry.kind == Kind::Step {
+                return Err(EvalError::new(
+                    format!(
+                        "`{}` is a step: it works on the run of the step before it, so it cannot start a pipeline",
+                        step.name
+                    ),
+                    step.at,
+                )
+                .help(Some(
+                    "start with an operation or pipeline on a group, e.g. `ls(sandbox, \"/\", \"-la\") | pretty`".into(),
+                )));
+            }
+            // The grammar guarantees the first step has a first argument.
+            let Some(first) = step.args.first() else {
+                return Err(EvalError::new("the first step needs the host set as its first argument", step.at));
+            };
+            (Some(group(first, context)?), &step.args[1..])
+        } else {
+            if entry.kind == Kind::Pipeline {
+                return Err(EvalError::new(
+                    format!("`{}` is a pipeline: it starts from a host set, so it cannot follow `|`", step.name),
+                    step.at,
+                )
+                .help(Some(format!("run it first: `{}(GROUP) | …`", step.name))));
+            }
+            (None, &step.args[..])
+        };
+        let args = arguments(entry, step, rest, context)?;
+        resolved.push(Resolved { entry, hosts, args });
+    }
+    Ok(resolved)
+}
+
+/// Looks `name` up among entries whose kind passes `wanted`, with a suggestion when it is unknown.
+fn find<'a>(registry: &'a Registry, name: &str, at: Columns, wanted: impl Fn(Kind) -> bool) -> Result<&'a Entry, EvalError> {
+    if let Some(entry) = registry.find(name).filter(|e| wanted(e.kind)) {
+        return Ok(entry);
+    }
+    let candidates: Vec<&str> = registry.entries().iter().filter(|e| wanted(e.kind)).map(|e| e.name.as_str()).collect();
+    let message = match registry.find(name) {
+        Some(other) => format!("`{name}` is a {} and cannot be used here", other.kind),
+        None if wanted(Kind::Predicate) && !wanted(Kind::Operation) => format!("unknown predicate `{name}`"),
+        None => format!("unknown operation, step or pipeline `{name}`"),
+    };
+    let help = did_you_mean(name, candidates.iter().copied())
+        .map(|s| format!("did you mean `{s}`?"))
+        .or_else(|| Some(format!("`remote list` shows them all; here it takes one of: {}", candidates.join(", "))));
+    Err(EvalError::new(message, at).help(help))
+}
+
+/// The group a first argument names.
+fn group(arg: &Arg, context: &Context) -> Result<Hosts, EvalError> {
+    let ArgKind::Name(name) = &arg.kind else {
+        return Err(EvalError::new(
+            "the first argument of the first step is the host set: a group name from the inventory",
+            arg.at,
+        )
+        .help(groups_help(context.inventory)));
+    };
+    match context.inventory.group(name) {
+        Ok(group) => Ok(Hosts::new(&group.name, group.hosts.clone(), context.driver.clone())),
+        Err(_) => {
+            let suggestion = did_you_mean(name, context.inventory.groups().map(|g| g.name.as_str()));
+            Err(EvalError::new(format!("unknown group `{name}` in {}", context.inventory.path().display()), arg.at)
+                .help(suggestion.map(|s| format!("did you mean `{s}`?")).or_else(|| groups_help(context.inventory))))
+        }
+    }
+}
+
+fn groups_help(inventory: &Inventory) -> Option<String> {
+    let names: Vec<&str> = inventory.groups().map(|g| g.name.as_str()).collect();
+    Some(if names.is_empty() { "the inventory defines no groups yet".into() } else { format!("groups: {}", names.join(", ")) })
+}
+
+/// Checks count and types of `args` against `entry` and evaluates them.
+fn arguments(entry: &Entry, step: &LineStep, args: &[Arg], context: &Context) -> Result<Vec<Value>, EvalError> {
+    if args.len() != entry.params.len() {
+        let after = match entry.kind {
+            Kind::Operation | Kind::Pipeline => " after the host set",
+            Kind::Step => " after the run",
+            Kind::Predicate => "",
+        };
+        return Err(EvalError::new(
+            format!("`{}` takes {} argument(s){after}, got {}", entry.name, entry.params.len(), args.len()),
+            step.at,
+        )
+        .help(Some(format!("it is called as `{}`", entry.signature()))));
+    }
+    entry.params.iter().zip(args).map(|(param, arg)| value(arg, param.ty, &param.name, entry, context)).collect()
+}
+
+/// Evaluates one argument as type `ty`.
+fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> Result<Value, EvalError> {
+    let mismatch = || {
+        let found = match &arg.kind {
+            ArgKind::Str(_) => "a string".to_string(),
+            ArgKind::Int(_) => "an integer".to_string(),
+            ArgKind::Float(_) => "a number".to_string(),
+            ArgKind::Bool(_) => "a bool".to_string(),
+            ArgKind::Name(name) => format!("the name `{name}`"),
+            ArgKind::Call { name, .. } => format!("a call of `{name}`"),
+        };
+        let hint =
+            matches!((&arg.kind, ty), (ArgKind::Name(_), Type::Str)).then(|| "strings are written in double quotes".to_string());
+        EvalError::new(format!("`{param}` of `{}` is a {ty}, but this is {found}", entry.name), arg.at).help(hint)
+    };
+    Ok(match (ty, &arg.kind) {
+        (Type::Str, ArgKind::Str(text)) => Value::Str(text.clone()),
+        (Type::Int, ArgKind::Int(number)) => Value::Int(*number),
+        (Type::Float, ArgKind::Int(number)) => Value::Float(*number as f64),
+        (Type::Float, ArgKind::Float(number)) => Value::Float(*number),
+        (Type::Bool, ArgKind::Bool(flag)) => Value::Bool(*flag),
+        (Type::Hosts, ArgKind::Name(_)) => Value::Hosts(group(arg, context)?),
+        (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
+        (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
+        _ => return Err(mismatch()),
+    })
+}
+
+fn predicate(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
+    let entry = find(context.registry, name, name_at, |kind| kind == Kind::Predicate)?;
+    let Callable::Predicate(make) = entry.callable else {
+        return Err(EvalError::new(format!("`{name}` is not a predicate"), name_at));
+    };
+    let step = LineStep { name: name.to_string(), at, args: args.to_vec() };
+    let values = arguments(entry, &step, args, context)?;
+    Ok(Value::Predicate(make(&Args(values))))
+}
+
+/// Runs checked steps in order, threading the run.
+fn execute(calls: Vec<Resolved>, context: &Context) -> Run {
+    let mut current: Option<Run> = None;
+    for Resolved { entry, hosts, args } in calls {
+        let on = match (hosts, current.take()) {
+            (Some(hosts), _) => On::Hosts(hosts),
+            (None, Some(run)) => On::After(run),
+            // `check` gives the first step a host set, so every later step has a run.
+            (None, None) => unreachable!("a step without a host set or a previous run"),
+        };
+        current = Some(call(entry, on, args, context));
+    }
+    current.unwrap_or_else(|| unreachable!("a parsed line has at least one step"))
+}
+
+fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
+    match (entry.callable, on) {
+        (Callable::Operation(operation), on) => operation(on, &Args(args)),
+        (Callable::Step(step), On::After(run)) => step(run, &Args(args)),
+        (Callable::Library, On::Hosts(hosts)) => {
+            library(context, Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() }, On::Hosts(hosts))
+        }
+        (Callable::Library, On::After(run)) => {
+            library(context, Call::Step { name: entry.name.clone(), run: run.clone(), args }, On::After(run))
+        }
+        (_, on) => on.refuse(&entry.name, crate::run::HostError::Library { cause: format!("`{}` cannot run here", entry.name) }),
+    }
+}
+
+/// Calls into `ops`; when it fails (a panic, a missing export) every host of the step says why.
+fn library(context: &Context, call: Call, on: On) -> Run {
+    let name = call.name().to_string();
+    let result = match context.library {
+        Some(library) => library.invoke(call),
+        None => Err("no ops library is loaded".into()),
+    };
+    result.unwrap_or_else(|cause| on.refuse(&name, crate::run::HostError::Library { cause }))
+}

@@ -1,0 +1,64 @@
+//! Built-in operations: the seed's shell operations, each a command run on a host set or after a run.
+//!
+//! Shape of an operation: `fn name(on: impl Into<On>, args…) -> Run`. The first argument is the host set
+//! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
+
+use crate::hosts::On;
+use crate::quote;
+use crate::run::{HostError, Run};
+
+/// Runs `argv` (quoted word by word) where `on` says; the label is the command line.
+fn command(on: impl Into<On>, argv: &[&str]) -> Run {
+    match quote::command_line(argv) {
+        Ok(line) => on.into().exec(&line, &line),
+        // Only a NUL byte cannot be quoted; no host is contacted and each says why.
+        Err(err) => on.into().refuse(argv[0], HostError::BadArgument { cause: err.to_string() }),
+    }
+}
+
+/// Splits a flags string like `"-la"` or `"-l -a"` into words; the empty string gives none.
+fn words(flags: &str) -> Vec<&str> {
+    flags.split_whitespace().collect()
+}
+
+/// `argv` with the operand last, behind `--` when it starts with `-` so it is never read as an option.
+fn with_operand<'a>(mut argv: Vec<&'a str>, operand: &'a str) -> Vec<&'a str> {
+    if operand.starts_with('-') {
+        argv.push("--");
+    }
+    argv.push(operand);
+    argv
+}
+
+/// Lists `target` with `ls FLAGS TARGET` (e.g. `ls(hs, "/", "-la")`).
+pub fn ls(on: impl Into<On>, target: &str, flags: &str) -> Run {
+    let mut argv = vec!["ls"];
+    argv.extend(words(flags));
+    command(on, &with_operand(argv, target))
+}
+
+/// Creates `folder` with `mkdir FLAGS FOLDER` (e.g. `mkdir(hs, "/tmp/work", "-p")`).
+pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
+    let mut argv = vec!["mkdir"];
+    argv.extend(words(flags));
+    command(on, &with_operand(argv, folder))
+}
+
+/// Removes `target` with `rm FLAGS TARGET` (e.g. `rm(hs, "/tmp/work", "-rf")`).
+pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
+    let mut argv = vec!["rm"];
+    argv.extend(words(flags));
+    command(on, &with_operand(argv, target))
+}
+
+/// Runs `script` as shell code in the login shell (e.g. `exec(hs, "df -h | tail -n +2")`). The script
+/// is the user's own code, so it is not quoted; values to put inside it should go through [`quote::quote`].
+pub fn exec(on: impl Into<On>, script: &str) -> Run {
+    let label = script.lines().next().unwrap_or_default();
+    on.into().exec(label, script)
+}
+
+/// How long each host has been up, and its load.
+pub fn uptime(on: impl Into<On>) -> Run {
+    command(on, &["uptime"])
+}

@@ -1,0 +1,41 @@
+//! Built-in steps (`pretty`, `pick`) and the predicates `pick` takes.
+//!
+//! Shape of a step: `fn name(run: Run, args…) -> Run`; `pipeline!` passes the previous run first.
+//! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
+
+use crate::pretty;
+use crate::run::{HostResult, Run};
+
+/// Shows the run summary (✔/✖ per host) and passes the run on unchanged.
+pub fn pretty(run: Run) -> Run {
+    match &run.hosts {
+        Some(hosts) => hosts.show(&run),
+        // A run made without a host set has no driver to show it through; standard output is all there is.
+        None => print!("{}", pretty::render(&run, pretty::stdout_wants_color())),
+    }
+    run
+}
+
+/// Keeps only the hosts whose outcome passes `keep`; the others leave the run (and the summary).
+pub fn pick(run: Run, keep: impl Fn(&HostResult) -> bool) -> Run {
+    let kept: Vec<bool> = run.results.iter().map(&keep).collect();
+    let hosts = run.hosts.as_ref().map(|hosts| hosts.narrowed(|i| kept.get(i).copied().unwrap_or(false)));
+    let results = run.results.into_iter().zip(&kept).filter(|(_, k)| **k).map(|(r, _)| r).collect();
+    Run { results, hosts, ..run }
+}
+
+/// The host ran its command and it exited 0.
+pub fn successful(result: &HostResult) -> bool {
+    result.ok()
+}
+
+/// The host could not run its command, or it exited non-zero.
+pub fn failed(result: &HostResult) -> bool {
+    !result.ok()
+}
+
+/// The host's stdout contains `text`.
+pub fn stdout_has(text: &str) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
+    let needle = text.as_bytes().to_vec();
+    move |result| result.output().is_some_and(|o| needle.is_empty() || o.stdout.windows(needle.len()).any(|w| w == needle))
+}

@@ -1,0 +1,178 @@
+//! Values the prompt passes to operations and steps, their types, and the conversion into Rust arguments.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::hosts::Hosts;
+use crate::run::HostResult;
+
+/// The type of a parameter, as `remote list` shows it and the interpreter checks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    /// A host set: a group name at the prompt, `hs` in Rust.
+    Hosts,
+    /// The run of the previous step.
+    Run,
+    /// A host set (first step) or the previous run (later steps): what operations take first.
+    On,
+    /// A string literal.
+    Str,
+    /// A whole number.
+    Int,
+    /// A number; whole numbers are accepted too.
+    Float,
+    /// `true` or `false`.
+    Bool,
+    /// A test of one host's outcome, e.g. `successful` or `stdout_has("x")`.
+    Predicate,
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Type::Hosts => "host set",
+            Type::Run => "run",
+            Type::On => "host set or run",
+            Type::Str => "string",
+            Type::Int => "integer",
+            Type::Float => "number",
+            Type::Bool => "bool",
+            Type::Predicate => "predicate",
+        })
+    }
+}
+
+/// One evaluated argument.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A string.
+    Str(String),
+    /// A whole number.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// A flag.
+    Bool(bool),
+    /// A host set (a group resolved in the inventory).
+    Hosts(Hosts),
+    /// A host test.
+    Predicate(Predicate),
+}
+
+/// A named test of one host's outcome, as `pick` takes it.
+#[derive(Clone)]
+pub struct Predicate {
+    name: String,
+    test: Arc<dyn Fn(&HostResult) -> bool + Send + Sync>,
+}
+
+impl Predicate {
+    /// A predicate called `name` (for messages) that runs `test`.
+    pub fn new(name: impl Into<String>, test: impl Fn(&HostResult) -> bool + Send + Sync + 'static) -> Self {
+        Self { name: name.into(), test: Arc::new(test) }
+    }
+
+    /// Whether `result` passes.
+    pub fn test(&self, result: &HostResult) -> bool {
+        (self.test)(result)
+    }
+
+    /// The name it was made with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for Predicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Predicate({})", self.name)
+    }
+}
+
+/// A Rust parameter type a user step in `ops` may take after its `Run`, so the prompt can call it.
+pub trait FromValue: Sized {
+    /// The type the prompt must supply.
+    const TYPE: Type;
+    /// Converts the evaluated argument (already type-checked by the interpreter; `parameter` names it in
+    /// the error when it is not).
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String>;
+}
+
+fn wrong(parameter: &str, expected: Type, value: Option<Value>) -> String {
+    match value {
+        Some(value) => format!("parameter `{parameter}` wants a {expected}, got {value:?}"),
+        None => format!("parameter `{parameter}` is missing (a {expected})"),
+    }
+}
+
+impl FromValue for String {
+    const TYPE: Type = Type::Str;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Str(text)) => Ok(text),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
+impl FromValue for i64 {
+    const TYPE: Type = Type::Int;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Int(number)) => Ok(number),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
+impl FromValue for f64 {
+    const TYPE: Type = Type::Float;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Float(number)) => Ok(number),
+            Some(Value::Int(number)) => Ok(number as f64),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
+impl FromValue for bool {
+    const TYPE: Type = Type::Bool;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Bool(flag)) => Ok(flag),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
+impl FromValue for Predicate {
+    const TYPE: Type = Type::Predicate;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Predicate(predicate)) => Ok(predicate),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
+/// Evaluated arguments after type checking, with typed accessors for the registry's adapters.
+pub struct Args(pub Vec<Value>);
+
+impl Args {
+    /// The string at `index` ("" if the checker let something else through, which it does not).
+    pub fn str(&self, index: usize) -> &str {
+        match self.0.get(index) {
+            Some(Value::Str(text)) => text,
+            _ => "",
+        }
+    }
+
+    /// The predicate at `index` (one that passes nothing if absent).
+    pub fn predicate(&self, index: usize) -> Predicate {
+        match self.0.get(index) {
+            Some(Value::Predicate(predicate)) => predicate.clone(),
+            _ => Predicate::new("none", |_| false),
+        }
+    }
+}

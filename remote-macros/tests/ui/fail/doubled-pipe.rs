@@ -1,0 +1,9 @@
+//! Two pipes with no step between them are refused under the second.
+
+use remote_core::prelude::*;
+
+fn listing(hs: &Hosts) -> Run {
+    pipeline!(ls(hs, "/", "-la") | | pretty)
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+//! An empty `pipeline!()` is refused at the macro call.
+
+use remote_core::prelude::*;
+
+fn listing(_hs: &Hosts) -> Run {
+    pipeline!()
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+//! A first step without a host set is refused under its name.
+
+use remote_core::prelude::*;
+
+fn listing(_hs: &Hosts) -> Run {
+    pipeline!(pretty)
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+//! A first step with empty parentheses is refused under them.
+
+use remote_core::prelude::*;
+
+fn listing(_hs: &Hosts) -> Run {
+    pipeline!(uptime() | pretty)
+}
+
+fn main() {}

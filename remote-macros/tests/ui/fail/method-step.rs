@@ -1,0 +1,9 @@
+//! A method call is not a step; refused under the `.`.
+
+use remote_core::prelude::*;
+
+fn listing(hs: &Hosts) -> Run {
+    pipeline!(ls(hs, "/", "-la") | run.pretty())
+}
+
+fn main() {}

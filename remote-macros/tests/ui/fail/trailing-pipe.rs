@@ -1,0 +1,9 @@
+//! A `|` with no step after it is refused under that `|`.
+
+use remote_core::prelude::*;
+
+fn listing(hs: &Hosts) -> Run {
+    pipeline!(ls(hs, "/", "-la") | pretty |)
+}
+
+fn main() {}
