@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: start a sandbox of real sshd hosts on loopback and list `/` on all of them.
+# The main job on a fresh machine: start a sandbox of real sshd hosts on loopback and run the `listing` pipeline on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +13,4 @@ fi
 
 cargo build --quiet --locked -p remote
 ./target/debug/remote --inventory remote.toml sandbox up 3
-./target/debug/remote --inventory remote.toml exec sandbox -- ls -la /
+./target/debug/remote --inventory remote.toml run listing sandbox

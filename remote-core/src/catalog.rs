@@ -160,3 +160,22 @@ macro_rules! export {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_an_export_comes_back_as_an_error() {
+        let text: Result<Run, String> = guard(|| panic!("step blew up"));
+        assert_eq!(text.err().as_deref(), Some("panicked: step blew up"));
+        let formatted: Result<Run, String> = guard(|| panic!("{} hosts", 3));
+        assert_eq!(formatted.err().as_deref(), Some("panicked: 3 hosts"));
+    }
+
+    #[test]
+    fn doc_is_the_first_paragraph_on_one_line() {
+        let export = Export::new(ExportKind::Pipeline, "listing", " Lists `/`\n on every host.\n\n More detail.\n", Vec::new());
+        assert_eq!(export.doc, "Lists `/` on every host.");
+    }
+}

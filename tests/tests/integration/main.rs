@@ -3,5 +3,6 @@
 mod cli;
 mod exec;
 mod host_keys;
+mod pipelines;
 mod sessions;
 mod tidy;
