@@ -100,9 +100,20 @@ pub fn guard(body: impl FnOnce() -> Result<Run, String>) -> Result<Run, String> 
     })
 }
 
-/// Generates `ops`' stable entry points, `catalog()` and `invoke()`, from a list of its pipelines and steps.
+/// Generates `ops`' stable entry points, `catalog()` and `invoke()`, from a list of its pipelines and steps,
+/// and `Linked`, the crate as a [`Library`] when linked statically.
 ///
-/// ```ignore
+/// ```
+/// use remote_core::prelude::*;
+///
+/// pub fn listing(hs: &Hosts) -> Run {
+///     pipeline!(ls(hs, "/", "-la") | pretty)
+/// }
+///
+/// pub fn mentioning(run: Run, word: String) -> Run {
+///     pick(run, stdout_has(&word))
+/// }
+///
 /// remote_core::export! {
 ///     pipelines {
 ///         /// Lists `/` on every host.
@@ -113,6 +124,9 @@ pub fn guard(body: impl FnOnce() -> Result<Run, String>) -> Result<Run, String> 
 ///         mentioning(word: String),
 ///     }
 /// }
+///
+/// let names: Vec<String> = catalog().into_iter().map(|export| export.name).collect();
+/// assert_eq!(names, ["listing", "mentioning"]);
 /// ```
 /// A step's parameters after its `Run` are repeated here with their types (`String`, `i64`, `f64`,
 /// `bool`, `Predicate`), so the prompt can check and pass them; the compiler checks that they match.
@@ -141,6 +155,18 @@ macro_rules! export {
                     } ),*],
                 ), )*
             ]
+        }
+
+        /// This crate as a [`Library`]($crate::catalog::Library) when it is linked statically (CI builds, tests).
+        pub struct Linked;
+
+        impl $crate::catalog::Library for Linked {
+            fn catalog(&self) -> ::std::vec::Vec<$crate::catalog::Export> {
+                catalog()
+            }
+            fn invoke(&self, call: $crate::catalog::Call) -> ::core::result::Result<$crate::Run, ::std::string::String> {
+                invoke(call)
+            }
         }
 
         /// Runs one export by name; panics come back as errors.

@@ -185,21 +185,24 @@ fn groups_help(inventory: &Inventory) -> Option<String> {
     Some(if names.is_empty() { "the inventory defines no groups yet".into() } else { format!("groups: {}", names.join(", ")) })
 }
 
-/// Checks count and types of `args` against `entry` and evaluates them.
+/// Checks count and types of `args` against `entry` and evaluates them; trailing parameters with a
+/// default may be left out.
 fn arguments(entry: &Entry, step: &LineStep, args: &[Arg], context: &Context) -> Result<Vec<Value>, EvalError> {
-    if args.len() != entry.params.len() {
+    let required = entry.params.iter().take_while(|p| p.default.is_none()).count();
+    if args.len() < required || args.len() > entry.params.len() {
         let after = match entry.kind {
             Kind::Operation | Kind::Pipeline => " after the host set",
             Kind::Step => " after the run",
             Kind::Predicate => "",
         };
-        return Err(EvalError::new(
-            format!("`{}` takes {} argument(s){after}, got {}", entry.name, entry.params.len(), args.len()),
-            step.at,
-        )
-        .help(Some(format!("it is called as `{}`", entry.signature()))));
+        let count =
+            if required == entry.params.len() { required.to_string() } else { format!("{required} to {}", entry.params.len()) };
+        return Err(EvalError::new(format!("`{}` takes {count} argument(s){after}, got {}", entry.name, args.len()), step.at)
+            .help(Some(format!("it is called as `{}`", entry.signature()))));
     }
-    entry.params.iter().zip(args).map(|(param, arg)| value(arg, param.ty, &param.name, entry, context)).collect()
+    let given = entry.params.iter().zip(args).map(|(param, arg)| value(arg, param.ty, &param.name, entry, context));
+    let defaults = entry.params[args.len()..].iter().map(|param| Ok(Value::Str(param.default.clone().unwrap_or_default())));
+    given.chain(defaults).collect()
 }
 
 /// Evaluates one argument as type `ty`.

@@ -40,7 +40,8 @@ pub struct Param {
     pub name: String,
     /// Its type.
     pub ty: Type,
-    /// What it is when left out at the prompt, if it may be.
+    /// The string it is when left out at the prompt, if it may be (only trailing string parameters
+    /// have one). Rust has no default arguments, so in `pipeline!` every parameter is written.
     pub default: Option<String>,
 }
 
@@ -76,8 +77,7 @@ impl Entry {
             Kind::Step => Some("run"),
             Kind::Predicate => None,
         };
-        let params: Vec<String> =
-            first.map(str::to_string).into_iter().chain(self.params.iter().map(|p| format!("{}: {}", p.name, p.ty))).collect();
+        let params: Vec<String> = first.map(str::to_string).into_iter().chain(self.params.iter().map(Param::describe)).collect();
         if params.is_empty() {
             // A predicate without parameters is used by name: `pick(successful)`.
             return self.name.clone();
@@ -86,8 +86,23 @@ impl Entry {
     }
 }
 
+impl Param {
+    /// `name: type`, with ` = "default"` when it may be left out.
+    pub fn describe(&self) -> String {
+        match &self.default {
+            Some(default) => format!("{}: {} = {default:?}", self.name, self.ty),
+            None => format!("{}: {}", self.name, self.ty),
+        }
+    }
+}
+
 fn param(name: &str, ty: Type) -> Param {
     Param { name: name.to_string(), ty, default: None }
+}
+
+/// A string parameter that may be left out at the prompt.
+fn optional(name: &str, default: &str) -> Param {
+    Param { name: name.to_string(), ty: Type::Str, default: Some(default.to_string()) }
 }
 
 fn entry(name: &str, kind: Kind, params: Vec<Param>, doc: &str, callable: Callable) -> Entry {
@@ -103,7 +118,7 @@ pub fn builtins() -> Vec<Entry> {
         entry(
             "ls",
             Operation,
-            vec![param("target", Str), param("flags", Str)],
+            vec![param("target", Str), optional("flags", "")],
             "Lists a folder: `ls FLAGS TARGET`.",
             C::Operation(|on, a| operations::ls(on, a.str(0), a.str(1))),
         ),
@@ -117,14 +132,14 @@ pub fn builtins() -> Vec<Entry> {
         entry(
             "mkdir",
             Operation,
-            vec![param("folder", Str), param("flags", Str)],
+            vec![param("folder", Str), optional("flags", "")],
             "Creates a folder: `mkdir FLAGS FOLDER`.",
             C::Operation(|on, a| operations::mkdir(on, a.str(0), a.str(1))),
         ),
         entry(
             "rm",
             Operation,
-            vec![param("target", Str), param("flags", Str)],
+            vec![param("target", Str), optional("flags", "")],
             "Removes files: `rm FLAGS TARGET`.",
             C::Operation(|on, a| operations::rm(on, a.str(0), a.str(1))),
         ),

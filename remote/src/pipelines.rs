@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use remote_core::catalog::{Call, Export, ExportKind, Library};
+use ops::Linked;
+use remote_core::catalog::{Call, ExportKind, Library};
 use remote_core::driver::SessionDriver;
 use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
@@ -16,19 +17,6 @@ use serde_json::json;
 use crate::cli::{EvalArgs, GlobalArgs, RunArgs, SessionArgs};
 use crate::exec::progress_bar;
 use crate::{EXIT_HOST_FAILED, EXIT_OK, EXIT_USAGE};
-
-/// `ops` linked into this binary: the CI build, and the live host's fallback before its first reload.
-pub struct Linked;
-
-impl Library for Linked {
-    fn catalog(&self) -> Vec<Export> {
-        ops::catalog()
-    }
-
-    fn invoke(&self, call: Call) -> Result<Run, String> {
-        ops::invoke(call)
-    }
-}
 
 /// The runtime, pool and driver a one-shot command runs pipelines with.
 struct Session {

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use remote_core::catalog::{Call, Export, Library};
+use ops::Linked as Ops;
 use remote_core::driver::SessionDriver;
 use remote_core::interpret::{self, Context};
 use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
@@ -11,18 +11,6 @@ use remote_core::registry::Registry;
 use remote_core::{Inventory, pretty as render};
 use serde_json::Value;
 use tests::{TestHosts, remote};
-
-/// `ops` as linked into this test binary, the same library `remote run` uses.
-struct Ops;
-
-impl Library for Ops {
-    fn catalog(&self) -> Vec<Export> {
-        ops::catalog()
-    }
-    fn invoke(&self, call: Call) -> Result<Run, String> {
-        ops::invoke(call)
-    }
-}
 
 /// A runtime, a driver over a fresh pool, and every run the `pretty` step showed.
 struct Harness {
@@ -220,6 +208,9 @@ fn prompt_values_cannot_inject_shell_code() {
     let stderr = String::from_utf8_lossy(&run.results[0].output().unwrap().stderr).into_owned();
     assert!(stderr.contains("/nonexistent; touch"), "ls saw the whole value as one file name: {stderr}");
     assert!(!marker.exists(), "a value ran as shell code");
+    // Flags may be left out at the prompt (Rust has no default arguments, so there they are written).
+    let run = harness.eval(r#"ls(test, "/")"#).unwrap();
+    assert!(run.all_ok() && run.label == "ls /", "{:?}", run.results);
     // A value that starts with `-` is an operand, not an option.
     let run = harness.eval(r#"ls(test, "--version", "-d")"#).unwrap();
     assert!(!run.all_ok() && run.results[0].output().is_some_and(|o| !o.stdout.starts_with(b"ls (GNU")), "{:?}", run.results);
@@ -236,7 +227,8 @@ fn eval_errors_name_the_column_and_suggest_names() {
             "error: unknown operation, step or pipeline `lss` (column 1)\n  lss(test, \"/\", \"-la\") | pretty\n  ^^^\n  help: did you mean `ls`?\n",
         ),
         (r#"ls(tset, "/", "-la")"#, "(column 4)\n  ls(tset, \"/\", \"-la\")\n     ^^^^\n  help: did you mean `test`?\n"),
-        (r#"ls(test, "/") | pretty"#, "error: `ls` takes 2 argument(s) after the host set, got 1 (column 1)"),
+        (r#"exec(test) | pretty"#, "error: `exec` takes 1 argument(s) after the host set, got 0 (column 1)"),
+        (r#"ls(test)"#, "error: `ls` takes 1 to 2 argument(s) after the host set, got 0 (column 1)"),
         (r#"ls(test, 5, "-l")"#, "error: `target` of `ls` is a string, but this is an integer (column 10)"),
         (r#"ls(test, root, "-l")"#, "help: strings are written in double quotes"),
         (
@@ -271,7 +263,7 @@ fn list_shows_pipelines_operations_steps_and_predicates_with_docs() {
     for expected in [
         "listing(hs)",
         "Lists `/` on every host, long format.",
-        "ls(hs, target: string, flags: string)",
+        "ls(hs, target: string, flags: string = \"\")",
         "pretty(run)",
         "pick(run, keep: predicate)",
         "  successful ",
