@@ -142,6 +142,8 @@ fn write_inventory(hosts: &Sandbox, sizes: &[usize], dir: &Path) -> PathBuf {
 }
 
 /// Runs the command `rounds` times; CPU and peak RSS come from `wait4` on each run's own process tree.
+// The child is reaped by `wait4` (which `Child::wait` cannot do: it drops the resource usage).
+#[allow(clippy::zombie_processes)]
 fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMut() -> Command) -> Series {
     let mut seconds = Vec::with_capacity(rounds);
     let (mut cpu, mut peak_rss_kb) = (0.0, 0);

@@ -14,9 +14,12 @@ pub fn listing(hs: &Hosts) -> Run {
     pipeline!(ls(hs, "/", "-la") | pretty)
 }
 
-/// Keeps the hosts whose `/etc/os-release` says they run Debian (an example of a user step).
+/// Keeps the hosts whose `/etc/os-release` says they run Debian (an example of a user step). Hosts that
+/// failed earlier stay, with their failure, so the summary still shows them.
 pub fn only_debian(run: Run) -> Run {
-    pipeline!(exec(run, "grep -qx 'ID=debian' /etc/os-release") | pick(successful))
+    let debian: Vec<String> =
+        exec(&run, "grep -qx 'ID=debian' /etc/os-release").results.into_iter().filter(|r| r.ok()).map(|r| r.host).collect();
+    pick(run, |r: &HostResult| !r.ok() || debian.contains(&r.host))
 }
 
 /// Keeps the hosts whose last output mentions `word`.

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use crate::hosts::{Driver, Hosts};
+use crate::hosts::{Driver, Hosts, On};
 use crate::pool::{ExecOptions, HostDone, SessionPool};
-use crate::run::Run;
+use crate::run::{HostError, Run};
 
 /// Makes the per-host callback for one fan-out of `hosts` hosts labelled `label` (e.g. a progress bar).
 pub type OnFanOut = Arc<dyn Fn(&str, usize) -> Option<HostDone> + Send + Sync>;
@@ -21,7 +21,8 @@ pub struct SessionDriver {
 }
 
 impl SessionDriver {
-    /// A driver over `pool` on `runtime`; `show` is what the `pretty` step does with a run.
+    /// A driver over `pool` on `runtime`, which must be a multi-thread runtime (its workers carry the
+    /// I/O while a pipeline blocks); `show` is what the `pretty` step does with a run.
     pub fn new(pool: SessionPool, runtime: Handle, options: ExecOptions, show: impl Fn(&Run) + Send + Sync + 'static) -> Self {
         Self { pool, runtime, options, on_fan_out: None, show: Box::new(show) }
     }
@@ -42,11 +43,14 @@ impl Driver for SessionDriver {
         let work = self.pool.exec(hosts.group(), hosts.specs(), label, command, &options);
         // Pipelines are synchronous; they are called off the runtime (the CLI's main thread, or a blocking
         // thread of the live host). On a runtime worker thread, `block_in_place` keeps `block_on` legal.
-        match Handle::try_current() {
-            Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| self.runtime.block_on(work))
-            }
-            _ => self.runtime.block_on(work),
+        // A current-thread runtime cannot block in place; a scoped thread waits instead.
+        match Handle::try_current().map(|current| current.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.runtime.block_on(work)),
+            Ok(_) => std::thread::scope(|scope| scope.spawn(|| self.runtime.block_on(work)).join()).unwrap_or_else(|_| {
+                let cause = "internal error: the thread running the commands panicked".to_string();
+                On::Hosts(hosts.clone()).refuse(label, HostError::Connect { cause })
+            }),
+            Err(_) => self.runtime.block_on(work),
         }
     }
 

@@ -51,9 +51,13 @@ impl Hosts {
         self.specs.is_empty()
     }
 
-    /// The same group and driver, keeping only the hosts whose index passes `keep`.
-    pub fn narrowed(&self, keep: impl Fn(usize) -> bool) -> Hosts {
-        let specs: Vec<HostSpec> = self.specs.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, s)| s.clone()).collect();
+    /// The host called `name` (as written in the inventory).
+    pub fn spec(&self, name: &str) -> Option<&HostSpec> {
+        self.specs.iter().find(|spec| spec.name == name)
+    }
+
+    /// The same group and driver over `specs` instead (e.g. the hosts a step narrowed to).
+    pub fn with_specs(&self, specs: Vec<HostSpec>) -> Hosts {
         Hosts { group: self.group.clone(), specs: specs.into(), driver: self.driver.clone() }
     }
 
@@ -119,16 +123,28 @@ impl On {
                 let Some(hosts) = previous.hosts.clone() else {
                     return Run { label: label.to_string(), results: unbound(&previous), ..previous };
                 };
-                let ok: Vec<bool> = previous.results.iter().map(HostResult::ok).collect();
-                let fresh = hosts.narrowed(|i| ok.get(i).copied().unwrap_or(false)).exec(label, command);
-                let mut fresh_results = fresh.results.into_iter();
+                // Where each succeeded host goes on, found by name rather than position: a user's step
+                // may have reordered or dropped results.
+                let targets: Vec<Option<HostSpec>> =
+                    previous.results.iter().map(|r| if r.ok() { hosts.spec(&r.host).cloned() } else { None }).collect();
+                let specs: Vec<HostSpec> = targets.iter().flatten().cloned().collect();
+                let (mut fresh, elapsed) = if specs.is_empty() {
+                    (Vec::new().into_iter(), Duration::ZERO)
+                } else {
+                    let run = hosts.with_specs(specs).exec(label, command);
+                    (run.results.into_iter(), run.elapsed)
+                };
                 let results = previous
                     .results
                     .into_iter()
-                    .zip(&ok)
-                    .map(|(old, &was_ok)| if was_ok { fresh_results.next().unwrap_or(old) } else { old })
+                    .zip(targets)
+                    .map(|(old, target)| match target {
+                        Some(_) => fresh.next().unwrap_or_else(|| unbound_host(&old)),
+                        None if old.ok() => unbound_host(&old),
+                        None => old,
+                    })
                     .collect();
-                Run { label: label.to_string(), group: previous.group, results, elapsed: fresh.elapsed, hosts: Some(hosts) }
+                Run { label: label.to_string(), group: previous.group, results, elapsed, hosts: Some(hosts) }
             }
         }
     }
@@ -156,13 +172,10 @@ impl On {
 
 /// A run built by hand, without a host set, cannot go on to another operation; say so per host.
 fn unbound(previous: &Run) -> Vec<HostResult> {
-    previous
-        .results
-        .iter()
-        .map(|old| HostResult {
-            host: old.host.clone(),
-            outcome: if old.ok() { Err(HostError::Unbound) } else { old.outcome.clone() },
-            elapsed: Duration::ZERO,
-        })
-        .collect()
+    previous.results.iter().map(|old| if old.ok() { unbound_host(old) } else { old.clone() }).collect()
+}
+
+/// A succeeded host that has nowhere to go on: its run has no host set, or the set does not list it.
+fn unbound_host(old: &HostResult) -> HostResult {
+    HostResult { host: old.host.clone(), outcome: Err(HostError::Unbound), elapsed: Duration::ZERO }
 }

@@ -151,6 +151,7 @@ fn find<'a>(registry: &'a Registry, name: &str, at: Columns, wanted: impl Fn(Kin
     }
     let candidates: Vec<&str> = registry.entries().iter().filter(|e| wanted(e.kind)).map(|e| e.name.as_str()).collect();
     let message = match registry.find(name) {
+        Some(other) if other.kind == Kind::Operation => format!("`{name}` is an operation and cannot be used here"),
         Some(other) => format!("`{name}` is a {} and cannot be used here", other.kind),
         None if wanted(Kind::Predicate) && !wanted(Kind::Operation) => format!("unknown predicate `{name}`"),
         None => format!("unknown operation, step or pipeline `{name}`"),

@@ -191,8 +191,8 @@ pub fn builtins() -> Vec<Entry> {
     ]
 }
 
-/// Built-ins plus what a library exports; library names come after, so a built-in cannot be shadowed
-/// by accident at the prompt (in Rust, `ops`' own scope decides).
+/// Built-ins plus what a library exports. An export named like a built-in takes its place, as the
+/// user's own function does over the prelude's inside `ops`, so a name means the same in both backends.
 pub struct Registry {
     entries: Vec<Entry>,
 }
@@ -202,7 +202,12 @@ impl Registry {
     pub fn new(library: Option<&dyn Library>) -> Self {
         let mut entries = builtins();
         if let Some(library) = library {
-            entries.extend(library.catalog().into_iter().map(from_export));
+            for export in library.catalog().into_iter().map(from_export) {
+                match entries.iter_mut().find(|e| e.name == export.name) {
+                    Some(builtin) => *builtin = export,
+                    None => entries.push(export),
+                }
+            }
         }
         Self { entries }
     }

@@ -91,8 +91,9 @@ pub enum HostError {
     /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
     #[error("ops failed: {cause}")]
     Library { cause: String },
-    /// An operation was given a run that carries no host set (one built by hand), so it had nowhere to run.
-    #[error("this run has no host set to run on; start the pipeline from a host set, e.g. `ls(hs, \"/\", \"-la\")`")]
+    /// An operation was given a run whose host set does not list this host (or that has no host set at
+    /// all, e.g. one built by hand), so it had nowhere to run.
+    #[error("no host set to go on with on this host; start the pipeline from a host set, e.g. `ls(hs, \"/\", \"-la\")`")]
     Unbound,
 }
 
@@ -167,8 +168,8 @@ pub struct Run {
     pub results: Vec<HostResult>,
     /// Wall time of the whole fan-out.
     pub elapsed: Duration,
-    /// The host set the results belong to, index for index, so that a later step can go on from them;
-    /// `None` for a run made without one (e.g. straight from the session pool).
+    /// The host set the results belong to (matched by host name), so that a later step can go on from
+    /// them; `None` for a run made without one (e.g. straight from the session pool).
     pub hosts: Option<Hosts>,
 }
 

@@ -10,17 +10,17 @@ use crate::run::{HostResult, Run};
 pub fn pretty(run: Run) -> Run {
     match &run.hosts {
         Some(hosts) => hosts.show(&run),
-        // A run made without a host set has no driver to show it through; standard output is all there is.
-        None => print!("{}", pretty::render(&run, pretty::stdout_wants_color())),
+        // A run made without a host set has no driver to show it through. Standard error, because
+        // standard output may be carrying a `--json` document.
+        None => eprint!("{}", pretty::render(&run, console::colors_enabled_stderr())),
     }
     run
 }
 
 /// Keeps only the hosts whose outcome passes `keep`; the others leave the run (and the summary).
 pub fn pick(run: Run, keep: impl Fn(&HostResult) -> bool) -> Run {
-    let kept: Vec<bool> = run.results.iter().map(&keep).collect();
-    let hosts = run.hosts.as_ref().map(|hosts| hosts.narrowed(|i| kept.get(i).copied().unwrap_or(false)));
-    let results = run.results.into_iter().zip(&kept).filter(|(_, k)| **k).map(|(r, _)| r).collect();
+    let results: Vec<HostResult> = run.results.into_iter().filter(|r| keep(r)).collect();
+    let hosts = run.hosts.map(|hosts| hosts.with_specs(results.iter().filter_map(|r| hosts.spec(&r.host).cloned()).collect()));
     Run { results, hosts, ..run }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::spanned::Spanned;
 use syn::{Expr, Lit, UnOp};
 
@@ -91,7 +91,7 @@ pub fn parse_line(text: &str) -> Result<Line, SyntaxError> {
     if text.contains('\n') {
         return Err(SyntaxError { message: "a pipeline is one line; remove the line break".into(), at: whole });
     }
-    if whole.end > MAX_LINE_CHARS {
+    if whole.end - 1 > MAX_LINE_CHARS {
         return Err(SyntaxError {
             message: format!("line too long: a pipeline has at most {MAX_LINE_CHARS} characters"),
             at: whole,
@@ -111,6 +111,9 @@ fn parse_tokens(text: &str, whole: Columns) -> Result<Line, SyntaxError> {
     })?;
     if let Some(span) = too_deep(&tokens) {
         return Err(SyntaxError { message: format!("brackets nest deeper than {MAX_NESTING} levels"), at: columns(span, whole) });
+    }
+    if let Some(span) = foreign_token(&tokens) {
+        return Err(not_at_prompt(columns(span, whole)));
     }
     let to_error = |err: syn::Error| SyntaxError { message: err.to_string(), at: columns(err.span(), whole) };
     let pipeline: Pipeline = syn::parse2(tokens).map_err(to_error)?;
@@ -132,6 +135,41 @@ fn too_deep(tokens: &TokenStream) -> Option<Span> {
                 stack.push((trees, depth));
                 stack.push((inner, depth + 1));
                 break;
+            }
+        }
+    }
+    None
+}
+
+/// The first token no prompt line can use. Checked before syn parses, so that Rust-only syntax such as
+/// thousands of prefix operators or method calls cannot make the parser recurse deeply.
+fn foreign_token(tokens: &TokenStream) -> Option<Span> {
+    let mut stack = vec![(tokens.clone().into_iter().peekable(), true)];
+    while let Some((mut trees, top_level)) = stack.pop() {
+        while let Some(tree) = trees.next() {
+            match tree {
+                TokenTree::Ident(_) | TokenTree::Literal(_) => {}
+                TokenTree::Group(group) if group.delimiter() == Delimiter::Parenthesis => {
+                    let inner = group.stream().into_iter().peekable();
+                    stack.push((trees, top_level));
+                    stack.push((inner, false));
+                    break;
+                }
+                TokenTree::Group(group) => return Some(group.span()),
+                TokenTree::Punct(punct) => {
+                    let allowed = match punct.as_char() {
+                        ',' | '|' => true,
+                        // A minus sign belongs to a number: `-1`, `-0.5`.
+                        '-' => matches!(trees.peek(), Some(TokenTree::Literal(_))),
+                        // Between steps these make a path, method or macro, which the grammar explains
+                        // better than a generic message; inside arguments they are Rust-only.
+                        ':' | '.' | '!' => top_level,
+                        _ => false,
+                    };
+                    if !allowed {
+                        return Some(punct.span());
+                    }
+                }
             }
         }
     }

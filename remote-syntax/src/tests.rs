@@ -56,13 +56,27 @@ fn errors_say_what_was_expected_and_where() {
     check_error("pretty", "the first step needs the host set", 1);
     check_error("ls() | pretty", "the first step needs the host set", 3);
     check_error("uptime(g) | ls(g, \"/\", \"\")", "`g` again", 16);
-    check_error("ls(g, 1 + 2)", "at the prompt an argument is", 7);
+    check_error("ls(g, 1 + 2)", "at the prompt an argument is", 9);
     check_error("ls(g, |x| x)", "at the prompt an argument is", 7);
     check_error("ls(g, 5s)", "literal suffixes", 7);
     check_error("ls(g, 99999999999999999999)", "integer out of range", 7);
     check_error("ls(g, \"open", "string or bracket left open", 7);
     check_error("ls(g, (1)", "string or bracket left open", 3);
     check_error("ls(g)\n| pretty", "one line", 1);
+}
+
+#[test]
+fn long_chains_of_rust_only_syntax_are_refused_before_parsing() {
+    for chain in ["-".repeat(16000) + "1", "!".repeat(16000) + "x", "&".repeat(16000) + "x", "x".to_string() + &".y".repeat(5000)]
+    {
+        let line = format!("ls(g, {chain})");
+        let err = parse_line(&line).expect_err("an error");
+        assert!(err.message.contains("at the prompt an argument is"), "{}", err.message);
+    }
+    check_error("ls(g, [1])", "at the prompt an argument is", 7);
+    // `ls(g, "…")` is 9 characters around the string: 16384 in all is the longest line accepted.
+    check_error(&format!("ls(g, \"{}\")", "x".repeat(16384 - 8)), "line too long", 1);
+    assert!(parse_line(&format!("ls(g, \"{}\")", "x".repeat(16384 - 9))).is_ok());
 }
 
 #[test]
@@ -76,6 +90,11 @@ proptest! {
 
     #[test]
     fn any_text_gives_a_line_or_an_error(text in "\\PC{0,80}") {
+        let _ = parse_line(&text);
+    }
+
+    #[test]
+    fn long_lines_of_any_text_give_a_line_or_an_error(text in "[-!&*|(),.:a-z0-9\" ]{0,3000}") {
         let _ = parse_line(&text);
     }
 

@@ -9,7 +9,11 @@ pub fn validate(pipeline: &Pipeline) -> syn::Result<()> {
         return Ok(());
     };
     let name = &first.name;
-    let message = || format!("the first step needs the host set as its first argument: write `{name}(hs, …)`");
+    let message = || {
+        format!(
+            "the first step needs the host set as its first argument: `{name}(hs, …)` in Rust, `{name}(GROUP, …)` at the prompt"
+        )
+    };
     let host_set = match &first.args {
         None => return Err(syn::Error::new(name.span(), message())),
         Some(args) => match args.list.first() {

@@ -1,7 +1,8 @@
 //! `remote run`, `remote eval` and `remote list`: named pipelines from `ops` and prompt expressions, run once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use ops::Linked;
 use remote_core::catalog::{Call, ExportKind, Library};
@@ -23,8 +24,8 @@ struct Session {
     /// Owns the threads the pool's I/O runs on; pipelines block on it from the main thread.
     _runtime: tokio::runtime::Runtime,
     driver: Arc<SessionDriver>,
-    /// How many summaries the `pretty` step printed, so the final one is not printed twice.
-    shown: Arc<AtomicUsize>,
+    /// What the `pretty` step showed last, so the final run is printed unless it is exactly that one.
+    last_shown: Arc<Mutex<Option<Shown>>>,
 }
 
 impl Session {
@@ -34,11 +35,11 @@ impl Session {
             connect: ConnectOptions { timeout: args.connect_timeout, ..ConnectOptions::default() },
             ..PoolConfig::default()
         });
-        let shown = Arc::new(AtomicUsize::new(0));
+        let last_shown = Arc::new(Mutex::new(None));
         let show = {
-            let shown = shown.clone();
+            let last_shown = last_shown.clone();
             move |run: &Run| {
-                shown.fetch_add(1, Ordering::Relaxed);
+                *last_shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(Shown::of(run));
                 // With --json, standard output carries the one JSON document and nothing else.
                 if !json {
                     print!("{}", pretty::render(run, pretty::stdout_wants_color()));
@@ -47,6 +48,9 @@ impl Session {
         };
         let options = ExecOptions { timeout: args.timeout, ..ExecOptions::default() };
         let driver = SessionDriver::new(pool, runtime.handle().clone(), options, show).with_fan_out(Arc::new(|_, hosts| {
+            if hosts == 0 {
+                return None;
+            }
             let bar = progress_bar(hosts as u64);
             Some(Arc::new(move |_: &remote_core::HostResult| {
                 bar.inc(1);
@@ -55,14 +59,14 @@ impl Session {
                 }
             }))
         }));
-        Ok(Session { _runtime: runtime, driver: Arc::new(driver), shown })
+        Ok(Session { _runtime: runtime, driver: Arc::new(driver), last_shown })
     }
 
     /// Prints what the pipeline has not shown yet and maps the run to an exit code.
     fn finish(&self, run: &Run, json: bool) -> u8 {
         if json {
             println!("{}", run.to_json());
-        } else if self.shown.load(Ordering::Relaxed) == 0 {
+        } else if *self.last_shown.lock().unwrap_or_else(|e| e.into_inner()) != Some(Shown::of(run)) {
             print!("{}", pretty::render(run, pretty::stdout_wants_color()));
         }
         if run.results.is_empty() {
@@ -70,6 +74,21 @@ impl Session {
             return EXIT_HOST_FAILED;
         }
         if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED }
+    }
+}
+
+/// Enough of a run to tell whether the final run is the one `pretty` already showed: after `pretty`,
+/// a later operation or `pick` makes a different one, which must be printed too.
+#[derive(PartialEq, Eq)]
+struct Shown {
+    label: String,
+    elapsed: Duration,
+    hosts: Vec<String>,
+}
+
+impl Shown {
+    fn of(run: &Run) -> Self {
+        Shown { label: run.label.clone(), elapsed: run.elapsed, hosts: run.results.iter().map(|r| r.host.clone()).collect() }
     }
 }
 

@@ -152,7 +152,7 @@ fn an_operation_runs_only_where_the_step_before_it_succeeded() {
     let first = format!(r#"case " $SSH_CONNECTION " in *" {} "*) echo nope >&2; exit 3;; esac; echo first"#, address(&hosts, 1));
     let second = format!(r#"echo "$SSH_CONNECTION" >> {}"#, visits.display());
 
-    let from_macro = pipeline!(exec(&harness.hosts(), &first) | exec(&second) | pretty);
+    let from_macro = pipeline!(exec(harness.hosts(), &first) | exec(&second) | pretty);
     let line = format!("exec(test, {first:?}) | exec({second:?}) | pretty");
     let from_prompt = harness.eval(&line).unwrap();
 
@@ -175,7 +175,7 @@ fn pick_narrows_the_hosts_and_user_steps_work_at_the_prompt() {
     let harness = Harness::new(&hosts);
     let wanted = format!(" {} ", address(&hosts, 1));
 
-    let from_macro = pipeline!(exec(&harness.hosts(), "echo \" $SSH_CONNECTION \"") | pick(stdout_has(&wanted)) | uptime);
+    let from_macro = pipeline!(exec(harness.hosts(), "echo \" $SSH_CONNECTION \"") | pick(stdout_has(&wanted)) | uptime);
     let from_prompt =
         harness.eval(&format!(r#"exec(test, "echo \" $SSH_CONNECTION \"") | pick(stdout_has({wanted:?})) | uptime"#)).unwrap();
     for run in [&from_macro, &from_prompt] {
@@ -278,4 +278,51 @@ fn list_shows_pipelines_operations_steps_and_predicates_with_docs() {
     let ls = entries.as_array().unwrap().iter().find(|e| e["name"] == "ls").unwrap();
     assert_eq!(ls["kind"], "operation");
     assert_eq!(ls["params"][0], serde_json::json!({"name": "target", "type": "string"}));
+}
+
+/// A user's step that reorders the run; the next operation must still reach each host under its own name.
+fn reversed(mut run: Run) -> Run {
+    run.results.reverse();
+    run
+}
+
+#[test]
+fn results_follow_their_hosts_through_user_steps_and_earlier_failures() {
+    let hosts = TestHosts::start(3);
+    let harness = Harness::new(&hosts);
+    let fail_second = format!(r#"case " $SSH_CONNECTION " in *" {} "*) exit 3;; esac"#, address(&hosts, 1));
+
+    let run = pipeline!(exec(harness.hosts(), &fail_second) | reversed | exec("echo \" $SSH_CONNECTION \""));
+    let names = hosts.sandbox.host_entries();
+    assert_eq!(run.results.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), [&names[2], &names[1], &names[0]]);
+    for (index, result) in [(2, &run.results[0]), (0, &run.results[2])] {
+        let stdout = String::from_utf8_lossy(&result.output().unwrap().stdout).into_owned();
+        assert!(stdout.contains(&format!(" {} ", address(&hosts, index))), "{} answered from elsewhere: {stdout}", result.host);
+    }
+    assert_eq!(run.results[1].error_text().as_deref(), Some("exited with status 3"));
+
+    // `only_debian` narrows the hosts that succeeded and keeps the earlier failure in view.
+    let run = harness.eval(&format!("exec(test, {fail_second:?}) | only_debian")).unwrap();
+    assert!(run.results.iter().any(|r| r.host == names[1] && !r.ok()), "{:?}", run.results);
+}
+
+#[test]
+fn eval_prints_the_final_run_when_it_differs_from_what_pretty_showed() {
+    let hosts = TestHosts::start(2);
+    let inventory = hosts.write_inventory(&[]);
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", r#"ls(test, "/") | pretty | exec("exit 4")"#]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.matches("Run summary:").count(), 2, "{}", out.stdout);
+    assert!(out.stdout.contains("Run summary: exit 4 on test (2 hosts: 0 ok, 2 failed"), "{}", out.stdout);
+    assert!(out.stdout.contains("✖") && out.stdout.contains("exited with status 4"), "{}", out.stdout);
+}
+
+#[test]
+fn pipelines_run_from_inside_a_current_thread_runtime() {
+    let hosts = TestHosts::start(1);
+    let harness = Harness::new(&hosts);
+    let caller = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // The pipeline blocks; the driver's own multi-thread runtime carries the I/O meanwhile.
+    let run = caller.block_on(async { ops::listing(&harness.hosts()) });
+    assert!(run.all_ok(), "{:?}", run.results);
 }
