@@ -43,6 +43,8 @@ pub enum Command {
     Run(RunArgs),
     /// Named pipelines, operations, steps and predicates, with one-line docs
     List,
+    /// The live prompt: pipelines and expressions line by line, over connections kept open
+    Live(LiveArgs),
     /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
     Sandbox(SandboxArgs),
 }
@@ -72,6 +74,15 @@ pub struct RunArgs {
     pub pipeline: String,
     /// Group of hosts from the inventory
     pub group: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Run the lines of FILE in order instead of reading the terminal; exit 0 when every line was accepted
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
     #[command(flatten)]
     pub session: SessionArgs,
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod exec;
+mod live;
 mod pipelines;
 mod sandbox;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => pipelines::eval(&cli.global, args),
         Command::Run(args) => pipelines::run(&cli.global, args),
         Command::List => pipelines::list(&cli.global),
+        Command::Live(args) => live::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
     };
     match outcome {

@@ -1,4 +1,5 @@
-//! `remote run`, `remote eval` and `remote list`: named pipelines from `ops` and prompt expressions, run once.
+//! `remote run`, `remote eval` and `remote list`: named pipelines from `ops` and prompt expressions; the
+//! session they run in is shared with `remote live`.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -19,8 +20,9 @@ use crate::cli::{EvalArgs, GlobalArgs, RunArgs, SessionArgs};
 use crate::exec::progress_bar;
 use crate::{EXIT_HOST_FAILED, EXIT_OK, EXIT_USAGE};
 
-/// The runtime, pool and driver a one-shot command runs pipelines with.
-struct Session {
+/// The runtime, pool and driver pipelines run with: for one command, or for a whole live session,
+/// where the connections stay open from one line to the next.
+pub struct Session {
     /// Owns the threads the pool's I/O runs on; pipelines block on it from the main thread.
     _runtime: tokio::runtime::Runtime,
     driver: Arc<SessionDriver>,
@@ -29,7 +31,8 @@ struct Session {
 }
 
 impl Session {
-    fn start(args: &SessionArgs, json: bool) -> Result<Self, Box<dyn std::error::Error>> {
+    /// A runtime and an empty pool; with `json`, `pretty` prints nothing and runs are printed as JSON.
+    pub fn start(args: &SessionArgs, json: bool) -> Result<Self, Box<dyn std::error::Error>> {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let pool = SessionPool::new(PoolConfig {
             connect: ConnectOptions { timeout: args.connect_timeout, ..ConnectOptions::default() },
@@ -62,8 +65,25 @@ impl Session {
         Ok(Session { _runtime: runtime, driver: Arc::new(driver), last_shown })
     }
 
-    /// Prints what the pipeline has not shown yet and maps the run to an exit code.
-    fn finish(&self, run: &Run, json: bool) -> u8 {
+    /// Runs a prompt line.
+    pub fn eval(&self, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
+        let registry = Registry::new(Some(&Linked));
+        let context = Context { inventory, driver: self.driver.clone(), registry: &registry, library: Some(&Linked) };
+        interpret::eval(line, &context)
+    }
+
+    /// Runs pipeline `name` from `ops` on `group`; `Err` says what is wrong, for the user.
+    pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
+        let group = inventory.group(group).map_err(|e| e.to_string())?;
+        check_pipeline(name)?;
+        let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
+        Linked
+            .invoke(Call::Pipeline { name: name.to_string(), hosts })
+            .map_err(|cause| format!("pipeline `{name}` failed: {cause}"))
+    }
+
+    /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
+    pub fn report(&self, run: &Run, json: bool) {
         if json {
             println!("{}", run.to_json());
         } else if *self.last_shown.lock().unwrap_or_else(|e| e.into_inner()) != Some(Shown::of(run)) {
@@ -71,6 +91,13 @@ impl Session {
         }
         if run.results.is_empty() {
             eprintln!("remote: no hosts are left in the run (a `pick` kept none)");
+        }
+    }
+
+    /// Prints what the pipeline has not shown yet and maps the run to an exit code.
+    fn finish(&self, run: &Run, json: bool) -> u8 {
+        self.report(run, json);
+        if run.results.is_empty() {
             return EXIT_HOST_FAILED;
         }
         if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED }
@@ -95,10 +122,8 @@ impl Shown {
 /// `remote eval 'EXPR'`.
 pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = Inventory::load(&global.inventory_path())?;
-    let registry = Registry::new(Some(&Linked));
     let session = Session::start(&args.session, global.json)?;
-    let context = Context { inventory: &inventory, driver: session.driver.clone(), registry: &registry, library: Some(&Linked) };
-    match interpret::eval(&args.expression, &context) {
+    match session.eval(&inventory, &args.expression) {
         Ok(run) => Ok(session.finish(&run, global.json)),
         Err(err) => {
             eprint!("{}", err.render(&args.expression));
@@ -107,26 +132,33 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
     }
 }
 
+/// `Ok` when `ops` exports a pipeline called `name`, else what to say, with a suggestion.
+pub fn check_pipeline(name: &str) -> Result<(), String> {
+    let pipelines: Vec<String> =
+        Linked.catalog().into_iter().filter(|e| e.kind == ExportKind::Pipeline).map(|e| e.name).collect();
+    if pipelines.iter().any(|p| p == name) {
+        return Ok(());
+    }
+    let hint = match did_you_mean(name, pipelines.iter().map(String::as_str)) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("ops exports: {}", pipelines.join(", ")),
+    };
+    Err(format!("unknown pipeline `{name}`; {hint} (`remote list` shows them all)"))
+}
+
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = Inventory::load(&global.inventory_path())?;
-    let group = inventory.group(&args.group)?;
-    let pipelines: Vec<String> =
-        Linked.catalog().into_iter().filter(|e| e.kind == ExportKind::Pipeline).map(|e| e.name).collect();
-    if !pipelines.contains(&args.pipeline) {
-        let hint = match did_you_mean(&args.pipeline, pipelines.iter().map(String::as_str)) {
-            Some(name) => format!("did you mean `{name}`?"),
-            None => format!("ops exports: {}", pipelines.join(", ")),
-        };
-        eprintln!("error: unknown pipeline `{}`; {hint} (`remote list` shows them all)", args.pipeline);
+    inventory.group(&args.group)?;
+    if let Err(message) = check_pipeline(&args.pipeline) {
+        eprintln!("error: {message}");
         return Ok(EXIT_USAGE);
     }
     let session = Session::start(&args.session, global.json)?;
-    let hosts = Hosts::new(&group.name, group.hosts.clone(), session.driver.clone());
-    match Linked.invoke(Call::Pipeline { name: args.pipeline.clone(), hosts }) {
+    match session.run_named(&inventory, &args.pipeline, &args.group) {
         Ok(run) => Ok(session.finish(&run, global.json)),
-        Err(cause) => {
-            eprintln!("error: pipeline `{}` failed: {cause}", args.pipeline);
+        Err(message) => {
+            eprintln!("error: {message}");
             Ok(EXIT_HOST_FAILED)
         }
     }

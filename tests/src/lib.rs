@@ -147,6 +147,27 @@ pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutpu
     }
 }
 
+/// Runs the `remote` binary with `args`, typing `input` on its standard input (then end of input).
+pub fn remote_with_stdin(args: &[&str], input: &str) -> CliOutput {
+    use std::io::Write;
+    let mut child = Command::new(remote_bin())
+        .args(args)
+        .env_remove("REMOTE_INVENTORY")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start remote");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("type into remote");
+    let output = child.wait_with_output().expect("run remote");
+    CliOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// Pids of local processes whose command line contains `marker` (the test hosts run on this machine).
 pub fn processes_with(marker: &str) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };

@@ -1,0 +1,188 @@
+//! `remote live`: the prompt. Connections stay open from line to line; a line is a named pipeline
+//! (`PIPELINE GROUP`), a pipeline expression, or a prompt command.
+
+use std::path::{Path, PathBuf};
+
+use remote_core::Inventory;
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+use crate::cli::{GlobalArgs, LiveArgs};
+use crate::pipelines::Session;
+use crate::{EXIT_OK, EXIT_USAGE};
+
+/// Prompt commands of DESIGN.md that arrive with the scheduler and hot reload; named so that typing one
+/// says so instead of "unknown operation".
+const LATER: &[&str] = &["watch", "jobs", "halt", "reload", "stop", "go", "refresh"];
+
+const HELP: &str = "\
+PIPELINE GROUP        run a named pipeline from ops, e.g. `listing sandbox`
+EXPR                  any pipeline expression, e.g. `ls(sandbox, \"/\", \"-la\") | pretty`
+hosts [GROUP]         the inventory's groups, or the hosts of one
+help                  this text
+quit                  leave (also Ctrl-D)
+`remote list` (or `list` here) shows the operations, steps and pipelines.
+Not yet here: watch, jobs, halt, reload, stop, go, refresh (scheduler and hot reload of ops).
+";
+
+/// What became of one line.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// It ran (hosts may still have failed: that is reported, not an error of the line).
+    Accepted,
+    /// It could not run: a syntax error, an unknown name, a bad inventory.
+    Refused,
+    /// `quit`.
+    Quit,
+}
+
+struct Live {
+    session: Session,
+    inventory: PathBuf,
+    json: bool,
+}
+
+/// Runs the prompt on the terminal, or the lines of `--script`.
+pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let live =
+        Live { session: Session::start(&args.session, global.json)?, inventory: global.inventory_path(), json: global.json };
+    match &args.script {
+        Some(path) => script(&live, path),
+        None => interactive(&live),
+    }
+}
+
+/// Runs a script's lines in order and stops at the first line that is not accepted, so that later
+/// lines never run out of the context the script meant for them.
+fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
+    for (index, line) in text.lines().enumerate() {
+        match live.line(line) {
+            Outcome::Accepted => {}
+            Outcome::Quit => break,
+            Outcome::Refused => {
+                eprintln!("remote live: stopped at {}:{}: that line was not accepted", path.display(), index + 1);
+                return Ok(EXIT_USAGE);
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
+    let mut editor = DefaultEditor::new()?;
+    let history = live.inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("history");
+    // No history yet is the normal first run.
+    let _ = editor.load_history(&history);
+    eprintln!("remote live: inventory {}; `help` for commands, Ctrl-D to leave", live.inventory.display());
+    loop {
+        match editor.readline("remote> ") {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                if live.line(&line) == Outcome::Quit {
+                    break;
+                }
+            }
+            // Ctrl-C abandons the line being typed, as in a shell.
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    if let Some(folder) = history.parent() {
+        let _ = std::fs::create_dir_all(folder);
+    }
+    if let Err(err) = editor.save_history(&history) {
+        eprintln!("remote live: could not save history to {}: {err}", history.display());
+    }
+    Ok(EXIT_OK)
+}
+
+impl Live {
+    fn line(&self, line: &str) -> Outcome {
+        let line = line.trim();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [] => Outcome::Accepted,
+            [first, ..] if first.starts_with('#') => Outcome::Accepted,
+            ["quit" | "exit"] => Outcome::Quit,
+            ["help"] => {
+                print!("{HELP}");
+                Outcome::Accepted
+            }
+            ["list"] => match crate::pipelines::list(&GlobalArgs { inventory: None, json: self.json }) {
+                Ok(_) => Outcome::Accepted,
+                Err(_) => Outcome::Refused,
+            },
+            ["hosts", rest @ ..] if rest.len() <= 1 && !line.contains('(') => self.hosts(rest.first().copied()),
+            [command, ..] if LATER.contains(command) && !line.contains('(') => {
+                eprintln!("error: `{command}` is not available yet: the scheduler and hot reload of ops are still to come");
+                Outcome::Refused
+            }
+            [pipeline, group] if is_name(pipeline) && is_name(group) => {
+                let Some(inventory) = self.inventory() else { return Outcome::Refused };
+                match self.session.run_named(&inventory, pipeline, group) {
+                    Ok(run) => {
+                        self.session.report(&run, self.json);
+                        Outcome::Accepted
+                    }
+                    Err(message) => {
+                        eprintln!("error: {message}");
+                        Outcome::Refused
+                    }
+                }
+            }
+            _ => {
+                let Some(inventory) = self.inventory() else { return Outcome::Refused };
+                match self.session.eval(&inventory, line) {
+                    Ok(run) => {
+                        self.session.report(&run, self.json);
+                        Outcome::Accepted
+                    }
+                    Err(err) => {
+                        eprint!("{}", err.render(line));
+                        Outcome::Refused
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inventory as it is now: it is read again for every line, so edits take effect at once.
+    fn inventory(&self) -> Option<Inventory> {
+        Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {err}")).ok()
+    }
+
+    fn hosts(&self, group: Option<&str>) -> Outcome {
+        let Some(inventory) = self.inventory() else { return Outcome::Refused };
+        match group {
+            None => {
+                for group in inventory.groups() {
+                    let names: Vec<&str> = group.hosts.iter().map(|h| h.name.as_str()).collect();
+                    println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
+                }
+                Outcome::Accepted
+            }
+            Some(name) => match inventory.group(name) {
+                Ok(group) => {
+                    for host in &group.hosts {
+                        println!("{}  {}@{}:{}", host.name, host.user, host.address, host.port);
+                    }
+                    Outcome::Accepted
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    Outcome::Refused
+                }
+            },
+        }
+    }
+}
+
+/// A Rust-like identifier: what a pipeline or group name looks like in `PIPELINE GROUP`.
+fn is_name(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}

@@ -1,0 +1,65 @@
+//! `remote live`: lines run over connections kept open, `--script` stops at the first refused line.
+
+use tests::{TestHosts, remote, remote_with_stdin};
+
+#[test]
+fn a_script_runs_its_lines_over_one_connection_per_host() {
+    let hosts = TestHosts::start(2);
+    let inventory = hosts.write_inventory(&[]);
+    let script = hosts.dir().join("ops.remote");
+    let lines = [
+        "# a comment, then a blank line",
+        "",
+        "listing test",
+        "uptime(test) | pretty",
+        "exec(test, \"echo failing >&2; exit 3\")",
+        "hosts",
+        "hosts test",
+    ];
+    std::fs::write(&script, lines.join("\n")).unwrap();
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
+    // A host failing inside a pipeline is reported; it is not an error of the script.
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.matches("Run summary:").count(), 3, "{}", out.stdout);
+    assert!(out.stdout.contains("Run summary: ls -la / on test (2 hosts: 2 ok"), "{}", out.stdout);
+    assert!(out.stdout.contains("exited with status 3\n      failing"), "{}", out.stdout);
+    let entries = hosts.sandbox.host_entries();
+    assert!(out.stdout.contains(&format!("test  (2 hosts) {} {}", entries[0], entries[1])), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("{}  {}@", entries[1], hosts.sandbox.login_user())), "{}", out.stdout);
+    // Three pipelines, one login per host: the session stayed open from line to line.
+    for server in hosts.sandbox.servers() {
+        assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
+    }
+}
+
+#[test]
+fn a_script_stops_at_the_first_line_it_cannot_accept() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let marker = hosts.dir().join("ran");
+    let script = hosts.dir().join("ops.remote");
+    std::fs::write(&script, format!("uptime(test)\nlss(test, \"/\")\nexec(test, \"touch {}\")\n", marker.display())).unwrap();
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("help: did you mean `ls`?"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("stopped at {}:2", script.display())), "{}", out.stderr);
+    assert!(!marker.exists(), "a line after the refused one ran");
+
+    std::fs::write(&script, "watch cpu every 5s listing test\n").unwrap();
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`watch` is not available yet"), "{}", out.stderr);
+}
+
+#[test]
+fn the_prompt_reads_lines_until_quit_and_reports_mistakes_without_leaving() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let input = "lsting test\nlisting test\nhelp\nquit\nuptime(test)\n";
+    let out = remote_with_stdin(&["--inventory", inventory.to_str().unwrap(), "live"], input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("unknown pipeline `lsting`; did you mean `listing`?"), "{}", out.stderr);
+    assert!(out.stdout.contains("Run summary: ls -la / on test (1 host: 1 ok"), "{}", out.stdout);
+    assert!(out.stdout.contains("PIPELINE GROUP"), "help is printed: {}", out.stdout);
+    assert!(!out.stdout.contains("Run summary: uptime"), "a line after `quit` ran: {}", out.stdout);
+}
