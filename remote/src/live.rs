@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use ops::Linked;
 use remote_core::Inventory;
+use remote_core::registry::{Kind, Registry};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
@@ -56,6 +58,8 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
 /// lines never run out of the context the script meant for them.
 fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
+    // Editors on some systems start a UTF-8 file with a byte-order mark; it is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     for (index, line) in text.lines().enumerate() {
         match live.line(line) {
             Outcome::Accepted => {}
@@ -70,16 +74,26 @@ fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
 }
 
 fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
-    let mut editor = DefaultEditor::new()?;
+    // The prompt and the echo go to the terminal, not to stdout, which may carry `--json` output.
+    let config = rustyline::Config::builder().behavior(rustyline::config::Behavior::PreferTerm).build();
+    let mut editor = DefaultEditor::with_config(config)?;
     let history = live.inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("history");
     // No history yet is the normal first run.
     let _ = editor.load_history(&history);
+    if let Some(folder) = history.parent() {
+        let _ = std::fs::create_dir_all(folder);
+    }
     eprintln!("remote live: inventory {}; `help` for commands, Ctrl-D to leave", live.inventory.display());
     loop {
         match editor.readline("remote> ") {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
+                    // Appended line by line, so a session that is killed keeps what was typed, and two
+                    // sessions add to the file instead of overwriting each other.
+                    if let Err(err) = editor.append_history(&history) {
+                        eprintln!("remote live: could not save history to {}: {err}", history.display());
+                    }
                 }
                 if live.line(&line) == Outcome::Quit {
                     break;
@@ -90,12 +104,6 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
             Err(ReadlineError::Eof) => break,
             Err(err) => return Err(err.into()),
         }
-    }
-    if let Some(folder) = history.parent() {
-        let _ = std::fs::create_dir_all(folder);
-    }
-    if let Err(err) = editor.save_history(&history) {
-        eprintln!("remote live: could not save history to {}: {err}", history.display());
     }
     Ok(EXIT_OK)
 }
@@ -109,7 +117,12 @@ impl Live {
             [first, ..] if first.starts_with('#') => Outcome::Accepted,
             ["quit" | "exit"] => Outcome::Quit,
             ["help"] => {
-                print!("{HELP}");
+                // Under --json, standard output carries only JSON.
+                if self.json {
+                    eprint!("{HELP}")
+                } else {
+                    print!("{HELP}")
+                }
                 Outcome::Accepted
             }
             ["list"] => match crate::pipelines::list(&GlobalArgs { inventory: None, json: self.json }) {
@@ -121,8 +134,15 @@ impl Live {
                 eprintln!("error: `{command}` is not available yet: the scheduler and hot reload of ops are still to come");
                 Outcome::Refused
             }
-            [pipeline, group] if is_name(pipeline) && is_name(group) => {
+            [pipeline, group] if is_name(pipeline) && !line.contains('(') => {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
+                if let Some(entry) = Registry::new(Some(&Linked)).find(pipeline).filter(|e| e.kind != Kind::Pipeline) {
+                    eprintln!(
+                        "error: `{pipeline}` is a built-in {}, not a pipeline of ops; write `{pipeline}({group}, …)`",
+                        entry.kind
+                    );
+                    return Outcome::Refused;
+                }
                 match self.session.run_named(&inventory, pipeline, group) {
                     Ok(run) => {
                         self.session.report(&run, self.json);
@@ -161,14 +181,23 @@ impl Live {
             None => {
                 for group in inventory.groups() {
                     let names: Vec<&str> = group.hosts.iter().map(|h| h.name.as_str()).collect();
-                    println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
+                    if self.json {
+                        println!("{}", serde_json::json!({"group": group.name, "hosts": names}));
+                    } else {
+                        println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
+                    }
                 }
                 Outcome::Accepted
             }
             Some(name) => match inventory.group(name) {
                 Ok(group) => {
                     for host in &group.hosts {
-                        println!("{}  {}@{}:{}", host.name, host.user, host.address, host.port);
+                        if self.json {
+                            let json = serde_json::json!({"host": host.name, "user": host.user, "address": host.address, "port": host.port});
+                            println!("{json}");
+                        } else {
+                            println!("{}  {}@{}:{}", host.name, host.user, host.address, host.port);
+                        }
                     }
                     Outcome::Accepted
                 }

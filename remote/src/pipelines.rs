@@ -13,7 +13,7 @@ use remote_core::inventory::did_you_mean;
 use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::registry::{Kind, Registry};
 use remote_core::ssh::ConnectOptions;
-use remote_core::{Hosts, Inventory, Run, pretty};
+use remote_core::{HostError, Hosts, Inventory, On, Run, pretty};
 use serde_json::json;
 
 use crate::cli::{EvalArgs, GlobalArgs, RunArgs, SessionArgs};
@@ -72,21 +72,25 @@ impl Session {
         interpret::eval(line, &context)
     }
 
-    /// Runs pipeline `name` from `ops` on `group`; `Err` says what is wrong, for the user.
+    /// Runs pipeline `name` from `ops` on `group`. `Err` says why it could not start (an unknown
+    /// pipeline or group); a pipeline that fails as a whole (it panicked) gives a run in which every host
+    /// says so, like any other failure on the hosts.
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         check_pipeline(name)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
-        Linked
-            .invoke(Call::Pipeline { name: name.to_string(), hosts })
-            .map_err(|cause| format!("pipeline `{name}` failed: {cause}"))
+        Ok(Linked
+            .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
+            .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause })))
     }
 
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
     pub fn report(&self, run: &Run, json: bool) {
+        // Taken, not read: what one line's `pretty` showed says nothing about the next line's run.
+        let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
         if json {
             println!("{}", run.to_json());
-        } else if *self.last_shown.lock().unwrap_or_else(|e| e.into_inner()) != Some(Shown::of(run)) {
+        } else if last_shown != Some(Shown::of(run)) {
             print!("{}", pretty::render(run, pretty::stdout_wants_color()));
         }
         if run.results.is_empty() {
@@ -159,7 +163,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error
         Ok(run) => Ok(session.finish(&run, global.json)),
         Err(message) => {
             eprintln!("error: {message}");
-            Ok(EXIT_HOST_FAILED)
+            Ok(EXIT_USAGE)
         }
     }
 }

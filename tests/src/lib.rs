@@ -159,8 +159,15 @@ pub fn remote_with_stdin(args: &[&str], input: &str) -> CliOutput {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start remote");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("type into remote");
+    // Typed from a thread while the output is read, so neither side can fill a pipe and wait on the other;
+    // a program that leaves before reading everything is not an error of the typing.
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_string();
+    let typing = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
     let output = child.wait_with_output().expect("run remote");
+    let _ = typing.join();
     CliOutput {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -8,25 +8,29 @@ fn a_script_runs_its_lines_over_one_connection_per_host() {
     let inventory = hosts.write_inventory(&[]);
     let script = hosts.dir().join("ops.remote");
     let lines = [
-        "# a comment, then a blank line",
+        "\u{feff}# a comment (after the byte-order mark some editors write), then a blank line",
         "",
         "listing test",
         "uptime(test) | pretty",
         "exec(test, \"echo failing >&2; exit 3\")",
         "hosts",
         "hosts test",
+        // Nothing runs in the last step of either line, so the two runs look alike; each is still shown.
+        "exec(test, \"exit 1\") | uptime | pretty",
+        "exec(test, \"exit 2\") | uptime",
     ];
     std::fs::write(&script, lines.join("\n")).unwrap();
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
     // A host failing inside a pipeline is reported; it is not an error of the script.
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout.matches("Run summary:").count(), 3, "{}", out.stdout);
+    assert_eq!(out.stdout.matches("Run summary:").count(), 5, "{}", out.stdout);
+    assert!(out.stdout.contains("exited with status 1") && out.stdout.contains("exited with status 2"), "{}", out.stdout);
     assert!(out.stdout.contains("Run summary: ls -la / on test (2 hosts: 2 ok"), "{}", out.stdout);
     assert!(out.stdout.contains("exited with status 3\n      failing"), "{}", out.stdout);
     let entries = hosts.sandbox.host_entries();
     assert!(out.stdout.contains(&format!("test  (2 hosts) {} {}", entries[0], entries[1])), "{}", out.stdout);
     assert!(out.stdout.contains(&format!("{}  {}@", entries[1], hosts.sandbox.login_user())), "{}", out.stdout);
-    // Three pipelines, one login per host: the session stayed open from line to line.
+    // Five pipelines, one login per host: the session stayed open from line to line.
     for server in hosts.sandbox.servers() {
         assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
     }
@@ -44,6 +48,15 @@ fn a_script_stops_at_the_first_line_it_cannot_accept() {
     assert!(out.stderr.contains("help: did you mean `ls`?"), "{}", out.stderr);
     assert!(out.stderr.contains(&format!("stopped at {}:2", script.display())), "{}", out.stderr);
     assert!(!marker.exists(), "a line after the refused one ran");
+
+    std::fs::write(&script, "uptime test\n").unwrap();
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`uptime` is a built-in operation, not a pipeline of ops; write `uptime(test, …)`"),
+        "{}",
+        out.stderr
+    );
 
     std::fs::write(&script, "watch cpu every 5s listing test\n").unwrap();
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
