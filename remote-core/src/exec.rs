@@ -17,12 +17,27 @@ pub struct CommandLimits {
     pub max_output: usize,
 }
 
+/// Set to `true` to stop every command that watches it (e.g. on Ctrl-C); they are killed like timed-out ones.
+pub type Cancel = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves once `cancel` is set; never, when there is none or its sender is gone.
+pub async fn cancelled(cancel: Option<&Cancel>) {
+    if let Some(cancel) = cancel {
+        let mut cancel = cancel.clone();
+        if cancel.wait_for(|set| *set).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
 /// Runs `command` (a complete `sh` command line) in `channel`, a fresh session channel of `connection`.
 pub async fn run_command(
     connection: &Connection,
     mut channel: Channel<client::Msg>,
     command: &str,
     limits: CommandLimits,
+    cancel: Option<&Cancel>,
 ) -> Result<Output, HostError> {
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
     channel.exec(true, supervised(command)).await.map_err(disconnected)?;
@@ -51,6 +66,10 @@ pub async fn run_command(
             () = tokio::time::sleep_until(deadline) => {
                 kill(connection, channel, stdout.process_group).await;
                 return Err(HostError::CommandTimeout { after: limits.timeout });
+            }
+            () = cancelled(cancel) => {
+                kill(connection, channel, stdout.process_group).await;
+                return Err(HostError::Cancelled);
             }
         }
     }
@@ -118,7 +137,7 @@ impl StdoutReader {
     }
 }
 
-/// Stops a command that ran out of time: the `signal` request for servers that honour it, then a
+/// Stops a command that ran out of time or was cancelled: the `signal` request for servers that honour it, then a
 /// `kill` of its process group over a second channel, confirmed before the first channel is closed.
 async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_group: Option<u32>) {
     let _ = channel.signal(Sig::KILL).await;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::exec::{CommandLimits, run_command};
+use crate::exec::{Cancel, CommandLimits, cancelled, run_command};
 use crate::inventory::HostSpec;
 use crate::run::{HostError, HostResult, Output, Run};
 use crate::ssh::{ConnectOptions, Connection, KeyCache};
@@ -42,11 +42,13 @@ pub struct ExecOptions {
     pub max_output: usize,
     /// Called as each host finishes (e.g. to advance a progress bar).
     pub on_host_done: Option<HostDone>,
+    /// When set to `true`, commands still running are killed and their hosts report `Cancelled`.
+    pub cancel: Option<Cancel>,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(600), max_output: 64 << 20, on_host_done: None }
+        Self { timeout: Duration::from_secs(600), max_output: 64 << 20, on_host_done: None, cancel: None }
     }
 }
 
@@ -116,16 +118,25 @@ impl SessionPool {
 
     async fn exec_outcome(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> Result<Output, HostError> {
         let slot = self.slot(spec);
-        let _channel = slot.channels.acquire().await.map_err(|e| HostError::Connect { cause: e.to_string() })?;
+        let cancel = options.cancel.as_ref();
+        // Cancelled while waiting for a channel or a connection, nothing runs yet: stop waiting. Once the
+        // command runs, `run_command` watches the cancel itself, so that it can kill what it started.
+        let _channel = tokio::select! {
+            permit = slot.channels.acquire() => permit.map_err(|e| HostError::Connect { cause: e.to_string() })?,
+            () = cancelled(cancel) => return Err(HostError::Cancelled),
+        };
         let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output };
         // A connection can die between two commands (server restart, idle kill). Nothing has run when
         // the channel fails to open, so one fresh connection and a second try is always safe.
         let mut reconnected = false;
         loop {
-            let connection = self.connection(&slot, spec).await?;
+            let connection = tokio::select! {
+                connection = self.connection(&slot, spec) => connection?,
+                () = cancelled(cancel) => return Err(HostError::Cancelled),
+            };
             let open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()).await;
             let failure = match open {
-                Ok(Ok(channel)) => return run_command(&connection, channel, command, limits).await,
+                Ok(Ok(channel)) => return run_command(&connection, channel, command, limits, cancel).await,
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
                     return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
                 }

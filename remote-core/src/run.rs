@@ -82,6 +82,9 @@ pub enum HostError {
     /// The command ran past its timeout; it was killed on the remote side.
     #[error("timed out after {} (the remote command was killed)", humantime::format_duration(*after))]
     CommandTimeout { after: Duration },
+    /// The user cancelled the run (Ctrl-C); a command that had started was killed on the remote side.
+    #[error("cancelled (Ctrl-C); the remote command was killed")]
+    Cancelled,
     /// The channel closed without an exit status or signal.
     #[error("the command ended without reporting an exit status")]
     NoExitStatus,

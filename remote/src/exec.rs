@@ -30,6 +30,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
         ..PoolConfig::default()
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let options = ExecOptions { cancel: Some(crate::interrupt::cancel_on_ctrl_c(&runtime).subscribe()), ..options };
     let run = runtime.block_on(pool.exec(&group.name, &group.hosts, &command, &command, &options));
     progress.finish_and_clear();
     print_run(&run, global.json);

@@ -110,6 +110,7 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
 
 impl Live {
     fn line(&self, line: &str) -> Outcome {
+        self.session.rearm();
         let line = line.trim();
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod exec;
+mod interrupt;
 mod live;
 mod pipelines;
 mod sandbox;

@@ -28,6 +28,8 @@ pub struct Session {
     driver: Arc<SessionDriver>,
     /// What the `pretty` step showed last, so the final run is printed unless it is exactly that one.
     last_shown: Arc<Mutex<Option<Shown>>>,
+    /// Set by Ctrl-C; cleared before each live line.
+    cancel: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Session {
@@ -49,7 +51,8 @@ impl Session {
                 }
             }
         };
-        let options = ExecOptions { timeout: args.timeout, ..ExecOptions::default() };
+        let cancel = crate::interrupt::cancel_on_ctrl_c(&runtime);
+        let options = ExecOptions { timeout: args.timeout, cancel: Some(cancel.subscribe()), ..ExecOptions::default() };
         let driver = SessionDriver::new(pool, runtime.handle().clone(), options, show).with_fan_out(Arc::new(|_, hosts| {
             if hosts == 0 {
                 return None;
@@ -62,7 +65,12 @@ impl Session {
                 }
             }))
         }));
-        Ok(Session { _runtime: runtime, driver: Arc::new(driver), last_shown })
+        Ok(Session { _runtime: runtime, driver: Arc::new(driver), last_shown, cancel })
+    }
+
+    /// Re-arms Ctrl-C for the next line, after an earlier one was cancelled.
+    pub fn rearm(&self) {
+        self.cancel.send_replace(false);
     }
 
     /// Runs a prompt line.

@@ -1,6 +1,6 @@
 //! `remote live`: lines run over connections kept open, `--script` stops at the first refused line.
 
-use tests::{TestHosts, remote, remote_with_stdin};
+use tests::{TestHosts, processes_with, remote, remote_with_stdin};
 
 #[test]
 fn a_script_runs_its_lines_over_one_connection_per_host() {
@@ -75,4 +75,45 @@ fn the_prompt_reads_lines_until_quit_and_reports_mistakes_without_leaving() {
     assert!(out.stdout.contains("Run summary: ls -la / on test (1 host: 1 ok"), "{}", out.stdout);
     assert!(out.stdout.contains("PIPELINE GROUP"), "help is printed: {}", out.stdout);
     assert!(!out.stdout.contains("Run summary: uptime"), "a line after `quit` ran: {}", out.stdout);
+}
+
+#[test]
+fn ctrl_c_kills_the_running_commands_and_the_prompt_goes_on() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let hosts = TestHosts::start(2);
+    let inventory = hosts.write_inventory(&[]);
+    let marker = format!("remote-cancel-{}", std::process::id());
+    let mut live = Command::new(tests::remote_bin())
+        .args(["--inventory", inventory.to_str().unwrap(), "live"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = live.stdin.take().unwrap();
+    writeln!(stdin, "exec(test, \"sleep 60; echo {marker}\")").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with(&marker).len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(processes_with(&marker).len(), 2, "both hosts started the command");
+
+    let interrupted = Command::new("kill").args(["-INT", &live.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    // The prompt is still there for the next line, over the same connections.
+    writeln!(stdin, "uptime(test)\nquit").unwrap();
+    drop(stdin);
+    let out = live.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.matches("cancelled (Ctrl-C); the remote command was killed").count(), 2, "{stdout}");
+    assert!(stdout.contains("Run summary: uptime on test (2 hosts: 2 ok"), "{stdout}");
+    assert!(processes_with(&marker).is_empty(), "the cancelled command still runs on a host");
+    for server in hosts.sandbox.servers() {
+        assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
+    }
 }
