@@ -75,7 +75,7 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
     if !logins_work(inventory, &sandbox)? {
         return Ok(EXIT_HOST_FAILED);
     }
-    println!("sandbox: every host lets `{}` in; try `remote exec {GROUP} -- uptime`", sandbox.login_user());
+    println!("sandbox: every host lets `{}` in; try `remote run listing {GROUP}` or `remote live`", sandbox.login_user());
     Ok(EXIT_OK)
 }
 
