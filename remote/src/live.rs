@@ -138,10 +138,14 @@ impl Live {
             [pipeline, group] if is_name(pipeline) && !line.contains('(') => {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
                 if let Some(entry) = Registry::new(Some(&Linked)).find(pipeline).filter(|e| e.kind != Kind::Pipeline) {
-                    eprintln!(
-                        "error: `{pipeline}` is a built-in {}, not a pipeline of ops; write `{pipeline}({group}, …)`",
-                        entry.kind
-                    );
+                    match entry.kind {
+                        Kind::Operation => eprintln!(
+                            "error: `{pipeline}` is an operation, not a pipeline of ops; write `{pipeline}({group}, …)`"
+                        ),
+                        kind => eprintln!(
+                            "error: `{pipeline}` is a {kind}, not a pipeline of ops; it goes after `|`, e.g. `uptime({group}) | {pipeline}`"
+                        ),
+                    }
                     return Outcome::Refused;
                 }
                 match self.session.run_named(&inventory, pipeline, group) {

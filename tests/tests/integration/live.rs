@@ -52,11 +52,7 @@ fn a_script_stops_at_the_first_line_it_cannot_accept() {
     std::fs::write(&script, "uptime test\n").unwrap();
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("`uptime` is a built-in operation, not a pipeline of ops; write `uptime(test, …)`"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("`uptime` is an operation, not a pipeline of ops; write `uptime(test, …)`"), "{}", out.stderr);
 
     std::fs::write(&script, "watch cpu every 5s listing test\n").unwrap();
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
