@@ -168,3 +168,44 @@ fn without_key_or_agent_the_default_key_files_are_tried() {
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
+
+#[test]
+fn ctrl_c_kills_what_exec_started_and_reports_it() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let hosts = TestHosts::start(2);
+    let inventory = hosts.write_inventory(&[]);
+    let marker = format!("remote-exec-cancel-{}", std::process::id());
+    let exec = Command::new(tests::remote_bin())
+        .args(["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "sh", "-c"])
+        .arg(format!("sleep 60; echo {marker}"))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The marker is in `remote`'s own arguments too; the hosts' processes are the `sh -c` ones.
+    let on_hosts = || {
+        let cmdline = |pid: &u32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        tests::processes_with(&marker).iter().filter(|pid| cmdline(pid).starts_with(b"sh\0-c\0")).count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while on_hosts() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(on_hosts(), 2, "both hosts started the command");
+    assert!(Command::new("kill").args(["-INT", &exec.id().to_string()]).status().unwrap().success());
+    let out = exec.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let document = json(&String::from_utf8_lossy(&out.stdout));
+    for result in document["results"].as_array().unwrap() {
+        assert_eq!(result["error"], Value::from("cancelled (Ctrl-C); the remote command was killed"));
+    }
+    // Killed processes leave /proc once sshd has reaped them.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while on_hosts() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(on_hosts(), 0, "the cancelled command still runs on a host");
+}

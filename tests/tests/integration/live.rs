@@ -108,6 +108,11 @@ fn ctrl_c_kills_the_running_commands_and_the_prompt_goes_on() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(stdout.matches("cancelled (Ctrl-C); the remote command was killed").count(), 2, "{stdout}");
     assert!(stdout.contains("Run summary: uptime on test (2 hosts: 2 ok"), "{stdout}");
+    // Killed processes leave /proc once sshd has reaped them.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(processes_with(&marker).is_empty(), "the cancelled command still runs on a host");
     for server in hosts.sandbox.servers() {
         assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
