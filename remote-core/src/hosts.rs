@@ -120,8 +120,9 @@ impl On {
         match self {
             On::Hosts(hosts) => hosts.exec(label, command),
             On::After(previous) => {
+                // A run built by hand has no host set to go on with; its succeeded hosts say so.
                 let Some(hosts) = previous.hosts.clone() else {
-                    return Run { label: label.to_string(), results: unbound(&previous), ..previous };
+                    return On::After(previous).refuse(label, HostError::Unbound);
                 };
                 // Where each succeeded host goes on, found by name rather than position: a user's step
                 // may have reordered or dropped results.
@@ -148,9 +149,7 @@ impl On {
             }
         }
     }
-}
 
-impl On {
     /// A run in which every host this target would have run on fails with `error`, without contacting any.
     pub fn refuse(self, label: &str, error: HostError) -> Run {
         let fail = |host: &str| HostResult { host: host.to_string(), outcome: Err(error.clone()), elapsed: Duration::ZERO };
@@ -168,11 +167,6 @@ impl On {
             }
         }
     }
-}
-
-/// A run built by hand, without a host set, cannot go on to another operation; say so per host.
-fn unbound(previous: &Run) -> Vec<HostResult> {
-    previous.results.iter().map(|old| if old.ok() { unbound_host(old) } else { old.clone() }).collect()
 }
 
 /// A succeeded host that has nowhere to go on: its run has no host set, or the set does not list it.

@@ -4,11 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use remote_syntax::{Arg, ArgKind, Columns, LineStep, SyntaxError, parse_line};
+use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
 use crate::catalog::{Call, Library};
 use crate::hosts::{Driver, Hosts, On};
-use crate::inventory::{Inventory, did_you_mean};
+use crate::inventory::{Inventory, InventoryError, did_you_mean};
 use crate::registry::{Callable, Entry, Kind, Registry};
 use crate::run::{HostResult, Output, Run};
 use crate::value::{Args, Type, Value};
@@ -93,11 +93,6 @@ pub fn eval(text: &str, context: &Context) -> Result<Run, EvalError> {
     Ok(execute(calls, context))
 }
 
-/// Parses and checks a line without running anything: every name resolved, every argument typed.
-pub fn check_line(text: &str, context: &Context) -> Result<(), EvalError> {
-    check(text, context).map(|_| ())
-}
-
 /// One step, resolved and with its arguments evaluated.
 struct Resolved<'a> {
     entry: &'a Entry,
@@ -138,7 +133,7 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
             }
             (None, &step.args[..])
         };
-        let args = arguments(entry, step, rest, context)?;
+        let args = arguments(entry, step.at, rest, context)?;
         resolved.push(Resolved { entry, hosts, args });
     }
     Ok(resolved)
@@ -173,8 +168,12 @@ fn group(arg: &Arg, context: &Context) -> Result<Hosts, EvalError> {
     };
     match context.inventory.group(name) {
         Ok(group) => Ok(Hosts::new(&group.name, group.hosts.clone(), context.driver.clone())),
-        Err(_) => {
-            let suggestion = did_you_mean(name, context.inventory.groups().map(|g| g.name.as_str()));
+        Err(err) => {
+            // The inventory already worked out the closest group name; the prompt adds the column.
+            let suggestion = match err {
+                InventoryError::UnknownGroup { suggestion, .. } => suggestion,
+                _ => None,
+            };
             Err(EvalError::new(format!("unknown group `{name}` in {}", context.inventory.path().display()), arg.at)
                 .help(suggestion.map(|s| format!("did you mean `{s}`?")).or_else(|| groups_help(context.inventory))))
         }
@@ -188,7 +187,7 @@ fn groups_help(inventory: &Inventory) -> Option<String> {
 
 /// Checks count and types of `args` against `entry` and evaluates them; trailing parameters with a
 /// default may be left out.
-fn arguments(entry: &Entry, step: &LineStep, args: &[Arg], context: &Context) -> Result<Vec<Value>, EvalError> {
+fn arguments(entry: &Entry, at: Columns, args: &[Arg], context: &Context) -> Result<Vec<Value>, EvalError> {
     let required = entry.params.iter().take_while(|p| p.default.is_none()).count();
     if args.len() < required || args.len() > entry.params.len() {
         let after = match entry.kind {
@@ -198,7 +197,7 @@ fn arguments(entry: &Entry, step: &LineStep, args: &[Arg], context: &Context) ->
         };
         let count =
             if required == entry.params.len() { required.to_string() } else { format!("{required} to {}", entry.params.len()) };
-        return Err(EvalError::new(format!("`{}` takes {count} argument(s){after}, got {}", entry.name, args.len()), step.at)
+        return Err(EvalError::new(format!("`{}` takes {count} argument(s){after}, got {}", entry.name, args.len()), at)
             .help(Some(format!("it is called as `{}`", entry.signature()))));
     }
     let given = entry.params.iter().zip(args).map(|(param, arg)| value(arg, param.ty, &param.name, entry, context));
@@ -227,7 +226,6 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
         (Type::Float, ArgKind::Int(number)) => Value::Float(*number as f64),
         (Type::Float, ArgKind::Float(number)) => Value::Float(*number),
         (Type::Bool, ArgKind::Bool(flag)) => Value::Bool(*flag),
-        (Type::Hosts, ArgKind::Name(_)) => Value::Hosts(group(arg, context)?),
         (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
         (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
         _ => return Err(mismatch()),
@@ -239,8 +237,7 @@ fn predicate(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &
     let Callable::Predicate(make) = entry.callable else {
         return Err(EvalError::new(format!("`{name}` is not a predicate"), name_at));
     };
-    let step = LineStep { name: name.to_string(), at, args: args.to_vec() };
-    let values = arguments(entry, &step, args, context)?;
+    let values = arguments(entry, at, args, context)?;
     Ok(Value::Predicate(make(&Args(values))))
 }
 

@@ -3,18 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::hosts::Hosts;
 use crate::run::HostResult;
 
 /// The type of a parameter, as `remote list` shows it and the interpreter checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
-    /// A host set: a group name at the prompt, `hs` in Rust.
-    Hosts,
-    /// The run of the previous step.
-    Run,
-    /// A host set (first step) or the previous run (later steps): what operations take first.
-    On,
     /// A string literal.
     Str,
     /// A whole number.
@@ -30,9 +23,6 @@ pub enum Type {
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Type::Hosts => "host set",
-            Type::Run => "run",
-            Type::On => "host set or run",
             Type::Str => "string",
             Type::Int => "integer",
             Type::Float => "number",
@@ -53,8 +43,6 @@ pub enum Value {
     Float(f64),
     /// A flag.
     Bool(bool),
-    /// A host set (a group resolved in the inventory).
-    Hosts(Hosts),
     /// A host test.
     Predicate(Predicate),
 }

@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ops::Linked;
 use remote_core::Inventory;
-use remote_core::registry::{Kind, Registry};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
@@ -137,17 +135,6 @@ impl Live {
             }
             [pipeline, group] if is_name(pipeline) && !line.contains('(') => {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
-                if let Some(entry) = Registry::new(Some(&Linked)).find(pipeline).filter(|e| e.kind != Kind::Pipeline) {
-                    match entry.kind {
-                        Kind::Operation => eprintln!(
-                            "error: `{pipeline}` is an operation, not a pipeline of ops; write `{pipeline}({group}, …)`"
-                        ),
-                        kind => eprintln!(
-                            "error: `{pipeline}` is a {kind}, not a pipeline of ops; it goes after `|`, e.g. `uptime({group}) | {pipeline}`"
-                        ),
-                    }
-                    return Outcome::Refused;
-                }
                 match self.session.run_named(&inventory, pipeline, group) {
                     Ok(run) => {
                         self.session.report(&run, self.json);

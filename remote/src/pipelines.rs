@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ops::Linked;
-use remote_core::catalog::{Call, ExportKind, Library};
+use remote_core::catalog::{Call, Library};
 use remote_core::driver::SessionDriver;
 use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
@@ -85,7 +85,7 @@ impl Session {
     /// says so, like any other failure on the hosts.
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
-        check_pipeline(name)?;
+        check_pipeline(name, &group.name)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
         Ok(Linked
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
@@ -144,14 +144,24 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
     }
 }
 
-/// `Ok` when `ops` exports a pipeline called `name`, else what to say, with a suggestion.
-pub fn check_pipeline(name: &str) -> Result<(), String> {
-    let pipelines: Vec<String> =
-        Linked.catalog().into_iter().filter(|e| e.kind == ExportKind::Pipeline).map(|e| e.name).collect();
-    if pipelines.iter().any(|p| p == name) {
-        return Ok(());
+/// `Ok` when `ops` exports a pipeline called `name`, else what to say: how to call it when it is an
+/// operation or step, or the closest pipeline name.
+fn check_pipeline(name: &str, group: &str) -> Result<(), String> {
+    let registry = Registry::new(Some(&Linked));
+    match registry.find(name).map(|entry| entry.kind) {
+        Some(Kind::Pipeline) => return Ok(()),
+        Some(Kind::Operation) => {
+            return Err(format!("`{name}` is an operation, not a pipeline of ops; write `{name}({group}, …)`"));
+        }
+        Some(kind) => {
+            return Err(format!(
+                "`{name}` is a {kind}, not a pipeline of ops; it goes after `|`, e.g. `uptime({group}) | {name}`"
+            ));
+        }
+        None => {}
     }
-    let hint = match did_you_mean(name, pipelines.iter().map(String::as_str)) {
+    let pipelines: Vec<&str> = registry.entries().iter().filter(|e| e.kind == Kind::Pipeline).map(|e| e.name.as_str()).collect();
+    let hint = match did_you_mean(name, pipelines.iter().copied()) {
         Some(close) => format!("did you mean `{close}`?"),
         None => format!("ops exports: {}", pipelines.join(", ")),
     };
@@ -161,11 +171,6 @@ pub fn check_pipeline(name: &str) -> Result<(), String> {
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = Inventory::load(&global.inventory_path())?;
-    inventory.group(&args.group)?;
-    if let Err(message) = check_pipeline(&args.pipeline) {
-        eprintln!("error: {message}");
-        return Ok(EXIT_USAGE);
-    }
     let session = Session::start(&args.session, global.json)?;
     match session.run_named(&inventory, &args.pipeline, &args.group) {
         Ok(run) => Ok(session.finish(&run, global.json)),

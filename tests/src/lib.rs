@@ -147,10 +147,10 @@ pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutpu
     }
 }
 
-/// Runs the `remote` binary with `args`, typing `input` on its standard input (then end of input).
-pub fn remote_with_stdin(args: &[&str], input: &str) -> CliOutput {
-    use std::io::Write;
-    let mut child = Command::new(remote_bin())
+/// Starts the `remote` binary with `args` and piped standard streams, colours off and no inherited
+/// inventory, for tests that talk to it or signal it while it runs.
+pub fn spawn_remote<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
+    Command::new(remote_bin())
         .args(args)
         .env_remove("REMOTE_INVENTORY")
         .env("NO_COLOR", "1")
@@ -158,7 +158,13 @@ pub fn remote_with_stdin(args: &[&str], input: &str) -> CliOutput {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("start remote");
+        .expect("start remote")
+}
+
+/// Runs the `remote` binary with `args`, typing `input` on its standard input (then end of input).
+pub fn remote_with_stdin(args: &[&str], input: &str) -> CliOutput {
+    use std::io::Write;
+    let mut child = spawn_remote(args);
     // Typed from a thread while the output is read, so neither side can fill a pipe and wait on the other;
     // a program that leaves before reading everything is not an error of the typing.
     let mut stdin = child.stdin.take().expect("stdin");

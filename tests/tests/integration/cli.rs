@@ -171,20 +171,15 @@ fn without_key_or_agent_the_default_key_files_are_tried() {
 
 #[test]
 fn ctrl_c_kills_what_exec_started_and_reports_it() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-exec-cancel-{}", std::process::id());
-    let exec = Command::new(tests::remote_bin())
-        .args(["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "sh", "-c"])
-        .arg(format!("sleep 60; echo {marker}"))
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let script = format!("sleep 60; echo {marker}");
+    let exec =
+        tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "sh", "-c", &script]);
     // The marker is in `remote`'s own arguments too; the hosts' processes are the `sh -c` ones.
     let on_hosts = || {
         let cmdline = |pid: &u32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

@@ -76,20 +76,13 @@ fn the_prompt_reads_lines_until_quit_and_reports_mistakes_without_leaving() {
 #[test]
 fn ctrl_c_kills_the_running_commands_and_the_prompt_goes_on() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-cancel-{}", std::process::id());
-    let mut live = Command::new(tests::remote_bin())
-        .args(["--inventory", inventory.to_str().unwrap(), "live"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut live = tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live"]);
     let mut stdin = live.stdin.take().unwrap();
     writeln!(stdin, "exec(test, \"sleep 60; echo {marker}\")").unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
