@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use remote_core::inventory::current_user;
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
-use remote_core::sandbox::{self, Sandbox, SandboxConfig};
 use remote_core::{HostSpec, Inventory};
+use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
 /// The account the benchmark hosts let in when we run as root: root's shell profile on these machines
 /// costs ~120 ms a command, which would measure the profile, not the tools.

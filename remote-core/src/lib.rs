@@ -1,20 +1,16 @@
-//! The engine of `remote`: inventory, SSH sessions, operations, runs, pipeline steps and the interpreter.
+//! The model of `remote`: inventory, host sets, runs, operations, pipeline steps, the registry and the interpreter.
 //!
 //! Layout:
 //! - [`inventory`] reads `remote.toml` into groups of [`HostSpec`]s.
 //! - [`quote`] turns argument vectors into shell command lines that cannot inject code.
-//! - [`ssh`] opens and verifies one connection (host keys, authentication).
-//! - [`pool`] keeps one connection per host open, bounds concurrency and fans commands out.
-//! - [`exec`] runs one command on one connection: output capture, timeouts that kill.
 //! - [`run`] is the result of a fan-out, [`pretty`] renders it for people, `Run::to_json` for tools.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
-//!   [`driver`] is the host process's driver over the pool.
+//!   the transport (`remote-ssh`) implements the driver in the host process.
 //! - [`operations`] and [`steps`] are the built-in pipeline functions; [`registry`] lists them with
 //!   their parameters; [`interpret`] runs a prompt line with them; [`catalog`] is the boundary to `ops`.
-//! - [`sandbox`] starts real sshd servers on loopback for the demo, the tests and the benchmark.
 //!
-//! Without the default `ssh` feature only the pipeline model is built (no tokio, no russh): that is what
-//! `ops` and the macro's compile tests need.
+//! Architecture invariant: no tokio, no russh, no network, and no Cargo feature that changes a type. The
+//! hot-reloaded `ops` library and the host link this crate separately and must agree on every layout.
 
 pub mod catalog;
 pub mod hosts;
@@ -29,19 +25,6 @@ pub mod run;
 pub mod steps;
 pub mod value;
 
-#[cfg(feature = "ssh")]
-pub mod driver;
-#[cfg(feature = "ssh")]
-pub mod exec;
-#[cfg(feature = "ssh")]
-pub mod pool;
-#[cfg(feature = "ssh")]
-pub mod sandbox;
-#[cfg(feature = "ssh")]
-pub mod ssh;
-
 pub use hosts::{Driver, Hosts, On};
 pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
-#[cfg(feature = "ssh")]
-pub use pool::{ExecOptions, PoolConfig, SessionPool};
 pub use run::{HostError, HostResult, Output, Run};

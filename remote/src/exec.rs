@@ -4,9 +4,9 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
-use remote_core::ssh::ConnectOptions;
 use remote_core::{Inventory, Run, pretty, quote};
+use remote_ssh::connection::ConnectOptions;
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
 use crate::cli::{ExecArgs, GlobalArgs};
 use crate::{EXIT_HOST_FAILED, EXIT_OK};

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use ops::Linked;
 use remote_core::catalog::{Call, Library};
-use remote_core::driver::SessionDriver;
 use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::registry::{Kind, Registry};
-use remote_core::ssh::ConnectOptions;
 use remote_core::{HostError, Hosts, Inventory, On, Run, pretty};
+use remote_ssh::connection::ConnectOptions;
+use remote_ssh::driver::SessionDriver;
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use serde_json::json;
 
 use crate::cli::{EvalArgs, GlobalArgs, RunArgs, SessionArgs};

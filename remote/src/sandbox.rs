@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use remote_core::Inventory;
 use remote_core::inventory::current_user;
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
-use remote_core::sandbox::{self, Sandbox, SandboxConfig};
+use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
 use crate::cli::{GlobalArgs, SandboxAction, SandboxArgs};
 use crate::{EXIT_HOST_FAILED, EXIT_OK};

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use remote_core::inventory::current_user;
-use remote_core::sandbox::{Sandbox, SandboxConfig};
 use remote_core::{HostSpec, Inventory};
+use remote_sandbox::{Sandbox, SandboxConfig};
 
 /// A set of sshd servers for one test, in a temporary folder that goes away with it.
 pub struct TestHosts {

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::{HostError, Run, quote};
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use tests::{TestHosts, processes_with, runtime};
 
 fn exec(hosts: &TestHosts, argv: &[&str], options: &ExecOptions) -> Run {

@@ -1,7 +1,7 @@
 //! Trust: host keys under strict / accept-new / off, and client keys the server refuses.
 
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::{HostError, HostResult, HostSpec};
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use tests::{TestHosts, fingerprint, generate_key, runtime};
 
 fn run_true(spec: &HostSpec) -> HostResult {

@@ -3,12 +3,12 @@
 use std::sync::{Arc, Mutex};
 
 use ops::Linked as Ops;
-use remote_core::driver::SessionDriver;
 use remote_core::interpret::{self, Context};
-use remote_core::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_core::prelude::*;
 use remote_core::registry::Registry;
 use remote_core::{Inventory, pretty as render};
+use remote_ssh::driver::SessionDriver;
+use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use serde_json::Value;
 use tests::{TestHosts, remote};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use remote_core::SessionPool;
-use remote_core::pool::{ExecOptions, PoolConfig};
+use remote_ssh::SessionPool;
+use remote_ssh::pool::{ExecOptions, PoolConfig};
 use tests::{TestHosts, runtime};
 
 /// The client port of the connection a command ran over (second field of `$SSH_CONNECTION`).

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use crate::hosts::{Driver, Hosts, On};
 use crate::pool::{ExecOptions, HostDone, SessionPool};
-use crate::run::{HostError, Run};
+use remote_core::hosts::{Driver, Hosts, On};
+use remote_core::run::{HostError, Run};
 
 /// Makes the per-host callback for one fan-out of `hosts` hosts labelled `label` (e.g. a progress bar).
 pub type OnFanOut = Arc<dyn Fn(&str, usize) -> Option<HostDone> + Send + Sync>;

@@ -5,8 +5,8 @@ use std::time::Duration;
 use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
 
-use crate::run::{HostError, Output};
-use crate::ssh::Connection;
+use crate::connection::Connection;
+use remote_core::run::{HostError, Output};
 
 /// Bounds on one command.
 #[derive(Clone, Copy, Debug)]

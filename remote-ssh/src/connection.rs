@@ -8,8 +8,8 @@ use std::time::Duration;
 use russh::client::{self, Handle};
 use russh::keys::{self, Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 
-use crate::inventory::{Auth, HostKeyPolicy, HostSpec};
-use crate::run::HostError;
+use remote_core::inventory::{Auth, HostKeyPolicy, HostSpec};
+use remote_core::run::HostError;
 
 /// Settings for opening connections.
 #[derive(Clone, Debug)]
@@ -248,7 +248,7 @@ async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &Key
                     Err(e) => tried.push(format!("no ssh-agent at $SSH_AUTH_SOCK ({e})")),
                 }
             }
-            let home = crate::inventory::expand_home("~/.ssh");
+            let home = remote_core::inventory::expand_home("~/.ssh");
             for path in ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|n| home.join(n)).filter(|p| p.exists()) {
                 let key = keys.load(&path)?;
                 let accepted = handle

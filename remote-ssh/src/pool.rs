@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use crate::connection::{ConnectOptions, Connection, KeyCache};
 use crate::exec::{Cancel, CommandLimits, cancelled, run_command};
-use crate::inventory::HostSpec;
-use crate::run::{HostError, HostResult, Output, Run};
-use crate::ssh::{ConnectOptions, Connection, KeyCache};
+use remote_core::inventory::HostSpec;
+use remote_core::run::{HostError, HostResult, Output, Run};
 
 /// How the pool opens and uses connections.
 #[derive(Clone, Debug)]
