@@ -209,17 +209,17 @@ fn measure_pool(
 ) -> Series {
     let shared = SessionPool::new(PoolConfig::default());
     if warm {
-        let run = runtime.block_on(shared.exec("bench", specs, "uptime", "uptime", &ExecOptions::default()));
-        assert!(run.all_ok(), "warm-up failed: {:?}", run.results.iter().find(|r| !r.ok()));
+        let results = runtime.block_on(shared.exec(specs, "uptime", &ExecOptions::default()));
+        assert!(results.iter().all(|r| r.ok()), "warm-up failed: {:?}", results.iter().find(|r| !r.ok()));
     }
     let mut seconds = Vec::with_capacity(rounds);
     let cpu_before = own_cpu_seconds();
     for _ in 0..rounds {
         let pool = if warm { shared.clone() } else { SessionPool::new(PoolConfig::default()) };
         let started = Instant::now();
-        let run = runtime.block_on(pool.exec("bench", specs, "uptime", "uptime", &ExecOptions::default()));
+        let results = runtime.block_on(pool.exec(specs, "uptime", &ExecOptions::default()));
         seconds.push(started.elapsed().as_secs_f64());
-        assert!(run.all_ok(), "{tool}: {:?}", run.results.iter().find(|r| !r.ok()));
+        assert!(results.iter().all(|r| r.ok()), "{tool}: {:?}", results.iter().find(|r| !r.ok()));
         if !warm {
             runtime.block_on(pool.close_all());
         }

@@ -18,7 +18,7 @@ pub fn listing(hs: &Hosts) -> Run {
 /// failed earlier stay, with their failure, so the summary still shows them.
 pub fn only_debian(run: Run) -> Run {
     let debian: Vec<String> =
-        exec(&run, "grep -qx 'ID=debian' /etc/os-release").results.into_iter().filter(|r| r.ok()).map(|r| r.host).collect();
+        exec(&run, "grep -qx 'ID=debian' /etc/os-release").results().iter().filter(|r| r.ok()).map(|r| r.host.clone()).collect();
     pick(run, |r: &HostResult| !r.ok() || debian.contains(&r.host))
 }
 

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
 use crate::catalog::{Call, Library};
-use crate::hosts::{Driver, Hosts, On};
+use crate::hosts::{Driver, Hosts};
 use crate::inventory::{Inventory, InventoryError, did_you_mean};
 use crate::registry::{Callable, Entry, Kind, Registry};
-use crate::run::{HostResult, Output, Run};
+use crate::report::HostError;
+use crate::run::{On, Run};
 use crate::value::{Args, Type, Value};
 
 /// What a line is evaluated against.
@@ -264,32 +265,11 @@ fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
             library(context, Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() }, On::Hosts(hosts))
         }
         (Callable::Library, On::After(run)) => {
-            let fallback = skeleton(&run);
+            let fallback = run.skeleton();
             library(context, Call::Step { name: entry.name.clone(), run, args }, On::After(fallback))
         }
-        (_, on) => on.refuse(&entry.name, crate::run::HostError::Library { cause: format!("`{}` cannot run here", entry.name) }),
+        (_, on) => on.refuse(&entry.name, HostError::Library { cause: format!("`{}` cannot run here", entry.name) }),
     }
-}
-
-/// What a step's failure report needs of the run it was given: every host, and the earlier failures in
-/// full; succeeded hosts lose their output (the report replaces it), so large outputs are not copied.
-fn skeleton(run: &Run) -> Run {
-    let results = run
-        .results
-        .iter()
-        .map(|result| {
-            if result.ok() {
-                HostResult {
-                    host: result.host.clone(),
-                    outcome: Ok(Output { exit: Some(0), ..Output::default() }),
-                    elapsed: result.elapsed,
-                }
-            } else {
-                result.clone()
-            }
-        })
-        .collect();
-    Run { label: run.label.clone(), group: run.group.clone(), results, elapsed: run.elapsed, hosts: run.hosts.clone() }
 }
 
 /// Calls into `ops`; when it fails (a panic, a missing export) every host of the step says why.
@@ -299,5 +279,5 @@ fn library(context: &Context, call: Call, on: On) -> Run {
         Some(library) => library.invoke(call),
         None => Err("no ops library is loaded".into()),
     };
-    result.unwrap_or_else(|cause| on.refuse(&name, crate::run::HostError::Library { cause }))
+    result.unwrap_or_else(|cause| on.refuse(&name, HostError::Library { cause }))
 }

@@ -3,7 +3,8 @@
 //! Layout:
 //! - [`inventory`] reads `remote.toml` into groups of [`HostSpec`]s.
 //! - [`quote`] turns argument vectors into shell command lines that cannot inject code.
-//! - [`run`] is the result of a fan-out, [`pretty`] renders it for people, `Run::to_json` for tools.
+//! - [`report`] is what a fan-out produced, as plain data; [`pretty`] renders it for people, `Report::to_json`
+//!   for tools; [`run`] pairs a report with its host set so that later steps can go on from it.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
 //!   the transport (`remote-ssh`) implements the driver in the host process.
 //! - [`operations`] and [`steps`] are the built-in pipeline functions; [`registry`] lists them with
@@ -21,10 +22,12 @@ pub mod prelude;
 pub mod pretty;
 pub mod quote;
 pub mod registry;
+pub mod report;
 pub mod run;
 pub mod steps;
 pub mod value;
 
-pub use hosts::{Driver, Hosts, On};
+pub use hosts::{Driver, Hosts};
 pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
-pub use run::{HostError, HostResult, Output, Run};
+pub use report::{HostError, HostResult, Output, Report};
+pub use run::{On, Run};

@@ -3,9 +3,9 @@
 //! Shape of an operation: `fn name(on: impl Into<On>, args…) -> Run`. The first argument is the host set
 //! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
 
-use crate::hosts::On;
 use crate::quote;
-use crate::run::{HostError, Run};
+use crate::report::HostError;
+use crate::run::{On, Run};
 
 /// Runs `argv` (quoted word by word) where `on` says; the label is the command line.
 fn command(on: impl Into<On>, argv: &[&str]) -> Run {

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use console::Style;
 
-use crate::run::{HostResult, Run};
+use crate::report::{HostResult, Report};
 
 /// Characters of output shown on one summary line.
 const LINE_CHARS: usize = 120;
@@ -17,7 +17,7 @@ pub fn stdout_wants_color() -> bool {
 }
 
 /// The run summary, ready to print.
-pub fn render(run: &Run, color: bool) -> String {
+pub fn render(run: &Report, color: bool) -> String {
     let paint = |style: Style| style.force_styling(color);
     let (ok, failed) = (run.results.len() - run.failed_count(), run.failed_count());
     let mut text = String::from("\n");
@@ -85,7 +85,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::run::{HostError, Output};
+    use crate::report::{HostError, Output};
 
     fn host(name: &str, outcome: Result<Output, HostError>) -> HostResult {
         HostResult { host: name.into(), outcome, elapsed: Duration::from_millis(1) }
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn summary_without_colour() {
-        let run = Run {
+        let run = Report {
             label: "ls -la /".into(),
             group: "sandbox".into(),
             elapsed: Duration::from_millis(210),
@@ -112,7 +112,6 @@ mod tests {
                     }),
                 ),
             ],
-            hosts: None,
         };
         let expected = "
 Run summary: ls -la / on sandbox (3 hosts: 1 ok, 2 failed, 0.21s)

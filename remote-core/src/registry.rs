@@ -4,8 +4,7 @@
 use std::fmt;
 
 use crate::catalog::{Export, ExportKind, Library};
-use crate::hosts::On;
-use crate::run::Run;
+use crate::run::{On, Run};
 use crate::value::{Args, Predicate, Type};
 use crate::{operations, steps};
 

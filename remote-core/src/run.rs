@@ -1,231 +1,226 @@
-//! The result of running something on a set of hosts: per-host outcomes in inventory order, and their JSON form.
+//! A run: the report of a fan-out together with the host set it ran on, so that a later step can go on from it.
+//!
+//! Every `Run` has its hosts; results are matched to them by name. A user's step may narrow or reorder a run
+//! ([`Run::retain`], [`Run::sort_by`]) but cannot invent a host, so every succeeded host has somewhere to go on.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::hosts::Hosts;
+use crate::inventory::HostSpec;
+use crate::report::{HostError, HostResult, Output, Report};
 
-/// What a command that ran produced. Output is kept byte for byte; text views are lossy UTF-8.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Output {
-    /// Exit status, or `None` when the process ended by a signal.
-    pub exit: Option<u32>,
-    /// Name of the signal that ended the process (e.g. `KILL`), if any.
-    pub signal: Option<String>,
-    /// Everything the command wrote to stdout (up to the capture limit).
-    pub stdout: Vec<u8>,
-    /// Everything the command wrote to stderr (up to the capture limit).
-    pub stderr: Vec<u8>,
-    /// True when output went past the capture limit and the rest was discarded.
-    pub truncated: bool,
-}
-
-impl Output {
-    /// The command exited with status 0.
-    pub fn success(&self) -> bool {
-        self.exit == Some(0)
-    }
-}
-
-/// Why a host has no (successful) output; one variant per step that can fail, each with its cause.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum HostError {
-    /// The name did not resolve to an address.
-    #[error("cannot resolve address: {cause}")]
-    Resolve { cause: String },
-    /// Nothing listens on the port.
-    #[error("connection refused (is sshd running on port {port}?)")]
-    ConnectRefused { port: u16 },
-    /// TCP connect, key exchange or authentication took too long.
-    #[error("connect timed out after {}", humantime::format_duration(*after))]
-    ConnectTimeout { after: Duration },
-    /// Any other failure to reach the server.
-    #[error("cannot connect: {cause}")]
-    Connect { cause: String },
-    /// The server's key is not in `known_hosts` and the policy is strict.
-    #[error(
-        "host key unknown: the server presented {algorithm} key {fingerprint}, which {} does not list for {known_hosts_name}; \
-         if that is the right key, add it (e.g. `ssh-keyscan {scan} >> {}`) or set host_key_checking = \"accept-new\" for this group",
-        known_hosts.display(), known_hosts.display()
-    )]
-    HostKeyUnknown { algorithm: String, fingerprint: String, known_hosts: PathBuf, known_hosts_name: String, scan: String },
-    /// The server's key differs from the one recorded: possibly a man-in-the-middle, possibly a reinstall.
-    #[error(
-        "host key mismatch: the server presented {algorithm} key {fingerprint}, but {} line {line} records a different key for {known_hosts_name}; \
-         this may be an attack. If the host was reinstalled, remove the old key with `ssh-keygen -R '{known_hosts_name}' -f {}`",
-        known_hosts.display(), known_hosts.display()
-    )]
-    HostKeyMismatch { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
-    /// `known_hosts` could not be read or (under accept-new) written.
-    #[error("cannot use known_hosts file {}: {cause}", known_hosts.display())]
-    KnownHosts { known_hosts: PathBuf, cause: String },
-    /// The private key file could not be loaded.
-    #[error("cannot load key {}: {cause}", path.display())]
-    KeyFile { path: PathBuf, cause: String },
-    /// The server refused every key we offered.
-    #[error(
-        "authentication failed for user `{user}` with {method}; check that its public key is in the server's authorized_keys"
-    )]
-    Auth { user: String, method: String },
-    /// The SSH protocol failed after TCP connected (key exchange, algorithms).
-    #[error("ssh handshake failed: {cause}")]
-    Handshake { cause: String },
-    /// The connection dropped while the command ran.
-    #[error("disconnected: {cause}")]
-    Disconnected { cause: String },
-    /// The server would not open a session channel or run the command.
-    #[error("the server refused to run the command: {cause}")]
-    ChannelRefused { cause: String },
-    /// The command ran past its timeout; it was killed on the remote side.
-    #[error("timed out after {} (the remote command was killed)", humantime::format_duration(*after))]
-    CommandTimeout { after: Duration },
-    /// The user cancelled the run (Ctrl-C); a command that had started was killed on the remote side.
-    #[error("cancelled (Ctrl-C); the remote command was killed")]
-    Cancelled,
-    /// The channel closed without an exit status or signal.
-    #[error("the command ended without reporting an exit status")]
-    NoExitStatus,
-    /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
-    #[error("bad argument, nothing was run: {cause}")]
-    BadArgument { cause: String },
-    /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
-    #[error("ops failed: {cause}")]
-    Library { cause: String },
-    /// An operation was given a run whose host set does not list this host (or that has no host set at
-    /// all, e.g. one built by hand), so it had nowhere to run.
-    #[error("no host set to go on with on this host; start the pipeline from a host set, e.g. `ls(hs, \"/\", \"-la\")`")]
-    Unbound,
-}
-
-/// One host's outcome.
-#[derive(Clone, Debug)]
-pub struct HostResult {
-    /// The host as written in the inventory.
-    pub host: String,
-    /// Output of the command, or why there is none.
-    pub outcome: Result<Output, HostError>,
-    /// Wall time spent on this host, connect included.
-    pub elapsed: Duration,
-}
-
-impl HostResult {
-    /// The command ran and exited 0.
-    pub fn ok(&self) -> bool {
-        matches!(&self.outcome, Ok(output) if output.success())
-    }
-
-    /// The output, when the command ran at all.
-    pub fn output(&self) -> Option<&Output> {
-        self.outcome.as_ref().ok()
-    }
-
-    /// Why this host failed, in words; `None` when it succeeded.
-    pub fn error_text(&self) -> Option<String> {
-        match &self.outcome {
-            Err(err) => Some(err.to_string()),
-            Ok(output) => match (output.exit, &output.signal) {
-                (Some(0), _) => None,
-                (Some(code), _) => Some(format!("exited with status {code}")),
-                (None, Some(signal)) => Some(format!("killed by signal {signal}")),
-                (None, None) => Some(HostError::NoExitStatus.to_string()),
-            },
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        let output = self.output();
-        let mut value = json!({
-            "host": self.host,
-            "ok": self.ok(),
-            "exit": output.and_then(|o| o.exit),
-            "signal": output.and_then(|o| o.signal.clone()),
-            "stdout": output.map_or(String::new(), |o| String::from_utf8_lossy(&o.stdout).into_owned()),
-            "stderr": output.map_or(String::new(), |o| String::from_utf8_lossy(&o.stderr).into_owned()),
-            "truncated": output.is_some_and(|o| o.truncated),
-            "error": self.error_text(),
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-        });
-        // Text fields are lossy; bytes that are not UTF-8 travel exactly in a base64 twin.
-        if let Some(output) = output {
-            for (field, bytes) in [("stdout_base64", &output.stdout), ("stderr_base64", &output.stderr)] {
-                if std::str::from_utf8(bytes).is_err() {
-                    value[field] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
-                }
-            }
-        }
-        value
-    }
-}
-
-/// Everything one fan-out produced, in inventory order.
+/// The outcome of a pipeline step: one result per host of its host set, and the set itself.
 #[derive(Clone, Debug)]
 pub struct Run {
-    /// What ran, for people (e.g. the command line).
-    pub label: String,
-    /// The group it ran on.
-    pub group: String,
-    /// One result per host, in inventory order.
-    pub results: Vec<HostResult>,
-    /// Wall time of the whole fan-out.
-    pub elapsed: Duration,
-    /// The host set the results belong to (matched by host name), so that a later step can go on from
-    /// them; `None` for a run made without one (e.g. straight from the session pool).
-    pub hosts: Option<Hosts>,
+    hosts: Hosts,
+    report: Report,
 }
 
 impl Run {
+    /// Runs `command` on every host of `hosts` through their driver.
+    fn exec(hosts: Hosts, label: &str, command: &str) -> Run {
+        let started = Instant::now();
+        let results = hosts.driver().exec(&hosts, label, command);
+        Run::collect(hosts, label, results, started.elapsed())
+    }
+
+    /// Pairs `results` with `hosts` by name, in the set's order. A host the driver returned nothing for fails
+    /// with an internal error rather than vanishing, and results for hosts outside the set are dropped.
+    fn collect(hosts: Hosts, label: &str, results: Vec<HostResult>, elapsed: Duration) -> Run {
+        let in_order = results.len() == hosts.len() && results.iter().zip(hosts.specs()).all(|(r, spec)| r.host == spec.name);
+        let results = if in_order {
+            results
+        } else {
+            let mut by_name: HashMap<String, HostResult> = results.into_iter().map(|r| (r.host.clone(), r)).collect();
+            hosts
+                .specs()
+                .iter()
+                .map(|spec| {
+                    by_name.remove(&spec.name).unwrap_or_else(|| {
+                        failure(&spec.name, HostError::Internal { cause: "the driver returned no result for this host".into() })
+                    })
+                })
+                .collect()
+        };
+        let report = Report { label: label.to_string(), group: hosts.group().to_string(), results, elapsed };
+        Run { hosts, report }
+    }
+
+    /// The host set the results belong to.
+    pub fn hosts(&self) -> &Hosts {
+        &self.hosts
+    }
+
+    /// The plain outcomes, for rendering, JSON or keeping.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The plain outcomes, without the host set.
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// One result per host.
+    pub fn results(&self) -> &[HostResult] {
+        &self.report.results
+    }
+
+    /// What ran, for people (e.g. the command line).
+    pub fn label(&self) -> &str {
+        &self.report.label
+    }
+
+    /// The group it ran on.
+    pub fn group(&self) -> &str {
+        &self.report.group
+    }
+
+    /// Wall time of the step's fan-out.
+    pub fn elapsed(&self) -> Duration {
+        self.report.elapsed
+    }
+
     /// Every host succeeded.
     pub fn all_ok(&self) -> bool {
-        self.results.iter().all(HostResult::ok)
+        self.report.all_ok()
     }
 
     /// How many hosts failed.
     pub fn failed_count(&self) -> usize {
-        self.results.iter().filter(|r| !r.ok()).count()
+        self.report.failed_count()
     }
 
     /// The `--json` document (DESIGN.md section 3).
     pub fn to_json(&self) -> Value {
-        json!({
-            "label": self.label,
-            "group": self.group,
-            "ok": self.all_ok(),
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-            "results": self.results.iter().map(HostResult::to_json).collect::<Vec<_>>(),
-        })
+        self.report.to_json()
+    }
+
+    /// Keeps only the hosts whose result passes `keep`; the others leave the run and its host set.
+    pub fn retain(mut self, mut keep: impl FnMut(&HostResult) -> bool) -> Run {
+        self.report.results.retain(|r| keep(r));
+        let specs: Vec<HostSpec> = self.report.results.iter().filter_map(|r| self.hosts.spec(&r.host).cloned()).collect();
+        self.hosts = self.hosts.with_specs(specs);
+        self
+    }
+
+    /// Orders the results by `compare` (the summary shows them in this order); hosts keep their results.
+    pub fn sort_by(mut self, compare: impl FnMut(&HostResult, &HostResult) -> std::cmp::Ordering) -> Run {
+        self.report.results.sort_by(compare);
+        self
+    }
+
+    /// The same run with every succeeded host's output dropped (a step's failure report replaces it), so
+    /// that large outputs are not copied.
+    pub(crate) fn skeleton(&self) -> Run {
+        let results = self
+            .results()
+            .iter()
+            .map(|result| {
+                if result.ok() {
+                    let outcome = Ok(Output { exit: Some(0), ..Output::default() });
+                    HostResult { host: result.host.clone(), outcome, elapsed: result.elapsed }
+                } else {
+                    result.clone()
+                }
+            })
+            .collect();
+        Run { hosts: self.hosts.clone(), report: Report { results, ..self.report.clone_header() } }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Report {
+    /// Label, group and time without the results.
+    fn clone_header(&self) -> Report {
+        Report { label: self.label.clone(), group: self.group.clone(), results: Vec::new(), elapsed: self.elapsed }
+    }
+}
 
-    fn result(outcome: Result<Output, HostError>) -> HostResult {
-        HostResult { host: "127.0.0.1".into(), outcome, elapsed: Duration::from_millis(3) }
+fn failure(host: &str, error: HostError) -> HostResult {
+    HostResult { host: host.to_string(), outcome: Err(error), elapsed: Duration::ZERO }
+}
+
+/// What an operation runs on: a host set (first step), or the run of the previous step, whose
+/// succeeded hosts go on while its failed hosts keep their failure in the result.
+pub enum On {
+    /// Every host of the set.
+    Hosts(Hosts),
+    /// The hosts that succeeded in this run.
+    After(Run),
+}
+
+impl From<&Hosts> for On {
+    fn from(hosts: &Hosts) -> Self {
+        On::Hosts(hosts.clone())
+    }
+}
+
+impl From<Hosts> for On {
+    fn from(hosts: Hosts) -> Self {
+        On::Hosts(hosts)
+    }
+}
+
+impl From<Run> for On {
+    fn from(run: Run) -> Self {
+        On::After(run)
+    }
+}
+
+impl From<&Run> for On {
+    fn from(run: &Run) -> Self {
+        On::After(run.clone())
+    }
+}
+
+impl On {
+    /// Runs `command` where this target says, and returns a run over the same hosts as the target:
+    /// hosts that failed before keep their earlier outcome and are not contacted again.
+    pub fn exec(self, label: &str, command: &str) -> Run {
+        match self {
+            On::Hosts(hosts) => Run::exec(hosts, label, command),
+            On::After(previous) => {
+                let Run { hosts, report } = previous;
+                // Found by name rather than position: a user's step may have reordered the results.
+                let targets: Vec<HostSpec> =
+                    report.results.iter().filter(|r| r.ok()).filter_map(|r| hosts.spec(&r.host).cloned()).collect();
+                let (mut fresh, elapsed) = if targets.is_empty() {
+                    (HashMap::new(), Duration::ZERO)
+                } else {
+                    let run = Run::exec(hosts.with_specs(targets), label, command);
+                    let elapsed = run.elapsed();
+                    (run.report.results.into_iter().map(|r| (r.host.clone(), r)).collect(), elapsed)
+                };
+                let results = report
+                    .results
+                    .into_iter()
+                    .map(|old| if old.ok() { fresh.remove(&old.host).unwrap_or(old) } else { old })
+                    .collect();
+                let report = Report { label: label.to_string(), group: report.group, results, elapsed };
+                Run { hosts, report }
+            }
+        }
     }
 
-    #[test]
-    fn json_has_the_contract_fields() {
-        let ok = result(Ok(Output { exit: Some(0), stdout: b"hi\n".to_vec(), ..Output::default() }));
-        assert_eq!(
-            ok.to_json(),
-            json!({"host": "127.0.0.1", "ok": true, "exit": 0, "signal": null, "stdout": "hi\n", "stderr": "",
-                   "truncated": false, "error": null, "elapsed_ms": 3})
-        );
-        let refused = result(Err(HostError::ConnectRefused { port: 22 }));
-        let json = refused.to_json();
-        assert_eq!((json["ok"].clone(), json["exit"].clone()), (json!(false), json!(null)));
-        assert!(json["error"].as_str().unwrap().starts_with("connection refused"));
-    }
-
-    #[test]
-    fn non_utf8_output_travels_in_base64() {
-        let raw = result(Ok(Output { exit: Some(3), stdout: vec![0xff, 0xfe, b'a'], ..Output::default() })).to_json();
-        assert_eq!(raw["stdout"], json!("\u{fffd}\u{fffd}a"));
-        assert_eq!(raw["stdout_base64"], json!("//5h"));
-        assert_eq!(raw["error"], json!("exited with status 3"));
+    /// A run in which every host this target would have run on fails with `error`, without contacting any.
+    pub fn refuse(self, label: &str, error: HostError) -> Run {
+        match self {
+            On::Hosts(hosts) => {
+                let results = hosts.specs().iter().map(|spec| failure(&spec.name, error.clone())).collect();
+                Run::collect(hosts, label, results, Duration::ZERO)
+            }
+            On::After(Run { hosts, report }) => {
+                let results = report
+                    .results
+                    .into_iter()
+                    .map(|old| if old.ok() { failure(&old.host, error.clone()) } else { old })
+                    .collect();
+                let report = Report { label: label.to_string(), group: report.group, results, elapsed: Duration::ZERO };
+                Run { hosts, report }
+            }
+        }
     }
 }

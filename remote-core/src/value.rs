@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::run::HostResult;
+use crate::report::HostResult;
 
 /// The type of a parameter, as `remote list` shows it and the interpreter checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

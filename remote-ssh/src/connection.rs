@@ -9,7 +9,7 @@ use russh::client::{self, Handle};
 use russh::keys::{self, Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 
 use remote_core::inventory::{Auth, HostKeyPolicy, HostSpec};
-use remote_core::run::HostError;
+use remote_core::report::HostError;
 
 /// Settings for opening connections.
 #[derive(Clone, Debug)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::pool::{ExecOptions, HostDone, SessionPool};
-use remote_core::hosts::{Driver, Hosts, On};
-use remote_core::run::{HostError, Run};
+use remote_core::hosts::{Driver, Hosts};
+use remote_core::report::{HostError, HostResult, Report};
 
 /// Makes the per-host callback for one fan-out of `hosts` hosts labelled `label` (e.g. a progress bar).
 pub type OnFanOut = Arc<dyn Fn(&str, usize) -> Option<HostDone> + Send + Sync>;
@@ -17,13 +17,13 @@ pub struct SessionDriver {
     runtime: Handle,
     options: ExecOptions,
     on_fan_out: Option<OnFanOut>,
-    show: Box<dyn Fn(&Run) + Send + Sync>,
+    show: Box<dyn Fn(&Report) + Send + Sync>,
 }
 
 impl SessionDriver {
     /// A driver over `pool` on `runtime`, which must be a multi-thread runtime (its workers carry the
     /// I/O while a pipeline blocks); `show` is what the `pretty` step does with a run.
-    pub fn new(pool: SessionPool, runtime: Handle, options: ExecOptions, show: impl Fn(&Run) + Send + Sync + 'static) -> Self {
+    pub fn new(pool: SessionPool, runtime: Handle, options: ExecOptions, show: impl Fn(&Report) + Send + Sync + 'static) -> Self {
         Self { pool, runtime, options, on_fan_out: None, show: Box::new(show) }
     }
 
@@ -35,26 +35,31 @@ impl SessionDriver {
 }
 
 impl Driver for SessionDriver {
-    fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Run {
+    fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult> {
         let mut options = self.options.clone();
         if let Some(on_fan_out) = &self.on_fan_out {
             options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
         }
-        let work = self.pool.exec(hosts.group(), hosts.specs(), label, command, &options);
+        let work = self.pool.exec(hosts.specs(), command, &options);
         // Pipelines are synchronous; they are called off the runtime (the CLI's main thread, or a blocking
         // thread of the live host). On a runtime worker thread, `block_in_place` keeps `block_on` legal.
         // A current-thread runtime cannot block in place; a scoped thread waits instead.
         match Handle::try_current().map(|current| current.runtime_flavor()) {
             Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.runtime.block_on(work)),
             Ok(_) => std::thread::scope(|scope| scope.spawn(|| self.runtime.block_on(work)).join()).unwrap_or_else(|_| {
-                let cause = "internal error: the thread running the commands panicked".to_string();
-                On::Hosts(hosts.clone()).refuse(label, HostError::Connect { cause })
+                let cause = "the thread running the commands panicked".to_string();
+                let failed = |name: &str| HostResult {
+                    host: name.to_string(),
+                    outcome: Err(HostError::Internal { cause: cause.clone() }),
+                    elapsed: Default::default(),
+                };
+                hosts.specs().iter().map(|spec| failed(&spec.name)).collect()
             }),
             Err(_) => self.runtime.block_on(work),
         }
     }
 
-    fn show(&self, run: &Run) {
-        (self.show)(run);
+    fn show(&self, report: &Report) {
+        (self.show)(report);
     }
 }

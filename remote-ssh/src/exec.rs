@@ -6,7 +6,7 @@ use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
 
 use crate::connection::Connection;
-use remote_core::run::{HostError, Output};
+use remote_core::report::{HostError, Output};
 
 /// Bounds on one command.
 #[derive(Clone, Copy, Debug)]

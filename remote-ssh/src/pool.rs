@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use crate::connection::{ConnectOptions, Connection, KeyCache};
 use crate::exec::{Cancel, CommandLimits, cancelled, run_command};
 use remote_core::inventory::HostSpec;
-use remote_core::run::{HostError, HostResult, Output, Run};
+use remote_core::report::{HostError, HostResult, Output};
 
 /// How the pool opens and uses connections.
 #[derive(Clone, Debug)]
@@ -84,7 +84,7 @@ impl SessionPool {
     }
 
     /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of `hosts`.
-    pub async fn exec(&self, group: &str, hosts: &[HostSpec], label: &str, command: &str, options: &ExecOptions) -> Run {
+    pub async fn exec(&self, hosts: &[HostSpec], command: &str, options: &ExecOptions) -> Vec<HostResult> {
         let started = Instant::now();
         let command: Arc<str> = Arc::from(command);
         let tasks: Vec<_> = hosts
@@ -98,11 +98,11 @@ impl SessionPool {
         for (task, spec) in tasks.into_iter().zip(hosts) {
             results.push(task.await.unwrap_or_else(|panic| HostResult {
                 host: spec.name.clone(),
-                outcome: Err(HostError::Connect { cause: format!("internal error: {panic}") }),
+                outcome: Err(HostError::Internal { cause: format!("the task running this host failed: {panic}") }),
                 elapsed: started.elapsed(),
             }));
         }
-        Run { label: label.to_string(), group: group.to_string(), results, elapsed: started.elapsed(), hosts: None }
+        results
     }
 
     /// Runs `command` on one host, reusing its open connection or opening one.
@@ -122,7 +122,7 @@ impl SessionPool {
         // Cancelled while waiting for a channel or a connection, nothing runs yet: stop waiting. Once the
         // command runs, `run_command` watches the cancel itself, so that it can kill what it started.
         let _channel = tokio::select! {
-            permit = slot.channels.acquire() => permit.map_err(|e| HostError::Connect { cause: e.to_string() })?,
+            permit = slot.channels.acquire() => permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?,
             () = cancelled(cancel) => return Err(HostError::Cancelled),
         };
         let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output };
@@ -170,7 +170,8 @@ impl SessionPool {
         if let Some(connection) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(connection.clone());
         }
-        let _permit = self.inner.connecting.acquire().await.map_err(|e| HostError::Connect { cause: e.to_string() })?;
+        let _permit =
+            self.inner.connecting.acquire().await.map_err(|e| HostError::Internal { cause: format!("handshake gate: {e}") })?;
         let connection = Arc::new(Connection::open(spec, &self.inner.keys, &self.inner.config.connect).await?);
         *current = Some(connection.clone());
         Ok(connection)

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use remote_core::{Inventory, Run, pretty, quote};
+use remote_core::{Inventory, Report, pretty, quote};
 use remote_ssh::connection::ConnectOptions;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
@@ -31,18 +31,20 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let options = ExecOptions { cancel: Some(crate::interrupt::cancel_on_ctrl_c(&runtime).subscribe()), ..options };
-    let run = runtime.block_on(pool.exec(&group.name, &group.hosts, &command, &command, &options));
+    let started = std::time::Instant::now();
+    let results = runtime.block_on(pool.exec(&group.hosts, &command, &options));
+    let report = Report { label: command, group: group.name.clone(), results, elapsed: started.elapsed() };
     progress.finish_and_clear();
-    print_run(&run, global.json);
-    Ok(if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED })
+    print_report(&report, global.json);
+    Ok(if report.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED })
 }
 
 /// Prints the JSON document or the human summary.
-pub fn print_run(run: &Run, json: bool) {
+pub fn print_report(report: &Report, json: bool) {
     if json {
-        println!("{}", run.to_json());
+        println!("{}", report.to_json());
     } else {
-        print!("{}", pretty::render(run, pretty::stdout_wants_color()));
+        print!("{}", pretty::render(report, pretty::stdout_wants_color()));
     }
 }
 

@@ -10,7 +10,7 @@ use remote_core::catalog::{Call, Library};
 use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
 use remote_core::registry::{Kind, Registry};
-use remote_core::{HostError, Hosts, Inventory, On, Run, pretty};
+use remote_core::{HostError, Hosts, Inventory, On, Report, Run, pretty};
 use remote_ssh::connection::ConnectOptions;
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
@@ -43,11 +43,11 @@ impl Session {
         let last_shown = Arc::new(Mutex::new(None));
         let show = {
             let last_shown = last_shown.clone();
-            move |run: &Run| {
-                *last_shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(Shown::of(run));
+            move |report: &Report| {
+                *last_shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(Shown::of(report));
                 // With --json, standard output carries the one JSON document and nothing else.
                 if !json {
-                    print!("{}", pretty::render(run, pretty::stdout_wants_color()));
+                    print!("{}", pretty::render(report, pretty::stdout_wants_color()));
                 }
             }
         };
@@ -94,6 +94,7 @@ impl Session {
 
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
     pub fn report(&self, run: &Run, json: bool) {
+        let run = run.report();
         // Taken, not read: what one line's `pretty` showed says nothing about the next line's run.
         let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
         if json {
@@ -109,7 +110,7 @@ impl Session {
     /// Prints what the pipeline has not shown yet and maps the run to an exit code.
     fn finish(&self, run: &Run, json: bool) -> u8 {
         self.report(run, json);
-        if run.results.is_empty() {
+        if run.results().is_empty() {
             return EXIT_HOST_FAILED;
         }
         if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED }
@@ -126,8 +127,9 @@ struct Shown {
 }
 
 impl Shown {
-    fn of(run: &Run) -> Self {
-        Shown { label: run.label.clone(), elapsed: run.elapsed, hosts: run.results.iter().map(|r| r.host.clone()).collect() }
+    fn of(report: &Report) -> Self {
+        let hosts = report.results.iter().map(|r| r.host.clone()).collect();
+        Shown { label: report.label.clone(), elapsed: report.elapsed, hosts }
     }
 }
 

@@ -85,8 +85,8 @@ fn logins_work(inventory: &Path, sandbox: &Sandbox) -> Result<bool, Box<dyn std:
     let hosts = Inventory::load(inventory)?.group(GROUP)?.hosts.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let pool = SessionPool::new(PoolConfig::default());
-    let run = runtime.block_on(pool.exec(GROUP, &hosts, "true", "true", &ExecOptions::default()));
-    for (result, server) in run.results.iter().zip(sandbox.servers()).filter(|(r, _)| !r.ok()) {
+    let results = runtime.block_on(pool.exec(&hosts, "true", &ExecOptions::default()));
+    for (result, server) in results.iter().zip(sandbox.servers()).filter(|(r, _)| !r.ok()) {
         eprintln!("sandbox: cannot log in to {}: {}", result.host, result.error_text().unwrap_or_default());
         let log = server.log();
         if log.contains("account is locked") {
@@ -99,5 +99,5 @@ fn logins_work(inventory: &Path, sandbox: &Sandbox) -> Result<bool, Box<dyn std:
             eprintln!("sandbox: sshd log of {}:\n{}", result.host, log.trim_end());
         }
     }
-    Ok(run.all_ok())
+    Ok(results.iter().all(|r| r.ok()))
 }

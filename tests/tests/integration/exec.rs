@@ -2,14 +2,16 @@
 
 use std::time::{Duration, Instant};
 
-use remote_core::{HostError, Run, quote};
+use remote_core::{HostError, Report, quote};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use tests::{TestHosts, processes_with, runtime};
 
-fn exec(hosts: &TestHosts, argv: &[&str], options: &ExecOptions) -> Run {
+fn exec(hosts: &TestHosts, argv: &[&str], options: &ExecOptions) -> Report {
     let command = quote::command_line(argv).expect("quotable");
     let pool = SessionPool::new(PoolConfig::default());
-    runtime().block_on(pool.exec("test", &hosts.specs(), &command, &command, options))
+    let started = Instant::now();
+    let results = runtime().block_on(pool.exec(&hosts.specs(), &command, options));
+    Report { label: command, group: "test".into(), results, elapsed: started.elapsed() }
 }
 
 #[test]

@@ -16,7 +16,7 @@ use tests::{TestHosts, remote};
 struct Harness {
     _runtime: tokio::runtime::Runtime,
     driver: Arc<SessionDriver>,
-    shown: Arc<Mutex<Vec<Run>>>,
+    shown: Arc<Mutex<Vec<Report>>>,
     inventory: Inventory,
 }
 
@@ -29,7 +29,7 @@ impl Harness {
             SessionPool::new(PoolConfig::default()),
             runtime.handle().clone(),
             ExecOptions::default(),
-            move |run: &Run| record.lock().unwrap().push(run.clone()),
+            move |report: &Report| record.lock().unwrap().push(report.clone()),
         );
         let inventory = Inventory::load(&hosts.write_inventory(&[])).unwrap();
         Harness { _runtime: runtime, driver: Arc::new(driver), shown, inventory }
@@ -49,7 +49,7 @@ impl Harness {
         interpret::eval(line, &context)
     }
 
-    fn shown(&self) -> Vec<Run> {
+    fn shown(&self) -> Vec<Report> {
         std::mem::take(&mut *self.shown.lock().unwrap())
     }
 }
@@ -57,7 +57,7 @@ impl Harness {
 /// What a user sees of a run, without timings: label, group, and per host its name, success, output or error.
 fn outcome(run: &Run) -> (String, String, Vec<(String, bool, String)>) {
     let hosts = run
-        .results
+        .results()
         .iter()
         .map(|r| {
             let text = match r.output() {
@@ -67,7 +67,7 @@ fn outcome(run: &Run) -> (String, String, Vec<(String, bool, String)>) {
             (r.host.clone(), r.ok(), text)
         })
         .collect();
-    (run.label.clone(), run.group.clone(), hosts)
+    (run.label().to_string(), run.group().to_string(), hosts)
 }
 
 /// Output of `ls -la /` (or a summary of it) without what other tests change meanwhile: sizes, link
@@ -113,10 +113,10 @@ fn listing_gives_the_same_run_from_the_macro_and_from_the_prompt() {
     let from_prompt = harness.eval(r#"ls(test, "/", "-la") | pretty"#).unwrap();
     let shown_by_prompt = harness.shown();
 
-    assert!(from_macro.all_ok(), "{:?}", from_macro.results);
+    assert!(from_macro.all_ok(), "{:?}", from_macro.results());
     assert_eq!(outcome(&from_macro), outcome(&from_prompt));
-    assert_eq!(from_macro.label, "ls -la /");
-    assert!(outcome(&from_macro).2.iter().all(|(_, _, stdout)| stdout.contains(" etc\n")), "{:?}", from_macro.results);
+    assert_eq!(from_macro.label(), "ls -la /");
+    assert!(outcome(&from_macro).2.iter().all(|(_, _, stdout)| stdout.contains(" etc\n")), "{:?}", from_macro.results());
     // `pretty` showed each run once, and the two summaries read the same.
     assert_eq!((shown_by_macro.len(), shown_by_prompt.len()), (1, 1));
     assert_eq!(
@@ -174,7 +174,7 @@ fn an_operation_runs_only_where_the_step_before_it_succeeded() {
         assert_eq!((results[1].1, results[1].2.as_str()), (false, "exited with status 3"), "{results:?}");
         assert!(results[2].1, "{results:?}");
         // The failed host keeps its own failure's output for the summary.
-        assert_eq!(run.results[1].output().unwrap().stderr, b"nope\n");
+        assert_eq!(run.results()[1].output().unwrap().stderr, b"nope\n");
     }
     let visited = std::fs::read_to_string(&visits).unwrap();
     assert_eq!(visited.lines().count(), 2, "one visit per backend, both on host 2:\n{visited}");
@@ -191,22 +191,26 @@ fn pick_narrows_the_hosts_and_user_steps_work_at_the_prompt() {
     let from_prompt =
         harness.eval(&format!(r#"exec(test, "echo \" $SSH_CONNECTION \"") | pick(stdout_has({wanted:?})) | uptime"#)).unwrap();
     for run in [&from_macro, &from_prompt] {
-        assert_eq!(run.results.len(), 1, "{:?}", run.results);
-        assert_eq!(run.results[0].host, hosts.sandbox.host_entries()[1]);
-        assert!(String::from_utf8_lossy(&run.results[0].output().unwrap().stdout).contains("load average"), "{:?}", run.results);
+        assert_eq!(run.results().len(), 1, "{:?}", run.results());
+        assert_eq!(run.results()[0].host, hosts.sandbox.host_entries()[1]);
+        assert!(
+            String::from_utf8_lossy(&run.results()[0].output().unwrap().stdout).contains("load average"),
+            "{:?}",
+            run.results()
+        );
     }
 
     // `only_debian` and `mentioning` are steps of `ops`, usable after `|` at the prompt.
     let debian = std::fs::read_to_string("/etc/os-release").unwrap_or_default().lines().any(|l| l == "ID=debian");
     let run = harness.eval("uptime(test) | only_debian | pretty").unwrap();
-    assert_eq!(run.results.len(), if debian { 3 } else { 0 });
+    assert_eq!(run.results().len(), if debian { 3 } else { 0 });
     let run = harness.eval(r#"exec(test, "echo alpha") | mentioning("alp") | pick(successful)"#).unwrap();
-    assert_eq!(run.results.len(), 3);
+    assert_eq!(run.results().len(), 3);
     let run = harness.eval(r#"exec(test, "echo alpha") | mentioning("beta")"#).unwrap();
-    assert_eq!(run.results.len(), 0);
+    assert_eq!(run.results().len(), 0);
     // A named pipeline starts a prompt line too.
     let run = harness.eval("listing(test) | pick(failed)").unwrap();
-    assert_eq!(run.results.len(), 0);
+    assert_eq!(run.results().len(), 0);
 }
 
 #[test]
@@ -217,15 +221,15 @@ fn prompt_values_cannot_inject_shell_code() {
     let hostile = format!("/nonexistent; touch {0}; $(touch {0}) `touch {0}`\n touch {0}", marker.display());
     let run = harness.eval(&format!("ls(test, {hostile:?}, \"-d\")")).unwrap();
     assert!(!run.all_ok());
-    let stderr = String::from_utf8_lossy(&run.results[0].output().unwrap().stderr).into_owned();
+    let stderr = String::from_utf8_lossy(&run.results()[0].output().unwrap().stderr).into_owned();
     assert!(stderr.contains("/nonexistent; touch"), "ls saw the whole value as one file name: {stderr}");
     assert!(!marker.exists(), "a value ran as shell code");
     // Flags may be left out at the prompt (Rust has no default arguments, so there they are written).
     let run = harness.eval(r#"ls(test, "/")"#).unwrap();
-    assert!(run.all_ok() && run.label == "ls /", "{:?}", run.results);
+    assert!(run.all_ok() && run.label() == "ls /", "{:?}", run.results());
     // A value that starts with `-` is an operand, not an option.
     let run = harness.eval(r#"ls(test, "--version", "-d")"#).unwrap();
-    assert!(!run.all_ok() && run.results[0].output().is_some_and(|o| !o.stdout.starts_with(b"ls (GNU")), "{:?}", run.results);
+    assert!(!run.all_ok() && run.results()[0].output().is_some_and(|o| !o.stdout.starts_with(b"ls (GNU")), "{:?}", run.results());
 }
 
 #[test]
@@ -293,9 +297,8 @@ fn list_shows_pipelines_operations_steps_and_predicates_with_docs() {
 }
 
 /// A user's step that reorders the run; the next operation must still reach each host under its own name.
-fn reversed(mut run: Run) -> Run {
-    run.results.reverse();
-    run
+fn reversed(run: Run) -> Run {
+    run.sort_by(|a, b| b.host.cmp(&a.host))
 }
 
 #[test]
@@ -306,16 +309,16 @@ fn results_follow_their_hosts_through_user_steps_and_earlier_failures() {
 
     let run = pipeline!(exec(harness.hosts(), &fail_second) | reversed | exec("echo \" $SSH_CONNECTION \""));
     let names = hosts.sandbox.host_entries();
-    assert_eq!(run.results.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), [&names[2], &names[1], &names[0]]);
-    for (index, result) in [(2, &run.results[0]), (0, &run.results[2])] {
+    assert_eq!(run.results().iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), [&names[2], &names[1], &names[0]]);
+    for (index, result) in [(2, &run.results()[0]), (0, &run.results()[2])] {
         let stdout = String::from_utf8_lossy(&result.output().unwrap().stdout).into_owned();
         assert!(stdout.contains(&format!(" {} ", address(&hosts, index))), "{} answered from elsewhere: {stdout}", result.host);
     }
-    assert_eq!(run.results[1].error_text().as_deref(), Some("exited with status 3"));
+    assert_eq!(run.results()[1].error_text().as_deref(), Some("exited with status 3"));
 
     // `only_debian` narrows the hosts that succeeded and keeps the earlier failure in view.
     let run = harness.eval(&format!("exec(test, {fail_second:?}) | only_debian")).unwrap();
-    assert!(run.results.iter().any(|r| r.host == names[1] && !r.ok()), "{:?}", run.results);
+    assert!(run.results().iter().any(|r| r.host == names[1] && !r.ok()), "{:?}", run.results());
 }
 
 #[test]
@@ -336,5 +339,5 @@ fn pipelines_run_from_inside_a_current_thread_runtime() {
     let caller = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     // The pipeline blocks; the driver's own multi-thread runtime carries the I/O meanwhile.
     let run = caller.block_on(async { ops::listing(&harness.hosts()) });
-    assert!(run.all_ok(), "{:?}", run.results);
+    assert!(run.all_ok(), "{:?}", run.results());
 }

@@ -4,7 +4,7 @@ use remote_core::prelude::*;
 
 /// A step must return the run it passes on; this one returns text.
 fn summary(run: Run) -> String {
-    run.label
+    run.label().to_string()
 }
 
 fn listing(hs: &Hosts) -> Run {

@@ -1,0 +1,228 @@
+//! What running something on hosts produced, as plain data: per-host outcomes, the report of a fan-out, its JSON form.
+//!
+//! Nothing here knows how hosts are reached; [`crate::run::Run`] pairs a [`Report`] with the host set it belongs to.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+/// What a command that ran produced. Output is kept byte for byte; text views are lossy UTF-8.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Exit status, or `None` when the process ended by a signal.
+    pub exit: Option<u32>,
+    /// Name of the signal that ended the process (e.g. `KILL`), if any.
+    pub signal: Option<String>,
+    /// Everything the command wrote to stdout (up to the capture limit).
+    pub stdout: Vec<u8>,
+    /// Everything the command wrote to stderr (up to the capture limit).
+    pub stderr: Vec<u8>,
+    /// True when output went past the capture limit and the rest was discarded.
+    pub truncated: bool,
+}
+
+impl Output {
+    /// The command exited with status 0.
+    pub fn success(&self) -> bool {
+        self.exit == Some(0)
+    }
+}
+
+/// Why a host has no (successful) output; one variant per step that can fail, each with its cause.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The name did not resolve to an address.
+    #[error("cannot resolve address: {cause}")]
+    Resolve { cause: String },
+    /// Nothing listens on the port.
+    #[error("connection refused (is sshd running on port {port}?)")]
+    ConnectRefused { port: u16 },
+    /// TCP connect, key exchange or authentication took too long.
+    #[error("connect timed out after {}", humantime::format_duration(*after))]
+    ConnectTimeout { after: Duration },
+    /// Any other failure to reach the server.
+    #[error("cannot connect: {cause}")]
+    Connect { cause: String },
+    /// The server's key is not in `known_hosts` and the policy is strict.
+    #[error(
+        "host key unknown: the server presented {algorithm} key {fingerprint}, which {} does not list for {known_hosts_name}; \
+         if that is the right key, add it (e.g. `ssh-keyscan {scan} >> {}`) or set host_key_checking = \"accept-new\" for this group",
+        known_hosts.display(), known_hosts.display()
+    )]
+    HostKeyUnknown { algorithm: String, fingerprint: String, known_hosts: PathBuf, known_hosts_name: String, scan: String },
+    /// The server's key differs from the one recorded: possibly a man-in-the-middle, possibly a reinstall.
+    #[error(
+        "host key mismatch: the server presented {algorithm} key {fingerprint}, but {} line {line} records a different key for {known_hosts_name}; \
+         this may be an attack. If the host was reinstalled, remove the old key with `ssh-keygen -R '{known_hosts_name}' -f {}`",
+        known_hosts.display(), known_hosts.display()
+    )]
+    HostKeyMismatch { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    /// `known_hosts` could not be read or (under accept-new) written.
+    #[error("cannot use known_hosts file {}: {cause}", known_hosts.display())]
+    KnownHosts { known_hosts: PathBuf, cause: String },
+    /// The private key file could not be loaded.
+    #[error("cannot load key {}: {cause}", path.display())]
+    KeyFile { path: PathBuf, cause: String },
+    /// The server refused every key we offered.
+    #[error(
+        "authentication failed for user `{user}` with {method}; check that its public key is in the server's authorized_keys"
+    )]
+    Auth { user: String, method: String },
+    /// The SSH protocol failed after TCP connected (key exchange, algorithms).
+    #[error("ssh handshake failed: {cause}")]
+    Handshake { cause: String },
+    /// The connection dropped while the command ran.
+    #[error("disconnected: {cause}")]
+    Disconnected { cause: String },
+    /// The server would not open a session channel or run the command.
+    #[error("the server refused to run the command: {cause}")]
+    ChannelRefused { cause: String },
+    /// The command ran past its timeout; it was killed on the remote side.
+    #[error("timed out after {} (the remote command was killed)", humantime::format_duration(*after))]
+    CommandTimeout { after: Duration },
+    /// The user cancelled the run (Ctrl-C); a command that had started was killed on the remote side.
+    #[error("cancelled (Ctrl-C); the remote command was killed")]
+    Cancelled,
+    /// The channel closed without an exit status or signal.
+    #[error("the command ended without reporting an exit status")]
+    NoExitStatus,
+    /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
+    #[error("bad argument, nothing was run: {cause}")]
+    BadArgument { cause: String },
+    /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
+    #[error("ops failed: {cause}")]
+    Library { cause: String },
+    /// Something inside `remote` failed that should not (a task panicked, a semaphore closed): a bug to report,
+    /// not a problem with the host.
+    #[error("internal error in remote: {cause}; please report it")]
+    Internal { cause: String },
+}
+
+/// One host's outcome.
+#[derive(Clone, Debug)]
+pub struct HostResult {
+    /// The host as written in the inventory.
+    pub host: String,
+    /// Output of the command, or why there is none.
+    pub outcome: Result<Output, HostError>,
+    /// Wall time spent on this host, connect included.
+    pub elapsed: Duration,
+}
+
+impl HostResult {
+    /// The command ran and exited 0.
+    pub fn ok(&self) -> bool {
+        matches!(&self.outcome, Ok(output) if output.success())
+    }
+
+    /// The output, when the command ran at all.
+    pub fn output(&self) -> Option<&Output> {
+        self.outcome.as_ref().ok()
+    }
+
+    /// Why this host failed, in words; `None` when it succeeded.
+    pub fn error_text(&self) -> Option<String> {
+        match &self.outcome {
+            Err(err) => Some(err.to_string()),
+            Ok(output) => match (output.exit, &output.signal) {
+                (Some(0), _) => None,
+                (Some(code), _) => Some(format!("exited with status {code}")),
+                (None, Some(signal)) => Some(format!("killed by signal {signal}")),
+                (None, None) => Some(HostError::NoExitStatus.to_string()),
+            },
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let output = self.output();
+        let mut value = json!({
+            "host": self.host,
+            "ok": self.ok(),
+            "exit": output.and_then(|o| o.exit),
+            "signal": output.and_then(|o| o.signal.clone()),
+            "stdout": output.map_or(String::new(), |o| String::from_utf8_lossy(&o.stdout).into_owned()),
+            "stderr": output.map_or(String::new(), |o| String::from_utf8_lossy(&o.stderr).into_owned()),
+            "truncated": output.is_some_and(|o| o.truncated),
+            "error": self.error_text(),
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+        });
+        // Text fields are lossy; bytes that are not UTF-8 travel exactly in a base64 twin.
+        if let Some(output) = output {
+            for (field, bytes) in [("stdout_base64", &output.stdout), ("stderr_base64", &output.stderr)] {
+                if std::str::from_utf8(bytes).is_err() {
+                    value[field] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+                }
+            }
+        }
+        value
+    }
+}
+
+/// Everything one fan-out produced: plain data, with no way back to the hosts (see [`crate::run::Run`]).
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// What ran, for people (e.g. the command line).
+    pub label: String,
+    /// The group it ran on.
+    pub group: String,
+    /// One result per host.
+    pub results: Vec<HostResult>,
+    /// Wall time of the whole fan-out.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Every host succeeded.
+    pub fn all_ok(&self) -> bool {
+        self.results.iter().all(HostResult::ok)
+    }
+
+    /// How many hosts failed.
+    pub fn failed_count(&self) -> usize {
+        self.results.iter().filter(|r| !r.ok()).count()
+    }
+
+    /// The `--json` document (DESIGN.md section 3).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "label": self.label,
+            "group": self.group,
+            "ok": self.all_ok(),
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+            "results": self.results.iter().map(HostResult::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(outcome: Result<Output, HostError>) -> HostResult {
+        HostResult { host: "127.0.0.1".into(), outcome, elapsed: Duration::from_millis(3) }
+    }
+
+    #[test]
+    fn json_has_the_contract_fields() {
+        let ok = result(Ok(Output { exit: Some(0), stdout: b"hi\n".to_vec(), ..Output::default() }));
+        assert_eq!(
+            ok.to_json(),
+            json!({"host": "127.0.0.1", "ok": true, "exit": 0, "signal": null, "stdout": "hi\n", "stderr": "",
+                   "truncated": false, "error": null, "elapsed_ms": 3})
+        );
+        let refused = result(Err(HostError::ConnectRefused { port: 22 }));
+        let json = refused.to_json();
+        assert_eq!((json["ok"].clone(), json["exit"].clone()), (json!(false), json!(null)));
+        assert!(json["error"].as_str().unwrap().starts_with("connection refused"));
+    }
+
+    #[test]
+    fn non_utf8_output_travels_in_base64() {
+        let raw = result(Ok(Output { exit: Some(3), stdout: vec![0xff, 0xfe, b'a'], ..Output::default() })).to_json();
+        assert_eq!(raw["stdout"], json!("\u{fffd}\u{fffd}a"));
+        assert_eq!(raw["stdout_base64"], json!("//5h"));
+        assert_eq!(raw["error"], json!("exited with status 3"));
+    }
+}
