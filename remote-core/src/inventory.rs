@@ -355,6 +355,9 @@ fn parse_host_entry(entry: &str, default_port: u16) -> Result<HostEntry, String>
     } else if rest.matches(':').count() == 1 {
         let (address, p) = rest.split_once(':').unwrap_or((rest, ""));
         (address, parse_port(p)?)
+    } else if rest.contains(':') && rest.parse::<std::net::Ipv6Addr>().is_err() {
+        // Several colons are only an IPv6 address; anything else (`h:22:33`) is a typo, not a host name.
+        return Err("this is neither host:port nor an IPv6 address; write host:port, or [IPv6-address]:port".into());
     } else {
         (rest, default_port)
     };
@@ -454,6 +457,11 @@ known_hosts = "/tmp/kh"
         check_error(
             "[groups.g]\nhosts = [\"a\", \"b:99999\"]\n",
             "/etc/remote/remote.toml:2:15: host \"b:99999\": port `99999` is not a number from 1 to 65535",
+        );
+        check_error(
+            "[groups.g]\nhosts = [\"a\", \"h:22:33\"]\n",
+            "/etc/remote/remote.toml:2:15: host \"h:22:33\": this is neither host:port nor an IPv6 address; \
+             write host:port, or [IPv6-address]:port",
         );
         check_error(
             "[groups.g]\nhosts = [\"a\"]\nhost_key_checking = \"yes\"\n",

@@ -16,9 +16,22 @@ fn command(on: impl Into<On>, argv: &[&str]) -> Run {
     }
 }
 
-/// Splits a flags string like `"-la"` or `"-l -a"` into words; the empty string gives none.
-fn words(flags: &str) -> Vec<&str> {
-    flags.split_whitespace().collect()
+/// Runs `program FLAGS… OPERAND` where `on` says, or refuses every host when a flag is not an option: a
+/// word such as `/etc` in `rm`'s flags would otherwise become a second operand (`rm -rf /etc /x`).
+fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str) -> Run {
+    let mut argv = vec![program];
+    for word in flags.split_whitespace() {
+        if !word.starts_with('-') || word == "-" {
+            let cause = format!(
+                "the flags of `{program}` must be options starting with `-`, but `{word}` is not; \
+                 give the path as the {} argument",
+                if program == "mkdir" { "folder" } else { "target" }
+            );
+            return on.into().refuse(program, HostError::BadArgument { cause });
+        }
+        argv.push(word);
+    }
+    command(on, &with_operand(argv, operand))
 }
 
 /// `argv` with the operand last, behind `--` when it starts with `-` so it is never read as an option.
@@ -32,23 +45,17 @@ fn with_operand<'a>(mut argv: Vec<&'a str>, operand: &'a str) -> Vec<&'a str> {
 
 /// Lists `target` with `ls FLAGS TARGET` (e.g. `ls(hs, "/", "-la")`).
 pub fn ls(on: impl Into<On>, target: &str, flags: &str) -> Run {
-    let mut argv = vec!["ls"];
-    argv.extend(words(flags));
-    command(on, &with_operand(argv, target))
+    with_flags(on, "ls", flags, target)
 }
 
 /// Creates `folder` with `mkdir FLAGS FOLDER` (e.g. `mkdir(hs, "/tmp/work", "-p")`).
 pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
-    let mut argv = vec!["mkdir"];
-    argv.extend(words(flags));
-    command(on, &with_operand(argv, folder))
+    with_flags(on, "mkdir", flags, folder)
 }
 
 /// Removes `target` with `rm FLAGS TARGET` (e.g. `rm(hs, "/tmp/work", "-rf")`).
 pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
-    let mut argv = vec!["rm"];
-    argv.extend(words(flags));
-    command(on, &with_operand(argv, target))
+    with_flags(on, "rm", flags, target)
 }
 
 /// Runs `script` as shell code in the login shell (e.g. `exec(hs, "df -h | tail -n +2")`). The script

@@ -40,7 +40,7 @@ pub fn render(run: &Report, color: bool) -> String {
             let last = result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default();
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
         } else {
-            let why = result.error_text().unwrap_or_default();
+            let why = sanitize(&result.error_text().unwrap_or_default());
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().red()).apply_to("✖"), host, why));
             for line in failure_tail(result) {
                 text.push_str(&format!("      {}\n", dim.apply_to(line)));
@@ -70,9 +70,19 @@ fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
     lines
 }
 
+/// `text` with everything that could drive a terminal or reorder what is shown replaced by `·`: control
+/// characters (escape sequences, carriage returns) and the bidirectional overrides and isolates that can
+/// make text read differently from what it is (CVE-2021-42574, "Trojan Source").
+pub fn sanitize(text: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    };
+    text.chars().map(|c| if hidden(c) { '·' } else { c }).collect()
+}
+
 fn clip(line: &str) -> String {
-    // Remote output must not be able to move the cursor or recolour the terminal.
-    let visible: String = line.trim_end().chars().map(|c| if c.is_control() { '·' } else { c }).collect();
+    // Remote output and error text (which may quote the server) must not be able to drive the terminal.
+    let visible = sanitize(line.trim_end());
     if visible.chars().count() <= LINE_CHARS {
         return visible;
     }
@@ -89,6 +99,18 @@ mod tests {
 
     fn host(name: &str, outcome: Result<Output, HostError>) -> HostResult {
         HostResult { host: name.into(), outcome, elapsed: Duration::from_millis(1) }
+    }
+
+    #[test]
+    fn what_hosts_send_cannot_drive_the_terminal() {
+        let check = |input: &str, expected: &str| assert_eq!(sanitize(input), expected, "{input:?}");
+        check("plain ✔ text", "plain ✔ text");
+        check("\x1b[2J\x1b[Hcleared", "·[2J·[Hcleared");
+        check("over\rwrite", "over·write");
+        check("bell\x07", "bell·");
+        check("user\u{202E}gnp.exe", "user·gnp.exe");
+        check("\u{2066}isolated\u{2069}", "·isolated·");
+        check("\u{200F}rtl mark", "·rtl mark");
     }
 
     #[test]

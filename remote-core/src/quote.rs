@@ -35,7 +35,22 @@ pub fn quote(word: &str) -> Cow<'_, str> {
     Cow::Owned(quoted)
 }
 
-/// Joins `argv` into one command line, each word quoted.
+/// Words the shell reads specially in command position even when they contain only safe characters.
+const RESERVED: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done", "in", "function",
+    "time", "coproc",
+];
+
+/// Quotes the program word: as [`quote`], and also quoted when `sh` would read it as something other than a
+/// program name. `FOO=1` there is a variable assignment and `if` a reserved word; quoted, both name a program.
+pub fn quote_program(word: &str) -> Cow<'_, str> {
+    if word.contains('=') || RESERVED.contains(&word) {
+        return Cow::Owned(format!("'{}'", word.replace('\'', "'\\''")));
+    }
+    quote(word)
+}
+
+/// Joins `argv` into one command line, each word quoted; the first names the program to run.
 pub fn command_line<S: AsRef<str>>(argv: &[S]) -> Result<String, QuoteError> {
     if argv.is_empty() {
         return Err(QuoteError::Empty);
@@ -49,7 +64,7 @@ pub fn command_line<S: AsRef<str>>(argv: &[S]) -> Result<String, QuoteError> {
         if index > 0 {
             line.push(' ');
         }
-        line.push_str(&quote(word));
+        line.push_str(&if index == 0 { quote_program(word) } else { quote(word) });
     }
     Ok(line)
 }
@@ -71,6 +86,10 @@ mod tests {
         check(&["echo", "$(id); `id` && *"], "echo '$(id); `id` && *'");
         check(&["echo", "line\nbreak"], "echo 'line\nbreak'");
         check(&["echo", "~root"], "echo '~root'");
+        check(&["FOO=1", "env"], "'FOO=1' env");
+        check(&["env", "FOO=1"], "env FOO=1");
+        check(&["if", "true"], "'if' true");
+        check(&["done"], "'done'");
     }
 
     #[test]
@@ -113,5 +132,17 @@ mod tests {
         let got: Vec<&[u8]> = output.stdout.split(|b| *b == 0).collect();
         let expected: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).chain([&b""[..]]).collect();
         assert_eq!(got, expected);
+    }
+
+    /// A program word that looks like an assignment or a reserved word still names a program for `sh`.
+    #[test]
+    fn sh_runs_the_program_named_by_the_first_word() {
+        for program in ["FOO=1", "if"] {
+            let line = command_line(&[program, "x"]).unwrap();
+            let output = std::process::Command::new("sh").arg("-c").arg(&line).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(127), "{line}: {stderr}");
+            assert!(stderr.contains("not found"), "{line}: {stderr}");
+        }
     }
 }

@@ -325,10 +325,11 @@ impl Server {
         let _ = std::fs::remove_file(self.dir.join("sshd.pid"));
     }
 
-    /// The pid of the listening sshd, from its pid file.
+    /// The pid of the listening sshd, from its pid file, when that process is still this server: a stale
+    /// pid file may name a pid the system has since given to some other program, which must not be signalled.
     pub fn pid(&self) -> Option<u32> {
         let pid: u32 = std::fs::read_to_string(self.dir.join("sshd.pid")).ok()?.trim().parse().ok()?;
-        process_alive(pid).then_some(pid)
+        (process_alive(pid) && runs_config(pid, &self.dir.join("sshd_config"))).then_some(pid)
     }
 
     /// Kills the per-connection sshd processes, dropping every open connection while the server keeps listening.
@@ -475,6 +476,22 @@ fn process_alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+}
+
+/// True when process `pid` is an sshd started with `-f config`. A listening sshd rewrites its command line
+/// into one string (`sshd: /usr/sbin/sshd -f CONFIG … [listener] …`), so words are compared after NULs become spaces.
+fn runs_config(pid: u32, config: &Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    let text: String = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let program = text.split(' ').next().unwrap_or_default();
+    let is_sshd = program == "sshd:" || program.ends_with("/sshd") || program == "sshd";
+    // The path it was started with may be written differently from ours (relative, through a link).
+    let same = |given: &str| {
+        let given = Path::new(given);
+        given == config || std::fs::canonicalize(given).ok().zip(std::fs::canonicalize(config).ok()).is_some_and(|(a, b)| a == b)
+    };
+    let words: Vec<&str> = text.split(' ').collect();
+    is_sshd && words.windows(2).any(|pair| pair[0] == "-f" && same(pair[1]))
 }
 
 fn wait_gone(pid: u32) {

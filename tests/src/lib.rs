@@ -35,10 +35,16 @@ fn next_addresses(count: usize) -> Vec<SocketAddr> {
 impl TestHosts {
     /// Starts `count` servers that let the current user in with a generated key.
     pub fn start(count: usize) -> Self {
+        Self::start_at(&next_addresses(count))
+    }
+
+    /// Starts one server on each of `addresses` (loopback only), letting the current user in.
+    pub fn start_at(addresses: &[SocketAddr]) -> Self {
+        assert!(addresses.iter().all(|a| a.ip().is_loopback()), "test hosts listen on loopback only: {addresses:?}");
         let dir = tempfile::Builder::new().prefix("remote-test-").tempdir().expect("temporary folder");
         let config = SandboxConfig {
             dir: dir.path().join("sandbox"),
-            addresses: next_addresses(count),
+            addresses: addresses.to_vec(),
             login_user: current_user(),
             detach: false,
         };

@@ -3,6 +3,7 @@
 mod cli;
 mod exec;
 mod host_keys;
+mod hostile;
 mod live;
 mod pipelines;
 mod sessions;
