@@ -10,6 +10,9 @@ use toml::Spanned;
 /// Environment variable that overrides the default inventory path.
 pub const INVENTORY_ENV: &str = "REMOTE_INVENTORY";
 
+/// OpenSSH's default `GlobalKnownHostsFile`.
+pub const DEFAULT_GLOBAL_KNOWN_HOSTS: [&str; 2] = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"];
+
 /// How a server's host key is checked against `known_hosts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum HostKeyPolicy {
@@ -65,8 +68,10 @@ pub struct HostSpec {
     pub user: String,
     /// Client authentication.
     pub auth: Auth,
-    /// The `known_hosts` file that host keys are checked against.
+    /// The user's `known_hosts` file: host keys are checked against it, and accept-new records new ones in it.
     pub known_hosts: PathBuf,
+    /// System-wide `known_hosts` files, consulted after the user's (OpenSSH's `GlobalKnownHostsFile`).
+    pub global_known_hosts: Vec<PathBuf>,
     /// What to do with unknown or changed host keys.
     pub host_key_checking: HostKeyPolicy,
 }
@@ -146,6 +151,7 @@ struct RawSettings {
     user: Option<Spanned<String>>,
     key: Option<Spanned<String>>,
     known_hosts: Option<Spanned<String>>,
+    global_known_hosts: Option<Spanned<Vec<String>>>,
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
 }
@@ -157,6 +163,7 @@ struct RawGroup {
     user: Option<Spanned<String>>,
     key: Option<Spanned<String>>,
     known_hosts: Option<Spanned<String>>,
+    global_known_hosts: Option<Spanned<Vec<String>>>,
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
 }
@@ -169,6 +176,7 @@ impl RawGroup {
             user: pick(&self.user, &defaults.user),
             key: pick(&self.key, &defaults.key),
             known_hosts: pick(&self.known_hosts, &defaults.known_hosts),
+            global_known_hosts: self.global_known_hosts.clone().or_else(|| defaults.global_known_hosts.clone()),
             host_key_checking: pick(&self.host_key_checking, &defaults.host_key_checking),
             port: self.port.clone().or_else(|| defaults.port.clone()),
         }
@@ -280,6 +288,10 @@ impl Resolver<'_> {
             Some(k) => self.file_path(k.get_ref()),
             None => expand_home("~/.ssh/known_hosts"),
         };
+        let global_known_hosts: Vec<PathBuf> = match &settings.global_known_hosts {
+            Some(files) => files.get_ref().iter().map(|f| self.file_path(f)).collect(),
+            None => DEFAULT_GLOBAL_KNOWN_HOSTS.iter().map(PathBuf::from).collect(),
+        };
         let host_key_checking = match &settings.host_key_checking {
             None => HostKeyPolicy::default(),
             Some(p) => match HostKeyPolicy::parse(p.get_ref()) {
@@ -312,6 +324,7 @@ impl Resolver<'_> {
                 user: parsed.user.unwrap_or_else(|| user.clone()),
                 auth: auth.clone(),
                 known_hosts: known_hosts.clone(),
+                global_known_hosts: global_known_hosts.clone(),
                 host_key_checking,
             });
         }

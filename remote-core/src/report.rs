@@ -47,18 +47,46 @@ pub enum HostError {
     Connect { cause: String },
     /// The server's key is not in `known_hosts` and the policy is strict.
     #[error(
-        "host key unknown: the server presented {algorithm} key {fingerprint}, which {} does not list for {known_hosts_name}; \
-         if that is the right key, add it (e.g. `ssh-keyscan {scan} >> {}`) or set host_key_checking = \"accept-new\" for this group",
+        "host key unknown: {known_hosts_name} presented {algorithm} key {fingerprint}, which neither {} nor the global \
+         known_hosts files list; compare that fingerprint with the host's own (`ssh-keygen -lf \
+         /etc/ssh/ssh_host_ed25519_key.pub` on it), then add the key to {} or set host_key_checking = \"accept-new\" \
+         for this group",
         known_hosts.display(), known_hosts.display()
     )]
-    HostKeyUnknown { algorithm: String, fingerprint: String, known_hosts: PathBuf, known_hosts_name: String, scan: String },
-    /// The server's key differs from the one recorded: possibly a man-in-the-middle, possibly a reinstall.
+    HostKeyUnknown { algorithm: String, fingerprint: String, known_hosts: PathBuf, known_hosts_name: String },
+    /// The server's key differs from the one recorded (or only keys of another type are recorded, which OpenSSH
+    /// treats the same way): possibly a man-in-the-middle, possibly a reinstall.
     #[error(
-        "host key mismatch: the server presented {algorithm} key {fingerprint}, but {} line {line} records a different key for {known_hosts_name}; \
-         this may be an attack. If the host was reinstalled, remove the old key with `ssh-keygen -R '{known_hosts_name}' -f {}`",
+        "host key mismatch: {known_hosts_name} presented {algorithm} key {fingerprint}, but {}:{line} records \
+         {recorded_algorithm} key {recorded_fingerprint} for it. Someone may be intercepting the connection, or the \
+         host was reinstalled: check the new fingerprint with the host's administrator, and only if it is right \
+         remove the old entry with `ssh-keygen -R '{known_hosts_name}' -f {}` and connect again",
         known_hosts.display(), known_hosts.display()
     )]
-    HostKeyMismatch { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    HostKeyMismatch {
+        algorithm: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+        known_hosts_name: String,
+        recorded_algorithm: String,
+        recorded_fingerprint: String,
+    },
+    /// The server's key is marked `@revoked` in a `known_hosts` file.
+    #[error(
+        "host key revoked: {known_hosts_name} presented {algorithm} key {fingerprint}, which {}:{line} marks as \
+         @revoked; do not connect until the host has a new key",
+        known_hosts.display()
+    )]
+    HostKeyRevoked { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    /// Only a `@cert-authority` line vouches for the host, and host certificates are not supported.
+    #[error(
+        "host key not verified: {}:{line} trusts a certificate authority for {known_hosts_name}, but remote does not \
+         support host certificates yet; the server presented {algorithm} key {fingerprint}: if that is its key, add it \
+         to {} as a plain line",
+        known_hosts.display(), known_hosts.display()
+    )]
+    HostKeyCertificate { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
     /// `known_hosts` could not be read or (under accept-new) written.
     #[error("cannot use known_hosts file {}: {cause}", known_hosts.display())]
     KnownHosts { known_hosts: PathBuf, cause: String },

@@ -11,6 +11,8 @@ use russh::keys::{self, Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, P
 use remote_core::inventory::{Auth, HostKeyPolicy, HostSpec};
 use remote_core::report::HostError;
 
+use crate::known_hosts::{self, KnownHostsError, Parsed, Recorded, Verdict};
+
 /// Settings for opening connections.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -55,8 +57,47 @@ impl KeyCache {
     }
 }
 
-/// Writes to `known_hosts` under accept-new are serialised so that concurrent connects never interleave lines.
-static KNOWN_HOSTS_WRITE: Mutex<()> = Mutex::new(());
+/// Parsed `known_hosts` files, read again only when a file changes (its length or modification time), so that a
+/// fan-out to a thousand hosts parses each file once instead of once per host.
+#[derive(Default)]
+pub struct KnownHostsCache {
+    // Why a std Mutex: held only for a map lookup or insert, never across an await or a file read.
+    files: Mutex<HashMap<PathBuf, (FileStamp, Arc<Parsed>)>>,
+}
+
+/// What tells one version of a file from another.
+type FileStamp = Option<(std::time::SystemTime, u64)>;
+
+impl KnownHostsCache {
+    /// The parsed file; a missing file is empty. A file that exists but cannot be read is an error, never "empty":
+    /// under accept-new an empty file would let any key in.
+    fn load(&self, path: &Path) -> Result<Arc<Parsed>, KnownHostsError> {
+        let stamp = match std::fs::metadata(path) {
+            Ok(meta) => Some((meta.modified().unwrap_or(std::time::UNIX_EPOCH), meta.len())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(KnownHostsError::Read { path: path.to_path_buf(), source }),
+        };
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached, parsed)) = files.get(path)
+            && *cached == stamp
+        {
+            return Ok(parsed.clone());
+        }
+        drop(files);
+        let parsed = Arc::new(known_hosts::load(path)?);
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (stamp, parsed.clone()));
+        Ok(parsed)
+    }
+}
+
+/// What a connection reads from disk, shared by every connection of a pool.
+#[derive(Default)]
+pub struct Caches {
+    /// Private keys.
+    pub keys: KeyCache,
+    /// `known_hosts` files.
+    pub known_hosts: KnownHostsCache,
+}
 
 /// Checks the server's host key during the handshake, by the host's policy.
 struct Verifier {
@@ -64,6 +105,8 @@ struct Verifier {
     port: u16,
     known_hosts: PathBuf,
     policy: HostKeyPolicy,
+    /// The user's file first, then the global ones, as read when the connection started.
+    files: Vec<(PathBuf, Arc<Parsed>)>,
 }
 
 /// What can end a handshake: our verdict on the host key, or the SSH library's own error.
@@ -80,54 +123,103 @@ impl From<russh::Error> for HandshakeError {
 }
 
 impl Verifier {
-    fn known_hosts_name(&self) -> String {
-        if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) }
+    /// Reads the known_hosts files a host is checked against; any file that cannot be read refuses the host.
+    fn new(spec: &HostSpec, cache: &KnownHostsCache) -> Result<Self, HostError> {
+        let mut verifier = Verifier {
+            address: spec.address.clone(),
+            port: spec.port,
+            known_hosts: spec.known_hosts.clone(),
+            policy: spec.host_key_checking,
+            files: Vec::new(),
+        };
+        if verifier.policy == HostKeyPolicy::Off {
+            return Ok(verifier);
+        }
+        for path in std::iter::once(&spec.known_hosts).chain(&spec.global_known_hosts) {
+            let parsed = cache.load(path).map_err(|err| known_hosts_error(path, err))?;
+            verifier.files.push((path.clone(), parsed));
+        }
+        Ok(verifier)
     }
 
-    fn verdict(&self, key: &PublicKey) -> Result<bool, HostError> {
+    fn known_hosts_name(&self) -> String {
+        known_hosts::lookup_name(&self.address, self.port)
+    }
+
+    async fn verdict(&self, key: &PublicKey) -> Result<bool, HostError> {
         if self.policy == HostKeyPolicy::Off {
             return Ok(true);
         }
-        let known_hosts_error = |cause: String| HostError::KnownHosts { known_hosts: self.known_hosts.clone(), cause };
-        let algorithm = key.algorithm().to_string();
-        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-        match keys::check_known_hosts_path(&self.address, self.port, key, &self.known_hosts) {
-            Ok(true) => Ok(true),
-            Ok(false) if self.policy == HostKeyPolicy::AcceptNew => {
-                let _guard = KNOWN_HOSTS_WRITE.lock().unwrap_or_else(|e| e.into_inner());
-                keys::known_hosts::learn_known_hosts_path(&self.address, self.port, key, &self.known_hosts)
-                    .map_err(|e| known_hosts_error(format!("cannot record the new host key: {e}")))?;
-                tracing::info!(host = %self.known_hosts_name(), %fingerprint, "recorded new host key");
-                Ok(true)
+        match known_hosts::check(&self.files, &self.address, self.port, key) {
+            Verdict::Known { .. } => Ok(true),
+            Verdict::Unknown if self.policy == HostKeyPolicy::AcceptNew && known_hosts::is_recordable(&self.address) => {
+                self.record(key).await
             }
-            Ok(false) => Err(HostError::HostKeyUnknown {
-                algorithm,
-                fingerprint,
-                known_hosts: self.known_hosts.clone(),
-                known_hosts_name: self.known_hosts_name(),
-                scan: if self.port == 22 { self.address.clone() } else { format!("-p {} {}", self.port, self.address) },
-            }),
-            Err(keys::Error::KeyChanged { line }) => Err(HostError::HostKeyMismatch {
-                algorithm,
-                fingerprint,
-                known_hosts: self.known_hosts.clone(),
-                line,
-                known_hosts_name: self.known_hosts_name(),
-            }),
-            Err(other) => Err(known_hosts_error(other.to_string())),
+            other => Err(self.refusal(other, key)),
         }
     }
 
-    /// Host-key algorithms already recorded for this host, so the handshake asks for those first
-    /// (as OpenSSH does) and a host known by its RSA key is not taken for unknown because it also has Ed25519.
-    fn known_algorithms(&self) -> Vec<Algorithm> {
-        let mut algorithms = Vec::new();
-        if self.policy == HostKeyPolicy::Off {
-            return algorithms;
+    /// accept-new: records the key unless, looked up again under the file's lock, the host is known by now.
+    async fn record(&self, key: &PublicKey) -> Result<bool, HostError> {
+        let (path, globals, address, port, presented) =
+            (self.known_hosts.clone(), self.files[1..].to_vec(), self.address.clone(), self.port, key.clone());
+        let recorded = tokio::task::spawn_blocking(move || known_hosts::record(&path, &globals, &address, port, &presented))
+            .await
+            .map_err(|e| HostError::Internal { cause: format!("recording a host key: {e}") })?
+            .map_err(|err| known_hosts_error(&self.known_hosts, err))?;
+        match recorded {
+            Recorded::Added { line } => {
+                let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+                tracing::info!(host = %self.known_hosts_name(), %fingerprint, file = %self.known_hosts.display(), line, "recorded new host key");
+                Ok(true)
+            }
+            Recorded::Already(Verdict::Known { .. }) => Ok(true),
+            Recorded::Already(other) => Err(self.refusal(other, key)),
         }
-        if let Ok(entries) = keys::known_hosts::known_host_keys_path(&self.address, self.port, &self.known_hosts) {
-            for (_, key) in entries {
-                let algorithm = match key.algorithm() {
+    }
+
+    /// The refusal for a verdict that does not let the host in, in OpenSSH's terms.
+    fn refusal(&self, verdict: Verdict, key: &PublicKey) -> HostError {
+        let algorithm = key.algorithm().to_string();
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let known_hosts_name = self.known_hosts_name();
+        match verdict {
+            Verdict::Changed { file, line, recorded } | Verdict::OtherTypes { file, line, recorded } => {
+                HostError::HostKeyMismatch {
+                    algorithm,
+                    fingerprint,
+                    known_hosts: file,
+                    line,
+                    known_hosts_name,
+                    recorded_algorithm: recorded.algorithm().to_string(),
+                    recorded_fingerprint: recorded.fingerprint(HashAlg::Sha256).to_string(),
+                }
+            }
+            Verdict::Revoked { file, line } => {
+                HostError::HostKeyRevoked { algorithm, fingerprint, known_hosts: file, line, known_hosts_name }
+            }
+            Verdict::CertAuthorityOnly { file, line } => {
+                HostError::HostKeyCertificate { algorithm, fingerprint, known_hosts: file, line, known_hosts_name }
+            }
+            Verdict::Unknown | Verdict::Known { .. } => {
+                HostError::HostKeyUnknown { algorithm, fingerprint, known_hosts: self.known_hosts.clone(), known_hosts_name }
+            }
+        }
+    }
+
+    /// Host-key algorithms already recorded for this host, so the handshake asks for those first (as OpenSSH's
+    /// `order_hostkeyalgs` does) and a host known by its RSA key is not met with its Ed25519 key, which would be
+    /// refused as a changed key.
+    fn known_algorithms(&self) -> Vec<Algorithm> {
+        let mut names = vec![self.known_hosts_name()];
+        if self.port != 22 {
+            // OpenSSH's lookup falls back to the plain name on other ports, so its keys count too.
+            names.push(known_hosts::lookup_name(&self.address, 22));
+        }
+        let mut algorithms = Vec::new();
+        for name in names {
+            for algorithm in known_hosts::recorded_algorithms(&self.files, &name) {
+                let algorithm = match algorithm {
                     // An RSA key signs with SHA-2 on any current server.
                     Algorithm::Rsa { .. } => Algorithm::Rsa { hash: Some(keys::HashAlg::Sha512) },
                     other => other,
@@ -141,11 +233,24 @@ impl Verifier {
     }
 }
 
+fn known_hosts_error(path: &Path, err: KnownHostsError) -> HostError {
+    let cause = match err {
+        KnownHostsError::Read { source, .. } => {
+            format!("it cannot be read ({source}); fix its permissions or point `known_hosts` elsewhere; nothing was trusted")
+        }
+        KnownHostsError::Write { source, .. } => {
+            format!("the new host key could not be recorded ({source}); nothing was trusted")
+        }
+        other => other.to_string(),
+    };
+    HostError::KnownHosts { known_hosts: path.to_path_buf(), cause }
+}
+
 impl client::Handler for Verifier {
     type Error = HandshakeError;
 
     async fn check_server_key(&mut self, key: &PublicKey) -> Result<bool, Self::Error> {
-        self.verdict(key).map_err(HandshakeError::Verify)
+        self.verdict(key).await.map_err(HandshakeError::Verify)
     }
 }
 
@@ -156,19 +261,14 @@ pub struct Connection {
 
 impl Connection {
     /// Connects, verifies the host key and authenticates, all within `options.timeout`.
-    pub async fn open(spec: &HostSpec, keys: &KeyCache, options: &ConnectOptions) -> Result<Self, HostError> {
-        tokio::time::timeout(options.timeout, Self::open_unbounded(spec, keys, options))
+    pub async fn open(spec: &HostSpec, caches: &Caches, options: &ConnectOptions) -> Result<Self, HostError> {
+        tokio::time::timeout(options.timeout, Self::open_unbounded(spec, caches, options))
             .await
             .map_err(|_| HostError::ConnectTimeout { after: options.timeout })?
     }
 
-    async fn open_unbounded(spec: &HostSpec, keys: &KeyCache, options: &ConnectOptions) -> Result<Self, HostError> {
-        let verifier = Verifier {
-            address: spec.address.clone(),
-            port: spec.port,
-            known_hosts: spec.known_hosts.clone(),
-            policy: spec.host_key_checking,
-        };
+    async fn open_unbounded(spec: &HostSpec, caches: &Caches, options: &ConnectOptions) -> Result<Self, HostError> {
+        let verifier = Verifier::new(spec, &caches.known_hosts)?;
         let mut config = client::Config {
             // Without TCP_NODELAY every small SSH packet waits for Nagle: 45 ms per exec instead of 2.5 ms.
             nodelay: true,
@@ -191,7 +291,7 @@ impl Connection {
             HandshakeError::Ssh(russh::Error::IO(io)) => HostError::Connect { cause: io.to_string() },
             HandshakeError::Ssh(other) => HostError::Handshake { cause: other.to_string() },
         })?;
-        authenticate(&mut handle, spec, keys).await?;
+        authenticate(&mut handle, spec, &caches.keys).await?;
         Ok(Self { handle })
     }
 

@@ -3,6 +3,7 @@
 //!
 //! Layout:
 //! - [`connection`] opens and verifies one connection (host keys, authentication).
+//! - [`known_hosts`] reads and matches `known_hosts` files with OpenSSH's semantics.
 //! - [`pool`] keeps one connection per host open, bounds concurrency and fans commands out.
 //! - [`exec`] runs one command on one connection: output capture, timeouts that kill.
 //! - [`driver`] is the host process's [`remote_core::Driver`] over the pool.
@@ -13,6 +14,7 @@
 pub mod connection;
 pub mod driver;
 pub mod exec;
+pub mod known_hosts;
 pub mod pool;
 
 pub use connection::ConnectOptions;

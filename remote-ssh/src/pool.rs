@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::connection::{ConnectOptions, Connection, KeyCache};
+use crate::connection::{Caches, ConnectOptions, Connection};
 use crate::exec::{Cancel, CommandLimits, cancelled, run_command};
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
@@ -60,7 +60,8 @@ pub struct SessionPool {
 
 struct Inner {
     config: PoolConfig,
-    keys: KeyCache,
+    /// Private keys and known_hosts files read from disk.
+    caches: Caches,
     /// Bounds concurrent handshakes (see [`PoolConfig::max_connecting`]).
     connecting: Semaphore,
     /// One slot per distinct target. Why a std Mutex: held only to find or insert a slot, never across I/O.
@@ -80,7 +81,7 @@ impl SessionPool {
     /// An empty pool; connections open on first use.
     pub fn new(config: PoolConfig) -> Self {
         let connecting = Semaphore::new(config.max_connecting.max(1));
-        Self { inner: Arc::new(Inner { config, keys: KeyCache::default(), connecting, slots: Mutex::default() }) }
+        Self { inner: Arc::new(Inner { config, caches: Caches::default(), connecting, slots: Mutex::default() }) }
     }
 
     /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of `hosts`.
@@ -172,7 +173,7 @@ impl SessionPool {
         }
         let _permit =
             self.inner.connecting.acquire().await.map_err(|e| HostError::Internal { cause: format!("handshake gate: {e}") })?;
-        let connection = Arc::new(Connection::open(spec, &self.inner.keys, &self.inner.config.connect).await?);
+        let connection = Arc::new(Connection::open(spec, &self.inner.caches, &self.inner.config.connect).await?);
         *current = Some(connection.clone());
         Ok(connection)
     }

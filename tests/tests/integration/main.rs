@@ -3,6 +3,7 @@
 mod cli;
 mod exec;
 mod host_keys;
+mod host_keys_openssh;
 mod hostile;
 mod live;
 mod pipelines;
