@@ -29,5 +29,5 @@ pub mod value;
 
 pub use hosts::{Driver, Hosts};
 pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
-pub use report::{HostError, HostResult, Output, Report};
+pub use report::{HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 pub use run::{On, Run};

@@ -2,6 +2,7 @@
 //!
 //! Nothing here knows how hosts are reached; [`crate::run::Run`] pairs a [`Report`] with the host set it belongs to.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,12 +22,68 @@ pub struct Output {
     pub stderr: Vec<u8>,
     /// True when output went past the capture limit and the rest was discarded.
     pub truncated: bool,
+    /// Set when the command was stopped before it ended (timeout, Ctrl-C); the output is what came before.
+    pub stopped: Option<Stopped>,
+}
+
+/// A command that had started and was stopped before it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// Why it was stopped.
+    pub reason: StopReason,
+    /// Whether it is verified gone.
+    pub kill: Kill,
+}
+
+/// Why a running command was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// It ran past its time limit.
+    Timeout {
+        /// The limit.
+        after: Duration,
+    },
+    /// The user cancelled the run (Ctrl-C).
+    Cancelled,
+}
+
+/// What became of a stopped command on its host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kill {
+    /// `kill -KILL` of its process group succeeded on the host: it and everything it started are gone.
+    Killed,
+    /// It ended by itself (its exit status came) before it could be killed.
+    Ended,
+    /// The kill could not be done or confirmed, so the command may still be running.
+    Unconfirmed {
+        /// The remote process group, when the command had reported it.
+        process_group: Option<u32>,
+        /// Why the kill is not confirmed.
+        why: String,
+    },
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason {
+            StopReason::Timeout { after } => write!(f, "timed out after {}", humantime::format_duration(after))?,
+            StopReason::Cancelled => f.write_str("cancelled (Ctrl-C)")?,
+        }
+        match &self.kill {
+            Kill::Killed => f.write_str("; the remote command was killed"),
+            Kill::Ended => f.write_str("; the remote command ended by itself before it could be killed"),
+            Kill::Unconfirmed { process_group: Some(group), why } => {
+                write!(f, "; the remote command may still be running (process group {group}): {why}")
+            }
+            Kill::Unconfirmed { process_group: None, why } => write!(f, "; the remote command may still be running: {why}"),
+        }
+    }
 }
 
 impl Output {
-    /// The command exited with status 0.
+    /// The command exited with status 0 (and was not stopped).
     pub fn success(&self) -> bool {
-        self.exit == Some(0)
+        self.exit == Some(0) && self.stopped.is_none()
     }
 }
 
@@ -107,12 +164,9 @@ pub enum HostError {
     /// The server would not open a session channel or run the command.
     #[error("the server refused to run the command: {cause}")]
     ChannelRefused { cause: String },
-    /// The command ran past its timeout; it was killed on the remote side.
-    #[error("timed out after {} (the remote command was killed)", humantime::format_duration(*after))]
-    CommandTimeout { after: Duration },
-    /// The user cancelled the run (Ctrl-C); a command that had started was killed on the remote side.
-    #[error("cancelled (Ctrl-C); the remote command was killed")]
-    Cancelled,
+    /// The user cancelled the run (Ctrl-C) while this host waited for its connection or a channel.
+    #[error("not started: cancelled (Ctrl-C) before the command could start; nothing ran on this host")]
+    NotStarted,
     /// The channel closed without an exit status or signal.
     #[error("the command ended without reporting an exit status")]
     NoExitStatus,
@@ -154,6 +208,7 @@ impl HostResult {
     pub fn error_text(&self) -> Option<String> {
         match &self.outcome {
             Err(err) => Some(err.to_string()),
+            Ok(Output { stopped: Some(stopped), .. }) => Some(stopped.to_string()),
             Ok(output) => match (output.exit, &output.signal) {
                 (Some(0), _) => None,
                 (Some(code), _) => Some(format!("exited with status {code}")),
@@ -176,6 +231,13 @@ impl HostResult {
             "error": self.error_text(),
             "elapsed_ms": self.elapsed.as_millis() as u64,
         });
+        if let Some(stopped) = output.and_then(|o| o.stopped.as_ref()) {
+            value["stopped"] = json!(match stopped.reason {
+                StopReason::Timeout { .. } => "timeout",
+                StopReason::Cancelled => "cancelled",
+            });
+            value["killed"] = json!(stopped.kill == Kill::Killed);
+        }
         // Text fields are lossy; bytes that are not UTF-8 travel exactly in a base64 twin.
         if let Some(output) = output {
             for (field, bytes) in [("stdout_base64", &output.stdout), ("stderr_base64", &output.stderr)] {
@@ -244,6 +306,31 @@ mod tests {
         let json = refused.to_json();
         assert_eq!((json["ok"].clone(), json["exit"].clone()), (json!(false), json!(null)));
         assert!(json["error"].as_str().unwrap().starts_with("connection refused"));
+    }
+
+    #[test]
+    fn a_stopped_command_says_whether_it_is_gone() {
+        let check = |reason: StopReason, kill: Kill, expected: &str| {
+            let stopped = Some(Stopped { reason, kill });
+            let result = result(Ok(Output { exit: None, stdout: b"partial\n".to_vec(), stopped, ..Output::default() }));
+            assert_eq!(result.error_text().as_deref(), Some(expected));
+            assert!(!result.ok());
+            assert_eq!(result.to_json()["stdout"], json!("partial\n"));
+        };
+        let after = Duration::from_secs(5);
+        check(StopReason::Timeout { after }, Kill::Killed, "timed out after 5s; the remote command was killed");
+        check(StopReason::Cancelled, Kill::Killed, "cancelled (Ctrl-C); the remote command was killed");
+        check(
+            StopReason::Timeout { after },
+            Kill::Unconfirmed { process_group: Some(4242), why: "`kill -s KILL -- -4242` exited with status 1".into() },
+            "timed out after 5s; the remote command may still be running (process group 4242): \
+             `kill -s KILL -- -4242` exited with status 1",
+        );
+        check(
+            StopReason::Cancelled,
+            Kill::Unconfirmed { process_group: None, why: "it had not yet reported its process group".into() },
+            "cancelled (Ctrl-C); the remote command may still be running: it had not yet reported its process group",
+        );
     }
 
     #[test]

@@ -343,6 +343,17 @@ impl Server {
         children.len()
     }
 
+    /// Adds `line` (e.g. `MaxSessions 2`) to this server's sshd_config and restarts it, to test against servers
+    /// configured unlike the sandbox's defaults.
+    pub fn configure(&mut self, line: &str) -> Result<(), SandboxError> {
+        let config = self.dir.join("sshd_config");
+        let mut text = std::fs::read_to_string(&config).map_err(io_error(&config))?;
+        text.push_str(line);
+        text.push('\n');
+        write_file(&config, text.as_bytes())?;
+        self.start()
+    }
+
     /// Gives this server a new host key and restarts it, as a reinstalled (or impersonated) host would look.
     pub fn change_host_key(&mut self) -> Result<(), SandboxError> {
         let key = self.dir.join("ssh_host_ed25519_key");

@@ -5,8 +5,10 @@ use std::time::Duration;
 use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
 
-use crate::connection::Connection;
-use remote_core::report::{HostError, Output};
+use remote_core::inventory::HostSpec;
+use remote_core::report::{HostError, Kill, Output, StopReason, Stopped};
+
+use crate::connection::{Caches, ConnectOptions, Connection};
 
 /// Bounds on one command.
 #[derive(Clone, Copy, Debug)]
@@ -31,13 +33,28 @@ pub async fn cancelled(cancel: Option<&Cancel>) {
     std::future::pending::<()>().await
 }
 
+/// How to reach the host again for a kill when its connection has no channel to spare (every session the server
+/// allows, `MaxSessions`, may be held by the commands that are to be killed).
+pub struct KillRoute<'a> {
+    /// The host.
+    pub spec: &'a HostSpec,
+    /// Keys and known_hosts, as for the connection itself.
+    pub caches: &'a Caches,
+    /// Connect timeout and keepalive.
+    pub options: &'a ConnectOptions,
+}
+
 /// Runs `command` (a complete `sh` command line) in `channel`, a fresh session channel of `connection`.
+///
+/// A command stopped by its timeout or by `cancel` still gives an `Output`: what it printed until then, and in
+/// `stopped` whether the kill of its process group was confirmed on the host.
 pub async fn run_command(
     connection: &Connection,
     mut channel: Channel<client::Msg>,
     command: &str,
     limits: CommandLimits,
     cancel: Option<&Cancel>,
+    route: KillRoute<'_>,
 ) -> Result<Output, HostError> {
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
     channel.exec(true, supervised(command)).await.map_err(disconnected)?;
@@ -45,7 +62,7 @@ pub async fn run_command(
     let deadline = tokio::time::Instant::now() + limits.timeout;
     let mut output = Output::default();
     let mut stdout = StdoutReader::default();
-    loop {
+    let stop = loop {
         tokio::select! {
             message = channel.wait() => match message {
                 Some(ChannelMsg::Data { data }) => {
@@ -61,17 +78,22 @@ pub async fn run_command(
                     return Err(HostError::ChannelRefused { cause: "the exec request was denied".into() });
                 }
                 Some(_) => {}
-                None => break,
+                None => break None,
             },
-            () = tokio::time::sleep_until(deadline) => {
-                kill(connection, channel, stdout.process_group).await;
-                return Err(HostError::CommandTimeout { after: limits.timeout });
-            }
-            () = cancelled(cancel) => {
-                kill(connection, channel, stdout.process_group).await;
-                return Err(HostError::Cancelled);
-            }
+            () = tokio::time::sleep_until(deadline) => break Some(StopReason::Timeout { after: limits.timeout }),
+            () = cancelled(cancel) => break Some(StopReason::Cancelled),
         }
+    };
+    if let Some(reason) = stop {
+        let group = await_process_group(&mut channel, &mut stdout, &mut output, limits.max_output).await;
+        let kill = match group {
+            None if output.exit.is_some() || output.signal.is_some() => Kill::Ended,
+            group => kill(connection, channel, group, &route).await,
+        };
+        let rest = stdout.finish();
+        keep(&mut output.stdout, &rest, limits.max_output, &mut output.truncated);
+        output.stopped = Some(Stopped { reason, kill });
+        return Ok(output);
     }
     // A preamble still pending at the end was ordinary output after all.
     let rest = stdout.finish();
@@ -84,6 +106,34 @@ pub async fn run_command(
         });
     }
     Ok(output)
+}
+
+/// The command's process group, reading on for it when the command was stopped before it reported it (a login
+/// shell may spend a while in its rc files first); `None` when the channel ends or nothing comes in time.
+async fn await_process_group(
+    channel: &mut Channel<client::Msg>,
+    stdout: &mut StdoutReader,
+    output: &mut Output,
+    max_output: usize,
+) -> Option<u32> {
+    let deadline = tokio::time::Instant::now() + KILL_CONFIRM;
+    while stdout.process_group.is_none() {
+        let message = tokio::time::timeout_at(deadline, channel.wait()).await.ok()??;
+        match message {
+            ChannelMsg::Data { data } => {
+                let data = stdout.strip_preamble(&data);
+                keep(&mut output.stdout, &data, max_output, &mut output.truncated);
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => keep(&mut output.stderr, &data, max_output, &mut output.truncated),
+            ChannelMsg::ExitStatus { exit_status } => output.exit = Some(exit_status),
+            ChannelMsg::ExitSignal { signal_name, .. } => output.signal = Some(signal_text(&signal_name)),
+            _ => {}
+        }
+        if !stdout.pending() {
+            break;
+        }
+    }
+    stdout.process_group
 }
 
 /// Start of the first stdout line of every command: the remote shell's process group id.
@@ -132,33 +182,91 @@ impl StdoutReader {
         rest
     }
 
+    /// True while the first line may still turn out to be the preamble.
+    fn pending(&self) -> bool {
+        !self.started || self.head.is_some()
+    }
+
     fn finish(&mut self) -> Vec<u8> {
         self.head.take().unwrap_or_default()
     }
 }
 
-/// Stops a command that ran out of time or was cancelled: the `signal` request for servers that honour it, then a
-/// `kill` of its process group over a second channel, confirmed before the first channel is closed.
-async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_group: Option<u32>) {
+/// Stops a command that ran out of time or was cancelled, and says whether that is confirmed: the `signal`
+/// request for servers that honour it, then `kill -s KILL -- -PGID` over a second channel, whose exit status
+/// decides. When the connection has no channel to spare, the kill goes over a fresh connection of its own.
+async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_group: Option<u32>, route: &KillRoute<'_>) -> Kill {
     let _ = channel.signal(Sig::KILL).await;
-    if let Some(group) = process_group {
-        let killed = async {
-            let mut killer = connection.open_session().await.ok()?;
-            killer.exec(true, format!("kill -s KILL -- -{group}")).await.ok()?;
-            while let Some(message) = killer.wait().await {
-                if matches!(message, ChannelMsg::ExitStatus { .. } | ChannelMsg::Close) {
-                    break;
-                }
+    let Some(group) = process_group else {
+        let _ = channel.close().await;
+        let why = "it had not yet reported its process group, so it could not be killed".to_string();
+        return Kill::Unconfirmed { process_group: None, why };
+    };
+    let command = format!("kill -s KILL -- -{group}");
+    let attempt = async {
+        match run_kill(connection, &command).await {
+            Err(KillError::NoChannel(reason)) => {
+                tracing::debug!(host = %route.spec.name, %reason, "no channel for the kill; using a connection of its own");
+                let side = Connection::open(route.spec, route.caches, route.options)
+                    .await
+                    .map_err(|e| format!("no channel was free ({reason}) and a second connection failed: {e}"))?;
+                let outcome = run_kill(&side, &command).await.map_err(|e| e.to_string());
+                side.close().await;
+                outcome
             }
-            Some(())
-        };
-        let _ = tokio::time::timeout(KILL_CONFIRM, killed).await;
-    }
+            other => other.map_err(|e| e.to_string()),
+        }
+    };
+    let kill = match tokio::time::timeout(KILL_CONFIRM, attempt).await {
+        Ok(Ok(0)) => Kill::Killed,
+        // `kill` fails when the group is already gone: the command ended on its own meanwhile.
+        Ok(Ok(status)) => {
+            Kill::Unconfirmed { process_group: Some(group), why: format!("`{command}` exited with status {status}") }
+        }
+        Ok(Err(why)) => Kill::Unconfirmed { process_group: Some(group), why },
+        Err(_) => Kill::Unconfirmed {
+            process_group: Some(group),
+            why: format!("`{command}` did not answer within {}", humantime::format_duration(KILL_CONFIRM)),
+        },
+    };
     let _ = channel.close().await;
+    kill
 }
 
-/// How long the kill of a timed-out command is waited for before giving up on it.
-const KILL_CONFIRM: Duration = Duration::from_secs(2);
+/// Why a kill command did not run.
+#[derive(Debug, thiserror::Error)]
+enum KillError {
+    /// The server would not open another channel on this connection.
+    #[error("{0}")]
+    NoChannel(String),
+    /// The channel broke.
+    #[error("the kill's channel failed: {0}")]
+    Channel(String),
+    /// The command ended without an exit status.
+    #[error("the kill reported no exit status")]
+    NoStatus,
+}
+
+/// Runs `command` on its own channel of `connection` and returns its exit status.
+async fn run_kill(connection: &Connection, command: &str) -> Result<u32, KillError> {
+    let mut killer = connection.open_session().await.map_err(|e| match e {
+        russh::Error::ChannelOpenFailure(reason) => KillError::NoChannel(format!("{reason:?}")),
+        other => KillError::NoChannel(other.to_string()),
+    })?;
+    killer.exec(true, command).await.map_err(|e| KillError::Channel(e.to_string()))?;
+    let mut status = None;
+    while let Some(message) = killer.wait().await {
+        match message {
+            ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    status.ok_or(KillError::NoStatus)
+}
+
+/// How long the kill of a stopped command is waited for before it is reported as unconfirmed.
+const KILL_CONFIRM: Duration = Duration::from_secs(5);
 
 fn keep(buffer: &mut Vec<u8>, data: &[u8], max: usize, truncated: &mut bool) {
     let room = max.saturating_sub(buffer.len());

@@ -1,13 +1,14 @@
 //! Keeps one SSH connection per host open and fans commands out over them, with bounded concurrency.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
 use crate::connection::{Caches, ConnectOptions, Connection};
-use crate::exec::{Cancel, CommandLimits, cancelled, run_command};
+use crate::exec::{Cancel, CommandLimits, KillRoute, cancelled, run_command};
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
 
@@ -42,7 +43,8 @@ pub struct ExecOptions {
     pub max_output: usize,
     /// Called as each host finishes (e.g. to advance a progress bar).
     pub on_host_done: Option<HostDone>,
-    /// When set to `true`, commands still running are killed and their hosts report `Cancelled`.
+    /// When set to `true`, commands still running are killed (their output says so in `stopped`) and hosts
+    /// still waiting for a connection or channel report `NotStarted`.
     pub cancel: Option<Cancel>,
 }
 
@@ -73,8 +75,11 @@ struct Slot {
     /// Why a tokio Mutex: it is held across the handshake, so that concurrent commands to one host
     /// wait for that one connection instead of each opening their own.
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
-    /// Bounds channels in flight on this connection (see [`PoolConfig::channels_per_host`]).
+    /// Bounds channels in flight on this connection (see [`PoolConfig::channels_per_host`]); shrinks to what the
+    /// server allows when it refuses a channel while others are open.
     channels: Semaphore,
+    /// Permits the gate has in all (in flight + available), so that the number in flight can be told.
+    capacity: AtomicUsize,
 }
 
 impl SessionPool {
@@ -120,30 +125,46 @@ impl SessionPool {
     async fn exec_outcome(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> Result<Output, HostError> {
         let slot = self.slot(spec);
         let cancel = options.cancel.as_ref();
-        // Cancelled while waiting for a channel or a connection, nothing runs yet: stop waiting. Once the
-        // command runs, `run_command` watches the cancel itself, so that it can kill what it started.
-        let _channel = tokio::select! {
-            permit = slot.channels.acquire() => permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?,
-            () = cancelled(cancel) => return Err(HostError::Cancelled),
-        };
         let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output };
         // A connection can die between two commands (server restart, idle kill). Nothing has run when
         // the channel fails to open, so one fresh connection and a second try is always safe.
         let mut reconnected = false;
         loop {
+            // Cancelled while waiting for a channel or a connection, nothing runs yet: stop waiting. Once the
+            // command runs, `run_command` watches the cancel itself, so that it can kill what it started.
+            let permit = tokio::select! {
+                permit = slot.channels.acquire() => {
+                    permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?
+                }
+                () = cancelled(cancel) => return Err(HostError::NotStarted),
+            };
             let connection = tokio::select! {
                 connection = self.connection(&slot, spec) => connection?,
-                () = cancelled(cancel) => return Err(HostError::Cancelled),
+                () = cancelled(cancel) => return Err(HostError::NotStarted),
             };
             let open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()).await;
             let failure = match open {
-                Ok(Ok(channel)) => return run_command(&connection, channel, command, limits, cancel).await,
+                Ok(Ok(channel)) => {
+                    let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
+                    return run_command(&connection, channel, command, limits, cancel, route).await;
+                }
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
-                    return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
+                    // The server allows fewer sessions per connection than we tried (`MaxSessions` below our
+                    // gate). While other commands hold channels here, that is a limit to learn, not a failure:
+                    // this permit is given up for good, and the command waits for a channel to free.
+                    let held = slot.capacity.load(Ordering::SeqCst) - slot.channels.available_permits() - 1;
+                    if held == 0 {
+                        return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
+                    }
+                    permit.forget();
+                    let capacity = slot.capacity.fetch_sub(1, Ordering::SeqCst) - 1;
+                    tracing::debug!(host = %spec.name, capacity, "the server refused a channel; fewer at once on this host");
+                    continue;
                 }
                 Ok(Err(err)) => err.to_string(),
                 Err(_) => "the server did not answer a channel request".to_string(),
             };
+            drop(permit);
             self.forget(&slot, &connection).await;
             if reconnected {
                 return Err(HostError::Disconnected { cause: failure });
@@ -158,9 +179,11 @@ impl SessionPool {
         slots
             .entry(spec.clone())
             .or_insert_with(|| {
+                let capacity = self.inner.config.channels_per_host.max(1);
                 Arc::new(Slot {
                     connection: tokio::sync::Mutex::new(None),
-                    channels: Semaphore::new(self.inner.config.channels_per_host.max(1)),
+                    channels: Semaphore::new(capacity),
+                    capacity: AtomicUsize::new(capacity),
                 })
             })
             .clone()

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use remote_core::{HostError, Report, quote};
+use remote_core::{HostError, Kill, Report, StopReason, Stopped, quote};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use tests::{TestHosts, processes_with, runtime};
 
@@ -98,13 +98,16 @@ fn shell_metacharacters_arrive_unchanged() {
 fn a_command_past_its_timeout_is_killed_on_the_host() {
     let hosts = TestHosts::start(1);
     let marker = format!("remote-timeout-marker-{}", std::process::id());
-    let script = format!("sleep 300; echo {marker}; sleep 301 # {marker}");
+    let script = format!("echo before; echo to-stderr >&2; sleep 300; echo {marker}; sleep 301 # {marker}");
     let options = ExecOptions { timeout: Duration::from_millis(800), ..ExecOptions::default() };
     let started = Instant::now();
     let run = exec(&hosts, &["sh", "-c", &script], &options);
     assert!(started.elapsed() < Duration::from_secs(10), "the timeout did not return in time");
-    assert!(matches!(run.results[0].outcome, Err(HostError::CommandTimeout { .. })), "{:?}", run.results[0]);
-    assert!(run.results[0].error_text().unwrap().starts_with("timed out after 800ms"));
+    let output = run.results[0].output().expect("a stopped command keeps what it printed");
+    let expected = Stopped { reason: StopReason::Timeout { after: Duration::from_millis(800) }, kill: Kill::Killed };
+    assert_eq!(output.stopped, Some(expected), "{:?}", run.results[0]);
+    assert_eq!((output.stdout.as_slice(), output.stderr.as_slice()), (&b"before\n"[..], &b"to-stderr\n"[..]));
+    assert_eq!(run.results[0].error_text().unwrap(), "timed out after 800ms; the remote command was killed");
     // The test hosts are this machine, so the remote processes can be looked for directly.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !processes_with(&marker).is_empty() && Instant::now() < deadline {
@@ -120,4 +123,67 @@ fn commands_reading_stdin_do_not_hang() {
     let run = exec(&hosts, &["sh", "-c", "cat; echo after-cat"], &options);
     assert!(run.all_ok(), "{:?}", run.results[0]);
     assert_eq!(run.results[0].output().unwrap().stdout, b"after-cat\n");
+}
+
+/// A server that allows fewer sessions per connection than the pool would use: the extra command waits for a
+/// channel instead of failing, and every timed-out command is killed and shown as killed, even while the
+/// commands to kill hold every session the server allows (the kill then goes over a connection of its own).
+#[test]
+fn timeouts_on_a_server_with_max_sessions_2_are_all_killed() {
+    let mut hosts = TestHosts::start(1);
+    hosts.sandbox.server_mut(0).configure("MaxSessions 2").expect("restart sshd with MaxSessions 2");
+    let spec = hosts.specs().remove(0);
+    let marker = format!("remote-maxsessions-marker-{}", std::process::id());
+    let pool = SessionPool::new(PoolConfig::default());
+    let options = ExecOptions { timeout: Duration::from_millis(1500), ..ExecOptions::default() };
+    let runtime = runtime();
+    let results = runtime.block_on(async {
+        let runs = (0..3).map(|i| {
+            let (pool, spec, options) = (pool.clone(), spec.clone(), options.clone());
+            let script = format!("echo started-{i}; sleep 300 # {marker}");
+            let command = quote::command_line(&["sh", "-c", &script]).expect("quotable");
+            tokio::spawn(async move { pool.exec_on(&spec, &command, &options).await })
+        });
+        let mut results = Vec::new();
+        for run in runs.collect::<Vec<_>>() {
+            results.push(run.await.expect("task"));
+        }
+        results
+    });
+    for (i, result) in results.iter().enumerate() {
+        let output = result.output().unwrap_or_else(|| panic!("command {i} did not run: {result:?}"));
+        assert_eq!(output.stopped.as_ref().map(|s| &s.kill), Some(&Kill::Killed), "command {i}: {result:?}");
+        assert_eq!(output.stdout, format!("started-{i}\n").into_bytes(), "command {i}");
+    }
+    assert_eq!(processes_with(&marker), Vec::<u32>::new(), "a timed-out command still runs on the host");
+}
+
+/// Ctrl-C stops what runs and what waits, and says which was which: a started command is "cancelled" with its
+/// kill confirmed, one still waiting for a channel is "not started".
+#[test]
+fn cancel_tells_started_commands_from_waiting_ones() {
+    let hosts = TestHosts::start(1);
+    let spec = hosts.specs().remove(0);
+    let pool = SessionPool::new(PoolConfig { channels_per_host: 1, ..PoolConfig::default() });
+    let (cancel, watch) = tokio::sync::watch::channel(false);
+    let options = ExecOptions { cancel: Some(watch), ..ExecOptions::default() };
+    let runtime = runtime();
+    let (first, second) = runtime.block_on(async {
+        let start = |script: &str| {
+            let (pool, spec, options) = (pool.clone(), spec.clone(), options.clone());
+            let command = quote::command_line(&["sh", "-c", script]).expect("quotable");
+            tokio::spawn(async move { pool.exec_on(&spec, &command, &options).await })
+        };
+        let first = start("echo running; sleep 300");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = start("echo never");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        cancel.send_replace(true);
+        (first.await.expect("task"), second.await.expect("task"))
+    });
+    let output = first.output().expect("the first command ran");
+    assert_eq!(output.stopped, Some(Stopped { reason: StopReason::Cancelled, kill: Kill::Killed }), "{first:?}");
+    assert_eq!(output.stdout, b"running\n");
+    assert!(matches!(second.outcome, Err(HostError::NotStarted)), "{second:?}");
+    assert!(second.error_text().unwrap().starts_with("not started"), "{second:?}");
 }
