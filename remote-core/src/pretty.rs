@@ -8,6 +8,8 @@ use crate::report::{HostResult, Report};
 
 /// Characters of output shown on one summary line.
 const LINE_CHARS: usize = 120;
+/// Said under a host whose output was cut short.
+const TRUNCATED: &str = "(output truncated: over the per-host limit or the run's --max-output budget)";
 /// Lines of a failing host's output shown under it.
 const TAIL_LINES: usize = 3;
 
@@ -39,6 +41,9 @@ pub fn render(run: &Report, color: bool) -> String {
         if result.ok() {
             let last = result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default();
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
+            if result.output().is_some_and(|o| o.truncated) {
+                text.push_str(&format!("      {}\n", dim.apply_to(TRUNCATED)));
+            }
         } else {
             let why = sanitize(&result.error_text().unwrap_or_default());
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().red()).apply_to("✖"), host, why));
@@ -57,7 +62,7 @@ fn failure_tail(result: &HostResult) -> Vec<String> {
     let stream = if output.stderr.iter().any(|b| !b.is_ascii_whitespace()) { &output.stderr } else { &output.stdout };
     let mut tail = last_lines(stream, TAIL_LINES);
     if output.truncated {
-        tail.push("(output truncated at the capture limit)".into());
+        tail.push(TRUNCATED.into());
     }
     tail
 }

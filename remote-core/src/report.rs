@@ -2,12 +2,14 @@
 //!
 //! Nothing here knows how hosts are reached; [`crate::run::Run`] pairs a [`Report`] with the host set it belongs to.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 /// What a command that ran produced. Output is kept byte for byte; text views are lossy UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -218,35 +220,46 @@ impl HostResult {
         }
     }
 
-    fn to_json(&self) -> Value {
+    /// This host's object in the `--json` document.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Written field by field, borrowing the output bytes, so that a large run goes out as JSON without a second
+/// copy of every host's output in memory (text is only copied where it is not valid UTF-8).
+impl Serialize for HostResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let output = self.output();
-        let mut value = json!({
-            "host": self.host,
-            "ok": self.ok(),
-            "exit": output.and_then(|o| o.exit),
-            "signal": output.and_then(|o| o.signal.clone()),
-            "stdout": output.map_or(String::new(), |o| String::from_utf8_lossy(&o.stdout).into_owned()),
-            "stderr": output.map_or(String::new(), |o| String::from_utf8_lossy(&o.stderr).into_owned()),
-            "truncated": output.is_some_and(|o| o.truncated),
-            "error": self.error_text(),
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-        });
-        if let Some(stopped) = output.and_then(|o| o.stopped.as_ref()) {
-            value["stopped"] = json!(match stopped.reason {
+        let stopped = output.and_then(|o| o.stopped.as_ref());
+        let binary = |bytes: &[u8]| std::str::from_utf8(bytes).is_err();
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("host", &self.host)?;
+        map.serialize_entry("ok", &self.ok())?;
+        map.serialize_entry("exit", &output.and_then(|o| o.exit))?;
+        map.serialize_entry("signal", &output.and_then(|o| o.signal.as_deref()))?;
+        map.serialize_entry("stdout", &output.map_or(Cow::Borrowed(""), |o| String::from_utf8_lossy(&o.stdout)))?;
+        map.serialize_entry("stderr", &output.map_or(Cow::Borrowed(""), |o| String::from_utf8_lossy(&o.stderr)))?;
+        map.serialize_entry("truncated", &output.is_some_and(|o| o.truncated))?;
+        map.serialize_entry("error", &self.error_text())?;
+        map.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
+        if let Some(stopped) = stopped {
+            let reason = match stopped.reason {
                 StopReason::Timeout { .. } => "timeout",
                 StopReason::Cancelled => "cancelled",
-            });
-            value["killed"] = json!(stopped.kill == Kill::Killed);
+            };
+            map.serialize_entry("stopped", reason)?;
+            map.serialize_entry("killed", &(stopped.kill == Kill::Killed))?;
         }
         // Text fields are lossy; bytes that are not UTF-8 travel exactly in a base64 twin.
         if let Some(output) = output {
             for (field, bytes) in [("stdout_base64", &output.stdout), ("stderr_base64", &output.stderr)] {
-                if std::str::from_utf8(bytes).is_err() {
-                    value[field] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+                if binary(bytes) {
+                    map.serialize_entry(field, &base64::engine::general_purpose::STANDARD.encode(bytes))?;
                 }
             }
         }
-        value
+        map.end()
     }
 }
 
@@ -274,20 +287,34 @@ impl Report {
         self.results.iter().filter(|r| !r.ok()).count()
     }
 
-    /// The `--json` document (DESIGN.md section 3).
+    /// The `--json` document (DESIGN.md section 3) as a value; [`Report::write_json`] writes it without one.
     pub fn to_json(&self) -> Value {
-        json!({
-            "label": self.label,
-            "group": self.group,
-            "ok": self.all_ok(),
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-            "results": self.results.iter().map(HostResult::to_json).collect::<Vec<_>>(),
-        })
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Writes the `--json` document and a newline to `out`, streaming: the output bytes are not copied first.
+    pub fn write_json(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    }
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("label", &self.label)?;
+        map.serialize_entry("group", &self.group)?;
+        map.serialize_entry("ok", &self.all_ok())?;
+        map.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
+        map.serialize_entry("results", &self.results)?;
+        map.end()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn result(outcome: Result<Output, HostError>) -> HostResult {

@@ -27,6 +27,11 @@ impl SessionDriver {
         Self { pool, runtime, options, on_fan_out: None, show: Box::new(show) }
     }
 
+    /// The pool the commands go through.
+    pub fn pool(&self) -> &SessionPool {
+        &self.pool
+    }
+
     /// Calls `on_fan_out` at the start of every fan-out, for progress display.
     pub fn with_fan_out(mut self, on_fan_out: OnFanOut) -> Self {
         self.on_fan_out = Some(on_fan_out);

@@ -1,9 +1,12 @@
 //! Runs one command over one open connection: captures output up to a limit, and on timeout kills the remote process.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
+use tokio::sync::Semaphore;
 
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, Kill, Output, StopReason, Stopped};
@@ -11,12 +14,38 @@ use remote_core::report::{HostError, Kill, Output, StopReason, Stopped};
 use crate::connection::{Caches, ConnectOptions, Connection};
 
 /// Bounds on one command.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct CommandLimits {
     /// Wall-clock limit from the moment the channel is open.
     pub timeout: Duration,
     /// Bytes kept per stream (stdout, stderr); the rest is read and discarded so the command can finish.
     pub max_output: usize,
+    /// Bytes all the commands of one fan-out may still keep between them.
+    pub budget: Arc<OutputBudget>,
+}
+
+/// What a whole fan-out may keep of its hosts' output: without it, a thousand hosts each printing up to the
+/// per-host cap could take the controller's memory.
+#[derive(Debug)]
+pub struct OutputBudget {
+    remaining: AtomicUsize,
+}
+
+impl OutputBudget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: usize) -> Arc<Self> {
+        Arc::new(Self { remaining: AtomicUsize::new(bytes) })
+    }
+
+    /// Takes up to `wanted` bytes and says how many were granted.
+    fn take(&self, wanted: usize) -> usize {
+        let mut granted = 0;
+        let _ = self.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            granted = left.min(wanted);
+            Some(left - granted)
+        });
+        granted
+    }
 }
 
 /// Set to `true` to stop every command that watches it (e.g. on Ctrl-C); they are killed like timed-out ones.
@@ -67,10 +96,10 @@ pub async fn run_command(
             message = channel.wait() => match message {
                 Some(ChannelMsg::Data { data }) => {
                     let data = stdout.strip_preamble(&data);
-                    keep(&mut output.stdout, &data, limits.max_output, &mut output.truncated)
+                    keep(&mut output.stdout, &data, &limits, &mut output.truncated)
                 }
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                    keep(&mut output.stderr, &data, limits.max_output, &mut output.truncated)
+                    keep(&mut output.stderr, &data, &limits, &mut output.truncated)
                 }
                 Some(ChannelMsg::ExitStatus { exit_status }) => output.exit = Some(exit_status),
                 Some(ChannelMsg::ExitSignal { signal_name, .. }) => output.signal = Some(signal_text(&signal_name)),
@@ -85,19 +114,19 @@ pub async fn run_command(
         }
     };
     if let Some(reason) = stop {
-        let group = await_process_group(&mut channel, &mut stdout, &mut output, limits.max_output).await;
+        let group = await_process_group(&mut channel, &mut stdout, &mut output, &limits).await;
         let kill = match group {
             None if output.exit.is_some() || output.signal.is_some() => Kill::Ended,
             group => kill(connection, channel, group, &route).await,
         };
         let rest = stdout.finish();
-        keep(&mut output.stdout, &rest, limits.max_output, &mut output.truncated);
+        keep(&mut output.stdout, &rest, &limits, &mut output.truncated);
         output.stopped = Some(Stopped { reason, kill });
         return Ok(output);
     }
     // A preamble still pending at the end was ordinary output after all.
     let rest = stdout.finish();
-    keep(&mut output.stdout, &rest, limits.max_output, &mut output.truncated);
+    keep(&mut output.stdout, &rest, &limits, &mut output.truncated);
     if output.exit.is_none() && output.signal.is_none() {
         return Err(if connection.is_closed() {
             HostError::Disconnected { cause: "the connection closed while the command ran".into() }
@@ -114,7 +143,7 @@ async fn await_process_group(
     channel: &mut Channel<client::Msg>,
     stdout: &mut StdoutReader,
     output: &mut Output,
-    max_output: usize,
+    limits: &CommandLimits,
 ) -> Option<u32> {
     let deadline = tokio::time::Instant::now() + KILL_CONFIRM;
     while stdout.process_group.is_none() {
@@ -122,9 +151,9 @@ async fn await_process_group(
         match message {
             ChannelMsg::Data { data } => {
                 let data = stdout.strip_preamble(&data);
-                keep(&mut output.stdout, &data, max_output, &mut output.truncated);
+                keep(&mut output.stdout, &data, limits, &mut output.truncated);
             }
-            ChannelMsg::ExtendedData { data, ext: 1 } => keep(&mut output.stderr, &data, max_output, &mut output.truncated),
+            ChannelMsg::ExtendedData { data, ext: 1 } => keep(&mut output.stderr, &data, limits, &mut output.truncated),
             ChannelMsg::ExitStatus { exit_status } => output.exit = Some(exit_status),
             ChannelMsg::ExitSignal { signal_name, .. } => output.signal = Some(signal_text(&signal_name)),
             _ => {}
@@ -207,7 +236,8 @@ async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_gr
         match run_kill(connection, &command).await {
             Err(KillError::NoChannel(reason)) => {
                 tracing::debug!(host = %route.spec.name, %reason, "no channel for the kill; using a connection of its own");
-                let side = Connection::open(route.spec, route.caches, route.options)
+                // A kill must not queue behind other hosts' handshakes: it gets a gate of its own.
+                let side = Connection::open(route.spec, route.caches, route.options, &Semaphore::new(1))
                     .await
                     .map_err(|e| format!("no channel was free ({reason}) and a second connection failed: {e}"))?;
                 let outcome = run_kill(&side, &command).await.map_err(|e| e.to_string());
@@ -268,12 +298,15 @@ async fn run_kill(connection: &Connection, command: &str) -> Result<u32, KillErr
 /// How long the kill of a stopped command is waited for before it is reported as unconfirmed.
 const KILL_CONFIRM: Duration = Duration::from_secs(5);
 
-fn keep(buffer: &mut Vec<u8>, data: &[u8], max: usize, truncated: &mut bool) {
-    let room = max.saturating_sub(buffer.len());
-    if data.len() > room {
+/// Appends what the per-stream cap (`limits.max_output`) and the fan-out's budget leave room for; whatever
+/// does not fit is dropped (the channel is still read to the end, so the command can finish) and `truncated` set.
+fn keep(buffer: &mut Vec<u8>, data: &[u8], limits: &CommandLimits, truncated: &mut bool) {
+    let room = limits.max_output.saturating_sub(buffer.len()).min(data.len());
+    let granted = if room == 0 { 0 } else { limits.budget.take(room) };
+    if granted < data.len() {
         *truncated = true;
     }
-    buffer.extend_from_slice(&data[..data.len().min(room)]);
+    buffer.extend_from_slice(&data[..granted]);
 }
 
 fn signal_text(signal: &Sig) -> String {

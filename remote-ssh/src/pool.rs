@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::connection::{Caches, ConnectOptions, Connection};
-use crate::exec::{Cancel, CommandLimits, KillRoute, cancelled, run_command};
+use crate::exec::{Cancel, CommandLimits, KillRoute, OutputBudget, cancelled, run_command};
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
 
@@ -41,6 +41,11 @@ pub struct ExecOptions {
     pub timeout: Duration,
     /// Bytes of stdout and of stderr kept per host.
     pub max_output: usize,
+    /// Bytes kept from all hosts of one fan-out together (`--max-output`).
+    pub max_output_total: usize,
+    /// The budget the hosts of one fan-out share; [`SessionPool::exec`] makes a fresh one of
+    /// `max_output_total` for each fan-out, and a single [`SessionPool::exec_on`] without one has its own.
+    pub budget: Option<Arc<OutputBudget>>,
     /// Called as each host finishes (e.g. to advance a progress bar).
     pub on_host_done: Option<HostDone>,
     /// When set to `true`, commands still running are killed (their output says so in `stopped`) and hosts
@@ -50,7 +55,14 @@ pub struct ExecOptions {
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(600), max_output: 64 << 20, on_host_done: None, cancel: None }
+        Self {
+            timeout: Duration::from_secs(600),
+            max_output: 64 << 20,
+            max_output_total: 256 << 20,
+            budget: None,
+            on_host_done: None,
+            cancel: None,
+        }
     }
 }
 
@@ -93,6 +105,7 @@ impl SessionPool {
     pub async fn exec(&self, hosts: &[HostSpec], command: &str, options: &ExecOptions) -> Vec<HostResult> {
         let started = Instant::now();
         let command: Arc<str> = Arc::from(command);
+        let options = ExecOptions { budget: Some(OutputBudget::new(options.max_output_total)), ..options.clone() };
         let tasks: Vec<_> = hosts
             .iter()
             .map(|spec| {
@@ -125,7 +138,8 @@ impl SessionPool {
     async fn exec_outcome(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> Result<Output, HostError> {
         let slot = self.slot(spec);
         let cancel = options.cancel.as_ref();
-        let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output };
+        let budget = options.budget.clone().unwrap_or_else(|| OutputBudget::new(options.max_output_total));
+        let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output, budget };
         // A connection can die between two commands (server restart, idle kill). Nothing has run when
         // the channel fails to open, so one fresh connection and a second try is always safe.
         let mut reconnected = false;
@@ -146,7 +160,7 @@ impl SessionPool {
             let failure = match open {
                 Ok(Ok(channel)) => {
                     let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
-                    return run_command(&connection, channel, command, limits, cancel, route).await;
+                    return run_command(&connection, channel, command, limits.clone(), cancel, route).await;
                 }
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
                     // The server allows fewer sessions per connection than we tried (`MaxSessions` below our
@@ -194,9 +208,8 @@ impl SessionPool {
         if let Some(connection) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(connection.clone());
         }
-        let _permit =
-            self.inner.connecting.acquire().await.map_err(|e| HostError::Internal { cause: format!("handshake gate: {e}") })?;
-        let connection = Arc::new(Connection::open(spec, &self.inner.caches, &self.inner.config.connect).await?);
+        let connection =
+            Arc::new(Connection::open(spec, &self.inner.caches, &self.inner.config.connect, &self.inner.connecting).await?);
         *current = Some(connection.clone());
         Ok(connection)
     }
@@ -213,6 +226,25 @@ impl SessionPool {
     pub fn open_connections(&self) -> usize {
         let slots: Vec<Arc<Slot>> = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         slots.iter().filter(|s| s.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))).count()
+    }
+
+    /// Closes and forgets the connections of hosts for which `keep` is false, e.g. those opened under an
+    /// inventory entry that has since changed (user, key, port…): the next command to such a host opens a
+    /// connection with its new settings instead of going on over the old one. Returns how many were closed.
+    pub async fn retain(&self, keep: impl Fn(&HostSpec) -> bool) -> usize {
+        let gone: Vec<Arc<Slot>> = {
+            let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let stale: Vec<HostSpec> = slots.keys().filter(|spec| !keep(spec)).cloned().collect();
+            stale.iter().filter_map(|spec| slots.remove(spec)).collect()
+        };
+        let mut closed = 0;
+        for slot in gone {
+            if let Some(connection) = slot.connection.lock().await.take() {
+                connection.close().await;
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// Closes every connection; later commands open new ones.

@@ -58,6 +58,50 @@ pub struct SessionArgs {
     /// Give up connecting to a host after this long
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
+    /// Output kept from all hosts of one step together (e.g. 256MiB, 10M, 500k); the rest is dropped and the
+    /// hosts it was dropped from say so. Each host also keeps at most 64 MiB per stream
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub max_output: usize,
+}
+
+/// A size like `256MiB`, `10M`, `500k` or `1024` (bytes); K, M and G count in 1024s, with or without `iB`/`B`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let digits = text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text.trim()[digits.len()..];
+    let number: f64 = digits.trim().parse().map_err(|_| format!("`{text}` is not a size; write e.g. 256MiB, 10M or 500k"))?;
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` in `{text}`; use k, M or G")),
+    };
+    let bytes = number * scale as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes <= usize::MAX as f64) {
+        return Err(format!("`{text}` is not a usable size; give at least one byte"));
+    }
+    Ok(bytes as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        let check =
+            |text: &str, expected: Result<usize, &str>| assert_eq!(parse_size(text), expected.map_err(str::to_string), "{text}");
+        check("256MiB", Ok(256 << 20));
+        check("10M", Ok(10 << 20));
+        check("500k", Ok(500 << 10));
+        check("1G", Ok(1 << 30));
+        check("1.5k", Ok(1536));
+        check("1024", Ok(1024));
+        check("12 MB", Ok(12 << 20));
+        check("ten", Err("`ten` is not a size; write e.g. 256MiB, 10M or 500k"));
+        check("5T", Err("unknown size unit `t` in `5T`; use k, M or G"));
+        check("0", Err("`0` is not a usable size; give at least one byte"));
+    }
 }
 
 #[derive(Args, Debug)]

@@ -16,9 +16,11 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     let inventory = Inventory::load(&global.inventory_path())?;
     let group = inventory.group(&args.group)?;
     let command = quote::command_line(&args.command)?;
+    crate::limits::check(&group.name, group.hosts.len(), 0)?;
     let progress = progress_bar(group.hosts.len() as u64);
     let options = ExecOptions {
         timeout: args.session.timeout,
+        max_output_total: args.session.max_output,
         on_host_done: Some(Arc::new({
             let progress = progress.clone();
             move |_| progress.inc(1)
@@ -42,7 +44,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
 /// Prints the JSON document or the human summary.
 pub fn print_report(report: &Report, json: bool) {
     if json {
-        println!("{}", report.to_json());
+        // Streamed: a large run's output is not copied into a JSON value first. A closed stdout is not our error.
+        let _ = report.write_json(&mut std::io::stdout().lock());
     } else {
         print!("{}", pretty::render(report, pretty::stdout_wants_color()));
     }

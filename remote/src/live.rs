@@ -164,7 +164,9 @@ impl Live {
 
     /// The inventory as it is now: it is read again for every line, so edits take effect at once.
     fn inventory(&self) -> Option<Inventory> {
-        Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {err}")).ok()
+        let inventory = Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {err}")).ok()?;
+        self.session.forget_stale(&inventory);
+        Some(inventory)
     }
 
     fn hosts(&self, group: Option<&str>) -> Outcome {

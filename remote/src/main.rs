@@ -3,6 +3,7 @@
 mod cli;
 mod exec;
 mod interrupt;
+mod limits;
 mod live;
 mod pipelines;
 mod sandbox;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
+    limits::raise_open_files();
     let outcome = match &cli.command {
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::Eval(args) => pipelines::eval(&cli.global, args),

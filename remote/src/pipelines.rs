@@ -24,7 +24,7 @@ use crate::{EXIT_HOST_FAILED, EXIT_OK, EXIT_USAGE};
 /// where the connections stay open from one line to the next.
 pub struct Session {
     /// Owns the threads the pool's I/O runs on; pipelines block on it from the main thread.
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
     driver: Arc<SessionDriver>,
     /// What the `pretty` step showed last, so the final run is printed unless it is exactly that one.
     last_shown: Arc<Mutex<Option<Shown>>>,
@@ -52,7 +52,12 @@ impl Session {
             }
         };
         let cancel = crate::interrupt::cancel_on_ctrl_c(&runtime);
-        let options = ExecOptions { timeout: args.timeout, cancel: Some(cancel.subscribe()), ..ExecOptions::default() };
+        let options = ExecOptions {
+            timeout: args.timeout,
+            max_output_total: args.max_output,
+            cancel: Some(cancel.subscribe()),
+            ..ExecOptions::default()
+        };
         let driver = SessionDriver::new(pool, runtime.handle().clone(), options, show).with_fan_out(Arc::new(|_, hosts| {
             if hosts == 0 {
                 return None;
@@ -65,7 +70,18 @@ impl Session {
                 }
             }))
         }));
-        Ok(Session { _runtime: runtime, driver: Arc::new(driver), last_shown, cancel })
+        Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel })
+    }
+
+    /// Closes the connections of hosts that `inventory` no longer describes as they were opened (a changed user,
+    /// key, port or host-key setting), so that the next command uses the settings as they are now.
+    pub fn forget_stale(&self, inventory: &Inventory) {
+        let current: std::collections::HashSet<&remote_core::HostSpec> =
+            inventory.groups().flat_map(|group| group.hosts.iter()).collect();
+        let closed = self.runtime.block_on(self.driver.pool().retain(|spec| current.contains(spec)));
+        if closed > 0 {
+            tracing::info!(closed, "closed connections opened under an older inventory entry");
+        }
     }
 
     /// Re-arms Ctrl-C for the next line, after an earlier one was cancelled.
@@ -75,6 +91,18 @@ impl Session {
 
     /// Runs a prompt line.
     pub fn eval(&self, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
+        // The host set is the first step's first argument; a line that does not parse is left to the interpreter.
+        if let Ok(parsed) = remote_syntax::parse_line(line)
+            && let Some(arg) = parsed.steps.first().and_then(|step| step.args.first())
+            && let remote_syntax::ArgKind::Name(name) = &arg.kind
+            && let Ok(group) = inventory.group(name)
+        {
+            self.check_open_files(&group.name, group.hosts.len()).map_err(|message| interpret::EvalError {
+                message,
+                at: arg.at,
+                help: None,
+            })?;
+        }
         let registry = Registry::new(Some(&Linked));
         let context = Context { inventory, driver: self.driver.clone(), registry: &registry, library: Some(&Linked) };
         interpret::eval(line, &context)
@@ -86,10 +114,16 @@ impl Session {
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         check_pipeline(name, &group.name)?;
+        self.check_open_files(&group.name, group.hosts.len())?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
         Ok(Linked
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
             .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause })))
+    }
+
+    /// Refuses, before connecting, a group whose connections would not fit the open-files limit.
+    fn check_open_files(&self, group: &str, hosts: usize) -> Result<(), String> {
+        crate::limits::check(group, hosts, self.driver.pool().open_connections())
     }
 
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
@@ -98,7 +132,7 @@ impl Session {
         // Taken, not read: what one line's `pretty` showed says nothing about the next line's run.
         let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
         if json {
-            println!("{}", run.to_json());
+            let _ = run.write_json(&mut std::io::stdout().lock());
         } else if last_shown != Some(Shown::of(run)) {
             print!("{}", pretty::render(run, pretty::stdout_wants_color()));
         }

@@ -153,6 +153,49 @@ pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutpu
     }
 }
 
+/// Runs the `remote` binary with `args` under `sh` after `setup` (e.g. `ulimit -n 100`), like [`remote`], and
+/// returns its output with its peak resident memory in KiB, measured by `wait4` on the process.
+pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
+    let mut script = format!("{setup}; exec \"$0\"");
+    for index in 1..=args.len() {
+        script.push_str(&format!(" \"${{{index}}}\""));
+    }
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(remote_bin())
+        .args(args)
+        .env_remove("REMOTE_INVENTORY")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start remote");
+    let (mut stdout, mut stderr) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let read_out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut text);
+        text
+    });
+    let read_err = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
+        text
+    });
+    // `Child::wait` would drop the resource usage; wait4 reaps the child and returns it.
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: wait4 writes the status and usage we hand it, for our own child.
+    unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    let output = CliOutput {
+        code,
+        stdout: String::from_utf8_lossy(&read_out.join().unwrap_or_default()).into_owned(),
+        stderr: String::from_utf8_lossy(&read_err.join().unwrap_or_default()).into_owned(),
+    };
+    (output, usage.ru_maxrss as u64)
+}
+
 /// Starts the `remote` binary with `args` and piped standard streams, colours off and no inherited
 /// inventory, for tests that talk to it or signal it while it runs.
 pub fn spawn_remote<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {

@@ -311,8 +311,8 @@ fn check(fixture: &Fixture, case: &Case, policy: Policy) -> Result<(), String> {
     let after_ours = fixture.user_text();
     let differ = |why: &str| {
         format!(
-            "{} under {policy:?}: {why}\n  ssh {}: {}\n  remote {}: {}\n  F at the start:\n{start}\n  F after ssh:\n{after_ssh}\n  \
-             F after remote:\n{after_ours}",
+            "{} under {policy:?}: {why}\n  ssh {}: {}\n  remote {}: {}\n  \
+             F at the start:\n{start}\n  F after ssh:\n{after_ssh}\n  F after remote:\n{after_ours}",
             case.name,
             ssh.word(),
             ssh.text.trim_end(),

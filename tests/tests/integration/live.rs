@@ -111,3 +111,24 @@ fn ctrl_c_kills_the_running_commands_and_the_prompt_goes_on() {
         assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
     }
 }
+
+/// A host's inventory entry changes while `remote live` runs (here its key file): the connection opened under the
+/// old entry is closed before the next command, which logs in anew with the new settings.
+#[test]
+fn connections_opened_under_an_older_inventory_entry_are_replaced() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let key = hosts.sandbox.client_key();
+    std::fs::copy(&key, key.with_file_name("client_key2")).unwrap();
+    let edit = format!("sed -i 's|client_key\"|client_key2\"|' {}", inventory.display());
+    let script = hosts.dir().join("edit.remote");
+    std::fs::write(&script, format!("exec(test, \"true\")\nexec(test, {edit:?})\nexec(test, \"true\")\n")).unwrap();
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(std::fs::read_to_string(&inventory).unwrap().contains("client_key2\""), "the edit did not happen");
+    let log = hosts.sandbox.servers()[0].log();
+    let logins: Vec<usize> = log.match_indices("Accepted publickey").map(|(at, _)| at).collect();
+    assert_eq!(logins.len(), 2, "{log}");
+    let first_closed = log.find("Received disconnect").unwrap_or(usize::MAX);
+    assert!(logins[0] < first_closed && first_closed < logins[1], "the old connection was not closed first:\n{log}");
+}

@@ -7,5 +7,6 @@ mod host_keys_openssh;
 mod hostile;
 mod live;
 mod pipelines;
+mod scale;
 mod sessions;
 mod tidy;
