@@ -1,6 +1,7 @@
 //! Fan-out benchmark: N real sshd hosts on loopback, `uptime` on all of them, cold and warm, against other tools.
 //!
-//! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`.
+//! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`, and
+//! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -14,6 +15,41 @@ use remote_core::{HostSpec, Inventory};
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
+/// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections cost
+/// in allocations from what the process's resident memory shows (pages, fragmentation, locked crypto buffers).
+struct CountingAllocator;
+
+static HEAP_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is updated beside it.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        HEAP_LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        HEAP_LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        HEAP_LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        HEAP_LIVE.fetch_add(new_size, std::sync::atomic::Ordering::Relaxed);
+        HEAP_LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Bytes live on the heap now.
+fn heap_live() -> usize {
+    HEAP_LIVE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The account the benchmark hosts let in when we run as root: root's shell profile on these machines
 /// costs ~120 ms a command, which would measure the profile, not the tools.
 const BENCH_USER: &str = "remote-bench";
@@ -21,18 +57,26 @@ const BENCH_USER: &str = "remote-bench";
 struct Options {
     sizes: Vec<usize>,
     rounds: usize,
+    /// Hosts of the one-controller fleet run; when set, only that run is made.
+    fleet: Option<usize>,
+    /// Another `remote` binary (e.g. built from an earlier commit) measured beside this one in the same run.
+    baseline: Option<PathBuf>,
 }
 
 fn options() -> Options {
-    let mut options = Options { sizes: vec![20, 200], rounds: 5 };
+    let mut options = Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
     while let Some(word) = words.next() {
         match (word.as_str(), words.next()) {
             ("--hosts", Some(list)) => options.sizes = list.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
             ("--rounds", Some(n)) => options.rounds = n.parse().unwrap_or(5).max(1),
+            ("--fleet", Some(n)) => options.fleet = n.parse().ok(),
+            ("--baseline", Some(path)) => options.baseline = Some(PathBuf::from(path)),
             _ => {
-                eprintln!("usage: bench [--hosts 20,200] [--rounds 5]");
+                eprintln!(
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3]"
+                );
                 std::process::exit(2);
             }
         }
@@ -71,6 +115,10 @@ fn own_cpu_seconds() -> f64 {
 
 fn main() {
     let options = options();
+    if let Some(hosts) = options.fleet {
+        fleet(hosts, options.rounds);
+        return;
+    }
     let max_hosts = options.sizes.iter().copied().max().unwrap_or(20);
     let user = login_user();
     let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");
@@ -78,9 +126,14 @@ fn main() {
     let addresses = sandbox::loopback_addresses(max_hosts, Ipv4Addr::new(127, 77, 1, 1), port);
     eprintln!("bench: starting {max_hosts} sshd hosts on {}… for user {user}", addresses[0]);
     let started = Instant::now();
-    let hosts =
-        Sandbox::start(&SandboxConfig { dir: work.path().to_path_buf(), addresses, login_user: user.clone(), detach: false })
-            .unwrap_or_else(|e| panic!("{e}"));
+    let hosts = Sandbox::start(&SandboxConfig {
+        dir: work.path().to_path_buf(),
+        addresses,
+        addresses_per_server: 1,
+        login_user: user.clone(),
+        detach: false,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("bench: hosts up in {:.1}s", started.elapsed().as_secs_f64());
 
     let inventory = write_inventory(&hosts, &options.sizes, work.path());
@@ -97,6 +150,26 @@ fn main() {
             command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
             command
         }));
+        // Ten lines at the live prompt: one cold fan-out, then nine over the connections kept open.
+        let script = work.path().join(format!("live-{n}.remote"));
+        std::fs::write(&script, format!("uptime({group})\n").repeat(10)).expect("live script");
+        let live = |binary: PathBuf| {
+            let (inventory, script) = (inventory.clone(), script.clone());
+            move || {
+                let mut command = Command::new(&binary);
+                command.arg("--inventory").arg(&inventory).arg("live").arg("--script").arg(&script);
+                command
+            }
+        };
+        table.push(measure_command(n, "remote live, 10 lines (CLI)", options.rounds, live(remote.clone())));
+        if let Some(baseline) = &options.baseline {
+            table.push(measure_command(n, "remote exec (cold, CLI, baseline)", options.rounds, || {
+                let mut command = Command::new(baseline);
+                command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
+                command
+            }));
+            table.push(measure_command(n, "remote live, 10 lines (CLI, baseline)", options.rounds, live(baseline.clone())));
+        }
         table.push(measure_pool(n, "remote pool (cold, in-process)", options.rounds, &runtime, &specs, false));
         table.push(measure_pool(n, "remote pool (warm, in-process)", options.rounds, &runtime, &specs, true));
         for (tool, build) in other_tools(&hosts, n, work.path()) {
@@ -344,6 +417,15 @@ fn report(table: &[Series], rounds: usize, user: &str) {
     for n in sizes {
         let of = |tool: &str| table.iter().find(|s| s.hosts == n && s.tool == tool).map(Series::median);
         let Some(cold) = of("remote exec (cold, CLI)") else { continue };
+        if let Some(baseline) = of("remote exec (cold, CLI, baseline)") {
+            println!(
+                "- {n} hosts: the baseline binary's cold `remote exec` takes {:.2}× as long as this build's",
+                baseline / cold
+            );
+        }
+        if let (Some(live), Some(baseline)) = (of("remote live, 10 lines (CLI)"), of("remote live, 10 lines (CLI, baseline)")) {
+            println!("- {n} hosts: the baseline binary's 10 live lines take {:.2}× as long as this build's", baseline / live);
+        }
         for other in table.iter().filter(|s| s.hosts == n && !s.tool.starts_with("remote")) {
             println!("- {n} hosts: {} takes {:.1}× as long as `remote exec` (cold)", other.tool, other.median() / cold);
         }
@@ -351,4 +433,105 @@ fn report(table: &[Series], rounds: usize, user: &str) {
             println!("- {n} hosts: warm sessions are {:.1}× faster than a cold `remote exec`", cold / warm);
         }
     }
+}
+
+/// Resident memory of this process now, in KiB (`VmRSS`).
+fn own_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// One controller against `hosts` hosts: sshd servers on 16 loopback addresses each (sshd's limit), every host a
+/// distinct address with strict host-key checking. Reports wall time, the client's CPU per cold connection and
+/// per warm command (getrusage of this process), the memory each open connection costs (VmRSS with every
+/// connection open, less before), and the CLI's own figures from a cold `remote exec`.
+fn fleet(hosts: usize, rounds: usize) {
+    let user = login_user();
+    let work = tempfile::Builder::new().prefix("remote-fleet-").tempdir().expect("temporary folder");
+    let port = if sandbox::is_root() { 22 } else { 2222 };
+    let addresses = sandbox::loopback_addresses(hosts, Ipv4Addr::new(127, 78, 1, 1), port);
+    eprintln!("bench: starting {} sshd servers for {hosts} hosts from {}…", hosts.div_ceil(16), addresses[0]);
+    let started = Instant::now();
+    let sandbox = Sandbox::start(&SandboxConfig {
+        dir: work.path().to_path_buf(),
+        addresses,
+        addresses_per_server: 16,
+        login_user: user.clone(),
+        detach: false,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("bench: {} servers up in {:.1}s", sandbox.servers().len(), started.elapsed().as_secs_f64());
+    let inventory = write_inventory(&sandbox, &[hosts], work.path());
+    let specs = Inventory::load(&inventory).expect("fleet inventory").group(&format!("b{hosts}")).expect("group").hosts.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let check = |results: &[remote_core::HostResult]| {
+        let failed: Vec<_> = results.iter().filter(|r| !r.ok()).collect();
+        assert!(failed.is_empty(), "{} of {hosts} hosts failed, e.g. {:?}", failed.len(), failed.first());
+    };
+
+    // Warm first, while this process has allocated nothing for connections yet: one pool whose connections stay
+    // open; memory is read before and with all of them open.
+    let pool = SessionPool::new(PoolConfig::default());
+    let (rss_before, heap_before) = (own_rss_kib(), heap_live());
+    check(&runtime.block_on(pool.exec(&specs, "true", &ExecOptions::default())));
+    let (rss_open, heap_open) = (own_rss_kib(), heap_live());
+    let (mut warm_seconds, warm_cpu_before) = (Vec::new(), own_cpu_seconds());
+    for _ in 0..rounds {
+        let round = Instant::now();
+        let results = runtime.block_on(pool.exec(&specs, "uptime", &ExecOptions::default()));
+        warm_seconds.push(round.elapsed().as_secs_f64());
+        check(&results);
+    }
+    let warm_cpu_ms = (own_cpu_seconds() - warm_cpu_before) * 1e3 / (rounds * hosts) as f64;
+    let open = pool.open_connections();
+    let rss_per_connection_kib = rss_open.saturating_sub(rss_before) as f64 / open.max(1) as f64;
+    let heap_per_connection_kib = heap_open.saturating_sub(heap_before) as f64 / 1024.0 / open.max(1) as f64;
+    runtime.block_on(pool.close_all());
+
+    // Cold: a new pool per round, so every round opens every connection.
+    let (mut cold_seconds, cold_cpu_before) = (Vec::new(), own_cpu_seconds());
+    for _ in 0..rounds {
+        let pool = SessionPool::new(PoolConfig::default());
+        let round = Instant::now();
+        let results = runtime.block_on(pool.exec(&specs, "uptime", &ExecOptions::default()));
+        cold_seconds.push(round.elapsed().as_secs_f64());
+        check(&results);
+        runtime.block_on(pool.close_all());
+    }
+    let cold_cpu_ms = (own_cpu_seconds() - cold_cpu_before) * 1e3 / (rounds * hosts) as f64;
+
+    let remote = std::env::current_exe().expect("own path").with_file_name("remote");
+    let group = format!("b{hosts}");
+    let cli = measure_command(hosts, "remote exec (cold, CLI)", rounds, || {
+        let mut command = Command::new(&remote);
+        command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
+        command
+    });
+
+    println!(
+        "\n`uptime` on {hosts} hosts ({} sshd servers × 16 loopback addresses), login user `{user}`, {rounds} rounds\n",
+        sandbox.servers().len()
+    );
+    println!("| measure | median | min | client CPU per host |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, seconds: &[f64], cpu_ms: f64| {
+        let min = seconds.iter().copied().fold(f64::INFINITY, f64::min);
+        println!("| {name} | {:.3} s | {min:.3} s | {cpu_ms:.3} ms |", median(seconds));
+    };
+    row("cold, in-process (new connections every round)", &cold_seconds, cold_cpu_ms);
+    row("warm, in-process (connections kept open)", &warm_seconds, warm_cpu_ms);
+    row("`remote exec` (cold, CLI)", &cli.seconds, cli.cpu_per_host_ms);
+    println!();
+    println!("- failures: 0 of {hosts} hosts in every round (the run stops at the first failure)");
+    println!("- open connections after warm-up: {open}; resident memory {rss_before} KiB before, {rss_open} KiB with all open");
+    println!(
+        "- memory per open connection: {rss_per_connection_kib:.1} KiB resident (target ≤ 60 KB), of which \
+         {heap_per_connection_kib:.1} KiB are live heap allocations"
+    );
+    println!(
+        "- client CPU per cold connection: {cold_cpu_ms:.3} ms (target ≤ 1.0 ms); per warm command: {warm_cpu_ms:.3} ms (target ≤ 0.15 ms)"
+    );
+    println!("- `remote exec` peak RSS with {hosts} connections: {:.1} MB", cli.peak_rss_kb as f64 / 1024.0);
 }

@@ -3,15 +3,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::settings::{self, Explicit};
+use crate::ssh_config::{SshConfig, SshConfigError};
+
 /// Environment variable that overrides the default inventory path.
 pub const INVENTORY_ENV: &str = "REMOTE_INVENTORY";
-
-/// OpenSSH's default `GlobalKnownHostsFile`.
-pub const DEFAULT_GLOBAL_KNOWN_HOSTS: [&str; 2] = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"];
 
 /// How a server's host key is checked against `known_hosts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -49,10 +50,29 @@ impl fmt::Display for HostKeyPolicy {
 /// How the client proves who it is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Auth {
-    /// A private key file (unencrypted; encrypted keys belong in ssh-agent).
+    /// The inventory's `key`: this private key file and nothing else.
     KeyFile(PathBuf),
-    /// ssh-agent through `SSH_AUTH_SOCK`; without an agent, the default `~/.ssh/id_*` files are tried.
-    Agent,
+    /// OpenSSH's order: the agent's keys, then the identity files that exist (`IdentityFile` from
+    /// `~/.ssh/config`, else OpenSSH's defaults). With `identities_only`, only agent keys that match a file.
+    Keys {
+        /// Where the agent is.
+        agent: Agent,
+        /// Private key files, in the order they are tried.
+        files: Vec<PathBuf>,
+        /// `IdentitiesOnly yes`.
+        identities_only: bool,
+    },
+}
+
+/// Where ssh-agent is reached (`IdentityAgent`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Agent {
+    /// `$SSH_AUTH_SOCK`, when set.
+    Env,
+    /// A socket path.
+    Socket(PathBuf),
+    /// No agent (`IdentityAgent none`).
+    Off,
 }
 
 /// One target: where to connect, as whom, and how to trust it.
@@ -70,13 +90,31 @@ pub struct HostSpec {
     pub auth: Auth,
     /// The user's `known_hosts` file: host keys are checked against it, and accept-new records new ones in it.
     pub known_hosts: PathBuf,
-    /// System-wide `known_hosts` files, consulted after the user's (OpenSSH's `GlobalKnownHostsFile`).
+    /// Files only read, after the user's: further `UserKnownHostsFile`s, then `GlobalKnownHostsFile`.
     pub global_known_hosts: Vec<PathBuf>,
     /// What to do with unknown or changed host keys.
     pub host_key_checking: HostKeyPolicy,
+    /// `ConnectTimeout` from `~/.ssh/config`, when it sets one.
+    pub connect_timeout: Option<Duration>,
+    /// `ServerAliveInterval` from `~/.ssh/config`, when it sets one.
+    pub keepalive: Option<Duration>,
+    /// The host this one is reached through (`ProxyJump`): the last hop, whose own `jump` is the hop before it.
+    pub jump: Option<Box<HostSpec>>,
 }
 
 impl HostSpec {
+    /// The jump hosts in the order they are passed through: first hop first.
+    pub fn jump_chain(&self) -> Vec<&HostSpec> {
+        let mut chain = Vec::new();
+        let mut hop = self.jump.as_deref();
+        while let Some(spec) = hop {
+            chain.push(spec);
+            hop = spec.jump.as_deref();
+        }
+        chain.reverse();
+        chain
+    }
+
     /// The name OpenSSH uses for this host in `known_hosts`: `addr` on port 22, `[addr]:port` otherwise.
     pub fn known_hosts_name(&self) -> String {
         if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) }
@@ -121,6 +159,13 @@ pub enum InventoryError {
     /// A value is well-formed TOML but makes no sense as an inventory entry.
     #[error("{}:{line}:{column}: {message}", path.display())]
     Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    /// The `ssh_config` file a group reads could not be used.
+    #[error("{}: {source}", inventory.display())]
+    SshConfig {
+        inventory: PathBuf,
+        #[source]
+        source: Box<SshConfigError>,
+    },
     /// A group name that the inventory does not define.
     #[error("unknown group `{name}` in {}{}", path.display(), suggestion_text(suggestion.as_deref(), known))]
     UnknownGroup { name: String, path: PathBuf, known: Vec<String>, suggestion: Option<String> },
@@ -154,6 +199,7 @@ struct RawSettings {
     global_known_hosts: Option<Spanned<Vec<String>>>,
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
+    ssh_config: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +212,7 @@ struct RawGroup {
     global_known_hosts: Option<Spanned<Vec<String>>>,
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
+    ssh_config: Option<Spanned<String>>,
 }
 
 impl RawGroup {
@@ -179,6 +226,7 @@ impl RawGroup {
             global_known_hosts: self.global_known_hosts.clone().or_else(|| defaults.global_known_hosts.clone()),
             host_key_checking: pick(&self.host_key_checking, &defaults.host_key_checking),
             port: self.port.clone().or_else(|| defaults.port.clone()),
+            ssh_config: pick(&self.ssh_config, &defaults.ssh_config),
         }
     }
 }
@@ -213,13 +261,25 @@ impl Inventory {
         Self::parse(&text, path)
     }
 
-    /// Parses inventory text; `path` names the file in errors and anchors relative key paths.
+    /// Parses inventory text; `path` names the file in errors and anchors relative key paths. Hosts are looked up
+    /// in `~/.ssh/config` unless their group names another `ssh_config` (or `"none"`).
     pub fn parse(text: &str, path: &Path) -> Result<Self, InventoryError> {
+        Self::parse_with_ssh_config(text, path, Some(&expand_home("~/.ssh/config")))
+    }
+
+    /// As [`Inventory::parse`], with `default_ssh_config` read for groups that name none (`None`: read none).
+    pub fn parse_with_ssh_config(text: &str, path: &Path, default_ssh_config: Option<&Path>) -> Result<Self, InventoryError> {
         let raw: RawFile = toml::from_str(text).map_err(|err| {
             let (line, column) = err.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
             InventoryError::Syntax { path: path.to_path_buf(), line, column, message: err.message().trim().to_string() }
         })?;
-        let resolver = Resolver { text, path, base: path.parent().unwrap_or(Path::new(".")) };
+        let resolver = Resolver {
+            text,
+            path,
+            base: path.parent().unwrap_or(Path::new(".")),
+            default_ssh_config: default_ssh_config.map(Path::to_path_buf),
+            ssh_configs: Default::default(),
+        };
         let mut groups = BTreeMap::new();
         for (name, group) in &raw.groups {
             let settings = group.settings_over(&raw.defaults);
@@ -255,6 +315,10 @@ struct Resolver<'a> {
     text: &'a str,
     path: &'a Path,
     base: &'a Path,
+    /// Read when a group does not name its own `ssh_config`.
+    default_ssh_config: Option<PathBuf>,
+    /// Each `ssh_config` file read once per inventory.
+    ssh_configs: std::cell::RefCell<std::collections::HashMap<PathBuf, std::rc::Rc<SshConfig>>>,
 }
 
 impl Resolver<'_> {
@@ -269,33 +333,21 @@ impl Resolver<'_> {
                 .invalid(group.hosts.span(), "`hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]".into());
         }
         let port = match &settings.port {
-            None => 22,
+            None => None,
             Some(p) => match u16::try_from(*p.get_ref()) {
-                Ok(port) if port > 0 => port,
+                Ok(port) if port > 0 => Some(port),
                 _ => return self.invalid(p.span(), format!("port {} is out of range; use 1 to 65535", p.get_ref())),
             },
         };
         let user = match &settings.user {
             Some(u) if u.get_ref().trim().is_empty() => return self.invalid(u.span(), "`user` is empty".into()),
-            Some(u) => u.get_ref().clone(),
-            None => current_user(),
-        };
-        let auth = match &settings.key {
-            Some(k) => Auth::KeyFile(self.file_path(k.get_ref())),
-            None => Auth::Agent,
-        };
-        let known_hosts = match &settings.known_hosts {
-            Some(k) => self.file_path(k.get_ref()),
-            None => expand_home("~/.ssh/known_hosts"),
-        };
-        let global_known_hosts: Vec<PathBuf> = match &settings.global_known_hosts {
-            Some(files) => files.get_ref().iter().map(|f| self.file_path(f)).collect(),
-            None => DEFAULT_GLOBAL_KNOWN_HOSTS.iter().map(PathBuf::from).collect(),
+            Some(u) => Some(u.get_ref().clone()),
+            None => None,
         };
         let host_key_checking = match &settings.host_key_checking {
-            None => HostKeyPolicy::default(),
+            None => None,
             Some(p) => match HostKeyPolicy::parse(p.get_ref()) {
-                Some(policy) => policy,
+                Some(policy) => Some(policy),
                 None => {
                     return self.invalid(
                         p.span(),
@@ -307,28 +359,60 @@ impl Resolver<'_> {
                 }
             },
         };
+        let config = self.ssh_config(settings)?;
+        let local_user = current_user();
         let mut seen = std::collections::HashSet::new();
         let mut hosts = Vec::with_capacity(group.hosts.get_ref().len());
         for entry in group.hosts.get_ref() {
-            let parsed = match parse_host_entry(entry.get_ref(), port) {
+            let parsed = match parse_host_entry(entry.get_ref()) {
                 Ok(parsed) => parsed,
                 Err(why) => return self.invalid(entry.span(), format!("host \"{}\": {why}", entry.get_ref())),
             };
             if !seen.insert(entry.get_ref().clone()) {
                 return self.invalid(entry.span(), format!("host \"{}\" is listed twice in this group", entry.get_ref()));
             }
-            hosts.push(HostSpec {
+            let explicit = Explicit {
                 name: entry.get_ref().clone(),
                 address: parsed.address,
-                port: parsed.port,
-                user: parsed.user.unwrap_or_else(|| user.clone()),
-                auth: auth.clone(),
-                known_hosts: known_hosts.clone(),
-                global_known_hosts: global_known_hosts.clone(),
+                port: parsed.port.or(port),
+                user: parsed.user.or_else(|| user.clone()),
+                key: settings.key.as_ref().map(|k| self.file_path(k.get_ref())),
+                known_hosts: settings.known_hosts.as_ref().map(|k| self.file_path(k.get_ref())),
+                global_known_hosts: settings
+                    .global_known_hosts
+                    .as_ref()
+                    .map(|files| files.get_ref().iter().map(|f| self.file_path(f)).collect()),
                 host_key_checking,
-            });
+            };
+            let spec = settings::resolve(&explicit, config.as_deref(), &local_user).or_else(|err| {
+                let at = settings.ssh_config.as_ref().map_or(entry.span(), |c| c.span());
+                self.invalid(at, format!("host \"{}\": {err}", entry.get_ref()))
+            })?;
+            hosts.push(spec);
         }
         Ok(hosts)
+    }
+
+    /// The `~/.ssh/config` (or the file `ssh_config` names) the group's hosts are looked up in; `"none"` reads none.
+    fn ssh_config(&self, settings: &RawSettings) -> Result<Option<std::rc::Rc<SshConfig>>, InventoryError> {
+        let path = match &settings.ssh_config {
+            Some(value) if value.get_ref() == "none" => return Ok(None),
+            Some(value) => self.file_path(value.get_ref()),
+            None => match &self.default_ssh_config {
+                Some(path) => path.clone(),
+                None => return Ok(None),
+            },
+        };
+        let mut loaded = self.ssh_configs.borrow_mut();
+        if let Some(config) = loaded.get(&path) {
+            return Ok(Some(config.clone()));
+        }
+        let config = std::rc::Rc::new(
+            SshConfig::load(&path)
+                .map_err(|source| InventoryError::SshConfig { inventory: self.path.to_path_buf(), source: Box::new(source) })?,
+        );
+        loaded.insert(path, config.clone());
+        Ok(Some(config))
     }
 
     /// `~` is the home directory; relative paths are relative to the inventory's folder.
@@ -341,11 +425,11 @@ impl Resolver<'_> {
 struct HostEntry {
     user: Option<String>,
     address: String,
-    port: u16,
+    port: Option<u16>,
 }
 
 /// Parses `[user@]host[:port]`, with IPv6 literals as `[::1]:22` or bare `::1`.
-fn parse_host_entry(entry: &str, default_port: u16) -> Result<HostEntry, String> {
+fn parse_host_entry(entry: &str) -> Result<HostEntry, String> {
     if entry.trim() != entry || entry.is_empty() || entry.chars().any(char::is_whitespace) {
         return Err("a host may not be empty or contain spaces".into());
     }
@@ -361,18 +445,18 @@ fn parse_host_entry(entry: &str, default_port: u16) -> Result<HostEntry, String>
     let (address, port) = if let Some(bracketed) = rest.strip_prefix('[') {
         let (address, after) = bracketed.split_once(']').ok_or("`[` without a closing `]`")?;
         match after.strip_prefix(':') {
-            Some(p) => (address, parse_port(p)?),
-            None if after.is_empty() => (address, default_port),
+            Some(p) => (address, Some(parse_port(p)?)),
+            None if after.is_empty() => (address, None),
             None => return Err(format!("unexpected `{after}` after `]`; write [address]:port")),
         }
     } else if rest.matches(':').count() == 1 {
         let (address, p) = rest.split_once(':').unwrap_or((rest, ""));
-        (address, parse_port(p)?)
+        (address, Some(parse_port(p)?))
     } else if rest.contains(':') && rest.parse::<std::net::Ipv6Addr>().is_err() {
         // Several colons are only an IPv6 address; anything else (`h:22:33`) is a typo, not a host name.
         return Err("this is neither host:port nor an IPv6 address; write host:port, or [IPv6-address]:port".into());
     } else {
-        (rest, default_port)
+        (rest, None)
     };
     if address.is_empty() {
         return Err("the address is empty".into());
@@ -419,7 +503,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Inventory, String> {
-        Inventory::parse(text, Path::new("/etc/remote/remote.toml")).map_err(|e| e.to_string())
+        Inventory::parse_with_ssh_config(text, Path::new("/etc/remote/remote.toml"), None).map_err(|e| e.to_string())
     }
 
     fn check_error(text: &str, expected: &str) {
@@ -457,10 +541,13 @@ known_hosts = "/tmp/kh"
     }
 
     #[test]
-    fn absent_key_means_agent_and_strict_checking() {
+    fn absent_key_means_agent_then_default_files_and_strict_checking() {
         let inventory = parse("[groups.g]\nhosts = [\"h\"]\n").unwrap();
         let host = &inventory.group("g").unwrap().hosts[0];
-        assert_eq!(host.auth, Auth::Agent);
+        let Auth::Keys { agent, files, identities_only } = &host.auth else { panic!("{:?}", host.auth) };
+        assert_eq!((agent, *identities_only), (&Agent::Env, false));
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa"]);
         assert_eq!(host.host_key_checking, HostKeyPolicy::Strict);
         assert_eq!(host.port, 22);
     }

@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`inventory`] reads `remote.toml` into groups of [`HostSpec`]s.
 //! - [`quote`] turns argument vectors into shell command lines that cannot inject code.
+//! - [`ssh_config`] reads OpenSSH client configuration files (`~/.ssh/config`) with OpenSSH 9.2's semantics.
 //! - [`report`] is what a fan-out produced, as plain data; [`pretty`] renders it for people, `Report::to_json`
 //!   for tools; [`run`] pairs a report with its host set so that later steps can go on from it.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
@@ -24,6 +25,8 @@ pub mod quote;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod settings;
+pub mod ssh_config;
 pub mod steps;
 pub mod value;
 

@@ -104,6 +104,9 @@ pub enum HostError {
     /// Any other failure to reach the server.
     #[error("cannot connect: {cause}")]
     Connect { cause: String },
+    /// The jump host (`ProxyJump`) this host is reached through could not be used.
+    #[error("via jump host {jump}: {cause}")]
+    Jump { jump: String, cause: String },
     /// The server's key is not in `known_hosts` and the policy is strict.
     #[error(
         "host key unknown: {known_hosts_name} presented {algorithm} key {fingerprint}, which neither {} nor the global \

@@ -1,8 +1,8 @@
 //! Starts real OpenSSH servers on loopback addresses: the `sandbox` group, the tests' hosts and the benchmark's.
 //!
-//! Every server gets its own address, host key, config and log under one state folder; one generated client
-//! key is authorised on all of them and their host keys go into the folder's `known_hosts`, so the hosts are
-//! used with strict host-key checking like any real fleet.
+//! Every server gets its own addresses (one, or up to 16 for big fleets), host key, config and log under one
+//! state folder; one generated client key is authorised on all of them and their host keys go into the folder's
+//! `known_hosts`, so the hosts are used with strict host-key checking like any real fleet.
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -51,8 +51,11 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError + '_ {
 pub struct SandboxConfig {
     /// State folder: keys, configs, pid files and logs.
     pub dir: PathBuf,
-    /// Where each server listens; one server per address.
+    /// The hosts' addresses; every address is one host of the inventory.
     pub addresses: Vec<SocketAddr>,
+    /// How many of those addresses one sshd listens on (1 to 16, sshd's own limit). Above 1, hosts share a
+    /// server and its host key: a 1,000-host fleet is then 63 servers instead of 1,000.
+    pub addresses_per_server: usize,
     /// The account every server lets in with the client key.
     pub login_user: String,
     /// `false`: servers are children of this process and die with the [`Sandbox`];
@@ -69,8 +72,10 @@ pub struct Sandbox {
 
 /// One sshd.
 pub struct Server {
-    /// Address it listens on.
+    /// The first address it listens on.
     pub address: SocketAddr,
+    /// Every address it listens on, the first included.
+    pub addresses: Vec<SocketAddr>,
     dir: PathBuf,
     detach: bool,
     child: Option<Child>,
@@ -132,16 +137,18 @@ impl Sandbox {
         write_file(&authorized, &public)?;
         check_readable(&dir, &authorized, &config.login_user)?;
 
-        let mut servers = Vec::with_capacity(config.addresses.len());
-        for (index, address) in config.addresses.iter().enumerate() {
+        let per_server = config.addresses_per_server.clamp(1, 16);
+        let mut servers = Vec::with_capacity(config.addresses.len().div_ceil(per_server));
+        for (index, addresses) in config.addresses.chunks(per_server).enumerate() {
             let server_dir = dir.join("hosts").join(index.to_string());
             std::fs::create_dir_all(&server_dir).map_err(io_error(&server_dir))?;
             ensure_key(&server_dir.join("ssh_host_ed25519_key"), &format!("remote-sandbox-host-{index}"))?;
             write_file(
                 &server_dir.join("sshd_config"),
-                sshd_config(&server_dir, &authorized, *address, &config.login_user).as_bytes(),
+                sshd_config(&server_dir, &authorized, addresses, &config.login_user).as_bytes(),
             )?;
-            servers.push(Server { address: *address, dir: server_dir, detach: config.detach, child: None });
+            let (address, addresses) = (addresses[0], addresses.to_vec());
+            servers.push(Server { address, addresses, dir: server_dir, detach: config.detach, child: None });
         }
         let mut sandbox = Self { dir, login_user: config.login_user.clone(), servers };
         sandbox.write_known_hosts()?;
@@ -181,9 +188,9 @@ impl Sandbox {
         &self.login_user
     }
 
-    /// Host entries for the inventory: `addr` on port 22, `addr:port` otherwise.
+    /// Host entries for the inventory, every address of every server: `addr` on port 22, `addr:port` otherwise.
     pub fn host_entries(&self) -> Vec<String> {
-        self.servers.iter().map(Server::host_entry).collect()
+        self.servers.iter().flat_map(|server| server.addresses.iter().map(|address| entry(*address))).collect()
     }
 
     /// A `[groups.NAME]` table for these hosts, as `remote.toml` text.
@@ -233,24 +240,18 @@ impl Sandbox {
             let key = std::fs::read_to_string(&public).map_err(io_error(&public))?;
             let mut fields = key.split_whitespace();
             let (kind, blob) = (fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
-            lines.push_str(&format!("{} {kind} {blob}\n", server.known_hosts_name()));
+            for address in &server.addresses {
+                lines.push_str(&format!("{} {kind} {blob}\n", known_hosts_name(*address)));
+            }
         }
         write_file(&self.known_hosts(), lines.as_bytes())
     }
 }
 
 impl Server {
-    /// The host as it goes into the inventory.
+    /// The host as it goes into the inventory (its first address).
     pub fn host_entry(&self) -> String {
-        if self.address.port() == 22 { self.address.ip().to_string() } else { self.address.to_string() }
-    }
-
-    fn known_hosts_name(&self) -> String {
-        if self.address.port() == 22 {
-            self.address.ip().to_string()
-        } else {
-            format!("[{}]:{}", self.address.ip(), self.address.port())
-        }
+        entry(self.address)
     }
 
     /// Starts (or restarts) this server and waits until it answers with an SSH banner.
@@ -261,8 +262,8 @@ impl Server {
 
     fn start_with(&mut self, sshd: &Path) -> Result<(), SandboxError> {
         self.stop();
-        if !address_is_free(self.address) {
-            return Err(SandboxError::AddressInUse { address: self.address });
+        if let Some(address) = self.addresses.iter().find(|address| !address_is_free(**address)) {
+            return Err(SandboxError::AddressInUse { address: *address });
         }
         let log_path = self.log_path();
         let _ = std::fs::remove_file(&log_path);
@@ -343,11 +344,17 @@ impl Server {
         children.len()
     }
 
-    /// Adds `line` (e.g. `MaxSessions 2`) to this server's sshd_config and restarts it, to test against servers
-    /// configured unlike the sandbox's defaults.
+    /// Sets `line` (e.g. `MaxSessions 2`) in this server's sshd_config, replacing a line with the same keyword
+    /// (sshd takes the first value it reads), and restarts it, to test against servers configured otherwise.
     pub fn configure(&mut self, line: &str) -> Result<(), SandboxError> {
         let config = self.dir.join("sshd_config");
-        let mut text = std::fs::read_to_string(&config).map_err(io_error(&config))?;
+        let keyword = line.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+        let text = std::fs::read_to_string(&config).map_err(io_error(&config))?;
+        let mut text: String = text
+            .lines()
+            .filter(|l| l.split_whitespace().next().is_none_or(|word| word.to_ascii_lowercase() != keyword))
+            .map(|l| format!("{l}\n"))
+            .collect();
         text.push_str(line);
         text.push('\n');
         write_file(&config, text.as_bytes())?;
@@ -388,12 +395,23 @@ impl Drop for Server {
     }
 }
 
+/// An address as an inventory host entry: `addr` on port 22, `addr:port` otherwise.
+fn entry(address: SocketAddr) -> String {
+    if address.port() == 22 { address.ip().to_string() } else { address.to_string() }
+}
+
+/// An address as OpenSSH names it in `known_hosts`: `addr` on port 22, `[addr]:port` otherwise.
+fn known_hosts_name(address: SocketAddr) -> String {
+    if address.port() == 22 { address.ip().to_string() } else { format!("[{}]:{}", address.ip(), address.port()) }
+}
+
 /// Stops every detached server recorded under `dir`; returns how many were running.
 pub fn stop_daemons(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir.join("hosts")) else { return 0 };
     let mut stopped = 0;
     for entry in entries.flatten() {
-        let mut server = Server { address: SocketAddr::from(([127, 0, 0, 1], 0)), dir: entry.path(), detach: true, child: None };
+        let address = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut server = Server { address, addresses: vec![address], dir: entry.path(), detach: true, child: None };
         if server.pid().is_some() {
             server.stop();
             stopped += 1;
@@ -402,10 +420,11 @@ pub fn stop_daemons(dir: &Path) -> usize {
     stopped
 }
 
-fn sshd_config(dir: &Path, authorized: &Path, address: SocketAddr, user: &str) -> String {
+fn sshd_config(dir: &Path, authorized: &Path, addresses: &[SocketAddr], user: &str) -> String {
+    let listen: String = addresses.iter().map(|address| format!("ListenAddress {address}\n")).collect();
     format!(
         "# Written by `remote`'s sandbox; regenerated on every start.\n\
-         ListenAddress {address}\n\
+         {listen}\
          HostKey {dir}/ssh_host_ed25519_key\n\
          PidFile {dir}/sshd.pid\n\
          AuthorizedKeysFile {authorized}\n\

@@ -237,7 +237,8 @@ async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_gr
             Err(KillError::NoChannel(reason)) => {
                 tracing::debug!(host = %route.spec.name, %reason, "no channel for the kill; using a connection of its own");
                 // A kill must not queue behind other hosts' handshakes: it gets a gate of its own.
-                let side = Connection::open(route.spec, route.caches, route.options, &Semaphore::new(1))
+                let via = connection.via().cloned();
+                let side = Connection::open(route.spec, route.caches, route.options, &Semaphore::new(1), via)
                     .await
                     .map_err(|e| format!("no channel was free ({reason}) and a second connection failed: {e}"))?;
                 let outcome = run_kill(&side, &command).await.map_err(|e| e.to_string());

@@ -2,7 +2,8 @@
 //! the host process hands to pipelines.
 //!
 //! Layout:
-//! - [`connection`] opens and verifies one connection (host keys, authentication).
+//! - [`connection`] opens one connection: addresses, TCP, handshake; [`host_key`] verifies the server's key
+//!   against `known_hosts`, `auth` authenticates the client.
 //! - [`known_hosts`] reads and matches `known_hosts` files with OpenSSH's semantics.
 //! - [`pool`] keeps one connection per host open, bounds concurrency and fans commands out.
 //! - [`exec`] runs one command on one connection: output capture, timeouts that kill.
@@ -11,9 +12,15 @@
 //! Architecture invariant: `ops` never links this crate; pipelines reach it only through the `Driver`
 //! trait object inside the `Hosts` they are given.
 
+// `HostError` is the per-host outcome stored in every result, not a rare failure: boxing it in `Result`s would
+// add an allocation to each host's error without making results smaller.
+#![allow(clippy::result_large_err)]
+
+mod auth;
 pub mod connection;
 pub mod driver;
 pub mod exec;
+pub mod host_key;
 pub mod known_hosts;
 pub mod pool;
 

@@ -208,10 +208,30 @@ impl SessionPool {
         if let Some(connection) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(connection.clone());
         }
-        let connection =
-            Arc::new(Connection::open(spec, &self.inner.caches, &self.inner.config.connect, &self.inner.connecting).await?);
+        // A jump host's connection is kept in its own slot, so many targets share one tunnel host connection.
+        let via = match &spec.jump {
+            Some(hop) => Some(
+                self.connection_to(hop)
+                    .await
+                    .map_err(|err| HostError::Jump { jump: hop.name.clone(), cause: err.to_string() })?,
+            ),
+            None => None,
+        };
+        let (caches, options) = (&self.inner.caches, &self.inner.config.connect);
+        let connection = Arc::new(Connection::open(spec, caches, options, &self.inner.connecting, via).await?);
         *current = Some(connection.clone());
         Ok(connection)
+    }
+
+    /// The open connection to `spec` (a jump host), opening it, and the hops before it, when needed.
+    fn connection_to<'a>(
+        &'a self,
+        spec: &'a HostSpec,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<Connection>, HostError>> + Send + 'a>> {
+        Box::pin(async move {
+            let slot = self.slot(spec);
+            self.connection(&slot, spec).await
+        })
     }
 
     /// Drops `dead` from its slot unless another task already replaced it.

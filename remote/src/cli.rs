@@ -47,6 +47,14 @@ pub enum Command {
     Live(LiveArgs),
     /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
     Sandbox(SandboxArgs),
+    /// The groups, or one group's hosts as resolved (user, address, port, key, jump hosts)
+    Hosts(HostsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HostsArgs {
+    /// Group of hosts from the inventory; without it, the groups are listed
+    pub group: Option<String>,
 }
 
 /// Limits of every remote command a subcommand runs.
@@ -55,13 +63,24 @@ pub struct SessionArgs {
     /// Kill a remote command after this long (e.g. 500ms, 5s, 2m)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
-    /// Give up connecting to a host after this long
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub connect_timeout: Duration,
+    /// Give up connecting to a host after this long [default: the host's ConnectTimeout in ~/.ssh/config, else 10s]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Option<Duration>,
     /// Output kept from all hosts of one step together (e.g. 256MiB, 10M, 500k); the rest is dropped and the
     /// hosts it was dropped from say so. Each host also keeps at most 64 MiB per stream
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_output: usize,
+}
+
+impl SessionArgs {
+    /// How connections are opened: the command line's connect timeout wins over `ConnectTimeout`.
+    pub fn connect_options(&self) -> remote_ssh::ConnectOptions {
+        let default = remote_ssh::ConnectOptions::default();
+        match self.connect_timeout {
+            Some(timeout) => remote_ssh::ConnectOptions { timeout, timeout_is_explicit: true, ..default },
+            None => default,
+        }
+    }
 }
 
 /// A size like `256MiB`, `10M`, `500k` or `1024` (bytes); K, M and G count in 1024s, with or without `iB`/`B`.

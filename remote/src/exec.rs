@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use remote_core::{Inventory, Report, pretty, quote};
-use remote_ssh::connection::ConnectOptions;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
 use crate::cli::{ExecArgs, GlobalArgs};
@@ -27,10 +26,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
         })),
         ..ExecOptions::default()
     };
-    let pool = SessionPool::new(PoolConfig {
-        connect: ConnectOptions { timeout: args.session.connect_timeout, ..ConnectOptions::default() },
-        ..PoolConfig::default()
-    });
+    let pool = SessionPool::new(PoolConfig { connect: args.session.connect_options(), ..PoolConfig::default() });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let options = ExecOptions { cancel: Some(crate::interrupt::cancel_on_ctrl_c(&runtime).subscribe()), ..options };
     let started = std::time::Instant::now();

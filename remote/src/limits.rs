@@ -12,7 +12,7 @@ fn open_files() -> (u64, u64) {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return (u64::MAX, u64::MAX);
     }
-    (limit.rlim_cur as u64, limit.rlim_max as u64)
+    (limit.rlim_cur, limit.rlim_max)
 }
 
 /// Raises the soft limit on open files to the hard limit, as a server would: one connection per host is one
@@ -32,7 +32,7 @@ pub fn raise_open_files() {
 pub fn check(group: &str, new_hosts: usize, open: usize) -> Result<(), String> {
     let (soft, hard) = open_files();
     let needed = (new_hosts + open) as u64 + RESERVE;
-    if soft == libc::RLIM_INFINITY as u64 || needed <= soft {
+    if soft == libc::RLIM_INFINITY || needed <= soft {
         return Ok(());
     }
     let already = if open > 0 { format!(" besides the {open} connections already open") } else { String::new() };

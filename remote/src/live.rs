@@ -171,35 +171,12 @@ impl Live {
 
     fn hosts(&self, group: Option<&str>) -> Outcome {
         let Some(inventory) = self.inventory() else { return Outcome::Refused };
-        match group {
-            None => {
-                for group in inventory.groups() {
-                    let names: Vec<&str> = group.hosts.iter().map(|h| h.name.as_str()).collect();
-                    if self.json {
-                        println!("{}", serde_json::json!({"group": group.name, "hosts": names}));
-                    } else {
-                        println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
-                    }
-                }
-                Outcome::Accepted
+        match crate::hosts::print(&inventory, group, self.json) {
+            Ok(()) => Outcome::Accepted,
+            Err(err) => {
+                eprintln!("error: {err}");
+                Outcome::Refused
             }
-            Some(name) => match inventory.group(name) {
-                Ok(group) => {
-                    for host in &group.hosts {
-                        if self.json {
-                            let json = serde_json::json!({"host": host.name, "user": host.user, "address": host.address, "port": host.port});
-                            println!("{json}");
-                        } else {
-                            println!("{}  {}@{}:{}", host.name, host.user, host.address, host.port);
-                        }
-                    }
-                    Outcome::Accepted
-                }
-                Err(err) => {
-                    eprintln!("error: {err}");
-                    Outcome::Refused
-                }
-            },
         }
     }
 }

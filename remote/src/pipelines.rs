@@ -11,7 +11,6 @@ use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
 use remote_core::registry::{Kind, Registry};
 use remote_core::{HostError, Hosts, Inventory, On, Report, Run, pretty};
-use remote_ssh::connection::ConnectOptions;
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use serde_json::json;
@@ -36,10 +35,7 @@ impl Session {
     /// A runtime and an empty pool; with `json`, `pretty` prints nothing and runs are printed as JSON.
     pub fn start(args: &SessionArgs, json: bool) -> Result<Self, Box<dyn std::error::Error>> {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let pool = SessionPool::new(PoolConfig {
-            connect: ConnectOptions { timeout: args.connect_timeout, ..ConnectOptions::default() },
-            ..PoolConfig::default()
-        });
+        let pool = SessionPool::new(PoolConfig { connect: args.connect_options(), ..PoolConfig::default() });
         let last_shown = Arc::new(Mutex::new(None));
         let show = {
             let last_shown = last_shown.clone();
@@ -76,8 +72,12 @@ impl Session {
     /// Closes the connections of hosts that `inventory` no longer describes as they were opened (a changed user,
     /// key, port or host-key setting), so that the next command uses the settings as they are now.
     pub fn forget_stale(&self, inventory: &Inventory) {
-        let current: std::collections::HashSet<&remote_core::HostSpec> =
-            inventory.groups().flat_map(|group| group.hosts.iter()).collect();
+        // Jump hosts count as in use while a host that goes through them is.
+        let current: std::collections::HashSet<&remote_core::HostSpec> = inventory
+            .groups()
+            .flat_map(|group| group.hosts.iter())
+            .flat_map(|host| std::iter::once(host).chain(host.jump_chain()))
+            .collect();
         let closed = self.runtime.block_on(self.driver.pool().retain(|spec| current.contains(spec)));
         if closed > 0 {
             tracing::info!(closed, "closed connections opened under an older inventory entry");

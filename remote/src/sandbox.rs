@@ -57,7 +57,7 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
             sandbox::loopback_addresses(count, first, 2222)
         }
     };
-    let config = SandboxConfig { dir: dir.to_path_buf(), addresses, login_user: user, detach: true };
+    let config = SandboxConfig { dir: dir.to_path_buf(), addresses, addresses_per_server: 1, login_user: user, detach: true };
     let sandbox = Sandbox::start(&config)?;
     sandbox.write_group(inventory, GROUP)?;
     let entries = sandbox.host_entries();

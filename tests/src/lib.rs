@@ -45,6 +45,7 @@ impl TestHosts {
         let config = SandboxConfig {
             dir: dir.path().join("sandbox"),
             addresses: addresses.to_vec(),
+            addresses_per_server: 1,
             login_user: current_user(),
             detach: false,
         };
@@ -155,6 +156,8 @@ pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutpu
 
 /// Runs the `remote` binary with `args` under `sh` after `setup` (e.g. `ulimit -n 100`), like [`remote`], and
 /// returns its output with its peak resident memory in KiB, measured by `wait4` on the process.
+// The child is reaped by `wait4` (which `Child::wait` cannot do: it drops the resource usage).
+#[allow(clippy::zombie_processes)]
 pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
     let mut script = format!("{setup}; exec \"$0\"");
     for index in 1..=args.len() {

@@ -158,7 +158,8 @@ fn without_key_or_agent_the_default_key_files_are_tried() {
         &[("SSH_AUTH_SOCK", None), ("HOME", Some(home.as_path()))],
     );
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("SSH_AUTH_SOCK is unset and ~/.ssh has no id_ed25519"), "{}", out.stdout);
+    assert!(out.stdout.contains("no key at all: no ssh-agent and none of"), "{}", out.stdout);
+    assert!(out.stdout.contains(".ssh/id_rsa, ") && out.stdout.contains(".ssh/id_ed25519, "), "{}", out.stdout);
 
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     std::fs::copy(hosts.sandbox.client_key(), home.join(".ssh/id_ed25519")).unwrap();

@@ -9,4 +9,5 @@ mod live;
 mod pipelines;
 mod scale;
 mod sessions;
+mod ssh_config;
 mod tidy;

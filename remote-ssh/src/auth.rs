@@ -1,0 +1,197 @@
+//! Client authentication in OpenSSH's order: the agent's keys, then identity files. A key that cannot be used
+//! (missing, encrypted without a passphrase, readable by others) is skipped with its reason, so the next one is
+//! still tried; only the inventory's own `key` must work, since it is the one key the group was given.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use russh::client::Handle;
+use russh::keys::agent::client::AgentClient;
+use russh::keys::{self, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+
+use remote_core::inventory::{Agent, Auth, HostSpec};
+use remote_core::report::HostError;
+
+use crate::host_key::Verifier;
+
+/// Environment variable holding the passphrase of encrypted identity files. It is read when a key needs it and
+/// is never logged, shown or kept in an error.
+pub const PASSPHRASE_ENV: &str = "REMOTE_KEY_PASSPHRASE";
+
+/// Why one private key file cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    /// There is no such file.
+    #[error("no such file")]
+    Missing,
+    /// Others may read it, which OpenSSH refuses ("UNPROTECTED PRIVATE KEY FILE").
+    #[error("permissions {mode:04o} are too open: a private key must be readable by its owner only; run `chmod 600 {}`", path.display())]
+    TooOpen { path: PathBuf, mode: u32 },
+    /// It is encrypted and no passphrase was given.
+    #[error("it is encrypted; set {PASSPHRASE_ENV} to its passphrase or add it to ssh-agent (`ssh-add`)")]
+    Encrypted,
+    /// The passphrase given does not open it.
+    #[error("the passphrase in {PASSPHRASE_ENV} does not open it")]
+    WrongPassphrase,
+    /// It cannot be read or is not a private key.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// What tells one version of a key file from another: its modification time, length and mode.
+type Stamp = (SystemTime, u64, u32);
+
+/// A key file as last read: its stamp, and the key or why it cannot be used.
+type Cached = (Stamp, Result<Arc<PrivateKey>, KeyProblem>);
+
+/// Private keys already read from disk, shared by every connection of a pool. A key is read again when its file
+/// changes, so fixing a key's permissions or passphrase takes effect in a running `remote live`.
+#[derive(Default)]
+pub struct KeyCache {
+    // Why a std Mutex: held only for a map lookup or insert, never across an await or a file read.
+    keys: Mutex<HashMap<PathBuf, Cached>>,
+}
+
+impl KeyCache {
+    /// The key in `path`, or why it cannot be used.
+    pub(crate) fn load(&self, path: &Path) -> Result<Arc<PrivateKey>, KeyProblem> {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(KeyProblem::Missing),
+            Err(err) => return Err(KeyProblem::Unreadable(err.to_string())),
+        };
+        let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len(), meta.mode());
+        if let Some((cached, outcome)) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(path)
+            && *cached == stamp
+        {
+            return outcome.clone();
+        }
+        let outcome = read_key(path, &meta).map(Arc::new);
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (stamp, outcome.clone()));
+        outcome
+    }
+}
+
+/// Reads one private key as OpenSSH would: refused when group or others may read it (for the owner's own keys,
+/// as `sshkey_perm_ok` checks), decrypted with the passphrase from the environment when it is encrypted.
+fn read_key(path: &Path, meta: &std::fs::Metadata) -> Result<PrivateKey, KeyProblem> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let own = meta.uid() == unsafe { libc::geteuid() };
+    if own && meta.mode() & 0o077 != 0 {
+        return Err(KeyProblem::TooOpen { path: path.to_path_buf(), mode: meta.mode() & 0o7777 });
+    }
+    let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
+    keys::load_secret_key(path, passphrase.as_deref()).map_err(|err| match err {
+        keys::Error::KeyIsEncrypted => KeyProblem::Encrypted,
+        // The underlying decryption error says nothing useful and must not echo anything secret.
+        _ if passphrase.is_some() && is_encrypted(path) => KeyProblem::WrongPassphrase,
+        keys::Error::IO(io) => KeyProblem::Unreadable(io.to_string()),
+        other => KeyProblem::Unreadable(other.to_string()),
+    })
+}
+
+/// Whether an OpenSSH private key file is encrypted (its cipher is not `none`).
+fn is_encrypted(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| russh::keys::ssh_key::PrivateKey::from_openssh(text.as_bytes()).ok())
+        .is_some_and(|key| key.is_encrypted())
+}
+
+/// Authenticates as `spec.user`, trying keys in OpenSSH's order; the error lists what was tried and why each failed.
+pub(crate) async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &KeyCache) -> Result<(), HostError> {
+    let handshake = |e: russh::Error| HostError::Handshake { cause: e.to_string() };
+    let rsa_hash = handle.best_supported_rsa_hash().await.map_err(handshake)?.flatten();
+    let denied = |tried: Vec<String>| HostError::Auth { user: spec.user.clone(), method: tried.join("; then ") };
+    match &spec.auth {
+        Auth::KeyFile(path) => {
+            let key = keys.load(path).map_err(|problem| HostError::KeyFile { path: path.clone(), cause: problem.to_string() })?;
+            let offer = PrivateKeyWithHashAlg::new(key, rsa_hash);
+            let accepted = handle.authenticate_publickey(&spec.user, offer).await.map_err(handshake)?;
+            if accepted.success() { Ok(()) } else { Err(denied(vec![format!("key {}", path.display())])) }
+        }
+        Auth::Keys { agent, files, identities_only } => {
+            let mut tried = Vec::new();
+            // The public halves of the identity files, for `IdentitiesOnly` and to skip files the agent already offered.
+            let file_keys: Vec<(PathBuf, Option<PublicKey>)> =
+                files.iter().map(|path| (path.clone(), public_half(path))).collect();
+            let mut offered: Vec<PublicKey> = Vec::new();
+            if let Some(mut client) = connect_agent(agent, &mut tried).await {
+                let identities = client.request_identities().await.unwrap_or_default();
+                let mut count = 0;
+                for identity in identities {
+                    let public = identity.public_key().into_owned();
+                    if *identities_only && !file_keys.iter().any(|(_, key)| key.as_ref().is_some_and(|k| same_key(k, &public))) {
+                        continue;
+                    }
+                    count += 1;
+                    let accepted = handle.authenticate_publickey_with(&spec.user, public.clone(), rsa_hash, &mut client).await;
+                    if accepted.is_ok_and(|a| a.success()) {
+                        return Ok(());
+                    }
+                    offered.push(public);
+                }
+                tried.push(format!("the {count} key(s) in ssh-agent"));
+            }
+            for (path, public) in &file_keys {
+                if public.as_ref().is_some_and(|public| offered.iter().any(|o| same_key(o, public))) {
+                    continue;
+                }
+                let key = match keys.load(path) {
+                    Ok(key) => key,
+                    Err(KeyProblem::Missing) => continue,
+                    Err(problem) => {
+                        tracing::debug!(key = %path.display(), %problem, "identity file skipped");
+                        tried.push(format!("key {} (skipped: {problem})", path.display()));
+                        continue;
+                    }
+                };
+                let offer = PrivateKeyWithHashAlg::new(key, rsa_hash);
+                if handle.authenticate_publickey(&spec.user, offer).await.map_err(handshake)?.success() {
+                    return Ok(());
+                }
+                tried.push(format!("key {}", path.display()));
+            }
+            if tried.is_empty() {
+                tried.push(format!(
+                    "no key at all: no ssh-agent and none of {} exists; set `key` in the inventory",
+                    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            Err(denied(tried))
+        }
+    }
+}
+
+/// The agent to ask, if there is one; why not is added to `tried` when that is worth saying.
+async fn connect_agent(
+    agent: &Agent,
+    tried: &mut Vec<String>,
+) -> Option<AgentClient<impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static>> {
+    let socket = match agent {
+        Agent::Off => return None,
+        Agent::Env => PathBuf::from(std::env::var_os("SSH_AUTH_SOCK").filter(|s| !s.is_empty())?),
+        Agent::Socket(path) => path.clone(),
+    };
+    match AgentClient::connect_uds(&socket).await {
+        Ok(client) => Some(client),
+        Err(err) => {
+            tried.push(format!("no ssh-agent at {} ({err})", socket.display()));
+            None
+        }
+    }
+}
+
+/// The public half of an identity file: from `PATH.pub`, else from the private key when it is not encrypted.
+fn public_half(path: &Path) -> Option<PublicKey> {
+    let mut public = path.as_os_str().to_owned();
+    public.push(".pub");
+    keys::load_public_key(PathBuf::from(public)).ok()
+}
+
+fn same_key(a: &PublicKey, b: &PublicKey) -> bool {
+    a.key_data() == b.key_data()
+}
