@@ -84,3 +84,28 @@ fn missing_key_file_is_named() {
     assert!(matches!(result.outcome, Err(HostError::KeyFile { .. })), "{result:?}");
     assert!(result.error_text().unwrap().contains("no_such_key"));
 }
+
+/// Several `remote` processes meeting the same new hosts at once under accept-new: each key is recorded once (the
+/// lookup is repeated under the file's lock), into a file whose missing folder is created private.
+#[test]
+fn concurrent_accept_new_records_each_host_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let hosts = TestHosts::start(3);
+    let known_hosts = hosts.dir().join("fresh-ssh-dir").join("known_hosts");
+    let value = format!("{:?}", known_hosts.display().to_string());
+    let inventory = hosts.write_inventory(&[("known_hosts", &value), ("host_key_checking", "\"accept-new\"")]);
+    let runs: Vec<_> =
+        (0..4).map(|_| tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"])).collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let text = std::fs::read_to_string(&known_hosts).unwrap();
+    assert_eq!(text.lines().count(), 3, "each host once:\n{text}");
+    for server in hosts.sandbox.servers() {
+        let name = format!("[{}]:{} ", server.address.ip(), server.address.port());
+        assert_eq!(text.lines().filter(|l| l.starts_with(&name)).count(), 1, "{name}\n{text}");
+    }
+    let mode = std::fs::metadata(known_hosts.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the created folder is private");
+}
