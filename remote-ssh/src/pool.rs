@@ -166,7 +166,7 @@ impl SessionPool {
                     // The server allows fewer sessions per connection than we tried (`MaxSessions` below our
                     // gate). While other commands hold channels here, that is a limit to learn, not a failure:
                     // this permit is given up for good, and the command waits for a channel to free.
-                    let held = slot.capacity.load(Ordering::SeqCst) - slot.channels.available_permits() - 1;
+                    let held = slot.capacity.load(Ordering::SeqCst).saturating_sub(slot.channels.available_permits() + 1);
                     if held == 0 {
                         return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
                     }
@@ -190,6 +190,10 @@ impl SessionPool {
 
     fn slot(&self, spec: &HostSpec) -> Arc<Slot> {
         let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+        // Looked up before cloning: a spec holds several paths, and warm commands find their slot every time.
+        if let Some(slot) = slots.get(spec) {
+            return slot.clone();
+        }
         slots
             .entry(spec.clone())
             .or_insert_with(|| {

@@ -4,23 +4,27 @@
 use remote_core::inventory::{Agent, Auth, HostSpec, Inventory, InventoryError};
 use serde_json::{Value, json};
 
-/// Prints the groups (without `group`) or the hosts of `group`, as text or JSON Lines.
+/// Prints the groups (without `group`) or the hosts of `group`, as text or as one JSON document.
 pub fn print(inventory: &Inventory, group: Option<&str>, json: bool) -> Result<(), InventoryError> {
     let Some(name) = group else {
-        for group in inventory.groups() {
+        if json {
+            let groups: Vec<Value> = inventory
+                .groups()
+                .map(|group| json!({"group": group.name, "hosts": group.hosts.iter().map(|h| &h.name).collect::<Vec<_>>()}))
+                .collect();
+            println!("{}", json!({ "groups": groups }));
+        }
+        for group in inventory.groups().filter(|_| !json) {
             let names: Vec<&str> = group.hosts.iter().map(|h| h.name.as_str()).collect();
-            if json {
-                println!("{}", json!({"group": group.name, "hosts": names}));
-            } else {
-                println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
-            }
+            println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
         }
         return Ok(());
     };
-    for host in &inventory.group(name)?.hosts {
-        if json {
-            println!("{}", host_json(host));
-        } else {
+    let group = inventory.group(name)?;
+    if json {
+        println!("{}", json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()}));
+    } else {
+        for host in &group.hosts {
             println!("{}", host_line(host));
         }
     }

@@ -94,8 +94,9 @@ fn concurrent_accept_new_records_each_host_once() {
     let known_hosts = hosts.dir().join("fresh-ssh-dir").join("known_hosts");
     let value = format!("{:?}", known_hosts.display().to_string());
     let inventory = hosts.write_inventory(&[("known_hosts", &value), ("host_key_checking", "\"accept-new\"")]);
-    let runs: Vec<_> =
-        (0..4).map(|_| tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"])).collect();
+    let runs: Vec<_> = (0..4)
+        .map(|_| tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"]))
+        .collect();
     for run in runs {
         let out = run.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));

@@ -113,6 +113,16 @@ fn a_target_is_reached_through_its_jump_host() {
         shown.stdout
     );
 
+    let shown = remote_with_env(&["--inventory", inventory.to_str().unwrap(), "--json", "hosts", "test"], &env);
+    let document = json(&shown.stdout);
+    let host = &document["hosts"][0];
+    assert_eq!(
+        (host["address"].as_str(), host["port"].as_u64()),
+        (Some(target.ip().to_string().as_str()), Some(u64::from(target.port())))
+    );
+    assert_eq!(host["jumps"][0]["host"], "jumper", "{document}");
+    assert_eq!(host["jumps"][0]["port"], u64::from(jump.port()), "{document}");
+
     // The oracle takes the same route with the same files.
     let ssh = Command::new("ssh")
         .args(["-F"])
