@@ -245,8 +245,11 @@ fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMu
         let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
         cpu += timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime);
         peak_rss_kb = peak_rss_kb.max(usage.ru_maxrss);
+        // A `remote` run that failed fast would look fast: its figures are not figures. Other tools only warn,
+        // as before, since their own quirks are not ours to stop the run for.
         if status != 0 {
             eprintln!("bench: {tool} failed on {hosts} hosts (wait status {status}):\n{}\n{}", tail(&stdout), tail(&stderr));
+            assert!(!tool.starts_with("remote"), "{tool} failed: the run is stopped rather than report its time");
         }
     }
     eprintln!(

@@ -98,6 +98,8 @@ pub struct HostSpec {
     pub connect_timeout: Option<Duration>,
     /// `ServerAliveInterval` from `~/.ssh/config`, when it sets one.
     pub keepalive: Option<Duration>,
+    /// `HostKeyAlias` from `~/.ssh/config`: the name host keys are looked up and recorded under, without a port.
+    pub host_key_alias: Option<String>,
     /// The host this one is reached through (`ProxyJump`): the last hop, whose own `jump` is the hop before it.
     pub jump: Option<Box<HostSpec>>,
 }
@@ -115,9 +117,14 @@ impl HostSpec {
         chain
     }
 
-    /// The name OpenSSH uses for this host in `known_hosts`: `addr` on port 22, `[addr]:port` otherwise.
+    /// The name OpenSSH uses for this host in `known_hosts`: its `HostKeyAlias`, else `addr` on port 22 and
+    /// `[addr]:port` otherwise.
     pub fn known_hosts_name(&self) -> String {
-        if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) }
+        match &self.host_key_alias {
+            Some(alias) => alias.clone(),
+            None if self.port == 22 => self.address.clone(),
+            None => format!("[{}]:{}", self.address, self.port),
+        }
     }
 }
 

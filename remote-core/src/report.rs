@@ -230,7 +230,8 @@ impl HostResult {
 }
 
 /// Written field by field, borrowing the output bytes, so that a large run goes out as JSON without a second
-/// copy of every host's output in memory (text is only copied where it is not valid UTF-8).
+/// copy of every host's output in memory. Output that is not valid UTF-8 is the exception: its lossy text and its
+/// base64 twin are both made, about 2.3 times that host's output while it is written.
 impl Serialize for HostResult {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let output = self.output();

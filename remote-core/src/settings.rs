@@ -56,6 +56,13 @@ pub enum SettingsError {
     /// `StrictHostKeyChecking` holds a value OpenSSH does not know.
     #[error("StrictHostKeyChecking {value:?} in the ssh_config for `{host}` is not known; use yes, accept-new or no")]
     Policy { host: String, value: String },
+    /// `~/.ssh/config` gives the host a `ProxyCommand`, which `remote` does not run: connecting directly instead
+    /// would bypass the route the user set up.
+    #[error(
+        "ssh_config gives `{host}` ProxyCommand {command}, which remote does not run and will not bypass by connecting \
+         directly; use ProxyJump instead, or set ssh_config = \"none\" for this group"
+    )]
+    ProxyCommand { host: String, command: String },
     /// The `ProxyJump` chain goes on too long (a loop between hosts' `ProxyJump` lines, most likely).
     #[error("the ProxyJump chain of `{host}` is longer than {MAX_JUMPS} hops ({chain}); look for a loop in ssh_config")]
     JumpLoop { host: String, chain: String },
@@ -72,6 +79,9 @@ pub fn resolve(explicit: &Explicit, config: Option<&SshConfig>, local_user: &str
 
 /// One host's own settings, without its jump hosts.
 fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<HostSpec, SettingsError> {
+    if let Some(command) = &found.proxy_command {
+        return Err(SettingsError::ProxyCommand { host: explicit.name.clone(), command: command.clone() });
+    }
     let auth = match &explicit.key {
         Some(key) => Auth::KeyFile(key.clone()),
         None => Auth::Keys {
@@ -121,6 +131,7 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         host_key_checking,
         connect_timeout: found.connect_timeout,
         keepalive: found.server_alive_interval.filter(|interval| !interval.is_zero()),
+        host_key_alias: found.host_key_alias.clone(),
         jump: None,
     })
 }
@@ -242,6 +253,16 @@ mod tests {
                       Host outer\n  User gate\n";
         check(config, named("target"), "local@target:22 strict via gate@outer:22, ops@10.1.1.1:2222, local@last:22");
         check("Host a\n  ProxyJump none\n", named("a"), "local@a:22 strict");
+    }
+
+    #[test]
+    fn host_key_alias_names_the_known_hosts_entry_and_proxy_command_is_refused() {
+        let parsed = SshConfig::parse("Host db\n  HostKeyAlias DB-Primary\n  Port 2222\n", Path::new("/c")).unwrap();
+        let spec = resolve(&named("db"), Some(&parsed), "local").unwrap();
+        assert_eq!(spec.known_hosts_name(), "db-primary");
+        let parsed = SshConfig::parse("Host legacy\n  ProxyCommand nc -X 5 %h %p\n", Path::new("/c")).unwrap();
+        let err = resolve(&named("legacy"), Some(&parsed), "local").unwrap_err();
+        assert!(err.to_string().starts_with("ssh_config gives `legacy` ProxyCommand nc -X 5 %h %p (/c:2)"), "{err}");
     }
 
     #[test]

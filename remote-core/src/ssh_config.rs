@@ -64,6 +64,10 @@ pub struct HostConfig {
     pub server_alive_interval: Option<Duration>,
     /// ProxyJump hops in the order written; `Some(vec![])` is `ProxyJump none`.
     pub proxy_jump: Option<Vec<Jump>>,
+    /// ProxyCommand, unless `none`: a command `remote` does not run, so such a host cannot be reached as ssh would.
+    pub proxy_command: Option<String>,
+    /// HostKeyAlias, lowercased: the name host keys are looked up and recorded under instead of the host's.
+    pub host_key_alias: Option<String>,
     /// What this module did not evaluate or expand as `ssh` would, each naming file:line.
     pub warnings: Vec<String>,
 }
@@ -691,7 +695,7 @@ impl SshConfig {
             hostname.clone().unwrap_or_else(|| connect_name(context.host_arg)),
             port.unwrap_or(22),
             user.clone().unwrap_or_else(|| context.local_user.to_string()),
-            host_key_alias.map_or_else(|| context.host_arg.to_string(), |alias| alias.to_ascii_lowercase()),
+            host_key_alias.clone().map_or_else(|| context.host_arg.to_string(), |alias| alias.to_ascii_lowercase()),
             context,
         );
         let client_path = |raw: &str, at: &Loc, what: &str, warnings: &mut Vec<String>| -> String {
@@ -729,9 +733,9 @@ impl SshConfig {
                 .collect(),
             None => Vec::new(),
         };
-        if let Some((command, at)) = proxy_command.filter(|(command, _)| !command.eq_ignore_ascii_case("none")) {
-            warnings.push(format!("{at}: ProxyCommand `{command}` applies to this host, but remote does not run proxy commands"));
-        }
+        let proxy_command = proxy_command
+            .filter(|(command, _)| !command.eq_ignore_ascii_case("none"))
+            .map(|(command, at)| format!("{command} ({at})"));
         if let Some((value, at)) = canonicalize_hostname.filter(|(value, _)| !matches!(value.as_str(), "no" | "false")) {
             warnings.push(format!(
                 "{at}: CanonicalizeHostname {value} is not modelled: ssh would look the name up in DNS and read the files again"
@@ -752,6 +756,8 @@ impl SshConfig {
             connect_timeout: connect_timeout.map(|s| Duration::from_secs(s.into())),
             server_alive_interval: server_alive_interval.map(|s| Duration::from_secs(s.into())),
             proxy_jump: proxy_jump.map(Option::unwrap_or_default),
+            proxy_command,
+            host_key_alias: host_key_alias.map(|alias| alias.to_ascii_lowercase()),
             warnings,
         }
     }
@@ -1930,7 +1936,9 @@ mod tests {
         assert!(warnings("Match host other exec true\n  Port 2\n", "h").is_empty());
         assert_eq!(warnings("Match canonical\n  Port 2\n", "h").len(), 1);
         assert_eq!(warnings("Match localnetwork 10.0.0.0/8\n  Port 2\n", "h").len(), 1);
-        assert!(warnings("ProxyCommand nc %h %p\n", "h")[0].contains("ProxyCommand"));
+        // ProxyCommand is no warning but a value: the inventory refuses such a host rather than connect around it.
+        let parsed = SshConfig::parse("ProxyCommand nc %h %p\n", Path::new("/cfg")).unwrap();
+        assert_eq!(parsed.resolve("h", "u").proxy_command.as_deref(), Some("nc %h %p (/cfg:1)"));
         assert!(warnings("CanonicalizeHostname yes\n", "h")[0].contains("CanonicalizeHostname"));
         assert!(warnings("IdentityFile /k/%C\n", "h")[0].contains("%C"));
         assert!(warnings("HostName %p\n", "h")[0].contains("%p"));

@@ -17,7 +17,8 @@ use crate::host_key::{HandshakeError, KnownHostsCache, Verifier};
 /// Settings for opening connections.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
-    /// Limit for TCP connect + key exchange + authentication, unless the host's `ConnectTimeout` says otherwise.
+    /// Limit for each step of connecting (resolving, the TCP connect to each address, the wait for the server's
+    /// first bytes, key exchange with authentication), unless the host's `ConnectTimeout` says otherwise.
     pub timeout: Duration,
     /// `timeout` was asked for on the command line, so it wins over `ConnectTimeout` in `~/.ssh/config`.
     pub timeout_is_explicit: bool,

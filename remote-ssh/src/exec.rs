@@ -168,6 +168,9 @@ async fn await_process_group(
 /// Start of the first stdout line of every command: the remote shell's process group id.
 const PGID_MARK: &[u8] = b"remote-pgid:";
 
+/// Digits a process group id can have (Linux pids stop at 2^22; 10 digits cover any 32-bit id).
+const MAX_PGID_DIGITS: usize = 10;
+
 /// Prefixes `command` so the remote shell first reports its process group, then runs the command with
 /// stdin on `/dev/null` (commands that read stdin finish instead of hanging).
 ///
@@ -200,13 +203,19 @@ impl StdoutReader {
         let Some(head) = self.head.as_mut() else { return data.to_vec() };
         head.extend_from_slice(data);
         let prefix_len = head.len().min(PGID_MARK.len());
-        if head[..prefix_len] != PGID_MARK[..prefix_len] {
-            // Not our line (an unusual login shell): everything is output.
+        let newline = head.iter().position(|b| *b == b'\n');
+        // Not our line (a login shell that printed something first), or longer than a process group number could
+        // make it: everything is output, and nothing is held back without bound.
+        let longest = PGID_MARK.len() + MAX_PGID_DIGITS;
+        let ours = head[..prefix_len] == PGID_MARK[..prefix_len] && newline.map_or(head.len() <= longest, |at| at <= longest);
+        if !ours {
             return self.head.take().unwrap_or_default();
         }
-        let Some(newline) = head.iter().position(|b| *b == b'\n') else { return Vec::new() };
+        let Some(newline) = newline else { return Vec::new() };
         let rest = head.split_off(newline + 1);
-        self.process_group = std::str::from_utf8(&head[PGID_MARK.len()..newline]).ok().and_then(|p| p.parse().ok());
+        // Groups 0 and 1 would make `kill -- -N` mean "our own group" or "every process we may signal".
+        self.process_group =
+            std::str::from_utf8(&head[PGID_MARK.len()..newline]).ok().and_then(|p| p.parse().ok()).filter(|group| *group > 1);
         self.head = None;
         rest
     }
@@ -337,6 +346,9 @@ mod tests {
         assert_eq!(strip(&[b"remote-", b"pgid:7", b"\nhi", b" there"]), (b"hi there".to_vec(), Some(7)));
         assert_eq!(strip(&[b"something else\n"]), (b"something else\n".to_vec(), None));
         assert_eq!(strip(&[b"remote-pg"]), (b"remote-pg".to_vec(), None));
+        assert_eq!(strip(&[b"remote-pgid:1\nx"]), (b"x".to_vec(), None));
+        let endless: Vec<u8> = [&b"remote-pgid:"[..], &[b'9'; 40]].concat();
+        assert_eq!(strip(&[&endless, b"\n"]), ([&endless[..], b"\n"].concat(), None));
         assert_eq!(strip(&[]), (Vec::new(), None));
     }
 }

@@ -73,8 +73,9 @@ impl Verifier {
     /// Reads the known_hosts files a host is checked against; any file that cannot be read refuses the host.
     pub(crate) fn new(spec: &HostSpec, cache: &KnownHostsCache) -> Result<Self, HostError> {
         let mut verifier = Verifier {
-            address: spec.address.clone(),
-            port: spec.port,
+            // With a HostKeyAlias, OpenSSH looks keys up and records them under the alias alone, with no port.
+            address: spec.host_key_alias.clone().unwrap_or_else(|| spec.address.clone()),
+            port: if spec.host_key_alias.is_some() { 22 } else { spec.port },
             known_hosts: spec.known_hosts.clone(),
             policy: spec.host_key_checking,
             files: Vec::new(),

@@ -461,7 +461,8 @@ pub fn record<P: Borrow<Parsed>>(
 fn open_for_append(path: &Path) -> Result<fs::File, KnownHostsError> {
     let write_error = |source| KnownHostsError::Write { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty() && !parent.exists()) {
-        fs::DirBuilder::new().mode(0o700).create(parent).map_err(write_error)?;
+        // Recursive, so that connections racing to create a missing ~/.ssh do not fail each other.
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(write_error)?;
     }
     OpenOptions::new().read(true).append(true).create(true).open(path).map_err(write_error)
 }
@@ -476,7 +477,11 @@ fn append_to(file: &mut fs::File, path: &Path, line: &str) -> Result<(), KnownHo
     text.push('\n');
     file.write_all(text.as_bytes()).map_err(write_error)?;
     // A recorded key that a crash could lose would be asked for again; one that is half written would be worse.
-    file.sync_data().map_err(write_error)
+    // Only regular files can be synced: `/dev/null` (`UserKnownHostsFile none`) cannot, and needs no sync.
+    if file.metadata().map_err(write_error)?.is_file() {
+        file.sync_data().map_err(write_error)?;
+    }
+    Ok(())
 }
 
 /// Whether the file is empty or ends with a newline.

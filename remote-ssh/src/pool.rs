@@ -1,7 +1,6 @@
 //! Keeps one SSH connection per host open and fans commands out over them, with bounded concurrency.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +42,8 @@ pub struct ExecOptions {
     pub max_output: usize,
     /// Bytes kept from all hosts of one fan-out together (`--max-output`).
     pub max_output_total: usize,
+    /// Which fan-out these options belong to (0: none), so that its hosts can share what one of them learned.
+    pub fan_out: u64,
     /// The budget the hosts of one fan-out share; [`SessionPool::exec`] makes a fresh one of
     /// `max_output_total` for each fan-out, and a single [`SessionPool::exec_on`] without one has its own.
     pub budget: Option<Arc<OutputBudget>>,
@@ -60,6 +61,7 @@ impl Default for ExecOptions {
             max_output: 64 << 20,
             max_output_total: 256 << 20,
             budget: None,
+            fan_out: 0,
             on_host_done: None,
             cancel: None,
         }
@@ -90,8 +92,13 @@ struct Slot {
     /// Bounds channels in flight on this connection (see [`PoolConfig::channels_per_host`]); shrinks to what the
     /// server allows when it refuses a channel while others are open.
     channels: Semaphore,
-    /// Permits the gate has in all (in flight + available), so that the number in flight can be told.
-    capacity: AtomicUsize,
+    /// Permits the gate has in all (in flight + available), so that the number in flight can be told. Why a std
+    /// Mutex: held only to compare and decrement, never across an await.
+    capacity: Mutex<usize>,
+    /// The last failure to connect and the fan-out it happened in: the other commands of that fan-out that wait on
+    /// this slot (targets behind a jump host, most of all) get the failure at once instead of each trying again for
+    /// a whole timeout. A later fan-out (the next line at the prompt) tries again.
+    failed: Mutex<Option<(u64, HostError)>>,
 }
 
 impl SessionPool {
@@ -105,7 +112,9 @@ impl SessionPool {
     pub async fn exec(&self, hosts: &[HostSpec], command: &str, options: &ExecOptions) -> Vec<HostResult> {
         let started = Instant::now();
         let command: Arc<str> = Arc::from(command);
-        let options = ExecOptions { budget: Some(OutputBudget::new(options.max_output_total)), ..options.clone() };
+        static FAN_OUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let fan_out = FAN_OUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let options = ExecOptions { budget: Some(OutputBudget::new(options.max_output_total)), fan_out, ..options.clone() };
         let tasks: Vec<_> = hosts
             .iter()
             .map(|spec| {
@@ -153,7 +162,7 @@ impl SessionPool {
                 () = cancelled(cancel) => return Err(HostError::NotStarted),
             };
             let connection = tokio::select! {
-                connection = self.connection(&slot, spec) => connection?,
+                connection = self.connection(&slot, spec, options.fan_out) => connection?,
                 () = cancelled(cancel) => return Err(HostError::NotStarted),
             };
             let open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()).await;
@@ -165,14 +174,16 @@ impl SessionPool {
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
                     // The server allows fewer sessions per connection than we tried (`MaxSessions` below our
                     // gate). While other commands hold channels here, that is a limit to learn, not a failure:
-                    // this permit is given up for good, and the command waits for a channel to free.
-                    let held = slot.capacity.load(Ordering::SeqCst).saturating_sub(slot.channels.available_permits() + 1);
-                    if held == 0 {
+                    // this permit is given up for good, and the command waits for a channel to free. Decided under
+                    // a lock, and never below one channel, so that racing refusals cannot close the gate for good.
+                    let mut capacity = slot.capacity.lock().unwrap_or_else(|e| e.into_inner());
+                    let held = capacity.saturating_sub(slot.channels.available_permits() + 1);
+                    if held == 0 || *capacity <= 1 {
                         return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
                     }
                     permit.forget();
-                    let capacity = slot.capacity.fetch_sub(1, Ordering::SeqCst) - 1;
-                    tracing::debug!(host = %spec.name, capacity, "the server refused a channel; fewer at once on this host");
+                    *capacity -= 1;
+                    tracing::debug!(host = %spec.name, capacity = *capacity, "the server refused a channel; fewer at once");
                     continue;
                 }
                 Ok(Err(err)) => err.to_string(),
@@ -201,40 +212,62 @@ impl SessionPool {
                 Arc::new(Slot {
                     connection: tokio::sync::Mutex::new(None),
                     channels: Semaphore::new(capacity),
-                    capacity: AtomicUsize::new(capacity),
+                    capacity: Mutex::new(capacity),
+                    failed: Mutex::new(None),
                 })
             })
             .clone()
     }
 
-    async fn connection(&self, slot: &Slot, spec: &HostSpec) -> Result<Arc<Connection>, HostError> {
+    async fn connection(&self, slot: &Slot, spec: &HostSpec, fan_out: u64) -> Result<Arc<Connection>, HostError> {
         let mut current = slot.connection.lock().await;
         if let Some(connection) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(connection.clone());
         }
-        // A jump host's connection is kept in its own slot, so many targets share one tunnel host connection.
+        if let Some((failed_in, error)) = slot.failed.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && fan_out != 0
+            && *failed_in == fan_out
+        {
+            return Err(error.clone());
+        }
+        let opened = self.open(spec, fan_out).await;
+        match opened {
+            Ok(connection) => {
+                *current = Some(connection.clone());
+                *slot.failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                Ok(connection)
+            }
+            Err(error) => {
+                *slot.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some((fan_out, error.clone()));
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens a connection to `spec`, through its jump host's connection (kept in its own slot, so that many
+    /// targets share one connection to their jump host) when it has one.
+    async fn open(&self, spec: &HostSpec, fan_out: u64) -> Result<Arc<Connection>, HostError> {
         let via = match &spec.jump {
             Some(hop) => Some(
-                self.connection_to(hop)
+                self.connection_to(hop, fan_out)
                     .await
                     .map_err(|err| HostError::Jump { jump: hop.name.clone(), cause: err.to_string() })?,
             ),
             None => None,
         };
         let (caches, options) = (&self.inner.caches, &self.inner.config.connect);
-        let connection = Arc::new(Connection::open(spec, caches, options, &self.inner.connecting, via).await?);
-        *current = Some(connection.clone());
-        Ok(connection)
+        Ok(Arc::new(Connection::open(spec, caches, options, &self.inner.connecting, via).await?))
     }
 
     /// The open connection to `spec` (a jump host), opening it, and the hops before it, when needed.
     fn connection_to<'a>(
         &'a self,
         spec: &'a HostSpec,
+        fan_out: u64,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<Connection>, HostError>> + Send + 'a>> {
         Box::pin(async move {
             let slot = self.slot(spec);
-            self.connection(&slot, spec).await
+            self.connection(&slot, spec, fan_out).await
         })
     }
 
@@ -244,6 +277,12 @@ impl SessionPool {
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, dead)) {
             *current = None;
         }
+    }
+
+    /// Whether a connection to `spec` is open now.
+    pub fn is_open(&self, spec: &HostSpec) -> bool {
+        let slot = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).get(spec).cloned();
+        slot.is_some_and(|s| s.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed())))
     }
 
     /// Connections currently open.

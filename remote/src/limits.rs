@@ -19,8 +19,14 @@ fn open_files() -> (u64, u64) {
 /// descriptor, and the usual soft limit (1024) is far below a big fleet.
 pub fn raise_open_files() {
     let (soft, hard) = open_files();
-    if soft < hard {
-        let limit = libc::rlimit { rlim_cur: hard as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+    // An unlimited hard limit cannot be the soft one: the kernel caps descriptors at fs.nr_open.
+    let ceiling = if hard == libc::RLIM_INFINITY {
+        std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|n| n.trim().parse().ok()).unwrap_or(soft)
+    } else {
+        hard
+    };
+    if soft < ceiling {
+        let limit = libc::rlimit { rlim_cur: ceiling, rlim_max: hard };
         // SAFETY: setrlimit reads the struct we hand it; raising the soft limit up to the hard one is always allowed.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
             tracing::warn!(soft, hard, "could not raise the open-files limit");

@@ -97,7 +97,7 @@ impl Session {
             && let remote_syntax::ArgKind::Name(name) = &arg.kind
             && let Ok(group) = inventory.group(name)
         {
-            self.check_open_files(&group.name, group.hosts.len()).map_err(|message| interpret::EvalError {
+            self.check_open_files(&group.name, &group.hosts).map_err(|message| interpret::EvalError {
                 message,
                 at: arg.at,
                 help: None,
@@ -114,7 +114,7 @@ impl Session {
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         check_pipeline(name, &group.name)?;
-        self.check_open_files(&group.name, group.hosts.len())?;
+        self.check_open_files(&group.name, &group.hosts)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
         Ok(Linked
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
@@ -122,8 +122,11 @@ impl Session {
     }
 
     /// Refuses, before connecting, a group whose connections would not fit the open-files limit.
-    fn check_open_files(&self, group: &str, hosts: usize) -> Result<(), String> {
-        crate::limits::check(group, hosts, self.driver.pool().open_connections())
+    fn check_open_files(&self, group: &str, hosts: &[remote_core::HostSpec]) -> Result<(), String> {
+        // Hosts already connected need no new descriptor; they are in the open count already.
+        let pool = self.driver.pool();
+        let new = hosts.iter().filter(|spec| !pool.is_open(spec)).count();
+        crate::limits::check(group, new, pool.open_connections())
     }
 
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.

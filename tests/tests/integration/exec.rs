@@ -150,6 +150,9 @@ fn timeouts_on_a_server_with_max_sessions_2_are_all_killed() {
         }
         results
     });
+    // Only two sessions at a time: one command waited for a channel instead of failing, so it ended a timeout later.
+    let longest = results.iter().map(|r| r.elapsed).max().unwrap_or_default();
+    assert!(longest >= Duration::from_millis(3000), "no command waited for a free session: {longest:?}");
     for (i, result) in results.iter().enumerate() {
         let output = result.output().unwrap_or_else(|| panic!("command {i} did not run: {result:?}"));
         assert_eq!(output.stopped.as_ref().map(|s| &s.kill), Some(&Kill::Killed), "command {i}: {result:?}");

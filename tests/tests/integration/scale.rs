@@ -26,8 +26,9 @@ fn the_output_budget_is_shared_by_all_hosts_and_each_says_it_was_cut() {
         let flags = (result["ok"].clone(), result["truncated"].clone());
         assert_eq!(flags, (Value::from(true), Value::from(!whole)), "{}", result["host"]);
     }
-    // 60 MB were printed; the controller holds the 30 MiB it keeps and streams the JSON out without a copy.
-    assert!(peak_rss_kib < 110 << 10, "peak RSS {} MiB for a 30 MiB budget", peak_rss_kib >> 10);
+    // 60 MB were printed; the controller holds the 30 MiB it keeps and streams the JSON out without a copy (a
+    // copy into a JSON value would add another 30 MiB on top of the ~20 MiB the process needs anyway).
+    assert!(peak_rss_kib < 62 << 10, "peak RSS {} MiB for a 30 MiB budget", peak_rss_kib >> 10);
 
     let summary = remote(&["--inventory", inventory, "exec", "test", "--max-output", "1k", "--", "sh", "-c", flood]);
     assert_eq!(
