@@ -16,9 +16,10 @@ use tests::{TestHosts, fingerprint, generate_key, remote};
 enum Policy {
     Strict,
     AcceptNew,
+    Off,
 }
 
-use Policy::{AcceptNew, Strict};
+use Policy::{AcceptNew, Off, Strict};
 
 /// Most cases run under both policies, since accept-new differs from strict only for unknown hosts.
 const BOTH: &[Policy] = &[Strict, AcceptNew];
@@ -29,6 +30,7 @@ impl Policy {
         match self {
             Strict => "yes",
             AcceptNew => "accept-new",
+            Off => "no",
         }
     }
 
@@ -37,6 +39,7 @@ impl Policy {
         match self {
             Strict => "\"strict\"",
             AcceptNew => "\"accept-new\"",
+            Off => "\"off\"",
         }
     }
 }
@@ -131,7 +134,7 @@ struct Fixture {
     user_file: PathBuf,
     global_file: PathBuf,
     /// Inventories naming F and G, strict and accept-new: written once, as `write_inventory` always writes one path.
-    inventories: [PathBuf; 2],
+    inventories: [PathBuf; 3],
     /// The server's host key as `type base64`.
     host_key: String,
     /// Another ed25519 key as `type base64`, and its public key file.
@@ -177,7 +180,7 @@ impl Fixture {
         Self {
             user_file: PathBuf::new(),
             global_file: PathBuf::new(),
-            inventories: [PathBuf::new(), PathBuf::new()],
+            inventories: [PathBuf::new(), PathBuf::new(), PathBuf::new()],
             other_key: public_key(&other.with_extension("pub")),
             other_public: other.with_extension("pub"),
             rsa_key: public_key(&rsa.with_extension("pub")),
@@ -198,7 +201,7 @@ impl Fixture {
         self.user_file = self.hosts.dir().join(format!("{lane}_known_hosts"));
         self.global_file = self.hosts.dir().join(format!("{lane}_global_known_hosts"));
         let quoted = |path: &Path| format!("\"{}\"", path.display());
-        for policy in BOTH {
+        for policy in [Strict, AcceptNew, Off].iter() {
             let written = self.hosts.write_inventory(&[
                 ("known_hosts", &quoted(&self.user_file)),
                 ("global_known_hosts", &format!("[{}]", quoted(&self.global_file))),
@@ -436,5 +439,31 @@ fn refusals_name_the_keys_and_the_line() {
         let revoked = fixture.remote(*policy).unwrap_or_else(|e| panic!("revoked key, {policy:?}: {e}"));
         assert!(!revoked.connected, "revoked key, {policy:?}: remote connected");
         assert!(revoked.text.contains("revoked"), "revoked key, {policy:?}: no `revoked` in: {}", revoked.text);
+    }
+}
+
+/// `off` is OpenSSH's `StrictHostKeyChecking no`: it connects wherever that does, unknown, changed, other-type and
+/// revoked keys alike (OpenSSH's "continue unsafe"). Unlike ssh, `remote` records nothing under `off`.
+#[test]
+fn off_connects_wherever_ssh_no_does() {
+    let fixture = Fixture::start();
+    let cases = [
+        case("unknown host", ""),
+        case("changed key", "{NAME} {X}\n"),
+        case("only an RSA key recorded", "{NAME} {R}\n"),
+        case("revoked key", "@revoked {NAME} {K}\n{NAME} {K}\n"),
+    ];
+    for case in &cases {
+        let start = fixture.write_case(case);
+        let ssh = fixture.ssh(Off, false);
+        fixture.restore(case, &start);
+        let ours = fixture.remote(Off).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(
+            ours.connected, ssh.connected,
+            "{}: ssh connected {}, remote {}: {}",
+            case.name, ssh.connected, ours.connected, ours.text
+        );
+        assert!(ours.connected, "{}: {}", case.name, ours.text);
+        assert_eq!(fixture.user_text(), start, "{}: remote wrote to known_hosts under off", case.name);
     }
 }
