@@ -4,8 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use remote_core::Inventory;
-use rustyline::DefaultEditor;
+use remote_core::registry::Registry;
+use rustyline::Editor;
 use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+
+use crate::complete::{Names, PromptHelper};
 
 use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
@@ -21,7 +25,8 @@ EXPR                  any pipeline expression, e.g. `ls(sandbox, \"/\", \"-la\")
 hosts [GROUP]         the inventory's groups, or the hosts of one
 help                  this text
 quit                  leave (also Ctrl-D)
-`remote list` (or `list` here) shows the operations, steps and pipelines.
+`remote list` (or `list` here) shows the operations, steps and pipelines; Tab completes names, groups
+and hosts, and an open call shows its signature.
 Not yet here: watch, jobs, halt, reload, stop, go, refresh (scheduler and hot reload of ops).
 ";
 
@@ -74,7 +79,10 @@ fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
 fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     // The prompt and the echo go to the terminal, not to stdout, which may carry `--json` output.
     let config = rustyline::Config::builder().behavior(rustyline::config::Behavior::PreferTerm).build();
-    let mut editor = DefaultEditor::with_config(config)?;
+    let mut editor: Editor<PromptHelper, DefaultHistory> = Editor::with_config(config)?;
+    let helper = PromptHelper::default();
+    let names = helper.names.clone();
+    editor.set_helper(Some(helper));
     let history = live.inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("history");
     // No history yet is the normal first run.
     let _ = editor.load_history(&history);
@@ -83,6 +91,9 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     }
     eprintln!("remote live: inventory {}; `help` for commands, Ctrl-D to leave", live.inventory.display());
     loop {
+        // Names change with the inventory (read again for every line) and, with hot reload, with ops.
+        let inventory = Inventory::load(&live.inventory).ok();
+        *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&Registry::new(Some(&ops::Linked)), inventory.as_ref());
         match editor.readline("remote> ") {
             Ok(line) => {
                 if !line.trim().is_empty() {

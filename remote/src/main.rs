@@ -1,6 +1,7 @@
 //! The `remote` command line: parses arguments, runs the chosen command, and maps outcomes to exit codes 0/1/2.
 
 mod cli;
+mod complete;
 mod exec;
 mod hosts;
 mod interrupt;
