@@ -125,16 +125,7 @@ fn main() {
     let port = if sandbox::is_root() { 22 } else { 2222 };
     let addresses = sandbox::loopback_addresses(max_hosts, Ipv4Addr::new(127, 77, 1, 1), port);
     eprintln!("bench: starting {max_hosts} sshd hosts on {}… for user {user}", addresses[0]);
-    let started = Instant::now();
-    let hosts = Sandbox::start(&SandboxConfig {
-        dir: work.path().to_path_buf(),
-        addresses,
-        addresses_per_server: 1,
-        login_user: user.clone(),
-        detach: false,
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("bench: hosts up in {:.1}s", started.elapsed().as_secs_f64());
+    let hosts = start_servers(work.path(), addresses, 1, &user);
 
     let inventory = write_inventory(&hosts, &options.sizes, work.path());
     let remote = std::env::current_exe().expect("own path").with_file_name("remote");
@@ -177,6 +168,21 @@ fn main() {
         }
     }
     report(&table, options.rounds, &user);
+}
+
+/// Starts sshd servers in `dir` for `addresses`, `per_server` addresses each, letting `user` in.
+fn start_servers(dir: &Path, addresses: Vec<std::net::SocketAddr>, per_server: usize, user: &str) -> Sandbox {
+    let started = Instant::now();
+    let config = SandboxConfig {
+        dir: dir.to_path_buf(),
+        addresses,
+        addresses_per_server: per_server,
+        login_user: user.to_string(),
+        detach: false,
+    };
+    let sandbox = Sandbox::start(&config).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("bench: {} sshd servers up in {:.1}s", sandbox.servers().len(), started.elapsed().as_secs_f64());
+    sandbox
 }
 
 /// The login user for the hosts: a plain account without shell rc files.
@@ -456,16 +462,7 @@ fn fleet(hosts: usize, rounds: usize) {
     let port = if sandbox::is_root() { 22 } else { 2222 };
     let addresses = sandbox::loopback_addresses(hosts, Ipv4Addr::new(127, 78, 1, 1), port);
     eprintln!("bench: starting {} sshd servers for {hosts} hosts from {}…", hosts.div_ceil(16), addresses[0]);
-    let started = Instant::now();
-    let sandbox = Sandbox::start(&SandboxConfig {
-        dir: work.path().to_path_buf(),
-        addresses,
-        addresses_per_server: 16,
-        login_user: user.clone(),
-        detach: false,
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("bench: {} servers up in {:.1}s", sandbox.servers().len(), started.elapsed().as_secs_f64());
+    let sandbox = start_servers(work.path(), addresses, 16, &user);
     let inventory = write_inventory(&sandbox, &[hosts], work.path());
     let specs = Inventory::load(&inventory).expect("fleet inventory").group(&format!("b{hosts}")).expect("group").hosts.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");

@@ -117,13 +117,20 @@ impl HostSpec {
         chain
     }
 
-    /// The name OpenSSH uses for this host in `known_hosts`: its `HostKeyAlias`, else `addr` on port 22 and
-    /// `[addr]:port` otherwise.
-    pub fn known_hosts_name(&self) -> String {
+    /// What this host's keys are looked up and recorded under in `known_hosts`: its `HostKeyAlias` alone (OpenSSH
+    /// adds no port to an alias), else its address and port.
+    pub fn known_hosts_host(&self) -> (&str, u16) {
         match &self.host_key_alias {
-            Some(alias) => alias.clone(),
-            None if self.port == 22 => self.address.clone(),
-            None => format!("[{}]:{}", self.address, self.port),
+            Some(alias) => (alias, 22),
+            None => (&self.address, self.port),
+        }
+    }
+
+    /// The name OpenSSH uses for this host in `known_hosts`: the alias or `addr` on port 22, `[addr]:port` otherwise.
+    pub fn known_hosts_name(&self) -> String {
+        match self.known_hosts_host() {
+            (host, 22) => host.to_string(),
+            (host, port) => format!("[{host}]:{port}"),
         }
     }
 }

@@ -102,7 +102,9 @@ impl Run {
     /// Keeps only the hosts whose result passes `keep`; the others leave the run and its host set.
     pub fn retain(mut self, mut keep: impl FnMut(&HostResult) -> bool) -> Run {
         self.report.results.retain(|r| keep(r));
-        let specs: Vec<HostSpec> = self.report.results.iter().filter_map(|r| self.hosts.spec(&r.host).cloned()).collect();
+        let by_name = specs_by_name(&self.hosts);
+        let specs: Vec<HostSpec> =
+            self.report.results.iter().filter_map(|r| by_name.get(r.host.as_str()).map(|s| (*s).clone())).collect();
         self.hosts = self.hosts.with_specs(specs);
         self
     }
@@ -137,6 +139,11 @@ impl Report {
     fn clone_header(&self) -> Report {
         Report { label: self.label.clone(), group: self.group.clone(), results: Vec::new(), elapsed: self.elapsed }
     }
+}
+
+/// The host set's specs by name, so that matching a thousand results to their hosts is not a thousand scans.
+fn specs_by_name(hosts: &Hosts) -> HashMap<&str, &HostSpec> {
+    hosts.specs().iter().map(|spec| (spec.name.as_str(), spec)).collect()
 }
 
 fn failure(host: &str, error: HostError) -> HostResult {
@@ -185,8 +192,13 @@ impl On {
             On::After(previous) => {
                 let Run { hosts, report } = previous;
                 // Found by name rather than position: a user's step may have reordered the results.
-                let targets: Vec<HostSpec> =
-                    report.results.iter().filter(|r| r.ok()).filter_map(|r| hosts.spec(&r.host).cloned()).collect();
+                let by_name = specs_by_name(&hosts);
+                let targets: Vec<HostSpec> = report
+                    .results
+                    .iter()
+                    .filter(|r| r.ok())
+                    .filter_map(|r| by_name.get(r.host.as_str()).map(|spec| (*spec).clone()))
+                    .collect();
                 let (mut fresh, elapsed) = if targets.is_empty() {
                     (HashMap::new(), Duration::ZERO)
                 } else {

@@ -4,7 +4,6 @@
 //! (aliases, users, ports, identity files, jump hosts), so a fleet already set up for `ssh` works as it is.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::inventory::{Agent, Auth, HostKeyPolicy, HostSpec, expand_home};
 use crate::ssh_config::{HostConfig, Jump, SshConfig};
@@ -203,11 +202,6 @@ fn jumps(
         previous = Some(Box::new(spec));
     }
     Ok(previous)
-}
-
-/// How long to wait for a connection: the host's `ConnectTimeout` when `~/.ssh/config` sets one, else `default`.
-pub fn connect_timeout(spec: &HostSpec, default: Duration) -> Duration {
-    spec.connect_timeout.unwrap_or(default)
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub enum KeyProblem {
 /// What tells one version of a key file from another: its modification time, length and mode.
 type Stamp = (SystemTime, u64, u32);
 
+/// A `.pub` file as last read: its stamp (`None`: no file), and the key in it.
+type CachedPublic = (Option<Stamp>, Option<PublicKey>);
+
 /// A key file as last read: its stamp, and the key or why it cannot be used.
 type Cached = (Stamp, Result<Arc<PrivateKey>, KeyProblem>);
 
@@ -53,6 +56,9 @@ type Cached = (Stamp, Result<Arc<PrivateKey>, KeyProblem>);
 pub struct KeyCache {
     // Why a std Mutex: held only for a map lookup or insert, never across an await or a file read.
     keys: Mutex<HashMap<PathBuf, Cached>>,
+    /// The public halves of identity files (`PATH.pub`), read once per change like the keys: every connection
+    /// with `IdentitiesOnly` or an agent compares them. Why a std Mutex: as above.
+    publics: Mutex<HashMap<PathBuf, CachedPublic>>,
 }
 
 impl KeyCache {
@@ -72,6 +78,24 @@ impl KeyCache {
         let outcome = read_key(path, &meta).map(Arc::new);
         self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (stamp, outcome.clone()));
         outcome
+    }
+
+    /// The public half of the identity file `path`, from `PATH.pub`; `None` when there is no such file.
+    pub(crate) fn public(&self, path: &Path) -> Option<PublicKey> {
+        let mut public = path.as_os_str().to_owned();
+        public.push(".pub");
+        let public = PathBuf::from(public);
+        let stamp = std::fs::metadata(&public)
+            .ok()
+            .map(|meta| (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len(), meta.mode()));
+        if let Some((cached, key)) = self.publics.lock().unwrap_or_else(|e| e.into_inner()).get(&public)
+            && *cached == stamp
+        {
+            return key.clone();
+        }
+        let key = stamp.and_then(|_| keys::load_public_key(&public).ok());
+        self.publics.lock().unwrap_or_else(|e| e.into_inner()).insert(public, (stamp, key.clone()));
+        key
     }
 }
 
@@ -117,7 +141,7 @@ pub(crate) async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec,
             let mut tried = Vec::new();
             // The public halves of the identity files, for `IdentitiesOnly` and to skip files the agent already offered.
             let file_keys: Vec<(PathBuf, Option<PublicKey>)> =
-                files.iter().map(|path| (path.clone(), public_half(path))).collect();
+                files.iter().map(|path| (path.clone(), keys.public(path))).collect();
             let mut offered: Vec<PublicKey> = Vec::new();
             if let Some(mut client) = connect_agent(agent, &mut tried).await {
                 let identities = client.request_identities().await.unwrap_or_default();
@@ -183,13 +207,6 @@ async fn connect_agent(
             None
         }
     }
-}
-
-/// The public half of an identity file: from `PATH.pub`, else from the private key when it is not encrypted.
-fn public_half(path: &Path) -> Option<PublicKey> {
-    let mut public = path.as_os_str().to_owned();
-    public.push(".pub");
-    keys::load_public_key(PathBuf::from(public)).ok()
 }
 
 fn same_key(a: &PublicKey, b: &PublicKey) -> bool {

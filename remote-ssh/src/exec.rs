@@ -89,80 +89,84 @@ pub async fn run_command(
     channel.exec(true, supervised(command)).await.map_err(disconnected)?;
 
     let deadline = tokio::time::Instant::now() + limits.timeout;
-    let mut output = Output::default();
-    let mut stdout = StdoutReader::default();
+    let mut capture = Capture { output: Output::default(), stdout: StdoutReader::default(), limits };
     let stop = loop {
         tokio::select! {
             message = channel.wait() => match message {
-                Some(ChannelMsg::Data { data }) => {
-                    let data = stdout.strip_preamble(&data);
-                    keep(&mut output.stdout, &data, &limits, &mut output.truncated)
-                }
-                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                    keep(&mut output.stderr, &data, &limits, &mut output.truncated)
-                }
-                Some(ChannelMsg::ExitStatus { exit_status }) => output.exit = Some(exit_status),
-                Some(ChannelMsg::ExitSignal { signal_name, .. }) => output.signal = Some(signal_text(&signal_name)),
                 Some(ChannelMsg::Failure) => {
                     return Err(HostError::ChannelRefused { cause: "the exec request was denied".into() });
                 }
-                Some(_) => {}
+                Some(message) => capture.absorb(message),
                 None => break None,
             },
-            () = tokio::time::sleep_until(deadline) => break Some(StopReason::Timeout { after: limits.timeout }),
+            () = tokio::time::sleep_until(deadline) => break Some(StopReason::Timeout { after: capture.limits.timeout }),
             () = cancelled(cancel) => break Some(StopReason::Cancelled),
         }
     };
     if let Some(reason) = stop {
-        let group = await_process_group(&mut channel, &mut stdout, &mut output, &limits).await;
-        let kill = match group {
-            None if output.exit.is_some() || output.signal.is_some() => Kill::Ended,
+        let kill = match await_process_group(&mut channel, &mut capture).await {
+            None if capture.ended() => Kill::Ended,
             group => kill(connection, channel, group, &route).await,
         };
-        let rest = stdout.finish();
-        keep(&mut output.stdout, &rest, &limits, &mut output.truncated);
+        let mut output = capture.finish();
         output.stopped = Some(Stopped { reason, kill });
         return Ok(output);
     }
-    // A preamble still pending at the end was ordinary output after all.
-    let rest = stdout.finish();
-    keep(&mut output.stdout, &rest, &limits, &mut output.truncated);
-    if output.exit.is_none() && output.signal.is_none() {
+    if !capture.ended() {
         return Err(if connection.is_closed() {
             HostError::Disconnected { cause: "the connection closed while the command ran".into() }
         } else {
             HostError::NoExitStatus
         });
     }
-    Ok(output)
+    Ok(capture.finish())
 }
 
-/// The command's process group, reading on for it when the command was stopped before it reported it (a login
-/// shell may spend a while in its rc files first); `None` when the channel ends or nothing comes in time.
-async fn await_process_group(
-    channel: &mut Channel<client::Msg>,
-    stdout: &mut StdoutReader,
-    output: &mut Output,
-    limits: &CommandLimits,
-) -> Option<u32> {
-    let deadline = tokio::time::Instant::now() + KILL_CONFIRM;
-    while stdout.process_group.is_none() {
-        let message = tokio::time::timeout_at(deadline, channel.wait()).await.ok()??;
+/// What a command has sent so far, kept within its limits.
+struct Capture {
+    output: Output,
+    stdout: StdoutReader,
+    limits: CommandLimits,
+}
+
+impl Capture {
+    /// Takes in one message of the command's channel: output, exit status or signal.
+    fn absorb(&mut self, message: ChannelMsg) {
+        let output = &mut self.output;
         match message {
             ChannelMsg::Data { data } => {
-                let data = stdout.strip_preamble(&data);
-                keep(&mut output.stdout, &data, limits, &mut output.truncated);
+                let data = self.stdout.strip_preamble(&data);
+                keep(&mut output.stdout, &data, &self.limits, &mut output.truncated);
             }
-            ChannelMsg::ExtendedData { data, ext: 1 } => keep(&mut output.stderr, &data, limits, &mut output.truncated),
+            ChannelMsg::ExtendedData { data, ext: 1 } => keep(&mut output.stderr, &data, &self.limits, &mut output.truncated),
             ChannelMsg::ExitStatus { exit_status } => output.exit = Some(exit_status),
             ChannelMsg::ExitSignal { signal_name, .. } => output.signal = Some(signal_text(&signal_name)),
             _ => {}
         }
-        if !stdout.pending() {
-            break;
-        }
     }
-    stdout.process_group
+
+    /// The command reported how it ended (an exit status or a signal).
+    fn ended(&self) -> bool {
+        self.output.exit.is_some() || self.output.signal.is_some()
+    }
+
+    /// The output, with a preamble still pending at the end counted as ordinary output after all.
+    fn finish(mut self) -> Output {
+        let rest = self.stdout.finish();
+        keep(&mut self.output.stdout, &rest, &self.limits, &mut self.output.truncated);
+        self.output
+    }
+}
+
+/// The command's process group, reading on for it when the command was stopped before it reported it (a login
+/// shell may spend a while in its rc files first); `None` when the channel ends or nothing comes in time.
+async fn await_process_group(channel: &mut Channel<client::Msg>, capture: &mut Capture) -> Option<u32> {
+    let deadline = tokio::time::Instant::now() + KILL_CONFIRM;
+    while capture.stdout.process_group.is_none() && capture.stdout.pending() {
+        let message = tokio::time::timeout_at(deadline, channel.wait()).await.ok()??;
+        capture.absorb(message);
+    }
+    capture.stdout.process_group
 }
 
 /// Start of the first stdout line of every command: the remote shell's process group id.

@@ -73,9 +73,8 @@ impl Verifier {
     /// Reads the known_hosts files a host is checked against; any file that cannot be read refuses the host.
     pub(crate) fn new(spec: &HostSpec, cache: &KnownHostsCache) -> Result<Self, HostError> {
         let mut verifier = Verifier {
-            // With a HostKeyAlias, OpenSSH looks keys up and records them under the alias alone, with no port.
-            address: spec.host_key_alias.clone().unwrap_or_else(|| spec.address.clone()),
-            port: if spec.host_key_alias.is_some() { 22 } else { spec.port },
+            address: spec.known_hosts_host().0.to_string(),
+            port: spec.known_hosts_host().1,
             known_hosts: spec.known_hosts.clone(),
             policy: spec.host_key_checking,
             files: Vec::new(),

@@ -401,16 +401,6 @@ pub fn entry_line(name: &str, key: &PublicKey, hashed: bool) -> Result<String, K
     Ok(format!("{host} {algorithm} {}", STANDARD.encode(blob)))
 }
 
-/// Appends `line` and a newline to the file, creating the file (and its parent directory, mode 0700) if missing.
-///
-/// Unlike OpenSSH, which appends blindly, a newline is written first when the file does not end with one, so the
-/// new entry is never glued onto a hand-edited last line. The line goes out in one `write` on an `O_APPEND` file,
-/// so concurrent writers may interleave whole lines but never parts of them.
-pub fn append(path: &Path, line: &str) -> Result<(), KnownHostsError> {
-    let mut file = open_for_append(path)?;
-    append_to(&mut file, path, line)
-}
-
 /// What [`record`] found once it held the lock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recorded {
@@ -467,6 +457,9 @@ fn open_for_append(path: &Path) -> Result<fs::File, KnownHostsError> {
     OpenOptions::new().read(true).append(true).create(true).open(path).map_err(write_error)
 }
 
+/// Appends `line` and a newline. Unlike OpenSSH, which appends blindly, a newline is written first when the file
+/// does not end with one, so the new entry is never glued onto a hand-edited last line. The line goes out in one
+/// `write` on an `O_APPEND` file, so concurrent writers may interleave whole lines but never parts of them.
 fn append_to(file: &mut fs::File, path: &Path, line: &str) -> Result<(), KnownHostsError> {
     let write_error = |source| KnownHostsError::Write { path: path.to_path_buf(), source };
     let mut text = String::with_capacity(line.len() + 2);
@@ -1214,6 +1207,12 @@ mod tests {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).expect("chmod");
             assert!(matches!(load(&path), Err(KnownHostsError::Read { .. })));
         }
+    }
+
+    /// What `record` does once it decided to write: open (creating file and folder), then append.
+    fn append(path: &Path, line: &str) -> Result<(), KnownHostsError> {
+        let mut file = open_for_append(path)?;
+        append_to(&mut file, path, line)
     }
 
     #[test]

@@ -101,6 +101,13 @@ struct Slot {
     failed: Mutex<Option<(u64, HostError)>>,
 }
 
+impl Slot {
+    /// An open connection is in the slot now (one being opened does not count yet).
+    fn is_open(&self) -> bool {
+        self.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))
+    }
+}
+
 impl SessionPool {
     /// An empty pool; connections open on first use.
     pub fn new(config: PoolConfig) -> Self {
@@ -282,13 +289,13 @@ impl SessionPool {
     /// Whether a connection to `spec` is open now.
     pub fn is_open(&self, spec: &HostSpec) -> bool {
         let slot = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).get(spec).cloned();
-        slot.is_some_and(|s| s.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed())))
+        slot.is_some_and(|slot| slot.is_open())
     }
 
     /// Connections currently open.
     pub fn open_connections(&self) -> usize {
         let slots: Vec<Arc<Slot>> = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        slots.iter().filter(|s| s.connection.try_lock().is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))).count()
+        slots.iter().filter(|slot| slot.is_open()).count()
     }
 
     /// Closes and forgets the connections of hosts for which `keep` is false, e.g. those opened under an

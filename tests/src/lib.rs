@@ -175,17 +175,16 @@ pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start remote");
-    let (mut stdout, mut stderr) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
-    let read_out = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut text);
-        text
-    });
-    let read_err = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
-        text
-    });
+    // Both pipes are drained while the child runs, so that neither side waits on a full pipe.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            text
+        })
+    };
+    let read_out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let read_err = drain(Box::new(child.stderr.take().expect("stderr")));
     // `Child::wait` would drop the resource usage; wait4 reaps the child and returns it.
     let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
     // SAFETY: wait4 writes the status and usage we hand it, for our own child.
