@@ -1,53 +1,191 @@
-//! The boundary to `ops`: its catalog of pipelines and steps, one stable entry point, and the `export!` macro.
+//! The boundary to `ops`: declarations gathered from `#[remote::…]` attributes, the catalog built from
+//! them, and the stable entry points a hot-reloaded `ops` library exports.
+//!
+//! Every pipeline, step, operation and predicate, built-in or the user's, is declared once by an
+//! attribute on its function (`#[remote::pipeline]`, `#[remote::step]`, and for remote-core's own
+//! `#[remote::operation]`, `#[remote::predicate]`). The attribute adds a [`Declared`] to one distributed
+//! slice ([`DECLARED`], gathered by the linker through `linkme`), so nothing can be declared and not
+//! registered, and `remote list` is read from the code itself.
 //!
 //! `ops` is linked statically into `remote` for CI and loaded as a hot-reloaded library by `remote live`.
 //! Either way the host sees it only through [`Library`]: `catalog()` says what exists, `invoke()` runs
 //! one thing by name. New pipelines therefore appear after a reload without the host knowing them when
-//! it was compiled.
+//! it was compiled. A loaded library's own copy of this module answers through [`remote_ops_catalog`]
+//! and [`remote_ops_invoke`], after the host has compared [`remote_ops_abi`] with its own [`ABI`].
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::cell::Cell;
+use std::ffi::c_char;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::sync::Once;
+
+use linkme::distributed_slice;
 
 use crate::hosts::Hosts;
-use crate::run::Run;
-use crate::value::{Type, Value};
+use crate::run::{On, Run};
+use crate::value::{Predicate, Type, Value};
 
-/// What `ops` exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportKind {
-    /// `fn name(hs: &Hosts) -> Run`: run with `remote run NAME GROUP`, or as a first step.
-    Pipeline,
-    /// `fn name(run: Run, args…) -> Run`: a step for later positions of a pipeline.
+/// What kind of thing a name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Runs a command on a host set or after a run.
+    Operation,
+    /// Transforms or shows a run.
     Step,
+    /// Tests one host's outcome; used inside `pick(…)`.
+    Predicate,
+    /// A named pipeline from `ops`: starts from a host set.
+    Pipeline,
 }
 
-/// One parameter of an exported step (after its `Run`).
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Operation => "operation",
+            Kind::Step => "step",
+            Kind::Predicate => "predicate",
+            Kind::Pipeline => "pipeline",
+        })
+    }
+}
+
+/// One parameter, after the implicit host set or run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExportParam {
-    /// The Rust parameter name.
+pub struct Param {
+    /// Its name, as in the Rust function.
     pub name: String,
-    /// What the prompt must pass.
+    /// Its type.
     pub ty: Type,
+    /// The string it is when left out at the prompt, if it may be (only trailing string parameters
+    /// have one). Rust has no default arguments, so in `pipeline!` every parameter is written.
+    pub default: Option<String>,
 }
 
-/// One exported pipeline or step.
+impl Param {
+    /// `name: type`, with ` = "default"` when it may be left out.
+    pub fn describe(&self) -> String {
+        match &self.default {
+            Some(default) => format!("{}: {} = {default:?}", self.name, self.ty),
+            None => format!("{}: {}", self.name, self.ty),
+        }
+    }
+}
+
+/// One declared name, as it crosses the boundary: owned data only, so nothing in it points into a
+/// library that a reload unloads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Export {
     /// The function's name.
     pub name: String,
-    /// Pipeline or step.
-    pub kind: ExportKind,
-    /// Parameters after the host set or run.
-    pub params: Vec<ExportParam>,
-    /// One line of documentation.
+    /// What it is.
+    pub kind: Kind,
+    /// Parameters after the host set or run (all of them for predicates).
+    pub params: Vec<Param>,
+    /// One line of documentation: the doc comment's first paragraph.
     pub doc: String,
 }
 
 impl Export {
-    /// An entry for `kind` named `name`; `doc` is the joined doc-comment lines, of which the first sentence is kept.
-    pub fn new(kind: ExportKind, name: &str, doc: &str, params: Vec<ExportParam>) -> Self {
-        let doc = doc.lines().map(str::trim).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-        Self { name: name.to_string(), kind, params, doc }
+    /// How it is called, e.g. `ls(hs, target: string, flags: string)` or `pick(run, keep: predicate)`.
+    pub fn signature(&self) -> String {
+        let first = match self.kind {
+            Kind::Operation | Kind::Pipeline => Some("hs"),
+            Kind::Step => Some("run"),
+            Kind::Predicate => None,
+        };
+        let params: Vec<String> = first.map(str::to_string).into_iter().chain(self.params.iter().map(Param::describe)).collect();
+        if params.is_empty() {
+            // A predicate without parameters is used by name: `pick(successful)`.
+            return self.name.clone();
+        }
+        format!("{}({})", self.name, params.join(", "))
     }
+}
+
+/// A parameter as the attribute writes it down, in static data.
+#[derive(Debug)]
+pub struct DeclaredParam {
+    /// The Rust parameter name.
+    pub name: &'static str,
+    /// What the prompt must pass.
+    pub ty: Type,
+    /// The default for a trailing string parameter, from `default(name = "…")` in the attribute.
+    pub default: Option<&'static str>,
+}
+
+/// How a declared function is called with evaluated prompt arguments. The adapters are generated by the
+/// attribute; arguments arrive already type-checked against the parameters.
+#[derive(Clone, Copy)]
+pub enum Invoke {
+    /// `fn(hs: &Hosts) -> Run`.
+    Pipeline(fn(&Hosts) -> Run),
+    /// `fn(on: impl Into<On>, args…) -> Run`.
+    Operation(fn(On, Vec<Value>) -> Result<Run, String>),
+    /// `fn(run: Run, args…) -> Run`.
+    Step(fn(Run, Vec<Value>) -> Result<Run, String>),
+    /// `fn(&HostResult) -> bool`, or `fn(args…) -> impl Fn(&HostResult) -> bool`.
+    Predicate(fn(Vec<Value>) -> Result<Predicate, String>),
+}
+
+/// What one `#[remote::…]` attribute records about its function.
+pub struct Declared {
+    /// The function's name.
+    pub name: &'static str,
+    /// What it is.
+    pub kind: Kind,
+    /// Its doc comment, lines joined with `\n`.
+    pub doc: &'static str,
+    /// Parameters after the host set or run.
+    pub params: &'static [DeclaredParam],
+    /// The crate that declared it: `remote_core` for built-ins.
+    pub origin: &'static str,
+    /// Where it was written, so that lists keep the order of the source.
+    pub file: &'static str,
+    /// The line it was written on.
+    pub line: u32,
+    /// The generated adapter.
+    pub invoke: Invoke,
+}
+
+impl Declared {
+    /// Whether remote-core declared it (a built-in) rather than `ops`.
+    pub fn is_builtin(&self) -> bool {
+        self.origin == BUILTIN_ORIGIN
+    }
+
+    /// The owned description that crosses the boundary.
+    pub fn export(&self) -> Export {
+        Export {
+            name: self.name.to_string(),
+            kind: self.kind,
+            params: self
+                .params
+                .iter()
+                .map(|p| Param { name: p.name.to_string(), ty: p.ty, default: p.default.map(str::to_string) })
+                .collect(),
+            doc: first_paragraph(self.doc),
+        }
+    }
+}
+
+/// The crate name built-ins are declared in.
+const BUILTIN_ORIGIN: &str = "remote_core";
+
+/// The doc comment's first paragraph on one line.
+fn first_paragraph(doc: &str) -> String {
+    doc.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Every declaration linked into this binary or library (this module's copy of the slice: a loaded
+/// `ops` library has its own).
+#[distributed_slice]
+pub static DECLARED: [Declared];
+
+/// The declarations linked here, in the order of the source (file, then line).
+pub fn declared() -> Vec<&'static Declared> {
+    let mut all: Vec<&'static Declared> = DECLARED.iter().collect();
+    all.sort_by_key(|d| (!d.is_builtin(), d.file, d.line));
+    all
 }
 
 /// A request to run one export.
@@ -81,110 +219,132 @@ impl Call {
 
 /// A library of pipelines: `ops`, linked statically or hot-reloaded.
 pub trait Library: Send + Sync {
-    /// What it exports, in the order written.
+    /// Its pipelines and steps, in the order written.
     fn catalog(&self) -> Vec<Export>;
     /// Runs one export; a panic inside becomes an `Err`, never an abort of the host.
     fn invoke(&self, call: Call) -> Result<Run, String>;
+    /// Names it exported earlier and no longer does (after a reload), so that calling one says so.
+    fn removed(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
-/// Runs `body`, turning a panic into an error message. `export!` wraps every entry point in it, inside
-/// the library, because a panic unwinding out of a dynamic library would abort the host.
+/// The `ops` linked into this binary (CI builds, `remote run`, tests): the declarations of this copy of
+/// the slice that are not remote-core's own.
+pub struct Linked;
+
+impl Library for Linked {
+    fn catalog(&self) -> Vec<Export> {
+        library_catalog()
+    }
+
+    fn invoke(&self, call: Call) -> Result<Run, String> {
+        library_invoke(call)
+    }
+}
+
+/// The pipelines and steps declared outside remote-core, in source order.
+fn library_catalog() -> Vec<Export> {
+    declared()
+        .into_iter()
+        .filter(|d| !d.is_builtin() && matches!(d.kind, Kind::Pipeline | Kind::Step))
+        .map(Declared::export)
+        .collect()
+}
+
+/// Runs the pipeline or step `call` names, from the declarations outside remote-core; a panic comes back as an error.
+fn library_invoke(call: Call) -> Result<Run, String> {
+    let wanted = match &call {
+        Call::Pipeline { .. } => Kind::Pipeline,
+        Call::Step { .. } => Kind::Step,
+    };
+    let Some(declared) = declared().into_iter().find(|d| !d.is_builtin() && d.kind == wanted && d.name == call.name()) else {
+        return Err(format!("ops exports no {wanted} called `{}`", call.name()));
+    };
+    guard(move || match (declared.invoke, call) {
+        (Invoke::Pipeline(pipeline), Call::Pipeline { hosts, .. }) => Ok(pipeline(&hosts)),
+        (Invoke::Step(step), Call::Step { run, args, .. }) => step(run, args),
+        _ => Err(format!("`{}` is declared as a {wanted} with the wrong shape", declared.name)),
+    })
+}
+
+/// The stamp of everything the two sides of the boundary must agree on: compiler, profile, flags,
+/// remote-core's source and the workspace's Cargo.lock (computed by `build.rs`). The prefix lets the
+/// host read a library's stamp from the file before loading it.
+pub const ABI: &str = concat!("REMOTE_ABI_STAMP:", env!("REMOTE_ABI_STAMP"), "\0");
+
+/// The stamp without its prefix and terminator, as messages show it.
+pub fn abi_stamp() -> &'static str {
+    ABI.trim_start_matches("REMOTE_ABI_STAMP:").trim_end_matches('\0')
+}
+
+/// Entry point of a loaded `ops` library: its ABI stamp, a NUL-terminated string. C ABI, so that the host
+/// can call it safely before it knows the library was built like itself.
+#[unsafe(no_mangle)]
+pub extern "C" fn remote_ops_abi() -> *const c_char {
+    ABI.as_ptr().cast()
+}
+
+/// Entry point of a loaded `ops` library: its catalog. Called only after the stamps matched.
+#[unsafe(no_mangle)]
+pub fn remote_ops_catalog() -> Vec<Export> {
+    catch_unwind(library_catalog).unwrap_or_default()
+}
+
+/// Entry point of a loaded `ops` library: runs one export. Called only after the stamps matched.
+#[unsafe(no_mangle)]
+pub fn remote_ops_invoke(call: Call) -> Result<Run, String> {
+    library_invoke(call)
+}
+
+thread_local! {
+    // Plain `Cell`s of `Copy` data: no destructor is registered for them, so a library that used them
+    // can still be unloaded after a reload.
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+    static PANICKED_AT: Cell<Option<&'static Location<'static>>> = const { Cell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Records where a panic inside [`guard`] happened, instead of printing it through the prompt; other
+/// panics go to the hook that was there before.
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.get() {
+                PANICKED_AT.set(info.location().map(|l| -> &'static Location<'static> {
+                    // A location names a place in the binary that panicked; it lives as long as the code does,
+                    // and the message is copied out before that code can be unloaded.
+                    unsafe { std::mem::transmute::<&Location<'_>, &'static Location<'static>>(l) }
+                }));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `body`, turning a panic into an error message with its location. Every entry point into
+/// declared code goes through it, inside the library, because a panic unwinding out of a dynamic
+/// library would abort the host.
 pub fn guard(body: impl FnOnce() -> Result<Run, String>) -> Result<Run, String> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+    install_hook();
+    let outer = GUARDED.replace(true);
+    PANICKED_AT.set(None);
+    let result = catch_unwind(AssertUnwindSafe(body));
+    GUARDED.set(outer);
+    result.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic with no message".to_string());
-        Err(format!("panicked: {message}"))
+        match PANICKED_AT.take() {
+            Some(at) => Err(format!("panicked at {at}: {message}")),
+            None => Err(format!("panicked: {message}")),
+        }
     })
-}
-
-/// Generates `ops`' stable entry points, `catalog()` and `invoke()`, from a list of its pipelines and steps,
-/// and `Linked`, the crate as a [`Library`] when linked statically.
-///
-/// ```
-/// use remote_core::prelude::*;
-///
-/// pub fn listing(hs: &Hosts) -> Run {
-///     pipeline!(ls(hs, "/", "-la") | pretty)
-/// }
-///
-/// pub fn mentioning(run: Run, word: String) -> Run {
-///     pick(run, stdout_has(&word))
-/// }
-///
-/// remote_core::export! {
-///     pipelines {
-///         /// Lists `/` on every host.
-///         listing,
-///     }
-///     steps {
-///         /// Keeps the hosts whose stdout mentions `word`.
-///         mentioning(word: String),
-///     }
-/// }
-///
-/// let names: Vec<String> = catalog().into_iter().map(|export| export.name).collect();
-/// assert_eq!(names, ["listing", "mentioning"]);
-/// ```
-/// A step's parameters after its `Run` are repeated here with their types (`String`, `i64`, `f64`,
-/// `bool`, `Predicate`), so the prompt can check and pass them; the compiler checks that they match.
-#[macro_export]
-macro_rules! export {
-    (
-        pipelines { $( $(#[doc = $pipeline_doc:literal])* $pipeline:ident ),* $(,)? }
-        steps { $( $(#[doc = $step_doc:literal])* $step:ident ( $( $param:ident : $ty:ty ),* $(,)? ) ),* $(,)? }
-    ) => {
-        /// Everything this crate exports to `remote`, in the order written.
-        pub fn catalog() -> ::std::vec::Vec<$crate::catalog::Export> {
-            ::std::vec![
-                $( $crate::catalog::Export::new(
-                    $crate::catalog::ExportKind::Pipeline,
-                    ::core::stringify!($pipeline),
-                    ::core::concat!($($pipeline_doc, "\n"),*),
-                    ::std::vec::Vec::new(),
-                ), )*
-                $( $crate::catalog::Export::new(
-                    $crate::catalog::ExportKind::Step,
-                    ::core::stringify!($step),
-                    ::core::concat!($($step_doc, "\n"),*),
-                    ::std::vec![$( $crate::catalog::ExportParam {
-                        name: ::core::stringify!($param).to_string(),
-                        ty: <$ty as $crate::value::FromValue>::TYPE,
-                    } ),*],
-                ), )*
-            ]
-        }
-
-        /// This crate as a [`Library`]($crate::catalog::Library) when it is linked statically (CI builds, tests).
-        pub struct Linked;
-
-        impl $crate::catalog::Library for Linked {
-            fn catalog(&self) -> ::std::vec::Vec<$crate::catalog::Export> {
-                catalog()
-            }
-            fn invoke(&self, call: $crate::catalog::Call) -> ::core::result::Result<$crate::Run, ::std::string::String> {
-                invoke(call)
-            }
-        }
-
-        /// Runs one export by name; panics come back as errors.
-        pub fn invoke(call: $crate::catalog::Call) -> ::core::result::Result<$crate::Run, ::std::string::String> {
-            $crate::catalog::guard(move || match call {
-                $( $crate::catalog::Call::Pipeline { name, hosts } if name == ::core::stringify!($pipeline) => {
-                    ::core::result::Result::Ok($pipeline(&hosts))
-                } )*
-                $( $crate::catalog::Call::Step { name, run, args } if name == ::core::stringify!($step) => {
-                    #[allow(unused_mut, unused_variables)]
-                    let mut args = args.into_iter();
-                    $( let $param: $ty = $crate::value::FromValue::from_value(args.next(), ::core::stringify!($param))?; )*
-                    ::core::result::Result::Ok($step(run $(, $param)*))
-                } )*
-                other => ::core::result::Result::Err(::std::format!("ops exports nothing called `{}` of that kind", other.name())),
-            })
-        }
-    };
 }
 
 #[cfg(test)]
@@ -192,16 +352,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_panic_inside_an_export_comes_back_as_an_error() {
+    fn a_panic_inside_an_export_comes_back_as_an_error_with_its_location() {
         let text: Result<Run, String> = guard(|| panic!("step blew up"));
-        assert_eq!(text.err().as_deref(), Some("panicked: step blew up"));
+        let text = text.err().unwrap();
+        assert!(text.starts_with("panicked at remote-core/src/catalog.rs:"), "{text}");
+        assert!(text.ends_with(": step blew up"), "{text}");
         let formatted: Result<Run, String> = guard(|| panic!("{} hosts", 3));
-        assert_eq!(formatted.err().as_deref(), Some("panicked: 3 hosts"));
+        assert!(formatted.err().unwrap().ends_with(": 3 hosts"));
     }
 
     #[test]
     fn doc_is_the_first_paragraph_on_one_line() {
-        let export = Export::new(ExportKind::Pipeline, "listing", " Lists `/`\n on every host.\n\n More detail.\n", Vec::new());
-        assert_eq!(export.doc, "Lists `/` on every host.");
+        let check = |doc: &str, expected: &str| assert_eq!(first_paragraph(doc), expected, "{doc:?}");
+        check(" Lists `/`\n on every host.\n\n More detail.\n", "Lists `/` on every host.");
+        check("\n One line.", "One line.");
+        check("", "");
+    }
+
+    #[test]
+    fn every_builtin_is_declared_once_in_source_order() {
+        let names: Vec<&str> = declared().iter().filter(|d| d.is_builtin()).map(|d| d.name).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        for name in ["ls", "exec", "mkdir", "rm", "uptime", "pretty", "pick", "successful", "failed", "stdout_has"] {
+            assert!(names.contains(&name), "{name} is not declared: {names:?}");
+        }
+    }
+
+    #[test]
+    fn the_stamp_is_a_hex_digest() {
+        assert_eq!(abi_stamp().len(), 16);
+        assert!(abi_stamp().chars().all(|c| c.is_ascii_hexdigit()), "{}", abi_stamp());
     }
 }

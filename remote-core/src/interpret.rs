@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
-use crate::catalog::{Call, Library};
+use crate::catalog::{Call, Invoke, Library};
 use crate::hosts::{Driver, Hosts};
 use crate::inventory::{Inventory, InventoryError, did_you_mean};
 use crate::registry::{Callable, Entry, Kind, Registry};
 use crate::report::HostError;
 use crate::run::{On, Run};
-use crate::value::{Args, Type, Value};
+use crate::value::{Type, Value};
 
 /// What a line is evaluated against.
 pub struct Context<'a> {
@@ -146,6 +146,10 @@ fn find<'a>(registry: &'a Registry, name: &str, at: Columns, wanted: impl Fn(Kin
         return Ok(entry);
     }
     let candidates: Vec<&str> = registry.entries().iter().filter(|e| wanted(e.kind)).map(|e| e.name.as_str()).collect();
+    if registry.was_removed(name) {
+        return Err(EvalError::new(format!("`{name}` was removed from ops by a reload"), at)
+            .help(Some("put it back in ops/src and save, or use another name (`list` shows what there is now)".into())));
+    }
     let message = match registry.find(name) {
         Some(other) if other.kind == Kind::Operation => format!("`{name}` is an operation and cannot be used here"),
         Some(other) => format!("`{name}` is a {} and cannot be used here", other.kind),
@@ -235,11 +239,11 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
 
 fn predicate(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
     let entry = find(context.registry, name, name_at, |kind| kind == Kind::Predicate)?;
-    let Callable::Predicate(make) = entry.callable else {
+    let Callable::Builtin(Invoke::Predicate(make)) = entry.callable else {
         return Err(EvalError::new(format!("`{name}` is not a predicate"), name_at));
     };
     let values = arguments(entry, at, args, context)?;
-    Ok(Value::Predicate(make(&Args(values))))
+    make(values).map(Value::Predicate).map_err(|message| EvalError::new(message, at))
 }
 
 /// Runs checked steps in order, threading the run.
@@ -258,9 +262,17 @@ fn execute(calls: Vec<Resolved>, context: &Context) -> Run {
 }
 
 fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
+    let refuse = |on: On, cause: String| on.refuse(&entry.name, HostError::Library { cause });
     match (entry.callable, on) {
-        (Callable::Operation(operation), on) => operation(on, &Args(args)),
-        (Callable::Step(step), On::After(run)) => step(run, &Args(args)),
+        (Callable::Builtin(Invoke::Operation(operation)), on) => {
+            let fallback = on.skeleton();
+            operation(on, args).unwrap_or_else(|cause| refuse(fallback, cause))
+        }
+        (Callable::Builtin(Invoke::Step(step)), On::After(run)) => {
+            let fallback = run.skeleton();
+            step(run, args).unwrap_or_else(|cause| refuse(On::After(fallback), cause))
+        }
+        (Callable::Builtin(Invoke::Pipeline(pipeline)), On::Hosts(hosts)) => pipeline(&hosts),
         (Callable::Library, On::Hosts(hosts)) => {
             library(context, Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() }, On::Hosts(hosts))
         }
@@ -268,7 +280,7 @@ fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
             let fallback = run.skeleton();
             library(context, Call::Step { name: entry.name.clone(), run, args }, On::After(fallback))
         }
-        (_, on) => on.refuse(&entry.name, HostError::Library { cause: format!("`{}` cannot run here", entry.name) }),
+        (_, on) => refuse(on, format!("`{}` cannot run here", entry.name)),
     }
 }
 

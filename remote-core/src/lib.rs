@@ -9,10 +9,17 @@
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
 //!   the transport (`remote-ssh`) implements the driver in the host process.
 //! - [`operations`] and [`steps`] are the built-in pipeline functions; [`registry`] lists them with
-//!   their parameters; [`interpret`] runs a prompt line with them; [`catalog`] is the boundary to `ops`.
+//!   their parameters; [`interpret`] runs a prompt line with them; [`catalog`] gathers every declaration
+//!   (`#[remote::…]` attributes) and is the boundary to `ops`.
 //!
 //! Architecture invariant: no tokio, no russh, no network, and no Cargo feature that changes a type. The
 //! hot-reloaded `ops` library and the host link this crate separately and must agree on every layout.
+
+// The declaration attributes expand to `::remote_core::…` paths, in remote-core's own built-ins too.
+extern crate self as remote_core;
+
+#[doc(hidden)]
+pub use linkme;
 
 pub mod catalog;
 pub mod hosts;

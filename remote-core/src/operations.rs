@@ -3,6 +3,7 @@
 //! Shape of an operation: `fn name(on: impl Into<On>, args…) -> Run`. The first argument is the host set
 //! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
 
+use crate::prelude::remote;
 use crate::quote;
 use crate::report::HostError;
 use crate::run::{On, Run};
@@ -43,29 +44,42 @@ fn with_operand<'a>(mut argv: Vec<&'a str>, operand: &'a str) -> Vec<&'a str> {
     argv
 }
 
-/// Lists `target` with `ls FLAGS TARGET` (e.g. `ls(hs, "/", "-la")`).
+/// Lists a folder: `ls FLAGS TARGET`.
+///
+/// E.g. `ls(hs, "/", "-la")`.
+#[remote::operation(default(flags = ""))]
 pub fn ls(on: impl Into<On>, target: &str, flags: &str) -> Run {
     with_flags(on, "ls", flags, target)
 }
 
-/// Creates `folder` with `mkdir FLAGS FOLDER` (e.g. `mkdir(hs, "/tmp/work", "-p")`).
+/// Creates a folder: `mkdir FLAGS FOLDER`.
+///
+/// E.g. `mkdir(hs, "/tmp/work", "-p")`.
+#[remote::operation(default(flags = ""))]
 pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
     with_flags(on, "mkdir", flags, folder)
 }
 
-/// Removes `target` with `rm FLAGS TARGET` (e.g. `rm(hs, "/tmp/work", "-rf")`).
+/// Removes files: `rm FLAGS TARGET`.
+///
+/// E.g. `rm(hs, "/tmp/work", "-rf")`.
+#[remote::operation(default(flags = ""))]
 pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
     with_flags(on, "rm", flags, target)
 }
 
-/// Runs `script` as shell code in the login shell (e.g. `exec(hs, "df -h | tail -n +2")`). The script
-/// is the user's own code, so it is not quoted; values to put inside it should go through [`quote::quote`].
+/// Runs shell code in the login shell.
+///
+/// E.g. `exec(hs, "df -h | tail -n +2")`. The script is the user's own code, so it is not quoted; values
+/// to put inside it should go through [`quote::quote`].
+#[remote::operation]
 pub fn exec(on: impl Into<On>, script: &str) -> Run {
     let label = script.lines().next().unwrap_or_default();
     on.into().exec(label, script)
 }
 
-/// How long each host has been up, and its load.
+/// Shows how long each host has been up, and its load.
+#[remote::operation]
 pub fn uptime(on: impl Into<On>) -> Run {
     command(on, &["uptime"])
 }

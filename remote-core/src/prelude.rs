@@ -1,6 +1,6 @@
 //! Everything a pipeline file needs: `use remote_core::prelude::*;`.
 
-pub use crate::catalog::{Export, ExportKind};
+pub use crate::catalog::{Export, Kind};
 pub use crate::hosts::Hosts;
 pub use crate::operations::{exec, ls, mkdir, rm, uptime};
 pub use crate::report::{HostError, HostResult, Output, Report};
@@ -8,3 +8,11 @@ pub use crate::run::{On, Run};
 pub use crate::steps::{failed, pick, pretty, stdout_has, successful};
 pub use crate::value::Predicate;
 pub use remote_macros::pipeline;
+
+/// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable
+/// from `remote run`, `remote list` and the prompt; `operation` and `predicate` declare remote-core's built-ins.
+pub mod remote {
+    pub use remote_macros::{
+        declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate, declare_step as step,
+    };
+}

@@ -184,6 +184,14 @@ impl From<&Run> for On {
 }
 
 impl On {
+    /// The same target without the outputs, to fail in place of a call that could not run.
+    pub(crate) fn skeleton(&self) -> On {
+        match self {
+            On::Hosts(hosts) => On::Hosts(hosts.clone()),
+            On::After(run) => On::After(run.skeleton()),
+        }
+    }
+
     /// Runs `command` where this target says, and returns a run over the same hosts as the target:
     /// hosts that failed before keep their earlier outcome and are not contacted again.
     pub fn exec(self, label: &str, command: &str) -> Run {

@@ -3,31 +3,39 @@
 //! Shape of a step: `fn name(run: Run, args…) -> Run`; `pipeline!` passes the previous run first.
 //! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
 
+use crate::prelude::remote;
 use crate::report::HostResult;
 use crate::run::Run;
 
-/// Shows the run summary (✔/✖ per host) and passes the run on unchanged.
+/// Shows the run summary (✔/✖ per host) and passes the run on.
+#[remote::step]
 pub fn pretty(run: Run) -> Run {
     run.hosts().driver().show(run.report());
     run
 }
 
-/// Keeps only the hosts whose outcome passes `keep`; the others leave the run (and the summary).
+/// Keeps only the hosts whose outcome passes `keep`.
+///
+/// The others leave the run (and the summary).
+#[remote::step]
 pub fn pick(run: Run, keep: impl Fn(&HostResult) -> bool) -> Run {
     run.retain(keep)
 }
 
-/// The host ran its command and it exited 0.
+/// The host's command ran and exited 0.
+#[remote::predicate]
 pub fn successful(result: &HostResult) -> bool {
     result.ok()
 }
 
 /// The host could not run its command, or it exited non-zero.
+#[remote::predicate]
 pub fn failed(result: &HostResult) -> bool {
     !result.ok()
 }
 
 /// The host's stdout contains `text`.
+#[remote::predicate]
 pub fn stdout_has(text: &str) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
     let needle = text.as_bytes().to_vec();
     move |result| result.output().is_some_and(|o| needle.is_empty() || o.stdout.windows(needle.len()).any(|w| w == needle))

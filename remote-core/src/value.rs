@@ -78,6 +78,11 @@ impl fmt::Debug for Predicate {
 }
 
 /// A Rust parameter type a user step in `ops` may take after its `Run`, so the prompt can call it.
+#[diagnostic::on_unimplemented(
+    message = "a declared step cannot take a `{Self}`: the prompt passes only strings, numbers, bools and predicates",
+    label = "not a type the prompt can pass",
+    note = "use `&str`, `String`, `i64`, `f64`, `bool`, `Predicate` or `impl Fn(&HostResult) -> bool`"
+)]
 pub trait FromValue: Sized {
     /// The type the prompt must supply.
     const TYPE: Type;
@@ -144,23 +149,17 @@ impl FromValue for Predicate {
     }
 }
 
-/// Evaluated arguments after type checking, with typed accessors for the registry's adapters.
-pub struct Args(pub Vec<Value>);
-
-impl Args {
-    /// The string at `index` ("" if the checker let something else through, which it does not).
-    pub fn str(&self, index: usize) -> &str {
-        match self.0.get(index) {
-            Some(Value::Str(text)) => text,
-            _ => "",
-        }
-    }
-
-    /// The predicate at `index` (one that passes nothing if absent).
-    pub fn predicate(&self, index: usize) -> Predicate {
-        match self.0.get(index) {
-            Some(Value::Predicate(predicate)) => predicate.clone(),
-            _ => Predicate::new("none", |_| false),
-        }
-    }
+/// How a call with these values reads, for a predicate's name: `stdout_has("x")`.
+pub fn describe_call(name: &str, values: &[Value]) -> String {
+    let values: Vec<String> = values
+        .iter()
+        .map(|value| match value {
+            Value::Str(text) => format!("{text:?}"),
+            Value::Int(number) => number.to_string(),
+            Value::Float(number) => number.to_string(),
+            Value::Bool(flag) => flag.to_string(),
+            Value::Predicate(predicate) => predicate.name().to_string(),
+        })
+        .collect();
+    format!("{name}({})", values.join(", "))
 }

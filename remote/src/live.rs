@@ -93,7 +93,7 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     loop {
         // Names change with the inventory (read again for every line) and, with hot reload, with ops.
         let inventory = Inventory::load(&live.inventory).ok();
-        *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&Registry::new(Some(&ops::Linked)), inventory.as_ref());
+        *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&Registry::new(Some(&remote_core::catalog::Linked)), inventory.as_ref());
         match editor.readline("remote> ") {
             Ok(line) => {
                 if !line.trim().is_empty() {

@@ -12,6 +12,11 @@ mod sandbox;
 
 use std::process::ExitCode;
 
+// Linked for its declarations: `ops`' pipelines and steps reach the registry through remote-core's
+// distributed slice, so nothing in this crate names them. This is the `ops` of `remote run` and of the
+// static CI binary; `remote live` loads a fresh build of it instead when it can.
+extern crate ops;
+
 use clap::Parser;
 
 use cli::{Cli, Command};

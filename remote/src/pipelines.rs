@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ops::Linked;
+use remote_core::catalog::Linked;
 use remote_core::catalog::{Call, Library};
 use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;

@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use ops::Linked as Ops;
+use remote_core::catalog::Linked as Ops;
+// Linked for its declarations, which reach `Ops` through remote-core's distributed slice.
+extern crate ops;
 use remote_core::interpret::{self, Context};
 use remote_core::prelude::*;
 use remote_core::registry::Registry;

@@ -1,0 +1,8 @@
+use remote_core::prelude::*;
+
+#[remote::step]
+pub fn keep<F: Fn(&HostResult) -> bool>(run: Run, test: F) -> Run {
+    pick(run, test)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use remote_core::prelude::*;
+
+#[remote::pipeline]
+pub fn listing(hs: &Hosts, folder: &str) -> Run {
+    ls(hs, folder, "-la")
+}
+
+fn main() {}

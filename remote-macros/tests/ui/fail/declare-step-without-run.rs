@@ -1,0 +1,8 @@
+use remote_core::prelude::*;
+
+#[remote::step]
+pub fn nothing() -> Run {
+    unimplemented!()
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use remote_core::prelude::*;
+
+#[remote::step]
+pub fn keep(run: Run, hosts: Vec<String>) -> Run {
+    let _ = hosts;
+    run
+}
+
+fn main() {}

@@ -1,0 +1,38 @@
+//! Pipelines and steps declared by attribute compile, with every parameter type the prompt can pass, and
+//! land in the catalog with their docs and parameters.
+
+use remote_core::catalog::{Kind, Library, Linked};
+use remote_core::prelude::*;
+
+/// Lists `/` everywhere.
+///
+/// More detail that `remote list` leaves out.
+#[remote::pipeline]
+pub fn listing(hs: &Hosts) -> Run {
+    pipeline!(ls(hs, "/", "-la") | pretty)
+}
+
+/// Keeps hosts by several kinds of argument.
+#[remote::step(default(suffix = "x"))]
+fn keep(run: Run, word: &str, owned: String, limit: i64, ratio: f64, strict: bool, test: impl Fn(&HostResult) -> bool, suffix: &str) -> Run {
+    let _ = (word, owned, limit, ratio, strict, suffix);
+    pick(run, test)
+}
+
+/// Takes a predicate value.
+#[remote::step]
+fn keep_with(run: Run, test: Predicate) -> Run {
+    pick(run, move |r: &HostResult| test.test(r))
+}
+
+fn main() {
+    let names: Vec<(String, Kind)> = Linked.catalog().into_iter().map(|e| (e.name, e.kind)).collect();
+    assert_eq!(names, [("listing".to_string(), Kind::Pipeline), ("keep".into(), Kind::Step), ("keep_with".into(), Kind::Step)]);
+    let keep = Linked.catalog().into_iter().find(|e| e.name == "keep").unwrap();
+    assert_eq!(keep.doc, "Keeps hosts by several kinds of argument.");
+    assert_eq!(
+        keep.signature(),
+        "keep(run, word: string, owned: string, limit: integer, ratio: number, strict: bool, test: predicate, suffix: string = \"x\")"
+    );
+    assert_eq!(Linked.catalog()[0].doc, "Lists `/` everywhere.");
+}
