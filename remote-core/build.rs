@@ -26,14 +26,26 @@ fn main() {
     }
     files.sort();
     for file in &files {
-        // Relative names, so that a copy of the workspace elsewhere gets the same stamp.
-        let name = file.strip_prefix(&manifest).unwrap_or(file);
-        let name = if name.is_absolute() { Path::new("Cargo.lock") } else { name };
+        // Relative names, in the digest and for cargo: a copy of the workspace elsewhere gets the same stamp
+        // and shares the same build of remote-core instead of invalidating it.
+        let name = relative(file, &manifest);
         digest.add(name.to_string_lossy().as_bytes(), &std::fs::read(file).unwrap_or_default());
-        println!("cargo:rerun-if-changed={}", file.display());
+        println!("cargo:rerun-if-changed={}", name.display());
     }
-    println!("cargo:rerun-if-changed={}", manifest.join("src").display());
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rustc-env=REMOTE_ABI_STAMP={:016x}", digest.0);
+}
+
+/// `file` relative to `base`, climbing with `..` where needed (Cargo.lock sits above the crate).
+fn relative(file: &Path, base: &Path) -> PathBuf {
+    for (up, ancestor) in base.ancestors().enumerate() {
+        if let Ok(rest) = file.strip_prefix(ancestor) {
+            let mut path: PathBuf = std::iter::repeat_n("..", up).collect();
+            path.push(rest);
+            return path;
+        }
+    }
+    file.to_path_buf()
 }
 
 /// Every file under `dir`.

@@ -1,11 +1,13 @@
 //! `remote live`: the prompt. Connections stay open from line to line; a line is a named pipeline
-//! (`PIPELINE GROUP`), a pipeline expression, or a prompt command.
+//! (`PIPELINE GROUP`), a pipeline expression, or a prompt command. Inside a workspace with `ops/`, the
+//! pipelines come from a hot-reloaded build of `ops` (see `hot`), rebuilt when a file of it is saved.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use remote_core::Inventory;
-use remote_core::registry::Registry;
-use rustyline::Editor;
+use remote_core::catalog::{Library, Linked};
+use rustyline::{Editor, ExternalPrinter};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 
@@ -17,17 +19,19 @@ use crate::{EXIT_OK, EXIT_USAGE};
 
 /// Prompt commands of DESIGN.md that arrive with the scheduler and hot reload; named so that typing one
 /// says so instead of "unknown operation".
-const LATER: &[&str] = &["watch", "jobs", "halt", "reload", "stop", "go", "refresh"];
+const LATER: &[&str] = &["watch", "jobs", "halt", "stop", "go"];
 
 const HELP: &str = "\
 PIPELINE GROUP        run a named pipeline from ops, e.g. `listing sandbox`
 EXPR                  any pipeline expression, e.g. `ls(sandbox, \"/\", \"-la\") | pretty`
 hosts [GROUP]         the inventory's groups, or the hosts of one
+list                  the pipelines, operations, steps and predicates there are now
+reload                rebuild ops (unless --no-build) and load it now; saving a file of ops/src does the same
+refresh               read the inventory again, close connections whose settings changed, then reload
 help                  this text
 quit                  leave (also Ctrl-D)
-`remote list` (or `list` here) shows the operations, steps and pipelines; Tab completes names, groups
-and hosts, and an open call shows its signature.
-Not yet here: watch, jobs, halt, reload, stop, go, refresh (scheduler and hot reload of ops).
+Tab completes names, groups and hosts, and an open call shows its signature.
+Not yet here: watch, jobs, halt, stop, go (the scheduler).
 ";
 
 /// What became of one line.
@@ -45,16 +49,56 @@ struct Live {
     session: Session,
     inventory: PathBuf,
     json: bool,
+    ops: Ops,
+}
+
+/// Where the prompt's pipelines come from.
+enum Ops {
+    #[cfg(feature = "hot")]
+    Hot(crate::hot::Hot, crate::hot::Notices),
+    /// The `ops` linked into this binary; the text says why hot reload is off.
+    Linked(String),
 }
 
 /// Runs the prompt on the terminal, or the lines of `--script`.
 pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let live =
-        Live { session: Session::start(&args.session, global.json)?, inventory: global.inventory_path(), json: global.json };
-    match &args.script {
+    let mut session = Session::start(&args.session, global.json)?;
+    let ops = start_ops(args.no_build);
+    match &ops {
+        #[cfg(feature = "hot")]
+        Ops::Hot(hot, _) => {
+            eprintln!("remote live: {}", hot.describe());
+            session.use_library(hot.ops.clone());
+        }
+        Ops::Linked(why) => {
+            eprintln!("remote live: hot reload is off ({why}); using the ops built into this binary");
+            session.use_library(Arc::new(Linked) as Arc<dyn Library>);
+        }
+    }
+    let live = Live { session, inventory: global.inventory_path(), json: global.json, ops };
+    let outcome = match &args.script {
         Some(path) => script(&live, path),
         None => interactive(&live),
+    };
+    #[cfg(feature = "hot")]
+    if let Ops::Hot(hot, _) = &live.ops {
+        hot.shutdown();
     }
+    outcome
+}
+
+#[cfg(feature = "hot")]
+fn start_ops(no_build: bool) -> Ops {
+    let notices = crate::hot::Notices::default();
+    match crate::hot::start(no_build, notices.clone()) {
+        crate::hot::Start::Hot(hot) => Ops::Hot(hot, notices),
+        crate::hot::Start::Off(why) => Ops::Linked(why),
+    }
+}
+
+#[cfg(not(feature = "hot"))]
+fn start_ops(_no_build: bool) -> Ops {
+    Ops::Linked("this build has no hot reload, like the static CI binary".into())
 }
 
 /// Runs a script's lines in order and stops at the first line that is not accepted, so that later
@@ -83,6 +127,15 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     let helper = PromptHelper::default();
     let names = helper.names.clone();
     editor.set_helper(Some(helper));
+    // Notices of rebuilds and reloads are printed above the line being typed, not through it.
+    #[cfg(feature = "hot")]
+    if let Ops::Hot(_, notices) = &live.ops
+        && let Ok(mut printer) = editor.create_external_printer()
+    {
+        notices.set_printer(Box::new(move |text: String| {
+            let _ = printer.print(format!("{text}\n"));
+        }));
+    }
     let history = live.inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("history");
     // No history yet is the normal first run.
     let _ = editor.load_history(&history);
@@ -93,7 +146,7 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     loop {
         // Names change with the inventory (read again for every line) and, with hot reload, with ops.
         let inventory = Inventory::load(&live.inventory).ok();
-        *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&Registry::new(Some(&remote_core::catalog::Linked)), inventory.as_ref());
+        *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&live.session.registry(), inventory.as_ref());
         match editor.readline("remote> ") {
             Ok(line) => {
                 if !line.trim().is_empty() {
@@ -135,9 +188,14 @@ impl Live {
                 }
                 Outcome::Accepted
             }
-            ["list"] => match crate::pipelines::list(&GlobalArgs { inventory: None, json: self.json }) {
-                Ok(_) => Outcome::Accepted,
-                Err(_) => Outcome::Refused,
+            ["list"] => {
+                crate::pipelines::print_list(&self.session.registry(), self.json);
+                Outcome::Accepted
+            }
+            ["reload"] => self.reload(),
+            ["refresh"] => match self.inventory() {
+                Some(_) => self.reload(),
+                None => Outcome::Refused,
             },
             ["hosts", rest @ ..] if rest.len() <= 1 && !line.contains('(') => self.hosts(rest.first().copied()),
             [command, ..] if LATER.contains(command) && !line.contains('(') => {
@@ -178,6 +236,24 @@ impl Live {
         let inventory = Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {err}")).ok()?;
         self.session.forget_stale(&inventory);
         Some(inventory)
+    }
+
+    /// Rebuilds and reloads `ops`, waiting for the outcome (the notices say what happened).
+    fn reload(&self) -> Outcome {
+        match &self.ops {
+            #[cfg(feature = "hot")]
+            Ops::Hot(hot, _) => {
+                if hot.reload() {
+                    Outcome::Accepted
+                } else {
+                    Outcome::Refused
+                }
+            }
+            Ops::Linked(why) => {
+                eprintln!("error: hot reload is off ({why}); restart `remote live` inside the workspace to load a new ops");
+                Outcome::Refused
+            }
+        }
     }
 
     fn hosts(&self, group: Option<&str>) -> Outcome {

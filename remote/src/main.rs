@@ -4,6 +4,8 @@ mod cli;
 mod complete;
 mod exec;
 mod hosts;
+#[cfg(feature = "hot")]
+mod hot;
 mod interrupt;
 mod limits;
 mod live;

@@ -29,6 +29,8 @@ pub struct Session {
     last_shown: Arc<Mutex<Option<Shown>>>,
     /// Set by Ctrl-C; cleared before each live line.
     cancel: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Where named pipelines and user steps come from: the `ops` linked in, or the hot-reloaded one.
+    library: Arc<dyn Library>,
 }
 
 impl Session {
@@ -66,7 +68,17 @@ impl Session {
                 }
             }))
         }));
-        Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel })
+        Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel, library: Arc::new(Linked) })
+    }
+
+    /// Takes pipelines and steps from `library` from now on.
+    pub fn use_library(&mut self, library: Arc<dyn Library>) {
+        self.library = library;
+    }
+
+    /// The built-ins and what the library exports now.
+    pub fn registry(&self) -> Registry {
+        Registry::new(Some(&*self.library))
     }
 
     /// Closes the connections of hosts that `inventory` no longer describes as they were opened (a changed user,
@@ -103,8 +115,8 @@ impl Session {
                 help: None,
             })?;
         }
-        let registry = Registry::new(Some(&Linked));
-        let context = Context { inventory, driver: self.driver.clone(), registry: &registry, library: Some(&Linked) };
+        let registry = self.registry();
+        let context = Context { inventory, driver: self.driver.clone(), registry: &registry, library: Some(&*self.library) };
         interpret::eval(line, &context)
     }
 
@@ -113,10 +125,11 @@ impl Session {
     /// says so, like any other failure on the hosts.
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
-        check_pipeline(name, &group.name)?;
+        check_pipeline(&self.registry(), name, &group.name)?;
         self.check_open_files(&group.name, &group.hosts)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
-        Ok(Linked
+        Ok(self
+            .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
             .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause })))
     }
@@ -185,8 +198,10 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
 
 /// `Ok` when `ops` exports a pipeline called `name`, else what to say: how to call it when it is an
 /// operation or step, or the closest pipeline name.
-fn check_pipeline(name: &str, group: &str) -> Result<(), String> {
-    let registry = Registry::new(Some(&Linked));
+fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), String> {
+    if registry.was_removed(name) {
+        return Err(format!("`{name}` was removed from ops by a reload; put it back in ops/src and save, or see `list`"));
+    }
     match registry.find(name).map(|entry| entry.kind) {
         Some(Kind::Pipeline) => return Ok(()),
         Some(Kind::Operation) => {
@@ -222,8 +237,13 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error
 
 /// `remote list`.
 pub fn list(global: &GlobalArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let registry = Registry::new(Some(&Linked));
-    if global.json {
+    print_list(&Registry::new(Some(&Linked)), global.json);
+    Ok(EXIT_OK)
+}
+
+/// Prints `registry` as `remote list` does: sections by kind, or one JSON array.
+pub fn print_list(registry: &Registry, json: bool) {
+    if json {
         let entries: Vec<_> = registry
             .entries()
             .iter()
@@ -233,7 +253,7 @@ pub fn list(global: &GlobalArgs) -> Result<u8, Box<dyn std::error::Error>> {
             })
             .collect();
         println!("{}", json!(entries));
-        return Ok(EXIT_OK);
+        return;
     }
     let sections = [
         (Kind::Pipeline, "Pipelines (from ops; `remote run NAME GROUP`)"),
@@ -249,5 +269,4 @@ pub fn list(global: &GlobalArgs) -> Result<u8, Box<dyn std::error::Error>> {
         }
         println!();
     }
-    Ok(EXIT_OK)
 }

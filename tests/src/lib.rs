@@ -121,6 +121,12 @@ pub fn remote_bin() -> &'static Path {
     })
 }
 
+/// A folder outside this workspace, where `remote live` uses the `ops` linked into it (hot reload is off):
+/// the tests of hot reload work in a copy of the workspace of their own.
+pub fn outside_workspace() -> PathBuf {
+    std::env::temp_dir()
+}
+
 /// What one run of the `remote` binary did.
 pub struct CliOutput {
     /// Exit code.
@@ -139,7 +145,7 @@ pub fn remote(args: &[&str]) -> CliOutput {
 /// Like [`remote`], with extra environment variables; a `None` value removes the variable.
 pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutput {
     let mut command = Command::new(remote_bin());
-    command.args(args).env_remove("REMOTE_INVENTORY").env("NO_COLOR", "1");
+    command.args(args).current_dir(outside_workspace()).env_remove("REMOTE_INVENTORY").env("NO_COLOR", "1");
     for (name, value) in env {
         match value {
             Some(value) => command.env(name, value),
@@ -168,6 +174,7 @@ pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
         .arg(script)
         .arg(remote_bin())
         .args(args)
+        .current_dir(outside_workspace())
         .env_remove("REMOTE_INVENTORY")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
@@ -203,6 +210,7 @@ pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
 pub fn spawn_remote<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
     Command::new(remote_bin())
         .args(args)
+        .current_dir(outside_workspace())
         .env_remove("REMOTE_INVENTORY")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::piped())

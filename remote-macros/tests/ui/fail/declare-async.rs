@@ -1,3 +1,5 @@
+//! An `async` function cannot be declared: pipelines and steps are synchronous.
+
 use remote_core::prelude::*;
 
 #[remote::step]

@@ -1,3 +1,5 @@
+//! Defaults only for trailing string parameters that exist.
+
 use remote_core::prelude::*;
 
 #[remote::step(default(limit = "3"))]

@@ -1,3 +1,5 @@
+//! A generic function cannot be declared: the prompt must know every parameter type.
+
 use remote_core::prelude::*;
 
 #[remote::step]

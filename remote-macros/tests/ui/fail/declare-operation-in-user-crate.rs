@@ -1,3 +1,5 @@
+//! Operations (and predicates) are remote-core's built-ins; a user crate declares pipelines and steps.
+
 use remote_core::prelude::*;
 
 #[remote::operation]

@@ -1,3 +1,5 @@
+//! A pipeline takes the host set and nothing else.
+
 use remote_core::prelude::*;
 
 #[remote::pipeline]

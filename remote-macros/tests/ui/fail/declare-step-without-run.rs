@@ -1,3 +1,5 @@
+//! A step takes its run first.
+
 use remote_core::prelude::*;
 
 #[remote::step]

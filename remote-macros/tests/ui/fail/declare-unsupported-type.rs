@@ -1,3 +1,5 @@
+//! A step parameter the prompt cannot pass is named as such.
+
 use remote_core::prelude::*;
 
 #[remote::step]

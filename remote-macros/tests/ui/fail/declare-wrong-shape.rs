@@ -1,3 +1,5 @@
+//! A pipeline that does not take `&Hosts`, or a step that does not return a `Run`, is a type error under its name.
+
 use remote_core::prelude::*;
 
 #[remote::pipeline]
