@@ -349,17 +349,34 @@ impl Library for HotOps {
     }
 }
 
-/// Reads the ABI stamp out of a library file without loading it.
+/// Reads the ABI stamp out of a library file without loading it, a chunk at a time (the file is tens of
+/// MiB in a debug build, and a buffer that size would stay in the allocator's heap).
 fn read_stamp(library: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(library).map_err(|err| format!("cannot read {}: {err}", library.display()))?;
-    let marker = b"REMOTE_ABI_STAMP:";
-    memchr::memmem::find_iter(&bytes, marker)
-        .map(|at| &bytes[at + marker.len()..])
-        .find_map(|rest| {
-            let digits = rest.get(..16)?;
-            (digits.iter().all(u8::is_ascii_hexdigit) && rest.get(16) == Some(&0)).then(|| String::from_utf8_lossy(digits).into_owned())
-        })
-        .ok_or_else(|| format!("{} carries no ABI stamp: it is not an ops library built by this version of remote", library.display()))
+    const MARKER: &[u8] = b"REMOTE_ABI_STAMP:";
+    // The marker, 16 hex digits and the NUL must fit in the part of a chunk carried over to the next.
+    const CARRY: usize = MARKER.len() + 17;
+    let unreadable = |err: std::io::Error| format!("cannot read {}: {err}", library.display());
+    let mut file = std::fs::File::open(library).map_err(unreadable)?;
+    let mut window = vec![0; 1 << 20];
+    let mut kept = 0;
+    loop {
+        let read = file.read(&mut window[kept..]).map_err(unreadable)?;
+        let filled = kept + read;
+        let data = &window[..filled];
+        let found = memchr::memmem::find_iter(data, MARKER).find_map(|at| {
+            let digits = data.get(at + MARKER.len()..at + MARKER.len() + 16)?;
+            let terminated = data.get(at + MARKER.len() + 16) == Some(&0);
+            (terminated && digits.iter().all(u8::is_ascii_hexdigit)).then(|| String::from_utf8_lossy(digits).into_owned())
+        });
+        if let Some(stamp) = found {
+            return Ok(stamp);
+        }
+        if read == 0 {
+            return Err(format!("{} carries no ABI stamp: it is not an ops library built by this version of remote", library.display()));
+        }
+        kept = CARRY.min(filled);
+        window.copy_within(filled - kept..filled, 0);
+    }
 }
 
 /// Something for the coordinator to do.
@@ -741,6 +758,15 @@ mod tests {
         // A marker without a full stamp after it (e.g. in other data) is skipped.
         check(b"REMOTE_ABI_STAMP:xyz REMOTE_ABI_STAMP:fedcba9876543210\0", Ok("fedcba9876543210"));
         check(b"\x7fELF no stamp here", Err("carries no ABI stamp"));
+        // Across the boundary of the chunks it is read in, and after a chunk's leftover bytes.
+        for offset in [(1 << 20) - 20, (1 << 20) - 5, (1 << 20) + 3] {
+            let mut big = vec![b'x'; offset];
+            big.extend_from_slice(b"REMOTE_ABI_STAMP:00112233445566ff\0tail");
+            check(&big, Ok("00112233445566ff"));
+        }
+        let mut cut = vec![b'x'; (1 << 20) - 10];
+        cut.extend_from_slice(b"REMOTE_ABI_STAMP:0011");
+        check(&cut, Err("carries no ABI stamp"));
     }
 
     #[test]

@@ -74,6 +74,17 @@ fn the_prompt_reads_lines_until_quit_and_reports_mistakes_without_leaving() {
 }
 
 #[test]
+fn outside_a_workspace_the_linked_ops_serves_and_reload_says_why_it_cannot() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let out = remote_with_stdin(&["--inventory", inventory.to_str().unwrap(), "live"], "reload\nlisting test\nquit\n");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("remote live: hot reload is off (no workspace with ops/ around the current folder); using the ops built into this binary"), "{}", out.stderr);
+    assert!(out.stderr.contains("error: hot reload is off"), "{}", out.stderr);
+    assert!(out.stdout.contains("Run summary: ls -la / on test (1 host: 1 ok"), "{}", out.stdout);
+}
+
+#[test]
 fn ctrl_c_kills_the_running_commands_and_the_prompt_goes_on() {
     use std::io::Write;
     use std::process::Command;

@@ -3,6 +3,7 @@
 mod cli;
 mod exec;
 mod host_keys;
+mod hot_reload;
 mod host_keys_openssh;
 mod hostile;
 mod live;

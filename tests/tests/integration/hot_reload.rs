@@ -1,0 +1,442 @@
+//! Hot reload end to end: `remote live` in a copy of the workspace (sharing the target dir) picks up edits of
+//! `ops` over the connections it has open, keeps serving through compile errors, panics and ABI changes.
+//!
+//! The copy renames `remote-core/` so that cargo gives its `remote-core` and `ops` builds hashes of their
+//! own: edits here never touch the artifacts of the workspace under test, while every other crate (syn,
+//! russh, …) is shared. The tests take turns, since they share the copy and the library file cargo writes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tests::{TestHosts, processes_with, remote_bin};
+
+/// How long a rebuild may take on a loaded 2-core machine.
+const BUILD: Duration = Duration::from_secs(120);
+
+/// The copy of the workspace, one test at a time.
+struct Workspace {
+    root: PathBuf,
+    target: PathBuf,
+    _turn: MutexGuard<'static, ()>,
+}
+
+static TURN: Mutex<()> = Mutex::new(());
+
+/// The workspace under test.
+fn original() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// The renamed folder of remote-core in the copy.
+const CORE: &str = "hot-remote-core";
+
+impl Workspace {
+    /// The copy, brought back to the sources under test (files that differ are written again, so an edit
+    /// left by a test that failed is undone).
+    fn prepare() -> Self {
+        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        // The binary under test is built before any edit, so nothing here can end up linked into it.
+        let bin = remote_bin();
+        let target = bin.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+        let root = target.join("hot-reload-workspace");
+        let from = original();
+        sync(&from, &root, &from);
+        let manifest = std::fs::read_to_string(from.join("Cargo.toml")).unwrap();
+        let manifest = manifest.replace("\"remote-core\"", &format!("\"{CORE}\"")).replace("path = \"remote-core\"", &format!("path = \"{CORE}\""));
+        write_if_changed(&root.join("Cargo.toml"), manifest.as_bytes());
+        Workspace { root, target, _turn: turn }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative.replacen("remote-core/", &format!("{CORE}/"), 1))
+    }
+
+    /// Replaces `from` by `to` in a file of the copy (the edit must apply).
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.path(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Appends `text` to a file of the copy.
+    fn append(&self, file: &str, text: &str) {
+        let path = self.path(file);
+        let mut all = std::fs::read_to_string(&path).unwrap();
+        all.push_str(text);
+        std::fs::write(&path, all).unwrap();
+    }
+
+    /// Puts a file back as it is in the workspace under test (a fresh write, so cargo rebuilds from it).
+    fn restore(&self, file: &str) {
+        std::fs::write(self.path(file), std::fs::read(original().join(file)).unwrap()).unwrap();
+    }
+
+    /// `remote live` in the copy, on `inventory`.
+    fn live(&self, inventory: &Path, extra: &[&str]) -> Live {
+        let mut child = Command::new(remote_bin())
+            .arg("--inventory")
+            .arg(inventory)
+            .arg("live")
+            .args(extra)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("NO_COLOR", "1")
+            .env_remove("REMOTE_INVENTORY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start remote live");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        let live = Live { child, stdin, lines };
+        live.wait_for("remote live: ", BUILD);
+        live
+    }
+
+    /// Builds `ops` in the copy as `cargo watch -x 'build -p ops'` would.
+    fn cargo_build_ops(&self) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "ops"])
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// This process's and everyone's leftover copies of the library.
+    fn copies(&self) -> Vec<String> {
+        std::fs::read_dir(self.target.join("debug"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("libops-hot-"))
+            .collect()
+    }
+}
+
+/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders) into `to`, writing only
+/// files whose content differs, so that unchanged crates stay built.
+fn sync(dir: &Path, to: &Path, root: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "target" || name == "remote.toml" {
+            continue;
+        }
+        let mut relative = path.strip_prefix(root).unwrap().to_path_buf();
+        if let Ok(rest) = relative.strip_prefix("remote-core") {
+            relative = Path::new(CORE).join(rest);
+        }
+        if path.is_dir() {
+            sync(&path, to, root);
+        } else {
+            write_if_changed(&to.join(relative), &std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// Writes `bytes` unless the file has them already.
+fn write_if_changed(path: &Path, bytes: &[u8]) {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A running `remote live` and everything it printed (stdout and stderr, line by line).
+struct Live {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Live {
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn transcript(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Index of the first line from `after` on that contains `text`; panics with the transcript after `timeout`.
+    fn wait_for_from(&self, after: usize, text: &str, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(at) = self.lines.lock().unwrap().iter().skip(after).position(|l| l.contains(text)) {
+                return after + at;
+            }
+            assert!(Instant::now() < deadline, "no line with {text:?} within {timeout:?}:\n{}", self.transcript());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_for(&self, text: &str, timeout: Duration) -> usize {
+        self.wait_for_from(0, text, timeout)
+    }
+
+    fn len(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Sends `line` and waits for a line containing `text` printed after it.
+    fn call(&mut self, line: &str, text: &str) -> usize {
+        let from = self.len();
+        self.send(line);
+        self.wait_for_from(from, text, Duration::from_secs(60))
+    }
+
+    /// `quit`, and the exit code.
+    fn quit(mut self) -> (i32, String) {
+        self.send("quit");
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code().unwrap_or(-1), self.transcript())
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap()
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `count` test hosts, their inventory, and the copy of the workspace as it is under test.
+fn start(count: usize) -> (TestHosts, PathBuf, Workspace) {
+    let hosts = TestHosts::start(count);
+    let inventory = hosts.write_inventory(&[]);
+    (hosts, inventory, Workspace::prepare())
+}
+
+const LISTING: &str = r#"pipeline!(ls(hs, "/", "-la") | pretty)"#;
+
+#[test]
+fn an_edit_is_live_on_the_next_line_over_the_same_connections_and_new_pipelines_come_and_go() {
+    let (hosts, inventory, ws) = start(2);
+    let mut live = ws.live(&inventory, &[]);
+    assert!(live.transcript().contains("ops loaded from "), "{}", live.transcript());
+    live.call("listing test", "Run summary: ls -la / on test");
+
+    let from = live.len();
+    ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
+    live.wait_for_from(from, "rebuilding ops…", BUILD);
+    live.wait_for_from(from, "ops reloaded in ", BUILD);
+    live.call("listing test", "Run summary: ls -la /etc on test");
+
+    // A brand-new pipeline, called without restarting; then removed again.
+    let from = live.len();
+    ws.append("ops/src/lib.rs", "\n/// Says hello.\n#[remote::pipeline]\npub fn greet(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo hello-from-greet\") | pretty)\n}\n");
+    let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
+    assert!(live.lines.lock().unwrap()[at].contains("(+greet)"), "{}", live.transcript());
+    live.call("greet test", "hello-from-greet");
+    live.call("list", "greet(hs)");
+    let from = live.len();
+    ws.restore("ops/src/lib.rs");
+    let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
+    assert!(live.lines.lock().unwrap()[at].contains("(−greet)"), "{}", live.transcript());
+    live.call("greet test", "`greet` was removed from ops by a reload");
+    live.call("listing test", "Run summary: ls -la / on test");
+
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    // Every line ran over the connection opened for the first one.
+    for server in hosts.sandbox.servers() {
+        assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
+    }
+}
+
+#[test]
+fn a_compile_error_is_shown_and_the_old_code_keeps_serving_until_it_is_fixed() {
+    let (hosts, inventory, ws) = start(1);
+    let mut live = ws.live(&inventory, &[]);
+    let from = live.len();
+    ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#);
+    live.wait_for_from(from, "ops did not build; the ops loaded before keeps serving", BUILD);
+    // The compiler's error as cargo renders it: headline, place, and the code under it.
+    live.wait_for_from(from, "error[E0308]: mismatched types", BUILD);
+    live.wait_for_from(from, "ops/src/lib.rs:", BUILD);
+    live.call("listing test", "Run summary: ls -la / on test");
+    let from = live.len();
+    ws.edit("ops/src/lib.rs", r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
+    live.wait_for_from(from, "ops reloaded in ", BUILD);
+    live.call("listing test", "Run summary: ls -la /etc on test");
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    ws.restore("ops/src/lib.rs");
+}
+
+#[test]
+fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
+    let (hosts, inventory, ws) = start(1);
+    ws.cargo_build_ops();
+    // A copy left by a `remote live` that was killed (no such process).
+    let stale = ws.target.join("debug").join("libops-hot-4194300-7.so");
+    std::fs::write(&stale, b"stale").unwrap();
+    let mut live = ws.live(&inventory, &["--no-build"]);
+    assert!(!stale.exists(), "the stale copy is still there");
+    live.call("listing test", "Run summary: ls -la / on test");
+    let from = live.len();
+    ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
+    // Nothing builds on save under --no-build; the test builds, as `cargo watch` would.
+    std::thread::sleep(Duration::from_millis(500));
+    ws.cargo_build_ops();
+    live.wait_for_from(from, "ops reloaded in ", BUILD);
+    assert!(!live.transcript()[..].contains("rebuilding ops"), "{}", live.transcript());
+    live.call("listing test", "Run summary: ls -la /etc on test");
+    let pid = live.child.id();
+    assert_eq!(ws.copies().iter().filter(|c| c.contains(&format!("-{pid}-"))).count(), 1, "{:?}", ws.copies());
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    assert!(!ws.copies().iter().any(|c| c.contains(&format!("-{pid}-"))), "copies left after exit: {:?}", ws.copies());
+    ws.restore("ops/src/lib.rs");
+    ws.cargo_build_ops();
+}
+
+#[test]
+fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_code() {
+    let (hosts, inventory, ws) = start(1);
+    let marker = format!("slow-{}", std::process::id());
+    let slow = |version: &str| {
+        format!(
+            "\n/// Panics.\n#[remote::step]\npub fn boom(_run: Run) -> Run {{\n    panic!(\"boom at the prompt\")\n}}\n\n\
+             /// Takes its time.\n#[remote::pipeline]\npub fn slow(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"sleep 3; echo {marker}-{version}\") | pretty)\n}}\n"
+        )
+    };
+    ws.append("ops/src/lib.rs", &slow("old"));
+    let mut live = ws.live(&inventory, &[]);
+    live.call("uptime(test) | boom", "boom at the prompt");
+    let transcript = live.transcript();
+    assert!(transcript.contains("panicked at ops/src/lib.rs:"), "{transcript}");
+    // The host lives on.
+    live.call("listing test", "Run summary: ls -la / on test");
+
+    // Saved while `slow` runs: the call finishes on the old code, the reload waits for it, the next call is new.
+    let from = live.len();
+    live.send("slow test");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with(&format!("{marker}-old")).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ws.edit("ops/src/lib.rs", &format!("{marker}-old"), &format!("{marker}-new"));
+    let old = live.wait_for_from(from, &format!("{marker}-old"), BUILD);
+    let reloaded = live.wait_for_from(from, "ops reloaded in ", BUILD);
+    assert!(old < reloaded, "the reload did not wait for the call:\n{}", live.transcript());
+    live.call("slow test", &format!("{marker}-new"));
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    ws.restore("ops/src/lib.rs");
+}
+
+#[test]
+fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_serving() {
+    let (hosts, inventory, ws) = start(1);
+    let mut live = ws.live(&inventory, &[]);
+    let from = live.len();
+    ws.append("remote-core/src/lib.rs", "\n/// A change to the model the running host does not have.\npub const CHANGED: u32 = 1;\n");
+    ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
+    live.wait_for_from(from, "restart `remote live` to pick up this change", BUILD);
+    live.call("listing test", "Run summary: ls -la / on test");
+    // `reload` says the same and is refused; the host is still fine.
+    let from = live.len();
+    live.send("reload");
+    live.wait_for_from(from, "restart `remote live` to pick up this change", BUILD);
+    live.call("listing test", "Run summary: ls -la / on test");
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    ws.restore("remote-core/src/lib.rs");
+    ws.restore("ops/src/lib.rs");
+}
+
+#[test]
+fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
+    let (hosts, inventory, ws) = start(1);
+    let soak = |n: usize| format!("\n/// Soak.\n#[remote::pipeline]\npub fn soak(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo soak-{n}\"))\n}}\n");
+    ws.append("ops/src/lib.rs", &soak(0));
+    let mut live = ws.live(&inventory, &[]);
+    live.call("soak test", "soak-0");
+    let start_rss = live.rss_kib();
+    // Another thread calls the pipeline every 100 ms while the sources change.
+    let mut stdin = live.stdin.take().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut calls = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                writeln!(stdin, "soak test").unwrap();
+                calls += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (stdin, calls)
+        })
+    };
+    let cycles = 50;
+    let mut peak_rss = start_rss;
+    let mut settled_rss = start_rss;
+    for n in 1..=cycles {
+        let from = live.len();
+        ws.edit("ops/src/lib.rs", &format!("soak-{}", n - 1), &format!("soak-{n}"));
+        live.wait_for_from(from, "ops reloaded in ", BUILD);
+        peak_rss = peak_rss.max(live.rss_kib());
+        if n == 10 {
+            settled_rss = live.rss_kib();
+        }
+        let pid = live.child.id();
+        assert!(ws.copies().iter().filter(|c| c.contains(&format!("-{pid}-"))).count() <= 1, "{:?}", ws.copies());
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (stdin, calls) = caller.join().unwrap();
+    live.stdin = Some(stdin);
+    live.call("soak test", &format!("soak-{cycles}"));
+    let end_rss = live.rss_kib();
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    let summaries: Vec<&str> = transcript.lines().filter(|l| l.starts_with("Run summary: echo soak-")).collect();
+    assert!(summaries.len() > calls / 2, "{} runs for {calls} calls:\n{transcript}", summaries.len());
+    assert!(summaries.iter().all(|l| l.contains("1 ok, 0 failed")), "a call failed:\n{transcript}");
+    assert!(!transcript.contains("error:"), "{transcript}");
+    // Versions only go forward: no call ran a library older than one already seen.
+    let versions: Vec<usize> = summaries.iter().filter_map(|l| l.split("soak-").nth(1)?.split_whitespace().next()?.parse().ok()).collect();
+    assert!(versions.windows(2).all(|w| w[0] <= w[1]), "{versions:?}");
+    // The first reloads grow the heap once (a second library mapped while the first is unloaded, buffers of
+    // the watcher's pass over the file); after that, forty more reloads must not add more than a little.
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let late_growth = mib(end_rss.saturating_sub(settled_rss));
+    eprintln!(
+        "soak: {cycles} reloads, {calls} calls; RSS {:.1} MiB at start, {:.1} MiB after 10 reloads, {:.1} MiB after {cycles} \
+         (peak {:.1} MiB): +{late_growth:.2} MiB over the last {} reloads",
+        mib(start_rss),
+        mib(settled_rss),
+        mib(end_rss),
+        mib(peak_rss),
+        cycles - 10
+    );
+    assert!(late_growth < 8.0, "RSS grew by {late_growth:.1} MiB over the last {} reloads", cycles - 10);
+    assert!(mib(peak_rss) < mib(start_rss) + 100.0, "RSS peaked at {:.1} MiB", mib(peak_rss));
+    ws.restore("ops/src/lib.rs");
+}
