@@ -1,7 +1,8 @@
 //! Fan-out benchmark: N real sshd hosts on loopback, `uptime` on all of them, cold and warm, against other tools.
 //!
 //! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`, and
-//! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`.
+//! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`;
+//! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -14,6 +15,8 @@ use remote_core::inventory::current_user;
 use remote_core::{HostSpec, Inventory};
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+
+mod reload;
 
 /// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections cost
 /// in allocations from what the process's resident memory shows (pages, fragmentation, locked crypto buffers).
@@ -61,10 +64,12 @@ struct Options {
     fleet: Option<usize>,
     /// Another `remote` binary (e.g. built from an earlier commit) measured beside this one in the same run.
     baseline: Option<PathBuf>,
+    /// Edits of the edit → live run; when set, only that run is made.
+    reload: Option<usize>,
 }
 
 fn options() -> Options {
-    let mut options = Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None };
+    let mut options = Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None, reload: None };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
     while let Some(word) = words.next() {
@@ -73,9 +78,10 @@ fn options() -> Options {
             ("--rounds", Some(n)) => options.rounds = n.parse().unwrap_or(5).max(1),
             ("--fleet", Some(n)) => options.fleet = n.parse().ok(),
             ("--baseline", Some(path)) => options.baseline = Some(PathBuf::from(path)),
+            ("--reload", Some(n)) => options.reload = n.parse().ok(),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3]"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10"
                 );
                 std::process::exit(2);
             }
@@ -119,10 +125,14 @@ fn main() {
         fleet(hosts, options.rounds);
         return;
     }
+    let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");
+    if let Some(edits) = options.reload {
+        reload::run(edits, work.path());
+        return;
+    }
     let max_hosts = options.sizes.iter().copied().max().unwrap_or(20);
     let user = login_user();
-    let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");
-    let port = if sandbox::is_root() { 22 } else { 2222 };
+    let port = bench_port();
     let addresses = sandbox::loopback_addresses(max_hosts, Ipv4Addr::new(127, 77, 1, 1), port);
     eprintln!("bench: starting {max_hosts} sshd hosts on {}… for user {user}", addresses[0]);
     let hosts = start_servers(work.path(), addresses, 1, &user);
@@ -168,6 +178,11 @@ fn main() {
         }
     }
     report(&table, options.rounds, &user);
+}
+
+/// The port benchmark hosts listen on: 22 when we may bind it, as on a real fleet.
+fn bench_port() -> u16 {
+    if sandbox::is_root() { 22 } else { 2222 }
 }
 
 /// Starts sshd servers in `dir` for `addresses`, `per_server` addresses each, letting `user` in.
@@ -459,7 +474,7 @@ fn own_rss_kib() -> u64 {
 fn fleet(hosts: usize, rounds: usize) {
     let user = login_user();
     let work = tempfile::Builder::new().prefix("remote-fleet-").tempdir().expect("temporary folder");
-    let port = if sandbox::is_root() { 22 } else { 2222 };
+    let port = bench_port();
     let addresses = sandbox::loopback_addresses(hosts, Ipv4Addr::new(127, 78, 1, 1), port);
     eprintln!("bench: starting {} sshd servers for {hosts} hosts from {}…", hosts.div_ceil(16), addresses[0]);
     let sandbox = start_servers(work.path(), addresses, 16, &user);

@@ -4,6 +4,8 @@
 //! state folder; one generated client key is authorised on all of them and their host keys go into the folder's
 //! `known_hosts`, so the hosts are used with strict host-key checking like any real fleet.
 
+pub mod workspace;
+
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

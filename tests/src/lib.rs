@@ -102,23 +102,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// The `remote` binary, built once per test run by asking cargo where it put it.
 pub fn remote_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "remote", "--bin", "remote", "--message-format=json"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("run cargo build -p remote");
-        assert!(output.status.success(), "cargo build -p remote failed:\n{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .find_map(|message| {
-                (message["target"]["name"] == "remote" && message["executable"].is_string())
-                    .then(|| PathBuf::from(message["executable"].as_str().unwrap_or_default()))
-            })
-            .expect("cargo reported the remote executable")
-    })
+    BIN.get_or_init(|| remote_sandbox::workspace::built_remote(Path::new(env!("CARGO_MANIFEST_DIR"))))
 }
 
 /// A folder outside this workspace, where `remote live` uses the `ops` linked into it (hot reload is off):

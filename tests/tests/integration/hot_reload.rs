@@ -1,228 +1,47 @@
 //! Hot reload end to end: `remote live` in a copy of the workspace (sharing the target dir) picks up edits of
 //! `ops` over the connections it has open, keeps serving through compile errors, panics and ABI changes.
 //!
-//! The copy renames `remote-core/` so that cargo gives its `remote-core` and `ops` builds hashes of their
-//! own: edits here never touch the artifacts of the workspace under test, while every other crate (syn,
-//! russh, …) is shared. The tests take turns, since they share the copy and the library file cargo writes.
+//! The copy (`remote_sandbox::workspace`) gives `remote-core` and `ops` builds of their own, so edits here never
+//! touch the artifacts of the workspace under test. The tests take turns: they share the copy and the library
+//! file cargo writes.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use remote_sandbox::workspace::{LivePrompt, ScratchWorkspace};
 use tests::{TestHosts, processes_with, remote_bin};
 
 /// How long a rebuild may take on a loaded 2-core machine.
 const BUILD: Duration = Duration::from_secs(120);
 
+static TURN: Mutex<()> = Mutex::new(());
+
 /// The copy of the workspace, one test at a time.
 struct Workspace {
-    root: PathBuf,
-    target: PathBuf,
+    copy: ScratchWorkspace,
     _turn: MutexGuard<'static, ()>,
 }
 
-static TURN: Mutex<()> = Mutex::new(());
-
-/// The workspace under test.
-fn original() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+impl std::ops::Deref for Workspace {
+    type Target = ScratchWorkspace;
+    fn deref(&self) -> &ScratchWorkspace {
+        &self.copy
+    }
 }
 
-/// The renamed folder of remote-core in the copy.
-const CORE: &str = "hot-remote-core";
-
 impl Workspace {
-    /// The copy, brought back to the sources under test (files that differ are written again, so an edit
-    /// left by a test that failed is undone).
     fn prepare() -> Self {
         let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         // The binary under test is built before any edit, so nothing here can end up linked into it.
-        let bin = remote_bin();
-        let target = bin.parent().and_then(Path::parent).expect("target dir").to_path_buf();
-        let root = target.join("hot-reload-workspace");
-        let from = original();
-        sync(&from, &root, &from);
-        let manifest = std::fs::read_to_string(from.join("Cargo.toml")).unwrap();
-        let manifest = manifest.replace("\"remote-core\"", &format!("\"{CORE}\"")).replace("path = \"remote-core\"", &format!("path = \"{CORE}\""));
-        write_if_changed(&root.join("Cargo.toml"), manifest.as_bytes());
-        Workspace { root, target, _turn: turn }
+        let target = remote_bin().parent().and_then(Path::parent).expect("target dir").to_path_buf();
+        let original = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+        Workspace { copy: ScratchWorkspace::prepare(original, &target, "hot-reload-workspace"), _turn: turn }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative.replacen("remote-core/", &format!("{CORE}/"), 1))
-    }
-
-    /// Replaces `from` by `to` in a file of the copy (the edit must apply).
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.path(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} does not contain {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    }
-
-    /// Appends `text` to a file of the copy.
-    fn append(&self, file: &str, text: &str) {
-        let path = self.path(file);
-        let mut all = std::fs::read_to_string(&path).unwrap();
-        all.push_str(text);
-        std::fs::write(&path, all).unwrap();
-    }
-
-    /// Puts a file back as it is in the workspace under test (a fresh write, so cargo rebuilds from it).
-    fn restore(&self, file: &str) {
-        std::fs::write(self.path(file), std::fs::read(original().join(file)).unwrap()).unwrap();
-    }
-
-    /// `remote live` in the copy, on `inventory`.
-    fn live(&self, inventory: &Path, extra: &[&str]) -> Live {
-        let mut child = Command::new(remote_bin())
-            .arg("--inventory")
-            .arg(inventory)
-            .arg("live")
-            .args(extra)
-            .current_dir(&self.root)
-            .env("CARGO_TARGET_DIR", &self.target)
-            .env("NO_COLOR", "1")
-            .env_remove("REMOTE_INVENTORY")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start remote live");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        let stdin = child.stdin.take();
-        let live = Live { child, stdin, lines };
-        live.wait_for("remote live: ", BUILD);
-        live
-    }
-
-    /// Builds `ops` in the copy as `cargo watch -x 'build -p ops'` would.
-    fn cargo_build_ops(&self) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "ops"])
-            .current_dir(&self.root)
-            .env("CARGO_TARGET_DIR", &self.target)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// This process's and everyone's leftover copies of the library.
-    fn copies(&self) -> Vec<String> {
-        std::fs::read_dir(self.target.join("debug"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("libops-hot-"))
-            .collect()
-    }
-}
-
-/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders) into `to`, writing only
-/// files whose content differs, so that unchanged crates stay built.
-fn sync(dir: &Path, to: &Path, root: &Path) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "target" || name == "remote.toml" {
-            continue;
-        }
-        let mut relative = path.strip_prefix(root).unwrap().to_path_buf();
-        if let Ok(rest) = relative.strip_prefix("remote-core") {
-            relative = Path::new(CORE).join(rest);
-        }
-        if path.is_dir() {
-            sync(&path, to, root);
-        } else {
-            write_if_changed(&to.join(relative), &std::fs::read(&path).unwrap());
-        }
-    }
-}
-
-/// Writes `bytes` unless the file has them already.
-fn write_if_changed(path: &Path, bytes: &[u8]) {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return;
-    }
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
-
-/// A running `remote live` and everything it printed (stdout and stderr, line by line).
-struct Live {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Live {
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn transcript(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// Index of the first line from `after` on that contains `text`; panics with the transcript after `timeout`.
-    fn wait_for_from(&self, after: usize, text: &str, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(at) = self.lines.lock().unwrap().iter().skip(after).position(|l| l.contains(text)) {
-                return after + at;
-            }
-            assert!(Instant::now() < deadline, "no line with {text:?} within {timeout:?}:\n{}", self.transcript());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait_for(&self, text: &str, timeout: Duration) -> usize {
-        self.wait_for_from(0, text, timeout)
-    }
-
-    fn len(&self) -> usize {
-        self.lines.lock().unwrap().len()
-    }
-
-    /// Sends `line` and waits for a line containing `text` printed after it.
-    fn call(&mut self, line: &str, text: &str) -> usize {
-        let from = self.len();
-        self.send(line);
-        self.wait_for_from(from, text, Duration::from_secs(60))
-    }
-
-    /// `quit`, and the exit code.
-    fn quit(mut self) -> (i32, String) {
-        self.send("quit");
-        drop(self.stdin.take());
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        (status.code().unwrap_or(-1), self.transcript())
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap()
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn live(&self, inventory: &Path, extra: &[&str]) -> LivePrompt {
+        self.copy.live(remote_bin(), inventory, extra, &[])
     }
 }
 
@@ -252,13 +71,13 @@ fn an_edit_is_live_on_the_next_line_over_the_same_connections_and_new_pipelines_
     let from = live.len();
     ws.append("ops/src/lib.rs", "\n/// Says hello.\n#[remote::pipeline]\npub fn greet(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo hello-from-greet\") | pretty)\n}\n");
     let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
-    assert!(live.lines.lock().unwrap()[at].contains("(+greet)"), "{}", live.transcript());
+    assert!(live.line(at).1.contains("(+greet)"), "{}", live.transcript());
     live.call("greet test", "hello-from-greet");
     live.call("list", "greet(hs)");
     let from = live.len();
     ws.restore("ops/src/lib.rs");
     let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
-    assert!(live.lines.lock().unwrap()[at].contains("(−greet)"), "{}", live.transcript());
+    assert!(live.line(at).1.contains("(−greet)"), "{}", live.transcript());
     live.call("greet test", "`greet` was removed from ops by a reload");
     live.call("listing test", "Run summary: ls -la / on test");
 
@@ -272,7 +91,7 @@ fn an_edit_is_live_on_the_next_line_over_the_same_connections_and_new_pipelines_
 
 #[test]
 fn a_compile_error_is_shown_and_the_old_code_keeps_serving_until_it_is_fixed() {
-    let (hosts, inventory, ws) = start(1);
+    let (_hosts, inventory, ws) = start(1);
     let mut live = ws.live(&inventory, &[]);
     let from = live.len();
     ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#);
@@ -292,7 +111,7 @@ fn a_compile_error_is_shown_and_the_old_code_keeps_serving_until_it_is_fixed() {
 
 #[test]
 fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
-    let (hosts, inventory, ws) = start(1);
+    let (_hosts, inventory, ws) = start(1);
     ws.cargo_build_ops();
     // A copy left by a `remote live` that was killed (no such process).
     let stale = ws.target.join("debug").join("libops-hot-4194300-7.so");
@@ -319,7 +138,7 @@ fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
 
 #[test]
 fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_code() {
-    let (hosts, inventory, ws) = start(1);
+    let (_hosts, inventory, ws) = start(1);
     let marker = format!("slow-{}", std::process::id());
     let slow = |version: &str| {
         format!(
@@ -354,7 +173,7 @@ fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_c
 
 #[test]
 fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_serving() {
-    let (hosts, inventory, ws) = start(1);
+    let (_hosts, inventory, ws) = start(1);
     let mut live = ws.live(&inventory, &[]);
     let from = live.len();
     ws.append("remote-core/src/lib.rs", "\n/// A change to the model the running host does not have.\npub const CHANGED: u32 = 1;\n");
@@ -374,7 +193,7 @@ fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_s
 
 #[test]
 fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
-    let (hosts, inventory, ws) = start(1);
+    let (_hosts, inventory, ws) = start(1);
     let soak = |n: usize| format!("\n/// Soak.\n#[remote::pipeline]\npub fn soak(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo soak-{n}\"))\n}}\n");
     ws.append("ops/src/lib.rs", &soak(0));
     let mut live = ws.live(&inventory, &[]);

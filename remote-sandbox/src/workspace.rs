@@ -1,0 +1,254 @@
+//! A scratch copy of the workspace and a driver for `remote live` running in it: what the hot-reload tests and
+//! the edit → live benchmark edit, build and talk to, without touching the workspace under test.
+//!
+//! The copy renames `remote-core/` so that cargo gives its `remote-core` and `ops` builds hashes of their own
+//! (cargo hashes workspace members by their path inside the workspace): edits in the copy never touch the
+//! artifacts of the workspace it came from, while every other crate (syn, russh, …) is shared in one target dir.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The dev-profile `remote` binary of the workspace `crate_dir` belongs to, built if needed, where cargo says it put it.
+pub fn built_remote(crate_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "remote", "--bin", "remote", "--message-format=json"])
+        .current_dir(crate_dir)
+        .output()
+        .expect("run cargo build -p remote");
+    assert!(output.status.success(), "cargo build -p remote failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    // The artifact message of the `remote` binary names it; cargo writes JSON paths without escapes on Linux.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains("\"reason\":\"compiler-artifact\"") && line.contains("\"name\":\"remote\""))
+        .find_map(|line| {
+            let start = line.find("\"executable\":\"")? + "\"executable\":\"".len();
+            let end = line[start..].find('"')? + start;
+            Some(PathBuf::from(&line[start..end]))
+        })
+        .expect("cargo reported the remote executable")
+}
+
+/// The renamed folder of remote-core in a copy.
+const CORE: &str = "hot-remote-core";
+
+/// A copy of a workspace under its target dir.
+pub struct ScratchWorkspace {
+    /// The copy.
+    pub root: PathBuf,
+    /// The shared target dir.
+    pub target: PathBuf,
+    original: PathBuf,
+}
+
+impl ScratchWorkspace {
+    /// The copy of `original` named `name` under `target`, brought back to `original`'s sources: files that
+    /// differ are written again, so an edit left by an earlier run is undone and unchanged crates stay built.
+    pub fn prepare(original: &Path, target: &Path, name: &str) -> Self {
+        let root = target.join(name);
+        sync(original, &root, original);
+        let manifest = std::fs::read_to_string(original.join("Cargo.toml")).expect("workspace Cargo.toml");
+        let manifest = manifest.replace("\"remote-core\"", &format!("\"{CORE}\""));
+        write_if_changed(&root.join("Cargo.toml"), manifest.as_bytes());
+        ScratchWorkspace { root, target: target.to_path_buf(), original: original.to_path_buf() }
+    }
+
+    /// A file of the copy, named as in the original workspace.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative.replacen("remote-core/", &format!("{CORE}/"), 1))
+    }
+
+    /// Replaces `from` by `to` in a file of the copy (the edit must apply).
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.path(file);
+        let text = std::fs::read_to_string(&path).expect("read the file to edit");
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("save the edit");
+    }
+
+    /// Appends `text` to a file of the copy.
+    pub fn append(&self, file: &str, text: &str) {
+        let path = self.path(file);
+        let mut all = std::fs::read_to_string(&path).expect("read the file to edit");
+        all.push_str(text);
+        std::fs::write(&path, all).expect("save the edit");
+    }
+
+    /// Puts a file back as it is in the original (a fresh write, so cargo rebuilds from it).
+    pub fn restore(&self, file: &str) {
+        std::fs::write(self.path(file), std::fs::read(self.original.join(file)).expect("original file")).expect("restore");
+    }
+
+    /// Builds `ops` in the copy as `cargo watch -x 'build -p ops'` would.
+    pub fn cargo_build_ops(&self) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "ops"])
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "cargo build -p ops failed in {}", self.root.display());
+    }
+
+    /// Every `libops-hot-*` copy of the library in the dev profile's folder.
+    pub fn copies(&self) -> Vec<String> {
+        std::fs::read_dir(self.target.join("debug"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("libops-hot-"))
+            .collect()
+    }
+
+    /// Starts `remote` (the binary at `bin`) as `remote --inventory INVENTORY live EXTRA…` in the copy, with
+    /// `env` added, and waits for its first line.
+    pub fn live(&self, bin: &Path, inventory: &Path, extra: &[&str], env: &[(&str, &str)]) -> LivePrompt {
+        let mut child = Command::new(bin)
+            .arg("--inventory")
+            .arg(inventory)
+            .arg("live")
+            .args(extra)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("NO_COLOR", "1")
+            .env_remove("REMOTE_INVENTORY")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start remote live");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().expect("stderr"))] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), line));
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        let live = LivePrompt { child, stdin, lines };
+        live.wait_for("remote live: ", Duration::from_secs(180));
+        live
+    }
+}
+
+/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders, nor `remote.toml`) into `to`.
+fn sync(dir: &Path, to: &Path, root: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read the workspace").flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "target" || name == "remote.toml" {
+            continue;
+        }
+        let mut relative = path.strip_prefix(root).expect("inside the workspace").to_path_buf();
+        if let Ok(rest) = relative.strip_prefix("remote-core") {
+            relative = Path::new(CORE).join(rest);
+        }
+        if path.is_dir() {
+            sync(&path, to, root);
+        } else {
+            write_if_changed(&to.join(relative), &std::fs::read(&path).expect("read a workspace file"));
+        }
+    }
+}
+
+/// Writes `bytes` unless the file has them already.
+fn write_if_changed(path: &Path, bytes: &[u8]) {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().expect("a file in a folder")).expect("create the folder");
+    std::fs::write(path, bytes).expect("write the copy");
+}
+
+/// A running `remote live` and everything it printed (stdout and stderr, line by line, with the time each arrived).
+pub struct LivePrompt {
+    /// The process.
+    pub child: Child,
+    /// Its standard input, while the prompt has it.
+    pub stdin: Option<ChildStdin>,
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl LivePrompt {
+    /// Types `line`.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("type a line");
+        stdin.flush().expect("type a line");
+    }
+
+    /// Everything printed so far.
+    pub fn transcript(&self) -> String {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Line `index` and when it arrived.
+    pub fn line(&self, index: usize) -> (Instant, String) {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())[index].clone()
+    }
+
+    /// How many lines there are so far.
+    pub fn len(&self) -> usize {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether nothing was printed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of the first line from `after` on that contains `text`; panics with the transcript after `timeout`.
+    pub fn wait_for_from(&self, after: usize, text: &str, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(at) = self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().skip(after).position(|(_, l)| l.contains(text)) {
+                return after + at;
+            }
+            assert!(Instant::now() < deadline, "no line with {text:?} within {timeout:?}:\n{}", self.transcript());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// [`Self::wait_for_from`] the first line.
+    pub fn wait_for(&self, text: &str, timeout: Duration) -> usize {
+        self.wait_for_from(0, text, timeout)
+    }
+
+    /// Types `line` and waits for a line containing `text` printed after it.
+    pub fn call(&mut self, line: &str, text: &str) -> usize {
+        let from = self.len();
+        self.send(line);
+        self.wait_for_from(from, text, Duration::from_secs(60))
+    }
+
+    /// Types `quit` and returns the exit code and the transcript.
+    pub fn quit(mut self) -> (i32, String) {
+        self.send("quit");
+        drop(self.stdin.take());
+        let status = self.child.wait().expect("wait for remote live");
+        // The reader threads take the last lines once the pipes close.
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code().unwrap_or(-1), self.transcript())
+    }
+
+    /// Its resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for LivePrompt {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
