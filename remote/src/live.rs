@@ -17,7 +17,7 @@ use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// Prompt commands of DESIGN.md that arrive with the scheduler and hot reload; named so that typing one
+/// Prompt commands of DESIGN.md that arrive with the scheduler; named so that typing one
 /// says so instead of "unknown operation".
 const LATER: &[&str] = &["watch", "jobs", "halt", "stop", "go"];
 
@@ -199,7 +199,7 @@ impl Live {
             },
             ["hosts", rest @ ..] if rest.len() <= 1 && !line.contains('(') => self.hosts(rest.first().copied()),
             [command, ..] if LATER.contains(command) && !line.contains('(') => {
-                eprintln!("error: `{command}` is not available yet: the scheduler and hot reload of ops are still to come");
+                eprintln!("error: `{command}` is not available yet: the scheduler is still to come");
                 Outcome::Refused
             }
             [pipeline, group] if is_name(pipeline) && !line.contains('(') => {
