@@ -97,7 +97,8 @@ fn parse_fields(line: &str) -> HashMap<String, f64> {
 }
 
 fn library_size(target: &Path) -> String {
-    let size = std::fs::metadata(target.join("debug").join("libops.so")).map(|m| m.len()).unwrap_or(0);
+    let file = format!("lib{}.so", remote_sandbox::workspace::LIBRARY);
+    let size = std::fs::metadata(target.join("debug").join(file)).map(|m| m.len()).unwrap_or(0);
     format!("{:.1} MiB", size as f64 / (1024.0 * 1024.0))
 }
 
@@ -154,7 +155,7 @@ fn report(table: &[Round], library: &str) {
         values.sort_by(f64::total_cmp);
         (values[values.len() / 2], values[values.len() - 1])
     };
-    println!("\nEdit → live: {} one-line edits of an ops pipeline, dev profile, libops.so {library}\n", table.len());
+    println!("\nEdit → live: {} one-line edits of an ops pipeline, dev profile, library {library}\n", table.len());
     println!("| part | median ms | worst ms |");
     println!("|---|---:|---:|");
     let parts: [Part; 7] = [

@@ -1,9 +1,11 @@
 //! A scratch copy of the workspace and a driver for `remote live` running in it: what the hot-reload tests and
 //! the edit → live benchmark edit, build and talk to, without touching the workspace under test.
 //!
-//! The copy renames `remote-core/` so that cargo gives its `remote-core` and `ops` builds hashes of their own
-//! (cargo hashes workspace members by their path inside the workspace): edits in the copy never touch the
-//! artifacts of the workspace it came from, while every other crate (syn, russh, …) is shared in one target dir.
+//! The copy renames `remote-core/` so that cargo gives its `remote-core` build a hash of its own (cargo hashes
+//! workspace members by their path inside the workspace), and renames `ops`' library to `ops_scratch`: a
+//! `dylib` or `cdylib` gets no hash in its file names (`deps/libops.rlib`, `deps/libops.so`), so under its
+//! own name the copy's builds would overwrite the original's. Edits in the copy never touch the artifacts of
+//! the workspace it came from, while every other crate (syn, russh, …) is shared in one target dir.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -35,6 +37,9 @@ pub fn built_remote(crate_dir: &Path) -> PathBuf {
 /// The renamed folder of remote-core in a copy.
 const CORE: &str = "hot-remote-core";
 
+/// The name of `ops`' library in a copy.
+pub const LIBRARY: &str = "ops_scratch";
+
 /// A copy of a workspace under its target dir.
 pub struct ScratchWorkspace {
     /// The copy.
@@ -53,6 +58,10 @@ impl ScratchWorkspace {
         let manifest = std::fs::read_to_string(original.join("Cargo.toml")).expect("workspace Cargo.toml");
         let manifest = manifest.replace("\"remote-core\"", &format!("\"{CORE}\""));
         write_if_changed(&root.join("Cargo.toml"), manifest.as_bytes());
+        let ops = std::fs::read_to_string(original.join("ops").join("Cargo.toml")).expect("ops/Cargo.toml");
+        assert!(ops.contains("\n[lib]\n"), "ops/Cargo.toml has no [lib] section to rename the library in");
+        let ops = ops.replacen("\n[lib]\n", &format!("\n[lib]\nname = \"{LIBRARY}\"\n"), 1);
+        write_if_changed(&root.join("ops").join("Cargo.toml"), ops.as_bytes());
         ScratchWorkspace { root, target: target.to_path_buf(), original: original.to_path_buf() }
     }
 
@@ -94,14 +103,14 @@ impl ScratchWorkspace {
         assert!(status.success(), "cargo build -p ops failed in {}", self.root.display());
     }
 
-    /// Every `libops-hot-*` copy of the library in the dev profile's folder.
+    /// Every `libops_scratch-hot-*` copy of the library in the dev profile's folder.
     pub fn copies(&self) -> Vec<String> {
         std::fs::read_dir(self.target.join("debug"))
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("libops-hot-"))
+            .filter(|name| name.starts_with(&format!("lib{LIBRARY}-hot-")))
             .collect()
     }
 
@@ -134,7 +143,8 @@ impl ScratchWorkspace {
         }
         let stdin = child.stdin.take();
         let live = LivePrompt { child, stdin, lines };
-        live.wait_for("remote live: ", Duration::from_secs(180));
+        // The prompt's greeting comes once `ops` is built and loaded (or hot reload is off).
+        live.wait_for("`help` for commands", Duration::from_secs(180));
         live
     }
 }
@@ -144,7 +154,7 @@ fn sync(dir: &Path, to: &Path, root: &Path) {
     for entry in std::fs::read_dir(dir).expect("read the workspace").flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "target" || name == "remote.toml" {
+        if name.starts_with('.') || name == "target" || name == "remote.toml" || path == root.join("ops").join("Cargo.toml") {
             continue;
         }
         let mut relative = path.strip_prefix(root).expect("inside the workspace").to_path_buf();

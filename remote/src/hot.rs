@@ -108,9 +108,7 @@ impl Hot {
     /// Stops the coordinator and removes this process's copies of the library.
     pub fn shutdown(&self) {
         let _ = self.events.send(Event::Quit);
-        if let Some(dir) = self.library.parent() {
-            remove_copies(dir, |pid| pid == Some(std::process::id()));
-        }
+        remove_copies(&self.library, |pid| pid == Some(std::process::id()));
     }
 }
 
@@ -132,6 +130,8 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
             Err(err) => return Start::Off(err),
         }
     } else {
+        // The first build after a change elsewhere (a pull, a new toolchain) can take a while: say why we wait.
+        notices.say("remote live: building ops…");
         let outcome = cargo.build();
         match (outcome.library.clone(), outcome.ok) {
             (Some(path), true) => path,
@@ -148,7 +148,7 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
     };
     let dir = library.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Copies left by a `remote live` that did not exit cleanly.
-    remove_copies(&dir, |pid| pid.is_none_or(|pid| pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists()));
+    remove_copies(&library, |pid| pid.is_none_or(|pid| pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists()));
     match read_stamp(&library) {
         Ok(stamp) if stamp == catalog::abi_stamp() => {}
         Ok(stamp) => {
@@ -162,7 +162,9 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
         Err(err) => return Start::Off(err),
     }
     let template = "{lib_name}-hot-{pid}-{load_counter}".to_string();
-    let mut reloader = match LibReloader::new(&dir, "ops", Some(LIBRARY_DEBOUNCE), Some(template)) {
+    // hot-lib-reloader wants the library's name, which cargo chose: `libNAME.so`.
+    let name = library.file_stem().map(|s| s.to_string_lossy().trim_start_matches("lib").to_string()).unwrap_or_default();
+    let mut reloader = match LibReloader::new(&dir, &name, Some(LIBRARY_DEBOUNCE), Some(template)) {
         Ok(reloader) => reloader,
         Err(err) => return Start::Off(format!("cannot load {}: {err}", library.display())),
     };
@@ -187,11 +189,14 @@ fn find_workspace(from: &Path) -> Option<PathBuf> {
     from.ancestors().find(|dir| dir.join("Cargo.toml").is_file() && dir.join("ops").join("Cargo.toml").is_file()).map(Path::to_path_buf)
 }
 
-/// Removes `libops-hot-PID-N.so` copies in `dir` whose PID `stale` says are stale (`None`: no PID in the name).
-fn remove_copies(dir: &Path, stale: impl Fn(Option<u32>) -> bool) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+/// Removes the copies `libNAME-hot-PID-N.so` of `library` in its folder whose PID `stale` says are stale
+/// (`None`: no PID in the name).
+fn remove_copies(library: &Path, stale: impl Fn(Option<u32>) -> bool) {
+    let Some(stem) = library.file_stem().map(|s| s.to_string_lossy().into_owned()) else { return };
+    let prefix = format!("{stem}-hot-");
+    for entry in std::fs::read_dir(library.parent().unwrap_or(Path::new("."))).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("libops-hot-").and_then(|rest| rest.strip_suffix(".so")) else { continue };
+        let Some(rest) = name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".so")) else { continue };
         let pid = rest.split_once('-').and_then(|(pid, _)| pid.parse::<u32>().ok());
         if stale(pid) {
             let _ = std::fs::remove_file(entry.path());
@@ -609,6 +614,8 @@ fn plural(count: usize) -> &'static str {
 struct Cargo {
     program: std::ffi::OsString,
     manifest: PathBuf,
+    /// `ops/Cargo.toml`: artifacts and targets are recognised by it, not by a name we would assume.
+    ops_manifest: PathBuf,
 }
 
 /// What one build of `ops` gave.
@@ -628,7 +635,7 @@ impl Cargo {
     fn new(root: &Path) -> Self {
         // `cargo run` sets CARGO to the cargo that built us; otherwise the one on PATH.
         let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        Cargo { program, manifest: root.join("Cargo.toml") }
+        Cargo { program, manifest: root.join("Cargo.toml"), ops_manifest: root.join("ops").join("Cargo.toml") }
     }
 
     fn command(&self, subcommand: &str) -> Command {
@@ -678,7 +685,7 @@ impl Cargo {
                     Some("warning") => outcome.warnings += 1,
                     _ => {}
                 },
-                Some("compiler-artifact") if message["target"]["name"] == "ops" => {
+                Some("compiler-artifact") if message["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest) => {
                     let dylib = message["filenames"].as_array().into_iter().flatten().filter_map(Value::as_str).find(|f| f.ends_with(".so"));
                     outcome.library = dylib.map(PathBuf::from);
                 }
@@ -707,12 +714,22 @@ impl Cargo {
         }
         let metadata: Value = serde_json::from_slice(&output.stdout).map_err(|err| format!("cargo metadata: {err}"))?;
         let target = metadata["target_directory"].as_str().ok_or("cargo metadata names no target directory")?;
+        let name = metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest))
+            .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+            .find(|t| t["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|k| k == "dylib" || k == "cdylib" || k == "lib")))
+            .and_then(|t| t["name"].as_str())
+            .ok_or("cargo metadata shows no library target in ops/Cargo.toml")?
+            .replace('-', "_");
         let profile_dir = if PROFILE == "dev" { "debug" } else { PROFILE };
         let mut path = PathBuf::from(target);
         if !TARGET.is_empty() {
             path.push(TARGET);
         }
-        Ok(path.join(profile_dir).join("libops.so"))
+        Ok(path.join(profile_dir).join(format!("lib{name}.so")))
     }
 }
 
@@ -761,14 +778,20 @@ mod tests {
     fn copies_are_named_by_process_and_only_stale_ones_go() {
         let dir = tempfile::tempdir().unwrap();
         let ours = std::process::id();
-        let names = [format!("libops-hot-{ours}-3.so"), "libops-hot-4194999-1.so".into(), "libops-hot-2.so".into(), "libops.so".into()];
+        let names = [
+            format!("libops-hot-{ours}-3.so"),
+            "libops-hot-4194999-1.so".into(),
+            "libops-hot-2.so".into(),
+            "libops.so".into(),
+            "libother-hot-4194999-1.so".into(),
+        ];
         for name in &names {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
-        remove_copies(dir.path(), |pid| pid.is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists()));
+        remove_copies(&dir.path().join("libops.so"), |pid| pid.is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists()));
         let mut left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
-        assert_eq!(left, [format!("libops-hot-{ours}-3.so"), "libops.so".to_string()]);
+        assert_eq!(left, [format!("libops-hot-{ours}-3.so"), "libops.so".to_string(), "libother-hot-4194999-1.so".to_string()]);
     }
 
     #[test]

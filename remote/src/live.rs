@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use remote_core::Inventory;
 use remote_core::catalog::{Library, Linked};
-use rustyline::{Editor, ExternalPrinter};
+use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 
@@ -133,7 +133,7 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
         && let Ok(mut printer) = editor.create_external_printer()
     {
         notices.set_printer(Box::new(move |text: String| {
-            let _ = printer.print(format!("{text}\n"));
+            let _ = rustyline::ExternalPrinter::print(&mut printer, format!("{text}\n"));
         }));
     }
     let history = live.inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("history");

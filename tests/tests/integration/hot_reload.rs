@@ -114,7 +114,7 @@ fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
     let (_hosts, inventory, ws) = start(1);
     ws.cargo_build_ops();
     // A copy left by a `remote live` that was killed (no such process).
-    let stale = ws.target.join("debug").join("libops-hot-4194300-7.so");
+    let stale = ws.target.join("debug").join(format!("lib{}-hot-4194300-7.so", remote_sandbox::workspace::LIBRARY));
     std::fs::write(&stale, b"stale").unwrap();
     let mut live = ws.live(&inventory, &["--no-build"]);
     assert!(!stale.exists(), "the stale copy is still there");
