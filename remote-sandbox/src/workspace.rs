@@ -3,8 +3,8 @@
 //!
 //! The copy renames `remote-core/` so that cargo gives its `remote-core` build a hash of its own (cargo hashes
 //! workspace members by their path inside the workspace), and renames `ops`' library to `ops_scratch`: a
-//! `dylib` or `cdylib` gets no hash in its file names (`deps/libops.rlib`, `deps/libops.so`), so under its
-//! own name the copy's builds would overwrite the original's. Edits in the copy never touch the artifacts of
+//! `cdylib` gets no hash in its file name (`deps/libops.so`, `libops.so`), so under its own name the copy's
+//! builds would replace the library a `remote live` in the original workspace has loaded. Edits in the copy never touch the artifacts of
 //! the workspace it came from, while every other crate (syn, russh, …) is shared in one target dir.
 
 use std::io::{BufRead, BufReader, Write};
@@ -91,16 +91,16 @@ impl ScratchWorkspace {
         std::fs::write(self.path(file), std::fs::read(self.original.join(file)).expect("original file")).expect("restore");
     }
 
-    /// Builds `ops` in the copy as `cargo watch -x 'build -p ops'` would.
+    /// Builds `ops` in the copy as `cargo watch -x 'rustc -p ops --lib --crate-type cdylib'` would.
     pub fn cargo_build_ops(&self) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "ops"])
+            .args(["rustc", "--quiet", "-p", "ops", "--lib", "--crate-type", "cdylib"])
             .current_dir(&self.root)
             .env("CARGO_TARGET_DIR", &self.target)
             .status()
             .expect("run cargo");
-        assert!(status.success(), "cargo build -p ops failed in {}", self.root.display());
+        assert!(status.success(), "cargo rustc -p ops failed in {}", self.root.display());
     }
 
     /// Every `libops_scratch-hot-*` copy of the library in the dev profile's folder.

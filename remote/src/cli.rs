@@ -146,8 +146,8 @@ pub struct LiveArgs {
     /// Run the lines of FILE in order instead of reading the terminal; exit 0 when every line was accepted
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// Do not build ops on save; only reload when its library file changes (run `cargo watch -x 'build -p ops'`,
-    /// bacon or watchexec yourself)
+    /// Do not build ops on save; only reload when its library file changes (run
+    /// `cargo watch -x 'rustc -p ops --lib --crate-type cdylib'`, bacon or watchexec yourself)
     #[arg(long)]
     pub no_build: bool,
     #[command(flatten)]
