@@ -1,10 +1,13 @@
 //! A scratch copy of the workspace and a driver for `remote live` running in it: what the hot-reload tests and
 //! the edit → live benchmark edit, build and talk to, without touching the workspace under test.
 //!
-//! The copy renames `remote-core/` so that cargo gives its `remote-core` build a hash of its own (cargo hashes
-//! workspace members by their path inside the workspace), and renames `ops`' library to `ops_scratch`: a
-//! `cdylib` gets no hash in its file name (`deps/libops.so`, `libops.so`), so under its own name the copy's
-//! builds would replace the library a `remote live` in the original workspace has loaded. Edits in the copy never touch the artifacts of
+//! The copy puts every member but `ops` in a folder named `scratch-MEMBER`, so that cargo gives the copy's
+//! builds of `remote-syntax`, `remote-macros`, `remote-core` (and so `ops`) hashes of their own: cargo hashes
+//! workspace members by their path inside the workspace, and under the same paths the copy's builds would
+//! overwrite the original's artifacts (a rebuilt `remote-syntax` with another crate hash then makes the
+//! original's `remote-core` unloadable: E0463). It also renames `ops`' library to `ops_scratch`: a `cdylib`
+//! gets no hash in its file name (`deps/libops.so`, `libops.so`), so under its own name the copy's builds
+//! would replace the library a `remote live` in the original workspace has loaded. Edits in the copy never touch the artifacts of
 //! the workspace it came from, while every other crate (syn, russh, …) is shared in one target dir.
 
 use std::io::{BufRead, BufReader, Write};
@@ -34,8 +37,8 @@ pub fn built_remote(crate_dir: &Path) -> PathBuf {
         .expect("cargo reported the remote executable")
 }
 
-/// The renamed folder of remote-core in a copy.
-const CORE: &str = "hot-remote-core";
+/// What a member's folder is called in a copy.
+const PREFIX: &str = "scratch-";
 
 /// The name of `ops`' library in a copy.
 pub const LIBRARY: &str = "ops_scratch";
@@ -47,6 +50,8 @@ pub struct ScratchWorkspace {
     /// The shared target dir.
     pub target: PathBuf,
     original: PathBuf,
+    /// The members that live under `scratch-NAME` in the copy.
+    moved: Vec<String>,
 }
 
 impl ScratchWorkspace {
@@ -54,20 +59,27 @@ impl ScratchWorkspace {
     /// differ are written again, so an edit left by an earlier run is undone and unchanged crates stay built.
     pub fn prepare(original: &Path, target: &Path, name: &str) -> Self {
         let root = target.join(name);
-        sync(original, &root, original);
         let manifest = std::fs::read_to_string(original.join("Cargo.toml")).expect("workspace Cargo.toml");
-        let manifest = manifest.replace("\"remote-core\"", &format!("\"{CORE}\""));
+        let moved = moved_members(&manifest);
+        sync(original, &root, original, &moved);
+        let mut manifest = manifest;
+        for member in &moved {
+            manifest = manifest.replace(&format!("\"{member}\""), &format!("\"{PREFIX}{member}\""));
+        }
         write_if_changed(&root.join("Cargo.toml"), manifest.as_bytes());
         let ops = std::fs::read_to_string(original.join("ops").join("Cargo.toml")).expect("ops/Cargo.toml");
         assert!(ops.contains("\n[lib]\n"), "ops/Cargo.toml has no [lib] section to rename the library in");
         let ops = ops.replacen("\n[lib]\n", &format!("\n[lib]\nname = \"{LIBRARY}\"\n"), 1);
         write_if_changed(&root.join("ops").join("Cargo.toml"), ops.as_bytes());
-        ScratchWorkspace { root, target: target.to_path_buf(), original: original.to_path_buf() }
+        ScratchWorkspace { root, target: target.to_path_buf(), original: original.to_path_buf(), moved }
     }
 
     /// A file of the copy, named as in the original workspace.
     pub fn path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative.replacen("remote-core/", &format!("{CORE}/"), 1))
+        match relative.split_once('/') {
+            Some((member, rest)) if self.moved.iter().any(|m| m == member) => self.root.join(format!("{PREFIX}{member}")).join(rest),
+            _ => self.root.join(relative),
+        }
     }
 
     /// Replaces `from` by `to` in a file of the copy (the edit must apply).
@@ -149,8 +161,17 @@ impl ScratchWorkspace {
     }
 }
 
-/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders, nor `remote.toml`) into `to`.
-fn sync(dir: &Path, to: &Path, root: &Path) {
+/// The workspace members of `manifest` (its `members = [...]`), but `ops`, which stays where `remote live` looks.
+fn moved_members(manifest: &str) -> Vec<String> {
+    let Some(start) = manifest.find("members = [") else { return Vec::new() };
+    let list = &manifest[start + "members = [".len()..];
+    let list = &list[..list.find(']').unwrap_or(list.len())];
+    list.split(',').map(|m| m.trim().trim_matches('"').to_string()).filter(|m| !m.is_empty() && m != "ops").collect()
+}
+
+/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders, nor `remote.toml`) into `to`,
+/// the `moved` members' folders under their scratch names.
+fn sync(dir: &Path, to: &Path, root: &Path, moved: &[String]) {
     for entry in std::fs::read_dir(dir).expect("read the workspace").flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -158,11 +179,12 @@ fn sync(dir: &Path, to: &Path, root: &Path) {
             continue;
         }
         let mut relative = path.strip_prefix(root).expect("inside the workspace").to_path_buf();
-        if let Ok(rest) = relative.strip_prefix("remote-core") {
-            relative = Path::new(CORE).join(rest);
+        if let Some(member) = moved.iter().find(|m| relative.starts_with(m.as_str())) {
+            let rest = relative.strip_prefix(member.as_str()).expect("starts with the member").to_path_buf();
+            relative = Path::new(&format!("{PREFIX}{member}")).join(rest);
         }
         if path.is_dir() {
-            sync(&path, to, root);
+            sync(&path, to, root, moved);
         } else {
             write_if_changed(&to.join(relative), &std::fs::read(&path).expect("read a workspace file"));
         }

@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use hot_lib_reloader::LibReloader;
@@ -24,6 +24,8 @@ use notify::{RecursiveMode, Watcher};
 use remote_core::catalog::{self, Call, Export, Kind, Library};
 use remote_core::Run;
 use serde_json::Value;
+
+pub use crate::notices::Notices;
 
 /// Quiet time after a save before building: editors write a file in several steps.
 const SOURCE_DEBOUNCE: Duration = Duration::from_millis(25);
@@ -36,31 +38,6 @@ const BUILD_HINT: &str = "cargo rustc -p ops --lib --crate-type cdylib";
 /// The profile and target this host was built with (`build.rs`); `ops` is built the same way.
 const PROFILE: &str = env!("REMOTE_BUILD_PROFILE");
 const TARGET: &str = env!("REMOTE_BUILD_TARGET");
-
-/// Prints one notice, e.g. above the line being typed.
-pub type Printer = Box<dyn FnMut(String) + Send>;
-
-/// Where notices go: to the prompt's printer once it is set, to stderr before that and without a terminal.
-#[derive(Clone, Default)]
-pub struct Notices {
-    printer: Arc<Mutex<Option<Printer>>>,
-}
-
-impl Notices {
-    /// Sends notices to `printer` from now on.
-    pub fn set_printer(&self, printer: Printer) {
-        *self.printer.lock().unwrap_or_else(PoisonError::into_inner) = Some(printer);
-    }
-
-    /// Shows `text` (one or more lines).
-    pub fn say(&self, text: impl Into<String>) {
-        let text = text.into();
-        match self.printer.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-            Some(printer) => printer(text),
-            None => eprintln!("{text}"),
-        }
-    }
-}
 
 /// How `remote live` gets its `ops`.
 pub enum Start {

@@ -205,10 +205,12 @@ pub struct Scheduler {
 }
 
 struct Shared {
-    // One lock for the table; the condition wakes the scheduler when jobs change or a run ends.
+    // The table, and the condition that wakes the scheduler (waiting on the table) when jobs change.
     table: Mutex<Table>,
     wake: Condvar,
+    // Runs going on and whether the host is leaving, and the condition `shutdown` waits on for runs to end.
     state: Mutex<State>,
+    ended: Condvar,
     runner: Runner,
     tell: Tell,
 }
@@ -227,13 +229,20 @@ pub fn now() -> ZonedDateTime {
 impl Scheduler {
     /// Starts the scheduler thread; `runner` runs lines, `tell` prints notices.
     pub fn start(runner: Runner, tell: Tell) -> Self {
-        let shared = Arc::new(Shared { table: Mutex::default(), wake: Condvar::new(), state: Mutex::default(), runner, tell });
+        let shared = Arc::new(Shared {
+            table: Mutex::default(),
+            wake: Condvar::new(),
+            state: Mutex::default(),
+            ended: Condvar::new(),
+            runner,
+            tell,
+        });
         let looping = shared.clone();
         std::thread::Builder::new().name("jobs".into()).spawn(move || looping.run()).expect("start the scheduler thread");
         Scheduler { shared }
     }
 
-    /// The table, to read or change; changes wake the scheduler when the guard is dropped through [`Self::changed`].
+    /// The table, to read or change; the scheduler wakes afterwards to see what changed.
     pub fn with<T>(&self, change: impl FnOnce(&mut Table) -> T) -> T {
         let result = change(&mut self.shared.table.lock().unwrap_or_else(PoisonError::into_inner));
         self.shared.wake.notify_all();
@@ -252,7 +261,7 @@ impl Scheduler {
             if left.is_zero() {
                 break;
             }
-            state = self.shared.wake.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0;
+            state = self.shared.ended.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0;
         }
         state.running
     }
@@ -281,7 +290,8 @@ impl Shared {
     fn spawn(self: &Arc<Self>, start: Start, started: ZonedDateTime) {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).running += 1;
         let shared = self.clone();
-        let spawned = std::thread::Builder::new().name(format!("job {}", start.name)).spawn(move || {
+        let name = start.name.clone();
+        let spawned = std::thread::Builder::new().name(format!("job {name}")).spawn(move || {
             let clock = std::time::Instant::now();
             let outcome = (shared.runner)(&start.line);
             let took = clock.elapsed();
@@ -292,11 +302,11 @@ impl Shared {
                 Some(Change::Quiet) | None => {}
             }
             shared.state.lock().unwrap_or_else(PoisonError::into_inner).running -= 1;
-            shared.wake.notify_all();
+            shared.ended.notify_all();
         });
         if spawned.is_err() {
             self.state.lock().unwrap_or_else(PoisonError::into_inner).running -= 1;
-            (self.tell)(format!("job {}: could not start a thread for this tick", start.name));
+            (self.tell)(format!("job {name}: could not start a thread for this tick"));
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use remote_core::Inventory;
 use remote_core::catalog::{Library, Linked};
@@ -12,14 +13,21 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 
 use crate::complete::{Names, PromptHelper};
+use crate::jobs::{Scheduler, Table};
+use crate::notices::Notices;
+use crate::schedule::Schedule;
 
 use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// Prompt commands of DESIGN.md that arrive with the scheduler; named so that typing one
-/// says so instead of "unknown operation".
-const LATER: &[&str] = &["watch", "jobs", "halt", "stop", "go"];
+/// Prompt commands of DESIGN.md still to come; named so that typing one says so instead of "unknown operation".
+const LATER: &[&str] = &["stop", "go"];
+
+/// How long `quit` lets running job ticks finish before their remote commands are killed.
+const JOBS_FINISH: Duration = Duration::from_secs(2);
+/// How long it then waits for the killed ticks to end.
+const JOBS_KILLED: Duration = Duration::from_secs(15);
 
 const HELP: &str = "\
 PIPELINE GROUP        run a named pipeline from ops, e.g. `listing sandbox`
@@ -28,10 +36,15 @@ hosts [GROUP]         the inventory's groups, or the hosts of one
 list                  the pipelines, operations, steps and predicates there are now
 reload                rebuild ops (unless --no-build) and load it now; saving a file of ops/src does the same
 refresh               read the inventory again, close connections whose settings changed, then reload
+watch NAME SCHEDULE PIPELINE GROUP   run a pipeline (or any expression) on a schedule, on the newest ops;
+                      SCHEDULE: every 5s | in 10m | daily 07:30 | weekdays 09:00 | on mon 06:00
+jobs [NAME]           the jobs: schedule, next and last run, runs, skipped ticks, last error; or one job's last run
+halt NAME | halt all  stop a job, or every job
+wait DURATION         let jobs run for a while before the next line (for --script), e.g. `wait 5s`
 help                  this text
 quit                  leave (also Ctrl-D)
 Tab completes names, groups and hosts, and an open call shows its signature.
-Not yet here: watch, jobs, halt, stop, go (the scheduler).
+Not yet here: stop, go (and `--init`).
 ";
 
 /// What became of one line.
@@ -46,16 +59,18 @@ enum Outcome {
 }
 
 struct Live {
-    session: Session,
+    session: Arc<Session>,
     inventory: PathBuf,
     json: bool,
     ops: Ops,
+    jobs: Scheduler,
+    notices: Notices,
 }
 
 /// Where the prompt's pipelines come from.
 enum Ops {
     #[cfg(feature = "hot")]
-    Hot(crate::hot::Hot, crate::hot::Notices),
+    Hot(crate::hot::Hot),
     /// The `ops` linked into this binary; the text says why hot reload is off.
     Linked(String),
 }
@@ -63,10 +78,11 @@ enum Ops {
 /// Runs the prompt on the terminal, or the lines of `--script`.
 pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let mut session = Session::start(&args.session, global.json)?;
-    let ops = start_ops(args.no_build);
+    let notices = Notices::default();
+    let ops = start_ops(args.no_build, &notices);
     match &ops {
         #[cfg(feature = "hot")]
-        Ops::Hot(hot, _) => {
+        Ops::Hot(hot) => {
             eprintln!("remote live: {}", hot.describe());
             session.use_library(hot.ops.clone());
         }
@@ -75,29 +91,40 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
             session.use_library(Arc::new(Linked) as Arc<dyn Library>);
         }
     }
-    let live = Live { session, inventory: global.inventory_path(), json: global.json, ops };
+    let session = Arc::new(session);
+    let inventory = global.inventory_path();
+    let runner: crate::jobs::Runner = {
+        let (session, inventory) = (session.clone(), inventory.clone());
+        Arc::new(move |line: &str| session.run_job(&inventory, line))
+    };
+    let tell: crate::jobs::Tell = {
+        let notices = notices.clone();
+        Arc::new(move |text: String| notices.say(text))
+    };
+    let jobs = Scheduler::start(runner, tell);
+    let live = Live { session, inventory, json: global.json, ops, jobs, notices };
     let outcome = match &args.script {
         Some(path) => script(&live, path),
         None => interactive(&live),
     };
+    live.halt_jobs();
     #[cfg(feature = "hot")]
-    if let Ops::Hot(hot, _) = &live.ops {
+    if let Ops::Hot(hot) = &live.ops {
         hot.shutdown();
     }
     outcome
 }
 
 #[cfg(feature = "hot")]
-fn start_ops(no_build: bool) -> Ops {
-    let notices = crate::hot::Notices::default();
+fn start_ops(no_build: bool, notices: &Notices) -> Ops {
     match crate::hot::start(no_build, notices.clone()) {
-        crate::hot::Start::Hot(hot) => Ops::Hot(hot, notices),
+        crate::hot::Start::Hot(hot) => Ops::Hot(hot),
         crate::hot::Start::Off(why) => Ops::Linked(why),
     }
 }
 
 #[cfg(not(feature = "hot"))]
-fn start_ops(_no_build: bool) -> Ops {
+fn start_ops(_no_build: bool, _notices: &Notices) -> Ops {
     Ops::Linked("this build has no hot reload, like the static CI binary".into())
 }
 
@@ -127,12 +154,9 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     let helper = PromptHelper::default();
     let names = helper.names.clone();
     editor.set_helper(Some(helper));
-    // Notices of rebuilds and reloads are printed above the line being typed, not through it.
-    #[cfg(feature = "hot")]
-    if let Ops::Hot(_, notices) = &live.ops
-        && let Ok(mut printer) = editor.create_external_printer()
-    {
-        notices.set_printer(Box::new(move |text: String| {
+    // Notices of rebuilds, reloads and jobs are printed above the line being typed, not through it.
+    if let Ok(mut printer) = editor.create_external_printer() {
+        live.notices.set_printer(Box::new(move |text: String| {
             let _ = rustyline::ExternalPrinter::print(&mut printer, format!("{text}\n"));
         }));
     }
@@ -198,11 +222,39 @@ impl Live {
                 None => Outcome::Refused,
             },
             ["hosts", rest @ ..] if rest.len() <= 1 && !line.contains('(') => self.hosts(rest.first().copied()),
+            ["watch", name, schedule @ ..] if !name.contains('(') => self.watch(line, name, schedule),
+            ["jobs"] => self.list_jobs(),
+            ["jobs", name] => self.show_job(name),
+            ["halt", "all"] => {
+                let halted = self.jobs.with(Table::halt_all);
+                eprintln!("remote live: halted {halted} job{}", if halted == 1 { "" } else { "s" });
+                Outcome::Accepted
+            }
+            ["halt", name] => {
+                if self.jobs.with(|table| table.halt(name)) {
+                    eprintln!("remote live: halted job {name}");
+                    Outcome::Accepted
+                } else {
+                    eprintln!("error: there is no job `{name}`; `jobs` lists them");
+                    Outcome::Refused
+                }
+            }
+            ["wait", duration] => match humantime::parse_duration(duration) {
+                Ok(duration) => {
+                    std::thread::sleep(duration);
+                    Outcome::Accepted
+                }
+                Err(err) => {
+                    eprintln!("error: `{duration}` is not a duration ({err}); write e.g. `wait 5s`");
+                    Outcome::Refused
+                }
+            },
             [command, ..] if LATER.contains(command) && !line.contains('(') => {
-                eprintln!("error: `{command}` is not available yet: the scheduler is still to come");
+                eprintln!("error: `{command}` is not available yet: `stop`, `go` and `--init` are still to come");
                 Outcome::Refused
             }
-            [pipeline, group] if is_name(pipeline) && !line.contains('(') => {
+            _ if crate::pipelines::named_call(line).is_some() => {
+                let Some((pipeline, group)) = crate::pipelines::named_call(line) else { return Outcome::Refused };
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
                 match self.session.run_named(&inventory, pipeline, group) {
                     Ok(run) => {
@@ -242,7 +294,7 @@ impl Live {
     fn reload(&self) -> Outcome {
         match &self.ops {
             #[cfg(feature = "hot")]
-            Ops::Hot(hot, _) => {
+            Ops::Hot(hot) => {
                 if hot.reload() {
                     Outcome::Accepted
                 } else {
@@ -268,8 +320,157 @@ impl Live {
     }
 }
 
-/// A Rust-like identifier: what a pipeline or group name looks like in `PIPELINE GROUP`.
-fn is_name(word: &str) -> bool {
-    let mut chars = word.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+/// The scheduler's commands.
+impl Live {
+    /// `watch NAME SCHEDULE PIPELINE GROUP` (or an expression in place of `PIPELINE GROUP`).
+    fn watch(&self, line: &str, name: &str, words: &[&str]) -> Outcome {
+        if name == "all" || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            eprintln!("error: `{name}` cannot name a job; use letters, digits, `_` and `-` (and not `all`, which `halt all` means)");
+            return Outcome::Refused;
+        }
+        let (schedule, used) = match Schedule::parse(words) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return Outcome::Refused;
+            }
+        };
+        let job_line = after_words(line, 2 + used).trim();
+        if job_line.is_empty() {
+            eprintln!(
+                "error: `watch {name} {schedule}` needs what to run: a pipeline and a group (`watch {name} {schedule} listing sandbox`) or an expression"
+            );
+            return Outcome::Refused;
+        }
+        // Checked now, so that a typo is told at once rather than at the first tick.
+        let Some(inventory) = self.inventory() else { return Outcome::Refused };
+        if let Some((pipeline, group)) = crate::pipelines::named_call(job_line) {
+            if let Err(message) = self.session.check_named(&inventory, pipeline, group) {
+                eprintln!("error: {message}");
+                return Outcome::Refused;
+            }
+        } else if let Err(err) = remote_syntax::parse_line(job_line) {
+            eprint!("{}", remote_core::interpret::EvalError::from(err).render(job_line));
+            return Outcome::Refused;
+        }
+        let now = crate::jobs::now();
+        let (replaced, next) = self.jobs.with(|table| {
+            let replaced = table.watch(name, schedule.clone(), job_line, &now);
+            (replaced, table.get(name).and_then(|job| job.next.clone()))
+        });
+        let next = next.map(|at| when(&at, &now)).unwrap_or_else(|| "—".into());
+        match replaced {
+            Some(old) => eprintln!("remote live: job {name} replaced (it was `{}` {}); next run {next}", old.line, old.schedule),
+            None => eprintln!("remote live: job {name} {schedule}: `{job_line}`; next run {next}"),
+        }
+        Outcome::Accepted
+    }
+
+    /// `jobs`: one line per job.
+    fn list_jobs(&self) -> Outcome {
+        let now = crate::jobs::now();
+        let jobs: Vec<crate::jobs::Job> = self.jobs.with(|table| table.jobs().cloned().collect());
+        if self.json {
+            let rows: Vec<serde_json::Value> = jobs
+                .iter()
+                .map(|job| {
+                    let last = job.last.as_ref();
+                    serde_json::json!({
+                        "name": job.name, "schedule": job.schedule.to_string(), "line": job.line,
+                        "next": job.next.as_ref().map(|n| n.timestamp().to_string()), "running": job.running,
+                        "runs": job.runs, "skipped": job.skipped,
+                        "last": last.map(|l| serde_json::json!({
+                            "started": l.started.timestamp().to_string(), "elapsed_ms": l.took.as_millis() as u64,
+                            "ok": l.outcome.ok, "failed": l.outcome.failed, "error": l.outcome.error,
+                        })),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+            return Outcome::Accepted;
+        }
+        if jobs.is_empty() {
+            println!("no jobs; `watch NAME SCHEDULE PIPELINE GROUP` starts one");
+            return Outcome::Accepted;
+        }
+        let mut rows = vec![["NAME", "SCHEDULE", "NEXT", "LAST RUN", "RUNS", "SKIPPED", "LAST ERROR"].map(String::from).to_vec()];
+        for job in &jobs {
+            let last = match (&job.last, job.running) {
+                (_, true) => "running now".to_string(),
+                (Some(last), false) => format!(
+                    "{} {:.2}s {} ok {} failed",
+                    when(&last.started, &now),
+                    last.took.as_secs_f64(),
+                    last.outcome.ok,
+                    last.outcome.failed
+                ),
+                (None, false) => "—".to_string(),
+            };
+            let error = job.last.as_ref().and_then(|l| l.outcome.error.clone()).unwrap_or_else(|| "—".into());
+            rows.push(vec![
+                job.name.clone(),
+                job.schedule.to_string(),
+                job.next.as_ref().map(|at| when(at, &now)).unwrap_or_else(|| "done".into()),
+                last,
+                job.runs.to_string(),
+                job.skipped.to_string(),
+                error,
+            ]);
+        }
+        let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        for row in rows {
+            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+            println!("{}", cells.join("  ").trim_end());
+        }
+        Outcome::Accepted
+    }
+
+    /// `jobs NAME`: the last run's summary.
+    fn show_job(&self, name: &str) -> Outcome {
+        let Some(job) = self.jobs.with(|table| table.get(name).cloned()) else {
+            eprintln!("error: there is no job `{name}`; `jobs` lists them");
+            return Outcome::Refused;
+        };
+        match &job.last {
+            Some(last) => {
+                println!("job {name} ({}: `{}`), last run at {}:", job.schedule, job.line, when(&last.started, &crate::jobs::now()));
+                if let Some(error) = &last.outcome.error {
+                    println!("error: {error}");
+                }
+                print!("{}", last.outcome.summary);
+            }
+            None => println!("job {name} ({}: `{}`) has not run yet", job.schedule, job.line),
+        }
+        Outcome::Accepted
+    }
+
+    /// At the end: no new ticks; running ones may finish, then their remote commands are killed.
+    fn halt_jobs(&self) {
+        let halted = self.jobs.with(Table::halt_all);
+        if self.jobs.shutdown(JOBS_FINISH) > 0 {
+            self.session.cancel_jobs();
+            let left = self.jobs.shutdown(JOBS_KILLED);
+            if left > 0 {
+                eprintln!("remote live: {left} job run(s) did not end after their commands were cancelled; leaving anyway");
+            }
+        }
+        if halted > 0 {
+            eprintln!("remote live: halted {halted} job{}", if halted == 1 { "" } else { "s" });
+        }
+    }
+}
+
+/// What follows the first `n` words of `line`, as typed (strings keep their spaces).
+fn after_words(line: &str, n: usize) -> &str {
+    let mut rest = line.trim_start();
+    for _ in 0..n {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    rest
+}
+
+/// A time for the jobs table: the time of day today, with the day otherwise.
+fn when(at: &jiff::ZonedDateTime, now: &jiff::ZonedDateTime) -> String {
+    if at.date() == now.date() { at.strftime("%H:%M:%S").to_string() } else { at.strftime("%a %d %b %H:%M").to_string() }
 }

@@ -7,10 +7,13 @@ mod hosts;
 #[cfg(feature = "hot")]
 mod hot;
 mod interrupt;
+mod jobs;
 mod limits;
 mod live;
+mod notices;
 mod pipelines;
 mod sandbox;
+mod schedule;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! `remote run`, `remote eval` and `remote list`: named pipelines from `ops` and prompt expressions; the
 //! session they run in is shared with `remote live`.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -31,6 +32,10 @@ pub struct Session {
     cancel: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where named pipelines and user steps come from: the `ops` linked in, or the hot-reloaded one.
     library: Arc<dyn Library>,
+    /// Runs scheduled jobs' lines over the same pool with nothing printed and a cancel switch of its own:
+    /// Ctrl-C at the prompt is for the line being typed, not for the jobs.
+    job_driver: Arc<SessionDriver>,
+    job_cancel: tokio::sync::watch::Sender<bool>,
 }
 
 impl Session {
@@ -50,6 +55,14 @@ impl Session {
             }
         };
         let cancel = crate::interrupt::cancel_on_ctrl_c(&runtime);
+        let (job_cancel, _) = tokio::sync::watch::channel(false);
+        let job_options = ExecOptions {
+            timeout: args.timeout,
+            max_output_total: args.max_output,
+            cancel: Some(job_cancel.subscribe()),
+            ..ExecOptions::default()
+        };
+        let job_driver = Arc::new(SessionDriver::new(pool.clone(), runtime.handle().clone(), job_options, |_: &Report| {}));
         let options = ExecOptions {
             timeout: args.timeout,
             max_output_total: args.max_output,
@@ -68,7 +81,7 @@ impl Session {
                 }
             }))
         }));
-        Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel, library: Arc::new(Linked) })
+        Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel, library: Arc::new(Linked), job_driver, job_cancel })
     }
 
     /// Takes pipelines and steps from `library` from now on.
@@ -103,6 +116,10 @@ impl Session {
 
     /// Runs a prompt line.
     pub fn eval(&self, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
+        self.eval_with(&self.driver, inventory, line)
+    }
+
+    fn eval_with(&self, driver: &Arc<SessionDriver>, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
         // The host set is the first step's first argument; a line that does not parse is left to the interpreter.
         if let Ok(parsed) = remote_syntax::parse_line(line)
             && let Some(arg) = parsed.steps.first().and_then(|step| step.args.first())
@@ -116,7 +133,7 @@ impl Session {
             })?;
         }
         let registry = self.registry();
-        let context = Context { inventory, driver: self.driver.clone(), registry: &registry, library: Some(&*self.library) };
+        let context = Context { inventory, driver: driver.clone(), registry: &registry, library: Some(&*self.library) };
         interpret::eval(line, &context)
     }
 
@@ -124,14 +141,55 @@ impl Session {
     /// pipeline or group); a pipeline that fails as a whole (it panicked) gives a run in which every host
     /// says so, like any other failure on the hosts.
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
-        let group = inventory.group(group).map_err(|e| e.to_string())?;
-        check_pipeline(&self.registry(), name, &group.name)?;
+        self.run_named_with(&self.driver, inventory, name, group)
+    }
+
+    fn run_named_with(&self, driver: &Arc<SessionDriver>, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
+        let group = self.check_named(inventory, name, group)?;
         self.check_open_files(&group.name, &group.hosts)?;
-        let hosts = Hosts::new(&group.name, group.hosts.clone(), self.driver.clone());
+        let hosts = Hosts::new(&group.name, group.hosts.clone(), driver.clone());
         Ok(self
             .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
             .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause })))
+    }
+
+    /// The group of `PIPELINE GROUP` when both exist now, or what to say.
+    pub fn check_named<'a>(&self, inventory: &'a Inventory, name: &str, group: &str) -> Result<&'a remote_core::Group, String> {
+        let group = inventory.group(group).map_err(|e| e.to_string())?;
+        check_pipeline(&self.registry(), name, &group.name)?;
+        Ok(group)
+    }
+
+    /// Runs a scheduled job's line (`PIPELINE GROUP` or an expression) with nothing printed, on the `ops`
+    /// loaded now and the inventory as it is now.
+    pub fn run_job(&self, inventory: &Path, line: &str) -> crate::jobs::Outcome {
+        let failed = |error: String| crate::jobs::Outcome { error: Some(error), ..Default::default() };
+        let inventory = match Inventory::load(inventory) {
+            Ok(inventory) => inventory,
+            Err(err) => return failed(err.to_string()),
+        };
+        let run = match named_call(line) {
+            Some((name, group)) => self.run_named_with(&self.job_driver, &inventory, name, group),
+            None => self.eval_with(&self.job_driver, &inventory, line).map_err(|err| err.to_string()),
+        };
+        match run {
+            Ok(run) => {
+                let report = run.report();
+                let ok = report.results.iter().filter(|r| r.ok()).count();
+                let failed = report.results.len() - ok;
+                // When every host failed the same way (a panic in ops, a removed step), that is the job's error.
+                let errors: Vec<String> = report.results.iter().filter_map(|r| r.error_text()).collect();
+                let error = (ok == 0 && !errors.is_empty() && errors.iter().all(|e| *e == errors[0])).then(|| errors[0].clone());
+                crate::jobs::Outcome { ok, failed, error, summary: pretty::render(report, false) }
+            }
+            Err(error) => failed(error),
+        }
+    }
+
+    /// Kills the commands of the jobs' runs still going (as a timeout would).
+    pub fn cancel_jobs(&self) {
+        self.job_cancel.send_replace(true);
     }
 
     /// Refuses, before connecting, a group whose connections would not fit the open-files limit.
@@ -165,6 +223,21 @@ impl Session {
         }
         if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED }
     }
+}
+
+/// `PIPELINE GROUP`: a named pipeline and a group, rather than an expression.
+pub fn named_call(line: &str) -> Option<(&str, &str)> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [pipeline, group] if is_name(pipeline) && !line.contains('(') => Some((pipeline, group)),
+        _ => None,
+    }
+}
+
+/// A Rust-like identifier: what a pipeline or group name looks like in `PIPELINE GROUP`.
+fn is_name(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Enough of a run to tell whether the final run is the one `pretty` already showed: after `pretty`,

@@ -259,3 +259,35 @@ fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
     assert!(mib(peak_rss) < mib(start_rss) + 100.0, "RSS peaked at {:.1} MiB", mib(peak_rss));
     ws.restore("ops/src/lib.rs");
 }
+
+#[test]
+fn a_job_runs_the_newest_code_on_every_tick_and_says_once_when_its_pipeline_is_gone() {
+    let (hosts, inventory, ws) = start(1);
+    ws.append(
+        "ops/src/lib.rs",
+        "\n/// Ticks.\n#[remote::pipeline]\npub fn ticker(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo tick-old\"))\n}\n",
+    );
+    let mut live = ws.live(&inventory, &[]);
+    live.call("watch t every 200ms ticker test", "remote live: job t every 200ms");
+    live.send("wait 600ms");
+    live.call("jobs t", "tick-old");
+    let from = live.len();
+    ws.edit("ops/src/lib.rs", "tick-old", "tick-new");
+    live.wait_for_from(from, "ops reloaded in ", BUILD);
+    live.send("wait 600ms");
+    live.call("jobs t", "tick-new");
+    // The pipeline goes: the job keeps its schedule and says so once.
+    let from = live.len();
+    ws.restore("ops/src/lib.rs");
+    live.wait_for_from(from, "(−ticker)", BUILD);
+    live.wait_for_from(from, "job t: failing: `ticker` was removed from ops by a reload", BUILD);
+    live.send("wait 1s");
+    live.call("jobs", "NAME");
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(transcript.matches("job t: failing:").count(), 1, "{transcript}");
+    assert!(transcript.contains("remote live: halted 1 job"), "{transcript}");
+    for server in hosts.sandbox.servers() {
+        assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
+    }
+}

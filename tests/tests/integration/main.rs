@@ -4,6 +4,7 @@ mod cli;
 mod exec;
 mod host_keys;
 mod hot_reload;
+mod jobs;
 mod host_keys_openssh;
 mod hostile;
 mod live;

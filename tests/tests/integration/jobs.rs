@@ -1,0 +1,93 @@
+//! Scheduled jobs at the live prompt, driven by `--script` and `wait` against real sshd: ticks over the kept-open
+//! connections, the jobs table, quiet notices, mistakes caught at `watch`, and `quit` with a tick running.
+
+use std::time::{Duration, Instant};
+
+use tests::{TestHosts, processes_with, remote};
+
+/// Runs `lines` as a `remote live --script` against a fresh inventory of `hosts`.
+fn script(hosts: &TestHosts, lines: &str) -> tests::CliOutput {
+    let inventory = hosts.write_inventory(&[]);
+    let script = hosts.dir().join("jobs.remote");
+    std::fs::write(&script, lines).unwrap();
+    remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()])
+}
+
+#[test]
+fn a_job_ticks_over_the_open_connections_and_the_table_tells_its_story() {
+    let hosts = TestHosts::start(2);
+    let out = script(
+        &hosts,
+        "watch up every 200ms uptime(test)\nwait 1500ms\njobs\njobs up\nhalt up\njobs\nhalt up\n",
+    );
+    // The last `halt up` has no job left to halt: the script stops there, with exit 2.
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("remote live: job up every 200ms: `uptime(test)`; next run "), "{}", out.stderr);
+    assert!(out.stderr.contains("remote live: halted job up"), "{}", out.stderr);
+    assert!(out.stderr.contains("error: there is no job `up`; `jobs` lists them"), "{}", out.stderr);
+    let table = out.stdout.lines().skip_while(|l| !l.starts_with("NAME")).nth(1).unwrap_or_default().to_string();
+    assert!(table.starts_with("up    every 200ms"), "{}", out.stdout);
+    let runs: u64 = table.split_whitespace().rev().nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(runs >= 3, "only {runs} runs in 1.5 s: {table}");
+    assert!(out.stdout.contains("job up (every 200ms: `uptime(test)`), last run at "), "{}", out.stdout);
+    assert!(out.stdout.contains("Run summary: uptime on test (2 hosts: 2 ok, 0 failed"), "{}", out.stdout);
+    assert!(out.stdout.contains("no jobs; `watch NAME SCHEDULE PIPELINE GROUP` starts one"), "{}", out.stdout);
+    // Jobs print nothing of their own at the prompt: no run summaries but the one `jobs up` asked for.
+    assert_eq!(out.stdout.matches("Run summary:").count(), 1, "{}", out.stdout);
+    for server in hosts.sandbox.servers() {
+        assert_eq!(server.log().matches("Accepted publickey").count(), 1, "every tick used the one connection:\n{}", server.log());
+    }
+}
+
+#[test]
+fn a_failing_job_is_told_once_keeps_its_schedule_and_a_replacement_says_so() {
+    let hosts = TestHosts::start(1);
+    let out = script(
+        &hosts,
+        "watch bad every 200ms exec(test, \"exit 3\")\nwait 1200ms\njobs\nwatch bad every 1s listing test\njobs\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr.matches("job bad: failing: exited with status 3").count(), 1, "{}", out.stderr);
+    let table = out.stdout.lines().skip_while(|l| !l.starts_with("NAME")).nth(1).unwrap_or_default().to_string();
+    assert!(table.ends_with("exited with status 3"), "{}", out.stdout);
+    assert!(out.stderr.contains("remote live: job bad replaced (it was `exec(test, \"exit 3\")` every 200ms)"), "{}", out.stderr);
+    assert!(out.stderr.contains("remote live: halted 1 job"), "the script's end halts the jobs: {}", out.stderr);
+}
+
+#[test]
+fn mistakes_in_a_watch_line_are_caught_before_anything_is_scheduled() {
+    let hosts = TestHosts::start(1);
+    let cases = [
+        ("watch x every 5 listing test", "`5` is not a duration"),
+        ("watch x hourly listing test", "`hourly` is not a schedule"),
+        ("watch x every 5s lsting test", "unknown pipeline `lsting`; did you mean `listing`?"),
+        ("watch x every 5s listing tset", "unknown group `tset`"),
+        ("watch x every 5s ls(test, \"/\"", "error:"),
+        ("watch x every 5s", "needs what to run"),
+        ("watch all every 5s listing test", "`all` cannot name a job"),
+        ("wait soon", "`soon` is not a duration"),
+    ];
+    for (line, expected) in cases {
+        let out = script(&hosts, &format!("{line}\njobs\n"));
+        assert_eq!(out.code, 2, "{line}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{line}:\n{}", out.stderr);
+        assert!(!out.stdout.contains("NAME"), "{line}: a job was scheduled: {}", out.stdout);
+    }
+}
+
+#[test]
+fn the_end_of_the_script_halts_jobs_and_kills_a_tick_that_does_not_finish() {
+    let hosts = TestHosts::start(1);
+    let marker = format!("remote-job-{}", std::process::id());
+    let started = Instant::now();
+    let out = script(&hosts, &format!("watch slow every 200ms exec(test, \"sleep 60; echo {marker}\")\nwait 800ms\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20), "leaving took {:?}", started.elapsed());
+    assert!(out.stderr.contains("remote live: halted 1 job"), "{}", out.stderr);
+    // Killed processes leave /proc once sshd has reaped them.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_with(&marker).is_empty(), "the tick's command still runs on the host");
+}
