@@ -146,6 +146,10 @@ pub struct LiveArgs {
     /// Run the lines of FILE in order instead of reading the terminal; exit 0 when every line was accepted
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
+    /// Lines run at start and on `go` (e.g. `watch up every 5s uptime(web)`) [default: .remote/init beside the
+    /// inventory, when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<PathBuf>,
     /// Do not build ops on save; only reload when its library file changes (run
     /// `cargo watch -x 'rustc -p ops --lib --crate-type cdylib'`, bacon or watchexec yourself)
     #[arg(long)]

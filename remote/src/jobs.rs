@@ -250,12 +250,24 @@ impl Scheduler {
     }
 
     /// Halts every job and waits up to `patience` for running ticks to end; how many were still running.
+    /// The scheduler stays, for jobs watched later (`go`).
+    pub fn drain(&self, patience: Duration) -> usize {
+        self.with(Table::halt_all);
+        self.wait_for_runs(patience)
+    }
+
+    /// Halts every job and the scheduler, and waits up to `patience` for running ticks to end; how many were
+    /// still running.
     pub fn shutdown(&self, patience: Duration) -> usize {
         self.with(Table::halt_all);
+        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner).stopping = true;
+        self.shared.wake.notify_all();
+        self.wait_for_runs(patience)
+    }
+
+    fn wait_for_runs(&self, patience: Duration) -> usize {
         let deadline = std::time::Instant::now() + patience;
         let mut state = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.stopping = true;
-        self.shared.wake.notify_all();
         while state.running > 0 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {

@@ -21,8 +21,6 @@ use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// Prompt commands of DESIGN.md still to come; named so that typing one says so instead of "unknown operation".
-const LATER: &[&str] = &["stop", "go"];
 
 /// How long `quit` lets running job ticks finish before their remote commands are killed.
 const JOBS_FINISH: Duration = Duration::from_secs(2);
@@ -41,10 +39,11 @@ watch NAME SCHEDULE PIPELINE GROUP   run a pipeline (or any expression) on a sch
 jobs [NAME]           the jobs: schedule, next and last run, runs, skipped ticks, last error; or one job's last run
 halt NAME | halt all  stop a job, or every job
 wait DURATION         let jobs run for a while before the next line (for --script), e.g. `wait 5s`
+stop                  halt every job and close every connection
+go                    run the init file again (`--init FILE`, default .remote/init beside the inventory)
 help                  this text
 quit                  leave (also Ctrl-D)
 Tab completes names, groups and hosts, and an open call shows its signature.
-Not yet here: stop, go (and `--init`).
 ";
 
 /// What became of one line.
@@ -65,6 +64,8 @@ struct Live {
     ops: Ops,
     jobs: Scheduler,
     notices: Notices,
+    /// Lines run at start and on `go`.
+    init: Option<PathBuf>,
 }
 
 /// Where the prompt's pipelines come from.
@@ -102,7 +103,17 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         Arc::new(move |text: String| notices.say(text))
     };
     let jobs = Scheduler::start(runner, tell);
-    let live = Live { session, inventory, json: global.json, ops, jobs, notices };
+    // An explicit --init must exist; the default is used when it does.
+    let init = match &args.init {
+        Some(path) if !path.is_file() => return Err(format!("init file {} does not exist", path.display()).into()),
+        Some(path) => Some(path.clone()),
+        None => Some(inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init")).filter(|path| path.is_file()),
+    };
+    let live = Live { session, inventory, json: global.json, ops, jobs, notices, init };
+    if live.run_init() == Outcome::Quit {
+        live.halt_jobs();
+        return Ok(EXIT_OK);
+    }
     let outcome = match &args.script {
         Some(path) => script(&live, path),
         None => interactive(&live),
@@ -249,10 +260,8 @@ impl Live {
                     Outcome::Refused
                 }
             },
-            [command, ..] if LATER.contains(command) && !line.contains('(') => {
-                eprintln!("error: `{command}` is not available yet: `stop`, `go` and `--init` are still to come");
-                Outcome::Refused
-            }
+            ["stop"] => self.stop(),
+            ["go"] => self.go(),
             _ if crate::pipelines::named_call(line).is_some() => {
                 let Some((pipeline, group)) = crate::pipelines::named_call(line) else { return Outcome::Refused };
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
@@ -444,16 +453,72 @@ impl Live {
         Outcome::Accepted
     }
 
-    /// At the end: no new ticks; running ones may finish, then their remote commands are killed.
-    fn halt_jobs(&self) {
-        let halted = self.jobs.with(Table::halt_all);
-        if self.jobs.shutdown(JOBS_FINISH) > 0 {
-            self.session.cancel_jobs();
-            let left = self.jobs.shutdown(JOBS_KILLED);
-            if left > 0 {
-                eprintln!("remote live: {left} job run(s) did not end after their commands were cancelled; leaving anyway");
+    /// Runs the init file's lines, stopping at the first that is not accepted (the rest of the file is
+    /// skipped, the prompt goes on).
+    fn run_init(&self) -> Outcome {
+        let Some(path) = &self.init else { return Outcome::Accepted };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) => {
+                eprintln!("error: cannot read init file {}: {err}", path.display());
+                return Outcome::Refused;
+            }
+        };
+        eprintln!("remote live: running {}", path.display());
+        for (index, line) in text.strip_prefix('\u{feff}').unwrap_or(&text).lines().enumerate() {
+            match self.line(line) {
+                Outcome::Accepted => {}
+                Outcome::Quit => return Outcome::Quit,
+                Outcome::Refused => {
+                    eprintln!("remote live: stopped at {}:{}: that line was not accepted; the rest of the file was skipped", path.display(), index + 1);
+                    return Outcome::Refused;
+                }
             }
         }
+        Outcome::Accepted
+    }
+
+    /// `stop`: every job halted (a tick still running is killed), every connection closed.
+    fn stop(&self) -> Outcome {
+        let halted = self.drain_jobs(Scheduler::drain);
+        let closed = self.session.close_all();
+        eprintln!(
+            "remote live: stopped: halted {halted} job{}, closed {closed} connection{}; `go` starts the init file again",
+            if halted == 1 { "" } else { "s" },
+            if closed == 1 { "" } else { "s" }
+        );
+        Outcome::Accepted
+    }
+
+    /// `go`: the init file again; connections open as its lines need them.
+    fn go(&self) -> Outcome {
+        match &self.init {
+            Some(_) => self.run_init(),
+            None => {
+                eprintln!("error: there is no init file to run: give one with `remote live --init FILE`, or write .remote/init beside the inventory");
+                Outcome::Refused
+            }
+        }
+    }
+
+    /// Halts every job with `halt` (drain or shutdown): running ticks may finish, then their remote commands are
+    /// killed. How many jobs there were.
+    fn drain_jobs(&self, halt: fn(&Scheduler, Duration) -> usize) -> usize {
+        let halted = self.jobs.with(Table::halt_all);
+        if halt(&self.jobs, JOBS_FINISH) > 0 {
+            self.session.cancel_jobs();
+            let left = halt(&self.jobs, JOBS_KILLED);
+            if left > 0 {
+                eprintln!("remote live: {left} job run(s) did not end after their commands were cancelled; going on anyway");
+            }
+        }
+        self.session.rearm_jobs();
+        halted
+    }
+
+    /// At the end: no new ticks; running ones may finish, then their remote commands are killed.
+    fn halt_jobs(&self) {
+        let halted = self.drain_jobs(Scheduler::shutdown);
         if halted > 0 {
             eprintln!("remote live: halted {halted} job{}", if halted == 1 { "" } else { "s" });
         }

@@ -192,6 +192,16 @@ impl Session {
         self.job_cancel.send_replace(true);
     }
 
+    /// Lets jobs' runs go on again after [`Self::cancel_jobs`].
+    pub fn rearm_jobs(&self) {
+        self.job_cancel.send_replace(false);
+    }
+
+    /// Closes every connection; the next command opens what it needs again. How many were open.
+    pub fn close_all(&self) -> usize {
+        self.runtime.block_on(self.driver.pool().retain(|_| false))
+    }
+
     /// Refuses, before connecting, a group whose connections would not fit the open-files limit.
     fn check_open_files(&self, group: &str, hosts: &[remote_core::HostSpec]) -> Result<(), String> {
         // Hosts already connected need no new descriptor; they are in the open count already.

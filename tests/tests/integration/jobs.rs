@@ -91,3 +91,42 @@ fn the_end_of_the_script_halts_jobs_and_kills_a_tick_that_does_not_finish() {
     }
     assert!(processes_with(&marker).is_empty(), "the tick's command still runs on the host");
 }
+
+#[test]
+fn stop_closes_every_connection_and_go_brings_the_jobs_back_from_the_init_file() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let init = hosts.dir().join("init.remote");
+    std::fs::write(&init, "watch up every 200ms uptime(test)\n").unwrap();
+    let script = hosts.dir().join("stop-go.remote");
+    std::fs::write(&script, "wait 800ms\njobs\nstop\njobs\ngo\nwait 800ms\njobs\n").unwrap();
+    let live = |extra: &[&str]| {
+        let mut args = vec!["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        remote(&args)
+    };
+    let out = live(&["--init", init.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr.matches(&format!("remote live: running {}", init.display())).count(), 2, "{}", out.stderr);
+    assert!(out.stderr.contains("remote live: stopped: halted 1 job, closed 1 connection;"), "{}", out.stderr);
+    let tables: Vec<&str> = out.stdout.split("NAME  ").skip(1).collect();
+    assert_eq!(tables.len(), 2, "{}", out.stdout);
+    assert!(out.stdout.contains("no jobs;"), "after `stop` there are none: {}", out.stdout);
+    // `stop` closed the connection (sshd logs the client's disconnect); the jobs after `go` logged in again.
+    let log = hosts.sandbox.servers()[0].log();
+    assert_eq!(log.matches("Accepted publickey").count(), 2, "{log}");
+    assert!(log.contains("isconnect"), "{log}");
+
+    // Without --init, .remote/init beside the inventory is the init file; an explicit one must exist.
+    let folder = inventory.parent().unwrap().join(".remote");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(&init, folder.join("init")).unwrap();
+    std::fs::write(&script, "jobs\n").unwrap();
+    let out = live(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("remote live: running {}", folder.join("init").display())), "{}", out.stderr);
+    assert!(out.stdout.contains("up    every 200ms"), "{}", out.stdout);
+    let out = live(&["--init", "/nonexistent/init"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("init file /nonexistent/init does not exist"), "{}", out.stderr);
+}
