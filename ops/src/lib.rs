@@ -34,3 +34,12 @@ pub fn only_debian(run: Run) -> Run {
 pub fn mentioning(run: Run, word: String) -> Run {
     pipeline!(pick(run, stdout_has(&word)))
 }
+
+/// The seed's `stats-jobs`: the listing every 5 s on the group.
+///
+/// Type `stats_jobs sandbox` at the `remote live` prompt to schedule them; the metrics pipelines join
+/// this set when they exist.
+#[remote::jobs]
+pub fn stats_jobs(hs: &Hosts) -> Vec<JobSpec> {
+    vec![JobSpec::pipeline("listing", "every 5s", "listing", hs)]
+}

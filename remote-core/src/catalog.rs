@@ -36,6 +36,8 @@ pub enum Kind {
     Predicate,
     /// A named pipeline from `ops`: starts from a host set.
     Pipeline,
+    /// A set of jobs from `ops` for a host set: `NAME GROUP` at the live prompt schedules them all.
+    JobSet,
 }
 
 impl fmt::Display for Kind {
@@ -45,6 +47,7 @@ impl fmt::Display for Kind {
             Kind::Step => "step",
             Kind::Predicate => "predicate",
             Kind::Pipeline => "pipeline",
+            Kind::JobSet => "job set",
         })
     }
 }
@@ -89,7 +92,7 @@ impl Export {
     /// How it is called, e.g. `ls(hs, target: string, flags: string)` or `pick(run, keep: predicate)`.
     pub fn signature(&self) -> String {
         let first = match self.kind {
-            Kind::Operation | Kind::Pipeline => Some("hs"),
+            Kind::Operation | Kind::Pipeline | Kind::JobSet => Some("hs"),
             Kind::Step => Some("run"),
             Kind::Predicate => None,
         };
@@ -125,6 +128,45 @@ pub enum Invoke {
     Step(fn(Run, Vec<Value>) -> Result<Run, String>),
     /// `fn(&HostResult) -> bool`, or `fn(args…) -> impl Fn(&HostResult) -> bool`.
     Predicate(fn(Vec<Value>) -> Result<Predicate, String>),
+    /// `fn(hs: &Hosts) -> Vec<JobSpec>`.
+    JobSet(fn(&Hosts) -> Vec<JobSpec>),
+}
+
+/// One job of a job set: `watch NAME SCHEDULE LINE` at the prompt, written in `ops`.
+///
+/// ```
+/// use remote_core::prelude::*;
+///
+/// /// The listing every 5 s and the disk use every morning.
+/// #[remote::jobs]
+/// pub fn stats_jobs(hs: &Hosts) -> Vec<JobSpec> {
+///     vec![
+///         JobSpec::pipeline("listing", "every 5s", "listing", hs),
+///         JobSpec::line("disk", "daily 06:00", format!("exec({}, \"df -h /\") | pretty", hs.group())),
+///     ]
+/// }
+/// # pub fn listing(hs: &Hosts) -> Run { ls(hs, "/", "-la") }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobSpec {
+    /// The job's name (a job of that name is replaced).
+    pub name: String,
+    /// When it runs, as after `watch NAME` (`every 5s`, `daily 07:30`, …).
+    pub schedule: String,
+    /// What it runs: a prompt line, `PIPELINE GROUP` or an expression.
+    pub line: String,
+}
+
+impl JobSpec {
+    /// A job running the named pipeline on the host set's group.
+    pub fn pipeline(name: &str, schedule: &str, pipeline: &str, hosts: &Hosts) -> Self {
+        JobSpec { name: name.into(), schedule: schedule.into(), line: format!("{pipeline} {}", hosts.group()) }
+    }
+
+    /// A job running any prompt line.
+    pub fn line(name: &str, schedule: &str, line: impl Into<String>) -> Self {
+        JobSpec { name: name.into(), schedule: schedule.into(), line: line.into() }
+    }
 }
 
 /// What one `#[remote::…]` attribute records about its function.
@@ -223,6 +265,8 @@ pub trait Library: Send + Sync {
     fn catalog(&self) -> Vec<Export>;
     /// Runs one export; a panic inside becomes an `Err`, never an abort of the host.
     fn invoke(&self, call: Call) -> Result<Run, String>;
+    /// The jobs of job set `name` for `hosts`; a panic inside becomes an `Err`.
+    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String>;
     /// Names it exported earlier and no longer does (after a reload), so that calling one says so.
     fn removed(&self) -> Vec<String> {
         Vec::new()
@@ -241,13 +285,17 @@ impl Library for Linked {
     fn invoke(&self, call: Call) -> Result<Run, String> {
         library_invoke(call)
     }
+
+    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+        library_jobs(name, hosts)
+    }
 }
 
 /// The pipelines and steps declared outside remote-core, in source order.
 fn library_catalog() -> Vec<Export> {
     declared()
         .into_iter()
-        .filter(|d| !d.is_builtin() && matches!(d.kind, Kind::Pipeline | Kind::Step))
+        .filter(|d| !d.is_builtin() && matches!(d.kind, Kind::Pipeline | Kind::Step | Kind::JobSet))
         .map(Declared::export)
         .collect()
 }
@@ -266,6 +314,17 @@ fn library_invoke(call: Call) -> Result<Run, String> {
         (Invoke::Step(step), Call::Step { run, args, .. }) => step(run, args),
         _ => Err(format!("`{}` is declared as a {wanted} with the wrong shape", declared.name)),
     })
+}
+
+/// The jobs of the job set `name` declared outside remote-core, for `hosts`; a panic comes back as an error.
+fn library_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+    let Some(declared) = declared().into_iter().find(|d| !d.is_builtin() && d.kind == Kind::JobSet && d.name == name) else {
+        return Err(format!("ops exports no job set called `{name}`"));
+    };
+    let Invoke::JobSet(jobs) = declared.invoke else {
+        return Err(format!("`{name}` is declared as a job set with the wrong shape"));
+    };
+    guard(|| Ok(jobs(&hosts)))
 }
 
 /// The stamp of everything the two sides of the boundary must agree on: compiler, profile, flags,
@@ -295,6 +354,12 @@ pub fn remote_ops_catalog() -> Vec<Export> {
 #[unsafe(no_mangle)]
 pub fn remote_ops_invoke(call: Call) -> Result<Run, String> {
     library_invoke(call)
+}
+
+/// Entry point of a loaded `ops` library: the jobs of one job set. Called only after the stamps matched.
+#[unsafe(no_mangle)]
+pub fn remote_ops_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+    library_jobs(name, hosts)
 }
 
 thread_local! {
@@ -328,7 +393,7 @@ fn install_hook() {
 /// Runs `body`, turning a panic into an error message with its location. Every entry point into
 /// declared code goes through it, inside the library, because a panic unwinding out of a dynamic
 /// library would abort the host.
-pub fn guard(body: impl FnOnce() -> Result<Run, String>) -> Result<Run, String> {
+pub fn guard<T>(body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     install_hook();
     let outer = GUARDED.replace(true);
     PANICKED_AT.set(None);

@@ -106,6 +106,10 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
     let mut resolved = Vec::with_capacity(line.steps.len());
     for (index, step) in line.steps.iter().enumerate() {
         let entry = find(context.registry, &step.name, step.at, |kind| kind != Kind::Predicate)?;
+        if entry.kind == Kind::JobSet {
+            return Err(EvalError::new(format!("`{}` is a job set, not a step of a pipeline", step.name), step.at)
+                .help(Some(format!("type `{} GROUP` at the live prompt to schedule its jobs", step.name))));
+        }
         let (hosts, rest) = if index == 0 {
             if entry.kind == Kind::Step {
                 return Err(EvalError::new(
@@ -196,7 +200,7 @@ fn arguments(entry: &Entry, at: Columns, args: &[Arg], context: &Context) -> Res
     let required = entry.params.iter().take_while(|p| p.default.is_none()).count();
     if args.len() < required || args.len() > entry.params.len() {
         let after = match entry.kind {
-            Kind::Operation | Kind::Pipeline => " after the host set",
+            Kind::Operation | Kind::Pipeline | Kind::JobSet => " after the host set",
             Kind::Step => " after the run",
             Kind::Predicate => "",
         };

@@ -1,6 +1,6 @@
 //! Everything a pipeline file needs: `use remote_core::prelude::*;`.
 
-pub use crate::catalog::{Export, Kind};
+pub use crate::catalog::{Export, JobSpec, Kind};
 pub use crate::hosts::Hosts;
 pub use crate::operations::{exec, ls, mkdir, rm, uptime};
 pub use crate::report::{HostError, HostResult, Output, Report};
@@ -10,9 +10,11 @@ pub use crate::value::Predicate;
 pub use remote_macros::pipeline;
 
 /// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable
-/// from `remote run`, `remote list` and the prompt; `operation` and `predicate` declare remote-core's built-ins.
+/// from `remote run`, `remote list` and the prompt; `#[remote::jobs]` declares a job set (`fn(hs: &Hosts) ->
+/// Vec<JobSpec>`); `operation` and `predicate` declare remote-core's built-ins.
 pub mod remote {
     pub use remote_macros::{
-        declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate, declare_step as step,
+        declare_jobs as jobs, declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate,
+        declare_step as step,
     };
 }

@@ -14,6 +14,7 @@ use syn::{Expr, FnArg, Ident, ItemFn, Lit, LitStr, Meta, Pat, ReturnType, Type};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Pipeline,
+    JobSet,
     Step,
     Operation,
     Predicate,
@@ -23,6 +24,7 @@ impl Kind {
     fn attribute(self) -> &'static str {
         match self {
             Kind::Pipeline => "#[remote::pipeline]",
+            Kind::JobSet => "#[remote::jobs]",
             Kind::Step => "#[remote::step]",
             Kind::Operation => "#[remote::operation]",
             Kind::Predicate => "#[remote::predicate]",
@@ -117,6 +119,12 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
             return Err(syn::Error::new(
                 span,
                 "a pipeline takes the host set and nothing else: `fn name(hs: &Hosts) -> Run`; with more parameters, make it a `#[remote::step]`",
+            ));
+        }
+        Kind::JobSet if inputs.len() != 1 => {
+            return Err(syn::Error::new(
+                signature.paren_token.span.join(),
+                "a job set takes the host set and nothing else: `fn name(hs: &Hosts) -> Vec<JobSpec>`",
             ));
         }
         Kind::Step | Kind::Operation if inputs.is_empty() => {
@@ -239,6 +247,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
     });
     let (kind_path, invoke) = match kind {
         Kind::Pipeline => (quote!(Pipeline), quote_spanned!(name.span()=> #core::catalog::Invoke::Pipeline(#name))),
+        Kind::JobSet => (quote!(JobSet), quote_spanned!(name.span()=> #core::catalog::Invoke::JobSet(#name))),
         Kind::Step | Kind::Operation => {
             let (variant, first) = if kind == Kind::Step { (quote!(Step), quote!(#core::Run)) } else { (quote!(Operation), quote!(#core::On)) };
             let call = quote_spanned!(name.span()=> #name(__remote_first #(, #passed)*));

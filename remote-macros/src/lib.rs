@@ -41,6 +41,13 @@ pub fn declare_step(attribute: TokenStream, item: TokenStream) -> TokenStream {
     declare(declare::Kind::Step, attribute, item)
 }
 
+/// Declares a job set, `fn name(hs: &Hosts) -> Vec<JobSpec>`: typing `NAME GROUP` at the live prompt schedules
+/// every job it returns for that group (replacing jobs of the same names). Used as `#[remote::jobs]`.
+#[proc_macro_attribute]
+pub fn declare_jobs(attribute: TokenStream, item: TokenStream) -> TokenStream {
+    declare(declare::Kind::JobSet, attribute, item)
+}
+
 /// Declares one of remote-core's built-in operations, `fn name(on: impl Into<On>, args…) -> Run`.
 #[proc_macro_attribute]
 pub fn declare_operation(attribute: TokenStream, item: TokenStream) -> TokenStream {

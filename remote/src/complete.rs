@@ -62,7 +62,7 @@ pub fn complete(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>) {
     };
     let mut candidates: Vec<String> = if before.is_empty() {
         let mut first: Vec<String> = COMMANDS.iter().map(|c| c.to_string()).collect();
-        first.extend(callables(&|kind| matches!(kind, Kind::Operation | Kind::Pipeline)));
+        first.extend(callables(&|kind| matches!(kind, Kind::Operation | Kind::Pipeline | Kind::JobSet)));
         first
     } else if before.ends_with('|') {
         callables(&|kind| kind != Kind::Predicate)

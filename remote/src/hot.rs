@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use hot_lib_reloader::LibReloader;
 use notify::{RecursiveMode, Watcher};
-use remote_core::catalog::{self, Call, Export, Kind, Library};
-use remote_core::Run;
+use remote_core::catalog::{self, Call, Export, JobSpec, Kind, Library};
+use remote_core::{Hosts, Run};
 use serde_json::Value;
 
 pub use crate::notices::Notices;
@@ -219,6 +219,7 @@ enum Reloaded {
 }
 
 type InvokeFn = fn(Call) -> Result<Run, String>;
+type JobsFn = fn(&str, Hosts) -> Result<Vec<JobSpec>, String>;
 type CatalogFn = fn() -> Vec<Export>;
 type AbiFn = extern "C" fn() -> *const std::ffi::c_char;
 
@@ -324,6 +325,17 @@ impl Library for HotOps {
         let invoke = unsafe { state.reloader.get_symbol::<InvokeFn>(b"remote_ops_invoke\0") }
             .map_err(|err| format!("the loaded ops library has no remote_ops_invoke: {err}"))?;
         invoke(call)
+    }
+
+    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(why) = &state.broken {
+            return Err(why.clone());
+        }
+        // SAFETY: the stamp was checked when this library was loaded (see `entry_catalog`).
+        let jobs = unsafe { state.reloader.get_symbol::<JobsFn>(b"remote_ops_jobs\0") }
+            .map_err(|err| format!("the loaded ops library has no remote_ops_jobs: {err}"))?;
+        jobs(name, hosts)
     }
 
     fn removed(&self) -> Vec<String> {

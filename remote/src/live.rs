@@ -264,6 +264,9 @@ impl Live {
             ["go"] => self.go(),
             _ if crate::pipelines::named_call(line).is_some() => {
                 let Some((pipeline, group)) = crate::pipelines::named_call(line) else { return Outcome::Refused };
+                if self.session.registry().find(pipeline).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
+                    return self.schedule_set(pipeline, group);
+                }
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
                 match self.session.run_named(&inventory, pipeline, group) {
                     Ok(run) => {
@@ -351,27 +354,75 @@ impl Live {
             );
             return Outcome::Refused;
         }
-        // Checked now, so that a typo is told at once rather than at the first tick.
         let Some(inventory) = self.inventory() else { return Outcome::Refused };
-        if let Some((pipeline, group)) = crate::pipelines::named_call(job_line) {
-            if let Err(message) = self.session.check_named(&inventory, pipeline, group) {
-                eprintln!("error: {message}");
-                return Outcome::Refused;
-            }
-        } else if let Err(err) = remote_syntax::parse_line(job_line) {
-            eprint!("{}", remote_core::interpret::EvalError::from(err).render(job_line));
+        if let Err(message) = self.check_job_line(&inventory, job_line) {
+            eprint!("{message}");
             return Outcome::Refused;
         }
-        let now = crate::jobs::now();
-        let (replaced, next) = self.jobs.with(|table| {
-            let replaced = table.watch(name, schedule.clone(), job_line, &now);
-            (replaced, table.get(name).and_then(|job| job.next.clone()))
-        });
-        let next = next.map(|at| when(&at, &now)).unwrap_or_else(|| "—".into());
+        let (replaced, next) = self.schedule(name, &schedule, job_line);
         match replaced {
             Some(old) => eprintln!("remote live: job {name} replaced (it was `{}` {}); next run {next}", old.line, old.schedule),
             None => eprintln!("remote live: job {name} {schedule}: `{job_line}`; next run {next}"),
         }
+        Outcome::Accepted
+    }
+
+    /// Checks a job's line now, so that a typo is told at once rather than at the first tick; the message ends
+    /// with a newline.
+    fn check_job_line(&self, inventory: &Inventory, line: &str) -> Result<(), String> {
+        match crate::pipelines::named_call(line) {
+            Some((pipeline, group)) => self.session.check_named(inventory, pipeline, group).map(|_| ()).map_err(|m| format!("error: {m}\n")),
+            None => remote_syntax::parse_line(line).map(|_| ()).map_err(|err| remote_core::interpret::EvalError::from(err).render(line)),
+        }
+    }
+
+    /// Puts the job in the table: the job it replaced, and when it runs next (for people).
+    fn schedule(&self, name: &str, schedule: &Schedule, line: &str) -> (Option<crate::jobs::Job>, String) {
+        let now = crate::jobs::now();
+        let (replaced, next) = self.jobs.with(|table| {
+            let replaced = table.watch(name, schedule.clone(), line, &now);
+            (replaced, table.get(name).and_then(|job| job.next.clone()))
+        });
+        (replaced, next.map(|at| when(&at, &now)).unwrap_or_else(|| "—".into()))
+    }
+
+    /// `SET GROUP` for a job set of `ops`: every job it gives, checked and scheduled (same names replaced).
+    fn schedule_set(&self, set: &str, group: &str) -> Outcome {
+        let Some(inventory) = self.inventory() else { return Outcome::Refused };
+        let specs = match self.session.job_set(&inventory, set, group) {
+            Ok(specs) => specs,
+            Err(message) => {
+                eprintln!("error: job set {set}: {message}");
+                return Outcome::Refused;
+            }
+        };
+        let mut checked = Vec::new();
+        for spec in &specs {
+            let words: Vec<&str> = spec.schedule.split_whitespace().collect();
+            let schedule = match Schedule::parse(&words) {
+                Ok((schedule, used)) if used == words.len() => schedule,
+                Ok(_) => {
+                    eprintln!("error: job set {set}, job {}: `{}` has words after the schedule", spec.name, spec.schedule);
+                    return Outcome::Refused;
+                }
+                Err(err) => {
+                    eprintln!("error: job set {set}, job {}: {err}", spec.name);
+                    return Outcome::Refused;
+                }
+            };
+            if let Err(message) = self.check_job_line(&inventory, &spec.line) {
+                eprint!("error: job set {set}, job {}:\n{message}", spec.name);
+                return Outcome::Refused;
+            }
+            checked.push((spec, schedule));
+        }
+        // All or none: a set is scheduled only when every one of its jobs is right.
+        let mut said = Vec::new();
+        for (spec, schedule) in checked {
+            let (replaced, next) = self.schedule(&spec.name, &schedule, &spec.line);
+            said.push(format!("{} {schedule} (next {next}{})", spec.name, if replaced.is_some() { ", replaced" } else { "" }));
+        }
+        eprintln!("remote live: job set {set} on {group}: {}", if said.is_empty() { "no jobs".into() } else { said.join("; ") });
         Outcome::Accepted
     }
 

@@ -187,6 +187,13 @@ impl Session {
         }
     }
 
+    /// The jobs the job set `name` of `ops` gives for `group`.
+    pub fn job_set(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Vec<remote_core::catalog::JobSpec>, String> {
+        let group = inventory.group(group).map_err(|e| e.to_string())?;
+        let hosts = Hosts::new(&group.name, group.hosts.clone(), self.job_driver.clone());
+        self.library.jobs(name, hosts)
+    }
+
     /// Kills the commands of the jobs' runs still going (as a timeout would).
     pub fn cancel_jobs(&self) {
         self.job_cancel.send_replace(true);
@@ -287,6 +294,9 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
     }
     match registry.find(name).map(|entry| entry.kind) {
         Some(Kind::Pipeline) => return Ok(()),
+        Some(Kind::JobSet) => {
+            return Err(format!("`{name}` is a job set, not a pipeline: at the `remote live` prompt, `{name} {group}` schedules its jobs"));
+        }
         Some(Kind::Operation) => {
             return Err(format!("`{name}` is an operation, not a pipeline of ops; write `{name}({group}, …)`"));
         }
@@ -340,6 +350,7 @@ pub fn print_list(registry: &Registry, json: bool) {
     }
     let sections = [
         (Kind::Pipeline, "Pipelines (from ops; `remote run NAME GROUP`)"),
+        (Kind::JobSet, "Job sets (from ops; `NAME GROUP` at the `remote live` prompt schedules their jobs)"),
         (Kind::Operation, "Operations (first step: `name(GROUP, …)`; later: on the hosts that succeeded)"),
         (Kind::Step, "Steps (after `|`; they get the run before them)"),
         (Kind::Predicate, "Predicates (for `pick`)"),

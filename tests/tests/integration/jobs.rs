@@ -130,3 +130,21 @@ fn stop_closes_every_connection_and_go_brings_the_jobs_back_from_the_init_file()
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("init file /nonexistent/init does not exist"), "{}", out.stderr);
 }
+
+#[test]
+fn a_job_set_from_ops_schedules_its_jobs_for_a_group() {
+    let hosts = TestHosts::start(1);
+    let out = script(&hosts, "stats_jobs test\njobs\nstats_jobs test\n");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("remote live: job set stats_jobs on test: listing every 5s (next "), "{}", out.stderr);
+    assert!(out.stderr.contains(", replaced)"), "the second time replaces the job: {}", out.stderr);
+    assert!(out.stdout.contains("listing  every 5s"), "{}", out.stdout);
+    // It is not a pipeline: `remote run` and expressions say what it is.
+    let inventory = hosts.write_inventory(&[]);
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "run", "stats_jobs", "test"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`stats_jobs` is a job set, not a pipeline: at the `remote live` prompt, `stats_jobs test` schedules its jobs"), "{}", out.stderr);
+    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", "stats_jobs(test)"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`stats_jobs` is a job set, not a step of a pipeline"), "{}", out.stderr);
+}

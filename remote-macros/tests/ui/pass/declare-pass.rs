@@ -25,9 +25,18 @@ fn keep_with(run: Run, test: Predicate) -> Run {
     pick(run, move |r: &HostResult| test.test(r))
 }
 
+/// Lists every night.
+#[remote::jobs]
+pub fn nightly(hs: &Hosts) -> Vec<JobSpec> {
+    vec![JobSpec::pipeline("listing", "daily 03:00", "listing", hs)]
+}
+
 fn main() {
     let names: Vec<(String, Kind)> = Linked.catalog().into_iter().map(|e| (e.name, e.kind)).collect();
-    assert_eq!(names, [("listing".to_string(), Kind::Pipeline), ("keep".into(), Kind::Step), ("keep_with".into(), Kind::Step)]);
+    assert_eq!(
+        names,
+        [("listing".to_string(), Kind::Pipeline), ("keep".into(), Kind::Step), ("keep_with".into(), Kind::Step), ("nightly".into(), Kind::JobSet)]
+    );
     let keep = Linked.catalog().into_iter().find(|e| e.name == "keep").unwrap();
     assert_eq!(keep.doc, "Keeps hosts by several kinds of argument.");
     assert_eq!(
