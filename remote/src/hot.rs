@@ -213,7 +213,8 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
 
 /// What a reload did.
 enum Reloaded {
-    Loaded { added: Vec<String>, removed: Vec<String>, pipelines: usize, steps: usize },
+    /// `contents` says what the library has now, e.g. "5 pipelines, 3 steps".
+    Loaded { added: Vec<String>, removed: Vec<String>, contents: String },
     Unchanged,
     Refused(String),
 }
@@ -270,10 +271,9 @@ impl HotOps {
         let removed: Vec<String> = old.difference(&new).cloned().collect();
         state.removed.extend(removed.iter().cloned());
         state.removed.retain(|name| !new.contains(name));
-        let pipelines = catalog.iter().filter(|e| e.kind == Kind::Pipeline).count();
-        let steps = catalog.iter().filter(|e| e.kind == Kind::Step).count();
+        let contents = contents(&catalog);
         state.catalog = catalog;
-        Reloaded::Loaded { added, removed, pipelines, steps }
+        Reloaded::Loaded { added, removed, contents }
     }
 
     /// Whether the library file differs from the one loaded.
@@ -282,11 +282,20 @@ impl HotOps {
         fingerprint(library) != state.loaded
     }
 
-    fn counts(&self) -> (usize, usize) {
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        let count = |kind| state.catalog.iter().filter(|e| e.kind == kind).count();
-        (count(Kind::Pipeline), count(Kind::Step))
+    fn contents(&self) -> String {
+        contents(&self.state.read().unwrap_or_else(PoisonError::into_inner).catalog)
     }
+}
+
+/// "5 pipelines, 3 steps" (and job sets when there are any).
+fn contents(catalog: &[Export]) -> String {
+    let count = |kind| catalog.iter().filter(|e| e.kind == kind).count();
+    let (pipelines, steps, sets) = (count(Kind::Pipeline), count(Kind::Step), count(Kind::JobSet));
+    let mut text = format!("{pipelines} pipeline{}, {steps} step{}", plural(pipelines), plural(steps));
+    if sets > 0 {
+        text.push_str(&format!(", {sets} job set{}", plural(sets)));
+    }
+    text
 }
 
 impl State {
@@ -556,7 +565,7 @@ impl Coordinator {
         let reloaded = self.ops.reload(&self.library);
         let load = started.elapsed();
         match reloaded {
-            Reloaded::Loaded { added, removed, pipelines, steps } => {
+            Reloaded::Loaded { added, removed, contents } => {
                 let ms = |d: Duration| d.as_secs_f64() * 1e3;
                 let total_ms = ms(since.elapsed());
                 match timings {
@@ -573,12 +582,7 @@ impl Coordinator {
                 let changes: Vec<String> =
                     added.iter().map(|name| format!("+{name}")).chain(removed.iter().map(|name| format!("−{name}"))).collect();
                 let changes = if changes.is_empty() { String::new() } else { format!(" ({})", changes.join(", ")) };
-                self.notices.say(format!(
-                    "ops reloaded in {:.2} s: {pipelines} pipeline{}, {steps} step{}{changes}",
-                    since.elapsed().as_secs_f64(),
-                    plural(pipelines),
-                    plural(steps)
-                ));
+                self.notices.say(format!("ops reloaded in {:.2} s: {contents}{changes}", since.elapsed().as_secs_f64()));
                 true
             }
             Reloaded::Unchanged if quiet_if_unchanged => true,
@@ -591,8 +595,7 @@ impl Coordinator {
     }
 
     fn up_to_date(&self) -> bool {
-        let (pipelines, steps) = self.ops.counts();
-        self.notices.say(format!("ops is up to date: {pipelines} pipeline{}, {steps} step{}", plural(pipelines), plural(steps)));
+        self.notices.say(format!("ops is up to date: {}", self.ops.contents()));
         true
     }
 }

@@ -291,3 +291,37 @@ fn a_job_runs_the_newest_code_on_every_tick_and_says_once_when_its_pipeline_is_g
         assert_eq!(server.log().matches("Accepted publickey").count(), 1, "{}", server.log());
     }
 }
+
+#[test]
+fn a_hundred_reloads_under_a_job_every_100ms_lose_no_tick_but_the_skipped_ones() {
+    let (_hosts, inventory, ws) = start(1);
+    let pipeline = |n: usize| format!("\n/// Beats.\n#[remote::pipeline]\npub fn beat(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo beat-{n}\"))\n}}\n");
+    ws.append("ops/src/lib.rs", &pipeline(0));
+    let mut live = ws.live(&inventory, &["--json"]);
+    live.call("watch beat every 100ms beat test", "remote live: job beat every 100ms");
+    let watched = Instant::now();
+    let reloads = 100;
+    for n in 1..=reloads {
+        let from = live.len();
+        ws.edit("ops/src/lib.rs", &format!("beat-{}", n - 1), &format!("beat-{n}"));
+        live.wait_for_from(from, "ops reloaded in ", BUILD);
+    }
+    // One `jobs` as JSON: every tick due since `watch` either ran or was counted as skipped.
+    let from = live.len();
+    live.send("jobs");
+    let at = live.wait_for_from(from, "\"name\":\"beat\"", Duration::from_secs(30));
+    let elapsed = watched.elapsed();
+    let table: serde_json::Value = serde_json::from_str(&live.line(at).1).unwrap();
+    let job = &table[0];
+    let (runs, skipped) = (job["runs"].as_u64().unwrap(), job["skipped"].as_u64().unwrap());
+    let due = (elapsed.as_millis() / 100) as u64;
+    eprintln!("beat: {reloads} reloads in {:.1} s: {runs} runs + {skipped} skipped ticks, {due} due", elapsed.as_secs_f64());
+    // The scheduler can be one tick behind the moment `jobs` is read, and `watched` was taken just after the job started.
+    assert!((runs + skipped).abs_diff(due) <= 2, "{runs} runs + {skipped} skipped for {due} ticks due");
+    assert!(runs > due / 4, "only {runs} of {due} ticks ran");
+    assert_eq!(job["last"]["failed"], 0, "{job}");
+    assert!(job["last"]["error"].is_null(), "{job}");
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+    assert!(!transcript.contains("job beat: failing"), "{transcript}");
+}
