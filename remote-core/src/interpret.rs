@@ -94,6 +94,12 @@ pub fn eval(text: &str, context: &Context) -> Result<Run, EvalError> {
     Ok(execute(calls, context))
 }
 
+/// Parses and checks one pipeline line (names, groups, argument counts and types) without running it, e.g.
+/// for a job that will run it later.
+pub fn check_line(text: &str, context: &Context) -> Result<(), EvalError> {
+    check(text, context).map(|_| ())
+}
+
 /// One step, resolved and with its arguments evaluated.
 struct Resolved<'a> {
     entry: &'a Entry,

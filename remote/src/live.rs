@@ -78,6 +78,13 @@ enum Ops {
 
 /// Runs the prompt on the terminal, or the lines of `--script`.
 pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let inventory = global.inventory_path();
+    // An explicit --init must exist; the default is used when it does.
+    let init = match &args.init {
+        Some(path) if !path.is_file() => return Err(format!("init file {} does not exist", path.display()).into()),
+        Some(path) => Some(path.clone()),
+        None => Some(inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init")).filter(|path| path.is_file()),
+    };
     let mut session = Session::start(&args.session, global.json)?;
     let notices = Notices::default();
     let ops = start_ops(args.no_build, &notices);
@@ -93,7 +100,6 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         }
     }
     let session = Arc::new(session);
-    let inventory = global.inventory_path();
     let runner: crate::jobs::Runner = {
         let (session, inventory) = (session.clone(), inventory.clone());
         Arc::new(move |line: &str| session.run_job(&inventory, line))
@@ -103,20 +109,15 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         Arc::new(move |text: String| notices.say(text))
     };
     let jobs = Scheduler::start(runner, tell);
-    // An explicit --init must exist; the default is used when it does.
-    let init = match &args.init {
-        Some(path) if !path.is_file() => return Err(format!("init file {} does not exist", path.display()).into()),
-        Some(path) => Some(path.clone()),
-        None => Some(inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init")).filter(|path| path.is_file()),
-    };
     let live = Live { session, inventory, json: global.json, ops, jobs, notices, init };
-    if live.run_init() == Outcome::Quit {
-        live.halt_jobs();
-        return Ok(EXIT_OK);
-    }
-    let outcome = match &args.script {
-        Some(path) => script(&live, path),
-        None => interactive(&live),
+    // A `quit` in the init file leaves before the prompt.
+    let outcome = if live.run_init() == Outcome::Quit {
+        Ok(EXIT_OK)
+    } else {
+        match &args.script {
+            Some(path) => script(&live, path),
+            None => interactive(&live),
+        }
     };
     live.halt_jobs();
     #[cfg(feature = "hot")]
@@ -372,7 +373,7 @@ impl Live {
     fn check_job_line(&self, inventory: &Inventory, line: &str) -> Result<(), String> {
         match crate::pipelines::named_call(line) {
             Some((pipeline, group)) => self.session.check_named(inventory, pipeline, group).map(|_| ()).map_err(|m| format!("error: {m}\n")),
-            None => remote_syntax::parse_line(line).map(|_| ()).map_err(|err| remote_core::interpret::EvalError::from(err).render(line)),
+            None => self.session.check_expression(inventory, line).map_err(|err| err.render(line)),
         }
     }
 

@@ -154,6 +154,13 @@ impl Session {
             .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause })))
     }
 
+    /// Checks an expression as [`Self::eval`] would, without running it.
+    pub fn check_expression(&self, inventory: &Inventory, line: &str) -> Result<(), interpret::EvalError> {
+        let registry = self.registry();
+        let context = Context { inventory, driver: self.job_driver.clone(), registry: &registry, library: Some(&*self.library) };
+        interpret::check_line(line, &context)
+    }
+
     /// The group of `PIPELINE GROUP` when both exist now, or what to say.
     pub fn check_named<'a>(&self, inventory: &'a Inventory, name: &str, group: &str) -> Result<&'a remote_core::Group, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;

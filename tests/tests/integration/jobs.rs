@@ -63,6 +63,8 @@ fn mistakes_in_a_watch_line_are_caught_before_anything_is_scheduled() {
         ("watch x every 5s lsting test", "unknown pipeline `lsting`; did you mean `listing`?"),
         ("watch x every 5s listing tset", "unknown group `tset`"),
         ("watch x every 5s ls(test, \"/\"", "error:"),
+        ("watch x every 5s lss(test, \"/\") | pretty", "unknown operation, step or pipeline `lss`"),
+        ("watch x every 5s uptime(tset)", "unknown group `tset`"),
         ("watch x every 5s", "needs what to run"),
         ("watch all every 5s listing test", "`all` cannot name a job"),
         ("wait soon", "`soon` is not a duration"),
