@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use hot_lib_reloader::LibReloader;
@@ -186,12 +186,20 @@ fn remove_copies(library: &Path, stale: impl Fn(Option<u32>) -> bool) {
 /// The library as the session calls it.
 pub struct HotOps {
     state: RwLock<State>,
+    /// What the loaded library exports, copied out under its own lock: the prompt reads it for every line,
+    /// and must not wait behind a reload that waits for a long job's call (std's `RwLock` holds new readers
+    /// back while a writer waits).
+    listing: Mutex<Listing>,
+}
+
+#[derive(Default)]
+struct Listing {
+    catalog: Vec<Export>,
+    removed: BTreeSet<String>,
 }
 
 struct State {
     reloader: LibReloader,
-    catalog: Vec<Export>,
-    removed: BTreeSet<String>,
     /// Why calls are refused, when a reload left no usable library.
     broken: Option<String>,
     /// The library file as it was when loaded, to tell whether a build changed it.
@@ -226,9 +234,9 @@ type AbiFn = extern "C" fn() -> *const std::ffi::c_char;
 
 impl HotOps {
     fn new(reloader: LibReloader, library: &Path) -> Result<Self, String> {
-        let mut state = State { reloader, catalog: Vec::new(), removed: BTreeSet::new(), broken: None, loaded: fingerprint(library) };
-        state.catalog = state.entry_catalog()?;
-        Ok(HotOps { state: RwLock::new(state) })
+        let state = State { reloader, broken: None, loaded: fingerprint(library) };
+        let listing = Listing { catalog: state.entry_catalog()?, removed: BTreeSet::new() };
+        Ok(HotOps { state: RwLock::new(state), listing: Mutex::new(listing) })
     }
 
     /// Loads the library file anew when it changed, unless its stamp differs from the host's.
@@ -265,14 +273,15 @@ impl HotOps {
             }
         };
         state.broken = None;
-        let old: BTreeSet<String> = state.catalog.iter().map(|e| e.name.clone()).collect();
+        let mut listing = self.listing.lock().unwrap_or_else(PoisonError::into_inner);
+        let old: BTreeSet<String> = listing.catalog.iter().map(|e| e.name.clone()).collect();
         let new: BTreeSet<String> = catalog.iter().map(|e| e.name.clone()).collect();
         let added = new.difference(&old).cloned().collect();
         let removed: Vec<String> = old.difference(&new).cloned().collect();
-        state.removed.extend(removed.iter().cloned());
-        state.removed.retain(|name| !new.contains(name));
+        listing.removed.extend(removed.iter().cloned());
+        listing.removed.retain(|name| !new.contains(name));
         let contents = contents(&catalog);
-        state.catalog = catalog;
+        listing.catalog = catalog;
         Reloaded::Loaded { added, removed, contents }
     }
 
@@ -283,7 +292,7 @@ impl HotOps {
     }
 
     fn contents(&self) -> String {
-        contents(&self.state.read().unwrap_or_else(PoisonError::into_inner).catalog)
+        contents(&self.listing.lock().unwrap_or_else(PoisonError::into_inner).catalog)
     }
 }
 
@@ -321,7 +330,7 @@ impl State {
 
 impl Library for HotOps {
     fn catalog(&self) -> Vec<Export> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner).catalog.clone()
+        self.listing.lock().unwrap_or_else(PoisonError::into_inner).catalog.clone()
     }
 
     fn invoke(&self, call: Call) -> Result<Run, String> {
@@ -348,7 +357,7 @@ impl Library for HotOps {
     }
 
     fn removed(&self) -> Vec<String> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner).removed.iter().cloned().collect()
+        self.listing.lock().unwrap_or_else(PoisonError::into_inner).removed.iter().cloned().collect()
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Outcome {
     /// Why the line could not run at all (an unknown pipeline after a reload, a bad inventory), or why every
     /// host failed together (a panic in ops).
     pub error: Option<String>,
+    /// The first failing host and why (`web-1: exited with status 3`), when hosts failed.
+    pub first_failure: Option<String>,
     /// The run summary as `pretty` renders it, for `jobs NAME`.
     pub summary: String,
 }
@@ -32,6 +34,11 @@ impl Outcome {
     /// Whether the run went wrong anywhere.
     pub fn failing(&self) -> bool {
         self.failed > 0 || self.error.is_some()
+    }
+
+    /// What went wrong, in a few words: the error, or the first failing host.
+    pub fn problem(&self) -> Option<String> {
+        self.error.clone().or_else(|| self.first_failure.clone())
     }
 }
 
@@ -188,9 +195,15 @@ impl Table {
 fn describe_failure(outcome: &Outcome) -> String {
     match &outcome.error {
         Some(error) => error.clone(),
-        None => format!("{} of {} hosts failed", outcome.failed, outcome.ok + outcome.failed),
+        None => {
+            let first = outcome.first_failure.as_ref().map(|f| format!(" ({f})")).unwrap_or_default();
+            format!("{} of {} hosts failed{first}", outcome.failed, outcome.ok + outcome.failed)
+        }
     }
 }
+
+/// The longest the scheduler sleeps before looking at the wall clock again.
+const LONGEST_SLEEP: Duration = Duration::from_secs(30);
 
 /// Runs a job's line and says how it went; blocks until the run is over.
 pub type Runner = Arc<dyn Fn(&str) -> Outcome + Send + Sync>;
@@ -288,24 +301,32 @@ impl Shared {
             }
             let now = now();
             for start in table.due(&now) {
-                self.spawn(start, now.clone());
+                self.spawn(&mut table, start, now.clone());
             }
-            // Sleep until the next job is due, or until something changes.
+            // Sleep until the next job is due, or until something changes; at most a while, because the timer is
+            // monotonic and stops while the machine is suspended, while due times are on the wall clock.
             let wait = table
                 .next_due()
                 .map(|due| Duration::try_from(now.duration_until(&due)).unwrap_or(Duration::ZERO))
-                .unwrap_or(Duration::from_secs(3600));
+                .unwrap_or(LONGEST_SLEEP)
+                .min(LONGEST_SLEEP);
             table = self.wake.wait_timeout(table, wait.max(Duration::from_millis(1))).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 
-    fn spawn(self: &Arc<Self>, start: Start, started: ZonedDateTime) {
+    fn spawn(self: &Arc<Self>, table: &mut Table, start: Start, started: ZonedDateTime) {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).running += 1;
         let shared = self.clone();
-        let name = start.name.clone();
+        let (id, name) = (start.id, start.name.clone());
+        let failed_start = started.clone();
         let spawned = std::thread::Builder::new().name(format!("job {name}")).spawn(move || {
             let clock = std::time::Instant::now();
-            let outcome = (shared.runner)(&start.line);
+            // A panic outside ops (which guards its own) must not leave the job marked running for good.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line)))
+                .unwrap_or_else(|panic| {
+                    let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+                    Outcome { error: Some(format!("the run panicked: {}", message.unwrap_or_default())), ..Outcome::default() }
+                });
             let took = clock.elapsed();
             let change = shared.table.lock().unwrap_or_else(PoisonError::into_inner).finish(start.id, started, took, outcome);
             match change {
@@ -316,9 +337,12 @@ impl Shared {
             shared.state.lock().unwrap_or_else(PoisonError::into_inner).running -= 1;
             shared.ended.notify_all();
         });
-        if spawned.is_err() {
+        if let Err(err) = spawned {
             self.state.lock().unwrap_or_else(PoisonError::into_inner).running -= 1;
-            (self.tell)(format!("job {name}: could not start a thread for this tick"));
+            let outcome = Outcome { error: Some(format!("could not start a thread for this tick: {err}")), ..Outcome::default() };
+            if let Some(Change::Failing(why)) = table.finish(id, failed_start, Duration::ZERO, outcome) {
+                (self.tell)(format!("job {name}: failing: {why}"));
+            }
         }
     }
 }
@@ -341,11 +365,11 @@ mod tests {
     }
 
     fn ok() -> Outcome {
-        Outcome { ok: 2, failed: 0, error: None, summary: String::new() }
+        Outcome { ok: 2, ..Outcome::default() }
     }
 
     fn failed(error: Option<&str>) -> Outcome {
-        Outcome { ok: 1, failed: 1, error: error.map(str::to_string), summary: String::new() }
+        Outcome { ok: 1, failed: 1, error: error.map(str::to_string), first_failure: Some("web-2: exited with status 3".into()), ..Outcome::default() }
     }
 
     #[test]
@@ -419,7 +443,7 @@ mod tests {
             table.finish(start[0].id, at(n), Duration::ZERO, outcome).unwrap()
         };
         assert_eq!(step(1.0, ok()), Change::Quiet);
-        assert_eq!(step(2.0, failed(None)), Change::Failing("1 of 2 hosts failed".into()));
+        assert_eq!(step(2.0, failed(None)), Change::Failing("1 of 2 hosts failed (web-2: exited with status 3)".into()));
         assert_eq!(step(3.0, failed(None)), Change::Quiet);
         assert_eq!(step(4.0, failed(Some("`x` was removed from ops by a reload"))), Change::Failing("`x` was removed from ops by a reload".into()));
         assert_eq!(step(5.0, failed(Some("`x` was removed from ops by a reload"))), Change::Quiet);

@@ -66,6 +66,8 @@ struct Live {
     notices: Notices,
     /// Lines run at start and on `go`.
     init: Option<PathBuf>,
+    /// Set while the init file runs, so that a `go` inside it cannot run it again and again.
+    in_init: std::cell::Cell<bool>,
 }
 
 /// Where the prompt's pipelines come from.
@@ -109,7 +111,7 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         Arc::new(move |text: String| notices.say(text))
     };
     let jobs = Scheduler::start(runner, tell);
-    let live = Live { session, inventory, json: global.json, ops, jobs, notices, init };
+    let live = Live { session, inventory, json: global.json, ops, jobs, notices, init, in_init: Default::default() };
     // A `quit` in the init file leaves before the prompt.
     let outcome = if live.run_init() == Outcome::Quit {
         Ok(EXIT_OK)
@@ -253,7 +255,15 @@ impl Live {
             }
             ["wait", duration] => match humantime::parse_duration(duration) {
                 Ok(duration) => {
-                    std::thread::sleep(duration);
+                    // In steps, so that Ctrl-C ends the wait as it ends a running line.
+                    let until = std::time::Instant::now() + duration;
+                    while std::time::Instant::now() < until {
+                        if self.session.interrupted() {
+                            eprintln!("remote live: wait interrupted");
+                            break;
+                        }
+                        std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
+                    }
                     Outcome::Accepted
                 }
                 Err(err) => {
@@ -337,8 +347,8 @@ impl Live {
 impl Live {
     /// `watch NAME SCHEDULE PIPELINE GROUP` (or an expression in place of `PIPELINE GROUP`).
     fn watch(&self, line: &str, name: &str, words: &[&str]) -> Outcome {
-        if name == "all" || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
-            eprintln!("error: `{name}` cannot name a job; use letters, digits, `_` and `-` (and not `all`, which `halt all` means)");
+        if let Some(why) = bad_job_name(name) {
+            eprintln!("error: {why}");
             return Outcome::Refused;
         }
         let (schedule, used) = match Schedule::parse(words) {
@@ -398,7 +408,15 @@ impl Live {
             }
         };
         let mut checked = Vec::new();
-        for spec in &specs {
+        for (index, spec) in specs.iter().enumerate() {
+            if let Some(why) = bad_job_name(&spec.name) {
+                eprintln!("error: job set {set}: {why}");
+                return Outcome::Refused;
+            }
+            if specs[..index].iter().any(|earlier| earlier.name == spec.name) {
+                eprintln!("error: job set {set} has two jobs named `{}`; give each its own name", spec.name);
+                return Outcome::Refused;
+            }
             let words: Vec<&str> = spec.schedule.split_whitespace().collect();
             let schedule = match Schedule::parse(&words) {
                 Ok((schedule, used)) if used == words.len() => schedule,
@@ -443,6 +461,7 @@ impl Live {
                         "last": last.map(|l| serde_json::json!({
                             "started": l.started.timestamp().to_string(), "elapsed_ms": l.took.as_millis() as u64,
                             "ok": l.outcome.ok, "failed": l.outcome.failed, "error": l.outcome.error,
+                            "first_failure": l.outcome.first_failure,
                         })),
                     })
                 })
@@ -467,7 +486,7 @@ impl Live {
                 ),
                 (None, false) => "—".to_string(),
             };
-            let error = job.last.as_ref().and_then(|l| l.outcome.error.clone()).unwrap_or_else(|| "—".into());
+            let error = job.last.as_ref().and_then(|l| l.outcome.problem()).unwrap_or_else(|| "—".into());
             rows.push(vec![
                 job.name.clone(),
                 job.schedule.to_string(),
@@ -492,6 +511,17 @@ impl Live {
             eprintln!("error: there is no job `{name}`; `jobs` lists them");
             return Outcome::Refused;
         };
+        if self.json {
+            let last = job.last.as_ref().map(|l| {
+                serde_json::json!({
+                    "started": l.started.timestamp().to_string(), "elapsed_ms": l.took.as_millis() as u64,
+                    "ok": l.outcome.ok, "failed": l.outcome.failed, "error": l.outcome.error,
+                    "first_failure": l.outcome.first_failure, "summary": l.outcome.summary,
+                })
+            });
+            println!("{}", serde_json::json!({"name": job.name, "schedule": job.schedule.to_string(), "line": job.line, "last": last}));
+            return Outcome::Accepted;
+        }
         match &job.last {
             Some(last) => {
                 println!("job {name} ({}: `{}`), last run at {}:", job.schedule, job.line, when(&last.started, &crate::jobs::now()));
@@ -509,6 +539,17 @@ impl Live {
     /// skipped, the prompt goes on).
     fn run_init(&self) -> Outcome {
         let Some(path) = &self.init else { return Outcome::Accepted };
+        if self.in_init.get() {
+            eprintln!("error: `go` inside the init file would run it again and again; take it out of {}", path.display());
+            return Outcome::Refused;
+        }
+        self.in_init.set(true);
+        let outcome = self.run_init_lines(path);
+        self.in_init.set(false);
+        outcome
+    }
+
+    fn run_init_lines(&self, path: &Path) -> Outcome {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) => {
@@ -575,6 +616,12 @@ impl Live {
             eprintln!("remote live: halted {halted} job{}", if halted == 1 { "" } else { "s" });
         }
     }
+}
+
+/// Why `name` cannot name a job, if it cannot: `halt NAME` and `jobs NAME` must be able to reach it.
+fn bad_job_name(name: &str) -> Option<String> {
+    let fine = !name.is_empty() && name != "all" && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    (!fine).then(|| format!("`{name}` cannot name a job; use letters, digits, `_` and `-` (and not `all`, which `halt all` means)"))
 }
 
 /// What follows the first `n` words of `line`, as typed (strings keep their spaces).

@@ -109,6 +109,11 @@ impl Session {
         }
     }
 
+    /// Whether Ctrl-C was pressed since the line began.
+    pub fn interrupted(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
     /// Re-arms Ctrl-C for the next line, after an earlier one was cancelled.
     pub fn rearm(&self) {
         self.cancel.send_replace(false);
@@ -185,10 +190,19 @@ impl Session {
                 let report = run.report();
                 let ok = report.results.iter().filter(|r| r.ok()).count();
                 let failed = report.results.len() - ok;
-                // When every host failed the same way (a panic in ops, a removed step), that is the job's error.
-                let errors: Vec<String> = report.results.iter().filter_map(|r| r.error_text()).collect();
-                let error = (ok == 0 && !errors.is_empty() && errors.iter().all(|e| *e == errors[0])).then(|| errors[0].clone());
-                crate::jobs::Outcome { ok, failed, error, summary: pretty::render(report, false) }
+                // When ops failed for every host alike (a panic, a step a reload removed), that is the job's error;
+                // hosts failing on their own are counted, not an error of the job.
+                let library: Vec<String> = report
+                    .results
+                    .iter()
+                    .filter(|r| matches!(r.outcome, Err(HostError::Library { .. })))
+                    .filter_map(|r| r.error_text())
+                    .collect();
+                let error = (ok == 0 && library.len() == report.results.len() && library.iter().all(|e| *e == library[0]))
+                    .then(|| library[0].clone());
+                let first_failure =
+                    report.results.iter().find(|r| !r.ok()).map(|r| format!("{}: {}", r.host, r.error_text().unwrap_or_default()));
+                crate::jobs::Outcome { ok, failed, error, first_failure, summary: pretty::render(report, false) }
             }
             Err(error) => failed(error),
         }

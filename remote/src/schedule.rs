@@ -119,7 +119,8 @@ fn duration(text: &str) -> Result<Duration, String> {
 fn time_of_day(text: &str) -> Result<Time, String> {
     let wrong = || format!("`{text}` is not a time of day; write HH:MM on a 24-hour clock, e.g. 07:30");
     let (hour, minute) = text.split_once(':').ok_or_else(wrong)?;
-    if hour.is_empty() || hour.len() > 2 || minute.len() != 2 {
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if hour.is_empty() || hour.len() > 2 || minute.len() != 2 || !digits(hour) || !digits(minute) {
         return Err(wrong());
     }
     let hour: i8 = hour.parse().map_err(|_| wrong())?;
@@ -238,6 +239,7 @@ mod tests {
             ("daily 7", "`7` is not a time of day; write HH:MM"),
             ("daily 25:00", "`25:00` is not a time of day"),
             ("daily 7:5", "`7:5` is not a time of day"),
+            ("daily +7:+5", "`+7:+5` is not a time of day"),
             ("on funday 06:00", "`funday` is not a day; write mon"),
             ("on mon", "`on mon` needs a time of day after the day"),
         ];

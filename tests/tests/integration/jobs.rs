@@ -47,7 +47,8 @@ fn a_failing_job_is_told_once_keeps_its_schedule_and_a_replacement_says_so() {
         "watch bad every 200ms exec(test, \"exit 3\")\nwait 1200ms\njobs\nwatch bad every 1s listing test\njobs\n",
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stderr.matches("job bad: failing: exited with status 3").count(), 1, "{}", out.stderr);
+    assert_eq!(out.stderr.matches("job bad: failing: 1 of 1 hosts failed (").count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains(": exited with status 3)"), "{}", out.stderr);
     let table = out.stdout.lines().skip_while(|l| !l.starts_with("NAME")).nth(1).unwrap_or_default().to_string();
     assert!(table.ends_with("exited with status 3"), "{}", out.stdout);
     assert!(out.stderr.contains("remote live: job bad replaced (it was `exec(test, \"exit 3\")` every 200ms)"), "{}", out.stderr);
@@ -131,6 +132,10 @@ fn stop_closes_every_connection_and_go_brings_the_jobs_back_from_the_init_file()
     let out = live(&["--init", "/nonexistent/init"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("init file /nonexistent/init does not exist"), "{}", out.stderr);
+    // A `go` inside the init file is refused instead of running the file again and again.
+    std::fs::write(&init, "go\n").unwrap();
+    let out = live(&["--init", init.to_str().unwrap()]);
+    assert!(out.stderr.contains("`go` inside the init file would run it again and again"), "{}", out.stderr);
 }
 
 #[test]
