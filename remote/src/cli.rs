@@ -43,7 +43,7 @@ pub enum Command {
     Run(RunArgs),
     /// Named pipelines, operations, steps and predicates, with one-line docs
     List,
-    /// The live prompt: pipelines and expressions line by line, over connections kept open
+    /// The live prompt: pipelines and expressions line by line over connections kept open, ops hot-reloaded on save, scheduled jobs
     Live(LiveArgs),
     /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
     Sandbox(SandboxArgs),
