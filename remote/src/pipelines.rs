@@ -355,8 +355,13 @@ pub fn list(global: &GlobalArgs) -> Result<u8, Box<dyn std::error::Error>> {
     Ok(EXIT_OK)
 }
 
-/// Prints `registry` as `remote list` does: sections by kind, or one JSON array.
+/// Prints `registry` as `remote list` does: sections by kind, or one JSON array. A reader that goes away
+/// early (`remote list | head`) ends the listing quietly instead of a panic of `println!`.
 pub fn print_list(registry: &Registry, json: bool) {
+    let _ = write_list(&mut std::io::stdout().lock(), registry, json);
+}
+
+fn write_list(out: &mut impl std::io::Write, registry: &Registry, json: bool) -> std::io::Result<()> {
     if json {
         let entries: Vec<_> = registry
             .entries()
@@ -366,8 +371,7 @@ pub fn print_list(registry: &Registry, json: bool) {
                 json!({"name": e.name, "kind": e.kind.to_string(), "signature": e.signature(), "params": params, "doc": e.doc})
             })
             .collect();
-        println!("{}", json!(entries));
-        return;
+        return writeln!(out, "{}", json!(entries));
     }
     let sections = [
         (Kind::Pipeline, "Pipelines (from ops; `remote run NAME GROUP`)"),
@@ -378,10 +382,11 @@ pub fn print_list(registry: &Registry, json: bool) {
     ];
     let width = registry.entries().iter().map(|e| e.signature().chars().count()).max().unwrap_or(0);
     for (kind, title) in sections {
-        println!("{title}");
+        writeln!(out, "{title}")?;
         for entry in registry.entries().iter().filter(|e| e.kind == kind) {
-            println!("  {:<width$}  {}", entry.signature(), entry.doc);
+            writeln!(out, "  {:<width$}  {}", entry.signature(), entry.doc)?;
         }
-        println!();
+        writeln!(out)?;
     }
+    Ok(())
 }

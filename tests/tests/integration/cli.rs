@@ -205,3 +205,15 @@ fn ctrl_c_kills_what_exec_started_and_reports_it() {
     }
     assert_eq!(on_hosts(), 0, "the cancelled command still runs on a host");
 }
+
+#[test]
+fn a_reader_that_leaves_early_ends_remote_list_quietly() {
+    let mut child = tests::spawn_remote(&["list"]);
+    // The reading end is gone before `remote` writes: as with `remote list | head -0`.
+    drop(child.stdout.take());
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
