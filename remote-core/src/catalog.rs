@@ -261,7 +261,7 @@ impl Call {
 
 /// A library of pipelines: `ops`, linked statically or hot-reloaded.
 pub trait Library: Send + Sync {
-    /// Its pipelines and steps, in the order written.
+    /// Its pipelines, steps and job sets, in the order written.
     fn catalog(&self) -> Vec<Export>;
     /// Runs one export; a panic inside becomes an `Err`, never an abort of the host.
     fn invoke(&self, call: Call) -> Result<Run, String>;
