@@ -390,6 +390,15 @@ fn install_hook() {
     });
 }
 
+/// The message a panic was raised with (`panic!("…")`), for reporting a caught panic.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".to_string())
+}
+
 /// Runs `body`, turning a panic into an error message with its location. Every entry point into
 /// declared code goes through it, inside the library, because a panic unwinding out of a dynamic
 /// library would abort the host.
@@ -400,11 +409,7 @@ pub fn guard<T>(body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let result = catch_unwind(AssertUnwindSafe(body));
     GUARDED.set(outer);
     result.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic with no message".to_string());
+        let message = panic_message(panic.as_ref());
         match PANICKED_AT.take() {
             Some(at) => Err(format!("panicked at {at}: {message}")),
             None => Err(format!("panicked: {message}")),

@@ -324,8 +324,8 @@ impl Shared {
             // A panic outside ops (which guards its own) must not leave the job marked running for good.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line)))
                 .unwrap_or_else(|panic| {
-                    let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-                    Outcome { error: Some(format!("the run panicked: {}", message.unwrap_or_default())), ..Outcome::default() }
+                    let message = remote_core::catalog::panic_message(panic.as_ref());
+                    Outcome { error: Some(format!("the run panicked: {message}")), ..Outcome::default() }
                 });
             let took = clock.elapsed();
             let change = shared.table.lock().unwrap_or_else(PoisonError::into_inner).finish(start.id, started, took, outcome);

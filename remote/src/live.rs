@@ -213,6 +213,7 @@ impl Live {
         self.session.rearm();
         let line = line.trim();
         let words: Vec<&str> = line.split_whitespace().collect();
+        let named = crate::pipelines::named_call(line);
         match words.as_slice() {
             [] => Outcome::Accepted,
             [first, ..] if first.starts_with('#') => Outcome::Accepted,
@@ -273,8 +274,8 @@ impl Live {
             },
             ["stop"] => self.stop(),
             ["go"] => self.go(),
-            _ if crate::pipelines::named_call(line).is_some() => {
-                let Some((pipeline, group)) = crate::pipelines::named_call(line) else { return Outcome::Refused };
+            _ if named.is_some() => {
+                let Some((pipeline, group)) = named else { return Outcome::Refused };
                 if self.session.registry().find(pipeline).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
                     return self.schedule_set(pipeline, group);
                 }
@@ -450,22 +451,7 @@ impl Live {
         let now = crate::jobs::now();
         let jobs: Vec<crate::jobs::Job> = self.jobs.with(|table| table.jobs().cloned().collect());
         if self.json {
-            let rows: Vec<serde_json::Value> = jobs
-                .iter()
-                .map(|job| {
-                    let last = job.last.as_ref();
-                    serde_json::json!({
-                        "name": job.name, "schedule": job.schedule.to_string(), "line": job.line,
-                        "next": job.next.as_ref().map(|n| n.timestamp().to_string()), "running": job.running,
-                        "runs": job.runs, "skipped": job.skipped,
-                        "last": last.map(|l| serde_json::json!({
-                            "started": l.started.timestamp().to_string(), "elapsed_ms": l.took.as_millis() as u64,
-                            "ok": l.outcome.ok, "failed": l.outcome.failed, "error": l.outcome.error,
-                            "first_failure": l.outcome.first_failure,
-                        })),
-                    })
-                })
-                .collect();
+            let rows: Vec<serde_json::Value> = jobs.iter().map(|job| job_json(job, false)).collect();
             println!("{}", serde_json::Value::Array(rows));
             return Outcome::Accepted;
         }
@@ -512,14 +498,7 @@ impl Live {
             return Outcome::Refused;
         };
         if self.json {
-            let last = job.last.as_ref().map(|l| {
-                serde_json::json!({
-                    "started": l.started.timestamp().to_string(), "elapsed_ms": l.took.as_millis() as u64,
-                    "ok": l.outcome.ok, "failed": l.outcome.failed, "error": l.outcome.error,
-                    "first_failure": l.outcome.first_failure, "summary": l.outcome.summary,
-                })
-            });
-            println!("{}", serde_json::json!({"name": job.name, "schedule": job.schedule.to_string(), "line": job.line, "last": last}));
+            println!("{}", job_json(&job, true));
             return Outcome::Accepted;
         }
         match &job.last {
@@ -616,6 +595,26 @@ impl Live {
             eprintln!("remote live: halted {halted} job{}", if halted == 1 { "" } else { "s" });
         }
     }
+}
+
+/// A job under `--json`: what `jobs` shows, and with `summary` the last run's summary as `jobs NAME` shows it.
+fn job_json(job: &crate::jobs::Job, summary: bool) -> serde_json::Value {
+    let last = job.last.as_ref().map(|l| {
+        let mut last = serde_json::json!({
+            "started": l.started.timestamp().to_string(), "elapsed_ms": l.took.as_millis() as u64,
+            "ok": l.outcome.ok, "failed": l.outcome.failed, "error": l.outcome.error,
+            "first_failure": l.outcome.first_failure,
+        });
+        if summary {
+            last["summary"] = l.outcome.summary.clone().into();
+        }
+        last
+    });
+    serde_json::json!({
+        "name": job.name, "schedule": job.schedule.to_string(), "line": job.line,
+        "next": job.next.as_ref().map(|n| n.timestamp().to_string()), "running": job.running,
+        "runs": job.runs, "skipped": job.skipped, "last": last,
+    })
 }
 
 /// Why `name` cannot name a job, if it cannot: `halt NAME` and `jobs NAME` must be able to reach it.

@@ -111,6 +111,11 @@ pub fn outside_workspace() -> PathBuf {
     std::env::temp_dir()
 }
 
+/// How every `remote` the harness starts runs: outside the workspace, colours off, no inherited inventory.
+fn harness_environment(command: &mut Command) {
+    command.current_dir(outside_workspace()).env_remove("REMOTE_INVENTORY").env("NO_COLOR", "1");
+}
+
 /// What one run of the `remote` binary did.
 pub struct CliOutput {
     /// Exit code.
@@ -129,7 +134,7 @@ pub fn remote(args: &[&str]) -> CliOutput {
 /// Like [`remote`], with extra environment variables; a `None` value removes the variable.
 pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutput {
     let mut command = Command::new(remote_bin());
-    command.args(args).current_dir(outside_workspace()).env_remove("REMOTE_INVENTORY").env("NO_COLOR", "1");
+    harness_environment(command.args(args));
     for (name, value) in env {
         match value {
             Some(value) => command.env(name, value),
@@ -153,14 +158,9 @@ pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
     for index in 1..=args.len() {
         script.push_str(&format!(" \"${{{index}}}\""));
     }
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(remote_bin())
-        .args(args)
-        .current_dir(outside_workspace())
-        .env_remove("REMOTE_INVENTORY")
-        .env("NO_COLOR", "1")
+    let mut command = Command::new("sh");
+    harness_environment(command.arg("-c").arg(script).arg(remote_bin()).args(args));
+    let mut child = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -192,11 +192,9 @@ pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
 /// Starts the `remote` binary with `args` and piped standard streams, colours off and no inherited
 /// inventory, for tests that talk to it or signal it while it runs.
 pub fn spawn_remote<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
-    Command::new(remote_bin())
-        .args(args)
-        .current_dir(outside_workspace())
-        .env_remove("REMOTE_INVENTORY")
-        .env("NO_COLOR", "1")
+    let mut command = Command::new(remote_bin());
+    harness_environment(command.args(args));
+    command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -52,6 +52,14 @@ fn start(count: usize) -> (TestHosts, PathBuf, Workspace) {
     (hosts, inventory, Workspace::prepare())
 }
 
+/// Makes `change` to the copy and waits for the reload it causes; the reload notice.
+fn reloaded(live: &LivePrompt, change: impl FnOnce()) -> String {
+    let from = live.len();
+    change();
+    let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
+    live.line(at).1
+}
+
 const LISTING: &str = r#"pipeline!(ls(hs, "/", "-la") | pretty)"#;
 
 #[test]
@@ -68,16 +76,12 @@ fn an_edit_is_live_on_the_next_line_over_the_same_connections_and_new_pipelines_
     live.call("listing test", "Run summary: ls -la /etc on test");
 
     // A brand-new pipeline, called without restarting; then removed again.
-    let from = live.len();
-    ws.append("ops/src/lib.rs", "\n/// Says hello.\n#[remote::pipeline]\npub fn greet(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo hello-from-greet\") | pretty)\n}\n");
-    let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
-    assert!(live.line(at).1.contains("(+greet)"), "{}", live.transcript());
+    let notice = reloaded(&live, || ws.append("ops/src/lib.rs", "\n/// Says hello.\n#[remote::pipeline]\npub fn greet(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo hello-from-greet\") | pretty)\n}\n"));
+    assert!(notice.contains("(+greet)"), "{}", live.transcript());
     live.call("greet test", "hello-from-greet");
     live.call("list", "greet(hs)");
-    let from = live.len();
-    ws.restore("ops/src/lib.rs");
-    let at = live.wait_for_from(from, "ops reloaded in ", BUILD);
-    assert!(live.line(at).1.contains("(−greet)"), "{}", live.transcript());
+    let notice = reloaded(&live, || ws.restore("ops/src/lib.rs"));
+    assert!(notice.contains("(−greet)"), "{}", live.transcript());
     live.call("greet test", "`greet` was removed from ops by a reload");
     live.call("listing test", "Run summary: ls -la / on test");
 
@@ -100,13 +104,10 @@ fn a_compile_error_is_shown_and_the_old_code_keeps_serving_until_it_is_fixed() {
     live.wait_for_from(from, "error[E0308]: mismatched types", BUILD);
     live.wait_for_from(from, "ops/src/lib.rs:", BUILD);
     live.call("listing test", "Run summary: ls -la / on test");
-    let from = live.len();
-    ws.edit("ops/src/lib.rs", r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
-    live.wait_for_from(from, "ops reloaded in ", BUILD);
+    reloaded(&live, || ws.edit("ops/src/lib.rs", r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#));
     live.call("listing test", "Run summary: ls -la /etc on test");
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
-    ws.restore("ops/src/lib.rs");
 }
 
 #[test]
@@ -132,8 +133,6 @@ fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
     assert!(!ws.copies().iter().any(|c| c.contains(&format!("-{pid}-"))), "copies left after exit: {:?}", ws.copies());
-    ws.restore("ops/src/lib.rs");
-    ws.cargo_build_ops();
 }
 
 #[test]
@@ -168,7 +167,6 @@ fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_c
     live.call("slow test", &format!("{marker}-new"));
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
-    ws.restore("ops/src/lib.rs");
 }
 
 #[test]
@@ -187,8 +185,6 @@ fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_s
     live.call("listing test", "Run summary: ls -la / on test");
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
-    ws.restore("remote-core/src/lib.rs");
-    ws.restore("ops/src/lib.rs");
 }
 
 #[test]
@@ -257,7 +253,6 @@ fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
     );
     assert!(late_growth < 8.0, "RSS grew by {late_growth:.1} MiB over the last {} reloads", cycles - 10);
     assert!(mib(peak_rss) < mib(start_rss) + 100.0, "RSS peaked at {:.1} MiB", mib(peak_rss));
-    ws.restore("ops/src/lib.rs");
 }
 
 #[test]
@@ -271,9 +266,7 @@ fn a_job_runs_the_newest_code_on_every_tick_and_says_once_when_its_pipeline_is_g
     live.call("watch t every 200ms ticker test", "remote live: job t every 200ms");
     live.send("wait 600ms");
     live.call("jobs t", "tick-old");
-    let from = live.len();
-    ws.edit("ops/src/lib.rs", "tick-old", "tick-new");
-    live.wait_for_from(from, "ops reloaded in ", BUILD);
+    reloaded(&live, || ws.edit("ops/src/lib.rs", "tick-old", "tick-new"));
     live.send("wait 600ms");
     live.call("jobs t", "tick-new");
     // The pipeline goes: the job keeps its schedule and says so once.

@@ -7,10 +7,17 @@ use tests::{TestHosts, processes_with, remote};
 
 /// Runs `lines` as a `remote live --script` against a fresh inventory of `hosts`.
 fn script(hosts: &TestHosts, lines: &str) -> tests::CliOutput {
+    script_with(hosts, lines, &[])
+}
+
+/// [`script`] with more options for `remote live`.
+fn script_with(hosts: &TestHosts, lines: &str, extra: &[&str]) -> tests::CliOutput {
     let inventory = hosts.write_inventory(&[]);
     let script = hosts.dir().join("jobs.remote");
     std::fs::write(&script, lines).unwrap();
-    remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()])
+    let mut args = vec!["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    remote(&args)
 }
 
 #[test]
@@ -98,17 +105,10 @@ fn the_end_of_the_script_halts_jobs_and_kills_a_tick_that_does_not_finish() {
 #[test]
 fn stop_closes_every_connection_and_go_brings_the_jobs_back_from_the_init_file() {
     let hosts = TestHosts::start(1);
-    let inventory = hosts.write_inventory(&[]);
     let init = hosts.dir().join("init.remote");
     std::fs::write(&init, "watch up every 200ms uptime(test)\n").unwrap();
-    let script = hosts.dir().join("stop-go.remote");
-    std::fs::write(&script, "wait 800ms\njobs\nstop\njobs\ngo\nwait 800ms\njobs\n").unwrap();
-    let live = |extra: &[&str]| {
-        let mut args = vec!["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        remote(&args)
-    };
-    let out = live(&["--init", init.to_str().unwrap()]);
+    let with_init = ["--init", init.to_str().unwrap()];
+    let out = script_with(&hosts, "wait 800ms\njobs\nstop\njobs\ngo\nwait 800ms\njobs\n", &with_init);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr.matches(&format!("remote live: running {}", init.display())).count(), 2, "{}", out.stderr);
     assert!(out.stderr.contains("remote live: stopped: halted 1 job, closed 1 connection;"), "{}", out.stderr);
@@ -121,20 +121,19 @@ fn stop_closes_every_connection_and_go_brings_the_jobs_back_from_the_init_file()
     assert!(log.contains("isconnect"), "{log}");
 
     // Without --init, .remote/init beside the inventory is the init file; an explicit one must exist.
-    let folder = inventory.parent().unwrap().join(".remote");
+    let folder = hosts.dir().join(".remote");
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::copy(&init, folder.join("init")).unwrap();
-    std::fs::write(&script, "jobs\n").unwrap();
-    let out = live(&[]);
+    let out = script(&hosts, "jobs\n");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains(&format!("remote live: running {}", folder.join("init").display())), "{}", out.stderr);
     assert!(out.stdout.contains("up    every 200ms"), "{}", out.stdout);
-    let out = live(&["--init", "/nonexistent/init"]);
+    let out = script_with(&hosts, "jobs\n", &["--init", "/nonexistent/init"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("init file /nonexistent/init does not exist"), "{}", out.stderr);
     // A `go` inside the init file is refused instead of running the file again and again.
     std::fs::write(&init, "go\n").unwrap();
-    let out = live(&["--init", init.to_str().unwrap()]);
+    let out = script_with(&hosts, "jobs\n", &with_init);
     assert!(out.stderr.contains("`go` inside the init file would run it again and again"), "{}", out.stderr);
 }
 
