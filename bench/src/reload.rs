@@ -37,7 +37,12 @@ pub fn run(rounds: usize, dir: &Path) {
     let copy = ScratchWorkspace::prepare(original, &target, "bench-reload-workspace");
     copy.append("ops/src/lib.rs", &pipeline(0));
 
-    let hosts = crate::start_servers(dir, remote_sandbox::loopback_addresses(1, std::net::Ipv4Addr::new(127, 78, 1, 1), crate::bench_port()), 1, &crate::login_user());
+    let hosts = crate::start_servers(
+        dir,
+        remote_sandbox::loopback_addresses(1, std::net::Ipv4Addr::new(127, 78, 1, 1), crate::bench_port()),
+        1,
+        &crate::login_user(),
+    );
     let inventory = crate::write_inventory(&hosts, &[1], dir);
     let mut live = copy.live(&remote, &inventory, &[], &[("REMOTE_LOG", "remote::hot=info")]);
     live.call("bench_reload b1", "bench-0");
@@ -79,7 +84,9 @@ pub fn run(rounds: usize, dir: &Path) {
 }
 
 fn pipeline(version: usize) -> String {
-    format!("\n/// Benchmark.\n#[remote::pipeline]\npub fn bench_reload(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo bench-{version}\"))\n}}\n")
+    format!(
+        "\n/// Benchmark.\n#[remote::pipeline]\npub fn bench_reload(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo bench-{version}\"))\n}}\n"
+    )
 }
 
 fn ms(d: Duration) -> f64 {
@@ -141,9 +148,10 @@ impl LinkWatch {
 
 fn linker_running() -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else { return false };
-    entries.flatten().filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())).any(|e| {
-        std::fs::read_to_string(e.path().join("comm")).is_ok_and(|comm| LINKERS.contains(&comm.trim()))
-    })
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|comm| LINKERS.contains(&comm.trim())))
 }
 
 /// One column of the report: its name and how to read it from a round.

@@ -77,7 +77,9 @@ impl ScratchWorkspace {
     /// A file of the copy, named as in the original workspace.
     pub fn path(&self, relative: &str) -> PathBuf {
         match relative.split_once('/') {
-            Some((member, rest)) if self.moved.iter().any(|m| m == member) => self.root.join(format!("{PREFIX}{member}")).join(rest),
+            Some((member, rest)) if self.moved.iter().any(|m| m == member) => {
+                self.root.join(format!("{PREFIX}{member}")).join(rest)
+            }
             _ => self.root.join(relative),
         }
     }
@@ -145,7 +147,10 @@ impl ScratchWorkspace {
             .spawn()
             .expect("start remote live");
         let lines = Arc::new(Mutex::new(Vec::new()));
-        for pipe in [Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().expect("stderr"))] {
+        for pipe in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
             let lines = lines.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -241,7 +246,9 @@ impl LivePrompt {
     pub fn wait_for_from(&self, after: usize, text: &str, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(at) = self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().skip(after).position(|(_, l)| l.contains(text)) {
+            if let Some(at) =
+                self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().skip(after).position(|(_, l)| l.contains(text))
+            {
                 return after + at;
             }
             assert!(Instant::now() < deadline, "no line with {text:?} within {timeout:?}:\n{}", self.transcript());
@@ -274,7 +281,11 @@ impl LivePrompt {
     /// Its resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
     }
 }
 

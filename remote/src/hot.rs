@@ -127,7 +127,9 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
     };
     let dir = library.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Copies left by a `remote live` that did not exit cleanly.
-    remove_copies(&library, |pid| pid.is_none_or(|pid| pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists()));
+    remove_copies(&library, |pid| {
+        pid.is_none_or(|pid| pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists())
+    });
     match read_stamp(&library) {
         Ok(stamp) if stamp == catalog::abi_stamp() => {}
         Ok(stamp) => {
@@ -155,7 +157,8 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
     let (events, inbox) = mpsc::channel();
     forward(changes, events.clone());
     let sources = if no_build { None } else { watch_sources(&root.join("ops").join("src"), events.clone(), &notices) };
-    let coordinator = Coordinator { ops: ops.clone(), cargo, library: library.clone(), notices, build: !no_build, _sources: sources };
+    let coordinator =
+        Coordinator { ops: ops.clone(), cargo, library: library.clone(), notices, build: !no_build, _sources: sources };
     std::thread::Builder::new()
         .name("ops-reload".into())
         .spawn(move || coordinator.run(inbox))
@@ -165,7 +168,9 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
 
 /// The nearest folder at or above `from` with a `Cargo.toml` and an `ops/` crate.
 fn find_workspace(from: &Path) -> Option<PathBuf> {
-    from.ancestors().find(|dir| dir.join("Cargo.toml").is_file() && dir.join("ops").join("Cargo.toml").is_file()).map(Path::to_path_buf)
+    from.ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("ops").join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
 }
 
 /// Removes the copies `libNAME-hot-PID-N.so` of `library` in its folder whose PID `stale` says are stale
@@ -222,7 +227,11 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
 /// What a reload did.
 enum Reloaded {
     /// `contents` says what the library has now, e.g. "5 pipelines, 3 steps".
-    Loaded { added: Vec<String>, removed: Vec<String>, contents: String },
+    Loaded {
+        added: Vec<String>,
+        removed: Vec<String>,
+        contents: String,
+    },
     Unchanged,
     Refused(String),
 }
@@ -384,7 +393,10 @@ fn read_stamp(library: &Path) -> Result<String, String> {
             return Ok(stamp);
         }
         if read == 0 {
-            return Err(format!("{} carries no ABI stamp: it is not an ops library built by this version of remote", library.display()));
+            return Err(format!(
+                "{} carries no ABI stamp: it is not an ops library built by this version of remote",
+                library.display()
+            ));
         }
         kept = CARRY.min(filled);
         window.copy_within(filled - kept..filled, 0);
@@ -443,7 +455,13 @@ fn watch_sources(src: &Path, events: Sender<Event>, notices: &Notices) -> Option
 
 /// Takes in an event that arrived during a build: a save or a `reload` joins the build (`true` for a save),
 /// a library change is noted, `Quit` is kept for the main loop.
-fn absorb(event: Event, since: &mut Instant, replies: &mut Vec<Sender<bool>>, library_changed: &mut bool, queued: &mut Vec<Event>) -> bool {
+fn absorb(
+    event: Event,
+    since: &mut Instant,
+    replies: &mut Vec<Sender<bool>>,
+    library_changed: &mut bool,
+    queued: &mut Vec<Event>,
+) -> bool {
     match event {
         Event::Source(at) => {
             *since = (*since).min(at);
@@ -509,7 +527,8 @@ impl Coordinator {
                     self.build_and_reload(Instant::now(), vec![reply], &inbox, &mut queued);
                 }
                 Event::Reload(reply) => {
-                    let ok = if self.ops.changed(&self.library) { self.reload(Instant::now(), true, None) } else { self.up_to_date() };
+                    let ok =
+                        if self.ops.changed(&self.library) { self.reload(Instant::now(), true, None) } else { self.up_to_date() };
                     let _ = reply.send(ok);
                 }
             }
@@ -518,7 +537,13 @@ impl Coordinator {
 
     /// Builds until no save arrived during the build (saves meanwhile coalesce into one more build), then
     /// reloads if the library changed. Events that are not saves wait in `queued`.
-    fn build_and_reload(&self, mut since: Instant, mut replies: Vec<Sender<bool>>, inbox: &Receiver<Event>, queued: &mut Vec<Event>) {
+    fn build_and_reload(
+        &self,
+        mut since: Instant,
+        mut replies: Vec<Sender<bool>>,
+        inbox: &Receiver<Event>,
+        queued: &mut Vec<Event>,
+    ) {
         let mut library_changed = false;
         let mut first_build: Option<Instant> = None;
         let mut cargo = Duration::ZERO;
@@ -653,18 +678,20 @@ impl Cargo {
     /// and the library (15 MiB → 7.5 MiB).
     fn build(&self) -> BuildOutcome {
         let started = Instant::now();
-        let format = if console::Term::stderr().features().colors_supported() {
-            "json-diagnostic-rendered-ansi"
-        } else {
-            "json"
-        };
+        let format = if console::Term::stderr().features().colors_supported() { "json-diagnostic-rendered-ansi" } else { "json" };
         let mut command = self.command("rustc");
         command.args(["-p", "ops", "--lib", "--crate-type", "cdylib", "--profile", PROFILE, "--message-format", format]);
         if !TARGET.is_empty() {
             command.args(["--target", TARGET]);
         }
-        let mut outcome =
-            BuildOutcome { ok: false, errors: Vec::new(), warnings: 0, library: None, stderr: String::new(), elapsed: Duration::ZERO };
+        let mut outcome = BuildOutcome {
+            ok: false,
+            errors: Vec::new(),
+            warnings: 0,
+            library: None,
+            stderr: String::new(),
+            elapsed: Duration::ZERO,
+        };
         let child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = match child {
             Ok(child) => child,
@@ -689,7 +716,12 @@ impl Cargo {
                     _ => {}
                 },
                 Some("compiler-artifact") if message["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest) => {
-                    let dylib = message["filenames"].as_array().into_iter().flatten().filter_map(Value::as_str).find(|f| f.ends_with(".so"));
+                    let dylib = message["filenames"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .find(|f| f.ends_with(".so"));
                     outcome.library = dylib.map(PathBuf::from);
                 }
                 Some("build-finished") => outcome.ok = message["success"].as_bool().unwrap_or(false),
@@ -723,7 +755,11 @@ impl Cargo {
             .flatten()
             .filter(|p| p["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest))
             .flat_map(|p| p["targets"].as_array().into_iter().flatten())
-            .find(|t| t["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "dylib" | "cdylib")))))
+            .find(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "dylib" | "cdylib"))))
+            })
             .and_then(|t| t["name"].as_str())
             .ok_or("cargo metadata shows no library target in ops/Cargo.toml")?
             .replace('-', "_");
@@ -755,7 +791,11 @@ impl BuildOutcome {
                 text.push_str(&format!(
                     "{count} error{}{}",
                     plural(count),
-                    if self.warnings > 0 { format!(", {} warning{}", self.warnings, plural(self.warnings)) } else { String::new() }
+                    if self.warnings > 0 {
+                        format!(", {} warning{}", self.warnings, plural(self.warnings))
+                    } else {
+                        String::new()
+                    }
                 ));
             }
             None => {
@@ -792,7 +832,8 @@ mod tests {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
         remove_copies(&dir.path().join("libops.so"), |pid| pid.is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists()));
-        let mut left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
         assert_eq!(left, [format!("libops-hot-{ours}-3.so"), "libops.so".to_string(), "libother-hot-4194999-1.so".to_string()]);
     }

@@ -322,8 +322,8 @@ impl Shared {
         let spawned = std::thread::Builder::new().name(format!("job {name}")).spawn(move || {
             let clock = std::time::Instant::now();
             // A panic outside ops (which guards its own) must not leave the job marked running for good.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line)))
-                .unwrap_or_else(|panic| {
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line))).unwrap_or_else(|panic| {
                     let message = remote_core::catalog::panic_message(panic.as_ref());
                     Outcome { error: Some(format!("the run panicked: {message}")), ..Outcome::default() }
                 });
@@ -369,7 +369,13 @@ mod tests {
     }
 
     fn failed(error: Option<&str>) -> Outcome {
-        Outcome { ok: 1, failed: 1, error: error.map(str::to_string), first_failure: Some("web-2: exited with status 3".into()), ..Outcome::default() }
+        Outcome {
+            ok: 1,
+            failed: 1,
+            error: error.map(str::to_string),
+            first_failure: Some("web-2: exited with status 3".into()),
+            ..Outcome::default()
+        }
     }
 
     #[test]
@@ -445,7 +451,10 @@ mod tests {
         assert_eq!(step(1.0, ok()), Change::Quiet);
         assert_eq!(step(2.0, failed(None)), Change::Failing("1 of 2 hosts failed (web-2: exited with status 3)".into()));
         assert_eq!(step(3.0, failed(None)), Change::Quiet);
-        assert_eq!(step(4.0, failed(Some("`x` was removed from ops by a reload"))), Change::Failing("`x` was removed from ops by a reload".into()));
+        assert_eq!(
+            step(4.0, failed(Some("`x` was removed from ops by a reload"))),
+            Change::Failing("`x` was removed from ops by a reload".into())
+        );
         assert_eq!(step(5.0, failed(Some("`x` was removed from ops by a reload"))), Change::Quiet);
         assert_eq!(step(6.0, ok()), Change::Recovered);
         assert_eq!(step(7.0, ok()), Change::Quiet);

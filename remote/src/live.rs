@@ -21,7 +21,6 @@ use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
-
 /// How long `quit` lets running job ticks finish before their remote commands are killed.
 const JOBS_FINISH: Duration = Duration::from_secs(2);
 /// How long it then waits for the killed ticks to end.
@@ -263,7 +262,9 @@ impl Live {
                             eprintln!("remote live: wait interrupted");
                             break;
                         }
-                        std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
+                        std::thread::sleep(
+                            until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)),
+                        );
                     }
                     Outcome::Accepted
                 }
@@ -383,7 +384,9 @@ impl Live {
     /// with a newline.
     fn check_job_line(&self, inventory: &Inventory, line: &str) -> Result<(), String> {
         match crate::pipelines::named_call(line) {
-            Some((pipeline, group)) => self.session.check_named(inventory, pipeline, group).map(|_| ()).map_err(|m| format!("error: {m}\n")),
+            Some((pipeline, group)) => {
+                self.session.check_named(inventory, pipeline, group).map(|_| ()).map_err(|m| format!("error: {m}\n"))
+            }
             None => self.session.check_expression(inventory, line).map_err(|err| err.render(line)),
         }
     }
@@ -503,7 +506,12 @@ impl Live {
         }
         match &job.last {
             Some(last) => {
-                println!("job {name} ({}: `{}`), last run at {}:", job.schedule, job.line, when(&last.started, &crate::jobs::now()));
+                println!(
+                    "job {name} ({}: `{}`), last run at {}:",
+                    job.schedule,
+                    job.line,
+                    when(&last.started, &crate::jobs::now())
+                );
                 if let Some(error) = &last.outcome.error {
                     println!("error: {error}");
                 }
@@ -542,7 +550,11 @@ impl Live {
                 Outcome::Accepted => {}
                 Outcome::Quit => return Outcome::Quit,
                 Outcome::Refused => {
-                    eprintln!("remote live: stopped at {}:{}: that line was not accepted; the rest of the file was skipped", path.display(), index + 1);
+                    eprintln!(
+                        "remote live: stopped at {}:{}: that line was not accepted; the rest of the file was skipped",
+                        path.display(),
+                        index + 1
+                    );
                     return Outcome::Refused;
                 }
             }
@@ -567,7 +579,9 @@ impl Live {
         match &self.init {
             Some(_) => self.run_init(),
             None => {
-                eprintln!("error: there is no init file to run: give one with `remote live --init FILE`, or write .remote/init beside the inventory");
+                eprintln!(
+                    "error: there is no init file to run: give one with `remote live --init FILE`, or write .remote/init beside the inventory"
+                );
                 Outcome::Refused
             }
         }
@@ -620,7 +634,8 @@ fn job_json(job: &crate::jobs::Job, summary: bool) -> serde_json::Value {
 /// Why `name` cannot name a job, if it cannot: `halt NAME` and `jobs NAME` must be able to reach it.
 fn bad_job_name(name: &str) -> Option<String> {
     let fine = !name.is_empty() && name != "all" && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-    (!fine).then(|| format!("`{name}` cannot name a job; use letters, digits, `_` and `-` (and not `all`, which `halt all` means)"))
+    (!fine)
+        .then(|| format!("`{name}` cannot name a job; use letters, digits, `_` and `-` (and not `all`, which `halt all` means)"))
 }
 
 /// What follows the first `n` words of `line`, as typed (strings keep their spaces).

@@ -108,7 +108,8 @@ const FORMS: &str = "write `every DURATION`, `in DURATION`, `daily HH:MM`, `week
 
 /// `500ms`, `5s`, `2m`, `1h` (and what humantime reads, e.g. `1h30m`).
 fn duration(text: &str) -> Result<Duration, String> {
-    let parsed = humantime::parse_duration(text).map_err(|err| format!("`{text}` is not a duration ({err}); write e.g. 500ms, 5s, 2m, 1h"))?;
+    let parsed = humantime::parse_duration(text)
+        .map_err(|err| format!("`{text}` is not a duration ({err}); write e.g. 500ms, 5s, 2m, 1h"))?;
     if parsed.is_zero() {
         return Err(format!("`{text}` is no time at all; write e.g. 500ms, 5s, 2m, 1h"));
     }
@@ -198,11 +199,7 @@ mod tests {
         check("daily 10:00", "2026-11-26T09:59:59", &["Thu 2026-11-26 10:00:00 +0100"]);
         // Exactly at the time: the next one, so a run is never repeated.
         check("daily 10:00", "2026-11-26T10:00:00", &["Fri 2026-11-27 10:00:00 +0100"]);
-        check(
-            "weekdays 09:00",
-            "2026-11-27T10:00:00",
-            &["Mon 2026-11-30 09:00:00 +0100", "Tue 2026-12-01 09:00:00 +0100"],
-        );
+        check("weekdays 09:00", "2026-11-27T10:00:00", &["Mon 2026-11-30 09:00:00 +0100", "Tue 2026-12-01 09:00:00 +0100"]);
         check("on mon 06:00", "2026-11-30T05:00:00", &["Mon 2026-11-30 06:00:00 +0100", "Mon 2026-12-07 06:00:00 +0100"]);
         check("on sunday 23:59", "2026-11-26T10:00:00", &["Sun 2026-11-29 23:59:00 +0100"]);
     }
@@ -210,17 +207,9 @@ mod tests {
     #[test]
     fn daylight_saving_changes() {
         // 29 March 2026: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and runs at 03:30, once.
-        check(
-            "daily 02:30",
-            "2026-03-28T12:00:00",
-            &["Sun 2026-03-29 03:30:00 +0200", "Mon 2026-03-30 02:30:00 +0200"],
-        );
+        check("daily 02:30", "2026-03-28T12:00:00", &["Sun 2026-03-29 03:30:00 +0200", "Mon 2026-03-30 02:30:00 +0200"]);
         // 25 October 2026: 03:00 CEST falls back to 02:00 CET; 02:30 happens twice and runs once.
-        check(
-            "daily 02:30",
-            "2026-10-24T12:00:00",
-            &["Sun 2026-10-25 02:30:00 +0200", "Mon 2026-10-26 02:30:00 +0100"],
-        );
+        check("daily 02:30", "2026-10-24T12:00:00", &["Sun 2026-10-25 02:30:00 +0200", "Mon 2026-10-26 02:30:00 +0100"]);
         // A period is real time: across the change, ticks stay one hour apart.
         check("every 1h", "2026-10-25T01:30:00", &["Sun 2026-10-25 02:30:00 +0200", "Sun 2026-10-25 02:30:00 +0100"]);
         // The times of day stay put on either side of the change.

@@ -76,7 +76,9 @@ fn an_edit_is_live_on_the_next_line_over_the_same_connections_and_new_pipelines_
     live.call("listing test", "Run summary: ls -la /etc on test");
 
     // A brand-new pipeline, called without restarting; then removed again.
-    let notice = reloaded(&live, || ws.append("ops/src/lib.rs", "\n/// Says hello.\n#[remote::pipeline]\npub fn greet(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo hello-from-greet\") | pretty)\n}\n"));
+    let notice = reloaded(&live, || {
+        ws.append("ops/src/lib.rs", "\n/// Says hello.\n#[remote::pipeline]\npub fn greet(hs: &Hosts) -> Run {\n    pipeline!(exec(hs, \"echo hello-from-greet\") | pretty)\n}\n")
+    });
     assert!(notice.contains("(+greet)"), "{}", live.transcript());
     live.call("greet test", "hello-from-greet");
     live.call("list", "greet(hs)");
@@ -104,7 +106,9 @@ fn a_compile_error_is_shown_and_the_old_code_keeps_serving_until_it_is_fixed() {
     live.wait_for_from(from, "error[E0308]: mismatched types", BUILD);
     live.wait_for_from(from, "ops/src/lib.rs:", BUILD);
     live.call("listing test", "Run summary: ls -la / on test");
-    reloaded(&live, || ws.edit("ops/src/lib.rs", r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#));
+    reloaded(&live, || {
+        ws.edit("ops/src/lib.rs", r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#)
+    });
     live.call("listing test", "Run summary: ls -la /etc on test");
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
@@ -174,7 +178,10 @@ fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_s
     let (_hosts, inventory, ws) = start(1);
     let mut live = ws.live(&inventory, &[]);
     let from = live.len();
-    ws.append("remote-core/src/lib.rs", "\n/// A change to the model the running host does not have.\npub const CHANGED: u32 = 1;\n");
+    ws.append(
+        "remote-core/src/lib.rs",
+        "\n/// A change to the model the running host does not have.\npub const CHANGED: u32 = 1;\n",
+    );
     ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
     live.wait_for_from(from, "restart `remote live` to pick up this change", BUILD);
     live.call("listing test", "Run summary: ls -la / on test");
@@ -190,7 +197,11 @@ fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_s
 #[test]
 fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
     let (_hosts, inventory, ws) = start(1);
-    let soak = |n: usize| format!("\n/// Soak.\n#[remote::pipeline]\npub fn soak(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo soak-{n}\"))\n}}\n");
+    let soak = |n: usize| {
+        format!(
+            "\n/// Soak.\n#[remote::pipeline]\npub fn soak(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo soak-{n}\"))\n}}\n"
+        )
+    };
     ws.append("ops/src/lib.rs", &soak(0));
     let mut live = ws.live(&inventory, &[]);
     live.call("soak test", "soak-0");
@@ -236,7 +247,8 @@ fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
     assert!(summaries.iter().all(|l| l.contains("1 ok, 0 failed")), "a call failed:\n{transcript}");
     assert!(!transcript.contains("error:"), "{transcript}");
     // Versions only go forward: no call ran a library older than one already seen.
-    let versions: Vec<usize> = summaries.iter().filter_map(|l| l.split("soak-").nth(1)?.split_whitespace().next()?.parse().ok()).collect();
+    let versions: Vec<usize> =
+        summaries.iter().filter_map(|l| l.split("soak-").nth(1)?.split_whitespace().next()?.parse().ok()).collect();
     assert!(versions.windows(2).all(|w| w[0] <= w[1]), "{versions:?}");
     // The first reloads grow the heap once (a second library mapped while the first is unloaded, buffers of
     // the watcher's pass over the file); after that, forty more reloads must not add more than a little.
@@ -288,7 +300,11 @@ fn a_job_runs_the_newest_code_on_every_tick_and_says_once_when_its_pipeline_is_g
 #[test]
 fn a_hundred_reloads_under_a_job_every_100ms_lose_no_tick_but_the_skipped_ones() {
     let (_hosts, inventory, ws) = start(1);
-    let pipeline = |n: usize| format!("\n/// Beats.\n#[remote::pipeline]\npub fn beat(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo beat-{n}\"))\n}}\n");
+    let pipeline = |n: usize| {
+        format!(
+            "\n/// Beats.\n#[remote::pipeline]\npub fn beat(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"echo beat-{n}\"))\n}}\n"
+        )
+    };
     ws.append("ops/src/lib.rs", &pipeline(0));
     let mut live = ws.live(&inventory, &["--json"]);
     live.call("watch beat every 100ms beat test", "remote live: job beat every 100ms");

@@ -23,10 +23,7 @@ fn script_with(hosts: &TestHosts, lines: &str, extra: &[&str]) -> tests::CliOutp
 #[test]
 fn a_job_ticks_over_the_open_connections_and_the_table_tells_its_story() {
     let hosts = TestHosts::start(2);
-    let out = script(
-        &hosts,
-        "watch up every 200ms uptime(test)\nwait 1500ms\njobs\njobs up\nhalt up\njobs\nhalt up\n",
-    );
+    let out = script(&hosts, "watch up every 200ms uptime(test)\nwait 1500ms\njobs\njobs up\nhalt up\njobs\nhalt up\n");
     // The last `halt up` has no job left to halt: the script stops there, with exit 2.
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("remote live: job up every 200ms: `uptime(test)`; next run "), "{}", out.stderr);
@@ -42,7 +39,12 @@ fn a_job_ticks_over_the_open_connections_and_the_table_tells_its_story() {
     // Jobs print nothing of their own at the prompt: no run summaries but the one `jobs up` asked for.
     assert_eq!(out.stdout.matches("Run summary:").count(), 1, "{}", out.stdout);
     for server in hosts.sandbox.servers() {
-        assert_eq!(server.log().matches("Accepted publickey").count(), 1, "every tick used the one connection:\n{}", server.log());
+        assert_eq!(
+            server.log().matches("Accepted publickey").count(),
+            1,
+            "every tick used the one connection:\n{}",
+            server.log()
+        );
     }
 }
 
@@ -149,7 +151,13 @@ fn a_job_set_from_ops_schedules_its_jobs_for_a_group() {
     let inventory = hosts.write_inventory(&[]);
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "run", "stats_jobs", "test"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("`stats_jobs` is a job set, not a pipeline: at the `remote live` prompt, `stats_jobs test` schedules its jobs"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "`stats_jobs` is a job set, not a pipeline: at the `remote live` prompt, `stats_jobs test` schedules its jobs"
+        ),
+        "{}",
+        out.stderr
+    );
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", "stats_jobs(test)"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("`stats_jobs` is a job set, not a step of a pipeline"), "{}", out.stderr);

@@ -53,7 +53,6 @@ fn a_script_stops_at_the_first_line_it_cannot_accept() {
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("`uptime` is an operation, not a pipeline of ops; write `uptime(test, …)`"), "{}", out.stderr);
-
 }
 
 #[test]
