@@ -38,6 +38,8 @@ pub enum Kind {
     Pipeline,
     /// A set of jobs from `ops` for a host set: `NAME GROUP` at the live prompt schedules them all.
     JobSet,
+    /// A named number in hosts' typed data, for `above`/`below` and stocks (see [`crate::fields`]).
+    Field,
 }
 
 impl fmt::Display for Kind {
@@ -48,6 +50,7 @@ impl fmt::Display for Kind {
             Kind::Predicate => "predicate",
             Kind::Pipeline => "pipeline",
             Kind::JobSet => "job set",
+            Kind::Field => "field",
         })
     }
 }
@@ -94,7 +97,7 @@ impl Export {
         let first = match self.kind {
             Kind::Operation | Kind::Pipeline | Kind::JobSet => Some("hs"),
             Kind::Step => Some("run"),
-            Kind::Predicate => None,
+            Kind::Predicate | Kind::Field => None,
         };
         let params: Vec<String> = first.map(str::to_string).into_iter().chain(self.params.iter().map(Param::describe)).collect();
         if params.is_empty() {

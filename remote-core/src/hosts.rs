@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::inventory::HostSpec;
+use crate::pretty::View;
 use crate::report::{HostResult, Report};
 
 /// Everything a pipeline asks of the outside world. Implemented by the host process (the CLI, the live
@@ -13,8 +14,8 @@ pub trait Driver: Send + Sync {
     /// Runs `command` on every host of `hosts` and blocks until all are done: one result per host, named
     /// as the host is (`label` is what ran, for progress displays).
     fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult>;
-    /// Shows a report to the user; this is what the `pretty` step does.
-    fn show(&self, report: &Report);
+    /// Shows a report to the user as `view` says; this is what the `pretty` and `table` steps do.
+    fn show(&self, report: &Report, view: View);
 }
 
 /// A named set of hosts, bound to the driver that runs commands on them. Cheap to clone.

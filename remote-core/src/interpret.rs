@@ -111,7 +111,9 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
     let line = parse_line(text)?;
     let mut resolved = Vec::with_capacity(line.steps.len());
     for (index, step) in line.steps.iter().enumerate() {
-        let entry = find(context.registry, &step.name, step.at, |kind| kind != Kind::Predicate)?;
+        let entry = find(context.registry, &step.name, step.at, |kind| {
+            matches!(kind, Kind::Operation | Kind::Step | Kind::Pipeline | Kind::JobSet)
+        })?;
         if entry.kind == Kind::JobSet {
             return Err(EvalError::new(format!("`{}` is a job set, not a step of a pipeline", step.name), step.at)
                 .help(Some(format!("type `{} GROUP` at the live prompt to schedule its jobs", step.name))));
@@ -164,6 +166,7 @@ fn find<'a>(registry: &'a Registry, name: &str, at: Columns, wanted: impl Fn(Kin
         Some(other) if other.kind == Kind::Operation => format!("`{name}` is an operation and cannot be used here"),
         Some(other) => format!("`{name}` is a {} and cannot be used here", other.kind),
         None if wanted(Kind::Predicate) && !wanted(Kind::Operation) => format!("unknown predicate `{name}`"),
+        None if wanted(Kind::Field) && !wanted(Kind::Operation) => format!("unknown field `{name}`"),
         None => format!("unknown operation, step or pipeline `{name}`"),
     };
     let help = did_you_mean(name, candidates.iter().copied())
@@ -208,7 +211,7 @@ fn arguments(entry: &Entry, at: Columns, args: &[Arg], context: &Context) -> Res
         let after = match entry.kind {
             Kind::Operation | Kind::Pipeline | Kind::JobSet => " after the host set",
             Kind::Step => " after the run",
-            Kind::Predicate => "",
+            Kind::Predicate | Kind::Field => "",
         };
         let count =
             if required == entry.params.len() { required.to_string() } else { format!("{required} to {}", entry.params.len()) };
@@ -243,6 +246,10 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
         (Type::Bool, ArgKind::Bool(flag)) => Value::Bool(*flag),
         (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
         (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
+        (Type::Field, ArgKind::Name(name)) => match find(context.registry, name, arg.at, |kind| kind == Kind::Field)?.callable {
+            Callable::Field(select) => Value::Field(select),
+            _ => return Err(EvalError::new(format!("`{name}` is not a field"), arg.at)),
+        },
         _ => return Err(mismatch()),
     })
 }

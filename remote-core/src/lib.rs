@@ -22,12 +22,17 @@ extern crate self as remote_core;
 pub use linkme;
 
 pub mod catalog;
+pub mod data;
+pub mod facts;
+pub mod fields;
 pub mod hosts;
 pub mod interpret;
 pub mod inventory;
+pub mod metrics;
 pub mod operations;
 pub mod prelude;
 pub mod pretty;
+mod probe;
 pub mod quote;
 pub mod registry;
 pub mod report;

@@ -6,6 +6,17 @@ use console::Style;
 
 use crate::report::{HostResult, Report};
 
+mod data;
+
+/// How a step shows a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The run summary: a ✔/✖ line per host (`pretty`).
+    Summary,
+    /// The hosts' typed data in columns (`table`).
+    Table,
+}
+
 /// Characters of output shown on one summary line.
 const LINE_CHARS: usize = 120;
 /// Said under a host whose output was cut short.
@@ -16,6 +27,14 @@ const TAIL_LINES: usize = 3;
 /// Whether stdout should get colours: only on a terminal, and never when `NO_COLOR` is set (no-color.org).
 pub fn stdout_wants_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The run shown as `view` says, ready to print.
+pub fn render_view(run: &Report, view: View, color: bool) -> String {
+    match view {
+        View::Summary => render(run, color),
+        View::Table => data::table(run),
+    }
 }
 
 /// The run summary, ready to print.
@@ -39,7 +58,11 @@ pub fn render(run: &Report, color: bool) -> String {
     for result in &run.results {
         let host = format!("{:width$}", result.host);
         if result.ok() {
-            let last = result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default();
+            // Typed data says what the output means; otherwise the output's last line is the best summary.
+            let last = match result.any_data() {
+                Some(data) => clip(&data::one_line(data)),
+                None => result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default(),
+            };
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
             if result.output().is_some_and(|o| o.truncated) {
                 text.push_str(&format!("      {}\n", dim.apply_to(TRUNCATED)));

@@ -4,6 +4,7 @@
 use std::ops::Deref;
 
 use crate::catalog::{self, Export, Invoke, Library};
+use crate::fields::{self, Select};
 
 pub use crate::catalog::{Kind, Param};
 
@@ -14,6 +15,8 @@ pub(crate) enum Callable {
     Builtin(Invoke),
     /// Exported by `ops`; called through [`Library::invoke`].
     Library,
+    /// A field selector of this copy of remote-core.
+    Field(Select),
 }
 
 /// One name the prompt and `remote list` know: what it is, and how to call it.
@@ -46,6 +49,12 @@ impl Registry {
             .filter(|d| d.is_builtin())
             .map(|d| Entry { export: d.export(), callable: Callable::Builtin(d.invoke) })
             .collect();
+        entries.extend(fields::ALL.iter().map(|select| {
+            let field = select();
+            let doc = format!("{} ({}): {}", field.name, field.kind, field.doc);
+            let export = Export { name: field.name.into(), kind: Kind::Field, params: Vec::new(), doc };
+            Entry { export, callable: Callable::Field(*select) }
+        }));
         let mut removed = Vec::new();
         if let Some(library) = library {
             for export in library.catalog() {

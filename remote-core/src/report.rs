@@ -11,8 +11,10 @@ use base64::Engine as _;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+use crate::data::{Data, FromData};
+
 /// What a command that ran produced. Output is kept byte for byte; text views are lossy UTF-8.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Output {
     /// Exit status, or `None` when the process ended by a signal.
     pub exit: Option<u32>,
@@ -26,6 +28,8 @@ pub struct Output {
     pub truncated: bool,
     /// Set when the command was stopped before it ended (timeout, Ctrl-C); the output is what came before.
     pub stopped: Option<Stopped>,
+    /// What the output means, for operations that read typed values (metrics, facts); see [`crate::data`].
+    pub data: Option<Data>,
 }
 
 /// A command that had started and was stopped before it ended.
@@ -178,6 +182,13 @@ pub enum HostError {
     /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
     #[error("bad argument, nothing was run: {cause}")]
     BadArgument { cause: String },
+    /// An operation's output could not be read as the values it promises: the host's file looks different
+    /// from what `remote` knows. `line` is 1-based, 0 when no line is to blame.
+    #[error("`{operation}` cannot read {file}{}: {cause}{}", line_suffix(*line), text_suffix(text))]
+    Unreadable { operation: String, file: String, line: usize, text: String, cause: String },
+    /// The host has nothing of what the operation reads (e.g. no temperature sensors in a VM).
+    #[error("`{operation}`: {cause}")]
+    Unavailable { operation: String, cause: String },
     /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
     #[error("ops failed: {cause}")]
     Library { cause: String },
@@ -185,6 +196,14 @@ pub enum HostError {
     /// not a problem with the host.
     #[error("internal error in remote: {cause}; please report it")]
     Internal { cause: String },
+}
+
+fn line_suffix(line: usize) -> String {
+    if line == 0 { String::new() } else { format!(" line {line}") }
+}
+
+fn text_suffix(text: &str) -> String {
+    if text.is_empty() { String::new() } else { format!(" (the line reads `{text}`)") }
 }
 
 /// One host's outcome.
@@ -207,6 +226,16 @@ impl HostResult {
     /// The output, when the command ran at all.
     pub fn output(&self) -> Option<&Output> {
         self.outcome.as_ref().ok()
+    }
+
+    /// The typed value the operation read on this host, when it is a `T`: `result.data::<Cpu>()`.
+    pub fn data<T: FromData>(&self) -> Option<&T> {
+        self.output().and_then(|o| o.data.as_ref()).and_then(T::from_data)
+    }
+
+    /// The typed value the operation read on this host, whatever its type.
+    pub fn any_data(&self) -> Option<&Data> {
+        self.output().and_then(|o| o.data.as_ref())
     }
 
     /// Why this host failed, in words; `None` when it succeeded.
@@ -254,6 +283,9 @@ impl Serialize for HostResult {
             };
             map.serialize_entry("stopped", reason)?;
             map.serialize_entry("killed", &(stopped.kill == Kill::Killed))?;
+        }
+        if let Some(data) = output.and_then(|o| o.data.as_ref()) {
+            map.serialize_entry("data", data)?;
         }
         // Text fields are lossy; bytes that are not UTF-8 travel exactly in a base64 twin.
         if let Some(output) = output {

@@ -115,6 +115,12 @@ impl Run {
         self
     }
 
+    /// Every result replaced by what `change` makes of it (hosts stay the same).
+    pub(crate) fn map_results(mut self, change: impl FnMut(HostResult) -> HostResult) -> Run {
+        self.report.results = std::mem::take(&mut self.report.results).into_iter().map(change).collect();
+        self
+    }
+
     /// The same run with every succeeded host's output dropped (a step's failure report replaces it), so
     /// that large outputs are not copied.
     pub(crate) fn skeleton(&self) -> Run {

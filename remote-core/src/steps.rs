@@ -4,13 +4,23 @@
 //! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
 
 use crate::prelude::remote;
+use crate::pretty::View;
 use crate::report::HostResult;
 use crate::run::Run;
 
 /// Shows the run summary (✔/✖ per host) and passes the run on.
 #[remote::step]
 pub fn pretty(run: Run) -> Run {
-    run.hosts().driver().show(run.report());
+    run.hosts().driver().show(run.report(), View::Summary);
+    run
+}
+
+/// Shows the hosts' typed data (from `cpu`, `disk`, …) as a table and passes the run on.
+///
+/// A row per host, or per filesystem, interface, process or sensor; hosts without data are named below it.
+#[remote::step]
+pub fn table(run: Run) -> Run {
+    run.hosts().driver().show(run.report(), View::Table);
     run
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::fields::Select;
 use crate::report::HostResult;
 
 /// The type of a parameter, as `remote list` shows it and the interpreter checks it.
@@ -18,6 +19,8 @@ pub enum Type {
     Bool,
     /// A test of one host's outcome, e.g. `successful` or `stdout_has("x")`.
     Predicate,
+    /// A named number in hosts' typed data, e.g. `idle` or `disk_used_percent`.
+    Field,
 }
 
 impl fmt::Display for Type {
@@ -28,6 +31,7 @@ impl fmt::Display for Type {
             Type::Float => "number",
             Type::Bool => "bool",
             Type::Predicate => "predicate",
+            Type::Field => "field",
         })
     }
 }
@@ -45,6 +49,8 @@ pub enum Value {
     Bool(bool),
     /// A host test.
     Predicate(Predicate),
+    /// A field selector.
+    Field(Select),
 }
 
 /// A named test of one host's outcome, as `pick` takes it.
@@ -79,9 +85,9 @@ impl fmt::Debug for Predicate {
 
 /// A Rust parameter type a user step in `ops` may take after its `Run`, so the prompt can call it.
 #[diagnostic::on_unimplemented(
-    message = "a declared step cannot take a `{Self}`: the prompt passes only strings, numbers, bools and predicates",
+    message = "a declared step cannot take a `{Self}`: the prompt passes only strings, numbers, bools, predicates and fields",
     label = "not a type the prompt can pass",
-    note = "use `&str`, `String`, `i64`, `f64`, `bool`, `Predicate` or `impl Fn(&HostResult) -> bool`"
+    note = "use `&str`, `String`, `i64`, `f64`, `bool`, `Predicate`, `Select` (a field) or `impl Fn(&HostResult) -> bool`"
 )]
 pub trait FromValue: Sized {
     /// The type the prompt must supply.
@@ -149,6 +155,16 @@ impl FromValue for Predicate {
     }
 }
 
+impl FromValue for Select {
+    const TYPE: Type = Type::Field;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Field(select)) => Ok(select),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
 /// How a call with these values reads, for a predicate's name: `stdout_has("x")`.
 pub fn describe_call(name: &str, values: &[Value]) -> String {
     let values: Vec<String> = values
@@ -159,6 +175,7 @@ pub fn describe_call(name: &str, values: &[Value]) -> String {
             Value::Float(number) => number.to_string(),
             Value::Bool(flag) => flag.to_string(),
             Value::Predicate(predicate) => predicate.name().to_string(),
+            Value::Field(select) => select().name.to_string(),
         })
         .collect();
     format!("{name}({})", values.join(", "))

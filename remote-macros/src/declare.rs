@@ -48,6 +48,8 @@ enum Passing {
     Str,
     /// `impl Fn(&HostResult) -> bool`: a `Predicate` value, passed as a closure.
     Test,
+    /// `impl Into<T>` with `T: FromValue`, passed as the `T` (so Rust callers may write `85` for an `f64`).
+    Into(Box<Type>),
 }
 
 /// One parameter that the prompt supplies.
@@ -87,11 +89,17 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
     if matches!(kind, Kind::Operation | Kind::Predicate) && crate_name != "remote_core" {
         return Err(syn::Error::new(
             Span::call_site(),
-            format!("{} declares a built-in of remote-core; in ops, declare a `#[remote::pipeline]` or a `#[remote::step]`", kind.attribute()),
+            format!(
+                "{} declares a built-in of remote-core; in ops, declare a `#[remote::pipeline]` or a `#[remote::step]`",
+                kind.attribute()
+            ),
         ));
     }
     if let Some(asyncness) = signature.asyncness {
-        return Err(syn::Error::new(asyncness.span(), "pipelines and steps are synchronous functions: remove `async` (the host does the waiting)"));
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "pipelines and steps are synchronous functions: remove `async` (the host does the waiting)",
+        ));
     }
     if let Some(param) = signature.generics.params.first() {
         return Err(syn::Error::new(
@@ -107,11 +115,17 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
             }
             FnArg::Typed(typed) => match &*typed.pat {
                 Pat::Ident(ident) => inputs.push((ident.ident.clone(), (*typed.ty).clone())),
-                other => return Err(syn::Error::new(other.span(), "give this parameter a plain name: the prompt and `remote list` show it")),
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "give this parameter a plain name: the prompt and `remote list` show it",
+                    ));
+                }
             },
         }
     }
-    let returns_bool = matches!(&signature.output, ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(p) if p.path.is_ident("bool")));
+    let returns_bool =
+        matches!(&signature.output, ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(p) if p.path.is_ident("bool")));
     // The parameters before the ones the prompt supplies: the host set, the run, or a predicate's host result.
     let implicit = match kind {
         Kind::Pipeline if inputs.len() != 1 => {
@@ -143,10 +157,8 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
         Kind::Predicate if !returns_bool => 0,
         _ => 1,
     };
-    let mut params: Vec<Param> = inputs[implicit..]
-        .iter()
-        .map(|(name, ty)| Param { name: name.clone(), passing: passing(ty), default: None })
-        .collect();
+    let mut params: Vec<Param> =
+        inputs[implicit..].iter().map(|(name, ty)| Param { name: name.clone(), passing: passing(ty), default: None }).collect();
     for (param, value) in defaults {
         let Some(at) = params.iter().position(|p| p.name == *param) else {
             return Err(syn::Error::new(param.span(), format!("`{name}` has no parameter `{param}` that the prompt passes")));
@@ -168,8 +180,19 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
 fn passing(ty: &Type) -> Passing {
     match ty {
         Type::Reference(reference) if matches!(&*reference.elem, Type::Path(p) if p.path.is_ident("str")) => Passing::Str,
-        Type::ImplTrait(_) => Passing::Test,
+        Type::ImplTrait(bounds) => into_target(bounds).map_or(Passing::Test, Passing::Into),
         other => Passing::Value(Box::new(other.clone())),
+    }
+}
+
+/// `T` of `impl Into<T>`, when that is the only bound.
+fn into_target(bounds: &syn::TypeImplTrait) -> Option<Box<Type>> {
+    let [syn::TypeParamBound::Trait(bound)] = bounds.bounds.iter().collect::<Vec<_>>().as_slice() else { return None };
+    let last = bound.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else { return None };
+    match (last.ident == "Into", arguments.args.iter().collect::<Vec<_>>().as_slice()) {
+        (true, [syn::GenericArgument::Type(target)]) => Some(Box::new(target.clone())),
+        _ => None,
     }
 }
 
@@ -177,7 +200,7 @@ fn is_string(param: &Param) -> bool {
     match &param.passing {
         Passing::Str => true,
         Passing::Value(ty) => matches!(&**ty, Type::Path(p) if p.path.is_ident("String")),
-        Passing::Test => false,
+        Passing::Test | Passing::Into(_) => false,
     }
 }
 
@@ -216,7 +239,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         let ty = match &param.passing {
             Passing::Str => quote!(#core::value::Type::Str),
             Passing::Test => quote!(#core::value::Type::Predicate),
-            Passing::Value(ty) => quote_spanned!(ty.span()=> <#ty as #core::value::FromValue>::TYPE),
+            Passing::Value(ty) | Passing::Into(ty) => quote_spanned!(ty.span()=> <#ty as #core::value::FromValue>::TYPE),
         };
         let default = match &param.default {
             Some(value) => quote!(::core::option::Option::Some(#value)),
@@ -231,17 +254,17 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         let ty = match &param.passing {
             Passing::Str => quote!(::std::string::String),
             Passing::Test => quote!(#core::value::Predicate),
-            Passing::Value(ty) => quote!(#ty),
+            Passing::Value(ty) | Passing::Into(ty) => quote!(#ty),
         };
         // Spanned on the type, so an unsupported one is reported once, where it is written.
         let span = match &param.passing {
-            Passing::Value(ty) => ty.span(),
+            Passing::Value(ty) | Passing::Into(ty) => ty.span(),
             _ => param.name.span(),
         };
         quote_spanned!(span=> let #local: #ty = #core::value::FromValue::from_value(__remote_args.next(), #text)?;)
     });
     let passed = params.iter().zip(&converted).map(|(param, local)| match &param.passing {
-        Passing::Value(_) => quote!(#local),
+        Passing::Value(_) | Passing::Into(_) => quote!(#local),
         Passing::Str => quote!(&#local),
         Passing::Test => quote!(move |__remote_result: &#core::HostResult| #local.test(__remote_result)),
     });
@@ -249,7 +272,8 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         Kind::Pipeline => (quote!(Pipeline), quote_spanned!(name.span()=> #core::catalog::Invoke::Pipeline(#name))),
         Kind::JobSet => (quote!(JobSet), quote_spanned!(name.span()=> #core::catalog::Invoke::JobSet(#name))),
         Kind::Step | Kind::Operation => {
-            let (variant, first) = if kind == Kind::Step { (quote!(Step), quote!(#core::Run)) } else { (quote!(Operation), quote!(#core::On)) };
+            let (variant, first) =
+                if kind == Kind::Step { (quote!(Step), quote!(#core::Run)) } else { (quote!(Operation), quote!(#core::On)) };
             let call = quote_spanned!(name.span()=> #name(__remote_first #(, #passed)*));
             (
                 variant.clone(),

@@ -6,7 +6,11 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::pool::{ExecOptions, HostDone, SessionPool};
 use remote_core::hosts::{Driver, Hosts};
+use remote_core::pretty::View;
 use remote_core::report::{HostError, HostResult, Report};
+
+/// What `pretty` and `table` do with a report in this process.
+type Show = dyn Fn(&Report, View) + Send + Sync;
 
 /// Makes the per-host callback for one fan-out of `hosts` hosts labelled `label` (e.g. a progress bar).
 pub type OnFanOut = Arc<dyn Fn(&str, usize) -> Option<HostDone> + Send + Sync>;
@@ -17,13 +21,18 @@ pub struct SessionDriver {
     runtime: Handle,
     options: ExecOptions,
     on_fan_out: Option<OnFanOut>,
-    show: Box<dyn Fn(&Report) + Send + Sync>,
+    show: Box<Show>,
 }
 
 impl SessionDriver {
     /// A driver over `pool` on `runtime`, which must be a multi-thread runtime (its workers carry the
     /// I/O while a pipeline blocks); `show` is what the `pretty` step does with a run.
-    pub fn new(pool: SessionPool, runtime: Handle, options: ExecOptions, show: impl Fn(&Report) + Send + Sync + 'static) -> Self {
+    pub fn new(
+        pool: SessionPool,
+        runtime: Handle,
+        options: ExecOptions,
+        show: impl Fn(&Report, View) + Send + Sync + 'static,
+    ) -> Self {
         Self { pool, runtime, options, on_fan_out: None, show: Box::new(show) }
     }
 
@@ -64,7 +73,7 @@ impl Driver for SessionDriver {
         }
     }
 
-    fn show(&self, report: &Report) {
-        (self.show)(report);
+    fn show(&self, report: &Report, view: View) {
+        (self.show)(report, view);
     }
 }

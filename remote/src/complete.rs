@@ -53,7 +53,7 @@ fn word_at(line: &str, pos: usize) -> (usize, &str) {
 ///
 /// The first word of a line may be a prompt command, a pipeline or an operation; after `|` come steps, operations
 /// and pipelines; the first argument of a call and the word after a pipeline's or `hosts`'s name are groups; other
-/// arguments take predicates; hosts complete where a host is asked for (`hosts GROUP`, then host names).
+/// arguments take predicates and fields; hosts complete where a host is asked for (`hosts GROUP`, then host names).
 pub fn complete(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>) {
     let (start, word) = word_at(line, pos);
     let before = line[..start].trim_end();
@@ -65,11 +65,12 @@ pub fn complete(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>) {
         first.extend(callables(&|kind| matches!(kind, Kind::Operation | Kind::Pipeline | Kind::JobSet)));
         first
     } else if before.ends_with('|') {
-        callables(&|kind| kind != Kind::Predicate)
+        callables(&|kind| matches!(kind, Kind::Operation | Kind::Step | Kind::Pipeline | Kind::JobSet))
     } else if before.ends_with('(') && !before[..before.len() - 1].contains('|') && !before.contains(',') {
         names.groups.clone()
     } else if before.ends_with('(') || before.ends_with(',') {
-        callables(&|kind| kind == Kind::Predicate)
+        // Arguments after the first: predicates (`pick(…)`) and fields (`above(…, 85)`).
+        callables(&|kind| matches!(kind, Kind::Predicate | Kind::Field))
     } else if !before.contains(['(', '|', ' ']) {
         // `PIPELINE GROUP` or `hosts GROUP`.
         names.groups.clone()

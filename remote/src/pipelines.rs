@@ -10,6 +10,7 @@ use remote_core::catalog::Linked;
 use remote_core::catalog::{Call, Library};
 use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
+use remote_core::pretty::View;
 use remote_core::registry::{Kind, Registry};
 use remote_core::{HostError, Hosts, Inventory, On, Report, Run, pretty};
 use remote_ssh::driver::SessionDriver;
@@ -46,11 +47,11 @@ impl Session {
         let last_shown = Arc::new(Mutex::new(None));
         let show = {
             let last_shown = last_shown.clone();
-            move |report: &Report| {
+            move |report: &Report, view: View| {
                 *last_shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(Shown::of(report));
                 // With --json, standard output carries the one JSON document and nothing else.
                 if !json {
-                    print!("{}", pretty::render(report, pretty::stdout_wants_color()));
+                    print!("{}", pretty::render_view(report, view, pretty::stdout_wants_color()));
                 }
             }
         };
@@ -62,7 +63,8 @@ impl Session {
             cancel: Some(job_cancel.subscribe()),
             ..ExecOptions::default()
         };
-        let job_driver = Arc::new(SessionDriver::new(pool.clone(), runtime.handle().clone(), job_options, |_: &Report| {}));
+        let job_driver =
+            Arc::new(SessionDriver::new(pool.clone(), runtime.handle().clone(), job_options, |_: &Report, _: View| {}));
         let options = ExecOptions {
             timeout: args.timeout,
             max_output_total: args.max_output,
@@ -200,8 +202,11 @@ impl Session {
                     .collect();
                 let error = (ok == 0 && library.len() == report.results.len() && library.iter().all(|e| *e == library[0]))
                     .then(|| library[0].clone());
-                let first_failure =
-                    report.results.iter().find(|r| !r.ok()).map(|r| format!("{}: {}", r.host, r.error_text().unwrap_or_default()));
+                let first_failure = report
+                    .results
+                    .iter()
+                    .find(|r| !r.ok())
+                    .map(|r| format!("{}: {}", r.host, r.error_text().unwrap_or_default()));
                 crate::jobs::Outcome { ok, failed, error, first_failure, summary: pretty::render(report, false) }
             }
             Err(error) => failed(error),
@@ -316,7 +321,9 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
     match registry.find(name).map(|entry| entry.kind) {
         Some(Kind::Pipeline) => return Ok(()),
         Some(Kind::JobSet) => {
-            return Err(format!("`{name}` is a job set, not a pipeline: at the `remote live` prompt, `{name} {group}` schedules its jobs"));
+            return Err(format!(
+                "`{name}` is a job set, not a pipeline: at the `remote live` prompt, `{name} {group}` schedules its jobs"
+            ));
         }
         Some(Kind::Operation) => {
             return Err(format!("`{name}` is an operation, not a pipeline of ops; write `{name}({group}, …)`"));
@@ -379,6 +386,7 @@ fn write_list(out: &mut impl std::io::Write, registry: &Registry, json: bool) ->
         (Kind::Operation, "Operations (first step: `name(GROUP, …)`; later: on the hosts that succeeded)"),
         (Kind::Step, "Steps (after `|`; they get the run before them)"),
         (Kind::Predicate, "Predicates (for `pick`)"),
+        (Kind::Field, "Fields (of typed data, for `above`/`below`: `pick(above(disk_used_percent, 85))`)"),
     ];
     let width = registry.entries().iter().map(|e| e.signature().chars().count()).max().unwrap_or(0);
     for (kind, title) in sections {

@@ -3,11 +3,12 @@
 mod cli;
 mod exec;
 mod host_keys;
-mod hot_reload;
-mod jobs;
 mod host_keys_openssh;
 mod hostile;
+mod hot_reload;
+mod jobs;
 mod live;
+mod metrics;
 mod pipelines;
 mod scale;
 mod sessions;

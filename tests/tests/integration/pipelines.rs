@@ -31,7 +31,7 @@ impl Harness {
             SessionPool::new(PoolConfig::default()),
             runtime.handle().clone(),
             ExecOptions::default(),
-            move |report: &Report| record.lock().unwrap().push(report.clone()),
+            move |report: &Report, _: remote_core::pretty::View| record.lock().unwrap().push(report.clone()),
         );
         let inventory = Inventory::load(&hosts.write_inventory(&[])).unwrap();
         Harness { _runtime: runtime, driver: Arc::new(driver), shown, inventory }

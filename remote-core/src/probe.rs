@@ -1,0 +1,239 @@
+//! How the metric and fact operations read a host: one shell script that prints the files it reads between
+//! marker lines, and a reader that splits the output back into those files for the parsers.
+//!
+//! The scripts need only a POSIX shell, `cat`, `sleep` and the kernel's files, so they work on busybox
+//! userlands and in any locale. The marker carries a random token per call, so no file content (a mount
+//! point, a command line) can pose as the start of another file.
+
+// Parsers fail with the host's own error, whatever its size: they run once per host, not in a hot loop.
+#![allow(clippy::result_large_err)]
+
+use std::borrow::Cow;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::str::FromStr;
+
+use crate::data::Data;
+use crate::quote;
+use crate::report::{HostError, HostResult, Output};
+use crate::run::{On, Run};
+
+/// Longest excerpt of an offending line quoted in an error.
+const EXCERPT_CHARS: usize = 80;
+
+/// A script under construction: sections, each the output of one read.
+pub(crate) struct Script {
+    token: String,
+    text: String,
+}
+
+impl Script {
+    /// An empty script that stops at the first failing required read, so a missing file is reported by the
+    /// host's own `cat` rather than as a puzzling parse error.
+    pub(crate) fn new() -> Self {
+        // Random enough that file contents cannot guess it; not a secret.
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        let token = format!("{:016x}", hasher.finish());
+        Script { token, text: String::from("set -e\n") }
+    }
+
+    fn marker(&mut self, name: &str) {
+        self.text.push_str(&format!("echo '@@{} {name}'\n", self.token));
+    }
+
+    /// Reads `path`, which must exist.
+    pub(crate) fn read(mut self, path: &str) -> Self {
+        self.marker(path);
+        self.text.push_str(&format!("cat {}\n", quote::quote(path)));
+        self
+    }
+
+    /// Reads `path` when it exists; the section is empty when it does not.
+    pub(crate) fn read_optional(mut self, path: &str) -> Self {
+        self.marker(path);
+        self.text.push_str(&format!("cat {} 2>/dev/null || true\n", quote::quote(path)));
+        self
+    }
+
+    /// Runs `shell` (the script's own code, never a user's value unquoted) as the section `name`.
+    pub(crate) fn run(mut self, name: &str, shell: &str) -> Self {
+        self.marker(name);
+        self.text.push_str(shell);
+        self.text.push('\n');
+        self
+    }
+
+    /// Waits `seconds` between readings.
+    pub(crate) fn sleep(mut self, seconds: f64) -> Self {
+        self.text.push_str(&format!("sleep {}\n", seconds_text(seconds)));
+        self
+    }
+
+    /// Runs the script where `on` says and turns each succeeded host's output into data with `parse`; a host
+    /// whose output does not parse fails with the reason, and the other hosts go on.
+    pub(crate) fn probe(self, on: impl Into<On>, label: &str, operation: &'static str, parse: Parser) -> Run {
+        let token = self.token;
+        on.into().exec(label, &self.text).with_data(|output| {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            parse(&Reading::parse(operation, &token, &stdout))
+        })
+    }
+}
+
+/// Turns one host's reading into its data.
+pub(crate) type Parser = fn(&Reading) -> Result<Data, HostError>;
+
+/// `seconds` as `sleep` takes it: whole seconds when whole (POSIX), else with a fraction (GNU and busybox).
+fn seconds_text(seconds: f64) -> String {
+    if seconds.fract() == 0.0 { format!("{}", seconds as u64) } else { format!("{seconds:.3}") }
+}
+
+/// Parses an interval such as `1s`, `500ms` or `2m` for an operation's `interval` parameter.
+pub(crate) fn interval(text: &str) -> Result<f64, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| format!("the interval `{text}` is not a duration like 1s, 500ms or 2m: {err}"))?;
+    if duration.as_millis() < 100 {
+        return Err(format!("the interval `{text}` is too short to measure: give at least 100ms"));
+    }
+    if duration.as_secs() > 3600 {
+        return Err(format!("the interval `{text}` is longer than an hour: schedule a job instead"));
+    }
+    Ok(duration.as_secs_f64())
+}
+
+/// One host's output split back into the files it read.
+pub struct Reading<'a> {
+    operation: &'static str,
+    sections: Vec<Section<'a>>,
+}
+
+/// One file as the host printed it.
+#[derive(Clone)]
+pub(crate) struct Section<'a> {
+    operation: &'static str,
+    /// The file (or command) it came from.
+    pub(crate) file: &'a str,
+    /// Its lines, without line ends.
+    pub(crate) lines: Vec<&'a str>,
+}
+
+impl<'a> Reading<'a> {
+    /// Splits `stdout` at the marker lines of `token`. Text before the first marker is ignored (a login
+    /// banner printed by a profile script, say).
+    pub(crate) fn parse(operation: &'static str, token: &str, stdout: &'a str) -> Self {
+        let marker = format!("@@{token} ");
+        let mut sections = Vec::new();
+        for line in stdout.lines() {
+            match line.strip_prefix(marker.as_str()) {
+                Some(file) => sections.push(Section { operation, file, lines: Vec::new() }),
+                None => {
+                    if let Some(section) = sections.last_mut() {
+                        section.lines.push(line);
+                    }
+                }
+            }
+        }
+        Reading { operation, sections }
+    }
+
+    /// A reading made of recorded files, for tests: `(name, contents)` in the order the script reads them.
+    #[cfg(test)]
+    pub(crate) fn from_files(operation: &'static str, files: &[(&'a str, &'a str)]) -> Self {
+        let sections =
+            files.iter().map(|(file, contents)| Section { operation, file, lines: contents.lines().collect() }).collect();
+        Reading { operation, sections }
+    }
+
+    /// The first section read from `file`; an error naming it when the host printed none.
+    pub(crate) fn section(&self, file: &str) -> Result<&Section<'a>, HostError> {
+        self.sections.iter().find(|s| s.file == file).ok_or_else(|| HostError::Unreadable {
+            operation: self.operation.into(),
+            file: file.into(),
+            line: 0,
+            text: String::new(),
+            cause: "the host printed nothing for it".into(),
+        })
+    }
+
+    /// Every section read from `file`, in order (a file read before and after an interval).
+    pub(crate) fn sections(&self, file: &str) -> Vec<&Section<'a>> {
+        self.sections.iter().filter(|s| s.file == file).collect()
+    }
+
+    /// A failure of the whole reading that no line is to blame for.
+    pub(crate) fn unavailable(&self, cause: impl Into<String>) -> HostError {
+        HostError::Unavailable { operation: self.operation.into(), cause: cause.into() }
+    }
+}
+
+impl<'a> Section<'a> {
+    /// The error for line `index` (0-based) of this section.
+    pub(crate) fn error(&self, index: usize, cause: impl Into<String>) -> HostError {
+        let text = self.lines.get(index).copied().unwrap_or_default();
+        let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+        if text.chars().count() > EXCERPT_CHARS {
+            excerpt.push('…');
+        }
+        HostError::Unreadable {
+            operation: self.operation.into(),
+            file: self.file.into(),
+            line: index + 1,
+            text: excerpt,
+            cause: cause.into(),
+        }
+    }
+
+    /// The error for a file that lacks something it should have.
+    pub(crate) fn missing(&self, what: &str) -> HostError {
+        HostError::Unreadable {
+            operation: self.operation.into(),
+            file: self.file.into(),
+            line: 0,
+            text: String::new(),
+            cause: format!("it has no {what}"),
+        }
+    }
+
+    /// Word `position` of line `index` as a `T`, or the error naming both.
+    pub(crate) fn number<T: FromStr>(&self, index: usize, words: &[&str], position: usize, what: &str) -> Result<T, HostError> {
+        let word = words.get(position).ok_or_else(|| self.error(index, format!("it has no {what} (word {})", position + 1)))?;
+        word.parse().map_err(|_| self.error(index, format!("the {what} `{word}` is not a number")))
+    }
+
+    /// The line that starts with `key` (e.g. `MemTotal:`), with its index, if any.
+    pub(crate) fn find(&self, key: &str) -> Option<(usize, Vec<&'a str>)> {
+        self.lines.iter().enumerate().find_map(|(index, line)| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            (words.first() == Some(&key)).then_some((index, words))
+        })
+    }
+
+    /// The whole file as one trimmed string (for one-value files such as `/proc/sys/kernel/hostname`).
+    pub(crate) fn text(&self) -> Cow<'a, str> {
+        match self.lines.as_slice() {
+            [one] => Cow::Borrowed(one.trim()),
+            lines => Cow::Owned(lines.join("\n").trim().to_string()),
+        }
+    }
+}
+
+impl Run {
+    /// Each succeeded host's output turned into data by `parse`; a host it fails for fails with its reason.
+    pub(crate) fn with_data(self, parse: impl Fn(&Output) -> Result<Data, HostError>) -> Run {
+        self.map_results(|result| {
+            if !result.ok() {
+                return result;
+            }
+            let HostResult { host, outcome, elapsed } = result;
+            let outcome = outcome.and_then(|mut output| match parse(&output) {
+                Ok(data) => {
+                    output.data = Some(data);
+                    Ok(output)
+                }
+                Err(err) => Err(err),
+            });
+            HostResult { host, outcome, elapsed }
+        })
+    }
+}
