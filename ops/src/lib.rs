@@ -35,6 +35,31 @@ pub fn mentioning(run: Run, word: String) -> Run {
     pipeline!(pick(run, stdout_has(&word)))
 }
 
+/// The hosts with a filesystem more than 85% full.
+///
+/// The seed's `low-disk` (and its alert rule), now one line over typed data.
+#[remote::pipeline]
+pub fn low_disk(hs: &Hosts) -> Run {
+    pipeline!(disk(hs) | pick(above(disk_used_percent, 85)) | pretty)
+}
+
+/// The hosts whose 1-minute load is above twice their cores.
+///
+/// The seed's load alert rule.
+#[remote::pipeline]
+pub fn overloaded(hs: &Hosts) -> Run {
+    pipeline!(load(hs) | pick(above(load_per_core, 2)) | pretty)
+}
+
+/// Orders the hosts busiest first, by the idle CPU of a `cpu` step before it.
+///
+/// An example of a step reading typed data: `cpu(sandbox) | busiest_first | table`.
+#[remote::step]
+pub fn busiest_first(run: Run) -> Run {
+    let idle = |r: &HostResult| r.data::<Cpu>().map_or(f64::INFINITY, |cpu| cpu.idle);
+    run.sort_by(|a, b| idle(a).total_cmp(&idle(b)))
+}
+
 /// The seed's `stats-jobs`: the listing every 5 s on the group.
 ///
 /// Type `stats_jobs sandbox` at the `remote live` prompt to schedule them; the metrics pipelines join

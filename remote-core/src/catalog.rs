@@ -89,6 +89,8 @@ pub struct Export {
     pub params: Vec<Param>,
     /// One line of documentation: the doc comment's first paragraph.
     pub doc: String,
+    /// The kind of typed data an operation returns (`cpu`, `disk`, …), whose fields `remote list` shows.
+    pub data: Option<String>,
 }
 
 impl Export {
@@ -190,6 +192,8 @@ pub struct Declared {
     pub line: u32,
     /// The generated adapter.
     pub invoke: Invoke,
+    /// `data = "…"` of a built-in operation: the kind of typed data it returns.
+    pub data: Option<&'static str>,
 }
 
 impl Declared {
@@ -209,6 +213,7 @@ impl Declared {
                 .map(|p| Param { name: p.name.to_string(), ty: p.ty, default: p.default.map(str::to_string) })
                 .collect(),
             doc: first_paragraph(self.doc),
+            data: self.data.map(str::to_string),
         }
     }
 }

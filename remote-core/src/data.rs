@@ -314,4 +314,8 @@ pub struct Sensor {
     pub source: String,
     /// Degrees Celsius.
     pub celsius: f64,
+    /// Where the hardware counts it as too hot (hwmon `max`, or a thermal zone's `hot` trip point), if it says.
+    pub high_celsius: Option<f64>,
+    /// Where the hardware shuts down or throttles hard (hwmon `crit`, or the `critical` trip point), if it says.
+    pub critical_celsius: Option<f64>,
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::data::{BlockDevice, Data, Hardware, OsInfo, Process, Processes, Sensor, Temperature};
 use crate::metrics::uptime_seconds;
 use crate::prelude::remote;
-use crate::probe::{Reading, Script, Section};
+use crate::probe::{Probe, Reading, Script, Section};
 use crate::report::HostError;
 use crate::run::{On, Run};
 
@@ -26,8 +26,12 @@ if grep -q '^flags.* hypervisor' /proc/cpuinfo 2>/dev/null; then echo 'flag hype
 /// The distribution, kernel, architecture, hostname, uptime and virtualisation of each host.
 ///
 /// From `/etc/os-release`, `/proc/sys/kernel`, `uname -m` and `/proc/uptime`. Fields: `uptime_seconds`.
-#[remote::operation]
+#[remote::operation(data = "os_info")]
 pub fn os_info(on: impl Into<On>) -> Run {
+    os_info_probe().run(on, "os_info")
+}
+
+pub(crate) fn os_info_probe() -> Probe {
     Script::new()
         .read_optional("/etc/os-release")
         .read("/proc/sys/kernel/hostname")
@@ -35,7 +39,7 @@ pub fn os_info(on: impl Into<On>) -> Run {
         .run("uname -m", "uname -m")
         .read("/proc/uptime")
         .run("virtualization", VIRTUALIZATION)
-        .probe(on, "os_info", "os_info", parse_os_info)
+        .parsed_by("os_info", parse_os_info)
 }
 
 /// A value of `/etc/os-release`, its quotes and backslash escapes removed.
@@ -117,14 +121,17 @@ done";
 /// The CPU model, cores, memory and disks of each host.
 ///
 /// From `/proc/cpuinfo`, `/proc/meminfo` and `/sys/block` (loop and RAM disks left out).
-#[remote::operation]
+#[remote::operation(data = "hardware")]
 pub fn hardware(on: impl Into<On>) -> Run {
-    Script::new().read("/proc/cpuinfo").read("/proc/meminfo").run("/sys/block", BLOCK_DEVICES).probe(
-        on,
-        "hardware",
-        "hardware",
-        parse_hardware,
-    )
+    hardware_probe().run(on, "hardware")
+}
+
+pub(crate) fn hardware_probe() -> Probe {
+    Script::new()
+        .read("/proc/cpuinfo")
+        .read("/proc/meminfo")
+        .run("/sys/block", BLOCK_DEVICES)
+        .parsed_by("hardware", parse_hardware)
 }
 
 fn parse_hardware(reading: &Reading) -> Result<Data, HostError> {
@@ -176,17 +183,11 @@ done";
 ///
 /// From `/proc/PID`, no `ps` needed (busybox's has no CPU column). An empty filter lists every process.
 /// CPU % is over the process's lifetime, as `ps` shows it. Fields: `process_count`, `process_cpu_percent`, ….
-#[remote::operation(default(filter = ""))]
+#[remote::operation(data = "processes", default(filter = ""))]
 pub fn processes(on: impl Into<On>, filter: &str) -> Run {
     let label = if filter.is_empty() { "processes".to_string() } else { format!("processes matching {filter:?}") };
-    let script = Script::new()
-        .read("/proc/uptime")
-        .run("clock ticks", "getconf CLK_TCK 2>/dev/null || echo 100")
-        .read_optional("/etc/passwd")
-        .run("self", "echo $$")
-        .run("processes", PROCESS_TABLE);
     let filter = filter.to_string();
-    let run = script.probe(on, &label, "processes", parse_processes);
+    let run = processes_probe().run(on, &label);
     // The filter is applied here, not in the remote shell, so it is never shell code.
     run.map_results(move |mut result| {
         if let Ok(output) = &mut result.outcome
@@ -197,6 +198,16 @@ pub fn processes(on: impl Into<On>, filter: &str) -> Run {
         }
         result
     })
+}
+
+pub(crate) fn processes_probe() -> Probe {
+    Script::new()
+        .read("/proc/uptime")
+        .run("clock ticks", "getconf CLK_TCK 2>/dev/null || echo 100")
+        .read_optional("/etc/passwd")
+        .run("self", "echo $$")
+        .run("processes", PROCESS_TABLE)
+        .parsed_by("processes", parse_processes)
 }
 
 /// A `/proc/PID/stat` line's fields after the command name, which is in parentheses and may hold anything.
@@ -260,14 +271,20 @@ fn parse_processes(reading: &Reading) -> Result<Data, HostError> {
 /// Every temperature file, as `path:value` lines; globs that match nothing are dropped with grep's complaint.
 const SENSOR_FILES: &str = "\
 grep -H . /sys/class/thermal/thermal_zone*/type /sys/class/thermal/thermal_zone*/temp \
-/sys/class/hwmon/hwmon*/name /sys/class/hwmon/hwmon*/temp*_input /sys/class/hwmon/hwmon*/temp*_label 2>/dev/null || true";
+/sys/class/thermal/thermal_zone*/trip_point_*_type /sys/class/thermal/thermal_zone*/trip_point_*_temp \
+/sys/class/hwmon/hwmon*/name /sys/class/hwmon/hwmon*/temp*_input /sys/class/hwmon/hwmon*/temp*_label \
+/sys/class/hwmon/hwmon*/temp*_max /sys/class/hwmon/hwmon*/temp*_crit 2>/dev/null || true";
 
 /// Temperature sensors in degrees Celsius, from `/sys/class/thermal` and `/sys/class/hwmon`.
 ///
 /// A host without any (usual in a VM) fails with "no sensors". Fields: `celsius`.
-#[remote::operation]
+#[remote::operation(data = "temperature")]
 pub fn temperature(on: impl Into<On>) -> Run {
-    Script::new().run("sensors", SENSOR_FILES).probe(on, "temperature", "temperature", parse_temperature)
+    temperature_probe().run(on, "temperature")
+}
+
+pub(crate) fn temperature_probe() -> Probe {
+    Script::new().run("sensors", SENSOR_FILES).parsed_by("temperature", parse_temperature)
 }
 
 fn parse_temperature(reading: &Reading) -> Result<Data, HostError> {
@@ -284,11 +301,28 @@ fn parse_temperature(reading: &Reading) -> Result<Data, HostError> {
         let millidegrees = |index: usize, value: &str| -> Result<f64, HostError> {
             section.number::<f64>(index, &[value], 0, "temperature").map(|m| m / 1000.0)
         };
+        let limit = |file: &str| -> Result<Option<f64>, HostError> {
+            entries.get(file).map(|(index, value)| millidegrees(*index, value)).transpose()
+        };
         if dir.contains("/thermal/") {
             let Some((index, value)) = entries.get("temp") else { continue };
             let zone = dir.rsplit('/').next().unwrap_or(dir);
             let name = entries.get("type").map_or(zone, |(_, kind)| *kind);
-            sensors.push(Sensor { name: name.to_string(), source: format!("{dir}/temp"), celsius: millidegrees(*index, value)? });
+            // Trip points: `trip_point_N_type` says what `trip_point_N_temp` is.
+            let trip = |kind: &str| -> Result<Option<f64>, HostError> {
+                let found = entries.iter().find(|(file, (_, value))| file.ends_with("_type") && *value == kind);
+                match found {
+                    Some((file, _)) => limit(&file.replace("_type", "_temp")),
+                    None => Ok(None),
+                }
+            };
+            sensors.push(Sensor {
+                name: name.to_string(),
+                source: format!("{dir}/temp"),
+                celsius: millidegrees(*index, value)?,
+                high_celsius: trip("hot")?,
+                critical_celsius: trip("critical")?,
+            });
         } else {
             let chip = entries.get("name").map_or("hwmon", |(_, name)| *name);
             for (file, (index, value)) in entries.iter().filter(|(f, _)| f.starts_with("temp") && f.ends_with("_input")) {
@@ -298,6 +332,8 @@ fn parse_temperature(reading: &Reading) -> Result<Data, HostError> {
                     name: format!("{chip} {label}"),
                     source: format!("{dir}/{file}"),
                     celsius: millidegrees(*index, value)?,
+                    high_celsius: limit(&format!("{input}_max"))?,
+                    critical_celsius: limit(&format!("{input}_crit"))?,
                 });
             }
         }

@@ -45,20 +45,30 @@ impl fmt::Debug for Field {
     }
 }
 
+/// The fields of data kind `kind` (`cpu`, `disk`, …), in the order written.
+pub fn of_kind(kind: &str) -> Vec<Field> {
+    ALL.iter().map(|select| select()).filter(|field| field.kind == kind).collect()
+}
+
 fn one(value: f64) -> Vec<(String, f64)> {
     vec![(String::new(), value)]
 }
 
 macro_rules! fields {
     ($( #[doc = $doc:literal] $name:ident ($kind:literal) = $read:expr; )*) => {
-        $(
-            #[doc = $doc]
-            pub fn $name() -> Field {
-                Field { name: stringify!($name), kind: $kind, doc: $doc.trim_ascii(), read: $read }
-            }
-        )*
+        /// The field selectors, one function per field; the prelude exports every one of them.
+        pub mod selectors {
+            use super::*;
+            $(
+                #[doc = $doc]
+                pub fn $name() -> Field {
+                    Field { name: stringify!($name), kind: $kind, doc: $doc.trim_ascii(), read: $read }
+                }
+            )*
+        }
+        pub use selectors::*;
         /// Every field selector, in the order written.
-        pub const ALL: &[Select] = &[$($name),*];
+        pub const ALL: &[Select] = &[$(selectors::$name),*];
     };
 }
 
@@ -111,6 +121,10 @@ fields! {
     entropy_bits("entropy") = |d| if let Data::Entropy(e) = d { one(e.available_bits as f64) } else { vec![] };
     /// Seconds since boot.
     uptime_seconds("os_info") = |d| if let Data::OsInfo(o) = d { one(o.uptime_seconds) } else { vec![] };
+    /// Logical cores of the machine.
+    core_count("hardware") = |d| if let Data::Hardware(h) = d { one(f64::from(h.cores)) } else { vec![] };
+    /// All usable RAM of the machine, in bytes.
+    memory_bytes("hardware") = |d| if let Data::Hardware(h) = d { one(h.memory_bytes as f64) } else { vec![] };
     /// How many processes matched.
     process_count("processes") = |d| if let Data::Processes(p) = d { one(p.processes.len() as f64) } else { vec![] };
     /// CPU use per matching process, in percent of one core.
@@ -184,6 +198,15 @@ mod tests {
         let count = names.len();
         names.dedup();
         assert_eq!(names.len(), count, "a field name is declared twice");
+    }
+
+    #[test]
+    fn every_data_kind_an_operation_declares_has_fields() {
+        let declared: Vec<&str> = crate::catalog::declared().iter().filter_map(|d| d.data).collect();
+        assert!(declared.contains(&"cpu") && declared.contains(&"temperature"), "{declared:?}");
+        for kind in declared {
+            assert!(!of_kind(kind).is_empty(), "`{kind}` has no field selectors");
+        }
     }
 
     #[test]

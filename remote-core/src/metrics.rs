@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::data::{CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, Interface, Load, Net, Ram};
 use crate::prelude::remote;
-use crate::probe::{self, Reading, Script, Section};
+use crate::probe::{self, Probe, Reading, Script, Section};
 use crate::report::HostError;
 use crate::run::{On, Run};
 
@@ -27,18 +27,18 @@ fn refuse(on: impl Into<On>, operation: &str, cause: String) -> Run {
 ///
 /// From two readings of `/proc/stat` one second apart; no sysstat needed. Fields: `usr`, `sys`, `idle`,
 /// `iowait`, `steal`, ….
-#[remote::operation]
+#[remote::operation(data = "cpu")]
 pub fn cpu(on: impl Into<On>) -> Run {
-    cpu_script(on, "cpu", DEFAULT_INTERVAL, false)
+    cpu_probe(DEFAULT_INTERVAL, false).run(on, "cpu")
 }
 
 /// CPU use over `interval` (e.g. `"5s"`, `"500ms"`), in percent.
 ///
 /// Like `cpu`, with the interval chosen.
-#[remote::operation]
+#[remote::operation(data = "cpu")]
 pub fn cpu_over(on: impl Into<On>, interval: &str) -> Run {
     match probe::interval(interval) {
-        Ok(seconds) => cpu_script(on, &format!("cpu over {interval}"), seconds, false),
+        Ok(seconds) => cpu_probe(seconds, false).run(on, &format!("cpu over {interval}")),
         Err(cause) => refuse(on, "cpu_over", cause),
     }
 }
@@ -46,18 +46,17 @@ pub fn cpu_over(on: impl Into<On>, interval: &str) -> Run {
 /// CPU use over `interval`, in percent, in all and per core.
 ///
 /// The data's `cores` lists each core's shares.
-#[remote::operation(default(interval = "1s"))]
+#[remote::operation(data = "cpu", default(interval = "1s"))]
 pub fn cpu_cores(on: impl Into<On>, interval: &str) -> Run {
     match probe::interval(interval) {
-        Ok(seconds) => cpu_script(on, &format!("cpu per core over {interval}"), seconds, true),
+        Ok(seconds) => cpu_probe(seconds, true).run(on, &format!("cpu per core over {interval}")),
         Err(cause) => refuse(on, "cpu_cores", cause),
     }
 }
 
-fn cpu_script(on: impl Into<On>, label: &str, seconds: f64, per_core: bool) -> Run {
+pub(crate) fn cpu_probe(seconds: f64, per_core: bool) -> Probe {
     let script = Script::new().read("/proc/uptime").read("/proc/stat").sleep(seconds).read("/proc/uptime").read("/proc/stat");
-    let parse = if per_core { parse_cpu_cores } else { parse_cpu };
-    script.probe(on, label, "cpu", parse)
+    script.parsed_by("cpu", if per_core { parse_cpu_cores } else { parse_cpu })
 }
 
 fn parse_cpu(reading: &Reading) -> Result<Data, HostError> {
@@ -155,9 +154,13 @@ fn read_cpu(reading: &Reading, per_core: bool) -> Result<Cpu, HostError> {
 /// Memory and swap use, in bytes, from `/proc/meminfo`.
 ///
 /// Fields: `total_bytes`, `used_bytes`, `available_bytes`, `buffers_cache_bytes`, `swap_used_bytes`, `used_percent`, ….
-#[remote::operation]
+#[remote::operation(data = "ram")]
 pub fn ram(on: impl Into<On>) -> Run {
-    Script::new().read("/proc/meminfo").probe(on, "ram", "ram", parse_ram)
+    ram_probe().run(on, "ram")
+}
+
+pub(crate) fn ram_probe() -> Probe {
+    Script::new().read("/proc/meminfo").parsed_by("ram", parse_ram)
 }
 
 fn parse_ram(reading: &Reading) -> Result<Data, HostError> {
@@ -192,9 +195,13 @@ fn parse_ram(reading: &Reading) -> Result<Data, HostError> {
 /// Load averages over 1, 5 and 15 minutes, with the number of cores to read them against.
 ///
 /// From `/proc/loadavg` and `/proc/stat`. Fields: `load1`, `load5`, `load15`, `cores`.
-#[remote::operation]
+#[remote::operation(data = "load")]
 pub fn load(on: impl Into<On>) -> Run {
-    Script::new().read("/proc/loadavg").read("/proc/stat").probe(on, "load", "load", parse_load)
+    load_probe().run(on, "load")
+}
+
+pub(crate) fn load_probe() -> Probe {
+    Script::new().read("/proc/loadavg").read("/proc/stat").parsed_by("load", parse_load)
 }
 
 fn parse_load(reading: &Reading) -> Result<Data, HostError> {
@@ -221,23 +228,23 @@ fn parse_load(reading: &Reading) -> Result<Data, HostError> {
 ///
 /// From `/proc/net/dev`; the interface of the default route is marked. Fields: `rx_bytes_per_sec`,
 /// `tx_bytes_per_sec`, ….
-#[remote::operation]
+#[remote::operation(data = "net")]
 pub fn net(on: impl Into<On>) -> Run {
-    net_script(on, "net", DEFAULT_INTERVAL)
+    net_probe(DEFAULT_INTERVAL).run(on, "net")
 }
 
 /// Network traffic per interface over `interval` (e.g. `"5s"`).
 ///
 /// Like `net`, with the interval chosen.
-#[remote::operation]
+#[remote::operation(data = "net")]
 pub fn net_over(on: impl Into<On>, interval: &str) -> Run {
     match probe::interval(interval) {
-        Ok(seconds) => net_script(on, &format!("net over {interval}"), seconds),
+        Ok(seconds) => net_probe(seconds).run(on, &format!("net over {interval}")),
         Err(cause) => refuse(on, "net_over", cause),
     }
 }
 
-fn net_script(on: impl Into<On>, label: &str, seconds: f64) -> Run {
+pub(crate) fn net_probe(seconds: f64) -> Probe {
     Script::new()
         .read("/proc/uptime")
         .read("/proc/net/dev")
@@ -246,7 +253,7 @@ fn net_script(on: impl Into<On>, label: &str, seconds: f64) -> Run {
         .read("/proc/net/dev")
         .read_optional("/proc/net/route")
         .read_optional("/proc/net/ipv6_route")
-        .probe(on, label, "net", parse_net)
+        .parsed_by("net", parse_net)
 }
 
 /// Counters of one `/proc/net/dev`: name → [rx bytes, rx packets, tx bytes, tx packets], in the file's order.
@@ -362,22 +369,25 @@ const PSEUDO_FILESYSTEMS: &[&str] = &[
 ///
 /// From `df -P -k` and `/proc/mounts`; tmpfs, squashfs (snaps) and kernel filesystems are not listed.
 /// Fields: `used_percent`, `used_bytes`, `available_bytes`, `size_bytes`.
-#[remote::operation]
+#[remote::operation(data = "disk")]
 pub fn disk(on: impl Into<On>) -> Run {
-    disk_script(on, "disk", parse_disk)
+    disk_probe(false).run(on, "disk")
 }
 
 /// Space per mounted filesystem, every one `df` lists (tmpfs and the like included).
 ///
 /// Like `disk`, without leaving anything out.
-#[remote::operation]
+#[remote::operation(data = "disk")]
 pub fn disk_all(on: impl Into<On>) -> Run {
-    disk_script(on, "disk (all filesystems)", parse_disk_all)
+    disk_probe(true).run(on, "disk (all filesystems)")
 }
 
-fn disk_script(on: impl Into<On>, label: &str, parse: probe::Parser) -> Run {
-    // `-P` keeps one line per filesystem whatever the device name's length; `-k` fixes the unit.
-    Script::new().read("/proc/mounts").run("df -P -k", "df -P -k").probe(on, label, "disk", parse)
+pub(crate) fn disk_probe(all: bool) -> Probe {
+    // `-P` keeps one line per filesystem whatever the device name's length; `-k` fixes the unit. df exits 1
+    // when it could not read some filesystem (a FUSE mount of another user) yet lists the others: that is
+    // not a failure of the host; any other status (df missing, 127) is.
+    let parse = if all { parse_disk_all } else { parse_disk };
+    Script::new().read("/proc/mounts").run("df -P -k", "df -P -k || test $? -eq 1").parsed_by("disk", parse)
 }
 
 fn parse_disk(reading: &Reading) -> Result<Data, HostError> {
@@ -463,14 +473,16 @@ fn read_disk(reading: &Reading, all: bool) -> Result<Disk, HostError> {
 /// Entropy available in the kernel's random pool, in bits.
 ///
 /// From `/proc/sys/kernel/random`. Fields: `available_bits`, `pool_size_bits`.
-#[remote::operation]
+#[remote::operation(data = "entropy")]
 pub fn entropy(on: impl Into<On>) -> Run {
-    Script::new().read("/proc/sys/kernel/random/entropy_avail").read("/proc/sys/kernel/random/poolsize").probe(
-        on,
-        "entropy",
-        "entropy",
-        parse_entropy,
-    )
+    entropy_probe().run(on, "entropy")
+}
+
+pub(crate) fn entropy_probe() -> Probe {
+    Script::new()
+        .read("/proc/sys/kernel/random/entropy_avail")
+        .read("/proc/sys/kernel/random/poolsize")
+        .parsed_by("entropy", parse_entropy)
 }
 
 fn parse_entropy(reading: &Reading) -> Result<Data, HostError> {

@@ -6,12 +6,8 @@ pub use crate::data::{
     Processes, Ram, Sensor, Temperature,
 };
 pub use crate::facts::{hardware, os_info, processes, temperature};
-pub use crate::fields::{
-    Field, Select, above, available, below, busy, celsius, disk_available_bytes, disk_used_bytes, disk_used_percent,
-    entropy_bits, idle, iowait, load_per_core, load1, load5, load15, nice, process_count, process_cpu_percent,
-    process_memory_bytes, ram_used_percent, rx_bytes_per_sec, rx_packets_per_sec, steal, swap_used, sys, tx_bytes_per_sec,
-    tx_packets_per_sec, uptime_seconds, used, usr,
-};
+pub use crate::fields::selectors::*;
+pub use crate::fields::{Field, Select, above, below};
 pub use crate::hosts::Hosts;
 pub use crate::metrics::{cpu, cpu_cores, cpu_over, disk, disk_all, entropy, load, net, net_over, ram};
 pub use crate::operations::{exec, ls, mkdir, rm, uptime};

@@ -3,7 +3,8 @@
 //! plus one `Declared` in remote-core's distributed slice, with an adapter that calls it from prompt values.
 //!
 //! Architecture invariant: everything `remote list` and the prompt know about a declared function is read
-//! from the function itself (name, doc comment, parameters); the attribute adds only defaults.
+//! from the function itself (name, doc comment, parameters); the attribute adds only defaults and, for a
+//! built-in operation, the kind of typed data it returns.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -38,6 +39,8 @@ pub struct Declaration {
     function: ItemFn,
     /// `default(name = "value", …)` from the attribute.
     defaults: Vec<(Ident, LitStr)>,
+    /// `data = "cpu"`: the kind of typed data an operation returns, so `remote list` can show its fields.
+    data: Option<LitStr>,
 }
 
 /// How a parameter's prompt value becomes the Rust argument.
@@ -63,8 +66,12 @@ struct Param {
 pub fn parse(kind: Kind, attribute: TokenStream, item: TokenStream) -> syn::Result<Declaration> {
     let function: ItemFn = syn::parse2(item)?;
     let mut defaults = Vec::new();
+    let mut data = None;
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("default") {
+        if meta.path.is_ident("data") && kind == Kind::Operation {
+            data = Some(meta.value()?.parse::<LitStr>()?);
+            Ok(())
+        } else if meta.path.is_ident("default") {
             meta.parse_nested_meta(|inner| {
                 let Some(name) = inner.path.get_ident().cloned() else {
                     return Err(inner.error("expected a parameter name, as in `default(flags = \"\")`"));
@@ -73,16 +80,21 @@ pub fn parse(kind: Kind, attribute: TokenStream, item: TokenStream) -> syn::Resu
                 Ok(())
             })
         } else {
-            Err(meta.error(format!("unknown argument of {}; the only one is `default(param = \"…\")`", kind.attribute())))
+            let known = if kind == Kind::Operation {
+                "`default(param = \"…\")` and `data = \"kind\"`"
+            } else {
+                "`default(param = \"…\")`"
+            };
+            Err(meta.error(format!("unknown argument of {}; it takes {known}", kind.attribute())))
         }
     });
     syn::parse::Parser::parse2(parser, attribute)?;
-    Ok(Declaration { kind, function, defaults })
+    Ok(Declaration { kind, function, defaults, data })
 }
 
 /// Validate: the signature fits the kind; returns the parameters the prompt supplies.
 fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
-    let Declaration { kind, function, defaults } = declaration;
+    let Declaration { kind, function, defaults, .. } = declaration;
     let signature = &function.sig;
     let name = &signature.ident;
     let crate_name = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
@@ -215,6 +227,10 @@ pub fn expand(declaration: Declaration) -> TokenStream {
             return quote!(#function #error);
         }
     };
+    let data = match &declaration.data {
+        Some(kind) => quote!(::core::option::Option::Some(#kind)),
+        None => quote!(::core::option::Option::None),
+    };
     let Declaration { kind, function, .. } = declaration;
     let name = &function.sig.ident;
     let name_text = name.to_string();
@@ -331,6 +347,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
                 file: ::core::file!(),
                 line: ::core::line!(),
                 invoke: #invoke,
+                data: #data,
             };
         };
     }

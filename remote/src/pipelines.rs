@@ -368,6 +368,11 @@ pub fn print_list(registry: &Registry, json: bool) {
     let _ = write_list(&mut std::io::stdout().lock(), registry, json);
 }
 
+/// The field selectors of a data kind, for an operation's entry in the list.
+fn fields_of(kind: &str) -> Vec<&'static str> {
+    remote_core::fields::of_kind(kind).iter().map(|field| field.name).collect()
+}
+
 fn write_list(out: &mut impl std::io::Write, registry: &Registry, json: bool) -> std::io::Result<()> {
     if json {
         let entries: Vec<_> = registry
@@ -375,7 +380,13 @@ fn write_list(out: &mut impl std::io::Write, registry: &Registry, json: bool) ->
             .iter()
             .map(|e| {
                 let params: Vec<_> = e.params.iter().map(|p| json!({"name": p.name, "type": p.ty.to_string()})).collect();
-                json!({"name": e.name, "kind": e.kind.to_string(), "signature": e.signature(), "params": params, "doc": e.doc})
+                let mut entry =
+                    json!({"name": e.name, "kind": e.kind.to_string(), "signature": e.signature(), "params": params, "doc": e.doc});
+                if let Some(data) = &e.data {
+                    entry["data"] = json!(data);
+                    entry["fields"] = json!(fields_of(data));
+                }
+                entry
             })
             .collect();
         return writeln!(out, "{}", json!(entries));
@@ -393,6 +404,9 @@ fn write_list(out: &mut impl std::io::Write, registry: &Registry, json: bool) ->
         writeln!(out, "{title}")?;
         for entry in registry.entries().iter().filter(|e| e.kind == kind) {
             writeln!(out, "  {:<width$}  {}", entry.signature(), entry.doc)?;
+            if let Some(data) = &entry.data {
+                writeln!(out, "  {:<width$}  fields: {}", "", fields_of(data).join(" "))?;
+            }
         }
         writeln!(out)?;
     }

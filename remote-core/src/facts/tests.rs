@@ -154,6 +154,9 @@ fn temperature_sensors() {
         ]
     );
     assert_eq!(t.sensors[0].source, "/sys/class/hwmon/hwmon0/temp1_input");
+    let limits: Vec<(Option<f64>, Option<f64>)> = t.sensors.iter().map(|s| (s.high_celsius, s.critical_celsius)).collect();
+    // hwmon's max and crit; a thermal zone's critical trip point (a passive one is not a limit).
+    assert_eq!(limits, [(None, None), (Some(87.0), Some(105.0)), (None, None), (None, None), (None, Some(105.0))]);
     let err = parse("temperature", parse_temperature, &[("sensors", "")]).expect_err("a VM");
     assert!(err.to_string().starts_with("`temperature`: no sensors: neither /sys/class/thermal nor /sys/class/hwmon"), "{err}");
     let err =

@@ -145,23 +145,14 @@ fn uptime(seconds: f64) -> String {
 /// the data is a list. Columns are the JSON fields, in the struct's order; hosts without data are listed under it.
 pub(crate) fn table(report: &Report) -> String {
     let mut header: Vec<String> = vec!["host".into()];
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    let mut table_rows: Vec<Vec<Cell>> = Vec::new();
     let mut without: Vec<String> = Vec::new();
     for result in &report.results {
         let Some(data) = result.any_data() else {
             without.push(format!("{} ({})", result.host, result.error_text().unwrap_or_else(|| "no typed data".into())));
             continue;
         };
-        let Ok(Value::Object(fields)) = serde_json::to_value(data) else { continue };
-        let items = fields.values().find_map(|v| match v {
-            Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => Some(items.clone()),
-            _ => None,
-        });
-        let objects: Vec<Map<String, Value>> = match items {
-            Some(items) => items.into_iter().filter_map(|v| if let Value::Object(m) = v { Some(m) } else { None }).collect(),
-            None => vec![fields],
-        };
-        for object in objects {
+        for object in rows(data) {
             let mut row = vec![Cell::text(&result.host)];
             for (key, value) in object.iter().filter(|(_, v)| !v.is_array()) {
                 let column = match header.iter().position(|h| h == key) {
@@ -174,13 +165,14 @@ pub(crate) fn table(report: &Report) -> String {
                 row.resize(row.len().max(column + 1), Cell::text(""));
                 row[column] = Cell::of(key, value);
             }
-            rows.push(row);
+            table_rows.push(row);
         }
     }
     let mut text = format!("\n{} on {}\n\n", super::clip(report.label.lines().next().unwrap_or_default()), report.group);
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
-            rows.iter()
+            table_rows
+                .iter()
                 .filter_map(|r| r.get(c))
                 .map(|cell| cell.text.chars().count())
                 .chain([header[c].chars().count()])
@@ -188,7 +180,8 @@ pub(crate) fn table(report: &Report) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let numeric: Vec<bool> = (0..header.len()).map(|c| rows.iter().filter_map(|r| r.get(c)).any(|cell| cell.number)).collect();
+    let numeric: Vec<bool> =
+        (0..header.len()).map(|c| table_rows.iter().filter_map(|r| r.get(c)).any(|cell| cell.number)).collect();
     let line = |cells: Vec<(&str, bool)>| {
         let mut out = String::from(" ");
         for (c, (cell, right)) in cells.into_iter().enumerate() {
@@ -198,7 +191,7 @@ pub(crate) fn table(report: &Report) -> String {
         out.trim_end().to_string() + "\n"
     };
     text.push_str(&line(header.iter().enumerate().map(|(c, h)| (h.as_str(), numeric[c])).collect()));
-    for row in &rows {
+    for row in &table_rows {
         text.push_str(&line((0..header.len()).map(|c| (row.get(c).map_or("", |cell| cell.text.as_str()), numeric[c])).collect()));
     }
     if !without.is_empty() {
@@ -206,6 +199,43 @@ pub(crate) fn table(report: &Report) -> String {
     }
     text.push('\n');
     text
+}
+
+/// The rows one host's data makes: its JSON fields, in their written order. A list (filesystems, interfaces,
+/// processes, sensors) makes a row per item; per-core CPU makes the total (core `all`) and a row per core; the
+/// hardware's disks fit in one cell, so the machine stays one row.
+fn rows(data: &Data) -> Vec<Map<String, Value>> {
+    let Ok(Value::Object(fields)) = serde_json::to_value(data) else { return Vec::new() };
+    let items = |key: &str| -> Vec<Map<String, Value>> {
+        match fields.get(key) {
+            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_object().cloned()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    match data {
+        Data::Cpu(cpu) if !cpu.cores.is_empty() => {
+            let mut total = Map::new();
+            total.insert("core".into(), Value::String("all".into()));
+            total.extend(
+                fields
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "interval_ms" | "cores"))
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            std::iter::once(total).chain(items("cores")).collect()
+        }
+        Data::Hardware(hardware) => {
+            let mut row = fields.clone();
+            let disks: Vec<String> = hardware.disks.iter().map(|d| format!("{} {}", d.name, bytes(d.size_bytes))).collect();
+            row.insert("disks".into(), Value::String(disks.join(", ")));
+            vec![row]
+        }
+        Data::Net(_) => items("interfaces"),
+        Data::Disk(_) => items("filesystems"),
+        Data::Processes(_) => items("processes"),
+        Data::Temperature(_) => items("sensors"),
+        _ => vec![fields],
+    }
 }
 
 /// One table cell, already formatted.
@@ -302,6 +332,30 @@ mod tests {
         check(125.0, "2m 5s");
         check(7500.0, "2h 5m");
         check(3.0 * 86400.0 + 4.5 * 3600.0, "3d 4h");
+    }
+
+    #[test]
+    fn per_core_cpu_has_a_total_row_and_hardware_one_row() {
+        use crate::data::{BlockDevice, CoreCpu, Hardware};
+        let check = |data: Data, expected: &[&str]| {
+            let shown: Vec<String> = rows(&data).iter().map(|row| row.keys().cloned().collect::<Vec<_>>().join(" ")).collect();
+            assert_eq!(shown, expected);
+        };
+        let core = |core: u32| CoreCpu { core, ..CoreCpu::default() };
+        check(
+            Data::Cpu(Cpu { cores: vec![core(0), core(1)], ..Cpu::default() }),
+            &[
+                "core usr nice sys idle iowait irq softirq steal",
+                "core usr nice sys idle iowait irq softirq steal",
+                "core usr nice sys idle iowait irq softirq steal",
+            ],
+        );
+        check(Data::Cpu(Cpu::default()), &["usr nice sys idle iowait irq softirq steal interval_ms cores"]);
+        let disk = BlockDevice { name: "sda".into(), size_bytes: 1 << 30, rotational: None };
+        let hardware =
+            Data::Hardware(Hardware { cpu_model: "x".into(), cores: 2, memory_bytes: 1, disks: vec![disk.clone(), disk] });
+        check(hardware.clone(), &["cpu_model cores memory_bytes disks"]);
+        assert_eq!(rows(&hardware)[0]["disks"], "sda 1.00 GiB, sda 1.00 GiB");
     }
 
     #[test]

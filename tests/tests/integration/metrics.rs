@@ -21,7 +21,8 @@ fn hosts_with_a_broken_login() -> TestHosts {
 fn eval_json(hosts: &TestHosts, expression: &str) -> (i32, Vec<Value>) {
     let inventory = hosts.write_inventory(&[]);
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", expression, "--json"]);
-    let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{expression}: {e}\n{}\n{}", out.stdout, out.stderr));
+    let document: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{expression}: {e}\n{}\n{}", out.stdout, out.stderr));
     (out.code, document["results"].as_array().cloned().unwrap_or_default())
 }
 
@@ -33,11 +34,13 @@ fn number(data: &Value, field: &str) -> f64 {
 fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
     let hosts = hosts_with_a_broken_login();
     // Each operation with a check of its data on one host.
-    let checks: Vec<(&str, Box<dyn Fn(&Value)>)> = vec![
+    type Check = Box<dyn Fn(&Value)>;
+    let checks: Vec<(&str, Check)> = vec![
         (
             "cpu(test)",
             Box::new(|d| {
-                let sum: f64 = ["usr", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal"].iter().map(|f| number(d, f)).sum();
+                let sum: f64 =
+                    ["usr", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal"].iter().map(|f| number(d, f)).sum();
                 assert!((sum - 100.0).abs() < 0.5, "{d}");
                 assert!((900.0..=1500.0).contains(&number(d, "interval_ms")), "{d}");
             }),
@@ -69,7 +72,10 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
             Box::new(|d| {
                 let interfaces = d["interfaces"].as_array().unwrap();
                 assert!(interfaces.iter().any(|i| i["name"] == "lo"), "{d}");
-                assert!(interfaces.iter().all(|i| number(i, "rx_bytes_per_sec") >= 0.0 && i["default_route"].is_boolean()), "{d}");
+                assert!(
+                    interfaces.iter().all(|i| number(i, "rx_bytes_per_sec") >= 0.0 && i["default_route"].is_boolean()),
+                    "{d}"
+                );
             }),
         ),
         (
@@ -92,10 +98,7 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
                 assert!(number(d, "uptime_seconds") > 0.0, "{d}");
             }),
         ),
-        (
-            "hardware(test)",
-            Box::new(|d| assert!(number(d, "cores") >= 1.0 && number(d, "memory_bytes") > 0.0, "{d}")),
-        ),
+        ("hardware(test)", Box::new(|d| assert!(number(d, "cores") >= 1.0 && number(d, "memory_bytes") > 0.0, "{d}"))),
         (
             "processes(test, \"sshd\")",
             Box::new(|d| {
@@ -166,7 +169,32 @@ fn pretty_table_and_pick_on_a_typed_field_at_the_prompt() {
     // A typo in a field is refused with a suggestion, before anything runs.
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", "disk(test) | pick(above(disk_usd_percent, 85))"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("unknown field `disk_usd_percent`") && out.stderr.contains("did you mean `disk_used_percent`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown field `disk_usd_percent`") && out.stderr.contains("did you mean `disk_used_percent`?"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn remote_list_shows_each_operation_with_its_fields() {
+    let out = remote(&["list"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = |name: &str| {
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let at = lines.iter().position(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("{name}: {}", out.stdout));
+        lines[at + 1].trim().to_string()
+    };
+    assert_eq!(after("cpu(hs)"), "fields: usr nice sys idle iowait steal busy");
+    assert_eq!(after("disk(hs)"), "fields: disk_used_percent disk_used_bytes disk_available_bytes");
+    assert!(out.stdout.contains("Fields (of typed data") && out.stdout.contains("disk_used_percent (disk): "), "{}", out.stdout);
+    assert!(out.stdout.contains("above(field: field, threshold: number)"), "{}", out.stdout);
+
+    let out = remote(&["list", "--json"]);
+    let entries: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let ram = entries.iter().find(|e| e["name"] == "ram").unwrap();
+    assert_eq!((ram["data"].clone(), ram["fields"][0].clone()), (Value::from("ram"), Value::from("used")));
+    assert!(entries.iter().any(|e| e["name"] == "idle" && e["kind"] == "field"));
 }
 
 /// The seed's low-disk pipeline, in one line of Rust.
