@@ -2,7 +2,8 @@
 //!
 //! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`, and
 //! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`;
-//! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`.
+//! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`;
+//! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -16,6 +17,7 @@ use remote_core::{HostSpec, Inventory};
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
+mod metrics;
 mod reload;
 
 /// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections cost
@@ -66,10 +68,12 @@ struct Options {
     baseline: Option<PathBuf>,
     /// Edits of the edit → live run; when set, only that run is made.
     reload: Option<usize>,
+    /// Hosts of the metric operations run; when set, only that run is made.
+    metrics: Option<usize>,
 }
 
 fn options() -> Options {
-    let mut options = Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None, reload: None };
+    let mut options = Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None, reload: None, metrics: None };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
     while let Some(word) = words.next() {
@@ -79,9 +83,10 @@ fn options() -> Options {
             ("--fleet", Some(n)) => options.fleet = n.parse().ok(),
             ("--baseline", Some(path)) => options.baseline = Some(PathBuf::from(path)),
             ("--reload", Some(n)) => options.reload = n.parse().ok(),
+            ("--metrics", Some(n)) => options.metrics = n.parse().ok(),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5]"
                 );
                 std::process::exit(2);
             }
@@ -128,6 +133,10 @@ fn main() {
     let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");
     if let Some(edits) = options.reload {
         reload::run(edits, work.path());
+        return;
+    }
+    if let Some(hosts) = options.metrics {
+        metrics::run(hosts, options.rounds, work.path());
         return;
     }
     let max_hosts = options.sizes.iter().copied().max().unwrap_or(20);
