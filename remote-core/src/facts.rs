@@ -108,13 +108,13 @@ fn parse_os_info(reading: &Reading) -> Result<Data, HostError> {
     }))
 }
 
-/// Block devices: name, size in 512-byte sectors, and 0/1 for rotational (`-` when unknown).
+/// Block devices: name, size in 512-byte sectors, and 0/1 for rotational (`-` when unknown). A device that goes
+/// away meanwhile (a loop device detached) is skipped rather than failing the script.
 const BLOCK_DEVICES: &str = "\
 for b in /sys/block/*; do
-  [ -r \"$b/size\" ] || continue
-  read -r size < \"$b/size\"
+  { read -r size < \"$b/size\"; } 2>/dev/null || continue
   rot=-
-  if [ -r \"$b/queue/rotational\" ]; then read -r rot < \"$b/queue/rotational\"; fi
+  { read -r rot < \"$b/queue/rotational\"; } 2>/dev/null || true
   echo \"${b##*/} $size $rot\"
 done";
 
@@ -146,14 +146,14 @@ fn parse_hardware(reading: &Reading) -> Result<Data, HostError> {
     let cores = entries.iter().filter(|(k, _)| *k == "processor").count().max(1) as u32;
     let meminfo = reading.section("/proc/meminfo")?;
     let (index, words) = meminfo.find("MemTotal:").ok_or_else(|| meminfo.missing("`MemTotal:` line"))?;
-    let memory_bytes = meminfo.number::<u64>(index, &words, 1, "size")? * 1024;
+    let memory_bytes = meminfo.bytes(index, &words, 1, 1024, "size")?;
     let block = reading.section("/sys/block")?;
     let mut disks = Vec::new();
     for (index, line) in block.lines.iter().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
         let Some(name) = words.first() else { continue };
-        let sectors: u64 = block.number(index, &words, 1, "size in sectors")?;
-        if sectors == 0 || ["loop", "ram"].iter().any(|p| name.starts_with(p)) {
+        let size_bytes = block.bytes(index, &words, 1, 512, "size in sectors")?;
+        if size_bytes == 0 || ["loop", "ram"].iter().any(|p| name.starts_with(p)) {
             continue;
         }
         let rotational = match words.get(2) {
@@ -161,7 +161,7 @@ fn parse_hardware(reading: &Reading) -> Result<Data, HostError> {
             Some(&"0") => Some(false),
             _ => None,
         };
-        disks.push(BlockDevice { name: name.to_string(), size_bytes: sectors * 512, rotational });
+        disks.push(BlockDevice { name: name.to_string(), size_bytes, rotational });
     }
     Ok(Data::Hardware(Hardware { cpu_model, cores, memory_bytes, disks }))
 }
@@ -253,7 +253,7 @@ fn parse_processes(reading: &Reading) -> Result<Data, HostError> {
             let words: Vec<&str> = rest.split_whitespace().collect();
             let uid = words.first().copied().unwrap_or("-");
             process.user = users.get(uid).map_or(uid, |name| *name).to_string();
-            process.memory_bytes = table.number::<u64>(index, &words, 1, "resident size")? * 1024;
+            process.memory_bytes = table.bytes(index, &words, 1, 1024, "resident size")?;
         } else if let (Some(command), Some((pid, mut process, ppid))) = (line.strip_prefix("C"), current.take()) {
             let command = command.trim();
             if !command.is_empty() {

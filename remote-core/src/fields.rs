@@ -83,6 +83,10 @@ fields! {
     idle("cpu") = |d| if let Data::Cpu(c) = d { one(c.idle) } else { vec![] };
     /// CPU time idle waiting for I/O, in percent.
     iowait("cpu") = |d| if let Data::Cpu(c) = d { one(c.iowait) } else { vec![] };
+    /// CPU time serving hardware interrupts, in percent.
+    irq("cpu") = |d| if let Data::Cpu(c) = d { one(c.irq) } else { vec![] };
+    /// CPU time serving software interrupts, in percent.
+    softirq("cpu") = |d| if let Data::Cpu(c) = d { one(c.softirq) } else { vec![] };
     /// CPU time taken by the hypervisor for others, in percent.
     steal("cpu") = |d| if let Data::Cpu(c) = d { one(c.steal) } else { vec![] };
     /// CPU time not idle (100 minus idle and iowait), in percent.

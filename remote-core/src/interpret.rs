@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
-use crate::catalog::{Call, Invoke, Library};
+use crate::catalog::{Call, Invoke, Library, guard};
 use crate::hosts::{Driver, Hosts};
 use crate::inventory::{Inventory, InventoryError, did_you_mean};
 use crate::registry::{Callable, Entry, Kind, Registry};
@@ -107,9 +107,69 @@ struct Resolved<'a> {
     args: Vec<Value>,
 }
 
+/// What typed data the hosts carry after a step, as far as the line tells.
+enum Carried<'a> {
+    /// The data kind an operation read (`disk`), and the operation.
+    Data(&'a str, &'a str),
+    /// No typed data: the operation before reads none (`exec`), or nothing ran yet.
+    Nothing(Option<&'a str>),
+    /// A pipeline or a step of ops ran: it may have run anything.
+    Unknown,
+}
+
+impl<'a> Carried<'a> {
+    /// What the hosts carry after `entry` ran.
+    fn after(self, entry: &'a Entry) -> Carried<'a> {
+        match (entry.kind, &entry.callable, entry.data.as_deref()) {
+            (Kind::Operation, _, Some(kind)) => Carried::Data(kind, &entry.name),
+            (Kind::Operation, _, None) => Carried::Nothing(Some(&entry.name)),
+            (Kind::Step, Callable::Builtin(_), _) => self,
+            _ => Carried::Unknown,
+        }
+    }
+}
+
+/// Refuses a field in `args` (at any depth, as in `pick(above(used, 80))`) that cannot be in the data the hosts
+/// carry: such a predicate would quietly drop every host.
+fn check_fields(args: &[Arg], carried: &Carried, registry: &Registry) -> Result<(), EvalError> {
+    for arg in args {
+        match &arg.kind {
+            ArgKind::Name(name) => {
+                let Some(Callable::Field(select)) = registry.find(name).map(|e| e.callable) else { continue };
+                let field = select();
+                let others = |kind: &str| {
+                    let names: Vec<&str> = crate::fields::of_kind(kind).iter().map(|f| f.name).collect();
+                    Some(format!("the fields of {kind} data are: {}", names.join(", ")))
+                };
+                match carried {
+                    Carried::Data(kind, from) if *kind != field.kind => {
+                        let message = format!(
+                            "`{name}` is a field of {} data, but the hosts carry {kind} data here (from `{from}`)",
+                            field.kind
+                        );
+                        return Err(EvalError::new(message, arg.at).help(others(kind)));
+                    }
+                    Carried::Nothing(from) => {
+                        let from = from.map(|f| format!(" (`{f}` reads none)")).unwrap_or_default();
+                        let message =
+                            format!("`{name}` is a field of {} data, but the hosts carry no typed data here{from}", field.kind);
+                        let help = format!("start with an operation that reads it, e.g. `{}(GROUP) | …`", field.kind);
+                        return Err(EvalError::new(message, arg.at).help(Some(help)));
+                    }
+                    _ => {}
+                }
+            }
+            ArgKind::Call { args, .. } => check_fields(args, carried, registry)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, EvalError> {
     let line = parse_line(text)?;
     let mut resolved = Vec::with_capacity(line.steps.len());
+    let mut carried = Carried::Nothing(None);
     for (index, step) in line.steps.iter().enumerate() {
         let entry = find(context.registry, &step.name, step.at, |kind| {
             matches!(kind, Kind::Operation | Kind::Step | Kind::Pipeline | Kind::JobSet)
@@ -147,6 +207,8 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
             (None, &step.args[..])
         };
         let args = arguments(entry, step.at, rest, context)?;
+        check_fields(rest, &carried, context.registry)?;
+        carried = carried.after(entry);
         resolved.push(Resolved { entry, hosts, args });
     }
     Ok(resolved)
@@ -280,16 +342,22 @@ fn execute(calls: Vec<Resolved>, context: &Context) -> Run {
 
 fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
     let refuse = |on: On, cause: String| on.refuse(&entry.name, HostError::Library { cause });
+    // A built-in that fails as a whole is a bug of remote's, reported as one.
+    let bug = |on: On, cause: String| on.refuse(&entry.name, HostError::Internal { cause: format!("`{}` {cause}", entry.name) });
     match (entry.callable, on) {
+        // Built-ins run under the same guard as ops: a bug in a parser must fail the step's hosts, not end the prompt.
         (Callable::Builtin(Invoke::Operation(operation)), on) => {
             let fallback = on.skeleton();
-            operation(on, args).unwrap_or_else(|cause| refuse(fallback, cause))
+            guard(|| operation(on, args)).unwrap_or_else(|cause| bug(fallback, cause))
         }
         (Callable::Builtin(Invoke::Step(step)), On::After(run)) => {
             let fallback = run.skeleton();
-            step(run, args).unwrap_or_else(|cause| refuse(On::After(fallback), cause))
+            guard(|| step(run, args)).unwrap_or_else(|cause| bug(On::After(fallback), cause))
         }
-        (Callable::Builtin(Invoke::Pipeline(pipeline)), On::Hosts(hosts)) => pipeline(&hosts),
+        (Callable::Builtin(Invoke::Pipeline(pipeline)), On::Hosts(hosts)) => {
+            let fallback = On::Hosts(hosts.clone());
+            guard(|| Ok(pipeline(&hosts))).unwrap_or_else(|cause| bug(fallback, cause))
+        }
         (Callable::Library, On::Hosts(hosts)) => {
             library(context, Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() }, On::Hosts(hosts))
         }

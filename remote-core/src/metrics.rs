@@ -94,7 +94,7 @@ fn stat_lines<'a>(section: &Section<'a>) -> Result<Vec<(&'a str, [u64; 8])>, Hos
 /// Each counter's share of the time that passed between two readings, in percent.
 fn shares(before: &[u64; 8], after: &[u64; 8]) -> Option<[f64; 8]> {
     let deltas: Vec<u64> = before.iter().zip(after).map(|(b, a)| a.saturating_sub(*b)).collect();
-    let total: u64 = deltas.iter().sum();
+    let total: u128 = deltas.iter().map(|d| u128::from(*d)).sum();
     if total == 0 {
         return None;
     }
@@ -167,16 +167,18 @@ fn parse_ram(reading: &Reading) -> Result<Data, HostError> {
     let meminfo = reading.section("/proc/meminfo")?;
     let kib = |key: &str| -> Result<Option<u64>, HostError> {
         match meminfo.find(key) {
-            Some((index, words)) => meminfo.number::<u64>(index, &words, 1, "size").map(|n| Some(n * 1024)),
+            Some((index, words)) => meminfo.bytes(index, &words, 1, 1024, "size").map(Some),
             None => Ok(None),
         }
     };
     let required = |key: &str| kib(key)?.ok_or_else(|| meminfo.missing(&format!("`{key}` line")));
     let total = required("MemTotal:")?;
     let free = required("MemFree:")?;
-    let buffers_cache = kib("Buffers:")?.unwrap_or(0) + kib("Cached:")?.unwrap_or(0) + kib("SReclaimable:")?.unwrap_or(0);
+    let buffers_cache = [kib("Buffers:")?, kib("Cached:")?, kib("SReclaimable:")?]
+        .into_iter()
+        .fold(0u64, |sum, part| sum.saturating_add(part.unwrap_or(0)));
     // Kernels before 3.14 have no MemAvailable; free plus what can be reclaimed is what `free` showed then.
-    let available = kib("MemAvailable:")?.unwrap_or(free + buffers_cache).min(total);
+    let available = kib("MemAvailable:")?.unwrap_or(free.saturating_add(buffers_cache)).min(total);
     let swap_total = kib("SwapTotal:")?.unwrap_or(0);
     let swap_free = kib("SwapFree:")?.unwrap_or(0);
     let used = total - available;
@@ -419,14 +421,32 @@ fn unescape_mount(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The rest of `line` after its first `count` words, leading blanks removed: a mount point may hold spaces.
-fn after_words(line: &str, count: usize) -> &str {
-    let mut rest = line;
-    for _ in 0..count {
-        rest = rest.trim_start();
-        rest = &rest[rest.find(char::is_whitespace).unwrap_or(rest.len())..];
-    }
-    rest.trim_start()
+/// The words of `line` with the byte offset each starts at.
+fn words_at(line: &str) -> Vec<(usize, &str)> {
+    line.split_whitespace().map(|word| (word.as_ptr() as usize - line.as_ptr() as usize, word)).collect()
+}
+
+/// A `df -P` number: digits, or `-` where df knows none.
+fn is_df_number(word: &str) -> bool {
+    word == "-" || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// One `df -P` line as (device, [size, used, available], mount point). The capacity word (`41%`, or `-`) after
+/// three numbers anchors it, so a device (`//nas/Shared Docs`) or a mount point with spaces reads right.
+fn df_line(line: &str) -> Option<(&str, [&str; 3], &str)> {
+    let words = words_at(line);
+    (4..words.len()).find_map(|k| {
+        let (at, capacity) = words[k];
+        let is_capacity = capacity == "-" || capacity.strip_suffix('%').is_some_and(|d| !d.is_empty() && is_df_number(d));
+        let numbers = [words[k - 3].1, words[k - 2].1, words[k - 1].1];
+        (is_capacity && numbers.iter().all(|n| is_df_number(n)))
+            .then(|| (line[..words[k - 3].0].trim(), numbers, line[at + capacity.len()..].trim_start()))
+    })
+}
+
+/// `text` as GNU df shows it, control characters as `?`, to find a mount point df printed that way.
+fn as_df_shows(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 fn read_disk(reading: &Reading, all: bool) -> Result<Disk, HostError> {
@@ -436,36 +456,59 @@ fn read_disk(reading: &Reading, all: bool) -> Result<Disk, HostError> {
         let words: Vec<&str> = line.split_whitespace().collect();
         if let [_, point, fs_type, ..] = words.as_slice() {
             // A later mount on the same point hides the earlier one, as `df` shows.
-            types.insert(unescape_mount(point), fs_type);
+            let point = unescape_mount(point);
+            types.insert(as_df_shows(&point), fs_type);
+            types.insert(point, fs_type);
         }
     }
     let df = reading.section("df -P -k")?;
-    let mut filesystems = Vec::new();
+    let mut listed: Vec<(Filesystem, bool)> = Vec::new();
     for (index, line) in df.lines.iter().enumerate().skip(1) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        if words.len() < 6 {
-            return Err(df.error(index, "a filesystem line has device, size, used, available, capacity and mount point"));
-        }
-        let blocks = |position: usize, what: &str| df.number::<u64>(index, &words, position, what).map(|n| n * 1024);
-        let (size, used, available) = (blocks(1, "size")?, blocks(2, "used space")?, blocks(3, "available space")?);
-        let mount = after_words(line, 5).to_string();
-        let fs_type = types.get(&mount).copied().unwrap_or_default().to_string();
-        if !all && (size == 0 || PSEUDO_FILESYSTEMS.contains(&fs_type.as_str())) {
-            continue;
-        }
-        let usable = used + available;
-        filesystems.push(Filesystem {
-            device: words[0].to_string(),
-            mount,
-            fs_type,
+        let Some((device, numbers, mount)) = df_line(line) else {
+            // busybox's df prints a line break in a mount point as it is: the rest of the name is on this line.
+            match listed.last_mut() {
+                Some((previous, _)) => {
+                    previous.mount.push('\n');
+                    previous.mount.push_str(line);
+                    continue;
+                }
+                None => {
+                    let cause = "a filesystem line has a device, size, used and available in 1024-byte blocks, the \
+                                 capacity (`41%`) and the mount point";
+                    return Err(df.error(index, cause));
+                }
+            }
+        };
+        let kib = |position: usize, what: &str| -> Result<u64, HostError> {
+            if numbers[position] == "-" {
+                return Ok(0);
+            }
+            df.number::<u64>(index, &numbers, position, what)?
+                .checked_mul(1024)
+                .ok_or_else(|| df.error(index, format!("the {what} is too large to be real")))
+        };
+        let (size, used, available) = (kib(0, "size")?, kib(1, "used space")?, kib(2, "available space")?);
+        let usable = u128::from(used) + u128::from(available);
+        let filesystem = Filesystem {
+            device: device.to_string(),
+            mount: mount.to_string(),
+            fs_type: String::new(),
             size_bytes: size,
             used_bytes: used,
             available_bytes: available,
             used_percent: if usable == 0 { 0.0 } else { used as f64 * 100.0 / usable as f64 },
-        });
+        };
+        listed.push((filesystem, size == 0));
+    }
+    let mut filesystems = Vec::new();
+    for (mut filesystem, empty) in listed {
+        filesystem.fs_type = types.get(&filesystem.mount).copied().unwrap_or_default().to_string();
+        if all || !(empty || PSEUDO_FILESYSTEMS.contains(&filesystem.fs_type.as_str())) {
+            filesystems.push(filesystem);
+        }
     }
     Ok(Disk { filesystems })
 }

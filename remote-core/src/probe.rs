@@ -3,7 +3,7 @@
 //!
 //! The scripts need only a POSIX shell, `sleep` and the kernel's files, so they work on busybox
 //! userlands and in any locale. The marker carries a random token per call, so no file content (a mount
-//! point, a command line) can pose as the start of another file.
+//! point, a command line) written before the call can pose as the start of another file.
 
 // Parsers fail with the host's own error, whatever its size: they run once per host, not in a hot loop.
 #![allow(clippy::result_large_err)]
@@ -22,6 +22,12 @@ use crate::run::{On, Run};
 /// end included). It replaces `cat`: on 20 hosts sharing a machine, starting four `cat`s per call cost
 /// ~25 ms of wall time (BENCHMARKS.md, "Metrics"), while the files read are a few kilobytes.
 const COPY: &str = "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done";
+
+/// What copies `path`: the built-in loop, except for sysctl files (`/proc/sys/…`), which answer a read that does
+/// not start at offset 0 with end-of-file, and the shell's `read` takes one byte at a time: `256` would read `2`.
+fn copier(path: &str) -> &'static str {
+    if path.starts_with("/proc/sys/") { "cat" } else { COPY }
+}
 
 /// Longest excerpt of an offending line quoted in an error.
 const EXCERPT_CHARS: usize = 80;
@@ -51,14 +57,14 @@ impl Script {
     pub(crate) fn read(mut self, path: &str) -> Self {
         self.marker(path);
         // `|| exit 1` as well as `set -e`: busybox's shell goes on after a loop whose input cannot be opened.
-        self.text.push_str(&format!("{COPY} < {} || exit 1\n", quote::quote(path)));
+        self.text.push_str(&format!("{} < {} || exit 1\n", copier(path), quote::quote(path)));
         self
     }
 
     /// Reads `path` when it exists; the section is empty when it does not.
     pub(crate) fn read_optional(mut self, path: &str) -> Self {
         self.marker(path);
-        self.text.push_str(&format!("{{ {COPY} < {}; }} 2>/dev/null || true\n", quote::quote(path)));
+        self.text.push_str(&format!("{{ {} < {}; }} 2>/dev/null || true\n", copier(path), quote::quote(path)));
         self
     }
 
@@ -94,7 +100,16 @@ impl Probe {
     /// does not parse fails with the reason, and the other hosts go on.
     pub(crate) fn run(self, on: impl Into<On>, label: &str) -> Run {
         let Probe { script, operation, parse } = self;
-        on.into().exec(label, &script.text).with_data(|output| {
+        // Run by `sh` whatever the login shell is: zsh, for one, stops at a glob that matches nothing (no hwmon
+        // sensors). `exec` keeps the login shell's process, so a timeout still kills the script's process group.
+        let command = format!("exec sh -c {}", quote::quote(&script.text));
+        on.into().exec(label, &command).with_data(|output| {
+            // Half a process table would read as processes that are not running: no data rather than wrong data.
+            if output.truncated {
+                let cause = "its output was cut short (over the per-host limit or the run's --max-output budget), so \
+                             it cannot be read whole; raise --max-output";
+                return Err(HostError::Unavailable { operation: operation.into(), cause: cause.into() });
+            }
             let stdout = String::from_utf8_lossy(&output.stdout);
             parse(&Reading::parse(operation, &script.token, &stdout))
         })
@@ -130,8 +145,9 @@ pub(crate) fn interval(text: &str) -> Result<f64, String> {
     if duration.as_millis() < 100 {
         return Err(format!("the interval `{text}` is too short to measure: give at least 100ms"));
     }
-    if duration.as_secs() > 3600 {
-        return Err(format!("the interval `{text}` is longer than an hour: schedule a job instead"));
+    // The command runs for the whole interval, under the run's --timeout (10 minutes unless set).
+    if duration.as_secs() > 300 {
+        return Err(format!("the interval `{text}` is longer than 5 minutes: schedule a job that reads more often instead"));
     }
     Ok(duration.as_secs_f64())
 }
@@ -204,7 +220,9 @@ impl<'a> Reading<'a> {
 impl<'a> Section<'a> {
     /// The error for line `index` (0-based) of this section.
     pub(crate) fn error(&self, index: usize, cause: impl Into<String>) -> HostError {
-        let text = self.lines.get(index).copied().unwrap_or_default();
+        // The host's text goes into an error that is printed in places that do not escape it (job notices): it is
+        // made harmless here, once.
+        let text = crate::pretty::sanitize(self.lines.get(index).copied().unwrap_or_default());
         let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
         if text.chars().count() > EXCERPT_CHARS {
             excerpt.push('…');
@@ -233,6 +251,14 @@ impl<'a> Section<'a> {
     pub(crate) fn number<T: FromStr>(&self, index: usize, words: &[&str], position: usize, what: &str) -> Result<T, HostError> {
         let word = words.get(position).ok_or_else(|| self.error(index, format!("it has no {what} (word {})", position + 1)))?;
         word.parse().map_err(|_| self.error(index, format!("the {what} `{word}` is not a number")))
+    }
+
+    /// Word `position` of line `index`, a count of `unit`-byte blocks (1024 for `kB`), as bytes; a count too large
+    /// to be real is an error, not an overflow.
+    pub(crate) fn bytes(&self, index: usize, words: &[&str], position: usize, unit: u64, what: &str) -> Result<u64, HostError> {
+        self.number::<u64>(index, words, position, what)?
+            .checked_mul(unit)
+            .ok_or_else(|| self.error(index, format!("the {what} is too large to be real")))
     }
 
     /// The line that starts with `key` (e.g. `MemTotal:`), with its index, if any.

@@ -51,7 +51,7 @@ impl Registry {
             .collect();
         entries.extend(fields::ALL.iter().map(|select| {
             let field = select();
-            let doc = format!("{} ({}): {}", field.name, field.kind, field.doc);
+            let doc = format!("{}: {}", field.kind, field.doc);
             let export = Export { name: field.name.into(), kind: Kind::Field, params: Vec::new(), doc, data: None };
             Entry { export, callable: Callable::Field(*select) }
         }));

@@ -206,7 +206,9 @@ impl Session {
                     .results
                     .iter()
                     .find(|r| !r.ok())
-                    .map(|r| format!("{}: {}", r.host, r.error_text().unwrap_or_default()));
+                    // Shown in notices and the `jobs` table, which print it as it is: what a host wrote must not
+                    // drive the terminal there either.
+                    .map(|r| pretty::sanitize(&format!("{}: {}", r.host, r.error_text().unwrap_or_default())));
                 crate::jobs::Outcome { ok, failed, error, first_failure, summary: pretty::render(report, false) }
             }
             Err(error) => failed(error),
@@ -327,6 +329,17 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
         }
         Some(Kind::Operation) => {
             return Err(format!("`{name}` is an operation, not a pipeline of ops; write `{name}({group}, …)`"));
+        }
+        Some(Kind::Field) => {
+            return Err(format!(
+                "`{name}` is a field of typed data, not a pipeline of ops; it goes in a predicate or a stock, e.g. \
+                 `cpu({group}) | pick(above({name}, 50))`"
+            ));
+        }
+        Some(Kind::Predicate) => {
+            return Err(format!(
+                "`{name}` is a predicate, not a pipeline of ops; it goes in `pick`, e.g. `uptime({group}) | pick({name})`"
+            ));
         }
         Some(kind) => {
             return Err(format!(

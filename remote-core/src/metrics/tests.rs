@@ -72,6 +72,10 @@ fn cpu_failures_name_the_file_and_line() {
         "cpu  1 2 3 4",
         "`cpu`: no CPU time passed between the two readings of /proc/stat; give a longer interval",
     );
+    // Counters near the top of u64 neither overflow nor panic.
+    let files = [("/proc/stat", "cpu 0 0 0 0"), ("/proc/stat", "cpu 18446744073709551615 18446744073709551615 0 0")];
+    let Ok(Data::Cpu(cpu)) = parse("cpu", parse_cpu, &files) else { panic!("huge counters") };
+    assert!(close(cpu.usr, 50.0) && close(cpu.nice, 50.0), "{cpu:?}");
     let once = parse("cpu", parse_cpu, &[("/proc/stat", "cpu 1 2 3 4")]).expect_err("one reading");
     assert_eq!(once.to_string(), "`cpu`: the host printed /proc/stat fewer than two times");
 }
@@ -95,6 +99,12 @@ fn ram_from_meminfo() {
     );
     assert!(close(ram.used_percent, 60.0));
 
+    let huge = "MemTotal: 18446744073709551615 kB\nMemFree: 1 kB\n";
+    let err = parse("ram", parse_ram, &[("/proc/meminfo", huge)]).expect_err("huge");
+    assert_eq!(
+        err.to_string(),
+        "`ram` cannot read /proc/meminfo line 1: the size is too large to be real (the line reads `MemTotal: 18446744073709551615 kB`)"
+    );
     let err = parse("ram", parse_ram, &[("/proc/meminfo", "MemFree: 1 kB\n")]).expect_err("no total");
     assert_eq!(err.to_string(), "`ram` cannot read /proc/meminfo: it has no `MemTotal:` line");
     let err = parse("ram", parse_ram, &[("/proc/meminfo", "MemTotal: lots kB\n")]).expect_err("not a number");
@@ -219,12 +229,54 @@ fn disk_space_per_filesystem() {
         let Ok(Data::Disk(all)) = parse("disk", parse_disk_all, &[("/proc/mounts", mounts), ("df -P -k", df)]) else { panic!() };
         assert_eq!(all.filesystems.len(), df.lines().count() - 1);
     }
-    let err =
-        parse("disk", parse_disk, &[("/proc/mounts", ""), ("df -P -k", "Filesystem\n/dev/sda1 10 5 x 50% /")]).expect_err("x");
-    assert_eq!(
-        err.to_string(),
-        "`disk` cannot read df -P -k line 2: the available space `x` is not a number (the line reads `/dev/sda1 10 5 x 50% /`)"
+    let check_error = |df: &str, expected: &str| {
+        let err = parse("disk", parse_disk, &[("/proc/mounts", ""), ("df -P -k", df)]).expect_err(df);
+        assert_eq!(err.to_string(), expected);
+    };
+    check_error(
+        "Filesystem\n/dev/sda1 10 5 x 50% /",
+        "`disk` cannot read df -P -k line 2: a filesystem line has a device, size, used and available in 1024-byte \
+         blocks, the capacity (`41%`) and the mount point (the line reads `/dev/sda1 10 5 x 50% /`)",
     );
+    check_error(
+        "Filesystem\n/dev/sda1 18446744073709551615 5 5 50% /",
+        "`disk` cannot read df -P -k line 2: the size is too large to be real (the line reads \
+         `/dev/sda1 18446744073709551615 5 5 50% /`)",
+    );
+}
+
+#[test]
+fn odd_devices_and_mount_points() {
+    // (mounts, df, expected (device, mount, type) of every filesystem listed)
+    let check = |mounts: &str, df: &str, expected: &[(&str, &str, &str)]| {
+        let Ok(Data::Disk(disk)) = parse("disk", parse_disk_all, &[("/proc/mounts", mounts), ("df -P -k", df)]) else {
+            panic!("{df}")
+        };
+        let rows: Vec<(&str, &str, &str)> =
+            disk.filesystems.iter().map(|f| (f.device.as_str(), f.mount.as_str(), f.fs_type.as_str())).collect();
+        assert_eq!(rows, expected, "{df}");
+    };
+    let header = "Filesystem 1024-blocks Used Available Capacity Mounted on\n";
+    // A CIFS share with a space in its name, as GNU and busybox df print it.
+    check(
+        "//nas/Shared\\040Docs /mnt/docs cifs rw 0 0",
+        &format!("{header}//nas/Shared Docs 100 40 60 40% /mnt/docs\n"),
+        &[("//nas/Shared Docs", "/mnt/docs", "cifs")],
+    );
+    // busybox prints a line break in a mount point as it is; the name goes on on the next line.
+    check(
+        "/dev/sdc1 /mnt/two\\012lines ext4 rw 0 0\n/dev/sda1 / ext4 rw 0 0",
+        &format!("{header}/dev/sdc1 100 1 99 1% /mnt/two\nlines\n/dev/sda1 100 50 50 50% /\n"),
+        &[("/dev/sdc1", "/mnt/two\nlines", "ext4"), ("/dev/sda1", "/", "ext4")],
+    );
+    // GNU df shows control characters as `?`; the type is still found.
+    check(
+        "/dev/sdc1 /mnt/bell\\007 ext4 rw 0 0",
+        &format!("{header}/dev/sdc1 100 1 99 1% /mnt/bell?\n"),
+        &[("/dev/sdc1", "/mnt/bell?", "ext4")],
+    );
+    // `df -a` style lines without sizes.
+    check("proc /proc proc rw 0 0", &format!("{header}proc - - - - /proc\n"), &[("proc", "/proc", "proc")]);
 }
 
 #[test]

@@ -9,6 +9,8 @@ use crate::report::Report;
 
 /// How many processes the one-line form names before "and N more".
 const PROCESSES_SHOWN: usize = 3;
+/// The CPU share fields, percentages without `_percent` in their names.
+const CPU_SHARES: [&str; 8] = ["usr", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal"];
 /// Widest cell of a table; longer text (a command line) is cut with `…`.
 const CELL_CHARS: usize = 60;
 
@@ -23,7 +25,9 @@ pub(crate) fn one_line(data: &Data) -> String {
                     .map(|(name, value)| format!("{name} {}", percent(*value)))
                     .collect();
             if !cpu.cores.is_empty() {
-                let busy: Vec<String> = cpu.cores.iter().map(|c| format!("{}:{:.0}%", c.core, 100.0 - c.idle)).collect();
+                // Busy as the `busy` field counts it: neither idle nor waiting for I/O.
+                let busy: Vec<String> =
+                    cpu.cores.iter().map(|c| format!("{}:{:.0}%", c.core, 100.0 - c.idle - c.iowait)).collect();
                 parts.push(format!("busy per core {}", busy.join(" ")));
             }
             parts
@@ -263,7 +267,15 @@ impl Cell {
         match value {
             Value::Number(n) if key.ends_with("_bytes_per_sec") => number(rate(n.as_f64().unwrap_or(0.0))),
             Value::Number(n) if key.ends_with("_bytes") => number(bytes(n.as_u64().unwrap_or(0))),
-            Value::Number(n) if n.is_f64() => number(format!("{:.1}", n.as_f64().unwrap_or(0.0))),
+            // Percentages with one decimal, as `pretty` shows them; small numbers (load averages) with two.
+            Value::Number(n) if n.is_f64() => {
+                let value = n.as_f64().unwrap_or(0.0);
+                number(if key.ends_with("_percent") || value.abs() >= 10.0 || CPU_SHARES.contains(&key) {
+                    format!("{value:.1}")
+                } else {
+                    format!("{value:.2}")
+                })
+            }
             Value::Number(n) => number(n.to_string()),
             Value::Bool(flag) => Cell::text(if *flag { "yes" } else { "no" }),
             Value::Null => Cell::text("-"),

@@ -24,6 +24,24 @@ fn probes() -> Vec<(&'static str, Probe)> {
     ]
 }
 
+/// Values every Linux machine has, so a script that reads a file wrong (a byte at a time, say) is caught.
+fn sane(data: &Data) -> bool {
+    match data {
+        Data::Cpu(cpu) => {
+            (cpu.usr + cpu.nice + cpu.sys + cpu.idle + cpu.iowait + cpu.irq + cpu.softirq + cpu.steal - 100.0).abs() < 0.5
+        }
+        Data::Ram(ram) => ram.total_bytes > 1 << 20 && ram.used_bytes <= ram.total_bytes,
+        Data::Load(load) => load.cores >= 1 && load.tasks >= 1,
+        Data::Net(net) => net.interfaces.iter().any(|i| i.name == "lo"),
+        Data::Disk(disk) => disk.filesystems.iter().all(|f| f.used_bytes <= f.size_bytes),
+        Data::Entropy(entropy) => entropy.pool_size_bits >= 256,
+        Data::OsInfo(os) => !os.hostname.is_empty() && os.kernel.contains('.') && os.architecture.len() > 2,
+        Data::Hardware(hardware) => hardware.cores >= 1 && hardware.memory_bytes > 1 << 20 && hardware.cpu_model.len() > 1,
+        Data::Processes(list) => list.processes.iter().any(|p| p.pid == 1),
+        Data::Temperature(t) => !t.sensors.is_empty(),
+    }
+}
+
 /// `shell -c` with `path` as the only `PATH`, or the inherited one.
 fn shell(program: &str, args: &[&str], path: Option<&Path>) -> Command {
     let mut command = Command::new(program);
@@ -37,7 +55,10 @@ fn shell(program: &str, args: &[&str], path: Option<&Path>) -> Command {
 fn check(userland: &str, make_shell: impl Fn() -> Command) {
     for (name, probe) in probes() {
         match (name, probe.run_locally(make_shell())) {
-            (_, Ok(data)) => assert_eq!(data.kind(), name.trim_end_matches("_all"), "{userland}"),
+            (_, Ok(data)) => {
+                assert_eq!(data.kind(), name.trim_end_matches("_all"), "{userland}");
+                assert!(sane(&data), "{name} with {userland}: {data:?}");
+            }
             // A machine without sensors says so; it is not a broken script.
             ("temperature", Err(err)) if err.contains("no sensors") => {}
             (_, Err(err)) => panic!("{name} with {userland}: {err}"),
