@@ -60,11 +60,47 @@ pub fn busiest_first(run: Run) -> Run {
     run.sort_by(|a, b| idle(a).total_cmp(&idle(b)))
 }
 
-/// The seed's `stats-jobs`: the listing every 5 s on the group.
+/// Idle and user CPU of every host, to the hub's charts.
 ///
-/// Type `stats_jobs sandbox` at the `remote live` prompt to schedule them; the metrics pipelines join
-/// this set when they exist.
+/// The seed's `cpu-publish`: each host's CPU over one second, kept in the history and drawn as two stocks.
+#[remote::pipeline]
+pub fn cpu_publish(hs: &Hosts) -> Run {
+    pipeline!(cpu(hs) | collect | publish(stock("Idle CPU", idle)) | publish(stock("User CPU", usr)))
+}
+
+/// Memory in use, in percent, to the hub's charts.
+#[remote::pipeline]
+pub fn ram_publish(hs: &Hosts) -> Run {
+    pipeline!(ram(hs) | collect | publish(stock("RAM used %", ram_used_percent)))
+}
+
+/// The 1-minute load per core, to the hub's charts.
+#[remote::pipeline]
+pub fn load_publish(hs: &Hosts) -> Run {
+    pipeline!(load(hs) | collect | publish(stock("Load per core", load_per_core)))
+}
+
+/// Bytes in and out per second on every interface, to the hub's charts.
+#[remote::pipeline]
+pub fn net_publish(hs: &Hosts) -> Run {
+    pipeline!(
+        net(hs) | collect | publish(stock("Network in", rx_bytes_per_sec)) | publish(stock("Network out", tx_bytes_per_sec))
+    )
+}
+
+/// Disk use of every filesystem, in percent, to the hub's charts.
+#[remote::pipeline]
+pub fn disk_publish(hs: &Hosts) -> Run {
+    pipeline!(disk(hs) | collect | publish(stock("Disk used %", disk_used_percent)))
+}
+
+/// The seed's `stats-jobs`: every stock pipeline every 5 s on the group.
+///
+/// Type `stats_jobs sandbox` at the `remote live` prompt to schedule them; the charts fill in the hub.
 #[remote::jobs]
 pub fn stats_jobs(hs: &Hosts) -> Vec<JobSpec> {
-    vec![JobSpec::pipeline("listing", "every 5s", "listing", hs)]
+    ["cpu", "ram", "load", "net", "disk"]
+        .iter()
+        .map(|metric| JobSpec::pipeline(metric, "every 5s", &format!("{metric}_publish"), hs))
+        .collect()
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::inventory::HostSpec;
 use crate::pretty::View;
 use crate::report::{HostResult, Report};
+use crate::stocks::Sample;
 
 /// Everything a pipeline asks of the outside world. Implemented by the host process (the CLI, the live
 /// host) and reached through a trait object, so that code in a hot-reloaded `ops` library calls back
@@ -16,6 +17,14 @@ pub trait Driver: Send + Sync {
     fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult>;
     /// Shows a report to the user as `view` says; this is what the `pretty` and `table` steps do.
     fn show(&self, report: &Report, view: View);
+    /// Keeps samples of hosts' typed data in the history, where there is one (`collect`). Nothing by default.
+    fn record(&self, samples: &[Sample]) {
+        let _ = samples;
+    }
+    /// Sends the samples of the chart `stock` to the hub, where there is one (`publish`). Nothing by default.
+    fn publish(&self, stock: &str, samples: &[Sample]) {
+        let _ = (stock, samples);
+    }
 }
 
 /// A named set of hosts, bound to the driver that runs commands on them. Cheap to clone.

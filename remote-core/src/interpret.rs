@@ -308,12 +308,40 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
         (Type::Bool, ArgKind::Bool(flag)) => Value::Bool(*flag),
         (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
         (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
+        (Type::Stock, ArgKind::Call { name, name_at, args }) if name == "stock" => stock_value(args, arg.at, context)?,
+        (Type::Stock, ArgKind::Call { name, name_at, .. }) => {
+            return Err(EvalError::new(
+                format!("`{param}` of `{}` is a stock, but this is a call of `{name}`", entry.name),
+                *name_at,
+            )
+            .help(Some("make one with `stock(\"Title\", field)`, e.g. `stock(\"Idle CPU\", idle)`".into())));
+        }
         (Type::Field, ArgKind::Name(name)) => match find(context.registry, name, arg.at, |kind| kind == Kind::Field)?.callable {
             Callable::Field(select) => Value::Field(select),
             _ => return Err(EvalError::new(format!("`{name}` is not a field"), arg.at)),
         },
         _ => return Err(mismatch()),
     })
+}
+
+/// `stock("Title", field)`: a chart of one field.
+fn stock_value(args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
+    let usage = || Some("a stock is `stock(\"Title\", field)`, e.g. `stock(\"Idle CPU\", idle)`".to_string());
+    let [title, field] = args else {
+        return Err(
+            EvalError::new(format!("`stock` takes a title and a field, got {} argument(s)", args.len()), at).help(usage())
+        );
+    };
+    let ArgKind::Str(title) = &title.kind else {
+        return Err(EvalError::new("the title of a stock is a string", title.at).help(usage()));
+    };
+    let ArgKind::Name(name) = &field.kind else {
+        return Err(EvalError::new("the second argument of `stock` is a field, such as `idle`", field.at).help(usage()));
+    };
+    match find(context.registry, name, field.at, |kind| kind == Kind::Field)?.callable {
+        Callable::Field(select) => Ok(Value::Stock(crate::stocks::stock(title, select))),
+        _ => Err(EvalError::new(format!("`{name}` is not a field"), field.at)),
+    }
 }
 
 fn predicate(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {

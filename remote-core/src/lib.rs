@@ -40,6 +40,7 @@ pub mod run;
 pub mod settings;
 pub mod ssh_config;
 pub mod steps;
+pub mod stocks;
 pub mod value;
 
 pub use hosts::{Driver, Hosts};

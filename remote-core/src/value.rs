@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::fields::Select;
 use crate::report::HostResult;
+use crate::stocks::Stock;
 
 /// The type of a parameter, as `remote list` shows it and the interpreter checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub enum Type {
     Predicate,
     /// A named number in hosts' typed data, e.g. `idle` or `disk_used_percent`.
     Field,
+    /// A chart of one field, `stock("Idle CPU", idle)`.
+    Stock,
 }
 
 impl fmt::Display for Type {
@@ -32,6 +35,7 @@ impl fmt::Display for Type {
             Type::Bool => "bool",
             Type::Predicate => "predicate",
             Type::Field => "field",
+            Type::Stock => "stock",
         })
     }
 }
@@ -51,6 +55,8 @@ pub enum Value {
     Predicate(Predicate),
     /// A field selector.
     Field(Select),
+    /// A chart.
+    Stock(Stock),
 }
 
 /// A named test of one host's outcome, as `pick` takes it.
@@ -87,7 +93,7 @@ impl fmt::Debug for Predicate {
 #[diagnostic::on_unimplemented(
     message = "a declared step cannot take a `{Self}`: the prompt passes only strings, numbers, bools, predicates and fields",
     label = "not a type the prompt can pass",
-    note = "use `&str`, `String`, `i64`, `f64`, `bool`, `Predicate`, `Select` (a field) or `impl Fn(&HostResult) -> bool`"
+    note = "use `&str`, `String`, `i64`, `f64`, `bool`, `Predicate`, `Select` (a field), `Stock` or `impl Fn(&HostResult) -> bool`"
 )]
 pub trait FromValue: Sized {
     /// The type the prompt must supply.
@@ -165,6 +171,16 @@ impl FromValue for Select {
     }
 }
 
+impl FromValue for Stock {
+    const TYPE: Type = Type::Stock;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+        match value {
+            Some(Value::Stock(stock)) => Ok(stock),
+            other => Err(wrong(parameter, Self::TYPE, other)),
+        }
+    }
+}
+
 /// How a call with these values reads, for a predicate's name: `stdout_has("x")`.
 pub fn describe_call(name: &str, values: &[Value]) -> String {
     let values: Vec<String> = values
@@ -176,6 +192,7 @@ pub fn describe_call(name: &str, values: &[Value]) -> String {
             Value::Bool(flag) => flag.to_string(),
             Value::Predicate(predicate) => predicate.name().to_string(),
             Value::Field(select) => select().name.to_string(),
+            Value::Stock(stock) => format!("stock({:?}, {})", stock.title, stock.field.name),
         })
         .collect();
     format!("{name}({})", values.join(", "))

@@ -1,6 +1,6 @@
 //! The driver the host process gives to pipelines: commands go to the session pool on the host's runtime.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
@@ -8,6 +8,7 @@ use crate::pool::{ExecOptions, HostDone, SessionPool};
 use remote_core::hosts::{Driver, Hosts};
 use remote_core::pretty::View;
 use remote_core::report::{HostError, HostResult, Report};
+use remote_core::stocks::{Sample, Stocks};
 
 /// What `pretty` and `table` do with a report in this process.
 type Show = dyn Fn(&Report, View) + Send + Sync;
@@ -22,6 +23,8 @@ pub struct SessionDriver {
     options: ExecOptions,
     on_fan_out: Option<OnFanOut>,
     show: Box<Show>,
+    /// Where `collect` and `publish` send samples: set once when the live host starts its hub.
+    stocks: OnceLock<Arc<dyn Stocks>>,
 }
 
 impl SessionDriver {
@@ -33,12 +36,17 @@ impl SessionDriver {
         options: ExecOptions,
         show: impl Fn(&Report, View) + Send + Sync + 'static,
     ) -> Self {
-        Self { pool, runtime, options, on_fan_out: None, show: Box::new(show) }
+        Self { pool, runtime, options, on_fan_out: None, show: Box::new(show), stocks: OnceLock::new() }
     }
 
     /// The pool the commands go through.
     pub fn pool(&self) -> &SessionPool {
         &self.pool
+    }
+
+    /// Sends the samples of `collect` and `publish` to `stocks` from now on (once; later calls are ignored).
+    pub fn use_stocks(&self, stocks: Arc<dyn Stocks>) {
+        let _ = self.stocks.set(stocks);
     }
 
     /// Calls `on_fan_out` at the start of every fan-out, for progress display.
@@ -75,5 +83,17 @@ impl Driver for SessionDriver {
 
     fn show(&self, report: &Report, view: View) {
         (self.show)(report, view);
+    }
+
+    fn record(&self, samples: &[Sample]) {
+        if let Some(stocks) = self.stocks.get() {
+            stocks.record(samples);
+        }
+    }
+
+    fn publish(&self, stock: &str, samples: &[Sample]) {
+        if let Some(stocks) = self.stocks.get() {
+            stocks.publish(stock, samples);
+        }
     }
 }

@@ -154,6 +154,10 @@ pub struct LiveArgs {
     /// `cargo watch -x 'rustc -p ops --lib --crate-type cdylib'`, bacon or watchexec yourself)
     #[arg(long)]
     pub no_build: bool,
+    /// Serve the stock hub here: viewers at /stream, Prometheus at /metrics. A non-loopback address serves
+    /// every stock to anyone who can reach it, without authentication
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub hub: std::net::SocketAddr,
     #[command(flatten)]
     pub session: SessionArgs,
 }

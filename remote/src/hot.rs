@@ -348,6 +348,13 @@ impl Library for HotOps {
         if let Some(why) = &state.broken {
             return Err(why.clone());
         }
+        // A line checked against the library before a reload, and called after it: the name may be gone.
+        {
+            let listing = self.listing.lock().unwrap_or_else(PoisonError::into_inner);
+            if listing.removed.contains(call.name()) && listing.catalog.iter().all(|e| e.name != call.name()) {
+                return Err(remote_core::registry::removed_message(call.name()));
+            }
+        }
         // SAFETY: the stamp was checked when this library was loaded (see `entry_catalog`).
         let invoke = unsafe { state.reloader.get_symbol::<InvokeFn>(b"remote_ops_invoke\0") }
             .map_err(|err| format!("the loaded ops library has no remote_ops_invoke: {err}"))?;

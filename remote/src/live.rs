@@ -77,6 +77,28 @@ enum Ops {
     Linked(String),
 }
 
+/// Serves the stock hub on `address` and sends the session's stocks to it; without it (the port is taken, say)
+/// the prompt still runs and says that `publish` reaches nobody.
+fn start_hub(session: &Session, address: std::net::SocketAddr) {
+    let hub = crate::hub::Hub::default();
+    match hub.serve(address, session.runtime()) {
+        Ok(bound) => {
+            if !bound.ip().is_loopback() {
+                eprintln!(
+                    "remote live: warning: the stock hub listens on {bound}, beyond this machine: anyone who can reach it \
+                     reads every stock, without authentication"
+                );
+            }
+            eprintln!("remote live: stock hub on http://{bound} (viewers: /stream, Prometheus: /metrics)");
+            session.use_stocks(Arc::new(hub));
+        }
+        Err(err) => eprintln!(
+            "remote live: no stock hub: cannot listen on {address}: {err}; `publish` reaches nobody (choose another \
+             address with --hub)"
+        ),
+    }
+}
+
 /// Runs the prompt on the terminal, or the lines of `--script`.
 pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = global.inventory_path();
@@ -100,6 +122,7 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
             session.use_library(Arc::new(Linked) as Arc<dyn Library>);
         }
     }
+    start_hub(&session, args.hub);
     let session = Arc::new(session);
     let runner: crate::jobs::Runner = {
         let (session, inventory) = (session.clone(), inventory.clone());

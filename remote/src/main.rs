@@ -6,6 +6,7 @@ mod exec;
 mod hosts;
 #[cfg(feature = "hot")]
 mod hot;
+mod hub;
 mod interrupt;
 mod jobs;
 mod limits;

@@ -86,6 +86,17 @@ impl Session {
         Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel, library: Arc::new(Linked), job_driver, job_cancel })
     }
 
+    /// Sends what `collect` and `publish` make, in commands and in jobs, to `stocks` from now on.
+    pub fn use_stocks(&self, stocks: Arc<dyn remote_core::stocks::Stocks>) {
+        self.driver.use_stocks(stocks.clone());
+        self.job_driver.use_stocks(stocks);
+    }
+
+    /// The runtime the session's I/O runs on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        self.runtime.handle()
+    }
+
     /// Takes pipelines and steps from `library` from now on.
     pub fn use_library(&mut self, library: Arc<dyn Library>) {
         self.library = library;
@@ -194,11 +205,14 @@ impl Session {
                 let failed = report.results.len() - ok;
                 // When ops failed for every host alike (a panic, a step a reload removed), that is the job's error;
                 // hosts failing on their own are counted, not an error of the job.
+                // The cause itself, as a check before the call would have said it (`… was removed from ops by a reload`).
                 let library: Vec<String> = report
                     .results
                     .iter()
-                    .filter(|r| matches!(r.outcome, Err(HostError::Library { .. })))
-                    .filter_map(|r| r.error_text())
+                    .filter_map(|r| match &r.outcome {
+                        Err(HostError::Library { cause }) => Some(cause.clone()),
+                        _ => None,
+                    })
                     .collect();
                 let error = (ok == 0 && library.len() == report.results.len() && library.iter().all(|e| *e == library[0]))
                     .then(|| library[0].clone());
@@ -318,7 +332,7 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
 /// operation or step, or the closest pipeline name.
 fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), String> {
     if registry.was_removed(name) {
-        return Err(format!("`{name}` was removed from ops by a reload; put it back in ops/src and save, or see `list`"));
+        return Err(remote_core::registry::removed_message(name));
     }
     match registry.find(name).map(|entry| entry.kind) {
         Some(Kind::Pipeline) => return Ok(()),

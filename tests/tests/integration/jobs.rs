@@ -144,9 +144,11 @@ fn a_job_set_from_ops_schedules_its_jobs_for_a_group() {
     let hosts = TestHosts::start(1);
     let out = script(&hosts, "stats_jobs test\njobs\nstats_jobs test\n");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("remote live: job set stats_jobs on test: listing every 5s (next "), "{}", out.stderr);
-    assert!(out.stderr.contains(", replaced)"), "the second time replaces the job: {}", out.stderr);
-    assert!(out.stdout.contains("listing  every 5s"), "{}", out.stdout);
+    assert!(out.stderr.contains("remote live: job set stats_jobs on test: cpu every 5s (next "), "{}", out.stderr);
+    assert!(out.stderr.contains(", replaced)"), "the second time replaces the jobs: {}", out.stderr);
+    for job in ["cpu", "ram", "load", "net", "disk"] {
+        assert!(out.stdout.contains(&format!("{job}  ")) && out.stdout.contains("every 5s"), "{job}: {}", out.stdout);
+    }
     // It is not a pipeline: `remote run` and expressions say what it is.
     let inventory = hosts.write_inventory(&[]);
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "run", "stats_jobs", "test"]);

@@ -6,6 +6,7 @@ mod host_keys;
 mod host_keys_openssh;
 mod hostile;
 mod hot_reload;
+mod hub;
 mod jobs;
 mod live;
 mod metrics;

@@ -1,0 +1,162 @@
+//! Stocks: named charts of hosts' typed data over time. `collect` turns each host's data into timestamped
+//! samples of every field, `publish(stock(title, field))` sends one field's samples to the live host's hub,
+//! which keeps them and serves them to viewers and to Prometheus.
+//!
+//! Architecture invariant: nothing here keeps state between runs. Samples leave a pipeline through the
+//! [`crate::hosts::Driver`], into the host process, so a reload of `ops` loses none of them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::data::Data;
+use crate::fields::{self, Field, Select};
+use crate::prelude::remote;
+use crate::report::HostResult;
+use crate::run::Run;
+
+/// One value of one field on one host at one time: a point of one line in a chart.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    /// The field (`idle`).
+    pub field: String,
+    /// The host, as written in the inventory.
+    pub host: String,
+    /// What the value belongs to on the host: a mount point, an interface, a sensor; empty for host-wide data.
+    pub item: String,
+    /// When it was read, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The value, in the field's unit.
+    pub value: f64,
+}
+
+/// Where the samples of `collect` and `publish` go in the host process: the live host's hub and history.
+pub trait Stocks: Send + Sync {
+    /// Keeps every field's samples (`collect`).
+    fn record(&self, samples: &[Sample]);
+    /// Sends one chart's samples to whoever watches it (`publish`).
+    fn publish(&self, stock: &str, samples: &[Sample]);
+}
+
+/// A chart: a title and the field it draws, one line per host (and per item for lists of filesystems,
+/// interfaces, sensors).
+#[derive(Clone, Debug)]
+pub struct Stock {
+    /// What the chart is called (`Idle CPU`).
+    pub title: String,
+    /// What it draws.
+    pub field: Field,
+}
+
+/// A chart called `title` of `field`: `publish(stock("Idle CPU", idle))`.
+pub fn stock(title: &str, field: Select) -> Stock {
+    Stock { title: title.to_string(), field: field() }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The samples of `field` in each succeeded host's data, all stamped `at_ms`.
+pub fn samples_of(field: &Field, results: &[HostResult], at_ms: i64) -> Vec<Sample> {
+    results
+        .iter()
+        .filter(|r| r.ok())
+        .flat_map(|r| {
+            field.of(r).into_iter().map(|(item, value)| Sample {
+                field: field.name.to_string(),
+                host: r.host.clone(),
+                item,
+                at_ms,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// Every field's samples in `data` of one host.
+fn all_samples(host: &str, data: &Data, at_ms: i64) -> Vec<Sample> {
+    fields::of_kind(data.kind())
+        .iter()
+        .flat_map(|field| {
+            field.values(data).into_iter().map(|(item, value)| Sample {
+                field: field.name.to_string(),
+                host: host.to_string(),
+                item,
+                at_ms,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// Records each host's typed data as timestamped samples of every field, in the live host's history.
+///
+/// Hosts without typed data (an `exec`, a failure) add nothing. The run goes on unchanged.
+#[remote::step]
+pub fn collect(run: Run) -> Run {
+    let at_ms = now_ms();
+    let samples: Vec<Sample> = run
+        .results()
+        .iter()
+        .filter(|r| r.ok())
+        .filter_map(|r| Some(all_samples(&r.host, r.any_data()?, at_ms)))
+        .flatten()
+        .collect();
+    run.hosts().driver().record(&samples);
+    run
+}
+
+/// Sends one chart's samples (each host's value of the stock's field) to the live host's hub.
+///
+/// E.g. `cpu(hs) | collect | publish(stock("Idle CPU", idle))`. Outside `remote live` there is no hub and
+/// nothing is sent.
+#[remote::step]
+pub fn publish(run: Run, stock: Stock) -> Run {
+    let samples = samples_of(&stock.field, run.results(), now_ms());
+    run.hosts().driver().publish(&stock.title, &samples);
+    run
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::data::{Cpu, Disk, Filesystem};
+    use crate::fields::{disk_used_percent, idle};
+    use crate::report::{HostError, Output};
+
+    fn host(name: &str, outcome: Result<Output, HostError>) -> HostResult {
+        HostResult { host: name.into(), outcome, elapsed: Duration::ZERO }
+    }
+
+    fn with(data: Data) -> Output {
+        Output { exit: Some(0), data: Some(data), ..Output::default() }
+    }
+
+    #[test]
+    fn a_stock_has_a_line_per_host_and_item() {
+        let fs = |mount: &str, used_percent: f64| Filesystem { mount: mount.into(), used_percent, ..Filesystem::default() };
+        let results = [
+            host("a", Ok(with(Data::Cpu(Cpu { idle: 90.0, ..Cpu::default() })))),
+            host("b", Ok(with(Data::Disk(Disk { filesystems: vec![fs("/", 40.0), fs("/var", 91.5)] })))),
+            host("c", Err(HostError::ConnectRefused { port: 22 })),
+            host("d", Ok(Output { exit: Some(0), ..Output::default() })),
+        ];
+        let point = |s: &Sample| (s.host.clone(), s.item.clone(), s.value);
+        let idle: Vec<_> = samples_of(&stock("Idle CPU", idle).field, &results, 7).iter().map(point).collect();
+        assert_eq!(idle, [("a".to_string(), String::new(), 90.0)]);
+        let disk: Vec<_> = samples_of(&disk_used_percent(), &results, 7).iter().map(point).collect();
+        assert_eq!(disk, [("b".to_string(), "/".to_string(), 40.0), ("b".to_string(), "/var".to_string(), 91.5)]);
+        assert!(samples_of(&disk_used_percent(), &results, 7).iter().all(|s| s.at_ms == 7 && s.field == "disk_used_percent"));
+    }
+
+    #[test]
+    fn collect_takes_every_field_of_the_kind() {
+        let samples = all_samples("a", &Data::Cpu(Cpu { usr: 1.0, idle: 99.0, ..Cpu::default() }), 5);
+        let fields: Vec<&str> = samples.iter().map(|s| s.field.as_str()).collect();
+        assert_eq!(fields, ["usr", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal", "busy"]);
+    }
+}

@@ -1,0 +1,297 @@
+//! The stock hub of `remote live`: what `publish` sends, kept for an hour in memory and served over HTTP, to
+//! viewers as server-sent events (`GET /stream`: the recent history, then live batches) and to Prometheus
+//! (`GET /metrics`: each series' latest value).
+//!
+//! Architecture invariant: publishing never waits for a reader. Live batches go through a bounded broadcast
+//! channel; a viewer that falls behind loses the oldest batches and is told how many, while the publisher and
+//! the other viewers go on.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::stream::{self, Stream};
+use remote_core::stocks::{Sample, Stocks, now_ms};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How long published samples stay in memory for viewers that connect later.
+const KEEP_MS: i64 = 60 * 60 * 1000;
+/// The most batches kept in memory, whatever their age, so a flood cannot exhaust it.
+const KEEP_BATCHES: usize = 100_000;
+/// Live batches a viewer may be behind before it loses the oldest.
+const BACKLOG: usize = 1024;
+
+/// One `publish`: a chart's samples from one run. The unit of the wire format.
+#[derive(Clone, Debug, Serialize)]
+pub struct Batch {
+    /// The chart's title.
+    pub stock: String,
+    /// Its points.
+    pub samples: Vec<Sample>,
+}
+
+/// A series, as Prometheus names it: stock, field, host and item.
+type SeriesKey = (String, String, String, String);
+/// A series' latest point: when (milliseconds since the epoch) and its value.
+type Point = (i64, f64);
+
+/// The hub's state, shared by the publishers (pipelines) and the HTTP server.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    recent: Mutex<VecDeque<Arc<Batch>>>,
+    latest: Mutex<BTreeMap<SeriesKey, Point>>,
+    live: broadcast::Sender<Arc<Batch>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        let (live, _) = broadcast::channel(BACKLOG);
+        Hub { inner: Arc::new(Inner { recent: Mutex::default(), latest: Mutex::default(), live }) }
+    }
+}
+
+impl Hub {
+    /// The batches published in the last hour, oldest first.
+    pub fn recent(&self) -> Vec<Arc<Batch>> {
+        self.inner.recent.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+
+    /// Every series' latest value in the Prometheus text format (version 0.0.4): a gauge per field, named
+    /// `remote_FIELD`, with the stock, host and item as labels.
+    pub fn metrics(&self) -> String {
+        let latest = self.inner.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut by_metric: BTreeMap<String, Vec<(&SeriesKey, &Point)>> = BTreeMap::new();
+        for (key, point) in latest.iter() {
+            by_metric.entry(metric_name(&key.1)).or_default().push((key, point));
+        }
+        let mut text = String::new();
+        for (metric, series) in by_metric {
+            text.push_str(&format!(
+                "# HELP {metric} The field `{}` of hosts' typed data, as published to stocks.\n",
+                series[0].0.1
+            ));
+            text.push_str(&format!("# TYPE {metric} gauge\n"));
+            for ((stock, _, host, item), (at_ms, value)) in series {
+                let labels = format!("stock=\"{}\",host=\"{}\",item=\"{}\"", label(stock), label(host), label(item));
+                text.push_str(&format!("{metric}{{{labels}}} {} {at_ms}\n", number(*value)));
+            }
+        }
+        text
+    }
+
+    /// Binds `address` and serves the hub there on `runtime` until the process ends; the address it got (the
+    /// port is the kernel's choice when `address` has port 0).
+    pub fn serve(&self, address: SocketAddr, runtime: &tokio::runtime::Handle) -> std::io::Result<SocketAddr> {
+        // Bound here, synchronously, so a port in use is reported to the user before the prompt starts.
+        let listener = std::net::TcpListener::bind(address)?;
+        listener.set_nonblocking(true)?;
+        let bound = listener.local_addr()?;
+        let app = Router::new()
+            .route("/", get(index))
+            .route("/metrics", get(metrics))
+            .route("/stream", get(stream))
+            .with_state(self.clone());
+        runtime.spawn(async move {
+            match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => {
+                    if let Err(err) = axum::serve(listener, app).await {
+                        tracing::warn!("the stock hub stopped: {err}");
+                    }
+                }
+                Err(err) => tracing::warn!("the stock hub could not listen: {err}"),
+            }
+        });
+        Ok(bound)
+    }
+}
+
+impl Stocks for Hub {
+    /// Collected samples go to the history store, which is not there yet; the hub serves published stocks.
+    fn record(&self, _samples: &[Sample]) {}
+
+    fn publish(&self, stock: &str, samples: &[Sample]) {
+        if samples.is_empty() {
+            return;
+        }
+        let batch = Arc::new(Batch { stock: stock.to_string(), samples: samples.to_vec() });
+        {
+            let mut latest = self.inner.latest.lock().unwrap_or_else(|e| e.into_inner());
+            for s in samples {
+                latest.insert((stock.to_string(), s.field.clone(), s.host.clone(), s.item.clone()), (s.at_ms, s.value));
+            }
+        }
+        {
+            let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent.push_back(batch.clone());
+            let oldest = now_ms() - KEEP_MS;
+            while recent.len() > KEEP_BATCHES || recent.front().is_some_and(|b| b.samples.iter().all(|s| s.at_ms < oldest)) {
+                recent.pop_front();
+            }
+        }
+        // No receiver is not an error: nobody is watching.
+        let _ = self.inner.live.send(batch);
+    }
+}
+
+/// A Prometheus metric name for `field`: `remote_` and the field, other characters as `_`.
+fn metric_name(field: &str) -> String {
+    let clean: String = field.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    format!("remote_{clean}")
+}
+
+/// A label value escaped as the text format wants: backslash, double quote and line feed.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A sample value as the text format writes it (`NaN`, `+Inf`, `-Inf` by name).
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        value.to_string()
+    }
+}
+
+/// `value` as one line of JSON (an event's data may not hold a line break; JSON escapes them).
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+async fn index() -> &'static str {
+    "remote live: stock hub\n\
+     GET /stream   server-sent events: `history` (the last hour's batches, a JSON array), then `batch` (one\n\
+     \x20             JSON batch per publish), and `dropped` ({\"batches\": N}) when this reader fell behind\n\
+     GET /metrics  every series' latest value in the Prometheus text format\n"
+}
+
+async fn metrics(State(hub): State<Hub>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], hub.metrics())
+}
+
+/// What a viewer's stream has yet to send.
+enum Next {
+    History(Vec<Arc<Batch>>, broadcast::Receiver<Arc<Batch>>),
+    Live(broadcast::Receiver<Arc<Batch>>),
+}
+
+async fn stream(State(hub): State<Hub>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Subscribed before the history is taken, so no batch falls between the two (one may come twice).
+    let receiver = hub.inner.live.subscribe();
+    let history = hub.recent();
+    let events = stream::unfold(Some(Next::History(history, receiver)), |next| async move {
+        match next? {
+            Next::History(history, receiver) => {
+                let batches: Vec<&Batch> = history.iter().map(|b| &**b).collect();
+                let event = Event::default().event("history").data(json(&batches));
+                Some((Ok(event), Some(Next::Live(receiver))))
+            }
+            Next::Live(mut receiver) => {
+                let event = match receiver.recv().await {
+                    Ok(batch) => Event::default().event("batch").data(json(&*batch)),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        Event::default().event("dropped").data(format!("{{\"batches\":{missed}}}"))
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                Some((Ok(event), Some(Next::Live(receiver))))
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+
+    use super::*;
+
+    /// A viewer: `GET /stream` on `address`, its response head read.
+    fn viewer(address: SocketAddr) -> BufReader<TcpStream> {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(stream, "GET /stream HTTP/1.1\r\nHost: hub\r\n\r\n").unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        while line != "\r\n" {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+        }
+        reader
+    }
+
+    /// Reads `viewer`'s lines until one contains `wanted`; whether it came.
+    fn read_until(viewer: &mut BufReader<TcpStream>, wanted: &str) -> bool {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match viewer.read_line(&mut line) {
+                Ok(0) | Err(_) => return false,
+                Ok(_) if line.contains(wanted) => return true,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_viewer_that_never_reads_stalls_neither_the_publisher_nor_the_others() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let hub = Hub::default();
+        let address = hub.serve("127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
+        let mut stalled = viewer(address);
+        let mut reading = viewer(address);
+        assert!(read_until(&mut reading, "event: history"));
+        let reader = std::thread::spawn(move || read_until(&mut reading, "\"host\":\"last\""));
+        // 2,000 batches of ~12 KB: far more than the stalled viewer's socket buffers and its backlog hold.
+        let samples: Vec<Sample> = (0..100).map(|i| sample("idle", &format!("host-{i:03}"), "", i as f64)).collect();
+        for _ in 0..2000 {
+            hub.publish("Idle CPU", &samples);
+        }
+        hub.publish("Idle CPU", &[sample("idle", "last", "", 1.0)]);
+        assert!(reader.join().unwrap(), "the reading viewer got the last batch");
+        // The stalled one, when it reads at last, is told how many batches it lost.
+        assert!(read_until(&mut stalled, "event: dropped"), "the stalled viewer was told what it missed");
+        assert_eq!(hub.recent().len(), 2001);
+    }
+
+    fn sample(field: &str, host: &str, item: &str, value: f64) -> Sample {
+        Sample { field: field.into(), host: host.into(), item: item.into(), at_ms: now_ms(), value }
+    }
+
+    #[test]
+    fn metrics_has_a_gauge_per_field_and_a_series_per_stock_host_and_item() {
+        let hub = Hub::default();
+        hub.publish("Idle CPU", &[sample("idle", "web-1", "", 95.5), sample("idle", "web-\"2\"", "", 90.0)]);
+        hub.publish("Disk", &[sample("disk_used_percent", "web-1", "/var\nlog", 91.0)]);
+        hub.publish("Idle CPU", &[sample("idle", "web-1", "", 42.0)]);
+        let text = hub.metrics();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).map(|l| l.rsplit_once(' ').unwrap().0).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"remote_disk_used_percent{stock="Disk",host="web-1",item="/var\nlog"} 91"#,
+                r#"remote_idle{stock="Idle CPU",host="web-\"2\"",item=""} 90"#,
+                r#"remote_idle{stock="Idle CPU",host="web-1",item=""} 42"#,
+            ]
+        );
+        assert!(text.contains("# TYPE remote_idle gauge\n"), "{text}");
+        assert_eq!(hub.recent().len(), 3);
+    }
+}

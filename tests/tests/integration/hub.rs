@@ -1,0 +1,135 @@
+//! The stock hub of `remote live` against real hosts: a job publishes, two viewers get the history then live
+//! batches, and `/metrics` is read by Prometheus's own text-format parser.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::{TestHosts, spawn_remote};
+
+/// `remote live --script` with the hub on a port of the kernel's choice; the address it says it serves.
+// The child goes back to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
+fn live_with_hub(hosts: &TestHosts, lines: &[&str]) -> (Child, SocketAddr, BufReader<std::process::ChildStderr>) {
+    let inventory = hosts.write_inventory(&[]);
+    let script = hosts.dir().join("hub.remote");
+    std::fs::write(&script, lines.join("\n")).unwrap();
+    let args = ["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap(), "--hub", "127.0.0.1:0"];
+    let mut child = spawn_remote(&args);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait();
+            panic!("remote live ended ({status:?}) before it served the hub");
+        }
+        if let Some(rest) = line.split("stock hub on http://").nth(1) {
+            let address = rest.split_whitespace().next().unwrap().parse().unwrap();
+            return (child, address, stderr);
+        }
+    }
+}
+
+/// `GET path` over a fresh connection; the response's head is read, the body is left to the caller.
+fn get(address: SocketAddr, path: &str) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{path}: {line}");
+    while line != "\r\n" {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+    }
+    reader
+}
+
+/// The next server-sent event: its name and data. Chunked transfer framing (hex length lines) is skipped.
+fn next_event(reader: &mut BufReader<TcpStream>) -> (String, String) {
+    let (mut name, mut data) = (String::new(), String::new());
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+        let line = line.trim_end_matches(['\r', '\n']);
+        if let Some(value) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+            name = value.to_string();
+        } else if let Some(value) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+            data.push_str(value);
+        } else if line.is_empty() && !name.is_empty() {
+            return (name, data);
+        }
+    }
+}
+
+#[test]
+fn two_viewers_get_the_history_then_live_batches_and_prometheus_reads_metrics() {
+    let hosts = TestHosts::start(2);
+    let entries = hosts.sandbox.host_entries();
+    let (mut child, address, _stderr) = live_with_hub(
+        &hosts,
+        &[
+            "cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))",
+            "watch c every 300ms cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle)) | publish(stock(\"User CPU\", usr))",
+            "wait 4s",
+        ],
+    );
+    // Joined after the first line published: the history has it.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut viewers = [get(address, "/stream"), get(address, "/stream")];
+    for viewer in &mut viewers {
+        let (name, data) = next_event(viewer);
+        assert_eq!(name, "history");
+        let history: Vec<Value> = serde_json::from_str(&data).unwrap();
+        assert!(history.iter().any(|b| b["stock"] == "Idle CPU"), "{data}");
+        // Then live batches, each host in them, from the job.
+        let started = Instant::now();
+        let mut seen = std::collections::BTreeSet::new();
+        while seen.len() < 4 && started.elapsed() < Duration::from_secs(10) {
+            let (name, data) = next_event(viewer);
+            assert_eq!(name, "batch", "{data}");
+            let batch: Value = serde_json::from_str(&data).unwrap();
+            for sample in batch["samples"].as_array().unwrap() {
+                let value = sample["value"].as_f64().unwrap();
+                assert!((0.0..=100.0).contains(&value) && sample["at_ms"].as_i64().unwrap() > 0, "{sample}");
+                seen.insert((batch["stock"].as_str().unwrap().to_string(), sample["host"].as_str().unwrap().to_string()));
+            }
+        }
+        let expected: std::collections::BTreeSet<(String, String)> = ["Idle CPU", "User CPU"]
+            .iter()
+            .flat_map(|stock| entries.iter().map(move |host| (stock.to_string(), host.clone())))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    let mut metrics = String::new();
+    get(address, "/metrics").read_to_string(&mut metrics).unwrap();
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\n\
+             for family in parse(sys.stdin.read()):\n    for s in family.samples:\n        \
+             print(family.name, family.type, s.labels['stock'], s.labels['host'], s.value)",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut python| {
+            python.stdin.take().unwrap().write_all(metrics.as_bytes())?;
+            python.wait_with_output()
+        })
+        .expect("python3 with prometheus_client (pip install prometheus_client; .ci/run installs it)");
+    assert!(parsed.status.success(), "{}\n{metrics}", String::from_utf8_lossy(&parsed.stderr));
+    let lines = String::from_utf8_lossy(&parsed.stdout).to_string();
+    for host in &entries {
+        assert!(lines.contains(&format!("remote_idle gauge Idle CPU {host} ")), "{lines}");
+        assert!(lines.contains(&format!("remote_usr gauge User CPU {host} ")), "{lines}");
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+}
