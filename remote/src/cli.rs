@@ -49,6 +49,21 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// The groups, or one group's hosts as resolved (user, address, port, key, jump hosts)
     Hosts(HostsArgs),
+    /// Past runs of `remote live` (prompt lines and jobs) and their per-host outcomes, from the history store
+    History(HistoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Only runs whose line or label mentions this pipeline (or any text)
+    #[arg(long, value_name = "P")]
+    pub pipeline: Option<String>,
+    /// Only this host's outcomes, and only runs that had it
+    #[arg(long, value_name = "H")]
+    pub host: Option<String>,
+    /// Only runs since this long ago (e.g. 30m, 1h, 7d)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub since: Option<std::time::Duration>,
 }
 
 #[derive(Args, Debug)]
@@ -158,6 +173,9 @@ pub struct LiveArgs {
     /// every stock to anyone who can reach it, without authentication
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub hub: std::net::SocketAddr,
+    /// Keep runs and samples in the history (`.remote/history.sqlite` beside the inventory) this long
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub keep_history: std::time::Duration,
     #[command(flatten)]
     pub session: SessionArgs,
 }

@@ -23,6 +23,8 @@ use remote_core::stocks::{Sample, Stocks, now_ms};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::history::History;
+
 /// How long published samples stay in memory for viewers that connect later.
 const KEEP_MS: i64 = 60 * 60 * 1000;
 /// The most batches kept in memory, whatever their age, so a flood cannot exhaust it.
@@ -51,6 +53,8 @@ pub struct Hub {
 }
 
 struct Inner {
+    /// Where every sample is kept on disk, when there is a history.
+    history: Option<Arc<History>>,
     recent: Mutex<VecDeque<Arc<Batch>>>,
     latest: Mutex<BTreeMap<SeriesKey, Point>>,
     live: broadcast::Sender<Arc<Batch>>,
@@ -59,11 +63,34 @@ struct Inner {
 impl Default for Hub {
     fn default() -> Self {
         let (live, _) = broadcast::channel(BACKLOG);
-        Hub { inner: Arc::new(Inner { recent: Mutex::default(), latest: Mutex::default(), live }) }
+        Hub { inner: Arc::new(Inner { history: None, recent: Mutex::default(), latest: Mutex::default(), live }) }
     }
 }
 
 impl Hub {
+    /// A hub that keeps every sample in `history` too, and starts from the last hour of it: viewers of a host
+    /// that restarted see what was published before.
+    pub fn with_history(history: Arc<History>) -> Result<Hub, crate::history::HistoryError> {
+        let (live, _) = broadcast::channel(BACKLOG);
+        let mut recent: VecDeque<Arc<Batch>> = VecDeque::new();
+        let mut latest = BTreeMap::new();
+        for (stock, sample) in history.published_since(now_ms() - KEEP_MS)? {
+            latest.insert(
+                (stock.clone(), sample.field.clone(), sample.host.clone(), sample.item.clone()),
+                (sample.at_ms, sample.value),
+            );
+            // Samples of one publish share a stock and a time: they make one batch again.
+            match recent.back_mut() {
+                Some(last) if last.stock == stock && last.samples.first().is_some_and(|s| s.at_ms == sample.at_ms) => {
+                    Arc::make_mut(last).samples.push(sample);
+                }
+                _ => recent.push_back(Arc::new(Batch { stock, samples: vec![sample] })),
+            }
+        }
+        let inner = Inner { history: Some(history), recent: Mutex::new(recent), latest: Mutex::new(latest), live };
+        Ok(Hub { inner: Arc::new(inner) })
+    }
+
     /// The batches published in the last hour, oldest first.
     pub fn recent(&self) -> Vec<Arc<Batch>> {
         self.inner.recent.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
@@ -119,12 +146,19 @@ impl Hub {
 }
 
 impl Stocks for Hub {
-    /// Collected samples go to the history store, which is not there yet; the hub serves published stocks.
-    fn record(&self, _samples: &[Sample]) {}
+    /// Collected samples (every field) go to the history only; the hub serves what is published.
+    fn record(&self, samples: &[Sample]) {
+        if let Some(history) = &self.inner.history {
+            history.record_samples("", samples);
+        }
+    }
 
     fn publish(&self, stock: &str, samples: &[Sample]) {
         if samples.is_empty() {
             return;
+        }
+        if let Some(history) = &self.inner.history {
+            history.record_samples(stock, samples);
         }
         let batch = Arc::new(Batch { stock: stock.to_string(), samples: samples.to_vec() });
         {

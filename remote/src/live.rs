@@ -2,6 +2,7 @@
 //! (`PIPELINE GROUP`), a pipeline expression, or a prompt command. Inside a workspace with `ops/`, the
 //! pipelines come from a hot-reloaded build of `ops` (see `hot`), rebuilt when a file of it is saved.
 
+use crate::history::History;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,10 +78,29 @@ enum Ops {
     Linked(String),
 }
 
+/// Opens the history beside the inventory; without it the prompt still runs and says why.
+fn open_history(inventory: &Path, keep: std::time::Duration) -> Option<Arc<History>> {
+    let path = crate::history::default_path(inventory);
+    match History::open(&path, Some(keep)) {
+        Ok(history) => Some(Arc::new(history)),
+        Err(err) => {
+            eprintln!("remote live: no history: {err}; runs and samples are not kept");
+            None
+        }
+    }
+}
+
 /// Serves the stock hub on `address` and sends the session's stocks to it; without it (the port is taken, say)
 /// the prompt still runs and says that `publish` reaches nobody.
-fn start_hub(session: &Session, address: std::net::SocketAddr) {
-    let hub = crate::hub::Hub::default();
+fn start_hub(session: &Session, address: std::net::SocketAddr, history: Option<Arc<History>>) {
+    let hub = match history.map(crate::hub::Hub::with_history) {
+        Some(Ok(hub)) => hub,
+        Some(Err(err)) => {
+            eprintln!("remote live: the hub starts empty: {err}");
+            crate::hub::Hub::default()
+        }
+        None => crate::hub::Hub::default(),
+    };
     match hub.serve(address, session.runtime()) {
         Ok(bound) => {
             if !bound.ip().is_loopback() {
@@ -122,7 +142,11 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
             session.use_library(Arc::new(Linked) as Arc<dyn Library>);
         }
     }
-    start_hub(&session, args.hub);
+    let history = open_history(&inventory, args.keep_history);
+    if let Some(history) = &history {
+        session.use_history(history.clone());
+    }
+    start_hub(&session, args.hub, history);
     let session = Arc::new(session);
     let runner: crate::jobs::Runner = {
         let (session, inventory) = (session.clone(), inventory.clone());

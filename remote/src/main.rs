@@ -3,6 +3,7 @@
 mod cli;
 mod complete;
 mod exec;
+mod history;
 mod hosts;
 #[cfg(feature = "hot")]
 mod hot;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
             .and_then(|inventory| hosts::print(&inventory, args.group.as_deref(), cli.global.json))
             .map(|()| EXIT_OK)
             .map_err(Into::into),
+        Command::History(args) => history::print(&cli.global, args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -37,6 +37,8 @@ pub struct Session {
     /// Ctrl-C at the prompt is for the line being typed, not for the jobs.
     job_driver: Arc<SessionDriver>,
     job_cancel: tokio::sync::watch::Sender<bool>,
+    /// Where every run's outcome is kept, when there is a history.
+    history: std::sync::OnceLock<Arc<crate::history::History>>,
 }
 
 impl Session {
@@ -83,7 +85,28 @@ impl Session {
                 }
             }))
         }));
-        Ok(Session { runtime, driver: Arc::new(driver), last_shown, cancel, library: Arc::new(Linked), job_driver, job_cancel })
+        Ok(Session {
+            runtime,
+            driver: Arc::new(driver),
+            last_shown,
+            cancel,
+            library: Arc::new(Linked),
+            job_driver,
+            job_cancel,
+            history: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Keeps every run's outcome in `history` from now on (once).
+    pub fn use_history(&self, history: Arc<crate::history::History>) {
+        let _ = self.history.set(history);
+    }
+
+    /// Keeps `run`, the outcome of `line`, in the history when there is one.
+    fn remember(&self, line: &str, run: &Run) {
+        if let Some(history) = self.history.get() {
+            history.record_run(line, run.report());
+        }
     }
 
     /// Sends what `collect` and `publish` make, in commands and in jobs, to `stocks` from now on.
@@ -152,7 +175,9 @@ impl Session {
         }
         let registry = self.registry();
         let context = Context { inventory, driver: driver.clone(), registry: &registry, library: Some(&*self.library) };
-        interpret::eval(line, &context)
+        let run = interpret::eval(line, &context)?;
+        self.remember(line, &run);
+        Ok(run)
     }
 
     /// Runs pipeline `name` from `ops` on `group`. `Err` says why it could not start (an unknown
@@ -166,10 +191,12 @@ impl Session {
         let group = self.check_named(inventory, name, group)?;
         self.check_open_files(&group.name, &group.hosts)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), driver.clone());
-        Ok(self
+        let run = self
             .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
-            .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause })))
+            .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause }));
+        self.remember(&format!("{name} {}", group.name), &run);
+        Ok(run)
     }
 
     /// Checks an expression as [`Self::eval`] would, without running it.

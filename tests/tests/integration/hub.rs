@@ -133,3 +133,55 @@ fn two_viewers_get_the_history_then_live_batches_and_prometheus_reads_metrics() 
     let status = child.wait().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn runs_and_samples_outlive_the_live_host_in_the_history() {
+    let hosts = TestHosts::start(2);
+    let entries = hosts.sandbox.host_entries();
+    let inventory = hosts.write_inventory(&[]);
+    let inventory = inventory.to_str().unwrap();
+    let (mut first, _, _stderr) = live_with_hub(
+        &hosts,
+        &["cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))", "exec(test, \"echo gone >&2; exit 3\")"],
+    );
+    assert!(first.wait().unwrap().success());
+
+    // Every line's per-host outcome, oldest first.
+    let history = |filters: &[&str]| -> Vec<Value> {
+        let mut args = vec!["--inventory", inventory, "history", "--json"];
+        args.extend_from_slice(filters);
+        let out = tests::remote(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let document: Value = serde_json::from_str(&out.stdout).unwrap();
+        document["runs"].as_array().unwrap().clone()
+    };
+    let runs = history(&[]);
+    let lines: Vec<&str> = runs.iter().map(|r| r["line"].as_str().unwrap()).collect();
+    assert_eq!(
+        lines,
+        ["cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))", "exec(test, \"echo gone >&2; exit 3\")"]
+    );
+    let failed = &runs[1]["results"][0];
+    assert_eq!((failed["ok"].clone(), failed["exit"].clone()), (Value::Bool(false), Value::from(3)), "{failed}");
+    assert_eq!(failed["error"], "exited with status 3");
+    assert!(failed["output"].as_str().unwrap().contains("gone"), "{failed}");
+    assert_eq!(history(&["--pipeline", "exec"]).len(), 1);
+    let one_host = history(&["--host", &entries[1], "--since", "1h"]);
+    assert!(
+        one_host.iter().all(|r| r["results"].as_array().unwrap().len() == 1 && r["results"][0]["host"] == entries[1].as_str())
+    );
+    assert_eq!(one_host.len(), 2);
+    let out = tests::remote(&["--inventory", inventory, "history"]);
+    assert!(out.stdout.contains("✖ ") && out.stdout.contains("exited with status 3"), "{}", out.stdout);
+
+    // A new live host serves what the first one published.
+    let (mut second, address, _stderr) = live_with_hub(&hosts, &["wait 2s"]);
+    let (name, data) = next_event(&mut get(address, "/stream"));
+    assert_eq!(name, "history");
+    let batches: Vec<Value> = serde_json::from_str(&data).unwrap();
+    assert_eq!(batches.len(), 1, "{data}");
+    assert_eq!(batches[0]["stock"], "Idle CPU");
+    let hosts_in: Vec<&str> = batches[0]["samples"].as_array().unwrap().iter().map(|s| s["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts_in, entries.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(second.wait().unwrap().success());
+}
