@@ -64,7 +64,8 @@ pub fn samples_of(field: &Field, results: &[HostResult], at_ms: i64) -> Vec<Samp
         .iter()
         .filter(|r| r.ok())
         .flat_map(|r| {
-            field.of(r).into_iter().map(|(item, value)| Sample {
+            // Not-a-number or infinite readings have no place on a chart (or in Prometheus's gauges).
+            field.of(r).into_iter().filter(|(_, value)| value.is_finite()).map(|(item, value)| Sample {
                 field: field.name.to_string(),
                 host: r.host.clone(),
                 item,
@@ -80,7 +81,7 @@ fn all_samples(host: &str, data: &Data, at_ms: i64) -> Vec<Sample> {
     fields::of_kind(data.kind())
         .iter()
         .flat_map(|field| {
-            field.values(data).into_iter().map(|(item, value)| Sample {
+            field.values(data).into_iter().filter(|(_, value)| value.is_finite()).map(|(item, value)| Sample {
                 field: field.name.to_string(),
                 host: host.to_string(),
                 item,

@@ -173,6 +173,9 @@ pub struct LiveArgs {
     /// every stock to anyone who can reach it, without authentication
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub hub: std::net::SocketAddr,
+    /// Serve no hub: `publish` still reaches the history
+    #[arg(long, conflicts_with = "hub")]
+    pub no_hub: bool,
     /// Keep runs and samples in the history (`.remote/history.sqlite` beside the inventory) this long
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = humantime::parse_duration)]
     pub keep_history: std::time::Duration,

@@ -137,9 +137,13 @@ pub struct Filter {
 impl History {
     /// Opens (or creates) the history at `path`, deleting rows older than `keep` when it is given.
     pub fn open(path: &Path, keep: Option<Duration>) -> Result<History, HistoryError> {
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder).map_err(|cause| HistoryError::Folder { path: path.to_path_buf(), cause })?;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let folder_error = |cause| HistoryError::Folder { path: path.to_path_buf(), cause };
+        // The history holds every prompt line and the end of every host's output: for its owner's eyes only.
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty() && !f.exists()) {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(folder_error)?;
         }
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(folder_error)?;
         let open = |cause| HistoryError::Open { path: path.to_path_buf(), cause };
         let connection = Connection::open(path).map_err(open)?;
         // A reader (the viewer, `remote history`) and the live host may meet; wait for each other briefly.
@@ -186,7 +190,8 @@ impl History {
         self.write(|tx| {
             let mut insert = tx
                 .prepare_cached("INSERT INTO samples (at_ms, stock, field, host, item, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
-            for s in samples {
+            // SQLite stores NaN as NULL, which the column refuses: a value that is not a number is not kept.
+            for s in samples.iter().filter(|s| s.value.is_finite()) {
                 insert.execute(params![s.at_ms, stock, s.field, s.host, s.item, s.value])?;
             }
             Ok(())
@@ -199,7 +204,7 @@ impl History {
         let query = |cause| HistoryError::Query { path: self.path.clone(), cause };
         let mut statement = connection
             .prepare(
-                "SELECT stock, field, host, item, at_ms, value FROM samples WHERE stock != '' AND at_ms >= ?1 ORDER BY at_ms",
+                "SELECT stock, field, host, item, at_ms, value FROM samples WHERE stock != '' AND at_ms >= ?1 ORDER BY at_ms, rowid",
             )
             .map_err(query)?;
         let rows = statement
@@ -310,11 +315,28 @@ fn tail(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
+impl History {
+    /// Opens the history at `path` to read it only: no schema, no pruning, nothing written.
+    pub fn open_to_read(path: &Path) -> Result<History, HistoryError> {
+        let open = |cause| HistoryError::Open { path: path.to_path_buf(), cause };
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(open)?;
+        connection.busy_timeout(Duration::from_secs(5)).map_err(open)?;
+        Ok(History {
+            path: path.to_path_buf(),
+            connection: Mutex::new(connection),
+            keep: None,
+            pruned_at: AtomicI64::new(0),
+            failing: AtomicBool::new(false),
+        })
+    }
+}
+
 /// `remote history`: the past runs the filters ask for, oldest first, as text or (`--json`) one document.
 pub fn print(global: &crate::cli::GlobalArgs, args: &crate::cli::HistoryArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let path = default_path(&global.inventory_path());
     let runs = if path.is_file() {
-        let history = History::open(&path, None)?;
+        let history = History::open_to_read(&path)?;
         let since_ms = args.since.map(|d| now_ms() - d.as_millis() as i64);
         history.runs(&Filter { pipeline: args.pipeline.clone(), host: args.host.clone(), since_ms })?
     } else {

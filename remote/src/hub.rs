@@ -13,8 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -27,8 +29,9 @@ use crate::history::History;
 
 /// How long published samples stay in memory for viewers that connect later.
 const KEEP_MS: i64 = 60 * 60 * 1000;
-/// The most batches kept in memory, whatever their age, so a flood cannot exhaust it.
-const KEEP_BATCHES: usize = 100_000;
+/// The most samples kept in memory, whatever their age, so a big fleet or a flood cannot exhaust it
+/// (~100 bytes each: ~200 MB at most).
+const KEEP_SAMPLES: usize = 2_000_000;
 /// Live batches a viewer may be behind before it loses the oldest.
 const BACKLOG: usize = 1024;
 
@@ -55,15 +58,39 @@ pub struct Hub {
 struct Inner {
     /// Where every sample is kept on disk, when there is a history.
     history: Option<Arc<History>>,
-    recent: Mutex<VecDeque<Arc<Batch>>>,
+    /// The last hour's batches. A batch is added and sent to live viewers under this lock, and a new viewer
+    /// subscribes and copies it under it too, so no batch reaches a viewer both ways, or neither.
+    recent: Mutex<Recent>,
     latest: Mutex<BTreeMap<SeriesKey, Point>>,
     live: broadcast::Sender<Arc<Batch>>,
 }
 
+/// The batches kept for viewers that connect later, and how many samples they hold.
+#[derive(Default)]
+struct Recent {
+    batches: VecDeque<Arc<Batch>>,
+    samples: usize,
+}
+
+impl Recent {
+    fn push(&mut self, batch: Arc<Batch>) {
+        self.samples += batch.samples.len();
+        self.batches.push_back(batch);
+    }
+
+    /// Drops what is older than an hour or beyond the sample cap, oldest first.
+    fn prune(&mut self, now_ms: i64) {
+        let oldest = now_ms - KEEP_MS;
+        while self.samples > KEEP_SAMPLES || self.batches.front().is_some_and(|b| b.samples.iter().all(|s| s.at_ms < oldest)) {
+            let Some(batch) = self.batches.pop_front() else { break };
+            self.samples -= batch.samples.len();
+        }
+    }
+}
+
 impl Default for Hub {
     fn default() -> Self {
-        let (live, _) = broadcast::channel(BACKLOG);
-        Hub { inner: Arc::new(Inner { history: None, recent: Mutex::default(), latest: Mutex::default(), live }) }
+        Hub::with_backlog(BACKLOG)
     }
 }
 
@@ -72,28 +99,43 @@ impl Hub {
     /// that restarted see what was published before.
     pub fn with_history(history: Arc<History>) -> Result<Hub, crate::history::HistoryError> {
         let (live, _) = broadcast::channel(BACKLOG);
-        let mut recent: VecDeque<Arc<Batch>> = VecDeque::new();
+        let mut batches: VecDeque<Arc<Batch>> = VecDeque::new();
         let mut latest = BTreeMap::new();
         for (stock, sample) in history.published_since(now_ms() - KEEP_MS)? {
-            latest.insert(
-                (stock.clone(), sample.field.clone(), sample.host.clone(), sample.item.clone()),
-                (sample.at_ms, sample.value),
-            );
+            let key = (stock.clone(), sample.field.clone(), sample.host.clone(), sample.item.clone());
+            latest.insert(key, (sample.at_ms, sample.value));
             // Samples of one publish share a stock and a time: they make one batch again.
-            match recent.back_mut() {
+            match batches.back_mut() {
                 Some(last) if last.stock == stock && last.samples.first().is_some_and(|s| s.at_ms == sample.at_ms) => {
                     Arc::make_mut(last).samples.push(sample);
                 }
-                _ => recent.push_back(Arc::new(Batch { stock, samples: vec![sample] })),
+                _ => batches.push_back(Arc::new(Batch { stock, samples: vec![sample] })),
             }
         }
+        let mut recent = Recent { samples: batches.iter().map(|b| b.samples.len()).sum(), batches };
+        recent.prune(now_ms());
         let inner = Inner { history: Some(history), recent: Mutex::new(recent), latest: Mutex::new(latest), live };
         Ok(Hub { inner: Arc::new(inner) })
     }
 
+    /// A hub whose live viewers may fall `backlog` batches behind before they lose some.
+    fn with_backlog(backlog: usize) -> Hub {
+        let (live, _) = broadcast::channel(backlog);
+        let inner = Inner { history: None, recent: Mutex::default(), latest: Mutex::default(), live };
+        Hub { inner: Arc::new(inner) }
+    }
+
     /// The batches published in the last hour, oldest first.
-    pub fn recent(&self) -> Vec<Arc<Batch>> {
-        self.inner.recent.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    #[cfg(test)]
+    fn recent(&self) -> Vec<Arc<Batch>> {
+        self.subscribe().0
+    }
+
+    /// The last hour's batches and a receiver of every batch after them, taken together.
+    fn subscribe(&self) -> (Vec<Arc<Batch>>, broadcast::Receiver<Arc<Batch>>) {
+        let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.prune(now_ms());
+        (recent.batches.iter().cloned().collect(), self.inner.live.subscribe())
     }
 
     /// Every series' latest value in the Prometheus text format (version 0.0.4): a gauge per field, named
@@ -106,14 +148,13 @@ impl Hub {
         }
         let mut text = String::new();
         for (metric, series) in by_metric {
-            text.push_str(&format!(
-                "# HELP {metric} The field `{}` of hosts' typed data, as published to stocks.\n",
-                series[0].0.1
-            ));
+            let help = format!("The field `{}` of hosts' typed data, as published to stocks.", series[0].0.1);
+            text.push_str(&format!("# HELP {metric} {}\n", help.replace('\\', "\\\\").replace('\n', "\\n")));
             text.push_str(&format!("# TYPE {metric} gauge\n"));
-            for ((stock, _, host, item), (at_ms, value)) in series {
+            // No timestamps: Prometheus stamps each scrape itself, and refuses old or out-of-order stamps.
+            for ((stock, _, host, item), (_, value)) in series {
                 let labels = format!("stock=\"{}\",host=\"{}\",item=\"{}\"", label(stock), label(host), label(item));
-                text.push_str(&format!("{metric}{{{labels}}} {} {at_ms}\n", number(*value)));
+                text.push_str(&format!("{metric}{{{labels}}} {}\n", number(*value)));
             }
         }
         text
@@ -126,11 +167,20 @@ impl Hub {
         let listener = std::net::TcpListener::bind(address)?;
         listener.set_nonblocking(true)?;
         let bound = listener.local_addr()?;
+        let loopback = bound.ip().is_loopback();
         let app = Router::new()
             .route("/", get(index))
             .route("/metrics", get(metrics))
             .route("/stream", get(stream))
-            .with_state(self.clone());
+            .with_state(self.clone())
+            .layer(axum::middleware::from_fn(move |request: Request, next: Next| async move {
+                // A web page the operator visits could point a name of its own at 127.0.0.1 (DNS rebinding) and
+                // read the stocks; a hub on loopback answers only requests addressed to loopback.
+                if loopback && !addressed_to_loopback(request.headers()) {
+                    return (StatusCode::FORBIDDEN, "the hub answers requests addressed to this machine only\n").into_response();
+                }
+                next.run(request).await
+            }));
         runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(listener) {
                 Ok(listener) => {
@@ -161,23 +211,36 @@ impl Stocks for Hub {
             history.record_samples(stock, samples);
         }
         let batch = Arc::new(Batch { stock: stock.to_string(), samples: samples.to_vec() });
+        let now = now_ms();
         {
             let mut latest = self.inner.latest.lock().unwrap_or_else(|e| e.into_inner());
             for s in samples {
-                latest.insert((stock.to_string(), s.field.clone(), s.host.clone(), s.item.clone()), (s.at_ms, s.value));
+                let key = (stock.to_string(), s.field.clone(), s.host.clone(), s.item.clone());
+                // Two jobs may publish one series; the newer reading stays the latest.
+                if latest.get(&key).is_none_or(|(at_ms, _)| *at_ms <= s.at_ms) {
+                    latest.insert(key, (s.at_ms, s.value));
+                }
             }
+            // A series not published for an hour (an interface that went away) leaves /metrics.
+            latest.retain(|_, (at_ms, _)| *at_ms >= now - KEEP_MS);
         }
-        {
-            let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
-            recent.push_back(batch.clone());
-            let oldest = now_ms() - KEEP_MS;
-            while recent.len() > KEEP_BATCHES || recent.front().is_some_and(|b| b.samples.iter().all(|s| s.at_ms < oldest)) {
-                recent.pop_front();
-            }
-        }
+        let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.push(batch.clone());
+        recent.prune(now);
         // No receiver is not an error: nobody is watching.
         let _ = self.inner.live.send(batch);
     }
+}
+
+/// Whether the request's `Host` names this machine (`127.x`, `localhost`, `[::1]`), or says nothing.
+fn addressed_to_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return true };
+    let name = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A Prometheus metric name for `field`: `remote_` and the field, other characters as `_`.
@@ -219,23 +282,21 @@ async fn metrics(State(hub): State<Hub>) -> impl IntoResponse {
 }
 
 /// What a viewer's stream has yet to send.
-enum Next {
+enum Pending {
     History(Vec<Arc<Batch>>, broadcast::Receiver<Arc<Batch>>),
     Live(broadcast::Receiver<Arc<Batch>>),
 }
 
 async fn stream(State(hub): State<Hub>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribed before the history is taken, so no batch falls between the two (one may come twice).
-    let receiver = hub.inner.live.subscribe();
-    let history = hub.recent();
-    let events = stream::unfold(Some(Next::History(history, receiver)), |next| async move {
+    let (history, receiver) = hub.subscribe();
+    let events = stream::unfold(Some(Pending::History(history, receiver)), |next| async move {
         match next? {
-            Next::History(history, receiver) => {
+            Pending::History(history, receiver) => {
                 let batches: Vec<&Batch> = history.iter().map(|b| &**b).collect();
                 let event = Event::default().event("history").data(json(&batches));
-                Some((Ok(event), Some(Next::Live(receiver))))
+                Some((Ok(event), Some(Pending::Live(receiver))))
             }
-            Next::Live(mut receiver) => {
+            Pending::Live(mut receiver) => {
                 let event = match receiver.recv().await {
                     Ok(batch) => Event::default().event("batch").data(json(&*batch)),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -243,7 +304,7 @@ async fn stream(State(hub): State<Hub>) -> Sse<impl Stream<Item = Result<Event, 
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 };
-                Some((Ok(event), Some(Next::Live(receiver))))
+                Some((Ok(event), Some(Pending::Live(receiver))))
             }
         }
     });
@@ -261,7 +322,7 @@ mod tests {
     fn viewer(address: SocketAddr) -> BufReader<TcpStream> {
         let mut stream = TcpStream::connect(address).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(stream, "GET /stream HTTP/1.1\r\nHost: hub\r\n\r\n").unwrap();
+        write!(stream, "GET /stream HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
         while line != "\r\n" {
@@ -287,13 +348,14 @@ mod tests {
     #[test]
     fn a_viewer_that_never_reads_stalls_neither_the_publisher_nor_the_others() {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let hub = Hub::default();
+        // A short backlog, so the stalled viewer falls behind whatever this machine's socket buffers hold.
+        let hub = Hub::with_backlog(16);
         let address = hub.serve("127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
         let mut stalled = viewer(address);
         let mut reading = viewer(address);
         assert!(read_until(&mut reading, "event: history"));
         let reader = std::thread::spawn(move || read_until(&mut reading, "\"host\":\"last\""));
-        // 2,000 batches of ~12 KB: far more than the stalled viewer's socket buffers and its backlog hold.
+        // 2,000 batches of ~12 KB (24 MB): more than the stalled viewer's socket buffers and backlog hold.
         let samples: Vec<Sample> = (0..100).map(|i| sample("idle", &format!("host-{i:03}"), "", i as f64)).collect();
         for _ in 0..2000 {
             hub.publish("Idle CPU", &samples);
@@ -310,13 +372,32 @@ mod tests {
     }
 
     #[test]
+    fn only_requests_addressed_to_loopback_pass() {
+        let check = |host: Option<&str>, expected: bool| {
+            let mut headers = HeaderMap::new();
+            if let Some(host) = host {
+                headers.insert(header::HOST, host.parse().unwrap());
+            }
+            assert_eq!(addressed_to_loopback(&headers), expected, "{host:?}");
+        };
+        check(Some("127.0.0.1:8080"), true);
+        check(Some("127.9.9.9"), true);
+        check(Some("localhost:8080"), true);
+        check(Some("[::1]:8080"), true);
+        check(None, true);
+        check(Some("evil.example:8080"), false);
+        check(Some("127.0.0.1.evil.example"), false);
+        check(Some("192.168.1.5:8080"), false);
+    }
+
+    #[test]
     fn metrics_has_a_gauge_per_field_and_a_series_per_stock_host_and_item() {
         let hub = Hub::default();
         hub.publish("Idle CPU", &[sample("idle", "web-1", "", 95.5), sample("idle", "web-\"2\"", "", 90.0)]);
         hub.publish("Disk", &[sample("disk_used_percent", "web-1", "/var\nlog", 91.0)]);
         hub.publish("Idle CPU", &[sample("idle", "web-1", "", 42.0)]);
         let text = hub.metrics();
-        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).map(|l| l.rsplit_once(' ').unwrap().0).collect();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             lines,
             [

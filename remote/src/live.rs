@@ -90,9 +90,10 @@ fn open_history(inventory: &Path, keep: std::time::Duration) -> Option<Arc<Histo
     }
 }
 
-/// Serves the stock hub on `address` and sends the session's stocks to it; without it (the port is taken, say)
-/// the prompt still runs and says that `publish` reaches nobody.
-fn start_hub(session: &Session, address: std::net::SocketAddr, history: Option<Arc<History>>) {
+/// Serves the stock hub on `address` (unless `None`: `--no-hub`) and sends the session's samples to it and to
+/// the history. Without an address to serve on (the port is taken, say) the prompt still runs, the history
+/// still keeps the samples, and it says that viewers cannot connect.
+fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: Option<Arc<History>>) {
     let hub = match history.map(crate::hub::Hub::with_history) {
         Some(Ok(hub)) => hub,
         Some(Err(err)) => {
@@ -101,22 +102,24 @@ fn start_hub(session: &Session, address: std::net::SocketAddr, history: Option<A
         }
         None => crate::hub::Hub::default(),
     };
-    match hub.serve(address, session.runtime()) {
-        Ok(bound) => {
-            if !bound.ip().is_loopback() {
-                eprintln!(
-                    "remote live: warning: the stock hub listens on {bound}, beyond this machine: anyone who can reach it \
-                     reads every stock, without authentication"
-                );
+    if let Some(address) = address {
+        match hub.serve(address, session.runtime()) {
+            Ok(bound) => {
+                if !bound.ip().is_loopback() {
+                    eprintln!(
+                        "remote live: warning: the stock hub listens on {bound}, beyond this machine: anyone who can \
+                         reach it reads every stock, without authentication"
+                    );
+                }
+                eprintln!("remote live: stock hub on http://{bound} (viewers: /stream, Prometheus: /metrics)");
             }
-            eprintln!("remote live: stock hub on http://{bound} (viewers: /stream, Prometheus: /metrics)");
-            session.use_stocks(Arc::new(hub));
+            Err(err) => eprintln!(
+                "remote live: no stock hub: cannot listen on {address}: {err}; `publish` reaches the history but no \
+                 viewer (choose another address with --hub, or --no-hub)"
+            ),
         }
-        Err(err) => eprintln!(
-            "remote live: no stock hub: cannot listen on {address}: {err}; `publish` reaches nobody (choose another \
-             address with --hub)"
-        ),
     }
+    session.use_stocks(Arc::new(hub));
 }
 
 /// Runs the prompt on the terminal, or the lines of `--script`.
@@ -146,7 +149,7 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
     if let Some(history) = &history {
         session.use_history(history.clone());
     }
-    start_hub(&session, args.hub, history);
+    start_hub(&session, (!args.no_hub).then_some(args.hub), history);
     let session = Arc::new(session);
     let runner: crate::jobs::Runner = {
         let (session, inventory) = (session.clone(), inventory.clone());
