@@ -62,10 +62,18 @@ pub fn busiest_first(run: Run) -> Run {
 
 /// Idle and user CPU of every host, to the hub's charts.
 ///
-/// The seed's `cpu-publish`: each host's CPU over one second, kept in the history and drawn as two stocks.
+/// The seed's `cpu-publish`: each host's CPU over one second, kept in the history and drawn as stocks; user
+/// CPU also as a one-minute moving average (12 readings 5 s apart, the seed's `sliding avg`) with the fleet's
+/// mean and max.
 #[remote::pipeline]
 pub fn cpu_publish(hs: &Hosts) -> Run {
-    pipeline!(cpu(hs) | collect | publish(stock("Idle CPU", idle)) | publish(stock("User CPU", usr)))
+    pipeline!(
+        cpu(hs)
+            | collect
+            | publish(stock("Idle CPU", idle))
+            | publish(stock("User CPU", usr))
+            | publish(fleet(sliding(stock("User CPU, 1 min avg", usr), 12)))
+    )
 }
 
 /// Memory in use, in percent, to the hub's charts.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::inventory::HostSpec;
 use crate::pretty::View;
 use crate::report::{HostResult, Report};
-use crate::stocks::Sample;
+use crate::stocks::{Sample, Shape};
 
 /// Everything a pipeline asks of the outside world. Implemented by the host process (the CLI, the live
 /// host) and reached through a trait object, so that code in a hot-reloaded `ops` library calls back
@@ -22,8 +22,8 @@ pub trait Driver: Send + Sync {
         let _ = samples;
     }
     /// Sends the samples of the chart `stock` to the hub, where there is one (`publish`). Nothing by default.
-    fn publish(&self, stock: &str, samples: &[Sample]) {
-        let _ = (stock, samples);
+    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
+        let _ = (stock, shape, samples);
     }
 }
 

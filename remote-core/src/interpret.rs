@@ -308,14 +308,7 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
         (Type::Bool, ArgKind::Bool(flag)) => Value::Bool(*flag),
         (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
         (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
-        (Type::Stock, ArgKind::Call { name, name_at, args }) if name == "stock" => stock_value(args, arg.at, context)?,
-        (Type::Stock, ArgKind::Call { name, name_at, .. }) => {
-            return Err(EvalError::new(
-                format!("`{param}` of `{}` is a stock, but this is a call of `{name}`", entry.name),
-                *name_at,
-            )
-            .help(Some("make one with `stock(\"Title\", field)`, e.g. `stock(\"Idle CPU\", idle)`".into())));
-        }
+        (Type::Stock, ArgKind::Call { name, name_at, args }) => stock_call(name, *name_at, args, arg.at, context)?,
         (Type::Field, ArgKind::Name(name)) => match find(context.registry, name, arg.at, |kind| kind == Kind::Field)?.callable {
             Callable::Field(select) => Value::Field(select),
             _ => return Err(EvalError::new(format!("`{name}` is not a field"), arg.at)),
@@ -324,23 +317,51 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
     })
 }
 
-/// `stock("Title", field)`: a chart of one field.
-fn stock_value(args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
-    let usage = || Some("a stock is `stock(\"Title\", field)`, e.g. `stock(\"Idle CPU\", idle)`".to_string());
-    let [title, field] = args else {
-        return Err(
-            EvalError::new(format!("`stock` takes a title and a field, got {} argument(s)", args.len()), at).help(usage())
-        );
+/// A stock: `stock("Title", field)`, optionally inside `sliding(…, n)` and `fleet(…)`.
+fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
+    let usage = || {
+        Some(
+            "a stock is `stock(\"Title\", field)`, e.g. `stock(\"Idle CPU\", idle)`, smoothed by `sliding(stock(…), 12)` \
+              or with fleet lines by `fleet(stock(…))`"
+                .to_string(),
+        )
     };
-    let ArgKind::Str(title) = &title.kind else {
-        return Err(EvalError::new("the title of a stock is a string", title.at).help(usage()));
+    let inner = |arg: &Arg| -> Result<crate::stocks::Stock, EvalError> {
+        match &arg.kind {
+            ArgKind::Call { name, name_at, args } => match stock_call(name, *name_at, args, arg.at, context)? {
+                Value::Stock(stock) => Ok(stock),
+                _ => Err(EvalError::new("expected a stock", arg.at).help(usage())),
+            },
+            _ => Err(EvalError::new("expected a stock, such as `stock(\"Idle CPU\", idle)`", arg.at).help(usage())),
+        }
     };
-    let ArgKind::Name(name) = &field.kind else {
-        return Err(EvalError::new("the second argument of `stock` is a field, such as `idle`", field.at).help(usage()));
-    };
-    match find(context.registry, name, field.at, |kind| kind == Kind::Field)?.callable {
-        Callable::Field(select) => Ok(Value::Stock(crate::stocks::stock(title, select))),
-        _ => Err(EvalError::new(format!("`{name}` is not a field"), field.at)),
+    match (name, args) {
+        ("stock", [title, field]) => {
+            let ArgKind::Str(title) = &title.kind else {
+                return Err(EvalError::new("the title of a stock is a string", title.at).help(usage()));
+            };
+            let ArgKind::Name(field_name) = &field.kind else {
+                return Err(EvalError::new("the second argument of `stock` is a field, such as `idle`", field.at).help(usage()));
+            };
+            match find(context.registry, field_name, field.at, |kind| kind == Kind::Field)?.callable {
+                Callable::Field(select) => Ok(Value::Stock(crate::stocks::stock(title, select))),
+                _ => Err(EvalError::new(format!("`{field_name}` is not a field"), field.at)),
+            }
+        }
+        ("sliding", [stock, readings]) => {
+            let ArgKind::Int(readings) = readings.kind else {
+                return Err(EvalError::new("`sliding` averages over a whole number of readings", readings.at).help(usage()));
+            };
+            if readings < 1 {
+                return Err(EvalError::new("`sliding` needs at least 1 reading", at).help(usage()));
+            }
+            Ok(Value::Stock(crate::stocks::sliding(inner(stock)?, readings)))
+        }
+        ("fleet", [stock]) => Ok(Value::Stock(crate::stocks::fleet(inner(stock)?))),
+        ("stock" | "sliding" | "fleet", _) => {
+            Err(EvalError::new(format!("`{name}` got {} argument(s)", args.len()), at).help(usage()))
+        }
+        _ => Err(EvalError::new(format!("a stock is wanted here, but this is a call of `{name}`"), name_at).help(usage())),
     }
 }
 

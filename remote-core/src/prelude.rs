@@ -14,7 +14,7 @@ pub use crate::operations::{exec, ls, mkdir, rm, uptime};
 pub use crate::report::{HostError, HostResult, Output, Report};
 pub use crate::run::{On, Run};
 pub use crate::steps::{failed, pick, pretty, stdout_has, successful, table};
-pub use crate::stocks::{Sample, Stock, collect, publish, stock};
+pub use crate::stocks::{Sample, Shape, Stock, collect, fleet, publish, sliding, stock};
 pub use crate::value::Predicate;
 pub use remote_macros::pipeline;
 

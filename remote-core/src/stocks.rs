@@ -34,8 +34,18 @@ pub struct Sample {
 pub trait Stocks: Send + Sync {
     /// Keeps every field's samples (`collect`).
     fn record(&self, samples: &[Sample]);
-    /// Sends one chart's samples to whoever watches it (`publish`).
-    fn publish(&self, stock: &str, samples: &[Sample]);
+    /// Sends one chart's samples to whoever watches it (`publish`), drawn as `shape` says.
+    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]);
+}
+
+/// How a stock's lines are drawn beyond the readings themselves. Plain data, so it crosses into the host
+/// process, which keeps what smoothing needs between runs (a reload of `ops` loses none of it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Each line is the mean of its last this many readings (the seed's `sliding avg`), when set.
+    pub sliding: Option<usize>,
+    /// The fleet's mean and max over hosts are drawn as two more lines, `fleet mean` and `fleet max`.
+    pub fleet: bool,
 }
 
 /// A chart: a title and the field it draws, one line per host (and per item for lists of filesystems,
@@ -46,11 +56,27 @@ pub struct Stock {
     pub title: String,
     /// What it draws.
     pub field: Field,
+    /// Smoothing and fleet lines.
+    pub shape: Shape,
 }
 
 /// A chart called `title` of `field`: `publish(stock("Idle CPU", idle))`.
 pub fn stock(title: &str, field: Select) -> Stock {
-    Stock { title: title.to_string(), field: field() }
+    Stock { title: title.to_string(), field: field(), shape: Shape::default() }
+}
+
+/// The same chart with each line the moving average of its last `readings` readings (at least 1):
+/// `publish(sliding(stock("User CPU avg", usr), 12))`, a minute of 5-second readings.
+pub fn sliding(mut stock: Stock, readings: i64) -> Stock {
+    stock.shape.sliding = Some(readings.clamp(1, 100_000) as usize);
+    stock
+}
+
+/// The same chart with the fleet's mean and max over hosts as two more lines: `publish(fleet(stock("Idle CPU",
+/// idle)))`.
+pub fn fleet(mut stock: Stock) -> Stock {
+    stock.shape.fleet = true;
+    stock
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -116,7 +142,7 @@ pub fn collect(run: Run) -> Run {
 #[remote::step]
 pub fn publish(run: Run, stock: Stock) -> Run {
     let samples = samples_of(&stock.field, run.results(), now_ms());
-    run.hosts().driver().publish(&stock.title, &samples);
+    run.hosts().driver().publish(&stock.title, stock.shape, &samples);
     run
 }
 

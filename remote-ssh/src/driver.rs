@@ -8,7 +8,7 @@ use crate::pool::{ExecOptions, HostDone, SessionPool};
 use remote_core::hosts::{Driver, Hosts};
 use remote_core::pretty::View;
 use remote_core::report::{HostError, HostResult, Report};
-use remote_core::stocks::{Sample, Stocks};
+use remote_core::stocks::{Sample, Shape, Stocks};
 
 /// What `pretty` and `table` do with a report in this process.
 type Show = dyn Fn(&Report, View) + Send + Sync;
@@ -91,9 +91,9 @@ impl Driver for SessionDriver {
         }
     }
 
-    fn publish(&self, stock: &str, samples: &[Sample]) {
+    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         if let Some(stocks) = self.stocks.get() {
-            stocks.publish(stock, samples);
+            stocks.publish(stock, shape, samples);
         }
     }
 }

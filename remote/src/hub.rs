@@ -6,7 +6,7 @@
 //! channel; a viewer that falls behind loses the oldest batches and is told how many, while the publisher and
 //! the other viewers go on.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use remote_core::stocks::{Sample, Stocks, now_ms};
+use remote_core::stocks::{Sample, Shape, Stocks, now_ms};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -32,6 +32,9 @@ const KEEP_MS: i64 = 60 * 60 * 1000;
 /// The most samples kept in memory, whatever their age, so a big fleet or a flood cannot exhaust it
 /// (~100 bytes each: ~200 MB at most).
 const KEEP_SAMPLES: usize = 2_000_000;
+/// The host names of a `fleet` stock's extra lines.
+const FLEET_MEAN: &str = "fleet mean";
+const FLEET_MAX: &str = "fleet max";
 /// Live batches a viewer may be behind before it loses the oldest.
 const BACKLOG: usize = 1024;
 
@@ -62,6 +65,8 @@ struct Inner {
     /// subscribes and copies it under it too, so no batch reaches a viewer both ways, or neither.
     recent: Mutex<Recent>,
     latest: Mutex<BTreeMap<SeriesKey, Point>>,
+    /// The last readings of each series a `sliding` stock averages over.
+    windows: Mutex<HashMap<SeriesKey, (i64, VecDeque<f64>)>>,
     live: broadcast::Sender<Arc<Batch>>,
 }
 
@@ -114,14 +119,20 @@ impl Hub {
         }
         let mut recent = Recent { samples: batches.iter().map(|b| b.samples.len()).sum(), batches };
         recent.prune(now_ms());
-        let inner = Inner { history: Some(history), recent: Mutex::new(recent), latest: Mutex::new(latest), live };
+        let inner = Inner {
+            history: Some(history),
+            recent: Mutex::new(recent),
+            latest: Mutex::new(latest),
+            windows: Mutex::default(),
+            live,
+        };
         Ok(Hub { inner: Arc::new(inner) })
     }
 
     /// A hub whose live viewers may fall `backlog` batches behind before they lose some.
     fn with_backlog(backlog: usize) -> Hub {
         let (live, _) = broadcast::channel(backlog);
-        let inner = Inner { history: None, recent: Mutex::default(), latest: Mutex::default(), live };
+        let inner = Inner { history: None, recent: Mutex::default(), latest: Mutex::default(), windows: Mutex::default(), live };
         Hub { inner: Arc::new(inner) }
     }
 
@@ -195,6 +206,45 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// The samples as the stock draws them: each the mean of its series' last readings under `sliding`, and the
+    /// fleet's mean and max per field and item as hosts `fleet mean` and `fleet max` under `fleet`.
+    fn shape(&self, stock: &str, shape: Shape, samples: &[Sample]) -> Vec<Sample> {
+        let mut shaped = samples.to_vec();
+        if let Some(readings) = shape.sliding {
+            let mut windows = self.inner.windows.lock().unwrap_or_else(|e| e.into_inner());
+            for sample in &mut shaped {
+                let key = (stock.to_string(), sample.field.clone(), sample.host.clone(), sample.item.clone());
+                let (seen_ms, window) = windows.entry(key).or_default();
+                *seen_ms = sample.at_ms;
+                window.push_back(sample.value);
+                while window.len() > readings {
+                    window.pop_front();
+                }
+                sample.value = window.iter().sum::<f64>() / window.len() as f64;
+            }
+            // A series not read for an hour (a host left the group) does not keep its window for ever.
+            let oldest = now_ms() - KEEP_MS;
+            windows.retain(|_, (seen_ms, _)| *seen_ms >= oldest);
+        }
+        if shape.fleet {
+            let mut groups: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+            for sample in &shaped {
+                groups.entry((sample.field.clone(), sample.item.clone())).or_default().push(sample.value);
+            }
+            let at_ms = shaped.iter().map(|s| s.at_ms).max().unwrap_or_else(now_ms);
+            for ((field, item), values) in groups {
+                let mean = values.iter().sum::<f64>() / values.len() as f64;
+                let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                for (host, value) in [(FLEET_MEAN, mean), (FLEET_MAX, max)] {
+                    shaped.push(Sample { field: field.clone(), host: host.into(), item: item.clone(), at_ms, value });
+                }
+            }
+        }
+        shaped
+    }
+}
+
 impl Stocks for Hub {
     /// Collected samples (every field) go to the history only; the hub serves what is published.
     fn record(&self, samples: &[Sample]) {
@@ -203,10 +253,12 @@ impl Stocks for Hub {
         }
     }
 
-    fn publish(&self, stock: &str, samples: &[Sample]) {
+    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         if samples.is_empty() {
             return;
         }
+        let shaped = self.shape(stock, shape, samples);
+        let samples = shaped.as_slice();
         if let Some(history) = &self.inner.history {
             history.record_samples(stock, samples);
         }
@@ -358,9 +410,9 @@ mod tests {
         // 2,000 batches of ~12 KB (24 MB): more than the stalled viewer's socket buffers and backlog hold.
         let samples: Vec<Sample> = (0..100).map(|i| sample("idle", &format!("host-{i:03}"), "", i as f64)).collect();
         for _ in 0..2000 {
-            hub.publish("Idle CPU", &samples);
+            hub.publish("Idle CPU", Shape::default(), &samples);
         }
-        hub.publish("Idle CPU", &[sample("idle", "last", "", 1.0)]);
+        hub.publish("Idle CPU", Shape::default(), &[sample("idle", "last", "", 1.0)]);
         assert!(reader.join().unwrap(), "the reading viewer got the last batch");
         // The stalled one, when it reads at last, is told how many batches it lost.
         assert!(read_until(&mut stalled, "event: dropped"), "the stalled viewer was told what it missed");
@@ -369,6 +421,41 @@ mod tests {
 
     fn sample(field: &str, host: &str, item: &str, value: f64) -> Sample {
         Sample { field: field.into(), host: host.into(), item: item.into(), at_ms: now_ms(), value }
+    }
+
+    #[test]
+    fn sliding_averages_each_series_and_fleet_adds_mean_and_max() {
+        let hub = Hub::default();
+        let sliding = Shape { sliding: Some(3), fleet: false };
+        let published = |values: [f64; 2]| {
+            let samples = [sample("usr", "a", "", values[0]), sample("usr", "b", "", values[1])];
+            hub.publish("User CPU avg", sliding, &samples);
+            let last = hub.recent().pop().unwrap();
+            last.samples.iter().map(|s| s.value).collect::<Vec<_>>()
+        };
+        assert_eq!(published([3.0, 30.0]), [3.0, 30.0]);
+        assert_eq!(published([6.0, 60.0]), [4.5, 45.0]);
+        assert_eq!(published([9.0, 90.0]), [6.0, 60.0]);
+        // The oldest reading leaves the window of three.
+        assert_eq!(published([12.0, 0.0]), [9.0, 50.0]);
+
+        let fleet = Shape { sliding: None, fleet: true };
+        let disks = [sample("d", "a", "/", 10.0), sample("d", "b", "/", 30.0), sample("d", "a", "/var", 80.0)];
+        hub.publish("Disk", fleet, &disks);
+        let last = hub.recent().pop().unwrap();
+        let lines: Vec<(&str, &str, f64)> = last.samples.iter().map(|s| (s.host.as_str(), s.item.as_str(), s.value)).collect();
+        assert_eq!(
+            lines,
+            [
+                ("a", "/", 10.0),
+                ("b", "/", 30.0),
+                ("a", "/var", 80.0),
+                ("fleet mean", "/", 20.0),
+                ("fleet max", "/", 30.0),
+                ("fleet mean", "/var", 80.0),
+                ("fleet max", "/var", 80.0)
+            ]
+        );
     }
 
     #[test]
@@ -393,9 +480,9 @@ mod tests {
     #[test]
     fn metrics_has_a_gauge_per_field_and_a_series_per_stock_host_and_item() {
         let hub = Hub::default();
-        hub.publish("Idle CPU", &[sample("idle", "web-1", "", 95.5), sample("idle", "web-\"2\"", "", 90.0)]);
-        hub.publish("Disk", &[sample("disk_used_percent", "web-1", "/var\nlog", 91.0)]);
-        hub.publish("Idle CPU", &[sample("idle", "web-1", "", 42.0)]);
+        hub.publish("Idle CPU", Shape::default(), &[sample("idle", "web-1", "", 95.5), sample("idle", "web-\"2\"", "", 90.0)]);
+        hub.publish("Disk", Shape::default(), &[sample("disk_used_percent", "web-1", "/var\nlog", 91.0)]);
+        hub.publish("Idle CPU", Shape::default(), &[sample("idle", "web-1", "", 42.0)]);
         let text = hub.metrics();
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(

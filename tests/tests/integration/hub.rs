@@ -202,3 +202,25 @@ fn runs_and_samples_outlive_the_live_host_in_the_history() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+#[test]
+fn stocks_at_the_prompt_are_checked_before_anything_runs() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let eval = |line: &str| tests::remote(&["--inventory", inventory.to_str().unwrap(), "eval", line]);
+    // Without a hub (`remote eval`), publishing reaches nobody and the run is fine.
+    let out = eval("cpu_over(test, \"100ms\") | collect | publish(fleet(sliding(stock(\"Idle\", idle), 12)))");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let check = |line: &str, expected: &str| {
+        let out = eval(line);
+        assert_eq!(out.code, 2, "{line}: {}", out.stdout);
+        assert!(out.stderr.contains(expected), "{line}: {}", out.stderr);
+        assert!(hosts.sandbox.servers()[0].log().matches("Accepted publickey").count() <= 1, "{line} ran");
+    };
+    check("cpu(test) | publish(sliding(stock(\"Idle\", idle)))", "`sliding` got 1 argument(s)");
+    check("cpu(test) | publish(sliding(stock(\"Idle\", idle), 0))", "`sliding` needs at least 1 reading");
+    check("cpu(test) | publish(stok(\"Idle\", idle))", "a stock is wanted here, but this is a call of `stok`");
+    check("cpu(test) | publish(stock(\"Idle\", idel))", "did you mean `idle`?");
+    check("cpu(test) | publish(fleet(stock(\"Idle\", used)))", "`used` is a field of ram data, but the hosts carry cpu data");
+    check("cpu(test) | publish(\"Idle\")", "is a stock");
+}
