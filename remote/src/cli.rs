@@ -41,9 +41,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run a named pipeline from ops on GROUP
     Run(RunArgs),
-    /// Named pipelines, operations, steps and predicates, with one-line docs
+    /// Named pipelines, operations, steps, predicates and fields, with one-line docs
     List,
-    /// The live prompt: pipelines and expressions line by line over connections kept open, ops hot-reloaded on save, scheduled jobs
+    /// The live prompt: pipelines and expressions line by line over connections kept open, ops hot-reloaded on save, scheduled jobs, the stock hub and the history
     Live(LiveArgs),
     /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
     Sandbox(SandboxArgs),
