@@ -309,12 +309,17 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
         (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
         (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
         (Type::Stock, ArgKind::Call { name, name_at, args }) => stock_call(name, *name_at, args, arg.at, context)?,
-        (Type::Field, ArgKind::Name(name)) => match find(context.registry, name, arg.at, |kind| kind == Kind::Field)?.callable {
-            Callable::Field(select) => Value::Field(select),
-            _ => return Err(EvalError::new(format!("`{name}` is not a field"), arg.at)),
-        },
+        (Type::Field, ArgKind::Name(name)) => Value::Field(field_named(name, arg.at, context)?),
         _ => return Err(mismatch()),
     })
+}
+
+/// The field selector called `name`, with "did you mean" when there is none.
+fn field_named(name: &str, at: Columns, context: &Context) -> Result<crate::fields::Select, EvalError> {
+    match find(context.registry, name, at, |kind| kind == Kind::Field)?.callable {
+        Callable::Field(select) => Ok(select),
+        _ => Err(EvalError::new(format!("`{name}` is not a field"), at)),
+    }
 }
 
 /// A stock: `stock("Title", field)`, optionally inside `sliding(…, n)` and `fleet(…)`.
@@ -343,10 +348,7 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
             let ArgKind::Name(field_name) = &field.kind else {
                 return Err(EvalError::new("the second argument of `stock` is a field, such as `idle`", field.at).help(usage()));
             };
-            match find(context.registry, field_name, field.at, |kind| kind == Kind::Field)?.callable {
-                Callable::Field(select) => Ok(Value::Stock(crate::stocks::stock(title, select))),
-                _ => Err(EvalError::new(format!("`{field_name}` is not a field"), field.at)),
-            }
+            Ok(Value::Stock(crate::stocks::stock(title, field_named(field_name, field.at, context)?)))
         }
         ("sliding", [stock, readings]) => {
             let ArgKind::Int(readings) = readings.kind else {

@@ -110,72 +110,37 @@ fn wrong(parameter: &str, expected: Type, value: Option<Value>) -> String {
     }
 }
 
-impl FromValue for String {
-    const TYPE: Type = Type::Str;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
-        match value {
-            Some(Value::Str(text)) => Ok(text),
-            other => Err(wrong(parameter, Self::TYPE, other)),
+/// `FromValue` for a type that one variant of [`Value`] carries as it is.
+macro_rules! from_value {
+    ($($ty:ty => $variant:ident as $kind:ident),* $(,)?) => {$(
+        impl FromValue for $ty {
+            const TYPE: Type = Type::$kind;
+            fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+                match value {
+                    Some(Value::$variant(inner)) => Ok(inner),
+                    other => Err(wrong(parameter, Self::TYPE, other)),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl FromValue for i64 {
-    const TYPE: Type = Type::Int;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
-        match value {
-            Some(Value::Int(number)) => Ok(number),
-            other => Err(wrong(parameter, Self::TYPE, other)),
-        }
-    }
-}
+from_value!(
+    String => Str as Str,
+    i64 => Int as Int,
+    bool => Bool as Bool,
+    Predicate => Predicate as Predicate,
+    Select => Field as Field,
+    Stock => Stock as Stock,
+);
 
+/// A number: a whole number is accepted too.
 impl FromValue for f64 {
     const TYPE: Type = Type::Float;
     fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
         match value {
             Some(Value::Float(number)) => Ok(number),
             Some(Value::Int(number)) => Ok(number as f64),
-            other => Err(wrong(parameter, Self::TYPE, other)),
-        }
-    }
-}
-
-impl FromValue for bool {
-    const TYPE: Type = Type::Bool;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
-        match value {
-            Some(Value::Bool(flag)) => Ok(flag),
-            other => Err(wrong(parameter, Self::TYPE, other)),
-        }
-    }
-}
-
-impl FromValue for Predicate {
-    const TYPE: Type = Type::Predicate;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
-        match value {
-            Some(Value::Predicate(predicate)) => Ok(predicate),
-            other => Err(wrong(parameter, Self::TYPE, other)),
-        }
-    }
-}
-
-impl FromValue for Select {
-    const TYPE: Type = Type::Field;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
-        match value {
-            Some(Value::Field(select)) => Ok(select),
-            other => Err(wrong(parameter, Self::TYPE, other)),
-        }
-    }
-}
-
-impl FromValue for Stock {
-    const TYPE: Type = Type::Stock;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
-        match value {
-            Some(Value::Stock(stock)) => Ok(stock),
             other => Err(wrong(parameter, Self::TYPE, other)),
         }
     }

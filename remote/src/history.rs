@@ -149,15 +149,19 @@ impl History {
         // A reader (the viewer, `remote history`) and the live host may meet; wait for each other briefly.
         connection.busy_timeout(Duration::from_secs(5)).map_err(open)?;
         connection.execute_batch(SCHEMA).map_err(open)?;
-        let history = History {
+        let history = History::over(path, connection, keep);
+        history.prune_now();
+        Ok(history)
+    }
+
+    fn over(path: &Path, connection: Connection, keep: Option<Duration>) -> History {
+        History {
             path: path.to_path_buf(),
             connection: Mutex::new(connection),
             keep,
             pruned_at: AtomicI64::new(0),
             failing: AtomicBool::new(false),
-        };
-        history.prune_now();
-        Ok(history)
+        }
     }
 
     /// Keeps `report`, the outcome of `line`.
@@ -322,13 +326,7 @@ impl History {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags).map_err(open)?;
         connection.busy_timeout(Duration::from_secs(5)).map_err(open)?;
-        Ok(History {
-            path: path.to_path_buf(),
-            connection: Mutex::new(connection),
-            keep: None,
-            pruned_at: AtomicI64::new(0),
-            failing: AtomicBool::new(false),
-        })
+        Ok(History::over(path, connection, None))
     }
 }
 

@@ -152,7 +152,11 @@ impl Hub {
     /// Every series' latest value in the Prometheus text format (version 0.0.4): a gauge per field, named
     /// `remote_FIELD`, with the stock, host and item as labels.
     pub fn metrics(&self) -> String {
-        let latest = self.inner.latest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut latest = self.inner.latest.lock().unwrap_or_else(|e| e.into_inner());
+        // A series not published for an hour (an interface that went away) leaves: pruned here, on a scrape,
+        // rather than on every publish.
+        let oldest = now_ms() - KEEP_MS;
+        latest.retain(|_, (at_ms, _)| *at_ms >= oldest);
         let mut by_metric: BTreeMap<String, Vec<(&SeriesKey, &Point)>> = BTreeMap::new();
         for (key, point) in latest.iter() {
             by_metric.entry(metric_name(&key.1)).or_default().push((key, point));
@@ -273,8 +277,6 @@ impl Stocks for Hub {
                     latest.insert(key, (s.at_ms, s.value));
                 }
             }
-            // A series not published for an hour (an interface that went away) leaves /metrics.
-            latest.retain(|_, (at_ms, _)| *at_ms >= now - KEEP_MS);
         }
         let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
         recent.push(batch.clone());

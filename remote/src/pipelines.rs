@@ -241,14 +241,14 @@ impl Session {
                         _ => None,
                     })
                     .collect();
+                // Both are shown in notices and the `jobs` table, which print them as they are: what a host wrote
+                // (or a panic message quoting it) must not drive the terminal there either.
                 let error = (ok == 0 && library.len() == report.results.len() && library.iter().all(|e| *e == library[0]))
-                    .then(|| library[0].clone());
+                    .then(|| pretty::sanitize(&library[0]));
                 let first_failure = report
                     .results
                     .iter()
                     .find(|r| !r.ok())
-                    // Shown in notices and the `jobs` table, which print it as it is: what a host wrote must not
-                    // drive the terminal there either.
                     .map(|r| pretty::sanitize(&format!("{}: {}", r.host, r.error_text().unwrap_or_default())));
                 crate::jobs::Outcome { ok, failed, error, first_failure, summary: pretty::render(report, false) }
             }
