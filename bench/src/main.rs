@@ -3,7 +3,8 @@
 //! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`, and
 //! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`;
 //! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`;
-//! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`.
+//! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`;
+//! for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled, see `hub`): `bench --hub 60`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -17,6 +18,7 @@ use remote_core::{HostSpec, Inventory};
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
+mod hub;
 mod metrics;
 mod reload;
 
@@ -70,10 +72,13 @@ struct Options {
     reload: Option<usize>,
     /// Hosts of the metric operations run; when set, only that run is made.
     metrics: Option<usize>,
+    /// Seconds of each phase of the stock hub run; when set, only that run is made.
+    hub: Option<u64>,
 }
 
 fn options() -> Options {
-    let mut options = Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None, reload: None, metrics: None };
+    let mut options =
+        Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None, reload: None, metrics: None, hub: None };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
     while let Some(word) = words.next() {
@@ -84,9 +89,10 @@ fn options() -> Options {
             ("--baseline", Some(path)) => options.baseline = Some(PathBuf::from(path)),
             ("--reload", Some(n)) => options.reload = n.parse().ok(),
             ("--metrics", Some(n)) => options.metrics = n.parse().ok(),
+            ("--hub", Some(n)) => options.hub = n.parse().ok().map(|seconds: u64| seconds.max(1)),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5]"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60"
                 );
                 std::process::exit(2);
             }
@@ -128,6 +134,10 @@ fn main() {
     let options = options();
     if let Some(hosts) = options.fleet {
         fleet(hosts, options.rounds);
+        return;
+    }
+    if let Some(seconds) = options.hub {
+        hub::run(seconds);
         return;
     }
     let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");

@@ -159,7 +159,7 @@ fn check_fields(args: &[Arg], carried: &Carried, registry: &Registry) -> Result<
                     _ => {}
                 }
             }
-            ArgKind::Call { args, .. } => check_fields(args, carried, registry)?,
+            ArgKind::Call { args, .. } | ArgKind::List(args) => check_fields(args, carried, registry)?,
             _ => {}
         }
     }
@@ -295,6 +295,7 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
             ArgKind::Bool(_) => "a bool".to_string(),
             ArgKind::Name(name) => format!("the name `{name}`"),
             ArgKind::Call { name, .. } => format!("a call of `{name}`"),
+            ArgKind::List(_) => "a list".to_string(),
         };
         let hint =
             matches!((&arg.kind, ty), (ArgKind::Name(_), Type::Str)).then(|| "strings are written in double quotes".to_string());
@@ -326,8 +327,8 @@ fn field_named(name: &str, at: Columns, context: &Context) -> Result<crate::fiel
 fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
     let usage = || {
         Some(
-            "a stock is `stock(\"Title\", field)`, e.g. `stock(\"Idle CPU\", idle)`, smoothed by `sliding(stock(…), 12)` \
-              or with fleet lines by `fleet(stock(…))`"
+            "a stock is `stock(\"Title\", field)` or `stock(\"Title\", [field, …])`, e.g. `stock(\"Idle CPU\", idle)` or \
+              `stock(\"CPU\", [usr, sys])`, smoothed by `sliding(stock(…), 12)` or with fleet lines by `fleet(stock(…))`"
                 .to_string(),
         )
     };
@@ -345,10 +346,33 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
             let ArgKind::Str(title) = &title.kind else {
                 return Err(EvalError::new("the title of a stock is a string", title.at).help(usage()));
             };
-            let ArgKind::Name(field_name) = &field.kind else {
-                return Err(EvalError::new("the second argument of `stock` is a field, such as `idle`", field.at).help(usage()));
+            let not_a_field = |at| {
+                EvalError::new(
+                    "the second argument of `stock` is a field, such as `idle`, or a list of them, such as `[usr, sys]`",
+                    at,
+                )
+                .help(usage())
             };
-            Ok(Value::Stock(crate::stocks::stock(title, field_named(field_name, field.at, context)?)))
+            let named = |arg: &Arg| match &arg.kind {
+                ArgKind::Name(name) => field_named(name, arg.at, context),
+                _ => Err(not_a_field(arg.at)),
+            };
+            let fields = match &field.kind {
+                ArgKind::List(list) if list.is_empty() => {
+                    return Err(EvalError::new("a stock draws at least one field", field.at).help(usage()));
+                }
+                ArgKind::List(list) => list.iter().map(named).collect::<Result<Vec<_>, _>>()?,
+                _ => vec![named(field)?],
+            };
+            if let Some(other) = fields.iter().map(|select| select()).find(|f| f.kind != fields[0]().kind) {
+                let first = fields[0]();
+                let message = format!(
+                    "the fields of a stock are of one kind of data, but `{}` is {} data and `{}` {} data",
+                    first.name, first.kind, other.name, other.kind
+                );
+                return Err(EvalError::new(message, field.at).help(usage()));
+            }
+            Ok(Value::Stock(crate::stocks::stock(title, fields)))
         }
         ("sliding", [stock, readings]) => {
             let ArgKind::Int(readings) = readings.kind else {

@@ -7,16 +7,17 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Data;
-use crate::fields::{self, Field, Select};
+use crate::fields::{self, Field};
 use crate::prelude::remote;
 use crate::report::HostResult;
 use crate::run::Run;
 
 /// One value of one field on one host at one time: a point of one line in a chart.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Serialised as the hub's wire format (ARCHITECTURE.md); the viewer reads it back with the same type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// The field (`idle`).
     pub field: String,
@@ -48,21 +49,46 @@ pub struct Shape {
     pub fleet: bool,
 }
 
-/// A chart: a title and the field it draws, one line per host (and per item for lists of filesystems,
-/// interfaces, sensors).
+/// A chart: a title and the fields it draws, one line per host and field (and per item for lists of
+/// filesystems, interfaces, sensors).
 #[derive(Clone, Debug)]
 pub struct Stock {
     /// What the chart is called (`Idle CPU`).
     pub title: String,
-    /// What it draws.
-    pub field: Field,
+    /// What it draws: one field or more, of one kind of data.
+    pub fields: Vec<Field>,
     /// Smoothing and fleet lines.
     pub shape: Shape,
 }
 
-/// A chart called `title` of `field`: `publish(stock("Idle CPU", idle))`.
-pub fn stock(title: &str, field: Select) -> Stock {
-    Stock { title: title.to_string(), field: field(), shape: Shape::default() }
+/// The fields of a stock: one field (`idle`) or a list of them (`[usr, sys, iowait]`).
+pub trait IntoFields {
+    /// The fields, in the order written.
+    fn into_fields(self) -> Vec<Field>;
+}
+
+impl<F: Fn() -> Field> IntoFields for F {
+    fn into_fields(self) -> Vec<Field> {
+        vec![self()]
+    }
+}
+
+impl<F: Fn() -> Field, const N: usize> IntoFields for [F; N] {
+    fn into_fields(self) -> Vec<Field> {
+        self.iter().map(|select| select()).collect()
+    }
+}
+
+impl<F: Fn() -> Field> IntoFields for Vec<F> {
+    fn into_fields(self) -> Vec<Field> {
+        self.iter().map(|select| select()).collect()
+    }
+}
+
+/// A chart called `title` of one field, `publish(stock("Idle CPU", idle))`, or of several, a line per host and
+/// field: `publish(stock("CPU", [usr, sys, iowait]))`.
+pub fn stock(title: &str, fields: impl IntoFields) -> Stock {
+    Stock { title: title.to_string(), fields: fields.into_fields(), shape: Shape::default() }
 }
 
 /// The same chart with each line the moving average of its last `readings` readings (at least 1):
@@ -135,13 +161,14 @@ pub fn collect(run: Run) -> Run {
     run
 }
 
-/// Sends one chart's samples (each host's value of the stock's field) to the live host's hub.
+/// Sends one chart's samples (each host's value of each of the stock's fields) to the live host's hub.
 ///
 /// E.g. `cpu(hs) | collect | publish(stock("Idle CPU", idle))`. Outside `remote live` there is no hub and
 /// nothing is sent.
 #[remote::step]
 pub fn publish(run: Run, stock: Stock) -> Run {
-    let samples = samples_of(&stock.field, run.results(), now_ms());
+    let at_ms = now_ms();
+    let samples: Vec<Sample> = stock.fields.iter().flat_map(|field| samples_of(field, run.results(), at_ms)).collect();
     run.hosts().driver().publish(&stock.title, stock.shape, &samples);
     run
 }
@@ -152,7 +179,7 @@ mod tests {
 
     use super::*;
     use crate::data::{Cpu, Disk, Filesystem};
-    use crate::fields::{disk_used_percent, idle};
+    use crate::fields::{Select, disk_used_percent, idle, sys, usr};
     use crate::report::{HostError, Output};
 
     fn host(name: &str, outcome: Result<Output, HostError>) -> HostResult {
@@ -173,11 +200,20 @@ mod tests {
             host("d", Ok(Output { exit: Some(0), ..Output::default() })),
         ];
         let point = |s: &Sample| (s.host.clone(), s.item.clone(), s.value);
-        let idle: Vec<_> = samples_of(&stock("Idle CPU", idle).field, &results, 7).iter().map(point).collect();
+        let idle: Vec<_> = samples_of(&stock("Idle CPU", idle).fields[0], &results, 7).iter().map(point).collect();
         assert_eq!(idle, [("a".to_string(), String::new(), 90.0)]);
         let disk: Vec<_> = samples_of(&disk_used_percent(), &results, 7).iter().map(point).collect();
         assert_eq!(disk, [("b".to_string(), "/".to_string(), 40.0), ("b".to_string(), "/var".to_string(), 91.5)]);
         assert!(samples_of(&disk_used_percent(), &results, 7).iter().all(|s| s.at_ms == 7 && s.field == "disk_used_percent"));
+    }
+
+    #[test]
+    fn a_stock_has_one_field_or_a_list() {
+        let names = |stock: Stock| stock.fields.iter().map(|f| f.name).collect::<Vec<_>>();
+        assert_eq!(names(stock("Idle", idle)), ["idle"]);
+        assert_eq!(names(stock("CPU", [usr, sys, idle])), ["usr", "sys", "idle"]);
+        assert_eq!(names(stock("CPU", [usr])), ["usr"]);
+        assert_eq!(names(stock("CPU", vec![usr as Select, sys])), ["usr", "sys"]);
     }
 
     #[test]

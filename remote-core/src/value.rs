@@ -157,7 +157,13 @@ pub fn describe_call(name: &str, values: &[Value]) -> String {
             Value::Bool(flag) => flag.to_string(),
             Value::Predicate(predicate) => predicate.name().to_string(),
             Value::Field(select) => select().name.to_string(),
-            Value::Stock(stock) => format!("stock({:?}, {})", stock.title, stock.field.name),
+            Value::Stock(stock) => match stock.fields.as_slice() {
+                [one] => format!("stock({:?}, {})", stock.title, one.name),
+                many => {
+                    let names: Vec<&str> = many.iter().map(|f| f.name).collect();
+                    format!("stock({:?}, [{}])", stock.title, names.join(", "))
+                }
+            },
         })
         .collect();
     format!("{name}({})", values.join(", "))

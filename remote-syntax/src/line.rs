@@ -66,6 +66,8 @@ pub enum ArgKind {
     Name(String),
     /// `name(arg, …)`, e.g. `stdout_has("debian")`.
     Call { name: String, name_at: Columns, args: Vec<Arg> },
+    /// `[arg, …]`, e.g. the fields of a stock: `stock("CPU", [usr, sys])`.
+    List(Vec<Arg>),
 }
 
 /// Why a line is not a pipeline, and where.
@@ -149,7 +151,10 @@ fn foreign_token(tokens: &TokenStream) -> Option<Span> {
         while let Some(tree) = trees.next() {
             match tree {
                 TokenTree::Ident(_) | TokenTree::Literal(_) => {}
-                TokenTree::Group(group) if group.delimiter() == Delimiter::Parenthesis => {
+                // Parentheses hold a call's arguments; brackets a list, which is only ever an argument.
+                TokenTree::Group(group)
+                    if group.delimiter() == Delimiter::Parenthesis || (group.delimiter() == Delimiter::Bracket && !top_level) =>
+                {
                     let inner = group.stream().into_iter().peekable();
                     stack.push((trees, top_level));
                     stack.push((inner, false));
@@ -207,6 +212,7 @@ fn arg(expr: &Expr, whole: Columns) -> Result<Arg, SyntaxError> {
             let args = call.args.iter().map(|inner| arg(inner, whole)).collect::<Result<_, _>>()?;
             ArgKind::Call { name: name.to_string(), name_at: columns(name.span(), whole), args }
         }
+        Expr::Array(list) => ArgKind::List(list.elems.iter().map(|inner| arg(inner, whole)).collect::<Result<_, _>>()?),
         _ => return Err(not_at_prompt(at)),
     };
     Ok(Arg { kind, at })
@@ -243,8 +249,8 @@ fn lit_text(lit: &Lit) -> String {
 
 fn not_at_prompt(at: Columns) -> SyntaxError {
     SyntaxError {
-        message: "at the prompt an argument is a string, a number, true or false, a name or a call like `stdout_has(\"x\")`; \
-                  other Rust expressions work only in `pipeline!`"
+        message: "at the prompt an argument is a string, a number, true or false, a name, a call like `stdout_has(\"x\")` \
+                  or a list like `[usr, sys]`; other Rust expressions work only in `pipeline!`"
             .into(),
         at,
     }

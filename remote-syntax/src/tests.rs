@@ -42,6 +42,23 @@ fn arguments_of_every_prompt_form() {
 }
 
 #[test]
+fn a_list_is_an_argument_only() {
+    let line = parse_line(r#"cpu(g) | publish(stock("CPU", [usr, sys]))"#).unwrap();
+    let ArgKind::Call { args, .. } = &line.steps[1].args[0].kind else { panic!("a call") };
+    assert_eq!(
+        args[1].kind,
+        ArgKind::List(vec![
+            crate::Arg { kind: ArgKind::Name("usr".into()), at: Columns { start: 32, end: 35 } },
+            crate::Arg { kind: ArgKind::Name("sys".into()), at: Columns { start: 37, end: 40 } },
+        ])
+    );
+    assert_eq!(args[1].at, Columns { start: 31, end: 41 });
+    assert_eq!(parse_line("f(g, [])").unwrap().steps[0].args[1].kind, ArgKind::List(vec![]));
+    check_error("f(g, [1 + 2])", "at the prompt an argument is", 9);
+    check_error("f(g) | [x]", "at the prompt an argument is", 8);
+}
+
+#[test]
 fn errors_say_what_was_expected_and_where() {
     check_error("", "empty pipeline", 1);
     check_error("   ", "empty pipeline", 1);
@@ -73,7 +90,7 @@ fn long_chains_of_rust_only_syntax_are_refused_before_parsing() {
         let err = parse_line(&line).expect_err("an error");
         assert!(err.message.contains("at the prompt an argument is"), "{}", err.message);
     }
-    check_error("ls(g, [1])", "at the prompt an argument is", 7);
+    check_error("ls(g, {1})", "at the prompt an argument is", 7);
     // `ls(g, "…")` is 9 characters around the string: 16384 in all is the longest line accepted.
     check_error(&format!("ls(g, \"{}\")", "x".repeat(16384 - 8)), "line too long", 1);
     assert!(parse_line(&format!("ls(g, \"{}\")", "x".repeat(16384 - 9))).is_ok());

@@ -2,11 +2,11 @@
 //! (`PIPELINE GROUP`), a pipeline expression, or a prompt command. Inside a workspace with `ops/`, the
 //! pipelines come from a hot-reloaded build of `ops` (see `hot`), rebuilt when a file of it is saved.
 
-use crate::history::History;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use remote::history::History;
 use remote_core::Inventory;
 use remote_core::catalog::{Library, Linked};
 use rustyline::Editor;
@@ -80,7 +80,7 @@ enum Ops {
 
 /// Opens the history beside the inventory; without it the prompt still runs and says why.
 fn open_history(inventory: &Path, keep: std::time::Duration) -> Option<Arc<History>> {
-    let path = crate::history::default_path(inventory);
+    let path = remote::history::default_path(inventory);
     match History::open(&path, Some(keep)) {
         Ok(history) => Some(Arc::new(history)),
         Err(err) => {
@@ -94,13 +94,13 @@ fn open_history(inventory: &Path, keep: std::time::Duration) -> Option<Arc<Histo
 /// the history. Without an address to serve on (the port is taken, say) the prompt still runs, the history
 /// still keeps the samples, and it says that viewers cannot connect.
 fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: Option<Arc<History>>) {
-    let hub = match history.map(crate::hub::Hub::with_history) {
+    let hub = match history.map(remote::hub::Hub::with_history) {
         Some(Ok(hub)) => hub,
         Some(Err(err)) => {
             eprintln!("remote live: the hub starts empty: {err}");
-            crate::hub::Hub::default()
+            remote::hub::Hub::default()
         }
-        None => crate::hub::Hub::default(),
+        None => remote::hub::Hub::default(),
     };
     if let Some(address) = address {
         match hub.serve(address, session.runtime()) {

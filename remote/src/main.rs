@@ -3,11 +3,10 @@
 mod cli;
 mod complete;
 mod exec;
-mod history;
+mod history_cli;
 mod hosts;
 #[cfg(feature = "hot")]
 mod hot;
-mod hub;
 mod interrupt;
 mod jobs;
 mod limits;
@@ -56,7 +55,7 @@ fn main() -> ExitCode {
             .and_then(|inventory| hosts::print(&inventory, args.group.as_deref(), cli.global.json))
             .map(|()| EXIT_OK)
             .map_err(Into::into),
-        Command::History(args) => history::print(&cli.global, args),
+        Command::History(args) => history_cli::print(&cli.global, args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

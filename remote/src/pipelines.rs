@@ -38,7 +38,7 @@ pub struct Session {
     job_driver: Arc<SessionDriver>,
     job_cancel: tokio::sync::watch::Sender<bool>,
     /// Where every run's outcome is kept, when there is a history.
-    history: std::sync::OnceLock<Arc<crate::history::History>>,
+    history: std::sync::OnceLock<Arc<remote::history::History>>,
 }
 
 impl Session {
@@ -98,7 +98,7 @@ impl Session {
     }
 
     /// Keeps every run's outcome in `history` from now on (once).
-    pub fn use_history(&self, history: Arc<crate::history::History>) {
+    pub fn use_history(&self, history: Arc<remote::history::History>) {
         let _ = self.history.set(history);
     }
 

@@ -223,4 +223,83 @@ fn stocks_at_the_prompt_are_checked_before_anything_runs() {
     check("cpu(test) | publish(stock(\"Idle\", idel))", "did you mean `idle`?");
     check("cpu(test) | publish(fleet(stock(\"Idle\", used)))", "`used` is a field of ram data, but the hosts carry cpu data");
     check("cpu(test) | publish(\"Idle\")", "is a stock");
+    check("cpu(test) | publish(stock(\"CPU\", []))", "a stock draws at least one field");
+    check("cpu(test) | publish(stock(\"CPU\", [usr, \"sys\"]))", "the second argument of `stock` is a field");
+    check(
+        "cpu(test) | publish(stock(\"CPU\", [usr, used]))",
+        "the fields of a stock are of one kind of data, but `usr` is cpu data and `used` ram data",
+    );
+    check("ram(test) | publish(stock(\"CPU\", [usr, sys]))", "`usr` is a field of cpu data, but the hosts carry ram data");
+    check(
+        "exec(test, \"true\") | publish(stock(\"CPU\", [usr, sys]))",
+        "`usr` is a field of cpu data, but the hosts carry no typed data",
+    );
+}
+
+#[test]
+fn stats_jobs_publish_every_stock_and_the_history_keeps_them_across_a_restart() {
+    let hosts = TestHosts::start(2);
+    let entries = hosts.sandbox.host_entries();
+    let inventory = hosts.write_inventory(&[]);
+    let inventory = inventory.to_str().unwrap();
+    // The seed's dashboard: every stock every 5 s, plus a chart of two fields from the prompt.
+    let (mut first, address, _stderr) = live_with_hub(
+        &hosts,
+        &["stats_jobs test", "cpu_over(test, \"100ms\") | publish(stock(\"CPU\", [usr, sys]))", "wait 12s"],
+    );
+    let mut viewer = get(address, "/stream");
+    let mut seen = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    let expected_stocks = [
+        "CPU",
+        "Disk used %",
+        "Idle CPU",
+        "Load per core",
+        "Network in",
+        "Network out",
+        "RAM used %",
+        "User CPU",
+        "User CPU, 1 min avg",
+    ];
+    while expected_stocks.iter().any(|s| !seen.iter().any(|(stock, _, _): &(String, String, String)| stock == s)) {
+        assert!(started.elapsed() < Duration::from_secs(20), "stocks seen so far: {seen:?}");
+        let (name, data) = next_event(&mut viewer);
+        let batches: Vec<Value> = match name.as_str() {
+            "history" => serde_json::from_str(&data).unwrap(),
+            "batch" => vec![serde_json::from_str(&data).unwrap()],
+            other => panic!("unexpected event {other}: {data}"),
+        };
+        for batch in batches {
+            for sample in batch["samples"].as_array().unwrap() {
+                let key = |k: &str| sample[k].as_str().unwrap().to_string();
+                seen.insert((batch["stock"].as_str().unwrap().to_string(), key("host"), key("field")));
+            }
+        }
+    }
+    for host in &entries {
+        for field in ["usr", "sys"] {
+            assert!(seen.contains(&("CPU".to_string(), host.clone(), field.to_string())), "{field} on {host}: {seen:?}");
+        }
+        assert!(seen.contains(&("Idle CPU".to_string(), host.clone(), "idle".to_string())), "{seen:?}");
+    }
+    // The fleet lines of the one-minute average.
+    assert!(seen.contains(&("User CPU, 1 min avg".to_string(), "fleet mean".to_string(), "usr".to_string())), "{seen:?}");
+    assert!(first.wait().unwrap().success());
+
+    // The host is gone; the history has the jobs' runs on each host…
+    let out = tests::remote(&["--inventory", inventory, "history", "--json", "--pipeline", "cpu_publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let runs: Value = serde_json::from_str(&out.stdout).unwrap();
+    let runs = runs["runs"].as_array().unwrap();
+    assert!(!runs.is_empty(), "{}", out.stdout);
+    assert!(runs.iter().all(|r| r["results"].as_array().unwrap().len() == entries.len() && r["group"] == "test"), "{runs:?}");
+    // …and a new live host serves every stock the jobs published.
+    let (mut second, address, _stderr) = live_with_hub(&hosts, &["wait 30s"]);
+    let (name, data) = next_event(&mut get(address, "/stream"));
+    assert_eq!(name, "history");
+    let batches: Vec<Value> = serde_json::from_str(&data).unwrap();
+    let stocks: std::collections::BTreeSet<&str> = batches.iter().map(|b| b["stock"].as_str().unwrap()).collect();
+    assert_eq!(stocks.into_iter().collect::<Vec<_>>(), expected_stocks, "the first host's stocks, from the history");
+    let _ = second.kill();
+    let _ = second.wait();
 }

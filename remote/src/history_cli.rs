@@ -1,0 +1,66 @@
+//! `remote history`: the past runs of the history store printed as the command line asks, on the binary's side
+//! because it reads the `cli` arguments.
+
+use std::io::Write as _;
+
+use remote::history::{Filter, History, default_path};
+use remote_core::stocks::now_ms;
+
+use crate::EXIT_OK;
+use crate::cli::{GlobalArgs, HistoryArgs};
+
+/// `remote history`: the past runs the filters ask for, oldest first, as text or (`--json`) one document.
+pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let path = default_path(&global.inventory_path());
+    let runs = if path.is_file() {
+        let history = History::open_to_read(&path)?;
+        let since_ms = args.since.map(|d| now_ms() - d.as_millis() as i64);
+        history.runs(&Filter { pipeline: args.pipeline.clone(), host: args.host.clone(), since_ms })?
+    } else {
+        eprintln!("remote history: no history at {} yet; `remote live` keeps one there", path.display());
+        Vec::new()
+    };
+    // Written, not printed: a reader that leaves early (`remote history | head`) ends it quietly.
+    let mut stdout = std::io::stdout().lock();
+    if global.json {
+        let _ = writeln!(stdout, "{}", serde_json::json!({ "history": path, "runs": runs }));
+        return Ok(EXIT_OK);
+    }
+    let mut out = String::new();
+    for run in &runs {
+        let ok = run.results.iter().filter(|r| r.ok).count();
+        out.push_str(&format!(
+            "{}  {}  ({} on {}: {} ok, {} failed, {:.2}s)\n",
+            local_time(run.at_ms),
+            sanitize(&run.line),
+            sanitize(&run.label),
+            sanitize(&run.group),
+            ok,
+            run.results.len() - ok,
+            run.elapsed_ms as f64 / 1000.0
+        ));
+        let width = run.results.iter().map(|r| r.host.chars().count()).max().unwrap_or(0);
+        for result in &run.results {
+            let mark = if result.ok { "✔" } else { "✖" };
+            let why = result.error.as_deref().map(sanitize).unwrap_or_default();
+            out.push_str(&format!(
+                "    {mark} {:width$}  {:.2}s  {why}\n",
+                sanitize(&result.host),
+                result.elapsed_ms as f64 / 1000.0
+            ));
+        }
+    }
+    let _ = stdout.write_all(out.as_bytes());
+    Ok(EXIT_OK)
+}
+
+fn sanitize(text: &str) -> String {
+    remote_core::pretty::sanitize(text)
+}
+
+/// `at_ms` as local date and time, to the second.
+fn local_time(at_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(at_ms)
+        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| at_ms.to_string())
+}

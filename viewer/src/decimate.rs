@@ -1,0 +1,109 @@
+//! Decimation for drawing: a line's points inside the visible time range, reduced to the lowest and highest
+//! point of each pixel column, so a frame costs the same whether a line holds an hour or a week.
+//!
+//! Min/max per column keeps every spike and dip a full drawing would show (unlike averaging or taking every
+//! n-th point), and the points stay in time order, so the line looks the same as drawn from all points.
+
+use std::borrow::Cow;
+
+use egui_plot::PlotPoint;
+
+/// The points of `points` (sorted by x) worth drawing between `x0` and `x1` on `columns` pixel columns: the
+/// lowest and highest of each column, plus the nearest point outside each edge so the line reaches it.
+/// Borrowed when there are no more points than that to begin with.
+pub fn decimate(points: &[PlotPoint], x0: f64, x1: f64, columns: usize) -> Cow<'_, [PlotPoint]> {
+    let start = points.partition_point(|p| p.x < x0).saturating_sub(1);
+    let end = (points.partition_point(|p| p.x <= x1) + 1).min(points.len());
+    if start >= end {
+        return Cow::Borrowed(&[]);
+    }
+    let visible = &points[start..end];
+    let columns = columns.max(1);
+    if visible.len() <= 2 * columns + 2 || x1 <= x0 {
+        return Cow::Borrowed(visible);
+    }
+    let width = (x1 - x0) / columns as f64;
+    let column_of = |x: f64| ((x - x0) / width).floor().clamp(-1.0, columns as f64) as i64;
+    let mut out = Vec::with_capacity(2 * columns + 2);
+    let mut i = 0;
+    while i < visible.len() {
+        let column = column_of(visible[i].x);
+        let (mut low, mut high) = (i, i);
+        let mut j = i + 1;
+        while j < visible.len() && column_of(visible[j].x) == column {
+            if visible[j].y < visible[low].y {
+                low = j;
+            }
+            if visible[j].y > visible[high].y {
+                high = j;
+            }
+            j += 1;
+        }
+        // The points outside the range stand for themselves: only the nearest one is kept (the first
+        // run of points before x0 ends with it, the run after x1 starts with it).
+        if column < 0 {
+            out.push(visible[j - 1]);
+        } else if column >= columns as i64 {
+            out.push(visible[i]);
+        } else {
+            let (first, second) = (low.min(high), low.max(high));
+            out.push(visible[first]);
+            if second != first {
+                out.push(visible[second]);
+            }
+        }
+        i = j;
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(ys: &[f64]) -> Vec<PlotPoint> {
+        ys.iter().enumerate().map(|(x, &y)| PlotPoint::new(x as f64, y)).collect()
+    }
+
+    /// Decimates `ys` (at x = 0, 1, 2, …) and gives the kept points as `x:y`.
+    fn check(ys: &[f64], x0: f64, x1: f64, columns: usize, expected: &str) {
+        let all = points(ys);
+        let kept = decimate(&all, x0, x1, columns);
+        let got: Vec<String> = kept.iter().map(|p| format!("{}:{}", p.x, p.y)).collect();
+        assert_eq!(got.join(" "), expected, "{ys:?} in {x0}..{x1} on {columns} columns");
+    }
+
+    #[test]
+    fn few_points_are_drawn_as_they_are() {
+        check(&[], 0.0, 10.0, 4, "");
+        check(&[5.0], 0.0, 10.0, 4, "0:5");
+        check(&[1.0, 2.0, 3.0], 0.0, 2.0, 4, "0:1 1:2 2:3");
+    }
+
+    #[test]
+    fn one_point_beyond_each_edge_is_kept() {
+        check(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2.0, 3.0, 4, "1:2 2:3 3:4 4:5");
+        check(&[1.0, 2.0, 3.0], 5.0, 9.0, 4, "2:3");
+        check(&[1.0, 2.0, 3.0], -9.0, -5.0, 4, "0:1");
+    }
+
+    #[test]
+    fn each_column_keeps_its_lowest_and_highest_in_time_order() {
+        // Two columns of five points each (x 0..5 and 5..10): the spike and the dip survive.
+        let ys = [1.0, 9.0, 1.0, 1.0, 1.0, 2.0, 2.0, -4.0, 2.0, 3.0];
+        check(&ys, 0.0, 10.0, 2, "0:1 1:9 7:-4 9:3");
+        // A flat column keeps one point.
+        check(&[7.0; 12], 0.0, 12.0, 2, "0:7 6:7");
+    }
+
+    #[test]
+    fn a_long_line_becomes_at_most_two_points_a_column() {
+        let ys: Vec<f64> = (0..100_000).map(|i| ((i * 7919) % 1000) as f64).collect();
+        let all = points(&ys);
+        let kept = decimate(&all, 0.0, 100_000.0, 800);
+        assert!(kept.len() <= 2 * 800 + 2, "{} points", kept.len());
+        assert!(kept.windows(2).all(|w| w[0].x < w[1].x), "out of time order");
+        let (low, high) = kept.iter().fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.y), h.max(p.y)));
+        assert_eq!((low, high), (0.0, 999.0), "the extremes are lost");
+    }
+}
