@@ -71,6 +71,7 @@ struct Phase {
     drain: Duration,
 }
 
+/// Runs phase A and phase B for `seconds` each and prints their table.
 pub fn run(seconds: u64) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let hub = Hub::default();
@@ -94,7 +95,7 @@ pub fn run(seconds: u64) {
     assert!(head[..peeked].starts_with(b"HTTP/1.1 200"), "bench: the hub refused the stalled viewer");
     phases.push(run_phase(&hub, seconds, 1, &heard));
 
-    // Read at last, the stalled viewer shows what it was kept while stalled.
+    // Read at last, the stalled viewer shows what the hub kept for it while it was stalled.
     let stalled_id = READING_VIEWERS;
     viewers.push(std::thread::spawn(move || read_stream(stalled, 1, stalled_id, tell)));
     let stalled_tally = wait_phase_end(&heard, 1, &[stalled_id], Duration::from_secs(120)).0[0];
@@ -115,8 +116,8 @@ fn run_phase(hub: &Hub, seconds: u64, phase: usize, heard: &Receiver<(usize, Hea
     let ended = Instant::now();
     hub.publish(END_STOCK, Shape::default(), &[marker]);
     let ids: Vec<usize> = (0..READING_VIEWERS).collect();
-    let (reading, drain) = wait_phase_end(heard, phase, &ids, WAIT);
-    let drain = drain.duration_since(ended);
+    let (reading, last_done) = wait_phase_end(heard, phase, &ids, WAIT);
+    let drain = last_done.duration_since(ended);
     Phase { samples: calls.len() as u64 * (HOSTS * FIELDS.len()) as u64, calls, reading, drain }
 }
 

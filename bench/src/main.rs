@@ -4,7 +4,8 @@
 //! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`;
 //! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`;
 //! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`;
-//! for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled, see `hub`): `bench --hub 60`.
+//! for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled, see `hub`): `bench --hub 60`;
+//! for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second samples, see `viewer`): `bench --viewer 60`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -21,6 +22,7 @@ use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 mod hub;
 mod metrics;
 mod reload;
+mod viewer;
 
 /// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections cost
 /// in allocations from what the process's resident memory shows (pages, fragmentation, locked crypto buffers).
@@ -74,11 +76,21 @@ struct Options {
     metrics: Option<usize>,
     /// Seconds of each phase of the stock hub run; when set, only that run is made.
     hub: Option<u64>,
+    /// Frames drawn per case of the viewer run; when set, only that run is made.
+    viewer: Option<usize>,
 }
 
 fn options() -> Options {
-    let mut options =
-        Options { sizes: vec![20, 200], rounds: 5, fleet: None, baseline: None, reload: None, metrics: None, hub: None };
+    let mut options = Options {
+        sizes: vec![20, 200],
+        rounds: 5,
+        fleet: None,
+        baseline: None,
+        reload: None,
+        metrics: None,
+        hub: None,
+        viewer: None,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
     while let Some(word) = words.next() {
@@ -90,9 +102,10 @@ fn options() -> Options {
             ("--reload", Some(n)) => options.reload = n.parse().ok(),
             ("--metrics", Some(n)) => options.metrics = n.parse().ok(),
             ("--hub", Some(n)) => options.hub = n.parse().ok().map(|seconds: u64| seconds.max(1)),
+            ("--viewer", Some(n)) => options.viewer = n.parse().ok().map(|frames: usize| frames.max(1)),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60"
                 );
                 std::process::exit(2);
             }
@@ -134,6 +147,10 @@ fn main() {
     let options = options();
     if let Some(hosts) = options.fleet {
         fleet(hosts, options.rounds);
+        return;
+    }
+    if let Some(frames) = options.viewer {
+        viewer::run(frames);
         return;
     }
     if let Some(seconds) = options.hub {

@@ -8,33 +8,98 @@ use std::borrow::Cow;
 
 use egui_plot::PlotPoint;
 
+/// A line's summary over the time shown: its last, lowest, highest and mean value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    pub last: f64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// Sums up points one at a time, in time order.
+#[derive(Default)]
+struct Summary {
+    count: usize,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl Summary {
+    fn add(&mut self, y: f64) {
+        if self.count == 0 {
+            (self.min, self.max) = (y, y);
+        }
+        self.count += 1;
+        self.sum += y;
+        self.min = self.min.min(y);
+        self.max = self.max.max(y);
+        self.last = y;
+    }
+
+    fn stats(&self) -> Option<Stats> {
+        (self.count > 0).then(|| Stats { last: self.last, min: self.min, max: self.max, mean: self.sum / self.count as f64 })
+    }
+}
+
+/// `points`' last, lowest, highest and mean value between `x0` and `x1`; none when no point is in it.
+pub fn stats(points: &[PlotPoint], x0: f64, x1: f64) -> Option<Stats> {
+    let mut summary = Summary::default();
+    let start = points.partition_point(|p| p.x < x0);
+    let end = points.partition_point(|p| p.x <= x1);
+    points.get(start..end).unwrap_or_default().iter().for_each(|p| summary.add(p.y));
+    summary.stats()
+}
+
 /// The points of `points` (sorted by x) worth drawing between `x0` and `x1` on `columns` pixel columns: the
 /// lowest and highest of each column, plus the nearest point outside each edge so the line reaches it.
 /// Borrowed when there are no more points than that to begin with.
 pub fn decimate(points: &[PlotPoint], x0: f64, x1: f64, columns: usize) -> Cow<'_, [PlotPoint]> {
+    prepare(points, (x0, x1), (x0, x1), columns).0
+}
+
+/// [`decimate`] over the time `drawn`, and the [`Stats`] of the time `shown` (inside it), in one pass over the
+/// points: the frame reads each point once.
+pub fn prepare(
+    points: &[PlotPoint],
+    shown: (f64, f64),
+    (x0, x1): (f64, f64),
+    columns: usize,
+) -> (Cow<'_, [PlotPoint]>, Option<Stats>) {
     let start = points.partition_point(|p| p.x < x0).saturating_sub(1);
     let end = (points.partition_point(|p| p.x <= x1) + 1).min(points.len());
     if start >= end {
-        return Cow::Borrowed(&[]);
+        return (Cow::Borrowed(&[]), None);
     }
     let visible = &points[start..end];
     let columns = columns.max(1);
     if visible.len() <= 2 * columns + 2 || x1 <= x0 {
-        return Cow::Borrowed(visible);
+        return (Cow::Borrowed(visible), stats(visible, shown.0, shown.1));
     }
+    let mut summary = Summary::default();
     let width = (x1 - x0) / columns as f64;
     let column_of = |x: f64| ((x - x0) / width).floor().clamp(-1.0, columns as f64) as i64;
+    // Where a column ends: a point belongs to the column while it is left of it (one comparison a point,
+    // rather than a division).
+    let end_of = |column: i64| if column < columns as i64 { x0 + (column + 1) as f64 * width } else { f64::INFINITY };
     let mut out = Vec::with_capacity(2 * columns + 2);
     let mut i = 0;
     while i < visible.len() {
         let column = column_of(visible[i].x);
+        let end = end_of(column);
         let (mut low, mut high) = (i, i);
-        let mut j = i + 1;
-        while j < visible.len() && column_of(visible[j].x) == column {
-            if visible[j].y < visible[low].y {
+        let mut j = i;
+        while j < visible.len() && (j == i || visible[j].x < end) {
+            let p = visible[j];
+            if p.x >= shown.0 && p.x <= shown.1 {
+                summary.add(p.y);
+            }
+            if p.y < visible[low].y {
                 low = j;
             }
-            if visible[j].y > visible[high].y {
+            if p.y > visible[high].y {
                 high = j;
             }
             j += 1;
@@ -54,7 +119,7 @@ pub fn decimate(points: &[PlotPoint], x0: f64, x1: f64, columns: usize) -> Cow<'
         }
         i = j;
     }
-    Cow::Owned(out)
+    (Cow::Owned(out), summary.stats())
 }
 
 #[cfg(test)]
@@ -94,6 +159,31 @@ mod tests {
         check(&ys, 0.0, 10.0, 2, "0:1 1:9 7:-4 9:3");
         // A flat column keeps one point.
         check(&[7.0; 12], 0.0, 12.0, 2, "0:7 6:7");
+    }
+
+    #[test]
+    fn stats_cover_the_points_shown() {
+        let all = points(&[1.0, 5.0, 3.0, 7.0]);
+        assert_eq!(stats(&all, 0.0, 3.0), Some(Stats { last: 7.0, min: 1.0, max: 7.0, mean: 4.0 }));
+        assert_eq!(stats(&all, 1.0, 2.0), Some(Stats { last: 3.0, min: 3.0, max: 5.0, mean: 4.0 }));
+        assert_eq!(stats(&all, 5.0, 9.0), None);
+    }
+
+    #[test]
+    fn the_drawing_pass_gives_the_same_stats_as_reading_every_point() {
+        let ys: Vec<f64> = (0..10_000).map(|i| ((i * 7919) % 1000) as f64 / 7.0).collect();
+        let all = points(&ys);
+        for (shown, drawn) in [
+            ((0.0, 10_000.0), (0.0, 10_000.0)),
+            ((2_000.0, 3_000.0), (1_000.0, 4_000.0)),
+            ((9_990.0, 20_000.0), (9_980.0, 30_000.0)),
+        ] {
+            let (_, got) = prepare(&all, shown, drawn, 100);
+            let expected = stats(&all, shown.0, shown.1).unwrap();
+            let got = got.unwrap();
+            assert_eq!((got.last, got.min, got.max), (expected.last, expected.min, expected.max), "{shown:?}");
+            assert!((got.mean - expected.mean).abs() < 1e-9, "{shown:?}: {} vs {}", got.mean, expected.mean);
+        }
     }
 
     #[test]

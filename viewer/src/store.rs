@@ -54,15 +54,6 @@ pub struct Series {
     pub points: Vec<PlotPoint>,
 }
 
-/// A line's summary over the time shown.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stats {
-    pub last: f64,
-    pub min: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
 impl Store {
     /// Takes in one event of the stream (or of a history file).
     pub fn apply(&mut self, event: Event) {
@@ -267,20 +258,6 @@ impl Colours {
     }
 }
 
-/// `points`' last, lowest, highest and mean value between `x0` and `x1`; none when no point is in it.
-pub fn stats(points: &[PlotPoint], x0: f64, x1: f64) -> Option<Stats> {
-    let start = points.partition_point(|p| p.x < x0);
-    let end = points.partition_point(|p| p.x <= x1);
-    let shown = points.get(start..end).filter(|s| !s.is_empty())?;
-    let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-    for p in shown {
-        min = min.min(p.y);
-        max = max.max(p.y);
-        sum += p.y;
-    }
-    Some(Stats { last: shown[shown.len() - 1].y, min, max, mean: sum / shown.len() as f64 })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -381,14 +358,6 @@ mod tests {
         let points = &store.charts()[0].lines[0].points;
         assert!(points.len() <= MAX_POINTS + MAX_POINTS / 16);
         assert_eq!(points.last().map(|p| p.y), Some((MAX_POINTS + 9_999) as f64));
-    }
-
-    #[test]
-    fn stats_cover_the_points_shown() {
-        let points: Vec<PlotPoint> = [1.0, 5.0, 3.0, 7.0].iter().enumerate().map(|(x, &y)| PlotPoint::new(x as f64, y)).collect();
-        assert_eq!(stats(&points, 0.0, 3.0), Some(Stats { last: 7.0, min: 1.0, max: 7.0, mean: 4.0 }));
-        assert_eq!(stats(&points, 1.0, 2.0), Some(Stats { last: 3.0, min: 3.0, max: 5.0, mean: 4.0 }));
-        assert_eq!(stats(&points, 5.0, 9.0), None);
     }
 
     #[test]

@@ -15,14 +15,16 @@ use egui_plot::{GridMark, HoverPosition, Line, Plot, PlotPoints};
 use jiff::tz::TimeZone;
 
 use crate::client::{Status, Update};
-use crate::decimate::decimate;
-use crate::store::{Chart, Store, stats};
+use crate::decimate::{Stats, prepare, stats};
+use crate::store::{Chart, Store};
 use crate::units::Unit;
 
 /// The plot's height; the legend beside it scrolls when a chart has more lines than fit.
 const PLOT_HEIGHT: f32 = 220.0;
 /// The legend table's width.
 const LEGEND_WIDTH: f32 = 400.0;
+/// A chart's whole height: its title, its plot and the space below.
+const CHART_HEIGHT: f32 = PLOT_HEIGHT + 36.0;
 
 /// How much time the plots show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,10 +212,16 @@ fn charts_ui(ui: &mut Ui, state: &mut State) {
     let mut new_range = None;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         for index in 0..state.store.charts().len() {
-            if let Some(range) = chart_ui(ui, state, index, range) {
+            // Every chart takes the same height, so one scrolled out of sight is only its space: its lines
+            // are neither read nor drawn.
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), CHART_HEIGHT), egui::Sense::hover());
+            if !ui.is_rect_visible(rect) {
+                continue;
+            }
+            let mut chart = ui.new_child(egui::UiBuilder::new().max_rect(rect).layout(egui::Layout::top_down(egui::Align::Min)));
+            if let Some(range) = chart_ui(&mut chart, state, index, range) {
                 new_range = Some(range);
             }
-            ui.add_space(8.0);
         }
     });
     // Dragged or zoomed while paused: every plot shows the new range from the next frame on.
@@ -319,8 +327,24 @@ fn chart_ui(ui: &mut Ui, state: &mut State, index: usize, (x0, x1): (f64, f64)) 
     let mut toggled = None;
     ui.horizontal_top(|ui| {
         let width = (ui.available_width() - LEGEND_WIDTH - 8.0).max(200.0);
-        moved = plot_ui(ui, state, chart, unit, width, (x0, x1));
-        toggled = legend_ui(ui, state, chart, (x0, x1));
+        // Each line read once a frame: its points to draw and its legend's figures in one pass.
+        let span = x1 - x0;
+        let paused = !state.following;
+        // Drawn a window's width beyond each side while paused, so a drag shows data before the next frame.
+        let (drawn, columns) = if paused { ((x0 - span, x1 + span), width as usize * 3) } else { ((x0, x1), width as usize) };
+        let lines: Vec<(Cow<'_, [egui_plot::PlotPoint]>, Option<Stats>)> = chart
+            .lines
+            .iter()
+            .map(|line| {
+                if state.decimation {
+                    prepare(&line.points, (x0, x1), drawn, columns)
+                } else {
+                    (Cow::Borrowed(line.points.as_slice()), stats(&line.points, x0, x1))
+                }
+            })
+            .collect();
+        moved = plot_ui(ui, state, chart, &lines, unit, width, (x0, x1));
+        toggled = legend_ui(ui, state, chart, &lines);
     });
     if let Some(name) = toggled {
         let key = (state.store.charts()[index].title.clone(), name);
@@ -331,13 +355,22 @@ fn chart_ui(ui: &mut Ui, state: &mut State, index: usize, (x0, x1): (f64, f64)) 
     moved
 }
 
-fn plot_ui(ui: &mut Ui, state: &State, chart: &Chart, unit: Unit, width: f32, (x0, x1): (f64, f64)) -> Option<(f64, f64)> {
+/// The points of a chart's lines as drawn this frame, and their legend figures, in the chart's line order.
+type Prepared<'a> = [(Cow<'a, [egui_plot::PlotPoint]>, Option<Stats>)];
+
+fn plot_ui(
+    ui: &mut Ui,
+    state: &State,
+    chart: &Chart,
+    lines: &Prepared<'_>,
+    unit: Unit,
+    width: f32,
+    (x0, x1): (f64, f64),
+) -> Option<(f64, f64)> {
     let time_zone = state.time_zone.clone();
     let span = x1 - x0;
     let label_zone = time_zone.clone();
     let paused = !state.following;
-    // Drawn a window's width beyond each side while paused, so a drag shows data before the next frame.
-    let (d0, d1, columns) = if paused { (x0 - span, x1 + span, width as usize * 3) } else { (x0, x1, width as usize) };
     let response = Plot::new(("stock", &chart.title))
         .width(width)
         .height(PLOT_HEIGHT)
@@ -368,18 +401,11 @@ fn plot_ui(ui: &mut Ui, state: &State, chart: &Chart, unit: Unit, width: f32, (x
                 plot.set_plot_bounds_x(x0..=x1);
             }
             plot.set_auto_bounds([false, true]);
-            for line in &chart.lines {
+            for (line, (points, _)) in chart.lines.iter().zip(lines) {
                 if state.hidden.contains(&(chart.title.clone(), line.name.clone())) {
                     continue;
                 }
-                let points = if state.decimation {
-                    match decimate(&line.points, d0, d1, columns) {
-                        Cow::Borrowed(points) => PlotPoints::Borrowed(points),
-                        Cow::Owned(points) => PlotPoints::Owned(points),
-                    }
-                } else {
-                    PlotPoints::Borrowed(&line.points)
-                };
+                let points = PlotPoints::Borrowed(points);
                 plot.line(Line::new(line.name.clone(), points).color(line.colour).width(1.5));
             }
             let bounds = plot.plot_bounds();
@@ -391,7 +417,7 @@ fn plot_ui(ui: &mut Ui, state: &State, chart: &Chart, unit: Unit, width: f32, (x
 
 /// The legend table: a row per line with its colour, name and last/min/max/mean over the time shown. Gives the
 /// name of a line whose row was clicked.
-fn legend_ui(ui: &mut Ui, state: &State, chart: &Chart, (x0, x1): (f64, f64)) -> Option<String> {
+fn legend_ui(ui: &mut Ui, state: &State, chart: &Chart, lines: &Prepared<'_>) -> Option<String> {
     let mut clicked = None;
     ui.vertical(|ui| {
         ui.set_width(LEGEND_WIDTH);
@@ -401,7 +427,7 @@ fn legend_ui(ui: &mut Ui, state: &State, chart: &Chart, (x0, x1): (f64, f64)) ->
                     ui.label(RichText::new(heading).small().weak());
                 }
                 ui.end_row();
-                for line in &chart.lines {
+                for (line, (_, figures)) in chart.lines.iter().zip(lines) {
                     let hidden = state.hidden.contains(&(chart.title.clone(), line.name.clone()));
                     let colour = if hidden { Color32::from_gray(90) } else { line.colour };
                     let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
@@ -411,7 +437,7 @@ fn legend_ui(ui: &mut Ui, state: &State, chart: &Chart, (x0, x1): (f64, f64)) ->
                     if label.on_hover_text(if hidden { "Show this line" } else { "Hide this line" }).clicked() {
                         clicked = Some(line.name.clone());
                     }
-                    match stats(&line.points, x0, x1) {
+                    match figures {
                         Some(s) => {
                             for value in [s.last, s.min, s.max, s.mean] {
                                 ui.label(RichText::new(line.unit.format(value)).monospace());
