@@ -357,20 +357,29 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
                 ArgKind::Name(name) => field_named(name, arg.at, context),
                 _ => Err(not_a_field(arg.at)),
             };
-            let fields = match &field.kind {
+            let written = match &field.kind {
                 ArgKind::List(list) if list.is_empty() => {
                     return Err(EvalError::new("a stock draws at least one field", field.at).help(usage()));
                 }
-                ArgKind::List(list) => list.iter().map(named).collect::<Result<Vec<_>, _>>()?,
-                _ => vec![named(field)?],
+                ArgKind::List(list) => list.iter().collect::<Vec<_>>(),
+                _ => vec![field],
             };
-            if let Some(other) = fields.iter().map(|select| select()).find(|f| f.kind != fields[0]().kind) {
-                let first = fields[0]();
-                let message = format!(
-                    "the fields of a stock are of one kind of data, but `{}` is {} data and `{}` {} data",
-                    first.name, first.kind, other.name, other.kind
-                );
-                return Err(EvalError::new(message, field.at).help(usage()));
+            let mut fields: Vec<crate::fields::Select> = Vec::with_capacity(written.len());
+            for arg in written {
+                let select = named(arg)?;
+                let (this, first) = (select(), fields.first().map(|f| f()));
+                if fields.iter().any(|f| f().name == this.name) {
+                    // Twice in one stock, each reading would be drawn, averaged and kept twice.
+                    return Err(EvalError::new(format!("`{}` is in this stock twice", this.name), arg.at).help(usage()));
+                }
+                if let Some(first) = first.filter(|first| first.kind != this.kind) {
+                    let message = format!(
+                        "the fields of a stock are of one kind of data, but `{}` is {} data and `{}` {} data",
+                        first.name, first.kind, this.name, this.kind
+                    );
+                    return Err(EvalError::new(message, arg.at).help(usage()));
+                }
+                fields.push(select);
             }
             Ok(Value::Stock(crate::stocks::stock(title, fields)))
         }

@@ -102,12 +102,13 @@ async fn stream(
     let is_stream =
         response.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
     if !is_stream {
-        return Err(format!("{url} is not a hub's stream (not text/event-stream): is the address that of `remote live --hub`?"));
+        return Err(format!(
+            "{url} answers, but not with a hub's stream (not text/event-stream): is the address that of `remote live --hub`?"
+        ));
     }
     if tx.send(Update::Status(Status::Live)).is_err() {
         return Ok(());
     }
-    *pause = FIRST_PAUSE;
     wake();
     let mut events = response.bytes_stream().eventsource();
     while let Some(event) = events.next().await {
@@ -116,6 +117,9 @@ async fn stream(
             other => format!("the hub's stream is broken: {other}"),
         })?;
         let event = wire::parse(&event.event, &event.data).map_err(|e| e.to_string())?;
+        // Back to short pauses only once the hub has given something readable: a hub whose first event this
+        // viewer cannot read is asked again at the longest pause, not twice a second.
+        *pause = FIRST_PAUSE;
         if tx.send(Update::Event(event)).is_err() {
             return Ok(());
         }
@@ -135,7 +139,7 @@ fn cause(error: &reqwest::Error) -> String {
         return format!("the hub sent nothing for {} s", IDLE.as_secs());
     }
     if error.is_connect() {
-        return format!("cannot connect: {inner}");
+        return format!("no hub answers (cannot connect: {inner})");
     }
     inner.to_string()
 }

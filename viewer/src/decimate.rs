@@ -176,9 +176,12 @@ mod tests {
         for (shown, drawn) in [
             ((0.0, 10_000.0), (0.0, 10_000.0)),
             ((2_000.0, 3_000.0), (1_000.0, 4_000.0)),
-            ((9_990.0, 20_000.0), (9_980.0, 30_000.0)),
+            ((9_000.0, 20_000.0), (8_000.0, 30_000.0)),
+            // Range edges on points, where a point belongs to one column only.
+            ((2_500.0, 7_500.0), (2_500.0, 7_500.0)),
         ] {
-            let (_, got) = prepare(&all, shown, drawn, 100);
+            let (drawing, got) = prepare(&all, shown, drawn, 100);
+            assert!(matches!(drawing, Cow::Owned(_)), "{shown:?}: the one-pass path was not taken");
             let expected = stats(&all, shown.0, shown.1).unwrap();
             let got = got.unwrap();
             assert_eq!((got.last, got.min, got.max), (expected.last, expected.min, expected.max), "{shown:?}");

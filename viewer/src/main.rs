@@ -28,7 +28,8 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let (title, state) = match &args.history {
         Some(path) => {
-            let since_ms = args.since.map(|d| now_ms() - d.as_millis() as i64).unwrap_or(i64::MIN);
+            let since_ms =
+                args.since.map(|d| now_ms().saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))).unwrap_or(i64::MIN);
             let batches = match viewer::history::load(path, since_ms) {
                 Ok(batches) => batches,
                 Err(e) => {

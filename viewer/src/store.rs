@@ -128,11 +128,12 @@ impl Chart {
             self.fields.push(field.to_string());
         }
         let name = [host, item].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let taken: Vec<Color32> = self.lines.iter().map(|l| l.colour).collect();
         let series = Series {
             field: field.to_string(),
             host: host.to_string(),
             item: item.to_string(),
-            colour: Color32::GRAY,
+            colour: colours.of(&name, host, &taken),
             name,
             unit: Unit::of(field),
             points: Vec::new(),
@@ -149,9 +150,6 @@ impl Chart {
                     line.name = format!("{} · {}", line.name, line.field);
                 }
             }
-        }
-        for line in &mut self.lines {
-            line.colour = colours.of(&line.name, &line.host);
         }
         &mut self.lines[i]
     }
@@ -240,20 +238,25 @@ struct Colours {
 }
 
 impl Colours {
-    /// The colour of the line called `name` on `host`: a new name takes the next colour nobody has, so the
-    /// first ten lines get ten different hues and twenty lines twenty colours. A fleet's samples arrive in the
-    /// group's host order, so the same fleet gets the same colours in every run. Fleet lines are grey.
-    fn of(&mut self, name: &str, host: &str) -> Color32 {
+    /// The colour of a new line called `name` on `host` in a chart whose other lines have the colours `taken`.
+    /// A name keeps the colour it was first given, in every chart, unless another line of this chart has it;
+    /// a new name, or one whose colour is taken here, gets the first colour this chart does not use (the next
+    /// one nobody has, for a new name, when that is free here too). So a chart's first twenty lines never
+    /// share a colour, and a fleet's samples, arriving in the group's host order, get the same colours in every
+    /// run. Fleet lines are grey.
+    fn of(&mut self, name: &str, host: &str, taken: &[Color32]) -> Color32 {
         match host {
             FLEET_MEAN => return Color32::from_gray(200),
             FLEET_MAX => return Color32::from_gray(140),
             _ => {}
         }
-        if let Some(&colour) = self.given.get(name) {
-            return colour;
+        let free = |colour: &Color32| !taken.contains(colour);
+        if let Some(colour) = self.given.get(name).filter(|c| free(c)) {
+            return *colour;
         }
-        let colour = PALETTE[self.given.len() % PALETTE.len()];
-        self.given.insert(name.to_string(), colour);
+        let next = PALETTE[self.given.len() % PALETTE.len()];
+        let colour = if free(&next) { next } else { PALETTE.iter().copied().find(free).unwrap_or(next) };
+        self.given.entry(name.to_string()).or_insert(colour);
         colour
     }
 }
@@ -377,8 +380,19 @@ mod tests {
         let distinct: HashSet<_> = idle[..20].iter().map(|(_, c)| *c).collect();
         assert_eq!(distinct.len(), 20, "two lines of a chart share a colour");
         assert_eq!(idle[20], ("fleet max".to_string(), Color32::from_gray(140)));
+        // Twenty other names given first (filesystems of another chart): a new chart's two hosts still differ.
+        let mounts: Vec<String> = (0..20).map(|i| format!("/data{i}")).collect();
+        store.add(&batch("Disk", &mounts.iter().map(|m| ("disk_used_percent", "db", m.as_str(), 0, 1.0)).collect::<Vec<_>>()));
+        store.add(&batch(
+            "Late",
+            &[("idle", "late-1", "", 0, 1.0), ("idle", "late-2", "", 0, 1.0), ("idle", "127.0.1.1", "", 0, 1.0)],
+        ));
+        let late = colours(store.charts().iter().find(|c| c.title == "Late").unwrap());
+        let distinct: HashSet<_> = late.iter().map(|(_, c)| *c).collect();
+        assert_eq!(distinct.len(), 3, "{late:?}");
         // The first three hosts kept their colours, the first three, as seventeen more arrived.
-        let now: Vec<_> = store.charts()[0].lines[..3].iter().map(|l| l.colour).collect();
+        let idle = store.charts().iter().find(|c| c.title == "Idle CPU").unwrap();
+        let now: Vec<_> = idle.lines[..3].iter().map(|l| l.colour).collect();
         assert_eq!(now, first_three);
         assert_eq!(first_three, PALETTE[..3]);
     }

@@ -5,7 +5,7 @@
 //! a click hides a line), one cursor shared by all plots, time windows, pause and follow.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -235,7 +235,9 @@ fn empty_text(state: &State) -> String {
         Source::Hub { .. } => "No stock published yet. In `remote live`, run `cpu_publish(sandbox)`, or schedule\n\
             all five stocks every 5 s with `stats_jobs sandbox`."
             .to_string(),
-        Source::File { path } => format!("{} holds no published samples.", path.display()),
+        Source::File { path } => {
+            format!("{} holds no published samples (as recent as --since asks, when given).", path.display())
+        }
     }
 }
 
@@ -285,7 +287,7 @@ fn status_ui(ui: &mut Ui, state: &State) {
                 Status::Down { reason, retry_at } => {
                     let seconds = retry_at.saturating_duration_since(Instant::now()).as_secs_f32().ceil();
                     dot(ui, RED);
-                    ui.label(format!("no hub at {address}: {reason}; retrying in {seconds:.0} s"));
+                    ui.label(format!("{address}: {reason}; retrying in {seconds:.0} s"));
                     // The countdown moves without new data.
                     ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
                 }
@@ -321,7 +323,9 @@ fn time_steps(base: f64) -> [f64; 3] {
 /// Draws chart `index`; gives the plot's time range when the user moved it.
 fn chart_ui(ui: &mut Ui, state: &mut State, index: usize, (x0, x1): (f64, f64)) -> Option<(f64, f64)> {
     let chart = &state.store.charts()[index];
-    let unit = chart.fields().first().map(|f| Unit::of(f)).unwrap_or(Unit::Number);
+    // The axis speaks the fields' unit when they share one (a stock of `used` and `ram_used_percent` does not).
+    let first = chart.lines.first().map(|l| l.unit).unwrap_or(Unit::Number);
+    let unit = if chart.lines.iter().all(|l| l.unit == first) { first } else { Unit::Number };
     ui.label(RichText::new(&chart.title).heading());
     let mut moved = None;
     let mut toggled = None;
@@ -371,6 +375,21 @@ fn plot_ui(
     let span = x1 - x0;
     let label_zone = time_zone.clone();
     let paused = !state.following;
+    let shown = |line: &crate::store::Series| !state.hidden.contains(&(chart.title.clone(), line.name.clone()));
+    // The hover label writes a value in its own line's unit.
+    let units: HashMap<String, Unit> = chart.lines.iter().map(|l| (l.name.clone(), l.unit)).collect();
+    // The value axis fits the lines shown over the time shown, not the points drawn beyond it while paused.
+    let (low, high) = chart
+        .lines
+        .iter()
+        .zip(lines)
+        .filter(|(line, _)| shown(line))
+        .filter_map(|(_, (_, figures))| figures.map(|f| (f.min, f.max)))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (min, max)| (l.min(min), h.max(max)));
+    let y_range = (low <= high).then(|| {
+        let margin = if high > low { (high - low) * 0.05 } else { low.abs().max(1.0) * 0.05 };
+        (low - margin)..=(high + margin)
+    });
     let response = Plot::new(("stock", &chart.title))
         .width(width)
         .height(PLOT_HEIGHT)
@@ -387,32 +406,32 @@ fn plot_ui(
         .y_axis_min_width(56.0)
         .label_formatter(move |position: &HoverPosition<'_>| match position {
             HoverPosition::NearDataPoint { plot_name, position, .. } => {
+                let unit = units.get(*plot_name).copied().unwrap_or(Unit::Number);
                 Some(format!("{plot_name}\n{}\n{}", time_label(&label_zone, position.x, 0.0), unit.format(position.y)))
             }
             HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot| {
-            if paused {
-                let bounds = plot.plot_bounds();
-                if bounds.min()[0] == x0 && bounds.max()[0] == x1 || !bounds.is_valid() {
-                    plot.set_plot_bounds_x(x0..=x1);
-                }
-            } else {
-                plot.set_plot_bounds_x(x0..=x1);
+            // While paused the time shown is the state's, which a drag or zoom of any plot moves (below);
+            // following, it is the window ending now.
+            plot.set_plot_bounds_x(x0..=x1);
+            match &y_range {
+                Some(range) => plot.set_plot_bounds_y(range.clone()),
+                None => plot.set_auto_bounds([false, true]),
             }
-            plot.set_auto_bounds([false, true]);
             for (line, (points, _)) in chart.lines.iter().zip(lines) {
-                if state.hidden.contains(&(chart.title.clone(), line.name.clone())) {
-                    continue;
+                if shown(line) {
+                    let points = PlotPoints::Borrowed(points);
+                    plot.line(Line::new(line.name.clone(), points).color(line.colour).width(1.5));
                 }
-                let points = PlotPoints::Borrowed(points);
-                plot.line(Line::new(line.name.clone(), points).color(line.colour).width(1.5));
             }
-            let bounds = plot.plot_bounds();
-            (bounds.min()[0], bounds.max()[0])
         });
-    let (b0, b1) = response.inner;
-    (paused && (b0 != x0 || b1 != x1) && b1 > b0).then_some((b0, b1))
+    // The time this frame ended up showing after a drag or zoom of this plot (the one under the pointer): the
+    // time every plot shows from the next frame on. Other plots, drawn before or after it, say nothing.
+    let bounds = response.transform.bounds();
+    let (b0, b1) = (bounds.min()[0], bounds.max()[0]);
+    let touched = response.response.hovered() || response.response.dragged();
+    (paused && touched && (b0 != x0 || b1 != x1) && b1 > b0).then_some((b0, b1))
 }
 
 /// The legend table: a row per line with its colour, name and last/min/max/mean over the time shown. Gives the

@@ -230,6 +230,7 @@ fn stocks_at_the_prompt_are_checked_before_anything_runs() {
         "the fields of a stock are of one kind of data, but `usr` is cpu data and `used` ram data",
     );
     check("ram(test) | publish(stock(\"CPU\", [usr, sys]))", "`usr` is a field of cpu data, but the hosts carry ram data");
+    check("cpu(test) | publish(stock(\"CPU\", [usr, sys, usr]))", "`usr` is in this stock twice");
     check(
         "exec(test, \"true\") | publish(stock(\"CPU\", [usr, sys]))",
         "`usr` is a field of cpu data, but the hosts carry no typed data",
