@@ -37,6 +37,9 @@ const FLEET_MEAN: &str = "fleet mean";
 const FLEET_MAX: &str = "fleet max";
 /// Live batches a viewer may be behind before it loses the oldest.
 const BACKLOG: usize = 1024;
+/// Viewers served at once. Each new one is sent the last hour (up to ~200 MB of JSON at the sample cap), so a
+/// client reconnecting in a loop, or many at once, must not be able to exhaust the host's memory.
+const VIEWERS: usize = 32;
 
 /// One `publish`: a chart's samples from one run. The unit of the wire format.
 #[derive(Clone, Debug, Serialize)]
@@ -68,6 +71,10 @@ struct Inner {
     /// The last readings of each series a `sliding` stock averages over.
     windows: Mutex<HashMap<SeriesKey, (i64, VecDeque<f64>)>>,
     live: broadcast::Sender<Arc<Batch>>,
+    /// One permit per viewer being served; a stream holds its permit until its connection ends.
+    viewers: Arc<tokio::sync::Semaphore>,
+    /// How many permits there are.
+    viewer_limit: usize,
 }
 
 /// The batches kept for viewers that connect later, and how many samples they hold.
@@ -125,14 +132,29 @@ impl Hub {
             latest: Mutex::new(latest),
             windows: Mutex::default(),
             live,
+            viewers: Arc::new(tokio::sync::Semaphore::new(VIEWERS)),
+            viewer_limit: VIEWERS,
         };
         Ok(Hub { inner: Arc::new(inner) })
     }
 
     /// A hub whose live viewers may fall `backlog` batches behind before they lose some.
     fn with_backlog(backlog: usize) -> Hub {
+        Hub::with_limits(backlog, VIEWERS)
+    }
+
+    /// A hub with a backlog of `backlog` batches that serves at most `viewers` viewers at once.
+    fn with_limits(backlog: usize, viewers: usize) -> Hub {
         let (live, _) = broadcast::channel(backlog);
-        let inner = Inner { history: None, recent: Mutex::default(), latest: Mutex::default(), windows: Mutex::default(), live };
+        let inner = Inner {
+            history: None,
+            recent: Mutex::default(),
+            latest: Mutex::default(),
+            windows: Mutex::default(),
+            live,
+            viewers: Arc::new(tokio::sync::Semaphore::new(viewers)),
+            viewer_limit: viewers,
+        };
         Hub { inner: Arc::new(inner) }
     }
 
@@ -341,14 +363,24 @@ enum Pending {
     Live(broadcast::Receiver<Arc<Batch>>),
 }
 
-async fn stream(State(hub): State<Hub>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn stream(State(hub): State<Hub>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, (StatusCode, String)> {
+    let Ok(permit) = hub.inner.viewers.clone().try_acquire_owned() else {
+        let message = format!(
+            "the hub already serves {} viewers, its most at once; close one, or scrape /metrics for a dashboard \
+             of many screens\n",
+            hub.inner.viewer_limit
+        );
+        return Err((StatusCode::SERVICE_UNAVAILABLE, message));
+    };
     let (history, receiver) = hub.subscribe();
-    let events = stream::unfold(Some(Pending::History(history, receiver)), |next| async move {
-        match next? {
+    // The permit lives in the stream's state, so it is given back when the connection ends and the stream is dropped.
+    let events = stream::unfold(Some((Pending::History(history, receiver), permit)), |next| async move {
+        let (pending, permit) = next?;
+        match pending {
             Pending::History(history, receiver) => {
                 let batches: Vec<&Batch> = history.iter().map(|b| &**b).collect();
                 let event = Event::default().event("history").data(json(&batches));
-                Some((Ok(event), Some(Pending::Live(receiver))))
+                Some((Ok(event), Some((Pending::Live(receiver), permit))))
             }
             Pending::Live(mut receiver) => {
                 let event = match receiver.recv().await {
@@ -358,11 +390,11 @@ async fn stream(State(hub): State<Hub>) -> Sse<impl Stream<Item = Result<Event, 
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 };
-                Some((Ok(event), Some(Pending::Live(receiver))))
+                Some((Ok(event), Some((Pending::Live(receiver), permit))))
             }
         }
     });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 #[cfg(test)]
@@ -419,6 +451,43 @@ mod tests {
         // The stalled one, when it reads at last, is told how many batches it lost.
         assert!(read_until(&mut stalled, "event: dropped"), "the stalled viewer was told what it missed");
         assert_eq!(hub.recent().len(), 2001);
+    }
+
+    #[test]
+    fn viewers_past_the_limit_are_refused_and_a_closed_one_frees_its_place() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let hub = Hub::with_limits(BACKLOG, 2);
+        let address = hub.serve("127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
+        let status = |stream: &mut TcpStream| {
+            write!(stream, "GET /stream HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            (line, reader)
+        };
+        let mut first = TcpStream::connect(address).unwrap();
+        let mut second = TcpStream::connect(address).unwrap();
+        let mut third = TcpStream::connect(address).unwrap();
+        for stream in [&mut first, &mut second, &mut third] {
+            stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        }
+        assert!(status(&mut first).0.starts_with("HTTP/1.1 200"));
+        assert!(status(&mut second).0.starts_with("HTTP/1.1 200"));
+        let (refused, mut body) = status(&mut third);
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(read_until(&mut body, "the hub already serves 2 viewers"), "the refusal says why");
+        // A viewer goes away: its place is free again (once the hub has noticed the closed connection).
+        drop(first);
+        let started = std::time::Instant::now();
+        loop {
+            let mut again = TcpStream::connect(address).unwrap();
+            again.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            if status(&mut again).0.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "the closed viewer's place was never freed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn sample(field: &str, host: &str, item: &str, value: f64) -> Sample {

@@ -97,7 +97,14 @@ async fn stream(
     let response = client.get(url).header("Accept", "text/event-stream").send().await.map_err(|e| cause(&e))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("the hub answered {status}"));
+        // The hub says why in a line of text (too many viewers, say); a stranger's page is cut short.
+        let body = response.text().await.unwrap_or_default();
+        let why: String = body.trim().chars().take(200).filter(|c| !c.is_control()).collect();
+        return Err(if why.is_empty() {
+            format!("the hub answered {status}")
+        } else {
+            format!("the hub answered {status}: {why}")
+        });
     }
     let is_stream =
         response.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
