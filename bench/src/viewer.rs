@@ -70,6 +70,19 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The median time of `frames` (at least 5) frames of `harness`, each a UI pass and a render, in milliseconds.
+fn median_frame_ms(mut harness: Harness<'_>, frames: usize) -> f64 {
+    let times: Vec<f64> = (0..frames.max(5))
+        .map(|_| {
+            let start = Instant::now();
+            harness.step();
+            harness.render().expect("rendering a frame");
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    percentile(&times, 0.5)
+}
+
 pub fn run(frames: usize) {
     let started = Instant::now();
     let store = store();
@@ -79,35 +92,19 @@ pub fn run(frames: usize) {
         store.points(),
         started.elapsed().as_secs_f64()
     );
-    // The renderer's own cost: an empty window of the same size, rendered and read back.
-    let mut empty = Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui(|ui| {
+    // The renderer's own cost: an empty window of the same size, and one filled by a panel, rendered and read back.
+    let empty = Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui(|ui| {
         ui.label("empty");
     });
-    let mut floor = Vec::new();
-    for _ in 0..frames.max(5) {
-        let start = Instant::now();
-        empty.step();
-        empty.render().expect("rendering a frame");
-        floor.push(start.elapsed().as_secs_f64() * 1000.0);
-    }
-    println!("an empty 1280×860 window: {:.1} ms a frame (median)", percentile(&floor, 0.5));
-    let mut panel = Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui(|ui| {
+    println!("an empty 1280×860 window: {:.1} ms a frame (median)", median_frame_ms(empty, frames));
+    let panel = Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui(|ui| {
         egui::Frame::central_panel(ui.style()).show(ui, |ui| {
             ui.label("a filled panel");
             ui.allocate_space(ui.available_size());
         });
     });
-    let mut filled = Vec::new();
-    for _ in 0..frames.max(5) {
-        let start = Instant::now();
-        panel.step();
-        panel.render().expect("rendering a frame");
-        filled.push(start.elapsed().as_secs_f64() * 1000.0);
-    }
-    println!(
-        "the same window filled by one panel: {:.1} ms a frame (median), the renderer's floor for any UI",
-        percentile(&filled, 0.5)
-    );
+    let filled = median_frame_ms(panel, frames);
+    println!("the same window filled by one panel: {filled:.1} ms a frame (median), the renderer's floor for any UI");
     let mut state = State::new(Source::Hub { url: "http://127.0.0.1:8080/stream".into() });
     state.store = store;
     state.clock = Clock::Fixed(NOW);

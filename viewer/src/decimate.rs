@@ -53,15 +53,10 @@ pub fn stats(points: &[PlotPoint], x0: f64, x1: f64) -> Option<Stats> {
     summary.stats()
 }
 
-/// The points of `points` (sorted by x) worth drawing between `x0` and `x1` on `columns` pixel columns: the
-/// lowest and highest of each column, plus the nearest point outside each edge so the line reaches it.
-/// Borrowed when there are no more points than that to begin with.
-pub fn decimate(points: &[PlotPoint], x0: f64, x1: f64, columns: usize) -> Cow<'_, [PlotPoint]> {
-    prepare(points, (x0, x1), (x0, x1), columns).0
-}
-
-/// [`decimate`] over the time `drawn`, and the [`Stats`] of the time `shown` (inside it), in one pass over the
-/// points: the frame reads each point once.
+/// The points of `points` (sorted by x) worth drawing over the time `drawn` on `columns` pixel columns (the
+/// lowest and highest of each column, plus the nearest point outside each edge so the line reaches it;
+/// borrowed when there are no more points than that to begin with), and the [`Stats`] of the time `shown`
+/// (inside it), in one pass over the points: the frame reads each point once.
 pub fn prepare(
     points: &[PlotPoint],
     shown: (f64, f64),
@@ -125,6 +120,11 @@ pub fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The drawing alone, over the time shown.
+    fn decimate(points: &[PlotPoint], x0: f64, x1: f64, columns: usize) -> Cow<'_, [PlotPoint]> {
+        prepare(points, (x0, x1), (x0, x1), columns).0
+    }
 
     fn points(ys: &[f64]) -> Vec<PlotPoint> {
         ys.iter().enumerate().map(|(x, &y)| PlotPoint::new(x as f64, y)).collect()

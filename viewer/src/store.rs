@@ -113,11 +113,6 @@ impl Chart {
         Chart { title: title.to_string(), lines: Vec::new(), by_key: HashMap::new(), fields: Vec::new() }
     }
 
-    /// The fields this chart draws, in the order first seen.
-    pub fn fields(&self) -> &[String] {
-        &self.fields
-    }
-
     /// The line of `field` on `host` and `item`, made when new.
     fn line(&mut self, field: &str, host: &str, item: &str, colours: &mut Colours) -> &mut Series {
         let key = (field.to_string(), host.to_string(), item.to_string());
