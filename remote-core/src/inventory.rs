@@ -322,6 +322,11 @@ impl Inventory {
     pub fn groups(&self) -> impl Iterator<Item = &Group> {
         self.groups.values()
     }
+
+    /// The groups, to be cut down (see [`crate::shard`]).
+    pub(crate) fn groups_mut(&mut self) -> impl Iterator<Item = &mut Group> {
+        self.groups.values_mut()
+    }
 }
 
 /// Turns raw values into resolved ones, reporting positions in the source text.

@@ -38,6 +38,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod settings;
+pub mod shard;
 pub mod ssh_config;
 pub mod steps;
 pub mod stocks;

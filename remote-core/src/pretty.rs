@@ -102,10 +102,12 @@ fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
 /// characters (escape sequences, carriage returns) and the bidirectional overrides and isolates that can
 /// make text read differently from what it is (CVE-2021-42574, "Trojan Source").
 pub fn sanitize(text: &str) -> String {
-    let hidden = |c: char| {
-        c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-    };
-    text.chars().map(|c| if hidden(c) { '·' } else { c }).collect()
+    text.chars().map(|c| if is_hidden(c) { '·' } else { c }).collect()
+}
+
+/// Whether [`sanitize`] hides `c`.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 fn clip(line: &str) -> String {

@@ -51,6 +51,11 @@ pub enum StopReason {
     },
     /// The user cancelled the run (Ctrl-C).
     Cancelled,
+    /// The whole run's `--deadline` passed while it ran.
+    Deadline {
+        /// The deadline, counted from the start of the run.
+        after: Duration,
+    },
 }
 
 /// What became of a stopped command on its host.
@@ -74,6 +79,7 @@ impl fmt::Display for Stopped {
         match self.reason {
             StopReason::Timeout { after } => write!(f, "timed out after {}", humantime::format_duration(after))?,
             StopReason::Cancelled => f.write_str("cancelled (Ctrl-C)")?,
+            StopReason::Deadline { after } => write!(f, "the run's deadline ({}) passed", humantime::format_duration(after))?,
         }
         match &self.kill {
             Kill::Killed => f.write_str("; the remote command was killed"),
@@ -176,6 +182,13 @@ pub enum HostError {
     /// The user cancelled the run (Ctrl-C) while this host waited for its connection or a channel.
     #[error("not started: cancelled (Ctrl-C) before the command could start; nothing ran on this host")]
     NotStarted,
+    /// The whole run's `--deadline` passed while this host waited for its connection or a channel, or before
+    /// this step of the pipeline came to it.
+    #[error(
+        "not started: the run's deadline ({}) passed before the command could start; nothing ran on this host",
+        humantime::format_duration(*after)
+    )]
+    DeadlinePassed { after: Duration },
     /// The channel closed without an exit status or signal.
     #[error("the command ended without reporting an exit status")]
     NoExitStatus,
@@ -280,6 +293,7 @@ impl Serialize for HostResult {
             let reason = match stopped.reason {
                 StopReason::Timeout { .. } => "timeout",
                 StopReason::Cancelled => "cancelled",
+                StopReason::Deadline { .. } => "deadline",
             };
             map.serialize_entry("stopped", reason)?;
             map.serialize_entry("killed", &(stopped.kill == Kill::Killed))?;
@@ -383,6 +397,11 @@ mod tests {
         let after = Duration::from_secs(5);
         check(StopReason::Timeout { after }, Kill::Killed, "timed out after 5s; the remote command was killed");
         check(StopReason::Cancelled, Kill::Killed, "cancelled (Ctrl-C); the remote command was killed");
+        check(
+            StopReason::Deadline { after: Duration::from_secs(90) },
+            Kill::Killed,
+            "the run's deadline (1m 30s) passed; the remote command was killed",
+        );
         check(
             StopReason::Timeout { after },
             Kill::Unconfirmed { process_group: Some(4242), why: "`kill -s KILL -- -4242` exited with status 1".into() },

@@ -21,6 +21,89 @@ use crate::host_key::Verifier;
 /// is never logged, shown or kept in an error.
 pub const PASSPHRASE_ENV: &str = "REMOTE_KEY_PASSPHRASE";
 
+/// Environment variable holding a private key itself (for CI, where keys are secrets, not files). When set, it is
+/// the one key offered to every host and jump host; it is read into memory only, never written anywhere.
+pub const KEY_ENV: &str = "REMOTE_KEY";
+
+/// A private key given as text in [`KEY_ENV`], held in memory only. Its `Debug` shows the fingerprint alone.
+#[derive(Clone)]
+pub struct Identity {
+    key: Arc<PrivateKey>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identity({})", self.describe())
+    }
+}
+
+/// Why the key in [`KEY_ENV`] cannot be used. No variant holds or repeats any of the key's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// The text is not a private key in any form russh reads.
+    #[error(
+        "{KEY_ENV} does not hold a private key: give the key file's whole text (-----BEGIN OPENSSH PRIVATE KEY----- \
+         and every line to its END line), or that text base64-encoded on one line"
+    )]
+    NotAKey,
+    /// The key is encrypted and no passphrase was given.
+    #[error("the key in {KEY_ENV} is encrypted; set {PASSPHRASE_ENV} to its passphrase")]
+    Encrypted,
+    /// The passphrase given does not open it.
+    #[error("the passphrase in {PASSPHRASE_ENV} does not open the key in {KEY_ENV}")]
+    WrongPassphrase,
+}
+
+impl Identity {
+    /// The key in [`KEY_ENV`], when it is set and not empty.
+    pub fn from_env() -> Result<Option<Self>, IdentityError> {
+        match std::env::var(KEY_ENV) {
+            Ok(text) if !text.trim().is_empty() => {
+                let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
+                Self::parse(&text, passphrase.as_deref()).map(Some)
+            }
+            // Not valid UTF-8 cannot be a key's text either.
+            Err(std::env::VarError::NotUnicode(_)) => Err(IdentityError::NotAKey),
+            _ => Ok(None),
+        }
+    }
+
+    /// Reads a key from its text, or from that text base64-encoded on one line (CI systems that mask a variable
+    /// only when it is one line, as GitLab does).
+    pub fn parse(text: &str, passphrase: Option<&str>) -> Result<Self, IdentityError> {
+        use base64::Engine as _;
+        let text = text.replace("\r\n", "\n");
+        let decoded;
+        let text = if text.contains("-----BEGIN") || text.trim_start().starts_with("PuTTY-User-Key-File-") {
+            text.as_str()
+        } else {
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| IdentityError::NotAKey)?;
+            decoded = String::from_utf8(bytes).map_err(|_| IdentityError::NotAKey)?;
+            decoded.as_str()
+        };
+        let encrypted = russh::keys::ssh_key::PrivateKey::from_openssh(text.as_bytes()).is_ok_and(|key| key.is_encrypted());
+        match keys::decode_secret_key(text, passphrase) {
+            Ok(key) => Ok(Identity { key: Arc::new(key) }),
+            Err(keys::Error::KeyIsEncrypted) => Err(IdentityError::Encrypted),
+            Err(_) if encrypted && passphrase.is_none() => Err(IdentityError::Encrypted),
+            Err(_) if encrypted => Err(IdentityError::WrongPassphrase),
+            // The decoder's own message may quote what it could not read; it is not passed on.
+            Err(_) => Err(IdentityError::NotAKey),
+        }
+    }
+
+    /// `the key in REMOTE_KEY (ED25519 SHA256:…)`: what was offered, by its public fingerprint only.
+    pub fn describe(&self) -> String {
+        let public = self.key.public_key();
+        format!(
+            "the key in {KEY_ENV} ({} {})",
+            public.algorithm().as_str().to_uppercase().trim_start_matches("SSH-"),
+            public.fingerprint(russh::keys::HashAlg::Sha256)
+        )
+    }
+}
+
 /// Why one private key file cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyProblem {
@@ -59,9 +142,16 @@ pub struct KeyCache {
     /// The public halves of identity files (`PATH.pub`), read once per change like the keys: every connection
     /// with `IdentitiesOnly` or an agent compares them. Why a std Mutex: as above.
     publics: Mutex<HashMap<PathBuf, CachedPublic>>,
+    /// The key from [`KEY_ENV`]: when there is one, it is the only key offered, to every host.
+    identity: Option<Identity>,
 }
 
 impl KeyCache {
+    /// A cache whose every host is offered `identity` and nothing else.
+    pub fn with_identity(identity: Option<Identity>) -> Self {
+        KeyCache { identity, ..KeyCache::default() }
+    }
+
     /// The key in `path`, or why it cannot be used.
     pub(crate) fn load(&self, path: &Path) -> Result<Arc<PrivateKey>, KeyProblem> {
         let meta = match std::fs::metadata(path) {
@@ -130,6 +220,13 @@ pub(crate) async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec,
     let handshake = |e: russh::Error| HostError::Handshake { cause: e.to_string() };
     let rsa_hash = handle.best_supported_rsa_hash().await.map_err(handshake)?.flatten();
     let denied = |tried: Vec<String>| HostError::Auth { user: spec.user.clone(), method: tried.join("; then ") };
+    if let Some(identity) = &keys.identity {
+        // The CI's key replaces the inventory's files and the agent: on a runner they are not there, and one
+        // key for every host is what the variable promises.
+        let offer = PrivateKeyWithHashAlg::new(identity.key.clone(), rsa_hash);
+        let accepted = handle.authenticate_publickey(&spec.user, offer).await.map_err(handshake)?;
+        return if accepted.success() { Ok(()) } else { Err(denied(vec![identity.describe()])) };
+    }
     match &spec.auth {
         Auth::KeyFile(path) => {
             let key = keys.load(path).map_err(|problem| HostError::KeyFile { path: path.clone(), cause: problem.to_string() })?;

@@ -22,6 +22,8 @@ pub struct CommandLimits {
     pub max_output: usize,
     /// Bytes all the commands of one fan-out may still keep between them.
     pub budget: Arc<OutputBudget>,
+    /// When the whole run must be over, if it has a deadline.
+    pub deadline: Option<crate::pool::Deadline>,
 }
 
 /// What a whole fan-out may keep of its hosts' output: without it, a thousand hosts each printing up to the
@@ -101,6 +103,9 @@ pub async fn run_command(
             },
             () = tokio::time::sleep_until(deadline) => break Some(StopReason::Timeout { after: capture.limits.timeout }),
             () = cancelled(cancel) => break Some(StopReason::Cancelled),
+            () = crate::pool::passed(capture.limits.deadline) => {
+                break Some(StopReason::Deadline { after: capture.limits.deadline.map(|d| d.after).unwrap_or_default() })
+            }
         }
     };
     if let Some(reason) = stop {

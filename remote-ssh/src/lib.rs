@@ -16,7 +16,7 @@
 // add an allocation to each host's error without making results smaller.
 #![allow(clippy::result_large_err)]
 
-mod auth;
+pub mod auth;
 pub mod connection;
 pub mod driver;
 pub mod exec;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
 use crate::exec::{Cancel, CommandLimits, KillRoute, OutputBudget, cancelled, run_command};
 use remote_core::inventory::HostSpec;
@@ -22,11 +23,13 @@ pub struct PoolConfig {
     /// Commands in flight per connection. OpenSSH refuses the 11th channel by default (`MaxSessions 10`),
     /// so this stays below it and extra work waits its turn.
     pub channels_per_host: usize,
+    /// The key from `REMOTE_KEY`: when set, the one key offered to every host, instead of files and the agent.
+    pub identity: Option<crate::auth::Identity>,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { connect: ConnectOptions::default(), max_connecting: 64, channels_per_host: 8 }
+        Self { connect: ConnectOptions::default(), max_connecting: 64, channels_per_host: 8, identity: None }
     }
 }
 
@@ -52,6 +55,34 @@ pub struct ExecOptions {
     /// When set to `true`, commands still running are killed (their output says so in `stopped`) and hosts
     /// still waiting for a connection or channel report `NotStarted`.
     pub cancel: Option<Cancel>,
+    /// When the whole run must be over (`--deadline`): commands still running then are killed like timed-out
+    /// ones, and hosts still waiting for a connection or channel, or reached only after it, report
+    /// `DeadlinePassed`.
+    pub deadline: Option<Deadline>,
+}
+
+/// The moment a whole run must be over, and the limit it came from (for messages).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    /// When it passes.
+    pub at: tokio::time::Instant,
+    /// How long the run was given.
+    pub after: Duration,
+}
+
+impl Deadline {
+    /// A deadline `after` from now.
+    pub fn after(after: Duration) -> Self {
+        Deadline { at: tokio::time::Instant::now() + after, after }
+    }
+}
+
+/// Resolves once `deadline` has passed; never, when there is none.
+pub(crate) async fn passed(deadline: Option<Deadline>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.at).await,
+        None => std::future::pending::<()>().await,
+    }
 }
 
 impl Default for ExecOptions {
@@ -64,6 +95,7 @@ impl Default for ExecOptions {
             fan_out: 0,
             on_host_done: None,
             cancel: None,
+            deadline: None,
         }
     }
 }
@@ -112,7 +144,8 @@ impl SessionPool {
     /// An empty pool; connections open on first use.
     pub fn new(config: PoolConfig) -> Self {
         let connecting = Semaphore::new(config.max_connecting.max(1));
-        Self { inner: Arc::new(Inner { config, caches: Caches::default(), connecting, slots: Mutex::default() }) }
+        let caches = Caches { keys: KeyCache::with_identity(config.identity.clone()), ..Caches::default() };
+        Self { inner: Arc::new(Inner { config, caches, connecting, slots: Mutex::default() }) }
     }
 
     /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of `hosts`.
@@ -155,7 +188,13 @@ impl SessionPool {
         let slot = self.slot(spec);
         let cancel = options.cancel.as_ref();
         let budget = options.budget.clone().unwrap_or_else(|| OutputBudget::new(options.max_output_total));
-        let limits = CommandLimits { timeout: options.timeout, max_output: options.max_output, budget };
+        let limits =
+            CommandLimits { timeout: options.timeout, max_output: options.max_output, budget, deadline: options.deadline };
+        let deadline = options.deadline;
+        if deadline.is_some_and(|d| d.at <= tokio::time::Instant::now()) {
+            return Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() });
+        }
+        let too_late = || HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() };
         // A connection can die between two commands (server restart, idle kill). Nothing has run when
         // the channel fails to open, so one fresh connection and a second try is always safe.
         let mut reconnected = false;
@@ -167,10 +206,12 @@ impl SessionPool {
                     permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?
                 }
                 () = cancelled(cancel) => return Err(HostError::NotStarted),
+                () = passed(deadline) => return Err(too_late()),
             };
             let connection = tokio::select! {
                 connection = self.connection(&slot, spec, options.fan_out) => connection?,
                 () = cancelled(cancel) => return Err(HostError::NotStarted),
+                () = passed(deadline) => return Err(too_late()),
             };
             let open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()).await;
             let failure = match open {

@@ -51,6 +51,61 @@ pub enum Command {
     Hosts(HostsArgs),
     /// Past runs of `remote live` (prompt lines and jobs) and their per-host outcomes, from the history store
     History(HistoryArgs),
+    /// Merge the JUnit or JSON reports of a sharded run's shards (`--shard K/N`) into one report
+    MergeReports(MergeArgs),
+}
+
+/// How a run is cut, bounded, reported and judged, for CI (exec, run, eval).
+#[derive(Args, Debug)]
+pub struct CiArgs {
+    /// Run on shard K of N of the group: a stable, disjoint 1/N of its hosts, dealt out by host name (e.g. 2/3)
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<remote_core::shard::Shard>,
+    /// Also write a JUnit XML report to FILE: a testsuite for the run, a testcase per host
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// How failures are shown: as text, or also as GitHub Actions annotations (`github`)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+    /// When to exit 1: a host failed (`any`), no host succeeded (`all`), or never (`none`)
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+    /// End the whole run after this long (e.g. 15m): commands still running are killed, hosts not yet reached fail
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub deadline: Option<Duration>,
+}
+
+/// How a run's failures are shown.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The run summary (plain when stdout is not a terminal)
+    Text,
+    /// The summary, with each failed host also as a GitHub Actions error annotation
+    Github,
+}
+
+/// Which outcomes make the exit code 1.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// Any host failed (or a `pick` kept none)
+    Any,
+    /// No host succeeded
+    All,
+    /// Never: hosts' failures are reported, the exit code is 0 (2 still means a usage or inventory error)
+    None,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Reports written by the shards: JUnit files (`--junit`) or JSON documents (`--json` output), in any order
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the JUnit files merged into FILE: one testsuite per run, every shard's testcases in it
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// When to exit 1, as for the run itself
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +199,8 @@ pub struct EvalArgs {
     pub expression: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub ci: CiArgs,
 }
 
 #[derive(Args, Debug)]
@@ -154,6 +211,8 @@ pub struct RunArgs {
     pub group: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub ci: CiArgs,
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +248,8 @@ pub struct ExecArgs {
     pub group: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub ci: CiArgs,
     /// The program and its arguments; each is quoted, so no value is read as shell code
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,

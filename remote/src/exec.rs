@@ -5,16 +5,25 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use remote_core::{Inventory, Report, pretty, quote};
-use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_ssh::pool::{ExecOptions, SessionPool};
 
+use crate::ci::CiRun;
 use crate::cli::{ExecArgs, GlobalArgs};
-use crate::{EXIT_HOST_FAILED, EXIT_OK};
 
 /// Runs the command and prints its result; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = Inventory::load(&global.inventory_path())?;
+    let whole = inventory.group(&args.group)?.hosts.len();
+    let inventory = match args.ci.shard {
+        Some(shard) => inventory.shard(shard),
+        None => inventory,
+    };
     let group = inventory.group(&args.group)?;
     let command = quote::command_line(&args.command)?;
+    let ci = CiRun::begin(&args.ci, global.json, &command, &group.name);
+    if group.hosts.is_empty() && args.ci.shard.is_some() {
+        return ci.empty_shard(&group.name, whole, &command);
+    }
     crate::limits::check(&group.name, group.hosts.len(), 0)?;
     let progress = progress_bar(group.hosts.len() as u64);
     let options = ExecOptions {
@@ -24,32 +33,28 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
             let progress = progress.clone();
             move |_| progress.inc(1)
         })),
+        deadline: ci.deadline(),
         ..ExecOptions::default()
     };
-    let pool = SessionPool::new(PoolConfig { connect: args.session.connect_options(), ..PoolConfig::default() });
+    let pool = SessionPool::new(crate::pool_config(&args.session));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let options = ExecOptions { cancel: Some(crate::interrupt::cancel_on_ctrl_c(&runtime).subscribe()), ..options };
     let started = std::time::Instant::now();
     let results = runtime.block_on(pool.exec(&group.hosts, &command, &options));
     let report = Report { label: command, group: group.name.clone(), results, elapsed: started.elapsed() };
     progress.finish_and_clear();
-    print_report(&report, global.json);
-    Ok(if report.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED })
-}
-
-/// Prints the JSON document or the human summary.
-pub fn print_report(report: &Report, json: bool) {
-    if json {
-        // Streamed: a large run's output is not copied into a JSON value first. A closed stdout is not our error.
-        let _ = report.write_json(&mut std::io::stdout().lock());
+    if global.json {
+        ci.write_json(&report);
     } else {
-        print!("{}", pretty::render(report, pretty::stdout_wants_color()));
+        print!("{}", pretty::render(&report, pretty::stdout_wants_color()));
     }
+    ci.finish(&report)
 }
 
-/// A bar on stderr while hosts run, only when stderr is a terminal.
+/// A bar on stderr while hosts run, only when both stdout and stderr are terminals: output that goes to a file, a
+/// pipe or a CI log stays plain text, without animation.
 pub fn progress_bar(hosts: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !(std::io::stderr().is_terminal() && std::io::stdout().is_terminal()) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(hosts);

@@ -33,7 +33,11 @@ pub fn print(inventory: &Inventory, group: Option<&str>, json: bool) -> Result<(
 
 /// `NAME  USER@ADDRESS:PORT  KEYS  [via HOP → HOP]`.
 fn host_line(host: &HostSpec) -> String {
-    let mut line = format!("{}  {}  {}", host.name, target(host), keys(&host.auth));
+    let keys = match env_key() {
+        Some(identity) => identity.describe(),
+        None => keys(&host.auth),
+    };
+    let mut line = format!("{}  {}  {keys}", host.name, target(host));
     let chain = host.jump_chain();
     if !chain.is_empty() {
         line.push_str(&format!("  via {}", chain.iter().map(|hop| target(hop)).collect::<Vec<_>>().join(" → ")));
@@ -63,8 +67,14 @@ fn keys(auth: &Auth) -> String {
     }
 }
 
+/// The key from `REMOTE_KEY`, which replaces every host's own keys when it is set.
+fn env_key() -> Option<&'static remote_ssh::auth::Identity> {
+    crate::IDENTITY.get().and_then(Option::as_ref)
+}
+
 fn host_json(host: &HostSpec) -> Value {
     let auth = match &host.auth {
+        _ if let Some(identity) = env_key() => json!({"env": remote_ssh::auth::KEY_ENV, "key": identity.describe()}),
         Auth::KeyFile(path) => json!({"key": path}),
         Auth::Keys { agent, files, identities_only } => json!({
             "agent": match agent { Agent::Env => json!("SSH_AUTH_SOCK"), Agent::Socket(path) => json!(path), Agent::Off => Value::Null },

@@ -1,5 +1,6 @@
 //! The `remote` command line: parses arguments, runs the chosen command, and maps outcomes to exit codes 0/1/2.
 
+mod ci;
 mod cli;
 mod complete;
 mod exec;
@@ -9,8 +10,10 @@ mod hosts;
 mod hot;
 mod interrupt;
 mod jobs;
+mod junit;
 mod limits;
 mod live;
+mod merge;
 mod notices;
 mod pipelines;
 mod sandbox;
@@ -34,7 +37,24 @@ const EXIT_HOST_FAILED: u8 = 1;
 /// Exit code for usage, inventory and syntax errors (clap uses 2 for usage errors too).
 const EXIT_USAGE: u8 = 2;
 
+/// The key from `REMOTE_KEY`, read once at start-up by [`main`] for every pool the process makes.
+static IDENTITY: std::sync::OnceLock<Option<remote_ssh::auth::Identity>> = std::sync::OnceLock::new();
+
+/// How a command's connections are made: its session options, and the key from `REMOTE_KEY` when there is one.
+pub fn pool_config(session: &cli::SessionArgs) -> remote_ssh::pool::PoolConfig {
+    remote_ssh::pool::PoolConfig {
+        connect: session.connect_options(),
+        identity: IDENTITY.get().cloned().flatten(),
+        ..remote_ssh::pool::PoolConfig::default()
+    }
+}
+
 fn main() -> ExitCode {
+    // The key is taken out of the environment before anything else runs: no thread, child process or crash
+    // report can see it there afterwards, and it is never written anywhere.
+    let identity = remote_ssh::auth::Identity::from_env();
+    // SAFETY: no other thread exists yet (nothing has started one), so nothing reads the environment meanwhile.
+    unsafe { std::env::remove_var(remote_ssh::auth::KEY_ENV) };
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -44,6 +64,18 @@ fn main() -> ExitCode {
         )
         .init();
     limits::raise_open_files();
+    let connects = matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_) | Command::Live(_));
+    match identity {
+        Ok(identity) => {
+            let _ = IDENTITY.set(identity);
+        }
+        Err(err) if connects => {
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        // Commands that connect nowhere do not need the key, so a bad one is not their error.
+        Err(_) => {}
+    }
     let outcome = match &cli.command {
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::Eval(args) => pipelines::eval(&cli.global, args),
@@ -56,6 +88,7 @@ fn main() -> ExitCode {
             .map(|()| EXIT_OK)
             .map_err(Into::into),
         Command::History(args) => history_cli::print(&cli.global, args),
+        Command::MergeReports(args) => merge::run(&cli.global, args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

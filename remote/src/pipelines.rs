@@ -14,12 +14,13 @@ use remote_core::pretty::View;
 use remote_core::registry::{Kind, Registry};
 use remote_core::{HostError, Hosts, Inventory, On, Report, Run, pretty};
 use remote_ssh::driver::SessionDriver;
-use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_ssh::pool::{Deadline, ExecOptions, SessionPool};
 use serde_json::json;
 
+use crate::ci::CiRun;
 use crate::cli::{EvalArgs, GlobalArgs, RunArgs, SessionArgs};
 use crate::exec::progress_bar;
-use crate::{EXIT_HOST_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::{EXIT_OK, EXIT_USAGE};
 
 /// The runtime, pool and driver pipelines run with: for one command, or for a whole live session,
 /// where the connections stay open from one line to the next.
@@ -43,9 +44,10 @@ pub struct Session {
 
 impl Session {
     /// A runtime and an empty pool; with `json`, `pretty` prints nothing and runs are printed as JSON.
-    pub fn start(args: &SessionArgs, json: bool) -> Result<Self, Box<dyn std::error::Error>> {
+    /// With `deadline`, every command of the session's lines ends by then (jobs' commands are not bounded by it).
+    pub fn start(args: &SessionArgs, json: bool, deadline: Option<Deadline>) -> Result<Self, Box<dyn std::error::Error>> {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let pool = SessionPool::new(PoolConfig { connect: args.connect_options(), ..PoolConfig::default() });
+        let pool = SessionPool::new(crate::pool_config(args));
         let last_shown = Arc::new(Mutex::new(None));
         let show = {
             let last_shown = last_shown.clone();
@@ -71,6 +73,7 @@ impl Session {
             timeout: args.timeout,
             max_output_total: args.max_output,
             cancel: Some(cancel.subscribe()),
+            deadline,
             ..ExecOptions::default()
         };
         let driver = SessionDriver::new(pool, runtime.handle().clone(), options, show).with_fan_out(Arc::new(|_, hosts| {
@@ -161,15 +164,12 @@ impl Session {
     }
 
     fn eval_with(&self, driver: &Arc<SessionDriver>, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
-        // The host set is the first step's first argument; a line that does not parse is left to the interpreter.
-        if let Ok(parsed) = remote_syntax::parse_line(line)
-            && let Some(arg) = parsed.steps.first().and_then(|step| step.args.first())
-            && let remote_syntax::ArgKind::Name(name) = &arg.kind
-            && let Ok(group) = inventory.group(name)
+        if let Some((name, at)) = expression_group(line)
+            && let Ok(group) = inventory.group(&name)
         {
             self.check_open_files(&group.name, &group.hosts).map_err(|message| interpret::EvalError {
                 message,
-                at: arg.at,
+                at,
                 help: None,
             })?;
         }
@@ -301,14 +301,46 @@ impl Session {
         }
     }
 
-    /// Prints what the pipeline has not shown yet and maps the run to an exit code.
-    fn finish(&self, run: &Run, json: bool) -> u8 {
-        self.report(run, json);
-        if run.results().is_empty() {
-            return EXIT_HOST_FAILED;
+    /// Prints what the pipeline has not shown yet, or the JSON document, and ends the CI run: its reports and
+    /// its exit code.
+    fn finish(&self, run: &Run, json: bool, ci: CiRun<'_>) -> Result<u8, Box<dyn std::error::Error>> {
+        let report = run.report();
+        let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if json {
+            ci.write_json(report);
+        } else if last_shown != Some(Shown::of(report)) {
+            print!("{}", pretty::render(report, pretty::stdout_wants_color()));
         }
-        if run.all_ok() { EXIT_OK } else { EXIT_HOST_FAILED }
+        if report.results.is_empty() {
+            eprintln!("remote: no hosts are left in the run (a `pick` kept none)");
+        }
+        ci.finish(report)
     }
+}
+
+/// The group an expression runs on: the first step's first argument, and where it is; `None` when the line does
+/// not parse (the interpreter says why) or starts otherwise.
+fn expression_group(line: &str) -> Option<(String, remote_syntax::Columns)> {
+    let parsed = remote_syntax::parse_line(line).ok()?;
+    let arg = parsed.steps.first()?.args.first()?;
+    match &arg.kind {
+        remote_syntax::ArgKind::Name(name) => Some((name.clone(), arg.at)),
+        _ => None,
+    }
+}
+
+/// The inventory cut to `--shard`, and the size of `group` before the cut (for the message of an empty shard).
+fn sharded(inventory: Inventory, shard: Option<remote_core::shard::Shard>, group: Option<&str>) -> (Inventory, usize) {
+    let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
+    match shard {
+        Some(shard) => (inventory.shard(shard), whole),
+        None => (inventory, whole),
+    }
+}
+
+/// Whether `--shard` left `group` without hosts.
+fn empty_shard(inventory: &Inventory, shard: Option<remote_core::shard::Shard>, group: &str) -> bool {
+    shard.is_some() && inventory.group(group).is_ok_and(|g| g.hosts.is_empty())
 }
 
 /// `PIPELINE GROUP`: a named pipeline and a group, rather than an expression.
@@ -344,14 +376,26 @@ impl Shown {
 
 /// `remote eval 'EXPR'`.
 pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let inventory = Inventory::load(&global.inventory_path())?;
-    let session = Session::start(&args.session, global.json)?;
+    let group = expression_group(&args.expression).map(|(name, _)| name);
+    let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, group.as_deref());
+    let ci = CiRun::begin(&args.ci, global.json, &args.expression, group.as_deref().unwrap_or("?"));
+    let session = Session::start(&args.session, global.json, ci.deadline())?;
+    let refuse = |err: interpret::EvalError| {
+        eprint!("{}", err.render(&args.expression));
+        Ok(EXIT_USAGE)
+    };
+    if let Some(group) = group.as_deref()
+        && empty_shard(&inventory, args.ci.shard, group)
+    {
+        // Checked as it would run, so that a typo fails in every shard, not only in those with hosts.
+        return match session.check_expression(&inventory, &args.expression) {
+            Ok(()) => ci.empty_shard(group, whole, &args.expression),
+            Err(err) => refuse(err),
+        };
+    }
     match session.eval(&inventory, &args.expression) {
-        Ok(run) => Ok(session.finish(&run, global.json)),
-        Err(err) => {
-            eprint!("{}", err.render(&args.expression));
-            Ok(EXIT_USAGE)
-        }
+        Ok(run) => session.finish(&run, global.json, ci),
+        Err(err) => refuse(err),
     }
 }
 
@@ -399,14 +443,22 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
 
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let inventory = Inventory::load(&global.inventory_path())?;
-    let session = Session::start(&args.session, global.json)?;
+    let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, Some(&args.group));
+    let ci = CiRun::begin(&args.ci, global.json, &args.pipeline, &args.group);
+    let session = Session::start(&args.session, global.json, ci.deadline())?;
+    let refuse = |message: String| {
+        eprintln!("error: {message}");
+        Ok(EXIT_USAGE)
+    };
+    if empty_shard(&inventory, args.ci.shard, &args.group) {
+        return match session.check_named(&inventory, &args.pipeline, &args.group) {
+            Ok(group) => ci.empty_shard(&group.name, whole, &args.pipeline),
+            Err(message) => refuse(message),
+        };
+    }
     match session.run_named(&inventory, &args.pipeline, &args.group) {
-        Ok(run) => Ok(session.finish(&run, global.json)),
-        Err(message) => {
-            eprintln!("error: {message}");
-            Ok(EXIT_USAGE)
-        }
+        Ok(run) => session.finish(&run, global.json, ci),
+        Err(message) => refuse(message),
     }
 }
 
