@@ -1,7 +1,7 @@
 //! The model of `remote`: inventory, host sets, runs, operations, pipeline steps, the registry and the interpreter.
 //!
 //! Layout:
-//! - [`inventory`] reads `remote.toml` into groups of [`HostSpec`]s.
+//! - [`inventory`] reads `remote.toml` into groups of [`HostSpec`]s; [`shard`] cuts a group to `--shard K/N`.
 //! - [`quote`] turns argument vectors into shell command lines that cannot inject code.
 //! - [`ssh_config`] reads OpenSSH client configuration files (`~/.ssh/config`) with OpenSSH 9.2's semantics.
 //! - [`report`] is what a fan-out produced, as plain data; [`pretty`] renders it for people, `Report::to_json`

@@ -133,7 +133,15 @@ pub fn remote(args: &[&str]) -> CliOutput {
 
 /// Like [`remote`], with extra environment variables; a `None` value removes the variable.
 pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutput {
-    let mut command = Command::new(remote_bin());
+    let env: Vec<(&str, Option<&std::ffi::OsStr>)> =
+        env.iter().map(|(name, value)| (*name, value.map(Path::as_os_str))).collect();
+    run_remote(remote_bin(), args, &env)
+}
+
+/// Runs `binary` (a build of `remote`) with `args` like [`remote`], with extra environment variables; a `None`
+/// value removes the variable.
+pub fn run_remote(binary: &Path, args: &[&str], env: &[(&str, Option<&std::ffi::OsStr>)]) -> CliOutput {
+    let mut command = Command::new(binary);
     harness_environment(command.args(args));
     for (name, value) in env {
         match value {
@@ -147,6 +155,26 @@ pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutpu
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// The static CI binary: `$REMOTE_STATIC_BIN` when `.ci/run` has built it, else built here once with
+/// `scripts/build-static` (a release build, minutes the first time), exactly as CI users build it.
+pub fn static_remote_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(path) = std::env::var_os("REMOTE_STATIC_BIN").filter(|p| !p.is_empty()) {
+            return PathBuf::from(path);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace holds the tests crate");
+        let output = Command::new("bash")
+            .arg(root.join("scripts/build-static"))
+            .current_dir(root)
+            .output()
+            .expect("run scripts/build-static");
+        assert!(output.status.success(), "scripts/build-static failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        PathBuf::from(stdout.lines().last().expect("scripts/build-static prints the binary's path last").trim())
+    })
 }
 
 /// Runs the `remote` binary with `args` under `sh` after `setup` (e.g. `ulimit -n 100`), like [`remote`], and
