@@ -5,7 +5,8 @@
 //! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`;
 //! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`;
 //! for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled, see `hub`): `bench --hub 60`;
-//! for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second samples, see `viewer`): `bench --viewer 60`.
+//! for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second samples, see `viewer`): `bench --viewer 60`;
+//! for the static CI binary's size and start-up (`remote list`, see `startup`): `bench --startup 200`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -22,6 +23,7 @@ use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 mod hub;
 mod metrics;
 mod reload;
+mod startup;
 mod viewer;
 
 /// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections cost
@@ -78,6 +80,8 @@ struct Options {
     hub: Option<u64>,
     /// Frames drawn per case of the viewer run; when set, only that run is made.
     viewer: Option<usize>,
+    /// Starts of each program of the start-up run; when set, only that run is made.
+    startup: Option<usize>,
 }
 
 fn options() -> Options {
@@ -90,6 +94,7 @@ fn options() -> Options {
         metrics: None,
         hub: None,
         viewer: None,
+        startup: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
@@ -103,9 +108,10 @@ fn options() -> Options {
             ("--metrics", Some(n)) => options.metrics = n.parse().ok(),
             ("--hub", Some(n)) => options.hub = n.parse().ok().map(|seconds: u64| seconds.max(1)),
             ("--viewer", Some(n)) => options.viewer = n.parse().ok().map(|frames: usize| frames.max(1)),
+            ("--startup", Some(n)) => options.startup = n.parse().ok().map(|runs: usize| runs.max(1)),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200"
                 );
                 std::process::exit(2);
             }
@@ -151,6 +157,10 @@ fn main() {
     }
     if let Some(frames) = options.viewer {
         viewer::run(frames);
+        return;
+    }
+    if let Some(runs) = options.startup {
+        startup::run(runs);
         return;
     }
     if let Some(seconds) = options.hub {
