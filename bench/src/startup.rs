@@ -50,7 +50,9 @@ pub fn run(runs: usize) {
     println!("\nSizes");
     println!("| binary | bytes | MiB | linked |");
     println!("|---|---:|---:|---|");
-    for (name, path) in [("static (scripts/build-static)", &static_binary), ("release, dynamic (cargo build --release -p remote)", &dynamic)] {
+    for (name, path) in
+        [("static (scripts/build-static)", &static_binary), ("release, dynamic (cargo build --release -p remote)", &dynamic)]
+    {
         println!("| {name} | {} | {:.1} | {} |", size(path), size(path) as f64 / 1048576.0, linkage(path));
     }
     let reference = median(&cases[1].seconds);
@@ -79,7 +81,8 @@ fn start(case: &Case) -> f64 {
 
 fn build_static(root: &Path) -> PathBuf {
     eprintln!("bench: building the static binary with scripts/build-static…");
-    let output = Command::new("bash").arg(root.join("scripts/build-static")).current_dir(root).output().expect("run scripts/build-static");
+    let output =
+        Command::new("bash").arg(root.join("scripts/build-static")).current_dir(root).output().expect("run scripts/build-static");
     assert!(output.status.success(), "scripts/build-static failed:\n{}", String::from_utf8_lossy(&output.stderr));
     PathBuf::from(String::from_utf8_lossy(&output.stdout).lines().last().expect("a path").trim())
 }
@@ -97,7 +100,10 @@ fn linkage(path: &Path) -> String {
 
 fn which(name: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()).unwrap_or_else(|| panic!("`{name}` is not installed"))
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed"))
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -25,11 +25,19 @@ impl fmt::Display for Shard {
     }
 }
 
-impl FromStr for Shard {
-    type Err = String;
+/// Text that is not `K/N` with 1 ≤ K ≤ N.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a shard; write K/N with 1 ≤ K ≤ N, e.g. 2/3 for the second of three")]
+pub struct ShardError {
+    /// The text given.
+    pub text: String,
+}
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let usage = || format!("`{text}` is not a shard; write K/N with 1 ≤ K ≤ N, e.g. 2/3 for the second of three");
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<Self, ShardError> {
+        let usage = || ShardError { text: text.to_string() };
         let (index, count) = text.trim().split_once('/').ok_or_else(usage)?;
         let index: usize = index.trim().parse().map_err(|_| usage())?;
         let count: usize = count.trim().parse().map_err(|_| usage())?;
@@ -142,7 +150,7 @@ mod tests {
         check("a/b", Err(()));
         check("-1/3", Err(()));
         assert_eq!(
-            "4/3".parse::<Shard>().unwrap_err(),
+            "4/3".parse::<Shard>().unwrap_err().to_string(),
             "`4/3` is not a shard; write K/N with 1 ≤ K ≤ N, e.g. 2/3 for the second of three"
         );
     }

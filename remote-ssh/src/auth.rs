@@ -46,6 +46,12 @@ pub enum IdentityError {
          and every line to its END line), or that text base64-encoded on one line"
     )]
     NotAKey,
+    /// It names a file instead of holding a key (as a GitLab variable of type "File" does).
+    #[error(
+        "{KEY_ENV} holds a file's path, not a key: put the key's text in it (in GitLab, a variable of type \
+         \"Variable\", not \"File\"), or name the file as the inventory's `key`"
+    )]
+    Path,
     /// The key is encrypted and no passphrase was given.
     #[error("the key in {KEY_ENV} is encrypted; set {PASSPHRASE_ENV} to its passphrase")]
     Encrypted,
@@ -59,8 +65,10 @@ impl Identity {
     pub fn from_env() -> Result<Option<Self>, IdentityError> {
         match std::env::var(KEY_ENV) {
             Ok(text) if !text.trim().is_empty() => {
-                let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
-                Self::parse(&text, passphrase.as_deref()).map(Some)
+                // Every copy of the key's text is wiped when it is dropped (the decoded key wipes itself).
+                let text = zeroize::Zeroizing::new(text);
+                let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(zeroize::Zeroizing::new);
+                Self::parse(&text, passphrase.as_deref().map(String::as_str)).map(Some)
             }
             // Not valid UTF-8 cannot be a key's text either.
             Err(std::env::VarError::NotUnicode(_)) => Err(IdentityError::NotAKey),
@@ -72,14 +80,19 @@ impl Identity {
     /// only when it is one line, as GitLab does).
     pub fn parse(text: &str, passphrase: Option<&str>) -> Result<Self, IdentityError> {
         use base64::Engine as _;
-        let text = text.replace("\r\n", "\n");
-        let decoded;
+        use zeroize::Zeroizing;
+        let text = Zeroizing::new(text.replace("\r\n", "\n"));
+        let decoded: Zeroizing<String>;
         let text = if text.contains("-----BEGIN") || text.trim_start().starts_with("PuTTY-User-Key-File-") {
             text.as_str()
         } else {
-            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| IdentityError::NotAKey)?;
-            decoded = String::from_utf8(bytes).map_err(|_| IdentityError::NotAKey)?;
+            let compact = Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect::<String>());
+            let bytes = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+                Ok(bytes) => Zeroizing::new(bytes),
+                Err(_) if text.trim().starts_with('/') && Path::new(text.trim()).is_file() => return Err(IdentityError::Path),
+                Err(_) => return Err(IdentityError::NotAKey),
+            };
+            decoded = Zeroizing::new(String::from_utf8(bytes.to_vec()).map_err(|_| IdentityError::NotAKey)?);
             decoded.as_str()
         };
         let encrypted = russh::keys::ssh_key::PrivateKey::from_openssh(text.as_bytes()).is_ok_and(|key| key.is_encrypted());

@@ -88,7 +88,14 @@ pub async fn run_command(
     route: KillRoute<'_>,
 ) -> Result<Output, HostError> {
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
-    channel.exec(true, supervised(command)).await.map_err(disconnected)?;
+    // Nothing has run until the server accepts the request, so a deadline passing before that is a host not
+    // started, not a command to kill.
+    tokio::select! {
+        sent = channel.exec(true, supervised(command)) => sent.map_err(disconnected)?,
+        () = crate::pool::passed(limits.deadline) => {
+            return Err(HostError::DeadlinePassed { after: limits.deadline.map(|d| d.after).unwrap_or_default() });
+        }
+    }
 
     let deadline = tokio::time::Instant::now() + limits.timeout;
     let mut capture = Capture { output: Output::default(), stdout: StdoutReader::default(), limits };

@@ -213,7 +213,10 @@ impl SessionPool {
                 () = cancelled(cancel) => return Err(HostError::NotStarted),
                 () = passed(deadline) => return Err(too_late()),
             };
-            let open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()).await;
+            let open = tokio::select! {
+                open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()) => open,
+                () = passed(deadline) => return Err(too_late()),
+            };
             let failure = match open {
                 Ok(Ok(channel)) => {
                     let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };

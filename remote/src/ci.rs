@@ -4,7 +4,6 @@
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 
-use jiff::ZonedDateTime;
 use remote_core::Report;
 use serde::Serialize;
 
@@ -29,11 +28,14 @@ pub struct CiRun<'a> {
 }
 
 impl<'a> CiRun<'a> {
-    /// Begins a run of `what` on `group`. Under `--format github`, workflow commands are turned off first, so
-    /// that nothing a host prints (and the summary quotes) can act as one.
+    /// Begins a run of `what` on `group`. Under `--format github`, or whenever it runs in GitHub Actions,
+    /// workflow commands are turned off first, so that nothing a host prints (and the summary quotes) can act as
+    /// one: the runner reads every line of a step's output, leading spaces trimmed, for `::command::`.
     pub fn begin(args: &'a CiArgs, json: bool, what: &str, group: &str) -> Self {
-        let started = ZonedDateTime::now().strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
-        let paused = (args.format == Format::Github).then(|| {
+        // UTC without an offset: the form JUnit's schema has for `timestamp`.
+        let started = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        let in_github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+        let paused = (args.format == Format::Github || in_github).then(|| {
             let token = unguessable_token();
             github_line(json, &format!("::stop-commands::{token}"));
             token
@@ -77,7 +79,7 @@ impl<'a> CiRun<'a> {
     }
 
     fn finish_quietly(&mut self, report: &Report) -> Result<(), Box<dyn std::error::Error>> {
-        if self.resume_commands() {
+        if self.resume_commands() && self.args.format == Format::Github {
             for line in annotations(report, &self.name) {
                 github_line(self.json, &line);
             }
@@ -118,15 +120,17 @@ impl Drop for CiRun<'_> {
 
 /// The exit code of a finished run under `--fail-on`.
 pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
-    let failed = report.failed_count();
-    let hosts = report.results.len();
-    let fails = match fail_on {
-        // A `pick` that kept no host leaves nothing that succeeded; under `any` that is a failure, as before.
+    if fails(report.failed_count(), report.results.len(), fail_on) { EXIT_HOST_FAILED } else { EXIT_OK }
+}
+
+/// Whether `failed` of `hosts` hosts make a run (or a merge of shards) fail under `fail_on`. No host at all
+/// (a `pick` that kept none) leaves nothing that succeeded, so it fails under `any` and `all`.
+pub fn fails(failed: usize, hosts: usize, fail_on: FailOn) -> bool {
+    match fail_on {
         FailOn::Any => failed > 0 || hosts == 0,
         FailOn::All => failed == hosts,
         FailOn::None => false,
-    };
-    if fails { EXIT_HOST_FAILED } else { EXIT_OK }
+    }
 }
 
 /// The `--json` document: the report's fields, then what CI adds.

@@ -194,20 +194,23 @@ pub fn render(suites: &[Suite]) -> String {
 /// Writes `suites` to `path` whole or not at all (a temporary file beside it, then a rename), so that a run
 /// stopped halfway never leaves a report a CI system would read as complete.
 pub fn write(path: &Path, suites: &[Suite]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, render(suites).as_bytes())?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    // Created like any file (mode by the umask), so that an artifact uploader of another user can read it.
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::write(&temporary, render(suites)).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// The suites of a JUnit document as [`render`] writes it (a lone `<testsuite>` root is read too).
-pub fn parse(text: &str) -> Result<Vec<Suite>, String> {
+pub fn parse(text: &str) -> Result<Vec<Suite>, quick_xml::DeError> {
     let root = text.find("<testsuite").map(|at| &text[at..]).unwrap_or_default();
     let suites = if root.starts_with("<testsuites") {
-        quick_xml::de::from_str::<XmlSuites>(text).map_err(|e| e.to_string())?.suites
+        quick_xml::de::from_str::<XmlSuites>(text)?.suites
     } else {
-        vec![quick_xml::de::from_str::<XmlSuite>(text).map_err(|e| e.to_string())?]
+        vec![quick_xml::de::from_str::<XmlSuite>(text)?]
     };
     Ok(suites.into_iter().map(XmlSuite::into_suite).collect())
 }

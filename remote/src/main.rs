@@ -50,11 +50,14 @@ pub fn pool_config(session: &cli::SessionArgs) -> remote_ssh::pool::PoolConfig {
 }
 
 fn main() -> ExitCode {
-    // The key is taken out of the environment before anything else runs: no thread, child process or crash
-    // report can see it there afterwards, and it is never written anywhere.
+    // The key is taken out of the environment before anything else runs, and is never written anywhere.
     let identity = remote_ssh::auth::Identity::from_env();
-    // SAFETY: no other thread exists yet (nothing has started one), so nothing reads the environment meanwhile.
-    unsafe { std::env::remove_var(remote_ssh::auth::KEY_ENV) };
+    if scrub_env(remote_ssh::auth::KEY_ENV) {
+        // No core dump of a process holding a key, and no reading of its memory or /proc files by other
+        // processes of the same user.
+        // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -97,6 +100,25 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// Wipes the value of environment variable `name` where it lies, then removes the variable; whether it was set.
+/// Removing alone would leave the bytes in the block the process started with, which `/proc/PID/environ` shows
+/// for as long as the process runs, and which children and threads could still read.
+fn scrub_env(name: &str) -> bool {
+    let Ok(c_name) = std::ffi::CString::new(name) else { return false };
+    // SAFETY: called first thing in `main`, before any thread exists, so nothing reads or changes the environment
+    // meanwhile. `getenv` returns the value's NUL-terminated bytes inside the environment, which stay valid until
+    // it changes; exactly `strlen` bytes of them are overwritten, and the variable is then removed.
+    unsafe {
+        let value = libc::getenv(c_name.as_ptr());
+        if value.is_null() {
+            return false;
+        }
+        std::ptr::write_bytes(value, 0, libc::strlen(value));
+        std::env::remove_var(name);
+    }
+    true
 }
 
 /// An error and its causes on one line, each said once: `what: why: deeper why`.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use remote_core::shard::Shard;
 use serde_json::Value;
 
-use crate::cli::{FailOn, GlobalArgs, MergeArgs};
+use crate::cli::{GlobalArgs, MergeArgs};
 use crate::junit::{self, Case, Failure, Suite};
 use crate::{EXIT_HOST_FAILED, EXIT_OK};
 
@@ -94,9 +94,12 @@ pub enum MergeError {
     /// `--json` asked for one document of several runs.
     #[error("--json merges the shards of one run, but these JSON reports are of {count} runs ({runs}); merge each on its own")]
     Runs { count: usize, runs: String },
-    /// `--json` given JUnit files, or `--junit` given none.
-    #[error("{0}")]
-    Kinds(String),
+    /// `--json` was given a JUnit file.
+    #[error("--json merges JSON documents, but {} is a JUnit report; write merged JUnit with --junit FILE", path.display())]
+    JunitForJson { path: PathBuf },
+    /// `--junit` was given no JUnit file to merge.
+    #[error("--junit writes merged JUnit reports, but none of the files is one")]
+    NoJunit,
 }
 
 /// Runs `remote merge-reports`.
@@ -108,14 +111,10 @@ pub fn run(global: &GlobalArgs, args: &MergeArgs) -> Result<u8, Box<dyn std::err
     let junit_parts: Vec<&Part> = parts.iter().filter(|p| p.suite().is_some()).collect();
     let json_parts: Vec<&Part> = parts.iter().filter(|p| p.document().is_some()).collect();
     if global.json && !junit_parts.is_empty() {
-        return Err(MergeError::Kinds(format!(
-            "--json merges JSON documents, but {} is a JUnit report; write merged JUnit with --junit FILE",
-            junit_parts[0].file.display()
-        ))
-        .into());
+        return Err(MergeError::JunitForJson { path: junit_parts[0].file.clone() }.into());
     }
     if args.junit.is_some() && junit_parts.is_empty() {
-        return Err(MergeError::Kinds("--junit writes merged JUnit reports, but none of the files is one".into()).into());
+        return Err(MergeError::NoJunit.into());
     }
     let mut runs = group(&junit_parts)?;
     runs.extend(group(&json_parts)?);
@@ -143,12 +142,8 @@ pub fn run(global: &GlobalArgs, args: &MergeArgs) -> Result<u8, Box<dyn std::err
     let fails = runs.iter().any(|merged| {
         let hosts: Vec<_> = merged.parts.iter().flat_map(|p| p.hosts()).collect();
         let failed = hosts.iter().filter(|(_, ok, _)| !ok).count();
-        !merged.missing.is_empty()
-            || match args.fail_on {
-                FailOn::Any => failed > 0,
-                FailOn::All => failed == hosts.len() && !hosts.is_empty(),
-                FailOn::None => false,
-            }
+        // A whole group can be smaller than its shards, so an empty merged run is not a failure.
+        !merged.missing.is_empty() || (!hosts.is_empty() && crate::ci::fails(failed, hosts.len(), args.fail_on))
     });
     Ok(if fails { EXIT_HOST_FAILED } else { EXIT_OK })
 }
@@ -158,7 +153,7 @@ fn read(file: &Path) -> Result<Vec<Part>, MergeError> {
     let text = std::fs::read_to_string(file).map_err(|e| MergeError::Read { path: file.to_path_buf(), cause: e.to_string() })?;
     let unreadable = |cause: String| MergeError::Unreadable { path: file.to_path_buf(), cause };
     let shard_of = |text: Option<&str>| -> Result<Option<Shard>, MergeError> {
-        text.map(|s| s.parse::<Shard>().map_err(&unreadable)).transpose()
+        text.map(|s| s.parse::<Shard>().map_err(|e| unreadable(e.to_string()))).transpose()
     };
     match text.trim_start().chars().next() {
         Some('<') => {
@@ -201,20 +196,17 @@ fn group<'a>(parts: &[&'a Part]) -> Result<Vec<Merged<'a>>, MergeError> {
         }
     }
     for merged in &mut runs {
-        merged.parts.sort_by_key(|part| part.shard.map_or(0, |s| s.index));
+        // By split, then by shard: parts of different splits meet before two parts of one shard can.
+        merged.parts.sort_by_key(|part| part.shard.map_or((0, 0), |s| (s.count, s.index)));
         let what = |shard: Option<Shard>| shard.map_or("the unsharded run".to_string(), |s| format!("shard {s}"));
         for pair in merged.parts.windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            if a.shard.map(|s| s.index) == b.shard.map(|s| s.index) {
-                return Err(MergeError::Twice {
-                    run: merged.run.clone(),
-                    what: what(a.shard),
-                    first: a.file.clone(),
-                    second: b.file.clone(),
-                });
-            }
             if a.shard.map(|s| s.count) != b.shard.map(|s| s.count) {
                 return Err(MergeError::Splits { run: merged.run.clone(), a: what(a.shard), b: what(b.shard) });
+            }
+            if a.shard == b.shard {
+                let (first, second) = (a.file.clone(), b.file.clone());
+                return Err(MergeError::Twice { run: merged.run.clone(), what: what(a.shard), first, second });
             }
         }
         if let Some(count) = merged.parts[0].shard.map(|s| s.count) {
@@ -322,4 +314,58 @@ fn summary(runs: &[Merged<'_>]) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The outcome of merging JSON documents, each `(shard, hosts)`: the missing shards, or the error.
+    fn check(documents: &[(Option<&str>, &[&str])], expected: Result<&[&str], &str>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut parts = Vec::new();
+        for (n, (shard, hosts)) in documents.iter().enumerate() {
+            let results: Vec<Value> = hosts.iter().map(|h| json!({"host": h, "ok": true, "error": null})).collect();
+            let mut document = json!({"label": "true", "group": "web", "run": "true on web", "ok": true, "results": results});
+            if let Some(shard) = shard {
+                document["shard"] = json!(shard);
+            }
+            let path = dir.path().join(format!("{n}.json"));
+            std::fs::write(&path, document.to_string()).unwrap();
+            parts.extend(read(&path).unwrap());
+        }
+        let refs: Vec<&Part> = parts.iter().collect();
+        let got = group(&refs).map(|runs| runs[0].missing.iter().map(Shard::to_string).collect::<Vec<_>>());
+        let got = got.map_err(|e| e.to_string().replace(&dir.path().display().to_string(), "DIR"));
+        let expected = expected.map(|missing| missing.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map_err(str::to_string);
+        assert_eq!(got, expected, "{documents:?}");
+    }
+
+    #[test]
+    fn shards_are_checked_before_they_are_merged() {
+        check(&[(Some("2/3"), &["b"]), (Some("1/3"), &["a"]), (Some("3/3"), &["c"])], Ok(&[]));
+        check(&[(Some("1/3"), &["a"]), (Some("3/3"), &[])], Ok(&["2/3"]));
+        check(&[(None, &["a", "b"])], Ok(&[]));
+        check(
+            &[(Some("1/2"), &["a"]), (Some("1/2"), &["b"])],
+            Err("shard 1/2 of `true on web` is reported twice, in DIR/0.json and DIR/1.json; give each shard's report once"),
+        );
+        check(
+            &[(Some("1/3"), &["a"]), (Some("1/2"), &["b"])],
+            Err("the reports of `true on web` come from different splits (shard 1/2 and shard 1/3); merge the shards of one run"),
+        );
+        check(
+            &[(Some("1/2"), &["a", "b"]), (Some("2/2"), &["b"])],
+            Err("host b of `true on web` is in two shards' reports (DIR/0.json and DIR/1.json): were the shards run with \
+                 different inventories?"),
+        );
+        check(
+            &[(None, &["a"]), (None, &["b"])],
+            Err(
+                "the unsharded run of `true on web` is reported twice, in DIR/0.json and DIR/1.json; give each shard's report once",
+            ),
+        );
+    }
 }
