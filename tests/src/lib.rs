@@ -111,9 +111,15 @@ pub fn outside_workspace() -> PathBuf {
     std::env::temp_dir()
 }
 
-/// How every `remote` the harness starts runs: outside the workspace, colours off, no inherited inventory.
+/// How every `remote` the harness starts runs: outside the workspace, colours off, no inherited inventory or key,
+/// and not as if in GitHub Actions (which adds workflow commands to the output) even when the tests run there.
 fn harness_environment(command: &mut Command) {
-    command.current_dir(outside_workspace()).env_remove("REMOTE_INVENTORY").env("NO_COLOR", "1");
+    command
+        .current_dir(outside_workspace())
+        .env_remove("REMOTE_INVENTORY")
+        .env_remove("REMOTE_KEY")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
 }
 
 /// What one run of the `remote` binary did.
