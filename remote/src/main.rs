@@ -53,6 +53,8 @@ fn main() -> ExitCode {
     // The key is taken out of the environment before anything else runs, and is never written anywhere.
     let identity = remote_ssh::auth::Identity::from_env();
     if scrub_env(remote_ssh::auth::KEY_ENV) {
+        // With the key given, no key file is read, so its passphrase is not needed again either.
+        scrub_env(remote_ssh::auth::PASSPHRASE_ENV);
         // No core dump of a process holding a key, and no reading of its memory or /proc files by other
         // processes of the same user.
         // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.

@@ -453,6 +453,7 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
     let mut child = Command::new(static_remote_bin())
         .args(["--inventory", inventory, "exec", "test", "--", "sh", "-c", &format!("sleep 4.$(({tag}))0917")])
         .env("REMOTE_KEY", &key)
+        .env("REMOTE_KEY_PASSPHRASE", "passphrase-of-no-key-here")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -468,6 +469,7 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
     for secret in &secrets {
         assert!(!environ.contains(secret.as_str()), "a line of the key is in /proc/PID/environ");
     }
+    assert!(!environ.contains("passphrase-of-no-key-here"), "the passphrase is in /proc/PID/environ");
 
     // A path is not a key (a GitLab variable of type "File" holds one): said, without the path's contents.
     let out = run_with(hosts.sandbox.client_key().to_str().unwrap(), &["--inventory", inventory, "exec", "test", "--", "true"]);
