@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use crate::exec::OnOutput;
 use crate::pool::{ExecOptions, HostDone, SessionPool};
 use remote_core::hosts::{Driver, Hosts};
 use remote_core::pretty::View;
@@ -25,6 +26,9 @@ pub struct SessionDriver {
     show: Box<Show>,
     /// Where `collect` and `publish` send samples: set once when the live host starts its hub.
     stocks: OnceLock<Arc<dyn Stocks>>,
+    /// Where output goes as it arrives, while a streamed line runs (`stream` at the prompt). Why a std Mutex:
+    /// held only to clone or replace the handle, never across an await.
+    echo: std::sync::Mutex<Option<OnOutput>>,
 }
 
 impl SessionDriver {
@@ -36,7 +40,15 @@ impl SessionDriver {
         options: ExecOptions,
         show: impl Fn(&Report, View) + Send + Sync + 'static,
     ) -> Self {
-        Self { pool, runtime, options, on_fan_out: None, show: Box::new(show), stocks: OnceLock::new() }
+        Self {
+            pool,
+            runtime,
+            options,
+            on_fan_out: None,
+            show: Box::new(show),
+            stocks: OnceLock::new(),
+            echo: std::sync::Mutex::new(None),
+        }
     }
 
     /// The pool the commands go through.
@@ -49,6 +61,11 @@ impl SessionDriver {
         let _ = self.stocks.set(stocks);
     }
 
+    /// Sends every command's output to `echo` as it arrives from now on, or no more with `None`.
+    pub fn set_echo(&self, echo: Option<OnOutput>) {
+        *self.echo.lock().unwrap_or_else(|e| e.into_inner()) = echo;
+    }
+
     /// Calls `on_fan_out` at the start of every fan-out, for progress display.
     pub fn with_fan_out(mut self, on_fan_out: OnFanOut) -> Self {
         self.on_fan_out = Some(on_fan_out);
@@ -59,6 +76,9 @@ impl SessionDriver {
 impl Driver for SessionDriver {
     fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult> {
         let mut options = self.options.clone();
+        if let Some(echo) = self.echo.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            options.on_output = Some(echo);
+        }
         if let Some(on_fan_out) = &self.on_fan_out {
             options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
         }

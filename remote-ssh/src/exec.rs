@@ -24,6 +24,46 @@ pub struct CommandLimits {
     pub budget: Arc<OutputBudget>,
     /// When the whole run must be over, if it has a deadline.
     pub deadline: Option<crate::pool::Deadline>,
+    /// Where the command's output goes as it arrives (`--stream`), besides being kept.
+    pub echo: Option<Echo>,
+}
+
+/// Which of a command's streams a piece of output came on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Called with every piece of a command's output as it arrives: the host (as the inventory names it), the
+/// stream, the bytes. Pieces are not split at lines; whole lines are the receiver's work.
+pub type OnOutput = Arc<dyn Fn(&str, Stream, &[u8]) + Send + Sync>;
+
+/// An [`OnOutput`] bound to one host.
+#[derive(Clone)]
+pub struct Echo {
+    /// The host the output is from.
+    pub host: Arc<str>,
+    /// Where it goes.
+    pub sink: OnOutput,
+}
+
+impl std::fmt::Debug for Echo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Echo({})", self.host)
+    }
+}
+
+impl Echo {
+    fn send(echo: &Option<Echo>, stream: Stream, data: &[u8]) {
+        if let Some(echo) = echo
+            && !data.is_empty()
+        {
+            (echo.sink)(&echo.host, stream, data);
+        }
+    }
 }
 
 /// What a whole fan-out may keep of its hosts' output: without it, a thousand hosts each printing up to the
@@ -148,9 +188,13 @@ impl Capture {
         match message {
             ChannelMsg::Data { data } => {
                 let data = self.stdout.strip_preamble(&data);
+                Echo::send(&self.limits.echo, Stream::Stdout, &data);
                 keep(&mut output.stdout, &data, &self.limits, &mut output.truncated);
             }
-            ChannelMsg::ExtendedData { data, ext: 1 } => keep(&mut output.stderr, &data, &self.limits, &mut output.truncated),
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                Echo::send(&self.limits.echo, Stream::Stderr, &data);
+                keep(&mut output.stderr, &data, &self.limits, &mut output.truncated);
+            }
             ChannelMsg::ExitStatus { exit_status } => output.exit = Some(exit_status),
             ChannelMsg::ExitSignal { signal_name, .. } => output.signal = Some(signal_text(&signal_name)),
             _ => {}
@@ -165,6 +209,7 @@ impl Capture {
     /// The output, with a preamble still pending at the end counted as ordinary output after all.
     fn finish(mut self) -> Output {
         let rest = self.stdout.finish();
+        Echo::send(&self.limits.echo, Stream::Stdout, &rest);
         keep(&mut self.output.stdout, &rest, &self.limits, &mut self.output.truncated);
         self.output
     }

@@ -8,7 +8,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
-use crate::exec::{Cancel, CommandLimits, KillRoute, OutputBudget, cancelled, run_command};
+use crate::exec::{Cancel, CommandLimits, Echo, KillRoute, OnOutput, OutputBudget, cancelled, run_command};
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
 
@@ -59,6 +59,8 @@ pub struct ExecOptions {
     /// ones, and hosts still waiting for a connection or channel, or reached only after it, report
     /// `DeadlinePassed`.
     pub deadline: Option<Deadline>,
+    /// Where each host's output goes as it arrives (`--stream`), besides being kept in its result.
+    pub on_output: Option<OnOutput>,
 }
 
 /// The moment a whole run must be over, and the limit it came from (for messages).
@@ -96,6 +98,7 @@ impl Default for ExecOptions {
             on_host_done: None,
             cancel: None,
             deadline: None,
+            on_output: None,
         }
     }
 }
@@ -188,8 +191,9 @@ impl SessionPool {
         let slot = self.slot(spec);
         let cancel = options.cancel.as_ref();
         let budget = options.budget.clone().unwrap_or_else(|| OutputBudget::new(options.max_output_total));
+        let echo = options.on_output.clone().map(|sink| Echo { host: Arc::from(spec.name.as_str()), sink });
         let limits =
-            CommandLimits { timeout: options.timeout, max_output: options.max_output, budget, deadline: options.deadline };
+            CommandLimits { timeout: options.timeout, max_output: options.max_output, budget, deadline: options.deadline, echo };
         let deadline = options.deadline;
         if deadline.is_some_and(|d| d.at <= tokio::time::Instant::now()) {
             return Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() });

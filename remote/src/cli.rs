@@ -250,6 +250,9 @@ pub struct ExecArgs {
     pub session: SessionArgs,
     #[command(flatten)]
     pub ci: CiArgs,
+    /// Print each host's output line by line as it arrives, prefixed with the host, then the run summary
+    #[arg(long)]
+    pub stream: bool,
     /// The program and its arguments; each is quoted, so no value is read as shell code
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -14,7 +14,7 @@ use rustyline::{Context, Helper};
 
 /// The prompt's own commands, offered first on an empty line.
 pub const COMMANDS: &[&str] =
-    &["help", "hosts", "list", "quit", "watch", "jobs", "halt", "reload", "stop", "go", "refresh", "wait"];
+    &["help", "hosts", "list", "quit", "watch", "jobs", "halt", "reload", "stop", "go", "refresh", "wait", "stream"];
 
 /// What can be completed: names and their signatures, groups and hosts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

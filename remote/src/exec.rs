@@ -9,6 +9,7 @@ use remote_ssh::pool::{ExecOptions, SessionPool};
 
 use crate::ci::CiRun;
 use crate::cli::{ExecArgs, GlobalArgs};
+use crate::stream::Streamer;
 
 /// Runs the command and prints its result; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::error::Error>> {
@@ -25,14 +26,22 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
         return ci.empty_shard(&group.name, whole, &command);
     }
     crate::limits::check(&group.name, group.hosts.len(), 0)?;
-    let progress = progress_bar(group.hosts.len() as u64);
+    // Streamed lines are the progress; a bar redrawn between them would only garble them.
+    let streamer = args.stream.then(|| Streamer::new(group.hosts.iter().map(|h| h.name.as_str()), global.json));
+    let progress = if streamer.is_some() { ProgressBar::hidden() } else { progress_bar(group.hosts.len() as u64) };
     let options = ExecOptions {
         timeout: args.session.timeout,
         max_output_total: args.session.max_output,
         on_host_done: Some(Arc::new({
-            let progress = progress.clone();
-            move |_| progress.inc(1)
+            let (progress, streamer) = (progress.clone(), streamer.clone());
+            move |result: &remote_core::HostResult| {
+                progress.inc(1);
+                if let Some(streamer) = &streamer {
+                    streamer.flush_host(&result.host);
+                }
+            }
         })),
+        on_output: streamer.as_ref().map(Streamer::sink),
         deadline: ci.deadline(),
         ..ExecOptions::default()
     };
@@ -43,6 +52,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     let results = runtime.block_on(pool.exec(&group.hosts, &command, &options));
     let report = Report { label: command, group: group.name.clone(), results, elapsed: started.elapsed() };
     progress.finish_and_clear();
+    if let Some(streamer) = &streamer {
+        streamer.flush();
+    }
     if global.json {
         ci.write_json(&report);
     } else {

@@ -41,6 +41,7 @@ halt NAME | halt all  stop a job, or every job
 wait DURATION         let jobs run for a while before the next line (for --script), e.g. `wait 5s`
 stop                  halt every job and close every connection
 go                    run the init file again (`--init FILE`, default .remote/init beside the inventory)
+stream LINE           run LINE (a pipeline or an expression) with each host's output shown line by line as it comes
 help                  this text
 quit                  leave (also Ctrl-D)
 Tab completes names, groups and hosts, and an open call shows its signature.
@@ -325,37 +326,63 @@ impl Live {
             },
             ["stop"] => self.stop(),
             ["go"] => self.go(),
+            ["stream", ..] => self.stream(line["stream".len()..].trim()),
             _ if named.is_some() => {
                 let Some((pipeline, group)) = named else { return Outcome::Refused };
                 if self.session.registry().find(pipeline).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
                     return self.schedule_set(pipeline, group);
                 }
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
-                match self.session.run_named(&inventory, pipeline, group) {
-                    Ok(run) => {
-                        self.session.report(&run, self.json);
-                        Outcome::Accepted
-                    }
-                    Err(message) => {
-                        eprintln!("error: {message}");
-                        Outcome::Refused
-                    }
-                }
+                self.run(&inventory, line)
             }
             _ => {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
-                match self.session.eval(&inventory, line) {
-                    Ok(run) => {
-                        self.session.report(&run, self.json);
-                        Outcome::Accepted
-                    }
-                    Err(err) => {
-                        eprint!("{}", err.render(line));
-                        Outcome::Refused
-                    }
-                }
+                self.run(&inventory, line)
             }
         }
+    }
+
+    /// Runs `line`, a named pipeline (`PIPELINE GROUP`) or an expression, and prints what it has not shown yet.
+    fn run(&self, inventory: &Inventory, line: &str) -> Outcome {
+        let run = match crate::pipelines::named_call(line) {
+            Some((pipeline, group)) => self.session.run_named(inventory, pipeline, group).map_err(|message| {
+                eprintln!("error: {message}");
+            }),
+            None => self.session.eval(inventory, line).map_err(|err| {
+                eprint!("{}", err.render(line));
+            }),
+        };
+        match run {
+            Ok(run) => {
+                self.session.report(&run, self.json);
+                Outcome::Accepted
+            }
+            Err(()) => Outcome::Refused,
+        }
+    }
+
+    /// `stream LINE`: runs `LINE` with every host's output printed line by line as it arrives.
+    fn stream(&self, line: &str) -> Outcome {
+        if line.is_empty() {
+            eprintln!(
+                "error: `stream` runs a line with its output shown as it comes, e.g. `stream exec(web, \"apt-get update\")`"
+            );
+            return Outcome::Refused;
+        }
+        let Some(inventory) = self.inventory() else { return Outcome::Refused };
+        let group = match crate::pipelines::named_call(line) {
+            Some((_, group)) => Some(group.to_string()),
+            None => crate::pipelines::expression_group(line).map(|(name, _)| name),
+        };
+        let hosts: Vec<String> = group
+            .and_then(|name| inventory.group(&name).ok().map(|g| g.hosts.iter().map(|h| h.name.clone()).collect()))
+            .unwrap_or_default();
+        let streamer = crate::stream::Streamer::new(hosts.iter().map(String::as_str), self.json);
+        self.session.stream_to(Some(streamer.sink()));
+        let outcome = self.run(&inventory, line);
+        self.session.stream_to(None);
+        streamer.flush();
+        outcome
     }
 
     /// The inventory as it is now: it is read again for every line, so edits take effect at once.

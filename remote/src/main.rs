@@ -18,6 +18,7 @@ mod notices;
 mod pipelines;
 mod sandbox;
 mod schedule;
+mod stream;
 
 use std::process::ExitCode;
 

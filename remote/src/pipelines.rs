@@ -118,6 +118,11 @@ impl Session {
         self.job_driver.use_stocks(stocks);
     }
 
+    /// Sends the output of this session's lines (not its jobs') to `echo` as it arrives, or no more with `None`.
+    pub fn stream_to(&self, echo: Option<remote_ssh::exec::OnOutput>) {
+        self.driver.set_echo(echo);
+    }
+
     /// The runtime the session's I/O runs on.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         self.runtime.handle()
@@ -320,7 +325,7 @@ impl Session {
 
 /// The group an expression runs on: the first step's first argument, and where it is; `None` when the line does
 /// not parse (the interpreter says why) or starts otherwise.
-fn expression_group(line: &str) -> Option<(String, remote_syntax::Columns)> {
+pub fn expression_group(line: &str) -> Option<(String, remote_syntax::Columns)> {
     let parsed = remote_syntax::parse_line(line).ok()?;
     let arg = parsed.steps.first()?.args.first()?;
     match &arg.kind {

@@ -78,6 +78,13 @@ impl TestHosts {
         inventory.group("test").expect("group test").hosts.clone()
     }
 
+    /// `ADDRESS PORT` of server `index` as it sees itself in `$SSH_CONNECTION`, so that a command can tell which
+    /// host it runs on: `case "$SSH_CONNECTION " in *" ADDRESS PORT "*) …`.
+    pub fn server_end(&self, index: usize) -> String {
+        let address = self.sandbox.servers()[index].address;
+        format!("{} {}", address.ip(), address.port())
+    }
+
     /// The hosts with the sandbox's own settings (strict checking, generated key).
     pub fn specs(&self) -> Vec<HostSpec> {
         self.specs_with(&[])

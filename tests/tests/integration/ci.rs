@@ -57,17 +57,11 @@ fn without_times(text: &str) -> String {
     out
 }
 
-/// `(address, port)` of test host `index`, as sshd sees itself in `$SSH_CONNECTION`.
-fn server_end(hosts: &TestHosts, index: usize) -> String {
-    let address = hosts.sandbox.servers()[index].address;
-    format!("{} {}", address.ip(), address.port())
-}
-
 /// A command that fails on host `index` only, saying why on stderr.
 fn failing_on(hosts: &TestHosts, index: usize) -> String {
     format!(
         "echo checking; case \"$SSH_CONNECTION \" in *\" {} \"*) echo 'disk full' >&2; exit 3;; esac",
-        server_end(hosts, index)
+        hosts.server_end(index)
     )
 }
 
@@ -337,7 +331,7 @@ fn a_deadline_ends_a_hanging_run_in_time_and_kills_its_commands() {
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("sleep 31{}", std::process::id() % 1000);
     let hang =
-        format!("case \"$SSH_CONNECTION \" in *\" {} \"*) echo quick;; *) echo started; {marker};; esac", server_end(&hosts, 0));
+        format!("case \"$SSH_CONNECTION \" in *\" {} \"*) echo quick;; *) echo started; {marker};; esac", hosts.server_end(0));
     // Built (or found) first, so that the time measured is the run's alone.
     let binary = static_remote_bin();
     let started = Instant::now();

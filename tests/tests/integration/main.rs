@@ -15,4 +15,5 @@ mod pipelines;
 mod scale;
 mod sessions;
 mod ssh_config;
+mod stream;
 mod tidy;
