@@ -25,6 +25,40 @@ pub trait Driver: Send + Sync {
     fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         let _ = (stock, shape, samples);
     }
+    /// Copies a file between this machine and every host of `hosts` (`upload`, `download`), one result per host
+    /// that says whether the host's copy changed. By default every host fails: a driver that cannot copy files.
+    fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
+        let _ = label;
+        let cause = format!("this driver cannot copy files ({transfer:?})");
+        hosts
+            .specs()
+            .iter()
+            .map(|spec| HostResult {
+                host: spec.name.clone(),
+                outcome: Err(crate::report::HostError::Internal { cause: cause.clone() }),
+                elapsed: Default::default(),
+            })
+            .collect()
+    }
+}
+
+/// A file to copy between this machine and hosts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transfer {
+    /// The local file `local` to the path `remote` on every host.
+    Upload {
+        /// The file on this machine.
+        local: std::path::PathBuf,
+        /// Where it goes on each host (a file path; `~/` is the login user's home).
+        remote: String,
+    },
+    /// The file `remote` of every host to `local_dir/HOST/NAME` on this machine.
+    Download {
+        /// The file on each host.
+        remote: String,
+        /// The folder that gets a folder per host.
+        local_dir: std::path::PathBuf,
+    },
 }
 
 /// A named set of hosts, bound to the driver that runs commands on them. Cheap to clone.

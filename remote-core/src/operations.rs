@@ -3,6 +3,7 @@
 //! Shape of an operation: `fn name(on: impl Into<On>, args…) -> Run`. The first argument is the host set
 //! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
 
+use crate::hosts::Transfer;
 use crate::prelude::remote;
 use crate::quote;
 use crate::report::HostError;
@@ -66,6 +67,27 @@ pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
 #[remote::operation(default(flags = ""))]
 pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
     with_flags(on, "rm", flags, target)
+}
+
+/// Copies a local file to every host over SFTP, e.g. `upload(hs, "dist/app.tar.gz", "/opt/app/app.tar.gz")`.
+///
+/// Streamed, never read whole; written beside the target under a temporary name and renamed over it, so the
+/// target is never half-written; given the local file's mode and modification time. A host whose file has the
+/// same size, time and mode already is left alone and says `unchanged`.
+#[remote::operation]
+pub fn upload(on: impl Into<On>, local: &str, remote: &str) -> Run {
+    let transfer = Transfer::Upload { local: std::path::PathBuf::from(local), remote: remote.to_string() };
+    on.into().transfer(&format!("upload {local} to {remote}"), &transfer)
+}
+
+/// Copies a file of every host here over SFTP, into `LOCAL_DIR/HOST/NAME`, e.g. `download(hs, "/etc/os-release", "got")`.
+///
+/// Streamed, written under a temporary name and renamed into place, with the host file's mode and modification
+/// time; a copy that is the same already is left alone and says `unchanged`.
+#[remote::operation]
+pub fn download(on: impl Into<On>, remote: &str, local_dir: &str) -> Run {
+    let transfer = Transfer::Download { remote: remote.to_string(), local_dir: std::path::PathBuf::from(local_dir) };
+    on.into().transfer(&format!("download {remote} to {local_dir}"), &transfer)
 }
 
 /// Runs shell code in the login shell.

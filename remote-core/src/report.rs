@@ -30,6 +30,8 @@ pub struct Output {
     pub stopped: Option<Stopped>,
     /// What the output means, for operations that read typed values (metrics, facts); see [`crate::data`].
     pub data: Option<Data>,
+    /// For operations that change hosts: whether this host was changed (`false`: it was as asked already).
+    pub changed: Option<bool>,
 }
 
 /// A command that had started and was stopped before it ended.
@@ -205,6 +207,15 @@ pub enum HostError {
     /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
     #[error("ops failed: {cause}")]
     Library { cause: String },
+    /// A file on this machine could not be read or written (`upload`, `download`).
+    #[error("local file {}: {cause}", path.display())]
+    LocalFile { path: PathBuf, cause: String },
+    /// The host's SFTP server could not be started or refused a request.
+    #[error("sftp: {cause}")]
+    Sftp { cause: String },
+    /// A file on the host could not be read or written over SFTP.
+    #[error("{path} on the host: {cause}")]
+    RemoteFile { path: String, cause: String },
     /// Something inside `remote` failed that should not (a task panicked, a semaphore closed): a bug to report,
     /// not a problem with the host.
     #[error("internal error in remote: {cause}; please report it")]
@@ -300,6 +311,9 @@ impl Serialize for HostResult {
         }
         if let Some(data) = output.and_then(|o| o.data.as_ref()) {
             map.serialize_entry("data", data)?;
+        }
+        if let Some(changed) = output.and_then(|o| o.changed) {
+            map.serialize_entry("changed", &changed)?;
         }
         // Text fields are lossy; bytes that are not UTF-8 travel exactly in a base64 twin.
         if let Some(output) = output {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::hosts::Hosts;
+use crate::hosts::{Hosts, Transfer};
 use crate::inventory::HostSpec;
 use crate::report::{HostError, HostResult, Output, Report};
 
@@ -20,10 +20,10 @@ pub struct Run {
 }
 
 impl Run {
-    /// Runs `command` on every host of `hosts` through their driver.
-    fn exec(hosts: Hosts, label: &str, command: &str) -> Run {
+    /// Does `work` (one result per host) on every host of `hosts`.
+    fn apply(hosts: Hosts, label: &str, work: &dyn Fn(&Hosts) -> Vec<HostResult>) -> Run {
         let started = Instant::now();
-        let results = hosts.driver().exec(&hosts, label, command);
+        let results = work(&hosts);
         Run::collect(hosts, label, results, started.elapsed())
     }
 
@@ -201,8 +201,17 @@ impl On {
     /// Runs `command` where this target says, and returns a run over the same hosts as the target:
     /// hosts that failed before keep their earlier outcome and are not contacted again.
     pub fn exec(self, label: &str, command: &str) -> Run {
+        self.apply(label, &|hosts: &Hosts| hosts.driver().exec(hosts, label, command))
+    }
+
+    /// Copies a file between this machine and the hosts where this target says, as [`On::exec`] runs a command.
+    pub fn transfer(self, label: &str, transfer: &Transfer) -> Run {
+        self.apply(label, &|hosts: &Hosts| hosts.driver().transfer(hosts, label, transfer))
+    }
+
+    fn apply(self, label: &str, work: &dyn Fn(&Hosts) -> Vec<HostResult>) -> Run {
         match self {
-            On::Hosts(hosts) => Run::exec(hosts, label, command),
+            On::Hosts(hosts) => Run::apply(hosts, label, work),
             On::After(previous) => {
                 let Run { hosts, report } = previous;
                 // Found by name rather than position: a user's step may have reordered the results.
@@ -216,7 +225,7 @@ impl On {
                 let (mut fresh, elapsed) = if targets.is_empty() {
                     (HashMap::new(), Duration::ZERO)
                 } else {
-                    let run = Run::exec(hosts.with_specs(targets), label, command);
+                    let run = Run::apply(hosts.with_specs(targets), label, work);
                     let elapsed = run.elapsed();
                     (run.report.results.into_iter().map(|r| (r.host.clone(), r)).collect(), elapsed)
                 };

@@ -6,7 +6,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::exec::OnOutput;
 use crate::pool::{ExecOptions, HostDone, SessionPool};
-use remote_core::hosts::{Driver, Hosts};
+use remote_core::hosts::{Driver, Hosts, Transfer};
 use remote_core::pretty::View;
 use remote_core::report::{HostError, HostResult, Report};
 use remote_core::stocks::{Sample, Shape, Stocks};
@@ -82,23 +82,15 @@ impl Driver for SessionDriver {
         if let Some(on_fan_out) = &self.on_fan_out {
             options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
         }
-        let work = self.pool.exec(hosts.specs(), command, &options);
-        // Pipelines are synchronous; they are called off the runtime (the CLI's main thread, or a blocking
-        // thread of the live host). On a runtime worker thread, `block_in_place` keeps `block_on` legal.
-        // A current-thread runtime cannot block in place; a scoped thread waits instead.
-        match Handle::try_current().map(|current| current.runtime_flavor()) {
-            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.runtime.block_on(work)),
-            Ok(_) => std::thread::scope(|scope| scope.spawn(|| self.runtime.block_on(work)).join()).unwrap_or_else(|_| {
-                let cause = "the thread running the commands panicked".to_string();
-                let failed = |name: &str| HostResult {
-                    host: name.to_string(),
-                    outcome: Err(HostError::Internal { cause: cause.clone() }),
-                    elapsed: Default::default(),
-                };
-                hosts.specs().iter().map(|spec| failed(&spec.name)).collect()
-            }),
-            Err(_) => self.runtime.block_on(work),
+        self.block_on(hosts, self.pool.exec(hosts.specs(), command, &options))
+    }
+
+    fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
+        let mut options = self.options.clone();
+        if let Some(on_fan_out) = &self.on_fan_out {
+            options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
         }
+        self.block_on(hosts, self.pool.transfer(hosts.specs(), transfer, &options))
     }
 
     fn show(&self, report: &Report, view: View) {
@@ -114,6 +106,26 @@ impl Driver for SessionDriver {
     fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         if let Some(stocks) = self.stocks.get() {
             stocks.publish(stock, shape, samples);
+        }
+    }
+}
+
+impl SessionDriver {
+    /// Blocks on `work` from a pipeline's thread, whatever runtime (if any) that thread is in; a panic of the
+    /// thread running it fails every host of `hosts` rather than the caller.
+    fn block_on(&self, hosts: &Hosts, work: impl std::future::Future<Output = Vec<HostResult>> + Send) -> Vec<HostResult> {
+        match Handle::try_current().map(|current| current.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.runtime.block_on(work)),
+            Ok(_) => std::thread::scope(|scope| scope.spawn(|| self.runtime.block_on(work)).join()).unwrap_or_else(|_| {
+                let cause = "the thread running the commands panicked".to_string();
+                let failed = |name: &str| HostResult {
+                    host: name.to_string(),
+                    outcome: Err(HostError::Internal { cause: cause.clone() }),
+                    elapsed: Default::default(),
+                };
+                hosts.specs().iter().map(|spec| failed(&spec.name)).collect()
+            }),
+            Err(_) => self.runtime.block_on(work),
         }
     }
 }

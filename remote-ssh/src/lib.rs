@@ -23,6 +23,7 @@ pub mod exec;
 pub mod host_key;
 pub mod known_hosts;
 pub mod pool;
+mod sftp;
 
 pub use connection::ConnectOptions;
 pub use driver::SessionDriver;

@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
 use crate::exec::{Cancel, CommandLimits, Echo, KillRoute, OnOutput, OutputBudget, cancelled, run_command};
+use remote_core::hosts::Transfer;
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
 
@@ -76,6 +77,17 @@ impl Deadline {
     /// A deadline `after` from now.
     pub fn after(after: Duration) -> Self {
         Deadline { at: tokio::time::Instant::now() + after, after }
+    }
+}
+
+/// `work` (waiting for a channel or a connection), unless the run is cancelled or its deadline passes first:
+/// then nothing has run on the host, and it says so.
+async fn before_start<T>(work: impl std::future::Future<Output = T>, options: &ExecOptions) -> Result<T, HostError> {
+    let deadline = options.deadline;
+    tokio::select! {
+        done = work => Ok(done),
+        () = cancelled(options.cancel.as_ref()) => Err(HostError::NotStarted),
+        () = passed(deadline) => Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() }),
     }
 }
 
@@ -153,16 +165,51 @@ impl SessionPool {
 
     /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of `hosts`.
     pub async fn exec(&self, hosts: &[HostSpec], command: &str, options: &ExecOptions) -> Vec<HostResult> {
-        let started = Instant::now();
         let command: Arc<str> = Arc::from(command);
         static FAN_OUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let fan_out = FAN_OUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let options = ExecOptions { budget: Some(OutputBudget::new(options.max_output_total)), fan_out, ..options.clone() };
+        self.fan_out(hosts, &options, move |pool, spec, options| {
+            let command = command.clone();
+            async move { pool.exec_outcome(&spec, &command, &options).await }
+        })
+        .await
+    }
+
+    /// Copies a file between this machine and every host concurrently over their kept-open connections (SFTP);
+    /// results keep the order of `hosts`.
+    pub async fn transfer(&self, hosts: &[HostSpec], transfer: &Transfer, options: &ExecOptions) -> Vec<HostResult> {
+        let transfer = Arc::new(transfer.clone());
+        self.fan_out(hosts, options, move |pool, spec, options| {
+            let transfer = transfer.clone();
+            async move { pool.transfer_outcome(&spec, &transfer, &options).await }
+        })
+        .await
+    }
+
+    /// Does `work` for every host in a task of its own, each result timed and announced (`on_host_done`) as it
+    /// comes; a task that panics fails its host instead of the fan-out.
+    async fn fan_out<F, W>(&self, hosts: &[HostSpec], options: &ExecOptions, work: W) -> Vec<HostResult>
+    where
+        W: Fn(SessionPool, HostSpec, ExecOptions) -> F,
+        F: std::future::Future<Output = Result<Output, HostError>> + Send + 'static,
+    {
+        let started = Instant::now();
         let tasks: Vec<_> = hosts
             .iter()
             .map(|spec| {
-                let (pool, spec, command, options) = (self.clone(), spec.clone(), command.clone(), options.clone());
-                tokio::spawn(async move { pool.exec_on(&spec, &command, &options).await })
+                let host = spec.name.clone();
+                let on_host_done = options.on_host_done.clone();
+                let job = work(self.clone(), spec.clone(), options.clone());
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let outcome = job.await;
+                    let result = HostResult { host, outcome, elapsed: started.elapsed() };
+                    if let Some(callback) = &on_host_done {
+                        callback(&result);
+                    }
+                    result
+                })
             })
             .collect();
         let mut results = Vec::with_capacity(hosts.len());
@@ -174,6 +221,25 @@ impl SessionPool {
             }));
         }
         results
+    }
+
+    async fn transfer_outcome(&self, spec: &HostSpec, transfer: &Transfer, options: &ExecOptions) -> Result<Output, HostError> {
+        let slot = self.slot(spec);
+        let (cancel, deadline) = (options.cancel.as_ref(), options.deadline);
+        let permit = before_start(slot.channels.acquire(), options).await?;
+        let _permit = permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?;
+        let connection = before_start(self.connection(&slot, spec, options.fan_out), options).await??;
+        // Stopped halfway, the copy leaves the target as it was: only the final rename replaces it.
+        let stopped = |why: &str| HostError::Sftp {
+            cause: format!(
+                "{why} during the copy; the target is as it was, and a partial `.NAME.remote-….tmp` may be left beside it"
+            ),
+        };
+        tokio::select! {
+            outcome = crate::sftp::transfer(&connection, &spec.name, transfer) => outcome,
+            () = cancelled(cancel) => Err(stopped("cancelled (Ctrl-C)")),
+            () = passed(deadline) => Err(stopped(&format!("the run's deadline ({}) passed", humantime::format_duration(deadline.map(|d| d.after).unwrap_or_default())))),
+        }
     }
 
     /// Runs `command` on one host, reusing its open connection or opening one.
@@ -205,18 +271,10 @@ impl SessionPool {
         loop {
             // Cancelled while waiting for a channel or a connection, nothing runs yet: stop waiting. Once the
             // command runs, `run_command` watches the cancel itself, so that it can kill what it started.
-            let permit = tokio::select! {
-                permit = slot.channels.acquire() => {
-                    permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?
-                }
-                () = cancelled(cancel) => return Err(HostError::NotStarted),
-                () = passed(deadline) => return Err(too_late()),
-            };
-            let connection = tokio::select! {
-                connection = self.connection(&slot, spec, options.fan_out) => connection?,
-                () = cancelled(cancel) => return Err(HostError::NotStarted),
-                () = passed(deadline) => return Err(too_late()),
-            };
+            let permit = before_start(slot.channels.acquire(), options)
+                .await?
+                .map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?;
+            let connection = before_start(self.connection(&slot, spec, options.fan_out), options).await??;
             let open = tokio::select! {
                 open = tokio::time::timeout(self.inner.config.connect.timeout, connection.open_session()) => open,
                 () = passed(deadline) => return Err(too_late()),

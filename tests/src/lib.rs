@@ -191,9 +191,11 @@ pub fn static_remote_bin() -> &'static Path {
 }
 
 /// Runs the `remote` binary with `args` under `sh` after `setup` (e.g. `ulimit -n 100`), like [`remote`], and
-/// returns its output with its peak resident memory in KiB, measured by `wait4` on the process.
-// The child is reaped by `wait4` (which `Child::wait` cannot do: it drops the resource usage).
-#[allow(clippy::zombie_processes)]
+/// returns its output with its peak resident memory in KiB: the high-water mark of its own memory (`VmHWM`),
+/// read from /proc while it runs.
+///
+/// Not `wait4`'s `ru_maxrss`: Linux carries the high-water mark across `exec`, so a process forked from this
+/// test binary (which holds test data, and other tests' too) starts with the test binary's size as its peak.
 pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
     let mut script = format!("{setup}; exec \"$0\"");
     for index in 1..=args.len() {
@@ -217,17 +219,30 @@ pub fn remote_measured(setup: &str, args: &[&str]) -> (CliOutput, u64) {
     };
     let read_out = drain(Box::new(child.stdout.take().expect("stdout")));
     let read_err = drain(Box::new(child.stderr.take().expect("stderr")));
-    // `Child::wait` would drop the resource usage; wait4 reaps the child and returns it.
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
-    // SAFETY: wait4 writes the status and usage we hand it, for our own child.
-    unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    // The mark only grows, so the last reading before the process ends is its peak but for its final moments.
+    let status_file = format!("/proc/{}/status", child.id());
+    let peak_kib = |status: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = std::fs::read_to_string(&status_file).ok().as_deref().and_then(peak_kib) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("wait for remote") {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     let output = CliOutput {
-        code,
+        code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&read_out.join().unwrap_or_default()).into_owned(),
         stderr: String::from_utf8_lossy(&read_err.join().unwrap_or_default()).into_owned(),
     };
-    (output, usage.ru_maxrss as u64)
+    (output, peak)
 }
 
 /// Starts the `remote` binary with `args` and piped standard streams, colours off and no inherited

@@ -3,6 +3,7 @@
 mod ci;
 mod cli;
 mod exec;
+mod files;
 mod host_keys;
 mod host_keys_openssh;
 mod hostile;
