@@ -100,6 +100,41 @@ pub fn exec(on: impl Into<On>, script: &str) -> Run {
     on.into().exec(label, script)
 }
 
+/// Starts shell code detached from the session, so that it goes on after the connection closes (the seed's
+/// `nohup`); its output is discarded, and each host prints the new process's id.
+///
+/// E.g. `nohup(hs, "./long-job.sh")`. It runs in a session of its own (`setsid`, where the host has it), so
+/// nothing that ends the SSH session or its process group ends it; like `exec`, the script is the user's code.
+#[remote::operation]
+pub fn nohup(on: impl Into<On>, script: &str) -> Run {
+    let quoted = quote::quote(script);
+    let detached = format!("sh -c {quoted} >/dev/null 2>&1 </dev/null &");
+    let line = format!(
+        "if command -v setsid >/dev/null 2>&1; then setsid nohup {detached} else nohup {detached} fi; echo \"started, pid $!\""
+    );
+    on.into().exec(&format!("nohup {}", script.lines().next().unwrap_or_default()), &line)
+}
+
+/// Unpacks a tar archive on each host into a folder, made if missing: `tar -xf ARCHIVE -C DEST` (tar finds
+/// gzip, bzip2 or xz by itself; the seed's `extract`).
+///
+/// E.g. `upload(hs, "app.tar.gz", "/tmp/app.tar.gz") | extract("/tmp/app.tar.gz", "/opt/app")`.
+#[remote::operation]
+pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
+    let parts = [quote::command_line(&["mkdir", "-p", "--", dest]), quote::command_line(&["tar", "-xf", archive, "-C", dest])];
+    match parts {
+        [Ok(mkdir), Ok(tar)] => on.into().exec(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}")),
+        [Err(err), _] | [_, Err(err)] => on.into().refuse("extract", HostError::BadArgument { cause: err.to_string() }),
+    }
+}
+
+/// Checks that each host reaches `target`: one echo request, waiting at most 2 s for the answer (the seed's
+/// `ping`). E.g. `ping(hs, "gateway.internal")`.
+#[remote::operation]
+pub fn ping(on: impl Into<On>, target: &str) -> Run {
+    command(on, &with_operand(vec!["ping", "-c", "1", "-W", "2"], target))
+}
+
 /// Shows how long each host has been up, and its load.
 #[remote::operation]
 pub fn uptime(on: impl Into<On>) -> Run {

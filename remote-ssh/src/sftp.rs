@@ -4,7 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use russh_sftp::client::{RawSftpSession, SftpSession};
 use russh_sftp::protocol::{FileAttributes, OpenFlags, Packet, StatusCode};
@@ -67,14 +67,16 @@ fn remote_path(path: &str) -> String {
     path.strip_prefix("~/").unwrap_or(path).to_string()
 }
 
-/// A name beside `path` for the copy in progress: hidden, and unique to this process and moment.
+/// A name beside `path` for the copy in progress: hidden, and unique to this process and copy (hosts that share
+/// a file system, or one host twice in a group, never write into one another's).
 fn temporary(path: &str) -> String {
+    static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let (dir, name) = match path.rsplit_once('/') {
         Some((dir, name)) => (format!("{dir}/"), name),
         None => (String::new(), path),
     };
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-    format!("{dir}.{name}.remote-{}-{nanos}.tmp", std::process::id())
+    let copy = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{dir}.{name}.remote-{}-{copy}.tmp", std::process::id())
 }
 
 fn done(changed: bool, message: String) -> Output {
@@ -102,14 +104,15 @@ async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote
     // Readable by the owner only until it is complete and gets its real mode.
     let attrs = FileAttributes { permissions: Some(0o600), ..FileAttributes::empty() };
     let flags = OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE;
+    // Errors name the target the user gave, not the temporary name beside it.
     let mut file =
-        sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await.map_err(|e| remote_error(&partial, e))?;
+        sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await.map_err(|e| remote_error(remote, e))?;
     let copied = async {
         tokio::io::copy(&mut source, &mut file).await?;
         file.shutdown().await
     }
     .await
-    .map_err(|e| HostError::RemoteFile { path: partial.clone(), cause: e.to_string() });
+    .map_err(|e| HostError::RemoteFile { path: remote.to_string(), cause: e.to_string() });
     let finished = match copied {
         Ok(()) => {
             let attrs = FileAttributes {
@@ -118,7 +121,7 @@ async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote
                 atime: Some(stamp.mtime),
                 ..FileAttributes::empty()
             };
-            sftp.set_metadata(partial.clone(), attrs).await.map_err(|e| remote_error(&partial, e))
+            sftp.set_metadata(partial.clone(), attrs).await.map_err(|e| remote_error(remote, e))
         }
         Err(e) => Err(e),
     };
@@ -186,7 +189,7 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path) -> Result<Out
         return Ok(done(false, format!("unchanged: {} has the same size, time and mode", target.display())));
     }
     tokio::fs::create_dir_all(folder).await.map_err(|e| local_error(folder, e))?;
-    let partial = folder.join(format!(".{}.remote-{}.tmp", name.display(), std::process::id()));
+    let partial = folder.join(temporary(&name.display().to_string()));
     let received = async {
         let mut source = sftp.open(source_path.clone()).await.map_err(remote_error)?;
         let mut file = tokio::fs::File::create(&partial).await.map_err(|e| local_error(&partial, e))?;

@@ -15,6 +15,7 @@ mod metrics;
 mod pipelines;
 mod scale;
 mod sessions;
+mod shell_steps;
 mod ssh_config;
 mod stream;
 mod tidy;
