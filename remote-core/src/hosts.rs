@@ -52,6 +52,16 @@ pub enum Transfer {
         /// Where it goes on each host (a file path; `~/` is the login user's home).
         remote: String,
     },
+    /// The folder `local_dir` to `remote_dir` on every host: only the files whose size, modification time or mode
+    /// differ are sent; with `delete`, what the host has there and the local folder has not is removed.
+    Sync {
+        /// The folder on this machine.
+        local_dir: std::path::PathBuf,
+        /// The folder on each host (made if missing).
+        remote_dir: String,
+        /// Remove files and folders that are not in `local_dir`.
+        delete: bool,
+    },
     /// The file `remote` of every host to `local_dir/HOST/NAME` on this machine.
     Download {
         /// The file on each host.

@@ -80,6 +80,28 @@ pub fn upload(on: impl Into<On>, local: &str, remote: &str) -> Run {
     on.into().transfer(&format!("upload {local} to {remote}"), &transfer)
 }
 
+/// Makes a folder of every host the same as a local one, over SFTP, sending only the files whose size,
+/// modification time or mode differ, e.g. `sync(hs, "site", "/var/www/site")`; with `"--delete"` as options, files
+/// and folders the local folder does not have are removed from the host's.
+///
+/// Each file is sent under a temporary name and renamed into place. Symbolic links in the local folder are
+/// skipped, and said to be.
+#[remote::operation(default(options = ""))]
+pub fn sync(on: impl Into<On>, local_dir: &str, remote_dir: &str, options: &str) -> Run {
+    let mut delete = false;
+    for word in options.split_whitespace() {
+        match word {
+            "--delete" => delete = true,
+            other => {
+                let cause = format!("`sync` knows the option `--delete` only, not `{other}`");
+                return on.into().refuse("sync", HostError::BadArgument { cause });
+            }
+        }
+    }
+    let transfer = Transfer::Sync { local_dir: std::path::PathBuf::from(local_dir), remote_dir: remote_dir.to_string(), delete };
+    on.into().transfer(&format!("sync {local_dir} to {remote_dir}"), &transfer)
+}
+
 /// Copies a file of every host here over SFTP, into `LOCAL_DIR/HOST/NAME`, e.g. `download(hs, "/etc/os-release", "got")`.
 ///
 /// Streamed, written under a temporary name and renamed into place, with the host file's mode and modification

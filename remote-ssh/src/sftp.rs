@@ -41,6 +41,7 @@ pub(crate) async fn transfer(connection: &Connection, host: &str, transfer: &Tra
     let sftp = open(connection).await?;
     match transfer {
         Transfer::Upload { local, remote } => upload(connection, sftp, local, remote).await,
+        Transfer::Sync { local_dir, remote_dir, delete } => sync(connection, sftp, local_dir, remote_dir, *delete).await,
         Transfer::Download { remote, local_dir } => {
             let outcome = download(&sftp, remote, &local_dir.join(host_folder(host))).await;
             let _ = sftp.close().await;
@@ -85,8 +86,6 @@ fn done(changed: bool, message: String) -> Output {
 
 async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote: &str) -> Result<Output, HostError> {
     let local_error = |cause: String| HostError::LocalFile { path: local.to_path_buf(), cause };
-    let remote_error =
-        |path: &str, e: russh_sftp::client::error::Error| HostError::RemoteFile { path: path.to_string(), cause: e.to_string() };
     let meta = tokio::fs::metadata(local).await.map_err(|e| local_error(e.to_string()))?;
     if !meta.is_file() {
         return Err(local_error("not a regular file; upload sends one file".into()));
@@ -99,20 +98,33 @@ async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote
         let _ = sftp.close().await;
         return Ok(done(false, format!("unchanged: {remote} has the same size, time and mode")));
     }
-    let mut source = tokio::fs::File::open(local).await.map_err(|e| local_error(e.to_string()))?;
-    let partial = temporary(&target);
+    let partial = send_file(&sftp, local, stamp, &target, remote).await;
+    let _ = sftp.close().await;
+    // One channel at a time per copy: the file's session ends before the rename's begins.
+    rename_over(connection, &partial?, &target).await?;
+    Ok(done(true, format!("sent {} bytes to {remote}", stamp.size)))
+}
+
+/// Sends `local` to a temporary name beside `target` and gives it `stamp`'s mode and time; the temporary name,
+/// for the rename that puts it in place. On failure nothing is left: the temporary file is removed. Errors name
+/// `shown`, the path as the user gave it.
+async fn send_file(sftp: &SftpSession, local: &Path, stamp: Stamp, target: &str, shown: &str) -> Result<String, HostError> {
+    let remote_error = |e: String| HostError::RemoteFile { path: shown.to_string(), cause: e };
+    let mut source = tokio::fs::File::open(local)
+        .await
+        .map_err(|e| HostError::LocalFile { path: local.to_path_buf(), cause: e.to_string() })?;
+    let partial = temporary(target);
     // Readable by the owner only until it is complete and gets its real mode.
     let attrs = FileAttributes { permissions: Some(0o600), ..FileAttributes::empty() };
     let flags = OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE;
-    // Errors name the target the user gave, not the temporary name beside it.
     let mut file =
-        sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await.map_err(|e| remote_error(remote, e))?;
+        sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await.map_err(|e| remote_error(e.to_string()))?;
     let copied = async {
         tokio::io::copy(&mut source, &mut file).await?;
         file.shutdown().await
     }
     .await
-    .map_err(|e| HostError::RemoteFile { path: remote.to_string(), cause: e.to_string() });
+    .map_err(|e| remote_error(e.to_string()));
     let finished = match copied {
         Ok(()) => {
             let attrs = FileAttributes {
@@ -121,54 +133,270 @@ async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote
                 atime: Some(stamp.mtime),
                 ..FileAttributes::empty()
             };
-            sftp.set_metadata(partial.clone(), attrs).await.map_err(|e| remote_error(remote, e))
+            sftp.set_metadata(partial.clone(), attrs).await.map_err(|e| remote_error(e.to_string()))
         }
         Err(e) => Err(e),
     };
-    if let Err(e) = finished {
-        let _ = sftp.remove_file(partial).await;
-        let _ = sftp.close().await;
-        return Err(e);
+    match finished {
+        Ok(()) => Ok(partial),
+        Err(e) => {
+            let _ = sftp.remove_file(partial).await;
+            Err(e)
+        }
     }
-    // One channel at a time per copy: the file's session ends before the rename's begins.
-    let _ = sftp.close().await;
-    rename_over(connection, &partial, &target).await?;
-    Ok(done(true, format!("sent {} bytes to {remote}", stamp.size)))
 }
 
+/// Removes the unrenamed temporary files of a copy that stopped.
+async fn forget(sftp: &SftpSession, partials: &[(String, String)]) {
+    for (partial, _) in partials {
+        let _ = sftp.remove_file(partial.clone()).await;
+    }
+}
 /// OpenSSH's SFTP extension that renames over an existing file, as rename(2) does: atomically.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
 
 /// Puts `from` in place of `to` at once, with OpenSSH's `posix-rename` (SFTP's own rename refuses an existing
-/// target). It goes over an SFTP session of its own, since the file session hides raw requests.
+/// target); on failure `from` is removed.
 async fn rename_over(connection: &Connection, from: &str, to: &str) -> Result<(), HostError> {
-    let failed = |cause: String| HostError::RemoteFile { path: to.to_string(), cause };
-    let channel = connection.open_session().await.map_err(|e| failed(format!("cannot open a channel to rename: {e}")))?;
-    channel.request_subsystem(true, "sftp").await.map_err(|e| failed(format!("the server has no sftp subsystem: {e}")))?;
-    let raw = RawSftpSession::new(channel.into_stream());
-    let version = raw.init().await.map_err(|e| failed(format!("the sftp server did not start: {e}")))?;
-    if !version.extensions.contains_key(POSIX_RENAME) {
-        let _ = raw.remove(from).await;
-        return Err(failed(format!(
-            "the server's SFTP has no {POSIX_RENAME}, so the file cannot replace the old one at once; nothing was changed"
-        )));
-    }
-    let mut data = Vec::with_capacity(8 + from.len() + to.len());
-    for path in [from, to] {
-        data.extend_from_slice(&(path.len() as u32).to_be_bytes());
-        data.extend_from_slice(path.as_bytes());
-    }
-    let outcome = match raw.extended(POSIX_RENAME, data).await {
-        Ok(Packet::Status(status)) if status.status_code == StatusCode::Ok => Ok(()),
-        Ok(Packet::Status(status)) => Err(failed(format!("rename failed: {} ({})", status.error_message, status.status_code))),
-        Ok(_) => Err(failed("rename failed: the server answered with something else than a status".into())),
-        Err(e) => Err(failed(format!("rename failed: {e}"))),
+    let raw = Raw::open(connection).await;
+    let outcome = match &raw {
+        Ok(raw) => raw.rename_over(from, to).await,
+        Err(e) => Err(e.clone()),
     };
-    if outcome.is_err() {
-        let _ = raw.remove(from).await;
+    if let Ok(raw) = raw {
+        raw.close();
     }
-    let _ = raw.close_session();
     outcome
+}
+
+/// A raw SFTP session, for what the file session does not ask: `posix-rename`, and removals after renames.
+struct Raw {
+    raw: RawSftpSession,
+    posix_rename: bool,
+}
+
+impl Raw {
+    async fn open(connection: &Connection) -> Result<Self, HostError> {
+        let failed = |cause: String| HostError::Sftp { cause };
+        let channel = connection.open_session().await.map_err(|e| failed(format!("cannot open a channel to rename: {e}")))?;
+        channel.request_subsystem(true, "sftp").await.map_err(|e| failed(format!("the server has no sftp subsystem: {e}")))?;
+        let raw = RawSftpSession::new(channel.into_stream());
+        let version = raw.init().await.map_err(|e| failed(format!("the sftp server did not start: {e}")))?;
+        Ok(Raw { raw, posix_rename: version.extensions.contains_key(POSIX_RENAME) })
+    }
+
+    /// `from` in place of `to` at once; on failure `from` is removed and the target is as it was.
+    async fn rename_over(&self, from: &str, to: &str) -> Result<(), HostError> {
+        let failed = |cause: String| HostError::RemoteFile { path: to.to_string(), cause };
+        let outcome = if self.posix_rename {
+            let mut data = Vec::with_capacity(8 + from.len() + to.len());
+            for path in [from, to] {
+                data.extend_from_slice(&(path.len() as u32).to_be_bytes());
+                data.extend_from_slice(path.as_bytes());
+            }
+            match self.raw.extended(POSIX_RENAME, data).await {
+                Ok(Packet::Status(status)) if status.status_code == StatusCode::Ok => Ok(()),
+                Ok(Packet::Status(status)) => {
+                    Err(failed(format!("rename failed: {} ({})", status.error_message, status.status_code)))
+                }
+                Ok(_) => Err(failed("rename failed: the server answered with something else than a status".into())),
+                Err(e) => Err(failed(format!("rename failed: {e}"))),
+            }
+        } else {
+            Err(failed(format!(
+                "the server's SFTP has no {POSIX_RENAME}, so the file cannot replace the old one at once; nothing was changed"
+            )))
+        };
+        if outcome.is_err() {
+            let _ = self.raw.remove(from).await;
+        }
+        outcome
+    }
+
+    fn close(self) {
+        let _ = self.raw.close_session();
+    }
+}
+
+/// One entry of a folder tree: a folder, or a file with its stamp (`None` for what is neither, on the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Node {
+    Folder(u32),
+    File(Option<Stamp>),
+}
+
+/// A local folder's tree: by path relative to it (`/`-separated), each node and where it is.
+type LocalTree = std::collections::BTreeMap<String, (Node, PathBuf)>;
+
+/// The local tree under `root`, and how many symbolic links and special files were skipped.
+fn walk_local(root: &Path) -> Result<(LocalTree, usize), HostError> {
+    let error = |path: &Path, cause: String| HostError::LocalFile { path: path.to_path_buf(), cause };
+    let mut tree = std::collections::BTreeMap::new();
+    let mut links = 0;
+    let mut pending = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| error(&dir, e.to_string()))? {
+            let entry = entry.map_err(|e| error(&dir, e.to_string()))?;
+            let path = entry.path();
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|_| error(&path, "the name is not UTF-8, which SFTP paths must be".into()))?;
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| error(&path, e.to_string()))?;
+            if meta.is_dir() {
+                tree.insert(rel.clone(), (Node::Folder(meta.permissions().mode() & 0o7777), path.clone()));
+                pending.push((path, rel));
+            } else if meta.is_file() {
+                tree.insert(rel, (Node::File(Some(Stamp::of_local(&meta))), path));
+            } else {
+                links += 1;
+            }
+        }
+    }
+    Ok((tree, links))
+}
+
+/// The host's tree under `root`, by path relative to it.
+async fn walk_remote(sftp: &SftpSession, root: &str) -> Result<std::collections::BTreeMap<String, Node>, HostError> {
+    let mut tree = std::collections::BTreeMap::new();
+    let mut pending = vec![String::new()];
+    while let Some(prefix) = pending.pop() {
+        let dir = if prefix.is_empty() { root.to_string() } else { format!("{root}/{prefix}") };
+        let entries =
+            sftp.read_dir(dir.clone()).await.map_err(|e| HostError::RemoteFile { path: dir.clone(), cause: e.to_string() })?;
+        for entry in entries {
+            let name = entry.file_name();
+            if name == "." || name == ".." {
+                continue;
+            }
+            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let attrs = entry.metadata();
+            if attrs.is_dir() {
+                tree.insert(rel.clone(), Node::Folder(attrs.permissions.unwrap_or(0) & 0o7777));
+                pending.push(rel);
+            } else {
+                let stamp = if attrs.is_regular() { Stamp::of_remote(&attrs) } else { None };
+                tree.insert(rel, Node::File(stamp));
+            }
+        }
+    }
+    Ok(tree)
+}
+
+async fn sync(
+    connection: &Connection,
+    sftp: SftpSession,
+    local_dir: &Path,
+    remote_dir: &str,
+    delete: bool,
+) -> Result<Output, HostError> {
+    let root = remote_path(remote_dir).trim_end_matches('/').to_string();
+    let root = if root.is_empty() { "/".to_string() } else { root };
+    let at = |rel: &str| if root == "/" { format!("/{rel}") } else { format!("{root}/{rel}") };
+    let remote_error =
+        |path: &str, e: russh_sftp::client::error::Error| HostError::RemoteFile { path: path.to_string(), cause: e.to_string() };
+    let result = async {
+        let (local, links) = walk_local(local_dir)?;
+        let mut made = 0;
+        let remote = match sftp.metadata(root.clone()).await {
+            Ok(attrs) if attrs.is_dir() => walk_remote(&sftp, &root).await?,
+            Ok(_) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() }),
+            Err(_) => {
+                sftp.create_dir(root.clone()).await.map_err(|e| remote_error(remote_dir, e))?;
+                made += 1;
+                Default::default()
+            }
+        };
+        // Folders first, parents before children (the map is ordered), so every file has its folder.
+        for (rel, (node, _)) in &local {
+            match (node, remote.get(rel)) {
+                (Node::Folder(mode), None) => {
+                    sftp.create_dir(at(rel)).await.map_err(|e| remote_error(&at(rel), e))?;
+                    let attrs = FileAttributes { permissions: Some(*mode), ..FileAttributes::empty() };
+                    sftp.set_metadata(at(rel), attrs).await.map_err(|e| remote_error(&at(rel), e))?;
+                    made += 1;
+                }
+                (Node::Folder(_), Some(Node::File(_))) => {
+                    return Err(HostError::RemoteFile {
+                        path: at(rel),
+                        cause: "a file on the host, a folder here; remove it or use --delete".into(),
+                    });
+                }
+                (Node::File(_), Some(Node::Folder(_))) => {
+                    return Err(HostError::RemoteFile { path: at(rel), cause: "a folder on the host, a file here".into() });
+                }
+                _ => {}
+            }
+        }
+        let (mut sent, mut bytes, mut same) = (Vec::new(), 0, 0);
+        for (rel, (node, path)) in &local {
+            let Node::File(Some(stamp)) = node else { continue };
+            if remote.get(rel) == Some(&Node::File(Some(*stamp))) {
+                same += 1;
+                continue;
+            }
+            match send_file(&sftp, path, *stamp, &at(rel), &at(rel)).await {
+                Ok(partial) => sent.push((partial, at(rel))),
+                Err(e) => {
+                    forget(&sftp, &sent).await;
+                    return Err(e);
+                }
+            }
+            bytes += stamp.size;
+        }
+        Ok((local, remote, sent, bytes, same, made, links))
+    }
+    .await;
+    let _ = sftp.close().await;
+    let (local, remote, sent, bytes, same, made, links) = result?;
+
+    // Renames and removals over a session of their own, once the files are all there.
+    let raw = Raw::open(connection).await?;
+    let mut renamed = 0;
+    let mut failure = None;
+    for (partial, target) in &sent {
+        if failure.is_some() {
+            let _ = raw.raw.remove(partial.clone()).await;
+            continue;
+        }
+        match raw.rename_over(partial, target).await {
+            Ok(()) => renamed += 1,
+            Err(e) => failure = Some(e),
+        }
+    }
+    let mut deleted = 0;
+    if delete && failure.is_none() {
+        // Deepest first, so that folders are empty when their turn comes.
+        for (rel, node) in remote.iter().rev().filter(|(rel, _)| !local.contains_key(*rel)) {
+            let gone = match node {
+                Node::Folder(_) => raw.raw.rmdir(at(rel)).await,
+                Node::File(_) => raw.raw.remove(at(rel)).await,
+            };
+            match gone {
+                Ok(_) => deleted += 1,
+                Err(e) => {
+                    failure = Some(HostError::RemoteFile { path: at(rel), cause: format!("cannot remove it: {e}") });
+                    break;
+                }
+            }
+        }
+    }
+    raw.close();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut message = format!("sent {renamed} file(s), {bytes} bytes; {same} unchanged");
+    if made > 0 {
+        message.push_str(&format!("; {made} folder(s) made"));
+    }
+    if delete {
+        message.push_str(&format!("; {deleted} removed"));
+    }
+    if links > 0 {
+        message.push_str(&format!("; {links} symbolic link(s) or special file(s) here skipped"));
+    }
+    Ok(done(renamed + made + deleted > 0, message))
 }
 
 async fn download(sftp: &SftpSession, remote: &str, folder: &Path) -> Result<Output, HostError> {

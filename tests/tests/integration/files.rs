@@ -126,3 +126,69 @@ fn download_fetches_every_hosts_file_into_a_folder_per_host() {
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("nope on the host: "), "{}", out.stdout);
 }
+
+#[test]
+fn sync_sends_what_changed_and_removes_extras_when_asked() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let inventory = inventory.to_str().unwrap();
+    let (site, www) = (hosts.dir().join("site"), hosts.dir().join("www"));
+    std::fs::create_dir_all(site.join("css")).unwrap();
+    std::fs::create_dir_all(site.join("empty")).unwrap();
+    std::fs::write(site.join("index.html"), "hello\n").unwrap();
+    std::fs::write(site.join("css/a.css"), "body {}\n").unwrap();
+    std::fs::set_permissions(site.join("css/a.css"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink("index.html", site.join("link.html")).unwrap();
+    let sync = |options: &str| {
+        let expression = format!("sync(test, \"{}\", \"{}\"{options})", site.display(), www.display());
+        let out = remote(&["--inventory", inventory, "--json", "eval", &expression]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let result = json(&out.stdout)["results"][0].clone();
+        (result["changed"].clone(), result["stdout"].as_str().unwrap_or_default().to_string())
+    };
+    let tree = || {
+        let mut names: Vec<String> = walk(&www).iter().map(|p| p.strip_prefix(&www).unwrap().display().to_string()).collect();
+        names.sort();
+        names
+    };
+
+    let (changed, said) = sync("");
+    assert_eq!(changed, Value::from(true), "{said}");
+    assert!(said.starts_with("sent 2 file(s)") && said.contains("1 symbolic link(s) or special file(s) here skipped"), "{said}");
+    assert_eq!(tree(), ["css", "css/a.css", "empty", "index.html"]);
+    assert_eq!(std::fs::read_to_string(www.join("css/a.css")).unwrap(), "body {}\n");
+    assert_eq!(std::fs::metadata(www.join("css/a.css")).unwrap().permissions().mode() & 0o7777, 0o640);
+
+    // Again: nothing to send.
+    let (changed, said) = sync("");
+    assert_eq!(changed, Value::from(false), "{said}");
+    assert!(said.starts_with("sent 0 file(s), 0 bytes; 2 unchanged"), "{said}");
+
+    // One file changed, extras on the host: without --delete they stay, with it they go.
+    std::fs::write(site.join("index.html"), "hello again\n").unwrap();
+    std::fs::create_dir_all(www.join("old/deep")).unwrap();
+    std::fs::write(www.join("old/deep/x"), "x").unwrap();
+    std::fs::write(www.join("extra.txt"), "extra").unwrap();
+    let (_, said) = sync("");
+    assert!(said.starts_with("sent 1 file(s), 12 bytes; 1 unchanged"), "{said}");
+    assert!(tree().contains(&"extra.txt".to_string()));
+    let (changed, said) = sync(", \"--delete\"");
+    assert_eq!(changed, Value::from(true), "{said}");
+    assert!(said.contains("4 removed"), "{said}");
+    assert_eq!(tree(), ["css", "css/a.css", "empty", "index.html"]);
+    assert_eq!(std::fs::read_to_string(www.join("index.html")).unwrap(), "hello again\n");
+    assert_eq!(leftovers(&www), Vec::<String>::new());
+}
+
+/// Every file and folder under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        found.push(path.clone());
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+    }
+    found
+}
