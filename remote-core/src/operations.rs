@@ -143,7 +143,15 @@ pub fn nohup(on: impl Into<On>, script: &str) -> Run {
 /// E.g. `upload(hs, "app.tar.gz", "/tmp/app.tar.gz") | extract("/tmp/app.tar.gz", "/opt/app")`.
 #[remote::operation]
 pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
-    let parts = [quote::command_line(&["mkdir", "-p", "--", dest]), quote::command_line(&["tar", "-xf", archive, "-C", dest])];
+    // Commands start in the login user's home, so `~/x` is `x`, as `upload` reads it; quoted, `~` would be a name.
+    let home = |path: &str| path.strip_prefix("~/").unwrap_or(path).to_string();
+    let (archive_at, dest_at) = (home(archive), home(dest));
+    // GNU tar reads `host:file` as an archive on another machine; `./` keeps a relative name local.
+    let archive_at = if archive_at.starts_with('/') { archive_at } else { format!("./{archive_at}") };
+    let parts = [
+        quote::command_line(&["mkdir", "-p", "--", &dest_at]),
+        quote::command_line(&["tar", "-xf", &archive_at, "-C", &dest_at]),
+    ];
     match parts {
         [Ok(mkdir), Ok(tar)] => on.into().exec(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}")),
         [Err(err), _] | [_, Err(err)] => on.into().refuse("extract", HostError::BadArgument { cause: err.to_string() }),

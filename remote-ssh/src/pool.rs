@@ -229,10 +229,11 @@ impl SessionPool {
         let permit = before_start(slot.channels.acquire(), options).await?;
         let _permit = permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?;
         let connection = before_start(self.connection(&slot, spec, options.fan_out), options).await??;
-        // Stopped halfway, the copy leaves the target as it was: only the final rename replaces it.
+        // Stopped halfway, the copy leaves the target whole: only the final rename replaces it.
         let stopped = |why: &str| HostError::Sftp {
             cause: format!(
-                "{why} during the copy; the target is as it was, and a partial `.NAME.remote-….tmp` may be left beside it"
+                "{why} during the copy; the target is the old file or, if the rename was already made, the new one, and a \
+                 temporary `.NAME.remote-….tmp` may be left beside it"
             ),
         };
         tokio::select! {

@@ -4,7 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use russh_sftp::client::{RawSftpSession, SftpSession};
 use russh_sftp::protocol::{FileAttributes, OpenFlags, Packet, StatusCode};
@@ -60,7 +60,9 @@ async fn open(connection: &Connection) -> Result<SftpSession, HostError> {
     let sftp = |cause: String| HostError::Sftp { cause };
     let channel = connection.open_session().await.map_err(|e| sftp(format!("cannot open a channel: {e}")))?;
     channel.request_subsystem(true, "sftp").await.map_err(|e| sftp(format!("the server has no sftp subsystem: {e}")))?;
-    SftpSession::new(channel.into_stream()).await.map_err(|e| sftp(format!("the sftp server did not start: {e}")))
+    SftpSession::new(channel.into_stream())
+        .await
+        .map_err(|e| sftp(format!("no SFTP server answered ({e}); the host's sshd_config needs a `Subsystem sftp` line")))
 }
 
 /// SFTP paths are relative to the login user's home; `~/x` means the same there as in a shell.
@@ -68,16 +70,20 @@ fn remote_path(path: &str) -> String {
     path.strip_prefix("~/").unwrap_or(path).to_string()
 }
 
-/// A name beside `path` for the copy in progress: hidden, and unique to this process and copy (hosts that share
-/// a file system, or one host twice in a group, never write into one another's).
+/// A name beside `path` for the copy in progress: hidden, and with 64 random bits, so that no one can plant a file
+/// or link under it beforehand (it is also created exclusively), and copies never meet.
 fn temporary(path: &str) -> String {
-    static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let (dir, name) = match path.rsplit_once('/') {
         Some((dir, name)) => (format!("{dir}/"), name),
         None => (String::new(), path),
     };
-    let copy = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{dir}.{name}.remote-{}-{copy}.tmp", std::process::id())
+    let mut random = [0u8; 8];
+    // Should the system have no randomness, the time still differs from copy to copy.
+    if getrandom::fill(&mut random).is_err() {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
+        random = nanos.to_le_bytes();
+    }
+    format!("{dir}.{name}.remote-{:016x}.tmp", u64::from_le_bytes(random))
 }
 
 fn done(changed: bool, message: String) -> Output {
@@ -92,59 +98,80 @@ async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote
     }
     let stamp = Stamp::of_local(&meta);
     let target = remote_path(remote);
-    if let Ok(attrs) = sftp.metadata(target.clone()).await
-        && Stamp::of_remote(&attrs) == Some(stamp)
+    let existing = sftp.metadata(target.clone()).await.ok();
+    if remote.ends_with('/') || existing.as_ref().is_some_and(|attrs| attrs.is_dir()) {
+        let _ = sftp.close().await;
+        return Err(HostError::RemoteFile {
+            path: remote.to_string(),
+            cause: "a folder; give the path of the file to write, e.g. FOLDER/NAME".into(),
+        });
+    }
+    if let Some(attrs) = &existing
+        && Stamp::of_remote(attrs) == Some(stamp)
     {
         let _ = sftp.close().await;
         return Ok(done(false, format!("unchanged: {remote} has the same size, time and mode")));
     }
-    let partial = send_file(&sftp, local, stamp, &target, remote).await;
+    let sent = send_file(&sftp, local, stamp, &target, remote).await;
     let _ = sftp.close().await;
     // One channel at a time per copy: the file's session ends before the rename's begins.
-    rename_over(connection, &partial?, &target).await?;
-    Ok(done(true, format!("sent {} bytes to {remote}", stamp.size)))
+    let (partial, bytes) = sent?;
+    rename_over(connection, &partial, &target).await?;
+    Ok(done(true, format!("sent {bytes} bytes to {remote}")))
 }
 
 /// Sends `local` to a temporary name beside `target` and gives it `stamp`'s mode and time; the temporary name,
 /// for the rename that puts it in place. On failure nothing is left: the temporary file is removed. Errors name
 /// `shown`, the path as the user gave it.
-async fn send_file(sftp: &SftpSession, local: &Path, stamp: Stamp, target: &str, shown: &str) -> Result<String, HostError> {
+async fn send_file(
+    sftp: &SftpSession,
+    local: &Path,
+    stamp: Stamp,
+    target: &str,
+    shown: &str,
+) -> Result<(String, u64), HostError> {
     let remote_error = |e: String| HostError::RemoteFile { path: shown.to_string(), cause: e };
-    let mut source = tokio::fs::File::open(local)
+    let source = tokio::fs::File::open(local)
         .await
         .map_err(|e| HostError::LocalFile { path: local.to_path_buf(), cause: e.to_string() })?;
+    // Large reads, so that every write request is full and many are in flight over a slow link.
+    let mut source = tokio::io::BufReader::with_capacity(COPY_BUFFER, source);
     let partial = temporary(target);
-    // Readable by the owner only until it is complete and gets its real mode.
+    // Readable by the owner only until it is complete and gets its real mode; made anew, never an existing file.
     let attrs = FileAttributes { permissions: Some(0o600), ..FileAttributes::empty() };
-    let flags = OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE;
+    let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
     let mut file =
         sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await.map_err(|e| remote_error(e.to_string()))?;
     let copied = async {
-        tokio::io::copy(&mut source, &mut file).await?;
-        file.shutdown().await
+        let bytes = tokio::io::copy_buf(&mut source, &mut file).await?;
+        file.shutdown().await?;
+        Ok::<u64, std::io::Error>(bytes)
     }
     .await
     .map_err(|e| remote_error(e.to_string()));
     let finished = match copied {
-        Ok(()) => {
+        Ok(bytes) => {
             let attrs = FileAttributes {
                 permissions: Some(stamp.mode),
                 mtime: Some(stamp.mtime),
                 atime: Some(stamp.mtime),
                 ..FileAttributes::empty()
             };
-            sftp.set_metadata(partial.clone(), attrs).await.map_err(|e| remote_error(e.to_string()))
+            sftp.set_metadata(partial.clone(), attrs).await.map(|()| bytes).map_err(|e| remote_error(e.to_string()))
         }
         Err(e) => Err(e),
     };
     match finished {
-        Ok(()) => Ok(partial),
+        Ok(bytes) => Ok((partial, bytes)),
         Err(e) => {
             let _ = sftp.remove_file(partial).await;
             Err(e)
         }
     }
 }
+
+/// Bytes read from a local file at a time while sending it.
+const COPY_BUFFER: usize = 256 << 10;
 
 /// Removes the unrenamed temporary files of a copy that stopped.
 async fn forget(sftp: &SftpSession, partials: &[(String, String)]) {
@@ -161,6 +188,9 @@ async fn rename_over(connection: &Connection, from: &str, to: &str) -> Result<()
     let raw = Raw::open(connection).await;
     let outcome = match &raw {
         Ok(raw) => raw.rename_over(from, to).await,
+        Err(HostError::Sftp { cause }) => {
+            Err(HostError::Sftp { cause: format!("{cause}; the complete new copy is left at {from}, the target is as it was") })
+        }
         Err(e) => Err(e.clone()),
     };
     if let Ok(raw) = raw {
@@ -337,7 +367,7 @@ async fn sync(
                 continue;
             }
             match send_file(&sftp, path, *stamp, &at(rel), &at(rel)).await {
-                Ok(partial) => sent.push((partial, at(rel))),
+                Ok((partial, _)) => sent.push((partial, at(rel))),
                 Err(e) => {
                     forget(&sftp, &sent).await;
                     return Err(e);
@@ -407,6 +437,10 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path) -> Result<Out
     if attrs.is_dir() {
         return Err(HostError::RemoteFile { path: remote.to_string(), cause: "a folder; download fetches one file".into() });
     }
+    if !attrs.is_regular() {
+        // A device or pipe could stream without end onto this machine's disk.
+        return Err(HostError::RemoteFile { path: remote.to_string(), cause: "not a regular file; download fetches one".into() });
+    }
     let stamp = Stamp::of_remote(&attrs);
     let name = Path::new(&source_path).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("download"));
     let target = folder.join(&name);
@@ -420,7 +454,12 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path) -> Result<Out
     let partial = folder.join(temporary(&name.display().to_string()));
     let received = async {
         let mut source = sftp.open(source_path.clone()).await.map_err(remote_error)?;
-        let mut file = tokio::fs::File::create(&partial).await.map_err(|e| local_error(&partial, e))?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .await
+            .map_err(|e| local_error(&partial, e))?;
         let size = tokio::io::copy(&mut source, &mut file).await.map_err(|e| local_error(&partial, e))?;
         file.flush().await.map_err(|e| local_error(&partial, e))?;
         let file = file.into_std().await;

@@ -88,6 +88,10 @@ fn upload_sends_a_big_file_exactly_in_bounded_memory_and_a_second_time_nothing()
     let out = remote(&["--inventory", inventory, "eval", &missing]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("local file") && out.stdout.contains("nope: No such file or directory"), "{}", out.stdout);
+    let onto_folder = format!("upload(test, \"{}\", \"{}\")", local.display(), landing.display());
+    let out = remote(&["--inventory", inventory, "eval", &onto_folder]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("a folder; give the path of the file to write"), "{}", out.stdout);
     let nowhere = format!("upload(test, \"{}\", \"/nonexistent-dir/x\")", local.display());
     let out = remote(&["--inventory", inventory, "eval", &nowhere]);
     assert_eq!(out.code, 1);
