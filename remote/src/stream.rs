@@ -4,13 +4,18 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use console::{Color, Style};
 use remote_ssh::exec::{OnOutput, Stream};
 
 /// A line longer than this is printed in pieces, so a host that never ends its line cannot grow memory.
 const MAX_LINE: usize = 64 << 10;
+
+/// Bytes of lines waiting for a terminal that reads slower than the hosts write; past this, lines are dropped
+/// (and counted) rather than memory grown or the hosts' connections held up.
+const MAX_QUEUED: usize = 16 << 20;
 
 /// Colours hosts cycle through; red is left out, since it reads as an error.
 const PALETTE: [Color; 5] = [Color::Cyan, Color::Magenta, Color::Yellow, Color::Blue, Color::Green];
@@ -26,8 +31,50 @@ pub struct Streamer {
     colour_out: bool,
     colour_err: bool,
     /// What each host has sent of a line not yet ended, per stream. Why a std Mutex: held while a piece is
-    /// split and its lines printed, so lines of one host never interleave; never across an await.
+    /// split and its lines queued (never while writing to a terminal, never across an await), so each host's
+    /// lines keep their order.
     partial: Mutex<HashMap<(String, Stream), Vec<u8>>>,
+    /// Lines go to a thread of their own that writes them: a terminal that stops reading (a paused pager,
+    /// Ctrl-S) then stalls only that thread, never the runtime that reads the hosts and handles Ctrl-C and the
+    /// deadline. Why a std Mutex: held only to send, which never blocks.
+    printer: Mutex<mpsc::Sender<Printed>>,
+    /// Bytes queued for the printer and not yet written.
+    queued: Arc<AtomicUsize>,
+    /// Lines dropped because too many were queued.
+    dropped: Arc<AtomicUsize>,
+}
+
+/// What the printer thread is sent.
+enum Printed {
+    /// A whole line, for stdout or for stderr.
+    Line { to_stdout: bool, text: String },
+    /// Everything before this is written: say so.
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// The printer thread: writes lines in the order they came, and answers flushes.
+fn print_lines(lines: mpsc::Receiver<Printed>, queued: Arc<AtomicUsize>, dropped: Arc<AtomicUsize>) {
+    for printed in lines {
+        match printed {
+            Printed::Line { to_stdout, text } => {
+                // A reader that went away (`| head`) is not an error of the run.
+                let _ = if to_stdout {
+                    std::io::stdout().lock().write_all(text.as_bytes())
+                } else {
+                    std::io::stderr().lock().write_all(text.as_bytes())
+                };
+                queued.fetch_sub(text.len(), Ordering::Relaxed);
+            }
+            Printed::Flush(done) => {
+                let lost = dropped.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    eprintln!("remote: {lost} streamed line(s) not shown: the terminal read more slowly than the hosts wrote");
+                }
+                let _ = std::io::stdout().flush();
+                let _ = done.send(());
+            }
+        }
+    }
 }
 
 impl Streamer {
@@ -35,6 +82,11 @@ impl Streamer {
     pub fn new<'a>(hosts: impl IntoIterator<Item = &'a str>, json: bool) -> Arc<Self> {
         let hosts: Vec<&str> = hosts.into_iter().collect();
         let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let (printer, lines) = mpsc::channel();
+        let (queued, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (queued_there, dropped_there) = (queued.clone(), dropped.clone());
+        // Ends when the streamer is dropped, which drops the only sender.
+        std::thread::spawn(move || print_lines(lines, queued_there, dropped_there));
         Arc::new(Streamer {
             width: hosts.iter().map(|h| h.chars().count()).max().unwrap_or(0),
             colours: hosts.iter().enumerate().map(|(n, h)| (h.to_string(), PALETTE[n % PALETTE.len()])).collect(),
@@ -42,6 +94,9 @@ impl Streamer {
             colour_out: !no_colour && !json && std::io::stdout().is_terminal(),
             colour_err: !no_colour && std::io::stderr().is_terminal(),
             partial: Mutex::new(HashMap::new()),
+            printer: Mutex::new(printer),
+            queued,
+            dropped,
         })
     }
 
@@ -79,7 +134,8 @@ impl Streamer {
         }
     }
 
-    /// Prints every host's unfinished lines (the run is over).
+    /// Prints every host's unfinished lines and waits until every line is written (the run is over, and what
+    /// follows, the summary, must come after them).
     pub fn flush(&self) {
         let hosts: Vec<String> = {
             let partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
@@ -87,6 +143,10 @@ impl Streamer {
         };
         for host in hosts {
             self.flush_host(&host);
+        }
+        let (done, written) = mpsc::sync_channel(1);
+        if self.printer.lock().unwrap_or_else(|e| e.into_inner()).send(Printed::Flush(done)).is_ok() {
+            let _ = written.recv();
         }
     }
 
@@ -101,13 +161,16 @@ impl Streamer {
             None => Style::new(),
         };
         let name = format!("{host:width$}", width = self.width);
-        let line = format!("{} │ {text}\n", style.force_styling(colour).apply_to(remote_core::pretty::sanitize(&name)));
-        // A reader that went away (`| head`) is not an error of the run.
-        let _ = if to_stdout {
-            std::io::stdout().lock().write_all(line.as_bytes())
-        } else {
-            std::io::stderr().lock().write_all(line.as_bytes())
-        };
+        let text = format!("{} │ {text}\n", style.force_styling(colour).apply_to(remote_core::pretty::sanitize(&name)));
+        if self.queued.fetch_add(text.len(), Ordering::Relaxed) + text.len() > MAX_QUEUED {
+            self.queued.fetch_sub(text.len(), Ordering::Relaxed);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let length = text.len();
+        if self.printer.lock().unwrap_or_else(|e| e.into_inner()).send(Printed::Line { to_stdout, text }).is_err() {
+            self.queued.fetch_sub(length, Ordering::Relaxed);
+        }
     }
 }
 
