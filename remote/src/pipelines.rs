@@ -293,33 +293,32 @@ impl Session {
 
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
     pub fn report(&self, run: &Run, json: bool) {
+        self.print_rest(run, json, |report| {
+            let _ = report.write_json(&mut std::io::stdout().lock());
+        });
+    }
+
+    /// Prints what the pipeline has not shown yet, or the JSON document, and ends the CI run: its reports and
+    /// its exit code.
+    fn finish(&self, run: &Run, json: bool, ci: CiRun<'_>) -> Result<u8, Box<dyn std::error::Error>> {
+        self.print_rest(run, json, |report| ci.write_json(report));
+        ci.finish(run.report())
+    }
+
+    /// The summary unless `pretty` showed exactly this run already, or under `--json` the document `write_json`
+    /// writes; and a word when no host is left.
+    fn print_rest(&self, run: &Run, json: bool, write_json: impl FnOnce(&Report)) {
         let run = run.report();
         // Taken, not read: what one line's `pretty` showed says nothing about the next line's run.
         let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
         if json {
-            let _ = run.write_json(&mut std::io::stdout().lock());
+            write_json(run);
         } else if last_shown != Some(Shown::of(run)) {
             print!("{}", pretty::render(run, pretty::stdout_wants_color()));
         }
         if run.results.is_empty() {
             eprintln!("remote: no hosts are left in the run (a `pick` kept none)");
         }
-    }
-
-    /// Prints what the pipeline has not shown yet, or the JSON document, and ends the CI run: its reports and
-    /// its exit code.
-    fn finish(&self, run: &Run, json: bool, ci: CiRun<'_>) -> Result<u8, Box<dyn std::error::Error>> {
-        let report = run.report();
-        let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if json {
-            ci.write_json(report);
-        } else if last_shown != Some(Shown::of(report)) {
-            print!("{}", pretty::render(report, pretty::stdout_wants_color()));
-        }
-        if report.results.is_empty() {
-            eprintln!("remote: no hosts are left in the run (a `pick` kept none)");
-        }
-        ci.finish(report)
     }
 }
 
