@@ -25,6 +25,11 @@ pub trait Driver: Send + Sync {
     fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         let _ = (stock, shape, samples);
     }
+    /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say what
+    /// they would change ([`crate::On::change`]), and copies only what they would send. False by default.
+    fn checking(&self) -> bool {
+        false
+    }
     /// Copies a file between this machine and every host of `hosts` (`upload`, `download`), one result per host
     /// that says whether the host's copy changed. By default every host fails: a driver that cannot copy files.
     fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
@@ -53,7 +58,8 @@ pub enum Transfer {
         remote: String,
     },
     /// The folder `local_dir` to `remote_dir` on every host: only the files whose size, modification time or mode
-    /// differ are sent; with `delete`, what the host has there and the local folder has not is removed.
+    /// differ (or, with `checksum`, whose content differs) are sent; with `delete`, what the host has there and the
+    /// local folder has not is removed.
     Sync {
         /// The folder on this machine.
         local_dir: std::path::PathBuf,
@@ -61,6 +67,8 @@ pub enum Transfer {
         remote_dir: String,
         /// Remove files and folders that are not in `local_dir`.
         delete: bool,
+        /// Compare files of the same size by their SHA-256 (`sha256sum` on the host) rather than by time and mode.
+        checksum: bool,
     },
     /// The file `remote` of every host to `local_dir/HOST/NAME` on this machine.
     Download {

@@ -47,4 +47,4 @@ pub mod value;
 pub use hosts::{Driver, Hosts, Transfer};
 pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
 pub use report::{HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
-pub use run::{On, Run};
+pub use run::{On, Preview, Run};

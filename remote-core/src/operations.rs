@@ -7,12 +7,19 @@ use crate::hosts::Transfer;
 use crate::prelude::remote;
 use crate::quote;
 use crate::report::HostError;
-use crate::run::{On, Run};
+use crate::run::{On, Preview, Run};
 
-/// Runs `argv` (quoted word by word) where `on` says; the label is the command line.
-fn command(on: impl Into<On>, argv: &[&str]) -> Run {
+/// Runs `argv` (quoted word by word) where `on` says; the label is the command line. A command that changes
+/// hosts has a `preview`, what runs instead in a dry run, made from the quoted operand.
+fn command(on: impl Into<On>, argv: &[&str], preview: Option<fn(&str) -> String>) -> Run {
     match quote::command_line(argv) {
-        Ok(line) => on.into().exec(&line, &line),
+        Ok(line) => match preview {
+            None => on.into().exec(&line, &line),
+            Some(preview) => {
+                let operand = quote::quote(argv[argv.len() - 1]);
+                on.into().change(&line, &line, Preview::Script(&preview(&operand)))
+            }
+        },
         // Only a NUL byte cannot be quoted; no host is contacted and each says why.
         Err(err) => on.into().refuse(argv[0], HostError::BadArgument { cause: err.to_string() }),
     }
@@ -20,7 +27,7 @@ fn command(on: impl Into<On>, argv: &[&str]) -> Run {
 
 /// Runs `program FLAGS… OPERAND` where `on` says, or refuses every host when a flag is not an option: a
 /// word such as `/etc` in `rm`'s flags would otherwise become a second operand (`rm -rf /etc /x`).
-fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str) -> Run {
+fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str, preview: Option<fn(&str) -> String>) -> Run {
     let mut argv = vec![program];
     for word in flags.split_whitespace() {
         if !word.starts_with('-') || word == "-" {
@@ -33,7 +40,7 @@ fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str) -> R
         }
         argv.push(word);
     }
-    command(on, &with_operand(argv, operand))
+    command(on, &with_operand(argv, operand), preview)
 }
 
 /// `argv` with the operand last, behind `--` when it starts with `-` so it is never read as an option.
@@ -50,7 +57,7 @@ fn with_operand<'a>(mut argv: Vec<&'a str>, operand: &'a str) -> Vec<&'a str> {
 /// E.g. `ls(hs, "/", "-la")`.
 #[remote::operation(default(flags = ""))]
 pub fn ls(on: impl Into<On>, target: &str, flags: &str) -> Run {
-    with_flags(on, "ls", flags, target)
+    with_flags(on, "ls", flags, target, None)
 }
 
 /// Creates a folder: `mkdir FLAGS FOLDER`.
@@ -58,7 +65,8 @@ pub fn ls(on: impl Into<On>, target: &str, flags: &str) -> Run {
 /// E.g. `mkdir(hs, "/tmp/work", "-p")`.
 #[remote::operation(default(flags = ""))]
 pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
-    with_flags(on, "mkdir", flags, folder)
+    let preview = |folder: &str| format!("[ -d {folder} ] || echo would make the folder {folder}");
+    with_flags(on, "mkdir", flags, folder, Some(preview))
 }
 
 /// Removes files: `rm FLAGS TARGET`.
@@ -66,7 +74,8 @@ pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
 /// E.g. `rm(hs, "/tmp/work", "-rf")`.
 #[remote::operation(default(flags = ""))]
 pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
-    with_flags(on, "rm", flags, target)
+    let preview = |target: &str| format!("if [ -e {target} ] || [ -L {target} ]; then echo would remove {target}; fi");
+    with_flags(on, "rm", flags, target, Some(preview))
 }
 
 /// Copies a local file to every host over SFTP, e.g. `upload(hs, "dist/app.tar.gz", "/opt/app/app.tar.gz")`.
@@ -81,24 +90,28 @@ pub fn upload(on: impl Into<On>, local: &str, remote: &str) -> Run {
 }
 
 /// Makes a folder of every host the same as a local one, over SFTP, sending only the files whose size,
-/// modification time or mode differ, e.g. `sync(hs, "site", "/var/www/site")`; with `"--delete"` as options, files
-/// and folders the local folder does not have are removed from the host's.
+/// modification time or mode differ, e.g. `sync(hs, "site", "/var/www/site")`. Options, separated by spaces:
+/// `--delete` removes files and folders the local folder does not have from the host's; `--checksum` compares
+/// files of the same size by their SHA-256 (`sha256sum` on the host) instead, so a file changed within the same
+/// second is still seen, and one whose content is the same only gets its time and mode.
 ///
 /// Each file is sent under a temporary name and renamed into place. Symbolic links in the local folder are
 /// skipped, and said to be.
 #[remote::operation(default(options = ""))]
 pub fn sync(on: impl Into<On>, local_dir: &str, remote_dir: &str, options: &str) -> Run {
-    let mut delete = false;
+    let (mut delete, mut checksum) = (false, false);
     for word in options.split_whitespace() {
         match word {
             "--delete" => delete = true,
+            "--checksum" => checksum = true,
             other => {
-                let cause = format!("`sync` knows the option `--delete` only, not `{other}`");
+                let cause = format!("`sync` knows the options `--delete` and `--checksum`, not `{other}`");
                 return on.into().refuse("sync", HostError::BadArgument { cause });
             }
         }
     }
-    let transfer = Transfer::Sync { local_dir: std::path::PathBuf::from(local_dir), remote_dir: remote_dir.to_string(), delete };
+    let transfer =
+        Transfer::Sync { local_dir: std::path::PathBuf::from(local_dir), remote_dir: remote_dir.to_string(), delete, checksum };
     on.into().transfer(&format!("sync {local_dir} to {remote_dir}"), &transfer)
 }
 
@@ -119,7 +132,7 @@ pub fn download(on: impl Into<On>, remote: &str, local_dir: &str) -> Run {
 #[remote::operation]
 pub fn exec(on: impl Into<On>, script: &str) -> Run {
     let label = script.lines().next().unwrap_or_default();
-    on.into().exec(label, script)
+    on.into().change(label, script, Preview::Unknown)
 }
 
 /// Starts shell code detached from the session, so that it goes on after the connection closes (the seed's
@@ -134,7 +147,7 @@ pub fn nohup(on: impl Into<On>, script: &str) -> Run {
     let line = format!(
         "if command -v setsid >/dev/null 2>&1; then setsid nohup {detached} else nohup {detached} fi; echo \"started, pid $!\""
     );
-    on.into().exec(&format!("nohup {}", script.lines().next().unwrap_or_default()), &line)
+    on.into().change(&format!("nohup {}", script.lines().next().unwrap_or_default()), &line, Preview::Unknown)
 }
 
 /// Unpacks a tar archive on each host into a folder, made if missing: `tar -xf ARCHIVE -C DEST` (tar finds
@@ -153,7 +166,9 @@ pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
         quote::command_line(&["tar", "-xf", &archive_at, "-C", &dest_at]),
     ];
     match parts {
-        [Ok(mkdir), Ok(tar)] => on.into().exec(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}")),
+        [Ok(mkdir), Ok(tar)] => {
+            on.into().change(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}"), Preview::Unknown)
+        }
         [Err(err), _] | [_, Err(err)] => on.into().refuse("extract", HostError::BadArgument { cause: err.to_string() }),
     }
 }
@@ -162,11 +177,11 @@ pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
 /// `ping`). E.g. `ping(hs, "gateway.internal")`.
 #[remote::operation]
 pub fn ping(on: impl Into<On>, target: &str) -> Run {
-    command(on, &with_operand(vec!["ping", "-c", "1", "-W", "2"], target))
+    command(on, &with_operand(vec!["ping", "-c", "1", "-W", "2"], target), None)
 }
 
 /// Shows how long each host has been up, and its load.
 #[remote::operation]
 pub fn uptime(on: impl Into<On>) -> Run {
-    command(on, &["uptime"])
+    command(on, &["uptime"], None)
 }

@@ -156,6 +156,30 @@ fn failure(host: &str, error: HostError) -> HostResult {
     HostResult { host: host.to_string(), outcome: Err(error), elapsed: Duration::ZERO }
 }
 
+/// What a command that changes hosts does instead in a dry run (`--check`).
+#[derive(Clone, Copy, Debug)]
+pub enum Preview<'a> {
+    /// Shell code that changes nothing and prints a line per change the command would make; a host where it
+    /// prints nothing is as asked already (`changed: false`).
+    Script(&'a str),
+    /// Nothing can tell beforehand what the command would change (a user's script): it is not run, and each host
+    /// says so. The host is still reached, so a dry run still finds the hosts that are down.
+    Unknown,
+}
+
+impl Preview<'_> {
+    /// Shell code that says, on the host, that `command` was not run because its changes cannot be known.
+    pub fn unknown_script(command: &str) -> String {
+        unknown_preview(command)
+    }
+}
+
+fn unknown_preview(command: &str) -> String {
+    let first = command.lines().next().unwrap_or_default();
+    let shown = if command.lines().nth(1).is_some() { format!("{first} …") } else { first.to_string() };
+    format!("printf 'dry run: would run %s; what it would change cannot be known beforehand\n' {}", crate::quote::quote(&shown))
+}
+
 /// What an operation runs on: a host set (first step), or the run of the previous step, whose
 /// succeeded hosts go on while its failed hosts keep their failure in the result.
 pub enum On {
@@ -202,6 +226,28 @@ impl On {
     /// hosts that failed before keep their earlier outcome and are not contacted again.
     pub fn exec(self, label: &str, command: &str) -> Run {
         self.apply(label, &|hosts: &Hosts| hosts.driver().exec(hosts, label, command))
+    }
+
+    /// Runs `command`, which changes hosts, where this target says, as [`On::exec`] does; in a dry run (`--check`)
+    /// it runs `preview` instead, which changes nothing and says what would change.
+    pub fn change(self, label: &str, command: &str, preview: Preview<'_>) -> Run {
+        self.apply(label, &|hosts: &Hosts| {
+            let driver = hosts.driver();
+            if !driver.checking() {
+                return driver.exec(hosts, label, command);
+            }
+            let (script, known) = match preview {
+                Preview::Script(script) => (script.to_string(), true),
+                Preview::Unknown => (unknown_preview(command), false),
+            };
+            let mut results = driver.exec(hosts, label, &script);
+            for result in &mut results {
+                if let Ok(output) = &mut result.outcome {
+                    output.changed = known.then_some(!output.stdout.is_empty());
+                }
+            }
+            results
+        })
     }
 
     /// Copies a file between this machine and the hosts where this target says, as [`On::exec`] runs a command.

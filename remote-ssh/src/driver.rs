@@ -1,5 +1,6 @@
 //! The driver the host process gives to pipelines: commands go to the session pool on the host's runtime.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -29,6 +30,8 @@ pub struct SessionDriver {
     /// Where output goes as it arrives, while a streamed line runs (`stream` at the prompt). Why a std Mutex:
     /// held only to clone or replace the handle, never across an await.
     echo: std::sync::Mutex<Option<OnOutput>>,
+    /// A dry run (`--check`, or `check LINE` while that line runs); starts as the options say.
+    check: AtomicBool,
 }
 
 impl SessionDriver {
@@ -43,10 +46,11 @@ impl SessionDriver {
         Self {
             pool,
             runtime,
-            options,
             on_fan_out: None,
             show: Box::new(show),
             stocks: OnceLock::new(),
+            check: AtomicBool::new(options.check),
+            options,
             echo: std::sync::Mutex::new(None),
         }
     }
@@ -64,6 +68,11 @@ impl SessionDriver {
     /// Sends every command's output to `echo` as it arrives from now on, or no more with `None`.
     pub fn set_echo(&self, echo: Option<OnOutput>) {
         *self.echo.lock().unwrap_or_else(|e| e.into_inner()) = echo;
+    }
+
+    /// Makes what runs from now on a dry run (`true`) or a real one.
+    pub fn set_check(&self, check: bool) {
+        self.check.store(check, Ordering::SeqCst);
     }
 
     /// Calls `on_fan_out` at the start of every fan-out, for progress display.
@@ -85,8 +94,13 @@ impl Driver for SessionDriver {
         self.block_on(hosts, self.pool.exec(hosts.specs(), command, &options))
     }
 
+    fn checking(&self) -> bool {
+        self.check.load(Ordering::SeqCst)
+    }
+
     fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
         let mut options = self.options.clone();
+        options.check = self.checking();
         if let Some(on_fan_out) = &self.on_fan_out {
             options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
         }

@@ -62,6 +62,8 @@ pub struct ExecOptions {
     pub deadline: Option<Deadline>,
     /// Where each host's output goes as it arrives (`--stream`), besides being kept in its result.
     pub on_output: Option<OnOutput>,
+    /// A dry run (`--check`): operations that change hosts say what they would change and change nothing.
+    pub check: bool,
 }
 
 /// The moment a whole run must be over, and the limit it came from (for messages).
@@ -111,6 +113,7 @@ impl Default for ExecOptions {
             cancel: None,
             deadline: None,
             on_output: None,
+            check: false,
         }
     }
 }
@@ -180,9 +183,10 @@ impl SessionPool {
     /// results keep the order of `hosts`.
     pub async fn transfer(&self, hosts: &[HostSpec], transfer: &Transfer, options: &ExecOptions) -> Vec<HostResult> {
         let transfer = Arc::new(transfer.clone());
+        let hashes = Arc::new(crate::sftp::LocalHashes::default());
         self.fan_out(hosts, options, move |pool, spec, options| {
-            let transfer = transfer.clone();
-            async move { pool.transfer_outcome(&spec, &transfer, &options).await }
+            let (transfer, hashes) = (transfer.clone(), hashes.clone());
+            async move { pool.transfer_outcome(&spec, &transfer, &options, &hashes).await }
         })
         .await
     }
@@ -223,7 +227,13 @@ impl SessionPool {
         results
     }
 
-    async fn transfer_outcome(&self, spec: &HostSpec, transfer: &Transfer, options: &ExecOptions) -> Result<Output, HostError> {
+    async fn transfer_outcome(
+        &self,
+        spec: &HostSpec,
+        transfer: &Transfer,
+        options: &ExecOptions,
+        hashes: &crate::sftp::LocalHashes,
+    ) -> Result<Output, HostError> {
         let slot = self.slot(spec);
         let (cancel, deadline) = (options.cancel.as_ref(), options.deadline);
         let permit = before_start(slot.channels.acquire(), options).await?;
@@ -237,7 +247,7 @@ impl SessionPool {
             ),
         };
         tokio::select! {
-            outcome = crate::sftp::transfer(&connection, &spec.name, transfer) => outcome,
+            outcome = crate::sftp::transfer(&connection, &spec.name, transfer, options.check, hashes) => outcome,
             () = cancelled(cancel) => Err(stopped("cancelled (Ctrl-C)")),
             () = passed(deadline) => Err(stopped(&format!("the run's deadline ({}) passed", humantime::format_duration(deadline.map(|d| d.after).unwrap_or_default())))),
         }

@@ -14,6 +14,10 @@ use remote_core::hosts::Transfer;
 use remote_core::report::{HostError, Output};
 
 use crate::connection::Connection;
+pub(crate) use sync::LocalHashes;
+use sync::SyncMode;
+
+mod sync;
 
 /// What a file is, for deciding whether a copy is needed: size, modification time (whole seconds, as SFTP has
 /// them) and permission bits.
@@ -36,14 +40,23 @@ impl Stamp {
 }
 
 /// Copies as `transfer` says between this machine and the host of `connection`; `host` names the host's folder
-/// for downloads.
-pub(crate) async fn transfer(connection: &Connection, host: &str, transfer: &Transfer) -> Result<Output, HostError> {
+/// for downloads. With `check`, nothing is copied or changed: the output says what would be.
+pub(crate) async fn transfer(
+    connection: &Connection,
+    host: &str,
+    transfer: &Transfer,
+    check: bool,
+    hashes: &LocalHashes,
+) -> Result<Output, HostError> {
     let sftp = open(connection).await?;
     match transfer {
-        Transfer::Upload { local, remote } => upload(connection, sftp, local, remote).await,
-        Transfer::Sync { local_dir, remote_dir, delete } => sync(connection, sftp, local_dir, remote_dir, *delete).await,
+        Transfer::Upload { local, remote } => upload(connection, sftp, local, remote, check).await,
+        Transfer::Sync { local_dir, remote_dir, delete, checksum } => {
+            let mode = SyncMode { delete: *delete, checksum: *checksum, check, hashes };
+            sync::sync(connection, sftp, local_dir, remote_dir, mode).await
+        }
         Transfer::Download { remote, local_dir } => {
-            let outcome = download(&sftp, remote, &local_dir.join(host_folder(host))).await;
+            let outcome = download(&sftp, remote, &local_dir.join(host_folder(host)), check).await;
             let _ = sftp.close().await;
             outcome
         }
@@ -90,7 +103,13 @@ fn done(changed: bool, message: String) -> Output {
     Output { exit: Some(0), stdout: format!("{message}\n").into_bytes(), changed: Some(changed), ..Output::default() }
 }
 
-async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote: &str) -> Result<Output, HostError> {
+async fn upload(
+    connection: &Connection,
+    sftp: SftpSession,
+    local: &Path,
+    remote: &str,
+    check: bool,
+) -> Result<Output, HostError> {
     let local_error = |cause: String| HostError::LocalFile { path: local.to_path_buf(), cause };
     let meta = tokio::fs::metadata(local).await.map_err(|e| local_error(e.to_string()))?;
     if !meta.is_file() {
@@ -111,6 +130,11 @@ async fn upload(connection: &Connection, sftp: SftpSession, local: &Path, remote
     {
         let _ = sftp.close().await;
         return Ok(done(false, format!("unchanged: {remote} has the same size, time and mode")));
+    }
+    if check {
+        let _ = sftp.close().await;
+        let what = if existing.is_some() { "replacing the different file there" } else { "a new file" };
+        return Ok(done(true, format!("would send {} bytes to {remote}, {what}", stamp.size)));
     }
     let sent = send_file(&sftp, local, stamp, &target, remote).await;
     let _ = sftp.close().await;
@@ -248,188 +272,7 @@ impl Raw {
     }
 }
 
-/// One entry of a folder tree: a folder, or a file with its stamp (`None` for what is neither, on the host).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Node {
-    Folder(u32),
-    File(Option<Stamp>),
-}
-
-/// A local folder's tree: by path relative to it (`/`-separated), each node and where it is.
-type LocalTree = std::collections::BTreeMap<String, (Node, PathBuf)>;
-
-/// The local tree under `root`, and how many symbolic links and special files were skipped.
-fn walk_local(root: &Path) -> Result<(LocalTree, usize), HostError> {
-    let error = |path: &Path, cause: String| HostError::LocalFile { path: path.to_path_buf(), cause };
-    let mut tree = std::collections::BTreeMap::new();
-    let mut links = 0;
-    let mut pending = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| error(&dir, e.to_string()))? {
-            let entry = entry.map_err(|e| error(&dir, e.to_string()))?;
-            let path = entry.path();
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|_| error(&path, "the name is not UTF-8, which SFTP paths must be".into()))?;
-            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-            let meta = std::fs::symlink_metadata(&path).map_err(|e| error(&path, e.to_string()))?;
-            if meta.is_dir() {
-                tree.insert(rel.clone(), (Node::Folder(meta.permissions().mode() & 0o7777), path.clone()));
-                pending.push((path, rel));
-            } else if meta.is_file() {
-                tree.insert(rel, (Node::File(Some(Stamp::of_local(&meta))), path));
-            } else {
-                links += 1;
-            }
-        }
-    }
-    Ok((tree, links))
-}
-
-/// The host's tree under `root`, by path relative to it.
-async fn walk_remote(sftp: &SftpSession, root: &str) -> Result<std::collections::BTreeMap<String, Node>, HostError> {
-    let mut tree = std::collections::BTreeMap::new();
-    let mut pending = vec![String::new()];
-    while let Some(prefix) = pending.pop() {
-        let dir = if prefix.is_empty() { root.to_string() } else { format!("{root}/{prefix}") };
-        let entries =
-            sftp.read_dir(dir.clone()).await.map_err(|e| HostError::RemoteFile { path: dir.clone(), cause: e.to_string() })?;
-        for entry in entries {
-            let name = entry.file_name();
-            if name == "." || name == ".." {
-                continue;
-            }
-            let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-            let attrs = entry.metadata();
-            if attrs.is_dir() {
-                tree.insert(rel.clone(), Node::Folder(attrs.permissions.unwrap_or(0) & 0o7777));
-                pending.push(rel);
-            } else {
-                let stamp = if attrs.is_regular() { Stamp::of_remote(&attrs) } else { None };
-                tree.insert(rel, Node::File(stamp));
-            }
-        }
-    }
-    Ok(tree)
-}
-
-async fn sync(
-    connection: &Connection,
-    sftp: SftpSession,
-    local_dir: &Path,
-    remote_dir: &str,
-    delete: bool,
-) -> Result<Output, HostError> {
-    let root = remote_path(remote_dir).trim_end_matches('/').to_string();
-    let root = if root.is_empty() { "/".to_string() } else { root };
-    let at = |rel: &str| if root == "/" { format!("/{rel}") } else { format!("{root}/{rel}") };
-    let remote_error =
-        |path: &str, e: russh_sftp::client::error::Error| HostError::RemoteFile { path: path.to_string(), cause: e.to_string() };
-    let result = async {
-        let (local, links) = walk_local(local_dir)?;
-        let mut made = 0;
-        let remote = match sftp.metadata(root.clone()).await {
-            Ok(attrs) if attrs.is_dir() => walk_remote(&sftp, &root).await?,
-            Ok(_) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() }),
-            Err(_) => {
-                sftp.create_dir(root.clone()).await.map_err(|e| remote_error(remote_dir, e))?;
-                made += 1;
-                Default::default()
-            }
-        };
-        // Folders first, parents before children (the map is ordered), so every file has its folder.
-        for (rel, (node, _)) in &local {
-            match (node, remote.get(rel)) {
-                (Node::Folder(mode), None) => {
-                    sftp.create_dir(at(rel)).await.map_err(|e| remote_error(&at(rel), e))?;
-                    let attrs = FileAttributes { permissions: Some(*mode), ..FileAttributes::empty() };
-                    sftp.set_metadata(at(rel), attrs).await.map_err(|e| remote_error(&at(rel), e))?;
-                    made += 1;
-                }
-                (Node::Folder(_), Some(Node::File(_))) => {
-                    return Err(HostError::RemoteFile {
-                        path: at(rel),
-                        cause: "a file on the host, a folder here; remove it or use --delete".into(),
-                    });
-                }
-                (Node::File(_), Some(Node::Folder(_))) => {
-                    return Err(HostError::RemoteFile { path: at(rel), cause: "a folder on the host, a file here".into() });
-                }
-                _ => {}
-            }
-        }
-        let (mut sent, mut bytes, mut same) = (Vec::new(), 0, 0);
-        for (rel, (node, path)) in &local {
-            let Node::File(Some(stamp)) = node else { continue };
-            if remote.get(rel) == Some(&Node::File(Some(*stamp))) {
-                same += 1;
-                continue;
-            }
-            match send_file(&sftp, path, *stamp, &at(rel), &at(rel)).await {
-                Ok((partial, _)) => sent.push((partial, at(rel))),
-                Err(e) => {
-                    forget(&sftp, &sent).await;
-                    return Err(e);
-                }
-            }
-            bytes += stamp.size;
-        }
-        Ok((local, remote, sent, bytes, same, made, links))
-    }
-    .await;
-    let _ = sftp.close().await;
-    let (local, remote, sent, bytes, same, made, links) = result?;
-
-    // Renames and removals over a session of their own, once the files are all there.
-    let raw = Raw::open(connection).await?;
-    let mut renamed = 0;
-    let mut failure = None;
-    for (partial, target) in &sent {
-        if failure.is_some() {
-            let _ = raw.raw.remove(partial.clone()).await;
-            continue;
-        }
-        match raw.rename_over(partial, target).await {
-            Ok(()) => renamed += 1,
-            Err(e) => failure = Some(e),
-        }
-    }
-    let mut deleted = 0;
-    if delete && failure.is_none() {
-        // Deepest first, so that folders are empty when their turn comes.
-        for (rel, node) in remote.iter().rev().filter(|(rel, _)| !local.contains_key(*rel)) {
-            let gone = match node {
-                Node::Folder(_) => raw.raw.rmdir(at(rel)).await,
-                Node::File(_) => raw.raw.remove(at(rel)).await,
-            };
-            match gone {
-                Ok(_) => deleted += 1,
-                Err(e) => {
-                    failure = Some(HostError::RemoteFile { path: at(rel), cause: format!("cannot remove it: {e}") });
-                    break;
-                }
-            }
-        }
-    }
-    raw.close();
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let mut message = format!("sent {renamed} file(s), {bytes} bytes; {same} unchanged");
-    if made > 0 {
-        message.push_str(&format!("; {made} folder(s) made"));
-    }
-    if delete {
-        message.push_str(&format!("; {deleted} removed"));
-    }
-    if links > 0 {
-        message.push_str(&format!("; {links} symbolic link(s) or special file(s) here skipped"));
-    }
-    Ok(done(renamed + made + deleted > 0, message))
-}
-
-async fn download(sftp: &SftpSession, remote: &str, folder: &Path) -> Result<Output, HostError> {
+async fn download(sftp: &SftpSession, remote: &str, folder: &Path, check: bool) -> Result<Output, HostError> {
     let source_path = remote_path(remote);
     let remote_error =
         |e: russh_sftp::client::error::Error| HostError::RemoteFile { path: remote.to_string(), cause: e.to_string() };
@@ -449,6 +292,9 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path) -> Result<Out
         && Stamp::of_local(&meta) == stamp
     {
         return Ok(done(false, format!("unchanged: {} has the same size, time and mode", target.display())));
+    }
+    if check {
+        return Ok(done(true, format!("would receive {} bytes into {}", attrs.size.unwrap_or(0), target.display())));
     }
     tokio::fs::create_dir_all(folder).await.map_err(|e| local_error(folder, e))?;
     let partial = folder.join(temporary(&name.display().to_string()));

@@ -20,6 +20,8 @@ const ANNOTATION_LINES: usize = 5;
 pub struct CiRun<'a> {
     args: &'a CiArgs,
     json: bool,
+    /// A dry run (`--check`): said in the document and at the end.
+    check: bool,
     /// What ran and where, e.g. `listing on web`: the JUnit suite and the JSON document's `run`.
     name: String,
     started: String,
@@ -31,7 +33,7 @@ impl<'a> CiRun<'a> {
     /// Begins a run of `what` on `group`. Under `--format github`, or whenever it runs in GitHub Actions,
     /// workflow commands are turned off first, so that nothing a host prints (and the summary quotes) can act as
     /// one: the runner reads every line of a step's output, leading spaces trimmed, for `::command::`.
-    pub fn begin(args: &'a CiArgs, json: bool, what: &str, group: &str) -> Self {
+    pub fn begin(args: &'a CiArgs, json: bool, check: bool, what: &str, group: &str) -> Self {
         // UTC without an offset: the form JUnit's schema has for `timestamp`.
         let started = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
         let in_github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
@@ -40,7 +42,7 @@ impl<'a> CiRun<'a> {
             github_line(json, &format!("::stop-commands::{token}"));
             token
         });
-        CiRun { args, json, name: format!("{} on {group}", what.trim()), started, paused }
+        CiRun { args, json, check, name: format!("{} on {group}", what.trim()), started, paused }
     }
 
     /// The run's deadline, counted from now.
@@ -50,7 +52,8 @@ impl<'a> CiRun<'a> {
 
     /// Writes `report` as the `--json` document, with the run's name and shard.
     pub fn write_json(&self, report: &Report) {
-        let document = Document { report, run: &self.name, shard: self.args.shard.map(|s| s.to_string()) };
+        let shard = self.args.shard.map(|s| s.to_string());
+        let document = Document { report, run: &self.name, shard, check: self.check };
         let mut out = std::io::stdout().lock();
         // A closed stdout is not our error.
         let _ = serde_json::to_writer(&mut out, &document).map_err(std::io::Error::other).and_then(|()| out.write_all(b"\n"));
@@ -75,6 +78,9 @@ impl<'a> CiRun<'a> {
     /// Ends the run after its summary or JSON is out: GitHub annotations, the JUnit file, and the exit code.
     pub fn finish(mut self, report: &Report) -> Result<u8, Box<dyn std::error::Error>> {
         self.finish_quietly(report)?;
+        if self.check {
+            eprintln!("remote: dry run (--check): nothing was changed; each host says what would change");
+        }
         Ok(exit_code(report, self.args.fail_on))
     }
 
@@ -141,6 +147,9 @@ struct Document<'a> {
     run: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<String>,
+    /// Only in a dry run: `"check": true`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    check: bool,
 }
 
 /// Workflow commands go to stdout, unless stdout carries the one JSON document; the runner reads both.

@@ -24,6 +24,9 @@ pub struct GlobalArgs {
     /// Print one JSON document instead of the human summary
     #[arg(long, global = true)]
     pub json: bool,
+    /// A dry run (exec, run, eval): each host says what would change, and nothing is changed
+    #[arg(long, global = true)]
+    pub check: bool,
 }
 
 impl GlobalArgs {

@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     };
     let group = inventory.group(&args.group)?;
     let command = quote::command_line(&args.command)?;
-    let ci = CiRun::begin(&args.ci, global.json, &command, &group.name);
+    let ci = CiRun::begin(&args.ci, global.json, global.check, &command, &group.name);
     if group.hosts.is_empty() && args.ci.shard.is_some() {
         return ci.empty_shard(&group.name, whole, &command);
     }
@@ -49,7 +49,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let options = ExecOptions { cancel: Some(crate::interrupt::cancel_on_ctrl_c(&runtime).subscribe()), ..options };
     let started = std::time::Instant::now();
-    let results = runtime.block_on(pool.exec(&group.hosts, &command, &options));
+    // A command line can change anything, and nothing tells beforehand what: a dry run reaches each host and says so.
+    let run_there = if global.check { remote_core::Preview::unknown_script(&command) } else { command.clone() };
+    let results = runtime.block_on(pool.exec(&group.hosts, &run_there, &options));
     let report = Report { label: command, group: group.name.clone(), results, elapsed: started.elapsed() };
     progress.finish_and_clear();
     if let Some(streamer) = &streamer {

@@ -42,6 +42,7 @@ wait DURATION         let jobs run for a while before the next line (for --scrip
 stop                  halt every job and close every connection
 go                    run the init file again (`--init FILE`, default .remote/init beside the inventory)
 stream LINE           run LINE (a pipeline or an expression) with each host's output shown line by line as it comes
+check LINE            a dry run of LINE: each host says what would change (files, packages, services), nothing changes
 help                  this text
 quit                  leave (also Ctrl-D)
 Tab completes names, groups and hosts, and an open call shows its signature.
@@ -327,6 +328,7 @@ impl Live {
             ["stop"] => self.stop(),
             ["go"] => self.go(),
             ["stream", ..] => self.stream(line["stream".len()..].trim()),
+            ["check", ..] => self.check(line["check".len()..].trim()),
             _ if named.is_some() => {
                 let Some((pipeline, group)) = named else { return Outcome::Refused };
                 if self.session.registry().find(pipeline).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
@@ -382,6 +384,28 @@ impl Live {
         let outcome = self.run(&inventory, line);
         self.session.stream_to(None);
         streamer.flush();
+        outcome
+    }
+
+    /// `check LINE`: a dry run of `LINE` (also `check stream LINE`): operations that change hosts say what they
+    /// would change, and change nothing.
+    fn check(&self, line: &str) -> Outcome {
+        if line.is_empty() {
+            eprintln!("error: `check` runs a line as a dry run, e.g. `check sync(web, \"site\", \"/var/www\", \"--delete\")`");
+            return Outcome::Refused;
+        }
+        self.session.set_check(true);
+        let outcome = match line.strip_prefix("stream ") {
+            Some(rest) => self.stream(rest.trim()),
+            None => match self.inventory() {
+                Some(inventory) => self.run(&inventory, line),
+                None => Outcome::Refused,
+            },
+        };
+        self.session.set_check(false);
+        if outcome == Outcome::Accepted {
+            eprintln!("remote live: dry run: nothing was changed; each host says what would change");
+        }
         outcome
     }
 

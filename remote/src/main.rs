@@ -82,6 +82,10 @@ fn main() -> ExitCode {
         // Commands that connect nowhere do not need the key, so a bad one is not their error.
         Err(_) => {}
     }
+    if cli.global.check && !matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_)) {
+        eprintln!("error: --check (a dry run) applies to exec, run and eval; at the live prompt, write `check LINE`");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let outcome = match &cli.command {
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::Eval(args) => pipelines::eval(&cli.global, args),

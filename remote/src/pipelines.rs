@@ -12,7 +12,7 @@ use remote_core::interpret::{self, Context};
 use remote_core::inventory::did_you_mean;
 use remote_core::pretty::View;
 use remote_core::registry::{Kind, Registry};
-use remote_core::{HostError, Hosts, Inventory, On, Report, Run, pretty};
+use remote_core::{Driver, HostError, Hosts, Inventory, On, Report, Run, pretty};
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{Deadline, ExecOptions, SessionPool};
 use serde_json::json;
@@ -105,10 +105,12 @@ impl Session {
         let _ = self.history.set(history);
     }
 
-    /// Keeps `run`, the outcome of `line`, in the history when there is one.
-    fn remember(&self, line: &str, run: &Run) {
+    /// Keeps `run`, the outcome of `line` run through `driver`, in the history when there is one; a dry run is kept
+    /// as the `check LINE` it was, so that it never reads as a change made.
+    fn remember(&self, driver: &SessionDriver, line: &str, run: &Run) {
         if let Some(history) = self.history.get() {
-            history.record_run(line, run.report());
+            let line = if driver.checking() { format!("check {line}") } else { line.to_string() };
+            history.record_run(&line, run.report());
         }
     }
 
@@ -121,6 +123,11 @@ impl Session {
     /// Sends the output of this session's lines (not its jobs') to `echo` as it arrives, or no more with `None`.
     pub fn stream_to(&self, echo: Option<remote_ssh::exec::OnOutput>) {
         self.driver.set_echo(echo);
+    }
+
+    /// Makes this session's lines (not its jobs) dry runs from now on (`true`), or real ones again.
+    pub fn set_check(&self, check: bool) {
+        self.driver.set_check(check);
     }
 
     /// The runtime the session's I/O runs on.
@@ -181,7 +188,7 @@ impl Session {
         let registry = self.registry();
         let context = Context { inventory, driver: driver.clone(), registry: &registry, library: Some(&*self.library) };
         let run = interpret::eval(line, &context)?;
-        self.remember(line, &run);
+        self.remember(driver, line, &run);
         Ok(run)
     }
 
@@ -200,7 +207,7 @@ impl Session {
             .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
             .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause }));
-        self.remember(&format!("{name} {}", group.name), &run);
+        self.remember(driver, &format!("{name} {}", group.name), &run);
         Ok(run)
     }
 
@@ -382,8 +389,9 @@ impl Shown {
 pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let group = expression_group(&args.expression).map(|(name, _)| name);
     let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, group.as_deref());
-    let ci = CiRun::begin(&args.ci, global.json, &args.expression, group.as_deref().unwrap_or("?"));
+    let ci = CiRun::begin(&args.ci, global.json, global.check, &args.expression, group.as_deref().unwrap_or("?"));
     let session = Session::start(&args.session, global.json, ci.deadline())?;
+    session.set_check(global.check);
     let refuse = |err: interpret::EvalError| {
         eprint!("{}", err.render(&args.expression));
         Ok(EXIT_USAGE)
@@ -448,8 +456,9 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, Some(&args.group));
-    let ci = CiRun::begin(&args.ci, global.json, &args.pipeline, &args.group);
+    let ci = CiRun::begin(&args.ci, global.json, global.check, &args.pipeline, &args.group);
     let session = Session::start(&args.session, global.json, ci.deadline())?;
+    session.set_check(global.check);
     let refuse = |message: String| {
         eprintln!("error: {message}");
         Ok(EXIT_USAGE)

@@ -184,6 +184,54 @@ fn sync_sends_what_changed_and_removes_extras_when_asked() {
     assert_eq!(leftovers(&www), Vec::<String>::new());
 }
 
+#[test]
+fn sync_with_checksum_sees_a_change_that_time_and_size_hide_and_only_restamps_equal_content() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let inventory = inventory.to_str().unwrap();
+    let (site, www) = (hosts.dir().join("site"), hosts.dir().join("www"));
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("a.txt"), "aaaa\n").unwrap();
+    std::fs::write(site.join("b.txt"), "bbbb\n").unwrap();
+    let sync = |options: &str| {
+        let expression = format!("sync(test, \"{}\", \"{}\", \"{options}\")", site.display(), www.display());
+        let out = remote(&["--inventory", inventory, "--json", "eval", &expression]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let result = json(&out.stdout)["results"][0].clone();
+        (result["changed"].clone(), result["stdout"].as_str().unwrap_or_default().to_string())
+    };
+    let mtime = |path: &Path| std::fs::metadata(path).unwrap().modified().unwrap();
+    assert_eq!(sync("--checksum").0, Value::from(true));
+    assert_eq!(std::fs::read_to_string(www.join("a.txt")).unwrap(), "aaaa\n");
+
+    // Same size, same time, other content: only the hash tells.
+    let before = mtime(&site.join("a.txt"));
+    std::fs::write(site.join("a.txt"), "AAAA\n").unwrap();
+    std::fs::File::options().write(true).open(site.join("a.txt")).unwrap().set_modified(before).unwrap();
+    let (changed, said) = sync("");
+    assert_eq!(changed, Value::from(false), "by size and time it looks the same: {said}");
+    let (changed, said) = sync("--checksum");
+    assert_eq!(changed, Value::from(true), "{said}");
+    assert!(said.starts_with("sent 1 file(s), 5 bytes; 1 unchanged"), "{said}");
+    assert_eq!(std::fs::read_to_string(www.join("a.txt")).unwrap(), "AAAA\n");
+
+    // Same content, newer time: nothing sent, the time set.
+    let later = before + std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(site.join("b.txt")).unwrap().set_modified(later).unwrap();
+    let (changed, said) = sync("--checksum");
+    assert_eq!(changed, Value::from(true), "{said}");
+    assert!(
+        said.starts_with("sent 0 file(s), 0 bytes; 1 unchanged") && said.contains("1 with the same content given their time"),
+        "{said}"
+    );
+    let seconds = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(seconds(mtime(&www.join("b.txt"))), seconds(later), "SFTP carries whole seconds");
+    let (changed, said) = sync("--checksum --delete");
+    assert_eq!(changed, Value::from(false), "{said}");
+    assert!(said.starts_with("sent 0 file(s), 0 bytes; 2 unchanged"), "{said}");
+    assert_eq!(leftovers(&www), Vec::<String>::new());
+}
+
 /// Every file and folder under `dir`.
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
