@@ -31,6 +31,8 @@ pub enum Data {
     Processes(Processes),
     /// From `temperature`.
     Temperature(Temperature),
+    /// From `service`: the unit's state after the action.
+    Service(crate::services::Service),
 }
 
 impl Data {
@@ -47,6 +49,7 @@ impl Data {
             Data::Hardware(_) => "hardware",
             Data::Processes(_) => "processes",
             Data::Temperature(_) => "temperature",
+            Data::Service(_) => "service",
         }
     }
 }
@@ -75,7 +78,9 @@ macro_rules! from_data {
     )*};
 }
 
-from_data!(Cpu, Ram, Load, Net, Disk, Entropy, OsInfo, Hardware, Processes, Temperature);
+from_data!(Cpu, Ram, Load, Net, Disk, Entropy, OsInfo, Hardware, Processes, Temperature, Service);
+
+use crate::services::Service;
 
 /// Where CPU time went over an interval, in percent of all CPUs' time (they sum to 100).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -135,6 +135,18 @@ fields! {
     process_cpu_percent("processes") = |d| processes(d, |p| p.cpu_percent);
     /// Resident memory per matching process, in bytes.
     process_memory_bytes("processes") = |d| processes(d, |p| p.memory_bytes as f64);
+    /// 1 when the service is active (`active`, `reloading`), else 0.
+    service_active("service") = |d| if let Data::Service(s) = d { one(if s.is_active() { 1.0 } else { 0.0 }) } else { vec![] };
+    /// How often systemd restarted the service automatically (absent before systemd 235).
+    service_restarts("service") = |d| match d {
+        Data::Service(s) => s.restarts.map(|n| one(f64::from(n))).unwrap_or_default(),
+        _ => vec![],
+    };
+    /// Memory of the service's control group, in bytes (absent without memory accounting).
+    service_memory_bytes("service") = |d| match d {
+        Data::Service(s) => s.memory_bytes.map(|n| one(n as f64)).unwrap_or_default(),
+        _ => vec![],
+    };
     /// Temperature per sensor, in degrees Celsius.
     celsius("temperature") = |d| match d {
         Data::Temperature(t) => t.sensors.iter().map(|s| (s.name.clone(), s.celsius)).collect(),

@@ -8,6 +8,7 @@
 //!   for tools; [`run`] pairs a report with its host set so that later steps can go on from it.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
 //!   the transport (`remote-ssh`) implements the driver in the host process.
+//! - [`services`] drives systemd units (`service`).
 //! - [`operations`] and [`steps`] are the built-in pipeline functions; [`registry`] lists them with
 //!   their parameters; [`interpret`] runs a prompt line with them; [`catalog`] gathers every declaration
 //!   (`#[remote::…]` attributes) and is the boundary to `ops`.
@@ -37,6 +38,7 @@ pub mod quote;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod services;
 pub mod settings;
 pub mod shard;
 pub mod ssh_config;

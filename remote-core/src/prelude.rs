@@ -13,6 +13,7 @@ pub use crate::metrics::{cpu, cpu_cores, cpu_over, disk, disk_all, entropy, load
 pub use crate::operations::{download, exec, extract, ls, mkdir, nohup, ping, rm, sync, upload, uptime};
 pub use crate::report::{HostError, HostResult, Output, Report};
 pub use crate::run::{On, Preview, Run};
+pub use crate::services::{Service, service};
 pub use crate::steps::{failed, pick, pretty, stdout_has, successful, table};
 pub use crate::stocks::{Sample, Shape, Stock, collect, fleet, publish, sliding, stock};
 pub use crate::value::Predicate;

@@ -58,10 +58,12 @@ pub fn render(run: &Report, color: bool) -> String {
     for result in &run.results {
         let host = format!("{:width$}", result.host);
         if result.ok() {
-            // Typed data says what the output means; otherwise the output's last line is the best summary.
+            // Typed data says what the output means; otherwise the output's last line is the best summary. An
+            // operation that changes hosts ends its output with what it did, which says more than the state after.
+            let changing = result.output().is_some_and(|o| o.changed.is_some());
             let last = match result.any_data() {
-                Some(data) => clip(&data::one_line(data)),
-                None => result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default(),
+                Some(data) if !changing => clip(&data::one_line(data)),
+                _ => result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default(),
             };
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
             if result.output().is_some_and(|o| o.truncated) {

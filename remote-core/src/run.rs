@@ -49,6 +49,45 @@ impl Run {
         Run { hosts, report }
     }
 
+    /// Runs, on each host that succeeded, the command `next` makes from its result, and lets a host `next` makes
+    /// none for keep its result. Hosts given the same command share one fan-out; the fan-outs of different
+    /// commands run at once, so a fleet whose hosts each need their own command is not done one host at a time.
+    pub(crate) fn exec_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
+        let Run { hosts, report } = self;
+        let by_name = specs_by_name(&hosts);
+        let mut commands: Vec<(String, Vec<HostSpec>)> = Vec::new();
+        for result in report.results.iter().filter(|r| r.ok()) {
+            let (Some(command), Some(spec)) = (next(result), by_name.get(result.host.as_str())) else { continue };
+            match commands.iter_mut().find(|(known, _)| *known == command) {
+                Some((_, specs)) => specs.push((*spec).clone()),
+                None => commands.push((command, vec![(*spec).clone()])),
+            }
+        }
+        let started = Instant::now();
+        let fresh: Vec<HostResult> = std::thread::scope(|scope| {
+            let runs: Vec<_> = commands
+                .iter()
+                .map(|(command, specs)| {
+                    let subset = hosts.with_specs(specs.clone());
+                    scope.spawn(move || subset.driver().exec(&subset, label, command))
+                })
+                .collect();
+            runs.into_iter()
+                .zip(&commands)
+                .flat_map(|(run, (_, specs))| {
+                    run.join().unwrap_or_else(|_| {
+                        let cause = "the thread running this command panicked".to_string();
+                        specs.iter().map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() })).collect()
+                    })
+                })
+                .collect()
+        });
+        let mut fresh: HashMap<String, HostResult> = fresh.into_iter().map(|r| (r.host.clone(), r)).collect();
+        let results = report.results.into_iter().map(|old| fresh.remove(&old.host).unwrap_or(old)).collect();
+        let elapsed = report.elapsed + started.elapsed();
+        Run { hosts, report: Report { label: label.to_string(), group: report.group, results, elapsed } }
+    }
+
     /// The host set the results belong to.
     pub fn hosts(&self) -> &Hosts {
         &self.hosts

@@ -94,6 +94,19 @@ pub(crate) fn one_line(data: &Data) -> String {
             parts
         }
         Data::Temperature(temperature) => temperature.sensors.iter().map(|s| format!("{} {:.1}°C", s.name, s.celsius)).collect(),
+        Data::Service(service) => {
+            let mut parts = vec![service.unit.clone(), format!("{} ({})", service.active_state, service.sub_state)];
+            if !service.unit_file_state.is_empty() {
+                parts.push(service.unit_file_state.clone());
+            }
+            parts.extend(service.main_pid.map(|pid| format!("pid {pid}")));
+            parts.extend(service.memory_bytes.map(bytes));
+            parts.extend(service.active_since.as_ref().map(|since| format!("since {since}")));
+            if service.result != "success" && !service.result.is_empty() {
+                parts.push(format!("last result {}", service.result));
+            }
+            parts
+        }
     };
     line.push_str(&parts.join("  "));
     line

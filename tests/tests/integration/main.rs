@@ -15,6 +15,7 @@ mod live;
 mod metrics;
 mod pipelines;
 mod scale;
+mod services;
 mod sessions;
 mod shell_steps;
 mod ssh_config;
