@@ -33,6 +33,8 @@ pub enum Data {
     Temperature(Temperature),
     /// From `service`: the unit's state after the action.
     Service(crate::services::Service),
+    /// From `pkg_update`, `pkg_upgrade`, `pkg_install`, `pkg_remove`: what changed, and what is pending.
+    Packages(crate::packages::Packages),
 }
 
 impl Data {
@@ -50,6 +52,7 @@ impl Data {
             Data::Processes(_) => "processes",
             Data::Temperature(_) => "temperature",
             Data::Service(_) => "service",
+            Data::Packages(_) => "packages",
         }
     }
 }
@@ -78,8 +81,9 @@ macro_rules! from_data {
     )*};
 }
 
-from_data!(Cpu, Ram, Load, Net, Disk, Entropy, OsInfo, Hardware, Processes, Temperature, Service);
+from_data!(Cpu, Ram, Load, Net, Disk, Entropy, OsInfo, Hardware, Processes, Temperature, Service, Packages);
 
+use crate::packages::Packages;
 use crate::services::Service;
 
 /// Where CPU time went over an interval, in percent of all CPUs' time (they sum to 100).

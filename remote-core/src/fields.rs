@@ -147,6 +147,8 @@ fields! {
         Data::Service(s) => s.memory_bytes.map(|n| one(n as f64)).unwrap_or_default(),
         _ => vec![],
     };
+    /// Upgrades the host's package index offers (`pkg_update`).
+    pending_upgrades("packages") = |d| if let Data::Packages(p) = d { one(p.pending.len() as f64) } else { vec![] };
     /// Temperature per sensor, in degrees Celsius.
     celsius("temperature") = |d| match d {
         Data::Temperature(t) => t.sensors.iter().map(|s| (s.name.clone(), s.celsius)).collect(),

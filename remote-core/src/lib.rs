@@ -8,7 +8,7 @@
 //!   for tools; [`run`] pairs a report with its host set so that later steps can go on from it.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
 //!   the transport (`remote-ssh`) implements the driver in the host process.
-//! - [`services`] drives systemd units (`service`).
+//! - [`services`] drives systemd units (`service`) and [`packages`] the hosts' package managers.
 //! - [`operations`] and [`steps`] are the built-in pipeline functions; [`registry`] lists them with
 //!   their parameters; [`interpret`] runs a prompt line with them; [`catalog`] gathers every declaration
 //!   (`#[remote::…]` attributes) and is the boundary to `ops`.
@@ -31,6 +31,7 @@ pub mod interpret;
 pub mod inventory;
 pub mod metrics;
 pub mod operations;
+pub mod packages;
 pub mod prelude;
 pub mod pretty;
 mod probe;

@@ -49,6 +49,21 @@ impl Script {
         Script { token, text: String::from("set -e\n") }
     }
 
+    /// An empty script whose markers carry `token`: a second script of the same operation, read as the first is.
+    pub(crate) fn with_token(token: &str) -> Self {
+        Script { token: token.to_string(), text: String::from("set -e\n") }
+    }
+
+    /// The random part of the markers, for [`Reading::parse`].
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The command that runs the script by `sh` whatever the login shell is (see [`Probe::run`]).
+    pub(crate) fn command(&self) -> String {
+        format!("exec sh -c {}", quote::quote(&self.text))
+    }
+
     fn marker(&mut self, name: &str) {
         self.text.push_str(&format!("echo '@@{} {name}'\n", self.token));
     }
@@ -102,7 +117,7 @@ impl Probe {
         let Probe { script, operation, parse } = self;
         // Run by `sh` whatever the login shell is: zsh, for one, stops at a glob that matches nothing (no hwmon
         // sensors). `exec` keeps the login shell's process, so a timeout still kills the script's process group.
-        let command = format!("exec sh -c {}", quote::quote(&script.text));
+        let command = script.command();
         on.into().exec(label, &command).with_data(|output| {
             // Half a process table would read as processes that are not running: no data rather than wrong data.
             if output.truncated {

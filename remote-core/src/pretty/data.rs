@@ -94,6 +94,14 @@ pub(crate) fn one_line(data: &Data) -> String {
             parts
         }
         Data::Temperature(temperature) => temperature.sensors.iter().map(|s| format!("{} {:.1}°C", s.name, s.celsius)).collect(),
+        Data::Packages(packages) => {
+            let mut parts = vec![packages.manager.name().to_string(), format!("{} upgrade(s) available", packages.pending.len())];
+            parts.extend(packages.pending.iter().take(PROCESSES_SHOWN).map(|u| format!("{} {} → {}", u.name, u.from, u.to)));
+            if packages.pending.len() > PROCESSES_SHOWN {
+                parts.push(format!("and {} more", packages.pending.len() - PROCESSES_SHOWN));
+            }
+            parts
+        }
         Data::Service(service) => {
             let mut parts = vec![service.unit.clone(), format!("{} ({})", service.active_state, service.sub_state)];
             if !service.unit_file_state.is_empty() {
@@ -251,6 +259,7 @@ fn rows(data: &Data) -> Vec<Map<String, Value>> {
         Data::Disk(_) => items("filesystems"),
         Data::Processes(_) => items("processes"),
         Data::Temperature(_) => items("sensors"),
+        Data::Packages(_) => items("pending"),
         _ => vec![fields],
     }
 }

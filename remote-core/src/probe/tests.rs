@@ -39,8 +39,8 @@ fn sane(data: &Data) -> bool {
         Data::Hardware(hardware) => hardware.cores >= 1 && hardware.memory_bytes > 1 << 20 && hardware.cpu_model.len() > 1,
         Data::Processes(list) => list.processes.iter().any(|p| p.pid == 1),
         Data::Temperature(t) => !t.sensors.is_empty(),
-        // Not read by a probe: `service` asks systemd, which the probes' machines need not run.
-        Data::Service(_) => false,
+        // Not read by these probes: `service` and `pkg_*` change hosts.
+        Data::Service(_) | Data::Packages(_) => false,
     }
 }
 

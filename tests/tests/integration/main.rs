@@ -13,6 +13,7 @@ mod hub;
 mod jobs;
 mod live;
 mod metrics;
+mod packages;
 mod pipelines;
 mod scale;
 mod services;

@@ -1,0 +1,1152 @@
+//! Package management without I/O: the shell that finds a host's package manager, the commands that list what is
+//! installed and what could be upgraded, the parsers of their outputs, what changed between two listings, and the
+//! package names `pkg_install` and `pkg_remove` accept.
+//!
+//! Versions are written the way the manager itself writes them, so that a listing, a pending upgrade and a change
+//! read alike: dpkg's `1:2.66-4`, rpm's `EPOCH:VERSION-RELEASE.ARCH` (epoch left out when 0, arch kept because
+//! multilib hosts have `glibc` twice), apk's `1.36.1-r15`, pacman's `1:1.9.2-1`.
+
+// The operations fail hosts with their own error, whatever its size: once per host, not in a hot loop.
+#![allow(clippy::result_large_err)]
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::data::Data;
+use crate::prelude::remote;
+use crate::pretty::sanitize;
+use crate::probe::{Reading, Script};
+use crate::quote::quote;
+use crate::report::{HostError, HostResult};
+use crate::run::{On, Run};
+
+/// A package manager a host can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    /// Debian and Ubuntu: `apt-get` to change, `dpkg-query` to list.
+    Apt,
+    /// Fedora, RHEL 8 and later and their rebuilds (dnf 4 and dnf 5 alike).
+    Dnf,
+    /// RHEL and CentOS 7 and older.
+    Yum,
+    /// openSUSE and SLES.
+    Zypper,
+    /// Alpine.
+    Apk,
+    /// Arch.
+    Pacman,
+}
+
+impl Manager {
+    /// Every manager, in the order [`DETECT`] looks for them.
+    pub(crate) const ALL: [Manager; 6] =
+        [Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper, Manager::Apk, Manager::Pacman];
+
+    /// The name [`DETECT`] prints: `apt`, `dnf`, `yum`, `zypper`, `apk` or `pacman`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::Apt => "apt",
+            Manager::Dnf => "dnf",
+            Manager::Yum => "yum",
+            Manager::Zypper => "zypper",
+            Manager::Apk => "apk",
+            Manager::Pacman => "pacman",
+        }
+    }
+
+    /// The manager [`DETECT`] named; surrounding white space is ignored since the name comes from a command's output.
+    pub(crate) fn from_name(s: &str) -> Option<Manager> {
+        Manager::ALL.into_iter().find(|m| m.name() == s.trim())
+    }
+
+    /// Whether packages are rpm's, listed by `rpm -qa` and versioned `VERSION-RELEASE.ARCH`.
+    fn uses_rpm(self) -> bool {
+        matches!(self, Manager::Dnf | Manager::Yum | Manager::Zypper)
+    }
+}
+
+/// Shell (POSIX `sh`, busybox's too) that prints one line: the name of the host's package manager, or `none`.
+///
+/// The order settles hosts with two: apt needs `dpkg-query` as well, since a lone `apt-get` cannot be listed; dnf
+/// comes before yum because RHEL 8 and later keep `yum` as a name for dnf.
+pub(crate) const DETECT: &str = "\
+if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then echo apt
+elif command -v dnf >/dev/null 2>&1; then echo dnf
+elif command -v yum >/dev/null 2>&1; then echo yum
+elif command -v zypper >/dev/null 2>&1; then echo zypper
+elif command -v apk >/dev/null 2>&1; then echo apk
+elif command -v pacman >/dev/null 2>&1; then echo pacman
+else echo none
+fi";
+
+/// A package and one version of it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Package {
+    /// The name as the manager lists it (`libc6:i386` for a foreign architecture on Debian).
+    pub name: String,
+    /// The version as the manager writes it.
+    pub version: String,
+}
+
+/// A package going from one version to another.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Upgrade {
+    /// The name as the manager lists it.
+    pub name: String,
+    /// The version installed before, `""` for a package the upgrade adds; several are joined by `, `.
+    pub from: String,
+    /// The version after, `""` for a package the upgrade removes; several are joined by `, `.
+    pub to: String,
+}
+
+/// Name → installed version(s) (rpm may have several versions of one name, e.g. kernels).
+pub type InstalledSet = BTreeMap<String, Vec<String>>;
+
+/// The command that lists every installed package for [`parse_installed`]: no root, no network, C locale.
+///
+/// - apt: the host's own architecture first (`dpkg --print-architecture`), then `dpkg-query` lines of status, name,
+///   architecture and version. The architecture is what tells `libc6:i386` from the host's own `libc6`, the way
+///   apt itself names them; `${binary:Package}` would not do, since it writes `libc6:amd64` for the host's own.
+/// - dnf, yum, zypper: `rpm -qa`, name and `EPOCH:VERSION-RELEASE.ARCH`.
+/// - apk: `apk info -v`, one `name-version` word a line: apk versions never hold a `-` but for the `-rN` release,
+///   so the split is certain (and `apk list -I` adds fields whose license may hold spaces).
+/// - pacman: `pacman -Q`.
+pub(crate) fn list_installed(manager: Manager) -> &'static str {
+    match manager {
+        Manager::Apt => {
+            r"LC_ALL=C dpkg --print-architecture && LC_ALL=C dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Version}\n'"
+        }
+        Manager::Dnf | Manager::Yum | Manager::Zypper => {
+            r"LC_ALL=C rpm -qa --qf '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n'"
+        }
+        Manager::Apk => "LC_ALL=C apk info -v",
+        Manager::Pacman => "LC_ALL=C pacman -Q --color never",
+    }
+}
+
+/// Longest excerpt of an offending line quoted in an error, `…` included.
+const EXCERPT_CHARS: usize = 80;
+
+/// The error for line `index` (0-based) of `source`'s output. The host's text is made harmless and clipped, since
+/// errors are printed where nothing escapes them.
+fn unreadable(source: &str, index: usize, line: &str, cause: &str) -> String {
+    let text = sanitize(line);
+    let excerpt: String =
+        if text.chars().count() > EXCERPT_CHARS { text.chars().take(EXCERPT_CHARS - 1).chain(['…']).collect() } else { text };
+    format!("cannot read line {} of `{source}`'s output: {cause} (the line reads `{excerpt}`)", index + 1)
+}
+
+/// Parses [`list_installed`]'s output; versions of one name come sorted.
+pub(crate) fn parse_installed(manager: Manager, text: &str) -> Result<InstalledSet, String> {
+    let mut set = InstalledSet::new();
+    match manager {
+        Manager::Apt => parse_dpkg(text, &mut set)?,
+        Manager::Dnf | Manager::Yum | Manager::Zypper => parse_rpm(text, &mut set)?,
+        Manager::Apk => parse_apk_info(text, &mut set)?,
+        Manager::Pacman => parse_pacman_query(text, &mut set)?,
+    }
+    for versions in set.values_mut() {
+        versions.sort();
+        versions.dedup();
+    }
+    Ok(set)
+}
+
+fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+    const SOURCE: &str = "dpkg-query";
+    let mut lines = text.lines().enumerate();
+    let native = match lines.next() {
+        Some((_, arch)) if !arch.trim().is_empty() && !arch.trim().contains(char::is_whitespace) => arch.trim(),
+        Some((index, line)) => {
+            return Err(unreadable(SOURCE, index, line, "the first line is not the host's architecture (`dpkg --print-architecture`)"));
+        }
+        None => return Err("the dpkg listing is empty, without even the host's architecture; run `dpkg --print-architecture` on the host to see why".into()),
+    };
+    for (index, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [status, name, arch, version] = fields[..] else {
+            return Err(unreadable(SOURCE, index, line, "expected 4 tab-separated fields: status, name, architecture, version"));
+        };
+        // `ii`, `hi`, `iU`… : wanted state, then current state. Only `n` (not installed) and `c` (removed, its
+        // configuration files left: `rc`) have no files of the package on disk; half-installed states still count.
+        let mut state = status.trim().chars();
+        let (Some(want), Some(current)) = (state.next(), state.next()) else {
+            return Err(unreadable(SOURCE, index, line, "the status is not two letters such as `ii`"));
+        };
+        if !"uihrp".contains(want) || !"ncHUFWti".contains(current) {
+            return Err(unreadable(SOURCE, index, line, &format!("`{}` is not a dpkg status", status.trim())));
+        }
+        if matches!(current, 'n' | 'c') {
+            continue;
+        }
+        if name.is_empty() || version.is_empty() {
+            return Err(unreadable(SOURCE, index, line, "the name or the version is empty"));
+        }
+        // apt names a package of another architecture `name:arch`, and the host's own and `all` ones plainly.
+        let key = if arch == native || arch == "all" || arch.is_empty() { name.to_string() } else { format!("{name}:{arch}") };
+        set.entry(key).or_default().push(version.to_string());
+    }
+    Ok(())
+}
+
+fn parse_rpm(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((name, version)) = line.split_once('\t') else {
+            return Err(unreadable("rpm -qa", index, line, "expected a name, a tab, and `EPOCH:VERSION-RELEASE.ARCH`"));
+        };
+        // Imported signing keys pose as packages named `gpg-pubkey`; dnf imports one by itself on a first install
+        // from a repository, which would otherwise show as a package the user installed.
+        if name == "gpg-pubkey" {
+            continue;
+        }
+        let shaped = version
+            .split_once(':')
+            .is_some_and(|(epoch, rest)| epoch.bytes().all(|b| b.is_ascii_digit()) && rest.contains('-') && rest.contains('.'));
+        if name.is_empty() || name.contains(char::is_whitespace) || !shaped || version.contains(char::is_whitespace) {
+            return Err(unreadable("rpm -qa", index, line, "expected a name, a tab, and `EPOCH:VERSION-RELEASE.ARCH`"));
+        }
+        // Epoch 0 is left out, as dnf and zypper write versions.
+        let version = version.strip_prefix("0:").unwrap_or(version);
+        set.entry(name.to_string()).or_default().push(version.to_string());
+    }
+    Ok(())
+}
+
+/// Whether a line is one of apk's warnings (a missing index), which say nothing about packages.
+fn apk_warning(line: &str) -> bool {
+    line.starts_with("WARNING: ")
+}
+
+/// Splits apk's `name-version` word. apk versions start with a digit and hold no `-` but the one before an `-rN`
+/// release, which virtual packages (`.build-deps-20240101.120000`) leave out.
+fn split_apk(word: &str) -> Option<(&str, &str)> {
+    let (rest, last) = word.rsplit_once('-')?;
+    let is_release = last.strip_prefix('r').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let name_len = if is_release { rest.rsplit_once('-')?.0.len() } else { rest.len() };
+    let (name, version) = (&word[..name_len], &word[name_len + 1..]);
+    (!name.is_empty() && version.starts_with(|c: char| c.is_ascii_digit())).then_some((name, version))
+}
+
+fn parse_apk_info(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+    for (index, line) in text.lines().enumerate() {
+        let word = line.trim();
+        if word.is_empty() || apk_warning(line) {
+            continue;
+        }
+        let split = if word.contains(char::is_whitespace) { None } else { split_apk(word) };
+        let Some((name, version)) = split else {
+            return Err(unreadable("apk info -v", index, line, "expected one `name-version` word such as `musl-1.2.4-r2`"));
+        };
+        set.entry(name.to_string()).or_default().push(version.to_string());
+    }
+    Ok(())
+}
+
+fn parse_pacman_query(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+    for (index, line) in text.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            [] => {}
+            [name, version] => set.entry(name.to_string()).or_default().push(version.to_string()),
+            _ => return Err(unreadable("pacman -Q", index, line, "expected a name and a version")),
+        }
+    }
+    Ok(())
+}
+
+/// The command that lists upgrades available from the package index as it is now (no refresh, no root, no changes),
+/// exiting 0 whether or not there are upgrades and non-zero when the listing failed.
+///
+/// - apt: `apt-get -s dist-upgrade`, the simulation of what `pkg_upgrade` should run (`dist-upgrade`, not `upgrade`:
+///   like dnf, zypper, apk and pacman it takes the new dependencies a new version needs, such as the next kernel).
+/// - dnf, yum: `check-update` from the cache only (`-C`, which lets a user read root's cache); its 100 for "there
+///   are upgrades" becomes 0 and other failures stay non-zero.
+/// - zypper: `list-updates` without refreshing.
+/// - apk: `apk list -u`, whose lines name the installed version in full; `apk version` cuts `name-version` at 40
+///   characters in apk 2.
+/// - pacman: `pacman -Qu`, which exits 1 both when nothing is upgradable and when it fails; an exit of 1 with nothing
+///   on standard error is the first, so the wrapper keeps standard error apart to tell them.
+pub(crate) fn list_pending(manager: Manager) -> &'static str {
+    match manager {
+        Manager::Apt => "LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade",
+        Manager::Dnf => "LC_ALL=C dnf -q -C check-update || [ $? -eq 100 ]",
+        Manager::Yum => "LC_ALL=C yum -q -C check-update || [ $? -eq 100 ]",
+        Manager::Zypper => "LC_ALL=C zypper --non-interactive --no-refresh list-updates",
+        Manager::Apk => "LC_ALL=C apk list -u",
+        Manager::Pacman => {
+            "{ e=$(LC_ALL=C pacman -Qu --color never 2>&1 >&3 3>&-); s=$?; } 3>&1; \
+             [ -z \"$e\" ] || printf '%s\\n' \"$e\" >&2; [ $s -eq 0 ] || { [ $s -eq 1 ] && [ -z \"$e\" ]; }"
+        }
+    }
+}
+
+/// Parses [`list_pending`]'s output into upgrades sorted by name; `installed` supplies the `from` version where the
+/// manager's list does not show it (dnf and yum).
+pub(crate) fn parse_pending(manager: Manager, text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, String> {
+    let mut upgrades = match manager {
+        Manager::Apt => parse_apt_simulation(text)?,
+        Manager::Dnf | Manager::Yum => parse_check_update(text, installed)?,
+        Manager::Zypper => parse_zypper_updates(text)?,
+        Manager::Apk => parse_apk_upgradable(text)?,
+        Manager::Pacman => parse_pacman_upgrades(text)?,
+    };
+    upgrades.sort();
+    upgrades.dedup();
+    Ok(upgrades)
+}
+
+/// Reads the `Inst`, `Remv` and `Purg` lines of `apt-get -s`: `Inst NAME [FROM] (TO ORIGINS [ARCH])`, without
+/// `[FROM]` for a package the upgrade adds, and `Remv NAME [FROM]` for one it removes, which becomes an upgrade to
+/// `""` so that the removal shows before it happens. `Conf` lines repeat the `Inst` ones; the rest is apt's prose.
+fn parse_apt_simulation(text: &str) -> Result<Vec<Upgrade>, String> {
+    const SOURCE: &str = "apt-get -s";
+    let mut upgrades = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let Some((action, rest)) = line.split_once(' ') else { continue };
+        let removes = match action {
+            "Inst" => false,
+            "Remv" | "Purg" => true,
+            _ => continue,
+        };
+        let name = rest.split(' ').next().unwrap_or_default();
+        let after = rest[name.len()..].trim_start();
+        let (from, after) = match after.strip_prefix('[') {
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((from, after)) => (from, after.trim_start()),
+                None => return Err(unreadable(SOURCE, index, line, "the installed version's `[` is not closed")),
+            },
+            None => ("", after),
+        };
+        let to = if removes { "" } else { after.strip_prefix('(').and_then(|r| r.split([' ', ')']).next()).unwrap_or_default() };
+        if name.is_empty() || (removes && from.is_empty()) || (!removes && to.is_empty()) {
+            let cause =
+                if removes { "expected `Remv NAME [VERSION]`" } else { "expected `Inst NAME [VERSION] (NEW-VERSION …)`" };
+            return Err(unreadable(SOURCE, index, line, cause));
+        }
+        upgrades.push(Upgrade { name: name.into(), from: from.into(), to: to.into() });
+    }
+    Ok(upgrades)
+}
+
+/// What yum and dnf print besides the table even with `-q`, from plugins and subscription-manager.
+const CHECK_UPDATE_PROSE: &[&str] = &[
+    "Loaded plugins:",
+    ":",
+    "Loading mirror speeds",
+    "* ",
+    "Last metadata expiration check",
+    "Security:",
+    "This system is",
+    "Updating Subscription Management repositories",
+    "Unable to read consumer identity",
+    "Plugin \"",
+    "Updating and loading repositories",
+    "Repositories loaded",
+];
+
+/// Reads `check-update`'s table of `NAME.ARCH  VERSION  REPOSITORY` rows. A long name pushes the rest of its row to
+/// the next lines, which are indented. The "Obsoleting Packages" section that may end the output is skipped: its
+/// packages replace others under a new name, so they are no upgrade of an installed name.
+fn parse_check_update(text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, String> {
+    const SOURCE: &str = "check-update";
+    const SHAPE: &str = "expected `NAME.ARCH VERSION REPOSITORY`";
+    let mut upgrades = Vec::new();
+    // The row being read: its first line and the words so far.
+    let mut row: Option<(usize, &str, Vec<&str>)> = None;
+    let mut finish = |index: usize, line: &str, words: Vec<&str>| -> Result<(), String> {
+        let [name_arch, version, _repository] = words[..] else { return Err(unreadable(SOURCE, index, line, SHAPE)) };
+        let Some((name, arch)) = name_arch.rsplit_once('.').filter(|(name, arch)| !name.is_empty() && !arch.is_empty()) else {
+            return Err(unreadable(SOURCE, index, line, SHAPE));
+        };
+        upgrades.push(Upgrade {
+            name: name.into(),
+            from: installed_arch(installed, name, arch),
+            to: format!("{version}.{arch}"),
+        });
+        Ok(())
+    };
+    for (index, line) in text.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        if line.trim().eq_ignore_ascii_case("Obsoleting Packages") {
+            break;
+        }
+        if let Some((first, first_line, mut so_far)) = row.take() {
+            if line.starts_with(char::is_whitespace) {
+                so_far.extend(words);
+                if so_far.len() >= 3 {
+                    finish(first, first_line, so_far)?;
+                } else {
+                    row = Some((first, first_line, so_far));
+                }
+                continue;
+            }
+            return Err(unreadable(SOURCE, first, first_line, "the row stops before its version and repository"));
+        }
+        if CHECK_UPDATE_PROSE.iter().any(|prose| line.trim_start().starts_with(prose)) {
+            continue;
+        }
+        match words.len() {
+            1 | 2 if !line.starts_with(char::is_whitespace) && words[0].contains('.') => row = Some((index, line, words)),
+            3 => finish(index, line, words)?,
+            _ => return Err(unreadable(SOURCE, index, line, SHAPE)),
+        }
+    }
+    if let Some((first, first_line, _)) = row {
+        return Err(unreadable(SOURCE, first, first_line, "the output ends before the row's version and repository"));
+    }
+    Ok(upgrades)
+}
+
+/// The installed versions of `name` built for `arch`, or of any architecture when none is (a package that changes
+/// architecture); `""` when the name is not installed.
+fn installed_arch(installed: &InstalledSet, name: &str, arch: &str) -> String {
+    let Some(versions) = installed.get(name) else { return String::new() };
+    let suffix = format!(".{arch}");
+    let same_arch: Vec<&str> = versions.iter().filter(|v| v.ends_with(&suffix)).map(String::as_str).collect();
+    if same_arch.is_empty() { versions.join(", ") } else { same_arch.join(", ") }
+}
+
+/// Reads `zypper list-updates`' table, whose columns are found by their heading: `S | Repository | Name | Current
+/// Version | Available Version | Arch`. Lines without `|` are zypper's prose ("Loading repository data...",
+/// "No updates found.") and the `--+--` rule under the heading.
+fn parse_zypper_updates(text: &str) -> Result<Vec<Upgrade>, String> {
+    const SOURCE: &str = "zypper list-updates";
+    let mut upgrades = Vec::new();
+    let mut columns: Option<[usize; 4]> = None;
+    for (index, line) in text.lines().enumerate() {
+        if !line.contains('|') {
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let position = |heading: &str| cells.iter().position(|cell| *cell == heading);
+        if let (Some(name), Some(current), Some(available), Some(arch)) =
+            (position("Name"), position("Current Version"), position("Available Version"), position("Arch"))
+        {
+            columns = Some([name, current, available, arch]);
+            continue;
+        }
+        let Some(positions) = columns else {
+            return Err(unreadable(SOURCE, index, line, "a table row comes before the heading that names its columns"));
+        };
+        let [name, current, available, arch] = positions.map(|p| cells.get(p).copied().unwrap_or_default());
+        if [name, current, available, arch].iter().any(|cell| cell.is_empty()) {
+            return Err(unreadable(
+                SOURCE,
+                index,
+                line,
+                "expected a name, the current and available versions and an architecture",
+            ));
+        }
+        // With the architecture, as rpm lists versions here.
+        upgrades.push(Upgrade { name: name.into(), from: format!("{current}.{arch}"), to: format!("{available}.{arch}") });
+    }
+    Ok(upgrades)
+}
+
+/// Reads `apk list -u`: `NAME-NEW ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLD]`. When a package has newer
+/// versions in two places (a repository and the package cache), apk lists both: the highest is kept.
+fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, String> {
+    const SOURCE: &str = "apk list -u";
+    let mut latest: BTreeMap<&str, Upgrade> = BTreeMap::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || apk_warning(line) {
+            continue;
+        }
+        let new = line.split_whitespace().next().and_then(split_apk);
+        let old =
+            line.split_once("[upgradable from: ").and_then(|(_, rest)| rest.split_once(']')).and_then(|(old, _)| split_apk(old));
+        let (Some((name, to)), Some((_, from))) = (new, old) else {
+            return Err(unreadable(
+                SOURCE,
+                index,
+                line,
+                "expected `NAME-VERSION ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-VERSION]`",
+            ));
+        };
+        let upgrade = Upgrade { name: name.into(), from: from.into(), to: to.into() };
+        match latest.get(name) {
+            Some(seen) if compare_versions(&seen.to, to) != Ordering::Less => {}
+            _ => {
+                latest.insert(name, upgrade);
+            }
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
+/// Orders versions piece by piece, runs of digits as numbers and the rest as text. Not apk's full rules (`_rc` before
+/// the release), but enough to choose between two candidates that differ in a number.
+fn compare_versions(a: &str, b: &str) -> Ordering {
+    fn pieces(version: &str) -> Vec<&str> {
+        let mut pieces = Vec::new();
+        let (mut start, mut in_digits) = (0, None);
+        for (i, c) in version.char_indices() {
+            if in_digits.is_some_and(|digits| digits != c.is_ascii_digit()) {
+                pieces.push(&version[start..i]);
+                start = i;
+            }
+            in_digits = Some(c.is_ascii_digit());
+        }
+        pieces.push(&version[start..]);
+        pieces
+    }
+    for (x, y) in pieces(a).into_iter().zip(pieces(b)) {
+        let order = if x.starts_with(|c: char| c.is_ascii_digit()) && y.starts_with(|c: char| c.is_ascii_digit()) {
+            let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+        } else {
+            x.cmp(y)
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Reads `pacman -Qu`: `NAME OLD -> NEW`, with ` [ignored]` after a package `IgnorePkg` holds back, which an upgrade
+/// leaves alone and so is no pending upgrade.
+fn parse_pacman_upgrades(text: &str) -> Result<Vec<Upgrade>, String> {
+    let mut upgrades = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            [] | [_, _, "->", _, "[ignored]"] => {}
+            [name, from, "->", to] => upgrades.push(Upgrade { name: name.into(), from: from.into(), to: to.into() }),
+            _ => return Err(unreadable("pacman -Qu", index, line, "expected `NAME OLD-VERSION -> NEW-VERSION`")),
+        }
+    }
+    Ok(upgrades)
+}
+
+/// What changed between two listings (taken before and after an install/upgrade/remove), sorted by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// Packages, or versions of a package, that were not there before.
+    pub installed: Vec<Package>,
+    /// Packages whose versions changed, downgrades included.
+    pub upgraded: Vec<Upgrade>,
+    /// Packages, or versions of a package, that are gone.
+    pub removed: Vec<Package>,
+}
+
+impl Change {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.installed.is_empty() && self.upgraded.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// What changed from `before` to `after`.
+///
+/// A name whose versions changed is an upgrade from the versions that went to those that came (each side joined by
+/// `, `); a downgrade is one too, since a listing cannot tell which version is newer. A name that only gained
+/// versions had them installed beside the old (a second kernel, the `i686` build of a library), and one that only
+/// lost some had those removed.
+pub(crate) fn diff(before: &InstalledSet, after: &InstalledSet) -> Change {
+    let mut change = Change::default();
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for name in names {
+        let old: BTreeSet<&String> = before.get(name).into_iter().flatten().collect();
+        let new: BTreeSet<&String> = after.get(name).into_iter().flatten().collect();
+        let gone: Vec<&str> = old.difference(&new).map(|v| v.as_str()).collect();
+        let came: Vec<&str> = new.difference(&old).map(|v| v.as_str()).collect();
+        let package = |version: &&str| Package { name: name.clone(), version: version.to_string() };
+        match (gone.is_empty(), came.is_empty()) {
+            (true, true) => {}
+            (true, false) => change.installed.extend(came.iter().map(package)),
+            (false, true) => change.removed.extend(gone.iter().map(package)),
+            (false, false) => change.upgraded.push(Upgrade { name: name.clone(), from: gone.join(", "), to: came.join(", ") }),
+        }
+    }
+    change
+}
+
+/// A package `pkg_install` or `pkg_remove` is asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Wanted {
+    /// A name, perhaps with a version or an architecture as the manager writes them (`nginx=1.22.1-9`,
+    /// `libc6:i386`, `glibc.i686`, `nginx-1.20.1`).
+    Name(String),
+    /// The path of a local `.deb` or `.rpm` file.
+    File(String),
+}
+
+impl Wanted {
+    /// The word as given.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Wanted::Name(word) | Wanted::File(word) => word,
+        }
+    }
+}
+
+/// Characters a name may have after its first, which is a letter or a digit: enough for versions (`=`, `~`, `+`,
+/// `:`), architectures (`:`, `.`) and apk's repository tags (`@`), and none a shell or an option parser reads.
+const NAME_CHARACTERS: &str = ".+_:@~=-";
+
+/// Splits and checks the names argument of `pkg_install` (`allow_files`) and `pkg_remove`: words separated by white
+/// space and/or commas, each a package name or, to install, the path of a local `.deb` or `.rpm` file. Repeated
+/// words are kept once. No word may start with `-`, so that none can become an option of the package manager.
+pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>, String> {
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for (index, word) in names.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).enumerate() {
+        let shown = format!("`{}` (word {})", sanitize(word).chars().take(EXCERPT_CHARS).collect::<String>(), index + 1);
+        let is_file = word.contains('/');
+        if word.contains('\0') {
+            return Err(format!("{shown} contains a NUL byte, which no shell can pass on; remove it"));
+        }
+        if word.starts_with('-') {
+            let fix = if is_file { "write the path as `./…`" } else { "give package names only" };
+            return Err(format!("{shown} starts with `-`, so the package manager would take it for an option; {fix}"));
+        }
+        let item = if is_file {
+            if !allow_files {
+                return Err(format!(
+                    "{shown} is a path, and removing takes the names of installed packages: give a name such as `nginx`"
+                ));
+            }
+            if !(word.ends_with(".deb") || word.ends_with(".rpm")) {
+                return Err(format!(
+                    "{shown} contains `/` but is not a .deb or .rpm file: give a package name, or the path of a local .deb or .rpm file (repository prefixes such as `extra/nginx` are not supported)"
+                ));
+            }
+            Wanted::File(word.to_string())
+        } else {
+            if !word.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                return Err(format!("{shown} is not a package name: a name starts with a letter or a digit"));
+            }
+            if let Some(bad) = word.chars().find(|c| !c.is_ascii_alphanumeric() && !NAME_CHARACTERS.contains(*c)) {
+                let bad = sanitize(&bad.to_string());
+                return Err(format!(
+                    "{shown} is not a package name: `{bad}` is not allowed; names use letters, digits and `{NAME_CHARACTERS}`"
+                ));
+            }
+            if allow_files && (word.ends_with(".deb") || word.ends_with(".rpm")) {
+                return Err(format!(
+                    "{shown} looks like a package file but has no `/`, so it would be taken for a name: write it as `./{word}`"
+                ));
+            }
+            Wanted::Name(word.to_string())
+        };
+        if !wanted.contains(&item) {
+            wanted.push(item);
+        }
+    }
+    if wanted.is_empty() {
+        return Err("no package names given: list them separated by spaces or commas, e.g. `nginx curl`".into());
+    }
+    Ok(wanted)
+}
+
+/// rpm's architectures, which dnf and zypper accept after a name (`glibc.i686`); a name may hold dots of its own
+/// (`python3.11`), so only these are taken off.
+const RPM_ARCHES: &[&str] =
+    &["noarch", "x86_64", "i686", "i586", "i386", "aarch64", "armv7hl", "ppc64le", "ppc64", "s390x", "riscv64", "loongarch64"];
+
+/// A wanted name taken apart: the name in [`parse_installed`]'s output, the version asked for, the rpm architecture.
+struct Spec<'a> {
+    name: &'a str,
+    version: Option<&'a str>,
+    arch: Option<&'a str>,
+}
+
+fn spec<'a>(manager: Manager, wanted: &'a str) -> Spec<'a> {
+    let cut_at = |separators: &[char]| match wanted.find(separators) {
+        Some(at) => (&wanted[..at], Some(&wanted[at..])),
+        None => (wanted, None),
+    };
+    // Only `=` pins a version this module can check; `~` (apk's fuzzy match) and `@tag` name no exact one.
+    let pinned = |rest: Option<&'a str>| rest.and_then(|r| r.strip_prefix('=')).map(|v| v.split('@').next().unwrap_or(v));
+    match manager {
+        // The `:arch` stays: apt lists other architectures' packages under `name:arch`.
+        Manager::Apt | Manager::Pacman => {
+            let (name, rest) = cut_at(&['=']);
+            Spec { name, version: pinned(rest), arch: None }
+        }
+        Manager::Apk => {
+            let (name, rest) = cut_at(&['=', '~', '@', '<', '>']);
+            Spec { name, version: pinned(rest), arch: None }
+        }
+        Manager::Zypper => {
+            let (name, rest) = cut_at(&['=']);
+            let (name, arch) = split_rpm_arch(name);
+            Spec { name, version: pinned(rest), arch }
+        }
+        Manager::Dnf | Manager::Yum => {
+            let (mut name, arch) = split_rpm_arch(wanted);
+            // dnf takes `name-version[-release]`. A version piece starts with a digit and has a `.` (or an epoch's
+            // `:`), which keeps names like `gcc-toolset-12` and `java-17-openjdk` whole.
+            let mut version_at = None;
+            for _ in 0..2 {
+                match name.rsplit_once('-') {
+                    Some((head, piece))
+                        if !head.is_empty() && piece.starts_with(|c: char| c.is_ascii_digit()) && piece.contains(['.', ':']) =>
+                    {
+                        version_at = Some(head.len() + 1);
+                        name = head;
+                    }
+                    _ => break,
+                }
+            }
+            let end = wanted.len() - arch.map_or(0, |a| a.len() + 1);
+            Spec { name, version: version_at.map(|at| &wanted[at..end]), arch }
+        }
+    }
+}
+
+/// `name.arch` split when `arch` is one of rpm's.
+fn split_rpm_arch(word: &str) -> (&str, Option<&str>) {
+    match word.rsplit_once('.') {
+        Some((name, arch)) if !name.is_empty() && RPM_ARCHES.contains(&arch) => (name, Some(arch)),
+        _ => (word, None),
+    }
+}
+
+/// The name a wanted package has in [`parse_installed`]'s output: `nginx` for `nginx=1.22.1-9`, `nginx@edge`,
+/// `glibc.i686`'s `glibc`, `nginx-1.20.1-10.el9`'s `nginx`.
+///
+/// An apt `:arch` stays (`libc6:i386`), since apt lists packages of other architectures under that name; whether
+/// `:amd64` is the host's own architecture is not known here, and [`missing`] and [`present`] allow for it.
+#[cfg(test)]
+pub(crate) fn base_name(manager: Manager, wanted: &str) -> &str {
+    spec(manager, wanted).name
+}
+
+/// Whether an installed version is the one asked for. rpm versions (`1:1.20.1-10.el9.x86_64`) match a version without
+/// epoch, release or architecture (`1.20.1`, `1.20.1-10.el9`); the others must be the same.
+fn version_matches(manager: Manager, installed: &str, wanted: &str) -> bool {
+    if installed == wanted {
+        return true;
+    }
+    if !manager.uses_rpm() {
+        return false;
+    }
+    let evr = installed.rsplit_once('.').map_or(installed, |(evr, _arch)| evr);
+    let without_epoch = evr.split_once(':').map_or(evr, |(_, vr)| vr);
+    [evr, without_epoch].iter().any(|candidate| {
+        candidate == &wanted
+            || (!wanted.contains('-') && candidate.strip_prefix(wanted).is_some_and(|rest| rest.starts_with('-')))
+    })
+}
+
+/// Whether an installed version of `spec` is there, of the architecture and (with `check_version`) version asked for.
+fn installed_as(manager: Manager, spec: &Spec, installed: &InstalledSet, check_version: bool) -> bool {
+    let Some(versions) = installed.get(spec.name) else { return false };
+    versions.iter().any(|version| {
+        spec.arch.is_none_or(|arch| version.ends_with(&format!(".{arch}")))
+            && (!check_version || spec.version.filter(|v| !v.is_empty()).is_none_or(|v| version_matches(manager, version, v)))
+    })
+}
+
+/// The wanted packages to install: names not installed in the version and architecture asked for, and every file
+/// (whether a file's package is installed is the caller's to find out).
+///
+/// An apt name with `:arch` counts as installed only when listed under that name, so `nginx:amd64` on an amd64 host
+/// counts as missing, and apt finds it already installed, which changes nothing.
+pub(crate) fn missing<'a>(manager: Manager, wanted: &'a [Wanted], installed: &InstalledSet) -> Vec<&'a Wanted> {
+    wanted
+        .iter()
+        .filter(|w| match w {
+            Wanted::Name(word) => !installed_as(manager, &spec(manager, word), installed, true),
+            Wanted::File(_) => true,
+        })
+        .collect()
+}
+
+/// The wanted packages to remove: names installed in any version (of the architecture asked for); never a file.
+///
+/// An apt name with `:arch` counts as present when listed under that name or without it (`nginx:amd64` on an amd64
+/// host), since the host's architecture is not known here; apt says a package of another architecture is not
+/// installed and removes nothing.
+pub(crate) fn present<'a>(manager: Manager, wanted: &'a [Wanted], installed: &InstalledSet) -> Vec<&'a Wanted> {
+    wanted
+        .iter()
+        .filter(|w| match w {
+            Wanted::Name(word) => {
+                let spec = spec(manager, word);
+                let unqualified = match (manager, spec.name.split_once(':')) {
+                    (Manager::Apt, Some((name, _arch))) => installed.contains_key(name),
+                    _ => false,
+                };
+                unqualified || installed_as(manager, &spec, installed, false)
+            }
+            Wanted::File(_) => false,
+        })
+        .collect()
+}
+
+/// What a package operation found and did on one host (in a dry run: what it would do).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Packages {
+    /// The host's package manager.
+    pub manager: Manager,
+    /// Packages installed (or versions installed beside others).
+    pub installed: Vec<Package>,
+    /// Packages whose version changed.
+    pub upgraded: Vec<Upgrade>,
+    /// Packages removed.
+    pub removed: Vec<Package>,
+    /// Upgrades the package index offers now (`pkg_update`; the dry run of `pkg_upgrade`).
+    pub pending: Vec<Upgrade>,
+}
+
+/// Refreshes every host's package index (`apt-get update`, `dnf makecache`, `zypper refresh`, `apk update`,
+/// `pacman -Sy`) and lists the upgrades it then offers: the seed's `update`, e.g. `pkg_update(hs) | pretty`.
+///
+/// The manager is found per host (apt, dnf, yum, zypper, apk, pacman). Data: `pending`, the upgrades offered.
+#[remote::operation(data = "packages")]
+pub fn pkg_update(on: impl Into<On>) -> Run {
+    packages(on, "pkg_update", Job::Update)
+}
+
+/// Upgrades every package a host's index offers a newer version of (`apt-get dist-upgrade`, `dnf upgrade`,
+/// `zypper update`, `apk upgrade`, `pacman -Su`), e.g. `pkg_update(hs) | pkg_upgrade | pretty`.
+///
+/// Says per host which packages went from which version to which (`upgraded`, `installed`, `removed`), or
+/// `unchanged`; a dry run lists the upgrades it would make.
+#[remote::operation(data = "packages")]
+pub fn pkg_upgrade(on: impl Into<On>) -> Run {
+    packages(on, "pkg_upgrade", Job::Upgrade)
+}
+
+/// Installs packages on every host: names separated by spaces or commas, or paths of `.deb`/`.rpm` files on the
+/// host, e.g. `pkg_install(hs, "nginx curl")` or `upload(hs, "app.deb", "/tmp/app.deb") | pkg_install("/tmp/app.deb")`.
+///
+/// Only what is missing is installed, so a host that has them all runs no package manager and says `unchanged`
+/// (it needs no root for that). A name may carry a version as the manager writes it (`nginx=1.22.1-9`).
+#[remote::operation(data = "packages")]
+pub fn pkg_install(on: impl Into<On>, names: &str) -> Run {
+    match parse_names(names, true) {
+        Ok(wanted) => packages(on, &format!("pkg_install {names}"), Job::Install(&wanted)),
+        Err(cause) => on.into().refuse("pkg_install", HostError::BadArgument { cause }),
+    }
+}
+
+/// Removes packages from every host, e.g. `pkg_remove(hs, "telnet")`; a host without any of them runs no package
+/// manager and says `unchanged`.
+#[remote::operation(data = "packages")]
+pub fn pkg_remove(on: impl Into<On>, names: &str) -> Run {
+    match parse_names(names, false) {
+        Ok(wanted) => packages(on, &format!("pkg_remove {names}"), Job::Remove(&wanted)),
+        Err(cause) => on.into().refuse("pkg_remove", HostError::BadArgument { cause }),
+    }
+}
+
+/// What a package operation is asked to do.
+#[derive(Clone, Copy, Debug)]
+enum Job<'a> {
+    Update,
+    Upgrade,
+    Install(&'a [Wanted]),
+    Remove(&'a [Wanted]),
+}
+
+/// The manager's command that does `job` for the packages `words` (already shell-quoted), never asking anything.
+fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
+    let apt = "DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300 \
+               -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+    let verb = match (manager, job) {
+        (Manager::Apt, Job::Update) => return "LC_ALL=C apt-get -q -o DPkg::Lock::Timeout=300 update".into(),
+        (Manager::Apt, Job::Upgrade) => format!("{apt} dist-upgrade"),
+        (Manager::Apt, Job::Install(_)) => format!("{apt} install"),
+        (Manager::Apt, Job::Remove(_)) => format!("{apt} remove"),
+        (Manager::Dnf | Manager::Yum, Job::Update) => format!("{} -y makecache", manager.name()),
+        (Manager::Dnf | Manager::Yum, Job::Upgrade) => format!("{} -y upgrade", manager.name()),
+        (Manager::Dnf | Manager::Yum, Job::Install(_)) => format!("{} -y install", manager.name()),
+        (Manager::Dnf | Manager::Yum, Job::Remove(_)) => format!("{} -y remove", manager.name()),
+        (Manager::Zypper, Job::Update) => "zypper --non-interactive refresh".into(),
+        (Manager::Zypper, Job::Upgrade) => "zypper --non-interactive update".into(),
+        (Manager::Zypper, Job::Install(_)) => "zypper --non-interactive install --auto-agree-with-licenses".into(),
+        (Manager::Zypper, Job::Remove(_)) => "zypper --non-interactive remove".into(),
+        (Manager::Apk, Job::Update) => "apk update".into(),
+        (Manager::Apk, Job::Upgrade) => "apk upgrade".into(),
+        (Manager::Apk, Job::Install(_)) => "apk add".into(),
+        (Manager::Apk, Job::Remove(_)) => "apk del".into(),
+        (Manager::Pacman, Job::Update) => "pacman -Sy --noconfirm".into(),
+        (Manager::Pacman, Job::Upgrade) => "pacman -Su --noconfirm".into(),
+        (Manager::Pacman, Job::Install(_)) => "pacman -S --noconfirm --needed".into(),
+        (Manager::Pacman, Job::Remove(_)) => "pacman -R --noconfirm".into(),
+    };
+    if words.is_empty() { format!("LC_ALL=C {verb}") } else { format!("LC_ALL=C {verb} {words}") }
+}
+
+/// Shell that runs what `pick` gives for the manager found (`$m`).
+fn per_manager(pick: impl Fn(Manager) -> String) -> String {
+    let mut shell = String::from("case \"$m\" in\n");
+    for manager in Manager::ALL {
+        shell.push_str(&format!("{}) {}\n;;\n", manager.name(), pick(manager)));
+    }
+    shell.push_str("esac");
+    shell
+}
+
+/// A package file's path as the manager needs it: `~/` is the login user's home, where commands start, and a
+/// relative path gets `./` so that apt reads it as a file, not a package name.
+fn file_path(path: &str) -> String {
+    let path = path.strip_prefix("~/").unwrap_or(path);
+    if path.starts_with('/') || path.starts_with("./") || path.starts_with("../") {
+        path.to_string()
+    } else {
+        format!("./{path}")
+    }
+}
+
+/// The script's first sections: the manager (failing on a host with none) and what is installed.
+fn start(script: Script) -> Script {
+    let manager = format!(
+        "m=$({DETECT})\necho \"$m\"\nif [ \"$m\" = none ]; then echo 'no package manager found: pkg_* know apt, dnf, yum, zypper, \
+         apk and pacman' >&2; exit 3; fi"
+    );
+    script.run("manager", &manager).run("before", &per_manager(|m| list_installed(m).to_string()))
+}
+
+/// The first script of `job`: what each host has, and what it needs (or, for the jobs that always act, the
+/// whole job).
+fn first_script(job: Job<'_>, checking: bool) -> Script {
+    let script = start(Script::new());
+    match job {
+        Job::Update if checking => script.run("pending", &per_manager(|m| list_pending(m).to_string())),
+        Job::Update => script
+            .run("log", &format!("{} 1>&2", per_manager(|m| action(m, job, ""))))
+            .run("pending", &per_manager(|m| list_pending(m).to_string())),
+        Job::Upgrade if checking => script.run("pending", &per_manager(|m| list_pending(m).to_string())),
+        Job::Upgrade => script
+            .run("log", &format!("{} 1>&2", per_manager(|m| action(m, job, ""))))
+            .run("after", &per_manager(|m| list_installed(m).to_string())),
+        Job::Install(wanted) => {
+            let files: Vec<String> =
+                wanted.iter().filter(|w| matches!(w, Wanted::File(_))).map(|w| file_path(w.as_str())).collect();
+            if files.is_empty() {
+                return script;
+            }
+            // Each file's package name and version, a line each, to compare with what is installed.
+            let show = |m: Manager| match m {
+                Manager::Apt => files
+                    .iter()
+                    .map(|f| format!("dpkg-deb --show --showformat='${{Package}}\\t${{Version}}\\n' {}", quote(f)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Manager::Dnf | Manager::Yum | Manager::Zypper => files
+                    .iter()
+                    .map(|f| {
+                        format!("rpm -qp --qf '%{{NAME}}\\t%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}\\n' {}", quote(f))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                other => format!("echo '{} cannot install package files; give package names' >&2; exit 3", other.name()),
+            };
+            script.run("files", &per_manager(show))
+        }
+        Job::Remove(_) => script,
+    }
+}
+
+/// The second script, for a host that needs `words` installed or removed: the state before, the manager's run,
+/// the state after.
+fn second_script(token: &str, job: Job<'_>, manager: Manager, words: &[String]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| quote(w).into_owned()).collect();
+    start(Script::with_token(token))
+        .run("log", &format!("{{ {}; }} 1>&2", action(manager, job, &quoted.join(" "))))
+        .run("after", &per_manager(|m| list_installed(m).to_string()))
+        .command()
+}
+
+/// One host's first reading: its manager, what it has, and what it needs (`words` to install or remove).
+struct Found {
+    manager: Manager,
+    before: InstalledSet,
+    needs: Vec<String>,
+}
+
+/// The manager and what is installed; with `needs`, also what the host needs for `job` (a first script's reading).
+fn read_found(job: Job<'_>, reading: &Reading<'_>, needs: bool) -> Result<Found, HostError> {
+    let manager_text = reading.section("manager")?.text();
+    let manager = Manager::from_name(&manager_text)
+        .ok_or_else(|| reading.unavailable(format!("the host named no known package manager: `{}`", sanitize(&manager_text))))?;
+    let text = |name: &str| reading.section(name).map(|s| s.lines.join("\n"));
+    let before = parse_installed(manager, &text("before")?).map_err(|cause| reading.unavailable(cause))?;
+    if !needs {
+        return Ok(Found { manager, before, needs: Vec::new() });
+    }
+    let needs = match job {
+        Job::Install(wanted) => {
+            let mut needs: Vec<String> = missing(manager, wanted, &before)
+                .into_iter()
+                .filter_map(|w| match w {
+                    Wanted::Name(name) => Some(name.clone()),
+                    Wanted::File(_) => None,
+                })
+                .collect();
+            let files: Vec<&Wanted> = wanted.iter().filter(|w| matches!(w, Wanted::File(_))).collect();
+            if !files.is_empty() {
+                let shown = text("files")?;
+                let lines: Vec<&str> = shown.lines().collect();
+                if lines.len() != files.len() {
+                    return Err(reading.unavailable(format!("read {} package file(s), expected {}", lines.len(), files.len())));
+                }
+                for (file, line) in files.iter().zip(lines) {
+                    let (name, version) = line.split_once('\t').unwrap_or((line, ""));
+                    // rpm writes epoch 0 as `0:`, which the installed listing leaves out.
+                    let version = version.strip_prefix("0:").unwrap_or(version);
+                    if !before.get(name).is_some_and(|versions| versions.iter().any(|v| v == version)) {
+                        needs.push(file_path(file.as_str()));
+                    }
+                }
+            }
+            needs
+        }
+        Job::Remove(wanted) => present(manager, wanted, &before).into_iter().map(|w| w.as_str().to_string()).collect(),
+        Job::Update | Job::Upgrade => Vec::new(),
+    };
+    Ok(Found { manager, before, needs })
+}
+
+/// Runs `job` where `on` says: a first script on every host, and for installs and removals a second on the hosts
+/// that need one (hosts with the same manager and needs share it).
+fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
+    let on = on.into();
+    let checking = match &on {
+        On::Hosts(hosts) => hosts.driver().checking(),
+        On::After(run) => run.hosts().driver().checking(),
+    };
+    let first = first_script(job, checking);
+    let token = first.token().to_string();
+    let run = on.exec(label, &first.command());
+    let run = match job {
+        Job::Install(_) | Job::Remove(_) if !checking => run.exec_each(label, |result| {
+            let output = result.output()?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let found = read_found(job, &Reading::parse("packages", &token, &stdout), true).ok()?;
+            (!found.needs.is_empty()).then(|| second_script(&token, job, found.manager, &found.needs))
+        }),
+        _ => run,
+    };
+    run.map_results(|result| {
+        if !result.ok() {
+            return result;
+        }
+        let HostResult { host, outcome, elapsed } = result;
+        let outcome = outcome.and_then(|mut output| {
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            let (changed, said, data) = verdict(job, checking, &Reading::parse("packages", &token, &stdout))?;
+            output.stdout = format!("{said}\n").into_bytes();
+            output.changed = changed;
+            output.data = Some(Data::Packages(data));
+            Ok(output)
+        });
+        HostResult { host, outcome, elapsed }
+    })
+}
+
+/// What one host's reading says: whether it changed (or would), the words for it, and the data.
+fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Option<bool>, String, Packages), HostError> {
+    let has = |name: &str| !reading.sections(name).is_empty();
+    let found = read_found(job, reading, !has("after"))?;
+    let manager = found.manager;
+    let mut data = Packages { manager, installed: Vec::new(), upgraded: Vec::new(), removed: Vec::new(), pending: Vec::new() };
+    let section = |name: &str| reading.section(name).map(|s| s.lines.join("\n"));
+    if has("after") {
+        let after = parse_installed(manager, &section("after")?).map_err(|cause| reading.unavailable(cause))?;
+        let change = diff(&found.before, &after);
+        let said =
+            if change.is_empty() { "unchanged: the package manager changed nothing".to_string() } else { describe(&change) };
+        let changed = !change.is_empty();
+        (data.installed, data.upgraded, data.removed) = (change.installed, change.upgraded, change.removed);
+        return Ok((Some(changed), said, data));
+    }
+    match job {
+        Job::Update | Job::Upgrade => {
+            let pending =
+                parse_pending(manager, &section("pending")?, &found.before).map_err(|cause| reading.unavailable(cause))?;
+            let list = upgrades(&pending);
+            let (changed, said) = match (job, checking) {
+                (Job::Update, false) => {
+                    (None, format!("refreshed the package index; {} upgrade(s) available{list}", pending.len()))
+                }
+                (Job::Update, true) => (
+                    None,
+                    format!(
+                        "would refresh the package index; {} upgrade(s) available as of its last refresh{list}",
+                        pending.len()
+                    ),
+                ),
+                _ if pending.is_empty() => {
+                    (Some(false), "unchanged: nothing to upgrade as of the last index refresh".to_string())
+                }
+                _ => (Some(true), format!("would upgrade {} package(s){list}", pending.len())),
+            };
+            if matches!(job, Job::Upgrade) {
+                data.upgraded = pending.clone();
+            }
+            data.pending = pending;
+            Ok((changed, said, data))
+        }
+        Job::Install(wanted) | Job::Remove(wanted) => {
+            let verb = if matches!(job, Job::Install(_)) { "install" } else { "remove" };
+            if found.needs.is_empty() {
+                let words: Vec<&str> = wanted.iter().map(Wanted::as_str).collect();
+                let state = if verb == "install" { "installed already" } else { "not installed" };
+                return Ok((Some(false), format!("unchanged: {} {state}", names(&words)), data));
+            }
+            // Only a dry run gets here with needs: a real run's hosts that need something ran the second script.
+            let packages = found.needs.iter().map(|name| Package { name: name.clone(), version: String::new() });
+            if verb == "install" {
+                data.installed = packages.collect();
+            } else {
+                data.removed = packages.collect();
+            }
+            let words: Vec<&str> = found.needs.iter().map(String::as_str).collect();
+            Ok((Some(true), format!("would {verb} {}", names(&words)), data))
+        }
+    }
+}
+
+/// Names shown in one line of words; the rest are counted.
+const NAMES_SHOWN: usize = 10;
+
+fn names(words: &[&str]) -> String {
+    let mut shown = words.iter().take(NAMES_SHOWN).copied().collect::<Vec<_>>().join(", ");
+    if words.len() > NAMES_SHOWN {
+        shown.push_str(&format!(" and {} more", words.len() - NAMES_SHOWN));
+    }
+    shown
+}
+
+fn upgrades(list: &[Upgrade]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let words: Vec<String> = list.iter().map(|u| format!("{} {} → {}", u.name, u.from, u.to)).collect();
+    format!(": {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>()))
+}
+
+/// A change in words: what was installed, upgraded and removed.
+fn describe(change: &Change) -> String {
+    let mut parts = Vec::new();
+    if !change.installed.is_empty() {
+        let words: Vec<String> = change.installed.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+        parts.push(format!("installed {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>())));
+    }
+    if !change.upgraded.is_empty() {
+        parts.push(format!("upgraded {}{}", change.upgraded.len(), upgrades(&change.upgraded)));
+    }
+    if !change.removed.is_empty() {
+        let words: Vec<String> = change.removed.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+        parts.push(format!("removed {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>())));
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests;
