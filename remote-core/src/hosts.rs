@@ -123,6 +123,11 @@ impl Hosts {
         Hosts { group: self.group.clone(), specs: specs.into(), driver: self.driver.clone() }
     }
 
+    /// The same hosts with their commands run as root through sudo (what `become = true` does for a group).
+    pub fn as_root(&self) -> Hosts {
+        self.with_specs(self.specs.iter().map(|spec| HostSpec { become_root: true, ..spec.clone() }).collect())
+    }
+
     /// The driver that does this set's I/O.
     pub(crate) fn driver(&self) -> &Arc<dyn Driver> {
         &self.driver

@@ -102,6 +102,8 @@ pub struct HostSpec {
     pub host_key_alias: Option<String>,
     /// The host this one is reached through (`ProxyJump`): the last hop, whose own `jump` is the hop before it.
     pub jump: Option<Box<HostSpec>>,
+    /// Commands run as root through `sudo` (`become = true`, or the `sudo` step); file copies stay the login user's.
+    pub become_root: bool,
 }
 
 impl HostSpec {
@@ -214,6 +216,9 @@ struct RawSettings {
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
     ssh_config: Option<Spanned<String>>,
+    /// `become` in the file: run commands through sudo.
+    #[serde(rename = "become")]
+    become_root: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +232,8 @@ struct RawGroup {
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
     ssh_config: Option<Spanned<String>>,
+    #[serde(rename = "become")]
+    become_root: Option<bool>,
 }
 
 impl RawGroup {
@@ -241,6 +248,7 @@ impl RawGroup {
             host_key_checking: pick(&self.host_key_checking, &defaults.host_key_checking),
             port: self.port.clone().or_else(|| defaults.port.clone()),
             ssh_config: pick(&self.ssh_config, &defaults.ssh_config),
+            become_root: self.become_root.or(defaults.become_root),
         }
     }
 }
@@ -402,6 +410,7 @@ impl Resolver<'_> {
                     .as_ref()
                     .map(|files| files.get_ref().iter().map(|f| self.file_path(f)).collect()),
                 host_key_checking,
+                become_root: settings.become_root.unwrap_or(false),
             };
             let spec = settings::resolve(&explicit, config.as_deref(), &local_user).or_else(|err| {
                 let at = settings.ssh_config.as_ref().map_or(entry.span(), |c| c.span());
@@ -557,6 +566,20 @@ known_hosts = "/tmp/kh"
         assert_eq!(web.hosts[0].known_hosts, PathBuf::from("/tmp/kh"));
         assert_eq!(web.hosts[0].known_hosts_name(), "[10.0.0.1]:2200");
         assert_eq!(web.hosts[1].known_hosts_name(), "10.0.0.2");
+    }
+
+    #[test]
+    fn become_comes_from_defaults_unless_the_group_says() {
+        let inventory = parse(
+            "[defaults]\nbecome = true\n[groups.a]\nhosts = [\"h\"]\n[groups.b]\nhosts = [\"h\"]\nbecome = false\n\
+             [groups.c]\nhosts = [\"h\"]\nssh_config = \"none\"\n",
+        )
+        .unwrap();
+        let become_root = |group: &str| inventory.group(group).unwrap().hosts[0].become_root;
+        assert_eq!((become_root("a"), become_root("b"), become_root("c")), (true, false, true));
+        assert!(!parse("[groups.g]\nhosts = [\"h\"]\n").unwrap().group("g").unwrap().hosts[0].become_root);
+        let err = parse("[groups.g]\nhosts = [\"h\"]\nbecome = \"yes\"\n").unwrap_err().to_string();
+        assert!(err.ends_with("remote.toml:3:10: invalid type: string \"yes\", expected a boolean"), "{err}");
     }
 
     #[test]

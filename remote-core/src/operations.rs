@@ -125,6 +125,16 @@ pub fn download(on: impl Into<On>, remote: &str, local_dir: &str) -> Run {
     on.into().transfer(&format!("download {remote} to {local_dir}"), &transfer)
 }
 
+/// Runs the commands of the steps after it as root through `sudo`, e.g. `sudo(hs) | pkg_install("nginx")`, as
+/// `become = true` does for a whole group. File copies stay the login user's.
+///
+/// Where sudo needs a password, it comes from `REMOTE_BECOME_PASSWORD` or is asked once (`--ask-become-pass`); a
+/// host where none was given fails with that said. The step itself contacts no host.
+#[remote::operation]
+pub fn sudo(on: impl Into<On>) -> Run {
+    on.into().as_root("sudo")
+}
+
 /// Runs shell code in the login shell.
 ///
 /// E.g. `exec(hs, "df -h | tail -n +2")`. The script is the user's own code, so it is not quoted; values

@@ -195,6 +195,9 @@ pub enum HostError {
     #[error("the command ended without reporting an exit status")]
     NoExitStatus,
     /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
+    /// sudo would not run the command as root (`become`): no password given, a wrong one, no sudoers rule.
+    #[error("sudo: {cause}")]
+    Become { cause: String },
     #[error("bad argument, nothing was run: {cause}")]
     BadArgument { cause: String },
     /// An operation's output could not be read as the values it promises: the host's file looks different

@@ -47,6 +47,8 @@ pub struct Explicit {
     pub global_known_hosts: Option<Vec<PathBuf>>,
     /// The group's `host_key_checking`.
     pub host_key_checking: Option<HostKeyPolicy>,
+    /// The group's `become`.
+    pub become_root: bool,
 }
 
 /// Why a host's settings could not be worked out.
@@ -132,6 +134,7 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         keepalive: found.server_alive_interval.filter(|interval| !interval.is_zero()),
         host_key_alias: found.host_key_alias.clone(),
         jump: None,
+        become_root: explicit.become_root,
     })
 }
 
@@ -195,6 +198,8 @@ fn jumps(
             known_hosts: explicit.known_hosts.clone(),
             global_known_hosts: explicit.global_known_hosts.clone(),
             host_key_checking: explicit.host_key_checking,
+            // A jump host only forwards the connection; nothing runs on it.
+            become_root: false,
         };
         let found = config.map(|c| c.resolve(&hop.host, local_user)).unwrap_or_default();
         let mut spec = host(&hop_explicit, &found, local_user)?;

@@ -25,6 +25,29 @@ pub const PASSPHRASE_ENV: &str = "REMOTE_KEY_PASSPHRASE";
 /// the one key offered to every host and jump host; it is read into memory only, never written anywhere.
 pub const KEY_ENV: &str = "REMOTE_KEY";
 
+/// A secret held in memory only (the sudo password), wiped when the last copy is dropped; its `Debug` shows nothing
+/// of it.
+#[derive(Clone)]
+pub struct Secret(Arc<zeroize::Zeroizing<Vec<u8>>>);
+
+impl Secret {
+    /// Keeps `bytes`, which the caller should wipe on its side.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(Arc::new(zeroize::Zeroizing::new(bytes)))
+    }
+
+    /// The bytes, for the one place that sends them.
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
+}
+
 /// A private key given as text in [`KEY_ENV`], held in memory only. Its `Debug` shows the fingerprint alone.
 #[derive(Clone)]
 pub struct Identity {

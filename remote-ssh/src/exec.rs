@@ -126,15 +126,28 @@ pub async fn run_command(
     limits: CommandLimits,
     cancel: Option<&Cancel>,
     route: KillRoute<'_>,
+    elevation: Option<Elevation<'_>>,
 ) -> Result<Output, HostError> {
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
+    let line = match &elevation {
+        None => supervised(command),
+        Some(elevation) => supervised_as_root(command, elevation.password.is_some()),
+    };
     // Nothing has run until the server accepts the request, so a deadline passing before that is a host not
     // started, not a command to kill.
     tokio::select! {
-        sent = channel.exec(true, supervised(command)) => sent.map_err(disconnected)?,
+        sent = channel.exec(true, line) => sent.map_err(disconnected)?,
         () = crate::pool::passed(limits.deadline) => {
             return Err(HostError::DeadlinePassed { after: limits.deadline.map(|d| d.after).unwrap_or_default() });
         }
+    }
+    // sudo reads the password from standard input; the command itself gets /dev/null (see `supervised_as_root`).
+    if let Some(password) = elevation.as_ref().and_then(|e| e.password) {
+        let mut line = zeroize::Zeroizing::new(Vec::with_capacity(password.len() + 1));
+        line.extend_from_slice(password);
+        line.push(b'\n');
+        channel.data(&line[..]).await.map_err(disconnected)?;
+        channel.eof().await.map_err(disconnected)?;
     }
 
     let deadline = tokio::time::Instant::now() + limits.timeout;
@@ -158,6 +171,7 @@ pub async fn run_command(
     if let Some(reason) = stop {
         let kill = match await_process_group(&mut channel, &mut capture).await {
             None if capture.ended() => Kill::Ended,
+            group if elevation.is_some() => kill_as_root(connection, channel, group, elevation.as_ref()).await,
             group => kill(connection, channel, group, &route).await,
         };
         let mut output = capture.finish();
@@ -171,7 +185,65 @@ pub async fn run_command(
             HostError::NoExitStatus
         });
     }
-    Ok(capture.finish())
+    let output = capture.finish();
+    match elevation.as_ref().and_then(|_| sudo_refusal(&output)) {
+        Some(cause) => Err(HostError::Become { cause }),
+        None => Ok(output),
+    }
+}
+
+/// How a command runs as root through sudo: with the password to give it, or with none (`sudo -n`, which fails
+/// at once where a password is needed rather than waiting for one).
+#[derive(Clone, Copy)]
+pub struct Elevation<'a> {
+    /// The password sudo asks for, when one was given (`REMOTE_BECOME_PASSWORD`, `--ask-become-pass`).
+    pub password: Option<&'a [u8]>,
+}
+
+/// `command` run as root through sudo, reporting the login shell's process group first as [`supervised`] does.
+///
+/// The command itself always reads /dev/null: with a password, sudo reads it from standard input, and where sudo
+/// needs none (`NOPASSWD`, a cached login) the unread password must not reach the command. `-p ''` keeps sudo's
+/// prompt out of the output.
+pub fn supervised_as_root(command: &str, with_password: bool) -> String {
+    let inner = remote_core::quote::quote(&format!("exec </dev/null; {command}")).into_owned();
+    if with_password {
+        format!("printf 'remote-pgid:%s\\n' \"$$\"; sudo -S -p '' -- sh -c {inner}")
+    } else {
+        format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; sudo -n -- sh -c {inner}")
+    }
+}
+
+/// What sudo itself said when it would not run the command, in words that say how to go on; `None` when the
+/// command ran (whatever its own exit status).
+pub fn sudo_refusal(output: &Output) -> Option<String> {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = |needle: &str| stderr.lines().any(|line| line.starts_with("sudo") && line.contains(needle));
+    if output.exit == Some(127) && stderr.lines().any(|l| l.contains("sudo") && l.contains("not found")) {
+        return Some("sudo is not installed on this host; install it, or log in as root".into());
+    }
+    if output.exit != Some(1) {
+        return None;
+    }
+    if said("a password is required") {
+        return Some(
+            "sudo needs a password on this host and none was given; set REMOTE_BECOME_PASSWORD, or pass --ask-become-pass \
+             to be asked once"
+                .into(),
+        );
+    }
+    if said("incorrect password") || stderr.lines().any(|l| l.trim() == "Sorry, try again.") {
+        return Some("sudo refused the password given (REMOTE_BECOME_PASSWORD or --ask-become-pass)".into());
+    }
+    // These lines start with the user's name, not with `sudo:`.
+    let anywhere = |needle: &str| stderr.lines().any(|line| line.contains(needle));
+    if anywhere("not in the sudoers file") || anywhere("is not allowed to execute") || anywhere("may not run sudo") {
+        return Some("the login user may not run commands as root through sudo here; add a sudoers rule for it".into());
+    }
+    if said("must have a tty") {
+        return Some("sudo on this host insists on a terminal (`Defaults requiretty`); allow this user without one".into());
+    }
+    None
 }
 
 /// What a command has sent so far, kept within its limits.
@@ -334,6 +406,37 @@ async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_gr
     kill
 }
 
+/// Stops a command that runs as root through sudo: its processes belong to root, which the login user cannot
+/// signal, so the kill goes through `sudo -n` (or says it cannot). sudo may run the command on a terminal of its
+/// own, in a process group `remote` is never told, so even a successful kill is not a confirmation.
+async fn kill_as_root(
+    connection: &Connection,
+    channel: Channel<client::Msg>,
+    process_group: Option<u32>,
+    elevation: Option<&Elevation<'_>>,
+) -> Kill {
+    let _ = channel.signal(Sig::KILL).await;
+    let _ = channel.close().await;
+    let Some(group) = process_group else {
+        let why = "it had not yet reported its process group, so it could not be killed".to_string();
+        return Kill::Unconfirmed { process_group: None, why };
+    };
+    if elevation.is_some_and(|e| e.password.is_some()) {
+        let why = "it runs as root through sudo, and a kill through sudo would need the password again".to_string();
+        return Kill::Unconfirmed { process_group: Some(group), why };
+    }
+    let command = format!("sudo -n kill -s KILL -- -{group}");
+    let why = match tokio::time::timeout(KILL_CONFIRM, run_kill(connection, &command)).await {
+        Ok(Ok(0)) => "it ran as root through sudo: its process group was killed, but sudo may have run the command in a \
+                      group of its own (use_pty)"
+            .to_string(),
+        Ok(Ok(status)) => format!("`{command}` exited with status {status}"),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("`{command}` did not answer within {}", humantime::format_duration(KILL_CONFIRM)),
+    };
+    Kill::Unconfirmed { process_group: Some(group), why }
+}
+
 /// Why a kill command did not run.
 #[derive(Debug, thiserror::Error)]
 enum KillError {
@@ -399,6 +502,26 @@ mod tests {
         }
         out.extend(reader.finish());
         (out, reader.process_group)
+    }
+
+    #[test]
+    fn sudo_refusals_in_words() {
+        let check = |exit: u32, stderr: &str, expected: Option<&str>| {
+            let output = Output { exit: Some(exit), stderr: stderr.as_bytes().to_vec(), ..Output::default() };
+            let got = sudo_refusal(&output);
+            assert_eq!(got.as_deref().map(|s| &s[..expected.map_or(0, str::len).min(s.len())]), expected, "{stderr}");
+        };
+        check(1, "sudo: a password is required\n", Some("sudo needs a password on this host and none was given"));
+        check(1, "Sorry, try again.\nsudo: 1 incorrect password attempt\n", Some("sudo refused the password given"));
+        check(1, "sudo: no password was provided\nsudo: 1 incorrect password attempt\n", Some("sudo refused the password"));
+        check(1, "deploy is not in the sudoers file.\n", Some("the login user may not run commands as root"));
+        check(1, "Sorry, user deploy is not allowed to execute '/bin/sh -c x' as root on web-1.\n", Some("the login user may"));
+        check(1, "sudo: sorry, you must have a tty to run sudo\n", Some("sudo on this host insists on a terminal"));
+        check(127, "sh: 1: sudo: not found\n", Some("sudo is not installed on this host"));
+        // The command's own failures are its own.
+        check(1, "grep: x: No such file or directory\n", None);
+        check(2, "sudo: a password is required\n", None);
+        check(0, "", None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
-use crate::exec::{Cancel, CommandLimits, Echo, KillRoute, OnOutput, OutputBudget, cancelled, run_command};
+use crate::exec::{Cancel, CommandLimits, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, run_command};
 use remote_core::hosts::Transfer;
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
@@ -26,11 +26,29 @@ pub struct PoolConfig {
     pub channels_per_host: usize,
     /// The key from `REMOTE_KEY`: when set, the one key offered to every host, instead of files and the agent.
     pub identity: Option<crate::auth::Identity>,
+    /// The password sudo asks for on hosts that run commands as root (`become`), when one was given.
+    pub become_password: Option<crate::auth::Secret>,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { connect: ConnectOptions::default(), max_connecting: 64, channels_per_host: 8, identity: None }
+        Self {
+            connect: ConnectOptions::default(),
+            max_connecting: 64,
+            channels_per_host: 8,
+            identity: None,
+            become_password: None,
+        }
+    }
+}
+
+/// What a host's connection is kept under: running as root is a matter of the command line, not of the connection,
+/// so a host's one connection serves both.
+fn connection_key(spec: &HostSpec) -> std::borrow::Cow<'_, HostSpec> {
+    if spec.become_root {
+        std::borrow::Cow::Owned(HostSpec { become_root: false, ..spec.clone() })
+    } else {
+        std::borrow::Cow::Borrowed(spec)
     }
 }
 
@@ -293,7 +311,9 @@ impl SessionPool {
             let failure = match open {
                 Ok(Ok(channel)) => {
                     let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
-                    return run_command(&connection, channel, command, limits.clone(), cancel, route).await;
+                    let password = self.inner.config.become_password.as_ref().map(|secret| secret.expose());
+                    let elevation = spec.become_root.then_some(Elevation { password });
+                    return run_command(&connection, channel, command, limits.clone(), cancel, route, elevation).await;
                 }
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
                     // The server allows fewer sessions per connection than we tried (`MaxSessions` below our
@@ -324,6 +344,7 @@ impl SessionPool {
     }
 
     fn slot(&self, spec: &HostSpec) -> Arc<Slot> {
+        let spec = &*connection_key(spec);
         let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
         // Looked up before cloning: a spec holds several paths, and warm commands find their slot every time.
         if let Some(slot) = slots.get(spec) {
@@ -405,7 +426,7 @@ impl SessionPool {
 
     /// Whether a connection to `spec` is open now.
     pub fn is_open(&self, spec: &HostSpec) -> bool {
-        let slot = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).get(spec).cloned();
+        let slot = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).get(&*connection_key(spec)).cloned();
         slot.is_some_and(|slot| slot.is_open())
     }
 

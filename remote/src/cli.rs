@@ -143,6 +143,10 @@ pub struct SessionArgs {
     /// hosts it was dropped from say so. Each host also keeps at most 64 MiB per stream
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_output: usize,
+    /// Ask once, on the terminal, for the password sudo needs on hosts that run commands as root (`become`, `sudo`);
+    /// REMOTE_BECOME_PASSWORD gives it without asking
+    #[arg(long)]
+    pub ask_become_pass: bool,
 }
 
 impl SessionArgs {

@@ -41,18 +41,57 @@ const EXIT_USAGE: u8 = 2;
 /// The key from `REMOTE_KEY`, read once at start-up by [`main`] for every pool the process makes.
 static IDENTITY: std::sync::OnceLock<Option<remote_ssh::auth::Identity>> = std::sync::OnceLock::new();
 
-/// How a command's connections are made: its session options, and the key from `REMOTE_KEY` when there is one.
+/// The sudo password from `REMOTE_BECOME_PASSWORD` or `--ask-become-pass`, set once by [`main`].
+static BECOME_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = std::sync::OnceLock::new();
+
+/// Where the sudo password may come from instead of a prompt.
+const BECOME_PASSWORD_ENV: &str = "REMOTE_BECOME_PASSWORD";
+
+/// How a command's connections are made: its session options, the key from `REMOTE_KEY` and the sudo password
+/// when there are.
 pub fn pool_config(session: &cli::SessionArgs) -> remote_ssh::pool::PoolConfig {
     remote_ssh::pool::PoolConfig {
         connect: session.connect_options(),
         identity: IDENTITY.get().cloned().flatten(),
+        become_password: BECOME_PASSWORD.get().cloned().flatten(),
         ..remote_ssh::pool::PoolConfig::default()
     }
+}
+
+/// The command's session options, for the commands that connect.
+fn session_args(command: &Command) -> Option<&cli::SessionArgs> {
+    match command {
+        Command::Exec(args) => Some(&args.session),
+        Command::Eval(args) => Some(&args.session),
+        Command::Run(args) => Some(&args.session),
+        Command::Live(args) => Some(&args.session),
+        _ => None,
+    }
+}
+
+/// The sudo password, asked once on the terminal (echo off) when `--ask-become-pass` says so and the environment
+/// gave none.
+fn become_password(from_env: Option<remote_ssh::auth::Secret>, ask: bool) -> Result<Option<remote_ssh::auth::Secret>, String> {
+    if from_env.is_some() || !ask {
+        return Ok(from_env);
+    }
+    let typed = rpassword::prompt_password("sudo password (for become): ")
+        .map_err(|e| format!("--ask-become-pass needs a terminal to ask on ({e}); set {BECOME_PASSWORD_ENV} instead"))?;
+    let typed = zeroize::Zeroizing::new(typed);
+    Ok(Some(remote_ssh::auth::Secret::new(typed.as_bytes().to_vec())))
 }
 
 fn main() -> ExitCode {
     // The key is taken out of the environment before anything else runs, and is never written anywhere.
     let identity = remote_ssh::auth::Identity::from_env();
+    // The sudo password likewise: copied, then wiped where the environment held it.
+    let become_from_env = std::env::var_os(BECOME_PASSWORD_ENV)
+        .filter(|value| !value.is_empty())
+        .map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)));
+    if scrub_env(BECOME_PASSWORD_ENV) {
+        // SAFETY: as below.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    }
     if scrub_env(remote_ssh::auth::KEY_ENV) {
         // With the key given, no key file is read, so its passphrase is not needed again either.
         scrub_env(remote_ssh::auth::PASSPHRASE_ENV);
@@ -81,6 +120,16 @@ fn main() -> ExitCode {
         }
         // Commands that connect nowhere do not need the key, so a bad one is not their error.
         Err(_) => {}
+    }
+    let ask = session_args(&cli.command).is_some_and(|session| session.ask_become_pass);
+    match become_password(become_from_env, ask) {
+        Ok(password) => {
+            let _ = BECOME_PASSWORD.set(password);
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     }
     if cli.global.check && !matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_)) {
         eprintln!("error: --check (a dry run) applies to exec, run and eval; at the live prompt, write `check LINE`");

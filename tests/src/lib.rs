@@ -40,13 +40,27 @@ impl TestHosts {
 
     /// Starts one server on each of `addresses` (loopback only), letting the current user in.
     pub fn start_at(addresses: &[SocketAddr]) -> Self {
+        Self::start_for(addresses, &current_user())
+    }
+
+    /// Starts `count` servers that let `user` in (another account than the current one; needs root), with a
+    /// generated key. The test's folder is opened to other users, since sshd reads `authorized_keys` as `user`.
+    pub fn start_as(count: usize, user: &str) -> Self {
+        Self::start_for(&next_addresses(count), user)
+    }
+
+    fn start_for(addresses: &[SocketAddr], user: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
         assert!(addresses.iter().all(|a| a.ip().is_loopback()), "test hosts listen on loopback only: {addresses:?}");
         let dir = tempfile::Builder::new().prefix("remote-test-").tempdir().expect("temporary folder");
+        if user != current_user() {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("open the test folder");
+        }
         let config = SandboxConfig {
             dir: dir.path().join("sandbox"),
             addresses: addresses.to_vec(),
             addresses_per_server: 1,
-            login_user: current_user(),
+            login_user: user.to_string(),
             detach: false,
         };
         let sandbox = Sandbox::start(&config).unwrap_or_else(|e| panic!("could not start test sshd servers: {e}"));
@@ -125,6 +139,7 @@ fn harness_environment(command: &mut Command) {
         .current_dir(outside_workspace())
         .env_remove("REMOTE_INVENTORY")
         .env_remove("REMOTE_KEY")
+        .env_remove("REMOTE_BECOME_PASSWORD")
         .env_remove("GITHUB_ACTIONS")
         .env("NO_COLOR", "1");
 }

@@ -1,5 +1,6 @@
 //! One integration-test binary; each module covers one area of `remote` against real sshd servers on loopback.
 
+mod r#become;
 mod check;
 mod ci;
 mod cli;
