@@ -25,7 +25,7 @@ pub fn listing(hs: &Hosts) -> Run {
 #[remote::step]
 pub fn only_debian(run: Run) -> Run {
     let debian: Vec<String> =
-        exec(&run, "grep -qx 'ID=debian' /etc/os-release").results().iter().filter(|r| r.ok()).map(|r| r.host.clone()).collect();
+        query(&run, "grep -qx 'ID=debian' /etc/os-release").results().iter().filter(|r| r.ok()).map(|r| r.host.clone()).collect();
     pick(run, |r: &HostResult| !r.ok() || debian.contains(&r.host))
 }
 

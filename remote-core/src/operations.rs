@@ -9,15 +9,40 @@ use crate::quote;
 use crate::report::HostError;
 use crate::run::{On, Preview, Run};
 
+/// What runs instead of a command that changes hosts in a dry run, made from its quoted operand and its flags.
+type MakePreview = fn(operand: &str, flags: &Flags) -> String;
+
+/// The options given to `mkdir` or `rm` that change what they would do.
+struct Flags {
+    /// `-p` (mkdir: parents made, an existing folder fine) or `-r`/`-R` (rm: folders too).
+    deep: bool,
+    /// `-f`: rm of something missing is fine.
+    force: bool,
+}
+
+impl Flags {
+    fn of(argv: &[&str]) -> Flags {
+        let has = |short: &[char], long: &[&str]| {
+            // The options only: not the program, not what follows `--`, not the operand (the last word).
+            let options = &argv[1..argv.len().saturating_sub(1).max(1)];
+            options.iter().take_while(|word| **word != "--").any(|word| {
+                long.contains(word)
+                    || (word.starts_with('-') && !word.starts_with("--") && word.chars().skip(1).any(|c| short.contains(&c)))
+            })
+        };
+        Flags { deep: has(&['p', 'r', 'R'], &["--parents", "--recursive"]), force: has(&['f'], &["--force"]) }
+    }
+}
+
 /// Runs `argv` (quoted word by word) where `on` says; the label is the command line. A command that changes
-/// hosts has a `preview`, what runs instead in a dry run, made from the quoted operand.
-fn command(on: impl Into<On>, argv: &[&str], preview: Option<fn(&str) -> String>) -> Run {
+/// hosts has a `preview`, what runs instead in a dry run.
+fn command(on: impl Into<On>, argv: &[&str], preview: Option<MakePreview>) -> Run {
     match quote::command_line(argv) {
         Ok(line) => match preview {
-            None => on.into().exec(&line, &line),
+            None => on.into().read(&line, &line),
             Some(preview) => {
                 let operand = quote::quote(argv[argv.len() - 1]);
-                on.into().change(&line, &line, Preview::Script(&preview(&operand)))
+                on.into().change(&line, &line, Preview::Script(&preview(&operand, &Flags::of(argv))))
             }
         },
         // Only a NUL byte cannot be quoted; no host is contacted and each says why.
@@ -27,7 +52,7 @@ fn command(on: impl Into<On>, argv: &[&str], preview: Option<fn(&str) -> String>
 
 /// Runs `program FLAGS… OPERAND` where `on` says, or refuses every host when a flag is not an option: a
 /// word such as `/etc` in `rm`'s flags would otherwise become a second operand (`rm -rf /etc /x`).
-fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str, preview: Option<fn(&str) -> String>) -> Run {
+fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str, preview: Option<MakePreview>) -> Run {
     let mut argv = vec![program];
     for word in flags.split_whitespace() {
         if !word.starts_with('-') || word == "-" {
@@ -65,7 +90,23 @@ pub fn ls(on: impl Into<On>, target: &str, flags: &str) -> Run {
 /// E.g. `mkdir(hs, "/tmp/work", "-p")`.
 #[remote::operation(default(flags = ""))]
 pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
-    let preview = |folder: &str| format!("[ -d {folder} ] || echo would make the folder {folder}");
+    // As mkdir would: without -p, an existing folder or a missing parent fails it.
+    let preview = |folder: &str, flags: &Flags| {
+        let fail = |why: &str| format!("{{ printf 'mkdir would fail: %s {why}\\n' {folder} >&2; exit 1; }}");
+        let make = format!("printf 'would make the folder %s\\n' {folder}");
+        if flags.deep {
+            format!(
+                "if [ -d {folder} ]; then :; elif [ -e {folder} ]; then {}; else {make}; fi",
+                fail("exists and is not a folder")
+            )
+        } else {
+            format!(
+                "if [ -e {folder} ]; then {}; elif ! [ -d \"$(dirname -- {folder})\" ]; then {}; else {make}; fi",
+                fail("exists"),
+                fail("has no parent folder (give -p)")
+            )
+        }
+    };
     with_flags(on, "mkdir", flags, folder, Some(preview))
 }
 
@@ -74,7 +115,20 @@ pub fn mkdir(on: impl Into<On>, folder: &str, flags: &str) -> Run {
 /// E.g. `rm(hs, "/tmp/work", "-rf")`.
 #[remote::operation(default(flags = ""))]
 pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
-    let preview = |target: &str| format!("if [ -e {target} ] || [ -L {target} ]; then echo would remove {target}; fi");
+    // As rm would: a folder needs -r, something missing needs -f.
+    let preview = |target: &str, flags: &Flags| {
+        let fail = |why: &str| format!("{{ printf 'rm would fail: %s {why}\\n' {target} >&2; exit 1; }}");
+        let folder = if flags.deep {
+            format!("printf 'would remove the folder %s and all in it\\n' {target}")
+        } else {
+            fail("is a folder (give -r)")
+        };
+        let missing = if flags.force { ":".to_string() } else { fail("does not exist") };
+        format!(
+            "if [ -d {target} ] && ! [ -L {target} ]; then {folder}; elif [ -e {target} ] || [ -L {target} ]; then \
+             printf 'would remove %s\\n' {target}; else {missing}; fi"
+        )
+    };
     with_flags(on, "rm", flags, target, Some(preview))
 }
 
@@ -137,12 +191,23 @@ pub fn sudo(on: impl Into<On>) -> Run {
 
 /// Runs shell code in the login shell.
 ///
-/// E.g. `exec(hs, "df -h | tail -n +2")`. The script is the user's own code, so it is not quoted; values
-/// to put inside it should go through [`quote::quote`].
+/// E.g. `exec(hs, "systemctl daemon-reload")`. The script is the user's own code, so it is not quoted; values
+/// to put inside it should go through [`quote::quote`]. In a dry run it is not run (nothing tells what it would
+/// change); shell code that only reads is [`query`].
 #[remote::operation]
 pub fn exec(on: impl Into<On>, script: &str) -> Run {
     let label = script.lines().next().unwrap_or_default();
-    on.into().change(label, script, Preview::Unknown)
+    on.into().exec(label, script)
+}
+
+/// Runs shell code that only reads, in the login shell, in dry runs too: `exec` for questions.
+///
+/// E.g. `query(hs, "df -h | tail -n +2")`, or in a step `query(&run, "grep -qx ID=debian /etc/os-release")`
+/// to pick hosts. It is the user's word that the code changes nothing: `--check` runs it as it is.
+#[remote::operation]
+pub fn query(on: impl Into<On>, script: &str) -> Run {
+    let label = script.lines().next().unwrap_or_default();
+    on.into().read(label, script)
 }
 
 /// Starts shell code detached from the session, so that it goes on after the connection closes (the seed's
@@ -157,7 +222,7 @@ pub fn nohup(on: impl Into<On>, script: &str) -> Run {
     let line = format!(
         "if command -v setsid >/dev/null 2>&1; then setsid nohup {detached} else nohup {detached} fi; echo \"started, pid $!\""
     );
-    on.into().change(&format!("nohup {}", script.lines().next().unwrap_or_default()), &line, Preview::Unknown)
+    on.into().exec(&format!("nohup {}", script.lines().next().unwrap_or_default()), &line)
 }
 
 /// Unpacks a tar archive on each host into a folder, made if missing: `tar -xf ARCHIVE -C DEST` (tar finds
@@ -176,9 +241,7 @@ pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
         quote::command_line(&["tar", "-xf", &archive_at, "-C", &dest_at]),
     ];
     match parts {
-        [Ok(mkdir), Ok(tar)] => {
-            on.into().change(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}"), Preview::Unknown)
-        }
+        [Ok(mkdir), Ok(tar)] => on.into().exec(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}")),
         [Err(err), _] | [_, Err(err)] => on.into().refuse("extract", HostError::BadArgument { cause: err.to_string() }),
     }
 }

@@ -171,8 +171,9 @@ fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), String> {
         let [status, name, arch, version] = fields[..] else {
             return Err(unreadable(SOURCE, index, line, "expected 4 tab-separated fields: status, name, architecture, version"));
         };
-        // `ii`, `hi`, `iU`… : wanted state, then current state. Only `n` (not installed) and `c` (removed, its
-        // configuration files left: `rc`) have no files of the package on disk; half-installed states still count.
+        // `ii`, `hi`, `iU`… : wanted state, then current state. Only `i` (installed) counts: `n` and `c` (`rc`, its
+        // configuration left) have none of it, and the half-way states (`iU` unpacked, `iF` half-configured, `iH`
+        // half-installed, `iW`/`it` awaiting triggers) are handed to the manager again, which finishes them.
         let mut state = status.trim().chars();
         let (Some(want), Some(current)) = (state.next(), state.next()) else {
             return Err(unreadable(SOURCE, index, line, "the status is not two letters such as `ii`"));
@@ -180,7 +181,7 @@ fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), String> {
         if !"uihrp".contains(want) || !"ncHUFWti".contains(current) {
             return Err(unreadable(SOURCE, index, line, &format!("`{}` is not a dpkg status", status.trim())));
         }
-        if matches!(current, 'n' | 'c') {
+        if current != 'i' {
             continue;
         }
         if name.is_empty() || version.is_empty() {
@@ -281,7 +282,8 @@ pub(crate) fn list_pending(manager: Manager) -> &'static str {
         Manager::Zypper => "LC_ALL=C zypper --non-interactive --no-refresh list-updates",
         Manager::Apk => "LC_ALL=C apk list -u",
         Manager::Pacman => {
-            "{ e=$(LC_ALL=C pacman -Qu --color never 2>&1 >&3 3>&-); s=$?; } 3>&1; \
+            // `if` keeps `set -e` from ending the script at pacman's exit status of 1, which is the common case.
+            "{ if e=$(LC_ALL=C pacman -Qu --color never 2>&1 >&3 3>&-); then s=0; else s=$?; fi; } 3>&1; \
              [ -z \"$e\" ] || printf '%s\\n' \"$e\" >&2; [ $s -eq 0 ] || { [ $s -eq 1 ] && [ -z \"$e\" ]; }"
         }
     }
@@ -632,6 +634,13 @@ pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>,
                     "{shown} is not a package name: `{bad}` is not allowed; names use letters, digits and `{NAME_CHARACTERS}`"
                 ));
             }
+            // apt reads `name-` as "remove name" whatever the command, unless a package has that very name (none
+            // does): a typo would turn an install into a removal. (`name+` means install, and `g++` is a name.)
+            if word.ends_with('-') {
+                return Err(format!(
+                    "{shown} ends with `-`, which apt reads as \"remove this package\"; give the package's full name"
+                ));
+            }
             if allow_files && (word.ends_with(".deb") || word.ends_with(".rpm")) {
                 return Err(format!(
                     "{shown} looks like a package file but has no `/`, so it would be taken for a name: write it as `./{word}`"
@@ -866,7 +875,7 @@ fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
         (Manager::Dnf | Manager::Yum, Job::Install(_)) => format!("{} -y install", manager.name()),
         (Manager::Dnf | Manager::Yum, Job::Remove(_)) => format!("{} -y remove", manager.name()),
         (Manager::Zypper, Job::Update) => "zypper --non-interactive refresh".into(),
-        (Manager::Zypper, Job::Upgrade) => "zypper --non-interactive update".into(),
+        (Manager::Zypper, Job::Upgrade) => "zypper --non-interactive update --auto-agree-with-licenses".into(),
         (Manager::Zypper, Job::Install(_)) => "zypper --non-interactive install --auto-agree-with-licenses".into(),
         (Manager::Zypper, Job::Remove(_)) => "zypper --non-interactive remove".into(),
         (Manager::Apk, Job::Update) => "apk update".into(),
@@ -878,7 +887,13 @@ fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
         (Manager::Pacman, Job::Install(_)) => "pacman -S --noconfirm --needed".into(),
         (Manager::Pacman, Job::Remove(_)) => "pacman -R --noconfirm".into(),
     };
-    if words.is_empty() { format!("LC_ALL=C {verb}") } else { format!("LC_ALL=C {verb} {words}") }
+    let line = if words.is_empty() { format!("LC_ALL=C {verb}") } else { format!("LC_ALL=C {verb} {words}") };
+    if manager == Manager::Zypper {
+        // zypper's 102 (reboot needed), 103 (zypper itself updated, run again), 106 (repositories skipped) and 107
+        // (a package's script failed) come after the packages changed: the listing after says what did.
+        return format!("{line} || {{ r=$?; [ $r -eq 102 ] || [ $r -eq 103 ] || [ $r -eq 106 ] || [ $r -eq 107 ]; }}");
+    }
+    line
 }
 
 /// Shell that runs what `pick` gives for the manager found (`$m`).
@@ -915,15 +930,24 @@ fn start(script: Script) -> Script {
 /// whole job).
 fn first_script(job: Job<'_>, checking: bool) -> Script {
     let script = start(Script::new());
+    // apt can say exactly what an install or removal would do, dependencies included (`apt-get -s`): a dry run
+    // asks it, since removing one library can take the services that need it along.
+    let script = match job {
+        Job::Install(wanted) | Job::Remove(wanted) if checking && wanted.iter().all(|w| matches!(w, Wanted::Name(_))) => {
+            let verb = if matches!(job, Job::Install(_)) { "install" } else { "remove" };
+            let words: Vec<String> = wanted.iter().map(|w| quote(w.as_str()).into_owned()).collect();
+            let simulate = format!("LC_ALL=C apt-get -s -o Debug::NoLocking=1 {verb} {}", words.join(" "));
+            script.run("simulate", &per_manager(|m| if m == Manager::Apt { simulate.clone() } else { ":".into() }))
+        }
+        _ => script,
+    };
     match job {
         Job::Update if checking => script.run("pending", &per_manager(|m| list_pending(m).to_string())),
         Job::Update => script
             .run("log", &format!("{} 1>&2", per_manager(|m| action(m, job, ""))))
             .run("pending", &per_manager(|m| list_pending(m).to_string())),
         Job::Upgrade if checking => script.run("pending", &per_manager(|m| list_pending(m).to_string())),
-        Job::Upgrade => script
-            .run("log", &format!("{} 1>&2", per_manager(|m| action(m, job, ""))))
-            .run("after", &per_manager(|m| list_installed(m).to_string())),
+        Job::Upgrade => acting(script, &per_manager(|m| action(m, job, ""))),
         Job::Install(wanted) => {
             let files: Vec<String> =
                 wanted.iter().filter(|w| matches!(w, Wanted::File(_))).map(|w| file_path(w.as_str())).collect();
@@ -931,20 +955,30 @@ fn first_script(job: Job<'_>, checking: bool) -> Script {
                 return script;
             }
             // Each file's package name and version, a line each, to compare with what is installed.
-            let show = |m: Manager| match m {
+            let show = |m: Manager| {
+                match m {
+                // A file not there yet (a dry run's upload sent nothing) is a package not installed.
                 Manager::Apt => files
                     .iter()
-                    .map(|f| format!("dpkg-deb --show --showformat='${{Package}}\\t${{Version}}\\n' {}", quote(f)))
+                    .map(|f| {
+                        let f = quote(f);
+                        format!("if [ -e {f} ]; then dpkg-deb --show --showformat='${{Package}}\\t${{Version}}\\n' {f}; else echo; fi")
+                    })
                     .collect::<Vec<_>>()
                     .join("\n"),
                 Manager::Dnf | Manager::Yum | Manager::Zypper => files
                     .iter()
                     .map(|f| {
-                        format!("rpm -qp --qf '%{{NAME}}\\t%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}\\n' {}", quote(f))
+                        let f = quote(f);
+                        format!(
+                            "if [ -e {f} ]; then rpm -qp --qf '%{{NAME}}\\t%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}.%{{ARCH}}\\n' {f}; \
+                             else echo; fi"
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n"),
                 other => format!("echo '{} cannot install package files; give package names' >&2; exit 3", other.name()),
+            }
             };
             script.run("files", &per_manager(show))
         }
@@ -956,10 +990,16 @@ fn first_script(job: Job<'_>, checking: bool) -> Script {
 /// the state after.
 fn second_script(token: &str, job: Job<'_>, manager: Manager, words: &[String]) -> String {
     let quoted: Vec<String> = words.iter().map(|w| quote(w).into_owned()).collect();
-    start(Script::with_token(token))
-        .run("log", &format!("{{ {}; }} 1>&2", action(manager, job, &quoted.join(" "))))
+    acting(start(Script::with_token(token)), &action(manager, job, &quoted.join(" "))).command()
+}
+
+/// `script` going on with `act` (its output to stderr), then what is installed after, whether `act` succeeded or
+/// not, so that a failure still says what changed; the script ends with `act`'s exit status.
+fn acting(script: Script, act: &str) -> Script {
+    script
+        .run("log", &format!("rc=0\n{{ {act}\n}} 1>&2 || rc=$?"))
         .run("after", &per_manager(|m| list_installed(m).to_string()))
-        .command()
+        .run("end", "exit $rc")
 }
 
 /// One host's first reading: its manager, what it has, and what it needs (`words` to install or remove).
@@ -1016,13 +1056,11 @@ fn read_found(job: Job<'_>, reading: &Reading<'_>, needs: bool) -> Result<Found,
 /// that need one (hosts with the same manager and needs share it).
 fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
     let on = on.into();
-    let checking = match &on {
-        On::Hosts(hosts) => hosts.driver().checking(),
-        On::After(run) => run.hosts().driver().checking(),
-    };
+    let checking = on.checking();
     let first = first_script(job, checking);
     let token = first.token().to_string();
-    let run = on.exec(label, &first.command());
+    // In a dry run the first script only reads (it neither refreshes nor upgrades).
+    let run = if checking { on.read(label, &first.command()) } else { on.exec(label, &first.command()) };
     let run = match job {
         Job::Install(_) | Job::Remove(_) if !checking => run.exec_each(label, |result| {
             let output = result.output()?;
@@ -1033,16 +1071,33 @@ fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
         _ => run,
     };
     run.map_results(|result| {
-        if !result.ok() {
-            return result;
-        }
         let HostResult { host, outcome, elapsed } = result;
         let outcome = outcome.and_then(|mut output| {
+            // A listing cut short would read as packages removed.
+            if output.truncated {
+                let cause = "its output was cut short (over the per-host limit or the run's --max-output budget), so what \
+                             is installed cannot be read whole; raise --max-output";
+                return Err(HostError::Unavailable { operation: "packages".into(), cause: cause.into() });
+            }
             let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-            let (changed, said, data) = verdict(job, checking, &Reading::parse("packages", &token, &stdout))?;
-            output.stdout = format!("{said}\n").into_bytes();
-            output.changed = changed;
-            output.data = Some(Data::Packages(data));
+            let reading = Reading::parse("packages", &token, &stdout);
+            if output.success() {
+                let (changed, said, data) = verdict(job, checking, &reading)?;
+                output.stdout = format!("{said}\n").into_bytes();
+                output.changed = changed;
+                output.data = Some(Data::Packages(data));
+            } else {
+                // A failed host keeps its failure (the manager's words are on stderr); when it listed what it has
+                // after, it also says what changed meanwhile, rather than carrying its raw listings.
+                output.stdout = Vec::new();
+                if !reading.sections("after").is_empty()
+                    && let Ok((changed, said, data)) = verdict(job, checking, &reading)
+                {
+                    output.stdout = format!("the package manager failed; meanwhile: {said}\n").into_bytes();
+                    output.changed = changed;
+                    output.data = Some(Data::Packages(data));
+                }
+            }
             Ok(output)
         });
         HostResult { host, outcome, elapsed }
@@ -1059,8 +1114,19 @@ fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Optio
     if has("after") {
         let after = parse_installed(manager, &section("after")?).map_err(|cause| reading.unavailable(cause))?;
         let change = diff(&found.before, &after);
-        let said =
+        let mut said =
             if change.is_empty() { "unchanged: the package manager changed nothing".to_string() } else { describe(&change) };
+        // What was asked and is still not so: a name the manager resolves to another package (a virtual package,
+        // one another package provides) is listed under that other name, and is handed to the manager every time.
+        let (left, state) = match job {
+            Job::Install(wanted) => (missing(manager, wanted, &after), "not listed as installed after the run"),
+            Job::Remove(wanted) => (present(manager, wanted, &after), "still installed after the run"),
+            Job::Update | Job::Upgrade => (Vec::new(), ""),
+        };
+        let left: Vec<&str> = left.iter().filter(|w| matches!(w, Wanted::Name(_))).map(|w| w.as_str()).collect();
+        if !left.is_empty() {
+            said.push_str(&format!("; {state}: {} (a virtual package, or a name another package provides?)", names(&left)));
+        }
         let changed = !change.is_empty();
         (data.installed, data.upgraded, data.removed) = (change.installed, change.upgraded, change.removed);
         return Ok((Some(changed), said, data));
@@ -1100,6 +1166,11 @@ fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Optio
                 return Ok((Some(false), format!("unchanged: {} {state}", names(&words)), data));
             }
             // Only a dry run gets here with needs: a real run's hosts that need something ran the second script.
+            if manager == Manager::Apt && has("simulate") {
+                let simulated =
+                    parse_pending(manager, &section("simulate")?, &found.before).map_err(|cause| reading.unavailable(cause))?;
+                return Ok(would(simulated, data));
+            }
             let packages = found.needs.iter().map(|name| Package { name: name.clone(), version: String::new() });
             if verb == "install" {
                 data.installed = packages.collect();
@@ -1110,6 +1181,35 @@ fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Optio
             Ok((Some(true), format!("would {verb} {}", names(&words)), data))
         }
     }
+}
+
+/// A dry run's verdict from the manager's own simulation: every package it would install, upgrade or remove.
+fn would(simulated: Vec<Upgrade>, mut data: Packages) -> (Option<bool>, String, Packages) {
+    for change in simulated {
+        match (change.from.is_empty(), change.to.is_empty()) {
+            (true, _) => data.installed.push(Package { name: change.name, version: change.to }),
+            (_, true) => data.removed.push(Package { name: change.name, version: change.from }),
+            _ => data.upgraded.push(change),
+        }
+    }
+    let listed = |list: &[Package]| {
+        let words: Vec<String> = list.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+        names(&words.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let mut parts = Vec::new();
+    if !data.installed.is_empty() {
+        parts.push(format!("would install {}", listed(&data.installed)));
+    }
+    if !data.upgraded.is_empty() {
+        parts.push(format!("would upgrade {}{}", data.upgraded.len(), upgrades(&data.upgraded)));
+    }
+    if !data.removed.is_empty() {
+        parts.push(format!("would remove {}", listed(&data.removed)));
+    }
+    if parts.is_empty() {
+        return (Some(false), "unchanged: the package manager would change nothing".into(), data);
+    }
+    (Some(true), parts.join("; "), data)
 }
 
 /// Names shown in one line of words; the rest are counted.
@@ -1127,7 +1227,14 @@ fn upgrades(list: &[Upgrade]) -> String {
     if list.is_empty() {
         return String::new();
     }
-    let words: Vec<String> = list.iter().map(|u| format!("{} {} → {}", u.name, u.from, u.to)).collect();
+    let words: Vec<String> = list
+        .iter()
+        .map(|u| match (u.from.is_empty(), u.to.is_empty()) {
+            (true, _) => format!("{} (new) {}", u.name, u.to),
+            (_, true) => format!("{} {} (removed)", u.name, u.from),
+            _ => format!("{} {} → {}", u.name, u.from, u.to),
+        })
+        .collect();
     format!(": {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>()))
 }
 

@@ -10,7 +10,7 @@ pub use crate::fields::selectors::*;
 pub use crate::fields::{Field, Select, above, below};
 pub use crate::hosts::Hosts;
 pub use crate::metrics::{cpu, cpu_cores, cpu_over, disk, disk_all, entropy, load, net, net_over, ram};
-pub use crate::operations::{download, exec, extract, ls, mkdir, nohup, ping, rm, sudo, sync, upload, uptime};
+pub use crate::operations::{download, exec, extract, ls, mkdir, nohup, ping, query, rm, sudo, sync, upload, uptime};
 pub use crate::packages::{Manager, Package, Packages, Upgrade, pkg_install, pkg_remove, pkg_update, pkg_upgrade};
 pub use crate::report::{HostError, HostResult, Output, Report};
 pub use crate::run::{On, Preview, Run};

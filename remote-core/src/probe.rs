@@ -118,7 +118,7 @@ impl Probe {
         // Run by `sh` whatever the login shell is: zsh, for one, stops at a glob that matches nothing (no hwmon
         // sensors). `exec` keeps the login shell's process, so a timeout still kills the script's process group.
         let command = script.command();
-        on.into().exec(label, &command).with_data(|output| {
+        on.into().read(label, &command).with_data(|output| {
             // Half a process table would read as processes that are not running: no data rather than wrong data.
             if output.truncated {
                 let cause = "its output was cut short (over the per-host limit or the run's --max-output budget), so \

@@ -12,6 +12,9 @@ use crate::hosts::{Hosts, Transfer};
 use crate::inventory::HostSpec;
 use crate::report::{HostError, HostResult, Output, Report};
 
+/// Distinct commands [`Run::exec_each`] runs at once, each on its own thread.
+const COMMANDS_AT_ONCE: usize = 16;
+
 /// The outcome of a pipeline step: one result per host of its host set, and the set itself.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -53,6 +56,10 @@ impl Run {
     /// none for keep its result. Hosts given the same command share one fan-out; the fan-outs of different
     /// commands run at once, so a fleet whose hosts each need their own command is not done one host at a time.
     pub(crate) fn exec_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
+        // The commands change hosts: a dry run runs none of them, whatever the caller forgot.
+        if self.hosts.driver().checking() {
+            return self;
+        }
         let Run { hosts, report } = self;
         let by_name = specs_by_name(&hosts);
         let mut commands: Vec<(String, Vec<HostSpec>)> = Vec::new();
@@ -64,24 +71,33 @@ impl Run {
             }
         }
         let started = Instant::now();
-        let fresh: Vec<HostResult> = std::thread::scope(|scope| {
-            let runs: Vec<_> = commands
-                .iter()
-                .map(|(command, specs)| {
-                    let subset = hosts.with_specs(specs.clone());
-                    scope.spawn(move || subset.driver().exec(&subset, label, command))
+        // A thread per command blocks on the driver; a fleet of many distinct commands goes in rounds of them.
+        let fresh: Vec<HostResult> = commands
+            .chunks(COMMANDS_AT_ONCE)
+            .flat_map(|round| {
+                std::thread::scope(|scope| {
+                    let runs: Vec<_> = round
+                        .iter()
+                        .map(|(command, specs)| {
+                            let subset = hosts.with_specs(specs.clone());
+                            scope.spawn(move || subset.driver().exec(&subset, label, command))
+                        })
+                        .collect();
+                    runs.into_iter()
+                        .zip(round)
+                        .flat_map(|(run, (_, specs))| {
+                            run.join().unwrap_or_else(|_| {
+                                let cause = "the thread running this command panicked".to_string();
+                                specs
+                                    .iter()
+                                    .map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() }))
+                                    .collect()
+                            })
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .collect();
-            runs.into_iter()
-                .zip(&commands)
-                .flat_map(|(run, (_, specs))| {
-                    run.join().unwrap_or_else(|_| {
-                        let cause = "the thread running this command panicked".to_string();
-                        specs.iter().map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() })).collect()
-                    })
-                })
-                .collect()
-        });
+            })
+            .collect();
         let mut fresh: HashMap<String, HostResult> = fresh.into_iter().map(|r| (r.host.clone(), r)).collect();
         let results = report.results.into_iter().map(|old| fresh.remove(&old.host).unwrap_or(old)).collect();
         let elapsed = report.elapsed + started.elapsed();
@@ -263,8 +279,26 @@ impl On {
 
     /// Runs `command` where this target says, and returns a run over the same hosts as the target:
     /// hosts that failed before keep their earlier outcome and are not contacted again.
+    ///
+    /// Nothing tells what a command may change, so in a dry run (`--check`) it is not run, and each host says so
+    /// ([`Preview::Unknown`]): a dry run fails closed. A command that only reads goes through [`On::read`], one
+    /// that changes hosts and can say what it would change through [`On::change`].
     pub fn exec(self, label: &str, command: &str) -> Run {
+        self.change(label, command, Preview::Unknown)
+    }
+
+    /// Runs `command`, which must change nothing on the hosts (it reads a file, a state, a metric), where this
+    /// target says, as [`On::exec`] does; it runs in a dry run too.
+    pub fn read(self, label: &str, command: &str) -> Run {
         self.apply(label, &|hosts: &Hosts| hosts.driver().exec(hosts, label, command))
+    }
+
+    /// Whether the hosts' driver is doing a dry run.
+    pub(crate) fn checking(&self) -> bool {
+        match self {
+            On::Hosts(hosts) => hosts.driver().checking(),
+            On::After(run) => run.hosts().driver().checking(),
+        }
     }
 
     /// Runs `command`, which changes hosts, where this target says, as [`On::exec`] does; in a dry run (`--check`)
@@ -277,7 +311,8 @@ impl On {
             }
             let (script, known) = match preview {
                 Preview::Script(script) => (script.to_string(), true),
-                Preview::Unknown => (unknown_preview(command), false),
+                // The label names what the user asked for; the command may be a wrapper around it.
+                Preview::Unknown => (unknown_preview(label), false),
             };
             let mut results = driver.exec(hosts, label, &script);
             for result in &mut results {

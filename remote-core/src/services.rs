@@ -274,7 +274,14 @@ pub(crate) fn needed(action: Action, now: &Service) -> Result<bool, String> {
     Ok(match action {
         Action::Start => !now.up(),
         Action::Stop => now.up(),
-        Action::Restart | Action::Reload => true,
+        Action::Restart => true,
+        Action::Reload if now.up() => true,
+        Action::Reload => {
+            return Err(format!(
+                "`{unit}` is not active ({}), so there is nothing to reload; start it instead",
+                now.active_state
+            ));
+        }
         Action::Enable => match now.unit_file_state.as_str() {
             "enabled" | "static" | "generated" | "transient" => false,
             "" => return Err(format!("`{unit}` has no unit file, so there is nothing to enable")),
@@ -319,7 +326,7 @@ pub fn service(on: impl Into<On>, name: &str, action: &str) -> Run {
         (Err(cause), _) | (_, Err(cause)) => return on.into().refuse(&label, HostError::BadArgument { cause }),
     };
     let show = show_command(&unit);
-    let before = on.into().exec(&label, &format!("{NEEDS_SYSTEMD}{show}")).with_data(|output| parse_output(&output.stdout));
+    let before = on.into().read(&label, &format!("{NEEDS_SYSTEMD}{show}")).with_data(|output| parse_output(&output.stdout));
     let Some(act) = command(action, &unit) else { return before };
     let act = quote::command_line(&act).unwrap_or_default();
     let checking = before.hosts().driver().checking();
@@ -328,7 +335,10 @@ pub fn service(on: impl Into<On>, name: &str, action: &str) -> Run {
     } else {
         // Only hosts whose unit the action would change act; each then says so and shows its new state.
         before.exec_each(&label, |result| match result.any_data() {
-            Some(Data::Service(now)) if needed(action, now) == Ok(true) => Some(format!("{act} && {{ echo {ACTED}; {show}; }}")),
+            // The state again just before acting, so that what the action moved is measured on this run alone.
+            Some(Data::Service(now)) if needed(action, now) == Ok(true) => {
+                Some(format!("{show} && {act} >&2 && {{ echo {ACTED}; {show}; }}"))
+            }
             _ => None,
         })
     };
@@ -353,12 +363,29 @@ pub fn service(on: impl Into<On>, name: &str, action: &str) -> Run {
 /// the words for it, and the unit's state. A host that acted printed [`ACTED`] before its new state; one that
 /// did not printed its state only, which says why it did not.
 fn verdict(action: Action, stdout: &[u8]) -> Result<(bool, String, Data), HostError> {
+    let text = String::from_utf8_lossy(stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    if let Some(at) = lines.iter().position(|line| *line == ACTED) {
+        let before = parse_output(lines[..at].join("\n").as_bytes())?;
+        let data = parse_output(lines[at + 1..].join("\n").as_bytes())?;
+        let (Data::Service(was), Data::Service(now)) = (&before, &data) else { unreachable!("parse_output makes service data") };
+        // Restarting and reloading act whatever the state says; the others changed what they moved.
+        let moved = match action {
+            Action::Start | Action::Stop => was.active_state != now.active_state,
+            Action::Enable | Action::Disable => was.unit_file_state != now.unit_file_state,
+            Action::Restart | Action::Reload | Action::Status => true,
+        };
+        let said = if moved {
+            format!("{} {}", past(action), now.unit)
+        } else {
+            let state = if matches!(action, Action::Start | Action::Stop) { &now.active_state } else { &now.unit_file_state };
+            format!("unchanged: {} is still {state} after systemctl {}", now.unit, action.name())
+        };
+        return Ok((moved, said, data));
+    }
     let data = parse_output(stdout)?;
     let Data::Service(now) = &data else { unreachable!("parse_output makes service data") };
-    let acted = stdout.split(|b| *b == b'\n').any(|line| line == ACTED.as_bytes());
-    let (changed, said) = if acted {
-        (true, format!("{} {}", past(action), now.unit))
-    } else {
+    let (changed, said) = {
         let cause = |cause: String| HostError::Unavailable { operation: "service".into(), cause };
         match needed(action, now).map_err(cause)? {
             true => (true, format!("would {} {}", action.name(), now.unit)),

@@ -57,8 +57,9 @@ fn check_installed(manager: Manager, text: &str, expected: &[(&str, &[&str])]) {
 
 #[test]
 fn installed_apt() {
-    // `rc` (removed, configuration left) and `un`/`pn` (not installed) are not installed; held (`hi`) and half
-    // configured (`iF`) ones are. A foreign architecture is named `name:arch`, as apt names it.
+    // `rc` (removed, configuration left) and `un`/`pn` (not installed) are not installed, nor are half-configured
+    // (`iF`) or unpacked (`iU`) ones, which the manager must finish; held (`hi`) ones are. A foreign architecture is
+    // named `name:arch`, as apt names it.
     check_installed(
         Apt,
         "amd64\nii \tadduser\tall\t3.134\nhi \tnginx\tamd64\t1.22.1-9\nrc \tapache2\tamd64\t2.4.57-2\nun \tfoo\t\t\n\
@@ -68,9 +69,7 @@ fn installed_apt() {
             ("adduser", &["3.134"]),
             ("libc6", &["2.36-9+deb12u4"]),
             ("libc6:i386", &["2.36-9+deb12u4"]),
-            ("libcap2", &["1:2.66-4"]),
             ("nginx", &["1.22.1-9"]),
-            ("postgresql-15", &["15.5-0+deb12u1"]),
             ("x11-common", &["1:7.7+23"]),
         ],
     );
@@ -770,6 +769,11 @@ fn names_refused() {
     let empty = "no package names given: list them separated by spaces or commas, e.g. `nginx curl`";
     check("", true, empty);
     check(" , \n", false, empty);
+    check(
+        "nginx openssh-server-",
+        true,
+        "`openssh-server-` (word 2) ends with `-`, which apt reads as \"remove this package\"; give the package's full name",
+    );
     check(
         "-y",
         false,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use russh::ChannelMsg;
 use russh_sftp::client::SftpSession;
-use russh_sftp::protocol::FileAttributes;
+use russh_sftp::protocol::{FileAttributes, StatusCode};
 use sha2::{Digest, Sha256};
 
 use remote_core::quote::quote;
@@ -160,7 +160,7 @@ async fn host_hashes(connection: &Connection, root: &str, rels: &[&str]) -> Resu
     let mut hashes = Vec::with_capacity(rels.len());
     let mut start = 0;
     while start < rels.len() {
-        let mut command = format!("cd {} && sha256sum --", quote(root));
+        let mut command = format!("cd -- {} && sha256sum --", quote(root));
         let mut end = start;
         while end < rels.len() && (end == start || command.len() + rels[end].len() + 3 < HASH_COMMAND_BYTES) {
             command.push(' ');
@@ -322,10 +322,13 @@ async fn plan(
     let remote = match sftp.metadata(root.to_string()).await {
         Ok(attrs) if attrs.is_dir() => walk_remote(sftp, root).await?,
         Ok(_) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() }),
-        Err(_) => {
+        // Only a folder that is not there is made; one that cannot be looked at (permission denied) is an error,
+        // in a dry run too, where "would make it" would not be true.
+        Err(russh_sftp::client::error::Error::Status(status)) if status.status_code == StatusCode::NoSuchFile => {
             plan.root_missing = true;
             BTreeMap::new()
         }
+        Err(e) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: e.to_string() }),
     };
     let at = |rel: &str| if root == "/" { format!("/{rel}") } else { format!("{root}/{rel}") };
     let mut same_size = Vec::new();

@@ -75,8 +75,19 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
         (changed, said.trim()),
         (Value::from(true), format!("would make the folder {}", host.join("made/deep").display()).as_str())
     );
-    let (changed, said) = dry(inventory, &format!("mkdir(test, \"{}\")", www.display()));
+    let (changed, said) = dry(inventory, &format!("mkdir(test, \"{}\", \"-p\")", www.display()));
     assert_eq!((changed, said.as_str()), (Value::from(false), ""), "an existing folder would not change");
+    // What the real command would fail at, the dry run fails at, with the reason.
+    let out = remote(&["--inventory", inventory, "--check", "--json", "eval", &format!("mkdir(test, \"{}\")", www.display())]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("mkdir would fail: {} exists", www.display())), "{}", out.stdout);
+    let out = remote(&["--inventory", inventory, "--check", "--json", "eval", &format!("rm(test, \"{}\")", www.display())]);
+    assert!(out.stdout.contains("is a folder (give -r)"), "{}", out.stdout);
+    let (changed, said) = dry(inventory, &format!("rm(test, \"{}\", \"-rf\")", www.display()));
+    assert_eq!(
+        (changed, said.trim()),
+        (Value::from(true), format!("would remove the folder {} and all in it", www.display()).as_str())
+    );
 
     let (changed, said) = dry(inventory, &format!("rm(test, \"{}\")", host.join("keep.txt").display()));
     assert_eq!((changed, said.trim()), (Value::from(true), format!("would remove {}", host.join("keep.txt").display()).as_str()));
@@ -97,7 +108,7 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
             host.join("x").display()
         ),
     );
-    assert!(said.starts_with("dry run: would run mkdir -p"), "{said}");
+    assert!(said.starts_with("dry run: would run extract "), "{said}");
 
     let local = dir.join("downloads");
     let (changed, said) =

@@ -8,22 +8,30 @@ use serde_json::Value;
 use tests::{TestHosts, remote};
 
 const PACKAGE: &str = "remote-test-pkg";
+/// A package that needs the first, so that removing the first takes it along.
+const DEPENDENT: &str = "remote-test-dep";
 
 /// Builds `remote-test-pkg` at `version` into `dir`, with one file that says its version.
 fn build_deb(dir: &Path, version: &str) -> PathBuf {
-    let root = dir.join(format!("pkg-{version}"));
+    build(dir, PACKAGE, version, "")
+}
+
+/// Builds package `name` at `version`, with `depends` as its `Depends:` when not empty.
+fn build(dir: &Path, name: &str, version: &str, depends: &str) -> PathBuf {
+    let root = dir.join(format!("{name}-{version}"));
     std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
-    std::fs::create_dir_all(root.join("usr/share/remote-test-pkg")).unwrap();
+    std::fs::create_dir_all(root.join(format!("usr/share/{name}"))).unwrap();
+    let depends = if depends.is_empty() { String::new() } else { format!("Depends: {depends}\n") };
     std::fs::write(
         root.join("DEBIAN/control"),
         format!(
-            "Package: {PACKAGE}\nVersion: {version}\nArchitecture: all\nMaintainer: remote tests <tests@example.org>\n\
-             Description: a package the tests of remote install and remove\n"
+            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: remote tests <tests@example.org>\n\
+             {depends}Description: a package the tests of remote install and remove\n"
         ),
     )
     .unwrap();
-    std::fs::write(root.join("usr/share/remote-test-pkg/version"), format!("{version}\n")).unwrap();
-    let deb = dir.join(format!("{PACKAGE}_{version}_all.deb"));
+    std::fs::write(root.join(format!("usr/share/{name}/version")), format!("{version}\n")).unwrap();
+    let deb = dir.join(format!("{name}_{version}_all.deb"));
     let out = Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&root).arg(&deb).output().unwrap();
     assert!(out.status.success(), "dpkg-deb: {}", String::from_utf8_lossy(&out.stderr));
     deb
@@ -41,7 +49,7 @@ struct Purge;
 
 impl Drop for Purge {
     fn drop(&mut self) {
-        let _ = Command::new("dpkg").args(["--purge", PACKAGE]).output();
+        let _ = Command::new("dpkg").args(["--purge", DEPENDENT, PACKAGE]).output();
     }
 }
 
@@ -104,13 +112,17 @@ fn a_deb_is_installed_once_upgraded_and_removed_and_dry_runs_change_nothing() {
     assert_eq!(result["data"]["upgraded"], serde_json::json!([{"name": PACKAGE, "from": "1.0", "to": "1.1"}]));
     assert_eq!(installed_here().as_deref(), Some("1.1"));
 
-    // Removal: dry, real, then nothing left to remove.
+    // A package that needs it: removing the one takes the other, and the dry run says so (apt's own simulation).
+    let dependent = build(hosts.dir(), DEPENDENT, "2.0", PACKAGE);
+    let (code, result) = run(inventory, &install(&dependent), false);
+    assert_eq!((code, said(&result)), (0, format!("installed {DEPENDENT} 2.0")), "{result}");
     let remove = format!("pkg_remove(test, \"{PACKAGE}\")");
     let (_, result) = run(inventory, &remove, true);
-    assert_eq!((result["changed"].clone(), said(&result)), (Value::from(true), format!("would remove {PACKAGE}")));
+    let both = format!("{DEPENDENT} 2.0, {PACKAGE} 1.1");
+    assert_eq!((result["changed"].clone(), said(&result)), (Value::from(true), format!("would remove {both}")));
     assert_eq!(installed_here().as_deref(), Some("1.1"), "a dry run removed it");
     let (code, result) = run(inventory, &remove, false);
-    assert_eq!((code, said(&result)), (0, format!("removed {PACKAGE} 1.1")), "{result}");
+    assert_eq!((code, said(&result)), (0, format!("removed {both}")), "{result}");
     assert_eq!(installed_here(), None);
     let (_, result) = run(inventory, &remove, false);
     assert_eq!((result["changed"].clone(), said(&result)), (Value::from(false), format!("unchanged: {PACKAGE} not installed")));
