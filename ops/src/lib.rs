@@ -29,6 +29,25 @@ pub fn only_debian(run: Run) -> Run {
     pick(run, |r: &HostResult| !r.ok() || debian.contains(&r.host))
 }
 
+/// Refreshes every host's package index, shows the upgrades on offer, and emails them to the inventory's
+/// `[notify]` recipients.
+///
+/// The seed's `aptdate` (`update | pretty | email`), on any package manager. Refreshing needs root: set
+/// `become = true` for the group, or log in as root.
+#[remote::pipeline]
+pub fn aptdate(hs: &Hosts) -> Run {
+    pipeline!(pkg_update(hs) | pretty | notify("Package updates on offer"))
+}
+
+/// `aptdate`, then upgrades the hosts whose index was refreshed and emails what changed.
+///
+/// The seed's `aptgrade` (`aptdate | pick successful | upgrade | pretty | email`). Try it first as a dry run:
+/// `remote --check run aptgrade web`.
+#[remote::pipeline]
+pub fn aptgrade(hs: &Hosts) -> Run {
+    pipeline!(aptdate(hs) | pick(successful) | pkg_upgrade | pretty | notify("Packages upgraded"))
+}
+
 /// Keeps the hosts whose last output mentions `word`.
 #[remote::step]
 pub fn mentioning(run: Run, word: String) -> Run {

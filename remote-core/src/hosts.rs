@@ -25,6 +25,12 @@ pub trait Driver: Send + Sync {
     fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         let _ = (stock, shape, samples);
     }
+    /// Sends `report` on as `notice` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
+    /// why not. By default nothing can be sent.
+    fn notify(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
+        let _ = report;
+        Err(format!("this driver cannot send notices ({notice:?})"))
+    }
     /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say what
     /// they would change ([`crate::On::change`]), and copies only what they would send. False by default.
     fn checking(&self) -> bool {
@@ -45,6 +51,30 @@ pub trait Driver: Send + Sync {
             })
             .collect()
     }
+}
+
+/// Where a run's report is sent (`email`, `webhook`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// An email to `to` (addresses separated by commas; empty: `[notify]`'s `to`) with `subject`, through the
+    /// inventory's `[notify]` server.
+    Email {
+        /// The recipients.
+        to: &'a str,
+        /// The subject line.
+        subject: &'a str,
+    },
+    /// The run's JSON document, posted to `url`.
+    Webhook {
+        /// Where to post it (`http://` or `https://`).
+        url: &'a str,
+    },
+}
+
+/// Sends reports in the host process: SMTP and HTTP live there, not in the model (see `Driver::notify`).
+pub trait Notifier: Send + Sync {
+    /// Sends `report` as `notice` says: what was done, or why not. In a dry run (`dry_run`) nothing is sent.
+    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String>;
 }
 
 /// A file to copy between this machine and hosts.

@@ -151,6 +151,33 @@ pub struct Group {
 pub struct Inventory {
     path: PathBuf,
     groups: BTreeMap<String, Group>,
+    notify: Option<Notify>,
+}
+
+/// The `[notify]` table: where the `email` step sends the run's summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notify {
+    /// The SMTP server, `host:port` (port 25 when left out).
+    pub smtp: String,
+    /// The sender's address.
+    pub from: String,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// The login, when the server wants one; its password comes from `REMOTE_SMTP_PASSWORD`.
+    pub user: Option<String>,
+    /// Who gets the email when the step names no one (`notify`, or `email` with `""`).
+    pub to: Vec<String>,
+}
+
+/// How the connection to the SMTP server is secured (`tls` in `[notify]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain, then `STARTTLS`, which the server must offer (the default, except on loopback).
+    StartTls,
+    /// TLS from the first byte (`smtps`, port 465).
+    Tls,
+    /// No TLS at all (the default on a loopback address: a local relay).
+    None,
 }
 
 /// Everything that can be wrong with an inventory, each naming the file and, where it applies, the line.
@@ -260,6 +287,17 @@ struct RawFile {
     defaults: RawSettings,
     #[serde(default)]
     groups: BTreeMap<String, RawGroup>,
+    notify: Option<RawNotify>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    smtp: Spanned<String>,
+    from: Spanned<String>,
+    tls: Option<Spanned<String>>,
+    user: Option<String>,
+    to: Option<Spanned<Vec<String>>>,
 }
 
 impl Inventory {
@@ -308,7 +346,16 @@ impl Inventory {
             let hosts = resolver.hosts(group, &settings)?;
             groups.insert(name.clone(), Group { name: name.clone(), hosts });
         }
-        Ok(Self { path: path.to_path_buf(), groups })
+        let notify = match &raw.notify {
+            Some(table) => Some(resolver.notify(table)?),
+            None => None,
+        };
+        Ok(Self { path: path.to_path_buf(), groups, notify })
+    }
+
+    /// The `[notify]` table, when there is one.
+    pub fn notify(&self) -> Option<&Notify> {
+        self.notify.as_ref()
     }
 
     /// The file this inventory was read from.
@@ -352,6 +399,37 @@ impl Resolver<'_> {
     fn invalid<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, InventoryError> {
         let (line, column) = line_column(self.text, span.start);
         Err(InventoryError::Invalid { path: self.path.to_path_buf(), line, column, message })
+    }
+
+    fn notify(&self, table: &RawNotify) -> Result<Notify, InventoryError> {
+        let smtp = table.smtp.get_ref().trim();
+        if smtp.is_empty() || smtp.contains(char::is_whitespace) {
+            return self.invalid(
+                table.smtp.span(),
+                "`smtp` is not a server; write it as host:port, e.g. \"mail.example.org:587\"".into(),
+            );
+        }
+        let from = table.from.get_ref().trim();
+        if !from.contains('@') || from.contains(char::is_whitespace) {
+            return self.invalid(table.from.span(), format!("`from` = \"{from}\" is not an email address"));
+        }
+        let host = smtp.rsplit_once(':').map_or(smtp, |(host, _)| host).trim_matches(['[', ']']);
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let tls = match table.tls.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
+            None if loopback => SmtpTls::None,
+            None | Some(("starttls", _)) => SmtpTls::StartTls,
+            Some(("tls", _)) => SmtpTls::Tls,
+            Some(("none", _)) => SmtpTls::None,
+            Some((other, span)) => {
+                return self.invalid(span, format!("tls = \"{other}\" is not known; use \"starttls\", \"tls\" or \"none\""));
+            }
+        };
+        let to = table.to.as_ref().map(|to| to.get_ref().clone()).unwrap_or_default();
+        if let Some(bad) = to.iter().find(|address| !address.contains('@')) {
+            let span = table.to.as_ref().map(|to| to.span()).unwrap_or_default();
+            return self.invalid(span, format!("`to` has \"{bad}\", which is not an email address"));
+        }
+        Ok(Notify { smtp: smtp.to_string(), from: from.to_string(), tls, user: table.user.clone(), to })
     }
 
     fn hosts(&self, group: &RawGroup, settings: &RawSettings) -> Result<Vec<HostSpec>, InventoryError> {
@@ -580,6 +658,29 @@ known_hosts = "/tmp/kh"
         assert!(!parse("[groups.g]\nhosts = [\"h\"]\n").unwrap().group("g").unwrap().hosts[0].become_root);
         let err = parse("[groups.g]\nhosts = [\"h\"]\nbecome = \"yes\"\n").unwrap_err().to_string();
         assert!(err.ends_with("remote.toml:3:10: invalid type: string \"yes\", expected a boolean"), "{err}");
+    }
+
+    #[test]
+    fn the_notify_table() {
+        let notify = |table: &str| parse(&format!("[groups.g]\nhosts = [\"h\"]\n[notify]\n{table}")).map(|i| i.notify().cloned());
+        let local =
+            notify("smtp = \"127.0.0.1:2525\"\nfrom = \"remote@example.org\"\nto = [\"ops@example.org\"]\n").unwrap().unwrap();
+        assert_eq!((local.tls, local.to.as_slice(), local.user), (SmtpTls::None, &["ops@example.org".to_string()][..], None));
+        let remote = notify("smtp = \"mail.example.org:587\"\nfrom = \"r@example.org\"\nuser = \"r\"\n").unwrap().unwrap();
+        assert_eq!((remote.tls, remote.user.as_deref()), (SmtpTls::StartTls, Some("r")));
+        let smtps = notify("smtp = \"mail.example.org:465\"\nfrom = \"r@example.org\"\ntls = \"tls\"\n").unwrap().unwrap();
+        assert_eq!(smtps.tls, SmtpTls::Tls);
+        assert!(parse("[groups.g]\nhosts = [\"h\"]\n").unwrap().notify().is_none());
+        let error = |table: &str| notify(table).unwrap_err().to_string();
+        assert!(error("smtp = \"x\"\nfrom = \"nobody\"\n").ends_with(":5:8: `from` = \"nobody\" is not an email address"));
+        assert!(
+            error("smtp = \"x\"\nfrom = \"a@b\"\ntls = \"ssl\"\n")
+                .contains("tls = \"ssl\" is not known; use \"starttls\", \"tls\" or \"none\"")
+        );
+        assert!(error("smtp = \"x\"\nfrom = \"a@b\"\nport = 25\n").contains("unknown field `port`"));
+        assert!(
+            error("smtp = \"x\"\nfrom = \"a@b\"\nto = [\"ops\"]\n").contains("`to` has \"ops\", which is not an email address")
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub mod steps;
 pub mod stocks;
 pub mod value;
 
-pub use hosts::{Driver, Hosts, Transfer};
+pub use hosts::{Driver, Hosts, Notice, Notifier, Transfer};
 pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
 pub use report::{HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 pub use run::{On, Preview, Run};

@@ -15,7 +15,7 @@ pub use crate::packages::{Manager, Package, Packages, Upgrade, pkg_install, pkg_
 pub use crate::report::{HostError, HostResult, Output, Report};
 pub use crate::run::{On, Preview, Run};
 pub use crate::services::{Service, service};
-pub use crate::steps::{failed, pick, pretty, stdout_has, successful, table};
+pub use crate::steps::{email, failed, notify, pick, pretty, stdout_has, successful, table, webhook};
 pub use crate::stocks::{Sample, Shape, Stock, collect, fleet, publish, sliding, stock};
 pub use crate::value::Predicate;
 pub use remote_macros::pipeline;

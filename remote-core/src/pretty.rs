@@ -58,13 +58,7 @@ pub fn render(run: &Report, color: bool) -> String {
     for result in &run.results {
         let host = format!("{:width$}", result.host);
         if result.ok() {
-            // Typed data says what the output means; otherwise the output's last line is the best summary. An
-            // operation that changes hosts ends its output with what it did, which says more than the state after.
-            let changing = result.output().is_some_and(|o| o.changed.is_some());
-            let last = match result.any_data() {
-                Some(data) if !changing => clip(&data::one_line(data)),
-                _ => result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default(),
-            };
+            let last = host_line(result);
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
             if result.output().is_some_and(|o| o.truncated) {
                 text.push_str(&format!("      {}\n", dim.apply_to(TRUNCATED)));
@@ -79,6 +73,21 @@ pub fn render(run: &Report, color: bool) -> String {
     }
     text.push('\n');
     text
+}
+
+/// What the summary says of a host on its line: for a host that succeeded, its typed data or its output's last
+/// line; for one that failed, why. Made safe for a terminal and cut to one screen line.
+pub fn host_line(result: &HostResult) -> String {
+    if !result.ok() {
+        return clip(&result.error_text().unwrap_or_default());
+    }
+    // Typed data says what the output means; otherwise the output's last line is the best summary. An operation
+    // that changes hosts ends its output with what it did, which says more than the state after.
+    let changing = result.output().is_some_and(|o| o.changed.is_some());
+    match result.any_data() {
+        Some(data) if !changing => clip(&data::one_line(data)),
+        _ => result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default(),
+    }
 }
 
 /// The last lines a failing host wrote: stderr when it has any, else stdout.

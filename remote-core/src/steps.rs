@@ -1,8 +1,9 @@
-//! Built-in steps (`pretty`, `pick`) and the predicates `pick` takes.
+//! Built-in steps (`pretty`, `table`, `email`, `webhook`, `pick`) and the predicates `pick` takes.
 //!
 //! Shape of a step: `fn name(run: Run, args…) -> Run`; `pipeline!` passes the previous run first.
 //! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
 
+use crate::hosts::Notice;
 use crate::prelude::remote;
 use crate::pretty::View;
 use crate::report::HostResult;
@@ -21,6 +22,33 @@ pub fn pretty(run: Run) -> Run {
 #[remote::step]
 pub fn table(run: Run) -> Run {
     run.hosts().driver().show(run.report(), View::Table);
+    run
+}
+
+/// Emails the run's summary to `to` (addresses separated by commas; `""`: `[notify]`'s `to`), through the inventory's `[notify]` server:
+/// HTML with a row per host, the failed hosts' output attached. The seed's `email`: `pkg_update(hs) | email("ops@example.org", "updates")`.
+///
+/// The run goes on unchanged. A summary that cannot be sent is said on stderr and makes the command exit 1.
+#[remote::step]
+pub fn email(run: Run, to: &str, subject: &str) -> Run {
+    let _ = run.hosts().driver().notify(run.report(), &Notice::Email { to, subject });
+    run
+}
+
+/// Emails the run's summary, as `email` does, to the recipients the inventory's `[notify]` table names (`to`), e.g.
+/// `pkg_update(hs) | pretty | notify("package updates")`.
+#[remote::step]
+pub fn notify(run: Run, subject: &str) -> Run {
+    let _ = run.hosts().driver().notify(run.report(), &Notice::Email { to: "", subject });
+    run
+}
+
+/// Posts the run's JSON document (as `--json` prints it) to `url`, e.g. a chat or paging hook.
+///
+/// The run goes on unchanged. A post that fails is said on stderr and makes the command exit 1.
+#[remote::step]
+pub fn webhook(run: Run, url: &str) -> Run {
+    let _ = run.hosts().driver().notify(run.report(), &Notice::Webhook { url });
     run
 }
 

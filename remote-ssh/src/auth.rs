@@ -36,8 +36,8 @@ impl Secret {
         Secret(Arc::new(zeroize::Zeroizing::new(bytes)))
     }
 
-    /// The bytes, for the one place that sends them.
-    pub(crate) fn expose(&self) -> &[u8] {
+    /// The bytes, for the places that send them (sudo's standard input, the SMTP login).
+    pub fn expose(&self) -> &[u8] {
         &self.0
     }
 }

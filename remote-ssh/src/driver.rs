@@ -7,7 +7,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::exec::OnOutput;
 use crate::pool::{ExecOptions, HostDone, SessionPool};
-use remote_core::hosts::{Driver, Hosts, Transfer};
+use remote_core::hosts::{Driver, Hosts, Notice, Notifier, Transfer};
 use remote_core::pretty::View;
 use remote_core::report::{HostError, HostResult, Report};
 use remote_core::stocks::{Sample, Shape, Stocks};
@@ -30,6 +30,8 @@ pub struct SessionDriver {
     /// Where output goes as it arrives, while a streamed line runs (`stream` at the prompt). Why a std Mutex:
     /// held only to clone or replace the handle, never across an await.
     echo: std::sync::Mutex<Option<OnOutput>>,
+    /// Where `email` and `webhook` send runs: set once by the host process.
+    notifier: OnceLock<Arc<dyn Notifier>>,
     /// A dry run (`--check`, or `check LINE` while that line runs); starts as the options say.
     check: AtomicBool,
 }
@@ -52,6 +54,7 @@ impl SessionDriver {
             check: AtomicBool::new(options.check),
             options,
             echo: std::sync::Mutex::new(None),
+            notifier: OnceLock::new(),
         }
     }
 
@@ -63,6 +66,11 @@ impl SessionDriver {
     /// Sends the samples of `collect` and `publish` to `stocks` from now on (once; later calls are ignored).
     pub fn use_stocks(&self, stocks: Arc<dyn Stocks>) {
         let _ = self.stocks.set(stocks);
+    }
+
+    /// Sends what `email` and `webhook` send through `notifier` from now on (once; later calls are ignored).
+    pub fn use_notifier(&self, notifier: Arc<dyn Notifier>) {
+        let _ = self.notifier.set(notifier);
     }
 
     /// Sends every command's output to `echo` as it arrives from now on, or no more with `None`.
@@ -92,6 +100,13 @@ impl Driver for SessionDriver {
             options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
         }
         self.block_on(hosts, self.pool.exec(hosts.specs(), command, &options))
+    }
+
+    fn notify(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
+        match self.notifier.get() {
+            Some(notifier) => notifier.notify(report, notice, self.checking()),
+            None => Err("this command cannot send notices".into()),
+        }
     }
 
     fn checking(&self) -> bool {

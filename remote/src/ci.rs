@@ -81,7 +81,9 @@ impl<'a> CiRun<'a> {
         if self.check {
             eprintln!("remote: dry run (--check): nothing was changed; each host says what would change");
         }
-        Ok(exit_code(report, self.args.fail_on))
+        let code = exit_code(report, self.args.fail_on);
+        // A notice not sent was said on stderr as it happened; the hosts' own outcomes stand, and the exit says it.
+        Ok(if crate::notify::any_failed() { code.max(EXIT_HOST_FAILED) } else { code })
     }
 
     fn finish_quietly(&mut self, report: &Report) -> Result<(), Box<dyn std::error::Error>> {

@@ -112,8 +112,9 @@ fn tail(bytes: &[u8], lines: usize, max_bytes: usize) -> String {
 }
 
 /// `text` as XML 1.0 character data: markup escaped, and every character XML cannot hold (most control
-/// characters) or a reader could be misled by (terminal escapes, bidirectional overrides) shown as `·`.
-fn xml(text: &str) -> String {
+/// characters) or a reader could be misled by (terminal escapes, bidirectional overrides) shown as `·`. Also what
+/// the `email` step's HTML is made safe with.
+pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -133,7 +133,7 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         Some(path) => Some(path.clone()),
         None => Some(inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init")).filter(|path| path.is_file()),
     };
-    let mut session = Session::start(&args.session, global.json, None)?;
+    let mut session = Session::start(&args.session, &global.inventory_path(), global.json, None)?;
     let notices = Notices::default();
     let ops = start_ops(args.no_build, &notices);
     match &ops {

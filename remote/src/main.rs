@@ -15,6 +15,7 @@ mod limits;
 mod live;
 mod merge;
 mod notices;
+mod notify;
 mod pipelines;
 mod sandbox;
 mod schedule;
@@ -43,6 +44,14 @@ static IDENTITY: std::sync::OnceLock<Option<remote_ssh::auth::Identity>> = std::
 
 /// The sudo password from `REMOTE_BECOME_PASSWORD` or `--ask-become-pass`, set once by [`main`].
 static BECOME_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = std::sync::OnceLock::new();
+
+/// The SMTP password from `REMOTE_SMTP_PASSWORD`, read once by [`main`].
+static SMTP_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = std::sync::OnceLock::new();
+
+/// What sends the `email` and `webhook` steps' notices, reading `[notify]` from `inventory`.
+pub fn notifier(inventory: &std::path::Path) -> std::sync::Arc<dyn remote_core::Notifier> {
+    std::sync::Arc::new(notify::Sender::new(inventory.to_path_buf(), SMTP_PASSWORD.get().cloned().flatten()))
+}
 
 /// Where the sudo password may come from instead of a prompt.
 const BECOME_PASSWORD_ENV: &str = "REMOTE_BECOME_PASSWORD";
@@ -88,6 +97,11 @@ fn main() -> ExitCode {
     let become_from_env = std::env::var_os(BECOME_PASSWORD_ENV)
         .filter(|value| !value.is_empty())
         .map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)));
+    let smtp_password = std::env::var_os(notify::SMTP_PASSWORD_ENV)
+        .filter(|value| !value.is_empty())
+        .map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)));
+    scrub_env(notify::SMTP_PASSWORD_ENV);
+    let _ = SMTP_PASSWORD.set(smtp_password);
     if scrub_env(BECOME_PASSWORD_ENV) {
         // SAFETY: as below.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };

@@ -45,7 +45,12 @@ pub struct Session {
 impl Session {
     /// A runtime and an empty pool; with `json`, `pretty` prints nothing and runs are printed as JSON.
     /// With `deadline`, every command of the session's lines ends by then (jobs' commands are not bounded by it).
-    pub fn start(args: &SessionArgs, json: bool, deadline: Option<Deadline>) -> Result<Self, Box<dyn std::error::Error>> {
+    pub fn start(
+        args: &SessionArgs,
+        inventory: &Path,
+        json: bool,
+        deadline: Option<Deadline>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let pool = SessionPool::new(crate::pool_config(args));
         let last_shown = Arc::new(Mutex::new(None));
@@ -88,6 +93,9 @@ impl Session {
                 }
             }))
         }));
+        let notifier = crate::notifier(inventory);
+        driver.use_notifier(notifier.clone());
+        job_driver.use_notifier(notifier);
         Ok(Session {
             runtime,
             driver: Arc::new(driver),
@@ -390,7 +398,7 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
     let group = expression_group(&args.expression).map(|(name, _)| name);
     let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, group.as_deref());
     let ci = CiRun::begin(&args.ci, global.json, global.check, &args.expression, group.as_deref().unwrap_or("?"));
-    let session = Session::start(&args.session, global.json, ci.deadline())?;
+    let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
     let refuse = |err: interpret::EvalError| {
         eprint!("{}", err.render(&args.expression));
@@ -457,7 +465,7 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, Some(&args.group));
     let ci = CiRun::begin(&args.ci, global.json, global.check, &args.pipeline, &args.group);
-    let session = Session::start(&args.session, global.json, ci.deadline())?;
+    let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
     let refuse = |message: String| {
         eprintln!("error: {message}");

@@ -14,6 +14,7 @@ mod hub;
 mod jobs;
 mod live;
 mod metrics;
+mod notify;
 mod packages;
 mod pipelines;
 mod scale;

@@ -1,0 +1,253 @@
+//! `email` and `webhook`: a run's report sent on, by SMTP to the inventory's `[notify]` server (lettre) or as its
+//! JSON document by HTTP POST (ureq). Both block the pipeline's thread while they send, as a command does.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Message, SmtpTransport, Transport};
+use remote_core::hosts::{Notice, Notifier};
+use remote_core::inventory::{Notify, SmtpTls};
+use remote_core::{HostResult, Inventory, Report, pretty};
+
+/// Where the SMTP password may come from; read once at start, like the other secrets.
+pub const SMTP_PASSWORD_ENV: &str = "REMOTE_SMTP_PASSWORD";
+
+/// How long a notice may take to go out before it is given up.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Lines of a failed host's output quoted in the email's table (the whole of it is attached).
+const TAIL_LINES: usize = 5;
+
+/// Set when a notice could not be sent, so that the command ends with exit 1 even when every host succeeded.
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Whether any notice of this process could not be sent.
+pub fn any_failed() -> bool {
+    FAILED.load(Ordering::SeqCst)
+}
+
+/// Sends notices for one process: the inventory is read again for each (its `[notify]` table may have changed
+/// since the prompt started), and every outcome is said on stderr.
+pub struct Sender {
+    inventory: PathBuf,
+    smtp_password: Option<remote_ssh::auth::Secret>,
+}
+
+impl Sender {
+    /// A sender reading `[notify]` from the inventory at `inventory`.
+    pub fn new(inventory: PathBuf, smtp_password: Option<remote_ssh::auth::Secret>) -> Self {
+        Sender { inventory, smtp_password }
+    }
+
+    fn send(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
+        match *notice {
+            Notice::Email { to, subject } => {
+                let inventory = Inventory::load(&self.inventory).map_err(|e| e.to_string())?;
+                let settings = inventory.notify().ok_or_else(|| {
+                    format!(
+                        "the inventory {} has no [notify] table; add one with `smtp = \"host:port\"` and `from = \"…\"`",
+                        self.inventory.display()
+                    )
+                })?;
+                let listed = settings.to.join(", ");
+                let to = if to.trim().is_empty() { listed.as_str() } else { to };
+                let message = message(report, settings, to, subject)?;
+                transport(settings, self.smtp_password.as_ref())?
+                    .send(&message)
+                    .map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
+                Ok(format!("emailed the summary to {to}"))
+            }
+            Notice::Webhook { url } => post(report, url),
+        }
+    }
+}
+
+impl Notifier for Sender {
+    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
+        let what = match notice {
+            Notice::Email { .. } => "email",
+            Notice::Webhook { .. } => "webhook",
+        };
+        // A dry run sends nothing anywhere: it says what it would send.
+        if dry_run {
+            let would = match notice {
+                Notice::Email { to, .. } if to.trim().is_empty() => "would email the summary to [notify]'s `to`".to_string(),
+                Notice::Email { to, .. } => format!("would email the summary to {to}"),
+                Notice::Webhook { url } => format!("would post the run to {}", shown_url(url).unwrap_or_else(|| "?".into())),
+            };
+            eprintln!("remote: dry run: {would}");
+            return Ok(would);
+        }
+        let outcome = self.send(report, notice);
+        match &outcome {
+            Ok(done) => eprintln!("remote: {done}"),
+            Err(why) => {
+                FAILED.store(true, Ordering::SeqCst);
+                eprintln!("error: {what} not sent: {why}");
+            }
+        }
+        outcome
+    }
+}
+
+/// The email: the summary as plain text and as HTML, and each failed host's output attached.
+fn message(report: &Report, settings: &Notify, to: &str, subject: &str) -> Result<Message, String> {
+    let from: Mailbox = settings.from.parse().map_err(|e| format!("`from` = \"{}\" in [notify]: {e}", settings.from))?;
+    let mut builder = Message::builder().from(from).subject(subject);
+    let mut any = false;
+    for address in to.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        let mailbox: Mailbox = address.parse().map_err(|e| format!("`{address}` is not an email address: {e}"))?;
+        builder = builder.to(mailbox);
+        any = true;
+    }
+    if !any {
+        return Err("no recipient: give one, `email(\"ops@example.org\", \"subject\")`, or list them as `to` in [notify]".into());
+    }
+    let mut parts = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(pretty::render(report, false), html(report)));
+    for result in report.results.iter().filter(|r| !r.ok()) {
+        if let Some(output) = failure_output(result) {
+            let name = format!("{}.txt", result.host.replace(['/', '\\', '"'], "_"));
+            parts = parts.singlepart(Attachment::new(name).body(output, ContentType::TEXT_PLAIN));
+        }
+    }
+    builder.multipart(parts).map_err(|e| format!("cannot make the email: {e}"))
+}
+
+/// A failed host's whole output, for its attachment, when it has any.
+fn failure_output(result: &HostResult) -> Option<String> {
+    let output = result.output()?;
+    if output.stdout.is_empty() && output.stderr.is_empty() {
+        return None;
+    }
+    let mut text = format!("{}: {}\n", result.host, result.error_text().unwrap_or_default());
+    for (name, bytes) in [("stderr", &output.stderr), ("stdout", &output.stdout)] {
+        if !bytes.is_empty() {
+            text.push_str(&format!("\n--- {name} ---\n{}", String::from_utf8_lossy(bytes)));
+        }
+    }
+    Some(text)
+}
+
+/// The summary as an HTML table, a row per host; every text from a host is escaped.
+fn html(report: &Report) -> String {
+    let failed = report.failed_count();
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n<h2>{} on {}</h2>\n<p>{} host(s): {} ok, {} failed, {:.2}s</p>\n\
+         <table cellpadding=\"4\" style=\"border-collapse: collapse\">\n<tr><th></th><th align=\"left\">host</th><th align=\"left\">result</th></tr>\n",
+        escape(report.label.lines().next().unwrap_or_default()),
+        escape(&report.group),
+        report.results.len(),
+        report.results.len() - failed,
+        failed,
+        report.elapsed.as_secs_f64()
+    );
+    for result in &report.results {
+        let (mark, colour) = if result.ok() { ("✔", "#1a7f37") } else { ("✖", "#cf222e") };
+        let mut said = escape(&pretty::host_line(result));
+        if !result.ok() {
+            let tail = result.output().map(|o| if o.stderr.is_empty() { &o.stdout } else { &o.stderr });
+            let text = tail.map(|bytes| String::from_utf8_lossy(bytes).into_owned()).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            let last = &lines[lines.len().saturating_sub(TAIL_LINES)..];
+            if !last.is_empty() {
+                let quoted: Vec<String> = last.iter().map(|l| escape(&pretty::sanitize(l))).collect();
+                said.push_str(&format!("<pre style=\"margin: 4px 0\">{}</pre>", quoted.join("\n")));
+            }
+        }
+        page.push_str(&format!(
+            "<tr><td style=\"color: {colour}\">{mark}</td><td>{}</td><td>{said}</td></tr>\n",
+            escape(&result.host)
+        ));
+    }
+    page.push_str("</table>\n");
+    if failed > 0 {
+        page.push_str("<p>The failed hosts' output is attached.</p>\n");
+    }
+    page.push_str("</body></html>\n");
+    page
+}
+
+/// Text from a run made safe inside HTML: markup escaped, control characters and bidirectional overrides shown as `·`.
+fn escape(text: &str) -> String {
+    crate::junit::xml(text)
+}
+
+/// The SMTP connection `[notify]` describes.
+fn transport(settings: &Notify, password: Option<&remote_ssh::auth::Secret>) -> Result<SmtpTransport, String> {
+    let (host, port) = match settings.smtp.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') => {
+            let port = port.parse::<u16>().map_err(|_| format!("`smtp` = \"{}\": `{port}` is not a port", settings.smtp))?;
+            (host.trim_matches(['[', ']']), port)
+        }
+        _ => (settings.smtp.trim_matches(['[', ']']), 25),
+    };
+    let builder = match settings.tls {
+        SmtpTls::None => SmtpTransport::builder_dangerous(host),
+        SmtpTls::StartTls => SmtpTransport::starttls_relay(host).map_err(|e| format!("STARTTLS to {host}: {e}"))?,
+        SmtpTls::Tls => SmtpTransport::relay(host).map_err(|e| format!("TLS to {host}: {e}"))?,
+    };
+    let mut builder = builder.port(port).timeout(Some(SEND_TIMEOUT));
+    if let Some(user) = &settings.user {
+        let password = password
+            .ok_or_else(|| format!("[notify] names the user `{user}`, and {SMTP_PASSWORD_ENV} holds no password for it"))?;
+        let password = String::from_utf8_lossy(password.expose()).into_owned();
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    Ok(builder.build())
+}
+
+/// Posts the run's JSON document to `url`. Only the URL's scheme and host are ever shown: hooks often carry
+/// their secret in the path.
+fn post(report: &Report, url: &str) -> Result<String, String> {
+    let shown = shown_url(url).ok_or_else(|| "the webhook URL must start with http:// or https://".to_string())?;
+    let body = serde_json::to_vec(report).map_err(|e| format!("cannot write the run as JSON: {e}"))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(SEND_TIMEOUT)).build().into();
+    match agent.post(url).header("content-type", "application/json").send(&body[..]) {
+        Ok(_) => Ok(format!("posted the run to {shown}")),
+        Err(ureq::Error::StatusCode(code)) => Err(format!("{shown} answered with HTTP status {code}")),
+        Err(e) => Err(format!("cannot post to {shown}: {}", scrub(&e.to_string(), url, &shown))),
+    }
+}
+
+/// `scheme://host/…` of `url`, without its path, query or credentials; `None` unless it is http(s).
+fn shown_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{host}/…"))
+}
+
+/// `text` with the full URL replaced by its shown form, in case an error quotes it.
+fn scrub(text: &str, url: &str, shown: &str) -> String {
+    text.replace(url, shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_secrets() {
+        let check = |url: &str, expected: Option<&str>| assert_eq!(shown_url(url).as_deref(), expected, "{url}");
+        check("https://hooks.example.org/services/T000/B000/XXXX", Some("https://hooks.example.org/…"));
+        check("http://user:secret@127.0.0.1:8080/hook?token=abc", Some("http://127.0.0.1:8080/…"));
+        check("ftp://example.org/x", None);
+        check("hooks.example.org/x", None);
+        check("https:///x", None);
+    }
+
+    #[test]
+    fn html_escapes_what_hosts_wrote() {
+        assert_eq!(escape("<script>\"x\" & 'y'</script>\u{1b}[2J"), "&lt;script&gt;&quot;x&quot; &amp; 'y'&lt;/script&gt;·[2J");
+    }
+}
