@@ -28,8 +28,8 @@ pub trait Driver: Send + Sync {
     /// Sends `report` on as `notice` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
     /// why not. By default nothing can be sent.
     fn notify(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
-        let _ = report;
-        Err(format!("this driver cannot send notices ({notice:?})"))
+        let _ = (report, notice);
+        Err("this driver cannot send notices".into())
     }
     /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say what
     /// they would change ([`crate::On::change`]), and copies only what they would send. False by default.
@@ -66,7 +66,7 @@ pub enum Notice<'a> {
     },
     /// The run's JSON document, posted to `url`.
     Webhook {
-        /// Where to post it (`http://` or `https://`).
+        /// Where to post it: a name from the inventory's `[webhooks]`, or an `http://`/`https://` URL.
         url: &'a str,
     },
 }

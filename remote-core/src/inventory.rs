@@ -152,6 +152,7 @@ pub struct Inventory {
     path: PathBuf,
     groups: BTreeMap<String, Group>,
     notify: Option<Notify>,
+    webhooks: BTreeMap<String, String>,
 }
 
 /// The `[notify]` table: where the `email` step sends the run's summary.
@@ -288,6 +289,10 @@ struct RawFile {
     #[serde(default)]
     groups: BTreeMap<String, RawGroup>,
     notify: Option<RawNotify>,
+    /// Webhook URLs by name: hooks carry their secret in the URL, which a pipeline's text would spread (history,
+    /// reports, `ps`).
+    #[serde(default)]
+    webhooks: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -350,7 +355,28 @@ impl Inventory {
             Some(table) => Some(resolver.notify(table)?),
             None => None,
         };
-        Ok(Self { path: path.to_path_buf(), groups, notify })
+        let mut webhooks = BTreeMap::new();
+        for (name, url) in &raw.webhooks {
+            if !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://")) {
+                return resolver.invalid(url.span(), format!("webhook `{name}` is not an http:// or https:// URL"));
+            }
+            webhooks.insert(name.clone(), url.get_ref().clone());
+        }
+        Ok(Self { path: path.to_path_buf(), groups, notify, webhooks })
+    }
+
+    /// The URL of the webhook called `name` in the `[webhooks]` table, or an error that suggests a known name.
+    pub fn webhook(&self, name: &str) -> Result<&str, String> {
+        self.webhooks.get(name).map(String::as_str).ok_or_else(|| {
+            let hint = match did_you_mean(name, self.webhooks.keys().map(String::as_str)) {
+                Some(known) => format!("; did you mean `{known}`?"),
+                None => String::new(),
+            };
+            format!(
+                "the inventory {} has no webhook `{name}`{hint}; add it to its [webhooks] table, e.g. {name} = \"https://…\"",
+                self.path.display()
+            )
+        })
     }
 
     /// The `[notify]` table, when there is one.
@@ -424,6 +450,13 @@ impl Resolver<'_> {
                 return self.invalid(span, format!("tls = \"{other}\" is not known; use \"starttls\", \"tls\" or \"none\""));
             }
         };
+        if table.user.is_some() && tls == SmtpTls::None && !loopback {
+            let at = table.tls.as_ref().map_or(table.smtp.span(), |t| t.span());
+            return self.invalid(
+                at,
+                "a login (`user`) over tls = \"none\" would send the password in the clear; use \"starttls\" or \"tls\"".into(),
+            );
+        }
         let to = table.to.as_ref().map(|to| to.get_ref().clone()).unwrap_or_default();
         if let Some(bad) = to.iter().find(|address| !address.contains('@')) {
             let span = table.to.as_ref().map(|to| to.span()).unwrap_or_default();

@@ -889,9 +889,10 @@ fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
     };
     let line = if words.is_empty() { format!("LC_ALL=C {verb}") } else { format!("LC_ALL=C {verb} {words}") };
     if manager == Manager::Zypper {
-        // zypper's 102 (reboot needed), 103 (zypper itself updated, run again), 106 (repositories skipped) and 107
-        // (a package's script failed) come after the packages changed: the listing after says what did.
-        return format!("{line} || {{ r=$?; [ $r -eq 102 ] || [ $r -eq 103 ] || [ $r -eq 106 ] || [ $r -eq 107 ]; }}");
+        // zypper's 102 (reboot needed), 103 (zypper itself updated, run again) and 106 (repositories skipped) come
+        // after the packages changed: the listing after says what did. 107 (a package's script failed) stays a
+        // failure, with what changed said beside it.
+        return format!("{line} || {{ r=$?; [ $r -eq 102 ] || [ $r -eq 103 ] || [ $r -eq 106 ]; }}");
     }
     line
 }
@@ -930,17 +931,6 @@ fn start(script: Script) -> Script {
 /// whole job).
 fn first_script(job: Job<'_>, checking: bool) -> Script {
     let script = start(Script::new());
-    // apt can say exactly what an install or removal would do, dependencies included (`apt-get -s`): a dry run
-    // asks it, since removing one library can take the services that need it along.
-    let script = match job {
-        Job::Install(wanted) | Job::Remove(wanted) if checking && wanted.iter().all(|w| matches!(w, Wanted::Name(_))) => {
-            let verb = if matches!(job, Job::Install(_)) { "install" } else { "remove" };
-            let words: Vec<String> = wanted.iter().map(|w| quote(w.as_str()).into_owned()).collect();
-            let simulate = format!("LC_ALL=C apt-get -s -o Debug::NoLocking=1 {verb} {}", words.join(" "));
-            script.run("simulate", &per_manager(|m| if m == Manager::Apt { simulate.clone() } else { ":".into() }))
-        }
-        _ => script,
-    };
     match job {
         Job::Update if checking => script.run("pending", &per_manager(|m| list_pending(m).to_string())),
         Job::Update => script
@@ -991,6 +981,14 @@ fn first_script(job: Job<'_>, checking: bool) -> Script {
 fn second_script(token: &str, job: Job<'_>, manager: Manager, words: &[String]) -> String {
     let quoted: Vec<String> = words.iter().map(|w| quote(w).into_owned()).collect();
     acting(start(Script::with_token(token)), &action(manager, job, &quoted.join(" "))).command()
+}
+
+/// The dry run's second script on an apt host: the state, then apt's simulation of what `needs` asks.
+fn simulation(token: &str, job: Job<'_>, needs: &[String]) -> String {
+    let verb = if matches!(job, Job::Install(_)) { "install" } else { "remove" };
+    let words: Vec<String> = needs.iter().map(|w| quote(w).into_owned()).collect();
+    let simulate = format!("LC_ALL=C apt-get -s -o Debug::NoLocking=1 {verb} {}", words.join(" "));
+    start(Script::with_token(token)).run("simulate", &simulate).command()
 }
 
 /// `script` going on with `act` (its output to stderr), then what is installed after, whether `act` succeeded or
@@ -1061,18 +1059,34 @@ fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
     let token = first.token().to_string();
     // In a dry run the first script only reads (it neither refreshes nor upgrades).
     let run = if checking { on.read(label, &first.command()) } else { on.exec(label, &first.command()) };
+    let found = |result: &HostResult| {
+        let output = result.output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        read_found(job, &Reading::parse("packages", &token, &stdout), true).ok().filter(|found| !found.needs.is_empty())
+    };
     let run = match job {
-        Job::Install(_) | Job::Remove(_) if !checking => run.exec_each(label, |result| {
-            let output = result.output()?;
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let found = read_found(job, &Reading::parse("packages", &token, &stdout), true).ok()?;
-            (!found.needs.is_empty()).then(|| second_script(&token, job, found.manager, &found.needs))
+        Job::Install(_) | Job::Remove(_) if !checking => {
+            run.exec_each(label, |result| found(result).map(|found| second_script(&token, job, found.manager, &found.needs)))
+        }
+        // apt can say exactly what installing or removing what a host needs would do, dependencies included: a dry
+        // run asks its simulation (`apt-get -s`, which changes nothing) on those hosts.
+        Job::Install(_) | Job::Remove(_) => run.read_each(label, |result| {
+            let found = found(result)?;
+            // A package file may not be there yet (a dry run's upload sends nothing): named packages only.
+            let names_only = found.needs.iter().all(|need| !need.contains('/'));
+            (found.manager == Manager::Apt && names_only).then(|| simulation(&token, job, &found.needs))
         }),
         _ => run,
     };
     run.map_results(|result| {
         let HostResult { host, outcome, elapsed } = result;
         let outcome = outcome.and_then(|mut output| {
+            // A host that failed in an earlier step keeps its own report: only what this step's scripts printed
+            // (their markers carry its token) is read here.
+            let marker = format!("@@{token} ");
+            if !output.stdout.windows(marker.len()).any(|window| window == marker.as_bytes()) {
+                return Ok(output);
+            }
             // A listing cut short would read as packages removed.
             if output.truncated {
                 let cause = "its output was cut short (over the per-host limit or the run's --max-output budget), so what \

@@ -194,10 +194,10 @@ pub enum HostError {
     /// The channel closed without an exit status or signal.
     #[error("the command ended without reporting an exit status")]
     NoExitStatus,
-    /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
     /// sudo would not run the command as root (`become`): no password given, a wrong one, no sudoers rule.
-    #[error("sudo: {cause}")]
+    #[error("{cause}")]
     Become { cause: String },
+    /// An argument cannot be passed to a remote command (e.g. it holds a NUL byte); nothing was run.
     #[error("bad argument, nothing was run: {cause}")]
     BadArgument { cause: String },
     /// An operation's output could not be read as the values it promises: the host's file looks different

@@ -60,6 +60,15 @@ impl Run {
         if self.hosts.driver().checking() {
             return self;
         }
+        self.each(label, next)
+    }
+
+    /// As [`Run::exec_each`], for commands that only read: they run in dry runs too.
+    pub(crate) fn read_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
+        self.each(label, next)
+    }
+
+    fn each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
         let Run { hosts, report } = self;
         let by_name = specs_by_name(&hosts);
         let mut commands: Vec<(String, Vec<HostSpec>)> = Vec::new();
@@ -71,33 +80,28 @@ impl Run {
             }
         }
         let started = Instant::now();
-        // A thread per command blocks on the driver; a fleet of many distinct commands goes in rounds of them.
-        let fresh: Vec<HostResult> = commands
-            .chunks(COMMANDS_AT_ONCE)
-            .flat_map(|round| {
-                std::thread::scope(|scope| {
-                    let runs: Vec<_> = round
-                        .iter()
-                        .map(|(command, specs)| {
-                            let subset = hosts.with_specs(specs.clone());
-                            scope.spawn(move || subset.driver().exec(&subset, label, command))
-                        })
-                        .collect();
-                    runs.into_iter()
-                        .zip(round)
-                        .flat_map(|(run, (_, specs))| {
-                            run.join().unwrap_or_else(|_| {
-                                let cause = "the thread running this command panicked".to_string();
-                                specs
-                                    .iter()
-                                    .map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() }))
-                                    .collect()
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
+        // A thread per command blocks on the driver, at most COMMANDS_AT_ONCE of them, each taking the next command
+        // as it finishes one, so that one slow host does not hold up the commands behind it.
+        let taken = std::sync::atomic::AtomicUsize::new(0);
+        let fresh = std::sync::Mutex::new(Vec::with_capacity(report.results.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..COMMANDS_AT_ONCE.min(commands.len()) {
+                scope.spawn(|| {
+                    while let Some((command, specs)) = commands.get(taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) {
+                        let subset = hosts.with_specs(specs.clone());
+                        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            subset.driver().exec(&subset, label, command)
+                        }));
+                        let results = run.unwrap_or_else(|_| {
+                            let cause = "the thread running this command panicked".to_string();
+                            specs.iter().map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() })).collect()
+                        });
+                        fresh.lock().unwrap_or_else(|e| e.into_inner()).extend(results);
+                    }
+                });
+            }
+        });
+        let fresh = fresh.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut fresh: HashMap<String, HostResult> = fresh.into_iter().map(|r| (r.host.clone(), r)).collect();
         let results = report.results.into_iter().map(|old| fresh.remove(&old.host).unwrap_or(old)).collect();
         let elapsed = report.elapsed + started.elapsed();

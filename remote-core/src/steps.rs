@@ -43,7 +43,9 @@ pub fn notify(run: Run, subject: &str) -> Run {
     run
 }
 
-/// Posts the run's JSON document (as `--json` prints it) to `url`, e.g. a chat or paging hook.
+/// Posts the run's JSON document (as `--json` prints it) to a webhook: a name from the inventory's `[webhooks]`
+/// table (e.g. `webhook("oncall")`), or a URL. Hooks carry their secret in the URL, so name them: a pipeline's
+/// text is kept in the history and in reports.
 ///
 /// The run goes on unchanged. A post that fails is said on stderr and makes the command exit 1.
 #[remote::step]

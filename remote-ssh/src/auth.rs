@@ -28,12 +28,23 @@ pub const KEY_ENV: &str = "REMOTE_KEY";
 /// A secret held in memory only (the sudo password), wiped when the last copy is dropped; its `Debug` shows nothing
 /// of it.
 #[derive(Clone)]
-pub struct Secret(Arc<zeroize::Zeroizing<Vec<u8>>>);
+pub struct Secret(Arc<zeroize::Zeroizing<Vec<u8>>>, Arc<std::sync::atomic::AtomicBool>);
 
 impl Secret {
     /// Keeps `bytes`, which the caller should wipe on its side.
     pub fn new(bytes: Vec<u8>) -> Self {
-        Secret(Arc::new(zeroize::Zeroizing::new(bytes)))
+        Secret(Arc::new(zeroize::Zeroizing::new(bytes)), Arc::default())
+    }
+
+    /// Marks the secret as refused (a wrong sudo password), for every copy: it is not offered again, so that one
+    /// mistyped password does not lock the account out across a fleet.
+    pub fn refuse(&self) {
+        self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`Secret::refuse`] was called.
+    pub fn refused(&self) -> bool {
+        self.1.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The bytes, for the places that send them (sudo's standard input, the SMTP login).

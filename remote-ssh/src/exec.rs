@@ -129,9 +129,11 @@ pub async fn run_command(
     elevation: Option<Elevation<'_>>,
 ) -> Result<Output, HostError> {
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
+    // A prompt no command could print by chance: the password is written when, and only when, it appears.
+    let prompt = elevation.as_ref().and_then(|e| e.password).map(|_| format!("[remote-sudo-{:016x}] ", nonce()));
     let line = match &elevation {
         None => supervised(command),
-        Some(elevation) => supervised_as_root(command, elevation.password.is_some()),
+        Some(_) => supervised_as_root(command, prompt.as_deref()),
     };
     // Nothing has run until the server accepts the request, so a deadline passing before that is a host not
     // started, not a command to kill.
@@ -141,14 +143,7 @@ pub async fn run_command(
             return Err(HostError::DeadlinePassed { after: limits.deadline.map(|d| d.after).unwrap_or_default() });
         }
     }
-    // sudo reads the password from standard input; the command itself gets /dev/null (see `supervised_as_root`).
-    if let Some(password) = elevation.as_ref().and_then(|e| e.password) {
-        let mut line = zeroize::Zeroizing::new(Vec::with_capacity(password.len() + 1));
-        line.extend_from_slice(password);
-        line.push(b'\n');
-        channel.data(&line[..]).await.map_err(disconnected)?;
-        channel.eof().await.map_err(disconnected)?;
-    }
+    let mut password = elevation.as_ref().and_then(|e| e.password);
 
     let deadline = tokio::time::Instant::now() + limits.timeout;
     let mut capture = Capture { output: Output::default(), stdout: StdoutReader::default(), limits };
@@ -157,6 +152,19 @@ pub async fn run_command(
             message = channel.wait() => match message {
                 Some(ChannelMsg::Failure) => {
                     return Err(HostError::ChannelRefused { cause: "the exec request was denied".into() });
+                }
+                // sudo's prompt: taken out of stderr, and answered once; a second prompt (a wrong password) gets the
+                // end of input, and sudo gives up.
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) if prompt.is_some() => {
+                    let (rest, prompted) = take_prompt(&data, prompt.as_deref().unwrap_or_default());
+                    if prompted && let Some(secret) = password.take() {
+                        let mut line = zeroize::Zeroizing::new(Vec::with_capacity(secret.expose().len() + 1));
+                        line.extend_from_slice(secret.expose());
+                        line.push(b'\n');
+                        channel.data(&line[..]).await.map_err(disconnected)?;
+                        channel.eof().await.map_err(disconnected)?;
+                    }
+                    capture.absorb(ChannelMsg::ExtendedData { data: rest.into(), ext: 1 });
                 }
                 Some(message) => capture.absorb(message),
                 None => break None,
@@ -186,64 +194,114 @@ pub async fn run_command(
         });
     }
     let output = capture.finish();
-    match elevation.as_ref().and_then(|_| sudo_refusal(&output)) {
-        Some(cause) => Err(HostError::Become { cause }),
+    let Some(elevation) = elevation else { return Ok(output) };
+    match sudo_refusal(&output) {
+        Some(refusal) => {
+            if refusal == SudoRefusal::WrongPassword
+                && let Some(secret) = elevation.password
+            {
+                secret.refuse();
+            }
+            Err(HostError::Become { cause: refusal.message(elevation.withheld) })
+        }
         None => Ok(output),
     }
 }
 
-/// How a command runs as root through sudo: with the password to give it, or with none (`sudo -n`, which fails
-/// at once where a password is needed rather than waiting for one).
+/// How a command runs as root through sudo.
 #[derive(Clone, Copy)]
 pub struct Elevation<'a> {
-    /// The password sudo asks for, when one was given (`REMOTE_BECOME_PASSWORD`, `--ask-become-pass`).
-    pub password: Option<&'a [u8]>,
+    /// The password sudo asks for, when one was given (`REMOTE_BECOME_PASSWORD`, `--ask-become-pass`): written
+    /// only when sudo prompts for it, so a host that needs none never receives it.
+    pub password: Option<&'a crate::auth::Secret>,
+    /// Why a password given is not offered to this host, when it is not.
+    pub withheld: Option<&'static str>,
 }
 
 /// `command` run as root through sudo, reporting the login shell's process group first as [`supervised`] does.
 ///
-/// The command itself always reads /dev/null: with a password, sudo reads it from standard input, and where sudo
-/// needs none (`NOPASSWD`, a cached login) the unread password must not reach the command. `-p ''` keeps sudo's
-/// prompt out of the output.
-pub fn supervised_as_root(command: &str, with_password: bool) -> String {
-    let inner = remote_core::quote::quote(&format!("exec </dev/null; {command}")).into_owned();
-    if with_password {
-        format!("printf 'remote-pgid:%s\\n' \"$$\"; sudo -S -p '' -- sh -c {inner}")
-    } else {
-        format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; sudo -n -- sh -c {inner}")
+/// sudo is the system's (`command -p`: the default PATH, no shell function), its messages in English (`LC_ALL=C`,
+/// which the root shell takes off again) so that [`sudo_refusal`] can read them. With a password, sudo reads it
+/// from standard input after printing `prompt`; without, `-n` fails at once where one is needed. The command itself
+/// always reads /dev/null.
+pub fn supervised_as_root(command: &str, prompt: Option<&str>) -> String {
+    let inner = remote_core::quote::quote(&format!("unset LC_ALL; exec </dev/null; {command}")).into_owned();
+    let present = "command -p -v sudo >/dev/null 2>&1 || { echo 'remote: sudo is not installed on this host' >&2; exit 127; }";
+    match prompt {
+        Some(prompt) => format!(
+            "printf 'remote-pgid:%s\\n' \"$$\"; {present}; LC_ALL=C command -p sudo -S -p {} -- sh -c {inner}",
+            remote_core::quote::quote(prompt)
+        ),
+        None => {
+            format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; {present}; LC_ALL=C command -p sudo -n -- sh -c {inner}")
+        }
     }
 }
 
-/// What sudo itself said when it would not run the command, in words that say how to go on; `None` when the
-/// command ran (whatever its own exit status).
-pub fn sudo_refusal(output: &Output) -> Option<String> {
+/// Why sudo would not run a command as root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SudoRefusal {
+    /// It needs a password and none was given (or it was withheld).
+    NoPassword,
+    /// It refused the password given.
+    WrongPassword,
+    /// The login user has no sudoers rule that allows it.
+    NoRule,
+    /// There is no sudo on the host.
+    NotInstalled,
+    /// sudo insists on a terminal.
+    Terminal,
+}
+
+impl SudoRefusal {
+    /// What to tell the user, and how to go on.
+    pub fn message(self, withheld: Option<&str>) -> String {
+        match (self, withheld) {
+            (SudoRefusal::NoPassword, Some(why)) => format!("sudo needs a password on this host, and {why}"),
+            (SudoRefusal::NoPassword, None) => "sudo needs a password on this host and none was given; set \
+                                                REMOTE_BECOME_PASSWORD, or pass --ask-become-pass to be asked once"
+                .into(),
+            (SudoRefusal::WrongPassword, _) => "sudo refused the password given (REMOTE_BECOME_PASSWORD or \
+                                                --ask-become-pass); it is not offered to other hosts again"
+                .into(),
+            (SudoRefusal::NoRule, _) => "sudo: the login user may not run commands as root here; become needs a sudoers \
+                                         rule that lets it run `/bin/sh` (ALL) as root"
+                .into(),
+            (SudoRefusal::NotInstalled, _) => "sudo is not installed on this host; install it, or log in as root".into(),
+            (SudoRefusal::Terminal, _) => "sudo on this host insists on a terminal (`Defaults requiretty`); allow this \
+                                           user without one"
+                .into(),
+        }
+    }
+}
+
+/// What sudo itself said when it would not run the command; `None` when the command ran (whatever its own exit
+/// status). sudo's words are English (`LC_ALL=C`), and sudo exits 1 when it refuses.
+pub fn sudo_refusal(output: &Output) -> Option<SudoRefusal> {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let said = |needle: &str| stderr.lines().any(|line| line.starts_with("sudo") && line.contains(needle));
-    if output.exit == Some(127) && stderr.lines().any(|l| l.contains("sudo") && l.contains("not found")) {
-        return Some("sudo is not installed on this host; install it, or log in as root".into());
+    if output.exit == Some(127) && stderr.lines().any(|line| line == "remote: sudo is not installed on this host") {
+        return Some(SudoRefusal::NotInstalled);
     }
     if output.exit != Some(1) {
         return None;
     }
-    if said("a password is required") {
-        return Some(
-            "sudo needs a password on this host and none was given; set REMOTE_BECOME_PASSWORD, or pass --ask-become-pass \
-             to be asked once"
-                .into(),
-        );
-    }
-    if said("incorrect password") || stderr.lines().any(|l| l.trim() == "Sorry, try again.") {
-        return Some("sudo refused the password given (REMOTE_BECOME_PASSWORD or --ask-become-pass)".into());
-    }
+    let said = |needle: &str| stderr.lines().any(|line| line.starts_with("sudo") && line.contains(needle));
     // These lines start with the user's name, not with `sudo:`.
     let anywhere = |needle: &str| stderr.lines().any(|line| line.contains(needle));
-    if anywhere("not in the sudoers file") || anywhere("is not allowed to execute") || anywhere("may not run sudo") {
-        return Some("the login user may not run commands as root through sudo here; add a sudoers rule for it".into());
+    if said("a password is required") {
+        Some(SudoRefusal::NoPassword)
+    } else if said("incorrect password")
+        || said("no password was provided")
+        || stderr.lines().any(|l| l.trim() == "Sorry, try again.")
+    {
+        Some(SudoRefusal::WrongPassword)
+    } else if anywhere("not in the sudoers file") || anywhere("is not allowed to execute") || anywhere("may not run sudo") {
+        Some(SudoRefusal::NoRule)
+    } else if said("must have a tty") {
+        Some(SudoRefusal::Terminal)
+    } else {
+        None
     }
-    if said("must have a tty") {
-        return Some("sudo on this host insists on a terminal (`Defaults requiretty`); allow this user without one".into());
-    }
-    None
 }
 
 /// What a command has sent so far, kept within its limits.
@@ -406,6 +464,23 @@ async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_gr
     kill
 }
 
+/// `data` without the first `prompt` in it, and whether there was one.
+fn take_prompt(data: &[u8], prompt: &str) -> (Vec<u8>, bool) {
+    let prompt = prompt.as_bytes();
+    match data.windows(prompt.len().max(1)).position(|window| window == prompt) {
+        Some(at) => ([&data[..at], &data[at + prompt.len()..]].concat(), true),
+        None => (data.to_vec(), false),
+    }
+}
+
+/// 64 bits no command can guess, for sudo's prompt.
+fn nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.finish()
+}
+
 /// Stops a command that runs as root through sudo: its processes belong to root, which the login user cannot
 /// signal, so the kill goes through `sudo -n` (or says it cannot). sudo may run the command on a terminal of its
 /// own, in a process group `remote` is never told, so even a successful kill is not a confirmation.
@@ -421,11 +496,9 @@ async fn kill_as_root(
         let why = "it had not yet reported its process group, so it could not be killed".to_string();
         return Kill::Unconfirmed { process_group: None, why };
     };
-    if elevation.is_some_and(|e| e.password.is_some()) {
-        let why = "it runs as root through sudo, and a kill through sudo would need the password again".to_string();
-        return Kill::Unconfirmed { process_group: Some(group), why };
-    }
-    let command = format!("sudo -n kill -s KILL -- -{group}");
+    let _ = elevation;
+    // Without a password to hand, this works where sudo needs none (NOPASSWD, a recent login); else it says so.
+    let command = format!("command -p sudo -n kill -s KILL -- -{group}");
     let why = match tokio::time::timeout(KILL_CONFIRM, run_kill(connection, &command)).await {
         Ok(Ok(0)) => "it ran as root through sudo: its process group was killed, but sudo may have run the command in a \
                       group of its own (use_pty)"
@@ -506,22 +579,25 @@ mod tests {
 
     #[test]
     fn sudo_refusals_in_words() {
-        let check = |exit: u32, stderr: &str, expected: Option<&str>| {
+        use SudoRefusal::*;
+        let check = |exit: u32, stderr: &str, expected: Option<SudoRefusal>| {
             let output = Output { exit: Some(exit), stderr: stderr.as_bytes().to_vec(), ..Output::default() };
-            let got = sudo_refusal(&output);
-            assert_eq!(got.as_deref().map(|s| &s[..expected.map_or(0, str::len).min(s.len())]), expected, "{stderr}");
+            assert_eq!(sudo_refusal(&output), expected, "{stderr}");
         };
-        check(1, "sudo: a password is required\n", Some("sudo needs a password on this host and none was given"));
-        check(1, "Sorry, try again.\nsudo: 1 incorrect password attempt\n", Some("sudo refused the password given"));
-        check(1, "sudo: no password was provided\nsudo: 1 incorrect password attempt\n", Some("sudo refused the password"));
-        check(1, "deploy is not in the sudoers file.\n", Some("the login user may not run commands as root"));
-        check(1, "Sorry, user deploy is not allowed to execute '/bin/sh -c x' as root on web-1.\n", Some("the login user may"));
-        check(1, "sudo: sorry, you must have a tty to run sudo\n", Some("sudo on this host insists on a terminal"));
-        check(127, "sh: 1: sudo: not found\n", Some("sudo is not installed on this host"));
-        // The command's own failures are its own.
+        check(1, "sudo: a password is required\n", Some(NoPassword));
+        check(1, "Sorry, try again.\nsudo: 1 incorrect password attempt\n", Some(WrongPassword));
+        check(1, "sudo: no password was provided\nsudo: 1 incorrect password attempt\n", Some(WrongPassword));
+        check(1, "deploy is not in the sudoers file.\n", Some(NoRule));
+        check(1, "Sorry, user deploy is not allowed to execute '/bin/sh -c x' as root on web-1.\n", Some(NoRule));
+        check(1, "sudo: sorry, you must have a tty to run sudo\n", Some(Terminal));
+        check(127, "remote: sudo is not installed on this host\n", Some(NotInstalled));
+        // The command's own failures are its own, `visudo` included.
+        check(127, "sh: 1: visudo: not found\n", None);
         check(1, "grep: x: No such file or directory\n", None);
         check(2, "sudo: a password is required\n", None);
         check(0, "", None);
+        assert_eq!(take_prompt(b"x[p] y", "[p] "), (b"xy".to_vec(), true));
+        assert_eq!(take_prompt(b"Sorry, try again.\n", "[p] "), (b"Sorry, try again.\n".to_vec(), false));
     }
 
     #[test]

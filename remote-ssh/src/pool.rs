@@ -43,8 +43,9 @@ impl Default for PoolConfig {
 }
 
 /// What a host's connection is kept under: running as root is a matter of the command line, not of the connection,
-/// so a host's one connection serves both.
-fn connection_key(spec: &HostSpec) -> std::borrow::Cow<'_, HostSpec> {
+/// so a host's one connection serves both. Whoever compares specs with the pool's (see [`SessionPool::retain`])
+/// compares these.
+pub fn connection_key(spec: &HostSpec) -> std::borrow::Cow<'_, HostSpec> {
     if spec.become_root {
         std::borrow::Cow::Owned(HostSpec { become_root: false, ..spec.clone() })
     } else {
@@ -311,8 +312,7 @@ impl SessionPool {
             let failure = match open {
                 Ok(Ok(channel)) => {
                     let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
-                    let password = self.inner.config.become_password.as_ref().map(|secret| secret.expose());
-                    let elevation = spec.become_root.then_some(Elevation { password });
+                    let elevation = spec.become_root.then(|| self.elevation(spec));
                     return run_command(&connection, channel, command, limits.clone(), cancel, route, elevation).await;
                 }
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
@@ -341,6 +341,23 @@ impl SessionPool {
             tracing::debug!(host = %spec.name, cause = %failure, "connection lost; reconnecting");
             reconnected = true;
         }
+    }
+
+    /// How `spec`'s commands run as root: with the password given, unless it must not go to this host.
+    fn elevation(&self, spec: &HostSpec) -> Elevation<'_> {
+        let Some(secret) = self.inner.config.become_password.as_ref() else {
+            return Elevation { password: None, withheld: None };
+        };
+        let withheld = if secret.refused() {
+            Some("the password given was refused by another host of this run, so it is not offered again; check it and run again")
+        } else if spec.host_key_checking == remote_core::HostKeyPolicy::Off {
+            Some(
+                "the password given is not offered to a host whose key is not checked (host_key_checking = \"off\"), where anyone in between could take it",
+            )
+        } else {
+            None
+        };
+        Elevation { password: withheld.is_none().then_some(secret), withheld }
     }
 
     fn slot(&self, spec: &HostSpec) -> Arc<Slot> {
@@ -439,6 +456,7 @@ impl SessionPool {
     /// Closes and forgets the connections of hosts for which `keep` is false, e.g. those opened under an
     /// inventory entry that has since changed (user, key, port…): the next command to such a host opens a
     /// connection with its new settings instead of going on over the old one. Returns how many were closed.
+    /// `keep` is asked with each connection's key ([`connection_key`]: `become_root` always false).
     pub async fn retain(&self, keep: impl Fn(&HostSpec) -> bool) -> usize {
         let gone: Vec<Arc<Slot>> = {
             let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());

@@ -102,10 +102,7 @@ fn main() -> ExitCode {
         .map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)));
     scrub_env(notify::SMTP_PASSWORD_ENV);
     let _ = SMTP_PASSWORD.set(smtp_password);
-    if scrub_env(BECOME_PASSWORD_ENV) {
-        // SAFETY: as below.
-        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    }
+    scrub_env(BECOME_PASSWORD_ENV);
     if scrub_env(remote_ssh::auth::KEY_ENV) {
         // With the key given, no key file is read, so its passphrase is not needed again either.
         scrub_env(remote_ssh::auth::PASSPHRASE_ENV);
@@ -138,6 +135,11 @@ fn main() -> ExitCode {
     let ask = session_args(&cli.command).is_some_and(|session| session.ask_become_pass);
     match become_password(become_from_env, ask) {
         Ok(password) => {
+            // As for REMOTE_KEY: no core dump and no reading of the memory of a process that holds a password.
+            if password.is_some() || SMTP_PASSWORD.get().is_some_and(Option::is_some) {
+                // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.
+                unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+            }
             let _ = BECOME_PASSWORD.set(password);
         }
         Err(err) => {

@@ -19,6 +19,9 @@ pub const SMTP_PASSWORD_ENV: &str = "REMOTE_SMTP_PASSWORD";
 /// How long a notice may take to go out before it is given up.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Bytes of each of a failed host's streams attached to the email, from the end.
+const ATTACHED_BYTES: usize = 1 << 20;
+
 /// Lines of a failed host's output quoted in the email's table (the whole of it is attached).
 const TAIL_LINES: usize = 5;
 
@@ -43,7 +46,10 @@ impl Sender {
         Sender { inventory, smtp_password }
     }
 
-    fn send(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
+    /// Sends `report` as `notice` says; with `dry_run`, checks everything (the `[notify]` table, the addresses, the
+    /// message, the webhook's name and URL) and sends nothing.
+    fn send(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
+        let would = if dry_run { "would have " } else { "" };
         match *notice {
             Notice::Email { to, subject } => {
                 let inventory = Inventory::load(&self.inventory).map_err(|e| e.to_string())?;
@@ -56,12 +62,27 @@ impl Sender {
                 let listed = settings.to.join(", ");
                 let to = if to.trim().is_empty() { listed.as_str() } else { to };
                 let message = message(report, settings, to, subject)?;
-                transport(settings, self.smtp_password.as_ref())?
-                    .send(&message)
-                    .map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
-                Ok(format!("emailed the summary to {to}"))
+                let transport = transport(settings, self.smtp_password.as_ref())?;
+                if !dry_run {
+                    transport.send(&message).map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
+                }
+                Ok(format!("{would}emailed the summary to {to}"))
             }
-            Notice::Webhook { url } => post(report, url),
+            Notice::Webhook { url } => {
+                // A name from the inventory's [webhooks], or the URL itself.
+                let inventory;
+                let url = if url.contains("://") {
+                    url
+                } else {
+                    inventory = Inventory::load(&self.inventory).map_err(|e| e.to_string())?;
+                    inventory.webhook(url)?
+                };
+                let shown = shown_url(url).ok_or_else(|| "the webhook URL must start with http:// or https://".to_string())?;
+                if dry_run {
+                    return Ok(format!("{would}posted the run to {shown}"));
+                }
+                post(report, url, &shown)
+            }
         }
     }
 }
@@ -72,17 +93,12 @@ impl Notifier for Sender {
             Notice::Email { .. } => "email",
             Notice::Webhook { .. } => "webhook",
         };
-        // A dry run sends nothing anywhere: it says what it would send.
-        if dry_run {
-            let would = match notice {
-                Notice::Email { to, .. } if to.trim().is_empty() => "would email the summary to [notify]'s `to`".to_string(),
-                Notice::Email { to, .. } => format!("would email the summary to {to}"),
-                Notice::Webhook { url } => format!("would post the run to {}", shown_url(url).unwrap_or_else(|| "?".into())),
-            };
-            eprintln!("remote: dry run: {would}");
-            return Ok(would);
-        }
-        let outcome = self.send(report, notice);
+        // A dry run sends nothing anywhere; it checks what it can and says what it would have sent.
+        let outcome = self.send(report, notice, dry_run);
+        let outcome = match outcome {
+            Ok(done) if dry_run => Ok(format!("dry run: {done}")),
+            other => other,
+        };
         match &outcome {
             Ok(done) => eprintln!("remote: {done}"),
             Err(why) => {
@@ -125,9 +141,14 @@ fn failure_output(result: &HostResult) -> Option<String> {
     }
     let mut text = format!("{}: {}\n", result.host, result.error_text().unwrap_or_default());
     for (name, bytes) in [("stderr", &output.stderr), ("stdout", &output.stdout)] {
-        if !bytes.is_empty() {
-            text.push_str(&format!("\n--- {name} ---\n{}", String::from_utf8_lossy(bytes)));
+        if bytes.is_empty() {
+            continue;
         }
+        // Mail servers refuse messages of a few tens of MiB: the end of each stream is what explains a failure.
+        let cut = bytes.len().saturating_sub(ATTACHED_BYTES);
+        let note =
+            if cut > 0 { format!(" (its last {ATTACHED_BYTES} bytes; {cut} before them left out)") } else { String::new() };
+        text.push_str(&format!("\n--- {name}{note} ---\n{}", String::from_utf8_lossy(&bytes[cut..])));
     }
     Some(text)
 }
@@ -183,7 +204,8 @@ fn transport(settings: &Notify, password: Option<&remote_ssh::auth::Secret>) -> 
             let port = port.parse::<u16>().map_err(|_| format!("`smtp` = \"{}\": `{port}` is not a port", settings.smtp))?;
             (host.trim_matches(['[', ']']), port)
         }
-        _ => (settings.smtp.trim_matches(['[', ']']), 25),
+        // SMTP's port, or smtps' for TLS from the first byte.
+        _ => (settings.smtp.trim_matches(['[', ']']), if settings.tls == SmtpTls::Tls { 465 } else { 25 }),
     };
     let builder = match settings.tls {
         SmtpTls::None => SmtpTransport::builder_dangerous(host),
@@ -202,14 +224,13 @@ fn transport(settings: &Notify, password: Option<&remote_ssh::auth::Secret>) -> 
 
 /// Posts the run's JSON document to `url`. Only the URL's scheme and host are ever shown: hooks often carry
 /// their secret in the path.
-fn post(report: &Report, url: &str) -> Result<String, String> {
-    let shown = shown_url(url).ok_or_else(|| "the webhook URL must start with http:// or https://".to_string())?;
+fn post(report: &Report, url: &str, shown: &str) -> Result<String, String> {
     let body = serde_json::to_vec(report).map_err(|e| format!("cannot write the run as JSON: {e}"))?;
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(SEND_TIMEOUT)).build().into();
     match agent.post(url).header("content-type", "application/json").send(&body[..]) {
         Ok(_) => Ok(format!("posted the run to {shown}")),
         Err(ureq::Error::StatusCode(code)) => Err(format!("{shown} answered with HTTP status {code}")),
-        Err(e) => Err(format!("cannot post to {shown}: {}", scrub(&e.to_string(), url, &shown))),
+        Err(e) => Err(format!("cannot post to {shown}: {}", scrub(&e.to_string(), url, shown))),
     }
 }
 

@@ -157,10 +157,12 @@ impl Session {
     /// key, port or host-key setting), so that the next command uses the settings as they are now.
     pub fn forget_stale(&self, inventory: &Inventory) {
         // Jump hosts count as in use while a host that goes through them is.
-        let current: std::collections::HashSet<&remote_core::HostSpec> = inventory
+        // As the pool keeps them: a group's `become` is not part of its hosts' connections.
+        let current: std::collections::HashSet<remote_core::HostSpec> = inventory
             .groups()
             .flat_map(|group| group.hosts.iter())
             .flat_map(|host| std::iter::once(host).chain(host.jump_chain()))
+            .map(|spec| remote_ssh::pool::connection_key(spec).into_owned())
             .collect();
         let closed = self.runtime.block_on(self.driver.pool().retain(|spec| current.contains(spec)));
         if closed > 0 {

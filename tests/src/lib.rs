@@ -99,6 +99,11 @@ impl TestHosts {
         format!("{} {}", address.ip(), address.port())
     }
 
+    /// What server `index`'s sshd has logged so far (e.g. to count logins).
+    pub fn sshd_log(&self, index: usize) -> String {
+        self.sandbox.servers()[index].log()
+    }
+
     /// The hosts with the sandbox's own settings (strict checking, generated key).
     pub fn specs(&self) -> Vec<HostSpec> {
         self.specs_with(&[])

@@ -90,6 +90,16 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     assert_eq!(stdout(&result), "root\n", "{result}");
     let out = run_remote(remote_bin(), &["--inventory", become_group, "exec", "test", "--", "id", "-un"], &[]);
     assert!(out.stdout.contains("root"), "{}{}", out.stdout, out.stderr);
+    // At the prompt, one connection serves every line: a group's `become` is not a change of its hosts' settings.
+    let logins = |hosts: &TestHosts| hosts.sshd_log(0).matches("Accepted publickey").count();
+    let before = logins(&hosts);
+    let script = hosts.dir().join("script");
+    std::fs::write(&script, "exec(test, \"id -un\")\nexec(test, \"id -un\")\nhosts test\nexec(test, \"id -un\")\n").unwrap();
+    let out =
+        run_remote(remote_bin(), &["--inventory", become_group, "live", "--no-hub", "--script", script.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.matches("root").count(), 3, "{}", out.stdout);
+    assert_eq!(logins(&hosts) - before, 1, "the prompt logged in again between lines");
     // Metrics and facts read through sudo as well.
     let (_, result) = eval(become_group, "os_info(test)", None, &[]);
     assert_eq!(result["ok"], Value::from(true), "{result}");
@@ -109,12 +119,22 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     assert_eq!(out.code, 1);
     assert_eq!(
         result["error"],
-        "sudo: sudo needs a password on this host and none was given; set REMOTE_BECOME_PASSWORD, or pass \
+        "sudo needs a password on this host and none was given; set REMOTE_BECOME_PASSWORD, or pass \
          --ask-become-pass to be asked once",
         "{result}"
     );
     let (_, result) = eval(inventory, "exec(test, \"id -un\")", Some("not the password"), &[]);
-    assert_eq!(result["error"], "sudo: sudo refused the password given (REMOTE_BECOME_PASSWORD or --ask-become-pass)");
+    assert_eq!(
+        result["error"],
+        "sudo refused the password given (REMOTE_BECOME_PASSWORD or --ask-become-pass); it is not offered to other \
+         hosts again"
+    );
+    // Not to a host whose key is not checked: anyone in between would get it.
+    let unchecked = hosts.write_inventory(&[("become", "true"), ("host_key_checking", "\"off\"")]);
+    let (_, result) = eval(unchecked.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
+    assert!(result["error"].as_str().unwrap().contains("is not offered to a host whose key is not checked"), "{result}");
+    let inventory = hosts.write_inventory(&[("become", "true")]);
+    let inventory = inventory.to_str().unwrap();
     let (out, result) = eval(inventory, "exec(test, \"id -un\")", Some(PASSWORD), &[]);
     assert_eq!((out.code, stdout(&result)), (0, "root\n"), "{result}");
     // The command reads nothing of what sudo was given, and the password is nowhere in what remote printed.
@@ -140,7 +160,9 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     let own_password = format!("unused-{PASSWORD}");
     let (_, result) = eval(inventory.to_str().unwrap(), "exec(test, \"id -un\")", Some(&own_password), &[]);
     assert_eq!(
-        result["error"], "sudo: the login user may not run commands as root through sudo here; add a sudoers rule for it",
+        result["error"],
+        "sudo: the login user may not run commands as root here; become needs a sudoers rule that lets it run \
+         `/bin/sh` (ALL) as root",
         "{result}"
     );
 }

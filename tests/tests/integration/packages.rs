@@ -132,6 +132,16 @@ fn a_deb_is_installed_once_upgraded_and_removed_and_dry_runs_change_nothing() {
     assert_eq!((code, result["ok"].clone()), (1, Value::from(false)), "{result}");
     assert!(result["stderr"].as_str().unwrap().contains("Unable to locate package remote-test-no-such-package"), "{result}");
 
+    // A dry run asks apt only about what the host needs: an installed package stays unchanged even when the index
+    // offers a newer one, and removing what is not there changes nothing.
+    let (code, result) = run(inventory, "pkg_install(test, \"dpkg\")", true);
+    assert_eq!(
+        (code, result["changed"].clone(), said(&result)),
+        (0, Value::from(false), "unchanged: dpkg installed already".into())
+    );
+    let (code, result) = run(inventory, "pkg_remove(test, \"remote-test-no-such-package\")", true);
+    assert_eq!((code, result["changed"].clone()), (0, Value::from(false)), "{result}");
+
     // What the index offers, without changing anything (no network needed).
     let (code, result) = run(inventory, "pkg_upgrade(test)", true);
     assert_eq!(code, 0, "{result}");
