@@ -1128,8 +1128,11 @@ fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Optio
     if has("after") {
         let after = parse_installed(manager, &section("after")?).map_err(|cause| reading.unavailable(cause))?;
         let change = diff(&found.before, &after);
-        let mut said =
-            if change.is_empty() { "unchanged: the package manager changed nothing".to_string() } else { describe(&change) };
+        let mut said = if change.is_empty() {
+            "unchanged: the package manager changed nothing".to_string()
+        } else {
+            describe(&change, DONE)
+        };
         // What was asked and is still not so: a name the manager resolves to another package (a virtual package,
         // one another package provides) is listed under that other name, and is handed to the manager every time.
         let (left, state) = match job {
@@ -1206,31 +1209,21 @@ fn would(simulated: Vec<Upgrade>, mut data: Packages) -> (Option<bool>, String, 
             _ => data.upgraded.push(change),
         }
     }
-    let listed = |list: &[Package]| {
-        let words: Vec<String> = list.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
-        names(&words.iter().map(String::as_str).collect::<Vec<_>>())
-    };
-    let mut parts = Vec::new();
-    if !data.installed.is_empty() {
-        parts.push(format!("would install {}", listed(&data.installed)));
-    }
-    if !data.upgraded.is_empty() {
-        parts.push(format!("would upgrade {}{}", data.upgraded.len(), upgrades(&data.upgraded)));
-    }
-    if !data.removed.is_empty() {
-        parts.push(format!("would remove {}", listed(&data.removed)));
-    }
-    if parts.is_empty() {
+    let change = Change { installed: data.installed.clone(), upgraded: data.upgraded.clone(), removed: data.removed.clone() };
+    if change.is_empty() {
         return (Some(false), "unchanged: the package manager would change nothing".into(), data);
     }
-    (Some(true), parts.join("; "), data)
+    (Some(true), describe(&change, ["would install", "would upgrade", "would remove"]), data)
 }
+
+/// The verbs of a change made.
+const DONE: [&str; 3] = ["installed", "upgraded", "removed"];
 
 /// Names shown in one line of words; the rest are counted.
 const NAMES_SHOWN: usize = 10;
 
-fn names(words: &[&str]) -> String {
-    let mut shown = words.iter().take(NAMES_SHOWN).copied().collect::<Vec<_>>().join(", ");
+fn names(words: &[impl AsRef<str>]) -> String {
+    let mut shown = words.iter().take(NAMES_SHOWN).map(AsRef::as_ref).collect::<Vec<_>>().join(", ");
     if words.len() > NAMES_SHOWN {
         shown.push_str(&format!(" and {} more", words.len() - NAMES_SHOWN));
     }
@@ -1249,22 +1242,21 @@ fn upgrades(list: &[Upgrade]) -> String {
             _ => format!("{} {} → {}", u.name, u.from, u.to),
         })
         .collect();
-    format!(": {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>()))
+    format!(": {}", names(&words))
 }
 
-/// A change in words: what was installed, upgraded and removed.
-fn describe(change: &Change) -> String {
+/// A change in words, each kind led by its verb: `["installed", "upgraded", "removed"]` for what was done.
+fn describe(change: &Change, [install, upgrade, remove]: [&str; 3]) -> String {
+    let listed = |list: &[Package]| names(&list.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>());
     let mut parts = Vec::new();
     if !change.installed.is_empty() {
-        let words: Vec<String> = change.installed.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
-        parts.push(format!("installed {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>())));
+        parts.push(format!("{install} {}", listed(&change.installed)));
     }
     if !change.upgraded.is_empty() {
-        parts.push(format!("upgraded {}{}", change.upgraded.len(), upgrades(&change.upgraded)));
+        parts.push(format!("{upgrade} {}{}", change.upgraded.len(), upgrades(&change.upgraded)));
     }
     if !change.removed.is_empty() {
-        let words: Vec<String> = change.removed.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
-        parts.push(format!("removed {}", names(&words.iter().map(String::as_str).collect::<Vec<_>>())));
+        parts.push(format!("{remove} {}", listed(&change.removed)));
     }
     parts.join("; ")
 }

@@ -93,16 +93,9 @@ fn become_password(from_env: Option<remote_ssh::auth::Secret>, ask: bool) -> Res
 fn main() -> ExitCode {
     // The key is taken out of the environment before anything else runs, and is never written anywhere.
     let identity = remote_ssh::auth::Identity::from_env();
-    // The sudo password likewise: copied, then wiped where the environment held it.
-    let become_from_env = std::env::var_os(BECOME_PASSWORD_ENV)
-        .filter(|value| !value.is_empty())
-        .map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)));
-    let smtp_password = std::env::var_os(notify::SMTP_PASSWORD_ENV)
-        .filter(|value| !value.is_empty())
-        .map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)));
-    scrub_env(notify::SMTP_PASSWORD_ENV);
-    let _ = SMTP_PASSWORD.set(smtp_password);
-    scrub_env(BECOME_PASSWORD_ENV);
+    // The passwords likewise.
+    let become_from_env = take_secret(BECOME_PASSWORD_ENV);
+    let _ = SMTP_PASSWORD.set(take_secret(notify::SMTP_PASSWORD_ENV));
     if scrub_env(remote_ssh::auth::KEY_ENV) {
         // With the key given, no key file is read, so its passphrase is not needed again either.
         scrub_env(remote_ssh::auth::PASSPHRASE_ENV);
@@ -172,6 +165,13 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// The secret in the environment variable `name`, copied, then wiped where the environment held it.
+fn take_secret(name: &str) -> Option<remote_ssh::auth::Secret> {
+    let value = std::env::var_os(name).filter(|value| !value.is_empty());
+    scrub_env(name);
+    value.map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)))
 }
 
 /// Wipes the value of environment variable `name` where it lies, then removes the variable; whether it was set.
