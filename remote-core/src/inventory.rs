@@ -104,6 +104,24 @@ pub struct HostSpec {
     pub jump: Option<Box<HostSpec>>,
     /// Commands run as root through `sudo` (`become = true`, or the `sudo` step); file copies stay the login user's.
     pub become_root: bool,
+    /// `RevokedHostKeys` from `ssh_config`: a file of public keys no host may present.
+    pub revoked_host_keys: Option<PathBuf>,
+    /// The algorithm lists `ssh_config` sets for this host, which the handshake keeps to.
+    pub algorithms: Algorithms,
+}
+
+/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` and `MACs` as `ssh_config` writes them: a list replacing the
+/// defaults, or one that adds to them (`+`), removes from them (`-`, wildcards allowed) or puts first (`^`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Algorithms {
+    /// `KexAlgorithms`.
+    pub kex: Option<String>,
+    /// `HostKeyAlgorithms`.
+    pub host_key: Option<String>,
+    /// `Ciphers`.
+    pub ciphers: Option<String>,
+    /// `MACs`.
+    pub macs: Option<String>,
 }
 
 impl HostSpec {
@@ -244,6 +262,8 @@ struct RawSettings {
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
     ssh_config: Option<Spanned<String>>,
+    /// The system-wide ssh_config, read after `ssh_config` as `ssh` reads `/etc/ssh/ssh_config` after the user's.
+    system_ssh_config: Option<Spanned<String>>,
     /// `become` in the file: run commands through sudo.
     #[serde(rename = "become")]
     become_root: Option<bool>,
@@ -260,6 +280,7 @@ struct RawGroup {
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
     ssh_config: Option<Spanned<String>>,
+    system_ssh_config: Option<Spanned<String>>,
     #[serde(rename = "become")]
     become_root: Option<bool>,
 }
@@ -276,6 +297,7 @@ impl RawGroup {
             host_key_checking: pick(&self.host_key_checking, &defaults.host_key_checking),
             port: self.port.clone().or_else(|| defaults.port.clone()),
             ssh_config: pick(&self.ssh_config, &defaults.ssh_config),
+            system_ssh_config: pick(&self.system_ssh_config, &defaults.system_ssh_config),
             become_root: self.become_root.or(defaults.become_root),
         }
     }
@@ -327,12 +349,14 @@ impl Inventory {
     }
 
     /// Parses inventory text; `path` names the file in errors and anchors relative key paths. Hosts are looked up
-    /// in `~/.ssh/config` unless their group names another `ssh_config` (or `"none"`).
+    /// in `~/.ssh/config` and then `/etc/ssh/ssh_config`, as `ssh` looks them up, unless their group names other
+    /// files (`ssh_config`, `system_ssh_config`) or `"none"`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, InventoryError> {
         Self::parse_with_ssh_config(text, path, Some(&expand_home("~/.ssh/config")))
     }
 
-    /// As [`Inventory::parse`], with `default_ssh_config` read for groups that name none (`None`: read none).
+    /// As [`Inventory::parse`], with `default_ssh_config` read for groups that name none (`None`: read none, and
+    /// no system-wide file either unless a group names one).
     pub fn parse_with_ssh_config(text: &str, path: &Path, default_ssh_config: Option<&Path>) -> Result<Self, InventoryError> {
         let raw: RawFile = toml::from_str(text).map_err(|err| {
             let (line, column) = err.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
@@ -343,6 +367,7 @@ impl Inventory {
             path,
             base: path.parent().unwrap_or(Path::new(".")),
             default_ssh_config: default_ssh_config.map(Path::to_path_buf),
+            default_system_ssh_config: default_ssh_config.map(|_| PathBuf::from(SYSTEM_SSH_CONFIG)),
             ssh_configs: Default::default(),
         };
         let mut groups = BTreeMap::new();
@@ -417,9 +442,17 @@ struct Resolver<'a> {
     base: &'a Path,
     /// Read when a group does not name its own `ssh_config`.
     default_ssh_config: Option<PathBuf>,
-    /// Each `ssh_config` file read once per inventory.
-    ssh_configs: std::cell::RefCell<std::collections::HashMap<PathBuf, std::rc::Rc<SshConfig>>>,
+    /// Read after the user's file when a group does not name its own `system_ssh_config`.
+    default_system_ssh_config: Option<PathBuf>,
+    /// Each pair of user and system files read once per inventory.
+    ssh_configs: std::cell::RefCell<std::collections::HashMap<SshConfigFiles, std::rc::Rc<SshConfig>>>,
 }
+
+/// The user's and the system's ssh_config a group reads, `None` for one it does not read.
+type SshConfigFiles = (Option<PathBuf>, Option<PathBuf>);
+
+/// OpenSSH's system-wide client configuration, read after the user's.
+pub const SYSTEM_SSH_CONFIG: &str = "/etc/ssh/ssh_config";
 
 impl Resolver<'_> {
     fn invalid<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, InventoryError> {
@@ -532,25 +565,34 @@ impl Resolver<'_> {
         Ok(hosts)
     }
 
-    /// The `~/.ssh/config` (or the file `ssh_config` names) the group's hosts are looked up in; `"none"` reads none.
+    /// The `~/.ssh/config` (or the file `ssh_config` names) and then `/etc/ssh/ssh_config` (or the file
+    /// `system_ssh_config` names) the group's hosts are looked up in. `ssh_config = "none"` reads neither, as `ssh -F
+    /// none` does; `system_ssh_config = "none"` skips the system file only.
     fn ssh_config(&self, settings: &RawSettings) -> Result<Option<std::rc::Rc<SshConfig>>, InventoryError> {
-        let path = match &settings.ssh_config {
-            Some(value) if value.get_ref() == "none" => return Ok(None),
-            Some(value) => self.file_path(value.get_ref()),
-            None => match &self.default_ssh_config {
-                Some(path) => path.clone(),
-                None => return Ok(None),
-            },
+        let named = |setting: &Option<Spanned<String>>, default: &Option<PathBuf>| match setting {
+            Some(value) if value.get_ref() == "none" => None,
+            Some(value) => Some(self.file_path(value.get_ref())),
+            None => default.clone(),
         };
+        if settings.ssh_config.as_ref().is_some_and(|value| value.get_ref() == "none") {
+            return Ok(None);
+        }
+        let files = (
+            named(&settings.ssh_config, &self.default_ssh_config),
+            named(&settings.system_ssh_config, &self.default_system_ssh_config),
+        );
+        if files == (None, None) {
+            return Ok(None);
+        }
         let mut loaded = self.ssh_configs.borrow_mut();
-        if let Some(config) = loaded.get(&path) {
+        if let Some(config) = loaded.get(&files) {
             return Ok(Some(config.clone()));
         }
         let config = std::rc::Rc::new(
-            SshConfig::load(&path)
+            SshConfig::load_files(files.0.as_deref(), files.1.as_deref())
                 .map_err(|source| InventoryError::SshConfig { inventory: self.path.to_path_buf(), source: Box::new(source) })?,
         );
-        loaded.insert(path, config.clone());
+        loaded.insert(files, config.clone());
         Ok(Some(config))
     }
 

@@ -3,10 +3,10 @@
 //! The inventory wins because it is the file written for `remote`; `~/.ssh/config` fills in what it leaves out
 //! (aliases, users, ports, identity files, jump hosts), so a fleet already set up for `ssh` works as it is.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::inventory::{Agent, Auth, HostKeyPolicy, HostSpec, expand_home};
-use crate::ssh_config::{HostConfig, Jump, SshConfig};
+use crate::ssh_config::{HostConfig, Jump, Query, SshConfig};
 
 /// OpenSSH 9.2's default identity files, in the order it tries them, when no `IdentityFile` applies.
 pub const DEFAULT_IDENTITIES: [&str; 7] = [
@@ -67,21 +67,42 @@ pub enum SettingsError {
     /// The `ProxyJump` chain goes on too long (a loop between hosts' `ProxyJump` lines, most likely).
     #[error("the ProxyJump chain of `{host}` is longer than {MAX_JUMPS} hops ({chain}); look for a loop in ssh_config")]
     JumpLoop { host: String, chain: String },
+    /// ssh_config sets something for the host that remote cannot honour; reaching the host anyway could go where, or
+    /// trust what, `ssh` would not.
+    #[error("ssh_config settings for `{host}` that remote cannot honour, so it refuses the host: {}", reasons.join("; "))]
+    Unsupported { host: String, reasons: Vec<String> },
+    /// `accept-new` with no file to record keys in: every key would be new every time, so any key would be trusted.
+    #[error(
+        "`{host}` is checked with accept-new but has no known_hosts file to record keys in (UserKnownHostsFile none), \
+         so every key it presents would be trusted; name a file, or use host_key_checking = \"strict\""
+    )]
+    AcceptNewWithoutFile { host: String },
 }
 
 /// The settings of one host: explicit values first, then `config` (when there is one), then OpenSSH's defaults.
+///
+/// The inventory's user and port are what `ssh -l USER -p PORT` would be given: `ssh_config` sees them before any
+/// of its lines, in `Match user` and in `%r`, `%p` and `%C`.
 pub fn resolve(explicit: &Explicit, config: Option<&SshConfig>, local_user: &str) -> Result<HostSpec, SettingsError> {
-    let found = config.map(|c| c.resolve(&explicit.address, local_user)).unwrap_or_default();
+    let found = lookup(config, &explicit.address, explicit.user.as_deref(), explicit.port, local_user);
     found.warnings.iter().for_each(|warning| warn_once(warning));
     let mut spec = host(explicit, &found, local_user)?;
     spec.jump = jumps(&explicit.name, found.proxy_jump.as_deref().unwrap_or_default(), explicit, config, local_user)?;
     Ok(spec)
 }
 
+/// What `config` says about `host` for `ssh -l USER -p PORT HOST`; nothing without a config.
+fn lookup(config: Option<&SshConfig>, host: &str, user: Option<&str>, port: Option<u16>, local_user: &str) -> HostConfig {
+    config.map(|c| c.resolve(Query { host, user, port, local_user })).unwrap_or_default()
+}
+
 /// One host's own settings, without its jump hosts.
 fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<HostSpec, SettingsError> {
     if let Some(command) = &found.proxy_command {
         return Err(SettingsError::ProxyCommand { host: explicit.name.clone(), command: command.clone() });
+    }
+    if !found.refusals.is_empty() {
+        return Err(SettingsError::Unsupported { host: explicit.name.clone(), reasons: found.refusals.clone() });
     }
     let auth = match &explicit.key {
         Some(key) => Auth::KeyFile(key.clone()),
@@ -101,8 +122,9 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         },
     };
     // The first user file is where accept-new records; the others are only read, like the global ones. A file
-    // set to `none` is no file, which reads as empty and takes what is written, as /dev/null does for OpenSSH.
-    let no_file = |file: &PathBuf| if is_none(file) { PathBuf::from("/dev/null") } else { file.clone() };
+    // set to `none` (in any case, as `ssh` compares it) is no file: it reads as empty, and nothing can be recorded
+    // in it, so accept-new is refused below.
+    let no_file = |file: &PathBuf| if is_none(file) { PathBuf::from(NO_FILE) } else { file.clone() };
     let mut user_files: Vec<PathBuf> = match (&explicit.known_hosts, found.user_known_hosts_files.is_empty()) {
         (Some(file), _) => vec![file.clone()],
         (None, false) => found.user_known_hosts_files.iter().map(no_file).collect(),
@@ -121,6 +143,9 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
             policy(value).ok_or_else(|| SettingsError::Policy { host: explicit.name.clone(), value: value.to_string() })?
         }
     };
+    if host_key_checking == HostKeyPolicy::AcceptNew && known_hosts == Path::new(NO_FILE) {
+        return Err(SettingsError::AcceptNewWithoutFile { host: explicit.name.clone() });
+    }
     Ok(HostSpec {
         name: explicit.name.clone(),
         address: found.hostname.clone().unwrap_or_else(|| explicit.address.clone()),
@@ -135,8 +160,13 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         host_key_alias: found.host_key_alias.clone(),
         jump: None,
         become_root: explicit.become_root,
+        revoked_host_keys: found.revoked_host_keys.clone(),
+        algorithms: found.algorithms.clone(),
     })
 }
+
+/// What a known-hosts file of `none` reads as: a file that is always empty and keeps nothing written to it.
+pub const NO_FILE: &str = "/dev/null";
 
 /// Logs a warning about `~/.ssh/config` the first time it comes up: the inventory is read again for every line
 /// at the prompt, and a thousand hosts would otherwise repeat the same warning a thousand times.
@@ -149,16 +179,17 @@ fn warn_once(warning: &str) {
     }
 }
 
-fn is_none(file: &std::path::Path) -> bool {
-    file.as_os_str() == "none"
+fn is_none(file: &Path) -> bool {
+    file.to_str().is_some_and(|name| name.eq_ignore_ascii_case("none"))
 }
 
-/// `StrictHostKeyChecking` as a policy. `ask` has nobody to ask here, which OpenSSH's batch mode treats as `yes`.
+/// `StrictHostKeyChecking` as a policy, with the words `ssh` accepts for it. `ask` has nobody to ask here, which
+/// OpenSSH's batch mode treats as `yes`.
 fn policy(value: &str) -> Option<HostKeyPolicy> {
     match value.to_ascii_lowercase().as_str() {
-        "yes" | "ask" => Some(HostKeyPolicy::Strict),
+        "yes" | "true" | "ask" => Some(HostKeyPolicy::Strict),
         "accept-new" => Some(HostKeyPolicy::AcceptNew),
-        "no" | "off" => Some(HostKeyPolicy::Off),
+        "no" | "false" | "off" => Some(HostKeyPolicy::Off),
         _ => None,
     }
 }
@@ -177,7 +208,7 @@ fn jumps(
     let mut chain: Vec<Jump> = hops.to_vec();
     // The first hop may itself be reached through its own ProxyJump; those hops go in front.
     while let Some(first) = chain.first() {
-        let before = config.and_then(|c| c.resolve(&first.host, local_user).proxy_jump).unwrap_or_default();
+        let before = lookup(config, &first.host, first.user.as_deref(), first.port, local_user).proxy_jump.unwrap_or_default();
         if before.is_empty() {
             break;
         }
@@ -201,7 +232,7 @@ fn jumps(
             // A jump host only forwards the connection; nothing runs on it.
             become_root: false,
         };
-        let found = config.map(|c| c.resolve(&hop.host, local_user)).unwrap_or_default();
+        let found = lookup(config, &hop.host, hop.user.as_deref(), hop.port, local_user);
         let mut spec = host(&hop_explicit, &found, local_user)?;
         spec.jump = previous.take();
         previous = Some(Box::new(spec));

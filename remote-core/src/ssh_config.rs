@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::inventory::Algorithms;
+
 /// OpenSSH's `READCONF_MAX_DEPTH`: a file may include files nested this deep, and no deeper.
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -29,11 +31,36 @@ const MAX_HOSTS_FILES: usize = 32;
 /// The characters `readconf.c` and `misc.c` treat as white space between words.
 const WHITESPACE: [char; 4] = [' ', '\t', '\r', '\n'];
 
-/// A parsed configuration: the lines of the file and of every file it includes, in order.
+/// A parsed configuration: the user's file, then the system's (each with the files it includes), as `ssh` reads them.
 #[derive(Clone, Debug)]
 pub struct SshConfig {
-    entries: Vec<Entry>,
+    /// One list of lines per top-level file, in the order `ssh` reads them; each starts with every block active.
+    files: Vec<Vec<Entry>>,
     local: Local,
+}
+
+/// What `ssh` is told on its command line: the host as typed, `-l USER` and `-p PORT`.
+///
+/// OpenSSH sets the command line's user and port before it reads any file, so they win over `User` and `Port` lines,
+/// `Match user` sees that user, and `%r`/`%p`/`%C` expand to them: `ssh -l deploy -p 2222 web` is resolved here as
+/// `Query { host: "web", user: Some("deploy"), port: Some(2222), .. }`.
+#[derive(Clone, Copy, Debug)]
+pub struct Query<'a> {
+    /// The host as typed: OpenSSH's "original host".
+    pub host: &'a str,
+    /// `-l USER` or `USER@` on the command line.
+    pub user: Option<&'a str>,
+    /// `-p PORT` on the command line.
+    pub port: Option<u16>,
+    /// The account running `remote`, for `%u` and `Match localuser`.
+    pub local_user: &'a str,
+}
+
+impl<'a> Query<'a> {
+    /// `ssh HOST` with nothing else on the command line.
+    pub fn host(host: &'a str, local_user: &'a str) -> Self {
+        Query { host, user: None, port: None, local_user }
+    }
 }
 
 /// The settings that apply to one host, as `ssh` would use them; `None` and empty lists mean "not set".
@@ -68,8 +95,15 @@ pub struct HostConfig {
     pub proxy_command: Option<String>,
     /// HostKeyAlias, lowercased: the name host keys are looked up and recorded under instead of the host's.
     pub host_key_alias: Option<String>,
+    /// RevokedHostKeys, with `~` and tokens expanded.
+    pub revoked_host_keys: Option<PathBuf>,
+    /// KexAlgorithms, HostKeyAlgorithms, Ciphers and MACs as written.
+    pub algorithms: Algorithms,
     /// What this module did not evaluate or expand as `ssh` would, each naming file:line.
     pub warnings: Vec<String>,
+    /// Settings that apply to this host and that `remote` cannot honour, each naming file:line: a host with any is
+    /// refused rather than reached in a way `ssh` would not reach it.
+    pub refusals: Vec<String>,
 }
 
 /// One ProxyJump hop: `[user@]host[:port]` or `ssh://[user@]host[:port]`.
@@ -266,6 +300,19 @@ enum Setting {
     HostKeyAlias(String),
     IgnoreUnknown(String),
     CanonicalizeHostname(String),
+    RevokedHostKeys(String),
+    KnownHostsCommand(String),
+    CheckHostIp(bool),
+    Algorithms(AlgorithmList, String),
+}
+
+/// Which algorithm list a `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` line sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AlgorithmList {
+    Kex,
+    HostKey,
+    Ciphers,
+    Macs,
 }
 
 #[derive(Clone, Debug)]
@@ -281,7 +328,10 @@ enum Test {
     OriginalHost(String),
     User(String),
     LocalUser(String),
-    /// A criterion this module does not evaluate (`exec`, `canonical`, `final`, `localnetwork`, `tagged`).
+    /// `canonical`: true only when `ssh` reads the files again after canonicalising the name, which `remote` never
+    /// does (it refuses `CanonicalizeHostname yes`), so false, as on `ssh`'s first pass.
+    Canonical,
+    /// A criterion this module does not evaluate (`exec`, `final`, `localnetwork`, `tagged`).
     Unsupported(String),
 }
 
@@ -375,6 +425,10 @@ enum Kind {
     HostKeyAlias,
     IgnoreUnknown,
     CanonicalizeHostname,
+    RevokedHostKeys,
+    KnownHostsCommand,
+    CheckHostIp,
+    Algorithms(AlgorithmList),
     /// `ForwardAgent`: yes/no or an agent socket path.
     ForwardAgent,
     /// yes, no, true or false.
@@ -458,8 +512,8 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("HostKeyAlias", Kind::HostKeyAlias),
     ("ProxyCommand", Kind::ProxyCommand),
     ("Port", Kind::Port),
-    ("Ciphers", Kind::Text),
-    ("MACs", Kind::Text),
+    ("Ciphers", Kind::Algorithms(AlgorithmList::Ciphers)),
+    ("MACs", Kind::Algorithms(AlgorithmList::Macs)),
     ("RemoteForward", Kind::Words(1, 2)),
     ("LocalForward", Kind::Words(2, 2)),
     ("PermitRemoteOpen", Kind::Words(1, usize::MAX)),
@@ -471,7 +525,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("UserKnownHostsFile", Kind::UserKnownHostsFile),
     ("ConnectionAttempts", Kind::Int),
     ("BatchMode", Kind::Flag),
-    ("CheckHostIP", Kind::Flag),
+    ("CheckHostIP", Kind::CheckHostIp),
     ("StrictHostKeyChecking", Kind::StrictHostKeyChecking),
     ("Compression", Kind::Choice(&["yes", "no"])),
     ("TCPKeepAlive", Kind::Flag),
@@ -482,7 +536,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("LogVerbose", Kind::List),
     ("DynamicForward", Kind::Text),
     ("PreferredAuthentications", Kind::Text),
-    ("HostKeyAlgorithms", Kind::Text),
+    ("HostKeyAlgorithms", Kind::Algorithms(AlgorithmList::HostKey)),
     ("CASignatureAlgorithms", Kind::Text),
     ("BindAddress", Kind::Text),
     ("BindInterface", Kind::Text),
@@ -508,7 +562,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("PermitLocalCommand", Kind::Flag),
     ("RemoteCommand", Kind::Command),
     ("VisualHostKey", Kind::Flag),
-    ("KexAlgorithms", Kind::Text),
+    ("KexAlgorithms", Kind::Algorithms(AlgorithmList::Kex)),
     ("IPQoS", Kind::Words(1, 2)),
     ("RequestTTY", Kind::Choice(&["yes", "no", "true", "false", "force", "auto"])),
     ("SessionType", Kind::Choice(&["none", "subsystem", "default"])),
@@ -522,7 +576,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("CanonicalizePermittedCNAMEs", Kind::List),
     ("StreamLocalBindMask", Kind::Text),
     ("StreamLocalBindUnlink", Kind::Flag),
-    ("RevokedHostKeys", Kind::Text),
+    ("RevokedHostKeys", Kind::RevokedHostKeys),
     ("FingerprintHash", Kind::Text),
     ("UpdateHostKeys", Kind::Choice(YES_NO_ASK)),
     ("HostbasedAcceptedAlgorithms", Kind::Text),
@@ -532,7 +586,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("IgnoreUnknown", Kind::IgnoreUnknown),
     ("ProxyJump", Kind::ProxyJump),
     ("SecurityKeyProvider", Kind::Text),
-    ("KnownHostsCommand", Kind::Command),
+    ("KnownHostsCommand", Kind::KnownHostsCommand),
     ("RequiredRSASize", Kind::Int),
     ("EnableEscapeCommandline", Kind::Flag),
 ];
@@ -564,27 +618,49 @@ impl SshConfig {
         Self::parse_in(text, path, Local::current())
     }
 
+    /// Reads the user's file and then the system's (`/etc/ssh/ssh_config`), as `ssh` does when no `-F` is given;
+    /// `None` skips one. A relative `Include` in the system file is relative to `/etc/ssh`, as for `ssh`.
+    pub fn load_files(user: Option<&Path>, system: Option<&Path>) -> Result<SshConfig, SshConfigError> {
+        let local = Local::current();
+        let mut files = Vec::new();
+        for (path, origin) in [(user, Origin::User), (system, Origin::System)] {
+            if let Some(path) = path {
+                files.push(Self::read_file(path, &local, origin)?);
+            }
+        }
+        Ok(SshConfig { files, local })
+    }
+
     fn load_in(path: &Path, local: Local) -> Result<SshConfig, SshConfigError> {
+        let entries = Self::read_file(path, &local, Origin::User)?;
+        Ok(SshConfig { files: vec![entries], local })
+    }
+
+    fn read_file(path: &Path, local: &Local, origin: Origin) -> Result<Vec<Entry>, SshConfigError> {
         let text = match fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(err) if err.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => return Err(SshConfigError::Read { path: path.to_path_buf(), source }),
         };
-        Self::parse_in(&text, path, local)
+        Loader { local, origin, ignore_unknown: Vec::new() }.file(path, &text, 0)
     }
 
     fn parse_in(text: &str, path: &Path, local: Local) -> Result<SshConfig, SshConfigError> {
-        let mut loader = Loader { local: &local, ignore_unknown: Vec::new() };
+        let mut loader = Loader { local: &local, origin: Origin::User, ignore_unknown: Vec::new() };
         let entries = loader.file(path, text, 0)?;
-        Ok(SshConfig { entries, local })
+        Ok(SshConfig { files: vec![entries], local })
     }
 
-    /// The settings for `host` (the name as typed, OpenSSH's "original host"), with `local_user` for %u/`Match localuser`.
-    pub fn resolve(&self, host: &str, local_user: &str) -> HostConfig {
-        let mut state = State::default();
-        let mut active = true;
-        let context = Context { host_arg: host, local_user };
-        self.walk(&self.entries, &mut active, false, &context, &mut state);
+    /// The settings for one connection, as `ssh -l USER -p PORT HOST` would work them out from these files.
+    pub fn resolve(&self, query: Query<'_>) -> HostConfig {
+        // The command line's values are set before any file is read, so the first value obtained is theirs.
+        let mut state = State { user: query.user.map(str::to_string), port: query.port, ..State::default() };
+        let context = Context { host_arg: query.host, local_user: query.local_user };
+        for entries in &self.files {
+            // Every file `ssh` reads from the top starts with its lines applying to every host, until a Host or Match.
+            let mut active = true;
+            self.walk(entries, &mut active, false, &context, &mut state);
+        }
         self.finish(state, &context)
     }
 
@@ -652,14 +728,17 @@ impl SshConfig {
                     match_pattern_list(user, patterns, false) == 1
                 }
                 Test::LocalUser(patterns) => match_pattern_list(context.local_user, patterns, false) == 1,
+                Test::Canonical => false,
             };
             if matched == criterion.negate {
                 result = false;
             }
         }
         if result && !unsupported.is_empty() {
-            state.warnings.push(format!(
-                "{at}: Match {} is not evaluated by remote (it never runs commands or resolves names); the block is not applied",
+            // Whether the block applies is unknown, so whatever remote did could differ from what ssh does.
+            state.refusals.push(format!(
+                "{at}: Match {} cannot be evaluated by remote (it never runs commands, reads network interfaces or \
+                 reads the files a second time), so whether this block applies to the host is unknown",
                 unsupported.join(", ")
             ));
             return false;
@@ -685,7 +764,12 @@ impl SshConfig {
             proxy_command,
             host_key_alias,
             canonicalize_hostname,
+            revoked_host_keys,
+            known_hosts_command,
+            check_host_ip,
+            algorithms,
             mut warnings,
+            mut refusals,
             ..
         } = state;
         let hostname = hostname.map(|(raw, at)| {
@@ -715,18 +799,15 @@ impl SshConfig {
             .collect();
         let identity_agent = identity_agent.map(|(raw, at)| client_path(&raw, &at, "IdentityAgent", &mut warnings));
         let user_known_hosts_files = match user_known_hosts {
-            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
-                files.iter().map(PathBuf::from).collect()
-            }
+            // `none` in any case is no file, as `ssh` reads it (and `ssh -G` prints it lowercased).
+            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => vec![PathBuf::from("none")],
             Some((files, at)) => {
                 files.iter().map(|raw| PathBuf::from(client_path(raw, &at, "UserKnownHostsFile", &mut warnings))).collect()
             }
             None => Vec::new(),
         };
         let global_known_hosts_files = match global_known_hosts {
-            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
-                files.iter().map(PathBuf::from).collect()
-            }
+            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => vec![PathBuf::from("none")],
             Some((files, at)) => files
                 .iter()
                 .map(|raw| PathBuf::from(self.tilde_expand(raw, &at, "GlobalKnownHostsFile", &mut warnings)))
@@ -737,12 +818,29 @@ impl SshConfig {
             .filter(|(command, _)| !command.eq_ignore_ascii_case("none"))
             .map(|(command, at)| format!("{command} ({at})"));
         if let Some((value, at)) = canonicalize_hostname.filter(|(value, _)| !matches!(value.as_str(), "no" | "false")) {
-            warnings.push(format!(
-                "{at}: CanonicalizeHostname {value} is not modelled: ssh would look the name up in DNS and read the files again"
+            refusals.push(format!(
+                "{at}: CanonicalizeHostname {value} is not supported by remote yet: ssh would look the name up in DNS \
+                 and read the files again for the name it finds"
             ));
         }
+        if let Some((command, at)) = known_hosts_command.filter(|(command, _)| !command.eq_ignore_ascii_case("none")) {
+            refusals.push(format!(
+                "{at}: KnownHostsCommand {command} is not supported by remote yet (it runs no local commands), and \
+                 checking host keys without the keys it prints could accept a key ssh refuses"
+            ));
+        }
+        if let Some((true, at)) = check_host_ip {
+            refusals.push(format!(
+                "{at}: CheckHostIP yes is not supported by remote yet: ssh would also check the key recorded for the \
+                 host's address; remove it, or set it to no for this host"
+            ));
+        }
+        let revoked_host_keys =
+            revoked_host_keys.map(|(raw, at)| PathBuf::from(client_path(&raw, &at, "RevokedHostKeys", &mut warnings)));
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
+        let mut seen = std::collections::HashSet::new();
+        refusals.retain(|r| seen.insert(r.clone()));
         HostConfig {
             hostname,
             user,
@@ -758,7 +856,10 @@ impl SshConfig {
             proxy_jump: proxy_jump.map(Option::unwrap_or_default),
             proxy_command,
             host_key_alias: host_key_alias.map(|alias| alias.to_ascii_lowercase()),
+            revoked_host_keys,
+            algorithms,
             warnings,
+            refusals,
         }
     }
 
@@ -771,7 +872,18 @@ impl SshConfig {
         key_alias: String,
         context: &Context<'_>,
     ) -> ClientTokens {
+        let connection_hash = {
+            use sha1::Digest;
+            let digest = sha1::Sha1::new()
+                .chain_update(&self.local.hostname)
+                .chain_update(&remote_host)
+                .chain_update(port.to_string())
+                .chain_update(&remote_user)
+                .finalize();
+            digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        };
         ClientTokens {
+            connection_hash,
             short_host: self.local.hostname.split('.').next().unwrap_or_default().to_string(),
             uid: self.local.uid.to_string(),
             key_alias,
@@ -814,8 +926,10 @@ struct Context<'a> {
     local_user: &'a str,
 }
 
-/// The percent tokens of `ssh.c`'s `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS`, except %C, the connection hash (SHA-1).
+/// The percent tokens of `ssh.c`'s `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS`.
 struct ClientTokens {
+    /// `%C`: `ssh_connection_hash`, the SHA-1 of `%l%h%p%r` in hexadecimal.
+    connection_hash: String,
     short_host: String,
     uid: String,
     key_alias: String,
@@ -829,8 +943,9 @@ struct ClientTokens {
 }
 
 impl ClientTokens {
-    fn pairs(&self) -> [(char, &str); 10] {
+    fn pairs(&self) -> [(char, &str); 11] {
         [
+            ('C', &self.connection_hash),
             ('L', &self.short_host),
             ('i', &self.uid),
             ('k', &self.key_alias),
@@ -865,7 +980,12 @@ struct State {
     host_key_alias: Option<String>,
     ignore_unknown: Option<(String, Loc)>,
     canonicalize_hostname: Option<(String, Loc)>,
+    revoked_host_keys: Option<(String, Loc)>,
+    known_hosts_command: Option<(String, Loc)>,
+    check_host_ip: Option<(bool, Loc)>,
+    algorithms: Algorithms,
     warnings: Vec<String>,
+    refusals: Vec<String>,
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: impl FnOnce() -> T) {
@@ -909,6 +1029,18 @@ impl State {
             Setting::IgnoreUnknown(v) => set_once(&mut self.ignore_unknown, || (v.clone(), at.clone())),
             Setting::CanonicalizeHostname(v) => {
                 set_once(&mut self.canonicalize_hostname, || (v.to_ascii_lowercase(), at.clone()))
+            }
+            Setting::RevokedHostKeys(v) => set_once(&mut self.revoked_host_keys, || (v.clone(), at.clone())),
+            Setting::KnownHostsCommand(v) => set_once(&mut self.known_hosts_command, || (v.clone(), at.clone())),
+            Setting::CheckHostIp(v) => set_once(&mut self.check_host_ip, || (*v, at.clone())),
+            Setting::Algorithms(list, v) => {
+                let slot = match list {
+                    AlgorithmList::Kex => &mut self.algorithms.kex,
+                    AlgorithmList::HostKey => &mut self.algorithms.host_key,
+                    AlgorithmList::Ciphers => &mut self.algorithms.ciphers,
+                    AlgorithmList::Macs => &mut self.algorithms.macs,
+                };
+                set_once(slot, || v.clone());
             }
         }
     }
@@ -974,12 +1106,10 @@ fn expand_tokens(text: &str, tokens: &[(char, &str)], dollar: bool, at: &Loc, wh
         } else if let Some((_, value)) = tokens.iter().find(|(key, _)| *key == token) {
             out.push_str(value);
         } else {
-            let reason = if token == 'C' && dollar {
-                "remote does not compute the connection hash %C"
-            } else {
-                "ssh does not know this token here and would refuse to connect"
-            };
-            warnings.push(format!("{at}: {what} `{text}`: %{token} is left as written; {reason}"));
+            warnings.push(format!(
+                "{at}: {what} `{text}`: %{token} is left as written; ssh does not know this token here and would refuse \
+                 to connect"
+            ));
             out.push('%');
             out.push(token);
         }
@@ -1132,12 +1262,29 @@ fn convtime(s: &str) -> Option<u32> {
     u32::try_from(total).ok()
 }
 
-/// `a2port` without service names: 1 to 65535.
+/// `a2port`: a number from 1 to 65535, or a TCP service name (`ssh`, `https`) as `getservbyname` finds it.
 fn parse_port(s: &str) -> Option<u16> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return service_port(s, Path::new(SERVICES)).filter(|&p| p != 0);
     }
     s.parse::<u16>().ok().filter(|&p| p != 0)
+}
+
+/// Where the C library's `files` source of `getservbyname` reads service names.
+const SERVICES: &str = "/etc/services";
+
+/// The TCP port a service name (or alias) has in `services`, read as the C library reads it: `name port/proto
+/// aliases…`, `#` to the end of the line a comment. Read directly rather than through `getservbyname`, which a
+/// static binary cannot call.
+fn service_port(name: &str, services: &Path) -> Option<u16> {
+    let text = fs::read_to_string(services).ok()?;
+    text.lines().find_map(|line| {
+        let mut words = line.split('#').next().unwrap_or_default().split_whitespace();
+        let official = words.next()?;
+        let (port, protocol) = words.next()?.split_once('/')?;
+        let named = official == name || words.any(|alias| alias == name);
+        (named && protocol == "tcp").then(|| port.parse().ok()).flatten()
+    })
 }
 
 /// `parse_jump`'s reading of one hop: `ssh://[user@]host[:port]` or `[user@]host[:port]`.
@@ -1249,9 +1396,20 @@ fn url_decode(s: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Which of the two files `ssh` reads a file belongs to (`SSHCONF_USERCONF` or not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// `~/.ssh/config` or the file `-F` names, and what they include: a relative `Include` is under `~/.ssh`.
+    User,
+    /// `/etc/ssh/ssh_config` and what it includes: a relative `Include` is under `/etc/ssh`.
+    System,
+}
+
 /// Reads files and turns their lines into entries, checking each line as `process_config_line_depth` does.
 struct Loader<'a> {
     local: &'a Local,
+    /// Whose file is being read: it decides what a relative `Include` is relative to.
+    origin: Origin,
     /// Every IgnoreUnknown value seen so far: a keyword they cover is accepted here and checked again per host.
     ignore_unknown: Vec<String>,
 }
@@ -1331,6 +1489,15 @@ impl Loader<'_> {
                 Some(Setting::CanonicalizeHostname(self.choice(at, &keyword, &args, CANONICALIZE)?.to_string()))
             }
             Kind::Flag => self.choice(at, &keyword, &args, FLAG).map(|_| None)?,
+            Kind::CheckHostIp => Some(Setting::CheckHostIp(matches!(
+                self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
+                "yes" | "true"
+            ))),
+            Kind::RevokedHostKeys => Some(Setting::RevokedHostKeys(self.one(at, &keyword, &args)?.to_string())),
+            Kind::Algorithms(list) => Some(Setting::Algorithms(list, self.one(at, &keyword, &args)?.to_string())),
+            Kind::KnownHostsCommand => {
+                Some(Setting::KnownHostsCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string()))
+            }
             Kind::Choice(values) => self.choice(at, &keyword, &args, values).map(|_| None)?,
             Kind::ConnectTimeout => Some(Setting::ConnectTimeout(self.time(at, &keyword, &args)?)),
             Kind::ServerAliveInterval => Some(Setting::ServerAliveInterval(self.time(at, &keyword, &args)?)),
@@ -1518,7 +1685,11 @@ impl Loader<'_> {
                 break;
             }
             attributes += 1;
-            if lower == "canonical" || lower == "final" {
+            if lower == "canonical" {
+                criteria.push(Criterion { negate, test: Test::Canonical });
+                continue;
+            }
+            if lower == "final" {
                 criteria.push(Criterion { negate, test: Test::Unsupported(word) });
                 continue;
             }
@@ -1551,14 +1722,19 @@ impl Loader<'_> {
         Ok(criteria)
     }
 
-    /// The `Include` case: each word is a glob, relative to `~/.ssh`; every match is read and parsed now.
+    /// The `Include` case: each word is a glob, relative to `~/.ssh` (`/etc/ssh` in the system file); every match is
+    /// read and parsed now.
     fn include(&mut self, at: &Loc, keyword: &str, args: &[String], depth: usize) -> Result<Vec<Vec<Entry>>, SshConfigError> {
         let mut files = Vec::new();
         for arg in args {
             if arg.is_empty() {
                 return Err(self.bad(at, keyword, "", "remove the empty value"));
             }
-            let pattern = if arg.starts_with('/') || arg.starts_with('~') { arg.clone() } else { format!("~/.ssh/{arg}") };
+            let pattern = match self.origin {
+                _ if arg.starts_with('/') || arg.starts_with('~') => arg.clone(),
+                Origin::User => format!("~/.ssh/{arg}"),
+                Origin::System => format!("/etc/ssh/{arg}"),
+            };
             for included in glob(&pattern, self.local) {
                 if depth + 1 > MAX_INCLUDE_DEPTH {
                     return Err(SshConfigError::IncludeDepth { path: at.path.to_path_buf(), line: at.line });
@@ -1745,7 +1921,7 @@ mod tests {
 
     fn check(text: &str, host: &str, expected: HostConfig) {
         let config = parse(text).unwrap_or_else(|e| panic!("config should load: {e}\n{text}"));
-        assert_eq!(config.resolve(host, ME), expected, "config:\n{text}\nhost: {host}");
+        assert_eq!(config.resolve(Query::host(host, ME)), expected, "config:\n{text}\nhost: {host}");
     }
 
     fn check_error(text: &str, expected: &str) {
@@ -1918,34 +2094,81 @@ mod tests {
     }
 
     #[test]
-    fn warns_about_what_it_does_not_evaluate() {
-        let warnings = |text: &str, host: &str| parse(text).map(|c| c.resolve(host, ME).warnings).unwrap_or_default();
-        check(
-            "Match exec \"test -f /x\"\n  Port 2\n",
-            "h",
-            HostConfig {
-                warnings: vec![
-                    "/cfg:1: Match exec test -f /x is not evaluated by remote (it never runs commands or resolves names); \
-                     the block is not applied"
-                        .into(),
-                ],
-                ..HostConfig::default()
-            },
-        );
-        // A block whose other criteria already fail needs no warning.
-        assert!(warnings("Match host other exec true\n  Port 2\n", "h").is_empty());
-        assert_eq!(warnings("Match canonical\n  Port 2\n", "h").len(), 1);
-        assert_eq!(warnings("Match localnetwork 10.0.0.0/8\n  Port 2\n", "h").len(), 1);
+    fn warns_about_what_it_does_not_expand() {
+        let warnings =
+            |text: &str, host: &str| parse(text).map(|c| c.resolve(Query::host(host, ME)).warnings).unwrap_or_default();
         // ProxyCommand is no warning but a value: the inventory refuses such a host rather than connect around it.
         let parsed = SshConfig::parse("ProxyCommand nc %h %p\n", Path::new("/cfg")).unwrap();
-        assert_eq!(parsed.resolve("h", "u").proxy_command.as_deref(), Some("nc %h %p (/cfg:1)"));
-        assert!(warnings("CanonicalizeHostname yes\n", "h")[0].contains("CanonicalizeHostname"));
-        assert!(warnings("IdentityFile /k/%C\n", "h")[0].contains("%C"));
+        assert_eq!(parsed.resolve(Query::host("h", "u")).proxy_command.as_deref(), Some("nc %h %p (/cfg:1)"));
         assert!(warnings("HostName %p\n", "h")[0].contains("%p"));
         assert!(warnings("IdentityFile /k/${REMOTE_SSH_CONFIG_TEST_UNSET}\n", "h")[0].contains("not set"));
         // IgnoreUnknown inside a block covers the keyword only for the hosts of that block.
         assert!(warnings("Host a\n  IgnoreUnknown Foo\nHost *\nFoo 1\n", "a").is_empty());
         assert!(warnings("Host a\n  IgnoreUnknown Foo\nHost *\nFoo 1\n", "b")[0].contains("`foo`"));
+    }
+
+    /// What a host is refused for: the start of each reason, or nothing.
+    #[test]
+    fn refuses_what_it_cannot_honour() {
+        let check = |text: &str, host: &str, expected: &[&str]| {
+            let config = parse(text).unwrap_or_else(|e| panic!("config should load: {e}\n{text}"));
+            let refusals = config.resolve(Query::host(host, ME)).refusals;
+            let matched = refusals.len() == expected.len() && refusals.iter().zip(expected).all(|(r, e)| r.starts_with(e));
+            assert!(matched, "config:\n{text}\nhost: {host}\nexpected {expected:?}\nfound {refusals:?}");
+        };
+        let cannot = " cannot be evaluated by remote (it never runs commands";
+        check("Match exec \"test -f /x\"\n  Port 2\n", "h", &[&format!("/cfg:1: Match exec test -f /x{cannot}")]);
+        // A block whose other criteria already fail, before or after, cannot apply whatever the command says.
+        check("Match host other exec true\n  Port 2\n", "h", &[]);
+        check("Match exec true host other\n  Port 2\n", "h", &[]);
+        check("Match localnetwork 10.0.0.0/8\n  Port 2\n", "h", &[&format!("/cfg:1: Match localnetwork 10.0.0.0/8{cannot}")]);
+        check("Host x\n\nMatch final\n  ProxyJump gate\n", "h", &[&format!("/cfg:3: Match final{cannot}")]);
+        // `canonical` holds only on a second reading after canonicalisation, which never happens here: as ssh's first.
+        check("Match canonical\n  Port 2\n", "h", &[]);
+        check("Match !canonical\n  Port 2\n", "h", &[]);
+        check("CanonicalizeHostname yes\n", "h", &["/cfg:1: CanonicalizeHostname yes is not supported by remote yet: ssh would"]);
+        check("CanonicalizeHostname no\n", "h", &[]);
+        check("KnownHostsCommand /bin/echo %H\n", "h", &["/cfg:1: KnownHostsCommand /bin/echo %H is not supported by remote"]);
+        check("KnownHostsCommand none\n", "h", &[]);
+        check("Host other\n  KnownHostsCommand /bin/echo\n", "h", &[]);
+        check("CheckHostIP yes\n", "h", &["/cfg:1: CheckHostIP yes is not supported by remote yet: ssh would also check"]);
+        check("CheckHostIP no\nCheckHostIP yes\n", "h", &[]);
+    }
+
+    #[test]
+    fn the_command_line_user_and_port_come_first() {
+        let resolve = |text: &str, user: Option<&str>, port: Option<u16>| {
+            let config = parse(text).unwrap_or_else(|e| panic!("config should load: {e}\n{text}"));
+            config.resolve(Query { host: "web", user, port, local_user: ME })
+        };
+        let text = "Match user deploy\n  Port 2200\n  ProxyJump gate\n  StrictHostKeyChecking no\nHost *\n  User other\n  \
+                    Port 2222\n  UserKnownHostsFile /kh/%r-%p-%C\n  IdentityFile /k/id_%r\n";
+        let found = resolve(text, Some("deploy"), None);
+        assert_eq!((found.user.as_deref(), found.port), (Some("deploy"), Some(2200)));
+        assert_eq!(found.strict_host_key_checking.as_deref(), Some("no"));
+        assert_eq!(found.proxy_jump.map(|hops| hops.len()), Some(1));
+        // %C is the SHA-1 of "box.example.org" "web" "2200" "deploy" (`printf %s … | sha1sum`).
+        assert_eq!(found.user_known_hosts_files, [PathBuf::from("/kh/deploy-2200-948e0ca41ce616ee9dbe2cd721968a97074793ec")]);
+        assert_eq!(found.identity_files, [PathBuf::from("/k/id_deploy")]);
+        let found = resolve(text, None, Some(2022));
+        assert_eq!((found.user.as_deref(), found.port, found.proxy_jump.as_ref()), (Some("other"), Some(2022), None));
+        assert!(found.user_known_hosts_files[0].to_string_lossy().starts_with("/kh/other-2022-"), "{found:?}");
+    }
+
+    #[test]
+    fn ports_may_be_service_names() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let services = dir.path().join("services");
+        fs::write(&services, "# comment\nssh\t\t22/tcp\t\t\t# SSH Remote Login Protocol\nntp 123/udp\nalt 2222/tcp two # x\n")
+            .expect("write");
+        let cases = [("ssh", Some(22)), ("alt", Some(2222)), ("two", Some(2222)), ("ntp", None), ("x", None), ("tcp", None)];
+        for (name, expected) in cases {
+            assert_eq!(service_port(name, &services), expected, "{name}");
+        }
+        // The machine's own /etc/services, as `ssh` reads it for `Port ssh`.
+        if Path::new(SERVICES).exists() {
+            check("Port ssh\n", "h", HostConfig { port: Some(22), ..HostConfig::default() });
+        }
     }
 
     #[test]
@@ -2021,18 +2244,18 @@ mod tests {
         let load = |text: &str| SshConfig::parse_in(text, Path::new("/cfg"), local(home));
 
         let config = load("Include common conf.d/*.conf\nHost a b\n  Port 1\n").expect("loads");
-        assert_eq!(config.resolve("b", ME).port, Some(10));
-        assert_eq!(config.resolve("a", ME).port, Some(11));
-        assert_eq!(config.resolve("c", ME).user.as_deref(), Some("common"));
+        assert_eq!(config.resolve(Query::host("b", ME)).port, Some(10));
+        assert_eq!(config.resolve(Query::host("a", ME)).port, Some(11));
+        assert_eq!(config.resolve(Query::host("c", ME)).user.as_deref(), Some("common"));
         let absolute = format!("Include {}/conf.d/2*\n", ssh.display());
-        assert_eq!(load(&absolute).expect("loads").resolve("b", ME).port, Some(20));
-        assert_eq!(load("Include ~/.ssh/common\n").expect("loads").resolve("x", ME).user.as_deref(), Some("common"));
-        assert_eq!(load("Include missing*.conf nothing\n").expect("loads").resolve("x", ME), HostConfig::default());
+        assert_eq!(load(&absolute).expect("loads").resolve(Query::host("b", ME)).port, Some(20));
+        assert_eq!(load("Include ~/.ssh/common\n").expect("loads").resolve(Query::host("x", ME)).user.as_deref(), Some("common"));
+        assert_eq!(load("Include missing*.conf nothing\n").expect("loads").resolve(Query::host("x", ME)), HostConfig::default());
 
         // An Include inside a Host block applies only when the block does; a Match inside it does not leak out.
         let config = load("Host a\n  Include in-block\n  User a\n").expect("loads");
         assert_eq!(
-            config.resolve("a", ME),
+            config.resolve(Query::host("a", ME)),
             HostConfig {
                 port: Some(7),
                 user: Some("a".into()),
@@ -2040,7 +2263,7 @@ mod tests {
                 ..HostConfig::default()
             }
         );
-        assert_eq!(config.resolve("b", ME), HostConfig::default());
+        assert_eq!(config.resolve(Query::host("b", ME)), HostConfig::default());
 
         let err = load("Include self\n").err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(
@@ -2059,7 +2282,7 @@ mod tests {
     #[test]
     fn load_treats_a_missing_file_as_empty() {
         let config = SshConfig::load(Path::new("/nonexistent/ssh_config")).expect("a missing file is empty");
-        assert_eq!(config.resolve("h", ME), HostConfig::default());
+        assert_eq!(config.resolve(Query::host("h", ME)), HostConfig::default());
     }
 
     #[test]
@@ -2196,7 +2419,32 @@ mod tests {
         Case { config: "Match host\n", files: &[], hosts: &["a"] },
         Case { config: "StrictHostKeyChecking maybe\n", files: &[], hosts: &["a"] },
         Case { config: "ProxyJump a,,b\n", files: &[], hosts: &["a"] },
+        // What reads the command line's user and port (`ssh -l`, `ssh -p`, run for every case below).
+        Case {
+            config: "Match user deploy\n  Port 2200\n  ProxyJump gate\n  StrictHostKeyChecking no\n  IdentityFile ~/id_m\n\
+                     Match !user deploy\n  HostName other.example\nHost *\n  UserKnownHostsFile /kh/%r-%p-%C-%h\n  \
+                     IdentityFile ~/id_%r_%p\n",
+            files: &[],
+            hosts: &["web", "10.0.0.7"],
+        },
+        Case {
+            config: "Host web\n  User fromconfig\n  Port 2022\n  IdentityAgent /a/%r.%p\nHost *\n  \
+                     UserKnownHostsFile ~/kh_%C ~/kh_%r\n",
+            files: &[],
+            hosts: &["web", "db"],
+        },
+        // Service names for ports, and the other words `ssh` takes for StrictHostKeyChecking and `none`.
+        Case { config: "Port ssh\n", files: &[], hosts: &["a"] },
+        Case { config: "Host a\n  Port https\nHost *\n  ProxyJump j:ssh\n", files: &[], hosts: &["a", "b"] },
+        Case { config: "StrictHostKeyChecking FALSE\n", files: &[], hosts: &["a"] },
+        Case { config: "StrictHostKeyChecking true\n", files: &[], hosts: &["a"] },
+        Case { config: "UserKnownHostsFile NONE\nGlobalKnownHostsFile None\n", files: &[], hosts: &["a"] },
+        Case { config: "Match canonical\n  Port 2\nMatch !canonical\n  User notcanon\n", files: &[], hosts: &["a"] },
     ];
+
+    /// The command lines every host of every case is resolved for: `ssh HOST`, `-l deploy`, `-p 2222` and both.
+    const QUERIES: [(Option<&str>, Option<u16>); 4] =
+        [(None, None), (Some("deploy"), None), (None, Some(2222)), (Some("deploy"), Some(2222))];
 
     /// `ssh -G`'s view of one resolution: `key value` lines, several values for a repeated key.
     type View = BTreeMap<String, Vec<String>>;
@@ -2244,17 +2492,19 @@ mod tests {
             let mut ours_local = Local::current();
             ours_local.include_home = home.clone();
             let ours = SshConfig::load_in(&config_path, ours_local.clone());
-            for host in case.hosts {
-                let output = Command::new("ssh")
-                    .arg("-G")
-                    .arg("-F")
-                    .arg(&config_path)
-                    .arg(host)
-                    .env("HOME", &home)
-                    .stdin(Stdio::null())
-                    .output()
-                    .expect("run ssh -G");
-                let context = format!("case {index}, host {host}, config:\n{}", case.config);
+            for (host, (query_user, query_port)) in
+                case.hosts.iter().flat_map(|host| QUERIES.iter().map(move |query| (host, *query)))
+            {
+                let mut ssh = Command::new("ssh");
+                ssh.arg("-G").arg("-F").arg(&config_path);
+                if let Some(user) = query_user {
+                    ssh.arg("-l").arg(user);
+                }
+                if let Some(port) = query_port {
+                    ssh.arg("-p").arg(port.to_string());
+                }
+                let output = ssh.arg(host).env("HOME", &home).stdin(Stdio::null()).output().expect("run ssh -G");
+                let context = format!("case {index}, host {host}, -l {query_user:?} -p {query_port:?}, config:\n{}", case.config);
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 let ours = match (&ours, output.status.success()) {
                     (Err(err), false) => {
@@ -2268,7 +2518,7 @@ mod tests {
                     }
                     (Err(err), true) => panic!("{context}\nssh accepts it but we refuse: {err}"),
                     (Ok(_), false) => panic!("{context}\nssh refuses it but we accept it: {stderr}"),
-                    (Ok(config), true) => config.resolve(host, &me),
+                    (Ok(config), true) => config.resolve(Query { host, user: query_user, port: query_port, local_user: &me }),
                 };
                 let ssh = ssh_view(&String::from_utf8_lossy(&output.stdout));
                 let one = |key: &str| ssh.get(key).and_then(|v| v.first()).cloned().unwrap_or_default();
@@ -2290,7 +2540,7 @@ mod tests {
                     assert_eq!(ssh_ids, defaults, "identityfile defaults: {context}");
                 } else {
                     let ours_ids: Vec<String> = ours.identity_files.iter().map(|p| p.display().to_string()).collect();
-                    let config = SshConfig { entries: Vec::new(), local: ours_local.clone() };
+                    let config = SshConfig { files: Vec::new(), local: ours_local.clone() };
                     let tokens = config.client_tokens(
                         ours.hostname.clone().unwrap_or_else(|| connect_name(host)),
                         ours.port.unwrap_or(22),
@@ -2349,6 +2599,7 @@ mod tests {
                 });
                 assert_eq!(ssh_jump, ours.proxy_jump.clone().filter(|hops| !hops.is_empty()), "proxyjump: {context}");
                 assert!(ours.warnings.is_empty(), "unexpected warnings {:?}: {context}", ours.warnings);
+                assert!(ours.refusals.is_empty(), "unexpected refusals {:?}: {context}", ours.refusals);
                 compared += 1;
             }
         }

@@ -17,6 +17,7 @@ mod metrics;
 mod notify;
 mod packages;
 mod pipelines;
+mod resolve_openssh;
 mod scale;
 mod services;
 mod sessions;
