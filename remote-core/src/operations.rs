@@ -22,15 +22,21 @@ struct Flags {
 
 impl Flags {
     fn of(argv: &[&str]) -> Flags {
-        let has = |short: &[char], long: &[&str]| {
+        // GNU reads any unambiguous start of a long option as the option (`--rec` is `--recursive`), so a
+        // shorter word than the whole name counts too; only the program's own long names are looked at, since
+        // `--p` is `--parents` to mkdir but `--preserve-root` to rm.
+        let mkdir = argv[0] == "mkdir";
+        let (deep_long, force_long) = if mkdir { ("--parents", "") } else { ("--recursive", "--force") };
+        let has = |short: &[char], long: &str| {
             // The options only: not the program, not what follows `--`, not the operand (the last word).
             let options = &argv[1..argv.len().saturating_sub(1).max(1)];
             options.iter().take_while(|word| **word != "--").any(|word| {
-                long.contains(word)
-                    || (word.starts_with('-') && !word.starts_with("--") && word.chars().skip(1).any(|c| short.contains(&c)))
+                let abbreviates = word.len() > 2 && long.starts_with(*word);
+                let short_option = word.starts_with('-') && !word.starts_with("--");
+                abbreviates || (short_option && word.chars().skip(1).any(|c| short.contains(&c)))
             })
         };
-        Flags { deep: has(&['p', 'r', 'R'], &["--parents", "--recursive"]), force: has(&['f'], &["--force"]) }
+        Flags { deep: has(&['p', 'r', 'R'], deep_long), force: has(&['f'], force_long) }
     }
 }
 
@@ -50,22 +56,43 @@ fn command(on: impl Into<On>, argv: &[&str], preview: Option<MakePreview>) -> Ru
     }
 }
 
-/// Runs `program FLAGS… OPERAND` where `on` says, or refuses every host when a flag is not an option: a
-/// word such as `/etc` in `rm`'s flags would otherwise become a second operand (`rm -rf /etc /x`).
+/// Runs `program FLAGS… OPERAND` where `on` says, or refuses every host when a flag is not an option.
 fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str, preview: Option<MakePreview>) -> Run {
-    let mut argv = vec![program];
-    for word in flags.split_whitespace() {
-        if !word.starts_with('-') || word == "-" {
-            let cause = format!(
-                "the flags of `{program}` must be options starting with `-`, but `{word}` is not; \
-                 give the path as the {} argument",
-                if program == "mkdir" { "folder" } else { "target" }
-            );
-            return on.into().refuse(program, HostError::BadArgument { cause });
-        }
-        argv.push(word);
+    match flag_words(program, flags) {
+        Ok(words) => command(on, &with_operand([&[program], &words[..]].concat(), operand), preview),
+        Err(cause) => on.into().refuse(program, HostError::BadArgument { cause }),
     }
-    command(on, &with_operand(argv, operand), preview)
+}
+
+/// The words of `flags`, or why they cannot be `program`'s options: each must be an option, else it becomes
+/// one more operand, which the dry run does not show (`rm -rf /etc /x`). `--` is refused too: every word
+/// after it is an operand (`rm -rf -- -/../../etc /x`).
+///
+/// No other option of `rm`, `mkdir` or `ls` (GNU or busybox) names a file to act on or runs anything: none
+/// reads a list of names (`--files0-from` is `du`'s and `wc`'s), and those with a value (`ls --hide=PATTERN`,
+/// `mkdir --mode=MODE`) only filter or set a mode. One that takes the next word as its value (`mkdir -m`,
+/// `ls -I`) can at most take the `--` put before an operand starting with `-`: mkdir then fails on the mode,
+/// and ls, which changes nothing, lists the login folder.
+fn flag_words<'a>(program: &str, flags: &'a str) -> Result<Vec<&'a str>, String> {
+    let operand = if program == "mkdir" { "folder" } else { "target" };
+    let mut words = Vec::new();
+    for word in flags.split_whitespace() {
+        if word == "--" {
+            return Err(format!(
+                "the flags of `{program}` must not hold `--`: it would make the words after it {operand}s, \
+                 which a dry run does not show; give the {operand} as the {operand} argument (one starting \
+                 with `-` is passed after `--` for you)"
+            ));
+        }
+        if !word.starts_with('-') || word == "-" {
+            return Err(format!(
+                "the flags of `{program}` must be options starting with `-`, but `{word}` is not; \
+                 give the path as the {operand} argument"
+            ));
+        }
+        words.push(word);
+    }
+    Ok(words)
 }
 
 /// `argv` with the operand last, behind `--` when it starts with `-` so it is never read as an option.
@@ -135,8 +162,9 @@ pub fn rm(on: impl Into<On>, target: &str, flags: &str) -> Run {
 /// Copies a local file to every host over SFTP, e.g. `upload(hs, "dist/app.tar.gz", "/opt/app/app.tar.gz")`.
 ///
 /// Streamed, never read whole; written beside the target under a temporary name and renamed over it, so the
-/// target is never half-written; given the local file's mode and modification time. A host whose file has the
-/// same size, time and mode already is left alone and says `unchanged`.
+/// target is never half-written; given the local file's mode (without setuid, setgid and sticky, as `sftp -p`
+/// does) and modification time. A host whose file has the same size, time and mode already is left alone and
+/// says `unchanged`.
 #[remote::operation]
 pub fn upload(on: impl Into<On>, local: &str, remote: &str) -> Run {
     let transfer = Transfer::Upload { local: std::path::PathBuf::from(local), remote: remote.to_string() };
@@ -149,8 +177,9 @@ pub fn upload(on: impl Into<On>, local: &str, remote: &str) -> Run {
 /// files of the same size by their SHA-256 (`sha256sum` on the host) instead, so a file changed within the same
 /// second is still seen, and one whose content is the same only gets its time and mode.
 ///
-/// Each file is sent under a temporary name and renamed into place. Symbolic links in the local folder are
-/// skipped, and said to be.
+/// Each file is sent under a temporary name and renamed into place. Symbolic links and special files in the
+/// local folder are skipped, and said to be; `--delete` leaves the host's copy of their names, as `rsync
+/// --delete` does.
 #[remote::operation(default(options = ""))]
 pub fn sync(on: impl Into<On>, local_dir: &str, remote_dir: &str, options: &str) -> Run {
     let (mut delete, mut checksum) = (false, false);
@@ -171,8 +200,9 @@ pub fn sync(on: impl Into<On>, local_dir: &str, remote_dir: &str, options: &str)
 
 /// Copies a file of every host here over SFTP, into `LOCAL_DIR/HOST/NAME`, e.g. `download(hs, "/etc/os-release", "got")`.
 ///
-/// Streamed, written under a temporary name and renamed into place, with the host file's mode and modification
-/// time; a copy that is the same already is left alone and says `unchanged`.
+/// Streamed, written under a temporary name and renamed into place, with the host file's mode (without
+/// setuid, setgid and sticky, as `sftp -p` does) and modification time; a copy that is the same already is
+/// left alone and says `unchanged`.
 #[remote::operation]
 pub fn download(on: impl Into<On>, remote: &str, local_dir: &str) -> Run {
     let transfer = Transfer::Download { remote: remote.to_string(), local_dir: std::path::PathBuf::from(local_dir) };
@@ -257,4 +287,84 @@ pub fn ping(on: impl Into<On>, target: &str) -> Run {
 #[remote::operation]
 pub fn uptime(on: impl Into<On>) -> Run {
     command(on, &["uptime"], None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `program`'s flags as `with_flags` takes them: the words passed on, or `refused: ` and a part of why.
+    fn check(program: &str, flags: &str, expected: &str) {
+        let matches = match (flag_words(program, flags), expected.strip_prefix("refused: ")) {
+            (Ok(words), None) => words.join(" ") == expected,
+            (Err(cause), Some(part)) => cause.contains(part),
+            _ => false,
+        };
+        let got = flag_words(program, flags);
+        assert!(matches, "`{program}` with flags {flags:?}: {got:?}, not {expected}");
+    }
+
+    #[test]
+    fn flags_are_options_and_never_operands() {
+        check("rm", "", "");
+        check("rm", "-rf", "-rf");
+        check("rm", " -r\t-f\n", "-r -f");
+        check("rm", "--no-preserve-root -rf -v", "--no-preserve-root -rf -v");
+        check("ls", "-la --hide=*.o", "-la --hide=*.o");
+        check("mkdir", "-p --mode=750", "-p --mode=750");
+        // `---` is no option GNU knows, so rm fails on it: nothing is removed.
+        check("rm", "---", "---");
+
+        // A word that is no option would be one more operand.
+        check("rm", "-rf /etc", "refused: the flags of `rm` must be options starting with `-`, but `/etc`");
+        check("rm", "-", "refused: but `-` is not");
+        check("rm", "-rf\u{a0}/etc", "refused: but `/etc` is not");
+        check("mkdir", "-m 750", "refused: `mkdir` must be options starting with `-`, but `750` is not");
+
+        // `--` makes every word after it an operand, one starting with `-` too.
+        check("rm", "-rf -- -/../../../tmp/victim", "refused: the flags of `rm` must not hold `--`");
+        check("rm", "--", "refused: `rm` must not hold `--`");
+        check("rm", "-- -rf", "refused: `rm` must not hold `--`");
+        check("rm", "-r --\t-x", "refused: `rm` must not hold `--`");
+        check("ls", "-la --", "refused: `ls` must not hold `--`: it would make the words after it targets");
+        check("mkdir", "-p -- -x", "refused: `--`: it would make the words after it folders");
+        let said = flag_words("rm", "-rf -- -x").unwrap_err();
+        let whole = "the flags of `rm` must not hold `--`: it would make the words after it targets, \
+                     which a dry run does not show; give the target as the target argument (one \
+                     starting with `-` is passed after `--` for you)";
+        assert_eq!(said, whole);
+    }
+
+    /// What the dry run of `argv` (the command line, the operand last) takes it to do: `deep`, `force`,
+    /// both or neither.
+    fn check_reading(argv: &str, expected: &str) {
+        let argv: Vec<&str> = argv.split(' ').collect();
+        let flags = Flags::of(&argv);
+        let names = [(flags.deep, "deep"), (flags.force, "force")];
+        let said: Vec<&str> = names.into_iter().filter_map(|(set, name)| set.then_some(name)).collect();
+        assert_eq!(said.join(" "), expected, "{argv:?}");
+    }
+
+    #[test]
+    fn dry_runs_read_flags_as_gnu_does() {
+        check_reading("rm x", "");
+        check_reading("rm -rf x", "deep force");
+        check_reading("rm -R x", "deep");
+        check_reading("rm -v -f x", "force");
+        check_reading("rm --recursive --force x", "deep force");
+        // GNU takes an unambiguous start of a long option for it.
+        check_reading("rm --rec --fo x", "deep force");
+        check_reading("rm --r x", "deep");
+        // To rm, `--p` is `--preserve-root`, not `--parents`.
+        check_reading("rm --p x", "");
+        check_reading("rm --recursive=yes x", "");
+        // After `--` (put there for an operand starting with `-`), nothing is an option.
+        check_reading("rm -v -- -rf", "");
+        check_reading("mkdir x", "");
+        check_reading("mkdir -p x", "deep");
+        check_reading("mkdir --par x", "deep");
+        check_reading("mkdir --parents x", "deep");
+        check_reading("mkdir -m750 x", "");
+        check_reading("mkdir --force x", "");
+    }
 }

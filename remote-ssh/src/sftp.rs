@@ -37,7 +37,23 @@ impl Stamp {
     fn of_remote(attrs: &FileAttributes) -> Option<Self> {
         Some(Stamp { size: attrs.size?, mtime: attrs.mtime?, mode: attrs.permissions? & 0o7777 })
     }
+
+    /// The stamp a copy of this file gets: the same, but for the setuid, setgid and sticky bits. The source's
+    /// stamp goes through here and the target's is read whole, so a target with any of those bits is never
+    /// "unchanged", and the next copy clears them.
+    fn copied(self) -> Self {
+        Stamp { mode: self.mode & COPIED_FILE_MODE, ..self }
+    }
 }
+
+/// The permission bits a copied file keeps, as OpenSSH's `sftp -p` and `scp -p` do both ways: setuid, setgid
+/// and sticky are dropped, since ownership is not copied. Else a host could plant a setuid program, owned by
+/// root when `remote` runs as root, under `LOCAL_DIR/HOST/`, and a local file become one on the host.
+const COPIED_FILE_MODE: u32 = 0o777;
+
+/// The permission bits a folder made by `sync` keeps: OpenSSH's `sftp -p` keeps the sticky bit of folders too
+/// (a shared folder such as `/tmp` needs it), and drops setuid and setgid.
+const COPIED_FOLDER_MODE: u32 = 0o1777;
 
 /// Copies as `transfer` says between this machine and the host of `connection`; `host` names the host's folder
 /// for downloads. With `check`, nothing is copied or changed: the output says what would be.
@@ -115,7 +131,7 @@ async fn upload(
     if !meta.is_file() {
         return Err(local_error("not a regular file; upload sends one file".into()));
     }
-    let stamp = Stamp::of_local(&meta);
+    let stamp = Stamp::of_local(&meta).copied();
     let target = remote_path(remote);
     let existing = sftp.metadata(target.clone()).await.ok();
     if remote.ends_with('/') || existing.as_ref().is_some_and(|attrs| attrs.is_dir()) {
@@ -175,8 +191,9 @@ async fn send_file(
     .map_err(|e| remote_error(e.to_string()));
     let finished = match copied {
         Ok(bytes) => {
+            // Masked where it is set as well, so that no stamp can carry a setuid bit onto the host.
             let attrs = FileAttributes {
-                permissions: Some(stamp.mode),
+                permissions: Some(stamp.mode & COPIED_FILE_MODE),
                 mtime: Some(stamp.mtime),
                 atime: Some(stamp.mtime),
                 ..FileAttributes::empty()
@@ -284,7 +301,7 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path, check: bool) 
         // A device or pipe could stream without end onto this machine's disk.
         return Err(HostError::RemoteFile { path: remote.to_string(), cause: "not a regular file; download fetches one".into() });
     }
-    let stamp = Stamp::of_remote(&attrs);
+    let stamp = Stamp::of_remote(&attrs).map(Stamp::copied);
     let name = Path::new(&source_path).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("download"));
     let target = folder.join(&name);
     let local_error = |path: &Path, e: std::io::Error| HostError::LocalFile { path: path.to_path_buf(), cause: e.to_string() };
@@ -310,7 +327,9 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path, check: bool) 
         file.flush().await.map_err(|e| local_error(&partial, e))?;
         let file = file.into_std().await;
         if let Some(stamp) = stamp {
-            file.set_permissions(std::fs::Permissions::from_mode(stamp.mode)).map_err(|e| local_error(&partial, e))?;
+            // Masked where it is set as well: the bits come from the host, and this file is ours.
+            let mode = std::fs::Permissions::from_mode(stamp.mode & COPIED_FILE_MODE);
+            file.set_permissions(mode).map_err(|e| local_error(&partial, e))?;
             file.set_modified(UNIX_EPOCH + Duration::from_secs(stamp.mtime.into())).map_err(|e| local_error(&partial, e))?;
         }
         std::fs::rename(&partial, &target).map_err(|e| local_error(&target, e))?;

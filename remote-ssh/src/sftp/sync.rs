@@ -1,7 +1,7 @@
 //! `sync`: makes a host's folder the same as a local one. It first plans (what to make, send, re-stamp and
 //! remove), so that a dry run (`--check`) reports exactly what a real run would do, then carries the plan out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use remote_core::quote::quote;
 use remote_core::report::{HostError, Output};
 
-use super::{COPY_BUFFER, Raw, Stamp, done, forget, remote_path, send_file};
+use super::{COPIED_FILE_MODE, COPIED_FOLDER_MODE, COPY_BUFFER, Raw, Stamp};
+use super::{done, forget, remote_path, send_file};
 use crate::connection::Connection;
 
 /// One entry of a folder tree: a folder, or a file with its stamp (`None` for what is neither, on the host).
@@ -27,12 +28,16 @@ enum Node {
 /// A local folder's tree: by path relative to it (`/`-separated), each node and where it is.
 type LocalTree = BTreeMap<String, (Node, PathBuf)>;
 
+/// The host's folder's tree: by path relative to it, each node.
+type RemoteTree = BTreeMap<String, Node>;
+
 /// What a sync of one host does, worked out before anything is changed.
 #[derive(Debug, Default)]
 struct Plan {
     /// The host's folder itself is missing.
     root_missing: bool,
-    /// Folders to make, parents before children, with their local mode.
+    /// Folders to make, parents before children, with their local mode as copied (sticky kept, setuid and
+    /// setgid dropped, as `sftp -p` does).
     folders: Vec<(String, u32)>,
     /// Files to send (relative paths), and their bytes in all.
     send: Vec<String>,
@@ -95,11 +100,11 @@ fn hash_file(path: &Path) -> Result<[u8; 32], String> {
     }
 }
 
-/// The local tree under `root`, and how many symbolic links and special files were skipped.
-fn walk_local(root: &Path) -> Result<(LocalTree, usize), HostError> {
+/// The local tree under `root`, and the symbolic links and special files skipped (relative paths).
+fn walk_local(root: &Path) -> Result<(LocalTree, BTreeSet<String>), HostError> {
     let error = |path: &Path, cause: String| HostError::LocalFile { path: path.to_path_buf(), cause };
     let mut tree = BTreeMap::new();
-    let mut links = 0;
+    let mut skipped = BTreeSet::new();
     let mut pending = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = pending.pop() {
         for entry in std::fs::read_dir(&dir).map_err(|e| error(&dir, e.to_string()))? {
@@ -112,20 +117,34 @@ fn walk_local(root: &Path) -> Result<(LocalTree, usize), HostError> {
             let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
             let meta = std::fs::symlink_metadata(&path).map_err(|e| error(&path, e.to_string()))?;
             if meta.is_dir() {
-                tree.insert(rel.clone(), (Node::Folder(meta.permissions().mode() & 0o7777), path.clone()));
+                let mode = meta.permissions().mode() & COPIED_FOLDER_MODE;
+                tree.insert(rel.clone(), (Node::Folder(mode), path.clone()));
                 pending.push((path, rel));
             } else if meta.is_file() {
-                tree.insert(rel, (Node::File(Some(Stamp::of_local(&meta))), path));
+                tree.insert(rel, (Node::File(Some(Stamp::of_local(&meta).copied())), path));
             } else {
-                links += 1;
+                skipped.insert(rel);
             }
         }
     }
-    Ok((tree, links))
+    Ok((tree, skipped))
+}
+
+/// What `--delete` removes from the host: what it has under a name that does not exist here in any form,
+/// deepest first so that folders are empty when their turn comes. A name that is a symbolic link or special
+/// file here is not copied, but it is not missing either: the host's copy stays, and all in it (as
+/// `rsync --delete` does).
+fn extras(remote: &RemoteTree, local: &LocalTree, skipped: &BTreeSet<String>) -> Vec<(String, Node)> {
+    let kept_here = |rel: &str| {
+        // `rel` itself or a folder above it that is skipped here: `uploads` keeps `uploads/a/b.jpg`.
+        let mut prefixes = rel.match_indices('/').map(|(at, _)| &rel[..at]).chain([rel]);
+        local.contains_key(rel) || prefixes.any(|prefix| skipped.contains(prefix))
+    };
+    remote.iter().rev().filter(|(rel, _)| !kept_here(rel)).map(|(rel, node)| (rel.clone(), *node)).collect()
 }
 
 /// The host's tree under `root`, by path relative to it.
-async fn walk_remote(sftp: &SftpSession, root: &str) -> Result<BTreeMap<String, Node>, HostError> {
+async fn walk_remote(sftp: &SftpSession, root: &str) -> Result<RemoteTree, HostError> {
     let mut tree = BTreeMap::new();
     let mut pending = vec![String::new()];
     while let Some(prefix) = pending.pop() {
@@ -317,8 +336,8 @@ async fn plan(
     root: &str,
     mode: &SyncMode<'_>,
 ) -> Result<(Plan, LocalTree), HostError> {
-    let (local, links) = walk_local(local_dir)?;
-    let mut plan = Plan { links, ..Plan::default() };
+    let (local, skipped) = walk_local(local_dir)?;
+    let mut plan = Plan { links: skipped.len(), ..Plan::default() };
     let remote = match sftp.metadata(root.to_string()).await {
         Ok(attrs) if attrs.is_dir() => walk_remote(sftp, root).await?,
         Ok(_) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() }),
@@ -378,9 +397,7 @@ async fn plan(
         plan.send.sort();
     }
     if mode.delete {
-        // Deepest first, so that folders are empty when their turn comes.
-        plan.delete =
-            remote.iter().rev().filter(|(rel, _)| !local.contains_key(*rel)).map(|(rel, node)| (rel.clone(), *node)).collect();
+        plan.delete = extras(&remote, &local, &skipped);
     }
     Ok((plan, local))
 }
@@ -402,12 +419,13 @@ async fn apply_on_session(
     // Parents before children (the plan is in path order), so every file has its folder.
     for (rel, mode) in &plan.folders {
         sftp.create_dir(at(rel)).await.map_err(|e| remote_error(&at(rel), e))?;
-        let attrs = FileAttributes { permissions: Some(*mode), ..FileAttributes::empty() };
+        let mode = *mode & COPIED_FOLDER_MODE;
+        let attrs = FileAttributes { permissions: Some(mode), ..FileAttributes::empty() };
         sftp.set_metadata(at(rel), attrs).await.map_err(|e| remote_error(&at(rel), e))?;
     }
     for (rel, stamp) in &plan.restamp {
         let attrs = FileAttributes {
-            permissions: Some(stamp.mode),
+            permissions: Some(stamp.mode & COPIED_FILE_MODE),
             mtime: Some(stamp.mtime),
             atime: Some(stamp.mtime),
             ..FileAttributes::empty()
@@ -481,6 +499,31 @@ mod tests {
         assert_eq!(parse_hex(&"ab".repeat(32)), Some([0xab; 32]));
         assert_eq!(parse_hex(&"g".repeat(64)), None);
         assert_eq!(parse_hex("abc"), None);
+    }
+
+    #[test]
+    fn delete_removes_only_names_that_are_nowhere_here() {
+        // Host paths (a trailing `/` marks a folder), local ones, local links or special files: what goes.
+        let check = |host: &[&str], here: &[&str], skipped: &[&str], expected: &[&str]| {
+            let node = |rel: &&str| match rel.strip_suffix('/') {
+                Some(folder) => (folder.to_string(), Node::Folder(0o755)),
+                None => (rel.to_string(), Node::File(None)),
+            };
+            let remote: RemoteTree = host.iter().map(node).collect();
+            let local: LocalTree = here.iter().map(node).map(|(rel, n)| (rel, (n, PathBuf::new()))).collect();
+            let skipped: BTreeSet<String> = skipped.iter().map(|rel| rel.to_string()).collect();
+            let gone: Vec<String> = extras(&remote, &local, &skipped).into_iter().map(|(r, _)| r).collect();
+            assert_eq!(gone, expected, "host {host:?}, here {here:?}, skipped here {skipped:?}");
+        };
+        check(&["a", "b"], &["a"], &[], &["b"]);
+        check(&["old/", "old/deep/", "old/deep/x"], &[], &[], &["old/deep/x", "old/deep", "old"]);
+        // A link here keeps the host's folder of that name and everything in it.
+        check(&["uploads/", "uploads/a.jpg", "uploads/deep/", "uploads/deep/b.jpg"], &[], &["uploads"], &[]);
+        check(&["queue", "sock/", "sock/x"], &[], &["queue", "sock"], &[]);
+        check(&["site/", "site/up/", "site/up/a", "site/x"], &["site/"], &["site/up"], &["site/x"]);
+        // Only the name itself, not one it starts: `up` does not keep `up2` or `up.bak`.
+        check(&["up2/", "up2/x", "up.bak"], &[], &["up"], &["up2/x", "up2", "up.bak"]);
+        check(&["css/", "css/a.css", "css/old.css"], &["css/", "css/a.css"], &[], &["css/old.css"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod check;
 mod ci;
 mod cli;
 mod exec;
+mod file_safety;
 mod files;
 mod host_keys;
 mod host_keys_openssh;
