@@ -153,6 +153,13 @@ pub enum HostError {
         known_hosts.display()
     )]
     HostKeyRevoked { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    /// The server's key is listed in the `RevokedHostKeys` file ssh_config names; checked whatever the policy.
+    #[error(
+        "host key revoked: {known_hosts_name} presented {algorithm} key {fingerprint}, which {}:{line} (RevokedHostKeys) \
+         lists as revoked; do not connect until the host has a new key",
+        file.display()
+    )]
+    HostKeyListedRevoked { algorithm: String, fingerprint: String, file: PathBuf, line: usize, known_hosts_name: String },
     /// Only a `@cert-authority` line vouches for the host, and host certificates are not supported.
     #[error(
         "host key not verified: {}:{line} trusts a certificate authority for {known_hosts_name}, but remote does not \

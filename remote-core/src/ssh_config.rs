@@ -1117,6 +1117,45 @@ fn expand_tokens(text: &str, tokens: &[(char, &str)], dollar: bool, at: &Loc, wh
     out
 }
 
+/// `kex_assemble_names` applied to what `remote` offers: the positions in `offered` (names in the order they would
+/// be offered) of those a `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` value allows, in the order to
+/// offer them. A plain list replaces the defaults (in its own order, wildcards allowed), `-list` removes what its
+/// patterns match, `^list` puts what they match first, and `+list` only adds: `remote` cannot offer algorithms it
+/// does not implement, so it offers what it offers. What is never offered is never negotiated, so the result honours
+/// every restriction; an empty result means the host cannot be reached as the user asked.
+pub fn assemble_algorithms(value: &str, offered: &[&str]) -> Vec<usize> {
+    let matches = |name: &str, pattern: &str| match_pattern(name.as_bytes(), pattern.as_bytes());
+    let patterns = |list: &str| list.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let all: Vec<usize> = (0..offered.len()).collect();
+    match value.chars().next() {
+        Some('+') => all,
+        Some('-') => {
+            let removed = patterns(&value[1..]);
+            all.into_iter().filter(|&i| !removed.iter().any(|p| matches(offered[i], p))).collect()
+        }
+        Some('^') => {
+            let first = patterns(&value[1..]);
+            let mut order: Vec<usize> = Vec::new();
+            for pattern in &first {
+                order.extend(
+                    all.iter().copied().filter(|&i| matches(offered[i], pattern) && !order.contains(&i)).collect::<Vec<_>>(),
+                );
+            }
+            order.extend(all.into_iter().filter(|i| !order.contains(i)).collect::<Vec<_>>());
+            order
+        }
+        _ => {
+            let mut order: Vec<usize> = Vec::new();
+            for pattern in patterns(value) {
+                order.extend(
+                    all.iter().copied().filter(|&i| matches(offered[i], &pattern) && !order.contains(&i)).collect::<Vec<_>>(),
+                );
+            }
+            order
+        }
+    }
+}
+
 /// `match_pattern`: `*` and `?` wildcards over bytes, as OpenSSH compares them.
 fn match_pattern(s: &[u8], pattern: &[u8]) -> bool {
     let (mut s, mut pattern) = (s, pattern);
@@ -2153,6 +2192,24 @@ mod tests {
         let found = resolve(text, None, Some(2022));
         assert_eq!((found.user.as_deref(), found.port, found.proxy_jump.as_ref()), (Some("other"), Some(2022), None));
         assert!(found.user_known_hosts_files[0].to_string_lossy().starts_with("/kh/other-2022-"), "{found:?}");
+    }
+
+    #[test]
+    fn algorithm_lists_narrow_what_is_offered() {
+        let offered =
+            ["curve25519-sha256", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256", "diffie-hellman-group16-sha512"];
+        let check = |value: &str, expected: &[&str]| {
+            let chosen: Vec<&str> = assemble_algorithms(value, &offered).into_iter().map(|i| offered[i]).collect();
+            assert_eq!(chosen, expected, "{value}");
+        };
+        check("+ssh-rsa", &offered);
+        check("-diffie-hellman-*", &["curve25519-sha256", "ecdh-sha2-nistp256"]);
+        check("-ecdh-sha2-nistp256,curve25519-sha256", &["diffie-hellman-group14-sha256", "diffie-hellman-group16-sha512"]);
+        check("^diffie-hellman-group16-sha512", &[offered[3], offered[0], offered[1], offered[2]]);
+        check("diffie-hellman-group16-sha512,curve25519-sha256", &[offered[3], offered[0]]);
+        check("*-sha256", &[offered[0], offered[2]]);
+        check("sntrup761x25519-sha512@openssh.com", &[]);
+        check("-*", &[]);
     }
 
     #[test]

@@ -53,6 +53,24 @@ impl Secret {
     }
 }
 
+/// The passphrase for key files, taken out of the environment at start by the host (see [`keep_passphrase`]).
+static PASSPHRASE: std::sync::OnceLock<Option<Secret>> = std::sync::OnceLock::new();
+
+/// Keeps the passphrase for encrypted key files in memory, so that `REMOTE_KEY_PASSPHRASE` can be wiped from the
+/// environment (and so from `/proc/PID/environ` and every child process) at start. Until this is called, the
+/// environment variable is read as it is, for library callers.
+pub fn keep_passphrase(passphrase: Option<Secret>) {
+    let _ = PASSPHRASE.set(passphrase);
+}
+
+/// The passphrase for key files: the one kept at start, else the environment's.
+fn passphrase() -> Option<zeroize::Zeroizing<String>> {
+    match PASSPHRASE.get() {
+        Some(kept) => kept.as_ref().map(|secret| zeroize::Zeroizing::new(String::from_utf8_lossy(secret.expose()).into_owned())),
+        None => std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(zeroize::Zeroizing::new),
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(hidden)")
@@ -244,8 +262,8 @@ fn read_key(path: &Path, meta: &std::fs::Metadata) -> Result<PrivateKey, KeyProb
     if own && meta.mode() & 0o077 != 0 {
         return Err(KeyProblem::TooOpen { path: path.to_path_buf(), mode: meta.mode() & 0o7777 });
     }
-    let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
-    keys::load_secret_key(path, passphrase.as_deref()).map_err(|err| match err {
+    let passphrase = passphrase();
+    keys::load_secret_key(path, passphrase.as_deref().map(String::as_str)).map_err(|err| match err {
         keys::Error::KeyIsEncrypted => KeyProblem::Encrypted,
         // The underlying decryption error says nothing useful and must not echo anything secret.
         _ if passphrase.is_some() && is_encrypted(path) => KeyProblem::WrongPassphrase,

@@ -46,6 +46,8 @@ pub struct Connection {
     handle: Handle<Verifier>,
     /// The jump host's connection this one is tunnelled through; kept alive as long as this one is.
     via: Option<Arc<Connection>>,
+    /// Whether the host's key matched a known_hosts record (set by the verifier during the handshake).
+    vouched: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Connection {
@@ -64,6 +66,7 @@ impl Connection {
         via: Option<Arc<Connection>>,
     ) -> Result<Self, HostError> {
         let verifier = Verifier::new(spec, &caches.known_hosts)?;
+        let vouched = verifier.vouched();
         let timeout = if options.timeout_is_explicit { options.timeout } else { spec.connect_timeout.unwrap_or(options.timeout) };
         let timed_out = |_| HostError::ConnectTimeout { after: timeout };
         let handle = match &via {
@@ -96,7 +99,7 @@ impl Connection {
                     .map_err(timed_out)??
             }
         };
-        Ok(Self { handle, via })
+        Ok(Self { handle, via, vouched })
     }
 
     async fn handshake<S>(
@@ -117,11 +120,13 @@ impl Connection {
             ..client::Config::default()
         };
         let known = verifier.known_algorithms();
-        if !known.is_empty() {
+        // As OpenSSH's `order_hostkeyalgs`, only when ssh_config sets no HostKeyAlgorithms of its own.
+        if !known.is_empty() && spec.algorithms.host_key.is_none() {
             let mut order = known;
             order.extend(config.preferred.key.iter().filter(|a| !order.contains(a)).cloned().collect::<Vec<_>>());
             config.preferred.key = order.into();
         }
+        crate::algorithms::narrow(&mut config.preferred, &spec.algorithms).map_err(|cause| HostError::Handshake { cause })?;
         let mut handle = client::connect_stream(Arc::new(config), stream, verifier).await.map_err(|err| match err {
             HandshakeError::Verify(host_error) => host_error,
             HandshakeError::Ssh(russh::Error::IO(io)) => HostError::Connect { cause: io.to_string() },
@@ -129,6 +134,12 @@ impl Connection {
         })?;
         authenticate(&mut handle, spec, &caches.keys).await?;
         Ok(handle)
+    }
+
+    /// Whether the host proved to be the one a known_hosts file records: false when its key was not checked
+    /// (`off`) or was first recorded on this connection (`accept-new`). Secrets go only to vouched hosts.
+    pub fn host_key_vouched(&self) -> bool {
+        self.vouched.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The jump host's connection this one goes through, if any.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use russh::client;
@@ -54,6 +55,11 @@ pub(crate) struct Verifier {
     policy: HostKeyPolicy,
     /// The user's file first, then the global ones, as read when the connection started.
     files: Vec<(PathBuf, Arc<Parsed>)>,
+    /// `RevokedHostKeys`: keys refused whatever the policy, as `ssh` refuses them before anything else.
+    revoked_host_keys: Option<PathBuf>,
+    /// Set once the host's key matched a line of a known_hosts file: the host is who the files say it is. Not set
+    /// for a key accepted by `off` or first recorded by `accept-new`, which nothing vouched for.
+    vouched: Arc<AtomicBool>,
 }
 
 /// What can end a handshake: our verdict on the host key, or the SSH library's own error.
@@ -78,6 +84,8 @@ impl Verifier {
             known_hosts: spec.known_hosts.clone(),
             policy: spec.host_key_checking,
             files: Vec::new(),
+            revoked_host_keys: spec.revoked_host_keys.clone(),
+            vouched: Arc::default(),
         };
         if verifier.policy == HostKeyPolicy::Off {
             return Ok(verifier);
@@ -93,16 +101,45 @@ impl Verifier {
         known_hosts::lookup_name(&self.address, self.port)
     }
 
+    /// Whether the key was checked against a record (see `vouched`), shared with the connection.
+    pub(crate) fn vouched(&self) -> Arc<AtomicBool> {
+        self.vouched.clone()
+    }
+
     async fn verdict(&self, key: &PublicKey) -> Result<bool, HostError> {
+        if let Some(path) = &self.revoked_host_keys {
+            self.revoked(path, key)?;
+        }
         if self.policy == HostKeyPolicy::Off {
             return Ok(true);
         }
         match known_hosts::check(&self.files, &self.address, self.port, key) {
-            Verdict::Known { .. } => Ok(true),
+            Verdict::Known { .. } => {
+                self.vouched.store(true, Ordering::Release);
+                Ok(true)
+            }
             Verdict::Unknown if self.policy == HostKeyPolicy::AcceptNew && known_hosts::is_recordable(&self.address) => {
                 self.record(key).await
             }
             other => Err(self.refusal(other, key)),
+        }
+    }
+
+    /// `RevokedHostKeys`: a listed key, or a file that cannot be checked, refuses the host.
+    fn revoked(&self, path: &Path, key: &PublicKey) -> Result<(), HostError> {
+        match known_hosts::revoked_line(path, key) {
+            Ok(None) => Ok(()),
+            Ok(Some(line)) => Err(HostError::HostKeyListedRevoked {
+                algorithm: key.algorithm().to_string(),
+                fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+                file: path.to_path_buf(),
+                line,
+                known_hosts_name: self.known_hosts_name(),
+            }),
+            Err(err) => Err(HostError::KnownHosts {
+                known_hosts: path.to_path_buf(),
+                cause: format!("the RevokedHostKeys file could not be checked ({err}); nothing was trusted"),
+            }),
         }
     }
 
@@ -120,7 +157,10 @@ impl Verifier {
                 tracing::info!(host = %self.known_hosts_name(), %fingerprint, file = %self.known_hosts.display(), line, "recorded new host key");
                 Ok(true)
             }
-            Recorded::Already(Verdict::Known { .. }) => Ok(true),
+            Recorded::Already(Verdict::Known { .. }) => {
+                self.vouched.store(true, Ordering::Release);
+                Ok(true)
+            }
             Recorded::Already(other) => Err(self.refusal(other, key)),
         }
     }

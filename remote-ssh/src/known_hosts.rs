@@ -232,6 +232,43 @@ pub enum KnownHostsError {
     Random(getrandom::Error),
 }
 
+/// The start of a key revocation list (KRL), OpenSSH's binary format for `RevokedHostKeys`.
+const KRL_MAGIC: &[u8] = b"SSHKRL\n\0";
+
+/// Why a `RevokedHostKeys` file could not be checked; the host is refused either way, as `ssh` refuses it.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokedError {
+    /// The file is missing or cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The file is a binary key revocation list, which `remote` does not read yet.
+    #[error("{} is a key revocation list (KRL), which remote does not read yet; list the revoked keys one per line instead", path.display())]
+    Krl {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// `sshkey_check_revoked` for a `RevokedHostKeys` file of public keys, one per line (`keytype base64 [comment]`,
+/// `#` comments and lines that do not parse skipped, as `sshkey_in_file` skips them): the line listing `key`.
+pub fn revoked_line(path: &Path, key: &PublicKey) -> Result<Option<usize>, RevokedError> {
+    let bytes = fs::read(path).map_err(|source| RevokedError::Read { path: path.to_path_buf(), source })?;
+    if bytes.starts_with(KRL_MAGIC) {
+        return Err(RevokedError::Krl { path: path.to_path_buf() });
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let found = text.split('\n').enumerate().find(|(_, line)| {
+        let line = skip_blanks(line);
+        !line.starts_with('#') && parse_key(line).is_ok_and(|listed| listed.key_data() == key.key_data())
+    });
+    Ok(found.map(|(index, _)| index + 1))
+}
+
 /// Parses a whole file's text; blank, comment and malformed lines yield no entry, malformed ones a warning.
 pub fn parse(text: &str) -> Parsed {
     let mut parsed = Parsed::default();

@@ -16,6 +16,7 @@
 // add an allocation to each host's error without making results smaller.
 #![allow(clippy::result_large_err)]
 
+mod algorithms;
 pub mod auth;
 pub mod connection;
 pub mod driver;

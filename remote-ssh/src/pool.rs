@@ -312,7 +312,7 @@ impl SessionPool {
             let failure = match open {
                 Ok(Ok(channel)) => {
                     let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
-                    let elevation = spec.become_root.then(|| self.elevation(spec));
+                    let elevation = spec.become_root.then(|| self.elevation(spec, &connection));
                     return run_command(&connection, channel, command, limits.clone(), cancel, route, elevation).await;
                 }
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
@@ -343,8 +343,9 @@ impl SessionPool {
         }
     }
 
-    /// How `spec`'s commands run as root: with the password given, unless it must not go to this host.
-    fn elevation(&self, spec: &HostSpec) -> Elevation<'_> {
+    /// How `spec`'s commands run as root: with the password given, unless it must not go to this host: only a host
+    /// whose key matched a known_hosts record is offered it.
+    fn elevation(&self, spec: &HostSpec, connection: &Connection) -> Elevation<'_> {
         let Some(secret) = self.inner.config.become_password.as_ref() else {
             return Elevation { password: None, withheld: None };
         };
@@ -353,6 +354,10 @@ impl SessionPool {
         } else if spec.host_key_checking == remote_core::HostKeyPolicy::Off {
             Some(
                 "the password given is not offered to a host whose key is not checked (host_key_checking = \"off\"), where anyone in between could take it",
+            )
+        } else if !connection.host_key_vouched() {
+            Some(
+                "the password given is not offered to a host whose key was first recorded on this connection (accept-new), since nothing vouched for it yet; the next connection to it, checked against that record, will be offered it",
             )
         } else {
             None

@@ -96,11 +96,14 @@ fn main() -> ExitCode {
     // The passwords likewise.
     let become_from_env = take_secret(BECOME_PASSWORD_ENV);
     let _ = SMTP_PASSWORD.set(take_secret(notify::SMTP_PASSWORD_ENV));
-    if scrub_env(remote_ssh::auth::KEY_ENV) {
-        // With the key given, no key file is read, so its passphrase is not needed again either.
-        scrub_env(remote_ssh::auth::PASSPHRASE_ENV);
-        // No core dump of a process holding a key, and no reading of its memory or /proc files by other
-        // processes of the same user.
+    // The passphrase of key files is kept in memory whatever the key source, so that neither /proc/PID/environ nor
+    // a child (cargo and its build scripts under `remote live`, sudo's askpass, …) ever sees it.
+    let passphrase = take_secret(remote_ssh::auth::PASSPHRASE_ENV);
+    let holds_passphrase = passphrase.is_some();
+    remote_ssh::auth::keep_passphrase(passphrase);
+    if scrub_env(remote_ssh::auth::KEY_ENV) || holds_passphrase {
+        // No core dump of a process holding a key or its passphrase, and no reading of its memory or /proc files by
+        // other processes of the same user.
         // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     }

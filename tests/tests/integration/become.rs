@@ -133,6 +133,15 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     let unchecked = hosts.write_inventory(&[("become", "true"), ("host_key_checking", "\"off\"")]);
     let (_, result) = eval(unchecked.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
     assert!(result["error"].as_str().unwrap().contains("is not offered to a host whose key is not checked"), "{result}");
+    // Nor to a host whose key was first recorded on this very connection (accept-new): nothing vouched for it yet.
+    // The next connection is checked against that record, and is offered it.
+    let fresh = format!("{:?}", hosts.dir().join("fresh_known_hosts").display().to_string());
+    let first_seen =
+        hosts.write_inventory(&[("become", "true"), ("host_key_checking", "\"accept-new\""), ("known_hosts", &fresh)]);
+    let (_, result) = eval(first_seen.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
+    assert!(result["error"].as_str().unwrap_or_default().contains("first recorded on this connection"), "{result}");
+    let (out, result) = eval(first_seen.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
+    assert_eq!((out.code, stdout(&result)), (0, "root\n"), "{result}");
     let inventory = hosts.write_inventory(&[("become", "true")]);
     let inventory = inventory.to_str().unwrap();
     let (out, result) = eval(inventory, "exec(test, \"id -un\")", Some(PASSWORD), &[]);
