@@ -46,17 +46,18 @@ pub fn render(run: &Report, color: bool) -> String {
         "{} {} on {} ({} {}: {} ok, {} failed, {:.2}s)\n\n",
         paint(Style::new().blue().bold()).apply_to("Run summary:"),
         clip(run.label.lines().next().unwrap_or_default()),
-        run.group,
+        sanitize(&run.group),
         run.results.len(),
         if run.results.len() == 1 { "host" } else { "hosts" },
         ok,
         failed,
         run.elapsed.as_secs_f64()
     ));
-    let width = run.results.iter().map(|r| r.host.chars().count()).max().unwrap_or(0);
+    // Host names come from the inventory and reach the terminal like output does: made safe the same way.
+    let width = run.results.iter().map(|r| sanitize(&r.host).chars().count()).max().unwrap_or(0);
     let dim = paint(Style::new().dim());
     for result in &run.results {
-        let host = format!("{:width$}", result.host);
+        let host = format!("{:width$}", sanitize(&result.host));
         if result.ok() {
             let last = host_line(result);
             text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
@@ -116,9 +117,44 @@ pub fn sanitize(text: &str) -> String {
     text.chars().map(|c| if is_hidden(c) { '·' } else { c }).collect()
 }
 
+/// [`sanitize`] line by line: the line breaks of a message of several lines are kept.
+pub fn sanitize_lines(text: &str) -> String {
+    text.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
+}
+
 /// Whether [`sanitize`] hides `c`.
 pub fn is_hidden(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `value` as one line of JSON that is safe to show on a terminal: besides the control characters JSON escapes
+/// anyway, the C1 controls (U+0080–U+009F, which some terminals obey as escape sequences) and the bidirectional
+/// controls of [`is_hidden`] are written as `\uXXXX`. The document means exactly the same to a JSON reader.
+pub fn json_text(value: &impl serde::Serialize) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, TerminalSafe);
+    match value.serialize(&mut serializer) {
+        // serde_json writes UTF-8, and what this formatter adds is ASCII.
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(err) => serde_json::json!({ "error": format!("the document could not be written as JSON: {err}") }).to_string(),
+    }
+}
+
+/// The compact formatter, with string contents escaped as [`json_text`] says.
+struct TerminalSafe;
+
+impl serde_json::ser::Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut start = 0;
+        for (at, c) in fragment.char_indices() {
+            if is_hidden(c) {
+                writer.write_all(&fragment.as_bytes()[start..at])?;
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                start = at + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
 }
 
 fn clip(line: &str) -> String {
@@ -152,6 +188,24 @@ mod tests {
         check("user\u{202E}gnp.exe", "user·gnp.exe");
         check("\u{2066}isolated\u{2069}", "·isolated·");
         check("\u{200F}rtl mark", "·rtl mark");
+    }
+
+    #[test]
+    fn json_text_escapes_what_could_drive_a_terminal() {
+        let check = |text: &str, expected: &str| {
+            let written = json_text(&serde_json::json!({ "host": text }));
+            assert_eq!(written, format!("{{\"host\":\"{expected}\"}}"), "{text:?}");
+            let read: serde_json::Value = serde_json::from_str(&written).expect("still JSON");
+            assert_eq!(read["host"], text, "the same document");
+        };
+        check("web-1", "web-1");
+        check("é ✔ 漢", "é ✔ 漢");
+        check("a\u{1b}]0;owned\u{7}b", "a\\u001b]0;owned\\u0007b");
+        check("csi\u{9b}2J", "csi\\u009b2J");
+        check("\u{80}\u{9f}\u{a0}", "\\u0080\\u009f\u{a0}");
+        check("abc\u{202e}fed", "abc\\u202efed");
+        check("\u{2066}x\u{2069}\u{200f}", "\\u2066x\\u2069\\u200f");
+        check("quote \" and \\", "quote \\\" and \\\\");
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl<'a> CiRun<'a> {
         let document = Document { report, run: &self.name, shard, check: self.check };
         let mut out = std::io::stdout().lock();
         // A closed stdout is not our error.
-        let _ = serde_json::to_writer(&mut out, &document).map_err(std::io::Error::other).and_then(|()| out.write_all(b"\n"));
+        let _ = writeln!(out, "{}", remote_core::pretty::json_text(&document));
     }
 
     /// Says that this shard has no hosts and reports the empty run as such: every shard writes its report, so a

@@ -23,7 +23,7 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
     // Written, not printed: a reader that leaves early (`remote history | head`) ends it quietly.
     let mut stdout = std::io::stdout().lock();
     if global.json {
-        let _ = writeln!(stdout, "{}", serde_json::json!({ "history": path, "runs": runs }));
+        let _ = writeln!(stdout, "{}", remote_core::pretty::json_text(&serde_json::json!({ "history": path, "runs": runs })));
         return Ok(EXIT_OK);
     }
     let mut out = String::new();

@@ -2,6 +2,7 @@
 //! the inventory and `~/.ssh/config` (user, address, port, key, jump chain), so what `remote` will do is visible.
 
 use remote_core::inventory::{Agent, Auth, HostSpec, Inventory, InventoryError};
+use remote_core::pretty::{json_text, sanitize};
 use serde_json::{Value, json};
 
 /// Prints the groups (without `group`) or the hosts of `group`, as text or as one JSON document.
@@ -12,20 +13,21 @@ pub fn print(inventory: &Inventory, group: Option<&str>, json: bool) -> Result<(
                 .groups()
                 .map(|group| json!({"group": group.name, "hosts": group.hosts.iter().map(|h| &h.name).collect::<Vec<_>>()}))
                 .collect();
-            println!("{}", json!({ "groups": groups }));
+            println!("{}", json_text(&json!({ "groups": groups })));
         }
         for group in inventory.groups().filter(|_| !json) {
             let names: Vec<&str> = group.hosts.iter().map(|h| h.name.as_str()).collect();
-            println!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "));
+            // Names come from the inventory, which anyone who can write it may fill with escape sequences.
+            println!("{}", sanitize(&format!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "))));
         }
         return Ok(());
     };
     let group = inventory.group(name)?;
     if json {
-        println!("{}", json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()}));
+        println!("{}", json_text(&json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()})));
     } else {
         for host in &group.hosts {
-            println!("{}", host_line(host));
+            println!("{}", sanitize(&host_line(host)));
         }
     }
     Ok(())

@@ -348,7 +348,7 @@ impl Live {
     fn run(&self, inventory: &Inventory, line: &str) -> Outcome {
         let run = match crate::pipelines::named_call(line) {
             Some((pipeline, group)) => self.session.run_named(inventory, pipeline, group).map_err(|message| {
-                eprintln!("error: {message}");
+                eprintln!("error: {}", remote_core::pretty::sanitize_lines(&message.to_string()));
             }),
             None => self.session.eval(inventory, line).map_err(|err| {
                 eprint!("{}", err.render(line));
@@ -411,7 +411,7 @@ impl Live {
 
     /// The inventory as it is now: it is read again for every line, so edits take effect at once.
     fn inventory(&self) -> Option<Inventory> {
-        let inventory = Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {err}")).ok()?;
+        let inventory = Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string()))).ok()?;
         self.session.forget_stale(&inventory);
         Some(inventory)
     }
@@ -439,7 +439,7 @@ impl Live {
         match crate::hosts::print(&inventory, group, self.json) {
             Ok(()) => Outcome::Accepted,
             Err(err) => {
-                eprintln!("error: {err}");
+                eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string()));
                 Outcome::Refused
             }
         }
@@ -451,13 +451,13 @@ impl Live {
     /// `watch NAME SCHEDULE PIPELINE GROUP` (or an expression in place of `PIPELINE GROUP`).
     fn watch(&self, line: &str, name: &str, words: &[&str]) -> Outcome {
         if let Some(why) = bad_job_name(name) {
-            eprintln!("error: {why}");
+            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&why.to_string()));
             return Outcome::Refused;
         }
         let (schedule, used) = match Schedule::parse(words) {
             Ok(parsed) => parsed,
             Err(err) => {
-                eprintln!("error: {err}");
+                eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string()));
                 return Outcome::Refused;
             }
         };

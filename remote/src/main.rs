@@ -108,13 +108,13 @@ fn main() -> ExitCode {
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    {
+        use tracing_subscriber::prelude::*;
+        let filter = tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter).with_filter(NoSecretLogs);
+        tracing_subscriber::registry().with(layer).init();
+    }
     limits::raise_open_files();
     let connects = matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_) | Command::Live(_));
     match identity {
@@ -164,9 +164,35 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", error_chain(err.as_ref()));
+            // Errors quote the inventory and ssh_config (host names, values), which may hold escape sequences.
+            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&error_chain(err.as_ref())));
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+/// Keeps out, at every level, the logs of the crates that handle secrets in their own terms: the HTTP client
+/// logs a webhook's whole URL (whose path and query are its token), and the SMTP and TLS crates what they send.
+/// What `remote` itself says about them is already redacted.
+struct NoSecretLogs;
+
+/// Crates whose own log records may carry a secret.
+const SECRET_BEARING: [&str; 4] = ["ureq", "ureq_proto", "lettre", "rustls"];
+
+fn secret_bearing(target: &str) -> bool {
+    let krate = target.split("::").next().unwrap_or_default();
+    SECRET_BEARING.contains(&krate)
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for NoSecretLogs {
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _: &tracing_subscriber::layer::Context<'_, S>) -> bool {
+        !secret_bearing(meta.target())
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, _: &tracing_subscriber::layer::Context<'_, S>) -> bool {
+        // Records of the `log` crate arrive with the target `log`; their own target is inside the event.
+        use tracing_log::NormalizeEvent;
+        event.normalized_metadata().is_none_or(|meta| !secret_bearing(meta.target()))
     }
 }
 

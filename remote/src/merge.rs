@@ -129,7 +129,7 @@ pub fn run(global: &GlobalArgs, args: &MergeArgs) -> Result<u8, Box<dyn std::err
             return Err(MergeError::Runs { count: runs.len(), runs: names.join(", ") }.into());
         }
         if let Some(merged) = runs.first() {
-            println!("{}", merged_json(merged));
+            println!("{}", remote_core::pretty::json_text(&merged_json(merged)));
         }
     } else {
         print!("{}", summary(&runs));

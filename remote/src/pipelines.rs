@@ -518,7 +518,7 @@ fn write_list(out: &mut impl std::io::Write, registry: &Registry, json: bool) ->
                 entry
             })
             .collect();
-        return writeln!(out, "{}", json!(entries));
+        return writeln!(out, "{}", remote_core::pretty::json_text(&entries));
     }
     let sections = [
         (Kind::Pipeline, "Pipelines (from ops; `remote run NAME GROUP`)"),

@@ -87,3 +87,66 @@ fn sandbox_down_leaves_a_stranger_with_a_recycled_pid_alone() {
     assert!(still_running, "`sandbox down` signalled a process that is not its sshd: {}", out.stdout);
     assert!(out.stdout.contains("stopped 0 sshd host(s)"), "{}", out.stdout);
 }
+
+/// Host names come from the inventory, which may hold escape sequences (a title change, a screen clear, a CSI
+/// in its one-byte C1 form) or a right-to-left override: none reaches the terminal raw, in the run summary,
+/// `remote hosts` or an error, and `--json` writes the C1 and bidirectional controls as `\uXXXX` escapes.
+#[test]
+fn host_names_cannot_drive_the_terminal() {
+    let hosts = TestHosts::start(1);
+    let server = hosts.sandbox.servers()[0].address;
+    let config = hosts.dir().join("ssh_config");
+    std::fs::write(&config, format!("Host *\n  HostName {}\n  Port {}\n", server.ip(), server.port())).unwrap();
+    let names = ["title\u{1b}]0;owned\u{7}", "clear\u{1b}[2J", "csi\u{9b}2J", "bidi\u{202e}evil"];
+    let inventory = hosts.dir().join("hostile.toml");
+    let toml_names: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                "\"{}\"",
+                n.chars()
+                    .map(|c| if c.is_ascii_graphic() { c.to_string() } else { format!("\\u{:04X}", u32::from(c)) })
+                    .collect::<String>()
+            )
+        })
+        .collect();
+    std::fs::write(
+        &inventory,
+        format!(
+            "[groups.test]\nhosts = [{}]\nknown_hosts = {:?}\nkey = {:?}\nssh_config = {:?}\nsystem_ssh_config = \"none\"\n\
+             host_key_checking = \"off\"\n",
+            toml_names.join(", "),
+            hosts.sandbox.known_hosts().display().to_string(),
+            hosts.sandbox.client_key().display().to_string(),
+            config.display().to_string()
+        ),
+    )
+    .unwrap();
+    let inventory = inventory.to_str().unwrap();
+    let raw = |text: &str| text.chars().any(|c| matches!(c, '\u{1b}' | '\u{7}' | '\u{9b}' | '\u{202e}'));
+
+    let out = remote(&["--inventory", inventory, "exec", "test", "--", "echo", "hi"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!raw(&out.stdout) && !raw(&out.stderr), "raw control characters in the summary: {:?}", out.stdout);
+    assert!(out.stdout.contains("title·]0;owned·") && out.stdout.contains("bidi·evil"), "{}", out.stdout);
+
+    for args in [&["hosts"][..], &["hosts", "test"][..]] {
+        let out = remote(&[&["--inventory", inventory][..], args].concat());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(!raw(&out.stdout), "raw control characters in `remote {args:?}`: {:?}", out.stdout);
+    }
+
+    let out = remote(&["--inventory", inventory, "--json", "exec", "test", "--", "true"]);
+    assert!(!raw(&out.stdout), "raw control characters in the JSON: {:?}", out.stdout);
+    assert!(out.stdout.contains("csi\\u009b2J") && out.stdout.contains("bidi\\u202eevil"), "{}", out.stdout);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("still one JSON document");
+    let shown: Vec<&str> = document["results"].as_array().unwrap().iter().map(|r| r["host"].as_str().unwrap()).collect();
+    assert_eq!(shown, names, "the names themselves are unchanged");
+
+    // In an error, too: a name the inventory refuses is quoted safely.
+    let bad = hosts.dir().join("bad.toml");
+    std::fs::write(&bad, "[groups.test]\nhosts = [\"a\\u001B[2J:99999\"]\n").unwrap();
+    let out = remote(&["--inventory", bad.to_str().unwrap(), "hosts", "test"]);
+    assert_eq!(out.code, 2);
+    assert!(!raw(&out.stderr) && out.stderr.contains("a·[2J:99999"), "{:?}", out.stderr);
+}

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tests::{TestHosts, remote};
+use tests::{TestHosts, remote, remote_with_env};
 
 /// A loopback port nothing listens on right now.
 fn free_port() -> u16 {
@@ -225,6 +225,12 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
     said.push_str(&(out.stdout.clone() + &out.stderr));
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("error: webhook not sent: cannot post to http://127.0.0.1:"), "{}", out.stderr);
+    // Nor at any log level: the HTTP client's own logs would print the whole URL.
+    let trace = [("REMOTE_LOG", Some(Path::new("trace")))];
+    let out = remote_with_env(&["--inventory", inventory, "eval", &format!("exec(test, \"true\") | webhook(\"{url}\")")], &trace);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("TRACE"), "REMOTE_LOG=trace logs: {}", out.stderr);
+    said.push_str(&(out.stdout.clone() + &out.stderr));
     // Hooks carry their secret in the path: it is never printed, whatever happened.
     assert!(!said.contains("secret-token-123"), "{said}");
 }
