@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -26,6 +26,11 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::history::History;
+
+mod connections;
+mod host;
+
+use connections::ConnectionLimits;
 
 /// How long published samples stay in memory for viewers that connect later.
 const KEEP_MS: i64 = 60 * 60 * 1000;
@@ -200,6 +205,16 @@ impl Hub {
     /// Binds `address` and serves the hub there on `runtime` until the process ends; the address it got (the
     /// port is the kernel's choice when `address` has port 0).
     pub fn serve(&self, address: SocketAddr, runtime: &tokio::runtime::Handle) -> std::io::Result<SocketAddr> {
+        self.serve_within(address, runtime, ConnectionLimits::default())
+    }
+
+    /// [`Hub::serve`] with its connections held to `limits`.
+    fn serve_within(
+        &self,
+        address: SocketAddr,
+        runtime: &tokio::runtime::Handle,
+        limits: ConnectionLimits,
+    ) -> std::io::Result<SocketAddr> {
         // Bound here, synchronously, so a port in use is reported to the user before the prompt starts.
         let listener = std::net::TcpListener::bind(address)?;
         listener.set_nonblocking(true)?;
@@ -212,19 +227,16 @@ impl Hub {
             .with_state(self.clone())
             .layer(axum::middleware::from_fn(move |request: Request, next: Next| async move {
                 // A web page the operator visits could point a name of its own at 127.0.0.1 (DNS rebinding) and
-                // read the stocks; a hub on loopback answers only requests addressed to loopback.
-                if loopback && !addressed_to_loopback(request.headers()) {
-                    return (StatusCode::FORBIDDEN, "the hub answers requests addressed to this machine only\n").into_response();
+                // read the stocks; a hub on loopback answers only requests addressed to loopback. A `Host`
+                // that is no single authority is refused on any address, as HTTP asks, rather than guessed at.
+                if let Err(refusal) = host::check(request.headers(), request.version(), loopback) {
+                    return (refusal.status(), format!("{refusal}\n")).into_response();
                 }
                 next.run(request).await
             }));
         runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(listener) {
-                Ok(listener) => {
-                    if let Err(err) = axum::serve(listener, app).await {
-                        tracing::warn!("the stock hub stopped: {err}");
-                    }
-                }
+                Ok(listener) => connections::accept(listener, app, limits).await,
                 Err(err) => tracing::warn!("the stock hub could not listen: {err}"),
             }
         });
@@ -308,17 +320,6 @@ impl Stocks for Hub {
     }
 }
 
-/// Whether the request's `Host` names this machine (`127.x`, `localhost`, `[::1]`), or says nothing.
-fn addressed_to_loopback(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return true };
-    let name = if host.starts_with('[') {
-        host.split(']').next().map(|h| &h[1..]).unwrap_or(host)
-    } else {
-        host.split(':').next().unwrap_or(host)
-    };
-    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// A Prometheus metric name for `field`: `remote_` and the field, other characters as `_`.
 fn metric_name(field: &str) -> String {
     let clean: String = field.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
@@ -399,8 +400,9 @@ async fn stream(State(hub): State<Hub>) -> Result<Sse<impl Stream<Item = Result<
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpStream;
+    use std::time::Instant;
 
     use super::*;
 
@@ -529,23 +531,146 @@ mod tests {
         );
     }
 
+    /// A runtime of `workers` threads for a served hub.
+    fn runtime(workers: usize) -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap()
+    }
+
+    /// The answer to a request for `/metrics` with a `Host` header for each of `hosts`, on a fresh connection
+    /// to `address`: its status and the whole response.
+    fn metrics_answer(address: SocketAddr, hosts: &[&str]) -> (u16, String) {
+        let lines: String = hosts.iter().map(|host| format!("Host: {host}\r\n")).collect();
+        answer(address, &format!("GET /metrics HTTP/1.1\r\n{lines}Connection: close\r\n\r\n"))
+    }
+
+    /// The answer to `request` on a fresh connection to `address`, read to its end: its status and all of it.
+    fn answer(address: SocketAddr, request: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        // A refused connection may be reset after its answer: what came before stays in `response`.
+        let _ = stream.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+        (status, response)
+    }
+
     #[test]
-    fn only_requests_addressed_to_loopback_pass() {
-        let check = |host: Option<&str>, expected: bool| {
-            let mut headers = HeaderMap::new();
-            if let Some(host) = host {
-                headers.insert(header::HOST, host.parse().unwrap());
-            }
-            assert_eq!(addressed_to_loopback(&headers), expected, "{host:?}");
+    fn a_hub_on_loopback_answers_one_well_formed_host_that_names_loopback() {
+        let runtime = runtime(1);
+        let address = Hub::default().serve("127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
+        let check = |hosts: &[&str], expected: u16| {
+            let (status, response) = metrics_answer(address, hosts);
+            assert_eq!(status, expected, "{hosts:?}: {response}");
         };
-        check(Some("127.0.0.1:8080"), true);
-        check(Some("127.9.9.9"), true);
-        check(Some("localhost:8080"), true);
-        check(Some("[::1]:8080"), true);
-        check(None, true);
-        check(Some("evil.example:8080"), false);
-        check(Some("127.0.0.1.evil.example"), false);
-        check(Some("192.168.1.5:8080"), false);
+        check(&["127.0.0.1:8080"], 200);
+        check(&["127.9.9.9"], 200);
+        check(&["localhost"], 200);
+        check(&["LocalHost:8080"], 200);
+        check(&["[::1]:8080"], 200);
+        check(&["[::1]"], 200);
+        // Not one well-formed authority: 400, whatever it names.
+        check(&[], 400);
+        check(&[""], 400);
+        check(&["localhost", "localhost"], 400);
+        check(&["localhost:80@evil"], 400);
+        check(&["evil@localhost"], 400);
+        check(&["[::1]evil"], 400);
+        check(&["[::1"], 400);
+        check(&["::1"], 400);
+        check(&["[::1]:"], 400);
+        check(&["[::1%25lo]:8080"], 400);
+        check(&["localhost:65536"], 400);
+        check(&["localhost:+80"], 400);
+        check(&["127.0.0.1:80:80"], 400);
+        check(&["localhost/evil"], 400);
+        // Well formed, but a name a web page could point at 127.0.0.1 (DNS rebinding), or another host: 403.
+        check(&["evil.example"], 403);
+        check(&["evil.example:8080"], 403);
+        check(&["127.0.0.1.evil.example"], 403);
+        check(&["192.168.1.5:8080"], 403);
+        check(&["127.1"], 403);
+        check(&["localhost."], 403);
+        check(&["app.localhost"], 403);
+        // HTTP/1.0 may leave Host out, and no browser does.
+        assert_eq!(answer(address, "GET /metrics HTTP/1.0\r\n\r\n").0, 200);
+        // Each refusal says why, in one line.
+        let (_, response) = metrics_answer(address, &["[::1"]);
+        let reason = "the Host header `[::1` is not a host and an optional port: `[` has no `]`\n";
+        assert!(response.ends_with(&format!("\r\n\r\n{reason}")), "{response}");
+        let (_, response) = metrics_answer(address, &["evil.example"]);
+        assert!(response.contains("answers requests addressed to this machine only"), "{response}");
+    }
+
+    #[test]
+    fn a_hub_beyond_loopback_answers_any_well_formed_host() {
+        let runtime = runtime(1);
+        let bound = Hub::default().serve("0.0.0.0:0".parse().unwrap(), runtime.handle()).unwrap();
+        let address = SocketAddr::from(([127, 0, 0, 1], bound.port()));
+        assert_eq!(metrics_answer(address, &["evil.example:8080"]).0, 200);
+        assert_eq!(metrics_answer(address, &["localhost:80@evil"]).0, 400);
+        assert_eq!(metrics_answer(address, &["evil.example", "localhost"]).0, 400);
+    }
+
+    #[test]
+    fn a_connection_that_never_finishes_its_headers_is_closed_after_the_timeout() {
+        let runtime = runtime(1);
+        let limits = ConnectionLimits { header_timeout: Duration::from_millis(500), ..Default::default() };
+        let hub = Hub::default();
+        let address = hub.serve_within("127.0.0.1:0".parse().unwrap(), runtime.handle(), limits).unwrap();
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(b"GET /metr").unwrap();
+        let started = Instant::now();
+        // The hub ends the connection; were it left open, the read would time out.
+        let mut response = Vec::new();
+        let read = stream.read_to_end(&mut response);
+        assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(5), "closed only after {:?}", started.elapsed());
+        // So is a kept connection that sends no next request.
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let started = Instant::now();
+        let mut response = String::new();
+        let read = stream.read_to_string(&mut response);
+        assert!(read.is_ok() && response.starts_with("HTTP/1.1 200"), "{read:?}: {response}");
+        assert!(started.elapsed() < Duration::from_secs(5), "closed only after {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn connections_past_the_cap_are_refused_at_once_and_viewers_go_on() {
+        let runtime = runtime(2);
+        let hub = Hub::default();
+        let limits = ConnectionLimits { open: 4, header_timeout: Duration::from_secs(3) };
+        let address = hub.serve_within("127.0.0.1:0".parse().unwrap(), runtime.handle(), limits).unwrap();
+        let mut watching = viewer(address);
+        assert!(read_until(&mut watching, "event: history"));
+        // With the viewer, three connections that never finish a request fill the cap.
+        let idle: Vec<TcpStream> = (0..3)
+            .map(|_| {
+                let mut stream = TcpStream::connect(address).unwrap();
+                stream.write_all(b"GET /metr").unwrap();
+                stream
+            })
+            .collect();
+        let (status, response) = metrics_answer(address, &["localhost"]);
+        assert_eq!(status, 503, "{response}");
+        assert!(response.contains("the hub already has 4 connections open, its most at once"), "{response}");
+        // The idle ones are dropped after the header timeout; the viewer, past its headers, is served on.
+        for mut stream in idle {
+            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            assert!(stream.read_to_end(&mut Vec::new()).is_ok(), "an idle connection was kept");
+        }
+        hub.publish("Idle CPU", Shape::default(), &[sample("idle", "web-1", "", 95.5)]);
+        assert!(read_until(&mut watching, "\"host\":\"web-1\""), "the viewer got the batch");
+        // Their places are free again (once the hub has let go of their sockets).
+        let started = Instant::now();
+        while metrics_answer(address, &["localhost"]).0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(10), "the idle connections' places stayed taken");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     #[test]
