@@ -63,11 +63,13 @@ pub enum StopReason {
 /// What became of a stopped command on its host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kill {
-    /// `kill -KILL` of its process group succeeded on the host: it and everything it started are gone.
+    /// It was killed on the host, and a look there found nothing left of it: its process group and session,
+    /// and what they had started.
     Killed,
     /// It ended by itself (its exit status came) before it could be killed.
     Ended,
-    /// The kill could not be done or confirmed, so the command may still be running.
+    /// The kill could not be done, or not looked after, or something of the command was still there after
+    /// it: the command may still be running.
     Unconfirmed {
         /// The remote process group, when the command had reported it.
         process_group: Option<u32>,
@@ -426,11 +428,12 @@ mod tests {
             Kill::Killed,
             "the run's deadline (1m 30s) passed; the remote command was killed",
         );
+        let why = "pids 4243, 4250 are still there after kill -KILL".to_string();
         check(
             StopReason::Timeout { after },
-            Kill::Unconfirmed { process_group: Some(4242), why: "`kill -s KILL -- -4242` exited with status 1".into() },
+            Kill::Unconfirmed { process_group: Some(4242), why },
             "timed out after 5s; the remote command may still be running (process group 4242): \
-             `kill -s KILL -- -4242` exited with status 1",
+             pids 4243, 4250 are still there after kill -KILL",
         );
         check(
             StopReason::Cancelled,

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
-use tokio::sync::Semaphore;
 
 use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, Kill, Output, StopReason, Stopped};
 
 use crate::connection::{Caches, ConnectOptions, Connection};
+
+mod kill;
 
 /// Bounds on one command.
 #[derive(Clone, Debug)]
@@ -179,8 +180,7 @@ pub async fn run_command(
     if let Some(reason) = stop {
         let kill = match await_process_group(&mut channel, &mut capture).await {
             None if capture.ended() => Kill::Ended,
-            group if elevation.is_some() => kill_as_root(connection, channel, group, elevation.as_ref()).await,
-            group => kill(connection, channel, group, &route).await,
+            group => kill::kill(connection, channel, group, &route, elevation.is_some()).await,
         };
         let mut output = capture.finish();
         output.stopped = Some(Stopped { reason, kill });
@@ -365,10 +365,11 @@ const MAX_PGID_DIGITS: usize = 10;
 /// Prefixes `command` so the remote shell first reports its process group, then runs the command with
 /// stdin on `/dev/null` (commands that read stdin finish instead of hanging).
 ///
-/// sshd makes the session's shell a process-group leader, so `$$` names the group of everything the
-/// command starts. On timeout we kill that group over a second channel: the SSH `signal` request
-/// alone is refused by sshd for root logins and on servers without privilege separation, and merely
-/// closing the channel would leave the process running and holding one of the server's `MaxSessions`.
+/// sshd makes the session's shell a session and process-group leader, so `$$` names the group and the
+/// session of everything the command starts. On timeout a second channel stops and kills what is in them
+/// and looks whether anything is left (`kill::SWEEP`): the SSH `signal` request alone is refused by sshd
+/// for root logins (no privilege separation after login) and cannot say what is left, and merely closing
+/// the channel would leave the process running and holding one of the server's `MaxSessions`.
 /// Both added words are shell builtins: the server forks nothing extra.
 pub fn supervised(command: &str) -> String {
     format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; {command}")
@@ -421,49 +422,6 @@ impl StdoutReader {
     }
 }
 
-/// Stops a command that ran out of time or was cancelled, and says whether that is confirmed: the `signal`
-/// request for servers that honour it, then `kill -s KILL -- -PGID` over a second channel, whose exit status
-/// decides. When the connection has no channel to spare, the kill goes over a fresh connection of its own.
-async fn kill(connection: &Connection, channel: Channel<client::Msg>, process_group: Option<u32>, route: &KillRoute<'_>) -> Kill {
-    let _ = channel.signal(Sig::KILL).await;
-    let Some(group) = process_group else {
-        let _ = channel.close().await;
-        let why = "it had not yet reported its process group, so it could not be killed".to_string();
-        return Kill::Unconfirmed { process_group: None, why };
-    };
-    let command = format!("kill -s KILL -- -{group}");
-    let attempt = async {
-        match run_kill(connection, &command).await {
-            Err(KillError::NoChannel(reason)) => {
-                tracing::debug!(host = %route.spec.name, %reason, "no channel for the kill; using a connection of its own");
-                // A kill must not queue behind other hosts' handshakes: it gets a gate of its own.
-                let via = connection.via().cloned();
-                let side = Connection::open(route.spec, route.caches, route.options, &Semaphore::new(1), via)
-                    .await
-                    .map_err(|e| format!("no channel was free ({reason}) and a second connection failed: {e}"))?;
-                let outcome = run_kill(&side, &command).await.map_err(|e| e.to_string());
-                side.close().await;
-                outcome
-            }
-            other => other.map_err(|e| e.to_string()),
-        }
-    };
-    let kill = match tokio::time::timeout(KILL_CONFIRM, attempt).await {
-        Ok(Ok(0)) => Kill::Killed,
-        // `kill` fails when the group is already gone: the command ended on its own meanwhile.
-        Ok(Ok(status)) => {
-            Kill::Unconfirmed { process_group: Some(group), why: format!("`{command}` exited with status {status}") }
-        }
-        Ok(Err(why)) => Kill::Unconfirmed { process_group: Some(group), why },
-        Err(_) => Kill::Unconfirmed {
-            process_group: Some(group),
-            why: format!("`{command}` did not answer within {}", humantime::format_duration(KILL_CONFIRM)),
-        },
-    };
-    let _ = channel.close().await;
-    kill
-}
-
 /// `data` without the first `prompt` in it, and whether there was one.
 fn take_prompt(data: &[u8], prompt: &str) -> (Vec<u8>, bool) {
     let prompt = prompt.as_bytes();
@@ -479,67 +437,6 @@ fn nonce() -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     hasher.finish()
-}
-
-/// Stops a command that runs as root through sudo: its processes belong to root, which the login user cannot
-/// signal, so the kill goes through `sudo -n` (or says it cannot). sudo may run the command on a terminal of its
-/// own, in a process group `remote` is never told, so even a successful kill is not a confirmation.
-async fn kill_as_root(
-    connection: &Connection,
-    channel: Channel<client::Msg>,
-    process_group: Option<u32>,
-    elevation: Option<&Elevation<'_>>,
-) -> Kill {
-    let _ = channel.signal(Sig::KILL).await;
-    let _ = channel.close().await;
-    let Some(group) = process_group else {
-        let why = "it had not yet reported its process group, so it could not be killed".to_string();
-        return Kill::Unconfirmed { process_group: None, why };
-    };
-    let _ = elevation;
-    // Without a password to hand, this works where sudo needs none (NOPASSWD, a recent login); else it says so.
-    let command = format!("command -p sudo -n kill -s KILL -- -{group}");
-    let why = match tokio::time::timeout(KILL_CONFIRM, run_kill(connection, &command)).await {
-        Ok(Ok(0)) => "it ran as root through sudo: its process group was killed, but sudo may have run the command in a \
-                      group of its own (use_pty)"
-            .to_string(),
-        Ok(Ok(status)) => format!("`{command}` exited with status {status}"),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("`{command}` did not answer within {}", humantime::format_duration(KILL_CONFIRM)),
-    };
-    Kill::Unconfirmed { process_group: Some(group), why }
-}
-
-/// Why a kill command did not run.
-#[derive(Debug, thiserror::Error)]
-enum KillError {
-    /// The server would not open another channel on this connection.
-    #[error("{0}")]
-    NoChannel(String),
-    /// The channel broke.
-    #[error("the kill's channel failed: {0}")]
-    Channel(String),
-    /// The command ended without an exit status.
-    #[error("the kill reported no exit status")]
-    NoStatus,
-}
-
-/// Runs `command` on its own channel of `connection` and returns its exit status.
-async fn run_kill(connection: &Connection, command: &str) -> Result<u32, KillError> {
-    let mut killer = connection.open_session().await.map_err(|e| match e {
-        russh::Error::ChannelOpenFailure(reason) => KillError::NoChannel(format!("{reason:?}")),
-        other => KillError::NoChannel(other.to_string()),
-    })?;
-    killer.exec(true, command).await.map_err(|e| KillError::Channel(e.to_string()))?;
-    let mut status = None;
-    while let Some(message) = killer.wait().await {
-        match message {
-            ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-            ChannelMsg::Close => break,
-            _ => {}
-        }
-    }
-    status.ok_or(KillError::NoStatus)
 }
 
 /// How long the kill of a stopped command is waited for before it is reported as unconfirmed.

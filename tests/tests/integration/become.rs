@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::process::Command;
 
 use serde_json::Value;
-use tests::{CliOutput, TestHosts, remote_bin, run_remote};
+use tests::{CliOutput, TestHosts, processes_with, remote_bin, run_remote};
 
 const NO_PASSWORD: &str = "remote-become-nopw";
 const WITH_PASSWORD: &str = "remote-become-pw";
@@ -51,6 +51,15 @@ impl Drop for Accounts {
             let _ = Command::new("userdel").args(["-r", user]).output();
         }
     }
+}
+
+/// Kills `pids` (what a test left behind) and returns them, so that a failure does not leave them running.
+fn kill_all(pids: Vec<u32>) -> Vec<u32> {
+    for pid in &pids {
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    pids
 }
 
 /// `remote --json … eval EXPRESSION` with `password` in REMOTE_BECOME_PASSWORD (or none).
@@ -104,12 +113,35 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     let (_, result) = eval(become_group, "os_info(test)", None, &[]);
     assert_eq!(result["ok"], Value::from(true), "{result}");
 
-    // A command stopped by its timeout runs as root: remote cannot confirm it gone, and does not say it is.
-    let (out, result) = eval(inventory, "sudo(test) | exec(\"sleep 41.5\")", None, &["--timeout", "1s"]);
+    // A command stopped by its timeout runs as root: the kill runs as root through `sudo -n` too, follows the
+    // command through parent pids (also into a session of its own, should sudo make one: use_pty), and says
+    // killed because nothing of it is left.
+    let marker = format!("41.5{}", std::process::id());
+    let expression = format!("sudo(test) | exec(\"sleep {marker}\")");
+    let (out, result) = eval(inventory, &expression, None, &["--timeout", "1s"]);
+    let left = kill_all(processes_with(&marker));
+    assert_eq!(out.code, 1);
+    assert_eq!(result["killed"], Value::from(true), "{result}");
+    assert_eq!(result["error"], "timed out after 1s; the remote command was killed", "{result}");
+    assert_eq!(left, Vec::<u32>::new(), "said killed, yet still there");
+    // A command that starts root's processes itself (sudo, without `become`): the login user cannot kill
+    // them, and the result names them instead of saying killed. (The inventory file was rewritten with
+    // `become` above: it is written afresh without.)
+    let plain = hosts.write_inventory(&[]);
+    let marker = format!("42.5{}", std::process::id());
+    let expression = format!("exec(test, \"sudo -n sleep {marker}\")");
+    let (out, result) = eval(plain.to_str().unwrap(), &expression, None, &["--timeout", "1s"]);
+    let left = kill_all(processes_with(&marker));
     assert_eq!(out.code, 1);
     assert_eq!(result["killed"], Value::from(false), "{result}");
-    assert!(result["error"].as_str().unwrap().contains("may still be running"), "{result}");
-    let _ = Command::new("pkill").args(["-KILL", "-f", "sleep 41.5"]).output();
+    let error = result["error"].as_str().unwrap_or_default();
+    let stopped = "timed out after 1s; the remote command may still be running (process group ";
+    assert!(error.starts_with(stopped), "{error}");
+    assert!(error.ends_with(" still there after kill -KILL"), "{error}");
+    assert!(!left.is_empty(), "nothing was left, yet {error}");
+    for pid in left {
+        assert!(error.contains(&pid.to_string()), "{error} does not name {pid}, which was still there");
+    }
 
     // A password needed: none given, a wrong one, the right one.
     let hosts = TestHosts::start_as(1, WITH_PASSWORD);

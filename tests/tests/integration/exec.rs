@@ -195,3 +195,116 @@ fn cancel_tells_started_commands_from_waiting_ones() {
     assert!(matches!(second.outcome, Err(HostError::NotStarted)), "{second:?}");
     assert!(second.error_text().unwrap().starts_with("not started"), "{second:?}");
 }
+
+/// Kills `pids` (what a failed test left behind) and returns them, so that a failure leaves nothing running.
+fn kill_all(pids: Vec<u32>) -> Vec<u32> {
+    for pid in &pids {
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    pids
+}
+
+/// A command stopped on five hosts at once, by its timeout, by Ctrl-C and by the run's deadline, is said to
+/// be killed every time, and nothing of it is left then: the verdict comes from looking on the host, not from
+/// a race with sshd. sshd honours the SSH `signal` request only for logins other than root (a root session
+/// has no privilege separation), and there it had often killed the group already, so that the `kill` which
+/// followed found nothing and the result said the command may still be running; hence a second login, as
+/// an account of its own, when the test runs as root.
+#[test]
+fn commands_stopped_on_five_hosts_are_said_killed_and_are_gone() {
+    stop_on_five_hosts(&TestHosts::start(5), "own");
+    match Account::make("remote-kill-test") {
+        Some(account) => stop_on_five_hosts(&TestHosts::start_as(5, account.name), "account"),
+        None => eprintln!("the login as an account other than root needs root to make it; skipped"),
+    }
+}
+
+fn stop_on_five_hosts(hosts: &TestHosts, login: &str) {
+    let specs = hosts.specs();
+    let pool = SessionPool::new(PoolConfig::default());
+    let runtime = runtime();
+    let second = Duration::from_secs(1);
+    for round in 0..5 {
+        // The duration is the marker: no other process sleeps for exactly this long.
+        let marker = format!("30.{}{}{round}", std::process::id(), login.len());
+        let command = format!("sleep {marker}");
+        let (cancel, watch) = tokio::sync::watch::channel(false);
+        let (options, reason) = match round {
+            3 => (ExecOptions { cancel: Some(watch), ..ExecOptions::default() }, StopReason::Cancelled),
+            4 => {
+                let deadline = Some(remote_ssh::pool::Deadline::after(second));
+                (ExecOptions { deadline, ..ExecOptions::default() }, StopReason::Deadline { after: second })
+            }
+            _ => {
+                let options = ExecOptions { timeout: second, ..ExecOptions::default() };
+                (options, StopReason::Timeout { after: second })
+            }
+        };
+        let results = runtime.block_on(async {
+            let ctrl_c = async {
+                tokio::time::sleep(second).await;
+                cancel.send_replace(true);
+            };
+            tokio::join!(pool.exec(&specs, &command, &options), ctrl_c).0
+        });
+        let left = kill_all(processes_with(&marker));
+        for result in &results {
+            let context = format!("{login} login, round {round}: {result:?}");
+            let output = result.output().unwrap_or_else(|| panic!("{context}"));
+            let expected = Stopped { reason, kill: Kill::Killed };
+            assert_eq!(output.stopped.as_ref(), Some(&expected), "{context}");
+        }
+        assert_eq!(left, Vec::<u32>::new(), "{login} login, round {round}: said killed, yet still there");
+    }
+}
+
+/// A login account other than root for one test, removed at the end whatever happens.
+struct Account {
+    name: &'static str,
+}
+
+impl Account {
+    /// Makes the account `name`, when the test runs as root; `None` otherwise.
+    fn make(name: &'static str) -> Option<Account> {
+        use std::process::Command;
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        let _ = Command::new("userdel").args(["-r", "-f", name]).output();
+        let out = Command::new("useradd").args(["-m", "-s", "/bin/sh", name]).output().expect("run useradd");
+        assert!(out.status.success(), "useradd {name}: {}", String::from_utf8_lossy(&out.stderr));
+        let account = Account { name };
+        // Accounts made by useradd are locked, and sshd without PAM turns locked accounts away: unlock it with
+        // a password nobody uses (the login is by key).
+        let mut chpasswd = Command::new("chpasswd");
+        let mut chpasswd = chpasswd.stdin(std::process::Stdio::piped()).spawn().expect("run chpasswd");
+        use std::io::Write;
+        let line = format!("{name}:unused-{}\n", std::process::id());
+        chpasswd.stdin.take().expect("stdin").write_all(line.as_bytes()).expect("write to chpasswd");
+        assert!(chpasswd.wait().expect("chpasswd").success());
+        Some(account)
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").args(["-r", "-f", self.name]).output();
+    }
+}
+
+/// A child that made a session of its own (`setsid`) while its parent ran is followed and killed with it: the
+/// whole command is gone when the result says killed.
+#[test]
+fn a_child_in_a_session_of_its_own_is_killed_too() {
+    let hosts = TestHosts::start(1);
+    let id = std::process::id();
+    let (detached, attached) = (format!("305.{id}1"), format!("100.{id}2"));
+    let options = ExecOptions { timeout: Duration::from_secs(1), ..ExecOptions::default() };
+    let run = exec(&hosts, &["sh", "-c", &format!("setsid sleep {detached} & sleep {attached}")], &options);
+    let left = kill_all([processes_with(&detached), processes_with(&attached)].concat());
+    let output = run.results[0].output().expect("the command ran");
+    let reason = StopReason::Timeout { after: Duration::from_secs(1) };
+    assert_eq!(output.stopped, Some(Stopped { reason, kill: Kill::Killed }), "{:?}", run.results[0]);
+    assert_eq!(left, Vec::<u32>::new(), "said killed, yet still there");
+}
