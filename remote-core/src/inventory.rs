@@ -108,6 +108,8 @@ pub struct HostSpec {
     pub revoked_host_keys: Option<PathBuf>,
     /// The algorithm lists `ssh_config` sets for this host, which the handshake keeps to.
     pub algorithms: Algorithms,
+    /// `HashKnownHosts` from `ssh_config`: whether accept-new records names hashed (unset: as the file is).
+    pub hash_known_hosts: Option<bool>,
 }
 
 /// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` and `MACs` as `ssh_config` writes them: a list replacing the
@@ -589,7 +591,8 @@ impl Resolver<'_> {
             return Ok(Some(config.clone()));
         }
         let config = std::rc::Rc::new(
-            SshConfig::load_files(files.0.as_deref(), files.1.as_deref())
+            // Like `ssh` without `-F`, the default `~/.ssh/config` is refused when others could have written it.
+            SshConfig::load_files(files.0.as_deref(), files.1.as_deref(), settings.ssh_config.is_none())
                 .map_err(|source| InventoryError::SshConfig { inventory: self.path.to_path_buf(), source: Box::new(source) })?,
         );
         loaded.insert(files, config.clone());

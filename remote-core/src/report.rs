@@ -155,6 +155,9 @@ pub enum HostError {
         known_hosts.display()
     )]
     HostKeyRevoked { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    /// The `RevokedHostKeys` file ssh_config names could not be checked; `ssh` refuses the host then too.
+    #[error("host key not checked against RevokedHostKeys {}: {cause}; nothing was trusted", file.display())]
+    RevokedHostKeysFile { file: PathBuf, cause: String },
     /// The server's key is listed in the `RevokedHostKeys` file ssh_config names; checked whatever the policy.
     #[error(
         "host key revoked: {known_hosts_name} presented {algorithm} key {fingerprint}, which {}:{line} (RevokedHostKeys) \

@@ -162,6 +162,7 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         become_root: explicit.become_root,
         revoked_host_keys: found.revoked_host_keys.clone(),
         algorithms: found.algorithms.clone(),
+        hash_known_hosts: found.hash_known_hosts,
     })
 }
 

@@ -99,6 +99,8 @@ pub struct HostConfig {
     pub revoked_host_keys: Option<PathBuf>,
     /// KexAlgorithms, HostKeyAlgorithms, Ciphers and MACs as written.
     pub algorithms: Algorithms,
+    /// HashKnownHosts.
+    pub hash_known_hosts: Option<bool>,
     /// What this module did not evaluate or expand as `ssh` would, each naming file:line.
     pub warnings: Vec<String>,
     /// Settings that apply to this host and that `remote` cannot honour, each naming file:line: a host with any is
@@ -141,6 +143,17 @@ pub enum SshConfigError {
         /// Why it could not be read.
         #[source]
         source: io::Error,
+    },
+    /// The user's own `~/.ssh/config` is writable by group or others, or owned by someone else: `ssh` refuses to
+    /// run ("Bad owner or permissions"), since another user could have written its settings.
+    #[error(
+        "ssh refuses {} because it is writable by group or others or owned by another user (\"Bad owner or \
+         permissions\"); run `chmod go-w` on it or change its owner",
+        path.display()
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
     },
     /// An included file is writable by group or others, or owned by someone else, which `ssh` refuses.
     #[error(
@@ -303,6 +316,8 @@ enum Setting {
     RevokedHostKeys(String),
     KnownHostsCommand(String),
     CheckHostIp(bool),
+    HashKnownHosts(bool),
+    RequiredRsaSize(String),
     Algorithms(AlgorithmList, String),
 }
 
@@ -328,10 +343,12 @@ enum Test {
     OriginalHost(String),
     User(String),
     LocalUser(String),
-    /// `canonical`: true only when `ssh` reads the files again after canonicalising the name, which `remote` never
-    /// does (it refuses `CanonicalizeHostname yes`), so false, as on `ssh`'s first pass.
+    /// `canonical`: true only when `ssh` reads the files again, after canonicalising the name (which `remote`
+    /// refuses) or for `Match final`.
     Canonical,
-    /// A criterion this module does not evaluate (`exec`, `final`, `localnetwork`, `tagged`).
+    /// `final`: asks for a final reading of the files, and is true only on it.
+    Final,
+    /// A criterion this module does not evaluate (`exec`, `localnetwork`, `tagged`).
     Unsupported(String),
 }
 
@@ -428,6 +445,8 @@ enum Kind {
     RevokedHostKeys,
     KnownHostsCommand,
     CheckHostIp,
+    HashKnownHosts,
+    RequiredRsaSize,
     Algorithms(AlgorithmList),
     /// `ForwardAgent`: yes/no or an agent socket path.
     ForwardAgent,
@@ -554,7 +573,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("ControlPath", Kind::Text),
     ("ControlMaster", Kind::Choice(&["yes", "no", "true", "false", "auto", "ask", "autoask"])),
     ("ControlPersist", Kind::Text),
-    ("HashKnownHosts", Kind::Flag),
+    ("HashKnownHosts", Kind::HashKnownHosts),
     ("Include", Kind::Include),
     ("Tunnel", Kind::Choice(&["ethernet", "point-to-point", "yes", "no", "true", "false"])),
     ("TunnelDevice", Kind::Text),
@@ -587,7 +606,7 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("ProxyJump", Kind::ProxyJump),
     ("SecurityKeyProvider", Kind::Text),
     ("KnownHostsCommand", Kind::KnownHostsCommand),
-    ("RequiredRSASize", Kind::Int),
+    ("RequiredRSASize", Kind::RequiredRsaSize),
     ("EnableEscapeCommandline", Kind::Flag),
 ];
 
@@ -619,9 +638,16 @@ impl SshConfig {
     }
 
     /// Reads the user's file and then the system's (`/etc/ssh/ssh_config`), as `ssh` does when no `-F` is given;
-    /// `None` skips one. A relative `Include` in the system file is relative to `/etc/ssh`, as for `ssh`.
-    pub fn load_files(user: Option<&Path>, system: Option<&Path>) -> Result<SshConfig, SshConfigError> {
+    /// `None` skips one. A relative `Include` in the system file is relative to `/etc/ssh`, as for `ssh`. With
+    /// `check_user`, the user's file is refused when others could have written it, as `ssh` refuses its default
+    /// `~/.ssh/config` (a file named with `-F` is not checked).
+    pub fn load_files(user: Option<&Path>, system: Option<&Path>, check_user: bool) -> Result<SshConfig, SshConfigError> {
         let local = Local::current();
+        if let Some(path) = user.filter(|_| check_user)
+            && let Err(ReadFailure::Permissions) = read_checked(path, local.uid)
+        {
+            return Err(SshConfigError::Permissions { path: path.to_path_buf() });
+        }
         let mut files = Vec::new();
         for (path, origin) in [(user, Origin::User), (system, Origin::System)] {
             if let Some(path) = path {
@@ -655,13 +681,31 @@ impl SshConfig {
     pub fn resolve(&self, query: Query<'_>) -> HostConfig {
         // The command line's values are set before any file is read, so the first value obtained is theirs.
         let mut state = State { user: query.user.map(str::to_string), port: query.port, ..State::default() };
-        let context = Context { host_arg: query.host, local_user: query.local_user };
-        for entries in &self.files {
-            // Every file `ssh` reads from the top starts with its lines applying to every host, until a Host or Match.
-            let mut active = true;
-            self.walk(entries, &mut active, false, &context, &mut state);
+        let mut context = Context { host_arg: query.host, local_user: query.local_user, final_host: None };
+        self.walk_files(&context, &mut state);
+        if state.want_final {
+            // `Match final` anywhere asks `ssh` to read every file again, with the HostName worked out so far
+            // (lowercased) as the host that `Host` lines and `Match host` see; values obtained stay first.
+            let host = match &state.hostname {
+                Some((raw, at)) => expand_tokens(raw, &[('h', query.host)], false, at, "HostName", &mut state.warnings),
+                None => query.host.to_string(),
+            };
+            let host = host.to_ascii_lowercase();
+            // The final reading's HostName is that host: a HostName line read again changes nothing.
+            let at = Loc { path: Arc::from(Path::new("(the final reading)")), line: 0 };
+            state.hostname = Some((host.replace('%', "%%"), at));
+            context.final_host = Some(host);
+            self.walk_files(&context, &mut state);
         }
         self.finish(state, &context)
+    }
+
+    /// One reading of every file, each from the top with its lines applying to every host until a Host or Match.
+    fn walk_files(&self, context: &Context<'_>, state: &mut State) {
+        for entries in &self.files {
+            let mut active = true;
+            self.walk(entries, &mut active, false, context, state);
+        }
     }
 
     /// Applies `entries` as `read_config_file_depth` reads a file: `active` is shared with the including file, and
@@ -669,7 +713,10 @@ impl SshConfig {
     fn walk(&self, entries: &[Entry], active: &mut bool, never: bool, context: &Context<'_>, state: &mut State) {
         for entry in entries {
             match &entry.item {
-                Item::Host(patterns) => *active = !never && host_line_matches(patterns, context.host_arg),
+                Item::Host(patterns) => {
+                    let host = context.final_host.as_deref().unwrap_or(context.host_arg);
+                    *active = !never && host_line_matches(patterns, host);
+                }
                 Item::Match(criteria) => *active = !never && self.match_applies(criteria, &entry.at, context, state),
                 Item::Include(files) => {
                     let outer = *active;
@@ -713,8 +760,10 @@ impl SshConfig {
                     continue;
                 }
                 Test::Host(patterns) => {
-                    // OpenSSH matches the HostName obtained so far with %h expanded, or the name as typed.
+                    // OpenSSH matches the HostName obtained so far with %h expanded, or the name as typed; on the
+                    // final reading, the host that reading is for.
                     let host = match &state.hostname {
+                        _ if let Some(host) = &context.final_host => host.clone(),
                         Some((raw, hostname_at)) => {
                             expand_tokens(raw, &[('h', context.host_arg)], false, hostname_at, "HostName", &mut state.warnings)
                         }
@@ -728,7 +777,12 @@ impl SshConfig {
                     match_pattern_list(user, patterns, false) == 1
                 }
                 Test::LocalUser(patterns) => match_pattern_list(context.local_user, patterns, false) == 1,
-                Test::Canonical => false,
+                // True only on the final reading; `final` anywhere on a Match line asks for that reading.
+                Test::Canonical => context.final_host.is_some(),
+                Test::Final => {
+                    state.want_final = true;
+                    context.final_host.is_some()
+                }
             };
             if matched == criterion.negate {
                 result = false;
@@ -737,8 +791,8 @@ impl SshConfig {
         if result && !unsupported.is_empty() {
             // Whether the block applies is unknown, so whatever remote did could differ from what ssh does.
             state.refusals.push(format!(
-                "{at}: Match {} cannot be evaluated by remote (it never runs commands, reads network interfaces or \
-                 reads the files a second time), so whether this block applies to the host is unknown",
+                "{at}: Match {} cannot be evaluated by remote (it never runs commands or reads network \
+                 interfaces), so whether this block applies to the host is unknown",
                 unsupported.join(", ")
             ));
             return false;
@@ -768,6 +822,8 @@ impl SshConfig {
             known_hosts_command,
             check_host_ip,
             algorithms,
+            hash_known_hosts,
+            required_rsa_size,
             mut warnings,
             mut refusals,
             ..
@@ -829,14 +885,22 @@ impl SshConfig {
                  checking host keys without the keys it prints could accept a key ssh refuses"
             ));
         }
+        if let Some((size, at)) = required_rsa_size.filter(|(size, _)| size.parse::<u32>() != Ok(1024)) {
+            refusals.push(format!(
+                "{at}: RequiredRSASize {size} is not supported by remote yet: it accepts RSA keys of 1024 bits and \
+                 more, as ssh does by default; remove the line or set it to 1024 for this host"
+            ));
+        }
         if let Some((true, at)) = check_host_ip {
             refusals.push(format!(
                 "{at}: CheckHostIP yes is not supported by remote yet: ssh would also check the key recorded for the \
                  host's address; remove it, or set it to no for this host"
             ));
         }
-        let revoked_host_keys =
-            revoked_host_keys.map(|(raw, at)| PathBuf::from(client_path(&raw, &at, "RevokedHostKeys", &mut warnings)));
+        // `none`, in any case, is no file, as `ssh` reads it.
+        let revoked_host_keys = revoked_host_keys
+            .filter(|(raw, _)| !raw.eq_ignore_ascii_case("none"))
+            .map(|(raw, at)| PathBuf::from(client_path(&raw, &at, "RevokedHostKeys", &mut warnings)));
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
         let mut seen = std::collections::HashSet::new();
@@ -858,6 +922,7 @@ impl SshConfig {
             host_key_alias: host_key_alias.map(|alias| alias.to_ascii_lowercase()),
             revoked_host_keys,
             algorithms,
+            hash_known_hosts,
             warnings,
             refusals,
         }
@@ -924,6 +989,8 @@ impl SshConfig {
 struct Context<'a> {
     host_arg: &'a str,
     local_user: &'a str,
+    /// On the final reading (`Match final`): the host it is for, the HostName found on the first, lowercased.
+    final_host: Option<String>,
 }
 
 /// The percent tokens of `ssh.c`'s `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS`.
@@ -984,6 +1051,10 @@ struct State {
     known_hosts_command: Option<(String, Loc)>,
     check_host_ip: Option<(bool, Loc)>,
     algorithms: Algorithms,
+    hash_known_hosts: Option<bool>,
+    required_rsa_size: Option<(String, Loc)>,
+    /// A `Match final` was read: the files are read once more.
+    want_final: bool,
     warnings: Vec<String>,
     refusals: Vec<String>,
 }
@@ -1033,6 +1104,8 @@ impl State {
             Setting::RevokedHostKeys(v) => set_once(&mut self.revoked_host_keys, || (v.clone(), at.clone())),
             Setting::KnownHostsCommand(v) => set_once(&mut self.known_hosts_command, || (v.clone(), at.clone())),
             Setting::CheckHostIp(v) => set_once(&mut self.check_host_ip, || (*v, at.clone())),
+            Setting::HashKnownHosts(v) => set_once(&mut self.hash_known_hosts, || *v),
+            Setting::RequiredRsaSize(v) => set_once(&mut self.required_rsa_size, || (v.clone(), at.clone())),
             Setting::Algorithms(list, v) => {
                 let slot = match list {
                     AlgorithmList::Kex => &mut self.algorithms.kex,
@@ -1117,43 +1190,43 @@ fn expand_tokens(text: &str, tokens: &[(char, &str)], dollar: bool, at: &Loc, wh
     out
 }
 
-/// `kex_assemble_names` applied to what `remote` offers: the positions in `offered` (names in the order they would
-/// be offered) of those a `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` value allows, in the order to
-/// offer them. A plain list replaces the defaults (in its own order, wildcards allowed), `-list` removes what its
-/// patterns match, `^list` puts what they match first, and `+list` only adds: `remote` cannot offer algorithms it
-/// does not implement, so it offers what it offers. What is never offered is never negotiated, so the result honours
-/// every restriction; an empty result means the host cannot be reached as the user asked.
-pub fn assemble_algorithms(value: &str, offered: &[&str]) -> Vec<usize> {
-    let matches = |name: &str, pattern: &str| match_pattern(name.as_bytes(), pattern.as_bytes());
-    let patterns = |list: &str| list.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>();
-    let all: Vec<usize> = (0..offered.len()).collect();
-    match value.chars().next() {
-        Some('+') => all,
-        Some('-') => {
-            let removed = patterns(&value[1..]);
-            all.into_iter().filter(|&i| !removed.iter().any(|p| matches(offered[i], p))).collect()
-        }
-        Some('^') => {
-            let first = patterns(&value[1..]);
-            let mut order: Vec<usize> = Vec::new();
-            for pattern in &first {
-                order.extend(
-                    all.iter().copied().filter(|&i| matches(offered[i], pattern) && !order.contains(&i)).collect::<Vec<_>>(),
-                );
+/// `kex_assemble_names` over what `remote` implements: the names, in the order to offer them, that a
+/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` value asks for. `defaults` is what is offered when
+/// nothing is set, `supported` everything that could be (the defaults among them). A plain list replaces the
+/// defaults, in its own order, with what it matches of `supported` (wildcards allowed); `+list` adds what it
+/// matches of `supported` after the defaults, `-list` removes what it matches from the defaults, and `^list`
+/// puts what it matches of `supported` first, then the rest of the defaults. An algorithm is offered beyond the
+/// defaults (such as `ssh-rsa`) only when a list names it, as in OpenSSH; an empty result means the host cannot
+/// be reached as the user asked.
+pub fn assemble_algorithms(value: &str, defaults: &[&str], supported: &[&str]) -> Vec<String> {
+    let matches = |name: &str, list: &str| list.split(',').any(|pattern| match_pattern(name.as_bytes(), pattern.as_bytes()));
+    let mut chosen: Vec<String> = Vec::new();
+    let mut take = |names: &mut dyn Iterator<Item = &&str>| {
+        for name in names {
+            if !chosen.iter().any(|c| c == name) {
+                chosen.push(name.to_string());
             }
-            order.extend(all.into_iter().filter(|i| !order.contains(i)).collect::<Vec<_>>());
-            order
+        }
+    };
+    match value.split_at_checked(1) {
+        Some(("+", list)) => {
+            take(&mut defaults.iter());
+            take(&mut supported.iter().filter(|name| matches(name, list)));
+        }
+        Some(("-", list)) => take(&mut defaults.iter().filter(|name| !matches(name, list))),
+        Some(("^", list)) => {
+            for pattern in list.split(',') {
+                take(&mut supported.iter().filter(|name| matches(name, pattern)));
+            }
+            take(&mut defaults.iter());
         }
         _ => {
-            let mut order: Vec<usize> = Vec::new();
-            for pattern in patterns(value) {
-                order.extend(
-                    all.iter().copied().filter(|&i| matches(offered[i], &pattern) && !order.contains(&i)).collect::<Vec<_>>(),
-                );
+            for pattern in value.split(',') {
+                take(&mut supported.iter().filter(|name| matches(name, pattern)));
             }
-            order
         }
     }
+    chosen
 }
 
 /// `match_pattern`: `*` and `?` wildcards over bytes, as OpenSSH compares them.
@@ -1533,6 +1606,17 @@ impl Loader<'_> {
                 "yes" | "true"
             ))),
             Kind::RevokedHostKeys => Some(Setting::RevokedHostKeys(self.one(at, &keyword, &args)?.to_string())),
+            Kind::HashKnownHosts => Some(Setting::HashKnownHosts(matches!(
+                self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
+                "yes" | "true"
+            ))),
+            Kind::RequiredRsaSize => {
+                let value = self.one(at, &keyword, &args)?;
+                if !value.bytes().all(|b| b.is_ascii_digit()) || value.parse::<i32>().is_err() {
+                    return Err(self.bad(at, &keyword, value, "write a whole number"));
+                }
+                Some(Setting::RequiredRsaSize(value.to_string()))
+            }
             Kind::Algorithms(list) => Some(Setting::Algorithms(list, self.one(at, &keyword, &args)?.to_string())),
             Kind::KnownHostsCommand => {
                 Some(Setting::KnownHostsCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string()))
@@ -1729,7 +1813,7 @@ impl Loader<'_> {
                 continue;
             }
             if lower == "final" {
-                criteria.push(Criterion { negate, test: Test::Unsupported(word) });
+                criteria.push(Criterion { negate, test: Test::Final });
                 continue;
             }
             let (argument, next) = strdelim(cursor);
@@ -2161,7 +2245,8 @@ mod tests {
         check("Match host other exec true\n  Port 2\n", "h", &[]);
         check("Match exec true host other\n  Port 2\n", "h", &[]);
         check("Match localnetwork 10.0.0.0/8\n  Port 2\n", "h", &[&format!("/cfg:1: Match localnetwork 10.0.0.0/8{cannot}")]);
-        check("Host x\n\nMatch final\n  ProxyJump gate\n", "h", &[&format!("/cfg:3: Match final{cannot}")]);
+        check("Match final exec true\n  ProxyJump gate\n", "h", &[&format!("/cfg:1: Match exec true{cannot}")]);
+        check("Match final\n  ProxyJump gate\n", "h", &[]);
         // `canonical` holds only on a second reading after canonicalisation, which never happens here: as ssh's first.
         check("Match canonical\n  Port 2\n", "h", &[]);
         check("Match !canonical\n  Port 2\n", "h", &[]);
@@ -2172,6 +2257,8 @@ mod tests {
         check("Host other\n  KnownHostsCommand /bin/echo\n", "h", &[]);
         check("CheckHostIP yes\n", "h", &["/cfg:1: CheckHostIP yes is not supported by remote yet: ssh would also check"]);
         check("CheckHostIP no\nCheckHostIP yes\n", "h", &[]);
+        check("RequiredRSASize 2048\n", "h", &["/cfg:1: RequiredRSASize 2048 is not supported by remote yet"]);
+        check("RequiredRSASize 1024\n", "h", &[]);
     }
 
     #[test]
@@ -2196,19 +2283,22 @@ mod tests {
 
     #[test]
     fn algorithm_lists_narrow_what_is_offered() {
-        let offered =
-            ["curve25519-sha256", "ecdh-sha2-nistp256", "diffie-hellman-group14-sha256", "diffie-hellman-group16-sha512"];
+        let defaults = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"];
+        let supported = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
         let check = |value: &str, expected: &[&str]| {
-            let chosen: Vec<&str> = assemble_algorithms(value, &offered).into_iter().map(|i| offered[i]).collect();
-            assert_eq!(chosen, expected, "{value}");
+            assert_eq!(assemble_algorithms(value, &defaults, &supported), expected, "{value}");
         };
-        check("+ssh-rsa", &offered);
-        check("-diffie-hellman-*", &["curve25519-sha256", "ecdh-sha2-nistp256"]);
-        check("-ecdh-sha2-nistp256,curve25519-sha256", &["diffie-hellman-group14-sha256", "diffie-hellman-group16-sha512"]);
-        check("^diffie-hellman-group16-sha512", &[offered[3], offered[0], offered[1], offered[2]]);
-        check("diffie-hellman-group16-sha512,curve25519-sha256", &[offered[3], offered[0]]);
-        check("*-sha256", &[offered[0], offered[2]]);
-        check("sntrup761x25519-sha512@openssh.com", &[]);
+        // Beyond the defaults only when named: `ssh-rsa` (SHA-1) never comes back through `-` or a wildcard `^`.
+        check("+ssh-rsa", &supported);
+        check("+ssh-ed25519", &defaults);
+        check("-ecdsa*", &["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"]);
+        check("-rsa-sha2-512,ssh-ed25519", &["ecdsa-sha2-nistp256", "rsa-sha2-256"]);
+        check("^rsa-sha2-256", &["rsa-sha2-256", "ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512"]);
+        check("^ssh-rsa", &["ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"]);
+        check("rsa-sha2-256,ssh-ed25519", &["rsa-sha2-256", "ssh-ed25519"]);
+        check("*rsa*", &["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+        check("ssh-rsa", &["ssh-rsa"]);
+        check("sk-ssh-ed25519@openssh.com", &[]);
         check("-*", &[]);
     }
 
@@ -2497,6 +2587,24 @@ mod tests {
         Case { config: "StrictHostKeyChecking true\n", files: &[], hosts: &["a"] },
         Case { config: "UserKnownHostsFile NONE\nGlobalKnownHostsFile None\n", files: &[], hosts: &["a"] },
         Case { config: "Match canonical\n  Port 2\nMatch !canonical\n  User notcanon\n", files: &[], hosts: &["a"] },
+        // `final` anywhere, even on a line whose other criteria fail, makes ssh read every file once more, with
+        // `canonical` and `final` true and the HostName found so far as the host.
+        Case {
+            config: "Match host other final\n  Port 9\nMatch canonical\n  ProxyJump gate\n",
+            files: &[],
+            hosts: &["web", "other"],
+        },
+        Case {
+            config: "Match host gate.example final\n  ProxyJump bastion\nHost web\n  HostName Gate.Example\n\
+                     Host gate.example\n  User byfinalname\n  HostName ignored.example\nMatch !final\n  Port 7\n",
+            files: &[],
+            hosts: &["web", "db"],
+        },
+        Case {
+            config: "Host a\n  HostName %h.internal\nMatch final host *.internal\n  IdentityFile ~/final_%h_%n\n",
+            files: &[],
+            hosts: &["a", "b"],
+        },
     ];
 
     /// The command lines every host of every case is resolved for: `ssh HOST`, `-l deploy`, `-p 2222` and both.
@@ -2603,7 +2711,7 @@ mod tests {
                         ours.port.unwrap_or(22),
                         ours.user.clone().unwrap_or_else(|| me.clone()),
                         host.to_string(),
-                        &Context { host_arg: host, local_user: &me },
+                        &Context { host_arg: host, local_user: &me, final_host: None },
                     );
                     let at = Loc { path: Arc::from(Path::new("ssh -G")), line: 0 };
                     let expanded: Vec<String> =

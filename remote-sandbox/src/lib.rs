@@ -211,6 +211,9 @@ impl Sandbox {
         table["key"] = toml_edit::value(self.client_key().display().to_string());
         table["known_hosts"] = toml_edit::value(self.known_hosts().display().to_string());
         table["host_key_checking"] = toml_edit::value("strict");
+        // The sandbox's hosts are this machine's own test servers: no ssh_config of the user's or the system's
+        // (a `ProxyJump` for every host, `Match final` blocks) may route or change them.
+        table["ssh_config"] = toml_edit::value("none");
         table
     }
 

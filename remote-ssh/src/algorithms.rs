@@ -1,31 +1,42 @@
 //! ssh_config's algorithm lists (`KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers`, `MACs`) applied to what russh
-//! offers, so that an algorithm the user excluded is never offered and so never negotiated.
+//! implements, so that an algorithm the user excluded is never offered and so never negotiated, and one OpenSSH
+//! no longer offers by default (`ssh-rsa`, RSA signed with SHA-1) is offered only when a list names it.
 
 use std::borrow::Cow;
 
 use russh::Preferred;
+use russh::keys::Algorithm;
 
 use remote_core::inventory::Algorithms;
 use remote_core::ssh_config::assemble_algorithms;
 
-/// Narrows (and orders) `preferred` as `lists` say; the error names the list that leaves nothing to offer.
+/// Host-key algorithms russh offers by default that OpenSSH 9.2 does not: RSA signatures over SHA-1.
+const NOT_BY_DEFAULT: [&str; 1] = ["ssh-rsa"];
+
+/// Narrows (and orders) `preferred` (russh's defaults, host-key algorithms perhaps reordered by what known_hosts
+/// records) as `lists` say; the error names the list that leaves nothing to offer.
 pub(crate) fn narrow(preferred: &mut Preferred, lists: &Algorithms) -> Result<(), String> {
-    if let Some(value) = &lists.kex {
-        // The extension markers (ext-info-c, kex-strict-c-v00@openssh.com) are not algorithms: OpenSSH adds them
-        // whatever KexAlgorithms says, and strict key exchange is what keeps the Terrapin attack out.
-        let (markers, algorithms): (Vec<_>, Vec<_>) = preferred.kex.iter().cloned().partition(|name| is_marker(name.as_ref()));
-        let chosen = pick("KexAlgorithms", value, &algorithms, |name| name.as_ref())?;
-        preferred.kex = Cow::Owned(chosen.into_iter().chain(markers).collect());
-    }
-    if let Some(value) = &lists.host_key {
-        preferred.key = Cow::Owned(pick("HostKeyAlgorithms", value, &preferred.key, |algorithm| algorithm.as_str())?);
-    }
-    if let Some(value) = &lists.ciphers {
-        preferred.cipher = Cow::Owned(pick("Ciphers", value, &preferred.cipher, |name| name.as_ref())?);
-    }
-    if let Some(value) = &lists.macs {
-        preferred.mac = Cow::Owned(pick("MACs", value, &preferred.mac, |name| name.as_ref())?);
-    }
+    // The extension markers (ext-info-c, kex-strict-c-v00@openssh.com) are not algorithms: OpenSSH adds them
+    // whatever KexAlgorithms says, and strict key exchange is what keeps the Terrapin attack out.
+    let (markers, kex): (Vec<_>, Vec<_>) = preferred.kex.iter().cloned().partition(|name| is_marker(name.as_ref()));
+    let supported: Vec<russh::kex::Name> =
+        russh::kex::ALL_KEX_ALGORITHMS.iter().map(|name| **name).filter(|name| is_algorithm(name.as_ref())).collect();
+    let chosen = choose("KexAlgorithms", lists.kex.as_deref(), &kex, &supported, |name| name.as_ref())?;
+    preferred.kex = Cow::Owned(chosen.into_iter().chain(markers).collect());
+
+    let defaults: Vec<Algorithm> =
+        preferred.key.iter().filter(|algorithm| !NOT_BY_DEFAULT.contains(&algorithm.as_str())).cloned().collect();
+    let supported = Preferred::DEFAULT.key.to_vec();
+    preferred.key = Cow::Owned(choose("HostKeyAlgorithms", lists.host_key.as_deref(), &defaults, &supported, |a| a.as_str())?);
+
+    let supported: Vec<russh::cipher::Name> =
+        russh::cipher::ALL_CIPHERS.iter().map(|name| **name).filter(|name| is_algorithm(name.as_ref())).collect();
+    preferred.cipher =
+        Cow::Owned(choose("Ciphers", lists.ciphers.as_deref(), &preferred.cipher, &supported, |name| name.as_ref())?);
+
+    let supported: Vec<russh::mac::Name> =
+        russh::mac::ALL_MAC_ALGORITHMS.iter().map(|name| **name).filter(|name| is_algorithm(name.as_ref())).collect();
+    preferred.mac = Cow::Owned(choose("MACs", lists.macs.as_deref(), &preferred.mac, &supported, |name| name.as_ref())?);
     Ok(())
 }
 
@@ -33,15 +44,31 @@ fn is_marker(name: &str) -> bool {
     name.starts_with("ext-info-") || name.starts_with("kex-strict-")
 }
 
-/// What of `offered` the list `value` keeps, in its order.
-fn pick<T: Clone>(keyword: &str, value: &str, offered: &[T], name: impl Fn(&T) -> &str) -> Result<Vec<T>, String> {
-    let names: Vec<&str> = offered.iter().map(&name).collect();
-    let chosen: Vec<T> = assemble_algorithms(value, &names).into_iter().map(|i| offered[i].clone()).collect();
+/// Whether russh's `name` is an algorithm a list may name: not "none" (no encryption, no MAC, no key exchange).
+fn is_algorithm(name: &str) -> bool {
+    !matches!(name, "none" | "clear") && !is_marker(name)
+}
+
+/// What `value` keeps of `defaults` and adds of `supported`, in its order; the defaults when nothing is set.
+fn choose<T: Clone>(
+    keyword: &str,
+    value: Option<&str>,
+    defaults: &[T],
+    supported: &[T],
+    name: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, String> {
+    let Some(value) = value else { return Ok(defaults.to_vec()) };
+    let default_names: Vec<&str> = defaults.iter().map(&name).collect();
+    let supported_names: Vec<&str> = supported.iter().chain(defaults).map(&name).collect();
+    let chosen: Vec<T> = assemble_algorithms(value, &default_names, &supported_names)
+        .iter()
+        .filter_map(|chosen| supported.iter().chain(defaults).find(|item| name(item) == chosen).cloned())
+        .collect();
     if chosen.is_empty() {
         return Err(format!(
-            "ssh_config's {keyword} {value} leaves none of the algorithms remote can use ({}); allow one of them for \
-             this host",
-            names.join(",")
+            "ssh_config's {keyword} {value} leaves none of the algorithms remote implements ({}); allow one of them \
+             for this host",
+            supported_names.join(",")
         ));
     }
     Ok(chosen)
@@ -51,25 +78,42 @@ fn pick<T: Clone>(keyword: &str, value: &str, offered: &[T], name: impl Fn(&T) -
 mod tests {
     use super::*;
 
-    /// Each list narrows only its own part, and the kex extension markers stay whatever KexAlgorithms says.
+    fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<&str> {
+        items.iter().map(name).collect()
+    }
+
+    /// Each list narrows only its own part, the kex extension markers stay whatever KexAlgorithms says, and
+    /// `ssh-rsa` is offered only when a list names it.
     #[test]
-    fn lists_narrow_russhs_defaults() {
+    fn lists_narrow_what_russh_implements() {
+        let mut preferred = Preferred::default();
+        narrow(&mut preferred, &Algorithms::default()).expect("the defaults");
+        assert!(!names(&preferred.key, |a| a.as_str()).contains(&"ssh-rsa"), "{:?}", preferred.key);
+        assert!(names(&preferred.key, |a| a.as_str()).contains(&"rsa-sha2-512"), "{:?}", preferred.key);
+
         let mut preferred = Preferred::default();
         let lists = Algorithms {
             kex: Some("curve25519-sha256".into()),
-            host_key: Some("-ssh-rsa,rsa-sha2-*".into()),
+            host_key: Some("-ecdsa*".into()),
             ciphers: Some("aes256-gcm@openssh.com,aes128-ctr".into()),
             macs: None,
         };
         narrow(&mut preferred, &lists).expect("something is left");
-        let kex: Vec<&str> = preferred.kex.iter().map(|n| n.as_ref()).collect();
+        let kex = names(&preferred.kex, |n| n.as_ref());
         assert_eq!(kex[0], "curve25519-sha256");
         assert!(kex[1..].iter().all(|name| is_marker(name)), "{kex:?}");
         assert!(kex.contains(&"kex-strict-c-v00@openssh.com"), "{kex:?}");
-        assert!(preferred.key.iter().all(|a| !a.as_str().starts_with("rsa-") && a.as_str() != "ssh-rsa"), "{:?}", preferred.key);
-        let ciphers: Vec<&str> = preferred.cipher.iter().map(|n| n.as_ref()).collect();
-        assert_eq!(ciphers, ["aes256-gcm@openssh.com", "aes128-ctr"]);
+        let keys = names(&preferred.key, |a| a.as_str());
+        assert!(keys.iter().all(|a| !a.starts_with("ecdsa") && *a != "ssh-rsa"), "{keys:?}");
+        assert_eq!(names(&preferred.cipher, |n| n.as_ref()), ["aes256-gcm@openssh.com", "aes128-ctr"]);
         assert_eq!(preferred.mac, Preferred::default().mac);
+
+        let mut preferred = Preferred::default();
+        narrow(&mut preferred, &Algorithms { host_key: Some("+ssh-rsa".into()), ..Algorithms::default() }).unwrap();
+        assert_eq!(names(&preferred.key, |a| a.as_str()).last(), Some(&"ssh-rsa"));
+        let mut preferred = Preferred::default();
+        narrow(&mut preferred, &Algorithms { ciphers: Some("none,clear".into()), ..Algorithms::default() })
+            .expect_err("no encryption is never offered");
         let error = narrow(&mut Preferred::default(), &Algorithms { macs: Some("hmac-md5".into()), ..Algorithms::default() });
         assert!(error.is_err_and(|e| e.starts_with("ssh_config's MACs hmac-md5 leaves none")));
     }

@@ -57,6 +57,8 @@ pub(crate) struct Verifier {
     files: Vec<(PathBuf, Arc<Parsed>)>,
     /// `RevokedHostKeys`: keys refused whatever the policy, as `ssh` refuses them before anything else.
     revoked_host_keys: Option<PathBuf>,
+    /// `HashKnownHosts`: whether accept-new records the host's name hashed; unset, as the file already is.
+    hash_known_hosts: Option<bool>,
     /// Set once the host's key matched a line of a known_hosts file: the host is who the files say it is. Not set
     /// for a key accepted by `off` or first recorded by `accept-new`, which nothing vouched for.
     vouched: Arc<AtomicBool>,
@@ -85,6 +87,7 @@ impl Verifier {
             policy: spec.host_key_checking,
             files: Vec::new(),
             revoked_host_keys: spec.revoked_host_keys.clone(),
+            hash_known_hosts: spec.hash_known_hosts,
             vouched: Arc::default(),
         };
         if verifier.policy == HostKeyPolicy::Off {
@@ -136,10 +139,7 @@ impl Verifier {
                 line,
                 known_hosts_name: self.known_hosts_name(),
             }),
-            Err(err) => Err(HostError::KnownHosts {
-                known_hosts: path.to_path_buf(),
-                cause: format!("the RevokedHostKeys file could not be checked ({err}); nothing was trusted"),
-            }),
+            Err(err) => Err(HostError::RevokedHostKeysFile { file: path.to_path_buf(), cause: err.to_string() }),
         }
     }
 
@@ -147,7 +147,9 @@ impl Verifier {
     async fn record(&self, key: &PublicKey) -> Result<bool, HostError> {
         let (path, globals, address, port, presented) =
             (self.known_hosts.clone(), self.files[1..].to_vec(), self.address.clone(), self.port, key.clone());
-        let recorded = tokio::task::spawn_blocking(move || known_hosts::record(&path, &globals, &address, port, &presented))
+        let hash = self.hash_known_hosts;
+        let recorded =
+            tokio::task::spawn_blocking(move || known_hosts::record(&path, &globals, &address, port, &presented, hash))
             .await
             .map_err(|e| HostError::Internal { cause: format!("recording a host key: {e}") })?
             .map_err(|err| known_hosts_error(&self.known_hosts, err))?;

@@ -451,8 +451,8 @@ pub enum Recorded {
 }
 
 /// Accept-new's write: under an exclusive lock on the user's file, reads it again and checks `key` against it and
-/// `others` (the global files); only when the host is still unknown is the key appended, hashed when the file's
-/// entries are. Doing the lookup inside the lock means that concurrent connections (or `ssh` itself, which does not
+/// `others` (the global files); only when the host is still unknown is the key appended, hashed as `hash` says
+/// (ssh_config's `HashKnownHosts`), else when the file's entries are. Doing the lookup inside the lock means that concurrent connections (or `ssh` itself, which does not
 /// lock) never record one host twice, and a key recorded meanwhile by someone else is compared, not overwritten.
 pub fn record<P: Borrow<Parsed>>(
     user_file: &Path,
@@ -460,6 +460,7 @@ pub fn record<P: Borrow<Parsed>>(
     host: &str,
     port: u16,
     key: &PublicKey,
+    hash: Option<bool>,
 ) -> Result<Recorded, KnownHostsError> {
     let mut file = open_for_append(user_file)?;
     let read_error = |source| KnownHostsError::Read { path: user_file.to_path_buf(), source };
@@ -471,7 +472,7 @@ pub fn record<P: Borrow<Parsed>>(
     file.seek(SeekFrom::Start(0)).map_err(read_error)?;
     file.read_to_end(&mut bytes).map_err(read_error)?;
     let current = parse(&String::from_utf8_lossy(&bytes));
-    let hashed = is_hashed(&current);
+    let hashed = hash.unwrap_or_else(|| is_hashed(&current));
     let mut files: Vec<(PathBuf, &Parsed)> = vec![(user_file.to_path_buf(), &current)];
     files.extend(others.iter().map(|(path, parsed)| (path.clone(), parsed.borrow())));
     let verdict = check(&files, host, port, key);

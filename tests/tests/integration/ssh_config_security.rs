@@ -28,12 +28,13 @@ const CASES: &[Case] = &[
         says: "(RevokedHostKeys) lists as revoked",
     },
     Case { name: "RevokedHostKeys lists another key", config: "RevokedHostKeys {OTHER}\n", user: None, connects: true, says: "" },
+    Case { name: "RevokedHostKeys none", config: "RevokedHostKeys NONE\n", user: None, connects: true, says: "" },
     Case {
         name: "RevokedHostKeys names a missing file",
         config: "RevokedHostKeys {DIR}/missing\n",
         user: None,
         connects: false,
-        says: "the RevokedHostKeys file could not be checked",
+        says: "host key not checked against RevokedHostKeys",
     },
     Case {
         name: "HostKeyAlgorithms without the server's key type",
@@ -190,4 +191,88 @@ fn security_settings_are_honoured_or_refused_as_ssh_does() {
         }
     }
     assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+}
+
+/// A server that signs only with `ssh-rsa` (RSA over SHA-1), which OpenSSH 9.2 no longer accepts by default:
+/// `remote` refuses it as `ssh` does, and connects, as `ssh` does, once ssh_config names it (`+ssh-rsa`).
+#[test]
+fn rsa_over_sha1_is_offered_only_when_asked_for() {
+    let mut hosts = TestHosts::start(1);
+    let dir = hosts.dir().to_path_buf();
+    let rsa = dir.join("host_rsa_key");
+    let made = Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"]).arg(&rsa).status();
+    assert!(made.expect("run ssh-keygen").success());
+    let server = hosts.sandbox.server_mut(0);
+    server.configure(&format!("HostKey {}", rsa.display())).expect("an RSA host key");
+    server.configure("HostKeyAlgorithms ssh-rsa").expect("ssh-rsa signatures only");
+    let (ip, port) = (server.address.ip().to_string(), server.address.port());
+    let public = std::fs::read_to_string(rsa.with_extension("pub")).expect("read the public key");
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    let known_hosts = dir.join("rsa_known_hosts");
+    std::fs::write(&known_hosts, format!("[{ip}]:{port} {}\n", public.join(" "))).expect("write");
+    let fixture = Fixture { hosts, ip, port, me: remote_core::inventory::current_user() };
+    for (extra, connects) in [("", false), ("HostKeyAlgorithms -ecdsa*\n", false), ("HostKeyAlgorithms +ssh-rsa\n", true)] {
+        let config = fixture.hosts.dir().join("ssh_config");
+        let text = format!(
+            "{extra}Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  BatchMode yes\n",
+            fixture.hosts.sandbox.client_key().display(),
+            known_hosts.display()
+        );
+        std::fs::write(&config, text).expect("write ssh_config");
+        let (ssh_connected, ssh_said) = fixture.ssh(&config, &fixture.me);
+        let (ours_connected, ours_said) = fixture.remote(&config, &fixture.me);
+        assert_eq!((ssh_connected, ours_connected), (connects, connects), "{extra:?}\nssh: {ssh_said}\nremote: {ours_said}");
+    }
+}
+
+/// `~/.ssh/config` that others could have written is refused, as `ssh` refuses it ("Bad owner or
+/// permissions"), rather than obeyed: it could turn host-key checking off.
+#[test]
+fn a_user_config_others_can_write_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let ssh_dir = dir.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    let config = ssh_dir.join("config");
+    std::fs::write(&config, "StrictHostKeyChecking no\n").expect("write");
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o666)).expect("chmod");
+    let inventory = dir.path().join("remote.toml");
+    std::fs::write(&inventory, "[groups.test]\nhosts = [\"web\"]\nsystem_ssh_config = \"none\"\n").expect("write");
+    let env = [("HOME", Some(dir.path()))];
+    let out = tests::remote_with_env(&["--inventory", inventory.to_str().unwrap(), "hosts", "test", "--json"], &env);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("\"Bad owner or permissions\""), "{}", out.stderr);
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let out = tests::remote_with_env(&["--inventory", inventory.to_str().unwrap(), "hosts", "test", "--json"], &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("\"host_key_checking\":\"off\""), "{}", out.stdout);
+}
+
+/// `HashKnownHosts yes` (Debian's system default): accept-new records the host under a hashed name, as `ssh`
+/// records it, in a file that held no hashed line before.
+#[test]
+fn hash_known_hosts_is_honoured_under_accept_new() {
+    let hosts = TestHosts::start(1);
+    let server = &hosts.sandbox.servers()[0];
+    let (ip, port) = (server.address.ip().to_string(), server.address.port());
+    let fixture = Fixture { hosts, ip, port, me: remote_core::inventory::current_user() };
+    let dir = fixture.hosts.dir().to_path_buf();
+    let mut lines = Vec::new();
+    for client in ["ssh", "remote"] {
+        let recorded = dir.join(format!("{client}_known_hosts"));
+        std::fs::write(&recorded, "# no hashed line yet\n").expect("write");
+        let config = dir.join("ssh_config");
+        let text = format!(
+            "Host *\n  StrictHostKeyChecking accept-new\n  HashKnownHosts yes\n  UserKnownHostsFile {}\n  IdentityFile {}\n  \
+             IdentitiesOnly yes\n  BatchMode yes\n",
+            recorded.display(),
+            fixture.hosts.sandbox.client_key().display()
+        );
+        std::fs::write(&config, text).expect("write ssh_config");
+        let (connected, said) =
+            if client == "ssh" { fixture.ssh(&config, &fixture.me) } else { fixture.remote(&config, &fixture.me) };
+        assert!(connected, "{client}: {said}");
+        let written = std::fs::read_to_string(&recorded).expect("read");
+        lines.push(written.lines().last().unwrap_or_default().split_whitespace().next().unwrap_or_default().to_string());
+    }
+    assert!(lines.iter().all(|name| name.starts_with("|1|")), "names recorded by ssh and remote: {lines:?}");
 }
