@@ -110,6 +110,9 @@ pub struct HostSpec {
     pub algorithms: Algorithms,
     /// `HashKnownHosts` from `ssh_config`: whether accept-new records names hashed (unset: as the file is).
     pub hash_known_hosts: Option<bool>,
+    /// Why this host is not reached at all: its ssh_config sets what remote cannot honour. Such a host fails on
+    /// its own when a command would connect to it; the other hosts go on.
+    pub refused: Option<String>,
 }
 
 /// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` and `MACs` as `ssh_config` writes them: a list replacing the
@@ -558,10 +561,10 @@ impl Resolver<'_> {
                 host_key_checking,
                 become_root: settings.become_root.unwrap_or(false),
             };
-            let spec = settings::resolve(&explicit, config.as_deref(), &local_user).or_else(|err| {
-                let at = settings.ssh_config.as_ref().map_or(entry.span(), |c| c.span());
-                self.invalid(at, format!("host \"{}\": {err}", entry.get_ref()))
-            })?;
+            // A host whose ssh_config remote cannot honour is refused on its own, so one such host never stops a
+            // command on the others (or on other groups).
+            let spec = settings::resolve(&explicit, config.as_deref(), &local_user)
+                .unwrap_or_else(|err| settings::refused(&explicit, &local_user, err.to_string()));
             hosts.push(spec);
         }
         Ok(hosts)

@@ -155,6 +155,10 @@ pub enum HostError {
         known_hosts.display()
     )]
     HostKeyRevoked { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    /// The host's settings say what remote cannot honour (ssh_config's `ProxyCommand`, `Match exec`, …), so it is
+    /// not reached at all; the message names the setting, its file and line.
+    #[error("{cause}")]
+    Settings { cause: String },
     /// The `RevokedHostKeys` file ssh_config names could not be checked; `ssh` refuses the host then too.
     #[error("host key not checked against RevokedHostKeys {}: {cause}; nothing was trusted", file.display())]
     RevokedHostKeysFile { file: PathBuf, cause: String },

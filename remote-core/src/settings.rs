@@ -163,7 +163,31 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         revoked_host_keys: found.revoked_host_keys.clone(),
         algorithms: found.algorithms.clone(),
         hash_known_hosts: found.hash_known_hosts,
+        refused: None,
     })
+}
+
+/// A host that is not to be reached, and why: its own values from the inventory, nothing looked up.
+pub fn refused(explicit: &Explicit, local_user: &str, why: String) -> HostSpec {
+    HostSpec {
+        name: explicit.name.clone(),
+        address: explicit.address.clone(),
+        port: explicit.port.unwrap_or(22),
+        user: explicit.user.clone().unwrap_or_else(|| local_user.to_string()),
+        auth: Auth::Keys { agent: Agent::Off, files: Vec::new(), identities_only: true },
+        known_hosts: PathBuf::from(NO_FILE),
+        global_known_hosts: Vec::new(),
+        host_key_checking: HostKeyPolicy::Strict,
+        connect_timeout: None,
+        keepalive: None,
+        host_key_alias: None,
+        jump: None,
+        become_root: explicit.become_root,
+        revoked_host_keys: None,
+        algorithms: Default::default(),
+        hash_known_hosts: None,
+        refused: Some(why),
+    }
 }
 
 /// What a known-hosts file of `none` reads as: a file that is always empty and keeps nothing written to it.

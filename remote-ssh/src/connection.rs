@@ -65,6 +65,9 @@ impl Connection {
         handshakes: &Semaphore,
         via: Option<Arc<Connection>>,
     ) -> Result<Self, HostError> {
+        if let Some(why) = &spec.refused {
+            return Err(HostError::Settings { cause: why.clone() });
+        }
         let verifier = Verifier::new(spec, &caches.known_hosts)?;
         let vouched = verifier.vouched();
         let timeout = if options.timeout_is_explicit { options.timeout } else { spec.connect_timeout.unwrap_or(options.timeout) };

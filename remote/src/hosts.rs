@@ -33,8 +33,11 @@ pub fn print(inventory: &Inventory, group: Option<&str>, json: bool) -> Result<(
     Ok(())
 }
 
-/// `NAME  USER@ADDRESS:PORT  KEYS  [via HOP → HOP]`.
+/// `NAME  USER@ADDRESS:PORT  KEYS  [via HOP → HOP]`, or `NAME  refused: WHY`.
 fn host_line(host: &HostSpec) -> String {
+    if let Some(why) = &host.refused {
+        return format!("{}  refused: {why}", host.name);
+    }
     let keys = match env_key() {
         Some(identity) => identity.describe(),
         None => keys(&host.auth),
@@ -98,5 +101,6 @@ fn host_json(host: &HostSpec) -> Value {
         "known_hosts": host.known_hosts,
         "host_key_checking": host.host_key_checking.to_string(),
         "jumps": jumps,
+        "refused": host.refused,
     })
 }

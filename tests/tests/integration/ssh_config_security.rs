@@ -276,3 +276,41 @@ fn hash_known_hosts_is_honoured_under_accept_new() {
     }
     assert!(lines.iter().all(|name| name.starts_with("|1|")), "names recorded by ssh and remote: {lines:?}");
 }
+
+/// A host refused for its ssh_config fails on its own: the other hosts of its group run, other groups are not
+/// touched, and `remote hosts` says why.
+#[test]
+fn a_refused_host_never_stops_the_others() {
+    let hosts = TestHosts::start(1);
+    let server = hosts.sandbox.servers()[0].address;
+    let config = hosts.dir().join("ssh_config");
+    std::fs::write(&config, "Host legacy\n  ProxyCommand nc %h %p\nHost scripted\n  KnownHostsCommand /bin/true\n").unwrap();
+    let inventory = hosts.dir().join("refused.toml");
+    let common = format!(
+        "known_hosts = {:?}\nkey = {:?}\nssh_config = {:?}\nsystem_ssh_config = \"none\"\n",
+        hosts.sandbox.known_hosts().display().to_string(),
+        hosts.sandbox.client_key().display().to_string(),
+        config.display().to_string()
+    );
+    let good = format!("{}:{}", server.ip(), server.port());
+    let text = format!(
+        "[groups.mixed]\nhosts = [\"legacy\", \"{good}\", \"scripted\"]\n{common}\n[groups.fine]\nhosts = [\"{good}\"]\n{common}"
+    );
+    std::fs::write(&inventory, text).unwrap();
+    let inventory = inventory.to_str().unwrap();
+
+    let out = remote(&["--inventory", inventory, "--json", "exec", "mixed", "--", "echo", "hi"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let document: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    let results = document["results"].as_array().unwrap();
+    assert_eq!(results[1]["stdout"], "hi\n", "{document}");
+    let legacy = results[0]["error"].as_str().unwrap();
+    assert!(legacy.contains("ProxyCommand nc %h %p") && legacy.contains("ssh_config:2"), "{legacy}");
+    assert!(results[2]["error"].as_str().unwrap().contains("KnownHostsCommand /bin/true"), "{document}");
+
+    let out = remote(&["--inventory", inventory, "exec", "fine", "--", "true"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = remote(&["--inventory", inventory, "hosts", "mixed"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.lines().next().unwrap_or_default().starts_with("legacy  refused: ssh_config gives"), "{}", out.stdout);
+}
