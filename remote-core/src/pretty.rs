@@ -132,12 +132,17 @@ pub fn is_hidden(c: char) -> bool {
 /// controls of [`is_hidden`] are written as `\uXXXX`. The document means exactly the same to a JSON reader.
 pub fn json_text(value: &impl serde::Serialize) -> String {
     let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, TerminalSafe);
-    match value.serialize(&mut serializer) {
+    match write_json(&mut out, value) {
         // serde_json writes UTF-8, and what this formatter adds is ASCII.
         Ok(()) => String::from_utf8(out).unwrap_or_default(),
         Err(err) => serde_json::json!({ "error": format!("the document could not be written as JSON: {err}") }).to_string(),
     }
+}
+
+/// [`json_text`] streamed to `writer`, for documents too big to hold twice (every host's output of a run).
+pub fn write_json(writer: impl std::io::Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(writer, TerminalSafe);
+    value.serialize(&mut serializer).map_err(std::io::Error::other)
 }
 
 /// The compact formatter, with string contents escaped as [`json_text`] says.

@@ -56,7 +56,8 @@ impl<'a> CiRun<'a> {
         let document = Document { report, run: &self.name, shard, check: self.check };
         let mut out = std::io::stdout().lock();
         // A closed stdout is not our error.
-        let _ = writeln!(out, "{}", remote_core::pretty::json_text(&document));
+        // Streamed, not built first: the document holds every host's output, up to the run's whole budget.
+        let _ = remote_core::pretty::write_json(&mut out, &document).and_then(|()| out.write_all(b"\n"));
     }
 
     /// Says that this shard has no hosts and reports the empty run as such: every shard writes its report, so a

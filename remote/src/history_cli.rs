@@ -23,7 +23,8 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
     // Written, not printed: a reader that leaves early (`remote history | head`) ends it quietly.
     let mut stdout = std::io::stdout().lock();
     if global.json {
-        let _ = writeln!(stdout, "{}", remote_core::pretty::json_text(&serde_json::json!({ "history": path, "runs": runs })));
+        let document = serde_json::json!({ "history": path, "runs": runs });
+        let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));
         return Ok(EXIT_OK);
     }
     let mut out = String::new();
