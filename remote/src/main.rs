@@ -20,6 +20,7 @@ mod pipelines;
 mod sandbox;
 mod schedule;
 mod stream;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -107,7 +108,21 @@ fn main() -> ExitCode {
         // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     }
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) if err.use_stderr() && usage::json_asked(&args) => {
+            // clap's own words on stderr as usual; with --json, the error object on stdout too.
+            let _ = err.print();
+            // The message is clap's first paragraph on one line, without its usage and help lines.
+            let rendered = err.to_string();
+            let paragraph = rendered.split("\n\n").next().unwrap_or_default().trim_start_matches("error: ");
+            let message = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+            usage::json_error(true, &message, usage::At::default());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(err) => err.exit(),
+    };
     {
         use tracing_subscriber::prelude::*;
         let filter = tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
@@ -123,6 +138,7 @@ fn main() -> ExitCode {
         }
         Err(err) if connects => {
             eprintln!("error: {err}");
+            usage::json_error(cli.global.json, &err.to_string(), usage::At::default());
             return ExitCode::from(EXIT_USAGE);
         }
         // Commands that connect nowhere do not need the key, so a bad one is not their error.
@@ -140,11 +156,14 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {err}");
+            usage::json_error(cli.global.json, &err, usage::At::default());
             return ExitCode::from(EXIT_USAGE);
         }
     }
     if cli.global.check && !matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_)) {
-        eprintln!("error: --check (a dry run) applies to exec, run and eval; at the live prompt, write `check LINE`");
+        let message = "--check (a dry run) applies to exec, run and eval; at the live prompt, write `check LINE`";
+        eprintln!("error: {message}");
+        usage::json_error(cli.global.json, message, usage::At::default());
         return ExitCode::from(EXIT_USAGE);
     }
     let outcome = match &cli.command {
@@ -165,7 +184,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             // Errors quote the inventory and ssh_config (host names, values), which may hold escape sequences.
-            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&error_chain(err.as_ref())));
+            let message = error_chain(err.as_ref());
+            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&message));
+            usage::json_error(cli.global.json, &message, usage::location(err.as_ref()));
             ExitCode::from(EXIT_USAGE)
         }
     }

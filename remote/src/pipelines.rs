@@ -404,6 +404,8 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
     session.set_check(global.check);
     let refuse = |err: interpret::EvalError| {
         eprint!("{}", err.render(&args.expression));
+        let at = crate::usage::At { line: Some(1), column: Some(err.at.start), ..Default::default() };
+        crate::usage::json_error(global.json, &err.to_string(), at);
         Ok(EXIT_USAGE)
     };
     if let Some(group) = group.as_deref()
@@ -471,6 +473,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error
     session.set_check(global.check);
     let refuse = |message: String| {
         eprintln!("error: {message}");
+        crate::usage::json_error(global.json, &message, crate::usage::At::default());
         Ok(EXIT_USAGE)
     };
     if empty_shard(&inventory, args.ci.shard, &args.group) {

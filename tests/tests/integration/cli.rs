@@ -217,3 +217,44 @@ fn a_reader_that_leaves_early_ends_remote_list_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// With `--json`, stdout is one JSON document even when the command cannot start (exit 2): an error object
+/// with the message and, for a mistake in a file or a line, where it is.
+#[test]
+fn json_errors_are_one_document_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[groups.t]\nhosts = [\"a\"]\nhost_key_checking = \"bogus\"\n").unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[groups.t]\nhosts = [\"127.0.0.1\"]\n").unwrap();
+    let missing = dir.path().join("missing.toml");
+    let (bad, good, missing) = (bad.to_str().unwrap(), good.to_str().unwrap(), missing.to_str().unwrap());
+    let cases: &[(&[&str], &str, Value, Value)] = &[
+        (&["--inventory", bad, "--json", "exec", "t", "--", "true"], "is not known; use", Value::from(3), Value::from(21)),
+        (&["--inventory", missing, "hosts", "t", "--json"], "not found; create it", Value::Null, Value::Null),
+        (&["--json", "exec"], "the following required arguments were not provided: <GROUP> <CMD>", Value::Null, Value::Null),
+        (
+            &["--inventory", good, "--json", "eval", "lss(t)"],
+            "unknown operation, step or pipeline `lss`",
+            Value::from(1),
+            Value::from(1),
+        ),
+        (&["--inventory", good, "--json", "exec", "nogroup", "--", "true"], "unknown group `nogroup`", Value::Null, Value::Null),
+        (
+            &["--inventory", good, "--json", "run", "no_such_pipeline", "t"],
+            "unknown pipeline `no_such_pipeline`",
+            Value::Null,
+            Value::Null,
+        ),
+        (&["--inventory", good, "--json", "--check", "hosts"], "--check (a dry run) applies to", Value::Null, Value::Null),
+    ];
+    for (args, says, line, column) in cases {
+        let out = remote(args);
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.stdout));
+        assert_eq!((&document["ok"], &document["exit"]), (&Value::from(false), &Value::from(2)), "{args:?}");
+        assert!(document["error"].as_str().unwrap().contains(says), "{args:?}: {document}");
+        assert_eq!((&document["line"], &document["column"]), (line, column), "{args:?}: {document}");
+        assert!(out.stderr.contains("error"), "{args:?}: the message is on stderr too: {}", out.stderr);
+    }
+}

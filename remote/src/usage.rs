@@ -1,0 +1,54 @@
+//! Usage, inventory and syntax errors (exit 2) under `--json`: besides the message on stderr, stdout gets the
+//! one JSON document it always gets, an error object, so that a program reading stdout never reads nothing.
+
+use std::path::Path;
+
+use remote_core::InventoryError;
+use serde_json::json;
+
+/// Where an error is, when it is in a file or a line: what the error object says beside the message.
+#[derive(Default)]
+pub struct At<'a> {
+    /// The file, when the error is in one (an inventory, a script).
+    pub file: Option<&'a Path>,
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// 1-based column.
+    pub column: Option<usize>,
+}
+
+/// With `json`, writes `{"ok": false, "exit": 2, "error": MESSAGE, "file", "line", "column", "results": []}`
+/// to stdout (the place fields `null` when not known); without, nothing: the message is on stderr already.
+pub fn json_error(json: bool, message: &str, at: At<'_>) {
+    if !json {
+        return;
+    }
+    let document = json!({
+        "ok": false,
+        "exit": 2,
+        "error": message,
+        "file": at.file,
+        "line": at.line,
+        "column": at.column,
+        "results": [],
+    });
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout is not a second error to report.
+    let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
+}
+
+/// Where an error of the command's own is: the file, line and column of an inventory mistake.
+pub fn location<'a>(err: &'a (dyn std::error::Error + 'static)) -> At<'a> {
+    match err.downcast_ref::<InventoryError>() {
+        Some(InventoryError::Syntax { path, line, column, .. } | InventoryError::Invalid { path, line, column, .. }) => {
+            At { file: Some(path), line: Some(*line), column: Some(*column) }
+        }
+        Some(InventoryError::NotFound { path } | InventoryError::Read { path, .. }) => At { file: Some(path), ..At::default() },
+        _ => At::default(),
+    }
+}
+
+/// Whether `--json` is among the arguments (before `--`), for errors found before they could be parsed.
+pub fn json_asked(args: &[std::ffi::OsString]) -> bool {
+    args.iter().skip(1).take_while(|arg| *arg != "--").any(|arg| arg == "--json")
+}
