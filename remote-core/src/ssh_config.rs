@@ -663,9 +663,8 @@ impl SshConfig {
     }
 
     fn read_file(path: &Path, local: &Local, origin: Origin) -> Result<Vec<Entry>, SshConfigError> {
-        let text = match fs::read(path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => String::new(),
+        let text = match read_text(path) {
+            Ok(text) => text.unwrap_or_default(),
             Err(source) => return Err(SshConfigError::Read { path: path.to_path_buf(), source }),
         };
         Loader { local, origin, ignore_unknown: Vec::new() }.file(path, &text, 0)
@@ -1894,14 +1893,30 @@ fn read_checked(path: &Path, uid: u32) -> Result<Option<String>, ReadFailure> {
     if (metadata.uid() != 0 && metadata.uid() != uid) || metadata.mode() & 0o022 != 0 {
         return Err(ReadFailure::Permissions);
     }
-    // fopen succeeds on a directory and getline then reads nothing, so OpenSSH treats it as an empty file.
+    read_text(path).map_err(ReadFailure::Io)
+}
+
+/// A configuration file's text; `None` when it is missing. A directory reads as empty, as `fopen` and
+/// `getline` make it for OpenSSH. A pipe, socket or device other than `/dev/null` is refused: reading one could
+/// block every resolution (every prompt line) for good, or never end.
+fn read_text(path: &Path) -> io::Result<Option<String>> {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
     if metadata.is_dir() {
         return Ok(Some(String::new()));
+    }
+    let null = fs::canonicalize(path).is_ok_and(|real| real == Path::new("/dev/null"));
+    if !metadata.is_file() && !null {
+        let why = "it is not a regular file (a pipe, socket or device), which could block or never end; name a file";
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
     }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(ReadFailure::Io(err)),
+        Err(err) => Err(err),
     }
 }
 
@@ -2300,6 +2315,25 @@ mod tests {
         check("ssh-rsa", &["ssh-rsa"]);
         check("sk-ssh-ed25519@openssh.com", &[]);
         check("-*", &[]);
+    }
+
+    /// A pipe (or socket, or device) as a configuration file is refused, not read: reading a pipe that nobody
+    /// writes would block every resolution for good. `/dev/null` (`ssh -F /dev/null`) stays an empty file.
+    #[test]
+    fn pipes_are_refused_and_dev_null_is_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("fifo");
+        let made = Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+        assert!(made.success());
+        let config = dir.path().join("config");
+        fs::write(&config, format!("Include {}\n", fifo.display())).expect("write");
+        let err = SshConfig::load(&config).expect_err("an included pipe is refused");
+        assert!(err.to_string().contains("cannot read included file"), "{err}");
+        let err = SshConfig::load(&fifo).expect_err("a pipe as the file itself is refused");
+        assert!(err.to_string().starts_with("cannot read ssh config"), "{err}");
+        assert!(std::error::Error::source(&err).is_some_and(|e| e.to_string().contains("not a regular file")), "{err:?}");
+        let empty = SshConfig::load(Path::new("/dev/null")).expect("/dev/null reads as empty");
+        assert_eq!(empty.resolve(Query::host("h", ME)), HostConfig::default());
     }
 
     #[test]
