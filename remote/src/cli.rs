@@ -74,7 +74,7 @@ pub struct CiArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
     /// End the whole run after this long (e.g. 15m): commands still running are killed, hosts not yet reached fail
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub deadline: Option<Duration>,
 }
 
@@ -134,10 +134,10 @@ pub struct HostsArgs {
 #[derive(Args, Debug)]
 pub struct SessionArgs {
     /// Kill a remote command after this long (e.g. 500ms, 5s, 2m)
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = positive_duration)]
     pub timeout: Duration,
     /// Give up connecting to a host after this long [default: the host's ConnectTimeout in ~/.ssh/config, else 10s]
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub connect_timeout: Option<Duration>,
     /// Output kept from all hosts of one step together (e.g. 256MiB, 10M, 500k); the rest is dropped and the
     /// hosts it was dropped from say so. Each host also keeps at most 64 MiB per stream
@@ -243,7 +243,7 @@ pub struct LiveArgs {
     #[arg(long, conflicts_with = "hub")]
     pub no_hub: bool,
     /// Keep runs and samples in the history (`.remote/history.sqlite` beside the inventory) this long
-    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = positive_duration)]
     pub keep_history: std::time::Duration,
     #[command(flatten)]
     pub session: SessionArgs,
@@ -287,4 +287,13 @@ pub enum SandboxAction {
     },
     /// Stop the sandbox's sshd hosts
     Down,
+}
+
+/// A duration above zero: `0s` as a timeout or deadline would stop every command before it could answer.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err(format!("{text} is no time at all; give a duration above zero, e.g. 30s")),
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
+    }
 }

@@ -247,6 +247,8 @@ fn json_errors_are_one_document_on_stdout() {
             Value::Null,
         ),
         (&["--inventory", good, "--json", "--check", "hosts"], "--check (a dry run) applies to", Value::Null, Value::Null),
+        // A timeout of no time would stop every command before it answered, then say it may still be running.
+        (&["--inventory", good, "--json", "exec", "t", "--timeout", "0s", "--", "echo"], "above zero", Value::Null, Value::Null),
     ];
     for (args, says, line, column) in cases {
         let out = remote(args);
