@@ -749,7 +749,30 @@ fn after_words(line: &str, n: usize) -> &str {
     rest
 }
 
-/// A time for the jobs table: the time of day today, with the day otherwise.
+/// A time for the jobs table: the time of day today, with the day otherwise, and the year when it is not this one
+/// (`every 1y` runs next year, which the day alone would place in this one).
 fn when(at: &jiff::ZonedDateTime, now: &jiff::ZonedDateTime) -> String {
-    if at.date() == now.date() { at.strftime("%H:%M:%S").to_string() } else { at.strftime("%a %d %b %H:%M").to_string() }
+    let format = if at.date() == now.date() {
+        "%H:%M:%S"
+    } else if at.year() == now.year() {
+        "%a %d %b %H:%M"
+    } else {
+        "%a %d %b %Y %H:%M"
+    };
+    at.strftime(format).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The jobs table's times: as short as they can be without being read as another day or year.
+    #[test]
+    fn when_says_the_day_and_year_when_they_differ() {
+        let zoned = |text: &str| format!("{text}[UTC]").parse::<jiff::ZonedDateTime>().expect("a time");
+        let now = zoned("2026-12-07T15:00:00");
+        let check = |at: &str, expected: &str| assert_eq!(super::when(&zoned(at), &now), expected, "{at}");
+        check("2026-12-07T15:00:05", "15:00:05");
+        check("2026-12-08T09:00:00", "Tue 08 Dec 09:00");
+        check("2027-12-07T15:00:00", "Tue 07 Dec 2027 15:00");
+        check("2025-12-07T15:00:00", "Sun 07 Dec 2025 15:00");
+    }
 }
