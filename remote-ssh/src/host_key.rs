@@ -150,9 +150,9 @@ impl Verifier {
         let hash = self.hash_known_hosts;
         let recorded =
             tokio::task::spawn_blocking(move || known_hosts::record(&path, &globals, &address, port, &presented, hash))
-            .await
-            .map_err(|e| HostError::Internal { cause: format!("recording a host key: {e}") })?
-            .map_err(|err| known_hosts_error(&self.known_hosts, err))?;
+                .await
+                .map_err(|e| HostError::Internal { cause: format!("recording a host key: {e}") })?
+                .map_err(|err| known_hosts_error(&self.known_hosts, err))?;
         match recorded {
             Recorded::Added { line } => {
                 let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();

@@ -411,7 +411,9 @@ impl Live {
 
     /// The inventory as it is now: it is read again for every line, so edits take effect at once.
     fn inventory(&self) -> Option<Inventory> {
-        let inventory = Inventory::load(&self.inventory).map_err(|err| eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string()))).ok()?;
+        let inventory = Inventory::load(&self.inventory)
+            .map_err(|err| eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string())))
+            .ok()?;
         self.session.forget_stale(&inventory);
         Some(inventory)
     }
