@@ -222,6 +222,12 @@ fn literal(lit: &Lit, negative: bool, at: Columns) -> Result<ArgKind, SyntaxErro
     let sign = if negative { "-" } else { "" };
     let bad_number = |what: &str| SyntaxError { message: format!("{what}: {sign}{}", lit_text(lit)), at };
     match lit {
+        // No command line, path or channel can carry a NUL, and one sent over SSH drops the host's connection,
+        // which other commands share: refused before anything runs.
+        Lit::Str(text) if text.suffix().is_empty() && text.value().contains('\0') => Err(SyntaxError {
+            message: "a string may not hold a NUL byte (`\\0`, `\\x00`, `\\u{0}`): no host could be given it; remove it".into(),
+            at,
+        }),
         Lit::Str(text) if text.suffix().is_empty() => Ok(ArgKind::Str(text.value())),
         Lit::Int(int) if int.suffix().is_empty() => format!("{sign}{}", int.base10_digits())
             .parse()

@@ -76,6 +76,9 @@ fn errors_say_what_was_expected_and_where() {
     check_error("ls(g, 1 + 2)", "at the prompt an argument is", 9);
     check_error("ls(g, |x| x)", "at the prompt an argument is", 7);
     check_error("ls(g, 5s)", "literal suffixes", 7);
+    check_error("exec(g, \"a\\0b\")", "may not hold a NUL byte", 9);
+    check_error("ls(g, \"/\", \"-l\\x00\")", "may not hold a NUL byte", 12);
+    check_error("uptime(g) | pick(stdout_has(\"\\u{0}\"))", "may not hold a NUL byte", 29);
     check_error("ls(g, 99999999999999999999)", "integer out of range", 7);
     check_error("ls(g, \"open", "string or bracket left open", 7);
     check_error("ls(g, (1)", "string or bracket left open", 3);

@@ -259,6 +259,8 @@ fn eval_errors_name_the_column_and_suggest_names() {
         (r#"uptime(test) | successful"#, "`successful` is a predicate and cannot be used here"),
         (r#"uptime(test) |"#, "error: trailing `|`: expected a step after it (or remove it) (column 14)"),
         (r#"uptime(test) | uptime(test)"#, "`test` again"),
+        // A NUL would drop the host's shared connection: refused before anything runs.
+        (r#"exec(test, "echo a\0b")"#, "a string may not hold a NUL byte"),
     ];
     for (line, expected) in cases {
         let out = remote(&["--inventory", inventory, "eval", line]);
