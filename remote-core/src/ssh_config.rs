@@ -644,7 +644,7 @@ impl SshConfig {
     pub fn load_files(user: Option<&Path>, system: Option<&Path>, check_user: bool) -> Result<SshConfig, SshConfigError> {
         let local = Local::current();
         if let Some(path) = user.filter(|_| check_user)
-            && let Err(ReadFailure::Permissions) = read_checked(path, local.uid)
+            && fs::metadata(path).is_ok_and(|metadata| !permissions_ok(&metadata, local.uid))
         {
             return Err(SshConfigError::Permissions { path: path.to_path_buf() });
         }
@@ -1890,10 +1890,15 @@ fn read_checked(path: &Path, uid: u32) -> Result<Option<String>, ReadFailure> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(ReadFailure::Io(err)),
     };
-    if (metadata.uid() != 0 && metadata.uid() != uid) || metadata.mode() & 0o022 != 0 {
+    if !permissions_ok(&metadata, uid) {
         return Err(ReadFailure::Permissions);
     }
     read_text(path).map_err(ReadFailure::Io)
+}
+
+/// `SSHCONF_CHECKPERM`: owned by root or the user, and writable by nobody else.
+fn permissions_ok(metadata: &fs::Metadata, uid: u32) -> bool {
+    (metadata.uid() == 0 || metadata.uid() == uid) && metadata.mode() & 0o022 == 0
 }
 
 /// A configuration file's text; `None` when it is missing. A directory reads as empty, as `fopen` and

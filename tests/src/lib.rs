@@ -323,3 +323,19 @@ pub fn generate_key(path: &Path) {
         Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).status().expect("run ssh-keygen");
     assert!(status.success());
 }
+
+/// The environment of a running `remote` as `/proc/PID/environ` shows it: `command` (a `remote … exec` whose
+/// remote command line holds `marker`, e.g. `sleep 4.N0917`) is started, read once the marker shows on the
+/// host (so `remote` has long started), and waited for; it must succeed. Empty when it cannot be read.
+pub fn environ_while_running(command: &mut Command, marker: &str) -> String {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start remote");
+    let waited = Instant::now();
+    while processes_with(marker).is_empty() && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap_or_default();
+    assert!(child.wait().expect("remote ends").success(), "remote failed");
+    String::from_utf8_lossy(&environ).into_owned()
+}

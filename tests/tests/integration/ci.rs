@@ -444,21 +444,12 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
     // (/proc's command lines separate arguments with NULs, so the marker is the argument alone.)
     let tag = std::process::id() % 1000;
     let marker = format!("4.{tag}0917");
-    let mut child = Command::new(static_remote_bin())
+    let mut command = Command::new(static_remote_bin());
+    command
         .args(["--inventory", inventory, "exec", "test", "--", "sh", "-c", &format!("sleep 4.$(({tag}))0917")])
         .env("REMOTE_KEY", &key)
-        .env("REMOTE_KEY_PASSPHRASE", "passphrase-of-no-key-here")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start remote");
-    let waited = Instant::now();
-    while processes_with(&marker).is_empty() && waited.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap_or_default();
-    assert!(child.wait().expect("remote ends").success());
-    let environ = String::from_utf8_lossy(&environ);
+        .env("REMOTE_KEY_PASSPHRASE", "passphrase-of-no-key-here");
+    let environ = tests::environ_while_running(&mut command, &marker);
     assert!(environ.contains("PATH="), "the process's environment was read: {environ}");
     for secret in &secrets {
         assert!(!environ.contains(secret.as_str()), "a line of the key is in /proc/PID/environ");

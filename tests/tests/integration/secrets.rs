@@ -3,9 +3,8 @@
 //! `/proc/PID/environ` of a running `remote` shows them.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use tests::{TestHosts, processes_with, remote_bin};
+use tests::{TestHosts, remote_bin};
 
 const SECRETS: [(&str, &str); 3] = [
     ("REMOTE_KEY_PASSPHRASE", "pp-secret-0917"),
@@ -53,20 +52,11 @@ fn the_passphrase_of_a_key_file_is_not_in_proc_environ() {
     let mut command = Command::new(remote_bin());
     command
         .args(["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "sh", "-c"])
-        .arg(format!("sleep 5.$(({tag}))0917"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .arg(format!("sleep 5.$(({tag}))0917"));
     for (name, value) in SECRETS {
         command.env(name, value);
     }
-    let mut child = command.spawn().expect("start remote");
-    let waited = Instant::now();
-    while processes_with(&marker).is_empty() && waited.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap_or_default();
-    assert!(child.wait().expect("remote ends").success());
-    let environ = String::from_utf8_lossy(&environ);
+    let environ = tests::environ_while_running(&mut command, &marker);
     // A process holding a secret is not dumpable, so only root can read its environment: as another user,
     // nothing can be read, which is the point.
     let root = remote_core::inventory::current_user() == "root";
