@@ -204,6 +204,13 @@ pub enum SmtpTls {
     None,
 }
 
+/// The line and column (from 1, in bytes) of byte `offset` of `bytes`.
+fn position_of(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |at| at + 1);
+    (before.iter().filter(|b| **b == b'\n').count() + 1, offset - line_start + 1)
+}
+
 /// Everything that can be wrong with an inventory, each naming the file and, where it applies, the line.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -343,14 +350,19 @@ impl Inventory {
 
     /// Reads and validates the inventory at `path`.
     pub fn load(path: &Path) -> Result<Self, InventoryError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
+        let bytes = std::fs::read(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 InventoryError::NotFound { path: path.to_path_buf() }
             } else {
                 InventoryError::Read { path: path.to_path_buf(), source }
             }
         })?;
-        Self::parse(&text, path)
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            let (line, column) = position_of(&bytes, e.valid_up_to());
+            let message = "a byte that is not UTF-8, which TOML must be: save the file as UTF-8".to_string();
+            InventoryError::Syntax { path: path.to_path_buf(), line, column, message }
+        })?;
+        Self::parse(text, path)
     }
 
     /// Parses inventory text; `path` names the file in errors and anchors relative key paths. Hosts are looked up
@@ -696,6 +708,23 @@ mod tests {
     fn check_error(text: &str, expected: &str) {
         let err = parse(text).expect_err("inventory should be rejected");
         assert_eq!(err, expected);
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_named_by_line_and_column() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let check = |bytes: &[u8], expected: &str| {
+            let path = dir.path().join("remote.toml");
+            std::fs::write(&path, bytes).expect("written");
+            let err = Inventory::load(&path).expect_err("refused").to_string();
+            assert_eq!(
+                err,
+                format!("{}:{expected}: a byte that is not UTF-8, which TOML must be: save the file as UTF-8", path.display())
+            );
+        };
+        check(b"\xff", "1:1");
+        check(b"[groups.t]\nhosts = [\"a\"]\n# caf\xe9\n", "3:6");
+        check(b"[groups.t]\r\nhosts = [\"\xc3\"]", "2:11");
     }
 
     #[test]

@@ -49,5 +49,5 @@ pub mod value;
 
 pub use hosts::{Driver, Hosts, Notice, Notifier, Transfer};
 pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
-pub use report::{HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
+pub use report::{CancelCause, HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 pub use run::{On, Preview, Run};

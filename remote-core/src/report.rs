@@ -51,13 +51,55 @@ pub enum StopReason {
         /// The limit.
         after: Duration,
     },
-    /// The user cancelled the run (Ctrl-C).
-    Cancelled,
+    /// The run was cancelled, by the user or by the end of the process; the cause says which.
+    Cancelled(CancelCause),
     /// The whole run's `--deadline` passed while it ran.
     Deadline {
         /// The deadline, counted from the start of the run.
         after: Duration,
     },
+}
+
+/// What cancelled a run: said in its results, so that a command stopped by `systemctl stop` never reads as
+/// stopped by a Ctrl-C nobody pressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelCause {
+    /// Ctrl-C (SIGINT).
+    CtrlC,
+    /// SIGTERM: `kill`, `systemctl stop`, a shutdown.
+    Terminate,
+    /// SIGHUP: the terminal was closed.
+    HangUp,
+    /// Standard output was closed by its reader (`| head`), so nobody is left to read the results.
+    StdoutClosed,
+    /// `stop` or `quit` at the prompt halted the scheduled jobs.
+    JobsHalted,
+}
+
+impl CancelCause {
+    /// The exit code of a process that ends because of this cause without finishing its work, as shells
+    /// report a process ended by the signal (128 + its number); `None` when the cause is no signal.
+    pub fn exit_code(self) -> Option<i32> {
+        match self {
+            CancelCause::CtrlC => Some(130),
+            CancelCause::Terminate => Some(143),
+            CancelCause::HangUp => Some(129),
+            CancelCause::StdoutClosed => Some(141),
+            CancelCause::JobsHalted => None,
+        }
+    }
+}
+
+impl fmt::Display for CancelCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CancelCause::CtrlC => "Ctrl-C",
+            CancelCause::Terminate => "SIGTERM",
+            CancelCause::HangUp => "SIGHUP, the terminal was closed",
+            CancelCause::StdoutClosed => "standard output was closed",
+            CancelCause::JobsHalted => "the jobs were halted",
+        })
+    }
 }
 
 /// What became of a stopped command on its host.
@@ -82,7 +124,7 @@ impl fmt::Display for Stopped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.reason {
             StopReason::Timeout { after } => write!(f, "timed out after {}", humantime::format_duration(after))?,
-            StopReason::Cancelled => f.write_str("cancelled (Ctrl-C)")?,
+            StopReason::Cancelled(cause) => write!(f, "cancelled ({cause})")?,
             StopReason::Deadline { after } => write!(f, "the run's deadline ({}) passed", humantime::format_duration(after))?,
         }
         match &self.kill {
@@ -322,7 +364,7 @@ impl Serialize for HostResult {
         if let Some(stopped) = stopped {
             let reason = match stopped.reason {
                 StopReason::Timeout { .. } => "timeout",
-                StopReason::Cancelled => "cancelled",
+                StopReason::Cancelled(_) => "cancelled",
                 StopReason::Deadline { .. } => "deadline",
             };
             map.serialize_entry("stopped", reason)?;
@@ -429,7 +471,18 @@ mod tests {
         };
         let after = Duration::from_secs(5);
         check(StopReason::Timeout { after }, Kill::Killed, "timed out after 5s; the remote command was killed");
-        check(StopReason::Cancelled, Kill::Killed, "cancelled (Ctrl-C); the remote command was killed");
+        check(StopReason::Cancelled(CancelCause::CtrlC), Kill::Killed, "cancelled (Ctrl-C); the remote command was killed");
+        check(StopReason::Cancelled(CancelCause::Terminate), Kill::Killed, "cancelled (SIGTERM); the remote command was killed");
+        check(
+            StopReason::Cancelled(CancelCause::HangUp),
+            Kill::Ended,
+            "cancelled (SIGHUP, the terminal was closed); the remote command ended by itself before it could be killed",
+        );
+        check(
+            StopReason::Cancelled(CancelCause::JobsHalted),
+            Kill::Killed,
+            "cancelled (the jobs were halted); the remote command was killed",
+        );
         check(
             StopReason::Deadline { after: Duration::from_secs(90) },
             Kill::Killed,
@@ -443,7 +496,7 @@ mod tests {
              pids 4243, 4250 are still there after kill -KILL",
         );
         check(
-            StopReason::Cancelled,
+            StopReason::Cancelled(CancelCause::CtrlC),
             Kill::Unconfirmed { process_group: None, why: "it had not yet reported its process group".into() },
             "cancelled (Ctrl-C); the remote command may still be running: it had not yet reported its process group",
         );

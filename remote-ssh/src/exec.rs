@@ -8,7 +8,7 @@ use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
 
 use remote_core::inventory::HostSpec;
-use remote_core::report::{HostError, Kill, Output, StopReason, Stopped};
+use remote_core::report::{CancelCause, HostError, Kill, Output, StopReason, Stopped};
 
 use crate::connection::{Caches, ConnectOptions, Connection};
 
@@ -91,18 +91,21 @@ impl OutputBudget {
     }
 }
 
-/// Set to `true` to stop every command that watches it (e.g. on Ctrl-C); they are killed like timed-out ones.
-pub type Cancel = tokio::sync::watch::Receiver<bool>;
+/// Set to `Some(cause)` to stop every command that watches it (e.g. on Ctrl-C); they are killed like timed-out
+/// ones, and their results say the cause.
+pub type Cancel = tokio::sync::watch::Receiver<Option<CancelCause>>;
 
-/// Resolves once `cancel` is set; never, when there is none or its sender is gone.
-pub async fn cancelled(cancel: Option<&Cancel>) {
+/// Resolves with the cause once `cancel` is set; never, when there is none or its sender is gone.
+pub async fn cancelled(cancel: Option<&Cancel>) -> CancelCause {
     if let Some(cancel) = cancel {
         let mut cancel = cancel.clone();
-        if cancel.wait_for(|set| *set).await.is_ok() {
-            return;
+        if let Ok(cause) = cancel.wait_for(Option::is_some).await
+            && let Some(cause) = *cause
+        {
+            return cause;
         }
     }
-    std::future::pending::<()>().await
+    std::future::pending().await
 }
 
 /// How to reach the host again for a kill when its connection has no channel to spare (every session the server
@@ -171,7 +174,7 @@ pub async fn run_command(
                 None => break None,
             },
             () = tokio::time::sleep_until(deadline) => break Some(StopReason::Timeout { after: capture.limits.timeout }),
-            () = cancelled(cancel) => break Some(StopReason::Cancelled),
+            cause = cancelled(cancel) => break Some(StopReason::Cancelled(cause)),
             () = crate::pool::passed(capture.limits.deadline) => {
                 break Some(StopReason::Deadline { after: capture.limits.deadline.map(|d| d.after).unwrap_or_default() })
             }

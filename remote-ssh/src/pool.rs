@@ -107,7 +107,7 @@ async fn before_start<T>(work: impl std::future::Future<Output = T>, options: &E
     let deadline = options.deadline;
     tokio::select! {
         done = work => Ok(done),
-        () = cancelled(options.cancel.as_ref()) => Err(HostError::NotStarted),
+        _ = cancelled(options.cancel.as_ref()) => Err(HostError::NotStarted),
         () = passed(deadline) => Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() }),
     }
 }
@@ -258,18 +258,24 @@ impl SessionPool {
         let permit = before_start(slot.channels.acquire(), options).await?;
         let _permit = permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?;
         let connection = before_start(self.connection(&slot, spec, options.fan_out), options).await??;
-        // Stopped halfway, the copy leaves the target whole: only the final rename replaces it.
-        let stopped = |why: &str| HostError::Sftp {
-            cause: format!(
-                "{why} during the copy; the target is the old file or, if the rename was already made, the new one, and a \
-                 temporary `.NAME.remote-….tmp` may be left beside it"
-            ),
+        // Bounded like a command: by the timeout (a host frozen mid-copy), a cancel and the run's deadline. Stopped
+        // halfway, the copy leaves the target whole: only the final rename replaces it.
+        let temporaries = crate::sftp::Temporaries::default();
+        let why = tokio::select! {
+            outcome = crate::sftp::transfer(&connection, &spec.name, transfer, options.check, hashes, &temporaries) => return outcome,
+            () = tokio::time::sleep(options.timeout) => format!("timed out after {}", humantime::format_duration(options.timeout)),
+            cause = cancelled(cancel) => format!("cancelled ({cause})"),
+            () = passed(deadline) => {
+                format!("the run's deadline ({}) passed", humantime::format_duration(deadline.map(|d| d.after).unwrap_or_default()))
+            }
         };
-        tokio::select! {
-            outcome = crate::sftp::transfer(&connection, &spec.name, transfer, options.check, hashes) => outcome,
-            () = cancelled(cancel) => Err(stopped("cancelled (Ctrl-C)")),
-            () = passed(deadline) => Err(stopped(&format!("the run's deadline ({}) passed", humantime::format_duration(deadline.map(|d| d.after).unwrap_or_default())))),
-        }
+        let left = temporaries.clean_up(&connection).await;
+        Err(HostError::Sftp {
+            cause: format!(
+                "{why} during the copy; a file is replaced only by the rename of its complete copy, so each target is the \
+                 old file or the new one{left}"
+            ),
+        })
     }
 
     /// Runs `command` on one host, reusing its open connection or opening one.

@@ -14,9 +14,12 @@ use remote_core::hosts::Transfer;
 use remote_core::report::{HostError, Output};
 
 use crate::connection::Connection;
+pub(crate) use fault::Temporaries;
+use fault::{explain, explain_write, folder_of, noted, size};
 pub(crate) use sync::LocalHashes;
 use sync::SyncMode;
 
+mod fault;
 mod sync;
 
 /// What a file is, for deciding whether a copy is needed: size, modification time (whole seconds, as SFTP has
@@ -56,26 +59,36 @@ const COPIED_FILE_MODE: u32 = 0o777;
 const COPIED_FOLDER_MODE: u32 = 0o1777;
 
 /// Copies as `transfer` says between this machine and the host of `connection`; `host` names the host's folder
-/// for downloads. With `check`, nothing is copied or changed: the output says what would be.
+/// for downloads. With `check`, nothing is copied or changed: the output says what would be. The temporary files
+/// made on the host are kept in `temporaries` until they are in place; on failure they are removed, and the
+/// error names those that could not be.
 pub(crate) async fn transfer(
     connection: &Connection,
     host: &str,
     transfer: &Transfer,
     check: bool,
     hashes: &LocalHashes,
+    temporaries: &Temporaries,
 ) -> Result<Output, HostError> {
-    let sftp = open(connection).await?;
-    match transfer {
-        Transfer::Upload { local, remote } => upload(connection, sftp, local, remote, check).await,
-        Transfer::Sync { local_dir, remote_dir, delete, checksum } => {
-            let mode = SyncMode { delete: *delete, checksum: *checksum, check, hashes };
-            sync::sync(connection, sftp, local_dir, remote_dir, mode).await
+    let outcome = async {
+        let sftp = open(connection).await?;
+        match transfer {
+            Transfer::Upload { local, remote } => upload(connection, sftp, local, remote, check, temporaries).await,
+            Transfer::Sync { local_dir, remote_dir, delete, checksum } => {
+                let mode = SyncMode { delete: *delete, checksum: *checksum, check, hashes };
+                sync::sync(connection, sftp, local_dir, remote_dir, mode, temporaries).await
+            }
+            Transfer::Download { remote, local_dir } => {
+                let outcome = download(connection, &sftp, remote, &local_dir.join(host_folder(host)), check).await;
+                let _ = sftp.close().await;
+                outcome
+            }
         }
-        Transfer::Download { remote, local_dir } => {
-            let outcome = download(&sftp, remote, &local_dir.join(host_folder(host)), check).await;
-            let _ = sftp.close().await;
-            outcome
-        }
+    }
+    .await;
+    match outcome {
+        Err(e) => Err(noted(e, &temporaries.clean_up(connection).await)),
+        done => done,
     }
 }
 
@@ -125,6 +138,7 @@ async fn upload(
     local: &Path,
     remote: &str,
     check: bool,
+    temporaries: &Temporaries,
 ) -> Result<Output, HostError> {
     let local_error = |cause: String| HostError::LocalFile { path: local.to_path_buf(), cause };
     let meta = tokio::fs::metadata(local).await.map_err(|e| local_error(e.to_string()))?;
@@ -152,43 +166,67 @@ async fn upload(
         let what = if existing.is_some() { "replacing the different file there" } else { "a new file" };
         return Ok(done(true, format!("would send {} bytes to {remote}, {what}", stamp.size)));
     }
-    let sent = send_file(&sftp, local, stamp, &target, remote).await;
+    let sent = send_file(connection, &sftp, local, stamp, &target, remote, temporaries).await;
     let _ = sftp.close().await;
     // One channel at a time per copy: the file's session ends before the rename's begins.
     let (partial, bytes) = sent?;
     rename_over(connection, &partial, &target).await?;
+    temporaries.forget(&partial);
     Ok(done(true, format!("sent {bytes} bytes to {remote}")))
 }
 
 /// Sends `local` to a temporary name beside `target` and gives it `stamp`'s mode and time; the temporary name,
-/// for the rename that puts it in place. On failure nothing is left: the temporary file is removed. Errors name
-/// `shown`, the path as the user gave it.
+/// for the rename that puts it in place. The name is in `temporaries` from its creation; on failure the file is
+/// removed (and forgotten) when the session still can. Errors name `shown`, the path as the user gave it, and
+/// say how far the copy got.
 async fn send_file(
+    connection: &Connection,
     sftp: &SftpSession,
     local: &Path,
     stamp: Stamp,
     target: &str,
     shown: &str,
+    temporaries: &Temporaries,
 ) -> Result<(String, u64), HostError> {
-    let remote_error = |e: String| HostError::RemoteFile { path: shown.to_string(), cause: e };
-    let source = tokio::fs::File::open(local)
-        .await
-        .map_err(|e| HostError::LocalFile { path: local.to_path_buf(), cause: e.to_string() })?;
+    use tokio::io::AsyncBufReadExt;
+    let remote_error = |cause: String| HostError::RemoteFile { path: shown.to_string(), cause };
+    let local_error = |e: std::io::Error| HostError::LocalFile { path: local.to_path_buf(), cause: e.to_string() };
+    let source = tokio::fs::File::open(local).await.map_err(local_error)?;
     // Large reads, so that every write request is full and many are in flight over a slow link.
     let mut source = tokio::io::BufReader::with_capacity(COPY_BUFFER, source);
     let partial = temporary(target);
     // Readable by the owner only until it is complete and gets its real mode; made anew, never an existing file.
     let attrs = FileAttributes { permissions: Some(0o600), ..FileAttributes::empty() };
     let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
-    let mut file =
-        sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await.map_err(|e| remote_error(e.to_string()))?;
-    let copied = async {
-        let bytes = tokio::io::copy_buf(&mut source, &mut file).await?;
-        file.shutdown().await?;
-        Ok::<u64, std::io::Error>(bytes)
+    let mut file = match sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await {
+        Ok(file) => file,
+        Err(e) => {
+            let why = explain_write(connection, sftp, folder_of(target), stamp.size, &e).await;
+            return Err(remote_error(format!("cannot create a file beside it: {why}")));
+        }
+    };
+    temporaries.add(&partial);
+    // Read here and written there in turn, counting, so that a failure says which side failed and how far it got.
+    let mut sent = 0u64;
+    let copied: Result<u64, HostError> = async {
+        loop {
+            let chunk = source.fill_buf().await.map_err(local_error)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let length = chunk.len();
+            if let Err(e) = file.write_all(chunk).await {
+                return Err(write_failure(connection, sftp, &e, target, sent, stamp.size, shown).await);
+            }
+            source.consume(length);
+            sent += length as u64;
+        }
+        match file.shutdown().await {
+            Ok(()) => Ok(sent),
+            Err(e) => Err(write_failure(connection, sftp, &e, target, sent, stamp.size, shown).await),
+        }
     }
-    .await
-    .map_err(|e| remote_error(e.to_string()));
+    .await;
     let finished = match copied {
         Ok(bytes) => {
             // Masked where it is set as well, so that no stamp can carry a setuid bit onto the host.
@@ -198,27 +236,62 @@ async fn send_file(
                 atime: Some(stamp.mtime),
                 ..FileAttributes::empty()
             };
-            sftp.set_metadata(partial.clone(), attrs).await.map(|()| bytes).map_err(|e| remote_error(e.to_string()))
+            match sftp.set_metadata(partial.clone(), attrs).await {
+                Ok(()) => Ok(bytes),
+                Err(e) => {
+                    let why = explain_write(connection, sftp, folder_of(target), 0, &e).await;
+                    Err(remote_error(format!("cannot set the copy's mode and time: {why}")))
+                }
+            }
         }
         Err(e) => Err(e),
     };
     match finished {
         Ok(bytes) => Ok((partial, bytes)),
         Err(e) => {
-            let _ = sftp.remove_file(partial).await;
+            if sftp.remove_file(partial.clone()).await.is_ok() {
+                temporaries.forget(&partial);
+            }
             Err(e)
         }
     }
 }
 
+/// A write of a copy that failed after `sent` of `total` bytes, in words: the disk full or read-only when the host
+/// says so, else what became of the session.
+async fn write_failure(
+    connection: &Connection,
+    sftp: &SftpSession,
+    e: &std::io::Error,
+    target: &str,
+    sent: u64,
+    total: u64,
+    shown: &str,
+) -> HostError {
+    let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<russh_sftp::client::error::Error>());
+    let why = match inner {
+        Some(inner) => explain_write(connection, sftp, folder_of(target), total - sent, inner).await,
+        None if connection.is_closed() => "the connection to the host was lost".into(),
+        None => e.to_string(),
+    };
+    HostError::RemoteFile { path: shown.to_string(), cause: format!("{why}, after {} of {}", size(sent), size(total)) }
+}
+
 /// Bytes read from a local file at a time while sending it.
 const COPY_BUFFER: usize = 256 << 10;
 
-/// Removes the unrenamed temporary files of a copy that stopped.
-async fn forget(sftp: &SftpSession, partials: &[(String, String)]) {
+/// Removes the unrenamed temporary files of a copy that stopped; those that cannot be stay in `temporaries`.
+async fn forget(sftp: &SftpSession, partials: &[(String, String)], temporaries: &Temporaries) {
     for (partial, _) in partials {
-        let _ = sftp.remove_file(partial.clone()).await;
+        if sftp.remove_file(partial.clone()).await.is_ok() {
+            temporaries.forget(partial);
+        }
     }
+}
+
+/// A failed request about `path` on the host, in words.
+async fn remote_failure(connection: &Connection, path: &str, e: &russh_sftp::client::error::Error) -> HostError {
+    HostError::RemoteFile { path: path.to_string(), cause: explain(connection, e).await }
 }
 /// OpenSSH's SFTP extension that renames over an existing file, as rename(2) does: atomically.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
@@ -229,9 +302,7 @@ async fn rename_over(connection: &Connection, from: &str, to: &str) -> Result<()
     let raw = Raw::open(connection).await;
     let outcome = match &raw {
         Ok(raw) => raw.rename_over(from, to).await,
-        Err(HostError::Sftp { cause }) => {
-            Err(HostError::Sftp { cause: format!("{cause}; the complete new copy is left at {from}, the target is as it was") })
-        }
+        Err(HostError::Sftp { cause }) => Err(HostError::Sftp { cause: format!("{cause}; the target is as it was") }),
         Err(e) => Err(e.clone()),
     };
     if let Ok(raw) = raw {
@@ -289,17 +360,26 @@ impl Raw {
     }
 }
 
-async fn download(sftp: &SftpSession, remote: &str, folder: &Path, check: bool) -> Result<Output, HostError> {
+async fn download(
+    connection: &Connection,
+    sftp: &SftpSession,
+    remote: &str,
+    folder: &Path,
+    check: bool,
+) -> Result<Output, HostError> {
+    use tokio::io::AsyncReadExt;
     let source_path = remote_path(remote);
-    let remote_error =
-        |e: russh_sftp::client::error::Error| HostError::RemoteFile { path: remote.to_string(), cause: e.to_string() };
-    let attrs = sftp.metadata(source_path.clone()).await.map_err(remote_error)?;
+    let remote_error = |cause: String| HostError::RemoteFile { path: remote.to_string(), cause };
+    let attrs = match sftp.metadata(source_path.clone()).await {
+        Ok(attrs) => attrs,
+        Err(e) => return Err(remote_error(explain(connection, &e).await)),
+    };
     if attrs.is_dir() {
-        return Err(HostError::RemoteFile { path: remote.to_string(), cause: "a folder; download fetches one file".into() });
+        return Err(remote_error("a folder; download fetches one file".into()));
     }
     if !attrs.is_regular() {
         // A device or pipe could stream without end onto this machine's disk.
-        return Err(HostError::RemoteFile { path: remote.to_string(), cause: "not a regular file; download fetches one".into() });
+        return Err(remote_error("not a regular file; download fetches one".into()));
     }
     let stamp = Stamp::of_remote(&attrs).map(Stamp::copied);
     let name = Path::new(&source_path).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("download"));
@@ -315,15 +395,41 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path, check: bool) 
     }
     tokio::fs::create_dir_all(folder).await.map_err(|e| local_error(folder, e))?;
     let partial = folder.join(temporary(&name.display().to_string()));
+    let total = attrs.size.unwrap_or(0);
     let received = async {
-        let mut source = sftp.open(source_path.clone()).await.map_err(remote_error)?;
+        let mut source = match sftp.open(source_path.clone()).await {
+            Ok(source) => source,
+            Err(e) => return Err(remote_error(explain(connection, &e).await)),
+        };
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&partial)
             .await
             .map_err(|e| local_error(&partial, e))?;
-        let size = tokio::io::copy(&mut source, &mut file).await.map_err(|e| local_error(&partial, e))?;
+        // Read there and written here in turn, so that a failure blames the side that failed and says how far
+        // the copy got.
+        let mut buffer = vec![0u8; COPY_BUFFER];
+        let mut size_read = 0u64;
+        loop {
+            let read = match source.read(&mut buffer).await {
+                Ok(read) => read,
+                Err(e) => {
+                    let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<russh_sftp::client::error::Error>());
+                    let why = match inner {
+                        Some(inner) => explain(connection, inner).await,
+                        None if connection.is_closed() => "the connection to the host was lost".into(),
+                        None => e.to_string(),
+                    };
+                    return Err(remote_error(format!("{why}, after {} of {}", size(size_read), size(total))));
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            file.write_all(&buffer[..read]).await.map_err(|e| local_error(&partial, e))?;
+            size_read += read as u64;
+        }
         file.flush().await.map_err(|e| local_error(&partial, e))?;
         let file = file.into_std().await;
         if let Some(stamp) = stamp {
@@ -333,12 +439,13 @@ async fn download(sftp: &SftpSession, remote: &str, folder: &Path, check: bool) 
             file.set_modified(UNIX_EPOCH + Duration::from_secs(stamp.mtime.into())).map_err(|e| local_error(&partial, e))?;
         }
         std::fs::rename(&partial, &target).map_err(|e| local_error(&target, e))?;
-        Ok::<u64, HostError>(size)
+        Ok::<u64, HostError>(size_read)
     }
     .await;
     match received {
         Ok(size) => Ok(done(true, format!("received {size} bytes into {}", target.display()))),
         Err(e) => {
+            // The partial file is here, so it can always be removed.
             let _ = std::fs::remove_file(&partial);
             Err(e)
         }

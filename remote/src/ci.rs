@@ -54,7 +54,7 @@ impl<'a> CiRun<'a> {
     pub fn write_json(&self, report: &Report) {
         let shard = self.args.shard.map(|s| s.to_string());
         let document = Document { report, run: &self.name, shard, check: self.check };
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::out::Stdout;
         // A closed stdout is not our error.
         // Streamed, not built first: the document holds every host's output, up to the run's whole budget.
         let _ = remote_core::pretty::write_json(&mut out, &document).and_then(|()| out.write_all(b"\n"));
@@ -160,7 +160,7 @@ fn github_line(json: bool, line: &str) {
     if json {
         eprintln!("{line}");
     } else {
-        println!("{line}");
+        outln!("{line}");
     }
 }
 

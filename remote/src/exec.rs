@@ -47,7 +47,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     };
     let pool = SessionPool::new(crate::pool_config(&args.session));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let options = ExecOptions { cancel: Some(crate::interrupt::cancel_on_ctrl_c(&runtime).subscribe()), ..options };
+    let cancel = crate::interrupt::cancel_on_signals(&runtime);
+    crate::out::cancel_on_close(&cancel);
+    let options = ExecOptions { cancel: Some(cancel.subscribe()), ..options };
     let started = std::time::Instant::now();
     // A command line can change anything, and nothing tells beforehand what: a dry run reaches each host and says so.
     let run_there = if global.check { remote_core::Preview::unknown_script(&command) } else { command.clone() };
@@ -60,7 +62,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     if global.json {
         ci.write_json(&report);
     } else {
-        print!("{}", pretty::render(&report, pretty::stdout_wants_color()));
+        out!("{}", pretty::render(&report, pretty::stdout_wants_color()));
     }
     ci.finish(&report)
 }

@@ -21,7 +21,7 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
         Vec::new()
     };
     // Written, not printed: a reader that leaves early (`remote history | head`) ends it quietly.
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::out::Stdout;
     if global.json {
         let document = serde_json::json!({ "history": path, "runs": runs });
         let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));

@@ -13,21 +13,21 @@ pub fn print(inventory: &Inventory, group: Option<&str>, json: bool) -> Result<(
                 .groups()
                 .map(|group| json!({"group": group.name, "hosts": group.hosts.iter().map(|h| &h.name).collect::<Vec<_>>()}))
                 .collect();
-            println!("{}", json_text(&json!({ "groups": groups })));
+            outln!("{}", json_text(&json!({ "groups": groups })));
         }
         for group in inventory.groups().filter(|_| !json) {
             let names: Vec<&str> = group.hosts.iter().map(|h| h.name.as_str()).collect();
             // Names come from the inventory, which anyone who can write it may fill with escape sequences.
-            println!("{}", sanitize(&format!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "))));
+            outln!("{}", sanitize(&format!("{}  ({} hosts) {}", group.name, names.len(), names.join(" "))));
         }
         return Ok(());
     };
     let group = inventory.group(name)?;
     if json {
-        println!("{}", json_text(&json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()})));
+        outln!("{}", json_text(&json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()})));
     } else {
         for host in &group.hosts {
-            println!("{}", sanitize(&host_line(host)));
+            outln!("{}", sanitize(&host_line(host)));
         }
     }
     Ok(())

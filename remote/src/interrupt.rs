@@ -1,27 +1,91 @@
-//! Ctrl-C: the first press cancels the commands that are running (they are killed on the hosts, like a
-//! timeout), a second press while they are still being stopped leaves at once.
+//! Ctrl-C, SIGTERM and SIGHUP: the first cancels the commands that are running (they are killed on the hosts,
+//! like a timeout, and the results say which signal it was); a second while they are still being stopped
+//! leaves at once. SIGTERM and SIGHUP also mark the process as ending, which the live prompt treats as `quit`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
+use remote_core::CancelCause;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-/// Exit code after a second Ctrl-C, as shells report a process ended by SIGINT.
-const EXIT_INTERRUPTED: i32 = 130;
+/// The switch a run's commands watch: `Some(cause)` cancels them.
+pub type Switch = Arc<watch::Sender<Option<CancelCause>>>;
 
-/// Listens for Ctrl-C on `runtime` and returns the switch it sets; `subscribe()` gives what
-/// `ExecOptions::cancel` wants, and `send_replace(false)` re-arms it (the live prompt does, per line).
-pub fn cancel_on_ctrl_c(runtime: &tokio::runtime::Runtime) -> Arc<watch::Sender<bool>> {
-    let (switch, _) = watch::channel(false);
+/// Listens for SIGINT, SIGTERM and SIGHUP on `runtime` and returns the switch they set; `subscribe()` gives
+/// what `ExecOptions::cancel` wants, and [`rearm`] clears it (the live prompt does, per line).
+pub fn cancel_on_signals(runtime: &tokio::runtime::Runtime) -> Switch {
+    let (switch, _) = watch::channel(None);
     let switch = Arc::new(switch);
-    let listener = switch.clone();
-    runtime.spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if listener.send_replace(true) {
-                eprintln!("\nremote: interrupted twice; leaving without waiting for the hosts");
-                std::process::exit(EXIT_INTERRUPTED);
+    for (kind, cause) in [
+        (SignalKind::interrupt(), CancelCause::CtrlC),
+        (SignalKind::terminate(), CancelCause::Terminate),
+        (SignalKind::hangup(), CancelCause::HangUp),
+    ] {
+        let listener = switch.clone();
+        // Registering fails only when signal handling cannot be set up at all; the run goes on without it.
+        let Ok(mut stream) = runtime.block_on(async { signal(kind) }) else { continue };
+        runtime.spawn(async move {
+            while stream.recv().await.is_some() {
+                cancel(&listener, cause);
             }
-            eprintln!("\nremote: cancelling; the running commands are being killed on the hosts (Ctrl-C again to leave now)");
-        }
-    });
+        });
+    }
     switch
+}
+
+/// Cancels what `switch` governs because of `cause`; when it was cancelled already, leaves at once.
+pub fn cancel(switch: &Switch, cause: CancelCause) {
+    if matches!(cause, CancelCause::Terminate | CancelCause::HangUp | CancelCause::StdoutClosed) {
+        begin_ending(cause);
+    }
+    if switch.send_replace(Some(cause)).is_some() {
+        // Only a signal sent while the first is still being handled means "now"; a closed stdout never does.
+        if cause == CancelCause::StdoutClosed {
+            return;
+        }
+        eprintln!("\nremote: {cause} again; leaving without waiting for the hosts");
+        std::process::exit(cause.exit_code().unwrap_or(1));
+    }
+    match cause {
+        CancelCause::CtrlC => {
+            eprintln!("\nremote: cancelling; the running commands are being killed on the hosts (Ctrl-C again to leave now)")
+        }
+        CancelCause::StdoutClosed => {}
+        _ => eprintln!("\nremote: {cause}: ending; commands still running are killed on the hosts first"),
+    }
+}
+
+/// Clears `switch` for the next line, unless the process is ending.
+pub fn rearm(switch: &Switch) {
+    if ending().is_none() {
+        switch.send_replace(None);
+    }
+}
+
+/// Why the process is ending (SIGTERM, SIGHUP, or its stdout closed), once it is.
+static ENDING: (Mutex<Option<CancelCause>>, Condvar) = (Mutex::new(None), Condvar::new());
+
+/// Marks the process as ending because of `cause` (the first cause is kept).
+pub fn begin_ending(cause: CancelCause) {
+    let mut ending = ENDING.0.lock().unwrap_or_else(|e| e.into_inner());
+    if ending.is_none() {
+        *ending = Some(cause);
+        ENDING.1.notify_all();
+    }
+}
+
+/// Why the process is ending, if it is.
+pub fn ending() -> Option<CancelCause> {
+    *ENDING.0.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Blocks until the process is to end, and says why.
+pub fn wait_ending() -> CancelCause {
+    let mut ending = ENDING.0.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(cause) = *ending {
+            return cause;
+        }
+        ending = ENDING.1.wait(ending).unwrap_or_else(|e| e.into_inner());
+    }
 }

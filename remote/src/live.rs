@@ -2,13 +2,15 @@
 //! (`PIPELINE GROUP`), a pipeline expression, or a prompt command. Inside a workspace with `ops/`, the
 //! pipelines come from a hot-reloaded build of `ops` (see `hot`), rebuilt when a file of it is saved.
 
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::Duration;
 
 use remote::history::History;
-use remote_core::Inventory;
 use remote_core::catalog::{Library, Linked};
+use remote_core::{CancelCause, Inventory};
 use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -26,6 +28,8 @@ use crate::{EXIT_OK, EXIT_USAGE};
 const JOBS_FINISH: Duration = Duration::from_secs(2);
 /// How long it then waits for the killed ticks to end.
 const JOBS_KILLED: Duration = Duration::from_secs(15);
+/// How long SIGTERM or SIGHUP wait for the line running, once its commands are cancelled, before ending anyway.
+const LINE_GRACE: Duration = Duration::from_secs(30);
 
 const HELP: &str = "\
 PIPELINE GROUP        run a named pipeline from ops, e.g. `listing sandbox`
@@ -69,7 +73,11 @@ struct Live {
     /// Lines run at start and on `go`.
     init: Option<PathBuf>,
     /// Set while the init file runs, so that a `go` inside it cannot run it again and again.
-    in_init: std::cell::Cell<bool>,
+    in_init: AtomicBool,
+    /// Held while a line (or the init file) runs, so that an ending waits for it and no line starts after.
+    busy: Mutex<()>,
+    /// The end: jobs halted, ops unloaded, connections closed; once, by `quit` or by a signal.
+    finished: Once,
 }
 
 /// Where the prompt's pipelines come from.
@@ -162,22 +170,76 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         Arc::new(move |text: String| notices.say(text))
     };
     let jobs = Scheduler::start(runner, tell);
-    let live = Live { session, inventory, json: global.json, ops, jobs, notices, init, in_init: Default::default() };
+    let live = Arc::new(Live {
+        session,
+        inventory,
+        json: global.json,
+        ops,
+        jobs,
+        notices,
+        init,
+        in_init: Default::default(),
+        busy: Mutex::new(()),
+        finished: Once::new(),
+    });
+    end_on_signals(&live);
     // A `quit` in the init file leaves before the prompt.
-    let outcome = if live.run_init() == Outcome::Quit {
+    let init = {
+        let _busy = live.busy();
+        live.run_init()
+    };
+    let outcome = if init == Outcome::Quit {
         Ok(EXIT_OK)
     } else {
         match &args.script {
             Some(path) => script(&live, path),
-            None => interactive(&live),
+            None if std::io::stdin().is_terminal() => interactive(&live),
+            None => piped(&live),
         }
     };
-    live.halt_jobs();
-    #[cfg(feature = "hot")]
-    if let Ops::Hot(hot) = &live.ops {
-        hot.shutdown();
+    live.finish();
+    match crate::interrupt::ending() {
+        Some(cause) => Ok(ending_code(cause)),
+        None => outcome,
     }
-    outcome
+}
+
+/// The exit code of a prompt ended by `cause`: 128 + the signal's number, as shells report it.
+fn ending_code(cause: CancelCause) -> u8 {
+    cause.exit_code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)
+}
+
+/// SIGTERM, SIGHUP or a closed stdout end the prompt as `quit` does, wherever the prompt is: the line running
+/// is cancelled (its commands killed on the hosts and verified), then the jobs are halted and the connections
+/// closed. This thread does it, because the prompt may be blocked reading a terminal that will never answer.
+fn end_on_signals(live: &Arc<Live>) {
+    let live = live.clone();
+    let spawned = std::thread::Builder::new().name("ending".into()).spawn(move || {
+        let cause = crate::interrupt::wait_ending();
+        // The line running now was cancelled with the same cause; once it has ended, no other starts. A line
+        // that does not end (a rebuild of ops that takes long) is not waited for beyond LINE_GRACE.
+        let waited = std::time::Instant::now();
+        let busy = loop {
+            match live.busy.try_lock() {
+                Ok(guard) => break Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => break Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if waited.elapsed() < LINE_GRACE => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    eprintln!("remote live: the line running did not end within {LINE_GRACE:?} of {cause}; ending anyway");
+                    break None;
+                }
+            }
+        };
+        live.finish();
+        drop(busy);
+        crate::terminal::restore();
+        std::process::exit(i32::from(ending_code(cause)));
+    });
+    if let Err(err) = spawned {
+        eprintln!("remote live: SIGTERM and SIGHUP will end the prompt without stopping its commands: {err}");
+    }
 }
 
 #[cfg(feature = "hot")]
@@ -196,11 +258,16 @@ fn start_ops(_no_build: bool, _notices: &Notices) -> Ops {
 /// Runs a script's lines in order and stops at the first line that is not accepted, so that later
 /// lines never run out of the context the script meant for them.
 fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
-    // Editors on some systems start a UTF-8 file with a byte-order mark; it is not part of the first line.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    for (index, line) in text.lines().enumerate() {
-        match live.line(line) {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
+    for (index, line) in file_lines(&bytes).enumerate() {
+        let outcome = match line {
+            Ok(line) => live.top_line(line),
+            Err(err) => {
+                eprintln!("error: {}:{}: {}", path.display(), index + 1, not_utf8(&err));
+                Outcome::Refused
+            }
+        };
+        match outcome {
             Outcome::Accepted => {}
             Outcome::Quit => break,
             Outcome::Refused => {
@@ -212,6 +279,24 @@ fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
     Ok(EXIT_OK)
 }
 
+/// The lines of a file, each checked on its own: one bad byte refuses its line, not the file. A UTF-8
+/// byte-order mark (some editors start a file with one) is not part of the first line.
+fn file_lines(bytes: &[u8]) -> impl Iterator<Item = Result<&str, std::str::Utf8Error>> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let empty = bytes.is_empty();
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.split(|b| *b == b'\n').filter(move |_| !empty).map(|line| std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)))
+}
+
+/// Why a line is not text, and what to do.
+fn not_utf8(err: &std::str::Utf8Error) -> String {
+    format!(
+        "the line is not valid UTF-8 (a bad byte at column {}); it was not run: save the file as UTF-8",
+        err.valid_up_to() + 1
+    )
+}
+
+/// The prompt on a terminal, with editing, completion and a history file.
 fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     // The prompt and the echo go to the terminal, not to stdout, which may carry `--json` output.
     let config = rustyline::Config::builder().behavior(rustyline::config::Behavior::PreferTerm).build();
@@ -231,36 +316,103 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     if let Some(folder) = history.parent() {
         let _ = std::fs::create_dir_all(folder);
     }
+    // A signal may end the prompt while the line editor has the terminal in raw mode; it is put back then.
+    crate::terminal::save();
     eprintln!("remote live: inventory {}; `help` for commands, Ctrl-D to leave", live.inventory.display());
-    loop {
+    // A line cancelled by SIGTERM or SIGHUP ends the prompt, rather than showing it again.
+    while crate::interrupt::ending().is_none() {
         // Names change with the inventory (read again for every line) and, with hot reload, with ops.
         let inventory = Inventory::load(&live.inventory).ok();
         *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&live.session.registry(), inventory.as_ref());
         match editor.readline("remote> ") {
-            Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
+            Ok(typed) => {
+                if !typed.trim().is_empty() {
+                    let _ = editor.add_history_entry(typed.as_str());
                     // Appended line by line, so a session that is killed keeps what was typed, and two
                     // sessions add to the file instead of overwriting each other.
                     if let Err(err) = editor.append_history(&history) {
                         eprintln!("remote live: could not save history to {}: {err}", history.display());
                     }
                 }
-                if live.line(&line) == Outcome::Quit {
-                    break;
+                // A paste of several lines comes as one; each runs, in order, as if typed one by one.
+                for line in typed.lines() {
+                    if live.top_line(line) == Outcome::Quit {
+                        return Ok(EXIT_OK);
+                    }
                 }
             }
             // Ctrl-C abandons the line being typed, as in a shell.
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
+            // A byte that is not UTF-8 (a terminal set to another encoding, binary pasted): that line is lost,
+            // the prompt is not.
+            Err(ReadlineError::Io(err)) if err.kind() == std::io::ErrorKind::InvalidData => {
+                eprintln!("error: the line typed is not valid UTF-8; it was not run: set the terminal to UTF-8");
+            }
             Err(err) => return Err(err.into()),
         }
     }
     Ok(EXIT_OK)
 }
 
+/// The prompt's lines from a pipe or a file on stdin (`remote live < lines`): each runs in order; a line that
+/// is not UTF-8 is refused, named by its number, and the next goes on.
+fn piped(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
+    let mut stdin = std::io::stdin().lock();
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        if stdin.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let outcome = match std::str::from_utf8(text.strip_suffix(b"\r").unwrap_or(text)) {
+            Ok(text) => live.top_line(text),
+            Err(err) => {
+                eprintln!("error: stdin line {number}: {}", not_utf8(&err).replace(": save the file as UTF-8", ""));
+                Outcome::Refused
+            }
+        };
+        if outcome == Outcome::Quit {
+            break;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
 impl Live {
+    /// Waits for the line running now, and holds off the next, for as long as the guard lives.
+    fn busy(&self) -> MutexGuard<'_, ()> {
+        self.busy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs one line the user gave (typed, piped or from `--script`), unless the prompt is ending.
+    fn top_line(&self, line: &str) -> Outcome {
+        let _busy = self.busy();
+        self.line(line)
+    }
+
+    /// The end, once: running job ticks may finish, then their remote commands are killed; ops is unloaded and
+    /// the connections are closed.
+    fn finish(&self) {
+        self.finished.call_once(|| {
+            self.halt_jobs();
+            #[cfg(feature = "hot")]
+            if let Ops::Hot(hot) = &self.ops {
+                hot.shutdown();
+            }
+            self.session.close_all();
+            if let Some(cause) = crate::interrupt::ending() {
+                eprintln!("remote live: ended ({cause}) as `quit` would: jobs halted, connections closed");
+            }
+        });
+    }
+
     fn line(&self, line: &str) -> Outcome {
+        // SIGTERM, SIGHUP or a closed stdout: no line starts any more, as after `quit`.
+        if crate::interrupt::ending().is_some() {
+            return Outcome::Quit;
+        }
         self.session.rearm();
         let line = line.trim();
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -274,7 +426,7 @@ impl Live {
                 if self.json {
                     eprint!("{HELP}")
                 } else {
-                    print!("{HELP}")
+                    out!("{HELP}")
                 }
                 Outcome::Accepted
             }
@@ -558,11 +710,11 @@ impl Live {
         let jobs: Vec<crate::jobs::Job> = self.jobs.with(|table| table.jobs().cloned().collect());
         if self.json {
             let rows: Vec<serde_json::Value> = jobs.iter().map(|job| job_json(job, false)).collect();
-            println!("{}", serde_json::Value::Array(rows));
+            outln!("{}", serde_json::Value::Array(rows));
             return Outcome::Accepted;
         }
         if jobs.is_empty() {
-            println!("no jobs; `watch NAME SCHEDULE PIPELINE GROUP` starts one");
+            outln!("no jobs; `watch NAME SCHEDULE PIPELINE GROUP` starts one");
             return Outcome::Accepted;
         }
         let mut rows = vec![["NAME", "SCHEDULE", "NEXT", "LAST RUN", "RUNS", "SKIPPED", "LAST ERROR"].map(String::from).to_vec()];
@@ -592,7 +744,7 @@ impl Live {
         let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
         for row in rows {
             let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-            println!("{}", cells.join("  ").trim_end());
+            outln!("{}", cells.join("  ").trim_end());
         }
         Outcome::Accepted
     }
@@ -604,23 +756,23 @@ impl Live {
             return Outcome::Refused;
         };
         if self.json {
-            println!("{}", job_json(&job, true));
+            outln!("{}", job_json(&job, true));
             return Outcome::Accepted;
         }
         match &job.last {
             Some(last) => {
-                println!(
+                outln!(
                     "job {name} ({}: `{}`), last run at {}:",
                     job.schedule,
                     job.line,
                     when(&last.started, &crate::jobs::now())
                 );
                 if let Some(error) = &last.outcome.error {
-                    println!("error: {error}");
+                    outln!("error: {error}");
                 }
-                print!("{}", last.outcome.summary);
+                out!("{}", last.outcome.summary);
             }
-            None => println!("job {name} ({}: `{}`) has not run yet", job.schedule, job.line),
+            None => outln!("job {name} ({}: `{}`) has not run yet", job.schedule, job.line),
         }
         Outcome::Accepted
     }
@@ -629,27 +781,34 @@ impl Live {
     /// skipped, the prompt goes on).
     fn run_init(&self) -> Outcome {
         let Some(path) = &self.init else { return Outcome::Accepted };
-        if self.in_init.get() {
+        if self.in_init.load(Ordering::SeqCst) {
             eprintln!("error: `go` inside the init file would run it again and again; take it out of {}", path.display());
             return Outcome::Refused;
         }
-        self.in_init.set(true);
+        self.in_init.store(true, Ordering::SeqCst);
         let outcome = self.run_init_lines(path);
-        self.in_init.set(false);
+        self.in_init.store(false, Ordering::SeqCst);
         outcome
     }
 
     fn run_init_lines(&self, path: &Path) -> Outcome {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(err) => {
                 eprintln!("error: cannot read init file {}: {err}", path.display());
                 return Outcome::Refused;
             }
         };
         eprintln!("remote live: running {}", path.display());
-        for (index, line) in text.strip_prefix('\u{feff}').unwrap_or(&text).lines().enumerate() {
-            match self.line(line) {
+        for (index, line) in file_lines(&bytes).enumerate() {
+            let outcome = match line {
+                Ok(line) => self.line(line),
+                Err(err) => {
+                    eprintln!("error: {}:{}: {}", path.display(), index + 1, not_utf8(&err));
+                    Outcome::Refused
+                }
+            };
+            match outcome {
                 Outcome::Accepted => {}
                 Outcome::Quit => return Outcome::Quit,
                 Outcome::Refused => {
@@ -695,7 +854,7 @@ impl Live {
     fn drain_jobs(&self, halt: fn(&Scheduler, Duration) -> usize) -> usize {
         let halted = self.jobs.with(Table::halt_all);
         if halt(&self.jobs, JOBS_FINISH) > 0 {
-            self.session.cancel_jobs();
+            self.session.cancel_jobs(crate::interrupt::ending().unwrap_or(remote_core::CancelCause::JobsHalted));
             let left = halt(&self.jobs, JOBS_KILLED);
             if left > 0 {
                 eprintln!("remote live: {left} job run(s) did not end after their commands were cancelled; going on anyway");
@@ -766,6 +925,24 @@ fn when(at: &jiff::ZonedDateTime, now: &jiff::ZonedDateTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A file's lines, each checked on its own: a bad byte refuses its line and says where it is.
+    #[test]
+    fn file_lines_keep_good_lines_beside_a_bad_one() {
+        let check = |bytes: &[u8], expected: &[Result<&str, usize>]| {
+            let lines: Vec<Result<&str, usize>> =
+                super::file_lines(bytes).map(|line| line.map_err(|e| e.valid_up_to() + 1)).collect();
+            assert_eq!(lines, expected, "{bytes:?}");
+        };
+        check(b"", &[]);
+        check(b"\n", &[Ok("")]);
+        check(b"a\nb", &[Ok("a"), Ok("b")]);
+        check(b"a\nb\n", &[Ok("a"), Ok("b")]);
+        check(b"a\r\nb\r\n", &[Ok("a"), Ok("b")]);
+        check(b"\xef\xbb\xbfhosts\n", &[Ok("hosts")]);
+        check(b"hosts\nho\xffsts\nlist\n", &[Ok("hosts"), Err(3), Ok("list")]);
+        check(b"\xfe", &[Err(1)]);
+    }
+
     /// The jobs table's times: as short as they can be without being read as another day or year.
     #[test]
     fn when_says_the_day_and_year_when_they_differ() {

@@ -1,5 +1,9 @@
 //! The `remote` command line: parses arguments, runs the chosen command, and maps outcomes to exit codes 0/1/2.
 
+// First, so that its `out!` and `outln!` are known to the modules after it.
+#[macro_use]
+mod out;
+
 mod ci;
 mod cli;
 mod complete;
@@ -20,6 +24,7 @@ mod pipelines;
 mod sandbox;
 mod schedule;
 mod stream;
+mod terminal;
 mod usage;
 
 use std::process::ExitCode;
@@ -126,7 +131,9 @@ fn main() -> ExitCode {
     {
         use tracing_subscriber::prelude::*;
         let filter = tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+            // russh-sftp warns "channel closed" when a connection is lost mid-copy; the copy's result says it in
+            // words, with the host and how far it got.
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,russh_sftp=error"));
         let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter).with_filter(NoSecretLogs);
         tracing_subscriber::registry().with(layer).init();
     }

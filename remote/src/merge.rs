@@ -129,12 +129,12 @@ pub fn run(global: &GlobalArgs, args: &MergeArgs) -> Result<u8, Box<dyn std::err
             return Err(MergeError::Runs { count: runs.len(), runs: names.join(", ") }.into());
         }
         if let Some(merged) = runs.first() {
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = crate::out::Stdout;
             let written = remote_core::pretty::write_json(&mut stdout, &merged_json(merged));
             let _ = written.and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
         }
     } else {
-        print!("{}", summary(&runs));
+        out!("{}", summary(&runs));
     }
     for merged in &runs {
         for shard in &merged.missing {

@@ -31,13 +31,13 @@ pub struct Session {
     /// What the `pretty` step showed last, so the final run is printed unless it is exactly that one.
     last_shown: Arc<Mutex<Option<Shown>>>,
     /// Set by Ctrl-C; cleared before each live line.
-    cancel: Arc<tokio::sync::watch::Sender<bool>>,
+    cancel: crate::interrupt::Switch,
     /// Where named pipelines and user steps come from: the `ops` linked in, or the hot-reloaded one.
     library: Arc<dyn Library>,
     /// Runs scheduled jobs' lines over the same pool with nothing printed and a cancel switch of its own:
     /// Ctrl-C at the prompt is for the line being typed, not for the jobs.
     job_driver: Arc<SessionDriver>,
-    job_cancel: tokio::sync::watch::Sender<bool>,
+    job_cancel: tokio::sync::watch::Sender<Option<remote_core::CancelCause>>,
     /// Where every run's outcome is kept, when there is a history.
     history: std::sync::OnceLock<Arc<remote::history::History>>,
 }
@@ -60,12 +60,13 @@ impl Session {
                 *last_shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(Shown::of(report));
                 // With --json, standard output carries the one JSON document and nothing else.
                 if !json {
-                    print!("{}", pretty::render_view(report, view, pretty::stdout_wants_color()));
+                    out!("{}", pretty::render_view(report, view, pretty::stdout_wants_color()));
                 }
             }
         };
-        let cancel = crate::interrupt::cancel_on_ctrl_c(&runtime);
-        let (job_cancel, _) = tokio::sync::watch::channel(false);
+        let cancel = crate::interrupt::cancel_on_signals(&runtime);
+        crate::out::cancel_on_close(&cancel);
+        let (job_cancel, _) = tokio::sync::watch::channel(None);
         let job_options = ExecOptions {
             timeout: args.timeout,
             max_output_total: args.max_output,
@@ -170,14 +171,14 @@ impl Session {
         }
     }
 
-    /// Whether Ctrl-C was pressed since the line began.
+    /// Whether the line was cancelled (Ctrl-C, or a signal that ends the process) since it began.
     pub fn interrupted(&self) -> bool {
-        *self.cancel.borrow()
+        self.cancel.borrow().is_some()
     }
 
-    /// Re-arms Ctrl-C for the next line, after an earlier one was cancelled.
+    /// Re-arms Ctrl-C for the next line, after an earlier one was cancelled (not once the process is ending).
     pub fn rearm(&self) {
-        self.cancel.send_replace(false);
+        crate::interrupt::rearm(&self.cancel);
     }
 
     /// Runs a prompt line.
@@ -285,14 +286,14 @@ impl Session {
         self.library.jobs(name, hosts)
     }
 
-    /// Kills the commands of the jobs' runs still going (as a timeout would).
-    pub fn cancel_jobs(&self) {
-        self.job_cancel.send_replace(true);
+    /// Kills the commands of the jobs' runs still going (as a timeout would), saying `cause`.
+    pub fn cancel_jobs(&self, cause: remote_core::CancelCause) {
+        self.job_cancel.send_replace(Some(cause));
     }
 
     /// Lets jobs' runs go on again after [`Self::cancel_jobs`].
     pub fn rearm_jobs(&self) {
-        self.job_cancel.send_replace(false);
+        self.job_cancel.send_replace(None);
     }
 
     /// Closes every connection; the next command opens what it needs again. How many were open.
@@ -311,7 +312,7 @@ impl Session {
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
     pub fn report(&self, run: &Run, json: bool) {
         self.print_rest(run, json, |report| {
-            let _ = report.write_json(&mut std::io::stdout().lock());
+            let _ = report.write_json(&mut crate::out::Stdout);
         });
     }
 
@@ -331,7 +332,7 @@ impl Session {
         if json {
             write_json(run);
         } else if last_shown != Some(Shown::of(run)) {
-            print!("{}", pretty::render(run, pretty::stdout_wants_color()));
+            out!("{}", pretty::render(run, pretty::stdout_wants_color()));
         }
         if run.results.is_empty() {
             eprintln!("remote: no hosts are left in the run (a `pick` kept none)");
@@ -497,7 +498,7 @@ pub fn list(global: &GlobalArgs) -> Result<u8, Box<dyn std::error::Error>> {
 /// Prints `registry` as `remote list` does: sections by kind, or one JSON array. A reader that goes away
 /// early (`remote list | head`) ends the listing quietly instead of a panic of `println!`.
 pub fn print_list(registry: &Registry, json: bool) {
-    let _ = write_list(&mut std::io::stdout().lock(), registry, json);
+    let _ = write_list(&mut crate::out::Stdout, registry, json);
 }
 
 /// The field selectors of a data kind, for an operation's entry in the list.

@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> Result<u8, Box<dyn std::e
         }
         SandboxAction::Down => {
             let stopped = sandbox::stop_daemons(&dir);
-            println!("sandbox: stopped {stopped} sshd host(s) from {}", dir.display());
+            outln!("sandbox: stopped {stopped} sshd host(s) from {}", dir.display());
             Ok(EXIT_OK)
         }
     }
@@ -66,16 +66,16 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
         [first, .., last] => format!("{first} … {last}"),
         [] => String::new(),
     };
-    println!(
+    outln!(
         "sandbox: {count} sshd host(s) up ({span}), login user `{}`, state in {}",
         sandbox.login_user(),
         sandbox.dir().display()
     );
-    println!("sandbox: group `{GROUP}` written to {}", inventory.display());
+    outln!("sandbox: group `{GROUP}` written to {}", inventory.display());
     if !logins_work(inventory, &sandbox)? {
         return Ok(EXIT_HOST_FAILED);
     }
-    println!("sandbox: every host lets `{}` in; try `remote run listing {GROUP}` or `remote live`", sandbox.login_user());
+    outln!("sandbox: every host lets `{}` in; try `remote run listing {GROUP}` or `remote live`", sandbox.login_user());
     Ok(EXIT_OK)
 }
 

@@ -57,9 +57,9 @@ fn print_lines(lines: mpsc::Receiver<Printed>, queued: Arc<AtomicUsize>, dropped
     for printed in lines {
         match printed {
             Printed::Line { to_stdout, text } => {
-                // A reader that went away (`| head`) is not an error of the run.
+                // A reader that went away (`| head`) cancels the run (`out::Stdout` sees to it), not the printer.
                 let _ = if to_stdout {
-                    std::io::stdout().lock().write_all(text.as_bytes())
+                    crate::out::Stdout.write_all(text.as_bytes())
                 } else {
                     std::io::stderr().lock().write_all(text.as_bytes())
                 };
@@ -70,7 +70,7 @@ fn print_lines(lines: mpsc::Receiver<Printed>, queued: Arc<AtomicUsize>, dropped
                 if lost > 0 {
                     eprintln!("remote: {lost} streamed line(s) not shown: the terminal read more slowly than the hosts wrote");
                 }
-                let _ = std::io::stdout().flush();
+                let _ = crate::out::Stdout.flush();
                 let _ = done.send(());
             }
         }

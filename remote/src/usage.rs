@@ -32,7 +32,7 @@ pub fn json_error(json: bool, message: &str, at: At<'_>) {
         "column": at.column,
         "results": [],
     });
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::out::Stdout;
     // A closed stdout is not a second error to report.
     let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
 }

@@ -14,8 +14,9 @@ use sha2::{Digest, Sha256};
 use remote_core::quote::quote;
 use remote_core::report::{HostError, Output};
 
+use super::fault::{Temporaries, explain_write, folder_of, is_temporary};
 use super::{COPIED_FILE_MODE, COPIED_FOLDER_MODE, COPY_BUFFER, Raw, Stamp};
-use super::{done, forget, remote_path, send_file};
+use super::{done, forget, remote_failure, remote_path, send_file};
 use crate::connection::Connection;
 
 /// One entry of a folder tree: a folder, or a file with its stamp (`None` for what is neither, on the host).
@@ -50,6 +51,9 @@ struct Plan {
     same: usize,
     /// Local symbolic links and special files, which are not copied.
     links: usize,
+    /// Temporary files of other copies (in flight on a folder another host shares, or left by a copy that was
+    /// stopped), which `--delete` leaves alone.
+    temporaries: usize,
 }
 
 impl Plan {
@@ -134,23 +138,42 @@ fn walk_local(root: &Path) -> Result<(LocalTree, BTreeSet<String>), HostError> {
 /// deepest first so that folders are empty when their turn comes. A name that is a symbolic link or special
 /// file here is not copied, but it is not missing either: the host's copy stays, and all in it (as
 /// `rsync --delete` does).
+///
+/// Another copy's temporary file is never removed, nor the folder that holds it: on a folder several hosts
+/// share, it is a copy in flight.
 fn extras(remote: &RemoteTree, local: &LocalTree, skipped: &BTreeSet<String>) -> Vec<(String, Node)> {
     let kept_here = |rel: &str| {
         // `rel` itself or a folder above it that is skipped here: `uploads` keeps `uploads/a/b.jpg`.
         let mut prefixes = rel.match_indices('/').map(|(at, _)| &rel[..at]).chain([rel]);
         local.contains_key(rel) || prefixes.any(|prefix| skipped.contains(prefix))
     };
-    remote.iter().rev().filter(|(rel, _)| !kept_here(rel)).map(|(rel, node)| (rel.clone(), *node)).collect()
+    let holds_temporary = |folder: &str| {
+        remote.keys().any(|rel| rel.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')) && is_temporary(name_of(rel)))
+    };
+    remote
+        .iter()
+        .rev()
+        .filter(|(rel, _)| !kept_here(rel) && !is_temporary(name_of(rel)))
+        .filter(|(rel, node)| !matches!(node, Node::Folder(_)) || !holds_temporary(rel))
+        .map(|(rel, node)| (rel.clone(), *node))
+        .collect()
+}
+
+/// The last part of a relative path.
+fn name_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or(rel, |(_, name)| name)
 }
 
 /// The host's tree under `root`, by path relative to it.
-async fn walk_remote(sftp: &SftpSession, root: &str) -> Result<RemoteTree, HostError> {
+async fn walk_remote(connection: &Connection, sftp: &SftpSession, root: &str) -> Result<RemoteTree, HostError> {
     let mut tree = BTreeMap::new();
     let mut pending = vec![String::new()];
     while let Some(prefix) = pending.pop() {
         let dir = if prefix.is_empty() { root.to_string() } else { format!("{root}/{prefix}") };
-        let entries =
-            sftp.read_dir(dir.clone()).await.map_err(|e| HostError::RemoteFile { path: dir.clone(), cause: e.to_string() })?;
+        let entries = match sftp.read_dir(dir.clone()).await {
+            Ok(entries) => entries,
+            Err(e) => return Err(remote_failure(connection, &dir, &e).await),
+        };
         for entry in entries {
             let name = entry.file_name();
             if name == "." || name == ".." {
@@ -256,6 +279,7 @@ pub(crate) async fn sync(
     local_dir: &Path,
     remote_dir: &str,
     mode: SyncMode<'_>,
+    temporaries: &Temporaries,
 ) -> Result<Output, HostError> {
     let root = remote_path(remote_dir).trim_end_matches('/').to_string();
     let root = if root.is_empty() { "/".to_string() } else { root };
@@ -272,7 +296,7 @@ pub(crate) async fn sync(
         let _ = sftp.close().await;
         return Ok(done(plan.changes(), describe(&plan, mode.delete)));
     }
-    let sent = apply_on_session(&sftp, &plan, &local, &root, at).await;
+    let sent = apply_on_session(connection, &sftp, &plan, &local, &root, at, temporaries).await;
     let _ = sftp.close().await;
     let sent = sent?;
 
@@ -282,13 +306,30 @@ pub(crate) async fn sync(
     let mut failure = None;
     for (partial, target) in &sent {
         if failure.is_some() {
-            let _ = raw.raw.remove(partial.clone()).await;
+            if raw.raw.remove(partial.clone()).await.is_ok() {
+                temporaries.forget(partial);
+            }
             continue;
         }
         match raw.rename_over(partial, target).await {
-            Ok(()) => renamed += 1,
+            Ok(()) => {
+                temporaries.forget(partial);
+                renamed += 1;
+            }
             Err(e) => failure = Some(e),
         }
+    }
+    // Stopped halfway through the renames, the folder is part new and part old: said, with the way out.
+    if let Some(e) = failure.take().filter(|_| renamed > 0) {
+        failure = Some(super::fault::noted(
+            e,
+            &format!(
+                "; {renamed} of {} files were already replaced, so the folder holds {renamed} new and {} old ones: run the \
+                 sync again to complete it",
+                sent.len(),
+                sent.len() - renamed
+            ),
+        ));
     }
     let mut deleted = 0;
     if failure.is_none() {
@@ -300,7 +341,8 @@ pub(crate) async fn sync(
             match gone {
                 Ok(_) => deleted += 1,
                 Err(e) => {
-                    failure = Some(HostError::RemoteFile { path: at(rel), cause: format!("cannot remove it: {e}") });
+                    let why = super::fault::explain(connection, &e).await;
+                    failure = Some(HostError::RemoteFile { path: at(rel), cause: format!("cannot remove it: {why}") });
                     break;
                 }
             }
@@ -324,8 +366,15 @@ pub(crate) async fn sync(
     if plan.links > 0 {
         message.push_str(&format!("; {} symbolic link(s) or special file(s) here skipped", plan.links));
     }
+    if plan.temporaries > 0 {
+        message.push_str(&format!("; {}", others_temporaries(plan.temporaries)));
+    }
     Ok(done(plan.changes(), message))
 }
+
+/// Why a sync stops at a name that is a file on one side and a folder on the other.
+const NO_REPLACING: &str = "(sync never replaces one with the other, not even with --delete, which removes only names the \
+                            local folder does not have)";
 
 /// Works out what the sync of this host must do, changing nothing.
 async fn plan(
@@ -339,7 +388,7 @@ async fn plan(
     let (local, skipped) = walk_local(local_dir)?;
     let mut plan = Plan { links: skipped.len(), ..Plan::default() };
     let remote = match sftp.metadata(root.to_string()).await {
-        Ok(attrs) if attrs.is_dir() => walk_remote(sftp, root).await?,
+        Ok(attrs) if attrs.is_dir() => walk_remote(connection, sftp, root).await?,
         Ok(_) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() }),
         // Only a folder that is not there is made; one that cannot be looked at (permission denied) is an error,
         // in a dry run too, where "would make it" would not be true.
@@ -347,7 +396,7 @@ async fn plan(
             plan.root_missing = true;
             BTreeMap::new()
         }
-        Err(e) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: e.to_string() }),
+        Err(e) => return Err(remote_failure(connection, remote_dir, &e).await),
     };
     let at = |rel: &str| if root == "/" { format!("/{rel}") } else { format!("{root}/{rel}") };
     let mut same_size = Vec::new();
@@ -357,11 +406,14 @@ async fn plan(
             (Node::Folder(_), Some(Node::File(_))) => {
                 return Err(HostError::RemoteFile {
                     path: at(rel),
-                    cause: "a file on the host, a folder here; remove it or use --delete".into(),
+                    cause: format!("a file on the host, a folder here: remove the host's file first {NO_REPLACING}"),
                 });
             }
             (Node::File(_), Some(Node::Folder(_))) => {
-                return Err(HostError::RemoteFile { path: at(rel), cause: "a folder on the host, a file here".into() });
+                return Err(HostError::RemoteFile {
+                    path: at(rel),
+                    cause: format!("a folder on the host, a file here: remove the host's folder first {NO_REPLACING}"),
+                });
             }
             (Node::File(Some(stamp)), there) => {
                 let there = match there {
@@ -399,29 +451,33 @@ async fn plan(
     if mode.delete {
         plan.delete = extras(&remote, &local, &skipped);
     }
+    plan.temporaries = remote.keys().filter(|rel| !local.contains_key(*rel) && is_temporary(name_of(rel))).count();
     Ok((plan, local))
 }
 
 /// Makes the folders, sends the files to temporary names and re-stamps the files whose content is the same;
 /// the temporary names and their targets, for the renames. On failure the files sent so far are removed.
 async fn apply_on_session(
+    connection: &Connection,
     sftp: &SftpSession,
     plan: &Plan,
     local: &LocalTree,
     root: &str,
     at: impl Fn(&str) -> String,
+    temporaries: &Temporaries,
 ) -> Result<Vec<(String, String)>, HostError> {
-    let remote_error =
-        |path: &str, e: russh_sftp::client::error::Error| HostError::RemoteFile { path: path.to_string(), cause: e.to_string() };
     if plan.root_missing {
-        sftp.create_dir(root.to_string()).await.map_err(|e| remote_error(root, e))?;
+        make_folder(connection, sftp, root).await?;
     }
     // Parents before children (the plan is in path order), so every file has its folder.
     for (rel, mode) in &plan.folders {
-        sftp.create_dir(at(rel)).await.map_err(|e| remote_error(&at(rel), e))?;
+        make_folder(connection, sftp, &at(rel)).await?;
         let mode = *mode & COPIED_FOLDER_MODE;
         let attrs = FileAttributes { permissions: Some(mode), ..FileAttributes::empty() };
-        sftp.set_metadata(at(rel), attrs).await.map_err(|e| remote_error(&at(rel), e))?;
+        if let Err(e) = sftp.set_metadata(at(rel), attrs).await {
+            let why = explain_write(connection, sftp, &at(rel), 0, &e).await;
+            return Err(HostError::RemoteFile { path: at(rel), cause: format!("cannot set the folder's mode: {why}") });
+        }
     }
     for (rel, stamp) in &plan.restamp {
         let attrs = FileAttributes {
@@ -430,20 +486,48 @@ async fn apply_on_session(
             atime: Some(stamp.mtime),
             ..FileAttributes::empty()
         };
-        sftp.set_metadata(at(rel), attrs).await.map_err(|e| remote_error(&at(rel), e))?;
+        if let Err(e) = sftp.set_metadata(at(rel), attrs).await {
+            let why = explain_write(connection, sftp, folder_of(&at(rel)), 0, &e).await;
+            return Err(HostError::RemoteFile { path: at(rel), cause: format!("cannot set the file's time and mode: {why}") });
+        }
     }
     let mut sent = Vec::with_capacity(plan.send.len());
     for rel in &plan.send {
         let (Node::File(Some(stamp)), path) = &local[rel] else { continue };
-        match send_file(sftp, path, *stamp, &at(rel), &at(rel)).await {
+        match send_file(connection, sftp, path, *stamp, &at(rel), &at(rel), temporaries).await {
             Ok((partial, _)) => sent.push((partial, at(rel))),
             Err(e) => {
-                forget(sftp, &sent).await;
+                forget(sftp, &sent, temporaries).await;
                 return Err(e);
             }
         }
     }
     Ok(sent)
+}
+
+/// Makes the folder `path`. One that is there by now is as good: another host that shares the filesystem (NFS
+/// homes, the sandbox) may have made it a moment ago. SFTP says only "Failure" for a name that exists, so the
+/// host is asked what is there.
+async fn make_folder(connection: &Connection, sftp: &SftpSession, path: &str) -> Result<(), HostError> {
+    let Err(e) = sftp.create_dir(path.to_string()).await else { return Ok(()) };
+    match sftp.metadata(path.to_string()).await {
+        Ok(attrs) if attrs.is_dir() => Ok(()),
+        Ok(_) => {
+            Err(HostError::RemoteFile { path: path.to_string(), cause: "cannot make the folder: a file has that name".into() })
+        }
+        Err(_) => {
+            let why = explain_write(connection, sftp, folder_of(path), 1, &e).await;
+            Err(HostError::RemoteFile { path: path.to_string(), cause: format!("cannot make the folder: {why}") })
+        }
+    }
+}
+
+/// The temporary files of other copies that a sync found and left alone, in words.
+fn others_temporaries(count: usize) -> String {
+    format!(
+        "{count} temporary file(s) of another copy left alone (`.NAME.remote-….tmp`: a copy in progress from a host \
+         that shares this folder, or one that was stopped)"
+    )
 }
 
 /// Names shown of each kind of change in a dry run's report; the rest are counted.
@@ -484,6 +568,9 @@ fn describe(plan: &Plan, delete: bool) -> String {
     parts.push(format!("{} unchanged", plan.same));
     if plan.links > 0 {
         parts.push(format!("{} symbolic link(s) or special file(s) here skipped", plan.links));
+    }
+    if plan.temporaries > 0 {
+        parts.push(others_temporaries(plan.temporaries));
     }
     parts.join("; ")
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use remote_core::{HostError, Kill, Report, StopReason, Stopped, quote};
+use remote_core::{CancelCause, HostError, Kill, Report, StopReason, Stopped, quote};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use tests::{TestHosts, processes_with, runtime};
 
@@ -173,7 +173,7 @@ fn cancel_tells_started_commands_from_waiting_ones() {
     let hosts = TestHosts::start(1);
     let spec = hosts.specs().remove(0);
     let pool = SessionPool::new(PoolConfig { channels_per_host: 1, ..PoolConfig::default() });
-    let (cancel, watch) = tokio::sync::watch::channel(false);
+    let (cancel, watch) = tokio::sync::watch::channel(None);
     let options = ExecOptions { cancel: Some(watch), ..ExecOptions::default() };
     let runtime = runtime();
     let (first, second) = runtime.block_on(async {
@@ -186,11 +186,15 @@ fn cancel_tells_started_commands_from_waiting_ones() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let second = start("echo never");
         tokio::time::sleep(Duration::from_millis(700)).await;
-        cancel.send_replace(true);
+        cancel.send_replace(Some(CancelCause::CtrlC));
         (first.await.expect("task"), second.await.expect("task"))
     });
     let output = first.output().expect("the first command ran");
-    assert_eq!(output.stopped, Some(Stopped { reason: StopReason::Cancelled, kill: Kill::Killed }), "{first:?}");
+    assert_eq!(
+        output.stopped,
+        Some(Stopped { reason: StopReason::Cancelled(CancelCause::CtrlC), kill: Kill::Killed }),
+        "{first:?}"
+    );
     assert_eq!(output.stdout, b"running\n");
     assert!(matches!(second.outcome, Err(HostError::NotStarted)), "{second:?}");
     assert!(second.error_text().unwrap().starts_with("not started"), "{second:?}");
@@ -229,9 +233,9 @@ fn stop_on_five_hosts(hosts: &TestHosts, login: &str) {
         // The duration is the marker: no other process sleeps for exactly this long.
         let marker = format!("30.{}{}{round}", std::process::id(), login.len());
         let command = format!("sleep {marker}");
-        let (cancel, watch) = tokio::sync::watch::channel(false);
+        let (cancel, watch) = tokio::sync::watch::channel(None);
         let (options, reason) = match round {
-            3 => (ExecOptions { cancel: Some(watch), ..ExecOptions::default() }, StopReason::Cancelled),
+            3 => (ExecOptions { cancel: Some(watch), ..ExecOptions::default() }, StopReason::Cancelled(CancelCause::Terminate)),
             4 => {
                 let deadline = Some(remote_ssh::pool::Deadline::after(second));
                 (ExecOptions { deadline, ..ExecOptions::default() }, StopReason::Deadline { after: second })
@@ -244,7 +248,7 @@ fn stop_on_five_hosts(hosts: &TestHosts, login: &str) {
         let results = runtime.block_on(async {
             let ctrl_c = async {
                 tokio::time::sleep(second).await;
-                cancel.send_replace(true);
+                cancel.send_replace(Some(CancelCause::Terminate));
             };
             tokio::join!(pool.exec(&specs, &command, &options), ctrl_c).0
         });
