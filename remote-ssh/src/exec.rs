@@ -135,9 +135,10 @@ pub async fn run_command(
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
     // A prompt no command could print by chance: the password is written when, and only when, it appears.
     let prompt = elevation.as_ref().and_then(|e| e.password).map(|_| format!("[remote-sudo-{:016x}] ", nonce()));
+    let token = nonce();
     let line = match &elevation {
-        None => supervised(command),
-        Some(_) => supervised_as_root(command, prompt.as_deref()),
+        None => supervised(command, token),
+        Some(_) => supervised_as_root(command, prompt.as_deref(), token),
     };
     // Nothing has run until the server accepts the request, so a deadline passing before that is a host not
     // started, not a command to kill.
@@ -150,7 +151,7 @@ pub async fn run_command(
     let mut password = elevation.as_ref().and_then(|e| e.password);
 
     let deadline = tokio::time::Instant::now() + limits.timeout;
-    let mut capture = Capture { output: Output::default(), stdout: StdoutReader::default(), limits };
+    let mut capture = Capture { output: Output::default(), stdout: StdoutReader::new(token), limits };
     let stop = loop {
         tokio::select! {
             message = channel.wait() => match message {
@@ -227,16 +228,18 @@ pub struct Elevation<'a> {
 /// which the root shell takes off again) so that [`sudo_refusal`] can read them. With a password, sudo reads it
 /// from standard input after printing `prompt`; without, `-n` fails at once where one is needed. The command itself
 /// always reads /dev/null.
-pub fn supervised_as_root(command: &str, prompt: Option<&str>) -> String {
+pub fn supervised_as_root(command: &str, prompt: Option<&str>, token: u64) -> String {
     let inner = remote_core::quote::quote(&format!("unset LC_ALL; exec </dev/null; {command}")).into_owned();
     let present = "command -p -v sudo >/dev/null 2>&1 || { echo 'remote: sudo is not installed on this host' >&2; exit 127; }";
     match prompt {
         Some(prompt) => format!(
-            "printf 'remote-pgid:%s\\n' \"$$\"; {present}; LC_ALL=C command -p sudo -S -p {} -- sh -c {inner}",
+            "printf 'remote-pgid-{token:016x}:%s\\n' \"$$\"; {present}; LC_ALL=C command -p sudo -S -p {} -- sh -c {inner}",
             remote_core::quote::quote(prompt)
         ),
         None => {
-            format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; {present}; LC_ALL=C command -p sudo -n -- sh -c {inner}")
+            format!(
+                "printf 'remote-pgid-{token:016x}:%s\\n' \"$$\"; exec </dev/null; {present}; LC_ALL=C command -p sudo -n -- sh -c {inner}"
+            )
         }
     }
 }
@@ -359,14 +362,22 @@ async fn await_process_group(channel: &mut Channel<client::Msg>, capture: &mut C
     capture.stdout.process_group
 }
 
-/// Start of the first stdout line of every command: the remote shell's process group id.
-const PGID_MARK: &[u8] = b"remote-pgid:";
+/// The line every command prints first: `remote-pgid-TOKEN:GROUP`, the remote shell's process group, with a
+/// token of the command's own so that nothing a login prints (a banner, an rc file's echo) can pass for it.
+fn pgid_mark(token: u64) -> Vec<u8> {
+    format!("remote-pgid-{token:016x}:").into_bytes()
+}
 
 /// Digits a process group id can have (Linux pids stop at 2^22; 10 digits cover any 32-bit id).
 const MAX_PGID_DIGITS: usize = 10;
 
-/// Prefixes `command` so the remote shell first reports its process group, then runs the command with
-/// stdin on `/dev/null` (commands that read stdin finish instead of hanging).
+/// How much of stdout is searched for the process-group line: a login shell's rc files may print before it,
+/// but not without bound (past this, the command's output is taken as it is, and the group as not reported).
+const PREAMBLE_SEARCH: usize = 64 << 10;
+
+/// Prefixes `command` so the remote shell first reports its process group (after the `token` of
+/// [`pgid_mark`]), then runs the command with stdin on `/dev/null` (commands that read stdin finish instead of
+/// hanging).
 ///
 /// sshd makes the session's shell a session and process-group leader, so `$$` names the group and the
 /// session of everything the command starts. On timeout a second channel stops and kills what is in them
@@ -374,54 +385,68 @@ const MAX_PGID_DIGITS: usize = 10;
 /// for root logins (no privilege separation after login) and cannot say what is left, and merely closing
 /// the channel would leave the process running and holding one of the server's `MaxSessions`.
 /// Both added words are shell builtins: the server forks nothing extra.
-pub fn supervised(command: &str) -> String {
-    format!("printf 'remote-pgid:%s\\n' \"$$\"; exec </dev/null; {command}")
+pub fn supervised(command: &str, token: u64) -> String {
+    format!("printf 'remote-pgid-{token:016x}:%s\\n' \"$$\"; exec </dev/null; {command}")
 }
 
-/// Takes the process-group line off the front of stdout.
-#[derive(Default)]
+/// Takes the process-group line out of stdout, wherever what the login printed first puts it.
 struct StdoutReader {
-    /// Bytes of the first line while it is incomplete; `None` once the preamble is dealt with.
-    head: Option<Vec<u8>>,
-    started: bool,
+    /// The line's start, token included.
+    mark: Vec<u8>,
+    /// Bytes that may still hold the line (or its start); `None` once the line is found or given up on.
+    held: Option<Vec<u8>>,
+    /// Bytes searched so far.
+    searched: usize,
     /// The remote shell's process group, once reported.
     process_group: Option<u32>,
 }
 
 impl StdoutReader {
-    /// The part of `data` that is the command's own output.
-    fn strip_preamble(&mut self, data: &[u8]) -> Vec<u8> {
-        if !self.started {
-            self.started = true;
-            self.head = Some(Vec::new());
-        }
-        let Some(head) = self.head.as_mut() else { return data.to_vec() };
-        head.extend_from_slice(data);
-        let prefix_len = head.len().min(PGID_MARK.len());
-        let newline = head.iter().position(|b| *b == b'\n');
-        // Not our line (a login shell that printed something first), or longer than a process group number could
-        // make it: everything is output, and nothing is held back without bound.
-        let longest = PGID_MARK.len() + MAX_PGID_DIGITS;
-        let ours = head[..prefix_len] == PGID_MARK[..prefix_len] && newline.map_or(head.len() <= longest, |at| at <= longest);
-        if !ours {
-            return self.head.take().unwrap_or_default();
-        }
-        let Some(newline) = newline else { return Vec::new() };
-        let rest = head.split_off(newline + 1);
-        // Groups 0 and 1 would make `kill -- -N` mean "our own group" or "every process we may signal".
-        self.process_group =
-            std::str::from_utf8(&head[PGID_MARK.len()..newline]).ok().and_then(|p| p.parse().ok()).filter(|group| *group > 1);
-        self.head = None;
-        rest
+    fn new(token: u64) -> Self {
+        StdoutReader { mark: pgid_mark(token), held: Some(Vec::new()), searched: 0, process_group: None }
     }
 
-    /// True while the first line may still turn out to be the preamble.
+    /// The part of `data` that is output (the command's, or what its login printed before it).
+    fn strip_preamble(&mut self, data: &[u8]) -> Vec<u8> {
+        let Some(held) = self.held.as_mut() else { return data.to_vec() };
+        held.extend_from_slice(data);
+        self.searched += data.len();
+        if let Some(at) = held.windows(self.mark.len()).position(|window| window == self.mark) {
+            let digits = &held[at + self.mark.len()..];
+            match digits.iter().position(|b| *b == b'\n') {
+                Some(newline) if newline <= MAX_PGID_DIGITS => {
+                    // Groups 0 and 1 would make `kill -- -N` mean "our own group" or "every process we may signal".
+                    self.process_group =
+                        std::str::from_utf8(&digits[..newline]).ok().and_then(|p| p.parse().ok()).filter(|group| *group > 1);
+                    let rest = digits[newline + 1..].to_vec();
+                    let mut out = held[..at].to_vec();
+                    out.extend_from_slice(&rest);
+                    self.held = None;
+                    return out;
+                }
+                // Longer than a process group number could make it: not our line after all.
+                Some(_) => return self.held.take().unwrap_or_default(),
+                None if digits.len() > MAX_PGID_DIGITS => return self.held.take().unwrap_or_default(),
+                None => return Vec::new(),
+            }
+        }
+        if self.searched > PREAMBLE_SEARCH {
+            return self.held.take().unwrap_or_default();
+        }
+        // What cannot be the start of the line is output now, so that a login's banner streams as it comes.
+        let keep = held.len().min(self.mark.len() - 1);
+        let out = held[..held.len() - keep].to_vec();
+        held.drain(..held.len() - keep);
+        out
+    }
+
+    /// True while the process-group line may still come.
     fn pending(&self) -> bool {
-        !self.started || self.head.is_some()
+        self.held.is_some()
     }
 
     fn finish(&mut self) -> Vec<u8> {
-        self.head.take().unwrap_or_default()
+        self.held.take().unwrap_or_default()
     }
 }
 
@@ -467,8 +492,11 @@ fn signal_text(signal: &Sig) -> String {
 mod tests {
     use super::*;
 
+    /// The token of the tests' process-group lines.
+    const TOKEN: u64 = 0xfeed;
+
     fn strip(chunks: &[&[u8]]) -> (Vec<u8>, Option<u32>) {
-        let mut reader = StdoutReader::default();
+        let mut reader = StdoutReader::new(TOKEN);
         let mut out = Vec::new();
         for chunk in chunks {
             out.extend(reader.strip_preamble(chunk));
@@ -501,14 +529,38 @@ mod tests {
     }
 
     #[test]
-    fn the_process_group_line_is_taken_off_stdout() {
-        assert_eq!(strip(&[b"remote-pgid:42\nhello\n"]), (b"hello\n".to_vec(), Some(42)));
-        assert_eq!(strip(&[b"remote-", b"pgid:7", b"\nhi", b" there"]), (b"hi there".to_vec(), Some(7)));
-        assert_eq!(strip(&[b"something else\n"]), (b"something else\n".to_vec(), None));
-        assert_eq!(strip(&[b"remote-pg"]), (b"remote-pg".to_vec(), None));
-        assert_eq!(strip(&[b"remote-pgid:1\nx"]), (b"x".to_vec(), None));
-        let endless: Vec<u8> = [&b"remote-pgid:"[..], &[b'9'; 40]].concat();
-        assert_eq!(strip(&[&endless, b"\n"]), ([&endless[..], b"\n"].concat(), None));
-        assert_eq!(strip(&[]), (Vec::new(), None));
+    fn the_process_group_line_is_taken_off_stdout_wherever_the_login_put_it() {
+        let mark = "remote-pgid-000000000000feed:";
+        let line = |group: &str| format!("{mark}{group}\n");
+        let check = |chunks: &[&str], expected: &str, group: Option<u32>| {
+            let chunks: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+            assert_eq!(strip(&chunks), (expected.as_bytes().to_vec(), group), "{chunks:?}");
+        };
+        check(&[&format!("{}hello\n", line("42"))], "hello\n", Some(42));
+        check(&["remote-", "pgid-000000000000feed:7", "\nhi", " there"], "hi there", Some(7));
+        check(&["something else\n"], "something else\n", None);
+        check(&["remote-pg"], "remote-pg", None);
+        check(&[&format!("{}x", line("1"))], "x", None);
+        // A banner or an rc file's echo before the line stays output; the line never is.
+        check(&[&format!("WELCOME\n{}hi\n", line("17639"))], "WELCOME\nhi\n", Some(17639));
+        check(&["WELCOME to ", "the host\nremote-pgid-0000", "00000000feed:99", "\nhi\n"], "WELCOME to the host\nhi\n", Some(99));
+        // Another token (an old command's, or one a banner prints) is not ours.
+        check(&["remote-pgid-00000000000beef0:5\nhi\n"], "remote-pgid-00000000000beef0:5\nhi\n", None);
+        let endless = format!("{mark}{}", "9".repeat(40));
+        check(&[&endless, "\n"], &format!("{endless}\n"), None);
+        check(&[], "", None);
+    }
+
+    #[test]
+    fn a_login_that_prints_without_end_is_not_searched_without_end() {
+        let mut reader = StdoutReader::new(TOKEN);
+        let chunk = vec![b'x'; 16 << 10];
+        let mut out = 0;
+        for _ in 0..8 {
+            out += reader.strip_preamble(&chunk).len();
+        }
+        assert!(!reader.pending(), "given up after {PREAMBLE_SEARCH} bytes");
+        assert_eq!(out + reader.finish().len(), 8 * chunk.len());
+        assert_eq!(reader.strip_preamble(&pgid_mark(TOKEN)), pgid_mark(TOKEN), "later output is output");
     }
 }

@@ -138,6 +138,7 @@ fn main() -> ExitCode {
         tracing_subscriber::registry().with(layer).init();
     }
     limits::raise_open_files();
+    out::watch_reader();
     let connects = matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_) | Command::Live(_));
     match identity {
         Ok(identity) => {

@@ -93,6 +93,38 @@ fn closed() {
     });
 }
 
+/// Notices a reader that leaves while nothing is being written (a quiet command, the prompt between lines):
+/// when stdout is a pipe or a socket, a thread waits for it to report an error or hang-up, and then stdout is
+/// closed as a failed write would close it. Without this, a closed pipe would be seen only at the next write.
+pub fn watch_reader() {
+    // SAFETY: fstat writes into the zeroed struct it is given.
+    let kind = unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        if libc::fstat(libc::STDOUT_FILENO, &mut stat) != 0 {
+            return;
+        }
+        stat.st_mode & libc::S_IFMT
+    };
+    if kind != libc::S_IFIFO && kind != libc::S_IFSOCK {
+        return;
+    }
+    let _ = std::thread::Builder::new().name("stdout-reader".into()).spawn(|| {
+        loop {
+            // No events asked for: poll still reports an error (the pipe's reader is gone) or a hang-up.
+            let mut watched = libc::pollfd { fd: libc::STDOUT_FILENO, events: 0, revents: 0 };
+            // SAFETY: one pollfd, owned here, for the whole call.
+            let ready = unsafe { libc::poll(&mut watched, 1, -1) };
+            if ready > 0 && watched.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                closed();
+                return;
+            }
+            if ready < 0 && std::io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    });
+}
+
 /// Whether descriptors `a` and `b` are the same open file (the same pipe, for `2>&1 | head`).
 fn same_file(a: libc::c_int, b: libc::c_int) -> bool {
     // SAFETY: fstat writes into the zeroed structs it is given and reads nothing else.

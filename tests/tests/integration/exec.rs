@@ -116,6 +116,37 @@ fn a_command_past_its_timeout_is_killed_on_the_host() {
     assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the remote command outlived its timeout");
 }
 
+/// A login that prints a banner on stdout before the command (an rc file's `echo`, a ForceCommand wrapper): the
+/// banner stays the host's output, the internal process-group line never reaches it, and a timeout still kills
+/// the command's group, which was found after the banner.
+#[test]
+fn a_login_banner_on_stdout_hides_neither_the_output_nor_the_process_group() {
+    let mut hosts = TestHosts::start(1);
+    let wrapper = "ForceCommand /bin/sh -c 'echo WELCOME-to-the-host; echo remote-pgid:1; eval \"$SSH_ORIGINAL_COMMAND\"'";
+    hosts.sandbox.server_mut(0).configure(wrapper).expect("a server whose logins print a banner");
+    let options = ExecOptions { timeout: Duration::from_secs(20), ..ExecOptions::default() };
+    let run = exec(&hosts, &["echo", "hi"], &options);
+    assert!(run.all_ok(), "{:?}", run.results[0]);
+    let stdout = String::from_utf8_lossy(&run.results[0].output().unwrap().stdout).into_owned();
+    // A line that looks like the old, token-less marker is the banner's, and stays.
+    assert_eq!(stdout, "WELCOME-to-the-host\nremote-pgid:1\nhi\n");
+
+    let marker = format!("remote-banner-marker-{}", std::process::id());
+    let options = ExecOptions { timeout: Duration::from_millis(800), ..ExecOptions::default() };
+    let run = exec(&hosts, &["sh", "-c", &format!("sleep 300; echo {marker}")], &options);
+    assert_eq!(
+        run.results[0].error_text().unwrap(),
+        "timed out after 800ms; the remote command was killed",
+        "{:?}",
+        run.results[0]
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the command outlived its timeout");
+}
+
 #[test]
 fn commands_reading_stdin_do_not_hang() {
     let hosts = TestHosts::start(1);

@@ -4,6 +4,7 @@ mod r#become;
 mod check;
 mod ci;
 mod cli;
+mod endings;
 mod exec;
 mod file_safety;
 mod files;
