@@ -54,20 +54,43 @@ impl EvalError {
     ///   ^^^
     ///   help: did you mean `ls`?
     /// ```
+    ///
+    /// What the user typed reaches the terminal made safe (an escape or a bidirectional override shows as `·`)
+    /// and, on a long line, only around the error: a pasted megabyte is not echoed back.
     pub fn render(&self, line: &str) -> String {
-        let width = self.at.end.saturating_sub(self.at.start).max(1);
+        let (shown, caret_at) = window(line, self.at.start);
+        let width = self.at.end.saturating_sub(self.at.start).clamp(1, ECHO_CHARS);
         let mut text = format!(
-            "error: {} (column {})\n  {line}\n  {}{}\n",
-            self.message,
+            "error: {} (column {})\n  {shown}\n  {}{}\n",
+            crate::pretty::bounded(&self.message),
             self.at.start,
-            " ".repeat(self.at.start - 1),
+            " ".repeat(caret_at - 1),
             "^".repeat(width)
         );
         if let Some(help) = &self.help {
-            text.push_str(&format!("  help: {help}\n"));
+            text.push_str(&format!("  help: {}\n", crate::pretty::bounded(help)));
         }
         text
     }
+}
+
+/// Characters of the user's line shown under an error: about a screen line.
+const ECHO_CHARS: usize = 100;
+
+/// The part of `line` shown under an error at `column` (1-based, in characters), made safe for a terminal, and
+/// the column of the error in it: the whole line when it is short, else [`ECHO_CHARS`] around the error with `…`
+/// where it was cut.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let count = line.chars().count();
+    if count <= ECHO_CHARS {
+        return (crate::pretty::sanitize(line), column);
+    }
+    // A third of the window before the error, the rest after it.
+    let first = column.saturating_sub(1 + ECHO_CHARS / 3).min(count - ECHO_CHARS);
+    let piece: String = line.chars().skip(first).take(ECHO_CHARS).collect();
+    let (before, after) = (if first > 0 { "…" } else { "" }, if first + ECHO_CHARS < count { "…" } else { "" });
+    let shown = format!("{before}{}{after}", crate::pretty::sanitize(&piece));
+    (shown, column - first + before.chars().count())
 }
 
 impl fmt::Display for EvalError {
@@ -461,4 +484,44 @@ fn library(context: &Context, call: Call, on: On) -> Run {
         None => Err("no ops library is loaded".into()),
     };
     result.unwrap_or_else(|cause| on.refuse(&name, HostError::Library { cause }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_echoes_a_safe_window_of_the_line() {
+        let check = |line: &str, start: usize, end: usize, expected: &str| {
+            let error = EvalError::new("unknown operation `x`", Columns { start, end });
+            assert_eq!(error.render(line), expected, "{line:?}");
+        };
+        check("lss(sandbox)", 1, 4, "error: unknown operation `x` (column 1)\n  lss(sandbox)\n  ^^^\n");
+        // An escape or a bidirectional override is shown as `·`, one for one, so the caret stays under its column.
+        check("a(\u{1b}[31m, \u{202e}b)", 10, 11, "error: unknown operation `x` (column 10)\n  a(·[31m, ·b)\n           ^\n");
+        // A long line: a window around the error, cut with `…`, the caret under the same character.
+        let long = format!("ls(sandbox, \"{}\") | oops | {}", "A".repeat(1000), "B".repeat(1000));
+        let column = long.find("oops").unwrap() + 1;
+        let rendered = EvalError::new("unknown step `oops`", Columns { start: column, end: column + 4 }).render(&long);
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert_eq!(lines.len(), 3, "{rendered}");
+        assert!(lines[1].chars().count() <= 2 + 2 + 100, "{}", lines[1]);
+        assert!(lines[1].starts_with("  …") && lines[1].ends_with('…'), "{}", lines[1]);
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(lines[1].chars().skip(caret).take(4).collect::<String>(), "oops", "{rendered}");
+        // At the very start and the very end of a long line.
+        let rendered = EvalError::new("m", Columns { start: 1, end: 2 }).render(&long);
+        assert!(rendered.contains(&format!("\n  ls(sandbox, \"{}…\n  ^\n", "A".repeat(87))), "{rendered}");
+        let end = long.chars().count() + 1;
+        let rendered = EvalError::new("m", Columns { start: end, end: end + 1 }).render(&long);
+        assert!(rendered.ends_with(&format!("…{}\n  {}^\n", "B".repeat(100), " ".repeat(101))), "{rendered}");
+    }
+
+    #[test]
+    fn a_message_quoting_a_pasted_megabyte_is_cut() {
+        let error = EvalError::new(format!("unknown operation `{}\u{1b}`", "x".repeat(1 << 20)), Columns { start: 1, end: 2 });
+        let rendered = error.render("x");
+        assert!(rendered.len() < 1000, "{} bytes", rendered.len());
+        assert!(rendered.starts_with(&format!("error: unknown operation `{}…", "x".repeat(281))), "{rendered}");
+    }
 }

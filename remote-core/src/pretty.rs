@@ -103,11 +103,44 @@ fn failure_tail(result: &HostResult) -> Vec<String> {
 }
 
 /// Up to `count` last non-blank lines, lossily decoded, control characters made visible, each cut to one screen line.
+///
+/// Found from the end and decoded only as far as they are shown, so that showing a host that printed 64 MiB costs
+/// what showing one line costs, not a pass over all it printed.
 fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut lines: Vec<String> = text.lines().rev().filter(|l| !l.trim().is_empty()).take(count).map(clip).collect();
+    let mut lines = Vec::with_capacity(count);
+    let mut end = bytes.len();
+    while lines.len() < count && end > 0 {
+        let start = memchr::memrchr(b'\n', &bytes[..end]).map_or(0, |at| at + 1);
+        let line = &bytes[start..end];
+        if !is_blank(line) {
+            lines.push(clip_bytes(line));
+        }
+        end = start.saturating_sub(1);
+    }
     lines.reverse();
     lines
+}
+
+/// Whether `line` holds only white space, as `str::trim` sees it.
+fn is_blank(line: &[u8]) -> bool {
+    match line.iter().position(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        // Past ASCII, Unicode's own white space (a no-break space, say) counts too; only the line's rest is decoded.
+        Some(at) => String::from_utf8_lossy(&line[at..]).trim().is_empty(),
+    }
+}
+
+/// Bytes of a line decoded for one screen line: every character takes at most four bytes, so this many hold more
+/// than [`LINE_CHARS`] of them.
+const LINE_BYTES: usize = LINE_CHARS * 4 + 4;
+
+/// [`clip`] of a line of raw output, decoding only the part that can be shown.
+fn clip_bytes(line: &[u8]) -> String {
+    let shown = &line[..line.len().min(LINE_BYTES)];
+    let rest_blank = line[shown.len()..].iter().all(u8::is_ascii_whitespace);
+    let text = String::from_utf8_lossy(shown);
+    // Trailing white space is trimmed when it is the line's end; a cut line already fills the screen line.
+    if rest_blank { clip(&text) } else { clip(&format!("{text}…")) }
 }
 
 /// `text` with everything that could drive a terminal or reorder what is shown replaced by `·`: control
@@ -115,6 +148,18 @@ fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
 /// make text read differently from what it is (CVE-2021-42574, "Trojan Source").
 pub fn sanitize(text: &str) -> String {
     text.chars().map(|c| if is_hidden(c) { '·' } else { c }).collect()
+}
+
+/// Characters of a message shown by [`bounded`].
+pub const MESSAGE_CHARS: usize = 300;
+
+/// A message for the terminal that may quote what a user pasted (a name, a whole line): made safe as
+/// [`sanitize_lines`] makes it, and cut after [`MESSAGE_CHARS`] characters with `…`.
+pub fn bounded(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(MESSAGE_CHARS).collect();
+    let cut = if chars.next().is_some() { "…" } else { "" };
+    format!("{}{cut}", sanitize_lines(&head))
 }
 
 /// [`sanitize`] line by line: the line breaks of a message of several lines are kept.
@@ -163,13 +208,16 @@ impl serde_json::ser::Formatter for TerminalSafe {
 }
 
 fn clip(line: &str) -> String {
-    // Remote output and error text (which may quote the server) must not be able to drive the terminal.
-    let visible = sanitize(line.trim_end());
-    if visible.chars().count() <= LINE_CHARS {
-        return visible;
+    // Remote output and error text (which may quote the server) must not be able to drive the terminal. Only the
+    // characters shown are made safe: `sanitize` replaces one character by one.
+    let line = line.trim_end();
+    let mut chars = line.chars();
+    let head: String = chars.by_ref().take(LINE_CHARS).collect();
+    if chars.next().is_none() {
+        return sanitize(&head);
     }
-    let kept: String = visible.chars().take(LINE_CHARS - 1).collect();
-    format!("{kept}…")
+    let kept: String = head.chars().take(LINE_CHARS - 1).collect();
+    format!("{}…", sanitize(&kept))
 }
 
 #[cfg(test)]
@@ -181,6 +229,52 @@ mod tests {
 
     fn host(name: &str, outcome: Result<Output, HostError>) -> HostResult {
         HostResult { host: name.into(), outcome, elapsed: Duration::from_millis(1) }
+    }
+
+    /// What the summary showed before it looked only at what it shows: every line decoded, then the last ones kept.
+    fn last_lines_decoding_everything(bytes: &[u8], count: usize) -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines: Vec<String> = text.lines().rev().filter(|l| !l.trim().is_empty()).take(count).map(clip).collect();
+        lines.reverse();
+        lines
+    }
+
+    #[test]
+    fn the_last_lines_are_found_from_the_end_and_read_the_same() {
+        let long = "x".repeat(1000);
+        let wide = "é".repeat(300);
+        let spaced = format!("abc{}", " ".repeat(2000));
+        let gap = format!("abc{}z", " ".repeat(2000));
+        let cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"\n\n\n".to_vec(),
+            b"one\ntwo\nthree\nfour\n".to_vec(),
+            b"one\r\ntwo\r\n\r\n  \n".to_vec(),
+            b"no newline at the end".to_vec(),
+            b"bad \xff byte\n\xc3\n".to_vec(),
+            b"esc \x1b[31m red\n\t tab\n".to_vec(),
+            "a\n\u{a0}\u{3000}\nb\u{2003}\n".as_bytes().to_vec(),
+            format!("{long}\n{wide}\n{spaced}\n{gap}").into_bytes(),
+            format!("{wide}x").into_bytes(),
+            [b"start ".as_slice(), &vec![0xff; 5000], b"\n"].concat(),
+        ];
+        for bytes in &cases {
+            for count in [1, 3] {
+                assert_eq!(
+                    last_lines(bytes, count),
+                    last_lines_decoding_everything(bytes, count),
+                    "{:?}",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_line_is_cut_to_one_screen_line() {
+        // 64 MiB without a line break, of bytes that are not UTF-8: decoding it all made a 192 MiB string.
+        let huge = vec![0xffu8; 64 << 20];
+        assert_eq!(last_lines(&huge, 3), vec![format!("{}…", "\u{fffd}".repeat(LINE_CHARS - 1))]);
     }
 
     #[test]

@@ -93,11 +93,15 @@ impl SessionDriver {
 impl Driver for SessionDriver {
     fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult> {
         let mut options = self.options.clone();
-        if let Some(echo) = self.echo.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-            options.on_output = Some(echo);
-        }
-        if let Some(on_fan_out) = &self.on_fan_out {
-            options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
+        match self.echo.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            Some(echo) => options.on_output = Some(echo),
+            // Streamed lines are the progress (`stream LINE`): a bar redrawn between them would leave a stale
+            // full-width line after each.
+            None => {
+                if let Some(on_fan_out) = &self.on_fan_out {
+                    options.on_host_done = on_fan_out(label, hosts.len()).or(options.on_host_done);
+                }
+            }
         }
         self.block_on(hosts, self.pool.exec(hosts.specs(), command, &options))
     }

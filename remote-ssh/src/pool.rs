@@ -270,7 +270,12 @@ impl SessionPool {
             }
         };
         let left = temporaries.clean_up(&connection).await;
-        Err(HostError::Sftp {
+        let path = match transfer {
+            Transfer::Upload { remote, .. } | Transfer::Download { remote, .. } => remote,
+            Transfer::Sync { remote_dir, .. } => remote_dir,
+        };
+        Err(HostError::RemoteFile {
+            path: path.clone(),
             cause: format!(
                 "{why} during the copy; a file is replaced only by the rename of its complete copy, so each target is the \
                  old file or the new one{left}"

@@ -215,13 +215,23 @@ async fn send_file(
                 break;
             }
             let length = chunk.len();
-            if let Err(e) = file.write_all(chunk).await {
+            // A write in flight when the connection drops waits out SFTP's 10 s request timeout; the connection's
+            // end is watched beside it, so that the loss is said at once.
+            let written = tokio::select! {
+                written = file.write_all(chunk) => written,
+                () = lost(connection) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection lost")),
+            };
+            if let Err(e) = written {
                 return Err(write_failure(connection, sftp, &e, target, sent, stamp.size, shown).await);
             }
             source.consume(length);
             sent += length as u64;
         }
-        match file.shutdown().await {
+        let flushed = tokio::select! {
+            flushed = file.shutdown() => flushed,
+            () = lost(connection) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection lost")),
+        };
+        match flushed {
             Ok(()) => Ok(sent),
             Err(e) => Err(write_failure(connection, sftp, &e, target, sent, stamp.size, shown).await),
         }
@@ -254,6 +264,13 @@ async fn send_file(
             }
             Err(e)
         }
+    }
+}
+
+/// Resolves once `connection` is closed (looked at every 100 ms); never while it is open.
+async fn lost(connection: &Connection) {
+    while !connection.is_closed() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -412,7 +429,11 @@ async fn download(
         let mut buffer = vec![0u8; COPY_BUFFER];
         let mut size_read = 0u64;
         loop {
-            let read = match source.read(&mut buffer).await {
+            let read = tokio::select! {
+                read = source.read(&mut buffer) => read,
+                () = lost(connection) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection lost")),
+            };
+            let read = match read {
                 Ok(read) => read,
                 Err(e) => {
                     let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<russh_sftp::client::error::Error>());

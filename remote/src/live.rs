@@ -24,6 +24,14 @@ use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
+/// Prints why a line is refused: `error: ` and the message, which may quote what the user typed or pasted, made
+/// safe for the terminal and cut to a screen's worth.
+macro_rules! refusal {
+    ($($arg:tt)*) => {
+        eprintln!("error: {}", remote_core::pretty::bounded(&format!($($arg)*)))
+    };
+}
+
 /// How long `quit` lets running job ticks finish before their remote commands are killed.
 const JOBS_FINISH: Duration = Duration::from_secs(2);
 /// How long it then waits for the killed ticks to end.
@@ -263,7 +271,7 @@ fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
         let outcome = match line {
             Ok(line) => live.top_line(line),
             Err(err) => {
-                eprintln!("error: {}:{}: {}", path.display(), index + 1, not_utf8(&err));
+                refusal!("{}:{}: {}", path.display(), index + 1, not_utf8(&err));
                 Outcome::Refused
             }
         };
@@ -347,7 +355,7 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
             // A byte that is not UTF-8 (a terminal set to another encoding, binary pasted): that line is lost,
             // the prompt is not.
             Err(ReadlineError::Io(err)) if err.kind() == std::io::ErrorKind::InvalidData => {
-                eprintln!("error: the line typed is not valid UTF-8; it was not run: set the terminal to UTF-8");
+                refusal!("the line typed is not valid UTF-8; it was not run: set the terminal to UTF-8");
             }
             Err(err) => return Err(err.into()),
         }
@@ -369,7 +377,7 @@ fn piped(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
         let outcome = match std::str::from_utf8(text.strip_suffix(b"\r").unwrap_or(text)) {
             Ok(text) => live.top_line(text),
             Err(err) => {
-                eprintln!("error: stdin line {number}: {}", not_utf8(&err).replace(": save the file as UTF-8", ""));
+                refusal!("stdin line {number}: {}", not_utf8(&err).replace(": save the file as UTF-8", ""));
                 Outcome::Refused
             }
         };
@@ -453,7 +461,7 @@ impl Live {
                     eprintln!("remote live: halted job {name}");
                     Outcome::Accepted
                 } else {
-                    eprintln!("error: there is no job `{name}`; `jobs` lists them");
+                    refusal!("there is no job `{name}`; `jobs` lists them");
                     Outcome::Refused
                 }
             }
@@ -473,7 +481,7 @@ impl Live {
                     Outcome::Accepted
                 }
                 Err(err) => {
-                    eprintln!("error: `{duration}` is not a duration ({err}); write e.g. `wait 5s`");
+                    refusal!("`{duration}` is not a duration ({err}); write e.g. `wait 5s`");
                     Outcome::Refused
                 }
             },
@@ -500,7 +508,7 @@ impl Live {
     fn run(&self, inventory: &Inventory, line: &str) -> Outcome {
         let run = match crate::pipelines::named_call(line) {
             Some((pipeline, group)) => self.session.run_named(inventory, pipeline, group).map_err(|message| {
-                eprintln!("error: {}", remote_core::pretty::sanitize_lines(&message.to_string()));
+                refusal!("{}", message);
             }),
             None => self.session.eval(inventory, line).map_err(|err| {
                 eprint!("{}", err.render(line));
@@ -543,7 +551,7 @@ impl Live {
     /// would change, and change nothing.
     fn check(&self, line: &str) -> Outcome {
         if line.is_empty() {
-            eprintln!("error: `check` runs a line as a dry run, e.g. `check sync(web, \"site\", \"/var/www\", \"--delete\")`");
+            refusal!("`check` runs a line as a dry run, e.g. `check sync(web, \"site\", \"/var/www\", \"--delete\")`");
             return Outcome::Refused;
         }
         self.session.set_check(true);
@@ -563,9 +571,7 @@ impl Live {
 
     /// The inventory as it is now: it is read again for every line, so edits take effect at once.
     fn inventory(&self) -> Option<Inventory> {
-        let inventory = Inventory::load(&self.inventory)
-            .map_err(|err| eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string())))
-            .ok()?;
+        let inventory = Inventory::load(&self.inventory).map_err(|err| refusal!("{}", err)).ok()?;
         self.session.forget_stale(&inventory);
         Some(inventory)
     }
@@ -582,7 +588,7 @@ impl Live {
                 }
             }
             Ops::Linked(why) => {
-                eprintln!("error: hot reload is off ({why}); restart `remote live` inside the workspace to load a new ops");
+                refusal!("hot reload is off ({why}); restart `remote live` inside the workspace to load a new ops");
                 Outcome::Refused
             }
         }
@@ -593,7 +599,7 @@ impl Live {
         match crate::hosts::print(&inventory, group, self.json) {
             Ok(()) => Outcome::Accepted,
             Err(err) => {
-                eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string()));
+                refusal!("{}", err);
                 Outcome::Refused
             }
         }
@@ -605,13 +611,13 @@ impl Live {
     /// `watch NAME SCHEDULE PIPELINE GROUP` (or an expression in place of `PIPELINE GROUP`).
     fn watch(&self, line: &str, name: &str, words: &[&str]) -> Outcome {
         if let Some(why) = bad_job_name(name) {
-            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&why.to_string()));
+            refusal!("{}", why);
             return Outcome::Refused;
         }
         let (schedule, used) = match Schedule::parse(words) {
             Ok(parsed) => parsed,
             Err(err) => {
-                eprintln!("error: {}", remote_core::pretty::sanitize_lines(&err.to_string()));
+                refusal!("{}", err);
                 return Outcome::Refused;
             }
         };
@@ -662,29 +668,29 @@ impl Live {
         let specs = match self.session.job_set(&inventory, set, group) {
             Ok(specs) => specs,
             Err(message) => {
-                eprintln!("error: job set {set}: {message}");
+                refusal!("job set {set}: {message}");
                 return Outcome::Refused;
             }
         };
         let mut checked = Vec::new();
         for (index, spec) in specs.iter().enumerate() {
             if let Some(why) = bad_job_name(&spec.name) {
-                eprintln!("error: job set {set}: {why}");
+                refusal!("job set {set}: {why}");
                 return Outcome::Refused;
             }
             if specs[..index].iter().any(|earlier| earlier.name == spec.name) {
-                eprintln!("error: job set {set} has two jobs named `{}`; give each its own name", spec.name);
+                refusal!("job set {set} has two jobs named `{}`; give each its own name", spec.name);
                 return Outcome::Refused;
             }
             let words: Vec<&str> = spec.schedule.split_whitespace().collect();
             let schedule = match Schedule::parse(&words) {
                 Ok((schedule, used)) if used == words.len() => schedule,
                 Ok(_) => {
-                    eprintln!("error: job set {set}, job {}: `{}` has words after the schedule", spec.name, spec.schedule);
+                    refusal!("job set {set}, job {}: `{}` has words after the schedule", spec.name, spec.schedule);
                     return Outcome::Refused;
                 }
                 Err(err) => {
-                    eprintln!("error: job set {set}, job {}: {err}", spec.name);
+                    refusal!("job set {set}, job {}: {err}", spec.name);
                     return Outcome::Refused;
                 }
             };
@@ -752,7 +758,7 @@ impl Live {
     /// `jobs NAME`: the last run's summary.
     fn show_job(&self, name: &str) -> Outcome {
         let Some(job) = self.jobs.with(|table| table.get(name).cloned()) else {
-            eprintln!("error: there is no job `{name}`; `jobs` lists them");
+            refusal!("there is no job `{name}`; `jobs` lists them");
             return Outcome::Refused;
         };
         if self.json {
@@ -782,7 +788,7 @@ impl Live {
     fn run_init(&self) -> Outcome {
         let Some(path) = &self.init else { return Outcome::Accepted };
         if self.in_init.load(Ordering::SeqCst) {
-            eprintln!("error: `go` inside the init file would run it again and again; take it out of {}", path.display());
+            refusal!("`go` inside the init file would run it again and again; take it out of {}", path.display());
             return Outcome::Refused;
         }
         self.in_init.store(true, Ordering::SeqCst);
@@ -795,7 +801,7 @@ impl Live {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(err) => {
-                eprintln!("error: cannot read init file {}: {err}", path.display());
+                refusal!("cannot read init file {}: {err}", path.display());
                 return Outcome::Refused;
             }
         };
@@ -804,7 +810,7 @@ impl Live {
             let outcome = match line {
                 Ok(line) => self.line(line),
                 Err(err) => {
-                    eprintln!("error: {}:{}: {}", path.display(), index + 1, not_utf8(&err));
+                    refusal!("{}:{}: {}", path.display(), index + 1, not_utf8(&err));
                     Outcome::Refused
                 }
             };

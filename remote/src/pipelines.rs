@@ -473,7 +473,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
     let refuse = |message: String| {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", remote_core::pretty::bounded(&message));
         crate::usage::json_error(global.json, &message, crate::usage::At::default());
         Ok(EXIT_USAGE)
     };

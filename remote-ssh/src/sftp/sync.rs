@@ -340,6 +340,8 @@ pub(crate) async fn sync(
             };
             match gone {
                 Ok(_) => deleted += 1,
+                // Gone already: another host that shares the folder removed it a moment ago, as this one meant to.
+                Err(russh_sftp::client::error::Error::Status(status)) if status.status_code == StatusCode::NoSuchFile => {}
                 Err(e) => {
                     let why = super::fault::explain(connection, &e).await;
                     failure = Some(HostError::RemoteFile { path: at(rel), cause: format!("cannot remove it: {why}") });

@@ -4,6 +4,7 @@ mod r#become;
 mod check;
 mod ci;
 mod cli;
+mod copy_faults;
 mod endings;
 mod exec;
 mod file_safety;
