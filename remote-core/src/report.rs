@@ -239,9 +239,18 @@ pub enum HostError {
     /// The server would not open a session channel or run the command.
     #[error("the server refused to run the command: {cause}")]
     ChannelRefused { cause: String },
-    /// The user cancelled the run (Ctrl-C) while this host waited for its connection or a channel.
-    #[error("not started: cancelled (Ctrl-C) before the command could start; nothing ran on this host")]
-    NotStarted,
+    /// The run was cancelled (Ctrl-C, a signal) while this host waited for its connection or a channel.
+    #[error("not started: cancelled ({cause}) before the command could start; nothing ran on this host")]
+    NotStarted { cause: CancelCause },
+    /// The login ended before the command started: its process-group line never came. The account's shell is
+    /// `/bin/false` or `nologin`, or sshd forces another command.
+    #[error(
+        "the host's login did not run the command: it ended {} before the command started{}; check the account's login \
+         shell (/bin/false and nologin run nothing) and sshd's ForceCommand",
+        match status { Some(status) => format!("with status {status}"), None => "without an exit status".to_string() },
+        if said.is_empty() { String::new() } else { format!(", saying \"{said}\"") }
+    )]
+    NotRun { status: Option<u32>, said: String },
     /// The whole run's `--deadline` passed while this host waited for its connection or a channel, or before
     /// this step of the pipeline came to it.
     #[error(

@@ -197,7 +197,14 @@ pub async fn run_command(
             HostError::NoExitStatus
         });
     }
+    // The process-group line is the first thing the command line does: without it, the command never started.
+    let started = !capture.stdout.pending();
     let output = capture.finish();
+    if !started {
+        let said = String::from_utf8_lossy(if output.stdout.is_empty() { &output.stderr } else { &output.stdout });
+        let said: String = said.trim().chars().take(200).collect();
+        return Err(HostError::NotRun { status: output.exit, said });
+    }
     let Some(elevation) = elevation else { return Ok(output) };
     match sudo_refusal(&output) {
         Some(refusal) => {

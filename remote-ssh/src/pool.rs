@@ -73,7 +73,7 @@ pub struct ExecOptions {
     /// Called as each host finishes (e.g. to advance a progress bar).
     pub on_host_done: Option<HostDone>,
     /// When set to `true`, commands still running are killed (their output says so in `stopped`) and hosts
-    /// still waiting for a connection or channel report `NotStarted`.
+    /// still waiting for a connection or channel report `NotStarted`, with the cause.
     pub cancel: Option<Cancel>,
     /// When the whole run must be over (`--deadline`): commands still running then are killed like timed-out
     /// ones, and hosts still waiting for a connection or channel, or reached only after it, report
@@ -107,7 +107,7 @@ async fn before_start<T>(work: impl std::future::Future<Output = T>, options: &E
     let deadline = options.deadline;
     tokio::select! {
         done = work => Ok(done),
-        _ = cancelled(options.cancel.as_ref()) => Err(HostError::NotStarted),
+        cause = cancelled(options.cancel.as_ref()) => Err(HostError::NotStarted { cause }),
         () = passed(deadline) => Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() }),
     }
 }

@@ -78,8 +78,8 @@ struct Live {
     ops: Ops,
     jobs: Scheduler,
     notices: Notices,
-    /// Lines run at start and on `go`.
-    init: Option<PathBuf>,
+    /// Lines run at start and on `go`, when the file is there (the one `--init` gives, or `.remote/init`).
+    init: PathBuf,
     /// Set while the init file runs, so that a `go` inside it cannot run it again and again.
     in_init: AtomicBool,
     /// Held while a line (or the init file) runs, so that an ending waits for it and no line starts after.
@@ -144,10 +144,11 @@ fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: 
 pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = global.inventory_path();
     // An explicit --init must exist; the default is used when it does.
+    // The default is looked for each time it is to run, so that one written after the start is read by `go`.
     let init = match &args.init {
         Some(path) if !path.is_file() => return Err(format!("init file {} does not exist", path.display()).into()),
-        Some(path) => Some(path.clone()),
-        None => Some(inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init")).filter(|path| path.is_file()),
+        Some(path) => path.clone(),
+        None => inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init"),
     };
     let mut session = Session::start(&args.session, &global.inventory_path(), global.json, None)?;
     let notices = Notices::default();
@@ -786,7 +787,10 @@ impl Live {
     /// Runs the init file's lines, stopping at the first that is not accepted (the rest of the file is
     /// skipped, the prompt goes on).
     fn run_init(&self) -> Outcome {
-        let Some(path) = &self.init else { return Outcome::Accepted };
+        let path = &self.init;
+        if !path.is_file() {
+            return Outcome::Accepted;
+        }
         if self.in_init.load(Ordering::SeqCst) {
             refusal!("`go` inside the init file would run it again and again; take it out of {}", path.display());
             return Outcome::Refused;
@@ -844,15 +848,14 @@ impl Live {
 
     /// `go`: the init file again; connections open as its lines need them.
     fn go(&self) -> Outcome {
-        match &self.init {
-            Some(_) => self.run_init(),
-            None => {
-                eprintln!(
-                    "error: there is no init file to run: give one with `remote live --init FILE`, or write .remote/init beside the inventory"
-                );
-                Outcome::Refused
-            }
+        if self.init.is_file() {
+            return self.run_init();
         }
+        refusal!(
+            "there is no init file to run: write {} (it is read on each `go`), or give one with `remote live --init FILE`",
+            self.init.display()
+        );
+        Outcome::Refused
     }
 
     /// Halts every job with `halt` (drain or shutdown): running ticks may finish, then their remote commands are

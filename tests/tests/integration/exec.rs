@@ -227,7 +227,7 @@ fn cancel_tells_started_commands_from_waiting_ones() {
         "{first:?}"
     );
     assert_eq!(output.stdout, b"running\n");
-    assert!(matches!(second.outcome, Err(HostError::NotStarted)), "{second:?}");
+    assert_eq!(second.outcome, Err(HostError::NotStarted { cause: CancelCause::CtrlC }), "{second:?}");
     assert!(second.error_text().unwrap().starts_with("not started"), "{second:?}");
 }
 

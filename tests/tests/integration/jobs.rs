@@ -122,8 +122,20 @@ fn stop_closes_every_connection_and_go_brings_the_jobs_back_from_the_init_file()
     assert_eq!(log.matches("Accepted publickey").count(), 2, "{log}");
     assert!(log.contains("isconnect"), "{log}");
 
-    // Without --init, .remote/init beside the inventory is the init file; an explicit one must exist.
+    // Without --init, .remote/init beside the inventory is the init file, looked for on each `go`: one written after
+    // the start is read (the test hosts are this machine, so a line of the script can write it).
     let folder = hosts.dir().join(".remote");
+    let out = script(&hosts, "go\n");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let hint = format!("error: there is no init file to run: write {} (it is read on each `go`)", folder.join("init").display());
+    assert!(out.stderr.contains(&hint), "{}", out.stderr);
+    let written = format!(
+        "exec(test, \"mkdir -p {0} && echo 'watch late every 200ms uptime(test)' > {0}/init\") | pretty\ngo\njobs\n",
+        folder.display()
+    );
+    let out = script(&hosts, &written);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("late  every 200ms"), "{}", out.stdout);
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::copy(&init, folder.join("init")).unwrap();
     let out = script(&hosts, "jobs\n");

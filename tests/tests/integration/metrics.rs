@@ -122,7 +122,13 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
             check(&result["data"]);
         }
         assert_eq!(results[2]["ok"], false, "{expression}: {}", results[2]);
-        assert_eq!(results[2]["error"], "exited with status 1", "{expression}");
+        // Its login ends before any command starts; that is said, not a bare "exited with status 1".
+        assert_eq!(
+            results[2]["error"],
+            "the host's login did not run the command: it ended with status 1 before the command started; check the \
+             account's login shell (/bin/false and nologin run nothing) and sshd's ForceCommand",
+            "{expression}"
+        );
         assert!(results[2].get("data").is_none(), "{expression}");
     }
 }
@@ -199,7 +205,11 @@ fn pretty_table_and_pick_on_a_typed_field_at_the_prompt() {
     // A table row for each working host's root filesystem, and the broken host named below it.
     assert!(out.stdout.contains("host") && out.stdout.contains("used_percent"), "{}", out.stdout);
     assert!(out.stdout.lines().any(|l| l.starts_with(&format!("  {}", entries[1])) && l.contains(" / ")), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("without data: {} (exited with status 1)", entries[2])), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("without data: {} (the host's login did not run the command: ", entries[2])),
+        "{}",
+        out.stdout
+    );
     // `pick` keeps the two working hosts, then none.
     assert!(out.stdout.contains("Run summary: disk on test (2 hosts: 2 ok, 0 failed"), "{}", out.stdout);
     assert!(out.stderr.contains("no hosts are left in the run"), "{}", out.stderr);
