@@ -122,6 +122,15 @@ pub struct HistoryArgs {
     /// Only runs since this long ago (e.g. 30m, 1h, 7d)
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub since: Option<std::time::Duration>,
+    /// The N newest runs, newest first [default: 10; 0 for all; with --json every run, oldest first, unless given]
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Each host's kept output under its line
+    #[arg(long)]
+    pub output: bool,
+    /// What the history holds instead: its size on disk, its rows and its oldest record
+    #[arg(long, conflicts_with_all = ["pipeline", "host", "since", "last", "output"])]
+    pub stats: bool,
 }
 
 #[derive(Args, Debug)]
@@ -245,6 +254,9 @@ pub struct LiveArgs {
     /// Keep runs and samples in the history (`.remote/history.sqlite` beside the inventory) this long
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = positive_duration)]
     pub keep_history: std::time::Duration,
+    /// Keep the history under this size: past it, the oldest runs and samples go first (e.g. 512MiB, 4GiB)
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub history_max_size: usize,
     #[command(flatten)]
     pub session: SessionArgs,
 }

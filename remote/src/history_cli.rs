@@ -9,26 +9,62 @@ use remote_core::stocks::now_ms;
 use crate::EXIT_OK;
 use crate::cli::{GlobalArgs, HistoryArgs};
 
-/// `remote history`: the past runs the filters ask for, oldest first, as text or (`--json`) one document.
+/// Runs `remote history` prints without `--last`: about a screenful.
+const LAST_DEFAULT: usize = 10;
+
+/// `remote history`: the past runs the filters ask for, newest first (the `--last` N of them), as text or (`--json`)
+/// one document; or, with `--stats`, what the history holds.
 pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let path = default_path(&global.inventory_path());
-    let runs = if path.is_file() {
-        let history = History::open_to_read(&path)?;
-        let since_ms = args.since.map(|d| now_ms() - d.as_millis() as i64);
-        history.runs(&Filter { pipeline: args.pipeline.clone(), host: args.host.clone(), since_ms })?
+    let history = if path.is_file() {
+        Some(History::open_to_read(&path)?)
     } else {
         eprintln!("remote history: no history at {} yet; `remote live` keeps one there", path.display());
-        Vec::new()
+        None
     };
     // Written, not printed: a reader that leaves early (`remote history | head`) ends it quietly.
     let mut stdout = crate::out::Stdout;
+    if args.stats {
+        let stats = history.as_ref().map(History::stats).transpose()?;
+        if global.json {
+            let document = serde_json::json!({ "history": path, "stats": stats });
+            let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));
+        } else if let Some(stats) = stats {
+            let oldest = stats.oldest_ms.map_or("none".to_string(), local_time);
+            let _ = write!(
+                stdout,
+                "history {}\n  size    {}\n  runs    {} ({} host outcomes)\n  samples {}\n  oldest  {oldest}\n",
+                sanitize(&path.display().to_string()),
+                size(stats.bytes),
+                stats.runs,
+                stats.outcomes,
+                stats.samples,
+            );
+        }
+        return Ok(EXIT_OK);
+    }
+    let mut runs = match &history {
+        Some(history) => {
+            let since_ms = args.since.map(|d| now_ms() - d.as_millis() as i64);
+            history.runs(&Filter { pipeline: args.pipeline.clone(), host: args.host.clone(), since_ms })?
+        }
+        None => Vec::new(),
+    };
+    // The JSON document keeps every run, oldest first, unless --last is given; the text is for a screen.
+    let last = match (args.last, global.json) {
+        (Some(0), _) | (None, true) => runs.len(),
+        (Some(n), _) => n,
+        (None, false) => LAST_DEFAULT,
+    };
+    let older = runs.len().saturating_sub(last);
+    runs.drain(..older);
     if global.json {
         let document = serde_json::json!({ "history": path, "runs": runs });
         let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));
         return Ok(EXIT_OK);
     }
     let mut out = String::new();
-    for run in &runs {
+    for run in runs.iter().rev() {
         let ok = run.results.iter().filter(|r| r.ok).count();
         out.push_str(&format!(
             "{}  {}  ({} on {}: {} ok, {} failed, {:.2}s)\n",
@@ -49,10 +85,28 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
                 sanitize(&result.host),
                 result.elapsed_ms as f64 / 1000.0
             ));
+            if args.output {
+                for line in result.output.lines().filter(|l| !l.trim().is_empty()) {
+                    out.push_str(&format!("        {}\n", sanitize(line)));
+                }
+            }
         }
+    }
+    if older > 0 {
+        out.push_str(&format!("({older} older run(s) not shown: --last N shows more, --last 0 all)\n"));
     }
     let _ = stdout.write_all(out.as_bytes());
     Ok(EXIT_OK)
+}
+
+/// A byte count for people.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
 }
 
 fn sanitize(text: &str) -> String {

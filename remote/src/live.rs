@@ -97,9 +97,10 @@ enum Ops {
 }
 
 /// Opens the history beside the inventory; without it the prompt still runs and says why.
-fn open_history(inventory: &Path, keep: std::time::Duration) -> Option<Arc<History>> {
+fn open_history(inventory: &Path, keep: std::time::Duration, max_size: usize) -> Option<Arc<History>> {
     let path = remote::history::default_path(inventory);
-    match History::open(&path, Some(keep)) {
+    let limits = remote::history::Limits { keep: Some(keep), max_size: Some(max_size as u64) };
+    match History::open_with(&path, limits) {
         Ok(history) => Some(Arc::new(history)),
         Err(err) => {
             eprintln!("remote live: no history: {err}; runs and samples are not kept");
@@ -164,7 +165,7 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
             session.use_library(Arc::new(Linked) as Arc<dyn Library>);
         }
     }
-    let history = open_history(&inventory, args.keep_history);
+    let history = open_history(&inventory, args.keep_history, args.history_max_size);
     if let Some(history) = &history {
         session.use_history(history.clone());
     }
@@ -411,6 +412,7 @@ impl Live {
                 hot.shutdown();
             }
             self.session.close_all();
+            self.session.flush_history();
             if let Some(cause) = crate::interrupt::ending() {
                 eprintln!("remote live: ended ({cause}) as `quit` would: jobs halted, connections closed");
             }

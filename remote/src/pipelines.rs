@@ -109,6 +109,16 @@ impl Session {
         })
     }
 
+    /// Waits until the history has written what it was given (at the end: the writer is a thread of its own).
+    pub fn flush_history(&self) {
+        let limit = std::time::Duration::from_secs(10);
+        if let Some(history) = self.history.get()
+            && !history.flush(limit)
+        {
+            eprintln!("remote live: the history did not finish writing within {limit:?}; the last runs may be missing from it");
+        }
+    }
+
     /// Keeps every run's outcome in `history` from now on (once).
     pub fn use_history(&self, history: Arc<remote::history::History>) {
         let _ = self.history.set(history);

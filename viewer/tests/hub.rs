@@ -108,6 +108,8 @@ fn a_history_file_opens_offline_with_its_published_stocks() {
     let published: Vec<Sample> = (0..60).map(|i| sample("web-1", now_ms - 300_000 + i * 5_000, 50.0 + i as f64)).collect();
     hub.publish("Idle CPU", Shape::default(), &published);
     hub.record(&[Sample { field: "usr".into(), ..sample("web-1", now_ms, 3.0) }]);
+    // The history writes on a thread of its own; what was handed to it is on disk once it says so.
+    assert!(history.flush(std::time::Duration::from_secs(10)), "the history wrote what it was given");
 
     let while_open = viewer::history::load(&path, i64::MIN).expect("reading the history");
     assert_eq!(while_open.len(), 1, "only published stocks are charts");
