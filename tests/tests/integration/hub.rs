@@ -189,6 +189,18 @@ fn runs_and_samples_outlive_the_live_host_in_the_history() {
     assert_eq!(one_host.len(), 2);
     let out = tests::remote(&["--inventory", inventory, "history"]);
     assert!(out.stdout.contains("✖ ") && out.stdout.contains("exited with status 3"), "{}", out.stdout);
+    // On a screen the newest comes first, and --last keeps to the newest N; --output shows what a host said.
+    let (exec_at, cpu_at) = (out.stdout.find("exec(test").unwrap(), out.stdout.find("cpu_over(test").unwrap());
+    assert!(exec_at < cpu_at, "newest first: {}", out.stdout);
+    let out = tests::remote(&["--inventory", inventory, "history", "--last", "1", "--output"]);
+    assert!(!out.stdout.contains("cpu_over(test") && out.stdout.contains("        gone\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("(1 older run(s) not shown: --last N shows more, --last 0 all)"), "{}", out.stdout);
+    let out = tests::remote(&["--inventory", inventory, "history", "--stats", "--json"]);
+    let stats: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!((stats["stats"]["runs"].clone(), stats["stats"]["outcomes"].clone()), (Value::from(2), Value::from(4)), "{stats}");
+    assert!(stats["stats"]["bytes"].as_u64().unwrap() > 0 && stats["stats"]["oldest_ms"].as_i64().is_some(), "{stats}");
+    let out = tests::remote(&["--inventory", inventory, "history", "--stats"]);
+    assert!(out.stdout.contains("  runs    2 (4 host outcomes)\n"), "{}", out.stdout);
 
     // A new live host serves what the first one published.
     let (mut second, address, _stderr) = live_with_hub(&hosts, &["wait 30s"]);
