@@ -6,7 +6,8 @@
 //! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`;
 //! for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled, see `hub`): `bench --hub 60`;
 //! for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second samples, see `viewer`): `bench --viewer 60`;
-//! for the static CI binary's size and start-up (`remote list`, see `startup`): `bench --startup 200`.
+//! for the static CI binary's size and start-up (`remote list`, see `startup`): `bench --startup 200`;
+//! for the history under a fleet's samples (cap, prune pauses, bytes per sample, see `history`): `bench --history 24`.
 //! Every figure comes from one run on one machine, so the ratios compare like with like.
 
 use std::io::Read;
@@ -20,6 +21,7 @@ use remote_core::{HostSpec, Inventory};
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
+mod history;
 mod hub;
 mod metrics;
 mod reload;
@@ -82,6 +84,9 @@ struct Options {
     viewer: Option<usize>,
     /// Starts of each program of the start-up run; when set, only that run is made.
     startup: Option<usize>,
+    /// Simulated hours of the history run, and its cap; when set, only that run is made.
+    history: Option<f64>,
+    history_cap: u64,
 }
 
 fn options() -> Options {
@@ -95,6 +100,8 @@ fn options() -> Options {
         hub: None,
         viewer: None,
         startup: None,
+        history: None,
+        history_cap: 1 << 30,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
@@ -109,15 +116,26 @@ fn options() -> Options {
             ("--hub", Some(n)) => options.hub = n.parse().ok().map(|seconds: u64| seconds.max(1)),
             ("--viewer", Some(n)) => options.viewer = n.parse().ok().map(|frames: usize| frames.max(1)),
             ("--startup", Some(n)) => options.startup = n.parse().ok().map(|runs: usize| runs.max(1)),
+            ("--history", Some(hours)) => options.history = hours.parse().ok().filter(|h: &f64| *h > 0.0),
+            ("--history-cap", Some(size)) => options.history_cap = parse_mib(size),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200 | bench --history 24 [--history-cap 1024MiB]"
                 );
                 std::process::exit(2);
             }
         }
     }
     options
+}
+
+/// `256MiB` or `1GiB` (or a plain number of MiB) in bytes.
+fn parse_mib(text: &str) -> u64 {
+    let (number, unit) = match text.strip_suffix("GiB") {
+        Some(number) => (number, 1u64 << 30),
+        None => (text.strip_suffix("MiB").unwrap_or(text), 1 << 20),
+    };
+    number.trim().parse::<u64>().map(|n| n * unit).unwrap_or_else(|_| panic!("--history-cap {text}: give e.g. 256MiB"))
 }
 
 /// One measured series.
@@ -168,6 +186,10 @@ fn main() {
         return;
     }
     let work = tempfile::Builder::new().prefix("remote-bench-").tempdir().expect("temporary folder");
+    if let Some(hours) = options.history {
+        history::run(hours, options.history_cap, work.path());
+        return;
+    }
     if let Some(edits) = options.reload {
         reload::run(edits, work.path());
         return;

@@ -29,10 +29,10 @@ const UPKEEP_WRITES: usize = 256;
 /// How long the writer spends on upkeep steps between two batches of writes, at most (and one step more).
 const UPKEEP_SLICE: Duration = Duration::from_millis(25);
 /// Rows deleted by one step of a prune: small enough that a step stays well under the 50 ms a writer may wait.
-const PRUNE_RUNS: usize = 200;
-const PRUNE_SAMPLES: usize = 5000;
-/// Free pages given back to the filesystem by one step (4 KiB each: 8 MiB).
-const VACUUM_PAGES: usize = 2048;
+const PRUNE_RUNS: usize = 100;
+const PRUNE_SAMPLES: usize = 2000;
+/// Free pages given back to the filesystem by one step (4 KiB each: 2 MiB).
+const VACUUM_PAGES: usize = 512;
 /// Once over its cap, the history is pruned down to this share of it, so that it is not pruned again at once.
 const PRUNE_TO: f64 = 0.9;
 /// Writes waiting for the writer at most; beyond, new ones are dropped and counted (a disk that stalls must not
@@ -500,19 +500,22 @@ impl Writer {
                     write => Some(write),
                 })
                 .collect();
+            let writing = Instant::now();
             if !writes.is_empty() {
                 self.written += writes.len();
                 self.write(&writes);
             }
+            let wrote = writing.elapsed();
             for done in flushes {
                 let _ = done.send(());
             }
             if pruning || self.written >= UPKEEP_WRITES || self.upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
-                // Steps, each bounded, for up to UPKEEP_SLICE between two batches of writes: a fleet that writes
-                // faster than one step a batch deletes still sees its history shrink.
+                // Steps, each bounded, between two batches of writes: for UPKEEP_SLICE, or longer than the batch took
+                // to write, so that deleting outpaces writing however fast the fleet writes.
                 let slice = Instant::now();
+                let budget = UPKEEP_SLICE.max(wrote * 3 / 2);
                 pruning = self.upkeep_step();
-                while pruning && slice.elapsed() < UPKEEP_SLICE {
+                while pruning && slice.elapsed() < budget {
                     pruning = self.upkeep_step();
                 }
             }
