@@ -26,6 +26,8 @@ pub mod catalog;
 pub mod data;
 pub mod facts;
 pub mod fields;
+#[cfg(test)]
+mod fuzz;
 pub mod hosts;
 pub mod interpret;
 pub mod inventory;

@@ -143,6 +143,8 @@ impl Probe {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 /// Turns one host's reading into its data.

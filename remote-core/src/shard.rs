@@ -25,9 +25,13 @@ impl fmt::Display for Shard {
     }
 }
 
-/// Text that is not `K/N` with 1 ≤ K ≤ N.
+/// Most shards a group is split into: more runners than any CI matrix has (GitHub Actions allows 256 jobs). A
+/// merge lists every shard without a report, so a report naming `1/18446744073709551615` must not be taken.
+pub const MAX_SHARDS: usize = 10_000;
+
+/// Text that is not `K/N` with 1 ≤ K ≤ N ≤ [`MAX_SHARDS`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}` is not a shard; write K/N with 1 ≤ K ≤ N, e.g. 2/3 for the second of three")]
+#[error("`{text}` is not a shard; write K/N with 1 ≤ K ≤ N ≤ 10000, e.g. 2/3 for the second of three")]
 pub struct ShardError {
     /// The text given.
     pub text: String,
@@ -41,7 +45,7 @@ impl FromStr for Shard {
         let (index, count) = text.trim().split_once('/').ok_or_else(usage)?;
         let index: usize = index.trim().parse().map_err(|_| usage())?;
         let count: usize = count.trim().parse().map_err(|_| usage())?;
-        if count == 0 || index == 0 || index > count {
+        if count == 0 || index == 0 || index > count || count > MAX_SHARDS {
             return Err(usage());
         }
         Ok(Shard { index, count })
@@ -149,9 +153,13 @@ mod tests {
         check("3", Err(()));
         check("a/b", Err(()));
         check("-1/3", Err(()));
+        check("10000/10000", Ok((10000, 10000)));
+        // A merge lists every shard without a report: a split that large would exhaust memory (property tests).
+        check("1/10001", Err(()));
+        check("1/18446744073709551615", Err(()));
         assert_eq!(
             "4/3".parse::<Shard>().unwrap_err().to_string(),
-            "`4/3` is not a shard; write K/N with 1 ≤ K ≤ N, e.g. 2/3 for the second of three"
+            "`4/3` is not a shard; write K/N with 1 ≤ K ≤ N ≤ 10000, e.g. 2/3 for the second of three"
         );
     }
 }

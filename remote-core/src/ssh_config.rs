@@ -1351,16 +1351,17 @@ fn convtime(s: &str) -> Option<u32> {
         }
         let secs: i64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let multiplier = match rest.bytes().next() {
+        // The unit is one character, not one byte: `1é` is no time, and no panic.
+        let multiplier = match rest.chars().next() {
             None => 1,
             Some(unit) => {
-                rest = &rest[1..];
+                rest = &rest[unit.len_utf8()..];
                 match unit {
-                    b's' | b'S' => 1,
-                    b'm' | b'M' => 60,
-                    b'h' | b'H' => 3600,
-                    b'd' | b'D' => 86400,
-                    b'w' | b'W' => 604800,
+                    's' | 'S' => 1,
+                    'm' | 'M' => 60,
+                    'h' | 'H' => 3600,
+                    'd' | 'D' => 86400,
+                    'w' | 'W' => 604800,
                     _ => return None,
                 }
             }
@@ -2042,6 +2043,9 @@ fn class_matches(class: &[char], c: char) -> bool {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
@@ -2485,6 +2489,9 @@ mod tests {
         assert_eq!(convtime("1w"), Some(604800));
         assert_eq!(convtime("-1"), None);
         assert_eq!(convtime("99999999999"), None);
+        // A unit of more than one byte is refused, not cut in half (found by the property tests).
+        assert_eq!(convtime("1é"), None);
+        assert_eq!(convtime("5m1€"), None);
         assert!(glob_match("*.conf", "a.conf") && !glob_match("*.conf", ".a.conf") && glob_match("[!b]?", "ax"));
         assert_eq!(match_pattern_list("abc", "x,!a*", false), -1);
         assert_eq!(match_pattern_list("abc", "x,A*", true), 1);

@@ -12,6 +12,8 @@ use remote_core::report::{CancelCause, HostError, Kill, Output, StopReason, Stop
 
 use crate::connection::{Caches, ConnectOptions, Connection};
 
+#[cfg(test)]
+mod fuzz;
 mod kill;
 
 /// Bounds on one command.

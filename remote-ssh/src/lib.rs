@@ -21,6 +21,8 @@ pub mod auth;
 pub mod connection;
 pub mod driver;
 pub mod exec;
+#[cfg(test)]
+mod fuzz;
 pub mod host_key;
 pub mod known_hosts;
 pub mod pool;

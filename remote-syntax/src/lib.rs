@@ -18,4 +18,6 @@ pub use parse::{Pipeline, Step, StepArgs};
 pub use validate::validate;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -375,3 +375,106 @@ mod tests {
         check(b"", 5, 3, "");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Property tests of the JUnit writer and reader: a report written with any host names, outputs and errors reads
+    //! back as it was shown (what XML cannot hold as `·`), since `remote merge-reports` merges what this module wrote.
+
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for more (a
+    /// longer hunt, by hand); nothing is written to the repository when one fails.
+    fn config(cases: u32) -> Config {
+        let default = Config::default();
+        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
+        Config { cases, failure_persistence: None, ..default }
+    }
+
+    /// Text as the report shows it: what [`xml`] keeps, and `·` for what it hides.
+    fn shown(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                '\n' | '\t' => c,
+                '\u{FFFE}' | '\u{FFFF}' => '·',
+                c if remote_core::pretty::is_hidden(c) => '·',
+                c => c,
+            })
+            .collect()
+    }
+
+    /// Any text, with markup, blanks at either end and line breaks more often than chance would give them.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,20}",
+            prop::collection::vec(any::<char>(), 0..20).prop_map(|chars| chars.into_iter().collect()),
+            "[ \t\r\na<>&\"';]{0,12}",
+            Just("<![CDATA[x]]>".to_string()),
+        ]
+    }
+
+    /// Seconds as the report writes them: whole milliseconds.
+    fn seconds() -> impl Strategy<Value = f64> {
+        (0..100_000_000u64).prop_map(|ms| ms as f64 / 1000.0)
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        // A failure's text starts with its message, the host's error, as `Case::of` writes it: never blank. (A `<failure>`
+        // holding blanks only would read back empty, as XML readers drop such text.)
+        let message = text().prop_filter("an error says something", |message| !message.trim().is_empty());
+        let failure =
+            prop::option::of((message, text()).prop_map(|(message, tail)| Failure { text: format!("{message}{tail}"), message }));
+        (text(), text(), seconds(), failure, text(), text()).prop_map(
+            |(name, classname, time, failure, system_out, system_err)| Case {
+                name,
+                classname,
+                time,
+                failure,
+                system_out,
+                system_err,
+            },
+        )
+    }
+
+    fn suite() -> impl Strategy<Value = Suite> {
+        let properties = prop::collection::vec((text(), text()), 0..3);
+        (text(), text(), seconds(), properties, prop::collection::vec(case(), 0..4))
+            .prop_map(|(name, timestamp, time, properties, cases)| Suite { name, timestamp, time, properties, cases })
+    }
+
+    /// `suite` as a report shows it.
+    fn as_shown(suite: &Suite) -> Suite {
+        Suite {
+            name: shown(&suite.name),
+            timestamp: shown(&suite.timestamp),
+            time: suite.time,
+            properties: suite.properties.iter().map(|(name, value)| (shown(name), shown(value))).collect(),
+            cases: suite
+                .cases
+                .iter()
+                .map(|case| Case {
+                    name: shown(&case.name),
+                    classname: shown(&case.classname),
+                    time: case.time,
+                    failure: case.failure.as_ref().map(|f| Failure { message: shown(&f.message), text: shown(&f.text) }),
+                    system_out: shown(&case.system_out),
+                    system_err: shown(&case.system_err),
+                })
+                .collect(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn a_written_report_reads_back_as_it_was_shown(suites in prop::collection::vec(suite(), 0..3)) {
+            let text = render(&suites);
+            let back = parse(&text).map_err(|err| TestCaseError::fail(format!("{err}: {text}")))?;
+            prop_assert_eq!(back, suites.iter().map(as_shown).collect::<Vec<_>>(), "{}", text);
+        }
+    }
+}

@@ -371,3 +371,219 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Property tests of `remote merge-reports`' inputs, files a CI job hands over from its shards: reports with text
+    //! spliced in, cut out or duplicated are merged or refused, never a panic; a JSON error's line is one of the file's;
+    //! and merged JUnit reads back as written.
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use proptest::test_runner::Config;
+    use serde_json::json;
+
+    use super::*;
+    use crate::junit::{Case, Failure, Suite};
+
+    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for more (a
+    /// longer hunt, by hand); nothing is written to the repository when one fails.
+    fn config(cases: u32) -> Config {
+        let default = Config::default();
+        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
+        Config { cases, failure_persistence: None, ..default }
+    }
+
+    /// The `--json` document of shard `shard` of `uptime on web`, with one host that succeeded and one that failed.
+    fn json_report(shard: &str, hosts: [&str; 2]) -> String {
+        let result = |host: &str, ok: bool| {
+            json!({"host": host, "ok": ok, "exit": if ok { json!(0) } else { json!(null) }, "signal": null,
+                   "stdout": if ok { " 10:00:01 up 3 days\n" } else { "" }, "stderr": "", "truncated": false,
+                   "error": if ok { json!(null) } else { json!("connection refused (is sshd running on port 22?)") },
+                   "elapsed_ms": 15})
+        };
+        let results = [result(hosts[0], true), result(hosts[1], false)];
+        let document = json!({"label": "uptime", "group": "web", "run": "uptime on web", "shard": shard, "ok": false,
+                              "elapsed_ms": 20, "results": results});
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    }
+
+    /// The `--junit` file of shard `shard` of `uptime on web`, with one host that succeeded and one that failed.
+    fn junit_report(shard: &str, hosts: [&str; 2]) -> String {
+        let case = |name: &str, failure: Option<Failure>| Case {
+            name: name.into(),
+            classname: "uptime on web".into(),
+            time: 0.015,
+            system_out: if failure.is_none() { " 10:00:01 up 3 days\n".into() } else { String::new() },
+            failure,
+            system_err: String::new(),
+        };
+        let refused = "connection refused (is sshd running on port 22?)".to_string();
+        let suite = Suite {
+            name: "uptime on web".into(),
+            timestamp: "2026-11-26T12:00:00+00:00".into(),
+            time: 0.02,
+            properties: vec![("group".into(), "web".into()), ("shard".into(), shard.into())],
+            cases: vec![case(hosts[0], None), case(hosts[1], Some(Failure { message: refused.clone(), text: refused }))],
+        };
+        junit::render(&[suite])
+    }
+
+    /// Both shards of one run in both formats.
+    fn samples() -> Vec<String> {
+        vec![
+            json_report("1/2", ["web-1", "web-3"]),
+            json_report("2/2", ["web-2", "web-4"]),
+            junit_report("1/2", ["web-1", "web-3"]),
+            junit_report("2/2", ["web-2", "web-4"]),
+        ]
+    }
+
+    /// What JSON and XML give a meaning to.
+    const SPECIAL: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        ",",
+        ":",
+        "\\",
+        "\\u0000",
+        "null",
+        "true",
+        "1e999",
+        "-0",
+        "<",
+        ">",
+        "/>",
+        "</",
+        "&",
+        "&amp;",
+        "&#0;",
+        "<!--",
+        "<![CDATA[",
+        "\"1/3\"",
+        "\"3/2\"",
+        "\"0/0\"",
+        "shard",
+        "results",
+        "testsuite",
+        "\n",
+        "\u{feff}",
+    ];
+
+    /// Noise to splice in: random bytes read lossily, printable text, or a [`SPECIAL`] piece.
+    fn noise() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            "\\PC{0,12}",
+            prop::sample::select(SPECIAL).prop_map(str::to_string),
+        ]
+    }
+
+    /// One change to a report.
+    #[derive(Clone, Debug)]
+    enum Edit {
+        /// Text inserted at a point.
+        Insert(Index, String),
+        /// Up to this many characters cut out from a point.
+        Cut(Index, usize),
+        /// A stretch of up to this many characters repeated where it stands.
+        Repeat(Index, usize),
+    }
+
+    fn apply(text: &mut String, edit: &Edit) {
+        let points: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
+        let span = |at: &Index, len: usize| {
+            let start = at.index(points.len());
+            points[start]..points[(start + len).min(points.len() - 1)]
+        };
+        match edit {
+            Edit::Insert(at, noise) => text.insert_str(points[at.index(points.len())], noise),
+            Edit::Cut(at, len) => text.replace_range(span(at, *len), ""),
+            Edit::Repeat(at, len) => {
+                let range = span(at, *len);
+                let copy = text[range.clone()].to_string();
+                text.insert_str(range.start, &copy);
+            }
+        }
+    }
+
+    /// A report, whole or with one to four edits.
+    fn spliced() -> impl Strategy<Value = String> {
+        let edit = prop_oneof![
+            (any::<Index>(), noise()).prop_map(|(at, text)| Edit::Insert(at, text)),
+            (any::<Index>(), 1..24usize).prop_map(|(at, len)| Edit::Cut(at, len)),
+            (any::<Index>(), 1..48usize).prop_map(|(at, len)| Edit::Repeat(at, len)),
+        ];
+        (prop::sample::select(samples()), prop::collection::vec(edit, 0..5)).prop_map(|(sample, edits)| {
+            let mut text = sample;
+            for edit in &edits {
+                apply(&mut text, edit);
+            }
+            text
+        })
+    }
+
+    /// Writes `texts` as report files and reads them, checking that a JSON error names a line of its file.
+    fn read_all(dir: &Path, texts: &[String]) -> Result<Vec<Part>, TestCaseError> {
+        let mut parts = Vec::new();
+        for (n, text) in texts.iter().enumerate() {
+            let path = dir.join(format!("{n}.report"));
+            std::fs::write(&path, text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            match read(&path) {
+                Ok(read) => parts.extend(read),
+                Err(MergeError::Unreadable { cause, .. }) if cause.starts_with("not one JSON document") => {
+                    let line = cause.rsplit_once(" at line ").and_then(|(_, at)| at.split(' ').next()?.parse::<usize>().ok());
+                    if let Some(line) = line {
+                        prop_assert!((1..=text.lines().count() + 1).contains(&line), "{cause} in {text:?}");
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(parts)
+    }
+
+    #[test]
+    fn the_samples_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = read_all(dir.path(), &samples()).unwrap();
+        let (junit, json): (Vec<&Part>, Vec<&Part>) = parts.iter().partition(|p| p.suite().is_some());
+        let (junit, json) = (group(&junit).unwrap(), group(&json).unwrap());
+        assert_eq!((junit.len(), junit[0].parts.len(), junit[0].missing.len()), (1, 2, 0));
+        assert_eq!((json.len(), json[0].parts.len(), json[0].missing.len()), (1, 2, 0));
+    }
+
+    proptest! {
+        #![proptest_config(config(128))]
+
+        /// Any set of reports is merged or refused, and the merged JUnit reads back as it was written.
+        #[test]
+        fn spliced_reports_merge_or_are_refused(texts in prop::collection::vec(spliced(), 1..4)) {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let parts = read_all(dir.path(), &texts)?;
+            let (junit, json): (Vec<&Part>, Vec<&Part>) = parts.iter().partition(|p| p.suite().is_some());
+            if let Ok(runs) = group(&junit) {
+                let mut suites: Vec<Suite> = runs.iter().map(merged_suite).collect();
+                let written = junit::render(&suites);
+                let back = junit::parse(&written).map_err(|e| TestCaseError::fail(format!("{e}: {written}")))?;
+                // XML readers drop a text of blanks only; remote writes none (a failure's text starts with its error),
+                // but a damaged input can hold one.
+                let failures = suites.iter_mut().flat_map(|suite| &mut suite.cases).filter_map(|case| case.failure.as_mut());
+                for failure in failures.filter(|f| f.text.chars().all(|c| matches!(c, ' ' | '\t' | '\n'))) {
+                    failure.text.clear();
+                }
+                prop_assert_eq!(junit::render(&back), junit::render(&suites));
+                let _ = summary(&runs);
+            }
+            if let Ok(runs) = group(&json) {
+                for merged in &runs {
+                    let _ = merged_json(merged);
+                }
+                let _ = summary(&runs);
+            }
+        }
+    }
+}

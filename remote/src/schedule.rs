@@ -147,12 +147,18 @@ fn weekday(text: &str) -> Result<Weekday, String> {
         .ok_or_else(|| format!("`{text}` is not a day; write mon, tue, wed, thu, fri, sat or sun"))
 }
 
+/// `duration` as one word (`1m30s`, not humantime's `1m 30s`), so that a schedule shown in `jobs`, in a notice or
+/// in `--json` reads back as the same schedule when pasted into `watch`.
+fn one_word(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string().replace(' ', "")
+}
+
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hm = |t: &Time| format!("{:02}:{:02}", t.hour(), t.minute());
         match self {
-            Schedule::Every(period) => write!(f, "every {}", humantime::format_duration(*period)),
-            Schedule::In(delay) => write!(f, "in {}", humantime::format_duration(*delay)),
+            Schedule::Every(period) => write!(f, "every {}", one_word(*period)),
+            Schedule::In(delay) => write!(f, "in {}", one_word(*delay)),
             Schedule::Daily(time) => write!(f, "daily {}", hm(time)),
             Schedule::Weekdays(time) => write!(f, "weekdays {}", hm(time)),
             Schedule::On(day, time) => write!(f, "on {} {}", format!("{day:?}")[..3].to_lowercase(), hm(time)),
@@ -244,6 +250,142 @@ mod tests {
         for text in ["every 5s", "in 2m", "daily 07:30", "weekdays 09:00", "on mon 06:00", "every 500ms"] {
             let words: Vec<&str> = text.split_whitespace().collect();
             assert_eq!(Schedule::parse(&words).unwrap().0.to_string(), text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Property tests of the schedule parser, which reads the words a person types after `watch NAME`: any words give a
+    //! schedule or an error, a schedule's due times are found from any moment jiff can hold, and a schedule shown reads
+    //! back as itself.
+
+    use jiff::Timestamp;
+    use jiff::tz::TimeZone;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for more (a
+    /// longer hunt, by hand); nothing is written to the repository when one fails.
+    fn config(cases: u32) -> Config {
+        let default = Config::default();
+        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
+        Config { cases, failure_persistence: None, ..default }
+    }
+
+    /// Words of schedules, and words near them.
+    const WORDS: &[&str] = &[
+        "every",
+        "in",
+        "daily",
+        "weekdays",
+        "on",
+        "mon",
+        "Sunday",
+        "funday",
+        "5s",
+        "500ms",
+        "10ms",
+        "0s",
+        "1h30m",
+        "2days",
+        "99999999999y",
+        "500000000years",
+        "18446744073709551615s",
+        "18446744073709551615ns",
+        "1ns",
+        "07:30",
+        "7:5",
+        "24:00",
+        "23:59",
+        "+7:+5",
+        "-1:00",
+        "00:00",
+        "",
+        " ",
+        "é",
+        "１２:３０",
+    ];
+
+    /// Words of a schedule (`every`, `on mon`…) followed by anything, or anything.
+    fn words() -> impl Strategy<Value = Vec<String>> {
+        let word = prop_oneof![prop::sample::select(WORDS).prop_map(str::to_string), "\\PC{0,8}", "[0-9:]{0,6}"];
+        let kind =
+            prop::sample::select(vec![vec!["every"], vec!["in"], vec!["daily"], vec!["weekdays"], vec!["on", "mon"], vec![]]);
+        (kind, prop::collection::vec(word, 0..4))
+            .prop_map(|(kind, rest)| kind.into_iter().map(str::to_string).chain(rest).collect())
+    }
+
+    /// Central European time, with daylight-saving changes, and UTC.
+    fn zone() -> impl Strategy<Value = TimeZone> {
+        prop_oneof![Just(TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap_or(TimeZone::UTC)), Just(TimeZone::UTC)]
+    }
+
+    /// Any moment jiff can hold, the ends of its calendar included.
+    fn moment() -> impl Strategy<Value = Timestamp> {
+        let (min, max) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+        prop_oneof![
+            (min..=max).prop_map(|s| Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH)),
+            prop::sample::select(vec![Timestamp::MIN, Timestamp::MAX, Timestamp::UNIX_EPOCH]),
+        ]
+    }
+
+    /// Any duration of up to a year, in whole nanoseconds: shown in several parts (`1m30s`) as often as in one.
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (1..1000u64).prop_map(Duration::from_millis),
+            (1..86_400u64).prop_map(Duration::from_secs),
+            (1..365 * 86_400_000u64).prop_map(Duration::from_millis),
+            (1..365 * 86_400_000_000_000u64).prop_map(Duration::from_nanos),
+        ]
+    }
+
+    fn schedule() -> impl Strategy<Value = Schedule> {
+        let time = (0..24i8, 0..60i8).prop_map(|(h, m)| Time::new(h, m, 0, 0).unwrap_or(Time::midnight()));
+        let day = prop::sample::select(vec![
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+            Weekday::Saturday,
+            Weekday::Sunday,
+        ]);
+        prop_oneof![
+            duration().prop_filter("`every` takes 100ms or more", |d| *d >= SHORTEST).prop_map(Schedule::Every),
+            duration().prop_map(Schedule::In),
+            time.clone().prop_map(Schedule::Daily),
+            time.clone().prop_map(Schedule::Weekdays),
+            (day, time).prop_map(|(day, time)| Schedule::On(day, time)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any words give a schedule that took its own words, or an error; and whatever parses has due times from any
+        /// moment, later than it.
+        #[test]
+        fn any_words_give_a_schedule_with_due_times_or_an_error(words in words(), zone in zone(), now in moment()) {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            if let Ok((schedule, used)) = Schedule::parse(&words) {
+                prop_assert!((2..=3).contains(&used) && used <= words.len(), "{words:?} took {used}");
+                let now = now.to_zoned_datetime(zone);
+                let first = schedule.first(&now);
+                prop_assert!(first >= now, "{schedule} from {now}: {first}");
+                if let Some(next) = schedule.after(&first) {
+                    prop_assert!(next >= first, "{schedule} after {first}: {next}");
+                }
+            }
+        }
+
+        #[test]
+        fn a_schedule_shown_reads_back_as_itself(schedule in schedule()) {
+            let shown = schedule.to_string();
+            let words: Vec<&str> = shown.split_whitespace().collect();
+            prop_assert_eq!(Schedule::parse(&words), Ok((schedule, words.len())), "{}", shown);
         }
     }
 }

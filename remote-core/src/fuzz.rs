@@ -1,0 +1,562 @@
+//! Property tests of the parsers that read text a person wrote (the inventory, `--shard`, package names) or a host
+//! printed (package listings, `systemctl show`): recorded samples with text spliced in, cut out or duplicated never
+//! panic, and every error that names a line names one of the input's. The splicing is shared with the property
+//! tests of the probes (`probe/fuzz.rs`) and of ssh_config (`ssh_config/fuzz.rs`).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::Config;
+
+/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores, unless
+/// `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when one fails.
+pub(crate) fn config(cases: u32) -> Config {
+    let default = Config::default();
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
+    Config { cases, failure_persistence: None, ..default }
+}
+
+/// Noise to splice in: random bytes read as lossily as a host's output is, printable text, or one of `special`
+/// (what the format in question gives a meaning to), which chance alone would rarely produce.
+fn noise(special: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        "\\PC{0,12}",
+        prop::sample::select(special).prop_map(str::to_string),
+    ]
+}
+
+/// One change to a sample.
+#[derive(Clone, Debug)]
+enum Edit {
+    /// Text inserted at a point.
+    Insert(Index, String),
+    /// Up to this many characters cut out from a point.
+    Cut(Index, usize),
+    /// A stretch of up to this many characters repeated where it stands.
+    Repeat(Index, usize),
+    /// A line inserted before a line: noise, or a line of any sample.
+    Line(Index, String),
+    /// A line removed.
+    Drop(Index),
+    /// A line copied before another.
+    Copy(Index, Index),
+}
+
+/// `text` with `edit` made at character boundaries.
+fn apply(text: &mut String, edit: &Edit) {
+    let points: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
+    let span = |at: &Index, len: usize| {
+        let start = at.index(points.len());
+        points[start]..points[(start + len).min(points.len() - 1)]
+    };
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    // A line moved or added ends with a line break, so that it stays a line of its own.
+    let whole = |line: &str| if line.ends_with('\n') { line.to_string() } else { format!("{line}\n") };
+    match edit {
+        Edit::Insert(at, noise) => text.insert_str(points[at.index(points.len())], noise),
+        Edit::Cut(at, len) => text.replace_range(span(at, *len), ""),
+        Edit::Repeat(at, len) => {
+            let range = span(at, *len);
+            let copy = text[range.clone()].to_string();
+            text.insert_str(range.start, &copy);
+        }
+        Edit::Line(at, line) => {
+            lines.insert(at.index(lines.len() + 1), whole(line));
+            *text = lines.concat();
+        }
+        Edit::Drop(at) if !lines.is_empty() => {
+            lines.remove(at.index(lines.len()));
+            *text = lines.concat();
+        }
+        Edit::Copy(from, to) if !lines.is_empty() => {
+            let line = whole(&lines[from.index(lines.len())]);
+            lines.insert(to.index(lines.len() + 1), line);
+            *text = lines.concat();
+        }
+        Edit::Drop(_) | Edit::Copy(..) => {}
+    }
+}
+
+/// One of `samples` with one to five edits: noise or `special` pieces inserted, lines of any sample spliced in,
+/// stretches and lines cut out or duplicated.
+pub(crate) fn spliced(samples: Vec<String>, special: &'static [&'static str]) -> impl Strategy<Value = String> {
+    let pool: Vec<String> = samples.iter().flat_map(|sample| sample.lines()).map(str::to_string).collect();
+    let line = prop_oneof![prop::sample::select(pool), noise(special)];
+    let edit = prop_oneof![
+        (any::<Index>(), noise(special)).prop_map(|(at, text)| Edit::Insert(at, text)),
+        (any::<Index>(), 1..24usize).prop_map(|(at, len)| Edit::Cut(at, len)),
+        (any::<Index>(), 1..24usize).prop_map(|(at, len)| Edit::Repeat(at, len)),
+        (any::<Index>(), line).prop_map(|(at, line)| Edit::Line(at, line)),
+        any::<Index>().prop_map(Edit::Drop),
+        (any::<Index>(), any::<Index>()).prop_map(|(from, to)| Edit::Copy(from, to)),
+    ];
+    (prop::sample::select(samples), prop::collection::vec(edit, 1..6)).prop_map(|(sample, edits)| {
+        let mut text = sample;
+        for edit in &edits {
+            apply(&mut text, edit);
+        }
+        text
+    })
+}
+
+/// `samples` as owned strings, for [`spliced`].
+pub(crate) fn owned(samples: &[&str]) -> Vec<String> {
+    samples.iter().map(|sample| sample.to_string()).collect()
+}
+
+/// Arbitrary text: printable, or random bytes read lossily, over a few lines.
+pub(crate) fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,200}",
+        prop::collection::vec(any::<u8>(), 0..200).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec("[ -~\t]{0,30}", 0..8).prop_map(|lines| lines.join("\n")),
+    ]
+}
+
+/// Whether `line` (from 1) is a line of `text`, or the one just after its last.
+pub(crate) fn line_of(text: &str, line: usize) -> bool {
+    (1..=text.lines().count() + 1).contains(&line)
+}
+
+/// The number after `marker` in `message`, e.g. the 3 of "line 3" after "line ".
+pub(crate) fn number_after(message: &str, marker: &str) -> Option<usize> {
+    let rest = &message[message.find(marker)? + marker.len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+mod inventory {
+    use super::*;
+    use crate::inventory::{Inventory, InventoryError};
+
+    /// Inventories as the README and the inventory's tests write them. None names a real ssh_config: a relative
+    /// file is looked for beside [`PATH`], where there is none.
+    const SAMPLES: &[&str] = &[
+        r#"
+[defaults]
+user = "deploy"
+key = "keys/id"
+port = 2200
+
+[groups.web]
+hosts = ["10.0.0.1", "10.0.0.2:22", "admin@[::1]:2222", "::1"]
+host_key_checking = "accept-new"
+known_hosts = "/tmp/kh"
+"#,
+        "[defaults]\nbecome = true\nglobal_known_hosts = [\"/etc/ssh/ssh_known_hosts\"]\n[groups.a]\nhosts = [\"h\"]\n\
+         [groups.b]\nhosts = [\"h\", \"ops@db-1.example.org:2222\"]\nbecome = false\n[groups.c]\nhosts = [\"h\"]\n\
+         ssh_config = \"none\"\n",
+        r#"# The sandbox, and where the email step sends its summary.
+[groups.sandbox]
+hosts = ["127.0.0.1:2201", "127.0.0.1:2202"]
+user = "remote"
+key = "~/.cache/remote/sandbox/id_ed25519"
+host_key_checking = "off"
+ssh_config = "cfg"
+system_ssh_config = "none"
+
+[notify]
+smtp = "mail.example.org:587"
+from = "remote@example.org"
+user = "remote"
+to = ["ops@example.org", "oncall@example.org"]
+
+[webhooks]
+chat = "https://hooks.example.org/T000/B000/XXXX"
+"#,
+        "[groups.local]\nhosts = [\"localhost\"]\n[notify]\nsmtp = \"127.0.0.1:2525\"\nfrom = \"r@localhost\"\ntls = \"none\"\n",
+    ];
+
+    /// What TOML, the host entries and the settings give a meaning to.
+    const SPECIAL: &[&str] = &[
+        "[",
+        "]",
+        "[[",
+        "]]",
+        "{",
+        "}",
+        "\"",
+        "'",
+        "'''",
+        "\"\"\"",
+        "\\",
+        "\\u00e9",
+        "=",
+        ",",
+        ".",
+        "#",
+        "\n",
+        "\r\n",
+        "\t",
+        "@",
+        ":",
+        ":0",
+        ":65536",
+        "[::1]",
+        "groups",
+        "[groups.x]",
+        "hosts = []",
+        "port = 0",
+        "port = -1",
+        "user = \"\"",
+        "become = \"yes\"",
+        "tls = \"ssl\"",
+        "é",
+        "\u{feff}",
+        "\u{0}",
+    ];
+
+    /// Where the samples claim to come from: no file beside it exists.
+    const PATH: &str = "/nonexistent/remote.toml";
+
+    fn parse(text: &str) -> Result<Inventory, InventoryError> {
+        Inventory::parse_with_ssh_config(text, Path::new(PATH), None)
+    }
+
+    /// Checks that an error names a line of `text` and a column of that line (up to just after its last character).
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        match parse(text) {
+            Ok(inventory) => {
+                for group in inventory.groups() {
+                    prop_assert!(!group.hosts.is_empty(), "group {} of {text:?}", group.name);
+                    prop_assert!(group.hosts.iter().all(|host| host.port != 0), "group {} of {text:?}", group.name);
+                }
+            }
+            Err(InventoryError::Syntax { line, column, .. } | InventoryError::Invalid { line, column, .. }) => {
+                prop_assert!(line_of(text, line), "line {line} of {text:?}");
+                let length = text.split('\n').nth(line - 1).map_or(0, |l| l.chars().count());
+                prop_assert!((1..=length + 1).contains(&column), "column {column} of line {line} of {text:?}");
+            }
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_samples_parse() {
+        for sample in SAMPLES {
+            assert!(parse(sample).is_ok(), "{sample}: {:?}", parse(sample).err());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn spliced_inventories_are_read_or_refused_at_a_line_of_theirs(text in spliced(owned(SAMPLES), SPECIAL)) {
+            check(&text)?;
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_at_a_line_of_its(text in any_text()) {
+            check(&text)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(64))]
+
+        /// A file is read as bytes: one that is not UTF-8 is refused at the line and byte column of its first bad byte.
+        #[test]
+        fn a_file_that_is_not_utf8_is_refused_where_it_stops_being(
+            sample in prop::sample::select(SAMPLES),
+            at in any::<Index>(),
+            bad in prop::collection::vec(0x80..=0xffu8, 1..4),
+        ) {
+            let mut bytes = sample.as_bytes().to_vec();
+            let at = at.index(bytes.len() + 1);
+            bytes.splice(at..at, bad);
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let path = dir.path().join("remote.toml");
+            std::fs::write(&path, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let Err(utf8) = std::str::from_utf8(&bytes) else {
+                // Bad bytes that complete a character of the sample's leave it UTF-8: it is read as text.
+                return Ok(());
+            };
+            let before = &bytes[..utf8.valid_up_to()];
+            let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |n| n + 1);
+            let expected = (before.iter().filter(|b| **b == b'\n').count() + 1, before.len() - line_start + 1);
+            match Inventory::load(&path) {
+                Err(InventoryError::Syntax { line, column, .. }) => prop_assert_eq!((line, column), expected),
+                other => prop_assert!(false, "{:?}", other.err()),
+            }
+        }
+    }
+}
+
+mod shard {
+    use super::*;
+    use crate::shard::{MAX_SHARDS, Shard};
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// `--shard K/N` as shown reads back as itself.
+        #[test]
+        fn a_shard_prints_as_it_parses((count, index) in (1..=MAX_SHARDS).prop_flat_map(|count| (Just(count), 1..=count))) {
+            let shard = Shard { index, count };
+            prop_assert_eq!(shard.to_string().parse::<Shard>(), Ok(shard));
+        }
+
+        /// What reads as a shard is one (1 ≤ K ≤ N), and shows as text that reads back as it.
+        #[test]
+        fn what_parses_as_a_shard_prints_back_to_it(text in prop_oneof![any_text(), "[ 0-9/+-]{0,12}"]) {
+            if let Ok(shard) = text.parse::<Shard>() {
+                prop_assert!(1 <= shard.index && shard.index <= shard.count && shard.count <= MAX_SHARDS, "{text:?}");
+                prop_assert_eq!(shard.to_string().parse::<Shard>(), Ok(shard));
+            }
+        }
+    }
+}
+
+mod packages {
+    use super::*;
+    use crate::packages::{InstalledSet, Manager, parse_installed, parse_names, parse_pending};
+
+    macro_rules! recorded {
+        ($path:literal) => {
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/packages/", $path))
+        };
+    }
+
+    // The managers that share a parser, for the tables below.
+    const APT: &[Manager] = &[Manager::Apt];
+    const RPM: &[Manager] = &[Manager::Dnf, Manager::Yum, Manager::Zypper];
+    const YUM: &[Manager] = &[Manager::Dnf, Manager::Yum];
+    const ZYPPER: &[Manager] = &[Manager::Zypper];
+    const APK: &[Manager] = &[Manager::Apk];
+    const PACMAN: &[Manager] = &[Manager::Pacman];
+
+    /// `list_installed`'s output for the managers that read it alike, recorded (Debian) or from the package tests.
+    const INSTALLED: &[(&[Manager], &str)] = &[
+        (APT, recorded!("debian-12-installed")),
+        (
+            RPM,
+            "bash\t0:5.1.8-9.el9.x86_64\nkernel-core\t0:5.14.0-427.16.1.el9_4.x86_64\nglibc\t0:2.34-100.el9.i686\n\
+             gpg-pubkey\t0:fd431d51-4ae0493b.(none)\nopenssl\t1:3.0.7-27.el9.x86_64\ntzdata\t0:2024a-1.el9.noarch\n",
+        ),
+        (
+            APK,
+            "WARNING: Ignoring APKINDEX.00740ba1.tar.gz: No such file or directory\nalpine-baselayout-3.4.3-r2\n\
+             busybox-1.36.1-r15\ngtk+3.0-3.24.41-r0\nmusl-1.2.4_git20230717-r4\n.build-deps-20240215.101532\n",
+        ),
+        (PACMAN, "lz4 1:1.9.2-1\nncurses 6.1-6\nopenssl 1.1.1.d-1\np11-kit 0.23.18.1-1\n"),
+    ];
+
+    /// `list_pending`'s output for the managers that read it alike, recorded (Debian) or from the package tests.
+    const PENDING: &[(&[Manager], &str)] = &[
+        (APT, recorded!("debian-12-dist-upgrade")),
+        (
+            YUM,
+            "Loaded plugins: fastestmirror\nLoading mirror speeds from cached hostfile\n * base: mirror.corbina.net\n\n\
+             empty-empty-empty-empty.x86_64\n                                    0.0.1-0\n\
+             \x20                                                                        addons\n\
+             libtiff.x86_64                      4.0.3-27.el7_3                       updates\n\
+             \nObsoleting Packages\nddashboard.x86_64    0.2.0.1-1.el7_3   mhlavink-developerdashboard\n",
+        ),
+        (
+            ZYPPER,
+            "Loading repository data...\nReading installed packages...\n\
+             S | Repository | Name             | Current Version | Available Version | Arch  \n\
+             --+------------+------------------+-----------------+-------------------+-------\n\
+             v | OSS        | coreutils        | 8.27-2.3        | 8.27-3.1          | x86_64\n",
+        ),
+        (
+            APK,
+            "busybox-1.36.1-r16 x86_64 {busybox} (GPL-2.0-only) [upgradable from: busybox-1.36.1-r15]\n\
+             curl-8.5.0-r10 x86_64 {curl} (curl) [upgradable from: curl-8.5.0-r0]\n\
+             curl-8.5.0-r9 x86_64 {curl} (curl) [upgradable from: curl-8.5.0-r0]\n",
+        ),
+        (PACMAN, "linux 6.7.4.arch1-1 -> 6.7.5.arch1-1\nlinux-lts 6.1.77-1 -> 6.1.78-1 [ignored]\nlz4 1:1.9.4-1 -> 1:1.9.4-2\n"),
+    ];
+
+    /// What the listings give a meaning to.
+    const SPECIAL: &[&str] = &[
+        "\t",
+        " ",
+        "\n",
+        "\r",
+        "ii",
+        "rc",
+        "iU",
+        ":",
+        "-",
+        "-r1",
+        ".",
+        "[",
+        "]",
+        "(",
+        ")",
+        "->",
+        "|",
+        "Inst ",
+        "Remv ",
+        "Conf ",
+        "Obsoleting Packages",
+        "[upgradable from: ",
+        "WARNING: ",
+        "\u{1b}[2J",
+        "…",
+        "\u{0}",
+    ];
+
+    /// A manager and a sample of its parser's, spliced.
+    fn spliced_output(table: &'static [(&'static [Manager], &'static str)]) -> impl Strategy<Value = (Manager, String)> {
+        prop::sample::select(table)
+            .prop_flat_map(|(managers, text)| (prop::sample::select(managers), spliced(owned(&[text]), SPECIAL)))
+    }
+
+    /// Any manager.
+    fn manager() -> impl Strategy<Value = Manager> {
+        prop::sample::select(vec![Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper, Manager::Apk, Manager::Pacman])
+    }
+
+    /// Checks that an error names a line of `text`.
+    fn check<T>(text: &str, result: Result<T, String>) -> Result<(), TestCaseError> {
+        if let Err(message) = result
+            && let Some(line) = number_after(&message, "cannot read line ")
+        {
+            prop_assert!(line_of(text, line), "{message} in {text:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_samples_parse() {
+        for (managers, text) in INSTALLED {
+            for manager in *managers {
+                assert!(parse_installed(*manager, text).is_ok(), "{manager:?}: {:?}", parse_installed(*manager, text));
+            }
+        }
+        for (managers, text) in PENDING {
+            for manager in *managers {
+                let parsed = parse_pending(*manager, text, &InstalledSet::new());
+                assert!(parsed.is_ok(), "{manager:?}: {parsed:?}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(128))]
+
+        #[test]
+        fn spliced_listings_are_read_or_refused_at_a_line_of_theirs((manager, text) in spliced_output(INSTALLED)) {
+            let installed = parse_installed(manager, &text);
+            check(&text, installed.clone())?;
+            // The listing after an install is compared with the one before it.
+            if let Ok(after) = installed {
+                let _ = crate::packages::diff(&InstalledSet::new(), &after);
+            }
+        }
+
+        #[test]
+        fn spliced_upgrade_lists_are_read_or_refused_at_a_line_of_theirs((manager, text) in spliced_output(PENDING)) {
+            // dnf and yum take the versions installed before from the installed listing.
+            let installed = parse_installed(Manager::Dnf, INSTALLED[1].1).unwrap_or_default();
+            check(&text, parse_pending(manager, &text, &installed))?;
+        }
+
+        #[test]
+        fn any_output_is_read_or_refused_at_a_line_of_its(manager in manager(), text in any_text()) {
+            check(&text, parse_installed(manager, &text))?;
+            check(&text, parse_pending(manager, &text, &InstalledSet::new()))?;
+        }
+
+        /// The names argument of `pkg_install`: what it accepts, written back with spaces, reads as the same list.
+        #[test]
+        fn accepted_package_names_print_back_to_themselves(
+            text in prop_oneof![
+                any_text(),
+                prop::collection::vec("[a-z0-9][a-z0-9.+_:@~=-]{0,8}|\\./[a-z]{1,4}\\.(deb|rpm)|[ ,\t\n]", 0..8)
+                    .prop_map(|words| words.join(" ")),
+            ],
+            allow_files in any::<bool>(),
+        ) {
+            if let Ok(wanted) = parse_names(&text, allow_files) {
+                let words: Vec<&str> = wanted.iter().map(|w| w.as_str()).collect();
+                prop_assert_eq!(parse_names(&words.join(" "), allow_files), Ok(wanted.clone()), "{:?}", text);
+                for manager in [Manager::Apt, Manager::Dnf, Manager::Apk, Manager::Pacman] {
+                    let _ = crate::packages::missing(manager, &wanted, &InstalledSet::new());
+                }
+            }
+        }
+    }
+}
+
+mod services {
+    use super::*;
+    use crate::services::{Action, needed, parse_show};
+
+    /// `systemctl show` of a running, a never-started and a crashed unit, and one made up from a typo.
+    const SAMPLES: &[&str] = &[
+        "MainPID=1021\nResult=success\nNRestarts=0\nMemoryCurrent=8458240\nId=nginx.service\n\
+         Description=A high performance web server and a reverse proxy server\nLoadState=loaded\nActiveState=active\n\
+         SubState=running\nUnitFileState=enabled\nActiveEnterTimestamp=Mon 2024-05-13 09:12:44 UTC\n",
+        "MainPID=0\nResult=success\nNRestarts=0\nMemoryCurrent=[not set]\nId=apache2.service\n\
+         Description=The Apache HTTP Server\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n\
+         UnitFileState=disabled\nActiveEnterTimestamp=\n",
+        "MainPID=0\nResult=exit-code\nNRestarts=5\nMemoryCurrent=[not set]\nId=worker.service\n\
+         Description=Queue worker (queue=high, threads=4)\nLoadState=loaded\nActiveState=failed\nSubState=failed\n\
+         UnitFileState=enabled\nActiveEnterTimestamp=Tue 2024-05-14 02:00:03 UTC\n",
+        "MainPID=0\nResult=success\nNRestarts=\nMemoryCurrent=18446744073709551615\nId=ngnix.service\nDescription=ngnix.service\n\
+         LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nActiveEnterTimestamp=n/a\n",
+    ];
+
+    /// What `systemctl show` gives a meaning to.
+    const SPECIAL: &[&str] =
+        &["=", "==", "\n", " ", "Id=", "MainPID=", "NRestarts=", "-1", "4294967296", "[unprintable]", "\u{0}"];
+
+    /// Every action, each checked against what a show output says.
+    const ACTIONS: [Action; 7] =
+        [Action::Start, Action::Stop, Action::Restart, Action::Reload, Action::Enable, Action::Disable, Action::Status];
+
+    /// Checks that an error names a line of `text`, and that every action can be judged against what parses.
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        match parse_show(text) {
+            Ok(service) => {
+                for action in ACTIONS {
+                    let _ = needed(action, &service);
+                }
+            }
+            Err(message) => {
+                if let Some(line) = number_after(&message, "`systemctl show` line ") {
+                    prop_assert!(line_of(text, line), "{message} in {text:?}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_samples_parse() {
+        for sample in SAMPLES {
+            assert!(parse_show(sample).is_ok(), "{sample}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn spliced_show_outputs_are_read_or_refused_at_a_line_of_theirs(text in spliced(owned(SAMPLES), SPECIAL)) {
+            check(&text)?;
+        }
+
+        #[test]
+        fn any_output_is_read_or_refused_at_a_line_of_its(text in any_text()) {
+            check(&text)?;
+        }
+
+        /// An action is named by its word in any case; what is accepted is that word.
+        #[test]
+        fn an_action_is_its_name(
+            text in prop_oneof![any_text(), "[ \t]{0,2}(start|STOP|Restart|reload|enable|disable|status|x)[ \t]{0,2}"]
+        ) {
+            if let Ok(action) = Action::parse(&text) {
+                prop_assert_eq!(action.name(), text.trim().to_ascii_lowercase());
+                prop_assert_eq!(Action::parse(action.name()), Ok(action));
+            }
+        }
+    }
+}
