@@ -30,9 +30,9 @@ const UPKEEP_WRITES: usize = 256;
 const UPKEEP_SLICE: Duration = Duration::from_millis(25);
 /// Rows deleted by one step of a prune: small enough that a step stays well under the 50 ms a writer may wait.
 const PRUNE_RUNS: usize = 100;
-const PRUNE_SAMPLES: usize = 2000;
-/// Free pages given back to the filesystem by one step (4 KiB each: 2 MiB).
-const VACUUM_PAGES: usize = 512;
+const PRUNE_SAMPLES: usize = 1000;
+/// Free pages given back to the filesystem by one step (4 KiB each: 1 MiB).
+const VACUUM_PAGES: usize = 256;
 /// Once over its cap, the history is pruned down to this share of it, so that it is not pruned again at once.
 const PRUNE_TO: f64 = 0.9;
 /// Writes waiting for the writer at most; beyond, new ones are dropped and counted (a disk that stalls must not
