@@ -253,6 +253,16 @@ impl SessionPool {
         options: &ExecOptions,
         hashes: &crate::sftp::LocalHashes,
     ) -> Result<Output, HostError> {
+        // SFTP paths are C strings on the server: a NUL would cut one short, and a copy would land elsewhere.
+        let paths: Vec<&str> = match transfer {
+            Transfer::Upload { remote, .. } | Transfer::Download { remote, .. } => vec![remote],
+            Transfer::Sync { remote_dir, .. } => vec![remote_dir],
+        };
+        if paths.iter().any(|path| path.contains('\0')) {
+            return Err(HostError::BadArgument {
+                cause: "the path on the host holds a NUL byte, which SFTP cannot carry".into(),
+            });
+        }
         let slot = self.slot(spec);
         let (cancel, deadline) = (options.cancel.as_ref(), options.deadline);
         let permit = before_start(slot.channels.acquire(), options).await?;
@@ -295,6 +305,13 @@ impl SessionPool {
     }
 
     async fn exec_outcome(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> Result<Output, HostError> {
+        // A NUL cannot travel in an exec request: sent anyway, it breaks the SSH connection the host's other
+        // commands share. Only `command_line` refuses it in arguments; a script from `ops` is checked here.
+        if command.contains('\0') {
+            return Err(HostError::BadArgument {
+                cause: "the command holds a NUL byte, which no remote shell can receive".into(),
+            });
+        }
         let slot = self.slot(spec);
         let cancel = options.cancel.as_ref();
         let budget = options.budget.clone().unwrap_or_else(|| OutputBudget::new(options.max_output_total));

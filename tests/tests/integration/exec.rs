@@ -147,6 +147,32 @@ fn a_login_banner_on_stdout_hides_neither_the_output_nor_the_process_group() {
     assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the command outlived its timeout");
 }
 
+/// A script from `ops` (not quoted by `command_line`) or a copy's path holding a NUL is refused before it reaches
+/// the host; sent, it broke the connection the host's other commands share. The next command runs on it.
+#[test]
+fn a_nul_in_a_command_or_a_path_is_refused_and_the_connection_lives_on() {
+    let hosts = TestHosts::start(1);
+    let pool = SessionPool::new(PoolConfig::default());
+    let options = ExecOptions::default();
+    let runtime = runtime();
+    let first = runtime.block_on(pool.exec(&hosts.specs(), "echo before", &options));
+    assert!(first[0].ok(), "{:?}", first[0]);
+    let refused = runtime.block_on(pool.exec(&hosts.specs(), "echo a\0b", &options));
+    assert_eq!(
+        refused[0].error_text().unwrap(),
+        "bad argument, nothing was run: the command holds a NUL byte, which no remote shell can receive"
+    );
+    let upload = remote_core::hosts::Transfer::Upload { local: hosts.dir().join("x"), remote: "/tmp/a\0b".into() };
+    let refused = runtime.block_on(pool.transfer(&hosts.specs(), &upload, &options));
+    assert_eq!(
+        refused[0].error_text().unwrap(),
+        "bad argument, nothing was run: the path on the host holds a NUL byte, which SFTP cannot carry"
+    );
+    let after = runtime.block_on(pool.exec(&hosts.specs(), "echo after", &options));
+    assert_eq!(after[0].output().map(|o| o.stdout.as_slice()), Some(&b"after\n"[..]), "{:?}", after[0]);
+    assert_eq!(pool.open_connections(), 1, "the first connection served all three");
+}
+
 #[test]
 fn commands_reading_stdin_do_not_hang() {
     let hosts = TestHosts::start(1);
