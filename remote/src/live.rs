@@ -368,6 +368,8 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
 /// The prompt's lines from a pipe or a file on stdin (`remote live < lines`): each runs in order; a line that
 /// is not UTF-8 is refused, named by its number, and the next goes on.
 fn piped(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
+    // The same greeting as on a terminal: whatever drives the prompt through a pipe waits for it.
+    eprintln!("remote live: inventory {}; `help` for commands, Ctrl-D to leave", live.inventory.display());
     let mut stdin = std::io::stdin().lock();
     let mut line = Vec::new();
     for number in 1.. {
