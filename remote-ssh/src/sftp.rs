@@ -198,14 +198,16 @@ async fn send_file(
     // Readable by the owner only until it is complete and gets its real mode; made anew, never an existing file.
     let attrs = FileAttributes { permissions: Some(0o600), ..FileAttributes::empty() };
     let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
+    // Tracked before it is asked for: a copy stopped while the server makes it must still look for it.
+    temporaries.add(&partial);
     let mut file = match sftp.open_with_flags_and_attributes(partial.clone(), flags, attrs).await {
         Ok(file) => file,
         Err(e) => {
+            temporaries.forget(&partial);
             let why = explain_write(connection, sftp, folder_of(target), stamp.size, &e).await;
             return Err(remote_error(format!("cannot create a file beside it: {why}")));
         }
     };
-    temporaries.add(&partial);
     // Read here and written there in turn, counting, so that a failure says which side failed and how far it got.
     let mut sent = 0u64;
     let copied: Result<u64, HostError> = async {
@@ -287,7 +289,7 @@ async fn write_failure(
 ) -> HostError {
     let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<russh_sftp::client::error::Error>());
     let why = match inner {
-        Some(inner) => explain_write(connection, sftp, folder_of(target), total - sent, inner).await,
+        Some(inner) => explain_write(connection, sftp, folder_of(target), total.saturating_sub(sent), inner).await,
         None if connection.is_closed() => "the connection to the host was lost".into(),
         None => e.to_string(),
     };

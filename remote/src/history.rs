@@ -330,8 +330,21 @@ impl History {
     /// Waits (at most `limit`) until everything recorded so far is written: before the process ends.
     pub fn flush(&self, limit: Duration) -> bool {
         let Some(writer) = &self.writer else { return true };
+        let deadline = Instant::now() + limit;
         let (done, written) = mpsc::channel();
-        writer.send(Job::Flush(done)).is_ok() && written.recv_timeout(limit).is_ok()
+        // A full queue (a writer stalled on a locked or slow disk) is waited for no longer than `limit` either.
+        let mut job = Job::Flush(done);
+        loop {
+            match writer.try_send(job) {
+                Ok(()) => break,
+                Err(mpsc::TrySendError::Full(back)) if Instant::now() < deadline => {
+                    job = back;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => return false,
+            }
+        }
+        written.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok()
     }
 
     /// The longest a prune or vacuum step has held the writer so far.
@@ -554,6 +567,12 @@ impl Writer {
 
     /// The file turned out damaged while in use: set aside, said, and a new one in its place.
     fn start_again(&mut self, problem: &str) {
+        // Closed before the file is moved: SQLite removes its -wal and -shm by name on close, which after the
+        // move would be the new file's.
+        match Connection::open_in_memory() {
+            Ok(placeholder) => drop(std::mem::replace(&mut self.connection, placeholder)),
+            Err(_) => return,
+        }
         let fresh = set_aside(&self.path).and_then(|aside| {
             let connection = Connection::open(&self.path).map_err(std::io::Error::other)?;
             connection.busy_timeout(Duration::from_secs(5)).map_err(std::io::Error::other)?;

@@ -33,16 +33,21 @@ pub fn cancel_on_signals(runtime: &tokio::runtime::Runtime) -> Switch {
     switch
 }
 
-/// Cancels what `switch` governs because of `cause`; when it was cancelled already, leaves at once.
+/// Cancels what `switch` governs because of `cause`. A second signal of the same kind while the first is still
+/// being handled leaves at once: a Ctrl-C while a line's commands are being killed, a SIGTERM or SIGHUP while the
+/// process is ending. A SIGTERM after a Ctrl-C is a first SIGTERM: it ends the prompt as `quit` does.
 pub fn cancel(switch: &Switch, cause: CancelCause) {
-    if matches!(cause, CancelCause::Terminate | CancelCause::HangUp | CancelCause::StdoutClosed) {
-        begin_ending(cause);
-    }
-    if switch.send_replace(Some(cause)).is_some() {
-        // Only a signal sent while the first is still being handled means "now"; a closed stdout never does.
-        if cause == CancelCause::StdoutClosed {
-            return;
+    let again = match cause {
+        CancelCause::Terminate | CancelCause::HangUp => !begin_ending(cause),
+        CancelCause::StdoutClosed => {
+            begin_ending(cause);
+            false
         }
+        CancelCause::CtrlC | CancelCause::JobsHalted => switch.borrow().is_some(),
+    };
+    switch.send_replace(Some(cause));
+    if again {
+        crate::terminal::restore();
         eprintln!("\nremote: {cause} again; leaving without waiting for the hosts");
         std::process::exit(cause.exit_code().unwrap_or(1));
     }
@@ -50,14 +55,16 @@ pub fn cancel(switch: &Switch, cause: CancelCause) {
         CancelCause::CtrlC => {
             eprintln!("\nremote: cancelling; the running commands are being killed on the hosts (Ctrl-C again to leave now)")
         }
-        CancelCause::StdoutClosed => {}
+        CancelCause::StdoutClosed | CancelCause::JobsHalted => {}
         _ => eprintln!("\nremote: {cause}: ending; commands still running are killed on the hosts first"),
     }
 }
 
-/// Clears `switch` for the next line, unless the process is ending.
+/// Clears `switch` for the next line, unless the process is ending; decided under the ending's lock, so that a
+/// SIGTERM arriving meanwhile is never cleared.
 pub fn rearm(switch: &Switch) {
-    if ending().is_none() {
+    let ending = ENDING.0.lock().unwrap_or_else(|e| e.into_inner());
+    if ending.is_none() {
         switch.send_replace(None);
     }
 }
@@ -65,13 +72,15 @@ pub fn rearm(switch: &Switch) {
 /// Why the process is ending (SIGTERM, SIGHUP, or its stdout closed), once it is.
 static ENDING: (Mutex<Option<CancelCause>>, Condvar) = (Mutex::new(None), Condvar::new());
 
-/// Marks the process as ending because of `cause` (the first cause is kept).
-pub fn begin_ending(cause: CancelCause) {
+/// Marks the process as ending because of `cause` (the first cause is kept); whether this was the first.
+pub fn begin_ending(cause: CancelCause) -> bool {
     let mut ending = ENDING.0.lock().unwrap_or_else(|e| e.into_inner());
-    if ending.is_none() {
-        *ending = Some(cause);
-        ENDING.1.notify_all();
+    if ending.is_some() {
+        return false;
     }
+    *ending = Some(cause);
+    ENDING.1.notify_all();
+    true
 }
 
 /// Why the process is ending, if it is.

@@ -17,6 +17,16 @@ pub fn cancel_on_close(switch: &Switch) {
     let _ = CANCEL.set(switch.clone());
 }
 
+/// `eprintln!` that never panics: stderr may be a terminal that hung up (SIGHUP: writes fail with EIO) or a pipe
+/// whose reader left, and a panic there would cut short the very ending that is to kill the hosts' commands and
+/// flush the history. Defined here, first of the crate's modules, it takes the place of std's in all of them.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// `print!` for stdout as [`Stdout`] writes it.
 macro_rules! out {
     ($($arg:tt)*) => {{
@@ -88,7 +98,9 @@ fn closed() {
         }
         match CANCEL.get() {
             Some(switch) => crate::interrupt::cancel(switch, CancelCause::StdoutClosed),
-            None => crate::interrupt::begin_ending(CancelCause::StdoutClosed),
+            None => {
+                crate::interrupt::begin_ending(CancelCause::StdoutClosed);
+            }
         }
     });
 }

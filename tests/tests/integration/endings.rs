@@ -206,6 +206,30 @@ fn sigterm_and_sighup_end_a_live_script_as_quit_would_with_its_commands_killed()
     }
 }
 
+/// A SIGTERM after a Ctrl-C cancelled a line is a first SIGTERM: the prompt ends as `quit` does, not at once as
+/// a second signal would.
+#[test]
+fn sigterm_after_a_ctrl_c_still_ends_the_prompt_as_quit_would() {
+    use std::io::Write as _;
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.write_inventory(&[]);
+    let marker = format!("remote-int-then-term-{}", std::process::id());
+    let mut live = tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
+    let mut stdin = live.stdin.take().unwrap();
+    writeln!(stdin, "exec(test, \"sleep 60; echo {marker}\") | pretty").unwrap();
+    wait_started(&marker, 1);
+    send(live.id(), libc::SIGINT);
+    assert!(all_gone(&marker), "Ctrl-C killed the command");
+    // The prompt is idle again; the line's cancel has not been cleared yet (the next line would).
+    std::thread::sleep(Duration::from_millis(500));
+    send(live.id(), libc::SIGTERM);
+    live.stdin = Some(stdin);
+    let out = finish(live, PATIENCE);
+    assert_eq!(out.code, Some(143), "{}", out.stderr);
+    assert!(out.stderr.contains("ended (SIGTERM) as `quit` would"), "{}", out.stderr);
+    assert!(!out.stderr.contains("SIGTERM again"), "{}", out.stderr);
+}
+
 #[test]
 fn sigterm_halts_a_live_job_and_kills_the_command_it_runs() {
     let hosts = TestHosts::start(2);
