@@ -7,6 +7,7 @@ use console::Style;
 use crate::report::{HostResult, Report};
 
 mod data;
+pub use data::bytes;
 
 /// How a step shows a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

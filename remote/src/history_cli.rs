@@ -35,7 +35,7 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
                 stdout,
                 "history {}\n  size    {}\n  runs    {} ({} host outcomes)\n  samples {}\n  oldest  {oldest}\n",
                 sanitize(&path.display().to_string()),
-                size(stats.bytes),
+                remote_core::pretty::bytes(stats.bytes),
                 stats.runs,
                 stats.outcomes,
                 stats.samples,
@@ -97,16 +97,6 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
     }
     let _ = stdout.write_all(out.as_bytes());
     Ok(EXIT_OK)
-}
-
-/// A byte count for people.
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} bytes"),
-    }
 }
 
 fn sanitize(text: &str) -> String {

@@ -129,7 +129,7 @@ fn percent(value: f64) -> String {
 }
 
 /// A byte count in binary units, three significant digits: `512 B`, `1.5 KiB`, `7.81 GiB`.
-pub(crate) fn bytes(count: u64) -> String {
+pub fn bytes(count: u64) -> String {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if count < 1024 {
         return format!("{count} B");
