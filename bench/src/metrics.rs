@@ -12,9 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use remote_config::Inventory;
 use remote_core::data::{Cpu, Ram};
 use remote_core::pretty::View;
-use remote_core::{HostResult, Hosts, Inventory, Report, Run};
+use remote_core::{HostResult, Hosts, Report, Run};
 use remote_sandbox as sandbox;
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::inventory::HostSpec;
 use crate::pretty::View;
 use crate::report::{HostResult, Report};
+use crate::spec::HostSpec;
 use crate::stocks::{Sample, Shape};
 
 /// Everything a pipeline asks of the outside world. Implemented by the host process (the CLI, the live

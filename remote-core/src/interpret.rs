@@ -8,16 +8,17 @@ use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
 use crate::catalog::{Call, Invoke, Library, guard};
 use crate::hosts::{Driver, Hosts};
-use crate::inventory::{Inventory, InventoryError, did_you_mean};
 use crate::registry::{Callable, Entry, Kind, Registry};
 use crate::report::HostError;
 use crate::run::{On, Run};
+use crate::spec::Groups;
+use crate::suggest::did_you_mean;
 use crate::value::{Type, Value};
 
 /// What a line is evaluated against.
 pub struct Context<'a> {
     /// Where group names are looked up.
-    pub inventory: &'a Inventory,
+    pub inventory: &'a dyn Groups,
     /// Runs the commands.
     pub driver: Arc<dyn Driver>,
     /// Names from the operation registry and from `ops`.
@@ -270,21 +271,17 @@ fn group(arg: &Arg, context: &Context) -> Result<Hosts, EvalError> {
         .help(groups_help(context.inventory)));
     };
     match context.inventory.group(name) {
-        Ok(group) => Ok(Hosts::new(&group.name, group.hosts.clone(), context.driver.clone())),
-        Err(err) => {
-            // The inventory already worked out the closest group name; the prompt adds the column.
-            let suggestion = match err {
-                InventoryError::UnknownGroup { suggestion, .. } => suggestion,
-                _ => None,
-            };
-            Err(EvalError::new(format!("unknown group `{name}` in {}", context.inventory.path().display()), arg.at)
+        Some(group) => Ok(Hosts::new(&group.name, group.hosts.clone(), context.driver.clone())),
+        None => {
+            let suggestion = did_you_mean(name, context.inventory.names());
+            Err(EvalError::new(format!("unknown group `{name}` in {}", context.inventory.origin().display()), arg.at)
                 .help(suggestion.map(|s| format!("did you mean `{s}`?")).or_else(|| groups_help(context.inventory))))
         }
     }
 }
 
-fn groups_help(inventory: &Inventory) -> Option<String> {
-    let names: Vec<&str> = inventory.groups().map(|g| g.name.as_str()).collect();
+fn groups_help(inventory: &dyn Groups) -> Option<String> {
+    let names = inventory.names();
     Some(if names.is_empty() { "the inventory defines no groups yet".into() } else { format!("groups: {}", names.join(", ")) })
 }
 

@@ -1,9 +1,8 @@
 //! The model of `remote`: inventory, host sets, runs, operations, pipeline steps, the registry and the interpreter.
 //!
 //! Layout:
-//! - [`inventory`] reads `remote.toml` into groups of [`HostSpec`]s; [`shard`] cuts a group to `--shard K/N`.
+//! - [`spec`] holds the host specs the configuration resolves (remote-config reads them from `remote.toml`).
 //! - [`quote`] turns argument vectors into shell command lines that cannot inject code.
-//! - [`ssh_config`] reads OpenSSH client configuration files (`~/.ssh/config`) with OpenSSH 9.2's semantics.
 //! - [`report`] is what a fan-out produced, as plain data; [`pretty`] renders it for people, `Report::to_json`
 //!   for tools; [`run`] pairs a report with its host set so that later steps can go on from it.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
@@ -30,7 +29,6 @@ pub mod fields;
 mod fuzz;
 pub mod hosts;
 pub mod interpret;
-pub mod inventory;
 pub mod metrics;
 pub mod operations;
 pub mod packages;
@@ -42,14 +40,14 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod services;
-pub mod settings;
-pub mod shard;
-pub mod ssh_config;
+pub mod spec;
 pub mod steps;
 pub mod stocks;
+mod suggest;
 pub mod value;
 
 pub use hosts::{Driver, Hosts, Notice, Notifier, Transfer};
-pub use inventory::{Auth, Group, HostKeyPolicy, HostSpec, Inventory, InventoryError};
 pub use report::{CancelCause, HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 pub use run::{On, Preview, Run};
+pub use spec::{Agent, Algorithms, Auth, Group, Groups, HostKeyPolicy, HostSpec};
+pub use suggest::did_you_mean;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::hosts::{Hosts, Transfer};
-use crate::inventory::HostSpec;
 use crate::report::{HostError, HostResult, Output, Report};
+use crate::spec::HostSpec;
 
 /// Distinct commands [`Run::exec_each`] runs at once, each on its own thread.
 const COMMANDS_AT_ONCE: usize = 16;

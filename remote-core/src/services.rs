@@ -8,11 +8,11 @@
 use std::str::FromStr;
 
 use crate::data::Data;
-use crate::inventory::did_you_mean;
 use crate::prelude::remote;
 use crate::quote;
 use crate::report::{HostError, HostResult};
 use crate::run::{On, Run};
+use crate::suggest::did_you_mean;
 
 /// What a service operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use russh::Preferred;
 use russh::keys::Algorithm;
 
-use remote_core::inventory::Algorithms;
-use remote_core::ssh_config::assemble_algorithms;
+use remote_config::ssh_config::assemble_algorithms;
+use remote_core::Algorithms;
 
 /// Host-key algorithms russh offers by default that OpenSSH 9.2 does not: RSA signatures over SHA-1.
 const NOT_BY_DEFAULT: [&str; 1] = ["ssh-rsa"];

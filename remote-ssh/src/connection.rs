@@ -8,7 +8,7 @@ use russh::client::{self, Handle};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use remote_core::inventory::HostSpec;
+use remote_core::HostSpec;
 use remote_core::report::HostError;
 
 use crate::auth::{KeyCache, authenticate};

@@ -9,8 +9,8 @@ use tokio::sync::Semaphore;
 use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
 use crate::exec::{Cancel, CommandLimits, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, run_command};
+use remote_core::HostSpec;
 use remote_core::hosts::Transfer;
-use remote_core::inventory::HostSpec;
 use remote_core::report::{HostError, HostResult, Output};
 
 /// How the pool opens and uses connections.

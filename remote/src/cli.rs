@@ -32,7 +32,7 @@ pub struct GlobalArgs {
 impl GlobalArgs {
     /// The inventory path to use.
     pub fn inventory_path(&self) -> PathBuf {
-        self.inventory.clone().unwrap_or_else(remote_core::Inventory::default_path)
+        self.inventory.clone().unwrap_or_else(remote_config::Inventory::default_path)
     }
 }
 
@@ -63,7 +63,7 @@ pub enum Command {
 pub struct CiArgs {
     /// Run on shard K of N of the group: a stable, disjoint 1/N of its hosts, dealt out by host name (e.g. 2/3)
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<remote_core::shard::Shard>,
+    pub shard: Option<remote_config::shard::Shard>,
     /// Also write a JUnit XML report to FILE: a testsuite for the run, a testcase per host
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-use remote_core::Inventory;
+use remote_config::Inventory;
 use remote_core::registry::{Kind, Registry};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;

@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use remote_core::{Inventory, Report, pretty, quote};
+use remote_config::Inventory;
+use remote_core::{Report, pretty, quote};
 use remote_ssh::pool::{ExecOptions, SessionPool};
 
 use crate::ci::CiRun;

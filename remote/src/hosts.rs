@@ -1,7 +1,7 @@
 //! `remote hosts [GROUP]` and `hosts [GROUP]` at the prompt: the groups, or one group's hosts as they resolve from
 //! the inventory and `~/.ssh/config` (user, address, port, key, jump chain), so what `remote` will do is visible.
 
-use remote_core::inventory::{Agent, Auth, HostSpec, Inventory, InventoryError};
+use remote_config::inventory::{Agent, Auth, HostSpec, Inventory, InventoryError};
 use remote_core::pretty::{json_text, sanitize};
 use serde_json::{Value, json};
 

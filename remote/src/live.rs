@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::Duration;
 
 use remote::history::History;
+use remote_config::Inventory;
+use remote_core::CancelCause;
 use remote_core::catalog::{Library, Linked};
-use remote_core::{CancelCause, Inventory};
 use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;

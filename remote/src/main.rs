@@ -181,7 +181,7 @@ fn main() -> ExitCode {
         Command::List => pipelines::list(&cli.global),
         Command::Live(args) => live::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
-        Command::Hosts(args) => remote_core::Inventory::load(&cli.global.inventory_path())
+        Command::Hosts(args) => remote_config::Inventory::load(&cli.global.inventory_path())
             .and_then(|inventory| hosts::print(&inventory, args.group.as_deref(), cli.global.json))
             .map(|()| EXIT_OK)
             .map_err(Into::into),

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use remote_core::shard::Shard;
+use remote_config::shard::Shard;
 use serde_json::Value;
 
 use crate::cli::{GlobalArgs, MergeArgs};

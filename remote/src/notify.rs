@@ -9,9 +9,10 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
+use remote_config::Inventory;
+use remote_config::{Notify, SmtpTls};
 use remote_core::hosts::{Notice, Notifier};
-use remote_core::inventory::{Notify, SmtpTls};
-use remote_core::{HostResult, Inventory, Report, pretty};
+use remote_core::{HostResult, Report, pretty};
 
 /// Where the SMTP password may come from; read once at start, like the other secrets.
 pub const SMTP_PASSWORD_ENV: &str = "REMOTE_SMTP_PASSWORD";

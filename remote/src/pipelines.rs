@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use remote_config::Inventory;
 use remote_core::catalog::Linked;
 use remote_core::catalog::{Call, Library};
+use remote_core::did_you_mean;
 use remote_core::interpret::{self, Context};
-use remote_core::inventory::did_you_mean;
 use remote_core::pretty::View;
 use remote_core::registry::{Kind, Registry};
-use remote_core::{Driver, HostError, Hosts, Inventory, On, Report, Run, pretty};
+use remote_core::{Driver, HostError, Hosts, On, Report, Run, pretty};
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{Deadline, ExecOptions, SessionPool};
 use serde_json::json;
@@ -362,7 +363,7 @@ pub fn expression_group(line: &str) -> Option<(String, remote_syntax::Columns)> 
 }
 
 /// The inventory cut to `--shard`, and the size of `group` before the cut (for the message of an empty shard).
-fn sharded(inventory: Inventory, shard: Option<remote_core::shard::Shard>, group: Option<&str>) -> (Inventory, usize) {
+fn sharded(inventory: Inventory, shard: Option<remote_config::shard::Shard>, group: Option<&str>) -> (Inventory, usize) {
     let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
     match shard {
         Some(shard) => (inventory.shard(shard), whole),
@@ -371,7 +372,7 @@ fn sharded(inventory: Inventory, shard: Option<remote_core::shard::Shard>, group
 }
 
 /// Whether `--shard` left `group` without hosts.
-fn empty_shard(inventory: &Inventory, shard: Option<remote_core::shard::Shard>, group: &str) -> bool {
+fn empty_shard(inventory: &Inventory, shard: Option<remote_config::shard::Shard>, group: &str) -> bool {
     shard.is_some() && inventory.group(group).is_ok_and(|g| g.hosts.is_empty())
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use remote_core::InventoryError;
+use remote_config::InventoryError;
 use serde_json::json;
 
 /// Where an error is, when it is in a file or a line: what the error object says beside the message.

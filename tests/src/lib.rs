@@ -6,8 +6,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use remote_core::inventory::current_user;
-use remote_core::{HostSpec, Inventory};
+use remote_config::Inventory;
+use remote_config::inventory::current_user;
+use remote_core::HostSpec;
 use remote_sandbox::{Sandbox, SandboxConfig};
 
 /// A set of sshd servers for one test, in a temporary folder that goes away with it.

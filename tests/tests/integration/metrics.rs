@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use remote_config::Inventory;
 use remote_core::prelude::*;
-use remote_core::{Inventory, pretty::View};
+use remote_core::pretty::View;
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use serde_json::Value;

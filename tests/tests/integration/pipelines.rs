@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 use remote_core::catalog::Linked as Ops;
 // Linked for its declarations, which reach `Ops` through remote-core's distributed slice.
 extern crate ops;
+use remote_config::Inventory;
 use remote_core::interpret::{self, Context};
 use remote_core::prelude::*;
+use remote_core::pretty as render;
 use remote_core::registry::Registry;
-use remote_core::{Inventory, pretty as render};
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use serde_json::Value;

@@ -1,173 +1,19 @@
 //! Reads `remote.toml` (defaults + groups) into ready-to-connect [`HostSpec`]s, with errors that name file, line and fix.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use remote_core::did_you_mean;
+pub use remote_core::{Agent, Algorithms, Auth, Group, HostKeyPolicy, HostSpec};
 
 use crate::settings::{self, Explicit};
 use crate::ssh_config::{SshConfig, SshConfigError};
 
 /// Environment variable that overrides the default inventory path.
 pub const INVENTORY_ENV: &str = "REMOTE_INVENTORY";
-
-/// How a server's host key is checked against `known_hosts`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum HostKeyPolicy {
-    /// Unknown and changed keys are refused (the default, as OpenSSH's `StrictHostKeyChecking yes`).
-    #[default]
-    Strict,
-    /// Unknown keys are recorded in `known_hosts`; changed keys are refused.
-    AcceptNew,
-    /// No check at all; only when asked for explicitly.
-    Off,
-}
-
-impl HostKeyPolicy {
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "strict" => Some(Self::Strict),
-            "accept-new" => Some(Self::AcceptNew),
-            "off" => Some(Self::Off),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for HostKeyPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Strict => "strict",
-            Self::AcceptNew => "accept-new",
-            Self::Off => "off",
-        })
-    }
-}
-
-/// How the client proves who it is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Auth {
-    /// The inventory's `key`: this private key file and nothing else.
-    KeyFile(PathBuf),
-    /// OpenSSH's order: the agent's keys, then the identity files that exist (`IdentityFile` from
-    /// `~/.ssh/config`, else OpenSSH's defaults). With `identities_only`, only agent keys that match a file.
-    Keys {
-        /// Where the agent is.
-        agent: Agent,
-        /// Private key files, in the order they are tried.
-        files: Vec<PathBuf>,
-        /// `IdentitiesOnly yes`.
-        identities_only: bool,
-    },
-}
-
-/// Where ssh-agent is reached (`IdentityAgent`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Agent {
-    /// `$SSH_AUTH_SOCK`, when set.
-    Env,
-    /// A socket path.
-    Socket(PathBuf),
-    /// No agent (`IdentityAgent none`).
-    Off,
-}
-
-/// One target: where to connect, as whom, and how to trust it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HostSpec {
-    /// The host as written in the inventory; results and messages use this name.
-    pub name: String,
-    /// DNS name or IP address to connect to.
-    pub address: String,
-    /// TCP port of the SSH server.
-    pub port: u16,
-    /// Login user.
-    pub user: String,
-    /// Client authentication.
-    pub auth: Auth,
-    /// The user's `known_hosts` file: host keys are checked against it, and accept-new records new ones in it.
-    pub known_hosts: PathBuf,
-    /// Files only read, after the user's: further `UserKnownHostsFile`s, then `GlobalKnownHostsFile`.
-    pub global_known_hosts: Vec<PathBuf>,
-    /// What to do with unknown or changed host keys.
-    pub host_key_checking: HostKeyPolicy,
-    /// `ConnectTimeout` from `~/.ssh/config`, when it sets one.
-    pub connect_timeout: Option<Duration>,
-    /// `ServerAliveInterval` from `~/.ssh/config`, when it sets one.
-    pub keepalive: Option<Duration>,
-    /// `HostKeyAlias` from `~/.ssh/config`: the name host keys are looked up and recorded under, without a port.
-    pub host_key_alias: Option<String>,
-    /// The host this one is reached through (`ProxyJump`): the last hop, whose own `jump` is the hop before it.
-    pub jump: Option<Box<HostSpec>>,
-    /// Commands run as root through `sudo` (`become = true`, or the `sudo` step); file copies stay the login user's.
-    pub become_root: bool,
-    /// `RevokedHostKeys` from `ssh_config`: a file of public keys no host may present.
-    pub revoked_host_keys: Option<PathBuf>,
-    /// The algorithm lists `ssh_config` sets for this host, which the handshake keeps to.
-    pub algorithms: Algorithms,
-    /// `HashKnownHosts` from `ssh_config`: whether accept-new records names hashed (unset: as the file is).
-    pub hash_known_hosts: Option<bool>,
-    /// Why this host is not reached at all: its ssh_config sets what remote cannot honour. Such a host fails on
-    /// its own when a command would connect to it; the other hosts go on.
-    pub refused: Option<String>,
-}
-
-/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` and `MACs` as `ssh_config` writes them: a list replacing the
-/// defaults, or one that adds to them (`+`), removes from them (`-`, wildcards allowed) or puts first (`^`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Algorithms {
-    /// `KexAlgorithms`.
-    pub kex: Option<String>,
-    /// `HostKeyAlgorithms`.
-    pub host_key: Option<String>,
-    /// `Ciphers`.
-    pub ciphers: Option<String>,
-    /// `MACs`.
-    pub macs: Option<String>,
-}
-
-impl HostSpec {
-    /// The jump hosts in the order they are passed through: first hop first.
-    pub fn jump_chain(&self) -> Vec<&HostSpec> {
-        let mut chain = Vec::new();
-        let mut hop = self.jump.as_deref();
-        while let Some(spec) = hop {
-            chain.push(spec);
-            hop = spec.jump.as_deref();
-        }
-        chain.reverse();
-        chain
-    }
-
-    /// What this host's keys are looked up and recorded under in `known_hosts`: its `HostKeyAlias` alone (OpenSSH
-    /// adds no port to an alias), else its address and port.
-    pub fn known_hosts_host(&self) -> (&str, u16) {
-        match &self.host_key_alias {
-            Some(alias) => (alias, 22),
-            None => (&self.address, self.port),
-        }
-    }
-
-    /// The name OpenSSH uses for this host in `known_hosts`: the alias or `addr` on port 22, `[addr]:port` otherwise.
-    pub fn known_hosts_name(&self) -> String {
-        match self.known_hosts_host() {
-            (host, 22) => host.to_string(),
-            (host, port) => format!("[{host}]:{port}"),
-        }
-    }
-}
-
-/// A named set of hosts from the inventory, in the order they were written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Group {
-    /// The group's name (`[groups.NAME]`).
-    pub name: String,
-    /// Its hosts, in inventory order.
-    pub hosts: Vec<HostSpec>,
-}
 
 /// The parsed inventory file.
 #[derive(Clone, Debug)]
@@ -251,16 +97,6 @@ fn suggestion_text(suggestion: Option<&str>, known: &[String]) -> String {
         (None, true) => "; it defines no groups yet".to_string(),
         (None, false) => format!("; known groups: {}", known.join(", ")),
     }
-}
-
-/// The closest candidate to `word` by edit distance, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(distance, c)| *distance <= (c.len().max(word.len()) / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, c)| c.to_string())
 }
 
 /// Settings shared by `[defaults]` and each group; every key is optional.
@@ -449,6 +285,21 @@ impl Inventory {
     /// The groups, to be cut down (see [`crate::shard`]).
     pub(crate) fn groups_mut(&mut self) -> impl Iterator<Item = &mut Group> {
         self.groups.values_mut()
+    }
+}
+
+/// The interpreter looks groups up through this, so that the model needs no inventory parser.
+impl remote_core::Groups for Inventory {
+    fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.get(name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.groups.keys().map(String::as_str).collect()
+    }
+
+    fn origin(&self) -> &Path {
+        &self.path
     }
 }
 

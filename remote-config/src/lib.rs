@@ -1,0 +1,21 @@
+//! The configuration of `remote`: what the user wrote, read into the host specs the model runs on.
+//!
+//! Layout:
+//! - [`inventory`] reads `remote.toml` into groups of [`remote_core::HostSpec`]s;
+//! - [`ssh_config`] reads OpenSSH client configuration files (`~/.ssh/config`) with OpenSSH 9.2's semantics;
+//! - [`settings`] resolves one host: the inventory over `ssh_config` over OpenSSH's defaults;
+//! - [`shard`] cuts a group to `--shard K/N`.
+//!
+//! Architecture invariant: this crate reads files and the password database but never connects anywhere, and
+//! nothing here crosses the hot-reload boundary: `ops` does not link it.
+
+pub mod inventory;
+pub mod settings;
+pub mod shard;
+pub mod ssh_config;
+
+#[cfg(test)]
+mod fuzz;
+
+pub use inventory::{INVENTORY_ENV, Inventory, InventoryError, Notify, SmtpTls};
+pub use shard::Shard;
