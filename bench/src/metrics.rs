@@ -55,29 +55,29 @@ struct Measured {
 fn operations() -> Vec<Operation> {
     let no_cpu = |r: &HostResult| r.data::<Cpu>().is_none().then_some("no `Cpu` data");
     vec![
-        Operation { name: "cpu", interval_ms: 1000.0, call: |hs| remote_core::metrics::cpu(hs), missing: no_cpu },
+        Operation { name: "cpu", interval_ms: 1000.0, call: |hs| remote_std::metrics::cpu(hs), missing: no_cpu },
         Operation {
             name: "cpu_over \"200ms\"",
             interval_ms: 200.0,
-            call: |hs| remote_core::metrics::cpu_over(hs, "200ms"),
+            call: |hs| remote_std::metrics::cpu_over(hs, "200ms"),
             missing: no_cpu,
         },
         Operation {
             name: "`cpu`'s reads with `cat` (exec)",
             interval_ms: 1000.0,
-            call: |hs| remote_core::operations::exec(hs, CAT_READS),
+            call: |hs| remote_std::operations::exec(hs, CAT_READS),
             missing: |_| None,
         },
         Operation {
             name: "ram",
             interval_ms: 0.0,
-            call: |hs| remote_core::metrics::ram(hs),
+            call: |hs| remote_std::metrics::ram(hs),
             missing: |r| r.data::<Ram>().is_none().then_some("no `Ram` data"),
         },
         Operation {
             name: "exec \"true\" (floor)",
             interval_ms: 0.0,
-            call: |hs| remote_core::operations::exec(hs, "true"),
+            call: |hs| remote_std::operations::exec(hs, "true"),
             missing: |_| None,
         },
     ]
@@ -98,7 +98,7 @@ pub fn run(hosts: usize, rounds: usize, dir: &Path) {
     let hs = Hosts::new("bench", specs, Arc::new(driver));
     // Warm means every connection is open before the first measured call, as at the live prompt after its
     // first command; the connect time is the fan-out benchmark's subject, not this one's.
-    check("warm-up exec \"true\"", &remote_core::operations::exec(&hs, "true"), hosts, |_| None);
+    check("warm-up exec \"true\"", &remote_std::operations::exec(&hs, "true"), hosts, |_| None);
 
     let mut table: Vec<Measured> = operations()
         .into_iter()

@@ -8,7 +8,7 @@
 //! Architecture invariant: `ops` holds no global state, spawns no tasks and does no I/O of its own; all
 //! I/O goes through the driver the host puts inside `Hosts`.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 /// Lists `/` on every host, long format.
 ///

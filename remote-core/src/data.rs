@@ -32,9 +32,9 @@ pub enum Data {
     /// From `temperature`.
     Temperature(Temperature),
     /// From `service`: the unit's state after the action.
-    Service(crate::services::Service),
+    Service(Service),
     /// From `pkg_update`, `pkg_upgrade`, `pkg_install`, `pkg_remove`: what changed, and what is pending.
-    Packages(crate::packages::Packages),
+    Packages(Packages),
 }
 
 impl Data {
@@ -83,8 +83,11 @@ macro_rules! from_data {
 
 from_data!(Cpu, Ram, Load, Net, Disk, Entropy, OsInfo, Hardware, Processes, Temperature, Service, Packages);
 
-use crate::packages::Packages;
-use crate::services::Service;
+mod packages;
+mod service;
+
+pub use packages::{Manager, Package, Packages, Upgrade};
+pub use service::Service;
 
 /// Where CPU time went over an interval, in percent of all CPUs' time (they sum to 100).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -8,7 +8,6 @@
 use std::fmt;
 
 use crate::data::Data;
-use crate::prelude::remote;
 use crate::report::HostResult;
 
 /// A field selector, as passed to `above`, `below` and stocks.
@@ -177,35 +176,10 @@ fn processes(data: &Data, value: fn(&crate::data::Process) -> f64) -> Vec<(Strin
     }
 }
 
-/// Some value of `field` in the host's data is above `threshold`, e.g. `above(disk_used_percent, 85)`.
-///
-/// Hosts without that data do not pass.
-#[remote::predicate]
-pub fn above(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
-    let (field, threshold) = (field(), threshold.into());
-    move |result| field.of(result).iter().any(|(_, value)| *value > threshold)
-}
-
-/// Some value of `field` in the host's data is below `threshold`, e.g. `below(available, 500e6)`.
-///
-/// Hosts without that data do not pass.
-#[remote::predicate]
-pub fn below(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
-    let (field, threshold) = (field(), threshold.into());
-    move |result| field.of(result).iter().any(|(_, value)| *value < threshold)
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
-    use crate::data::{Cpu, Disk, Filesystem};
-    use crate::report::Output;
-
-    fn host(data: Option<Data>) -> HostResult {
-        HostResult { host: "h".into(), outcome: Ok(Output { exit: Some(0), data, ..Output::default() }), elapsed: Duration::ZERO }
-    }
 
     #[test]
     fn names_are_unique_and_match_their_functions() {
@@ -216,31 +190,5 @@ mod tests {
         let count = names.len();
         names.dedup();
         assert_eq!(names.len(), count, "a field name is declared twice");
-    }
-
-    #[test]
-    fn every_data_kind_an_operation_declares_has_fields() {
-        let declared: Vec<&str> = crate::catalog::declared().iter().filter_map(|d| d.data).collect();
-        assert!(declared.contains(&"cpu") && declared.contains(&"temperature"), "{declared:?}");
-        for kind in declared {
-            assert!(!of_kind(kind).is_empty(), "`{kind}` has no field selectors");
-        }
-    }
-
-    #[test]
-    fn thresholds_over_typed_fields() {
-        let fs = |mount: &str, used_percent: f64| Filesystem { mount: mount.into(), used_percent, ..Filesystem::default() };
-        let disks = host(Some(Data::Disk(Disk { filesystems: vec![fs("/", 40.0), fs("/var", 91.5)] })));
-        let cpu = host(Some(Data::Cpu(Cpu { idle: 12.0, ..Cpu::default() })));
-        let none = host(None);
-        let check = |keep: &dyn Fn(&HostResult) -> bool, expected: [bool; 3]| {
-            assert_eq!([keep(&disks), keep(&cpu), keep(&none)], expected);
-        };
-        check(&above(disk_used_percent, 85), [true, false, false]);
-        check(&above(disk_used_percent, 95), [false, false, false]);
-        check(&below(disk_used_percent, 50), [true, false, false]);
-        check(&below(idle, 20.5), [false, true, false]);
-        check(&above(idle, 12), [false, false, false]);
-        assert_eq!(disk_used_percent().of(&disks), [("/".to_string(), 40.0), ("/var".to_string(), 91.5)]);
     }
 }

@@ -159,7 +159,7 @@ impl Hosts {
     }
 
     /// The driver that does this set's I/O.
-    pub(crate) fn driver(&self) -> &Arc<dyn Driver> {
+    pub fn driver(&self) -> &Arc<dyn Driver> {
         &self.driver
     }
 }

@@ -1,21 +1,21 @@
-//! The model of `remote`: inventory, host sets, runs, operations, pipeline steps, the registry and the interpreter.
+//! The contract of `remote`: what both sides of the hot-reload boundary link, and nothing else.
 //!
 //! Layout:
 //! - [`spec`] holds the host specs the configuration resolves (remote-config reads them from `remote.toml`).
 //! - [`quote`] turns argument vectors into shell command lines that cannot inject code.
-//! - [`report`] is what a fan-out produced, as plain data; [`pretty`] renders it for people, `Report::to_json`
-//!   for tools; [`run`] pairs a report with its host set so that later steps can go on from it.
+//! - [`report`] is what a fan-out produced, as plain data, with typed [`data`] per host; [`pretty`] renders it for
+//!   people, `Report::to_json` for tools; [`run`] pairs a report with its host set so that later steps can go on.
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
 //!   the transport (`remote-ssh`) implements the driver in the host process.
-//! - [`services`] drives systemd units (`service`) and [`packages`] the hosts' package managers.
-//! - [`operations`] and [`steps`] are the built-in pipeline functions; [`registry`] lists them with
-//!   their parameters; [`interpret`] runs a prompt line with them; [`catalog`] gathers every declaration
-//!   (`#[remote::…]` attributes) and is the boundary to `ops`.
+//! - [`fields`] names the numbers in typed data, [`stocks`] the charts drawn from them, [`value`] what the prompt
+//!   passes to a declared function.
+//! - [`catalog`] gathers every declaration (`#[remote::…]` attributes: remote-std's built-ins and the user's `ops`)
+//!   and is the boundary to `ops`; [`registry`] lists them with their parameters; [`interpret`] runs a prompt line.
 //!
-//! Architecture invariant: no tokio, no russh, no network, and no Cargo feature that changes a type. The
-//! hot-reloaded `ops` library and the host link this crate separately and must agree on every layout.
+//! Architecture invariant: no tokio, no russh, no toml, no libc, no network, and no Cargo feature that changes a
+//! type. The hot-reloaded `ops` library and the host link this crate separately and must agree on every layout.
 
-// The declaration attributes expand to `::remote_core::…` paths, in remote-core's own built-ins too.
+// The declaration attributes expand to `::remote_core::…` paths, in this crate's own doc tests too.
 extern crate self as remote_core;
 
 #[doc(hidden)]
@@ -23,25 +23,15 @@ pub use linkme;
 
 pub mod catalog;
 pub mod data;
-pub mod facts;
 pub mod fields;
-#[cfg(test)]
-mod fuzz;
 pub mod hosts;
 pub mod interpret;
-pub mod metrics;
-pub mod operations;
-pub mod packages;
-pub mod prelude;
 pub mod pretty;
-mod probe;
 pub mod quote;
 pub mod registry;
 pub mod report;
 pub mod run;
-pub mod services;
 pub mod spec;
-pub mod steps;
 pub mod stocks;
 mod suggest;
 pub mod value;

@@ -1,8 +1,7 @@
 //! Renders a [`Run`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their tail.
 
+use std::fmt;
 use std::io::IsTerminal;
-
-use console::Style;
 
 use crate::report::{HostResult, Report};
 
@@ -38,14 +37,21 @@ pub fn render_view(run: &Report, view: View, color: bool) -> String {
     }
 }
 
+/// `text` in the ANSI style `sgr` (`32` green, `2` dim, …) when `color`, else as it is. Four styles need no
+/// terminal library, and the contract crate then links no libc.
+fn paint(color: bool, sgr: &str, text: &dyn fmt::Display) -> String {
+    if color { format!("\x1b[{sgr}m{text}\x1b[0m") } else { text.to_string() }
+}
+
 /// The run summary, ready to print.
 pub fn render(run: &Report, color: bool) -> String {
-    let paint = |style: Style| style.force_styling(color);
+    // SGR codes: blue bold, green, red, dim.
+    let paint = |sgr: &'static str| move |text: &dyn fmt::Display| paint(color, sgr, text);
     let (ok, failed) = (run.results.len() - run.failed_count(), run.failed_count());
     let mut text = String::from("\n");
     text.push_str(&format!(
         "{} {} on {} ({} {}: {} ok, {} failed, {:.2}s)\n\n",
-        paint(Style::new().blue().bold()).apply_to("Run summary:"),
+        paint("34;1")(&"Run summary:"),
         clip(run.label.lines().next().unwrap_or_default()),
         sanitize(&run.group),
         run.results.len(),
@@ -56,20 +62,20 @@ pub fn render(run: &Report, color: bool) -> String {
     ));
     // Host names come from the inventory and reach the terminal like output does: made safe the same way.
     let width = run.results.iter().map(|r| sanitize(&r.host).chars().count()).max().unwrap_or(0);
-    let dim = paint(Style::new().dim());
+    let dim = paint("2");
     for result in &run.results {
         let host = format!("{:width$}", sanitize(&result.host));
         if result.ok() {
             let last = host_line(result);
-            text.push_str(&format!("  {} {}  {}\n", paint(Style::new().green()).apply_to("✔"), host, dim.apply_to(last)));
+            text.push_str(&format!("  {} {}  {}\n", paint("32")(&"✔"), host, dim(&last)));
             if result.output().is_some_and(|o| o.truncated) {
-                text.push_str(&format!("      {}\n", dim.apply_to(TRUNCATED)));
+                text.push_str(&format!("      {}\n", dim(&TRUNCATED)));
             }
         } else {
             let why = sanitize(&result.error_text().unwrap_or_default());
-            text.push_str(&format!("  {} {}  {}\n", paint(Style::new().red()).apply_to("✖"), host, why));
+            text.push_str(&format!("  {} {}  {}\n", paint("31")(&"✖"), host, why));
             for line in failure_tail(result) {
-                text.push_str(&format!("      {}\n", dim.apply_to(line)));
+                text.push_str(&format!("      {}\n", dim(&line)));
             }
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::data::Data;
 use crate::hosts::{Hosts, Transfer};
 use crate::report::{HostError, HostResult, Output, Report};
 use crate::spec::HostSpec;
@@ -55,7 +56,7 @@ impl Run {
     /// Runs, on each host that succeeded, the command `next` makes from its result, and lets a host `next` makes
     /// none for keep its result. Hosts given the same command share one fan-out; the fan-outs of different
     /// commands run at once, so a fleet whose hosts each need their own command is not done one host at a time.
-    pub(crate) fn exec_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
+    pub fn exec_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
         // The commands change hosts: a dry run runs none of them, whatever the caller forgot.
         if self.hosts.driver().checking() {
             return self;
@@ -64,7 +65,7 @@ impl Run {
     }
 
     /// As [`Run::exec_each`], for commands that only read: they run in dry runs too.
-    pub(crate) fn read_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
+    pub fn read_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
         self.each(label, next)
     }
 
@@ -174,15 +175,35 @@ impl Run {
         self
     }
 
+    /// Each succeeded host's output turned into data by `parse`; a host it fails for fails with its reason.
+    // Parsers fail with the host's own error, whatever its size: they run once per host, not in a hot loop.
+    #[allow(clippy::result_large_err)]
+    pub fn with_data(self, parse: impl Fn(&Output) -> Result<Data, HostError>) -> Run {
+        self.map_results(|result| {
+            if !result.ok() {
+                return result;
+            }
+            let HostResult { host, outcome, elapsed } = result;
+            let outcome = outcome.and_then(|mut output| match parse(&output) {
+                Ok(data) => {
+                    output.data = Some(data);
+                    Ok(output)
+                }
+                Err(err) => Err(err),
+            });
+            HostResult { host, outcome, elapsed }
+        })
+    }
+
     /// Every result replaced by what `change` makes of it (hosts stay the same).
-    pub(crate) fn map_results(mut self, change: impl FnMut(HostResult) -> HostResult) -> Run {
+    pub fn map_results(mut self, change: impl FnMut(HostResult) -> HostResult) -> Run {
         self.report.results = std::mem::take(&mut self.report.results).into_iter().map(change).collect();
         self
     }
 
     /// The same run with every succeeded host's output dropped (a step's failure report replaces it), so
     /// that large outputs are not copied.
-    pub(crate) fn skeleton(&self) -> Run {
+    pub fn skeleton(&self) -> Run {
         let results = self
             .results()
             .iter()
@@ -274,7 +295,7 @@ impl From<&Run> for On {
 
 impl On {
     /// The same target without the outputs, to fail in place of a call that could not run.
-    pub(crate) fn skeleton(&self) -> On {
+    pub fn skeleton(&self) -> On {
         match self {
             On::Hosts(hosts) => On::Hosts(hosts.clone()),
             On::After(run) => On::After(run.skeleton()),
@@ -298,7 +319,7 @@ impl On {
     }
 
     /// Whether the hosts' driver is doing a dry run.
-    pub(crate) fn checking(&self) -> bool {
+    pub fn checking(&self) -> bool {
         match self {
             On::Hosts(hosts) => hosts.driver().checking(),
             On::After(run) => run.hosts().driver().checking(),

@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Data;
 use crate::fields::{self, Field};
-use crate::prelude::remote;
 use crate::report::HostResult;
-use crate::run::Run;
 
 /// One value of one field on one host at one time: a point of one line in a chart.
 /// Serialised as the hub's wire format (ARCHITECTURE.md); the viewer reads it back with the same type.
@@ -128,8 +126,8 @@ pub fn samples_of(field: &Field, results: &[HostResult], at_ms: i64) -> Vec<Samp
         .collect()
 }
 
-/// Every field's samples in `data` of one host.
-fn all_samples(host: &str, data: &Data, at_ms: i64) -> Vec<Sample> {
+/// Every field's samples in `data` of one host (what `collect` records).
+pub fn all_samples(host: &str, data: &Data, at_ms: i64) -> Vec<Sample> {
     fields::of_kind(data.kind())
         .iter()
         .flat_map(|field| {
@@ -142,35 +140,6 @@ fn all_samples(host: &str, data: &Data, at_ms: i64) -> Vec<Sample> {
             })
         })
         .collect()
-}
-
-/// Records each host's typed data as timestamped samples of every field, in the live host's history.
-///
-/// Hosts without typed data (an `exec`, a failure) add nothing. The run goes on unchanged.
-#[remote::step]
-pub fn collect(run: Run) -> Run {
-    let at_ms = now_ms();
-    let samples: Vec<Sample> = run
-        .results()
-        .iter()
-        .filter(|r| r.ok())
-        .filter_map(|r| Some(all_samples(&r.host, r.any_data()?, at_ms)))
-        .flatten()
-        .collect();
-    run.hosts().driver().record(&samples);
-    run
-}
-
-/// Sends one chart's samples (each host's value of each of the stock's fields) to the live host's hub.
-///
-/// E.g. `cpu(hs) | collect | publish(stock("Idle CPU", idle))`. Outside `remote live` there is no hub and
-/// nothing is sent.
-#[remote::step]
-pub fn publish(run: Run, stock: Stock) -> Run {
-    let at_ms = now_ms();
-    let samples: Vec<Sample> = stock.fields.iter().flat_map(|field| samples_of(field, run.results(), at_ms)).collect();
-    run.hosts().driver().publish(&stock.title, stock.shape, &samples);
-    run
 }
 
 #[cfg(test)]

@@ -98,11 +98,11 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
     let signature = &function.sig;
     let name = &signature.ident;
     let crate_name = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
-    if matches!(kind, Kind::Operation | Kind::Predicate) && crate_name != "remote_core" {
+    if matches!(kind, Kind::Operation | Kind::Predicate) && crate_name != "remote_std" {
         return Err(syn::Error::new(
             Span::call_site(),
             format!(
-                "{} declares a built-in of remote-core; in ops, declare a `#[remote::pipeline]` or a `#[remote::step]`",
+                "{} declares a built-in of remote-std; in ops, declare a `#[remote::pipeline]` or a `#[remote::step]`",
                 kind.attribute()
             ),
         ));

@@ -3,7 +3,7 @@
 //!
 //! Parsing and validation of pipelines live in `remote-syntax`, shared with the prompt's interpreter so
 //! that both backends accept exactly the same pipelines; this crate adds the Rust expansion. The
-//! attributes are re-exported by `remote_core::prelude` as `remote::pipeline`, `remote::step`, … (an
+//! attributes are re-exported by `remote_std::prelude` as `remote::pipeline`, `remote::step`, … (an
 //! attribute cannot share the name `pipeline` with the function-like macro).
 //! Architecture invariant: this crate does no I/O and never depends on tokio.
 
@@ -17,7 +17,7 @@ use proc_macro::TokenStream;
 /// The first step is called as written, with the host set as its first argument. Every later step
 /// is called with the previous step's `Run` put in front of its own arguments: `pretty` becomes
 /// `pretty(run)` and `pick(successful)` becomes `pick(run, successful)`. Steps are plain functions
-/// found by Rust's name resolution (`use remote_core::prelude::*;` brings the built-in ones).
+/// found by Rust's name resolution (`use remote_std::prelude::*;` brings the built-in ones).
 #[proc_macro]
 pub fn pipeline(input: TokenStream) -> TokenStream {
     let parsed = syn::parse_macro_input!(input as remote_syntax::Pipeline);

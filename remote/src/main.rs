@@ -31,8 +31,10 @@ use std::process::ExitCode;
 
 // Linked for its declarations: `ops`' pipelines and steps reach the registry through remote-core's
 // distributed slice, so nothing in this crate names them. This is the `ops` of `remote run` and of the
-// static CI binary; `remote live` loads a fresh build of it instead when it can.
+// static CI binary; `remote live` loads a fresh build of it instead when it can. remote-std likewise, for the
+// built-in operations and steps the prompt calls directly.
 extern crate ops;
+extern crate remote_std;
 
 use clap::Parser;
 

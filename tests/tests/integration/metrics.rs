@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use remote_config::Inventory;
-use remote_core::prelude::*;
 use remote_core::pretty::View;
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_std::prelude::*;
 use serde_json::Value;
 use tests::{TestHosts, remote};
 

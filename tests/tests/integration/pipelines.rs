@@ -7,11 +7,11 @@ use remote_core::catalog::Linked as Ops;
 extern crate ops;
 use remote_config::Inventory;
 use remote_core::interpret::{self, Context};
-use remote_core::prelude::*;
 use remote_core::pretty as render;
 use remote_core::registry::Registry;
 use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_std::prelude::*;
 use serde_json::Value;
 use tests::{TestHosts, remote};
 

@@ -1,6 +1,6 @@
 //! An `async` function cannot be declared: pipelines and steps are synchronous.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::step]
 pub async fn later(run: Run) -> Run {

@@ -1,6 +1,6 @@
 //! Defaults only for trailing string parameters that exist.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::step(default(limit = "3"))]
 pub fn keep(run: Run, limit: i64) -> Run {

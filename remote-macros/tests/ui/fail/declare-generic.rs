@@ -1,6 +1,6 @@
 //! A generic function cannot be declared: the prompt must know every parameter type.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::step]
 pub fn keep<F: Fn(&HostResult) -> bool>(run: Run, test: F) -> Run {

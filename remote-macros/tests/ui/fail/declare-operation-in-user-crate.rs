@@ -1,6 +1,6 @@
 //! Operations (and predicates) are remote-core's built-ins; a user crate declares pipelines and steps.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::operation]
 pub fn df(on: impl Into<On>) -> Run {

@@ -1,6 +1,6 @@
 //! A pipeline takes the host set and nothing else.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::pipeline]
 pub fn listing(hs: &Hosts, folder: &str) -> Run {

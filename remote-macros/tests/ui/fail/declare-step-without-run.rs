@@ -1,6 +1,6 @@
 //! A step takes its run first.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::step]
 pub fn nothing() -> Run {

@@ -1,6 +1,6 @@
 //! A pipeline that does not take `&Hosts`, or a step that does not return a `Run`, is a type error under its name.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 #[remote::pipeline]
 pub fn listing(hs: Hosts) -> Run {

@@ -1,6 +1,6 @@
 //! An empty `pipeline!()` is refused at the macro call.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 fn listing(_hs: &Hosts) -> Run {
     pipeline!()

@@ -1,6 +1,6 @@
 //! A later step that names the host set again is refused under it.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 fn listing(hs: &Hosts) -> Run {
     pipeline!(uptime(hs) | ls(hs, "/", "-la"))

@@ -1,6 +1,6 @@
 //! `||` (two pipes as one token) is refused like a doubled pipe.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 fn listing(hs: &Hosts) -> Run {
     pipeline!(ls(hs, "/", "-la") || pretty)

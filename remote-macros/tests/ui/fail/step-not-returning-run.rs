@@ -1,6 +1,6 @@
 //! A step that does not return a `Run` is reported under the step.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 /// A step must return the run it passes on; this one returns text.
 fn summary(run: Run) -> String {

@@ -1,6 +1,6 @@
 //! An unknown step gets the compiler's own "cannot find function" under its name.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 fn listing(hs: &Hosts) -> Run {
     pipeline!(ls(hs, "/", "-la") | prety)

@@ -2,7 +2,7 @@
 //! land in the catalog with their docs and parameters.
 
 use remote_core::catalog::{Kind, Library, Linked};
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 /// Lists `/` everywhere.
 ///

@@ -1,6 +1,6 @@
 //! User steps, composition, closures and arbitrary Rust expressions as arguments compile.
 
-use remote_core::prelude::*;
+use remote_std::prelude::*;
 
 /// A user's own step: a plain function from run to run.
 fn only_debian(run: Run) -> Run {

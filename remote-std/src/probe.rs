@@ -13,10 +13,10 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 
-use crate::data::Data;
-use crate::quote;
-use crate::report::{HostError, HostResult, Output};
-use crate::run::{On, Run};
+use remote_core::data::Data;
+use remote_core::quote;
+use remote_core::report::HostError;
+use remote_core::run::{On, Run};
 
 /// Copies its standard input to its output line by line with shell built-ins only (a last line without a line
 /// end included). It replaces `cat`: on 20 hosts sharing a machine, starting four `cat`s per call cost
@@ -239,7 +239,7 @@ impl<'a> Section<'a> {
     pub(crate) fn error(&self, index: usize, cause: impl Into<String>) -> HostError {
         // The host's text goes into an error that is printed in places that do not escape it (job notices): it is
         // made harmless here, once.
-        let text = crate::pretty::sanitize(self.lines.get(index).copied().unwrap_or_default());
+        let text = remote_core::pretty::sanitize(self.lines.get(index).copied().unwrap_or_default());
         let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
         if text.chars().count() > EXCERPT_CHARS {
             excerpt.push('…');
@@ -292,25 +292,5 @@ impl<'a> Section<'a> {
             [one] => Cow::Borrowed(one.trim()),
             lines => Cow::Owned(lines.join("\n").trim().to_string()),
         }
-    }
-}
-
-impl Run {
-    /// Each succeeded host's output turned into data by `parse`; a host it fails for fails with its reason.
-    pub(crate) fn with_data(self, parse: impl Fn(&Output) -> Result<Data, HostError>) -> Run {
-        self.map_results(|result| {
-            if !result.ok() {
-                return result;
-            }
-            let HostResult { host, outcome, elapsed } = result;
-            let outcome = outcome.and_then(|mut output| match parse(&output) {
-                Ok(data) => {
-                    output.data = Some(data);
-                    Ok(output)
-                }
-                Err(err) => Err(err),
-            });
-            HostResult { host, outcome, elapsed }
-        })
     }
 }

@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::data::{BlockDevice, Data, Hardware, OsInfo, Process, Processes, Sensor, Temperature};
 use crate::metrics::uptime_seconds;
 use crate::prelude::remote;
 use crate::probe::{Probe, Reading, Script, Section};
-use crate::report::HostError;
-use crate::run::{On, Run};
+use remote_core::data::{BlockDevice, Data, Hardware, OsInfo, Process, Processes, Sensor, Temperature};
+use remote_core::report::HostError;
+use remote_core::run::{On, Run};
 
 /// Tells the virtualisation from what the host shows: systemd's own verdict when it has one, container marker
 /// files, the DMI vendor, and the CPU's `hypervisor` flag, in that order.

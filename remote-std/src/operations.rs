@@ -3,11 +3,11 @@
 //! Shape of an operation: `fn name(on: impl Into<On>, args…) -> Run`. The first argument is the host set
 //! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
 
-use crate::hosts::Transfer;
 use crate::prelude::remote;
-use crate::quote;
-use crate::report::HostError;
-use crate::run::{On, Preview, Run};
+use remote_core::hosts::Transfer;
+use remote_core::quote;
+use remote_core::report::HostError;
+use remote_core::run::{On, Preview, Run};
 
 /// What runs instead of a command that changes hosts in a dry run, made from its quoted operand and its flags.
 type MakePreview = fn(operand: &str, flags: &Flags) -> String;

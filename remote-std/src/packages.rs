@@ -12,59 +12,13 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::data::Data;
 use crate::prelude::remote;
-use crate::pretty::sanitize;
 use crate::probe::{Reading, Script};
-use crate::quote::quote;
-use crate::report::{HostError, HostResult};
-use crate::run::{On, Run};
-
-/// A package manager a host can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Manager {
-    /// Debian and Ubuntu: `apt-get` to change, `dpkg-query` to list.
-    Apt,
-    /// Fedora, RHEL 8 and later and their rebuilds (dnf 4 and dnf 5 alike).
-    Dnf,
-    /// RHEL and CentOS 7 and older.
-    Yum,
-    /// openSUSE and SLES.
-    Zypper,
-    /// Alpine.
-    Apk,
-    /// Arch.
-    Pacman,
-}
-
-impl Manager {
-    /// Every manager, in the order [`DETECT`] looks for them.
-    pub(crate) const ALL: [Manager; 6] =
-        [Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper, Manager::Apk, Manager::Pacman];
-
-    /// The name [`DETECT`] prints: `apt`, `dnf`, `yum`, `zypper`, `apk` or `pacman`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Manager::Apt => "apt",
-            Manager::Dnf => "dnf",
-            Manager::Yum => "yum",
-            Manager::Zypper => "zypper",
-            Manager::Apk => "apk",
-            Manager::Pacman => "pacman",
-        }
-    }
-
-    /// The manager [`DETECT`] named; surrounding white space is ignored since the name comes from a command's output.
-    pub(crate) fn from_name(s: &str) -> Option<Manager> {
-        Manager::ALL.into_iter().find(|m| m.name() == s.trim())
-    }
-
-    /// Whether packages are rpm's, listed by `rpm -qa` and versioned `VERSION-RELEASE.ARCH`.
-    fn uses_rpm(self) -> bool {
-        matches!(self, Manager::Dnf | Manager::Yum | Manager::Zypper)
-    }
-}
+pub use remote_core::data::{Data, Manager, Package, Packages, Upgrade};
+use remote_core::pretty::sanitize;
+use remote_core::quote::quote;
+use remote_core::report::{HostError, HostResult};
+use remote_core::run::{On, Run};
 
 /// Shell (POSIX `sh`, busybox's too) that prints one line: the name of the host's package manager, or `none`.
 ///
@@ -79,26 +33,6 @@ elif command -v apk >/dev/null 2>&1; then echo apk
 elif command -v pacman >/dev/null 2>&1; then echo pacman
 else echo none
 fi";
-
-/// A package and one version of it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Package {
-    /// The name as the manager lists it (`libc6:i386` for a foreign architecture on Debian).
-    pub name: String,
-    /// The version as the manager writes it.
-    pub version: String,
-}
-
-/// A package going from one version to another.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Upgrade {
-    /// The name as the manager lists it.
-    pub name: String,
-    /// The version installed before, `""` for a package the upgrade adds; several are joined by `, `.
-    pub from: String,
-    /// The version after, `""` for a package the upgrade removes; several are joined by `, `.
-    pub to: String,
-}
 
 /// Name → installed version(s) (rpm may have several versions of one name, e.g. kernels).
 pub type InstalledSet = BTreeMap<String, Vec<String>>;
@@ -793,21 +727,6 @@ pub(crate) fn present<'a>(manager: Manager, wanted: &'a [Wanted], installed: &In
             Wanted::File(_) => false,
         })
         .collect()
-}
-
-/// What a package operation found and did on one host (in a dry run: what it would do).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Packages {
-    /// The host's package manager.
-    pub manager: Manager,
-    /// Packages installed (or versions installed beside others).
-    pub installed: Vec<Package>,
-    /// Packages whose version changed.
-    pub upgraded: Vec<Upgrade>,
-    /// Packages removed.
-    pub removed: Vec<Package>,
-    /// Upgrades the package index offers now (`pkg_update`; the dry run of `pkg_upgrade`).
-    pub pending: Vec<Upgrade>,
 }
 
 /// Refreshes every host's package index (`apt-get update`, `dnf makecache`, `zypper refresh`, `apk update`,

@@ -3,11 +3,12 @@
 //! Shape of a step: `fn name(run: Run, args…) -> Run`; `pipeline!` passes the previous run first.
 //! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
 
-use crate::hosts::Notice;
 use crate::prelude::remote;
-use crate::pretty::View;
-use crate::report::HostResult;
-use crate::run::Run;
+use remote_core::fields::Select;
+use remote_core::hosts::Notice;
+use remote_core::pretty::View;
+use remote_core::report::HostResult;
+use remote_core::run::Run;
 
 /// Shows the run summary (✔/✖ per host) and passes the run on.
 #[remote::step]
@@ -79,4 +80,54 @@ pub fn failed(result: &HostResult) -> bool {
 pub fn stdout_has(text: &str) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
     let needle = text.as_bytes().to_vec();
     move |result| result.output().is_some_and(|o| needle.is_empty() || o.stdout.windows(needle.len()).any(|w| w == needle))
+}
+
+/// Some value of `field` in the host's data is above `threshold`, e.g. `above(disk_used_percent, 85)`.
+///
+/// Hosts without that data do not pass.
+#[remote::predicate]
+pub fn above(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
+    let (field, threshold) = (field(), threshold.into());
+    move |result| field.of(result).iter().any(|(_, value)| *value > threshold)
+}
+
+/// Some value of `field` in the host's data is below `threshold`, e.g. `below(available, 500e6)`.
+///
+/// Hosts without that data do not pass.
+#[remote::predicate]
+pub fn below(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
+    let (field, threshold) = (field(), threshold.into());
+    move |result| field.of(result).iter().any(|(_, value)| *value < threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use remote_core::data::{Cpu, Data, Disk, Filesystem};
+    use remote_core::fields::{disk_used_percent, idle};
+    use remote_core::{HostResult, Output};
+
+    use super::*;
+
+    fn host(data: Option<Data>) -> HostResult {
+        HostResult { host: "h".into(), outcome: Ok(Output { exit: Some(0), data, ..Output::default() }), elapsed: Duration::ZERO }
+    }
+
+    #[test]
+    fn thresholds_over_typed_fields() {
+        let fs = |mount: &str, used_percent: f64| Filesystem { mount: mount.into(), used_percent, ..Filesystem::default() };
+        let disks = host(Some(Data::Disk(Disk { filesystems: vec![fs("/", 40.0), fs("/var", 91.5)] })));
+        let cpu = host(Some(Data::Cpu(Cpu { idle: 12.0, ..Cpu::default() })));
+        let none = host(None);
+        let check = |keep: &dyn Fn(&HostResult) -> bool, expected: [bool; 3]| {
+            assert_eq!([keep(&disks), keep(&cpu), keep(&none)], expected);
+        };
+        check(&above(disk_used_percent, 85), [true, false, false]);
+        check(&above(disk_used_percent, 95), [false, false, false]);
+        check(&below(disk_used_percent, 50), [true, false, false]);
+        check(&below(idle, 20.5), [false, true, false]);
+        check(&above(idle, 12), [false, false, false]);
+        assert_eq!(disk_used_percent().of(&disks), [("/".to_string(), 40.0), ("/var".to_string(), 91.5)]);
+    }
 }

@@ -9,11 +9,11 @@
 
 use std::collections::HashMap;
 
-use crate::data::{CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, Interface, Load, Net, Ram};
 use crate::prelude::remote;
 use crate::probe::{self, Probe, Reading, Script, Section};
-use crate::report::HostError;
-use crate::run::{On, Run};
+use remote_core::data::{CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, Interface, Load, Net, Ram};
+use remote_core::report::HostError;
+use remote_core::run::{On, Run};
 
 /// The usual interval of the rate operations (`cpu`, `net`).
 const DEFAULT_INTERVAL: f64 = 1.0;

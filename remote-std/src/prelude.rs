@@ -1,0 +1,33 @@
+//! Everything a pipeline file needs: `use remote_std::prelude::*;`.
+
+pub use remote_core::catalog::{Export, JobSpec, Kind};
+pub use remote_core::data::{
+    BlockDevice, CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, FromData, Hardware, Interface, Load, Manager, Net, OsInfo,
+    Package, Packages, Process, Processes, Ram, Sensor, Service, Temperature, Upgrade,
+};
+pub use remote_core::fields::selectors::*;
+pub use remote_core::fields::{Field, Select};
+pub use remote_core::hosts::Hosts;
+pub use remote_core::report::{HostError, HostResult, Output, Report};
+pub use remote_core::run::{On, Preview, Run};
+pub use remote_core::stocks::{Sample, Shape, Stock, fleet, sliding, stock};
+pub use remote_core::value::Predicate;
+pub use remote_macros::pipeline;
+
+pub use crate::facts::{hardware, os_info, processes, temperature};
+pub use crate::metrics::{cpu, cpu_cores, cpu_over, disk, disk_all, entropy, load, net, net_over, ram};
+pub use crate::operations::{download, exec, extract, ls, mkdir, nohup, ping, query, rm, sudo, sync, upload, uptime};
+pub use crate::packages::{pkg_install, pkg_remove, pkg_update, pkg_upgrade};
+pub use crate::services::service;
+pub use crate::steps::{above, below, email, failed, notify, pick, pretty, stdout_has, successful, table, webhook};
+pub use crate::stocks::{collect, publish};
+
+/// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable
+/// from `remote run`, `remote list` and the prompt; `#[remote::jobs]` declares a job set (`fn(hs: &Hosts) ->
+/// Vec<JobSpec>`); `operation` and `predicate` declare remote-std's built-ins.
+pub mod remote {
+    pub use remote_macros::{
+        declare_jobs as jobs, declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate,
+        declare_step as step,
+    };
+}
