@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use remote_config::Inventory;
-use remote_config::inventory::current_user;
+use remote_config::local::current_user;
 use remote_core::HostSpec;
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};

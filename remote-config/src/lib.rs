@@ -4,12 +4,14 @@
 //! - [`inventory`] reads `remote.toml` into groups of [`remote_core::HostSpec`]s;
 //! - [`ssh_config`] reads OpenSSH client configuration files (`~/.ssh/config`) with OpenSSH 9.2's semantics;
 //! - [`settings`] resolves one host: the inventory over `ssh_config` over OpenSSH's defaults;
-//! - [`shard`] cuts a group to `--shard K/N`.
+//! - [`shard`] cuts a group to `--shard K/N`;
+//! - [`local`] is this machine's user, whose name and home the defaults start from.
 //!
 //! Architecture invariant: this crate reads files and the password database but never connects anywhere, and
 //! nothing here crosses the hot-reload boundary: `ops` does not link it.
 
 pub mod inventory;
+pub mod local;
 pub mod settings;
 pub mod shard;
 pub mod ssh_config;

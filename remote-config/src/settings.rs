@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::inventory::{Agent, Auth, HostKeyPolicy, HostSpec, expand_home};
+use remote_core::{Agent, Auth, HostKeyPolicy, HostSpec};
+
+use crate::local::expand_home;
 use crate::ssh_config::{HostConfig, Jump, Query, SshConfig};
 
 /// OpenSSH 9.2's default identity files, in the order it tries them, when no `IdentityFile` applies.

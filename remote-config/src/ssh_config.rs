@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::inventory::Algorithms;
+use remote_core::Algorithms;
 
 /// OpenSSH's `READCONF_MAX_DEPTH`: a file may include files nested this deep, and no deeper.
 const MAX_INCLUDE_DEPTH: usize = 16;

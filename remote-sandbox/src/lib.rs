@@ -476,7 +476,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
 /// above it must be open to them.
 fn check_readable(dir: &Path, authorized: &Path, user: &str) -> Result<(), SandboxError> {
     use std::os::unix::fs::PermissionsExt;
-    if user == remote_config::inventory::current_user() {
+    if user == remote_config::local::current_user() {
         return Ok(());
     }
     for (path, mode) in [(dir, 0o755), (authorized, 0o644)] {

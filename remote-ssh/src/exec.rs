@@ -16,6 +16,30 @@ use crate::connection::{Caches, ConnectOptions, Connection};
 mod fuzz;
 mod kill;
 
+/// The moment a whole run must be over, and the limit it came from (for messages).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    /// When it passes.
+    pub at: tokio::time::Instant,
+    /// How long the run was given.
+    pub after: Duration,
+}
+
+impl Deadline {
+    /// A deadline `after` from now.
+    pub fn after(after: Duration) -> Self {
+        Deadline { at: tokio::time::Instant::now() + after, after }
+    }
+}
+
+/// Resolves once `deadline` has passed; never, when there is none.
+pub(crate) async fn passed(deadline: Option<Deadline>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.at).await,
+        None => std::future::pending::<()>().await,
+    }
+}
+
 /// Bounds on one command.
 #[derive(Clone, Debug)]
 pub struct CommandLimits {
@@ -26,7 +50,7 @@ pub struct CommandLimits {
     /// Bytes all the commands of one fan-out may still keep between them.
     pub budget: Arc<OutputBudget>,
     /// When the whole run must be over, if it has a deadline.
-    pub deadline: Option<crate::pool::Deadline>,
+    pub deadline: Option<Deadline>,
     /// Where the command's output goes as it arrives (`--stream`), besides being kept.
     pub echo: Option<Echo>,
 }
@@ -146,7 +170,7 @@ pub async fn run_command(
     // started, not a command to kill.
     tokio::select! {
         sent = channel.exec(true, line) => sent.map_err(disconnected)?,
-        () = crate::pool::passed(limits.deadline) => {
+        () = passed(limits.deadline) => {
             return Err(HostError::DeadlinePassed { after: limits.deadline.map(|d| d.after).unwrap_or_default() });
         }
     }
@@ -178,7 +202,7 @@ pub async fn run_command(
             },
             () = tokio::time::sleep_until(deadline) => break Some(StopReason::Timeout { after: capture.limits.timeout }),
             cause = cancelled(cancel) => break Some(StopReason::Cancelled(cause)),
-            () = crate::pool::passed(capture.limits.deadline) => {
+            () = passed(capture.limits.deadline) => {
                 break Some(StopReason::Deadline { after: capture.limits.deadline.map(|d| d.after).unwrap_or_default() })
             }
         }

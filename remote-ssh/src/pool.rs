@@ -8,7 +8,9 @@ use tokio::sync::Semaphore;
 
 use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
-use crate::exec::{Cancel, CommandLimits, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, run_command};
+use crate::exec::{
+    Cancel, CommandLimits, Deadline, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, passed, run_command,
+};
 use remote_core::HostSpec;
 use remote_core::hosts::Transfer;
 use remote_core::report::{HostError, HostResult, Output};
@@ -85,22 +87,6 @@ pub struct ExecOptions {
     pub check: bool,
 }
 
-/// The moment a whole run must be over, and the limit it came from (for messages).
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline {
-    /// When it passes.
-    pub at: tokio::time::Instant,
-    /// How long the run was given.
-    pub after: Duration,
-}
-
-impl Deadline {
-    /// A deadline `after` from now.
-    pub fn after(after: Duration) -> Self {
-        Deadline { at: tokio::time::Instant::now() + after, after }
-    }
-}
-
 /// `work` (waiting for a channel or a connection), unless the run is cancelled or its deadline passes first:
 /// then nothing has run on the host, and it says so.
 async fn before_start<T>(work: impl std::future::Future<Output = T>, options: &ExecOptions) -> Result<T, HostError> {
@@ -109,14 +95,6 @@ async fn before_start<T>(work: impl std::future::Future<Output = T>, options: &E
         done = work => Ok(done),
         cause = cancelled(options.cancel.as_ref()) => Err(HostError::NotStarted { cause }),
         () = passed(deadline) => Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() }),
-    }
-}
-
-/// Resolves once `deadline` has passed; never, when there is none.
-pub(crate) async fn passed(deadline: Option<Deadline>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.at).await,
-        None => std::future::pending::<()>().await,
     }
 }
 

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::metrics::uptime_seconds;
-use crate::prelude::remote;
 use crate::probe::{Probe, Reading, Script, Section};
+use crate::remote;
 use remote_core::data::{BlockDevice, Data, Hardware, OsInfo, Process, Processes, Sensor, Temperature};
 use remote_core::report::HostError;
 use remote_core::run::{On, Run};

@@ -15,6 +15,16 @@
 //! host printed; the [`remote_core::Driver`] in the host process runs it. So this crate links no tokio and no
 //! russh, and a built-in can be unit-tested on recorded output.
 
+/// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable
+/// from `remote run`, `remote list` and the prompt; `#[remote::jobs]` declares a job set (`fn(hs: &Hosts) ->
+/// Vec<JobSpec>`); `operation` and `predicate` declare remote-std's built-ins.
+pub mod remote {
+    pub use remote_macros::{
+        declare_jobs as jobs, declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate,
+        declare_step as step,
+    };
+}
+
 pub mod facts;
 pub mod metrics;
 pub mod operations;

@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-use crate::prelude::remote;
 use crate::probe::{self, Probe, Reading, Script, Section};
+use crate::remote;
 use remote_core::data::{CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, Interface, Load, Net, Ram};
 use remote_core::report::HostError;
 use remote_core::run::{On, Run};

@@ -3,7 +3,7 @@
 //! Shape of an operation: `fn name(on: impl Into<On>, args…) -> Run`. The first argument is the host set
 //! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
 
-use crate::prelude::remote;
+use crate::remote;
 use remote_core::hosts::Transfer;
 use remote_core::quote;
 use remote_core::report::HostError;

@@ -12,8 +12,8 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::prelude::remote;
 use crate::probe::{Reading, Script};
+use crate::remote;
 pub use remote_core::data::{Data, Manager, Package, Packages, Upgrade};
 use remote_core::pretty::sanitize;
 use remote_core::quote::quote;

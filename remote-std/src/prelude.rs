@@ -18,16 +18,7 @@ pub use crate::facts::{hardware, os_info, processes, temperature};
 pub use crate::metrics::{cpu, cpu_cores, cpu_over, disk, disk_all, entropy, load, net, net_over, ram};
 pub use crate::operations::{download, exec, extract, ls, mkdir, nohup, ping, query, rm, sudo, sync, upload, uptime};
 pub use crate::packages::{pkg_install, pkg_remove, pkg_update, pkg_upgrade};
+pub use crate::remote;
 pub use crate::services::service;
 pub use crate::steps::{above, below, email, failed, notify, pick, pretty, stdout_has, successful, table, webhook};
 pub use crate::stocks::{collect, publish};
-
-/// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable
-/// from `remote run`, `remote list` and the prompt; `#[remote::jobs]` declares a job set (`fn(hs: &Hosts) ->
-/// Vec<JobSpec>`); `operation` and `predicate` declare remote-std's built-ins.
-pub mod remote {
-    pub use remote_macros::{
-        declare_jobs as jobs, declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate,
-        declare_step as step,
-    };
-}

@@ -7,7 +7,7 @@
 
 use std::str::FromStr;
 
-use crate::prelude::remote;
+use crate::remote;
 pub use remote_core::data::{Data, Service};
 use remote_core::did_you_mean;
 use remote_core::quote;

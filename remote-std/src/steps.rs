@@ -3,7 +3,7 @@
 //! Shape of a step: `fn name(run: Run, args…) -> Run`; `pipeline!` passes the previous run first.
 //! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
 
-use crate::prelude::remote;
+use crate::remote;
 use remote_core::fields::Select;
 use remote_core::hosts::Notice;
 use remote_core::pretty::View;

@@ -4,7 +4,7 @@
 
 use remote_core::stocks::{Sample, Stock, all_samples, now_ms, samples_of};
 
-use crate::prelude::remote;
+use crate::remote;
 use remote_core::Run;
 
 /// Records each host's typed data as timestamped samples of every field, in the live host's history.

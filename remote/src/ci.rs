@@ -46,8 +46,8 @@ impl<'a> CiRun<'a> {
     }
 
     /// The run's deadline, counted from now.
-    pub fn deadline(&self) -> Option<remote_ssh::pool::Deadline> {
-        self.args.deadline.map(remote_ssh::pool::Deadline::after)
+    pub fn deadline(&self) -> Option<remote_ssh::exec::Deadline> {
+        self.args.deadline.map(remote_ssh::exec::Deadline::after)
     }
 
     /// Writes `report` as the `--json` document, with the run's name and shard.

@@ -15,7 +15,8 @@ use remote_core::pretty::View;
 use remote_core::registry::{Kind, Registry};
 use remote_core::{Driver, HostError, Hosts, On, Report, Run, pretty};
 use remote_ssh::driver::SessionDriver;
-use remote_ssh::pool::{Deadline, ExecOptions, SessionPool};
+use remote_ssh::exec::Deadline;
+use remote_ssh::pool::{ExecOptions, SessionPool};
 use serde_json::json;
 
 use crate::ci::CiRun;

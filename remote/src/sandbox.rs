@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use remote_config::Inventory;
-use remote_config::inventory::current_user;
+use remote_config::local::current_user;
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use remote_config::Inventory;
-use remote_config::inventory::current_user;
+use remote_config::local::current_user;
 use remote_core::HostSpec;
 use remote_sandbox::{Sandbox, SandboxConfig};
 

@@ -294,7 +294,7 @@ fn stop_on_five_hosts(hosts: &TestHosts, login: &str) {
         let (options, reason) = match round {
             3 => (ExecOptions { cancel: Some(watch), ..ExecOptions::default() }, StopReason::Cancelled(CancelCause::Terminate)),
             4 => {
-                let deadline = Some(remote_ssh::pool::Deadline::after(second));
+                let deadline = Some(remote_ssh::exec::Deadline::after(second));
                 (ExecOptions { deadline, ..ExecOptions::default() }, StopReason::Deadline { after: second })
             }
             _ => {

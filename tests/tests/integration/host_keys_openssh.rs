@@ -283,7 +283,7 @@ impl Fixture {
             .arg("-i")
             .arg(self.hosts.sandbox.client_key())
             .args(["-p", &self.port.to_string()])
-            .arg(format!("{}@{}", remote_config::inventory::current_user(), self.ip))
+            .arg(format!("{}@{}", remote_config::local::current_user(), self.ip))
             .arg("true")
             .stdin(Stdio::null())
             .output()

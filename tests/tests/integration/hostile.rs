@@ -66,7 +66,7 @@ fn an_ipv6_host_connects_as_the_readme_writes_it() {
     // The README's example entry has the shape `user@[address]:port`; here on the IPv6 loopback.
     let port = std::net::TcpListener::bind("[::1]:0").unwrap().local_addr().unwrap().port();
     let hosts = TestHosts::start_at(&[std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port))]);
-    let entry = format!("{}@[::1]:{port}", remote_config::inventory::current_user());
+    let entry = format!("{}@[::1]:{port}", remote_config::local::current_user());
     let inventory = hosts.write_inventory(&[("hosts", &format!("[{entry:?}]"))]);
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "echo", "$SSH_CONNECTION"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);

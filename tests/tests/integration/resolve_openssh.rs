@@ -142,7 +142,7 @@ fn the_inventory_user_reaches_match_user_and_none_reads_no_file() {
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "hosts", "on", "--json"]);
     let shown: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     assert_eq!(shown["hosts"][0]["host_key_checking"], "accept-new", "{shown:#}");
-    let local = remote_config::inventory::current_user();
+    let local = remote_config::local::current_user();
     let expected = if local == "root" { "accept-new" } else { "strict" };
     assert_eq!(shown["hosts"][1]["host_key_checking"], expected, "{shown:#}");
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "hosts", "off", "--json"]);

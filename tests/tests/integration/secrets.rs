@@ -59,7 +59,7 @@ fn the_passphrase_of_a_key_file_is_not_in_proc_environ() {
     let environ = tests::environ_while_running(&mut command, &marker);
     // A process holding a secret is not dumpable, so only root can read its environment: as another user,
     // nothing can be read, which is the point.
-    let root = remote_config::inventory::current_user() == "root";
+    let root = remote_config::local::current_user() == "root";
     assert!(!root || environ.contains("PATH="), "the process's environment was read: {environ}");
     for (name, value) in SECRETS {
         assert!(!environ.contains(value), "{name}'s value is in /proc/PID/environ");

@@ -53,7 +53,7 @@ fn an_alias_resolves_through_ssh_config_and_the_inventory_wins() {
             key.display()
         ),
     );
-    let user = remote_config::inventory::current_user();
+    let user = remote_config::local::current_user();
     let inventory = inventory(&hosts, &["web-1"], &config, &format!("user = {user:?}\n"));
     let home = empty_home(&hosts);
     let env = [("HOME", Some(home.as_path())), ("SSH_AUTH_SOCK", None)];
@@ -108,7 +108,7 @@ fn a_target_is_reached_through_its_jump_host() {
 
     let shown = remote_with_env(&["--inventory", inventory.to_str().unwrap(), "hosts", "test"], &env);
     assert!(
-        shown.stdout.contains(&format!("via {}@{}:{}", remote_config::inventory::current_user(), jump.ip(), jump.port())),
+        shown.stdout.contains(&format!("via {}@{}:{}", remote_config::local::current_user(), jump.ip(), jump.port())),
         "{}",
         shown.stdout
     );
@@ -204,7 +204,7 @@ fn a_private_key_others_can_read_is_refused_as_openssh_refuses_it() {
         .arg(&loose)
         .args(["-o", &format!("UserKnownHostsFile={}", hosts.sandbox.known_hosts().display())])
         .args(["-p", &hosts.sandbox.servers()[0].address.port().to_string()])
-        .arg(format!("{}@{}", remote_config::inventory::current_user(), hosts.sandbox.servers()[0].address.ip()))
+        .arg(format!("{}@{}", remote_config::local::current_user(), hosts.sandbox.servers()[0].address.ip()))
         .arg("true")
         .output()
         .unwrap();

@@ -170,7 +170,7 @@ fn security_settings_are_honoured_or_refused_as_ssh_does() {
     std::fs::copy(server.host_key_public(), dir.join("revoked")).expect("copy the host's public key");
     generate_key(&dir.join("other"));
     std::fs::write(dir.join("empty_known_hosts"), "").expect("write");
-    let fixture = Fixture { hosts, ip, port, me: remote_config::inventory::current_user() };
+    let fixture = Fixture { hosts, ip, port, me: remote_config::local::current_user() };
     let mut failures = Vec::new();
     for case in CASES {
         let config = fixture.write_config(case);
@@ -210,7 +210,7 @@ fn rsa_over_sha1_is_offered_only_when_asked_for() {
     let public: Vec<&str> = public.split_whitespace().take(2).collect();
     let known_hosts = dir.join("rsa_known_hosts");
     std::fs::write(&known_hosts, format!("[{ip}]:{port} {}\n", public.join(" "))).expect("write");
-    let fixture = Fixture { hosts, ip, port, me: remote_config::inventory::current_user() };
+    let fixture = Fixture { hosts, ip, port, me: remote_config::local::current_user() };
     for (extra, connects) in [("", false), ("HostKeyAlgorithms -ecdsa*\n", false), ("HostKeyAlgorithms +ssh-rsa\n", true)] {
         let config = fixture.hosts.dir().join("ssh_config");
         let text = format!(
@@ -254,7 +254,7 @@ fn hash_known_hosts_is_honoured_under_accept_new() {
     let hosts = TestHosts::start(1);
     let server = &hosts.sandbox.servers()[0];
     let (ip, port) = (server.address.ip().to_string(), server.address.port());
-    let fixture = Fixture { hosts, ip, port, me: remote_config::inventory::current_user() };
+    let fixture = Fixture { hosts, ip, port, me: remote_config::local::current_user() };
     let dir = fixture.hosts.dir().to_path_buf();
     let mut lines = Vec::new();
     for client in ["ssh", "remote"] {

@@ -1,5 +1,7 @@
-//! Source hygiene that review would otherwise have to catch: every Rust file opens with a `//!` line saying its job.
+//! Source hygiene that review would otherwise have to catch: every Rust file opens with a `//!` line saying its job,
+//! and no crate's modules import each other in a circle (the layering is what each crate's `lib.rs` says).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -27,4 +29,139 @@ fn every_module_says_its_job() {
         .map(|path| path.strip_prefix(root).unwrap_or(path).display().to_string())
         .collect();
     assert!(missing.is_empty(), "these files do not open with a `//!` line saying their job: {missing:?}");
+}
+
+/// The crate-internal modules each top-level module of the crate at `src` names (`crate::x`, `crate::{x, y}`) in its
+/// code: comments and test-only code (`tests.rs`, `fuzz.rs`, a trailing `#[cfg(test)] mod tests`) left out.
+fn module_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in files {
+        let relative = file.strip_prefix(src).unwrap_or(&file);
+        let stem = relative.with_extension("");
+        let parts: Vec<String> = stem.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        if parts.iter().any(|p| p == "tests" || p == "fuzz") || parts == ["lib"] || parts == ["main"] {
+            continue;
+        }
+        let module = parts[0].clone();
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let used = imports.entry(module).or_default();
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            let line = line.trim_start();
+            if line == "#[cfg(test)]" && lines.peek().is_some_and(|next| next.trim_start().starts_with("mod tests {")) {
+                break;
+            }
+            if line.starts_with("//") {
+                continue;
+            }
+            let code = line.split(" //").next().unwrap_or(line);
+            for (at, _) in code.match_indices("crate::") {
+                let rest = &code[at + "crate::".len()..];
+                let names = match rest.strip_prefix('{') {
+                    Some(group) => group.split('}').next().unwrap_or(""),
+                    None => rest,
+                };
+                for name in names.split(',') {
+                    let name: String = name.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    if !name.is_empty() {
+                        used.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    let modules: BTreeSet<String> = imports.keys().cloned().collect();
+    for (module, used) in imports.iter_mut() {
+        used.retain(|name| name != module && modules.contains(name));
+    }
+    imports
+}
+
+/// The strongly connected components of more than one module (Tarjan's algorithm): each is an import circle.
+fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct Walk<'a> {
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        circles: Vec<Vec<String>>,
+    }
+    impl<'a> Walk<'a> {
+        fn visit(&mut self, node: &'a str) {
+            let at = self.index.len();
+            self.index.insert(node, at);
+            self.low.insert(node, at);
+            self.stack.push(node);
+            for next in self.graph.get(node).into_iter().flatten() {
+                if !self.index.contains_key(next.as_str()) {
+                    self.visit(next);
+                    let low = self.low[node].min(self.low[next.as_str()]);
+                    self.low.insert(node, low);
+                } else if self.stack.contains(&next.as_str()) {
+                    let low = self.low[node].min(self.index[next.as_str()]);
+                    self.low.insert(node, low);
+                }
+            }
+            if self.low[node] == self.index[node] {
+                let start = self.stack.iter().position(|n| *n == node).unwrap_or(0);
+                let component: Vec<String> = self.stack.drain(start..).map(str::to_string).collect();
+                if component.len() > 1 {
+                    self.circles.push(component);
+                }
+            }
+        }
+    }
+    let mut walk = Walk { graph, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), circles: Vec::new() };
+    for node in graph.keys() {
+        if !walk.index.contains_key(node.as_str()) {
+            walk.visit(node);
+        }
+    }
+    walk.circles
+}
+
+#[test]
+fn circles_are_found_in_a_graph() {
+    let check = |edges: &[(&str, &str)], expected: &[&[&str]]| {
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in edges {
+            graph.entry(from.to_string()).or_default().insert(to.to_string());
+            graph.entry(to.to_string()).or_default();
+        }
+        let mut found: Vec<Vec<String>> = circles(&graph)
+            .into_iter()
+            .map(|mut c| {
+                c.sort();
+                c
+            })
+            .collect();
+        found.sort();
+        let expected: Vec<Vec<String>> = expected.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
+        assert_eq!(found, expected, "{edges:?}");
+    };
+    check(&[("a", "b"), ("b", "c")], &[]);
+    check(&[("a", "b"), ("b", "a")], &[&["a", "b"]]);
+    check(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")], &[&["a", "b", "c"]]);
+    check(&[("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")], &[&["a", "b"], &["c", "d"]]);
+}
+
+#[test]
+fn no_crate_has_modules_that_import_each_other_in_a_circle() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let mut checked = 0;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root).expect("the workspace root").flatten() {
+        let src = entry.path().join("src");
+        if !entry.path().join("Cargo.toml").is_file() || !src.is_dir() {
+            continue;
+        }
+        checked += 1;
+        for circle in circles(&module_imports(&src)) {
+            found.push(format!("{}: {}", entry.file_name().to_string_lossy(), circle.join(" → ")));
+        }
+    }
+    assert!(checked >= 10, "found only {checked} crates under {}", root.display());
+    assert!(found.is_empty(), "these modules import each other in a circle: {found:#?}");
 }
