@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use remote::hub::Hub;
-use remote_core::stocks::{Sample, Shape, Stocks, now_ms};
+use remote_core::stocks::{Sample, Shape, now_ms};
 
 /// The stock the samples are published to, and the one whose single batch ends a phase.
 const STOCK: &str = "Bench";

@@ -2,7 +2,7 @@
 //! waits, beside `cpu_over` 200 ms, `ram` (no interval) and `exec "true"` (the floor of any warm command).
 //!
 //! Run: `cargo build --release -p bench && ./target/release/bench --metrics 20 --rounds 5`. The operations are
-//! called from Rust in this process through the driver `remote live` gives pipelines (a `SessionDriver` over
+//! called from Rust in this process through the driver `remote live` gives pipelines (a `SessionWorld` over
 //! one `SessionPool`), after one warm-up call has opened every connection. The rounds take the four operations
 //! in turn, so a slow moment of the machine falls on all of them rather than on one; client CPU is
 //! `getrusage` of this process around each call, per host.
@@ -15,10 +15,10 @@ use std::time::Instant;
 use remote_config::Inventory;
 use remote_core::data::{Cpu, Ram};
 use remote_core::pretty::View;
-use remote_core::{HostResult, Hosts, Report, Run};
+use remote_core::{Driver, HostResult, Hosts, Report, Run};
 use remote_sandbox as sandbox;
-use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_ssh::world::SessionWorld;
 
 /// What `cpu` ran before its reads used shell built-ins: the same files and interval with `cat`, kept beside it
 /// so the run shows what the forks cost (the output is not parsed, which costs no measurable wall time).
@@ -94,8 +94,8 @@ pub fn run(hosts: usize, rounds: usize, dir: &Path) {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let pool = SessionPool::new(PoolConfig::default());
-    let driver = SessionDriver::new(pool, runtime.handle().clone(), ExecOptions::default(), |_: &Report, _: View| {});
-    let hs = Hosts::new("bench", specs, Arc::new(driver));
+    let world = SessionWorld::new(pool, runtime.handle().clone(), ExecOptions::default());
+    let hs = Hosts::new("bench", specs, Driver::new(Arc::new(world), Arc::new(|_: &Report, _: View| {})));
     // Warm means every connection is open before the first measured call, as at the live prompt after its
     // first command; the connect time is the fan-out benchmark's subject, not this one's.
     check("warm-up exec \"true\"", &remote_std::operations::exec(&hs, "true"), hosts, |_| None);

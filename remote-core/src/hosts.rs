@@ -1,4 +1,5 @@
-//! Host sets as pipelines see them: a named group, and the driver in the host process that does their I/O.
+//! Host sets as pipelines see them: a named group, and the driver in the host process that does their I/O: the
+//! world it acts on (commands, copies) and the outlets for what it produces (reports, samples, notices).
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,36 +9,17 @@ use crate::report::{HostResult, Report};
 use crate::spec::HostSpec;
 use crate::stocks::{Sample, Shape};
 
-/// Everything a pipeline asks of the outside world. Implemented by the host process (the CLI, the live
-/// host) and reached through a trait object, so that code in a hot-reloaded `ops` library calls back
-/// into the host's own runtime and sessions instead of carrying a second copy of them.
-pub trait Driver: Send + Sync {
+/// The world a pipeline acts on: commands and file copies on hosts. The transport (remote-ssh) implements it over
+/// SSH; nothing else about the host process passes through it.
+///
+/// Reached through a trait object, so that code in a hot-reloaded `ops` library calls back into the host's own
+/// runtime and sessions instead of carrying a second copy of them.
+pub trait World: Send + Sync {
     /// Runs `command` on every host of `hosts` and blocks until all are done: one result per host, named
     /// as the host is (`label` is what ran, for progress displays).
     fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult>;
-    /// Shows a report to the user as `view` says; this is what the `pretty` and `table` steps do.
-    fn show(&self, report: &Report, view: View);
-    /// Keeps samples of hosts' typed data in the history, where there is one (`collect`). Nothing by default.
-    fn record(&self, samples: &[Sample]) {
-        let _ = samples;
-    }
-    /// Sends the samples of the chart `stock` to the hub, where there is one (`publish`). Nothing by default.
-    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
-        let _ = (stock, shape, samples);
-    }
-    /// Sends `report` on as `notice` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
-    /// why not. By default nothing can be sent.
-    fn notify(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
-        let _ = (report, notice);
-        Err("this driver cannot send notices".into())
-    }
-    /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say what
-    /// they would change ([`crate::On::change`]), and copies only what they would send. False by default.
-    fn checking(&self) -> bool {
-        false
-    }
-    /// Copies a file between this machine and every host of `hosts` (`upload`, `download`), one result per host
-    /// that says whether the host's copy changed. By default every host fails: a driver that cannot copy files.
+    /// Copies a file between this machine and every host of `hosts` (`upload`, `download`, `sync`), one result per
+    /// host that says whether the host's copy changed. By default every host fails: a world that cannot copy files.
     fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
         let _ = label;
         let cause = format!("this driver cannot copy files ({transfer:?})");
@@ -50,6 +32,89 @@ pub trait Driver: Send + Sync {
                 elapsed: Default::default(),
             })
             .collect()
+    }
+    /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say what
+    /// they would change ([`crate::On::change`]), and copies only what they would send. False by default.
+    fn checking(&self) -> bool {
+        false
+    }
+}
+
+/// Where results leave the model in the host process: shown on the terminal, kept in the history, sent to the
+/// hub, mailed or posted. The host binary implements it; the transport never sees it.
+pub trait Outlets: Send + Sync {
+    /// Shows a report to the user as `view` says; this is what the `pretty` and `table` steps do.
+    fn show(&self, report: &Report, view: View);
+    /// Keeps samples of hosts' typed data in the history, where there is one (`collect`). Nothing by default.
+    fn record(&self, samples: &[Sample]) {
+        let _ = samples;
+    }
+    /// Sends the samples of the chart `stock` to the hub, where there is one (`publish`). Nothing by default.
+    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
+        let _ = (stock, shape, samples);
+    }
+    /// Sends `report` on as `notice` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
+    /// why not; in a dry run (`dry_run`) nothing is sent. By default nothing can be sent.
+    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
+        let _ = (report, notice, dry_run);
+        Err("this command cannot send notices".into())
+    }
+}
+
+/// A closure that shows reports is outlets that keep and send nothing: what a test or a benchmark needs.
+impl<F: Fn(&Report, View) + Send + Sync> Outlets for F {
+    fn show(&self, report: &Report, view: View) {
+        self(report, view);
+    }
+}
+
+/// Everything a pipeline asks of the outside world: the [`World`] it acts on and the host's [`Outlets`] for what
+/// it produces. Cheap to clone.
+#[derive(Clone)]
+pub struct Driver {
+    world: Arc<dyn World>,
+    outlets: Arc<dyn Outlets>,
+}
+
+impl Driver {
+    /// Commands and copies go to `world`; reports, samples and notices to `outlets`.
+    pub fn new(world: Arc<dyn World>, outlets: Arc<dyn Outlets>) -> Self {
+        Driver { world, outlets }
+    }
+
+    /// Runs `command` on every host of `hosts` (see [`World::exec`]).
+    pub fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult> {
+        self.world.exec(hosts, label, command)
+    }
+
+    /// Copies a file between this machine and every host of `hosts` (see [`World::transfer`]).
+    pub fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
+        self.world.transfer(hosts, label, transfer)
+    }
+
+    /// True in a dry run (see [`World::checking`]).
+    pub fn checking(&self) -> bool {
+        self.world.checking()
+    }
+
+    /// Shows `report` as `view` says (`pretty`, `table`).
+    pub fn show(&self, report: &Report, view: View) {
+        self.outlets.show(report, view);
+    }
+
+    /// Keeps samples in the history (`collect`).
+    pub fn record(&self, samples: &[Sample]) {
+        self.outlets.record(samples);
+    }
+
+    /// Sends one chart's samples to the hub (`publish`).
+    pub fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
+        self.outlets.publish(stock, shape, samples);
+    }
+
+    /// Sends `report` on as `notice` says (`email`, `webhook`); nothing is sent in a dry run.
+    pub fn notify(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
+        self.outlets.notify(report, notice, self.checking())
     }
 }
 
@@ -69,12 +134,6 @@ pub enum Notice<'a> {
         /// Where to post it: a name from the inventory's `[webhooks]`, or an `http://`/`https://` URL.
         url: &'a str,
     },
-}
-
-/// Sends reports in the host process: SMTP and HTTP live there, not in the model (see `Driver::notify`).
-pub trait Notifier: Send + Sync {
-    /// Sends `report` as `notice` says: what was done, or why not. In a dry run (`dry_run`) nothing is sent.
-    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String>;
 }
 
 /// A file to copy between this machine and hosts.
@@ -114,12 +173,12 @@ pub enum Transfer {
 pub struct Hosts {
     group: Arc<str>,
     specs: Arc<[HostSpec]>,
-    driver: Arc<dyn Driver>,
+    driver: Driver,
 }
 
 impl Hosts {
     /// The hosts of `group`, driven by `driver`.
-    pub fn new(group: &str, specs: Vec<HostSpec>, driver: Arc<dyn Driver>) -> Self {
+    pub fn new(group: &str, specs: Vec<HostSpec>, driver: Driver) -> Self {
         Self { group: group.into(), specs: specs.into(), driver }
     }
 
@@ -159,7 +218,7 @@ impl Hosts {
     }
 
     /// The driver that does this set's I/O.
-    pub fn driver(&self) -> &Arc<dyn Driver> {
+    pub fn driver(&self) -> &Driver {
         &self.driver
     }
 }

@@ -2,7 +2,6 @@
 //! the inventory, arguments checked, then run step by step with the same semantics as `pipeline!`.
 
 use std::fmt;
-use std::sync::Arc;
 
 use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
@@ -20,7 +19,7 @@ pub struct Context<'a> {
     /// Where group names are looked up.
     pub inventory: &'a dyn Groups,
     /// Runs the commands.
-    pub driver: Arc<dyn Driver>,
+    pub driver: Driver,
     /// Names from the operation registry and from `ops`.
     pub registry: &'a Registry,
     /// `ops`, for its pipelines and steps.

@@ -8,7 +8,7 @@
 //! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
 //!   the transport (`remote-ssh`) implements the driver in the host process.
 //! - [`fields`] names the numbers in typed data, [`stocks`] the charts drawn from them, [`value`] what the prompt
-//!   passes to a declared function.
+//!   passes to a declared function; [`wire`] is how the hub sends samples to viewers.
 //! - [`catalog`] gathers every declaration (`#[remote::…]` attributes: remote-std's built-ins and the user's `ops`)
 //!   and is the boundary to `ops`; [`registry`] lists them with their parameters; [`interpret`] runs a prompt line.
 //!
@@ -35,8 +35,9 @@ pub mod spec;
 pub mod stocks;
 mod suggest;
 pub mod value;
+pub mod wire;
 
-pub use hosts::{Driver, Hosts, Notice, Notifier, Transfer};
+pub use hosts::{Driver, Hosts, Notice, Outlets, Transfer, World};
 pub use report::{CancelCause, HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 pub use run::{On, Preview, Run};
 pub use spec::{Agent, Algorithms, Auth, Group, Groups, HostKeyPolicy, HostSpec};

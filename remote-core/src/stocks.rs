@@ -3,7 +3,7 @@
 //! which keeps them and serves them to viewers and to Prometheus.
 //!
 //! Architecture invariant: nothing here keeps state between runs. Samples leave a pipeline through the
-//! [`crate::hosts::Driver`], into the host process, so a reload of `ops` loses none of them.
+//! driver, into the host process, so a reload of `ops` loses none of them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,14 +27,6 @@ pub struct Sample {
     pub at_ms: i64,
     /// The value, in the field's unit.
     pub value: f64,
-}
-
-/// Where the samples of `collect` and `publish` go in the host process: the live host's hub and history.
-pub trait Stocks: Send + Sync {
-    /// Keeps every field's samples (`collect`).
-    fn record(&self, samples: &[Sample]);
-    /// Sends one chart's samples to whoever watches it (`publish`), drawn as `shape` says.
-    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]);
 }
 
 /// How a stock's lines are drawn beyond the readings themselves. Plain data, so it crosses into the host

@@ -1,5 +1,5 @@
-//! The SSH transport of `remote`: connections, host keys, the session pool, exec with kills, and the driver
-//! the host process hands to pipelines.
+//! The SSH transport of `remote`: connections, host keys, the session pool, exec with kills, and the world
+//! (commands and copies) the host process hands to pipelines.
 //!
 //! Layout:
 //! - [`connection`] opens one connection: addresses, TCP, handshake; [`host_key`] verifies the server's key
@@ -7,9 +7,9 @@
 //! - [`known_hosts`] reads and matches `known_hosts` files with OpenSSH's semantics.
 //! - [`pool`] keeps one connection per host open, bounds concurrency and fans commands out.
 //! - [`exec`] runs one command on one connection: output capture, timeouts that kill.
-//! - [`driver`] is the host process's [`remote_core::Driver`] over the pool.
+//! - [`world`] is the [`remote_core::World`] the host process gives pipelines: commands and copies over the pool.
 //!
-//! Architecture invariant: `ops` never links this crate; pipelines reach it only through the `Driver`
+//! Architecture invariant: `ops` never links this crate; pipelines reach it only through the `World`
 //! trait object inside the `Hosts` they are given.
 
 // `HostError` is the per-host outcome stored in every result, not a rare failure: boxing it in `Result`s would
@@ -19,7 +19,6 @@
 mod algorithms;
 pub mod auth;
 pub mod connection;
-pub mod driver;
 pub mod exec;
 #[cfg(test)]
 mod fuzz;
@@ -27,7 +26,8 @@ pub mod host_key;
 pub mod known_hosts;
 pub mod pool;
 mod sftp;
+pub mod world;
 
 pub use connection::ConnectOptions;
-pub use driver::SessionDriver;
 pub use pool::{ExecOptions, PoolConfig, SessionPool};
+pub use world::SessionWorld;

@@ -21,7 +21,8 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use remote_core::stocks::{Sample, Shape, Stocks, now_ms};
+use remote_core::stocks::{Sample, Shape, now_ms};
+use remote_core::wire::{self, Batch, Dropped};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -45,15 +46,6 @@ const BACKLOG: usize = 1024;
 /// Viewers served at once. Each new one is sent the last hour (up to ~200 MB of JSON at the sample cap), so a
 /// client reconnecting in a loop, or many at once, must not be able to exhaust the host's memory.
 const VIEWERS: usize = 32;
-
-/// One `publish`: a chart's samples from one run. The unit of the wire format.
-#[derive(Clone, Debug, Serialize)]
-pub struct Batch {
-    /// The chart's title.
-    pub stock: String,
-    /// Its points.
-    pub samples: Vec<Sample>,
-}
 
 /// A series, as Prometheus names it: stock, field, host and item.
 type SeriesKey = (String, String, String, String);
@@ -283,15 +275,16 @@ impl Hub {
     }
 }
 
-impl Stocks for Hub {
-    /// Collected samples (every field) go to the history only; the hub serves what is published.
-    fn record(&self, samples: &[Sample]) {
+impl Hub {
+    /// Keeps collected samples (every field, `collect`) in the history only; the hub serves what is published.
+    pub fn record(&self, samples: &[Sample]) {
         if let Some(history) = &self.inner.history {
             history.record_samples("", samples);
         }
     }
 
-    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
+    /// Serves one chart's samples (`publish`) to viewers and `/metrics`, and keeps them in the history.
+    pub fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         if samples.is_empty() {
             return;
         }
@@ -380,14 +373,14 @@ async fn stream(State(hub): State<Hub>) -> Result<Sse<impl Stream<Item = Result<
         match pending {
             Pending::History(history, receiver) => {
                 let batches: Vec<&Batch> = history.iter().map(|b| &**b).collect();
-                let event = Event::default().event("history").data(json(&batches));
+                let event = Event::default().event(wire::HISTORY).data(json(&batches));
                 Some((Ok(event), Some((Pending::Live(receiver), permit))))
             }
             Pending::Live(mut receiver) => {
                 let event = match receiver.recv().await {
-                    Ok(batch) => Event::default().event("batch").data(json(&*batch)),
+                    Ok(batch) => Event::default().event(wire::BATCH).data(json(&*batch)),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        Event::default().event("dropped").data(format!("{{\"batches\":{missed}}}"))
+                        Event::default().event(wire::DROPPED).data(json(&Dropped { batches: missed }))
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 };

@@ -139,7 +139,7 @@ fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: 
             ),
         }
     }
-    session.use_stocks(Arc::new(hub));
+    session.use_hub(Arc::new(hub));
 }
 
 /// Runs the prompt on the terminal, or the lines of `--script`.

@@ -20,6 +20,7 @@ mod live;
 mod merge;
 mod notices;
 mod notify;
+mod outlets;
 mod pipelines;
 mod sandbox;
 mod schedule;
@@ -57,7 +58,7 @@ static BECOME_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = 
 static SMTP_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = std::sync::OnceLock::new();
 
 /// What sends the `email` and `webhook` steps' notices, reading `[notify]` from `inventory`.
-pub fn notifier(inventory: &std::path::Path) -> std::sync::Arc<dyn remote_core::Notifier> {
+pub fn notifier(inventory: &std::path::Path) -> std::sync::Arc<notify::Sender> {
     std::sync::Arc::new(notify::Sender::new(inventory.to_path_buf(), SMTP_PASSWORD.get().cloned().flatten()))
 }
 

@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 use remote_config::Inventory;
 use remote_config::{Notify, SmtpTls};
-use remote_core::hosts::{Notice, Notifier};
+use remote_core::hosts::Notice;
 use remote_core::{HostResult, Report, pretty};
 
 /// Where the SMTP password may come from; read once at start, like the other secrets.
@@ -88,8 +88,10 @@ impl Sender {
     }
 }
 
-impl Notifier for Sender {
-    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
+impl Sender {
+    /// Sends `report` as `notice` says (`email`, `webhook`): what was done, or why not. In a dry run (`dry_run`)
+    /// nothing is sent; what would be is said.
+    pub fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
         let what = match notice {
             Notice::Email { .. } => "email",
             Notice::Webhook { .. } => "webhook",

@@ -13,23 +13,39 @@ use remote_core::did_you_mean;
 use remote_core::interpret::{self, Context};
 use remote_core::pretty::View;
 use remote_core::registry::{Kind, Registry};
-use remote_core::{Driver, HostError, Hosts, On, Report, Run, pretty};
-use remote_ssh::driver::SessionDriver;
+use remote_core::{Driver, HostError, Hosts, On, Report, Run, World as _, pretty};
+
 use remote_ssh::exec::Deadline;
 use remote_ssh::pool::{ExecOptions, SessionPool};
+use remote_ssh::world::SessionWorld;
 use serde_json::json;
 
 use crate::ci::CiRun;
 use crate::cli::{EvalArgs, GlobalArgs, RunArgs, SessionArgs};
 use crate::exec::progress_bar;
+use crate::outlets::HostOutlets;
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// The runtime, pool and driver pipelines run with: for one command, or for a whole live session,
+/// The world a kind of line acts on and the outlets for what it produces: the prompt's, or the jobs'.
+struct Lane {
+    world: Arc<SessionWorld>,
+    outlets: Arc<HostOutlets>,
+}
+
+impl Lane {
+    /// The driver pipelines of this lane are given.
+    fn driver(&self) -> Driver {
+        Driver::new(self.world.clone(), self.outlets.clone())
+    }
+}
+
+/// The runtime, pool and drivers pipelines run with: for one command, or for a whole live session,
 /// where the connections stay open from one line to the next.
 pub struct Session {
     /// Owns the threads the pool's I/O runs on; pipelines block on it from the main thread.
     runtime: tokio::runtime::Runtime,
-    driver: Arc<SessionDriver>,
+    /// What the command's or the prompt's lines run with.
+    lines: Lane,
     /// What the `pretty` step showed last, so the final run is printed unless it is exactly that one.
     last_shown: Arc<Mutex<Option<Shown>>>,
     /// Set by Ctrl-C; cleared before each live line.
@@ -38,7 +54,7 @@ pub struct Session {
     library: Arc<dyn Library>,
     /// Runs scheduled jobs' lines over the same pool with nothing printed and a cancel switch of its own:
     /// Ctrl-C at the prompt is for the line being typed, not for the jobs.
-    job_driver: Arc<SessionDriver>,
+    jobs: Lane,
     job_cancel: tokio::sync::watch::Sender<Option<remote_core::CancelCause>>,
     /// Where every run's outcome is kept, when there is a history.
     history: std::sync::OnceLock<Arc<remote::history::History>>,
@@ -75,8 +91,7 @@ impl Session {
             cancel: Some(job_cancel.subscribe()),
             ..ExecOptions::default()
         };
-        let job_driver =
-            Arc::new(SessionDriver::new(pool.clone(), runtime.handle().clone(), job_options, |_: &Report, _: View| {}));
+        let job_world = Arc::new(SessionWorld::new(pool.clone(), runtime.handle().clone(), job_options));
         let options = ExecOptions {
             timeout: args.timeout,
             max_output_total: args.max_output,
@@ -84,7 +99,7 @@ impl Session {
             deadline,
             ..ExecOptions::default()
         };
-        let driver = SessionDriver::new(pool, runtime.handle().clone(), options, show).with_fan_out(Arc::new(|_, hosts| {
+        let world = SessionWorld::new(pool, runtime.handle().clone(), options).with_fan_out(Arc::new(|_, hosts| {
             if hosts == 0 {
                 return None;
             }
@@ -97,15 +112,13 @@ impl Session {
             }))
         }));
         let notifier = crate::notifier(inventory);
-        driver.use_notifier(notifier.clone());
-        job_driver.use_notifier(notifier);
         Ok(Session {
             runtime,
-            driver: Arc::new(driver),
+            lines: Lane { world: Arc::new(world), outlets: Arc::new(HostOutlets::new(show, notifier.clone())) },
             last_shown,
             cancel,
             library: Arc::new(Linked),
-            job_driver,
+            jobs: Lane { world: job_world, outlets: Arc::new(HostOutlets::new(|_: &Report, _: View| {}, notifier)) },
             job_cancel,
             history: std::sync::OnceLock::new(),
         })
@@ -126,29 +139,29 @@ impl Session {
         let _ = self.history.set(history);
     }
 
-    /// Keeps `run`, the outcome of `line` run through `driver`, in the history when there is one; a dry run is kept
+    /// Keeps `run`, the outcome of `line` run in `lane`, in the history when there is one; a dry run is kept
     /// as the `check LINE` it was, so that it never reads as a change made.
-    fn remember(&self, driver: &SessionDriver, line: &str, run: &Run) {
+    fn remember(&self, lane: &Lane, line: &str, run: &Run) {
         if let Some(history) = self.history.get() {
-            let line = if driver.checking() { format!("check {line}") } else { line.to_string() };
+            let line = if lane.world.checking() { format!("check {line}") } else { line.to_string() };
             history.record_run(&line, run.report());
         }
     }
 
-    /// Sends what `collect` and `publish` make, in commands and in jobs, to `stocks` from now on.
-    pub fn use_stocks(&self, stocks: Arc<dyn remote_core::stocks::Stocks>) {
-        self.driver.use_stocks(stocks.clone());
-        self.job_driver.use_stocks(stocks);
+    /// Sends what `collect` and `publish` make, in commands and in jobs, to `hub` from now on.
+    pub fn use_hub(&self, hub: Arc<remote::hub::Hub>) {
+        self.lines.outlets.use_hub(hub.clone());
+        self.jobs.outlets.use_hub(hub);
     }
 
     /// Sends the output of this session's lines (not its jobs') to `echo` as it arrives, or no more with `None`.
     pub fn stream_to(&self, echo: Option<remote_ssh::exec::OnOutput>) {
-        self.driver.set_echo(echo);
+        self.lines.world.set_echo(echo);
     }
 
     /// Makes this session's lines (not its jobs) dry runs from now on (`true`), or real ones again.
     pub fn set_check(&self, check: bool) {
-        self.driver.set_check(check);
+        self.lines.world.set_check(check);
     }
 
     /// The runtime the session's I/O runs on.
@@ -177,7 +190,7 @@ impl Session {
             .flat_map(|host| std::iter::once(host).chain(host.jump_chain()))
             .map(|spec| remote_ssh::pool::connection_key(spec).into_owned())
             .collect();
-        let closed = self.runtime.block_on(self.driver.pool().retain(|spec| current.contains(spec)));
+        let closed = self.runtime.block_on(self.lines.world.pool().retain(|spec| current.contains(spec)));
         if closed > 0 {
             tracing::info!(closed, "closed connections opened under an older inventory entry");
         }
@@ -195,10 +208,10 @@ impl Session {
 
     /// Runs a prompt line.
     pub fn eval(&self, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
-        self.eval_with(&self.driver, inventory, line)
+        self.eval_with(&self.lines, inventory, line)
     }
 
-    fn eval_with(&self, driver: &Arc<SessionDriver>, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
+    fn eval_with(&self, lane: &Lane, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
         if let Some((name, at)) = expression_group(line)
             && let Ok(group) = inventory.group(&name)
         {
@@ -209,9 +222,9 @@ impl Session {
             })?;
         }
         let registry = self.registry();
-        let context = Context { inventory, driver: driver.clone(), registry: &registry, library: Some(&*self.library) };
+        let context = Context { inventory, driver: lane.driver(), registry: &registry, library: Some(&*self.library) };
         let run = interpret::eval(line, &context)?;
-        self.remember(driver, line, &run);
+        self.remember(lane, line, &run);
         Ok(run)
     }
 
@@ -219,25 +232,25 @@ impl Session {
     /// pipeline or group); a pipeline that fails as a whole (it panicked) gives a run in which every host
     /// says so, like any other failure on the hosts.
     pub fn run_named(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
-        self.run_named_with(&self.driver, inventory, name, group)
+        self.run_named_with(&self.lines, inventory, name, group)
     }
 
-    fn run_named_with(&self, driver: &Arc<SessionDriver>, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
+    fn run_named_with(&self, lane: &Lane, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
         let group = self.check_named(inventory, name, group)?;
         self.check_open_files(&group.name, &group.hosts)?;
-        let hosts = Hosts::new(&group.name, group.hosts.clone(), driver.clone());
+        let hosts = Hosts::new(&group.name, group.hosts.clone(), lane.driver());
         let run = self
             .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
             .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause }));
-        self.remember(driver, &format!("{name} {}", group.name), &run);
+        self.remember(lane, &format!("{name} {}", group.name), &run);
         Ok(run)
     }
 
     /// Checks an expression as [`Self::eval`] would, without running it.
     pub fn check_expression(&self, inventory: &Inventory, line: &str) -> Result<(), interpret::EvalError> {
         let registry = self.registry();
-        let context = Context { inventory, driver: self.job_driver.clone(), registry: &registry, library: Some(&*self.library) };
+        let context = Context { inventory, driver: self.jobs.driver(), registry: &registry, library: Some(&*self.library) };
         interpret::check_line(line, &context)
     }
 
@@ -257,8 +270,8 @@ impl Session {
             Err(err) => return failed(err.to_string()),
         };
         let run = match named_call(line) {
-            Some((name, group)) => self.run_named_with(&self.job_driver, &inventory, name, group),
-            None => self.eval_with(&self.job_driver, &inventory, line).map_err(|err| err.to_string()),
+            Some((name, group)) => self.run_named_with(&self.jobs, &inventory, name, group),
+            None => self.eval_with(&self.jobs, &inventory, line).map_err(|err| err.to_string()),
         };
         match run {
             Ok(run) => {
@@ -294,7 +307,7 @@ impl Session {
     /// The jobs the job set `name` of `ops` gives for `group`.
     pub fn job_set(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Vec<remote_core::catalog::JobSpec>, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
-        let hosts = Hosts::new(&group.name, group.hosts.clone(), self.job_driver.clone());
+        let hosts = Hosts::new(&group.name, group.hosts.clone(), self.jobs.driver());
         self.library.jobs(name, hosts)
     }
 
@@ -310,13 +323,13 @@ impl Session {
 
     /// Closes every connection; the next command opens what it needs again. How many were open.
     pub fn close_all(&self) -> usize {
-        self.runtime.block_on(self.driver.pool().retain(|_| false))
+        self.runtime.block_on(self.lines.world.pool().retain(|_| false))
     }
 
     /// Refuses, before connecting, a group whose connections would not fit the open-files limit.
     fn check_open_files(&self, group: &str, hosts: &[remote_core::HostSpec]) -> Result<(), String> {
         // Hosts already connected need no new descriptor; they are in the open count already.
-        let pool = self.driver.pool();
+        let pool = self.lines.world.pool();
         let new = hosts.iter().filter(|spec| !pool.is_open(spec)).count();
         crate::limits::check(group, new, pool.open_connections())
     }

@@ -1,16 +1,7 @@
-//! The hub's wire format as the viewer reads it: the events of `GET /stream` (ARCHITECTURE.md, "Wire format").
+//! The hub's wire format as the viewer reads it: the events of `GET /stream`, whose types remote-core's `wire` defines.
 
-use remote_core::stocks::Sample;
-use serde::Deserialize;
-
-/// One `publish`: a chart's samples from one run.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Batch {
-    /// The chart's title.
-    pub stock: String,
-    /// Its points.
-    pub samples: Vec<Sample>,
-}
+pub use remote_core::wire::Batch;
+use remote_core::wire::{self, Dropped};
 
 /// One event of the stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,18 +26,13 @@ pub struct WireError {
     pub cause: serde_json::Error,
 }
 
-#[derive(Deserialize)]
-struct DroppedData {
-    batches: u64,
-}
-
 /// Reads one event from its name and its data.
 pub fn parse(event: &str, data: &str) -> Result<Event, WireError> {
     let wrap = |cause| WireError { event: event.to_string(), cause };
     Ok(match event {
-        "history" => Event::History(serde_json::from_str(data).map_err(wrap)?),
-        "batch" => Event::Batch(serde_json::from_str(data).map_err(wrap)?),
-        "dropped" => Event::Dropped(serde_json::from_str::<DroppedData>(data).map_err(wrap)?.batches),
+        wire::HISTORY => Event::History(serde_json::from_str(data).map_err(wrap)?),
+        wire::BATCH => Event::Batch(serde_json::from_str(data).map_err(wrap)?),
+        wire::DROPPED => Event::Dropped(serde_json::from_str::<Dropped>(data).map_err(wrap)?.batches),
         other => Event::Other(other.to_string()),
     })
 }
@@ -85,7 +71,7 @@ mod tests {
         check(
             "dropped",
             "7",
-            "the hub sent a `dropped` event this viewer cannot read: invalid type: integer `7`, expected struct DroppedData at line 1 column 1",
+            "the hub sent a `dropped` event this viewer cannot read: invalid type: integer `7`, expected struct Dropped at line 1 column 1",
         );
     }
 }

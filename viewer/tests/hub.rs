@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use remote::history::History;
 use remote::hub::Hub;
-use remote_core::stocks::{Sample, Shape, Stocks as _};
+use remote_core::stocks::{Sample, Shape};
 use viewer::client::{Status, Update, connect};
 use viewer::store::Store;
 use viewer::ui::{Clock, State, Window};

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use remote_config::Inventory;
+use remote_core::Driver;
 use remote_core::pretty::View;
-use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_ssh::world::SessionWorld;
 use remote_std::prelude::*;
 use serde_json::Value;
 use tests::{TestHosts, remote};
@@ -274,12 +275,8 @@ fn nearly_full(hs: &Hosts, percent: f64) -> Run {
 fn pick_on_a_typed_field_in_rust_and_data_by_type() {
     let hosts = hosts_with_a_broken_login();
     let runtime = tests::runtime();
-    let driver = Arc::new(SessionDriver::new(
-        SessionPool::new(PoolConfig::default()),
-        runtime.handle().clone(),
-        ExecOptions::default(),
-        |_: &Report, _: View| {},
-    ));
+    let world = SessionWorld::new(SessionPool::new(PoolConfig::default()), runtime.handle().clone(), ExecOptions::default());
+    let driver = Driver::new(Arc::new(world), Arc::new(|_: &Report, _: View| {}));
     let inventory = Inventory::load(&hosts.write_inventory(&[])).unwrap();
     let group = inventory.group("test").unwrap();
     let hs = Hosts::new(&group.name, group.hosts.clone(), driver);

@@ -6,11 +6,12 @@ use remote_core::catalog::Linked as Ops;
 // Linked for its declarations, which reach `Ops` through remote-core's distributed slice.
 extern crate ops;
 use remote_config::Inventory;
+use remote_core::Driver;
 use remote_core::interpret::{self, Context};
 use remote_core::pretty as render;
 use remote_core::registry::Registry;
-use remote_ssh::driver::SessionDriver;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
+use remote_ssh::world::SessionWorld;
 use remote_std::prelude::*;
 use serde_json::Value;
 use tests::{TestHosts, remote};
@@ -18,7 +19,7 @@ use tests::{TestHosts, remote};
 /// A runtime, a driver over a fresh pool, and every run the `pretty` step showed.
 struct Harness {
     _runtime: tokio::runtime::Runtime,
-    driver: Arc<SessionDriver>,
+    driver: Driver,
     shown: Arc<Mutex<Vec<Report>>>,
     inventory: Inventory,
 }
@@ -28,14 +29,10 @@ impl Harness {
         let runtime = tests::runtime();
         let shown = Arc::new(Mutex::new(Vec::new()));
         let record = shown.clone();
-        let driver = SessionDriver::new(
-            SessionPool::new(PoolConfig::default()),
-            runtime.handle().clone(),
-            ExecOptions::default(),
-            move |report: &Report, _: remote_core::pretty::View| record.lock().unwrap().push(report.clone()),
-        );
+        let world = SessionWorld::new(SessionPool::new(PoolConfig::default()), runtime.handle().clone(), ExecOptions::default());
+        let show = move |report: &Report, _: remote_core::pretty::View| record.lock().unwrap().push(report.clone());
         let inventory = Inventory::load(&hosts.write_inventory(&[])).unwrap();
-        Harness { _runtime: runtime, driver: Arc::new(driver), shown, inventory }
+        Harness { _runtime: runtime, driver: Driver::new(Arc::new(world), Arc::new(show)), shown, inventory }
     }
 
     /// The group `test` as a host set for Rust pipelines.

@@ -1,0 +1,60 @@
+//! Where pipelines' results leave the model in this process: the terminal (`pretty`, `table`), the hub and the
+//! history (`collect`, `publish`), and mail and webhooks (`email`, `webhook`).
+//!
+//! The transport never sees any of them: a [`remote_core::Driver`] pairs the SSH world with these outlets.
+
+use std::sync::{Arc, OnceLock};
+
+use remote::hub::Hub;
+use remote_core::hosts::{Notice, Outlets};
+use remote_core::pretty::View;
+use remote_core::report::Report;
+use remote_core::stocks::{Sample, Shape};
+
+use crate::notify::Sender;
+
+/// What `pretty` and `table` do with a report in this process.
+type Show = dyn Fn(&Report, View) + Send + Sync;
+
+/// The outlets of one kind of line: the prompt's (shown) or the jobs' (nothing printed).
+pub struct HostOutlets {
+    show: Box<Show>,
+    /// Where `collect` and `publish` send samples: set once, when the live host starts its hub.
+    hub: OnceLock<Arc<Hub>>,
+    /// Where `email` and `webhook` send runs.
+    notifier: Arc<Sender>,
+}
+
+impl HostOutlets {
+    /// Reports go to `show`, notices to `notifier`; samples nowhere until [`Self::use_hub`].
+    pub fn new(show: impl Fn(&Report, View) + Send + Sync + 'static, notifier: Arc<Sender>) -> Self {
+        HostOutlets { show: Box::new(show), hub: OnceLock::new(), notifier }
+    }
+
+    /// Sends the samples of `collect` and `publish` to `hub` from now on (once; later calls are ignored).
+    pub fn use_hub(&self, hub: Arc<Hub>) {
+        let _ = self.hub.set(hub);
+    }
+}
+
+impl Outlets for HostOutlets {
+    fn show(&self, report: &Report, view: View) {
+        (self.show)(report, view);
+    }
+
+    fn record(&self, samples: &[Sample]) {
+        if let Some(hub) = self.hub.get() {
+            hub.record(samples);
+        }
+    }
+
+    fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
+        if let Some(hub) = self.hub.get() {
+            hub.publish(stock, shape, samples);
+        }
+    }
+
+    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
+        self.notifier.notify(report, notice, dry_run)
+    }
+}
