@@ -11,6 +11,7 @@
 //!   passes to a declared function; [`wire`] is how the hub sends samples to viewers.
 //! - [`catalog`] gathers every declaration (`#[remote::…]` attributes: remote-std's built-ins and the user's `ops`)
 //!   and is the boundary to `ops`; [`registry`] lists them with their parameters; [`interpret`] runs a prompt line.
+//! - [`memory`] is a world in memory that answers from a table, for tests of the model and of users' pipelines.
 //!
 //! Architecture invariant: no tokio, no russh, no toml, no libc, no network, and no Cargo feature that changes a
 //! type. The hot-reloaded `ops` library and the host link this crate separately and must agree on every layout.
@@ -26,6 +27,7 @@ pub mod data;
 pub mod fields;
 pub mod hosts;
 pub mod interpret;
+pub mod memory;
 pub mod pretty;
 pub mod quote;
 pub mod registry;

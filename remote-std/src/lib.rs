@@ -37,6 +37,8 @@ pub mod stocks;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod model;
 
 #[cfg(test)]
 mod tests {
