@@ -23,6 +23,7 @@ use crate::schedule::Schedule;
 
 use crate::cli::{GlobalArgs, LiveArgs};
 use crate::pipelines::Session;
+use crate::prompt::PromptCommand;
 use crate::{EXIT_OK, EXIT_USAGE};
 
 /// Prints why a line is refused: `error: ` and the message, which may quote what the user typed or pasted, made
@@ -428,14 +429,17 @@ impl Live {
             return Outcome::Quit;
         }
         self.session.rearm();
-        let line = line.trim();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let named = crate::pipelines::named_call(line);
-        match words.as_slice() {
-            [] => Outcome::Accepted,
-            [first, ..] if first.starts_with('#') => Outcome::Accepted,
-            ["quit" | "exit"] => Outcome::Quit,
-            ["help"] => {
+        let command = match crate::prompt::parse(line) {
+            Ok(command) => command,
+            Err(message) => {
+                refusal!("{message}");
+                return Outcome::Refused;
+            }
+        };
+        match command {
+            PromptCommand::Nothing => Outcome::Accepted,
+            PromptCommand::Quit => Outcome::Quit,
+            PromptCommand::Help => {
                 // Under --json, standard output carries only JSON.
                 if self.json {
                     eprint!("{HELP}")
@@ -444,25 +448,25 @@ impl Live {
                 }
                 Outcome::Accepted
             }
-            ["list"] => {
+            PromptCommand::List => {
                 crate::pipelines::print_list(&self.session.registry(), self.json);
                 Outcome::Accepted
             }
-            ["reload"] => self.reload(),
-            ["refresh"] => match self.inventory() {
+            PromptCommand::Reload => self.reload(),
+            PromptCommand::Refresh => match self.inventory() {
                 Some(_) => self.reload(),
                 None => Outcome::Refused,
             },
-            ["hosts", rest @ ..] if rest.len() <= 1 && !line.contains('(') => self.hosts(rest.first().copied()),
-            ["watch", name, schedule @ ..] if !name.contains('(') => self.watch(line, name, schedule),
-            ["jobs"] => self.list_jobs(),
-            ["jobs", name] => self.show_job(name),
-            ["halt", "all"] => {
+            PromptCommand::Hosts(group) => self.hosts(group),
+            PromptCommand::Watch { name, words, line } => self.watch(line, name, &words),
+            PromptCommand::Jobs(None) => self.list_jobs(),
+            PromptCommand::Jobs(Some(name)) => self.show_job(name),
+            PromptCommand::HaltAll => {
                 let halted = self.jobs.with(Table::halt_all);
                 eprintln!("remote live: halted {halted} job{}", if halted == 1 { "" } else { "s" });
                 Outcome::Accepted
             }
-            ["halt", name] => {
+            PromptCommand::Halt(name) => {
                 if self.jobs.with(|table| table.halt(name)) {
                     eprintln!("remote live: halted job {name}");
                     Outcome::Accepted
@@ -471,39 +475,30 @@ impl Live {
                     Outcome::Refused
                 }
             }
-            ["wait", duration] => match humantime::parse_duration(duration) {
-                Ok(duration) => {
-                    // In steps, so that Ctrl-C ends the wait as it ends a running line.
-                    let until = std::time::Instant::now() + duration;
-                    while std::time::Instant::now() < until {
-                        if self.session.interrupted() {
-                            eprintln!("remote live: wait interrupted");
-                            break;
-                        }
-                        std::thread::sleep(
-                            until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)),
-                        );
+            PromptCommand::Wait(duration) => {
+                // In steps, so that Ctrl-C ends the wait as it ends a running line.
+                let until = std::time::Instant::now() + duration;
+                while std::time::Instant::now() < until {
+                    if self.session.interrupted() {
+                        eprintln!("remote live: wait interrupted");
+                        break;
                     }
-                    Outcome::Accepted
+                    std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
                 }
-                Err(err) => {
-                    refusal!("`{duration}` is not a duration ({err}); write e.g. `wait 5s`");
-                    Outcome::Refused
-                }
-            },
-            ["stop"] => self.stop(),
-            ["go"] => self.go(),
-            ["stream", ..] => self.stream(line["stream".len()..].trim()),
-            ["check", ..] => self.check(line["check".len()..].trim()),
-            _ if named.is_some() => {
-                let Some((pipeline, group)) = named else { return Outcome::Refused };
-                if self.session.registry().find(pipeline).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
-                    return self.schedule_set(pipeline, group);
+                Outcome::Accepted
+            }
+            PromptCommand::Stop => self.stop(),
+            PromptCommand::Go => self.go(),
+            PromptCommand::Stream(line) => self.stream(line),
+            PromptCommand::Check(line) => self.check(line),
+            PromptCommand::Named { name, group } => {
+                if self.session.registry().find(name).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
+                    return self.schedule_set(name, group);
                 }
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
-                self.run(&inventory, line)
+                self.run(&inventory, line.trim())
             }
-            _ => {
+            PromptCommand::Expression(line) => {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
                 self.run(&inventory, line)
             }

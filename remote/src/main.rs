@@ -22,6 +22,7 @@ mod notices;
 mod notify;
 mod outlets;
 mod pipelines;
+mod prompt;
 mod sandbox;
 mod schedule;
 mod stream;
