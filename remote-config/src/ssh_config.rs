@@ -1,35 +1,46 @@
 //! OpenSSH client configuration files (`~/.ssh/config`) read with OpenSSH 9.2's semantics.
 //!
-//! The rules follow OpenSSH 9.2: `process_config_line_depth`, `read_config_file_depth`, `match_cfg_line`, `parse_token`,
-//! `parse_jump` and the `keywords[]` table in `readconf.c`; `strdelim`, `argv_split`, `tilde_expand`,
-//! `vdollar_percent_expand`, `convtime`, `a2port`, `parse_uri` and `parse_user_host_port` in `misc.c`; `match_pattern`,
-//! `match_pattern_list` and `match_hostname` in `match.c`; and the order in which `ssh.c` expands HostName, IdentityFile,
+//! This file holds the public types, the parsed lines and the resolve walk: how `read_config_file_depth` in
+//! `readconf.c` applies a file's lines to one host (Host and Match blocks, `SSHCONF_NEVERMATCH` for a file included
+//! where no block applies), `match_cfg_line`'s evaluation of the criteria (with `match_hostname` of `match.c` for
+//! host names), the first value obtained winning, and the order in which `ssh.c` expands HostName, IdentityFile,
 //! UserKnownHostsFile and IdentityAgent. The differential test at the bottom checks `resolve` against `ssh -G`.
+//!
+//! The submodules, none of which uses another except `loader`:
+//! - `loader` reads files into entries: `read_config_file_depth` and `process_config_line_depth` of `readconf.c`,
+//!   with `parse_jump`, `match_cfg_line`'s parsing and `Include`;
+//! - `keywords` is the `keywords[]` table of `readconf.c` and `parse_token`'s lookup in it;
+//! - `misc` has the parsing helpers of `misc.c`: `strdelim`, `argv_split`, `convtime`, `a2port`, `parse_uri` and
+//!   `parse_user_host_port`;
+//! - `tokens` is the local account and the expansions of `misc.c`: `tilde_expand` and `vdollar_percent_expand`;
+//! - `matching` is `match_pattern` and `match_pattern_list` of `match.c`, and `kex_assemble_names` of `kex.c` as
+//!   [`assemble_algorithms`].
 //!
 //! Loading reads every file once, follows `Include` and rejects what `ssh` rejects, naming file:line; resolving walks
 //! the parsed lines for one host the way `ssh` walks the files, so the result does not depend on the order of calls.
 //! Nothing here runs a command or touches the network: `Match exec` is never evaluated (its block is not applied and
 //! a warning says so).
 
-use std::ffi::{CStr, CString, OsStr};
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use remote_core::Algorithms;
 
-/// OpenSSH's `READCONF_MAX_DEPTH`: a file may include files nested this deep, and no deeper.
-const MAX_INCLUDE_DEPTH: usize = 16;
+mod keywords;
+mod loader;
+mod matching;
+mod misc;
+mod tokens;
 
-/// OpenSSH's `SSH_MAX_HOSTS_FILES`: the most files one known-hosts option can name.
-const MAX_HOSTS_FILES: usize = 32;
+use keywords::keyword_hint;
+use loader::{MAX_INCLUDE_DEPTH, Origin, permissions_ok};
+use matching::{host_line_matches, match_pattern_list};
+use tokens::{ClientTokens, Local, expand_tokens};
 
-/// The characters `readconf.c` and `misc.c` treat as white space between words.
-const WHITESPACE: [char; 4] = [' ', '\t', '\r', '\n'];
+pub use matching::assemble_algorithms;
 
 /// A parsed configuration: the user's file, then the system's (each with the files it includes), as `ssh` reads them.
 #[derive(Clone, Debug)]
@@ -254,13 +265,6 @@ pub enum SshConfigError {
     },
 }
 
-fn keyword_hint(suggestion: Option<&str>) -> String {
-    match suggestion {
-        Some(known) => format!("did you mean `{known}`? An option for a newer ssh can be listed in IgnoreUnknown"),
-        None => "fix the spelling, or list the keyword in IgnoreUnknown before this line".to_string(),
-    }
-}
-
 /// Where a line is: the file and the 1-based line number.
 #[derive(Clone, Debug)]
 struct Loc {
@@ -352,278 +356,6 @@ enum Test {
     Unsupported(String),
 }
 
-/// Facts about the local account that `~`, `Include` and the percent tokens expand to.
-#[derive(Clone, Debug)]
-struct Local {
-    /// The home directory from the password database: `ssh` expands `~` and `%d` to it.
-    home: PathBuf,
-    /// `$HOME`, falling back to `home`: `glob(3)` expands the `~` of an `Include` to it.
-    include_home: PathBuf,
-    uid: u32,
-    /// `gethostname`, for `%l` and `%L`.
-    hostname: String,
-}
-
-impl Local {
-    fn current() -> Local {
-        // SAFETY: getuid cannot fail and touches no memory of ours.
-        let uid = unsafe { libc::getuid() };
-        let env_home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        let home = passwd_home(PasswdKey::Uid(uid)).or_else(|| env_home.clone()).unwrap_or_else(|| PathBuf::from("/"));
-        let include_home = env_home.unwrap_or_else(|| home.clone());
-        Local { home, include_home, uid, hostname: host_name() }
-    }
-}
-
-enum PasswdKey<'a> {
-    Uid(u32),
-    Name(&'a str),
-}
-
-/// The home directory of a password-database entry, as `getpwuid`/`getpwnam` give it to `ssh`.
-fn passwd_home(key: PasswdKey<'_>) -> Option<PathBuf> {
-    let name = match &key {
-        PasswdKey::Name(name) => Some(CString::new(*name).ok()?),
-        PasswdKey::Uid(_) => None,
-    };
-    let mut buffer = vec![0 as libc::c_char; 1 << 16];
-    // SAFETY: an all-zero passwd is a valid value (null pointers and zero ids); the call fills it in.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call and the buffer length is its real length; the strings the entry
-    // points to live in `buffer`, which outlives the copy below.
-    let status = unsafe {
-        match (&key, &name) {
-            (PasswdKey::Uid(uid), _) => libc::getpwuid_r(*uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found),
-            (PasswdKey::Name(_), Some(name)) => {
-                libc::getpwnam_r(name.as_ptr(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
-            }
-            (PasswdKey::Name(_), None) => return None,
-        }
-    };
-    if status != 0 || found.is_null() || entry.pw_dir.is_null() {
-        return None;
-    }
-    // SAFETY: pw_dir is a NUL-terminated string inside `buffer`.
-    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
-    Some(PathBuf::from(OsStr::from_bytes(dir.to_bytes())))
-}
-
-fn host_name() -> String {
-    let mut buffer = [0u8; 1025];
-    // SAFETY: the buffer is writable for its whole length, which is what we pass.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return String::new();
-    }
-    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
-}
-
-/// How `process_config_line_depth` checks a keyword's arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Host,
-    Match,
-    Include,
-    HostName,
-    User,
-    Port,
-    IdentityFile,
-    IdentitiesOnly,
-    IdentityAgent,
-    UserKnownHostsFile,
-    GlobalKnownHostsFile,
-    StrictHostKeyChecking,
-    ConnectTimeout,
-    ServerAliveInterval,
-    ProxyJump,
-    ProxyCommand,
-    HostKeyAlias,
-    IgnoreUnknown,
-    CanonicalizeHostname,
-    RevokedHostKeys,
-    KnownHostsCommand,
-    CheckHostIp,
-    HashKnownHosts,
-    RequiredRsaSize,
-    Algorithms(AlgorithmList),
-    /// `ForwardAgent`: yes/no or an agent socket path.
-    ForwardAgent,
-    /// yes, no, true or false.
-    Flag,
-    Choice(&'static [&'static str]),
-    Time,
-    Int,
-    /// Exactly one non-empty word.
-    Text,
-    /// The rest of the line, unparsed.
-    Command,
-    /// Several words; `none` only alone.
-    List,
-    /// Between `min` and `max` words; OpenSSH checks more, which this module leaves to `ssh`.
-    Words(usize, usize),
-    /// Accepted and ignored: deprecated, unsupported, or added by Debian's patches.
-    Ignored,
-}
-
-const FLAG: &[&str] = &["yes", "no", "true", "false"];
-const YES_NO_ASK: &[&str] = &["yes", "no", "true", "false", "ask"];
-const STRICT_HOST_KEY: &[&str] = &["yes", "no", "true", "false", "ask", "off", "accept-new"];
-const PUBKEY_AUTH: &[&str] = &["yes", "no", "true", "false", "unbound", "host-bound"];
-const CANONICALIZE: &[&str] = &["yes", "no", "true", "false", "always"];
-
-/// Every keyword of OpenSSH 9.2's `keywords[]` (built with GSSAPI and PKCS#11, as Debian builds it) and the ones
-/// Debian's patches add, spelled as `ssh_config(5)` spells them.
-const KEYWORDS: &[(&str, Kind)] = &[
-    // Deprecated and unsupported options: OpenSSH accepts them with at most a message.
-    ("Protocol", Kind::Ignored),
-    ("Cipher", Kind::Ignored),
-    ("FallBackToRsh", Kind::Ignored),
-    ("GlobalKnownHostsFile2", Kind::Ignored),
-    ("RhostsAuthentication", Kind::Ignored),
-    ("UserKnownHostsFile2", Kind::Ignored),
-    ("UseRoaming", Kind::Ignored),
-    ("UseRsh", Kind::Ignored),
-    ("UsePrivilegedPort", Kind::Ignored),
-    ("AFSTokenPassing", Kind::Ignored),
-    ("KerberosAuthentication", Kind::Ignored),
-    ("KerberosTGTPassing", Kind::Ignored),
-    ("RSAAuthentication", Kind::Ignored),
-    ("RhostsRSAAuthentication", Kind::Ignored),
-    ("CompressionLevel", Kind::Ignored),
-    // Debian's GSSAPI key exchange and keep-alive patches.
-    ("GSSAPIKeyExchange", Kind::Ignored),
-    ("GSSAPIClientIdentity", Kind::Ignored),
-    ("GSSAPIServerIdentity", Kind::Ignored),
-    ("GSSAPIRenewalForcesRekey", Kind::Ignored),
-    ("GSSAPITrustDns", Kind::Ignored),
-    ("GSSAPIKexAlgorithms", Kind::Ignored),
-    ("ProtocolKeepAlives", Kind::Ignored),
-    ("SetupTimeOut", Kind::Ignored),
-    ("GSSAPIAuthentication", Kind::Flag),
-    ("GSSAPIDelegateCredentials", Kind::Flag),
-    ("PKCS11Provider", Kind::Text),
-    ("SmartcardDevice", Kind::Text),
-    ("ForwardAgent", Kind::ForwardAgent),
-    ("ForwardX11", Kind::Flag),
-    ("ForwardX11Trusted", Kind::Flag),
-    ("ForwardX11Timeout", Kind::Time),
-    ("ExitOnForwardFailure", Kind::Flag),
-    ("XAuthLocation", Kind::Text),
-    ("GatewayPorts", Kind::Flag),
-    ("PasswordAuthentication", Kind::Flag),
-    ("KbdInteractiveAuthentication", Kind::Flag),
-    ("KbdInteractiveDevices", Kind::Text),
-    ("ChallengeResponseAuthentication", Kind::Flag),
-    ("SkeyAuthentication", Kind::Flag),
-    ("TISAuthentication", Kind::Flag),
-    ("PubkeyAuthentication", Kind::Choice(PUBKEY_AUTH)),
-    ("DSAAuthentication", Kind::Choice(PUBKEY_AUTH)),
-    ("HostbasedAuthentication", Kind::Flag),
-    ("IdentityFile", Kind::IdentityFile),
-    ("IdentityFile2", Kind::IdentityFile),
-    ("IdentitiesOnly", Kind::IdentitiesOnly),
-    ("CertificateFile", Kind::Text),
-    ("AddKeysToAgent", Kind::Words(1, 2)),
-    ("IdentityAgent", Kind::IdentityAgent),
-    ("HostName", Kind::HostName),
-    ("HostKeyAlias", Kind::HostKeyAlias),
-    ("ProxyCommand", Kind::ProxyCommand),
-    ("Port", Kind::Port),
-    ("Ciphers", Kind::Algorithms(AlgorithmList::Ciphers)),
-    ("MACs", Kind::Algorithms(AlgorithmList::Macs)),
-    ("RemoteForward", Kind::Words(1, 2)),
-    ("LocalForward", Kind::Words(2, 2)),
-    ("PermitRemoteOpen", Kind::Words(1, usize::MAX)),
-    ("User", Kind::User),
-    ("Host", Kind::Host),
-    ("Match", Kind::Match),
-    ("EscapeChar", Kind::Text),
-    ("GlobalKnownHostsFile", Kind::GlobalKnownHostsFile),
-    ("UserKnownHostsFile", Kind::UserKnownHostsFile),
-    ("ConnectionAttempts", Kind::Int),
-    ("BatchMode", Kind::Flag),
-    ("CheckHostIP", Kind::CheckHostIp),
-    ("StrictHostKeyChecking", Kind::StrictHostKeyChecking),
-    ("Compression", Kind::Choice(&["yes", "no"])),
-    ("TCPKeepAlive", Kind::Flag),
-    ("KeepAlive", Kind::Flag),
-    ("NumberOfPasswordPrompts", Kind::Int),
-    ("SyslogFacility", Kind::Text),
-    ("LogLevel", Kind::Text),
-    ("LogVerbose", Kind::List),
-    ("DynamicForward", Kind::Text),
-    ("PreferredAuthentications", Kind::Text),
-    ("HostKeyAlgorithms", Kind::Algorithms(AlgorithmList::HostKey)),
-    ("CASignatureAlgorithms", Kind::Text),
-    ("BindAddress", Kind::Text),
-    ("BindInterface", Kind::Text),
-    ("ClearAllForwardings", Kind::Flag),
-    ("EnableSSHKeysign", Kind::Flag),
-    ("VerifyHostKeyDNS", Kind::Choice(YES_NO_ASK)),
-    ("NoHostAuthenticationForLocalhost", Kind::Flag),
-    ("RekeyLimit", Kind::Words(1, 2)),
-    ("ConnectTimeout", Kind::ConnectTimeout),
-    ("AddressFamily", Kind::Choice(&["inet", "inet6", "any"])),
-    ("ServerAliveInterval", Kind::ServerAliveInterval),
-    ("ServerAliveCountMax", Kind::Int),
-    ("SendEnv", Kind::Words(0, usize::MAX)),
-    ("SetEnv", Kind::Words(0, usize::MAX)),
-    ("ControlPath", Kind::Text),
-    ("ControlMaster", Kind::Choice(&["yes", "no", "true", "false", "auto", "ask", "autoask"])),
-    ("ControlPersist", Kind::Text),
-    ("HashKnownHosts", Kind::HashKnownHosts),
-    ("Include", Kind::Include),
-    ("Tunnel", Kind::Choice(&["ethernet", "point-to-point", "yes", "no", "true", "false"])),
-    ("TunnelDevice", Kind::Text),
-    ("LocalCommand", Kind::Command),
-    ("PermitLocalCommand", Kind::Flag),
-    ("RemoteCommand", Kind::Command),
-    ("VisualHostKey", Kind::Flag),
-    ("KexAlgorithms", Kind::Algorithms(AlgorithmList::Kex)),
-    ("IPQoS", Kind::Words(1, 2)),
-    ("RequestTTY", Kind::Choice(&["yes", "no", "true", "false", "force", "auto"])),
-    ("SessionType", Kind::Choice(&["none", "subsystem", "default"])),
-    ("StdinNull", Kind::Flag),
-    ("ForkAfterAuthentication", Kind::Flag),
-    ("ProxyUseFdpass", Kind::Flag),
-    ("CanonicalDomains", Kind::List),
-    ("CanonicalizeFallbackLocal", Kind::Flag),
-    ("CanonicalizeHostname", Kind::CanonicalizeHostname),
-    ("CanonicalizeMaxDots", Kind::Int),
-    ("CanonicalizePermittedCNAMEs", Kind::List),
-    ("StreamLocalBindMask", Kind::Text),
-    ("StreamLocalBindUnlink", Kind::Flag),
-    ("RevokedHostKeys", Kind::RevokedHostKeys),
-    ("FingerprintHash", Kind::Text),
-    ("UpdateHostKeys", Kind::Choice(YES_NO_ASK)),
-    ("HostbasedAcceptedAlgorithms", Kind::Text),
-    ("HostbasedKeyTypes", Kind::Text),
-    ("PubkeyAcceptedAlgorithms", Kind::Text),
-    ("PubkeyAcceptedKeyTypes", Kind::Text),
-    ("IgnoreUnknown", Kind::IgnoreUnknown),
-    ("ProxyJump", Kind::ProxyJump),
-    ("SecurityKeyProvider", Kind::Text),
-    ("KnownHostsCommand", Kind::KnownHostsCommand),
-    ("RequiredRSASize", Kind::RequiredRsaSize),
-    ("EnableEscapeCommandline", Kind::Flag),
-];
-
-fn lookup_keyword(lowercase: &str) -> Option<Kind> {
-    KEYWORDS.iter().find(|(name, _)| name.eq_ignore_ascii_case(lowercase)).map(|(_, kind)| *kind)
-}
-
-/// The closest known keyword, when `word` is probably a typo of it.
-fn closest_keyword(word: &str) -> Option<String> {
-    KEYWORDS
-        .iter()
-        .map(|(name, _)| (strsim::damerau_levenshtein(word, &name.to_ascii_lowercase()), *name))
-        .filter(|(distance, name)| *distance <= (name.len().max(word.len()) / 4).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, name)| name.to_string())
-}
-
 impl SshConfig {
     /// Reads `path` (a missing file is an empty configuration), following `Include` (globs, `~`, paths relative to
     /// `~/.ssh` for a user file as OpenSSH does; depth limit as OpenSSH). Unknown keywords are an error with
@@ -651,28 +383,19 @@ impl SshConfig {
         let mut files = Vec::new();
         for (path, origin) in [(user, Origin::User), (system, Origin::System)] {
             if let Some(path) = path {
-                files.push(Self::read_file(path, &local, origin)?);
+                files.push(loader::read_file(path, &local, origin)?);
             }
         }
         Ok(SshConfig { files, local })
     }
 
     fn load_in(path: &Path, local: Local) -> Result<SshConfig, SshConfigError> {
-        let entries = Self::read_file(path, &local, Origin::User)?;
+        let entries = loader::read_file(path, &local, Origin::User)?;
         Ok(SshConfig { files: vec![entries], local })
     }
 
-    fn read_file(path: &Path, local: &Local, origin: Origin) -> Result<Vec<Entry>, SshConfigError> {
-        let text = match read_text(path) {
-            Ok(text) => text.unwrap_or_default(),
-            Err(source) => return Err(SshConfigError::Read { path: path.to_path_buf(), source }),
-        };
-        Loader { local, origin, ignore_unknown: Vec::new() }.file(path, &text, 0)
-    }
-
     fn parse_in(text: &str, path: &Path, local: Local) -> Result<SshConfig, SshConfigError> {
-        let mut loader = Loader { local: &local, origin: Origin::User, ignore_unknown: Vec::new() };
-        let entries = loader.file(path, text, 0)?;
+        let entries = loader::parse_file(path, text, &local, Origin::User)?;
         Ok(SshConfig { files: vec![entries], local })
     }
 
@@ -830,15 +553,17 @@ impl SshConfig {
         let hostname = hostname.map(|(raw, at)| {
             connect_name(&expand_tokens(&raw, &[('h', context.host_arg)], false, &at, "HostName", &mut warnings))
         });
-        let tokens = self.client_tokens(
+        let tokens = ClientTokens::new(
+            &self.local,
             hostname.clone().unwrap_or_else(|| connect_name(context.host_arg)),
             port.unwrap_or(22),
             user.clone().unwrap_or_else(|| context.local_user.to_string()),
             host_key_alias.clone().map_or_else(|| context.host_arg.to_string(), |alias| alias.to_ascii_lowercase()),
-            context,
+            context.host_arg,
+            context.local_user,
         );
         let client_path = |raw: &str, at: &Loc, what: &str, warnings: &mut Vec<String>| -> String {
-            self.client_path(raw, &tokens, at, what, warnings)
+            self.local.client_path(raw, &tokens, at, what, warnings)
         };
 
         let identity_files = identity_files
@@ -865,7 +590,7 @@ impl SshConfig {
             Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => vec![PathBuf::from("none")],
             Some((files, at)) => files
                 .iter()
-                .map(|raw| PathBuf::from(self.tilde_expand(raw, &at, "GlobalKnownHostsFile", &mut warnings)))
+                .map(|raw| PathBuf::from(self.local.tilde_expand(raw, &at, "GlobalKnownHostsFile", &mut warnings)))
                 .collect(),
             None => Vec::new(),
         };
@@ -926,106 +651,15 @@ impl SshConfig {
             refusals,
         }
     }
-
-    /// The values of `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS` once the configuration is complete.
-    fn client_tokens(
-        &self,
-        remote_host: String,
-        port: u16,
-        remote_user: String,
-        key_alias: String,
-        context: &Context<'_>,
-    ) -> ClientTokens {
-        let connection_hash = {
-            use sha1::Digest;
-            let digest = sha1::Sha1::new()
-                .chain_update(&self.local.hostname)
-                .chain_update(&remote_host)
-                .chain_update(port.to_string())
-                .chain_update(&remote_user)
-                .finalize();
-            digest.iter().map(|byte| format!("{byte:02x}")).collect()
-        };
-        ClientTokens {
-            connection_hash,
-            short_host: self.local.hostname.split('.').next().unwrap_or_default().to_string(),
-            uid: self.local.uid.to_string(),
-            key_alias,
-            this_host: self.local.hostname.clone(),
-            host_arg: context.host_arg.to_string(),
-            port: port.to_string(),
-            home: self.local.home.to_string_lossy().into_owned(),
-            remote_host,
-            remote_user,
-            local_user: context.local_user.to_string(),
-        }
-    }
-
-    /// What `ssh.c` does to IdentityFile, UserKnownHostsFile and IdentityAgent: `~`, then tokens and `${VARIABLE}`.
-    fn client_path(&self, raw: &str, tokens: &ClientTokens, at: &Loc, what: &str, warnings: &mut Vec<String>) -> String {
-        let tilde = self.tilde_expand(raw, at, what, warnings);
-        expand_tokens(&tilde, &tokens.pairs(), true, at, what, warnings)
-    }
-
-    /// `tilde_expand`: `~` and `~/path` are the password-database home, `~user/path` that user's home.
-    fn tilde_expand(&self, raw: &str, at: &Loc, what: &str, warnings: &mut Vec<String>) -> String {
-        let Some(after) = raw.strip_prefix('~') else { return raw.to_string() };
-        let (user, path) = match after.find('/') {
-            Some(slash) => (&after[..slash], after[slash..].trim_start_matches('/')),
-            None => (after, ""),
-        };
-        let home = if user.is_empty() { Some(self.local.home.clone()) } else { passwd_home(PasswdKey::Name(user)) };
-        let Some(home) = home else {
-            warnings.push(format!("{at}: {what} `{raw}` names an unknown user; ssh would refuse to connect"));
-            return raw.to_string();
-        };
-        let home = home.to_string_lossy().into_owned();
-        let slash = if home.ends_with('/') { "" } else { "/" };
-        format!("{home}{slash}{path}")
-    }
 }
 
+/// What one resolution is for: the command line's host and the local account, and the host of a final reading.
 struct Context<'a> {
     host_arg: &'a str,
     local_user: &'a str,
     /// On the final reading (`Match final`): the host it is for, the HostName found on the first, lowercased.
     final_host: Option<String>,
 }
-
-/// The percent tokens of `ssh.c`'s `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS`.
-struct ClientTokens {
-    /// `%C`: `ssh_connection_hash`, the SHA-1 of `%l%h%p%r` in hexadecimal.
-    connection_hash: String,
-    short_host: String,
-    uid: String,
-    key_alias: String,
-    this_host: String,
-    host_arg: String,
-    port: String,
-    home: String,
-    remote_host: String,
-    remote_user: String,
-    local_user: String,
-}
-
-impl ClientTokens {
-    fn pairs(&self) -> [(char, &str); 11] {
-        [
-            ('C', &self.connection_hash),
-            ('L', &self.short_host),
-            ('i', &self.uid),
-            ('k', &self.key_alias),
-            ('l', &self.this_host),
-            ('n', &self.host_arg),
-            ('p', &self.port),
-            ('d', &self.home),
-            ('h', &self.remote_host),
-            ('r', &self.remote_user),
-            ('u', &self.local_user),
-        ]
-    }
-}
-
 /// The options obtained so far; the first value obtained wins, as in OpenSSH.
 #[derive(Default)]
 struct State {
@@ -1123,930 +757,13 @@ fn connect_name(name: &str) -> String {
     if name.parse::<std::net::IpAddr>().is_ok() { name.to_string() } else { name.to_ascii_lowercase() }
 }
 
-/// A `Host` line: some pattern matches the name as typed and no negated pattern does (`match_pattern` per word).
-fn host_line_matches(patterns: &[String], host: &str) -> bool {
-    let mut active = false;
-    for pattern in patterns {
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, pattern.as_str()),
-        };
-        if match_pattern(host.as_bytes(), pattern.as_bytes()) {
-            if negated {
-                return false;
-            }
-            active = true;
-        }
-    }
-    active
-}
-
-/// `vdollar_percent_expand`: `%%` and the given tokens, and `${VARIABLE}` when `dollar`. What ssh would refuse
-/// is left as written, with a warning.
-fn expand_tokens(text: &str, tokens: &[(char, &str)], dollar: bool, at: &Loc, what: &str, warnings: &mut Vec<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if dollar && rest.starts_with("${") {
-            let Some(end) = rest.find('}') else {
-                warnings.push(format!("{at}: {what} `{text}` has `${{` without `}}`; ssh would refuse to connect"));
-                out.push_str(rest);
-                break;
-            };
-            let name = &rest[2..end];
-            match std::env::var(name) {
-                Ok(value) if !name.is_empty() => out.push_str(&value),
-                _ => warnings
-                    .push(format!("{at}: {what} `{text}` uses ${{{name}}}, which is not set here; ssh would refuse to connect")),
-            }
-            rest = &rest[end + 1..];
-            continue;
-        }
-        rest = &rest[c.len_utf8()..];
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let Some(token) = rest.chars().next() else {
-            warnings.push(format!("{at}: {what} `{text}` ends with a lone `%`; write `%%` for a percent sign"));
-            out.push('%');
-            break;
-        };
-        rest = &rest[token.len_utf8()..];
-        if token == '%' {
-            out.push('%');
-        } else if let Some((_, value)) = tokens.iter().find(|(key, _)| *key == token) {
-            out.push_str(value);
-        } else {
-            warnings.push(format!(
-                "{at}: {what} `{text}`: %{token} is left as written; ssh does not know this token here and would refuse \
-                 to connect"
-            ));
-            out.push('%');
-            out.push(token);
-        }
-    }
-    out
-}
-
-/// `kex_assemble_names` over what `remote` implements: the names, in the order to offer them, that a
-/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` value asks for. `defaults` is what is offered when
-/// nothing is set, `supported` everything that could be (the defaults among them). A plain list replaces the
-/// defaults, in its own order, with what it matches of `supported` (wildcards allowed); `+list` adds what it
-/// matches of `supported` after the defaults, `-list` removes what it matches from the defaults, and `^list`
-/// puts what it matches of `supported` first, then the rest of the defaults. An algorithm is offered beyond the
-/// defaults (such as `ssh-rsa`) only when a list names it, as in OpenSSH; an empty result means the host cannot
-/// be reached as the user asked.
-pub fn assemble_algorithms(value: &str, defaults: &[&str], supported: &[&str]) -> Vec<String> {
-    let matches = |name: &str, list: &str| list.split(',').any(|pattern| match_pattern(name.as_bytes(), pattern.as_bytes()));
-    let mut chosen: Vec<String> = Vec::new();
-    let mut take = |names: &mut dyn Iterator<Item = &&str>| {
-        for name in names {
-            if !chosen.iter().any(|c| c == name) {
-                chosen.push(name.to_string());
-            }
-        }
-    };
-    match value.split_at_checked(1) {
-        Some(("+", list)) => {
-            take(&mut defaults.iter());
-            take(&mut supported.iter().filter(|name| matches(name, list)));
-        }
-        Some(("-", list)) => take(&mut defaults.iter().filter(|name| !matches(name, list))),
-        Some(("^", list)) => {
-            for pattern in list.split(',') {
-                take(&mut supported.iter().filter(|name| matches(name, pattern)));
-            }
-            take(&mut defaults.iter());
-        }
-        _ => {
-            for pattern in value.split(',') {
-                take(&mut supported.iter().filter(|name| matches(name, pattern)));
-            }
-        }
-    }
-    chosen
-}
-
-/// `match_pattern`: `*` and `?` wildcards over bytes, as OpenSSH compares them.
-fn match_pattern(s: &[u8], pattern: &[u8]) -> bool {
-    let (mut s, mut pattern) = (s, pattern);
-    loop {
-        let Some((&p, pattern_rest)) = pattern.split_first() else { return s.is_empty() };
-        if p == b'*' {
-            let after = &pattern[pattern.iter().take_while(|&&c| c == b'*').count()..];
-            let Some(&next) = after.first() else { return true };
-            if next != b'?' {
-                return (0..s.len()).any(|i| s[i] == next && match_pattern(&s[i + 1..], &after[1..]));
-            }
-            return (0..s.len()).any(|i| match_pattern(&s[i..], after));
-        }
-        let Some((&c, s_rest)) = s.split_first() else { return false };
-        if p != b'?' && p != c {
-            return false;
-        }
-        s = s_rest;
-        pattern = pattern_rest;
-    }
-}
-
-/// `match_pattern_list`: 1 if a sub-pattern of the comma-separated list matches, -1 if a negated one does, else 0.
-fn match_pattern_list(string: &str, list: &str, lowercase: bool) -> i32 {
-    let mut positive = 0;
-    for sub in list.split(',') {
-        let (negated, sub) = match sub.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, sub),
-        };
-        // OpenSSH copies each sub-pattern into a 1024-byte buffer and gives up on a longer one.
-        if sub.len() >= 1023 {
-            return 0;
-        }
-        let sub = if lowercase { sub.to_ascii_lowercase() } else { sub.to_string() };
-        if match_pattern(string.as_bytes(), sub.as_bytes()) {
-            if negated {
-                return -1;
-            }
-            positive = 1;
-        }
-    }
-    positive
-}
-
-/// `strdelim`: the next word, split at white space, a quote, or one `=`; `None` for an unclosed quote.
-fn strdelim(s: Option<&str>) -> (Option<String>, Option<&str>) {
-    let Some(s) = s else { return (None, None) };
-    let Some(i) = s.find(|c: char| WHITESPACE.contains(&c) || c == '"' || c == '=') else {
-        return (Some(s.to_string()), None);
-    };
-    if s[i..].starts_with('"') {
-        let after = &s[i + 1..];
-        let Some(j) = after.find('"') else { return (None, None) };
-        return (Some(format!("{}{}", &s[..i], &after[..j])), Some(after[j + 1..].trim_start_matches(WHITESPACE)));
-    }
-    let was_equals = s[i..].starts_with('=');
-    let mut rest = s[i + 1..].trim_start_matches(WHITESPACE);
-    if !was_equals && let Some(after) = rest.strip_prefix('=') {
-        rest = after.trim_start_matches(WHITESPACE);
-    }
-    (Some(s[..i].to_string()), Some(rest))
-}
-
-/// `argv_split` with `terminate_on_comment`: words split at blanks, `"` and `'` quotes, `\` escapes; `None` for an
-/// unclosed quote.
-fn argv_split(s: &str) -> Option<Vec<String>> {
-    let chars: Vec<char> = s.chars().collect();
-    let mut args = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == ' ' || chars[i] == '\t' {
-            i += 1;
-            continue;
-        }
-        if chars[i] == '#' {
-            break;
-        }
-        let mut quote = None;
-        let mut arg = String::new();
-        while i < chars.len() {
-            let c = chars[i];
-            if c == '\\' {
-                match chars.get(i + 1) {
-                    Some(&next) if next == '\'' || next == '"' || next == '\\' || (quote.is_none() && next == ' ') => {
-                        arg.push(next);
-                        i += 1;
-                    }
-                    _ => arg.push('\\'),
-                }
-            } else if quote.is_none() && (c == ' ' || c == '\t') {
-                break;
-            } else if quote.is_none() && (c == '"' || c == '\'') {
-                quote = Some(c);
-            } else if quote == Some(c) {
-                quote = None;
-            } else {
-                arg.push(c);
-            }
-            i += 1;
-        }
-        if quote.is_some() {
-            return None;
-        }
-        args.push(arg);
-    }
-    Some(args)
-}
-
-/// `convtime`: `90`, `90s`, `1h30m`, … in seconds, at most `INT_MAX`.
-fn convtime(s: &str) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut total: i64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let secs: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        // The unit is one character, not one byte: `1é` is no time, and no panic.
-        let multiplier = match rest.chars().next() {
-            None => 1,
-            Some(unit) => {
-                rest = &rest[unit.len_utf8()..];
-                match unit {
-                    's' | 'S' => 1,
-                    'm' | 'M' => 60,
-                    'h' | 'H' => 3600,
-                    'd' | 'D' => 86400,
-                    'w' | 'W' => 604800,
-                    _ => return None,
-                }
-            }
-        };
-        total = total.checked_add(secs.checked_mul(multiplier)?)?;
-        if total > i64::from(i32::MAX) {
-            return None;
-        }
-    }
-    u32::try_from(total).ok()
-}
-
-/// `a2port`: a number from 1 to 65535, or a TCP service name (`ssh`, `https`) as `getservbyname` finds it.
-fn parse_port(s: &str) -> Option<u16> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return service_port(s, Path::new(SERVICES)).filter(|&p| p != 0);
-    }
-    s.parse::<u16>().ok().filter(|&p| p != 0)
-}
-
-/// Where the C library's `files` source of `getservbyname` reads service names.
-const SERVICES: &str = "/etc/services";
-
-/// The TCP port a service name (or alias) has in `services`, read as the C library reads it: `name port/proto
-/// aliases…`, `#` to the end of the line a comment. Read directly rather than through `getservbyname`, which a
-/// static binary cannot call.
-fn service_port(name: &str, services: &Path) -> Option<u16> {
-    let text = fs::read_to_string(services).ok()?;
-    text.lines().find_map(|line| {
-        let mut words = line.split('#').next().unwrap_or_default().split_whitespace();
-        let official = words.next()?;
-        let (port, protocol) = words.next()?.split_once('/')?;
-        let named = official == name || words.any(|alias| alias == name);
-        (named && protocol == "tcp").then(|| port.parse().ok()).flatten()
-    })
-}
-
-/// `parse_jump`'s reading of one hop: `ssh://[user@]host[:port]` or `[user@]host[:port]`.
-fn parse_jump_hop(hop: &str) -> Option<Jump> {
-    match hop.strip_prefix("ssh://") {
-        Some(uri) => parse_ssh_uri(uri),
-        None => parse_user_host_port(hop),
-    }
-}
-
-/// `hpdelim2`: the host (with its brackets) and, after `:` or `/`, the rest and the delimiter.
-fn split_host(s: &str) -> Option<(&str, Option<(char, &str)>)> {
-    let end = if s.starts_with('[') { s.find(']')? + 1 } else { s.find([':', '/']).unwrap_or(s.len()) };
-    match s[end..].chars().next() {
-        None => Some((s, None)),
-        Some(c @ (':' | '/')) => Some((&s[..end], Some((c, &s[end + 1..])))),
-        Some(_) => None,
-    }
-}
-
-/// `cleanhostname`: the host without the brackets around an IPv6 address.
-fn clean_host(host: &str) -> &str {
-    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
-}
-
-fn parse_user_host_port(s: &str) -> Option<Jump> {
-    let (user, rest) = match s.rfind('@') {
-        Some(0) => return None,
-        Some(at) => (Some(s[..at].to_string()), &s[at + 1..]),
-        None => (None, s),
-    };
-    let (host, after) = split_host(rest)?;
-    let port = match after {
-        Some(('/', _)) => return None,
-        Some((_, port)) if !port.is_empty() => Some(parse_port(port)?),
-        _ => None,
-    };
-    if host.is_empty() {
-        return None;
-    }
-    Some(Jump { user, host: clean_host(host).to_string(), port })
-}
-
-/// `parse_uri` for `ssh://`: the user may be URL-encoded and carry `;parameters`; a path is refused.
-fn parse_ssh_uri(s: &str) -> Option<Jump> {
-    let (user, rest) = match s.find('@') {
-        Some(at) => {
-            let user = s[..at].split(';').next().unwrap_or_default();
-            if user.is_empty() {
-                return None;
-            }
-            (Some(url_decode(user)?), &s[at + 1..])
-        }
-        None => (None, s),
-    };
-    let (host, after) = split_host(rest)?;
-    if host.is_empty() {
-        return None;
-    }
-    let host = valid_domain(clean_host(host))?;
-    let mut port = None;
-    let mut path = None;
-    if let Some((delimiter, tail)) = after.filter(|(_, tail)| !tail.is_empty()) {
-        if delimiter == ':' {
-            let (port_text, remainder) = match tail.split_once('/') {
-                Some((p, r)) => (p, Some(r)),
-                None => (tail, None),
-            };
-            port = Some(parse_port(port_text)?);
-            path = remainder;
-        } else {
-            path = Some(tail);
-        }
-    }
-    if path.is_some_and(|p| !p.is_empty()) {
-        return None;
-    }
-    Some(Jump { user, host, port })
-}
-
-/// `valid_domain`: letters, digits, `-`, `_` and single dots, starting with a letter or digit; a final dot is dropped.
-fn valid_domain(name: &str) -> Option<String> {
-    let first = name.bytes().next()?;
-    if !first.is_ascii_alphanumeric() || name.contains("..") {
-        return None;
-    }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_') {
-        return None;
-    }
-    Some(name.strip_suffix('.').unwrap_or(name).to_string())
-}
-
-fn url_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// Which of the two files `ssh` reads a file belongs to (`SSHCONF_USERCONF` or not).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Origin {
-    /// `~/.ssh/config` or the file `-F` names, and what they include: a relative `Include` is under `~/.ssh`.
-    User,
-    /// `/etc/ssh/ssh_config` and what it includes: a relative `Include` is under `/etc/ssh`.
-    System,
-}
-
-/// Reads files and turns their lines into entries, checking each line as `process_config_line_depth` does.
-struct Loader<'a> {
-    local: &'a Local,
-    /// Whose file is being read: it decides what a relative `Include` is relative to.
-    origin: Origin,
-    /// Every IgnoreUnknown value seen so far: a keyword they cover is accepted here and checked again per host.
-    ignore_unknown: Vec<String>,
-}
-
-impl Loader<'_> {
-    fn file(&mut self, path: &Path, text: &str, depth: usize) -> Result<Vec<Entry>, SshConfigError> {
-        let path: Arc<Path> = Arc::from(path);
-        let mut entries = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let at = Loc { path: Arc::clone(&path), line: index + 1 };
-            if let Some(item) = self.line(&at, line, depth)? {
-                entries.push(Entry { at, item });
-            }
-        }
-        Ok(entries)
-    }
-
-    fn line(&mut self, at: &Loc, line: &str, depth: usize) -> Result<Option<Item>, SshConfigError> {
-        let line = line.trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
-        let (mut keyword, mut rest) = strdelim(Some(line));
-        if keyword.as_deref() == Some("") {
-            (keyword, rest) = strdelim(rest);
-        }
-        let Some(keyword) = keyword.filter(|k| !k.is_empty() && !k.starts_with('#')) else { return Ok(None) };
-        let keyword = keyword.to_ascii_lowercase();
-        let Some(rest) = rest.map(|r| r.trim_start_matches(WHITESPACE)).filter(|r| !r.is_empty()) else {
-            return Err(self.missing(at, &keyword));
-        };
-        let kind = match lookup_keyword(&keyword) {
-            Some(kind) => kind,
-            None if self.ignore_unknown.iter().any(|list| match_pattern_list(&keyword, list, true) == 1) => {
-                if argv_split(rest).is_none() {
-                    return Err(SshConfigError::UnclosedQuote { path: at.path.to_path_buf(), line: at.line });
-                }
-                return Ok(Some(Item::Unknown(keyword)));
-            }
-            None => {
-                return Err(SshConfigError::UnknownKeyword {
-                    path: at.path.to_path_buf(),
-                    line: at.line,
-                    suggestion: closest_keyword(&keyword),
-                    keyword,
-                });
-            }
-        };
-        let Some(args) = argv_split(rest) else {
-            return Err(SshConfigError::UnclosedQuote { path: at.path.to_path_buf(), line: at.line });
-        };
-        let setting = match kind {
-            Kind::Ignored | Kind::Command => None,
-            Kind::Host => {
-                if args.iter().any(String::is_empty) {
-                    return Err(self.bad(at, &keyword, "", "write a host name pattern"));
-                }
-                return Ok(Some(Item::Host(args)));
-            }
-            Kind::Match => return self.match_line(at, rest).map(|criteria| Some(Item::Match(criteria))),
-            Kind::Include => return self.include(at, &keyword, &args, depth).map(|files| Some(Item::Include(files))),
-            Kind::HostName => Some(Setting::HostName(self.one(at, &keyword, &args)?.to_string())),
-            Kind::User => Some(Setting::User(self.one(at, &keyword, &args)?.to_string())),
-            Kind::HostKeyAlias => Some(Setting::HostKeyAlias(self.one(at, &keyword, &args)?.to_string())),
-            Kind::IdentityFile => Some(Setting::IdentityFile(self.one(at, &keyword, &args)?.to_string())),
-            Kind::Port => {
-                let value = self.one(at, &keyword, &args)?;
-                let port =
-                    parse_port(value).ok_or_else(|| self.bad(at, &keyword, value, "write a port number from 1 to 65535"))?;
-                Some(Setting::Port(port))
-            }
-            Kind::IdentitiesOnly => Some(Setting::IdentitiesOnly(matches!(
-                self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
-                "yes" | "true"
-            ))),
-            Kind::StrictHostKeyChecking => {
-                Some(Setting::StrictHostKeyChecking(self.choice(at, &keyword, &args, STRICT_HOST_KEY)?.to_string()))
-            }
-            Kind::CanonicalizeHostname => {
-                Some(Setting::CanonicalizeHostname(self.choice(at, &keyword, &args, CANONICALIZE)?.to_string()))
-            }
-            Kind::Flag => self.choice(at, &keyword, &args, FLAG).map(|_| None)?,
-            Kind::CheckHostIp => Some(Setting::CheckHostIp(matches!(
-                self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
-                "yes" | "true"
-            ))),
-            Kind::RevokedHostKeys => Some(Setting::RevokedHostKeys(self.one(at, &keyword, &args)?.to_string())),
-            Kind::HashKnownHosts => Some(Setting::HashKnownHosts(matches!(
-                self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
-                "yes" | "true"
-            ))),
-            Kind::RequiredRsaSize => {
-                let value = self.one(at, &keyword, &args)?;
-                if !value.bytes().all(|b| b.is_ascii_digit()) || value.parse::<i32>().is_err() {
-                    return Err(self.bad(at, &keyword, value, "write a whole number"));
-                }
-                Some(Setting::RequiredRsaSize(value.to_string()))
-            }
-            Kind::Algorithms(list) => Some(Setting::Algorithms(list, self.one(at, &keyword, &args)?.to_string())),
-            Kind::KnownHostsCommand => {
-                Some(Setting::KnownHostsCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string()))
-            }
-            Kind::Choice(values) => self.choice(at, &keyword, &args, values).map(|_| None)?,
-            Kind::ConnectTimeout => Some(Setting::ConnectTimeout(self.time(at, &keyword, &args)?)),
-            Kind::ServerAliveInterval => Some(Setting::ServerAliveInterval(self.time(at, &keyword, &args)?)),
-            Kind::Time => self.time(at, &keyword, &args).map(|_| None)?,
-            Kind::Int => {
-                let value = self.one(at, &keyword, &args)?;
-                if !value.bytes().all(|b| b.is_ascii_digit()) || value.parse::<i32>().is_err() {
-                    return Err(self.bad(at, &keyword, value, "write a whole number"));
-                }
-                None
-            }
-            Kind::Text => self.one(at, &keyword, &args).map(|_| None)?,
-            Kind::IgnoreUnknown => {
-                let value = self.one(at, &keyword, &args)?.to_string();
-                self.ignore_unknown.push(value.clone());
-                Some(Setting::IgnoreUnknown(value))
-            }
-            Kind::ForwardAgent => {
-                let value = self.one(at, &keyword, &args)?;
-                if !FLAG.iter().any(|f| f.eq_ignore_ascii_case(value)) {
-                    self.agent_path(at, &keyword, value)?;
-                }
-                None
-            }
-            Kind::IdentityAgent => {
-                let value = self.one(at, &keyword, &args)?;
-                self.agent_path(at, &keyword, value)?;
-                Some(Setting::IdentityAgent(value.to_string()))
-            }
-            Kind::UserKnownHostsFile => self.list(at, &keyword, &args)?.map(Setting::UserKnownHostsFiles),
-            Kind::GlobalKnownHostsFile => self.list(at, &keyword, &args)?.map(Setting::GlobalKnownHostsFiles),
-            Kind::List => self.list(at, &keyword, &args).map(|_| None)?,
-            Kind::Words(min, max) => {
-                if args.len() < min || (min > 0 && args[0].is_empty()) {
-                    return Err(self.missing(at, &keyword));
-                }
-                if args.len() > max {
-                    return Err(self.extra(at, &keyword));
-                }
-                None
-            }
-            Kind::ProxyCommand => Some(Setting::ProxyCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string())),
-            Kind::ProxyJump => Some(Setting::ProxyJump(self.proxy_jump(at, &keyword, rest)?)),
-        };
-        Ok(setting.map(Item::Set))
-    }
-
-    fn missing(&self, at: &Loc, keyword: &str) -> SshConfigError {
-        SshConfigError::MissingValue { path: at.path.to_path_buf(), line: at.line, keyword: keyword.to_string() }
-    }
-
-    fn extra(&self, at: &Loc, keyword: &str) -> SshConfigError {
-        SshConfigError::ExtraValues { path: at.path.to_path_buf(), line: at.line, keyword: keyword.to_string() }
-    }
-
-    fn bad(&self, at: &Loc, keyword: &str, value: &str, expected: &str) -> SshConfigError {
-        SshConfigError::BadValue {
-            path: at.path.to_path_buf(),
-            line: at.line,
-            keyword: keyword.to_string(),
-            value: value.to_string(),
-            expected: expected.to_string(),
-        }
-    }
-
-    /// The single non-empty word that `parse_string` and friends take.
-    fn one<'a>(&self, at: &Loc, keyword: &str, args: &'a [String]) -> Result<&'a str, SshConfigError> {
-        match args {
-            [] => Err(self.missing(at, keyword)),
-            [value, ..] if value.is_empty() => Err(self.missing(at, keyword)),
-            [value] => Ok(value),
-            _ => Err(self.extra(at, keyword)),
-        }
-    }
-
-    /// `parse_multistate_value`: one of `values`, compared without regard to case.
-    fn choice<'a>(&self, at: &Loc, keyword: &str, args: &'a [String], values: &[&str]) -> Result<&'a str, SshConfigError> {
-        let value = self.one(at, keyword, args)?;
-        if values.iter().any(|v| v.eq_ignore_ascii_case(value)) {
-            Ok(value)
-        } else {
-            Err(self.bad(at, keyword, value, &format!("write one of {}", values.join(", "))))
-        }
-    }
-
-    /// `parse_time`: a `convtime` duration, or `none` (which sets nothing).
-    fn time(&self, at: &Loc, keyword: &str, args: &[String]) -> Result<Option<u32>, SshConfigError> {
-        let value = self.one(at, keyword, args)?;
-        if value == "none" {
-            return Ok(None);
-        }
-        convtime(value).map(Some).ok_or_else(|| self.bad(at, keyword, value, "write seconds, or a time such as 30s, 5m or 1h30m"))
-    }
-
-    /// `parse_char_array`: non-empty words, `none` only alone; no words (a comment) sets nothing.
-    fn list(&self, at: &Loc, keyword: &str, args: &[String]) -> Result<Option<Vec<String>>, SshConfigError> {
-        if args.iter().any(String::is_empty) {
-            return Err(self.bad(at, keyword, "", "remove the empty value"));
-        }
-        if args.len() > 1 && args.iter().any(|a| a.eq_ignore_ascii_case("none")) {
-            return Err(self.bad(at, keyword, "none", "write `none` alone or leave it out"));
-        }
-        if args.len() > MAX_HOSTS_FILES {
-            return Err(self.bad(at, keyword, &args[MAX_HOSTS_FILES], &format!("name at most {MAX_HOSTS_FILES} files")));
-        }
-        Ok((!args.is_empty()).then(|| args.to_vec()))
-    }
-
-    /// The checks of `parse_agent_path`: `${VARIABLE}` must be closed and set, and `$NAME` must be a valid name.
-    fn agent_path(&self, at: &Loc, keyword: &str, value: &str) -> Result<(), SshConfigError> {
-        let mut rest = value;
-        while let Some(start) = rest.find("${") {
-            let after = &rest[start + 2..];
-            let Some(end) = after.find('}') else {
-                return Err(self.bad(at, keyword, value, "close `${` with `}`"));
-            };
-            let name = &after[..end];
-            if name.is_empty() || std::env::var_os(name).is_none() {
-                return Err(self.bad(
-                    at,
-                    keyword,
-                    value,
-                    "name an environment variable that is set (ssh checks it when reading)",
-                ));
-            }
-            rest = &after[end + 1..];
-        }
-        if let Some(name) = value.strip_prefix('$').filter(|n| !n.starts_with('{'))
-            && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        {
-            return Err(self.bad(at, keyword, value, "write $NAME with letters, digits and underscores only"));
-        }
-        Ok(())
-    }
-
-    /// `parse_jump`: the rest of the line up to `#`, hops separated by commas, each checked; `none` alone.
-    fn proxy_jump(&self, at: &Loc, keyword: &str, rest: &str) -> Result<Option<Vec<Jump>>, SshConfigError> {
-        let raw = rest.trim_start_matches([' ', '\t', '\r', '\n', '=']);
-        // OpenSSH compares the uncut text with `none`, so `none # comment` is a host named `none`.
-        if raw.eq_ignore_ascii_case("none") {
-            return Ok(None);
-        }
-        let text = raw.split('#').next().unwrap_or_default().trim_end();
-        let mut hops = Vec::new();
-        for hop in text.split(',') {
-            let jump = parse_jump_hop(hop).ok_or_else(|| {
-                self.bad(at, keyword, raw, "write [user@]host[:port] or ssh://[user@]host[:port], separated by commas, or none")
-            })?;
-            hops.push(jump);
-        }
-        Ok(Some(hops))
-    }
-
-    /// `match_cfg_line`'s parsing: criteria read with `strdelim`, each but `all`, `canonical` and `final` with an argument.
-    fn match_line(&self, at: &Loc, rest: &str) -> Result<Vec<Criterion>, SshConfigError> {
-        let bad = |message: String| SshConfigError::BadMatch { path: at.path.to_path_buf(), line: at.line, message };
-        let mut criteria = Vec::new();
-        let mut attributes = 0;
-        let mut cursor = Some(rest);
-        let mut saw_all = false;
-        loop {
-            let (word, next) = strdelim(cursor);
-            cursor = next;
-            let Some(word) = word.filter(|w| !w.is_empty()) else { break };
-            if word.starts_with('#') {
-                cursor = None;
-                break;
-            }
-            let (negate, name) = match word.strip_prefix('!') {
-                Some(name) => (true, name.to_string()),
-                None => (false, word.clone()),
-            };
-            let lower = name.to_ascii_lowercase();
-            if lower == "all" {
-                let (argument, next) = strdelim(cursor);
-                cursor = next;
-                if attributes > 1 || argument.as_deref().is_some_and(|a| !a.is_empty() && !a.starts_with('#')) {
-                    return Err(bad(format!("`{word}` cannot be combined with other criteria; write `Match all` alone")));
-                }
-                if argument.as_deref().is_some_and(|a| a.starts_with('#')) {
-                    cursor = None;
-                }
-                criteria.push(Criterion { negate, test: Test::All });
-                saw_all = true;
-                break;
-            }
-            attributes += 1;
-            if lower == "canonical" {
-                criteria.push(Criterion { negate, test: Test::Canonical });
-                continue;
-            }
-            if lower == "final" {
-                criteria.push(Criterion { negate, test: Test::Final });
-                continue;
-            }
-            let (argument, next) = strdelim(cursor);
-            cursor = next;
-            let Some(argument) = argument.filter(|a| !a.is_empty() && !a.starts_with('#')) else {
-                return Err(bad(format!("`{word}` needs a pattern after it")));
-            };
-            let test = match lower.as_str() {
-                "host" => Test::Host(argument),
-                "originalhost" => Test::OriginalHost(argument),
-                "user" => Test::User(argument),
-                "localuser" => Test::LocalUser(argument),
-                // Newer OpenSSH criteria: 9.2 rejects them, but a configuration shared with newer clients has them.
-                "exec" | "localnetwork" | "tagged" => Test::Unsupported(format!("{word} {argument}")),
-                _ => {
-                    return Err(bad(format!(
-                        "unknown criterion `{name}`; use all, host, originalhost, user, localuser, exec, canonical or final"
-                    )));
-                }
-            };
-            criteria.push(Criterion { negate, test });
-        }
-        if !saw_all && attributes == 0 {
-            return Err(bad("write at least one criterion, such as `host NAME` or `all`".to_string()));
-        }
-        if cursor.is_some_and(|c| !c.is_empty()) {
-            return Err(self.extra(at, "match"));
-        }
-        Ok(criteria)
-    }
-
-    /// The `Include` case: each word is a glob, relative to `~/.ssh` (`/etc/ssh` in the system file); every match is
-    /// read and parsed now.
-    fn include(&mut self, at: &Loc, keyword: &str, args: &[String], depth: usize) -> Result<Vec<Vec<Entry>>, SshConfigError> {
-        let mut files = Vec::new();
-        for arg in args {
-            if arg.is_empty() {
-                return Err(self.bad(at, keyword, "", "remove the empty value"));
-            }
-            let pattern = match self.origin {
-                _ if arg.starts_with('/') || arg.starts_with('~') => arg.clone(),
-                Origin::User => format!("~/.ssh/{arg}"),
-                Origin::System => format!("/etc/ssh/{arg}"),
-            };
-            for included in glob(&pattern, self.local) {
-                if depth + 1 > MAX_INCLUDE_DEPTH {
-                    return Err(SshConfigError::IncludeDepth { path: at.path.to_path_buf(), line: at.line });
-                }
-                let text = match read_checked(&included, self.local.uid) {
-                    Ok(Some(text)) => text,
-                    Ok(None) => continue,
-                    Err(ReadFailure::Permissions) => {
-                        return Err(SshConfigError::IncludePermissions { path: at.path.to_path_buf(), line: at.line, included });
-                    }
-                    Err(ReadFailure::Io(source)) => {
-                        return Err(SshConfigError::IncludeRead { path: at.path.to_path_buf(), line: at.line, included, source });
-                    }
-                };
-                files.push(self.file(&included, &text, depth + 1)?);
-            }
-        }
-        Ok(files)
-    }
-}
-
-enum ReadFailure {
-    Permissions,
-    Io(io::Error),
-}
-
-/// Reads an included file with `SSHCONF_CHECKPERM`'s check; `None` for a file that vanished, as OpenSSH skips it.
-fn read_checked(path: &Path, uid: u32) -> Result<Option<String>, ReadFailure> {
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(ReadFailure::Io(err)),
-    };
-    if !permissions_ok(&metadata, uid) {
-        return Err(ReadFailure::Permissions);
-    }
-    read_text(path).map_err(ReadFailure::Io)
-}
-
-/// `SSHCONF_CHECKPERM`: owned by root or the user, and writable by nobody else.
-fn permissions_ok(metadata: &fs::Metadata, uid: u32) -> bool {
-    (metadata.uid() == 0 || metadata.uid() == uid) && metadata.mode() & 0o022 == 0
-}
-
-/// A configuration file's text; `None` when it is missing. A directory reads as empty, as `fopen` and
-/// `getline` make it for OpenSSH. A pipe, socket or device other than `/dev/null` is refused: reading one could
-/// block every resolution (every prompt line) for good, or never end.
-fn read_text(path: &Path) -> io::Result<Option<String>> {
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
-    };
-    if metadata.is_dir() {
-        return Ok(Some(String::new()));
-    }
-    let null = fs::canonicalize(path).is_ok_and(|real| real == Path::new("/dev/null"));
-    if !metadata.is_file() && !null {
-        let why = "it is not a regular file (a pipe, socket or device), which could block or never end; name a file";
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
-    }
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// `glob(3)` with `GLOB_TILDE`, as `Include` calls it: existing paths only, sorted byte-wise.
-fn glob(pattern: &str, local: &Local) -> Vec<PathBuf> {
-    let pattern = match pattern.strip_prefix('~') {
-        Some(after) => {
-            let (user, rest) = after.split_at(after.find('/').unwrap_or(after.len()));
-            let home = if user.is_empty() { Some(local.include_home.clone()) } else { passwd_home(PasswdKey::Name(user)) };
-            match home {
-                Some(home) => format!("{}{rest}", home.to_string_lossy()),
-                None => pattern.to_string(),
-            }
-        }
-        None => pattern.to_string(),
-    };
-    let mut candidates = vec![if pattern.starts_with('/') { "/".to_string() } else { String::new() }];
-    for component in pattern.split('/').filter(|c| !c.is_empty()) {
-        let join = |prefix: &str, name: &str| match prefix {
-            "" => name.to_string(),
-            p if p.ends_with('/') => format!("{p}{name}"),
-            p => format!("{p}/{name}"),
-        };
-        let mut next = Vec::new();
-        if has_glob_magic(component) {
-            for prefix in &candidates {
-                let Ok(dir) = fs::read_dir(if prefix.is_empty() { "." } else { prefix.as_str() }) else { continue };
-                let mut names: Vec<String> = dir
-                    .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string))
-                    .filter(|n| glob_match(component, n))
-                    .collect();
-                names.sort();
-                next.extend(names.iter().map(|name| join(prefix, name)));
-            }
-        } else {
-            let literal = unescape_glob(component);
-            next.extend(candidates.iter().map(|prefix| join(prefix, &literal)));
-        }
-        candidates = next;
-    }
-    let mut found: Vec<String> = candidates.into_iter().filter(|p| !p.is_empty() && fs::symlink_metadata(p).is_ok()).collect();
-    found.sort();
-    found.into_iter().map(PathBuf::from).collect()
-}
-
-fn has_glob_magic(component: &str) -> bool {
-    let mut escaped = false;
-    for c in component.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '*' | '?' | '[' => return true,
-            _ => {}
-        }
-    }
-    false
-}
-
-fn unescape_glob(component: &str) -> String {
-    let mut out = String::new();
-    let mut chars = component.chars();
-    while let Some(c) = chars.next() {
-        out.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
-    }
-    out
-}
-
-/// One path component against one glob component: `*`, `?`, `[...]` with `!` or `^`, `\` escapes; a leading dot
-/// must be matched by a dot.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    if name.starts_with('.') && !pattern.starts_with('.') {
-        return false;
-    }
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    glob_match_from(&pattern, &name)
-}
-
-fn glob_match_from(pattern: &[char], name: &[char]) -> bool {
-    let Some((&p, rest)) = pattern.split_first() else { return name.is_empty() };
-    match p {
-        '*' => (0..=name.len()).any(|i| glob_match_from(rest, &name[i..])),
-        '?' => !name.is_empty() && glob_match_from(rest, &name[1..]),
-        '[' => match (name.first(), class_end(rest)) {
-            (Some(&c), Some(end)) => class_matches(&rest[..end], c) && glob_match_from(&rest[end + 1..], &name[1..]),
-            (Some(&c), None) => c == '[' && glob_match_from(rest, &name[1..]),
-            (None, _) => false,
-        },
-        '\\' if !rest.is_empty() => name.first() == Some(&rest[0]) && glob_match_from(&rest[1..], &name[1..]),
-        _ => name.first() == Some(&p) && glob_match_from(rest, &name[1..]),
-    }
-}
-
-/// The index of the `]` that closes a class starting at `class[0]`; a `]` first in the class is a member.
-fn class_end(class: &[char]) -> Option<usize> {
-    let start = usize::from(matches!(class.first(), Some('!' | '^')));
-    let start = if class.get(start) == Some(&']') { start + 1 } else { start };
-    class[start..].iter().position(|&c| c == ']').map(|i| i + start)
-}
-
-fn class_matches(class: &[char], c: char) -> bool {
-    let (negated, class) = match class.first() {
-        Some('!' | '^') => (true, &class[1..]),
-        _ => (false, class),
-    };
-    let mut i = 0;
-    let mut found = false;
-    while i < class.len() {
-        if i + 2 < class.len() && class[i + 1] == '-' {
-            found |= class[i] <= c && c <= class[i + 2];
-            i += 3;
-        } else {
-            found |= class[i] == c;
-            i += 1;
-        }
-    }
-    found != negated
-}
-
 #[cfg(test)]
 mod fuzz;
 
 #[cfg(test)]
 mod tests {
+    use super::loader::glob_match;
+    use super::misc::{argv_split, convtime, parse_jump_hop, strdelim};
     use super::*;
     use std::collections::BTreeMap;
     use std::process::{Command, Stdio};
@@ -2305,27 +1022,6 @@ mod tests {
         assert!(found.user_known_hosts_files[0].to_string_lossy().starts_with("/kh/other-2022-"), "{found:?}");
     }
 
-    #[test]
-    fn algorithm_lists_narrow_what_is_offered() {
-        let defaults = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"];
-        let supported = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-        let check = |value: &str, expected: &[&str]| {
-            assert_eq!(assemble_algorithms(value, &defaults, &supported), expected, "{value}");
-        };
-        // Beyond the defaults only when named: `ssh-rsa` (SHA-1) never comes back through `-` or a wildcard `^`.
-        check("+ssh-rsa", &supported);
-        check("+ssh-ed25519", &defaults);
-        check("-ecdsa*", &["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"]);
-        check("-rsa-sha2-512,ssh-ed25519", &["ecdsa-sha2-nistp256", "rsa-sha2-256"]);
-        check("^rsa-sha2-256", &["rsa-sha2-256", "ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512"]);
-        check("^ssh-rsa", &["ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"]);
-        check("rsa-sha2-256,ssh-ed25519", &["rsa-sha2-256", "ssh-ed25519"]);
-        check("*rsa*", &["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
-        check("ssh-rsa", &["ssh-rsa"]);
-        check("sk-ssh-ed25519@openssh.com", &[]);
-        check("-*", &[]);
-    }
-
     /// A pipe (or socket, or device) as a configuration file is refused, not read: reading a pipe that nobody
     /// writes would block every resolution for good. `/dev/null` (`ssh -F /dev/null`) stays an empty file.
     #[test]
@@ -2343,22 +1039,6 @@ mod tests {
         assert!(std::error::Error::source(&err).is_some_and(|e| e.to_string().contains("not a regular file")), "{err:?}");
         let empty = SshConfig::load(Path::new("/dev/null")).expect("/dev/null reads as empty");
         assert_eq!(empty.resolve(Query::host("h", ME)), HostConfig::default());
-    }
-
-    #[test]
-    fn ports_may_be_service_names() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let services = dir.path().join("services");
-        fs::write(&services, "# comment\nssh\t\t22/tcp\t\t\t# SSH Remote Login Protocol\nntp 123/udp\nalt 2222/tcp two # x\n")
-            .expect("write");
-        let cases = [("ssh", Some(22)), ("alt", Some(2222)), ("two", Some(2222)), ("ntp", None), ("x", None), ("tcp", None)];
-        for (name, expected) in cases {
-            assert_eq!(service_port(name, &services), expected, "{name}");
-        }
-        // The machine's own /etc/services, as `ssh` reads it for `Port ssh`.
-        if Path::new(SERVICES).exists() {
-            check("Port ssh\n", "h", HostConfig { port: Some(22), ..HostConfig::default() });
-        }
     }
 
     #[test]
@@ -2751,26 +1431,26 @@ mod tests {
                     assert_eq!(ssh_ids, defaults, "identityfile defaults: {context}");
                 } else {
                     let ours_ids: Vec<String> = ours.identity_files.iter().map(|p| p.display().to_string()).collect();
-                    let config = SshConfig { files: Vec::new(), local: ours_local.clone() };
-                    let tokens = config.client_tokens(
+                    let tokens = ClientTokens::new(
+                        &ours_local,
                         ours.hostname.clone().unwrap_or_else(|| connect_name(host)),
                         ours.port.unwrap_or(22),
                         ours.user.clone().unwrap_or_else(|| me.clone()),
                         host.to_string(),
-                        &Context { host_arg: host, local_user: &me, final_host: None },
+                        host,
+                        &me,
                     );
                     let at = Loc { path: Arc::from(Path::new("ssh -G")), line: 0 };
-                    let expanded: Vec<String> =
-                        ssh_ids
-                            .iter()
-                            .map(|raw| {
-                                if raw == "none" {
-                                    raw.clone()
-                                } else {
-                                    config.client_path(raw, &tokens, &at, "", &mut Vec::new())
-                                }
-                            })
-                            .collect();
+                    let expanded: Vec<String> = ssh_ids
+                        .iter()
+                        .map(|raw| {
+                            if raw == "none" {
+                                raw.clone()
+                            } else {
+                                ours_local.client_path(raw, &tokens, &at, "", &mut Vec::new())
+                            }
+                        })
+                        .collect();
                     assert_eq!(ours_ids, expanded, "identityfile: {context}");
                 }
                 assert_eq!(one("identitiesonly"), if ours.identities_only == Some(true) { "yes" } else { "no" }, "{context}");
