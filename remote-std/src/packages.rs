@@ -5,11 +5,14 @@
 //! Versions are written the way the manager itself writes them, so that a listing, a pending upgrade and a change
 //! read alike: dpkg's `1:2.66-4`, rpm's `EPOCH:VERSION-RELEASE.ARCH` (epoch left out when 0, arch kept because
 //! multilib hosts have `glibc` twice), apk's `1.36.1-r15`, pacman's `1:1.9.2-1`.
+//!
+//! Each manager's commands, parsers and way of naming a version are in a module of its own (`apt`, `rpm` for what
+//! dnf, yum and zypper share, `zypper`, `apk`, `pacman`); this one picks among them by [`Manager`] and holds what
+//! every manager shares: the operations, the scripts they run, and what their results say.
 
 // The operations fail hosts with their own error, whatever its size: once per host, not in a hot loop.
 #![allow(clippy::result_large_err)]
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::probe::{Reading, Script};
@@ -19,6 +22,12 @@ use remote_core::pretty::sanitize;
 use remote_core::quote::quote;
 use remote_core::report::{HostError, HostResult};
 use remote_core::run::{On, Run};
+
+mod apk;
+mod apt;
+mod pacman;
+mod rpm;
+mod zypper;
 
 /// Shell (POSIX `sh`, busybox's too) that prints one line: the name of the host's package manager, or `none`.
 ///
@@ -37,25 +46,14 @@ fi";
 /// Name → installed version(s) (rpm may have several versions of one name, e.g. kernels).
 pub type InstalledSet = BTreeMap<String, Vec<String>>;
 
-/// The command that lists every installed package for [`parse_installed`]: no root, no network, C locale.
-///
-/// - apt: the host's own architecture first (`dpkg --print-architecture`), then `dpkg-query` lines of status, name,
-///   architecture and version. The architecture is what tells `libc6:i386` from the host's own `libc6`, the way
-///   apt itself names them; `${binary:Package}` would not do, since it writes `libc6:amd64` for the host's own.
-/// - dnf, yum, zypper: `rpm -qa`, name and `EPOCH:VERSION-RELEASE.ARCH`.
-/// - apk: `apk info -v`, one `name-version` word a line: apk versions never hold a `-` but for the `-rN` release,
-///   so the split is certain (and `apk list -I` adds fields whose license may hold spaces).
-/// - pacman: `pacman -Q`.
+/// The command that lists every installed package for [`parse_installed`]: no root, no network, C locale. Each
+/// manager's module says why its command is the one (dnf, yum and zypper all list with rpm).
 pub(crate) fn list_installed(manager: Manager) -> &'static str {
     match manager {
-        Manager::Apt => {
-            r"LC_ALL=C dpkg --print-architecture && LC_ALL=C dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Architecture}\t${Version}\n'"
-        }
-        Manager::Dnf | Manager::Yum | Manager::Zypper => {
-            r"LC_ALL=C rpm -qa --qf '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n'"
-        }
-        Manager::Apk => "LC_ALL=C apk info -v",
-        Manager::Pacman => "LC_ALL=C pacman -Q --color never",
+        Manager::Apt => apt::LIST_INSTALLED,
+        Manager::Dnf | Manager::Yum | Manager::Zypper => rpm::LIST_INSTALLED,
+        Manager::Apk => apk::LIST_INSTALLED,
+        Manager::Pacman => pacman::LIST_INSTALLED,
     }
 }
 
@@ -75,10 +73,10 @@ fn unreadable(source: &str, index: usize, line: &str, cause: &str) -> String {
 pub(crate) fn parse_installed(manager: Manager, text: &str) -> Result<InstalledSet, String> {
     let mut set = InstalledSet::new();
     match manager {
-        Manager::Apt => parse_dpkg(text, &mut set)?,
-        Manager::Dnf | Manager::Yum | Manager::Zypper => parse_rpm(text, &mut set)?,
-        Manager::Apk => parse_apk_info(text, &mut set)?,
-        Manager::Pacman => parse_pacman_query(text, &mut set)?,
+        Manager::Apt => apt::parse_dpkg(text, &mut set)?,
+        Manager::Dnf | Manager::Yum | Manager::Zypper => rpm::parse_rpm(text, &mut set)?,
+        Manager::Apk => apk::parse_apk_info(text, &mut set)?,
+        Manager::Pacman => pacman::parse_pacman_query(text, &mut set)?,
     }
     for versions in set.values_mut() {
         versions.sort();
@@ -87,139 +85,17 @@ pub(crate) fn parse_installed(manager: Manager, text: &str) -> Result<InstalledS
     Ok(set)
 }
 
-fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), String> {
-    const SOURCE: &str = "dpkg-query";
-    let mut lines = text.lines().enumerate();
-    let native = match lines.next() {
-        Some((_, arch)) if !arch.trim().is_empty() && !arch.trim().contains(char::is_whitespace) => arch.trim(),
-        Some((index, line)) => {
-            return Err(unreadable(SOURCE, index, line, "the first line is not the host's architecture (`dpkg --print-architecture`)"));
-        }
-        None => return Err("the dpkg listing is empty, without even the host's architecture; run `dpkg --print-architecture` on the host to see why".into()),
-    };
-    for (index, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split('\t').collect();
-        let [status, name, arch, version] = fields[..] else {
-            return Err(unreadable(SOURCE, index, line, "expected 4 tab-separated fields: status, name, architecture, version"));
-        };
-        // `ii`, `hi`, `iU`… : wanted state, then current state. Only `i` (installed) counts: `n` and `c` (`rc`, its
-        // configuration left) have none of it, and the half-way states (`iU` unpacked, `iF` half-configured, `iH`
-        // half-installed, `iW`/`it` awaiting triggers) are handed to the manager again, which finishes them.
-        let mut state = status.trim().chars();
-        let (Some(want), Some(current)) = (state.next(), state.next()) else {
-            return Err(unreadable(SOURCE, index, line, "the status is not two letters such as `ii`"));
-        };
-        if !"uihrp".contains(want) || !"ncHUFWti".contains(current) {
-            return Err(unreadable(SOURCE, index, line, &format!("`{}` is not a dpkg status", status.trim())));
-        }
-        if current != 'i' {
-            continue;
-        }
-        if name.is_empty() || version.is_empty() {
-            return Err(unreadable(SOURCE, index, line, "the name or the version is empty"));
-        }
-        // apt names a package of another architecture `name:arch`, and the host's own and `all` ones plainly.
-        let key = if arch == native || arch == "all" || arch.is_empty() { name.to_string() } else { format!("{name}:{arch}") };
-        set.entry(key).or_default().push(version.to_string());
-    }
-    Ok(())
-}
-
-fn parse_rpm(text: &str, set: &mut InstalledSet) -> Result<(), String> {
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let Some((name, version)) = line.split_once('\t') else {
-            return Err(unreadable("rpm -qa", index, line, "expected a name, a tab, and `EPOCH:VERSION-RELEASE.ARCH`"));
-        };
-        // Imported signing keys pose as packages named `gpg-pubkey`; dnf imports one by itself on a first install
-        // from a repository, which would otherwise show as a package the user installed.
-        if name == "gpg-pubkey" {
-            continue;
-        }
-        let shaped = version
-            .split_once(':')
-            .is_some_and(|(epoch, rest)| epoch.bytes().all(|b| b.is_ascii_digit()) && rest.contains('-') && rest.contains('.'));
-        if name.is_empty() || name.contains(char::is_whitespace) || !shaped || version.contains(char::is_whitespace) {
-            return Err(unreadable("rpm -qa", index, line, "expected a name, a tab, and `EPOCH:VERSION-RELEASE.ARCH`"));
-        }
-        // Epoch 0 is left out, as dnf and zypper write versions.
-        let version = version.strip_prefix("0:").unwrap_or(version);
-        set.entry(name.to_string()).or_default().push(version.to_string());
-    }
-    Ok(())
-}
-
-/// Whether a line is one of apk's warnings (a missing index), which say nothing about packages.
-fn apk_warning(line: &str) -> bool {
-    line.starts_with("WARNING: ")
-}
-
-/// Splits apk's `name-version` word. apk versions start with a digit and hold no `-` but the one before an `-rN`
-/// release, which virtual packages (`.build-deps-20240101.120000`) leave out.
-fn split_apk(word: &str) -> Option<(&str, &str)> {
-    let (rest, last) = word.rsplit_once('-')?;
-    let is_release = last.strip_prefix('r').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    let name_len = if is_release { rest.rsplit_once('-')?.0.len() } else { rest.len() };
-    let (name, version) = (&word[..name_len], &word[name_len + 1..]);
-    (!name.is_empty() && version.starts_with(|c: char| c.is_ascii_digit())).then_some((name, version))
-}
-
-fn parse_apk_info(text: &str, set: &mut InstalledSet) -> Result<(), String> {
-    for (index, line) in text.lines().enumerate() {
-        let word = line.trim();
-        if word.is_empty() || apk_warning(line) {
-            continue;
-        }
-        let split = if word.contains(char::is_whitespace) { None } else { split_apk(word) };
-        let Some((name, version)) = split else {
-            return Err(unreadable("apk info -v", index, line, "expected one `name-version` word such as `musl-1.2.4-r2`"));
-        };
-        set.entry(name.to_string()).or_default().push(version.to_string());
-    }
-    Ok(())
-}
-
-fn parse_pacman_query(text: &str, set: &mut InstalledSet) -> Result<(), String> {
-    for (index, line) in text.lines().enumerate() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words[..] {
-            [] => {}
-            [name, version] => set.entry(name.to_string()).or_default().push(version.to_string()),
-            _ => return Err(unreadable("pacman -Q", index, line, "expected a name and a version")),
-        }
-    }
-    Ok(())
-}
-
 /// The command that lists upgrades available from the package index as it is now (no refresh, no root, no changes),
-/// exiting 0 whether or not there are upgrades and non-zero when the listing failed.
-///
-/// - apt: `apt-get -s dist-upgrade`, the simulation of what `pkg_upgrade` should run (`dist-upgrade`, not `upgrade`:
-///   like dnf, zypper, apk and pacman it takes the new dependencies a new version needs, such as the next kernel).
-/// - dnf, yum: `check-update` from the cache only (`-C`, which lets a user read root's cache); its 100 for "there
-///   are upgrades" becomes 0 and other failures stay non-zero.
-/// - zypper: `list-updates` without refreshing.
-/// - apk: `apk list -u`, whose lines name the installed version in full; `apk version` cuts `name-version` at 40
-///   characters in apk 2.
-/// - pacman: `pacman -Qu`, which exits 1 both when nothing is upgradable and when it fails; an exit of 1 with nothing
-///   on standard error is the first, so the wrapper keeps standard error apart to tell them.
+/// exiting 0 whether or not there are upgrades and non-zero when the listing failed. Each manager's module says how
+/// its command keeps to that.
 pub(crate) fn list_pending(manager: Manager) -> &'static str {
     match manager {
-        Manager::Apt => "LC_ALL=C apt-get -s -o Debug::NoLocking=1 dist-upgrade",
-        Manager::Dnf => "LC_ALL=C dnf -q -C check-update || [ $? -eq 100 ]",
-        Manager::Yum => "LC_ALL=C yum -q -C check-update || [ $? -eq 100 ]",
-        Manager::Zypper => "LC_ALL=C zypper --non-interactive --no-refresh list-updates",
-        Manager::Apk => "LC_ALL=C apk list -u",
-        Manager::Pacman => {
-            // `if` keeps `set -e` from ending the script at pacman's exit status of 1, which is the common case.
-            "{ if e=$(LC_ALL=C pacman -Qu --color never 2>&1 >&3 3>&-); then s=0; else s=$?; fi; } 3>&1; \
-             [ -z \"$e\" ] || printf '%s\\n' \"$e\" >&2; [ $s -eq 0 ] || { [ $s -eq 1 ] && [ -z \"$e\" ]; }"
-        }
+        Manager::Apt => apt::LIST_PENDING,
+        Manager::Dnf => rpm::DNF_PENDING,
+        Manager::Yum => rpm::YUM_PENDING,
+        Manager::Zypper => zypper::LIST_PENDING,
+        Manager::Apk => apk::LIST_PENDING,
+        Manager::Pacman => pacman::LIST_PENDING,
     }
 }
 
@@ -227,241 +103,14 @@ pub(crate) fn list_pending(manager: Manager) -> &'static str {
 /// manager's list does not show it (dnf and yum).
 pub(crate) fn parse_pending(manager: Manager, text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, String> {
     let mut upgrades = match manager {
-        Manager::Apt => parse_apt_simulation(text)?,
-        Manager::Dnf | Manager::Yum => parse_check_update(text, installed)?,
-        Manager::Zypper => parse_zypper_updates(text)?,
-        Manager::Apk => parse_apk_upgradable(text)?,
-        Manager::Pacman => parse_pacman_upgrades(text)?,
+        Manager::Apt => apt::parse_apt_simulation(text)?,
+        Manager::Dnf | Manager::Yum => rpm::parse_check_update(text, installed)?,
+        Manager::Zypper => zypper::parse_zypper_updates(text)?,
+        Manager::Apk => apk::parse_apk_upgradable(text)?,
+        Manager::Pacman => pacman::parse_pacman_upgrades(text)?,
     };
     upgrades.sort();
     upgrades.dedup();
-    Ok(upgrades)
-}
-
-/// Reads the `Inst`, `Remv` and `Purg` lines of `apt-get -s`: `Inst NAME [FROM] (TO ORIGINS [ARCH])`, without
-/// `[FROM]` for a package the upgrade adds, and `Remv NAME [FROM]` for one it removes, which becomes an upgrade to
-/// `""` so that the removal shows before it happens. `Conf` lines repeat the `Inst` ones; the rest is apt's prose.
-fn parse_apt_simulation(text: &str) -> Result<Vec<Upgrade>, String> {
-    const SOURCE: &str = "apt-get -s";
-    let mut upgrades = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let Some((action, rest)) = line.split_once(' ') else { continue };
-        let removes = match action {
-            "Inst" => false,
-            "Remv" | "Purg" => true,
-            _ => continue,
-        };
-        let name = rest.split(' ').next().unwrap_or_default();
-        let after = rest[name.len()..].trim_start();
-        let (from, after) = match after.strip_prefix('[') {
-            Some(bracketed) => match bracketed.split_once(']') {
-                Some((from, after)) => (from, after.trim_start()),
-                None => return Err(unreadable(SOURCE, index, line, "the installed version's `[` is not closed")),
-            },
-            None => ("", after),
-        };
-        let to = if removes { "" } else { after.strip_prefix('(').and_then(|r| r.split([' ', ')']).next()).unwrap_or_default() };
-        if name.is_empty() || (removes && from.is_empty()) || (!removes && to.is_empty()) {
-            let cause =
-                if removes { "expected `Remv NAME [VERSION]`" } else { "expected `Inst NAME [VERSION] (NEW-VERSION …)`" };
-            return Err(unreadable(SOURCE, index, line, cause));
-        }
-        upgrades.push(Upgrade { name: name.into(), from: from.into(), to: to.into() });
-    }
-    Ok(upgrades)
-}
-
-/// What yum and dnf print besides the table even with `-q`, from plugins and subscription-manager.
-const CHECK_UPDATE_PROSE: &[&str] = &[
-    "Loaded plugins:",
-    ":",
-    "Loading mirror speeds",
-    "* ",
-    "Last metadata expiration check",
-    "Security:",
-    "This system is",
-    "Updating Subscription Management repositories",
-    "Unable to read consumer identity",
-    "Plugin \"",
-    "Updating and loading repositories",
-    "Repositories loaded",
-];
-
-/// Reads `check-update`'s table of `NAME.ARCH  VERSION  REPOSITORY` rows. A long name pushes the rest of its row to
-/// the next lines, which are indented. The "Obsoleting Packages" section that may end the output is skipped: its
-/// packages replace others under a new name, so they are no upgrade of an installed name.
-fn parse_check_update(text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, String> {
-    const SOURCE: &str = "check-update";
-    const SHAPE: &str = "expected `NAME.ARCH VERSION REPOSITORY`";
-    let mut upgrades = Vec::new();
-    // The row being read: its first line and the words so far.
-    let mut row: Option<(usize, &str, Vec<&str>)> = None;
-    let mut finish = |index: usize, line: &str, words: Vec<&str>| -> Result<(), String> {
-        let [name_arch, version, _repository] = words[..] else { return Err(unreadable(SOURCE, index, line, SHAPE)) };
-        let Some((name, arch)) = name_arch.rsplit_once('.').filter(|(name, arch)| !name.is_empty() && !arch.is_empty()) else {
-            return Err(unreadable(SOURCE, index, line, SHAPE));
-        };
-        upgrades.push(Upgrade {
-            name: name.into(),
-            from: installed_arch(installed, name, arch),
-            to: format!("{version}.{arch}"),
-        });
-        Ok(())
-    };
-    for (index, line) in text.lines().enumerate() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.is_empty() {
-            continue;
-        }
-        if line.trim().eq_ignore_ascii_case("Obsoleting Packages") {
-            break;
-        }
-        if let Some((first, first_line, mut so_far)) = row.take() {
-            if line.starts_with(char::is_whitespace) {
-                so_far.extend(words);
-                if so_far.len() >= 3 {
-                    finish(first, first_line, so_far)?;
-                } else {
-                    row = Some((first, first_line, so_far));
-                }
-                continue;
-            }
-            return Err(unreadable(SOURCE, first, first_line, "the row stops before its version and repository"));
-        }
-        if CHECK_UPDATE_PROSE.iter().any(|prose| line.trim_start().starts_with(prose)) {
-            continue;
-        }
-        match words.len() {
-            1 | 2 if !line.starts_with(char::is_whitespace) && words[0].contains('.') => row = Some((index, line, words)),
-            3 => finish(index, line, words)?,
-            _ => return Err(unreadable(SOURCE, index, line, SHAPE)),
-        }
-    }
-    if let Some((first, first_line, _)) = row {
-        return Err(unreadable(SOURCE, first, first_line, "the output ends before the row's version and repository"));
-    }
-    Ok(upgrades)
-}
-
-/// The installed versions of `name` built for `arch`, or of any architecture when none is (a package that changes
-/// architecture); `""` when the name is not installed.
-fn installed_arch(installed: &InstalledSet, name: &str, arch: &str) -> String {
-    let Some(versions) = installed.get(name) else { return String::new() };
-    let suffix = format!(".{arch}");
-    let same_arch: Vec<&str> = versions.iter().filter(|v| v.ends_with(&suffix)).map(String::as_str).collect();
-    if same_arch.is_empty() { versions.join(", ") } else { same_arch.join(", ") }
-}
-
-/// Reads `zypper list-updates`' table, whose columns are found by their heading: `S | Repository | Name | Current
-/// Version | Available Version | Arch`. Lines without `|` are zypper's prose ("Loading repository data...",
-/// "No updates found.") and the `--+--` rule under the heading.
-fn parse_zypper_updates(text: &str) -> Result<Vec<Upgrade>, String> {
-    const SOURCE: &str = "zypper list-updates";
-    let mut upgrades = Vec::new();
-    let mut columns: Option<[usize; 4]> = None;
-    for (index, line) in text.lines().enumerate() {
-        if !line.contains('|') {
-            continue;
-        }
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        let position = |heading: &str| cells.iter().position(|cell| *cell == heading);
-        if let (Some(name), Some(current), Some(available), Some(arch)) =
-            (position("Name"), position("Current Version"), position("Available Version"), position("Arch"))
-        {
-            columns = Some([name, current, available, arch]);
-            continue;
-        }
-        let Some(positions) = columns else {
-            return Err(unreadable(SOURCE, index, line, "a table row comes before the heading that names its columns"));
-        };
-        let [name, current, available, arch] = positions.map(|p| cells.get(p).copied().unwrap_or_default());
-        if [name, current, available, arch].iter().any(|cell| cell.is_empty()) {
-            return Err(unreadable(
-                SOURCE,
-                index,
-                line,
-                "expected a name, the current and available versions and an architecture",
-            ));
-        }
-        // With the architecture, as rpm lists versions here.
-        upgrades.push(Upgrade { name: name.into(), from: format!("{current}.{arch}"), to: format!("{available}.{arch}") });
-    }
-    Ok(upgrades)
-}
-
-/// Reads `apk list -u`: `NAME-NEW ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLD]`. When a package has newer
-/// versions in two places (a repository and the package cache), apk lists both: the highest is kept.
-fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, String> {
-    const SOURCE: &str = "apk list -u";
-    let mut latest: BTreeMap<&str, Upgrade> = BTreeMap::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || apk_warning(line) {
-            continue;
-        }
-        let new = line.split_whitespace().next().and_then(split_apk);
-        let old =
-            line.split_once("[upgradable from: ").and_then(|(_, rest)| rest.split_once(']')).and_then(|(old, _)| split_apk(old));
-        let (Some((name, to)), Some((_, from))) = (new, old) else {
-            return Err(unreadable(
-                SOURCE,
-                index,
-                line,
-                "expected `NAME-VERSION ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-VERSION]`",
-            ));
-        };
-        let upgrade = Upgrade { name: name.into(), from: from.into(), to: to.into() };
-        match latest.get(name) {
-            Some(seen) if compare_versions(&seen.to, to) != Ordering::Less => {}
-            _ => {
-                latest.insert(name, upgrade);
-            }
-        }
-    }
-    Ok(latest.into_values().collect())
-}
-
-/// Orders versions piece by piece, runs of digits as numbers and the rest as text. Not apk's full rules (`_rc` before
-/// the release), but enough to choose between two candidates that differ in a number.
-fn compare_versions(a: &str, b: &str) -> Ordering {
-    fn pieces(version: &str) -> Vec<&str> {
-        let mut pieces = Vec::new();
-        let (mut start, mut in_digits) = (0, None);
-        for (i, c) in version.char_indices() {
-            if in_digits.is_some_and(|digits| digits != c.is_ascii_digit()) {
-                pieces.push(&version[start..i]);
-                start = i;
-            }
-            in_digits = Some(c.is_ascii_digit());
-        }
-        pieces.push(&version[start..]);
-        pieces
-    }
-    for (x, y) in pieces(a).into_iter().zip(pieces(b)) {
-        let order = if x.starts_with(|c: char| c.is_ascii_digit()) && y.starts_with(|c: char| c.is_ascii_digit()) {
-            let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-            x.len().cmp(&y.len()).then_with(|| x.cmp(y))
-        } else {
-            x.cmp(y)
-        };
-        if order != Ordering::Equal {
-            return order;
-        }
-    }
-    a.len().cmp(&b.len())
-}
-
-/// Reads `pacman -Qu`: `NAME OLD -> NEW`, with ` [ignored]` after a package `IgnorePkg` holds back, which an upgrade
-/// leaves alone and so is no pending upgrade.
-fn parse_pacman_upgrades(text: &str) -> Result<Vec<Upgrade>, String> {
-    let mut upgrades = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words[..] {
-            [] | [_, _, "->", _, "[ignored]"] => {}
-            [name, from, "->", to] => upgrades.push(Upgrade { name: name.into(), from: from.into(), to: to.into() }),
-            _ => return Err(unreadable("pacman -Qu", index, line, "expected `NAME OLD-VERSION -> NEW-VERSION`")),
-        }
-    }
     Ok(upgrades)
 }
 
@@ -592,11 +241,6 @@ pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>,
     Ok(wanted)
 }
 
-/// rpm's architectures, which dnf and zypper accept after a name (`glibc.i686`); a name may hold dots of its own
-/// (`python3.11`), so only these are taken off.
-const RPM_ARCHES: &[&str] =
-    &["noarch", "x86_64", "i686", "i586", "i386", "aarch64", "armv7hl", "ppc64le", "ppc64", "s390x", "riscv64", "loongarch64"];
-
 /// A wanted name taken apart: the name in [`parse_installed`]'s output, the version asked for, the rpm architecture.
 struct Spec<'a> {
     name: &'a str,
@@ -604,55 +248,27 @@ struct Spec<'a> {
     arch: Option<&'a str>,
 }
 
-fn spec<'a>(manager: Manager, wanted: &'a str) -> Spec<'a> {
-    let cut_at = |separators: &[char]| match wanted.find(separators) {
-        Some(at) => (&wanted[..at], Some(&wanted[at..])),
-        None => (wanted, None),
-    };
-    // Only `=` pins a version this module can check; `~` (apk's fuzzy match) and `@tag` name no exact one.
-    let pinned = |rest: Option<&'a str>| rest.and_then(|r| r.strip_prefix('=')).map(|v| v.split('@').next().unwrap_or(v));
-    match manager {
-        // The `:arch` stays: apt lists other architectures' packages under `name:arch`.
-        Manager::Apt | Manager::Pacman => {
-            let (name, rest) = cut_at(&['=']);
-            Spec { name, version: pinned(rest), arch: None }
-        }
-        Manager::Apk => {
-            let (name, rest) = cut_at(&['=', '~', '@', '<', '>']);
-            Spec { name, version: pinned(rest), arch: None }
-        }
-        Manager::Zypper => {
-            let (name, rest) = cut_at(&['=']);
-            let (name, arch) = split_rpm_arch(name);
-            Spec { name, version: pinned(rest), arch }
-        }
-        Manager::Dnf | Manager::Yum => {
-            let (mut name, arch) = split_rpm_arch(wanted);
-            // dnf takes `name-version[-release]`. A version piece starts with a digit and has a `.` (or an epoch's
-            // `:`), which keeps names like `gcc-toolset-12` and `java-17-openjdk` whole.
-            let mut version_at = None;
-            for _ in 0..2 {
-                match name.rsplit_once('-') {
-                    Some((head, piece))
-                        if !head.is_empty() && piece.starts_with(|c: char| c.is_ascii_digit()) && piece.contains(['.', ':']) =>
-                    {
-                        version_at = Some(head.len() + 1);
-                        name = head;
-                    }
-                    _ => break,
-                }
-            }
-            let end = wanted.len() - arch.map_or(0, |a| a.len() + 1);
-            Spec { name, version: version_at.map(|at| &wanted[at..end]), arch }
-        }
+impl<'a> Spec<'a> {
+    /// `wanted` cut at the first of `separators`: the name before it, and the version an `=` there pins. Only `=`
+    /// pins a version this module can check; `~` (apk's fuzzy match) and `@tag` name no exact one.
+    fn pinned(wanted: &'a str, separators: &[char]) -> Spec<'a> {
+        let (name, rest) = match wanted.find(separators) {
+            Some(at) => (&wanted[..at], Some(&wanted[at..])),
+            None => (wanted, None),
+        };
+        let version = rest.and_then(|r| r.strip_prefix('=')).map(|v| v.split('@').next().unwrap_or(v));
+        Spec { name, version, arch: None }
     }
 }
 
-/// `name.arch` split when `arch` is one of rpm's.
-fn split_rpm_arch(word: &str) -> (&str, Option<&str>) {
-    match word.rsplit_once('.') {
-        Some((name, arch)) if !name.is_empty() && RPM_ARCHES.contains(&arch) => (name, Some(arch)),
-        _ => (word, None),
+/// `wanted` taken apart the way its manager writes a version and an architecture after a name.
+fn spec(manager: Manager, wanted: &str) -> Spec<'_> {
+    match manager {
+        Manager::Apt => apt::spec(wanted),
+        Manager::Dnf | Manager::Yum => rpm::spec(wanted),
+        Manager::Zypper => zypper::spec(wanted),
+        Manager::Apk => apk::spec(wanted),
+        Manager::Pacman => pacman::spec(wanted),
     }
 }
 
@@ -666,21 +282,10 @@ pub(crate) fn base_name(manager: Manager, wanted: &str) -> &str {
     spec(manager, wanted).name
 }
 
-/// Whether an installed version is the one asked for. rpm versions (`1:1.20.1-10.el9.x86_64`) match a version without
-/// epoch, release or architecture (`1.20.1`, `1.20.1-10.el9`); the others must be the same.
+/// Whether an installed version is the one asked for: the very same, or for rpm's managers one that only adds an
+/// epoch, a release or an architecture (see [`rpm::version_matches`]).
 fn version_matches(manager: Manager, installed: &str, wanted: &str) -> bool {
-    if installed == wanted {
-        return true;
-    }
-    if !manager.uses_rpm() {
-        return false;
-    }
-    let evr = installed.rsplit_once('.').map_or(installed, |(evr, _arch)| evr);
-    let without_epoch = evr.split_once(':').map_or(evr, |(_, vr)| vr);
-    [evr, without_epoch].iter().any(|candidate| {
-        candidate == &wanted
-            || (!wanted.contains('-') && candidate.strip_prefix(wanted).is_some_and(|rest| rest.starts_with('-')))
-    })
+    installed == wanted || (manager.uses_rpm() && rpm::version_matches(installed, wanted))
 }
 
 /// Whether an installed version of `spec` is there, of the architecture and (with `check_version`) version asked for.
@@ -718,10 +323,7 @@ pub(crate) fn present<'a>(manager: Manager, wanted: &'a [Wanted], installed: &In
         .filter(|w| match w {
             Wanted::Name(word) => {
                 let spec = spec(manager, word);
-                let unqualified = match (manager, spec.name.split_once(':')) {
-                    (Manager::Apt, Some((name, _arch))) => installed.contains_key(name),
-                    _ => false,
-                };
+                let unqualified = manager == Manager::Apt && apt::listed_without_arch(spec.name, installed);
                 unqualified || installed_as(manager, &spec, installed, false)
             }
             Wanted::File(_) => false,
