@@ -53,10 +53,10 @@ pub trait Outlets: Send + Sync {
     fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         let _ = (stock, shape, samples);
     }
-    /// Sends `report` on as `notice` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
+    /// Sends `report` on as `message` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
     /// why not; in a dry run (`dry_run`) nothing is sent. By default nothing can be sent.
-    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
-        let _ = (report, notice, dry_run);
+    fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
+        let _ = (report, message, dry_run);
         Err("this command cannot send notices".into())
     }
 }
@@ -112,15 +112,15 @@ impl Driver {
         self.outlets.publish(stock, shape, samples);
     }
 
-    /// Sends `report` on as `notice` says (`email`, `webhook`); nothing is sent in a dry run.
-    pub fn notify(&self, report: &Report, notice: &Notice<'_>) -> Result<String, String> {
-        self.outlets.notify(report, notice, self.checking())
+    /// Sends `report` on as `message` says (`email`, `webhook`); nothing is sent in a dry run.
+    pub fn notify(&self, report: &Report, message: &Message<'_>) -> Result<String, String> {
+        self.outlets.notify(report, message, self.checking())
     }
 }
 
-/// Where a run's report is sent (`email`, `webhook`).
+/// A run's report sent on (`email`, `webhook`): an email or a post. ("Notices" are the prompt's own lines.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notice<'a> {
+pub enum Message<'a> {
     /// An email to `to` (addresses separated by commas; empty: `[notify]`'s `to`) with `subject`, through the
     /// inventory's `[notify]` server.
     Email {

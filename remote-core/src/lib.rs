@@ -39,7 +39,7 @@ mod suggest;
 pub mod value;
 pub mod wire;
 
-pub use hosts::{Driver, Hosts, Notice, Outlets, Transfer, World};
+pub use hosts::{Driver, Hosts, Message, Outlets, Transfer, World};
 pub use report::{CancelCause, HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 pub use run::{On, Preview, Run};
 pub use spec::{Agent, Algorithms, Auth, Group, Groups, HostKeyPolicy, HostSpec};

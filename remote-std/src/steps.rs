@@ -5,7 +5,7 @@
 
 use crate::remote;
 use remote_core::fields::Select;
-use remote_core::hosts::Notice;
+use remote_core::hosts::Message;
 use remote_core::pretty::View;
 use remote_core::report::HostResult;
 use remote_core::run::Run;
@@ -32,7 +32,7 @@ pub fn table(run: Run) -> Run {
 /// The run goes on unchanged. A summary that cannot be sent is said on stderr and makes the command exit 1.
 #[remote::step]
 pub fn email(run: Run, to: &str, subject: &str) -> Run {
-    let _ = run.hosts().driver().notify(run.report(), &Notice::Email { to, subject });
+    let _ = run.hosts().driver().notify(run.report(), &Message::Email { to, subject });
     run
 }
 
@@ -40,7 +40,7 @@ pub fn email(run: Run, to: &str, subject: &str) -> Run {
 /// `pkg_update(hs) | pretty | notify("package updates")`.
 #[remote::step]
 pub fn notify(run: Run, subject: &str) -> Run {
-    let _ = run.hosts().driver().notify(run.report(), &Notice::Email { to: "", subject });
+    let _ = run.hosts().driver().notify(run.report(), &Message::Email { to: "", subject });
     run
 }
 
@@ -51,7 +51,7 @@ pub fn notify(run: Run, subject: &str) -> Run {
 /// The run goes on unchanged. A post that fails is said on stderr and makes the command exit 1.
 #[remote::step]
 pub fn webhook(run: Run, url: &str) -> Run {
-    let _ = run.hosts().driver().notify(run.report(), &Notice::Webhook { url });
+    let _ = run.hosts().driver().notify(run.report(), &Message::Webhook { url });
     run
 }
 

@@ -84,7 +84,7 @@ impl<'a> CiRun<'a> {
         }
         let code = exit_code(report, self.args.fail_on);
         // A notice not sent was said on stderr as it happened; the hosts' own outcomes stand, and the exit says it.
-        Ok(if crate::notify::any_failed() && self.args.fail_on != FailOn::None { code.max(EXIT_HOST_FAILED) } else { code })
+        Ok(if crate::outbox::any_failed() && self.args.fail_on != FailOn::None { code.max(EXIT_HOST_FAILED) } else { code })
     }
 
     fn finish_quietly(&mut self, report: &Report) -> Result<(), Box<dyn std::error::Error>> {

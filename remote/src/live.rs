@@ -22,8 +22,8 @@ use crate::notices::Notices;
 use crate::schedule::Schedule;
 
 use crate::cli::{GlobalArgs, LiveArgs};
-use crate::pipelines::Session;
 use crate::prompt::PromptCommand;
+use crate::session::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
 /// Prints why a line is refused: `error: ` and the message, which may quote what the user typed or pasted, made
@@ -507,7 +507,7 @@ impl Live {
 
     /// Runs `line`, a named pipeline (`PIPELINE GROUP`) or an expression, and prints what it has not shown yet.
     fn run(&self, inventory: &Inventory, line: &str) -> Outcome {
-        let run = match crate::pipelines::named_call(line) {
+        let run = match crate::session::named_call(line) {
             Some((pipeline, group)) => self.session.run_named(inventory, pipeline, group).map_err(|message| {
                 refusal!("{}", message);
             }),
@@ -533,9 +533,9 @@ impl Live {
             return Outcome::Refused;
         }
         let Some(inventory) = self.inventory() else { return Outcome::Refused };
-        let group = match crate::pipelines::named_call(line) {
+        let group = match crate::session::named_call(line) {
             Some((_, group)) => Some(group.to_string()),
-            None => crate::pipelines::expression_group(line).map(|(name, _)| name),
+            None => crate::session::expression_group(line).map(|(name, _)| name),
         };
         let hosts: Vec<String> = group
             .and_then(|name| inventory.group(&name).ok().map(|g| g.hosts.iter().map(|h| h.name.clone()).collect()))
@@ -597,7 +597,7 @@ impl Live {
 
     fn hosts(&self, group: Option<&str>) -> Outcome {
         let Some(inventory) = self.inventory() else { return Outcome::Refused };
-        match crate::hosts::print(&inventory, group, self.json) {
+        match crate::hosts_cli::print(&inventory, group, self.json) {
             Ok(()) => Outcome::Accepted,
             Err(err) => {
                 refusal!("{}", err);
@@ -645,7 +645,7 @@ impl Live {
     /// Checks a job's line now, so that a typo is told at once rather than at the first tick; the message ends
     /// with a newline.
     fn check_job_line(&self, inventory: &Inventory, line: &str) -> Result<(), String> {
-        match crate::pipelines::named_call(line) {
+        match crate::session::named_call(line) {
             Some((pipeline, group)) => {
                 self.session.check_named(inventory, pipeline, group).map(|_| ()).map_err(|m| format!("error: {m}\n"))
             }

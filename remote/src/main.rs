@@ -9,7 +9,7 @@ mod cli;
 mod complete;
 mod exec;
 mod history_cli;
-mod hosts;
+mod hosts_cli;
 #[cfg(feature = "hot")]
 mod hot;
 mod interrupt;
@@ -19,12 +19,13 @@ mod limits;
 mod live;
 mod merge;
 mod notices;
-mod notify;
+mod outbox;
 mod outlets;
 mod pipelines;
 mod prompt;
 mod sandbox;
 mod schedule;
+mod session;
 mod stream;
 mod terminal;
 mod usage;
@@ -58,9 +59,9 @@ static BECOME_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = 
 /// The SMTP password from `REMOTE_SMTP_PASSWORD`, read once by [`main`].
 static SMTP_PASSWORD: std::sync::OnceLock<Option<remote_ssh::auth::Secret>> = std::sync::OnceLock::new();
 
-/// What sends the `email` and `webhook` steps' notices, reading `[notify]` from `inventory`.
-pub fn notifier(inventory: &std::path::Path) -> std::sync::Arc<notify::Sender> {
-    std::sync::Arc::new(notify::Sender::new(inventory.to_path_buf(), SMTP_PASSWORD.get().cloned().flatten()))
+/// Where the `email`, `notify` and `webhook` steps send runs, reading `[notify]` from `inventory` each time.
+pub fn outbox(inventory: &std::path::Path) -> std::sync::Arc<outbox::Outbox> {
+    std::sync::Arc::new(outbox::Outbox::new(inventory.to_path_buf(), SMTP_PASSWORD.get().cloned().flatten()))
 }
 
 /// Where the sudo password may come from instead of a prompt.
@@ -105,7 +106,7 @@ fn main() -> ExitCode {
     let identity = remote_ssh::auth::Identity::from_env();
     // The passwords likewise.
     let become_from_env = take_secret(BECOME_PASSWORD_ENV);
-    let _ = SMTP_PASSWORD.set(take_secret(notify::SMTP_PASSWORD_ENV));
+    let _ = SMTP_PASSWORD.set(take_secret(outbox::SMTP_PASSWORD_ENV));
     // The passphrase of key files is kept in memory whatever the key source, so that neither /proc/PID/environ nor
     // a child (cargo and its build scripts under `remote live`, sudo's askpass, …) ever sees it.
     let passphrase = take_secret(remote_ssh::auth::PASSPHRASE_ENV);
@@ -186,7 +187,7 @@ fn main() -> ExitCode {
         Command::Live(args) => live::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
         Command::Hosts(args) => remote_config::Inventory::load(&cli.global.inventory_path())
-            .and_then(|inventory| hosts::print(&inventory, args.group.as_deref(), cli.global.json))
+            .and_then(|inventory| hosts_cli::print(&inventory, args.group.as_deref(), cli.global.json))
             .map(|()| EXIT_OK)
             .map_err(Into::into),
         Command::History(args) => history_cli::print(&cli.global, args),

@@ -8,16 +8,16 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{Message, SmtpTransport, Transport};
+use lettre::{Message as Email, SmtpTransport, Transport};
 use remote_config::Inventory;
 use remote_config::{Notify, SmtpTls};
-use remote_core::hosts::Notice;
+use remote_core::hosts::Message;
 use remote_core::{HostResult, Report, pretty};
 
 /// Where the SMTP password may come from; read once at start, like the other secrets.
 pub const SMTP_PASSWORD_ENV: &str = "REMOTE_SMTP_PASSWORD";
 
-/// How long a notice may take to go out before it is given up.
+/// How long a message may take to go out before it is given up.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes of each of a failed host's streams attached to the email, from the end.
@@ -26,33 +26,33 @@ const ATTACHED_BYTES: usize = 1 << 20;
 /// Lines of a failed host's output quoted in the email's table (the whole of it is attached).
 const TAIL_LINES: usize = 5;
 
-/// Set when a notice could not be sent, so that the command ends with exit 1 even when every host succeeded.
+/// Set when a message could not be sent, so that the command ends with exit 1 even when every host succeeded.
 static FAILED: AtomicBool = AtomicBool::new(false);
 
-/// Whether any notice of this process could not be sent.
+/// Whether any message of this process could not be sent.
 pub fn any_failed() -> bool {
     FAILED.load(Ordering::SeqCst)
 }
 
 /// Sends notices for one process: the inventory is read again for each (its `[notify]` table may have changed
 /// since the prompt started), and every outcome is said on stderr.
-pub struct Sender {
+pub struct Outbox {
     inventory: PathBuf,
     smtp_password: Option<remote_ssh::auth::Secret>,
 }
 
-impl Sender {
+impl Outbox {
     /// A sender reading `[notify]` from the inventory at `inventory`.
     pub fn new(inventory: PathBuf, smtp_password: Option<remote_ssh::auth::Secret>) -> Self {
-        Sender { inventory, smtp_password }
+        Outbox { inventory, smtp_password }
     }
 
-    /// Sends `report` as `notice` says; with `dry_run`, checks everything (the `[notify]` table, the addresses, the
+    /// Sends `report` as `message` says; with `dry_run`, checks everything (the `[notify]` table, the addresses, the
     /// message, the webhook's name and URL) and sends nothing.
-    fn send(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
+    fn send(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
         let would = if dry_run { "would have " } else { "" };
-        match *notice {
-            Notice::Email { to, subject } => {
+        match *message {
+            Message::Email { to, subject } => {
                 let inventory = Inventory::load(&self.inventory).map_err(|e| e.to_string())?;
                 let settings = inventory.notify().ok_or_else(|| {
                     format!(
@@ -62,14 +62,14 @@ impl Sender {
                 })?;
                 let listed = settings.to.join(", ");
                 let to = if to.trim().is_empty() { listed.as_str() } else { to };
-                let message = message(report, settings, to, subject)?;
+                let email = email(report, settings, to, subject)?;
                 let transport = transport(settings, self.smtp_password.as_ref())?;
                 if !dry_run {
-                    transport.send(&message).map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
+                    transport.send(&email).map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
                 }
                 Ok(format!("{would}emailed the summary to {to}"))
             }
-            Notice::Webhook { url } => {
+            Message::Webhook { url } => {
                 // A name from the inventory's [webhooks], or the URL itself.
                 let inventory;
                 let url = if url.contains("://") {
@@ -88,16 +88,16 @@ impl Sender {
     }
 }
 
-impl Sender {
-    /// Sends `report` as `notice` says (`email`, `webhook`): what was done, or why not. In a dry run (`dry_run`)
+impl Outbox {
+    /// Sends `report` as `message` says (`email`, `webhook`): what was done, or why not. In a dry run (`dry_run`)
     /// nothing is sent; what would be is said.
-    pub fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
-        let what = match notice {
-            Notice::Email { .. } => "email",
-            Notice::Webhook { .. } => "webhook",
+    pub fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
+        let what = match message {
+            Message::Email { .. } => "email",
+            Message::Webhook { .. } => "webhook",
         };
         // A dry run sends nothing anywhere; it checks what it can and says what it would have sent.
-        let outcome = self.send(report, notice, dry_run);
+        let outcome = self.send(report, message, dry_run);
         let outcome = match outcome {
             Ok(done) if dry_run => Ok(format!("dry run: {done}")),
             other => other,
@@ -114,9 +114,9 @@ impl Sender {
 }
 
 /// The email: the summary as plain text and as HTML, and each failed host's output attached.
-fn message(report: &Report, settings: &Notify, to: &str, subject: &str) -> Result<Message, String> {
+fn email(report: &Report, settings: &Notify, to: &str, subject: &str) -> Result<Email, String> {
     let from: Mailbox = settings.from.parse().map_err(|e| format!("`from` = \"{}\" in [notify]: {e}", settings.from))?;
-    let mut builder = Message::builder().from(from).subject(subject);
+    let mut builder = Email::builder().from(from).subject(subject);
     let mut any = false;
     for address in to.split(',').map(str::trim).filter(|a| !a.is_empty()) {
         let mailbox: Mailbox = address.parse().map_err(|e| format!("`{address}` is not an email address: {e}"))?;

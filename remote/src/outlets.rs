@@ -6,12 +6,12 @@
 use std::sync::{Arc, OnceLock};
 
 use remote::hub::Hub;
-use remote_core::hosts::{Notice, Outlets};
+use remote_core::hosts::{Message, Outlets};
 use remote_core::pretty::View;
 use remote_core::report::Report;
 use remote_core::stocks::{Sample, Shape};
 
-use crate::notify::Sender;
+use crate::outbox::Outbox;
 
 /// What `pretty` and `table` do with a report in this process.
 type Show = dyn Fn(&Report, View) + Send + Sync;
@@ -22,13 +22,13 @@ pub struct HostOutlets {
     /// Where `collect` and `publish` send samples: set once, when the live host starts its hub.
     hub: OnceLock<Arc<Hub>>,
     /// Where `email` and `webhook` send runs.
-    notifier: Arc<Sender>,
+    outbox: Arc<Outbox>,
 }
 
 impl HostOutlets {
-    /// Reports go to `show`, notices to `notifier`; samples nowhere until [`Self::use_hub`].
-    pub fn new(show: impl Fn(&Report, View) + Send + Sync + 'static, notifier: Arc<Sender>) -> Self {
-        HostOutlets { show: Box::new(show), hub: OnceLock::new(), notifier }
+    /// Reports go to `show`, email and webhook posts to `outbox`; samples nowhere until [`Self::use_hub`].
+    pub fn new(show: impl Fn(&Report, View) + Send + Sync + 'static, outbox: Arc<Outbox>) -> Self {
+        HostOutlets { show: Box::new(show), hub: OnceLock::new(), outbox }
     }
 
     /// Sends the samples of `collect` and `publish` to `hub` from now on (once; later calls are ignored).
@@ -54,7 +54,7 @@ impl Outlets for HostOutlets {
         }
     }
 
-    fn notify(&self, report: &Report, notice: &Notice<'_>, dry_run: bool) -> Result<String, String> {
-        self.notifier.notify(report, notice, dry_run)
+    fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
+        self.outbox.notify(report, message, dry_run)
     }
 }

@@ -84,7 +84,7 @@ pub fn parse(line: &str) -> Result<PromptCommand<'_>, String> {
         ["go"] => PromptCommand::Go,
         ["stream", ..] => PromptCommand::Stream(line["stream".len()..].trim()),
         ["check", ..] => PromptCommand::Check(line["check".len()..].trim()),
-        _ => match crate::pipelines::named_call(line) {
+        _ => match crate::session::named_call(line) {
             Some((name, group)) => PromptCommand::Named { name, group },
             None => PromptCommand::Expression(line),
         },
