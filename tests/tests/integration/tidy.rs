@@ -165,3 +165,90 @@ fn no_crate_has_modules_that_import_each_other_in_a_circle() {
     assert!(checked >= 10, "found only {checked} crates under {}", root.display());
     assert!(found.is_empty(), "these modules import each other in a circle: {found:#?}");
 }
+
+/// Whether the module path `path` (`remote_core::memory`, `remote_std::prelude::Field`) names something that exists
+/// under the workspace `root`: each segment a module file (or an inline `mod`), the last one possibly an item
+/// that its module defines or re-exports.
+fn path_exists(root: &Path, path: &str) -> bool {
+    let mut segments = path.split("::");
+    let Some(krate) = segments.next() else { return false };
+    let folder = root.join(krate.replace('_', "-"));
+    let src = folder.join("src");
+    let mut file = if src.join("lib.rs").is_file() { src.join("lib.rs") } else { src.join("main.rs") };
+    let mut dir = src;
+    for segment in segments {
+        let candidates = [dir.join(format!("{segment}.rs")), dir.join(segment).join("mod.rs")];
+        if let Some(next) = candidates.iter().find(|c| c.is_file()) {
+            file = next.clone();
+            dir = dir.join(segment);
+            continue;
+        }
+        // Not a module of its own: an item, or an inline module, of the module read so far.
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let defined = ["struct", "enum", "trait", "fn", "type", "const", "static", "mod"]
+            .iter()
+            .any(|kind| text.contains(&format!("{kind} {segment}")));
+        let reexported = text.lines().any(|line| line.trim_start().starts_with("pub use") && line.contains(segment));
+        return defined || reexported;
+    }
+    true
+}
+
+#[test]
+fn architecture_md_names_only_what_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    assert!(text.chars().count() <= 25_000, "ARCHITECTURE.md has {} characters; keep it to 25,000", text.chars().count());
+    let crates: Vec<String> = std::fs::read_dir(root)
+        .expect("the workspace root")
+        .flatten()
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().replace('-', "_"))
+        .collect();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    // Code spans only: `remote_core::memory`, `remote-std/src/model.rs`, and the crates of the `### ` headings.
+    for (index, span) in text.split('`').enumerate() {
+        if index % 2 == 0 || span.contains(' ') {
+            continue;
+        }
+        if let Some((first, _)) = span.split_once("::")
+            && crates.iter().any(|c| c == first)
+        {
+            checked += 1;
+            if !path_exists(root, span) {
+                missing.push(span.to_string());
+            }
+        } else if span.contains('/') && !span.starts_with('/') && !span.starts_with("../") && !span.contains('*') {
+            let first = span.split('/').next().unwrap_or_default().replace('-', "_");
+            if crates.iter().any(|c| *c == first) || span.starts_with("scripts/") || span.starts_with(".ci/") {
+                checked += 1;
+                if !root.join(span).exists() {
+                    missing.push(span.to_string());
+                }
+            }
+        }
+    }
+    for line in text.lines().filter(|l| l.starts_with("### ")) {
+        for name in line.split('`').skip(1).step_by(2) {
+            checked += 1;
+            if !root.join(name).join("Cargo.toml").is_file() {
+                missing.push(format!("crate {name}"));
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} names were checked: has the file's form changed?");
+    assert!(missing.is_empty(), "ARCHITECTURE.md names what does not exist: {missing:#?}");
+}
+
+#[test]
+fn a_path_exists_when_its_modules_or_item_do() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let check = |path: &str, expected: bool| assert_eq!(path_exists(root, path), expected, "{path}");
+    check("remote_core::memory", true);
+    check("remote_core::memory::MemoryWorld", true);
+    check("remote_core::Driver", true);
+    check("remote_core::nothing_here", false);
+    check("remote_ssh::world::SessionWorld", true);
+    check("remote_core::ssh_config", false);
+}
