@@ -23,7 +23,7 @@ use linkme::distributed_slice;
 
 use crate::hosts::Hosts;
 use crate::run::{On, Run};
-use crate::value::{Predicate, Type, Value};
+use crate::value::{ArgumentError, Predicate, Type, Value};
 
 /// What kind of thing a name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,11 +128,11 @@ pub enum Invoke {
     /// `fn(hs: &Hosts) -> Run`.
     Pipeline(fn(&Hosts) -> Run),
     /// `fn(on: impl Into<On>, args…) -> Run`.
-    Operation(fn(On, Vec<Value>) -> Result<Run, String>),
+    Operation(fn(On, Vec<Value>) -> Result<Run, ArgumentError>),
     /// `fn(run: Run, args…) -> Run`.
-    Step(fn(Run, Vec<Value>) -> Result<Run, String>),
+    Step(fn(Run, Vec<Value>) -> Result<Run, ArgumentError>),
     /// `fn(&HostResult) -> bool`, or `fn(args…) -> impl Fn(&HostResult) -> bool`.
-    Predicate(fn(Vec<Value>) -> Result<Predicate, String>),
+    Predicate(fn(Vec<Value>) -> Result<Predicate, ArgumentError>),
     /// `fn(hs: &Hosts) -> Vec<JobSpec>`.
     JobSet(fn(&Hosts) -> Vec<JobSpec>),
 }
@@ -268,14 +268,59 @@ impl Call {
     }
 }
 
+/// Why a declared function of ops (or a built-in) gave no result. It crosses the hot-reload boundary as owned
+/// data, so nothing in it points into a library that a reload unloads.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// It panicked: where (when the panic hook saw it) and with what message.
+    #[error("panicked{}: {message}", at.as_ref().map(|at| format!(" at {at}")).unwrap_or_default())]
+    Panicked {
+        /// `file:line:column` of the panic.
+        at: Option<String>,
+        /// The panic's message.
+        message: String,
+    },
+    /// The library exports nothing of this kind and name.
+    #[error("ops exports no {kind} called `{name}`")]
+    NotExported {
+        /// What was asked for.
+        kind: Kind,
+        /// Its name.
+        name: String,
+    },
+    /// A declaration whose adapter does not fit its kind: a bug of the attribute.
+    #[error("`{name}` is declared as a {kind} with the wrong shape")]
+    WrongShape {
+        /// What it was called as.
+        kind: Kind,
+        /// Its name.
+        name: String,
+    },
+    /// A reload removed it after the line naming it was checked.
+    #[error("`{name}` was removed from ops by a reload; put it back in ops/src and save, or see `list`")]
+    Removed {
+        /// Its name.
+        name: String,
+    },
+    /// An argument did not fit its parameter.
+    #[error(transparent)]
+    Argument(#[from] ArgumentError),
+    /// No library can take the call now: none is loaded, or it failed to load, or lacks an entry point.
+    #[error("{why}")]
+    Unavailable {
+        /// Why, in words.
+        why: String,
+    },
+}
+
 /// A library of pipelines: `ops`, linked statically or hot-reloaded.
 pub trait Library: Send + Sync {
     /// Its pipelines, steps and job sets, in the order written.
     fn catalog(&self) -> Vec<Export>;
     /// Runs one export; a panic inside becomes an `Err`, never an abort of the host.
-    fn invoke(&self, call: Call) -> Result<Run, String>;
+    fn invoke(&self, call: Call) -> Result<Run, CallError>;
     /// The jobs of job set `name` for `hosts`; a panic inside becomes an `Err`.
-    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String>;
+    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError>;
     /// Names it exported earlier and no longer does (after a reload), so that calling one says so.
     fn removed(&self) -> Vec<String> {
         Vec::new()
@@ -291,11 +336,11 @@ impl Library for Linked {
         library_catalog()
     }
 
-    fn invoke(&self, call: Call) -> Result<Run, String> {
+    fn invoke(&self, call: Call) -> Result<Run, CallError> {
         library_invoke(call)
     }
 
-    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError> {
         library_jobs(name, hosts)
     }
 }
@@ -310,28 +355,28 @@ fn library_catalog() -> Vec<Export> {
 }
 
 /// Runs the pipeline or step `call` names, from the declarations outside remote-core; a panic comes back as an error.
-fn library_invoke(call: Call) -> Result<Run, String> {
+fn library_invoke(call: Call) -> Result<Run, CallError> {
     let wanted = match &call {
         Call::Pipeline { .. } => Kind::Pipeline,
         Call::Step { .. } => Kind::Step,
     };
     let Some(declared) = declared().into_iter().find(|d| !d.is_builtin() && d.kind == wanted && d.name == call.name()) else {
-        return Err(format!("ops exports no {wanted} called `{}`", call.name()));
+        return Err(CallError::NotExported { kind: wanted, name: call.name().to_string() });
     };
     guard(move || match (declared.invoke, call) {
         (Invoke::Pipeline(pipeline), Call::Pipeline { hosts, .. }) => Ok(pipeline(&hosts)),
-        (Invoke::Step(step), Call::Step { run, args, .. }) => step(run, args),
-        _ => Err(format!("`{}` is declared as a {wanted} with the wrong shape", declared.name)),
+        (Invoke::Step(step), Call::Step { run, args, .. }) => Ok(step(run, args)?),
+        _ => Err(CallError::WrongShape { kind: wanted, name: declared.name.to_string() }),
     })
 }
 
 /// The jobs of the job set `name` declared outside remote-core, for `hosts`; a panic comes back as an error.
-fn library_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+fn library_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError> {
     let Some(declared) = declared().into_iter().find(|d| !d.is_builtin() && d.kind == Kind::JobSet && d.name == name) else {
-        return Err(format!("ops exports no job set called `{name}`"));
+        return Err(CallError::NotExported { kind: Kind::JobSet, name: name.to_string() });
     };
     let Invoke::JobSet(jobs) = declared.invoke else {
-        return Err(format!("`{name}` is declared as a job set with the wrong shape"));
+        return Err(CallError::WrongShape { kind: Kind::JobSet, name: name.to_string() });
     };
     guard(|| Ok(jobs(&hosts)))
 }
@@ -361,13 +406,13 @@ pub fn remote_ops_catalog() -> Vec<Export> {
 
 /// Entry point of a loaded `ops` library: runs one export. Called only after the stamps matched.
 #[unsafe(no_mangle)]
-pub fn remote_ops_invoke(call: Call) -> Result<Run, String> {
+pub fn remote_ops_invoke(call: Call) -> Result<Run, CallError> {
     library_invoke(call)
 }
 
 /// Entry point of a loaded `ops` library: the jobs of one job set. Called only after the stamps matched.
 #[unsafe(no_mangle)]
-pub fn remote_ops_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+pub fn remote_ops_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError> {
     library_jobs(name, hosts)
 }
 
@@ -411,7 +456,7 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// Runs `body`, turning a panic into an error message with its location. Every entry point into
 /// declared code goes through it, inside the library, because a panic unwinding out of a dynamic
 /// library would abort the host.
-pub fn guard<T>(body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub fn guard<T>(body: impl FnOnce() -> Result<T, CallError>) -> Result<T, CallError> {
     install_hook();
     let outer = GUARDED.replace(true);
     PANICKED_AT.set(None);
@@ -419,10 +464,7 @@ pub fn guard<T>(body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     GUARDED.set(outer);
     result.unwrap_or_else(|panic| {
         let message = panic_message(panic.as_ref());
-        match PANICKED_AT.take() {
-            Some(at) => Err(format!("panicked at {at}: {message}")),
-            None => Err(format!("panicked: {message}")),
-        }
+        Err(CallError::Panicked { at: PANICKED_AT.take().map(|at| at.to_string()), message })
     })
 }
 
@@ -432,12 +474,12 @@ mod tests {
 
     #[test]
     fn a_panic_inside_an_export_comes_back_as_an_error_with_its_location() {
-        let text: Result<Run, String> = guard(|| panic!("step blew up"));
-        let text = text.err().unwrap();
+        let text: Result<Run, CallError> = guard(|| panic!("step blew up"));
+        let text = text.err().unwrap().to_string();
         assert!(text.starts_with("panicked at remote-core/src/catalog.rs:"), "{text}");
         assert!(text.ends_with(": step blew up"), "{text}");
-        let formatted: Result<Run, String> = guard(|| panic!("{} hosts", 3));
-        assert!(formatted.err().unwrap().ends_with(": 3 hosts"));
+        let formatted: Result<Run, CallError> = guard(|| panic!("{} hosts", 3));
+        assert!(formatted.err().unwrap().to_string().ends_with(": 3 hosts"));
     }
 
     #[test]
@@ -446,6 +488,28 @@ mod tests {
         check(" Lists `/`\n on every host.\n\n More detail.\n", "Lists `/` on every host.");
         check("\n One line.", "One line.");
         check("", "");
+    }
+
+    #[test]
+    fn call_errors_say_what_happened_in_words() {
+        let check = |error: CallError, expected: &str| assert_eq!(error.to_string(), expected);
+        check(
+            CallError::Panicked { at: Some("ops/src/lib.rs:3:5".into()), message: "boom".into() },
+            "panicked at ops/src/lib.rs:3:5: boom",
+        );
+        check(CallError::Panicked { at: None, message: "boom".into() }, "panicked: boom");
+        check(CallError::NotExported { kind: Kind::Pipeline, name: "listng".into() }, "ops exports no pipeline called `listng`");
+        check(
+            CallError::WrongShape { kind: Kind::JobSet, name: "jobs".into() },
+            "`jobs` is declared as a job set with the wrong shape",
+        );
+        check(
+            CallError::Removed { name: "root_df".into() },
+            "`root_df` was removed from ops by a reload; put it back in ops/src and save, or see `list`",
+        );
+        let argument = ArgumentError::Missing { parameter: "target".into(), expected: Type::Str };
+        check(CallError::from(argument), "parameter `target` is missing (a string)");
+        check(CallError::Unavailable { why: "no ops library is loaded".into() }, "no ops library is loaded");
     }
 
     #[test]

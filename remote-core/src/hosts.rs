@@ -40,6 +40,10 @@ pub trait World: Send + Sync {
     }
 }
 
+/// Why a message (an email, a webhook post) was not sent, as the host's outbox says it: its reasons are the SMTP
+/// and HTTP libraries' and the inventory's, which the model does not know.
+pub type SendError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Where results leave the model in the host process: shown on the terminal, kept in the history, sent to the
 /// hub, mailed or posted. The host binary implements it; the transport never sees it.
 pub trait Outlets: Send + Sync {
@@ -55,9 +59,9 @@ pub trait Outlets: Send + Sync {
     }
     /// Sends `report` on as `message` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
     /// why not; in a dry run (`dry_run`) nothing is sent. By default nothing can be sent.
-    fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
+    fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, SendError> {
         let _ = (report, message, dry_run);
-        Err("this command cannot send notices".into())
+        Err("this command cannot send email or webhook posts".into())
     }
 }
 
@@ -113,7 +117,7 @@ impl Driver {
     }
 
     /// Sends `report` on as `message` says (`email`, `webhook`); nothing is sent in a dry run.
-    pub fn notify(&self, report: &Report, message: &Message<'_>) -> Result<String, String> {
+    pub fn notify(&self, report: &Report, message: &Message<'_>) -> Result<String, SendError> {
         self.outlets.notify(report, message, self.checking())
     }
 }

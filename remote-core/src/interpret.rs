@@ -5,7 +5,7 @@ use std::fmt;
 
 use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
-use crate::catalog::{Call, Invoke, Library, guard};
+use crate::catalog::{Call, CallError, Invoke, Library, guard};
 use crate::hosts::{Driver, Hosts};
 use crate::registry::{Callable, Entry, Kind, Registry};
 use crate::report::HostError;
@@ -425,7 +425,7 @@ fn predicate(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &
         return Err(EvalError::new(format!("`{name}` is not a predicate"), name_at));
     };
     let values = arguments(entry, at, args, context)?;
-    make(values).map(Value::Predicate).map_err(|message| EvalError::new(message, at))
+    make(values).map(Value::Predicate).map_err(|error| EvalError::new(error.to_string(), at))
 }
 
 /// Runs checked steps in order, threading the run.
@@ -446,20 +446,21 @@ fn execute(calls: Vec<Resolved>, context: &Context) -> Run {
 fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
     let refuse = |on: On, cause: String| on.refuse(&entry.name, HostError::Library { cause });
     // A built-in that fails as a whole is a bug of remote's, reported as one.
-    let bug = |on: On, cause: String| on.refuse(&entry.name, HostError::Internal { cause: format!("`{}` {cause}", entry.name) });
+    let bug =
+        |on: On, error: CallError| on.refuse(&entry.name, HostError::Internal { cause: format!("`{}` {error}", entry.name) });
     match (entry.callable, on) {
         // Built-ins run under the same guard as ops: a bug in a parser must fail the step's hosts, not end the prompt.
         (Callable::Builtin(Invoke::Operation(operation)), on) => {
             let fallback = on.skeleton();
-            guard(|| operation(on, args)).unwrap_or_else(|cause| bug(fallback, cause))
+            guard(|| Ok(operation(on, args)?)).unwrap_or_else(|error| bug(fallback, error))
         }
         (Callable::Builtin(Invoke::Step(step)), On::After(run)) => {
             let fallback = run.skeleton();
-            guard(|| step(run, args)).unwrap_or_else(|cause| bug(On::After(fallback), cause))
+            guard(|| Ok(step(run, args)?)).unwrap_or_else(|error| bug(On::After(fallback), error))
         }
         (Callable::Builtin(Invoke::Pipeline(pipeline)), On::Hosts(hosts)) => {
             let fallback = On::Hosts(hosts.clone());
-            guard(|| Ok(pipeline(&hosts))).unwrap_or_else(|cause| bug(fallback, cause))
+            guard(|| Ok(pipeline(&hosts))).unwrap_or_else(|error| bug(fallback, error))
         }
         (Callable::Library, On::Hosts(hosts)) => {
             library(context, Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() }, On::Hosts(hosts))
@@ -477,9 +478,9 @@ fn library(context: &Context, call: Call, on: On) -> Run {
     let name = call.name().to_string();
     let result = match context.library {
         Some(library) => library.invoke(call),
-        None => Err("no ops library is loaded".into()),
+        None => Err(CallError::Unavailable { why: "no ops library is loaded".into() }),
     };
-    result.unwrap_or_else(|cause| on.refuse(&name, HostError::Library { cause }))
+    result.unwrap_or_else(|error| on.refuse(&name, HostError::Library { cause: error.to_string() }))
 }
 
 #[cfg(test)]

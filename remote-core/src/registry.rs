@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 
-use crate::catalog::{self, Export, Invoke, Library};
+use crate::catalog::{self, CallError, Export, Invoke, Library};
 use crate::fields::{self, Select};
 
 pub use crate::catalog::{Kind, Param};
@@ -11,7 +11,7 @@ pub use crate::catalog::{Kind, Param};
 /// What to say of `name` once a reload removed it from ops: the same words whether the name was checked before
 /// the reload or called after it, so that a job failing for that reason is told once.
 pub fn removed_message(name: &str) -> String {
-    format!("`{name}` was removed from ops by a reload; put it back in ops/src and save, or see `list`")
+    CallError::Removed { name: name.to_string() }.to_string()
 }
 
 /// How the interpreter calls an entry.

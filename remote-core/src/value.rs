@@ -100,13 +100,38 @@ pub trait FromValue: Sized {
     const TYPE: Type;
     /// Converts the evaluated argument (already type-checked by the interpreter; `parameter` names it in
     /// the error when it is not).
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String>;
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, ArgumentError>;
 }
 
-fn wrong(parameter: &str, expected: Type, value: Option<Value>) -> String {
+/// A value that does not fit the parameter it was passed to. The interpreter checks types before it calls, so
+/// this is a caller's bug (or a library built against another catalog), said in words rather than a panic.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ArgumentError {
+    /// A value of another type.
+    #[error("parameter `{parameter}` wants a {expected}, got {found}")]
+    WrongType {
+        /// The parameter's name.
+        parameter: String,
+        /// What it takes.
+        expected: Type,
+        /// What it was given, as Rust's `Debug` shows it.
+        found: String,
+    },
+    /// No value at all.
+    #[error("parameter `{parameter}` is missing (a {expected})")]
+    Missing {
+        /// The parameter's name.
+        parameter: String,
+        /// What it takes.
+        expected: Type,
+    },
+}
+
+fn wrong(parameter: &str, expected: Type, value: Option<Value>) -> ArgumentError {
+    let parameter = parameter.to_string();
     match value {
-        Some(value) => format!("parameter `{parameter}` wants a {expected}, got {value:?}"),
-        None => format!("parameter `{parameter}` is missing (a {expected})"),
+        Some(value) => ArgumentError::WrongType { parameter, expected, found: format!("{value:?}") },
+        None => ArgumentError::Missing { parameter, expected },
     }
 }
 
@@ -115,7 +140,7 @@ macro_rules! from_value {
     ($($ty:ty => $variant:ident as $kind:ident),* $(,)?) => {$(
         impl FromValue for $ty {
             const TYPE: Type = Type::$kind;
-            fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+            fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, ArgumentError> {
                 match value {
                     Some(Value::$variant(inner)) => Ok(inner),
                     other => Err(wrong(parameter, Self::TYPE, other)),
@@ -137,7 +162,7 @@ from_value!(
 /// A number: a whole number is accepted too.
 impl FromValue for f64 {
     const TYPE: Type = Type::Float;
-    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, String> {
+    fn from_value(value: Option<Value>, parameter: &str) -> Result<Self, ArgumentError> {
         match value {
             Some(Value::Float(number)) => Ok(number),
             Some(Value::Int(number)) => Ok(number as f64),

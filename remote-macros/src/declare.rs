@@ -297,7 +297,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
                     fn __remote_adapter(
                         __remote_first: #first,
                         __remote_args: ::std::vec::Vec<#core::value::Value>,
-                    ) -> ::core::result::Result<#core::Run, ::std::string::String> {
+                    ) -> ::core::result::Result<#core::Run, #core::value::ArgumentError> {
                         #[allow(unused_mut, unused_variables)]
                         let mut __remote_args = __remote_args.into_iter();
                         #(#conversions)*
@@ -319,7 +319,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
                 quote! {{
                     fn __remote_adapter(
                         __remote_args: ::std::vec::Vec<#core::value::Value>,
-                    ) -> ::core::result::Result<#core::value::Predicate, ::std::string::String> {
+                    ) -> ::core::result::Result<#core::value::Predicate, #core::value::ArgumentError> {
                         #[allow(unused_variables)]
                         let __remote_described = #core::value::describe_call(#name_text, &__remote_args);
                         #[allow(unused_mut, unused_variables)]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use hot_lib_reloader::LibReloader;
 use notify::{RecursiveMode, Watcher};
-use remote_core::catalog::{self, Call, Export, JobSpec, Kind, Library};
+use remote_core::catalog::{self, Call, CallError, Export, JobSpec, Kind, Library};
 use remote_core::{Hosts, Run};
 use serde_json::Value;
 
@@ -236,8 +236,8 @@ enum Reloaded {
     Refused(String),
 }
 
-type InvokeFn = fn(Call) -> Result<Run, String>;
-type JobsFn = fn(&str, Hosts) -> Result<Vec<JobSpec>, String>;
+type InvokeFn = fn(Call) -> Result<Run, CallError>;
+type JobsFn = fn(&str, Hosts) -> Result<Vec<JobSpec>, CallError>;
 type CatalogFn = fn() -> Vec<Export>;
 type AbiFn = extern "C" fn() -> *const std::ffi::c_char;
 
@@ -342,33 +342,33 @@ impl Library for HotOps {
         self.listing.lock().unwrap_or_else(PoisonError::into_inner).catalog.clone()
     }
 
-    fn invoke(&self, call: Call) -> Result<Run, String> {
+    fn invoke(&self, call: Call) -> Result<Run, CallError> {
         // Held for the whole call: a reload waits until the code it would unload has returned.
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(why) = &state.broken {
-            return Err(why.clone());
+            return Err(CallError::Unavailable { why: why.clone() });
         }
         // A line checked against the library before a reload, and called after it: the name may be gone.
         {
             let listing = self.listing.lock().unwrap_or_else(PoisonError::into_inner);
             if listing.removed.contains(call.name()) && listing.catalog.iter().all(|e| e.name != call.name()) {
-                return Err(remote_core::registry::removed_message(call.name()));
+                return Err(CallError::Removed { name: call.name().to_string() });
             }
         }
         // SAFETY: the stamp was checked when this library was loaded (see `entry_catalog`).
         let invoke = unsafe { state.reloader.get_symbol::<InvokeFn>(b"remote_ops_invoke\0") }
-            .map_err(|err| format!("the loaded ops library has no remote_ops_invoke: {err}"))?;
+            .map_err(|err| CallError::Unavailable { why: format!("the loaded ops library has no remote_ops_invoke: {err}") })?;
         invoke(call)
     }
 
-    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, String> {
+    fn jobs(&self, name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(why) = &state.broken {
-            return Err(why.clone());
+            return Err(CallError::Unavailable { why: why.clone() });
         }
         // SAFETY: the stamp was checked when this library was loaded (see `entry_catalog`).
         let jobs = unsafe { state.reloader.get_symbol::<JobsFn>(b"remote_ops_jobs\0") }
-            .map_err(|err| format!("the loaded ops library has no remote_ops_jobs: {err}"))?;
+            .map_err(|err| CallError::Unavailable { why: format!("the loaded ops library has no remote_ops_jobs: {err}") })?;
         jobs(name, hosts)
     }
 

@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use remote::hub::Hub;
-use remote_core::hosts::{Message, Outlets};
+use remote_core::hosts::{Message, Outlets, SendError};
 use remote_core::pretty::View;
 use remote_core::report::Report;
 use remote_core::stocks::{Sample, Shape};
@@ -54,7 +54,7 @@ impl Outlets for HostOutlets {
         }
     }
 
-    fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
-        self.outbox.notify(report, message, dry_run)
+    fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, SendError> {
+        Ok(self.outbox.notify(report, message, dry_run)?)
     }
 }

@@ -240,7 +240,7 @@ impl Session {
         let run = self
             .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
-            .unwrap_or_else(|cause| On::Hosts(hosts).refuse(name, HostError::Library { cause }));
+            .unwrap_or_else(|error| On::Hosts(hosts).refuse(name, HostError::Library { cause: error.to_string() }));
         self.remember(lane, &format!("{name} {}", group.name), &run);
         Ok(run)
     }
@@ -306,7 +306,7 @@ impl Session {
     pub fn job_set(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Vec<remote_core::catalog::JobSpec>, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.jobs.driver());
-        self.library.jobs(name, hosts)
+        self.library.jobs(name, hosts).map_err(|error| error.to_string())
     }
 
     /// Kills the commands of the jobs' runs still going (as a timeout would), saying `cause`.
