@@ -8,13 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let mut digest = Fnv::default();
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(&rustc).arg("-vV").output().map(|o| o.stdout).unwrap_or_default();
     digest.add(b"rustc", &version);
     // Profile settings and flags that change code generation or layout.
-    for variable in ["PROFILE", "OPT_LEVEL", "DEBUG", "TARGET", "CARGO_ENCODED_RUSTFLAGS", "CARGO_CFG_PANIC"] {
+    for variable in ["PROFILE", "OPT_LEVEL", "DEBUG", "TARGET", "CARGO_ENCODED_RUSTFLAGS", "CARGO_CFG_PANIC"]
+    {
         digest.add(variable.as_bytes(), std::env::var(variable).unwrap_or_default().as_bytes());
     }
     let mut files = Vec::new();
@@ -71,7 +73,9 @@ impl Default for Fnv {
 
 impl Fnv {
     fn add(&mut self, name: &[u8], value: &[u8]) {
-        for part in [&(name.len() as u64).to_le_bytes()[..], name, &(value.len() as u64).to_le_bytes()[..], value] {
+        for part in
+            [&(name.len() as u64).to_le_bytes()[..], name, &(value.len() as u64).to_le_bytes()[..], value]
+        {
             for byte in part {
                 self.0 ^= u64::from(*byte);
                 self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);

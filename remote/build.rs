@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let name = |n: usize| out.ancestors().nth(n).and_then(|p| p.file_name()).map(|f| f.to_string_lossy().into_owned());
+    let name = |n: usize| {
+        out.ancestors().nth(n).and_then(|p| p.file_name()).map(|f| f.to_string_lossy().into_owned())
+    };
     let profile_dir = name(3).unwrap_or_else(|| "debug".into());
     // The dev profile's folder is `debug`; every other profile's folder is its own name.
     let profile = if profile_dir == "debug" { "dev".to_string() } else { profile_dir };

@@ -1,6 +1,7 @@
-//! The history store under a fleet's samples: 1,000 hosts × 6 stocks every 5 s over a simulated span, handed to
-//! the writer as fast as it takes them, against the size cap. Says the bytes a sample takes on disk, the longest
-//! a prune or vacuum step held the writer (the bound: 50 ms), and the file's size once at the cap.
+//! The history store under a fleet's samples: 1,000 hosts × 6 stocks every 5 s over a simulated span, handed
+//! to the writer as fast as it takes them, against the size cap. Says the bytes a sample takes on disk, the
+//! longest a prune or vacuum step held the writer (the bound: 50 ms), and the file's size once at the
+//! cap.
 //!
 //! Run: `cargo build --release -p bench && ./target/release/bench --history 24` (simulated hours), with
 //! `--history-cap 256MiB` for another cap than the default 1 GiB.
@@ -24,8 +25,8 @@ const STOCKS: [(&str, &str, &str); 6] = [
 ];
 /// Seconds between two ticks of the jobs.
 const TICK_S: i64 = 5;
-/// Ticks handed over between two waits for the writer: its queue drops rather than stall a run, and a benchmark
-/// that outran it would measure drops.
+/// Ticks handed over between two waits for the writer: its queue drops rather than stall a run, and a
+/// benchmark that outran it would measure drops.
 const TICKS_PER_FLUSH: i64 = 20;
 
 /// One simulated span written into a fresh history under `cap`; what it measured.

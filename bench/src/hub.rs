@@ -1,13 +1,14 @@
-//! Stock hub benchmark (issue 17): 5 viewers and 1,000 samples a second, then the same with one viewer stalled.
+//! Stock hub benchmark (issue 17): 5 viewers and 1,000 samples a second, then the same with one viewer
+//! stalled.
 //!
 //! Run: `cargo build --release -p bench && ./target/release/bench --hub 60`. One process: the `Hub` of
-//! `remote live` served on 127.0.0.1 by a tokio runtime of 2 workers; 5 viewers, each on its own thread, reading
-//! `GET /stream` over a plain `TcpStream` (chunked framing undone, server-sent events parsed, the samples of
-//! every `batch` counted); a publisher thread calling `publish` 10 times a second with 100 samples (20 hosts ×
-//! 5 fields) on a fixed schedule, timing each call. Phase A runs with the 5 viewers; phase B with the same 5 and
-//! a sixth that sends its request and never reads its socket. Publishing starts only once every viewer is
-//! subscribed, and each phase ends with a marker batch every reading viewer must see, so a viewer that keeps up
-//! must have counted every sample of the phase.
+//! `remote live` served on 127.0.0.1 by a tokio runtime of 2 workers; 5 viewers, each on its own thread,
+//! reading `GET /stream` over a plain `TcpStream` (chunked framing undone, server-sent events parsed, the
+//! samples of every `batch` counted); a publisher thread calling `publish` 10 times a second with 100 samples
+//! (20 hosts × 5 fields) on a fixed schedule, timing each call. Phase A runs with the 5 viewers; phase B with
+//! the same 5 and a sixth that sends its request and never reads its socket. Publishing starts only once
+//! every viewer is subscribed, and each phase ends with a marker batch every reading viewer must see, so a
+//! viewer that keeps up must have counted every sample of the phase.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -73,9 +74,12 @@ struct Phase {
 
 /// Runs phase A and phase B for `seconds` each and prints their table.
 pub fn run(seconds: u64) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let hub = Hub::default();
-    let address = hub.serve(SocketAddr::from(([127, 0, 0, 1], 0)), runtime.handle()).expect("serve the hub on loopback");
+    let address = hub
+        .serve(SocketAddr::from(([127, 0, 0, 1], 0)), runtime.handle())
+        .expect("serve the hub on loopback");
     eprintln!("bench: hub on {address}, {READING_VIEWERS} viewers, {seconds} s a phase");
     let (tell, heard) = channel();
     let mut viewers = Vec::new();
@@ -105,14 +109,21 @@ pub fn run(seconds: u64) {
     report(&phases, stalled_tally, seconds);
 }
 
-/// Publishes one phase on the publisher thread, then its end marker, and waits for every reading viewer to read it.
+/// Publishes one phase on the publisher thread, then its end marker, and waits for every reading viewer to
+/// read it.
 fn run_phase(hub: &Hub, seconds: u64, phase: usize, heard: &Receiver<(usize, Heard)>) -> Phase {
     eprintln!("bench: phase {}", PHASES[phase]);
     let publisher = hub.clone();
     let thread = std::thread::Builder::new().name("publisher".into());
     let calls = thread.spawn(move || publish_for(&publisher, seconds)).expect("publisher thread").join();
     let calls = calls.expect("the publisher panicked");
-    let marker = Sample { field: "phase".into(), host: "bench".into(), item: PHASES[phase].into(), at_ms: now_ms(), value: 0.0 };
+    let marker = Sample {
+        field: "phase".into(),
+        host: "bench".into(),
+        item: PHASES[phase].into(),
+        at_ms: now_ms(),
+        value: 0.0,
+    };
     let ended = Instant::now();
     hub.publish(END_STOCK, Shape::default(), &[marker]);
     let ids: Vec<usize> = (0..READING_VIEWERS).collect();
@@ -169,7 +180,8 @@ fn context_switches() -> (i64, i64) {
 fn request_stream(address: SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(address).expect("connect to the hub");
     stream.set_read_timeout(Some(READ_TIMEOUT)).expect("read timeout");
-    write!(stream, "GET /stream HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n").expect("send the request");
+    write!(stream, "GET /stream HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n")
+        .expect("send the request");
     stream
 }
 
@@ -184,8 +196,11 @@ fn read_stream(stream: TcpStream, first_phase: usize, id: usize, tell: Sender<(u
 
 fn read_events(stream: TcpStream, first_phase: usize, tell: impl Fn(Heard)) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
-    let mut lines: Box<dyn BufRead> =
-        if read_head(&mut reader)? { Box::new(BufReader::new(Chunked { inner: reader, left: 0 })) } else { Box::new(reader) };
+    let mut lines: Box<dyn BufRead> = if read_head(&mut reader)? {
+        Box::new(BufReader::new(Chunked { inner: reader, left: 0 }))
+    } else {
+        Box::new(reader)
+    };
     let (mut phase, mut tally) = (first_phase, Tally::default());
     let (mut line, mut event, mut data) = (String::new(), String::new(), String::new());
     loop {
@@ -243,7 +258,10 @@ fn read_head(reader: &mut impl BufRead) -> std::io::Result<bool> {
     while line != "\r\n" {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the response head ended early"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the response head ended early",
+            ));
         }
         let lower = line.to_ascii_lowercase();
         chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
@@ -270,7 +288,8 @@ impl<R: BufRead> Read for Chunked<R> {
                 }
             }
             let hex = size.trim().split(';').next().unwrap_or_default();
-            self.left = usize::from_str_radix(hex, 16).map_err(|_| std::io::Error::other(format!("bad chunk size {hex:?}")))?;
+            self.left = usize::from_str_radix(hex, 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size {hex:?}")))?;
             if self.left == 0 {
                 return Ok(0);
             }
@@ -278,7 +297,10 @@ impl<R: BufRead> Read for Chunked<R> {
         let wanted = buf.len().min(self.left);
         let read = self.inner.read(&mut buf[..wanted])?;
         if read == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the stream ended inside a chunk"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the stream ended inside a chunk",
+            ));
         }
         self.left -= read;
         Ok(read)
@@ -291,15 +313,24 @@ fn wait_subscribed(heard: &Receiver<(usize, Heard)>, viewers: usize) {
     while subscribed < viewers {
         match heard.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok((_, Heard::Subscribed)) => subscribed += 1,
-            Ok((id, Heard::Failed(why))) => panic!("bench: viewer {id} failed before publishing began: {why}"),
+            Ok((id, Heard::Failed(why))) => {
+                panic!("bench: viewer {id} failed before publishing began: {why}")
+            }
             Ok(_) => {}
-            Err(_) => panic!("bench: {subscribed} of {viewers} viewers got their `history` event within {WAIT:?}"),
+            Err(_) => {
+                panic!("bench: {subscribed} of {viewers} viewers got their `history` event within {WAIT:?}")
+            }
         }
     }
 }
 
 /// Waits for each of `ids` to read the end of `phase`: what each received, and when the last one had it.
-fn wait_phase_end(heard: &Receiver<(usize, Heard)>, phase: usize, ids: &[usize], wait: Duration) -> (Vec<Tally>, Instant) {
+fn wait_phase_end(
+    heard: &Receiver<(usize, Heard)>,
+    phase: usize,
+    ids: &[usize],
+    wait: Duration,
+) -> (Vec<Tally>, Instant) {
     let deadline = Instant::now() + wait;
     let mut tallies: Vec<Option<Tally>> = vec![None; ids.len()];
     while tallies.iter().any(Option::is_none) {
@@ -309,11 +340,17 @@ fn wait_phase_end(heard: &Receiver<(usize, Heard)>, phase: usize, ids: &[usize],
                     tallies[slot] = Some(tally);
                 }
             }
-            Ok((id, Heard::Failed(why))) => panic!("bench: viewer {id} failed in phase {}: {why}", PHASES[phase]),
+            Ok((id, Heard::Failed(why))) => {
+                panic!("bench: viewer {id} failed in phase {}: {why}", PHASES[phase])
+            }
             Ok(_) => {}
             Err(_) => {
-                let missing: Vec<usize> = ids.iter().zip(&tallies).filter(|(_, t)| t.is_none()).map(|(i, _)| *i).collect();
-                panic!("bench: viewers {missing:?} did not read the end of phase {} within {wait:?}", PHASES[phase]);
+                let missing: Vec<usize> =
+                    ids.iter().zip(&tallies).filter(|(_, t)| t.is_none()).map(|(i, _)| *i).collect();
+                panic!(
+                    "bench: viewers {missing:?} did not read the end of phase {} within {wait:?}",
+                    PHASES[phase]
+                );
             }
         }
     }
@@ -364,7 +401,12 @@ fn report(phases: &[Phase], stalled: Tally, seconds: u64) {
     println!();
     if let [a, b] = phases {
         let ratio = |p: f64| percentile(&b.calls, p) / percentile(&a.calls, p);
-        println!("- publish latency B / A: p50 {:.2}, p99 {:.2}, max {:.2}", ratio(0.5), ratio(0.99), ratio(1.0));
+        println!(
+            "- publish latency B / A: p50 {:.2}, p99 {:.2}, max {:.2}",
+            ratio(0.5),
+            ratio(0.99),
+            ratio(1.0)
+        );
         println!(
             "- the stalled viewer, read once phase B was over: {} of {} samples, {} dropped notices ({} batches)",
             stalled.samples, b.samples, stalled.dropped_notices, stalled.dropped_batches

@@ -1,14 +1,16 @@
-//! Fan-out benchmark: N real sshd hosts on loopback, `uptime` on all of them, cold and warm, against other tools.
+//! Fan-out benchmark: N real sshd hosts on loopback, `uptime` on all of them, cold and warm, against other
+//! tools.
 //!
-//! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`, and
-//! for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000 --rounds 3`;
-//! for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench --reload 10`;
-//! for the metric operations (`cpu` on warm connections against its interval, see `metrics`): `bench --metrics 20 --rounds 5`;
-//! for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled, see `hub`): `bench --hub 60`;
-//! for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second samples, see `viewer`): `bench --viewer 60`;
-//! for the static CI binary's size and start-up (`remote list`, see `startup`): `bench --startup 200`;
-//! for the history under a fleet's samples (cap, prune pauses, bytes per sample, see `history`): `bench --history 24`.
-//! Every figure comes from one run on one machine, so the ratios compare like with like.
+//! Run: `cargo build --release -p remote -p bench && ./target/release/bench [--hosts 20,200] [--rounds 5]`,
+//! and for one controller against a big fleet (servers on 16 loopback addresses each): `bench --fleet 1000
+//! --rounds 3`; for the live loop (save of an `ops` edit → first call running it, see `reload`): `bench
+//! --reload 10`; for the metric operations (`cpu` on warm connections against its interval, see `metrics`):
+//! `bench --metrics 20 --rounds 5`; for the stock hub (5 viewers, 1,000 samples a second, one viewer stalled,
+//! see `hub`): `bench --hub 60`; for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second
+//! samples, see `viewer`): `bench --viewer 60`; for the static CI binary's size and start-up (`remote list`,
+//! see `startup`): `bench --startup 200`; for the history under a fleet's samples (cap, prune pauses, bytes
+//! per sample, see `history`): `bench --history 24`. Every figure comes from one run on one machine, so the
+//! ratios compare like with like.
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -29,8 +31,9 @@ mod reload;
 mod startup;
 mod viewer;
 
-/// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections cost
-/// in allocations from what the process's resident memory shows (pages, fragmentation, locked crypto buffers).
+/// The system allocator, counting the bytes live on the heap, so that the fleet run can tell what connections
+/// cost in allocations from what the process's resident memory shows (pages, fragmentation, locked crypto
+/// buffers).
 struct CountingAllocator;
 
 static HEAP_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -108,7 +111,9 @@ fn options() -> Options {
     let mut words = args.iter();
     while let Some(word) = words.next() {
         match (word.as_str(), words.next()) {
-            ("--hosts", Some(list)) => options.sizes = list.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+            ("--hosts", Some(list)) => {
+                options.sizes = list.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+            }
             ("--rounds", Some(n)) => options.rounds = n.parse().unwrap_or(5).max(1),
             ("--fleet", Some(n)) => options.fleet = n.parse().ok(),
             ("--baseline", Some(path)) => options.baseline = Some(PathBuf::from(path)),
@@ -136,7 +141,11 @@ fn parse_mib(text: &str) -> u64 {
         Some(number) => (number, 1u64 << 30),
         None => (text.strip_suffix("MiB").unwrap_or(text), 1 << 20),
     };
-    number.trim().parse::<u64>().map(|n| n * unit).unwrap_or_else(|_| panic!("--history-cap {text}: give e.g. 256MiB"))
+    number
+        .trim()
+        .parse::<u64>()
+        .map(|n| n * unit)
+        .unwrap_or_else(|_| panic!("--history-cap {text}: give e.g. 256MiB"))
 }
 
 /// One measured series.
@@ -208,16 +217,29 @@ fn main() {
 
     let inventory = write_inventory(&hosts, &options.sizes, work.path());
     let remote = std::env::current_exe().expect("own path").with_file_name("remote");
-    assert!(remote.exists(), "{} is missing; build it with `cargo build --release -p remote`", remote.display());
+    assert!(
+        remote.exists(),
+        "{} is missing; build it with `cargo build --release -p remote`",
+        remote.display()
+    );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut table = Vec::new();
     for &n in &options.sizes {
         let group = format!("b{n}");
-        let specs = Inventory::load(&inventory).expect("bench inventory").group(&group).expect("group").hosts.clone();
+        let specs =
+            Inventory::load(&inventory).expect("bench inventory").group(&group).expect("group").hosts.clone();
         table.push(measure_command(n, "remote exec (cold, CLI)", options.rounds, || {
             let mut command = Command::new(&remote);
-            command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
+            command.args([
+                "--inventory",
+                inventory.to_str().unwrap_or_default(),
+                "exec",
+                &group,
+                "--",
+                "uptime",
+            ]);
             command
         }));
         // Ten lines at the live prompt: one cold fan-out, then nine over the connections kept open.
@@ -235,12 +257,31 @@ fn main() {
         if let Some(baseline) = &options.baseline {
             table.push(measure_command(n, "remote exec (cold, CLI, baseline)", options.rounds, || {
                 let mut command = Command::new(baseline);
-                command.args(["--inventory", inventory.to_str().unwrap_or_default(), "exec", &group, "--", "uptime"]);
+                command.args([
+                    "--inventory",
+                    inventory.to_str().unwrap_or_default(),
+                    "exec",
+                    &group,
+                    "--",
+                    "uptime",
+                ]);
                 command
             }));
-            table.push(measure_command(n, "remote live, 10 lines (CLI, baseline)", options.rounds, live(baseline.clone())));
+            table.push(measure_command(
+                n,
+                "remote live, 10 lines (CLI, baseline)",
+                options.rounds,
+                live(baseline.clone()),
+            ));
         }
-        table.push(measure_pool(n, "remote pool (cold, in-process)", options.rounds, &runtime, &specs, false));
+        table.push(measure_pool(
+            n,
+            "remote pool (cold, in-process)",
+            options.rounds,
+            &runtime,
+            &specs,
+            false,
+        ));
         table.push(measure_pool(n, "remote pool (warm, in-process)", options.rounds, &runtime, &specs, true));
         for (tool, build) in other_tools(&hosts, n, work.path()) {
             table.push(measure_command(n, tool, options.rounds, build));
@@ -265,7 +306,11 @@ fn start_servers(dir: &Path, addresses: Vec<std::net::SocketAddr>, per_server: u
         detach: false,
     };
     let sandbox = Sandbox::start(&config).unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("bench: {} sshd servers up in {:.1}s", sandbox.servers().len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "bench: {} sshd servers up in {:.1}s",
+        sandbox.servers().len(),
+        started.elapsed().as_secs_f64()
+    );
     sandbox
 }
 
@@ -277,11 +322,14 @@ fn login_user() -> String {
     let exists = Command::new("id").arg(BENCH_USER).output().is_ok_and(|o| o.status.success());
     if !exists {
         eprintln!("bench: creating plain login user `{BENCH_USER}` (shell /bin/sh, no rc files)");
-        let status =
-            Command::new("useradd").args(["--create-home", "--shell", "/bin/sh", BENCH_USER]).status().expect("run useradd");
+        let status = Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/sh", BENCH_USER])
+            .status()
+            .expect("run useradd");
         assert!(status.success(), "useradd {BENCH_USER} failed");
     }
-    // `useradd` locks the account (`!`), which sshd without PAM refuses even for key logins; `*` unlocks it without a password.
+    // `useradd` locks the account (`!`), which sshd without PAM refuses even for key logins; `*` unlocks it
+    // without a password.
     let _ = Command::new("usermod").args(["-p", "*", BENCH_USER]).status();
     BENCH_USER.to_string()
 }
@@ -335,11 +383,18 @@ fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMu
         let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
         cpu += timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime);
         peak_rss_kb = peak_rss_kb.max(usage.ru_maxrss);
-        // A `remote` run that failed fast would look fast: its figures are not figures. Other tools only warn,
-        // as before, since their own quirks are not ours to stop the run for.
+        // A `remote` run that failed fast would look fast: its figures are not figures. Other tools only
+        // warn, as before, since their own quirks are not ours to stop the run for.
         if status != 0 {
-            eprintln!("bench: {tool} failed on {hosts} hosts (wait status {status}):\n{}\n{}", tail(&stdout), tail(&stderr));
-            assert!(!tool.starts_with("remote"), "{tool} failed: the run is stopped rather than report its time");
+            eprintln!(
+                "bench: {tool} failed on {hosts} hosts (wait status {status}):\n{}\n{}",
+                tail(&stdout),
+                tail(&stderr)
+            );
+            assert!(
+                !tool.starts_with("remote"),
+                "{tool} failed: the run is stopped rather than report its time"
+            );
         }
     }
     eprintln!(
@@ -347,7 +402,13 @@ fn measure_command(hosts: usize, tool: &str, rounds: usize, mut build: impl FnMu
         median(&seconds),
         peak_rss_kb as f64 / 1024.0
     );
-    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64, peak_rss_kb }
+    Series {
+        hosts,
+        tool: tool.to_string(),
+        seconds,
+        cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64,
+        peak_rss_kb,
+    }
 }
 
 /// Waits for `pid` and returns its wait status and the resources it and its reaped descendants used.
@@ -392,7 +453,13 @@ fn measure_pool(
     }
     let cpu = own_cpu_seconds() - cpu_before;
     eprintln!("bench: {tool:<32} {hosts:>4} hosts  median {:.3}s", median(&seconds));
-    Series { hosts, tool: tool.to_string(), seconds, cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64, peak_rss_kb: 0 }
+    Series {
+        hosts,
+        tool: tool.to_string(),
+        seconds,
+        cpu_per_host_ms: cpu * 1e3 / (rounds * hosts) as f64,
+        peak_rss_kb: 0,
+    }
 }
 
 type CommandBuilder = Box<dyn FnMut() -> Command>;
@@ -401,12 +468,16 @@ type CommandBuilder = Box<dyn FnMut() -> Command>;
 fn other_tools(hosts: &Sandbox, n: usize, dir: &Path) -> Vec<(&'static str, CommandBuilder)> {
     let servers = &hosts.servers()[..n];
     let (user, key, known_hosts) = (hosts.login_user().to_string(), hosts.client_key(), hosts.known_hosts());
-    let ssh_options = format!("-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes", known_hosts.display());
+    let ssh_options = format!(
+        "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o BatchMode=yes",
+        known_hosts.display()
+    );
     let mut tools: Vec<(&'static str, CommandBuilder)> = Vec::new();
 
     if let Some(pssh) = find(&["parallel-ssh", "pssh"]) {
         let list = dir.join(format!("pssh-{n}.txt"));
-        let lines: Vec<String> = servers.iter().map(|s| format!("{}:{}", s.address.ip(), s.address.port())).collect();
+        let lines: Vec<String> =
+            servers.iter().map(|s| format!("{}:{}", s.address.ip(), s.address.port())).collect();
         std::fs::write(&list, lines.join("\n") + "\n").expect("pssh host list");
         let extra = format!("-i {} {ssh_options}", key.display());
         let user = user.clone();
@@ -414,7 +485,17 @@ fn other_tools(hosts: &Sandbox, n: usize, dir: &Path) -> Vec<(&'static str, Comm
             "parallel-ssh (cold)",
             Box::new(move || {
                 let mut command = Command::new(&pssh);
-                command.arg("-h").arg(&list).args(["-l", &user, "-p", &n.to_string(), "-t", "60", "-x", &extra, "uptime"]);
+                command.arg("-h").arg(&list).args([
+                    "-l",
+                    &user,
+                    "-p",
+                    &n.to_string(),
+                    "-t",
+                    "60",
+                    "-x",
+                    &extra,
+                    "uptime",
+                ]);
                 command
             }),
         ));
@@ -433,12 +514,17 @@ fn other_tools(hosts: &Sandbox, n: usize, dir: &Path) -> Vec<(&'static str, Comm
                 )
             })
             .collect();
-        std::fs::write(&inventory, format!("hosts = [\n{}\n]\n", entries.join("\n"))).expect("pyinfra inventory");
+        std::fs::write(&inventory, format!("hosts = [\n{}\n]\n", entries.join("\n")))
+            .expect("pyinfra inventory");
         tools.push((
             "pyinfra (cold)",
             Box::new(move || {
                 let mut command = Command::new(&pyinfra);
-                command.arg("-y").args(["--parallel", &n.to_string()]).arg(&inventory).args(["exec", "--", "uptime"]);
+                command
+                    .arg("-y")
+                    .args(["--parallel", &n.to_string()])
+                    .arg(&inventory)
+                    .args(["exec", "--", "uptime"]);
                 command
             }),
         ));
@@ -447,7 +533,11 @@ fn other_tools(hosts: &Sandbox, n: usize, dir: &Path) -> Vec<(&'static str, Comm
         let inventory = dir.join(format!("ansible_{n}.ini"));
         let mut text = String::from("[bench]\n");
         for (i, s) in servers.iter().enumerate() {
-            text.push_str(&format!("h{i} ansible_host={} ansible_port={}\n", s.address.ip(), s.address.port()));
+            text.push_str(&format!(
+                "h{i} ansible_host={} ansible_port={}\n",
+                s.address.ip(),
+                s.address.port()
+            ));
         }
         text.push_str(&format!(
             "[bench:vars]\nansible_user={user}\nansible_ssh_private_key_file={}\nansible_ssh_common_args='{ssh_options}'\n",
@@ -458,9 +548,18 @@ fn other_tools(hosts: &Sandbox, n: usize, dir: &Path) -> Vec<(&'static str, Comm
             "ansible -m raw (cold)",
             Box::new(move || {
                 let mut command = Command::new(&ansible);
-                command.args(["bench", "-i"]).arg(&inventory).args(["-m", "raw", "-a", "uptime", "-f", &n.to_string()]);
+                command.args(["bench", "-i"]).arg(&inventory).args([
+                    "-m",
+                    "raw",
+                    "-a",
+                    "uptime",
+                    "-f",
+                    &n.to_string(),
+                ]);
                 // No ControlPersist master may survive between rounds, or later rounds would be warm.
-                command.env("ANSIBLE_SSH_ARGS", "-o ControlMaster=no").env("ANSIBLE_HOST_KEY_CHECKING", "True");
+                command
+                    .env("ANSIBLE_SSH_ARGS", "-o ControlMaster=no")
+                    .env("ANSIBLE_HOST_KEY_CHECKING", "True");
                 command
             }),
         ));
@@ -491,7 +590,11 @@ fn report(table: &[Series], rounds: usize, user: &str) {
     println!("|---:|---|---:|---:|---:|---:|");
     for series in table {
         let min = series.seconds.iter().copied().fold(f64::INFINITY, f64::min);
-        let rss = if series.peak_rss_kb > 0 { format!("{:.1} MB", series.peak_rss_kb as f64 / 1024.0) } else { "—".into() };
+        let rss = if series.peak_rss_kb > 0 {
+            format!("{:.1} MB", series.peak_rss_kb as f64 / 1024.0)
+        } else {
+            "—".into()
+        };
         println!(
             "| {} | {} | {:.3} s | {:.3} s | {:.2} ms | {rss} |",
             series.hosts,
@@ -516,11 +619,20 @@ fn report(table: &[Series], rounds: usize, user: &str) {
                 baseline / cold
             );
         }
-        if let (Some(live), Some(baseline)) = (of("remote live, 10 lines (CLI)"), of("remote live, 10 lines (CLI, baseline)")) {
-            println!("- {n} hosts: the baseline binary's 10 live lines take {:.2}× as long as this build's", baseline / live);
+        if let (Some(live), Some(baseline)) =
+            (of("remote live, 10 lines (CLI)"), of("remote live, 10 lines (CLI, baseline)"))
+        {
+            println!(
+                "- {n} hosts: the baseline binary's 10 live lines take {:.2}× as long as this build's",
+                baseline / live
+            );
         }
         for other in table.iter().filter(|s| s.hosts == n && !s.tool.starts_with("remote")) {
-            println!("- {n} hosts: {} takes {:.1}× as long as `remote exec` (cold)", other.tool, other.median() / cold);
+            println!(
+                "- {n} hosts: {} takes {:.1}× as long as `remote exec` (cold)",
+                other.tool,
+                other.median() / cold
+            );
         }
         if let Some(warm) = of("remote pool (warm, in-process)") {
             println!("- {n} hosts: warm sessions are {:.1}× faster than a cold `remote exec`", cold / warm);
@@ -532,14 +644,16 @@ fn report(table: &[Series], rounds: usize, user: &str) {
 fn own_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok())
+        .and_then(|status| {
+            status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+        })
         .unwrap_or(0)
 }
 
-/// One controller against `hosts` hosts: sshd servers on 16 loopback addresses each (sshd's limit), every host a
-/// distinct address with strict host-key checking. Reports wall time, the client's CPU per cold connection and
-/// per warm command (getrusage of this process), the memory each open connection costs (VmRSS with every
-/// connection open, less before), and the CLI's own figures from a cold `remote exec`.
+/// One controller against `hosts` hosts: sshd servers on 16 loopback addresses each (sshd's limit), every
+/// host a distinct address with strict host-key checking. Reports wall time, the client's CPU per cold
+/// connection and per warm command (getrusage of this process), the memory each open connection costs (VmRSS
+/// with every connection open, less before), and the CLI's own figures from a cold `remote exec`.
 fn fleet(hosts: usize, rounds: usize) {
     let user = login_user();
     let work = tempfile::Builder::new().prefix("remote-fleet-").tempdir().expect("temporary folder");
@@ -548,15 +662,21 @@ fn fleet(hosts: usize, rounds: usize) {
     eprintln!("bench: starting {} sshd servers for {hosts} hosts from {}…", hosts.div_ceil(16), addresses[0]);
     let sandbox = start_servers(work.path(), addresses, 16, &user);
     let inventory = write_inventory(&sandbox, &[hosts], work.path());
-    let specs = Inventory::load(&inventory).expect("fleet inventory").group(&format!("b{hosts}")).expect("group").hosts.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let specs = Inventory::load(&inventory)
+        .expect("fleet inventory")
+        .group(&format!("b{hosts}"))
+        .expect("group")
+        .hosts
+        .clone();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let check = |results: &[remote_core::HostResult]| {
         let failed: Vec<_> = results.iter().filter(|r| !r.ok()).collect();
         assert!(failed.is_empty(), "{} of {hosts} hosts failed, e.g. {:?}", failed.len(), failed.first());
     };
 
-    // Warm first, while this process has allocated nothing for connections yet: one pool whose connections stay
-    // open; memory is read before and with all of them open.
+    // Warm first, while this process has allocated nothing for connections yet: one pool whose connections
+    // stay open; memory is read before and with all of them open.
     let pool = SessionPool::new(PoolConfig::default());
     let (rss_before, heap_before) = (own_rss_kib(), heap_live());
     check(&runtime.block_on(pool.exec(&specs, "true", &ExecOptions::default())));
@@ -609,7 +729,9 @@ fn fleet(hosts: usize, rounds: usize) {
     row("`remote exec` (cold, CLI)", &cli.seconds, cli.cpu_per_host_ms);
     println!();
     println!("- failures: 0 of {hosts} hosts in every round (the run stops at the first failure)");
-    println!("- open connections after warm-up: {open}; resident memory {rss_before} KiB before, {rss_open} KiB with all open");
+    println!(
+        "- open connections after warm-up: {open}; resident memory {rss_before} KiB before, {rss_open} KiB with all open"
+    );
     println!(
         "- memory per open connection: {rss_per_connection_kib:.1} KiB resident (target ≤ 60 KB), of which \
          {heap_per_connection_kib:.1} KiB are live heap allocations"

@@ -1,10 +1,10 @@
 //! Metric benchmark: `cpu` on N real sshd hosts over warm connections, its wall time against the interval it
 //! waits, beside `cpu_over` 200 ms, `ram` (no interval) and `exec "true"` (the floor of any warm command).
 //!
-//! Run: `cargo build --release -p bench && ./target/release/bench --metrics 20 --rounds 5`. The operations are
-//! called from Rust in this process through the driver `remote live` gives pipelines (a `SessionWorld` over
-//! one `SessionPool`), after one warm-up call has opened every connection. The rounds take the four operations
-//! in turn, so a slow moment of the machine falls on all of them rather than on one; client CPU is
+//! Run: `cargo build --release -p bench && ./target/release/bench --metrics 20 --rounds 5`. The operations
+//! are called from Rust in this process through the driver `remote live` gives pipelines (a `SessionWorld`
+//! over one `SessionPool`), after one warm-up call has opened every connection. The rounds take the four
+//! operations in turn, so a slow moment of the machine falls on all of them rather than on one; client CPU is
 //! `getrusage` of this process around each call, per host.
 
 use std::net::Ipv4Addr;
@@ -20,8 +20,8 @@ use remote_sandbox as sandbox;
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_ssh::world::SessionWorld;
 
-/// What `cpu` ran before its reads used shell built-ins: the same files and interval with `cat`, kept beside it
-/// so the run shows what the forks cost (the output is not parsed, which costs no measurable wall time).
+/// What `cpu` ran before its reads used shell built-ins: the same files and interval with `cat`, kept beside
+/// it so the run shows what the forks cost (the output is not parsed, which costs no measurable wall time).
 const CAT_READS: &str = "set -e\necho '@@ /proc/uptime'\ncat /proc/uptime\necho '@@ /proc/stat'\ncat /proc/stat\nsleep 1\n\
 echo '@@ /proc/uptime'\ncat /proc/uptime\necho '@@ /proc/stat'\ncat /proc/stat";
 
@@ -55,7 +55,12 @@ struct Measured {
 fn operations() -> Vec<Operation> {
     let no_cpu = |r: &HostResult| r.data::<Cpu>().is_none().then_some("no `Cpu` data");
     vec![
-        Operation { name: "cpu", interval_ms: 1000.0, call: |hs| remote_std::metrics::cpu(hs), missing: no_cpu },
+        Operation {
+            name: "cpu",
+            interval_ms: 1000.0,
+            call: |hs| remote_std::metrics::cpu(hs),
+            missing: no_cpu,
+        },
         Operation {
             name: "cpu_over \"200ms\"",
             interval_ms: 200.0,
@@ -90,9 +95,11 @@ pub fn run(hosts: usize, rounds: usize, dir: &Path) {
     let servers = crate::start_servers(dir, addresses, 1, &user);
     let inventory = crate::write_inventory(&servers, &[hosts], dir);
     let group = format!("b{hosts}");
-    let specs = Inventory::load(&inventory).expect("bench inventory").group(&group).expect("group").hosts.clone();
+    let specs =
+        Inventory::load(&inventory).expect("bench inventory").group(&group).expect("group").hosts.clone();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let pool = SessionPool::new(PoolConfig::default());
     let world = SessionWorld::new(pool, runtime.handle().clone(), ExecOptions::default());
     let hs = Hosts::new("bench", specs, Driver::new(Arc::new(world), Arc::new(|_: &Report, _: View| {})));
@@ -119,8 +126,12 @@ pub fn run(hosts: usize, rounds: usize, dir: &Path) {
             measured.cpu_seconds += crate::own_cpu_seconds() - cpu_before;
             check(op.name, &run, hosts, op.missing);
             measured.seconds.push(wall);
-            measured.slowest_host.push(run.results().iter().map(|r| r.elapsed.as_secs_f64()).fold(0.0, f64::max));
-            measured.host_intervals_ms.extend(run.results().iter().filter_map(|r| r.data::<Cpu>()).map(|c| c.interval_ms as f64));
+            measured
+                .slowest_host
+                .push(run.results().iter().map(|r| r.elapsed.as_secs_f64()).fold(0.0, f64::max));
+            measured
+                .host_intervals_ms
+                .extend(run.results().iter().filter_map(|r| r.data::<Cpu>()).map(|c| c.interval_ms as f64));
             eprintln!("bench: round {round}: {:<24} {hosts:>4} hosts  {:.3}s", op.name, wall);
         }
     }
@@ -129,7 +140,12 @@ pub fn run(hosts: usize, rounds: usize, dir: &Path) {
 
 /// Stops the run at the first host that failed or gave no data: its time would not be the operation's.
 fn check(name: &str, run: &Run, hosts: usize, missing: fn(&HostResult) -> Option<&'static str>) {
-    assert_eq!(run.results().len(), hosts, "bench: {name} answered for {} of {hosts} hosts", run.results().len());
+    assert_eq!(
+        run.results().len(),
+        hosts,
+        "bench: {name} answered for {} of {hosts} hosts",
+        run.results().len()
+    );
     let bad: Vec<(&HostResult, String)> = run
         .results()
         .iter()
@@ -150,7 +166,9 @@ fn report(table: &[Measured], hosts: usize, rounds: usize, user: &str) {
         "\nMetric operations on {hosts} real sshd hosts on loopback, warm connections, login user `{user}`, {rounds} rounds\n"
     );
     println!("Command: `{}`\n", command.join(" "));
-    println!("| operation | hosts | interval | median wall | worst wall | overhead median | client CPU/host/call |");
+    println!(
+        "| operation | hosts | interval | median wall | worst wall | overhead median | client CPU/host/call |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for m in table {
         let ms = m.operation.interval_ms;
@@ -171,7 +189,9 @@ fn report(table: &[Measured], hosts: usize, rounds: usize, user: &str) {
         );
     }
     println!();
-    println!("- failures: 0 of {hosts} hosts in every call (the run stops at the first failure or missing data)");
+    println!(
+        "- failures: 0 of {hosts} hosts in every call (the run stops at the first failure or missing data)"
+    );
     for m in table {
         println!(
             "- {}: slowest host's own time median {:.1} ms, worst overhead {:.1} ms",

@@ -57,7 +57,8 @@ pub fn run(rounds: usize, dir: &Path) {
         let (notice_at, _) = live.line(reloaded);
         let output = live.call("bench_reload b1", &format!("bench-{n}"));
         let (output_at, _) = live.line(output);
-        let log = (from..live.len()).map(|i| live.line(i).1).find(|l| l.contains("ops live")).unwrap_or_default();
+        let log =
+            (from..live.len()).map(|i| live.line(i).1).find(|l| l.contains("ops live")).unwrap_or_default();
         let fields = parse_fields(&log);
         let field = |name: &str| fields.get(name).copied().unwrap_or(f64::NAN);
         let round = Round {
@@ -148,10 +149,9 @@ impl LinkWatch {
 
 fn linker_running() -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else { return false };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|comm| LINKERS.contains(&comm.trim())))
+    entries.flatten().filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())).any(
+        |e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|comm| LINKERS.contains(&comm.trim())),
+    )
 }
 
 /// One column of the report: its name and how to read it from a round.
@@ -163,7 +163,10 @@ fn report(table: &[Round], library: &str) {
         values.sort_by(f64::total_cmp);
         (values[values.len() / 2], values[values.len() - 1])
     };
-    println!("\nEdit → live: {} one-line edits of an ops pipeline, dev profile, library {library}\n", table.len());
+    println!(
+        "\nEdit → live: {} one-line edits of an ops pipeline, dev profile, library {library}\n",
+        table.len()
+    );
     println!("| part | median ms | worst ms |");
     println!("|---|---:|---:|");
     let parts: [Part; 7] = [

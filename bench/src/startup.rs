@@ -1,8 +1,8 @@
-//! The static CI binary's size and start-up (`remote list`), beside the development build's and beside starting
-//! `ssh` itself, measured in one run with the runs of each interleaved.
+//! The static CI binary's size and start-up (`remote list`), beside the development build's and beside
+//! starting `ssh` itself, measured in one run with the runs of each interleaved.
 //!
-//! Run: `cargo build --release -p remote -p bench && ./target/release/bench --startup 200`. The static binary is
-//! `$REMOTE_STATIC_BIN` when set, else built here with `scripts/build-static`.
+//! Run: `cargo build --release -p remote -p bench && ./target/release/bench --startup 200`. The static binary
+//! is `$REMOTE_STATIC_BIN` when set, else built here with `scripts/build-static`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,14 +24,33 @@ pub fn run(runs: usize) {
         None => build_static(root),
     };
     let dynamic = std::env::current_exe().expect("own path").with_file_name("remote");
-    assert!(dynamic.exists(), "{} is missing; build it with `cargo build --release -p remote`", dynamic.display());
+    assert!(
+        dynamic.exists(),
+        "{} is missing; build it with `cargo build --release -p remote`",
+        dynamic.display()
+    );
     let ssh = which("ssh");
     let mut cases = vec![
         Case { name: "/bin/true", program: PathBuf::from("/bin/true"), args: &[], seconds: Vec::new() },
         Case { name: "ssh -V", program: ssh, args: &["-V"], seconds: Vec::new() },
-        Case { name: "static: remote --version", program: static_binary.clone(), args: &["--version"], seconds: Vec::new() },
-        Case { name: "static: remote list", program: static_binary.clone(), args: &["list"], seconds: Vec::new() },
-        Case { name: "release (dynamic): remote list", program: dynamic.clone(), args: &["list"], seconds: Vec::new() },
+        Case {
+            name: "static: remote --version",
+            program: static_binary.clone(),
+            args: &["--version"],
+            seconds: Vec::new(),
+        },
+        Case {
+            name: "static: remote list",
+            program: static_binary.clone(),
+            args: &["list"],
+            seconds: Vec::new(),
+        },
+        Case {
+            name: "release (dynamic): remote list",
+            program: dynamic.clone(),
+            args: &["list"],
+            seconds: Vec::new(),
+        },
     ];
     // A few unmeasured starts first, so that every program is in the page cache.
     for case in &cases {
@@ -50,9 +69,10 @@ pub fn run(runs: usize) {
     println!("\nSizes");
     println!("| binary | bytes | MiB | linked |");
     println!("|---|---:|---:|---|");
-    for (name, path) in
-        [("static (scripts/build-static)", &static_binary), ("release, dynamic (cargo build --release -p remote)", &dynamic)]
-    {
+    for (name, path) in [
+        ("static (scripts/build-static)", &static_binary),
+        ("release, dynamic (cargo build --release -p remote)", &dynamic),
+    ] {
         println!("| {name} | {} | {:.1} | {} |", size(path), size(path) as f64 / 1048576.0, linkage(path));
     }
     let reference = median(&cases[1].seconds);
@@ -81,15 +101,26 @@ fn start(case: &Case) -> f64 {
 
 fn build_static(root: &Path) -> PathBuf {
     eprintln!("bench: building the static binary with scripts/build-static…");
-    let output =
-        Command::new("bash").arg(root.join("scripts/build-static")).current_dir(root).output().expect("run scripts/build-static");
-    assert!(output.status.success(), "scripts/build-static failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new("bash")
+        .arg(root.join("scripts/build-static"))
+        .current_dir(root)
+        .output()
+        .expect("run scripts/build-static");
+    assert!(
+        output.status.success(),
+        "scripts/build-static failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     PathBuf::from(String::from_utf8_lossy(&output.stdout).lines().last().expect("a path").trim())
 }
 
 /// What `file` says of how `path` is linked.
 fn linkage(path: &Path) -> String {
-    let output = Command::new("file").arg("-L").arg(path).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let output = Command::new("file")
+        .arg("-L")
+        .arg(path)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     let text = output.unwrap_or_default();
     ["static-pie linked", "statically linked", "dynamically linked"]
         .into_iter()

@@ -1,12 +1,12 @@
-//! Viewer frame time: 20 hosts × 6 stocks × 24 h of 5-second samples (17,280 points a line), drawn headless by
-//! the viewer's own UI function through egui_kittest and wgpu (on this machine, Mesa's software Vulkan).
+//! Viewer frame time: 20 hosts × 6 stocks × 24 h of 5-second samples (17,280 points a line), drawn headless
+//! by the viewer's own UI function through egui_kittest and wgpu (on this machine, Mesa's software Vulkan).
 //!
-//! Run: `cargo build --release -p bench && ./target/release/bench --viewer 60`. For each time window, the same
-//! frames are drawn with decimation (min/max per pixel column, as the viewer draws) and without (every point
-//! handed to egui_plot), in turn, so both see the same machine. The viewer's work in a frame is the UI pass
-//! (egui, egui_plot, decimation, legends) plus tessellation; the whole frame adds rasterising and reading the
-//! image back, as `Harness::render` does, which on a machine without a GPU is the software renderer's work.
-//! Two floors are measured first: an empty window and one filled by a single panel.
+//! Run: `cargo build --release -p bench && ./target/release/bench --viewer 60`. For each time window, the
+//! same frames are drawn with decimation (min/max per pixel column, as the viewer draws) and without (every
+//! point handed to egui_plot), in turn, so both see the same machine. The viewer's work in a frame is the UI
+//! pass (egui, egui_plot, decimation, legends) plus tessellation; the whole frame adds rasterising and
+//! reading the image back, as `Harness::render` does, which on a machine without a GPU is the software
+//! renderer's work. Two floors are measured first: an empty window and one filled by a single panel.
 
 use std::time::Instant;
 
@@ -70,7 +70,8 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// The median time of `frames` (at least 5) frames of `harness`, each a UI pass and a render, in milliseconds.
+/// The median time of `frames` (at least 5) frames of `harness`, each a UI pass and a render, in
+/// milliseconds.
 fn median_frame_ms(mut harness: Harness<'_>, frames: usize) -> f64 {
     let times: Vec<f64> = (0..frames.max(5))
         .map(|_| {
@@ -92,7 +93,8 @@ pub fn run(frames: usize) {
         store.points(),
         started.elapsed().as_secs_f64()
     );
-    // The renderer's own cost: an empty window of the same size, and one filled by a panel, rendered and read back.
+    // The renderer's own cost: an empty window of the same size, and one filled by a panel, rendered and read
+    // back.
     let empty = Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui(|ui| {
         ui.label("empty");
     });
@@ -104,12 +106,15 @@ pub fn run(frames: usize) {
         });
     });
     let filled = median_frame_ms(panel, frames);
-    println!("the same window filled by one panel: {filled:.1} ms a frame (median), the renderer's floor for any UI");
+    println!(
+        "the same window filled by one panel: {filled:.1} ms a frame (median), the renderer's floor for any UI"
+    );
     let mut state = State::new(Source::Hub { url: "http://127.0.0.1:8080/stream".into() });
     state.store = store;
     state.clock = Clock::Fixed(NOW);
     state.time_zone = jiff::tz::TimeZone::UTC;
-    let mut harness = Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui_state(viewer::stocks_ui, state);
+    let mut harness =
+        Harness::builder().with_size([1280.0, 860.0]).wgpu().build_ui_state(viewer::stocks_ui, state);
     let windows = [Window::FiveMinutes, Window::Hour, Window::Day];
     let mut rows = Vec::new();
     for window in windows {
@@ -135,7 +140,8 @@ pub fn run(frames: usize) {
                 let ui = start.elapsed().as_secs_f64() * 1000.0;
                 harness.render().expect("rendering a frame");
                 let frame = start.elapsed().as_secs_f64() * 1000.0;
-                // Tessellation alone, again, outside the frame's time: the part of rendering egui does on the CPU.
+                // Tessellation alone, again, outside the frame's time: the part of rendering egui does on the
+                // CPU.
                 let shapes = harness.output().shapes.clone();
                 let start = Instant::now();
                 let meshes = harness.ctx.tessellate(shapes, 1.0);

@@ -24,8 +24,12 @@ pub fn listing(hs: &Hosts) -> Run {
 /// with their failure, so the summary still shows them.
 #[remote::step]
 pub fn only_debian(run: Run) -> Run {
-    let debian: Vec<String> =
-        query(&run, "grep -qx 'ID=debian' /etc/os-release").results().iter().filter(|r| r.ok()).map(|r| r.host.clone()).collect();
+    let debian: Vec<String> = query(&run, "grep -qx 'ID=debian' /etc/os-release")
+        .results()
+        .iter()
+        .filter(|r| r.ok())
+        .map(|r| r.host.clone())
+        .collect();
     pick(run, |r: &HostResult| !r.ok() || debian.contains(&r.host))
 }
 
@@ -111,7 +115,10 @@ pub fn load_publish(hs: &Hosts) -> Run {
 #[remote::pipeline]
 pub fn net_publish(hs: &Hosts) -> Run {
     pipeline!(
-        net(hs) | collect | publish(stock("Network in", rx_bytes_per_sec)) | publish(stock("Network out", tx_bytes_per_sec))
+        net(hs)
+            | collect
+            | publish(stock("Network in", rx_bytes_per_sec))
+            | publish(stock("Network out", tx_bytes_per_sec))
     )
 }
 

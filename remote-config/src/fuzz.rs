@@ -1,6 +1,6 @@
-//! Property tests of the parsers that read text a person wrote (the inventory, `--shard`): recorded samples with text
-//! spliced in, cut out or duplicated never panic, and every error that names a line names one of the input's. The
-//! splicing is shared with the property tests of ssh_config (`ssh_config/fuzz.rs`).
+//! Property tests of the parsers that read text a person wrote (the inventory, `--shard`): recorded samples
+//! with text spliced in, cut out or duplicated never panic, and every error that names a line names one of
+//! the input's. The splicing is shared with the property tests of ssh_config (`ssh_config/fuzz.rs`).
 
 use std::path::Path;
 
@@ -8,19 +8,21 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config;
 
-/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores, unless
-/// `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when one fails.
+/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores,
+/// unless `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when
+/// one fails.
 pub(crate) fn config(cases: u32) -> Config {
     let default = Config::default();
     let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
     Config { cases, failure_persistence: None, ..default }
 }
 
-/// Noise to splice in: random bytes read as lossily as a host's output is, printable text, or one of `special`
-/// (what the format in question gives a meaning to), which chance alone would rarely produce.
+/// Noise to splice in: random bytes read as lossily as a host's output is, printable text, or one of
+/// `special` (what the format in question gives a meaning to), which chance alone would rarely produce.
 fn noise(special: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
     prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         "\\PC{0,12}",
         prop::sample::select(special).prop_map(str::to_string),
     ]
@@ -78,9 +80,12 @@ fn apply(text: &mut String, edit: &Edit) {
     }
 }
 
-/// One of `samples` with one to five edits: noise or `special` pieces inserted, lines of any sample spliced in,
-/// stretches and lines cut out or duplicated.
-pub(crate) fn spliced(samples: Vec<String>, special: &'static [&'static str]) -> impl Strategy<Value = String> {
+/// One of `samples` with one to five edits: noise or `special` pieces inserted, lines of any sample spliced
+/// in, stretches and lines cut out or duplicated.
+pub(crate) fn spliced(
+    samples: Vec<String>,
+    special: &'static [&'static str],
+) -> impl Strategy<Value = String> {
     let pool: Vec<String> = samples.iter().flat_map(|sample| sample.lines()).map(str::to_string).collect();
     let line = prop_oneof![prop::sample::select(pool), noise(special)];
     let edit = prop_oneof![
@@ -109,7 +114,8 @@ pub(crate) fn owned(samples: &[&str]) -> Vec<String> {
 pub(crate) fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,200}",
-        prop::collection::vec(any::<u8>(), 0..200).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec(any::<u8>(), 0..200)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         prop::collection::vec("[ -~\t]{0,30}", 0..8).prop_map(|lines| lines.join("\n")),
     ]
 }
@@ -129,8 +135,8 @@ mod inventory {
     use super::*;
     use crate::inventory::{Inventory, InventoryError};
 
-    /// Inventories as the README and the inventory's tests write them. None names a real ssh_config: a relative
-    /// file is looked for beside [`PATH`], where there is none.
+    /// Inventories as the README and the inventory's tests write them. None names a real ssh_config: a
+    /// relative file is looked for beside [`PATH`], where there is none.
     const SAMPLES: &[&str] = &[
         r#"
 [defaults]
@@ -213,19 +219,29 @@ chat = "https://hooks.example.org/T000/B000/XXXX"
         Inventory::parse_with_ssh_config(text, Path::new(PATH), None)
     }
 
-    /// Checks that an error names a line of `text` and a column of that line (up to just after its last character).
+    /// Checks that an error names a line of `text` and a column of that line (up to just after its last
+    /// character).
     fn check(text: &str) -> Result<(), TestCaseError> {
         match parse(text) {
             Ok(inventory) => {
                 for group in inventory.groups() {
                     prop_assert!(!group.hosts.is_empty(), "group {} of {text:?}", group.name);
-                    prop_assert!(group.hosts.iter().all(|host| host.port != 0), "group {} of {text:?}", group.name);
+                    prop_assert!(
+                        group.hosts.iter().all(|host| host.port != 0),
+                        "group {} of {text:?}",
+                        group.name
+                    );
                 }
             }
-            Err(InventoryError::Syntax { line, column, .. } | InventoryError::Invalid { line, column, .. }) => {
+            Err(
+                InventoryError::Syntax { line, column, .. } | InventoryError::Invalid { line, column, .. },
+            ) => {
                 prop_assert!(line_of(text, line), "line {line} of {text:?}");
                 let length = text.split('\n').nth(line - 1).map_or(0, |l| l.chars().count());
-                prop_assert!((1..=length + 1).contains(&column), "column {column} of line {line} of {text:?}");
+                prop_assert!(
+                    (1..=length + 1).contains(&column),
+                    "column {column} of line {line} of {text:?}"
+                );
             }
             Err(_) => {}
         }
@@ -256,7 +272,8 @@ chat = "https://hooks.example.org/T000/B000/XXXX"
     proptest! {
         #![proptest_config(config(64))]
 
-        /// A file is read as bytes: one that is not UTF-8 is refused at the line and byte column of its first bad byte.
+        /// A file is read as bytes: one that is not UTF-8 is refused at the line and byte column of its first
+        /// bad byte.
         #[test]
         fn a_file_that_is_not_utf8_is_refused_where_it_stops_being(
             sample in prop::sample::select(SAMPLES),

@@ -1,4 +1,5 @@
-//! Reads `remote.toml` (defaults + groups) into ready-to-connect [`HostSpec`]s, with errors that name file, line and fix.
+//! Reads `remote.toml` (defaults + groups) into ready-to-connect [`HostSpec`]s, with errors that name file,
+//! line and fix.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -111,7 +112,8 @@ struct RawSettings {
     host_key_checking: Option<Spanned<String>>,
     port: Option<Spanned<i64>>,
     ssh_config: Option<Spanned<String>>,
-    /// The system-wide ssh_config, read after `ssh_config` as `ssh` reads `/etc/ssh/ssh_config` after the user's.
+    /// The system-wide ssh_config, read after `ssh_config` as `ssh` reads `/etc/ssh/ssh_config` after the
+    /// user's.
     system_ssh_config: Option<Spanned<String>>,
     /// `become` in the file: run commands through sudo.
     #[serde(rename = "become")]
@@ -137,12 +139,17 @@ struct RawGroup {
 impl RawGroup {
     /// The group's own settings, each falling back to `[defaults]`.
     fn settings_over(&self, defaults: &RawSettings) -> RawSettings {
-        let pick = |own: &Option<Spanned<String>>, default: &Option<Spanned<String>>| own.clone().or_else(|| default.clone());
+        let pick = |own: &Option<Spanned<String>>, default: &Option<Spanned<String>>| {
+            own.clone().or_else(|| default.clone())
+        };
         RawSettings {
             user: pick(&self.user, &defaults.user),
             key: pick(&self.key, &defaults.key),
             known_hosts: pick(&self.known_hosts, &defaults.known_hosts),
-            global_known_hosts: self.global_known_hosts.clone().or_else(|| defaults.global_known_hosts.clone()),
+            global_known_hosts: self
+                .global_known_hosts
+                .clone()
+                .or_else(|| defaults.global_known_hosts.clone()),
             host_key_checking: pick(&self.host_key_checking, &defaults.host_key_checking),
             port: self.port.clone().or_else(|| defaults.port.clone()),
             ssh_config: pick(&self.ssh_config, &defaults.ssh_config),
@@ -160,8 +167,8 @@ struct RawFile {
     #[serde(default)]
     groups: BTreeMap<String, RawGroup>,
     notify: Option<RawNotify>,
-    /// Webhook URLs by name: hooks carry their secret in the URL, which a pipeline's text would spread (history,
-    /// reports, `ps`).
+    /// Webhook URLs by name: hooks carry their secret in the URL, which a pipeline's text would spread
+    /// (history, reports, `ps`).
     #[serde(default)]
     webhooks: BTreeMap<String, Spanned<String>>,
 }
@@ -202,19 +209,28 @@ impl Inventory {
         Self::parse(text, path)
     }
 
-    /// Parses inventory text; `path` names the file in errors and anchors relative key paths. Hosts are looked up
-    /// in `~/.ssh/config` and then `/etc/ssh/ssh_config`, as `ssh` looks them up, unless their group names other
-    /// files (`ssh_config`, `system_ssh_config`) or `"none"`.
+    /// Parses inventory text; `path` names the file in errors and anchors relative key paths. Hosts are
+    /// looked up in `~/.ssh/config` and then `/etc/ssh/ssh_config`, as `ssh` looks them up, unless their
+    /// group names other files (`ssh_config`, `system_ssh_config`) or `"none"`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, InventoryError> {
         Self::parse_with_ssh_config(text, path, Some(&expand_home("~/.ssh/config")))
     }
 
-    /// As [`Inventory::parse`], with `default_ssh_config` read for groups that name none (`None`: read none, and
-    /// no system-wide file either unless a group names one).
-    pub fn parse_with_ssh_config(text: &str, path: &Path, default_ssh_config: Option<&Path>) -> Result<Self, InventoryError> {
+    /// As [`Inventory::parse`], with `default_ssh_config` read for groups that name none (`None`: read none,
+    /// and no system-wide file either unless a group names one).
+    pub fn parse_with_ssh_config(
+        text: &str,
+        path: &Path,
+        default_ssh_config: Option<&Path>,
+    ) -> Result<Self, InventoryError> {
         let raw: RawFile = toml::from_str(text).map_err(|err| {
             let (line, column) = err.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
-            InventoryError::Syntax { path: path.to_path_buf(), line, column, message: err.message().trim().to_string() }
+            InventoryError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: err.message().trim().to_string(),
+            }
         })?;
         let resolver = Resolver {
             text,
@@ -237,14 +253,16 @@ impl Inventory {
         let mut webhooks = BTreeMap::new();
         for (name, url) in &raw.webhooks {
             if !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://")) {
-                return resolver.invalid(url.span(), format!("webhook `{name}` is not an http:// or https:// URL"));
+                return resolver
+                    .invalid(url.span(), format!("webhook `{name}` is not an http:// or https:// URL"));
             }
             webhooks.insert(name.clone(), url.get_ref().clone());
         }
         Ok(Self { path: path.to_path_buf(), groups, notify, webhooks })
     }
 
-    /// The URL of the webhook called `name` in the `[webhooks]` table, or an error that suggests a known name.
+    /// The URL of the webhook called `name` in the `[webhooks]` table, or an error that suggests a known
+    /// name.
     pub fn webhook(&self, name: &str) -> Result<&str, String> {
         self.webhooks.get(name).map(String::as_str).ok_or_else(|| {
             let hint = match did_you_mean(name, self.webhooks.keys().map(String::as_str)) {
@@ -342,14 +360,18 @@ impl Resolver<'_> {
             return self.invalid(table.from.span(), format!("`from` = \"{from}\" is not an email address"));
         }
         let host = smtp.rsplit_once(':').map_or(smtp, |(host, _)| host).trim_matches(['[', ']']);
-        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback =
+            host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         let tls = match table.tls.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
             None if loopback => SmtpTls::None,
             None | Some(("starttls", _)) => SmtpTls::StartTls,
             Some(("tls", _)) => SmtpTls::Tls,
             Some(("none", _)) => SmtpTls::None,
             Some((other, span)) => {
-                return self.invalid(span, format!("tls = \"{other}\" is not known; use \"starttls\", \"tls\" or \"none\""));
+                return self.invalid(
+                    span,
+                    format!("tls = \"{other}\" is not known; use \"starttls\", \"tls\" or \"none\""),
+                );
             }
         };
         if table.user.is_some() && tls == SmtpTls::None && !loopback {
@@ -369,18 +391,25 @@ impl Resolver<'_> {
 
     fn hosts(&self, group: &RawGroup, settings: &RawSettings) -> Result<Vec<HostSpec>, InventoryError> {
         if group.hosts.get_ref().is_empty() {
-            return self
-                .invalid(group.hosts.span(), "`hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]".into());
+            return self.invalid(
+                group.hosts.span(),
+                "`hosts` is empty; list at least one host, e.g. hosts = [\"10.0.0.5\"]".into(),
+            );
         }
         let port = match &settings.port {
             None => None,
             Some(p) => match u16::try_from(*p.get_ref()) {
                 Ok(port) if port > 0 => Some(port),
-                _ => return self.invalid(p.span(), format!("port {} is out of range; use 1 to 65535", p.get_ref())),
+                _ => {
+                    return self
+                        .invalid(p.span(), format!("port {} is out of range; use 1 to 65535", p.get_ref()));
+                }
             },
         };
         let user = match &settings.user {
-            Some(u) if u.get_ref().trim().is_empty() => return self.invalid(u.span(), "`user` is empty".into()),
+            Some(u) if u.get_ref().trim().is_empty() => {
+                return self.invalid(u.span(), "`user` is empty".into());
+            }
             Some(u) => Some(u.get_ref().clone()),
             None => None,
         };
@@ -406,10 +435,15 @@ impl Resolver<'_> {
         for entry in group.hosts.get_ref() {
             let parsed = match parse_host_entry(entry.get_ref()) {
                 Ok(parsed) => parsed,
-                Err(why) => return self.invalid(entry.span(), format!("host \"{}\": {why}", entry.get_ref())),
+                Err(why) => {
+                    return self.invalid(entry.span(), format!("host \"{}\": {why}", entry.get_ref()));
+                }
             };
             if !seen.insert(entry.get_ref().clone()) {
-                return self.invalid(entry.span(), format!("host \"{}\" is listed twice in this group", entry.get_ref()));
+                return self.invalid(
+                    entry.span(),
+                    format!("host \"{}\" is listed twice in this group", entry.get_ref()),
+                );
             }
             let explicit = Explicit {
                 name: entry.get_ref().clone(),
@@ -425,8 +459,8 @@ impl Resolver<'_> {
                 host_key_checking,
                 become_root: settings.become_root.unwrap_or(false),
             };
-            // A host whose ssh_config remote cannot honour is refused on its own, so one such host never stops a
-            // command on the others (or on other groups).
+            // A host whose ssh_config remote cannot honour is refused on its own, so one such host never
+            // stops a command on the others (or on other groups).
             let spec = settings::resolve(&explicit, config.as_deref(), &local_user)
                 .unwrap_or_else(|err| settings::refused(&explicit, &local_user, err.to_string()));
             hosts.push(spec);
@@ -435,8 +469,8 @@ impl Resolver<'_> {
     }
 
     /// The `~/.ssh/config` (or the file `ssh_config` names) and then `/etc/ssh/ssh_config` (or the file
-    /// `system_ssh_config` names) the group's hosts are looked up in. `ssh_config = "none"` reads neither, as `ssh -F
-    /// none` does; `system_ssh_config = "none"` skips the system file only.
+    /// `system_ssh_config` names) the group's hosts are looked up in. `ssh_config = "none"` reads neither, as
+    /// `ssh -F none` does; `system_ssh_config = "none"` skips the system file only.
     fn ssh_config(&self, settings: &RawSettings) -> Result<Option<std::rc::Rc<SshConfig>>, InventoryError> {
         let named = |setting: &Option<Spanned<String>>, default: &Option<PathBuf>| match setting {
             Some(value) if value.get_ref() == "none" => None,
@@ -458,9 +492,13 @@ impl Resolver<'_> {
             return Ok(Some(config.clone()));
         }
         let config = std::rc::Rc::new(
-            // Like `ssh` without `-F`, the default `~/.ssh/config` is refused when others could have written it.
+            // Like `ssh` without `-F`, the default `~/.ssh/config` is refused when others could have written
+            // it.
             SshConfig::load_files(files.0.as_deref(), files.1.as_deref(), settings.ssh_config.is_none())
-                .map_err(|source| InventoryError::SshConfig { inventory: self.path.to_path_buf(), source: Box::new(source) })?,
+                .map_err(|source| InventoryError::SshConfig {
+                    inventory: self.path.to_path_buf(),
+                    source: Box::new(source),
+                })?,
         );
         loaded.insert(files, config.clone());
         Ok(Some(config))
@@ -505,7 +543,9 @@ fn parse_host_entry(entry: &str) -> Result<HostEntry, String> {
         (address, Some(parse_port(p)?))
     } else if rest.contains(':') && rest.parse::<std::net::Ipv6Addr>().is_err() {
         // Several colons are only an IPv6 address; anything else (`h:22:33`) is a typo, not a host name.
-        return Err("this is neither host:port nor an IPv6 address; write host:port, or [IPv6-address]:port".into());
+        return Err(
+            "this is neither host:port nor an IPv6 address; write host:port, or [IPv6-address]:port".into()
+        );
     } else {
         (rest, None)
     };
@@ -528,7 +568,8 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Inventory, String> {
-        Inventory::parse_with_ssh_config(text, Path::new("/etc/remote/remote.toml"), None).map_err(|e| e.to_string())
+        Inventory::parse_with_ssh_config(text, Path::new("/etc/remote/remote.toml"), None)
+            .map_err(|e| e.to_string())
     }
 
     fn check_error(text: &str, expected: &str) {
@@ -545,7 +586,10 @@ mod tests {
             let err = Inventory::load(&path).expect_err("refused").to_string();
             assert_eq!(
                 err,
-                format!("{}:{expected}: a byte that is not UTF-8, which TOML must be: save the file as UTF-8", path.display())
+                format!(
+                    "{}:{expected}: a byte that is not UTF-8, which TOML must be: save the file as UTF-8",
+                    path.display()
+                )
             );
         };
         check(b"\xff", "1:1");
@@ -570,10 +614,16 @@ known_hosts = "/tmp/kh"
         )
         .unwrap();
         let web = inventory.group("web").unwrap();
-        let summary: Vec<_> = web.hosts.iter().map(|h| (h.address.as_str(), h.port, h.user.as_str())).collect();
+        let summary: Vec<_> =
+            web.hosts.iter().map(|h| (h.address.as_str(), h.port, h.user.as_str())).collect();
         assert_eq!(
             summary,
-            [("10.0.0.1", 2200, "deploy"), ("10.0.0.2", 22, "deploy"), ("::1", 2222, "admin"), ("::1", 2200, "deploy")]
+            [
+                ("10.0.0.1", 2200, "deploy"),
+                ("10.0.0.2", 22, "deploy"),
+                ("::1", 2222, "admin"),
+                ("::1", 2200, "deploy")
+            ]
         );
         assert_eq!(web.hosts[0].auth, Auth::KeyFile(PathBuf::from("/etc/remote/keys/id")));
         assert_eq!(web.hosts[0].host_key_checking, HostKeyPolicy::AcceptNew);
@@ -598,24 +648,39 @@ known_hosts = "/tmp/kh"
 
     #[test]
     fn the_notify_table() {
-        let notify = |table: &str| parse(&format!("[groups.g]\nhosts = [\"h\"]\n[notify]\n{table}")).map(|i| i.notify().cloned());
+        let notify = |table: &str| {
+            parse(&format!("[groups.g]\nhosts = [\"h\"]\n[notify]\n{table}")).map(|i| i.notify().cloned())
+        };
         let local =
-            notify("smtp = \"127.0.0.1:2525\"\nfrom = \"remote@example.org\"\nto = [\"ops@example.org\"]\n").unwrap().unwrap();
-        assert_eq!((local.tls, local.to.as_slice(), local.user), (SmtpTls::None, &["ops@example.org".to_string()][..], None));
-        let remote = notify("smtp = \"mail.example.org:587\"\nfrom = \"r@example.org\"\nuser = \"r\"\n").unwrap().unwrap();
+            notify("smtp = \"127.0.0.1:2525\"\nfrom = \"remote@example.org\"\nto = [\"ops@example.org\"]\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            (local.tls, local.to.as_slice(), local.user),
+            (SmtpTls::None, &["ops@example.org".to_string()][..], None)
+        );
+        let remote = notify("smtp = \"mail.example.org:587\"\nfrom = \"r@example.org\"\nuser = \"r\"\n")
+            .unwrap()
+            .unwrap();
         assert_eq!((remote.tls, remote.user.as_deref()), (SmtpTls::StartTls, Some("r")));
-        let smtps = notify("smtp = \"mail.example.org:465\"\nfrom = \"r@example.org\"\ntls = \"tls\"\n").unwrap().unwrap();
+        let smtps = notify("smtp = \"mail.example.org:465\"\nfrom = \"r@example.org\"\ntls = \"tls\"\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(smtps.tls, SmtpTls::Tls);
         assert!(parse("[groups.g]\nhosts = [\"h\"]\n").unwrap().notify().is_none());
         let error = |table: &str| notify(table).unwrap_err().to_string();
-        assert!(error("smtp = \"x\"\nfrom = \"nobody\"\n").ends_with(":5:8: `from` = \"nobody\" is not an email address"));
+        assert!(
+            error("smtp = \"x\"\nfrom = \"nobody\"\n")
+                .ends_with(":5:8: `from` = \"nobody\" is not an email address")
+        );
         assert!(
             error("smtp = \"x\"\nfrom = \"a@b\"\ntls = \"ssl\"\n")
                 .contains("tls = \"ssl\" is not known; use \"starttls\", \"tls\" or \"none\"")
         );
         assert!(error("smtp = \"x\"\nfrom = \"a@b\"\nport = 25\n").contains("unknown field `port`"));
         assert!(
-            error("smtp = \"x\"\nfrom = \"a@b\"\nto = [\"ops\"]\n").contains("`to` has \"ops\", which is not an email address")
+            error("smtp = \"x\"\nfrom = \"a@b\"\nto = [\"ops\"]\n")
+                .contains("`to` has \"ops\", which is not an email address")
         );
     }
 
@@ -625,8 +690,12 @@ known_hosts = "/tmp/kh"
         let host = &inventory.group("g").unwrap().hosts[0];
         let Auth::Keys { agent, files, identities_only } = &host.auth else { panic!("{:?}", host.auth) };
         assert_eq!((agent, *identities_only), (&Agent::Env, false));
-        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa"]);
+        let names: Vec<_> =
+            files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            names,
+            ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa"]
+        );
         assert_eq!(host.host_key_checking, HostKeyPolicy::Strict);
         assert_eq!(host.port, 22);
     }

@@ -1,7 +1,9 @@
-//! A host's connection settings: what the inventory says, over what `~/.ssh/config` says, over OpenSSH's defaults.
+//! A host's connection settings: what the inventory says, over what `~/.ssh/config` says, over OpenSSH's
+//! defaults.
 //!
-//! The inventory wins because it is the file written for `remote`; `~/.ssh/config` fills in what it leaves out
-//! (aliases, users, ports, identity files, jump hosts), so a fleet already set up for `ssh` works as it is.
+//! The inventory wins because it is the file written for `remote`; `~/.ssh/config` fills in what it leaves
+//! out (aliases, users, ports, identity files, jump hosts), so a fleet already set up for `ssh` works as it
+//! is.
 
 use std::path::{Path, PathBuf};
 
@@ -57,23 +59,28 @@ pub struct Explicit {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// `StrictHostKeyChecking` holds a value OpenSSH does not know.
-    #[error("StrictHostKeyChecking {value:?} in the ssh_config for `{host}` is not known; use yes, accept-new or no")]
+    #[error(
+        "StrictHostKeyChecking {value:?} in the ssh_config for `{host}` is not known; use yes, accept-new or no"
+    )]
     Policy { host: String, value: String },
-    /// `~/.ssh/config` gives the host a `ProxyCommand`, which `remote` does not run: connecting directly instead
-    /// would bypass the route the user set up.
+    /// `~/.ssh/config` gives the host a `ProxyCommand`, which `remote` does not run: connecting directly
+    /// instead would bypass the route the user set up.
     #[error(
         "ssh_config gives `{host}` ProxyCommand {command}, which remote does not run and will not bypass by connecting \
          directly; use ProxyJump instead, or set ssh_config = \"none\" for this group"
     )]
     ProxyCommand { host: String, command: String },
     /// The `ProxyJump` chain goes on too long (a loop between hosts' `ProxyJump` lines, most likely).
-    #[error("the ProxyJump chain of `{host}` is longer than {MAX_JUMPS} hops ({chain}); look for a loop in ssh_config")]
+    #[error(
+        "the ProxyJump chain of `{host}` is longer than {MAX_JUMPS} hops ({chain}); look for a loop in ssh_config"
+    )]
     JumpLoop { host: String, chain: String },
-    /// ssh_config sets something for the host that remote cannot honour; reaching the host anyway could go where, or
-    /// trust what, `ssh` would not.
+    /// ssh_config sets something for the host that remote cannot honour; reaching the host anyway could go
+    /// where, or trust what, `ssh` would not.
     #[error("ssh_config settings for `{host}` that remote cannot honour, so it refuses the host: {}", reasons.join("; "))]
     Unsupported { host: String, reasons: Vec<String> },
-    /// `accept-new` with no file to record keys in: every key would be new every time, so any key would be trusted.
+    /// `accept-new` with no file to record keys in: every key would be new every time, so any key would be
+    /// trusted.
     #[error(
         "`{host}` is checked with accept-new but has no known_hosts file to record keys in (UserKnownHostsFile none), \
          so every key it presents would be trusted; name a file, or use host_key_checking = \"strict\""
@@ -81,20 +88,32 @@ pub enum SettingsError {
     AcceptNewWithoutFile { host: String },
 }
 
-/// The settings of one host: explicit values first, then `config` (when there is one), then OpenSSH's defaults.
+/// The settings of one host: explicit values first, then `config` (when there is one), then OpenSSH's
+/// defaults.
 ///
-/// The inventory's user and port are what `ssh -l USER -p PORT` would be given: `ssh_config` sees them before any
-/// of its lines, in `Match user` and in `%r`, `%p` and `%C`.
-pub fn resolve(explicit: &Explicit, config: Option<&SshConfig>, local_user: &str) -> Result<HostSpec, SettingsError> {
+/// The inventory's user and port are what `ssh -l USER -p PORT` would be given: `ssh_config` sees them before
+/// any of its lines, in `Match user` and in `%r`, `%p` and `%C`.
+pub fn resolve(
+    explicit: &Explicit,
+    config: Option<&SshConfig>,
+    local_user: &str,
+) -> Result<HostSpec, SettingsError> {
     let found = lookup(config, &explicit.address, explicit.user.as_deref(), explicit.port, local_user);
     found.warnings.iter().for_each(|warning| warn_once(warning));
     let mut spec = host(explicit, &found, local_user)?;
-    spec.jump = jumps(&explicit.name, found.proxy_jump.as_deref().unwrap_or_default(), explicit, config, local_user)?;
+    spec.jump =
+        jumps(&explicit.name, found.proxy_jump.as_deref().unwrap_or_default(), explicit, config, local_user)?;
     Ok(spec)
 }
 
 /// What `config` says about `host` for `ssh -l USER -p PORT HOST`; nothing without a config.
-fn lookup(config: Option<&SshConfig>, host: &str, user: Option<&str>, port: Option<u16>, local_user: &str) -> HostConfig {
+fn lookup(
+    config: Option<&SshConfig>,
+    host: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    local_user: &str,
+) -> HostConfig {
     config.map(|c| c.resolve(Query { host, user, port, local_user })).unwrap_or_default()
 }
 
@@ -104,7 +123,10 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         return Err(SettingsError::ProxyCommand { host: explicit.name.clone(), command: command.clone() });
     }
     if !found.refusals.is_empty() {
-        return Err(SettingsError::Unsupported { host: explicit.name.clone(), reasons: found.refusals.clone() });
+        return Err(SettingsError::Unsupported {
+            host: explicit.name.clone(),
+            reasons: found.refusals.clone(),
+        });
     }
     let auth = match &explicit.key {
         Some(key) => Auth::KeyFile(key.clone()),
@@ -124,10 +146,11 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
         },
     };
     // The first user file is where accept-new records; the others are only read, like the global ones. A file
-    // set to `none` (in any case, as `ssh` compares it) is no file: it reads as empty, and nothing can be recorded
-    // in it, so accept-new is refused below.
+    // set to `none` (in any case, as `ssh` compares it) is no file: it reads as empty, and nothing can be
+    // recorded in it, so accept-new is refused below.
     let no_file = |file: &PathBuf| if is_none(file) { PathBuf::from(NO_FILE) } else { file.clone() };
-    let mut user_files: Vec<PathBuf> = match (&explicit.known_hosts, found.user_known_hosts_files.is_empty()) {
+    let mut user_files: Vec<PathBuf> = match (&explicit.known_hosts, found.user_known_hosts_files.is_empty())
+    {
         (Some(file), _) => vec![file.clone()],
         (None, false) => found.user_known_hosts_files.iter().map(no_file).collect(),
         (None, true) => DEFAULT_USER_KNOWN_HOSTS.iter().map(|path| expand_home(path)).collect(),
@@ -135,15 +158,16 @@ fn host(explicit: &Explicit, found: &HostConfig, local_user: &str) -> Result<Hos
     let known_hosts = user_files.remove(0);
     let globals = match (&explicit.global_known_hosts, found.global_known_hosts_files.is_empty()) {
         (Some(files), _) => files.clone(),
-        (None, false) => found.global_known_hosts_files.iter().filter(|file| !is_none(file)).cloned().collect(),
+        (None, false) => {
+            found.global_known_hosts_files.iter().filter(|file| !is_none(file)).cloned().collect()
+        }
         (None, true) => DEFAULT_GLOBAL_KNOWN_HOSTS.iter().map(PathBuf::from).collect(),
     };
     let host_key_checking = match (explicit.host_key_checking, found.strict_host_key_checking.as_deref()) {
         (Some(policy), _) => policy,
         (None, None) => HostKeyPolicy::Strict,
-        (None, Some(value)) => {
-            policy(value).ok_or_else(|| SettingsError::Policy { host: explicit.name.clone(), value: value.to_string() })?
-        }
+        (None, Some(value)) => policy(value)
+            .ok_or_else(|| SettingsError::Policy { host: explicit.name.clone(), value: value.to_string() })?,
     };
     if host_key_checking == HostKeyPolicy::AcceptNew && known_hosts == Path::new(NO_FILE) {
         return Err(SettingsError::AcceptNewWithoutFile { host: explicit.name.clone() });
@@ -195,8 +219,8 @@ pub fn refused(explicit: &Explicit, local_user: &str, why: String) -> HostSpec {
 /// What a known-hosts file of `none` reads as: a file that is always empty and keeps nothing written to it.
 pub const NO_FILE: &str = "/dev/null";
 
-/// Logs a warning about `~/.ssh/config` the first time it comes up: the inventory is read again for every line
-/// at the prompt, and a thousand hosts would otherwise repeat the same warning a thousand times.
+/// Logs a warning about `~/.ssh/config` the first time it comes up: the inventory is read again for every
+/// line at the prompt, and a thousand hosts would otherwise repeat the same warning a thousand times.
 fn warn_once(warning: &str) {
     static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
@@ -210,8 +234,8 @@ fn is_none(file: &Path) -> bool {
     file.to_str().is_some_and(|name| name.eq_ignore_ascii_case("none"))
 }
 
-/// `StrictHostKeyChecking` as a policy, with the words `ssh` accepts for it. `ask` has nobody to ask here, which
-/// OpenSSH's batch mode treats as `yes`.
+/// `StrictHostKeyChecking` as a policy, with the words `ssh` accepts for it. `ask` has nobody to ask here,
+/// which OpenSSH's batch mode treats as `yes`.
 fn policy(value: &str) -> Option<HostKeyPolicy> {
     match value.to_ascii_lowercase().as_str() {
         "yes" | "true" | "ask" => Some(HostKeyPolicy::Strict),
@@ -221,10 +245,10 @@ fn policy(value: &str) -> Option<HostKeyPolicy> {
     }
 }
 
-/// The chain `hops` (first hop first) as nested specs: the target's `jump` is the last hop, whose own `jump` is
-/// the hop before it. As with OpenSSH's `ssh -J`, each hop takes its settings from `~/.ssh/config` under its own
-/// name, and only the first hop's own `ProxyJump` is followed further. Host keys are checked as the target's are:
-/// same files, same policy, unless the inventory says nothing and the hop's config does.
+/// The chain `hops` (first hop first) as nested specs: the target's `jump` is the last hop, whose own `jump`
+/// is the hop before it. As with OpenSSH's `ssh -J`, each hop takes its settings from `~/.ssh/config` under
+/// its own name, and only the first hop's own `ProxyJump` is followed further. Host keys are checked as the
+/// target's are: same files, same policy, unless the inventory says nothing and the hop's config does.
 fn jumps(
     target: &str,
     hops: &[Jump],
@@ -235,7 +259,9 @@ fn jumps(
     let mut chain: Vec<Jump> = hops.to_vec();
     // The first hop may itself be reached through its own ProxyJump; those hops go in front.
     while let Some(first) = chain.first() {
-        let before = lookup(config, &first.host, first.user.as_deref(), first.port, local_user).proxy_jump.unwrap_or_default();
+        let before = lookup(config, &first.host, first.user.as_deref(), first.port, local_user)
+            .proxy_jump
+            .unwrap_or_default();
         if before.is_empty() {
             break;
         }
@@ -273,12 +299,13 @@ mod tests {
 
     use super::*;
 
-    /// Resolves `name` (with the inventory's `explicit` values) against the ssh_config `config`, and shows the
-    /// result as `user@address:port policy [via hop, hop]`.
+    /// Resolves `name` (with the inventory's `explicit` values) against the ssh_config `config`, and shows
+    /// the result as `user@address:port policy [via hop, hop]`.
     fn check(config: &str, explicit: Explicit, expected: &str) {
         let parsed = SshConfig::parse(config, Path::new("/home/u/.ssh/config")).expect("config parses");
         let spec = resolve(&explicit, Some(&parsed), "local").expect("settings resolve");
-        let hops: Vec<String> = spec.jump_chain().iter().map(|h| format!("{}@{}:{}", h.user, h.address, h.port)).collect();
+        let hops: Vec<String> =
+            spec.jump_chain().iter().map(|h| format!("{}@{}:{}", h.user, h.address, h.port)).collect();
         let via = if hops.is_empty() { String::new() } else { format!(" via {}", hops.join(", ")) };
         let shown = format!("{}@{}:{} {}{via}", spec.user, spec.address, spec.port, spec.host_key_checking);
         assert_eq!(shown, expected, "{config}");
@@ -290,7 +317,8 @@ mod tests {
 
     #[test]
     fn the_inventory_wins_then_ssh_config_then_defaults() {
-        let config = "Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2200\n  StrictHostKeyChecking accept-new\n";
+        let config =
+            "Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2200\n  StrictHostKeyChecking accept-new\n";
         check(config, named("web"), "deploy@10.0.0.5:2200 accept-new");
         check(config, named("db"), "local@db:22 strict");
         let explicit = Explicit {
@@ -308,18 +336,27 @@ mod tests {
     fn jump_chains_follow_proxy_jump_and_the_first_hops_own() {
         let config = "Host target\n  ProxyJump ops@inner:2222,last\n\nHost inner\n  ProxyJump outer\n  HostName 10.1.1.1\n\n\
                       Host outer\n  User gate\n";
-        check(config, named("target"), "local@target:22 strict via gate@outer:22, ops@10.1.1.1:2222, local@last:22");
+        check(
+            config,
+            named("target"),
+            "local@target:22 strict via gate@outer:22, ops@10.1.1.1:2222, local@last:22",
+        );
         check("Host a\n  ProxyJump none\n", named("a"), "local@a:22 strict");
     }
 
     #[test]
     fn host_key_alias_names_the_known_hosts_entry_and_proxy_command_is_refused() {
-        let parsed = SshConfig::parse("Host db\n  HostKeyAlias DB-Primary\n  Port 2222\n", Path::new("/c")).unwrap();
+        let parsed =
+            SshConfig::parse("Host db\n  HostKeyAlias DB-Primary\n  Port 2222\n", Path::new("/c")).unwrap();
         let spec = resolve(&named("db"), Some(&parsed), "local").unwrap();
         assert_eq!(spec.known_hosts_name(), "db-primary");
-        let parsed = SshConfig::parse("Host legacy\n  ProxyCommand nc -X 5 %h %p\n", Path::new("/c")).unwrap();
+        let parsed =
+            SshConfig::parse("Host legacy\n  ProxyCommand nc -X 5 %h %p\n", Path::new("/c")).unwrap();
         let err = resolve(&named("legacy"), Some(&parsed), "local").unwrap_err();
-        assert!(err.to_string().starts_with("ssh_config gives `legacy` ProxyCommand nc -X 5 %h %p (/c:2)"), "{err}");
+        assert!(
+            err.to_string().starts_with("ssh_config gives `legacy` ProxyCommand nc -X 5 %h %p (/c:2)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -336,10 +373,15 @@ mod tests {
             let parsed = SshConfig::parse(config, Path::new("/home/u/.ssh/config")).unwrap();
             match resolve(&explicit, Some(&parsed), "local").unwrap().auth {
                 Auth::KeyFile(path) => vec![format!("only {}", path.display())],
-                Auth::Keys { files, .. } => files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect(),
+                Auth::Keys { files, .. } => {
+                    files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect()
+                }
             }
         };
-        assert_eq!(files("Host h\n  IdentityFile /k/one\n  IdentityFile /k/two\n", named("h")), ["one", "two"]);
+        assert_eq!(
+            files("Host h\n  IdentityFile /k/one\n  IdentityFile /k/two\n", named("h")),
+            ["one", "two"]
+        );
         assert_eq!(files("Host h\n  IdentityFile none\n", named("h")), Vec::<String>::new());
         assert_eq!(files("", named("h"))[..2], ["id_rsa", "id_ecdsa"]);
         let keyed = Explicit { key: Some("/inv/key".into()), ..named("h") };

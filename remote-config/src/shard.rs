@@ -1,5 +1,5 @@
-//! `--shard K/N`: a stable, disjoint 1/N of a group's hosts, so a CI system's matrix of runners covers a fleet
-//! too big for one runner, each host exactly once.
+//! `--shard K/N`: a stable, disjoint 1/N of a group's hosts, so a CI system's matrix of runners covers a
+//! fleet too big for one runner, each host exactly once.
 //!
 //! A shard is chosen by host name, not by position in the inventory: the hosts are ordered by name and dealt
 //! out in turn, the first to shard 1, the second to shard 2, and so on. Shards are therefore disjoint and
@@ -119,8 +119,11 @@ mod tests {
             let mut seen: Vec<String> = Vec::new();
             for index in 1..=count {
                 let shard = Shard { index, count };
-                let forward: Vec<String> =
-                    shard.of(&hosts(&names.iter().map(String::as_str).collect::<Vec<_>>())).into_iter().map(|h| h.name).collect();
+                let forward: Vec<String> = shard
+                    .of(&hosts(&names.iter().map(String::as_str).collect::<Vec<_>>()))
+                    .into_iter()
+                    .map(|h| h.name)
+                    .collect();
                 let mut backward: Vec<String> = shard
                     .of(&hosts(&reversed.iter().map(String::as_str).collect::<Vec<_>>()))
                     .into_iter()
@@ -128,7 +131,10 @@ mod tests {
                     .collect();
                 backward.reverse();
                 assert_eq!(forward, backward, "shard {shard} depends on inventory order");
-                assert!(forward.len().abs_diff(names.len() / count) <= 1, "shard {shard} is unbalanced: {forward:?}");
+                assert!(
+                    forward.len().abs_diff(names.len() / count) <= 1,
+                    "shard {shard} is unbalanced: {forward:?}"
+                );
                 seen.extend(forward);
             }
             seen.sort();
@@ -154,7 +160,8 @@ mod tests {
         check("a/b", Err(()));
         check("-1/3", Err(()));
         check("10000/10000", Ok((10000, 10000)));
-        // A merge lists every shard without a report: a split that large would exhaust memory (property tests).
+        // A merge lists every shard without a report: a split that large would exhaust memory (property
+        // tests).
         check("1/10001", Err(()));
         check("1/18446744073709551615", Err(()));
         assert_eq!(

@@ -1,25 +1,28 @@
 //! OpenSSH client configuration files (`~/.ssh/config`) read with OpenSSH 9.2's semantics.
 //!
 //! This file holds the public types, the parsed lines and the resolve walk: how `read_config_file_depth` in
-//! `readconf.c` applies a file's lines to one host (Host and Match blocks, `SSHCONF_NEVERMATCH` for a file included
-//! where no block applies), `match_cfg_line`'s evaluation of the criteria (with `match_hostname` of `match.c` for
-//! host names), the first value obtained winning, and the order in which `ssh.c` expands HostName, IdentityFile,
-//! UserKnownHostsFile and IdentityAgent. The differential test at the bottom checks `resolve` against `ssh -G`.
+//! `readconf.c` applies a file's lines to one host (Host and Match blocks, `SSHCONF_NEVERMATCH` for a file
+//! included where no block applies), `match_cfg_line`'s evaluation of the criteria (with `match_hostname` of
+//! `match.c` for host names), the first value obtained winning, and the order in which `ssh.c` expands
+//! HostName, IdentityFile, UserKnownHostsFile and IdentityAgent. The differential test at the bottom checks
+//! `resolve` against `ssh -G`.
 //!
 //! The submodules, none of which uses another except `loader`:
-//! - `loader` reads files into entries: `read_config_file_depth` and `process_config_line_depth` of `readconf.c`,
-//!   with `parse_jump`, `match_cfg_line`'s parsing and `Include`;
+//! - `loader` reads files into entries: `read_config_file_depth` and `process_config_line_depth` of
+//!   `readconf.c`, with `parse_jump`, `match_cfg_line`'s parsing and `Include`;
 //! - `keywords` is the `keywords[]` table of `readconf.c` and `parse_token`'s lookup in it;
-//! - `misc` has the parsing helpers of `misc.c`: `strdelim`, `argv_split`, `convtime`, `a2port`, `parse_uri` and
-//!   `parse_user_host_port`;
-//! - `tokens` is the local account and the expansions of `misc.c`: `tilde_expand` and `vdollar_percent_expand`;
-//! - `matching` is `match_pattern` and `match_pattern_list` of `match.c`, and `kex_assemble_names` of `kex.c` as
+//! - `misc` has the parsing helpers of `misc.c`: `strdelim`, `argv_split`, `convtime`, `a2port`, `parse_uri`
+//!   and `parse_user_host_port`;
+//! - `tokens` is the local account and the expansions of `misc.c`: `tilde_expand` and
+//!   `vdollar_percent_expand`;
+//! - `matching` is `match_pattern` and `match_pattern_list` of `match.c`, and `kex_assemble_names` of `kex.c`
+//!   as
 //!   [`assemble_algorithms`].
 //!
-//! Loading reads every file once, follows `Include` and rejects what `ssh` rejects, naming file:line; resolving walks
-//! the parsed lines for one host the way `ssh` walks the files, so the result does not depend on the order of calls.
-//! Nothing here runs a command or touches the network: `Match exec` is never evaluated (its block is not applied and
-//! a warning says so).
+//! Loading reads every file once, follows `Include` and rejects what `ssh` rejects, naming file:line;
+//! resolving walks the parsed lines for one host the way `ssh` walks the files, so the result does not depend
+//! on the order of calls. Nothing here runs a command or touches the network: `Match exec` is never evaluated
+//! (its block is not applied and a warning says so).
 
 use std::fs;
 use std::io;
@@ -42,19 +45,21 @@ use tokens::{ClientTokens, Local, expand_tokens};
 
 pub use matching::assemble_algorithms;
 
-/// A parsed configuration: the user's file, then the system's (each with the files it includes), as `ssh` reads them.
+/// A parsed configuration: the user's file, then the system's (each with the files it includes), as `ssh`
+/// reads them.
 #[derive(Clone, Debug)]
 pub struct SshConfig {
-    /// One list of lines per top-level file, in the order `ssh` reads them; each starts with every block active.
+    /// One list of lines per top-level file, in the order `ssh` reads them; each starts with every block
+    /// active.
     files: Vec<Vec<Entry>>,
     local: Local,
 }
 
 /// What `ssh` is told on its command line: the host as typed, `-l USER` and `-p PORT`.
 ///
-/// OpenSSH sets the command line's user and port before it reads any file, so they win over `User` and `Port` lines,
-/// `Match user` sees that user, and `%r`/`%p`/`%C` expand to them: `ssh -l deploy -p 2222 web` is resolved here as
-/// `Query { host: "web", user: Some("deploy"), port: Some(2222), .. }`.
+/// OpenSSH sets the command line's user and port before it reads any file, so they win over `User` and `Port`
+/// lines, `Match user` sees that user, and `%r`/`%p`/`%C` expand to them: `ssh -l deploy -p 2222 web` is
+/// resolved here as `Query { host: "web", user: Some("deploy"), port: Some(2222), .. }`.
 #[derive(Clone, Copy, Debug)]
 pub struct Query<'a> {
     /// The host as typed: OpenSSH's "original host".
@@ -83,12 +88,13 @@ pub struct HostConfig {
     pub user: Option<String>,
     /// Port.
     pub port: Option<u16>,
-    /// Every IdentityFile that applies, in order and without duplicates, with `~` and tokens expanded; an entry
-    /// `none` is kept as written: `ssh` loads no key for it but it still keeps the default keys away.
+    /// Every IdentityFile that applies, in order and without duplicates, with `~` and tokens expanded; an
+    /// entry `none` is kept as written: `ssh` loads no key for it but it still keeps the default keys away.
     pub identity_files: Vec<PathBuf>,
     /// IdentitiesOnly.
     pub identities_only: Option<bool>,
-    /// IdentityAgent: `none`, `SSH_AUTH_SOCK`, `$VARIABLE` or a path with `~`, tokens and `${VARIABLE}` expanded.
+    /// IdentityAgent: `none`, `SSH_AUTH_SOCK`, `$VARIABLE` or a path with `~`, tokens and `${VARIABLE}`
+    /// expanded.
     pub identity_agent: Option<String>,
     /// The first UserKnownHostsFile line that applies, expanded; `[none]` when it says `none`.
     pub user_known_hosts_files: Vec<PathBuf>,
@@ -102,7 +108,8 @@ pub struct HostConfig {
     pub server_alive_interval: Option<Duration>,
     /// ProxyJump hops in the order written; `Some(vec![])` is `ProxyJump none`.
     pub proxy_jump: Option<Vec<Jump>>,
-    /// ProxyCommand, unless `none`: a command `remote` does not run, so such a host cannot be reached as ssh would.
+    /// ProxyCommand, unless `none`: a command `remote` does not run, so such a host cannot be reached as ssh
+    /// would.
     pub proxy_command: Option<String>,
     /// HostKeyAlias, lowercased: the name host keys are looked up and recorded under instead of the host's.
     pub host_key_alias: Option<String>,
@@ -114,8 +121,8 @@ pub struct HostConfig {
     pub hash_known_hosts: Option<bool>,
     /// What this module did not evaluate or expand as `ssh` would, each naming file:line.
     pub warnings: Vec<String>,
-    /// Settings that apply to this host and that `remote` cannot honour, each naming file:line: a host with any is
-    /// refused rather than reached in a way `ssh` would not reach it.
+    /// Settings that apply to this host and that `remote` cannot honour, each naming file:line: a host with
+    /// any is refused rather than reached in a way `ssh` would not reach it.
     pub refusals: Vec<String>,
 }
 
@@ -155,8 +162,8 @@ pub enum SshConfigError {
         #[source]
         source: io::Error,
     },
-    /// The user's own `~/.ssh/config` is writable by group or others, or owned by someone else: `ssh` refuses to
-    /// run ("Bad owner or permissions"), since another user could have written its settings.
+    /// The user's own `~/.ssh/config` is writable by group or others, or owned by someone else: `ssh` refuses
+    /// to run ("Bad owner or permissions"), since another user could have written its settings.
     #[error(
         "ssh refuses {} because it is writable by group or others or owned by another user (\"Bad owner or \
          permissions\"); run `chmod go-w` on it or change its owner",
@@ -357,9 +364,9 @@ enum Test {
 }
 
 impl SshConfig {
-    /// Reads `path` (a missing file is an empty configuration), following `Include` (globs, `~`, paths relative to
-    /// `~/.ssh` for a user file as OpenSSH does; depth limit as OpenSSH). Unknown keywords are an error with
-    /// file:line, as for `ssh` ("Bad configuration option"), except those listed in IgnoreUnknown.
+    /// Reads `path` (a missing file is an empty configuration), following `Include` (globs, `~`, paths
+    /// relative to `~/.ssh` for a user file as OpenSSH does; depth limit as OpenSSH). Unknown keywords are an
+    /// error with file:line, as for `ssh` ("Bad configuration option"), except those listed in IgnoreUnknown.
     pub fn load(path: &Path) -> Result<SshConfig, SshConfigError> {
         Self::load_in(path, Local::current())
     }
@@ -369,11 +376,15 @@ impl SshConfig {
         Self::parse_in(text, path, Local::current())
     }
 
-    /// Reads the user's file and then the system's (`/etc/ssh/ssh_config`), as `ssh` does when no `-F` is given;
-    /// `None` skips one. A relative `Include` in the system file is relative to `/etc/ssh`, as for `ssh`. With
-    /// `check_user`, the user's file is refused when others could have written it, as `ssh` refuses its default
-    /// `~/.ssh/config` (a file named with `-F` is not checked).
-    pub fn load_files(user: Option<&Path>, system: Option<&Path>, check_user: bool) -> Result<SshConfig, SshConfigError> {
+    /// Reads the user's file and then the system's (`/etc/ssh/ssh_config`), as `ssh` does when no `-F` is
+    /// given; `None` skips one. A relative `Include` in the system file is relative to `/etc/ssh`, as for
+    /// `ssh`. With `check_user`, the user's file is refused when others could have written it, as `ssh`
+    /// refuses its default `~/.ssh/config` (a file named with `-F` is not checked).
+    pub fn load_files(
+        user: Option<&Path>,
+        system: Option<&Path>,
+        check_user: bool,
+    ) -> Result<SshConfig, SshConfigError> {
         let local = Local::current();
         if let Some(path) = user.filter(|_| check_user)
             && fs::metadata(path).is_ok_and(|metadata| !permissions_ok(&metadata, local.uid))
@@ -409,7 +420,9 @@ impl SshConfig {
             // `Match final` anywhere asks `ssh` to read every file again, with the HostName worked out so far
             // (lowercased) as the host that `Host` lines and `Match host` see; values obtained stay first.
             let host = match &state.hostname {
-                Some((raw, at)) => expand_tokens(raw, &[('h', query.host)], false, at, "HostName", &mut state.warnings),
+                Some((raw, at)) => {
+                    expand_tokens(raw, &[('h', query.host)], false, at, "HostName", &mut state.warnings)
+                }
                 None => query.host.to_string(),
             };
             let host = host.to_ascii_lowercase();
@@ -422,7 +435,8 @@ impl SshConfig {
         self.finish(state, &context)
     }
 
-    /// One reading of every file, each from the top with its lines applying to every host until a Host or Match.
+    /// One reading of every file, each from the top with its lines applying to every host until a Host or
+    /// Match.
     fn walk_files(&self, context: &Context<'_>, state: &mut State) {
         for entries in &self.files {
             let mut active = true;
@@ -430,29 +444,41 @@ impl SshConfig {
         }
     }
 
-    /// Applies `entries` as `read_config_file_depth` reads a file: `active` is shared with the including file, and
-    /// `never` is OpenSSH's `SSHCONF_NEVERMATCH`, set for files included where no block applied.
-    fn walk(&self, entries: &[Entry], active: &mut bool, never: bool, context: &Context<'_>, state: &mut State) {
+    /// Applies `entries` as `read_config_file_depth` reads a file: `active` is shared with the including
+    /// file, and `never` is OpenSSH's `SSHCONF_NEVERMATCH`, set for files included where no block applied.
+    fn walk(
+        &self,
+        entries: &[Entry],
+        active: &mut bool,
+        never: bool,
+        context: &Context<'_>,
+        state: &mut State,
+    ) {
         for entry in entries {
             match &entry.item {
                 Item::Host(patterns) => {
                     let host = context.final_host.as_deref().unwrap_or(context.host_arg);
                     *active = !never && host_line_matches(patterns, host);
                 }
-                Item::Match(criteria) => *active = !never && self.match_applies(criteria, &entry.at, context, state),
+                Item::Match(criteria) => {
+                    *active = !never && self.match_applies(criteria, &entry.at, context, state)
+                }
                 Item::Include(files) => {
                     let outer = *active;
                     for file in files {
                         self.walk(file, active, never || !outer, context, state);
-                        // A Host or Match inside the included file must not change the including file's block.
+                        // A Host or Match inside the included file must not change the including file's
+                        // block.
                         *active = outer;
                     }
                 }
                 Item::Set(setting) if *active => state.apply(setting, &entry.at),
                 Item::Set(_) => {}
                 Item::Unknown(keyword) => {
-                    let ignored =
-                        state.ignore_unknown.as_ref().is_some_and(|(list, _)| match_pattern_list(keyword, list, true) == 1);
+                    let ignored = state
+                        .ignore_unknown
+                        .as_ref()
+                        .is_some_and(|(list, _)| match_pattern_list(keyword, list, true) == 1);
                     if !ignored {
                         state.warnings.push(format!(
                             "{}: unknown keyword `{keyword}` is not covered by the IgnoreUnknown that applies to this host; \
@@ -465,8 +491,15 @@ impl SshConfig {
         }
     }
 
-    /// `match_cfg_line`: every criterion must hold; criteria this module cannot evaluate make the block not apply.
-    fn match_applies(&self, criteria: &[Criterion], at: &Loc, context: &Context<'_>, state: &mut State) -> bool {
+    /// `match_cfg_line`: every criterion must hold; criteria this module cannot evaluate make the block not
+    /// apply.
+    fn match_applies(
+        &self,
+        criteria: &[Criterion],
+        at: &Loc,
+        context: &Context<'_>,
+        state: &mut State,
+    ) -> bool {
         let mut result = true;
         let mut unsupported = Vec::new();
         for criterion in criteria {
@@ -482,18 +515,25 @@ impl SshConfig {
                     continue;
                 }
                 Test::Host(patterns) => {
-                    // OpenSSH matches the HostName obtained so far with %h expanded, or the name as typed; on the
-                    // final reading, the host that reading is for.
+                    // OpenSSH matches the HostName obtained so far with %h expanded, or the name as typed; on
+                    // the final reading, the host that reading is for.
                     let host = match &state.hostname {
                         _ if let Some(host) = &context.final_host => host.clone(),
-                        Some((raw, hostname_at)) => {
-                            expand_tokens(raw, &[('h', context.host_arg)], false, hostname_at, "HostName", &mut state.warnings)
-                        }
+                        Some((raw, hostname_at)) => expand_tokens(
+                            raw,
+                            &[('h', context.host_arg)],
+                            false,
+                            hostname_at,
+                            "HostName",
+                            &mut state.warnings,
+                        ),
                         None => context.host_arg.to_string(),
                     };
                     match_pattern_list(&host.to_ascii_lowercase(), patterns, true) == 1
                 }
-                Test::OriginalHost(patterns) => match_pattern_list(&context.host_arg.to_ascii_lowercase(), patterns, true) == 1,
+                Test::OriginalHost(patterns) => {
+                    match_pattern_list(&context.host_arg.to_ascii_lowercase(), patterns, true) == 1
+                }
                 Test::User(patterns) => {
                     let user = state.user.as_deref().unwrap_or(context.local_user);
                     match_pattern_list(user, patterns, false) == 1
@@ -522,7 +562,8 @@ impl SshConfig {
         result
     }
 
-    /// What `ssh.c` does after reading the files: HostName gets %h, then the client options get `~` and tokens.
+    /// What `ssh.c` does after reading the files: HostName gets %h, then the client options get `~` and
+    /// tokens.
     fn finish(&self, state: State, context: &Context<'_>) -> HostConfig {
         let State {
             hostname,
@@ -551,14 +592,23 @@ impl SshConfig {
             ..
         } = state;
         let hostname = hostname.map(|(raw, at)| {
-            connect_name(&expand_tokens(&raw, &[('h', context.host_arg)], false, &at, "HostName", &mut warnings))
+            connect_name(&expand_tokens(
+                &raw,
+                &[('h', context.host_arg)],
+                false,
+                &at,
+                "HostName",
+                &mut warnings,
+            ))
         });
         let tokens = ClientTokens::new(
             &self.local,
             hostname.clone().unwrap_or_else(|| connect_name(context.host_arg)),
             port.unwrap_or(22),
             user.clone().unwrap_or_else(|| context.local_user.to_string()),
-            host_key_alias.clone().map_or_else(|| context.host_arg.to_string(), |alias| alias.to_ascii_lowercase()),
+            host_key_alias
+                .clone()
+                .map_or_else(|| context.host_arg.to_string(), |alias| alias.to_ascii_lowercase()),
             context.host_arg,
             context.local_user,
         );
@@ -569,7 +619,8 @@ impl SshConfig {
         let identity_files = identity_files
             .into_iter()
             .map(|(raw, at)| {
-                // ssh skips `none` before expanding anything; it is kept so that callers know the defaults are off.
+                // ssh skips `none` before expanding anything; it is kept so that callers know the defaults
+                // are off.
                 if raw.eq_ignore_ascii_case("none") {
                     PathBuf::from(raw)
                 } else {
@@ -577,33 +628,45 @@ impl SshConfig {
                 }
             })
             .collect();
-        let identity_agent = identity_agent.map(|(raw, at)| client_path(&raw, &at, "IdentityAgent", &mut warnings));
+        let identity_agent =
+            identity_agent.map(|(raw, at)| client_path(&raw, &at, "IdentityAgent", &mut warnings));
         let user_known_hosts_files = match user_known_hosts {
             // `none` in any case is no file, as `ssh` reads it (and `ssh -G` prints it lowercased).
-            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => vec![PathBuf::from("none")],
-            Some((files, at)) => {
-                files.iter().map(|raw| PathBuf::from(client_path(raw, &at, "UserKnownHostsFile", &mut warnings))).collect()
+            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
+                vec![PathBuf::from("none")]
             }
+            Some((files, at)) => files
+                .iter()
+                .map(|raw| PathBuf::from(client_path(raw, &at, "UserKnownHostsFile", &mut warnings)))
+                .collect(),
             None => Vec::new(),
         };
         let global_known_hosts_files = match global_known_hosts {
-            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => vec![PathBuf::from("none")],
+            Some((files, _)) if files.first().is_some_and(|f| f.eq_ignore_ascii_case("none")) => {
+                vec![PathBuf::from("none")]
+            }
             Some((files, at)) => files
                 .iter()
-                .map(|raw| PathBuf::from(self.local.tilde_expand(raw, &at, "GlobalKnownHostsFile", &mut warnings)))
+                .map(|raw| {
+                    PathBuf::from(self.local.tilde_expand(raw, &at, "GlobalKnownHostsFile", &mut warnings))
+                })
                 .collect(),
             None => Vec::new(),
         };
         let proxy_command = proxy_command
             .filter(|(command, _)| !command.eq_ignore_ascii_case("none"))
             .map(|(command, at)| format!("{command} ({at})"));
-        if let Some((value, at)) = canonicalize_hostname.filter(|(value, _)| !matches!(value.as_str(), "no" | "false")) {
+        if let Some((value, at)) =
+            canonicalize_hostname.filter(|(value, _)| !matches!(value.as_str(), "no" | "false"))
+        {
             refusals.push(format!(
                 "{at}: CanonicalizeHostname {value} is not supported by remote yet: ssh would look the name up in DNS \
                  and read the files again for the name it finds"
             ));
         }
-        if let Some((command, at)) = known_hosts_command.filter(|(command, _)| !command.eq_ignore_ascii_case("none")) {
+        if let Some((command, at)) =
+            known_hosts_command.filter(|(command, _)| !command.eq_ignore_ascii_case("none"))
+        {
             refusals.push(format!(
                 "{at}: KnownHostsCommand {command} is not supported by remote yet (it runs no local commands), and \
                  checking host keys without the keys it prints could accept a key ssh refuses"
@@ -653,7 +716,8 @@ impl SshConfig {
     }
 }
 
-/// What one resolution is for: the command line's host and the local account, and the host of a final reading.
+/// What one resolution is for: the command line's host and the local account, and the host of a final
+/// reading.
 struct Context<'a> {
     host_arg: &'a str,
     local_user: &'a str,
@@ -712,8 +776,12 @@ impl State {
             }
             Setting::IdentitiesOnly(v) => set_once(&mut self.identities_only, || *v),
             Setting::IdentityAgent(v) => set_once(&mut self.identity_agent, || (v.clone(), at.clone())),
-            Setting::UserKnownHostsFiles(v) => set_once(&mut self.user_known_hosts, || (v.clone(), at.clone())),
-            Setting::GlobalKnownHostsFiles(v) => set_once(&mut self.global_known_hosts, || (v.clone(), at.clone())),
+            Setting::UserKnownHostsFiles(v) => {
+                set_once(&mut self.user_known_hosts, || (v.clone(), at.clone()))
+            }
+            Setting::GlobalKnownHostsFiles(v) => {
+                set_once(&mut self.global_known_hosts, || (v.clone(), at.clone()))
+            }
             Setting::StrictHostKeyChecking(v) => set_once(&mut self.strict_host_key_checking, || v.clone()),
             Setting::ConnectTimeout(Some(v)) => set_once(&mut self.connect_timeout, || *v),
             Setting::ServerAliveInterval(Some(v)) => set_once(&mut self.server_alive_interval, || *v),
@@ -735,7 +803,9 @@ impl State {
                 set_once(&mut self.canonicalize_hostname, || (v.to_ascii_lowercase(), at.clone()))
             }
             Setting::RevokedHostKeys(v) => set_once(&mut self.revoked_host_keys, || (v.clone(), at.clone())),
-            Setting::KnownHostsCommand(v) => set_once(&mut self.known_hosts_command, || (v.clone(), at.clone())),
+            Setting::KnownHostsCommand(v) => {
+                set_once(&mut self.known_hosts_command, || (v.clone(), at.clone()))
+            }
             Setting::CheckHostIp(v) => set_once(&mut self.check_host_ip, || (*v, at.clone())),
             Setting::HashKnownHosts(v) => set_once(&mut self.hash_known_hosts, || *v),
             Setting::RequiredRsaSize(v) => set_once(&mut self.required_rsa_size, || (v.clone(), at.clone())),
@@ -816,7 +886,12 @@ mod tests {
             (
                 "Host a\n  HostName A.Example.COM\n  User bob\n  Port 2222\n",
                 "a",
-                HostConfig { hostname: Some("a.example.com".into()), user: Some("bob".into()), port: Some(2222), ..none() },
+                HostConfig {
+                    hostname: Some("a.example.com".into()),
+                    user: Some("bob".into()),
+                    port: Some(2222),
+                    ..none()
+                },
             ),
             ("Host a\n  User bob\n", "b", none()),
             // Keywords ignore case, `=` may separate the value, and one `=` may stand between blanks.
@@ -826,7 +901,11 @@ mod tests {
                 HostConfig { hostname: Some("x".into()), user: Some("bob".into()), port: Some(22), ..none() },
             ),
             // The first value obtained wins for single-valued options.
-            ("User first\nUser second\nHost a\n  User third\n", "a", HostConfig { user: Some("first".into()), ..none() }),
+            (
+                "User first\nUser second\nHost a\n  User third\n",
+                "a",
+                HostConfig { user: Some("first".into()), ..none() },
+            ),
             (
                 "Host a\n  Port 1\nHost *\n  Port 2\n  User u\n",
                 "a",
@@ -847,7 +926,11 @@ mod tests {
             ("Host web\n  User w\n", "WEB", none()),
             ("Host a,b\n  User w\n", "a", none()),
             // HostName gets %h and %%, and is lowercased unless it is an address.
-            ("Host *\n  HostName %h.Internal\n", "Db", HostConfig { hostname: Some("db.internal".into()), ..none() }),
+            (
+                "Host *\n  HostName %h.Internal\n",
+                "Db",
+                HostConfig { hostname: Some("db.internal".into()), ..none() },
+            ),
             ("HostName 100%%\n", "a", HostConfig { hostname: Some("100%".into()), ..none() }),
             ("HostName FE80::1\n", "a", HostConfig { hostname: Some("FE80::1".into()), ..none() }),
             // IdentityFile accumulates over blocks, drops repeats, and expands ~ and the tokens.
@@ -856,7 +939,10 @@ mod tests {
                  IdentityFile /k/%h-%r-%u-%p-%n-%d-%i-%l-%L-%%\n",
                 "a",
                 HostConfig {
-                    identity_files: paths(&["/home/me/.ssh/a", "/k/a-me-me-22-a-/home/me-1000-box.example.org-box-%"]),
+                    identity_files: paths(&[
+                        "/home/me/.ssh/a",
+                        "/k/a-me-me-22-a-/home/me-1000-box.example.org-box-%",
+                    ]),
                     ..none()
                 },
             ),
@@ -878,22 +964,42 @@ mod tests {
                 "a",
                 HostConfig { identity_files: paths(&["/my keys/id"]), user: Some("ok".into()), ..none() },
             ),
-            ("IdentityFile /my\\ keys/id # a comment\n", "a", HostConfig { identity_files: paths(&["/my keys/id"]), ..none() }),
+            (
+                "IdentityFile /my\\ keys/id # a comment\n",
+                "a",
+                HostConfig { identity_files: paths(&["/my keys/id"]), ..none() },
+            ),
             // Known-hosts files: the first line wins with all its files; GlobalKnownHostsFile gets only ~.
             (
                 "UserKnownHostsFile ~/kh /x/%h\nUserKnownHostsFile /other\n",
                 "h",
                 HostConfig { user_known_hosts_files: paths(&["/home/me/kh", "/x/h"]), ..none() },
             ),
-            ("UserKnownHostsFile none\n", "h", HostConfig { user_known_hosts_files: paths(&["none"]), ..none() }),
+            (
+                "UserKnownHostsFile none\n",
+                "h",
+                HostConfig { user_known_hosts_files: paths(&["none"]), ..none() },
+            ),
             (
                 "GlobalKnownHostsFile ~/g /etc/%h\n",
                 "h",
                 HostConfig { global_known_hosts_files: paths(&["/home/me/g", "/etc/%h"]), ..none() },
             ),
-            ("IdentityAgent SSH_AUTH_SOCK\n", "h", HostConfig { identity_agent: Some("SSH_AUTH_SOCK".into()), ..none() }),
-            ("IdentityAgent ~/agent.%h\n", "h", HostConfig { identity_agent: Some("/home/me/agent.h".into()), ..none() }),
-            ("IdentityAgent none\nIdentityAgent /x\n", "h", HostConfig { identity_agent: Some("none".into()), ..none() }),
+            (
+                "IdentityAgent SSH_AUTH_SOCK\n",
+                "h",
+                HostConfig { identity_agent: Some("SSH_AUTH_SOCK".into()), ..none() },
+            ),
+            (
+                "IdentityAgent ~/agent.%h\n",
+                "h",
+                HostConfig { identity_agent: Some("/home/me/agent.h".into()), ..none() },
+            ),
+            (
+                "IdentityAgent none\nIdentityAgent /x\n",
+                "h",
+                HostConfig { identity_agent: Some("none".into()), ..none() },
+            ),
             ("IdentitiesOnly YES\n", "h", HostConfig { identities_only: Some(true), ..none() }),
             (
                 "StrictHostKeyChecking accept-new\n",
@@ -921,7 +1027,11 @@ mod tests {
             ),
             ("ProxyJump none\nProxyJump j\n", "h", HostConfig { proxy_jump: Some(vec![]), ..none() }),
             ("ProxyCommand none\nProxyJump j\n", "h", none()),
-            ("ProxyJump ssh://a%40b@j\n", "h", HostConfig { proxy_jump: Some(vec![jump(Some("a@b"), "j", None)]), ..none() }),
+            (
+                "ProxyJump ssh://a%40b@j\n",
+                "h",
+                HostConfig { proxy_jump: Some(vec![jump(Some("a@b"), "j", None)]), ..none() },
+            ),
             // Match: host sees HostName obtained so far, originalhost the name as typed.
             (
                 "Host a\n  HostName real.example\nMatch host real.*\n  User r\n",
@@ -938,14 +1048,23 @@ mod tests {
             ("Match host a,!b*\n  User r\n", "a", HostConfig { user: Some("r".into()), ..none() }),
             ("Match !host a\n  User r\n", "b", HostConfig { user: Some("r".into()), ..none() }),
             ("Match user me\n  Port 2\n", "h", HostConfig { port: Some(2), ..none() }),
-            ("User bob\nMatch user bob\n  Port 2\n", "h", HostConfig { user: Some("bob".into()), port: Some(2), ..none() }),
+            (
+                "User bob\nMatch user bob\n  Port 2\n",
+                "h",
+                HostConfig { user: Some("bob".into()), port: Some(2), ..none() },
+            ),
             ("Match localuser me host h\n  Port 2\n", "h", HostConfig { port: Some(2), ..none() }),
             ("Match localuser other\n  Port 2\n", "h", none()),
             ("Host x\n  Port 1\nMatch all\n  Port 2\n", "h", HostConfig { port: Some(2), ..none() }),
             ("Match host=h\n  Port 2\n", "h", HostConfig { port: Some(2), ..none() }),
             ("Match host \"h\" # comment\n  Port 2\n", "h", HostConfig { port: Some(2), ..none() }),
-            // Unknown keywords listed in IgnoreUnknown, and deprecated or unsupported ones, are accepted and ignored.
-            ("IgnoreUnknown Foo*,Bar\nFooBaz 1\nbar x y\nPort 3\n", "h", HostConfig { port: Some(3), ..none() }),
+            // Unknown keywords listed in IgnoreUnknown, and deprecated or unsupported ones, are accepted and
+            // ignored.
+            (
+                "IgnoreUnknown Foo*,Bar\nFooBaz 1\nbar x y\nPort 3\n",
+                "h",
+                HostConfig { port: Some(3), ..none() },
+            ),
             (
                 "Cipher blowfish\nUseRSH yes\nRSAAuthentication yes\nProtocol 2\nGSSAPIKeyExchange yes\nPort 3\n",
                 "h",
@@ -959,9 +1078,11 @@ mod tests {
 
     #[test]
     fn warns_about_what_it_does_not_expand() {
-        let warnings =
-            |text: &str, host: &str| parse(text).map(|c| c.resolve(Query::host(host, ME)).warnings).unwrap_or_default();
-        // ProxyCommand is no warning but a value: the inventory refuses such a host rather than connect around it.
+        let warnings = |text: &str, host: &str| {
+            parse(text).map(|c| c.resolve(Query::host(host, ME)).warnings).unwrap_or_default()
+        };
+        // ProxyCommand is no warning but a value: the inventory refuses such a host rather than connect
+        // around it.
         let parsed = SshConfig::parse("ProxyCommand nc %h %p\n", Path::new("/cfg")).unwrap();
         assert_eq!(parsed.resolve(Query::host("h", "u")).proxy_command.as_deref(), Some("nc %h %p (/cfg:1)"));
         assert!(warnings("HostName %p\n", "h")[0].contains("%p"));
@@ -977,28 +1098,58 @@ mod tests {
         let check = |text: &str, host: &str, expected: &[&str]| {
             let config = parse(text).unwrap_or_else(|e| panic!("config should load: {e}\n{text}"));
             let refusals = config.resolve(Query::host(host, ME)).refusals;
-            let matched = refusals.len() == expected.len() && refusals.iter().zip(expected).all(|(r, e)| r.starts_with(e));
+            let matched = refusals.len() == expected.len()
+                && refusals.iter().zip(expected).all(|(r, e)| r.starts_with(e));
             assert!(matched, "config:\n{text}\nhost: {host}\nexpected {expected:?}\nfound {refusals:?}");
         };
         let cannot = " cannot be evaluated by remote (it never runs commands";
-        check("Match exec \"test -f /x\"\n  Port 2\n", "h", &[&format!("/cfg:1: Match exec test -f /x{cannot}")]);
+        check(
+            "Match exec \"test -f /x\"\n  Port 2\n",
+            "h",
+            &[&format!("/cfg:1: Match exec test -f /x{cannot}")],
+        );
         // A block whose other criteria already fail, before or after, cannot apply whatever the command says.
         check("Match host other exec true\n  Port 2\n", "h", &[]);
         check("Match exec true host other\n  Port 2\n", "h", &[]);
-        check("Match localnetwork 10.0.0.0/8\n  Port 2\n", "h", &[&format!("/cfg:1: Match localnetwork 10.0.0.0/8{cannot}")]);
-        check("Match final exec true\n  ProxyJump gate\n", "h", &[&format!("/cfg:1: Match exec true{cannot}")]);
+        check(
+            "Match localnetwork 10.0.0.0/8\n  Port 2\n",
+            "h",
+            &[&format!("/cfg:1: Match localnetwork 10.0.0.0/8{cannot}")],
+        );
+        check(
+            "Match final exec true\n  ProxyJump gate\n",
+            "h",
+            &[&format!("/cfg:1: Match exec true{cannot}")],
+        );
         check("Match final\n  ProxyJump gate\n", "h", &[]);
-        // `canonical` holds only on a second reading after canonicalisation, which never happens here: as ssh's first.
+        // `canonical` holds only on a second reading after canonicalisation, which never happens here: as
+        // ssh's first.
         check("Match canonical\n  Port 2\n", "h", &[]);
         check("Match !canonical\n  Port 2\n", "h", &[]);
-        check("CanonicalizeHostname yes\n", "h", &["/cfg:1: CanonicalizeHostname yes is not supported by remote yet: ssh would"]);
+        check(
+            "CanonicalizeHostname yes\n",
+            "h",
+            &["/cfg:1: CanonicalizeHostname yes is not supported by remote yet: ssh would"],
+        );
         check("CanonicalizeHostname no\n", "h", &[]);
-        check("KnownHostsCommand /bin/echo %H\n", "h", &["/cfg:1: KnownHostsCommand /bin/echo %H is not supported by remote"]);
+        check(
+            "KnownHostsCommand /bin/echo %H\n",
+            "h",
+            &["/cfg:1: KnownHostsCommand /bin/echo %H is not supported by remote"],
+        );
         check("KnownHostsCommand none\n", "h", &[]);
         check("Host other\n  KnownHostsCommand /bin/echo\n", "h", &[]);
-        check("CheckHostIP yes\n", "h", &["/cfg:1: CheckHostIP yes is not supported by remote yet: ssh would also check"]);
+        check(
+            "CheckHostIP yes\n",
+            "h",
+            &["/cfg:1: CheckHostIP yes is not supported by remote yet: ssh would also check"],
+        );
         check("CheckHostIP no\nCheckHostIP yes\n", "h", &[]);
-        check("RequiredRSASize 2048\n", "h", &["/cfg:1: RequiredRSASize 2048 is not supported by remote yet"]);
+        check(
+            "RequiredRSASize 2048\n",
+            "h",
+            &["/cfg:1: RequiredRSASize 2048 is not supported by remote yet"],
+        );
         check("RequiredRSASize 1024\n", "h", &[]);
     }
 
@@ -1015,11 +1166,20 @@ mod tests {
         assert_eq!(found.strict_host_key_checking.as_deref(), Some("no"));
         assert_eq!(found.proxy_jump.map(|hops| hops.len()), Some(1));
         // %C is the SHA-1 of "box.example.org" "web" "2200" "deploy" (`printf %s … | sha1sum`).
-        assert_eq!(found.user_known_hosts_files, [PathBuf::from("/kh/deploy-2200-948e0ca41ce616ee9dbe2cd721968a97074793ec")]);
+        assert_eq!(
+            found.user_known_hosts_files,
+            [PathBuf::from("/kh/deploy-2200-948e0ca41ce616ee9dbe2cd721968a97074793ec")]
+        );
         assert_eq!(found.identity_files, [PathBuf::from("/k/id_deploy")]);
         let found = resolve(text, None, Some(2022));
-        assert_eq!((found.user.as_deref(), found.port, found.proxy_jump.as_ref()), (Some("other"), Some(2022), None));
-        assert!(found.user_known_hosts_files[0].to_string_lossy().starts_with("/kh/other-2022-"), "{found:?}");
+        assert_eq!(
+            (found.user.as_deref(), found.port, found.proxy_jump.as_ref()),
+            (Some("other"), Some(2022), None)
+        );
+        assert!(
+            found.user_known_hosts_files[0].to_string_lossy().starts_with("/kh/other-2022-"),
+            "{found:?}"
+        );
     }
 
     /// A pipe (or socket, or device) as a configuration file is refused, not read: reading a pipe that nobody
@@ -1036,7 +1196,10 @@ mod tests {
         assert!(err.to_string().contains("cannot read included file"), "{err}");
         let err = SshConfig::load(&fifo).expect_err("a pipe as the file itself is refused");
         assert!(err.to_string().starts_with("cannot read ssh config"), "{err}");
-        assert!(std::error::Error::source(&err).is_some_and(|e| e.to_string().contains("not a regular file")), "{err:?}");
+        assert!(
+            std::error::Error::source(&err).is_some_and(|e| e.to_string().contains("not a regular file")),
+            "{err:?}"
+        );
         let empty = SshConfig::load(Path::new("/dev/null")).expect("/dev/null reads as empty");
         assert_eq!(empty.resolve(Query::host("h", ME)), HostConfig::default());
     }
@@ -1054,14 +1217,23 @@ mod tests {
              in IgnoreUnknown before this line",
         );
         check_error("Port 0\n", "/cfg:1: `port` does not accept `0`; write a port number from 1 to 65535");
-        check_error("Host x\n  Port 65536\n", "/cfg:2: `port` does not accept `65536`; write a port number from 1 to 65535");
+        check_error(
+            "Host x\n  Port 65536\n",
+            "/cfg:2: `port` does not accept `65536`; write a port number from 1 to 65535",
+        );
         check_error("Port\n", "/cfg:1: `port` needs a value; write it after the keyword");
         check_error(
             "User a b\n",
             "/cfg:1: `user` has extra values at the end of the line; remove them, or quote a value that contains spaces",
         );
-        check_error("User \"a\n", "/cfg:1: a quote is not closed; close it, or escape the quote character with a backslash");
-        check_error("BatchMode maybe\n", "/cfg:1: `batchmode` does not accept `maybe`; write one of yes, no, true, false");
+        check_error(
+            "User \"a\n",
+            "/cfg:1: a quote is not closed; close it, or escape the quote character with a backslash",
+        );
+        check_error(
+            "BatchMode maybe\n",
+            "/cfg:1: `batchmode` does not accept `maybe`; write one of yes, no, true, false",
+        );
         check_error(
             "ConnectTimeout 5x\n",
             "/cfg:1: `connecttimeout` does not accept `5x`; write seconds, or a time such as 30s, 5m or 1h30m",
@@ -1119,10 +1291,17 @@ mod tests {
         assert_eq!(config.resolve(Query::host("c", ME)).user.as_deref(), Some("common"));
         let absolute = format!("Include {}/conf.d/2*\n", ssh.display());
         assert_eq!(load(&absolute).expect("loads").resolve(Query::host("b", ME)).port, Some(20));
-        assert_eq!(load("Include ~/.ssh/common\n").expect("loads").resolve(Query::host("x", ME)).user.as_deref(), Some("common"));
-        assert_eq!(load("Include missing*.conf nothing\n").expect("loads").resolve(Query::host("x", ME)), HostConfig::default());
+        assert_eq!(
+            load("Include ~/.ssh/common\n").expect("loads").resolve(Query::host("x", ME)).user.as_deref(),
+            Some("common")
+        );
+        assert_eq!(
+            load("Include missing*.conf nothing\n").expect("loads").resolve(Query::host("x", ME)),
+            HostConfig::default()
+        );
 
-        // An Include inside a Host block applies only when the block does; a Match inside it does not leak out.
+        // An Include inside a Host block applies only when the block does; a Match inside it does not leak
+        // out.
         let config = load("Host a\n  Include in-block\n  User a\n").expect("loads");
         assert_eq!(
             config.resolve(Query::host("a", ME)),
@@ -1138,13 +1317,17 @@ mod tests {
         let err = load("Include self\n").err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(
             err,
-            format!("{}:1: includes nest deeper than 16 files; look for a file that includes itself", ssh.join("self").display())
+            format!(
+                "{}:1: includes nest deeper than 16 files; look for a file that includes itself",
+                ssh.join("self").display()
+            )
         );
         write("bad", "\nPort 0\n");
         let err = load("Include bad\n").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.starts_with(&format!("{}:2: `port`", ssh.join("bad").display())), "{err}");
         write("open", "Port 1\n");
-        fs::set_permissions(ssh.join("open"), std::os::unix::fs::PermissionsExt::from_mode(0o666)).expect("chmod");
+        fs::set_permissions(ssh.join("open"), std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .expect("chmod");
         let err = load("\nInclude open\n").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.starts_with("/cfg:2: ssh refuses included file"), "{err}");
     }
@@ -1172,7 +1355,9 @@ mod tests {
         // A unit of more than one byte is refused, not cut in half (found by the property tests).
         assert_eq!(convtime("1é"), None);
         assert_eq!(convtime("5m1€"), None);
-        assert!(glob_match("*.conf", "a.conf") && !glob_match("*.conf", ".a.conf") && glob_match("[!b]?", "ax"));
+        assert!(
+            glob_match("*.conf", "a.conf") && !glob_match("*.conf", ".a.conf") && glob_match("[!b]?", "ax")
+        );
         assert_eq!(match_pattern_list("abc", "x,!a*", false), -1);
         assert_eq!(match_pattern_list("abc", "x,A*", true), 1);
     }
@@ -1186,14 +1371,26 @@ mod tests {
 
     const CASES: &[Case] = &[
         Case { config: "", files: &[], hosts: &["plain", "UPPER.Example"] },
-        Case { config: "Host a\n  HostName a.example.com\n  User bob\n  Port 2222\n", files: &[], hosts: &["a", "b"] },
+        Case {
+            config: "Host a\n  HostName a.example.com\n  User bob\n  Port 2222\n",
+            files: &[],
+            hosts: &["a", "b"],
+        },
         Case {
             config: "Host x web-* db? !db9\n  User w\n  Port 2\nHost *\n  User fallback\n",
             files: &[],
             hosts: &["web-1", "db1", "db9", "db12", "x"],
         },
-        Case { config: "Host !bad *.example.com\n  User w\n", files: &[], hosts: &["bad", "ok.example.com", "bad.example.com"] },
-        Case { config: "hOsTnAmE=x.example\nUSER = bob\nport=\t2022\nIdentitiesOnly=yes\n", files: &[], hosts: &["a"] },
+        Case {
+            config: "Host !bad *.example.com\n  User w\n",
+            files: &[],
+            hosts: &["bad", "ok.example.com", "bad.example.com"],
+        },
+        Case {
+            config: "hOsTnAmE=x.example\nUSER = bob\nport=\t2022\nIdentitiesOnly=yes\n",
+            files: &[],
+            hosts: &["a"],
+        },
         Case {
             config: "IdentityFile \"~/my keys/id\"\nUser 'o''k'\nUserKnownHostsFile /kh\\ 1 \"/kh 2\" # comment\n",
             files: &[],
@@ -1217,7 +1414,11 @@ mod tests {
             hosts: &["a", "b"],
         },
         Case { config: "HostName 10.0.0.1\n", files: &[], hosts: &["a"] },
-        Case { config: "UserKnownHostsFile /x${PATH}/%%{PATH}\nIdentityAgent /agent/${PATH}\n", files: &[], hosts: &["a"] },
+        Case {
+            config: "UserKnownHostsFile /x${PATH}/%%{PATH}\nIdentityAgent /agent/${PATH}\n",
+            files: &[],
+            hosts: &["a"],
+        },
         Case { config: "HostName FE80::AB\n", files: &[], hosts: &["a"] },
         Case {
             config: "Host a\n  IdentityAgent none\nHost b\n  IdentityAgent SSH_AUTH_SOCK\nHost *\n  \
@@ -1273,7 +1474,10 @@ mod tests {
         },
         Case {
             config: "Host a\n  Include ~/inc/block.conf\n  User after\nHost *\n  User star\n",
-            files: &[("inc/block.conf", "Port 7\nMatch all\n  IdentityFile ~/from-match\nHost b\n  Port 9\nHost x\n  Port 8\n")],
+            files: &[(
+                "inc/block.conf",
+                "Port 7\nMatch all\n  IdentityFile ~/from-match\nHost b\n  Port 9\nHost x\n  Port 8\n",
+            )],
             hosts: &["a", "b"],
         },
         Case {
@@ -1282,11 +1486,19 @@ mod tests {
             files: &[],
             hosts: &["h"],
         },
-        Case { config: "# comment\n\n\tPort 4 # trailing\n  User\t\"spaced user\"\n", files: &[], hosts: &["h"] },
+        Case {
+            config: "# comment\n\n\tPort 4 # trailing\n  User\t\"spaced user\"\n",
+            files: &[],
+            hosts: &["h"],
+        },
         Case { config: "Host a\n  Hostnme x\n", files: &[], hosts: &["a"] },
         Case { config: "Host a\n  Port 0\n", files: &[], hosts: &["b"] },
         Case { config: "Host a\n  Port 70000\n", files: &[], hosts: &["a"] },
-        Case { config: "Include bad.conf\n", files: &[(".ssh/bad.conf", "# fine\nNoSuchOption yes\n")], hosts: &["a"] },
+        Case {
+            config: "Include bad.conf\n",
+            files: &[(".ssh/bad.conf", "# fine\nNoSuchOption yes\n")],
+            hosts: &["a"],
+        },
         Case { config: "User \"unclosed\n", files: &[], hosts: &["a"] },
         Case { config: "Match all host x\n  Port 2\n", files: &[], hosts: &["a"] },
         Case { config: "Match host\n", files: &[], hosts: &["a"] },
@@ -1312,9 +1524,13 @@ mod tests {
         Case { config: "StrictHostKeyChecking FALSE\n", files: &[], hosts: &["a"] },
         Case { config: "StrictHostKeyChecking true\n", files: &[], hosts: &["a"] },
         Case { config: "UserKnownHostsFile NONE\nGlobalKnownHostsFile None\n", files: &[], hosts: &["a"] },
-        Case { config: "Match canonical\n  Port 2\nMatch !canonical\n  User notcanon\n", files: &[], hosts: &["a"] },
-        // `final` anywhere, even on a line whose other criteria fail, makes ssh read every file once more, with
-        // `canonical` and `final` true and the HostName found so far as the host.
+        Case {
+            config: "Match canonical\n  Port 2\nMatch !canonical\n  User notcanon\n",
+            files: &[],
+            hosts: &["a"],
+        },
+        // `final` anywhere, even on a line whose other criteria fail, makes ssh read every file once more,
+        // with `canonical` and `final` true and the HostName found so far as the host.
         Case {
             config: "Match host other final\n  Port 9\nMatch canonical\n  ProxyJump gate\n",
             files: &[],
@@ -1333,7 +1549,8 @@ mod tests {
         },
     ];
 
-    /// The command lines every host of every case is resolved for: `ssh HOST`, `-l deploy`, `-p 2222` and both.
+    /// The command lines every host of every case is resolved for: `ssh HOST`, `-l deploy`, `-p 2222` and
+    /// both.
     const QUERIES: [(Option<&str>, Option<u16>); 4] =
         [(None, None), (Some("deploy"), None), (None, Some(2222)), (Some("deploy"), Some(2222))];
 
@@ -1349,7 +1566,8 @@ mod tests {
         view
     }
 
-    /// The ssh line number in an error such as `FILE line 2: Bad configuration option` or `FILE: line 2: ...`.
+    /// The ssh line number in an error such as `FILE line 2: Bad configuration option` or `FILE: line 2:
+    /// ...`.
     fn ssh_error_location(stderr: &str) -> Option<(String, usize)> {
         stderr.lines().find_map(|l| {
             let (file, rest) = l.split_once(" line ")?;
@@ -1379,7 +1597,8 @@ mod tests {
             fs::create_dir_all(home.join(".ssh")).expect("mkdir");
             let config_path = dir.path().join("config");
             fs::write(&config_path, case.config).expect("write");
-            // ssh expands `~` and %d from the password database but an Include's `~` from $HOME, and so do we.
+            // ssh expands `~` and %d from the password database but an Include's `~` from $HOME, and so do
+            // we.
             let mut ours_local = Local::current();
             ours_local.include_home = home.clone();
             let ours = SshConfig::load_in(&config_path, ours_local.clone());
@@ -1394,12 +1613,17 @@ mod tests {
                 if let Some(port) = query_port {
                     ssh.arg("-p").arg(port.to_string());
                 }
-                let output = ssh.arg(host).env("HOME", &home).stdin(Stdio::null()).output().expect("run ssh -G");
-                let context = format!("case {index}, host {host}, -l {query_user:?} -p {query_port:?}, config:\n{}", case.config);
+                let output =
+                    ssh.arg(host).env("HOME", &home).stdin(Stdio::null()).output().expect("run ssh -G");
+                let context = format!(
+                    "case {index}, host {host}, -l {query_user:?} -p {query_port:?}, config:\n{}",
+                    case.config
+                );
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 let ours = match (&ours, output.status.success()) {
                     (Err(err), false) => {
-                        let (file, line) = ssh_error_location(&stderr).unwrap_or_else(|| panic!("{context}\nssh said: {stderr}"));
+                        let (file, line) = ssh_error_location(&stderr)
+                            .unwrap_or_else(|| panic!("{context}\nssh said: {stderr}"));
                         assert!(
                             err.to_string().starts_with(&format!("{file}:{line}: ")),
                             "{context}\nours: {err}\nssh: {stderr}"
@@ -1409,7 +1633,9 @@ mod tests {
                     }
                     (Err(err), true) => panic!("{context}\nssh accepts it but we refuse: {err}"),
                     (Ok(_), false) => panic!("{context}\nssh refuses it but we accept it: {stderr}"),
-                    (Ok(config), true) => config.resolve(Query { host, user: query_user, port: query_port, local_user: &me }),
+                    (Ok(config), true) => {
+                        config.resolve(Query { host, user: query_user, port: query_port, local_user: &me })
+                    }
                 };
                 let ssh = ssh_view(&String::from_utf8_lossy(&output.stdout));
                 let one = |key: &str| ssh.get(key).and_then(|v| v.first()).cloned().unwrap_or_default();
@@ -1418,19 +1644,35 @@ mod tests {
                     Some(rest) => format!("{home_text}/{rest}"),
                     None => raw.to_string(),
                 };
-                let show = |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+                let show = |paths: &[PathBuf]| {
+                    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+                };
 
-                assert_eq!(one("hostname"), ours.hostname.clone().unwrap_or_else(|| connect_name(host)), "hostname: {context}");
+                assert_eq!(
+                    one("hostname"),
+                    ours.hostname.clone().unwrap_or_else(|| connect_name(host)),
+                    "hostname: {context}"
+                );
                 assert_eq!(one("user"), ours.user.clone().unwrap_or_else(|| me.clone()), "user: {context}");
                 assert_eq!(one("port"), ours.port.unwrap_or(22).to_string(), "port: {context}");
-                // ssh -G prints IdentityFile before expansion; the tokens it would use are compared via UserKnownHostsFile.
+                // ssh -G prints IdentityFile before expansion; the tokens it would use are compared via
+                // UserKnownHostsFile.
                 let ssh_ids = ssh.get("identityfile").cloned().unwrap_or_default();
                 if ours.identity_files.is_empty() {
-                    let defaults = ["id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa"];
+                    let defaults = [
+                        "id_rsa",
+                        "id_ecdsa",
+                        "id_ecdsa_sk",
+                        "id_ed25519",
+                        "id_ed25519_sk",
+                        "id_xmss",
+                        "id_dsa",
+                    ];
                     let defaults: Vec<String> = defaults.iter().map(|k| format!("~/.ssh/{k}")).collect();
                     assert_eq!(ssh_ids, defaults, "identityfile defaults: {context}");
                 } else {
-                    let ours_ids: Vec<String> = ours.identity_files.iter().map(|p| p.display().to_string()).collect();
+                    let ours_ids: Vec<String> =
+                        ours.identity_files.iter().map(|p| p.display().to_string()).collect();
                     let tokens = ClientTokens::new(
                         &ours_local,
                         ours.hostname.clone().unwrap_or_else(|| connect_name(host)),
@@ -1453,7 +1695,11 @@ mod tests {
                         .collect();
                     assert_eq!(ours_ids, expanded, "identityfile: {context}");
                 }
-                assert_eq!(one("identitiesonly"), if ours.identities_only == Some(true) { "yes" } else { "no" }, "{context}");
+                assert_eq!(
+                    one("identitiesonly"),
+                    if ours.identities_only == Some(true) { "yes" } else { "no" },
+                    "{context}"
+                );
                 assert_eq!(
                     ssh.get("identityagent").and_then(|v| v.first()).cloned(),
                     ours.identity_agent,
@@ -1470,14 +1716,16 @@ mod tests {
                 } else {
                     show(&ours.global_known_hosts_files)
                 };
-                let ssh_gkh = one("globalknownhostsfile").split(' ').map(ssh_tilde).collect::<Vec<_>>().join(" ");
+                let ssh_gkh =
+                    one("globalknownhostsfile").split(' ').map(ssh_tilde).collect::<Vec<_>>().join(" ");
                 assert_eq!(ssh_gkh, gkh, "globalknownhostsfile: {context}");
-                let strict = match ours.strict_host_key_checking.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                    None | Some("ask") => "ask",
-                    Some("yes" | "true") => "true",
-                    Some("no" | "off" | "false") => "false",
-                    Some(_) => "accept-new",
-                };
+                let strict =
+                    match ours.strict_host_key_checking.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                        None | Some("ask") => "ask",
+                        Some("yes" | "true") => "true",
+                        Some("no" | "off" | "false") => "false",
+                        Some(_) => "accept-new",
+                    };
                 assert_eq!(one("stricthostkeychecking"), strict, "stricthostkeychecking: {context}");
                 let timeout = ours.connect_timeout.map_or("none".to_string(), |d| d.as_secs().to_string());
                 assert_eq!(one("connecttimeout"), timeout, "connecttimeout: {context}");
@@ -1488,7 +1736,11 @@ mod tests {
                         .map(|hop| parse_jump_hop(hop).unwrap_or_else(|| panic!("ssh printed {text}")))
                         .collect::<Vec<_>>()
                 });
-                assert_eq!(ssh_jump, ours.proxy_jump.clone().filter(|hops| !hops.is_empty()), "proxyjump: {context}");
+                assert_eq!(
+                    ssh_jump,
+                    ours.proxy_jump.clone().filter(|hops| !hops.is_empty()),
+                    "proxyjump: {context}"
+                );
                 assert!(ours.warnings.is_empty(), "unexpected warnings {:?}: {context}", ours.warnings);
                 assert!(ours.refusals.is_empty(), "unexpected refusals {:?}: {context}", ours.refusals);
                 compared += 1;

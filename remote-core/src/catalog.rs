@@ -101,7 +101,8 @@ impl Export {
             Kind::Step => Some("run"),
             Kind::Predicate | Kind::Field => None,
         };
-        let params: Vec<String> = first.map(str::to_string).into_iter().chain(self.params.iter().map(Param::describe)).collect();
+        let params: Vec<String> =
+            first.map(str::to_string).into_iter().chain(self.params.iter().map(Param::describe)).collect();
         if params.is_empty() {
             // A predicate without parameters is used by name: `pick(successful)`.
             return self.name.clone();
@@ -166,7 +167,11 @@ pub struct JobSpec {
 impl JobSpec {
     /// A job running the named pipeline on the host set's group.
     pub fn pipeline(name: &str, schedule: &str, pipeline: &str, hosts: &Hosts) -> Self {
-        JobSpec { name: name.into(), schedule: schedule.into(), line: format!("{pipeline} {}", hosts.group()) }
+        JobSpec {
+            name: name.into(),
+            schedule: schedule.into(),
+            line: format!("{pipeline} {}", hosts.group()),
+        }
     }
 
     /// A job running any prompt line.
@@ -224,7 +229,12 @@ const BUILTIN_ORIGIN: &str = "remote_std";
 
 /// The doc comment's first paragraph on one line.
 fn first_paragraph(doc: &str) -> String {
-    doc.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    doc.lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every declaration linked into this binary or library (this module's copy of the slice: a loaded
@@ -354,13 +364,16 @@ fn library_catalog() -> Vec<Export> {
         .collect()
 }
 
-/// Runs the pipeline or step `call` names, from the declarations outside remote-core; a panic comes back as an error.
+/// Runs the pipeline or step `call` names, from the declarations outside remote-core; a panic comes back as
+/// an error.
 fn library_invoke(call: Call) -> Result<Run, CallError> {
     let wanted = match &call {
         Call::Pipeline { .. } => Kind::Pipeline,
         Call::Step { .. } => Kind::Step,
     };
-    let Some(declared) = declared().into_iter().find(|d| !d.is_builtin() && d.kind == wanted && d.name == call.name()) else {
+    let Some(declared) =
+        declared().into_iter().find(|d| !d.is_builtin() && d.kind == wanted && d.name == call.name())
+    else {
         return Err(CallError::NotExported { kind: wanted, name: call.name().to_string() });
     };
     guard(move || match (declared.invoke, call) {
@@ -372,7 +385,9 @@ fn library_invoke(call: Call) -> Result<Run, CallError> {
 
 /// The jobs of the job set `name` declared outside remote-core, for `hosts`; a panic comes back as an error.
 fn library_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError> {
-    let Some(declared) = declared().into_iter().find(|d| !d.is_builtin() && d.kind == Kind::JobSet && d.name == name) else {
+    let Some(declared) =
+        declared().into_iter().find(|d| !d.is_builtin() && d.kind == Kind::JobSet && d.name == name)
+    else {
         return Err(CallError::NotExported { kind: Kind::JobSet, name: name.to_string() });
     };
     let Invoke::JobSet(jobs) = declared.invoke else {
@@ -433,8 +448,8 @@ fn install_hook() {
         std::panic::set_hook(Box::new(move |info| {
             if GUARDED.get() {
                 PANICKED_AT.set(info.location().map(|l| -> &'static Location<'static> {
-                    // A location names a place in the binary that panicked; it lives as long as the code does,
-                    // and the message is copied out before that code can be unloaded.
+                    // A location names a place in the binary that panicked; it lives as long as the code
+                    // does, and the message is copied out before that code can be unloaded.
                     unsafe { std::mem::transmute::<&Location<'_>, &'static Location<'static>>(l) }
                 }));
             } else {
@@ -498,7 +513,10 @@ mod tests {
             "panicked at ops/src/lib.rs:3:5: boom",
         );
         check(CallError::Panicked { at: None, message: "boom".into() }, "panicked: boom");
-        check(CallError::NotExported { kind: Kind::Pipeline, name: "listng".into() }, "ops exports no pipeline called `listng`");
+        check(
+            CallError::NotExported { kind: Kind::Pipeline, name: "listng".into() },
+            "ops exports no pipeline called `listng`",
+        );
         check(
             CallError::WrongShape { kind: Kind::JobSet, name: "jobs".into() },
             "`jobs` is declared as a job set with the wrong shape",

@@ -1,9 +1,11 @@
 //! Typed per-host results: what the metric and fact operations read from a host, as Rust values beside the
-//! text output, reachable by type (`result.data::<Cpu>()`), as `data` in `--json`, and on one line in `pretty`.
+//! text output, reachable by type (`result.data::<Cpu>()`), as `data` in `--json`, and on one line in
+//! `pretty`.
 //!
 //! Architecture invariant: [`Data`] is a closed enum of plain owned values (numbers, strings, vectors), never
-//! `dyn Any`. A hot-reloaded `ops` links its own copy of this crate, whose `TypeId`s need not match the host's,
-//! while the enum's layout is covered by the ABI stamp, so a value made on one side is read safely on the other.
+//! `dyn Any`. A hot-reloaded `ops` links its own copy of this crate, whose `TypeId`s need not match the
+//! host's, while the enum's layout is covered by the ABI stamp, so a value made on one side is read safely on
+//! the other.
 
 use serde::Serialize;
 
@@ -326,8 +328,10 @@ pub struct Sensor {
     pub source: String,
     /// Degrees Celsius.
     pub celsius: f64,
-    /// Where the hardware counts it as too hot (hwmon `max`, or a thermal zone's `hot` trip point), if it says.
+    /// Where the hardware counts it as too hot (hwmon `max`, or a thermal zone's `hot` trip point), if it
+    /// says.
     pub high_celsius: Option<f64>,
-    /// Where the hardware shuts down or throttles hard (hwmon `crit`, or the `critical` trip point), if it says.
+    /// Where the hardware shuts down or throttles hard (hwmon `crit`, or the `critical` trip point), if it
+    /// says.
     pub critical_celsius: Option<f64>,
 }

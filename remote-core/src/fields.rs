@@ -1,9 +1,10 @@
-//! Field selectors: named numbers in hosts' typed data (`idle`, `disk_used_percent`, …), for predicates such as
-//! `pick(above(disk_used_percent, 85))` and, later, for stocks.
+//! Field selectors: named numbers in hosts' typed data (`idle`, `disk_used_percent`, …), for predicates such
+//! as `pick(above(disk_used_percent, 85))` and, later, for stocks.
 //!
 //! A selector is a function returning its [`Field`], so it is the same value in both backends: in Rust, the
 //! prelude exports the function (a typo is a compile error, and a `let idle = …` may still shadow it, which a
-//! lowercase `const` would forbid); at the prompt, the registry lists [`ALL`] by name (a typo gets "did you mean").
+//! lowercase `const` would forbid); at the prompt, the registry lists [`ALL`] by name (a typo gets "did you
+//! mean").
 
 use std::fmt;
 

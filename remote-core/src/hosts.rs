@@ -1,5 +1,5 @@
-//! Host sets as pipelines see them: a named group, and the driver in the host process that does their I/O: the
-//! world it acts on (commands, copies) and the outlets for what it produces (reports, samples, notices).
+//! Host sets as pipelines see them: a named group, and the driver in the host process that does their I/O:
+//! the world it acts on (commands, copies) and the outlets for what it produces (reports, samples, notices).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,17 +9,18 @@ use crate::report::{HostResult, Report};
 use crate::spec::HostSpec;
 use crate::stocks::{Sample, Shape};
 
-/// The world a pipeline acts on: commands and file copies on hosts. The transport (remote-ssh) implements it over
-/// SSH; nothing else about the host process passes through it.
+/// The world a pipeline acts on: commands and file copies on hosts. The transport (remote-ssh) implements it
+/// over SSH; nothing else about the host process passes through it.
 ///
-/// Reached through a trait object, so that code in a hot-reloaded `ops` library calls back into the host's own
-/// runtime and sessions instead of carrying a second copy of them.
+/// Reached through a trait object, so that code in a hot-reloaded `ops` library calls back into the host's
+/// own runtime and sessions instead of carrying a second copy of them.
 pub trait World: Send + Sync {
     /// Runs `command` on every host of `hosts` and blocks until all are done: one result per host, named
     /// as the host is (`label` is what ran, for progress displays).
     fn exec(&self, hosts: &Hosts, label: &str, command: &str) -> Vec<HostResult>;
-    /// Copies a file between this machine and every host of `hosts` (`upload`, `download`, `sync`), one result per
-    /// host that says whether the host's copy changed. By default every host fails: a world that cannot copy files.
+    /// Copies a file between this machine and every host of `hosts` (`upload`, `download`, `sync`), one
+    /// result per host that says whether the host's copy changed. By default every host fails: a world that
+    /// cannot copy files.
     fn transfer(&self, hosts: &Hosts, label: &str, transfer: &Transfer) -> Vec<HostResult> {
         let _ = label;
         let cause = format!("this driver cannot copy files ({transfer:?})");
@@ -33,15 +34,16 @@ pub trait World: Send + Sync {
             })
             .collect()
     }
-    /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say what
-    /// they would change ([`crate::On::change`]), and copies only what they would send. False by default.
+    /// True in a dry run (`--check`, `check LINE` at the prompt): operations that change hosts then only say
+    /// what they would change ([`crate::On::change`]), and copies only what they would send. False by
+    /// default.
     fn checking(&self) -> bool {
         false
     }
 }
 
-/// Why a message (an email, a webhook post) was not sent, as the host's outbox says it: its reasons are the SMTP
-/// and HTTP libraries' and the inventory's, which the model does not know.
+/// Why a message (an email, a webhook post) was not sent, as the host's outbox says it: its reasons are the
+/// SMTP and HTTP libraries' and the inventory's, which the model does not know.
 pub type SendError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where results leave the model in the host process: shown on the terminal, kept in the history, sent to the
@@ -57,8 +59,8 @@ pub trait Outlets: Send + Sync {
     fn publish(&self, stock: &str, shape: Shape, samples: &[Sample]) {
         let _ = (stock, shape, samples);
     }
-    /// Sends `report` on as `message` says (the `email` and `webhook` steps): what was done (e.g. "sent to …"), or
-    /// why not; in a dry run (`dry_run`) nothing is sent. By default nothing can be sent.
+    /// Sends `report` on as `message` says (the `email` and `webhook` steps): what was done (e.g. "sent to
+    /// …"), or why not; in a dry run (`dry_run`) nothing is sent. By default nothing can be sent.
     fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, SendError> {
         let _ = (report, message, dry_run);
         Err("this command cannot send email or webhook posts".into())
@@ -72,8 +74,8 @@ impl<F: Fn(&Report, View) + Send + Sync> Outlets for F {
     }
 }
 
-/// Everything a pipeline asks of the outside world: the [`World`] it acts on and the host's [`Outlets`] for what
-/// it produces. Cheap to clone.
+/// Everything a pipeline asks of the outside world: the [`World`] it acts on and the host's [`Outlets`] for
+/// what it produces. Cheap to clone.
 #[derive(Clone)]
 pub struct Driver {
     world: Arc<dyn World>,
@@ -150,9 +152,9 @@ pub enum Transfer {
         /// Where it goes on each host (a file path; `~/` is the login user's home).
         remote: String,
     },
-    /// The folder `local_dir` to `remote_dir` on every host: only the files whose size, modification time or mode
-    /// differ (or, with `checksum`, whose content differs) are sent; with `delete`, what the host has there and the
-    /// local folder has not is removed.
+    /// The folder `local_dir` to `remote_dir` on every host: only the files whose size, modification time or
+    /// mode differ (or, with `checksum`, whose content differs) are sent; with `delete`, what the host has
+    /// there and the local folder has not is removed.
     Sync {
         /// The folder on this machine.
         local_dir: std::path::PathBuf,
@@ -160,7 +162,8 @@ pub enum Transfer {
         remote_dir: String,
         /// Remove files and folders that are not in `local_dir`.
         delete: bool,
-        /// Compare files of the same size by their SHA-256 (`sha256sum` on the host) rather than by time and mode.
+        /// Compare files of the same size by their SHA-256 (`sha256sum` on the host) rather than by time and
+        /// mode.
         checksum: bool,
     },
     /// The file `remote` of every host to `local_dir/HOST/NAME` on this machine.
@@ -218,7 +221,9 @@ impl Hosts {
 
     /// The same hosts with their commands run as root through sudo (what `become = true` does for a group).
     pub fn as_root(&self) -> Hosts {
-        self.with_specs(self.specs.iter().map(|spec| HostSpec { become_root: true, ..spec.clone() }).collect())
+        self.with_specs(
+            self.specs.iter().map(|spec| HostSpec { become_root: true, ..spec.clone() }).collect(),
+        )
     }
 
     /// The driver that does this set's I/O.
@@ -229,6 +234,9 @@ impl Hosts {
 
 impl fmt::Debug for Hosts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hosts").field("group", &self.group).field("hosts", &self.specs.len()).finish_non_exhaustive()
+        f.debug_struct("Hosts")
+            .field("group", &self.group)
+            .field("hosts", &self.specs.len())
+            .finish_non_exhaustive()
     }
 }

@@ -55,8 +55,8 @@ impl EvalError {
     ///   help: did you mean `ls`?
     /// ```
     ///
-    /// What the user typed reaches the terminal made safe (an escape or a bidirectional override shows as `·`)
-    /// and, on a long line, only around the error: a pasted megabyte is not echoed back.
+    /// What the user typed reaches the terminal made safe (an escape or a bidirectional override shows as
+    /// `·`) and, on a long line, only around the error: a pasted megabyte is not echoed back.
     pub fn render(&self, line: &str) -> String {
         let (shown, caret_at) = window(line, self.at.start);
         let width = self.at.end.saturating_sub(self.at.start).clamp(1, ECHO_CHARS);
@@ -77,9 +77,9 @@ impl EvalError {
 /// Characters of the user's line shown under an error: about a screen line.
 const ECHO_CHARS: usize = 100;
 
-/// The part of `line` shown under an error at `column` (1-based, in characters), made safe for a terminal, and
-/// the column of the error in it: the whole line when it is short, else [`ECHO_CHARS`] around the error with `…`
-/// where it was cut.
+/// The part of `line` shown under an error at `column` (1-based, in characters), made safe for a terminal,
+/// and the column of the error in it: the whole line when it is short, else [`ECHO_CHARS`] around the error
+/// with `…` where it was cut.
 fn window(line: &str, column: usize) -> (String, usize) {
     let count = line.chars().count();
     if count <= ECHO_CHARS {
@@ -88,7 +88,8 @@ fn window(line: &str, column: usize) -> (String, usize) {
     // A third of the window before the error, the rest after it.
     let first = column.saturating_sub(1 + ECHO_CHARS / 3).min(count - ECHO_CHARS);
     let piece: String = line.chars().skip(first).take(ECHO_CHARS).collect();
-    let (before, after) = (if first > 0 { "…" } else { "" }, if first + ECHO_CHARS < count { "…" } else { "" });
+    let (before, after) =
+        (if first > 0 { "…" } else { "" }, if first + ECHO_CHARS < count { "…" } else { "" });
     let shown = format!("{before}{}{after}", crate::pretty::sanitize(&piece));
     (shown, column - first + before.chars().count())
 }
@@ -152,8 +153,8 @@ impl<'a> Carried<'a> {
     }
 }
 
-/// Refuses a field in `args` (at any depth, as in `pick(above(used, 80))`) that cannot be in the data the hosts
-/// carry: such a predicate would quietly drop every host.
+/// Refuses a field in `args` (at any depth, as in `pick(above(used, 80))`) that cannot be in the data the
+/// hosts carry: such a predicate would quietly drop every host.
 fn check_fields(args: &[Arg], carried: &Carried, registry: &Registry) -> Result<(), EvalError> {
     for arg in args {
         match &arg.kind {
@@ -174,9 +175,14 @@ fn check_fields(args: &[Arg], carried: &Carried, registry: &Registry) -> Result<
                     }
                     Carried::Nothing(from) => {
                         let from = from.map(|f| format!(" (`{f}` reads none)")).unwrap_or_default();
-                        let message =
-                            format!("`{name}` is a field of {} data, but the hosts carry no typed data here{from}", field.kind);
-                        let help = format!("start with an operation that reads it, e.g. `{}(GROUP) | …`", field.kind);
+                        let message = format!(
+                            "`{name}` is a field of {} data, but the hosts carry no typed data here{from}",
+                            field.kind
+                        );
+                        let help = format!(
+                            "start with an operation that reads it, e.g. `{}(GROUP) | …`",
+                            field.kind
+                        );
                         return Err(EvalError::new(message, arg.at).help(Some(help)));
                     }
                     _ => {}
@@ -198,8 +204,11 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
             matches!(kind, Kind::Operation | Kind::Step | Kind::Pipeline | Kind::JobSet)
         })?;
         if entry.kind == Kind::JobSet {
-            return Err(EvalError::new(format!("`{}` is a job set, not a step of a pipeline", step.name), step.at)
-                .help(Some(format!("type `{} GROUP` at the live prompt to schedule its jobs", step.name))));
+            return Err(EvalError::new(
+                format!("`{}` is a job set, not a step of a pipeline", step.name),
+                step.at,
+            )
+            .help(Some(format!("type `{} GROUP` at the live prompt to schedule its jobs", step.name))));
         }
         let (hosts, rest) = if index == 0 {
             if entry.kind == Kind::Step {
@@ -216,13 +225,19 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
             }
             // The grammar guarantees the first step has a first argument.
             let Some(first) = step.args.first() else {
-                return Err(EvalError::new("the first step needs the host set as its first argument", step.at));
+                return Err(EvalError::new(
+                    "the first step needs the host set as its first argument",
+                    step.at,
+                ));
             };
             (Some(group(first, context)?), &step.args[1..])
         } else {
             if entry.kind == Kind::Pipeline {
                 return Err(EvalError::new(
-                    format!("`{}` is a pipeline: it starts from a host set, so it cannot follow `|`", step.name),
+                    format!(
+                        "`{}` is a pipeline: it starts from a host set, so it cannot follow `|`",
+                        step.name
+                    ),
                     step.at,
                 )
                 .help(Some(format!("run it first: `{}(GROUP) | …`", step.name))));
@@ -238,25 +253,35 @@ fn check<'a>(text: &str, context: &'a Context) -> Result<Vec<Resolved<'a>>, Eval
 }
 
 /// Looks `name` up among entries whose kind passes `wanted`, with a suggestion when it is unknown.
-fn find<'a>(registry: &'a Registry, name: &str, at: Columns, wanted: impl Fn(Kind) -> bool) -> Result<&'a Entry, EvalError> {
+fn find<'a>(
+    registry: &'a Registry,
+    name: &str,
+    at: Columns,
+    wanted: impl Fn(Kind) -> bool,
+) -> Result<&'a Entry, EvalError> {
     if let Some(entry) = registry.find(name).filter(|e| wanted(e.kind)) {
         return Ok(entry);
     }
-    let candidates: Vec<&str> = registry.entries().iter().filter(|e| wanted(e.kind)).map(|e| e.name.as_str()).collect();
+    let candidates: Vec<&str> =
+        registry.entries().iter().filter(|e| wanted(e.kind)).map(|e| e.name.as_str()).collect();
     if registry.was_removed(name) {
-        return Err(EvalError::new(format!("`{name}` was removed from ops by a reload"), at)
-            .help(Some("put it back in ops/src and save, or use another name (`list` shows what there is now)".into())));
+        return Err(EvalError::new(format!("`{name}` was removed from ops by a reload"), at).help(Some(
+            "put it back in ops/src and save, or use another name (`list` shows what there is now)".into(),
+        )));
     }
     let message = match registry.find(name) {
-        Some(other) if other.kind == Kind::Operation => format!("`{name}` is an operation and cannot be used here"),
+        Some(other) if other.kind == Kind::Operation => {
+            format!("`{name}` is an operation and cannot be used here")
+        }
         Some(other) => format!("`{name}` is a {} and cannot be used here", other.kind),
         None if wanted(Kind::Predicate) && !wanted(Kind::Operation) => format!("unknown predicate `{name}`"),
         None if wanted(Kind::Field) && !wanted(Kind::Operation) => format!("unknown field `{name}`"),
         None => format!("unknown operation, step or pipeline `{name}`"),
     };
-    let help = did_you_mean(name, candidates.iter().copied())
-        .map(|s| format!("did you mean `{s}`?"))
-        .or_else(|| Some(format!("`remote list` shows them all; here it takes one of: {}", candidates.join(", "))));
+    let help =
+        did_you_mean(name, candidates.iter().copied()).map(|s| format!("did you mean `{s}`?")).or_else(
+            || Some(format!("`remote list` shows them all; here it takes one of: {}", candidates.join(", "))),
+        );
     Err(EvalError::new(message, at).help(help))
 }
 
@@ -273,15 +298,24 @@ fn group(arg: &Arg, context: &Context) -> Result<Hosts, EvalError> {
         Some(group) => Ok(Hosts::new(&group.name, group.hosts.clone(), context.driver.clone())),
         None => {
             let suggestion = did_you_mean(name, context.inventory.names());
-            Err(EvalError::new(format!("unknown group `{name}` in {}", context.inventory.origin().display()), arg.at)
-                .help(suggestion.map(|s| format!("did you mean `{s}`?")).or_else(|| groups_help(context.inventory))))
+            Err(EvalError::new(
+                format!("unknown group `{name}` in {}", context.inventory.origin().display()),
+                arg.at,
+            )
+            .help(
+                suggestion.map(|s| format!("did you mean `{s}`?")).or_else(|| groups_help(context.inventory)),
+            ))
         }
     }
 }
 
 fn groups_help(inventory: &dyn Groups) -> Option<String> {
     let names = inventory.names();
-    Some(if names.is_empty() { "the inventory defines no groups yet".into() } else { format!("groups: {}", names.join(", ")) })
+    Some(if names.is_empty() {
+        "the inventory defines no groups yet".into()
+    } else {
+        format!("groups: {}", names.join(", "))
+    })
 }
 
 /// Checks count and types of `args` against `entry` and evaluates them; trailing parameters with a
@@ -294,13 +328,22 @@ fn arguments(entry: &Entry, at: Columns, args: &[Arg], context: &Context) -> Res
             Kind::Step => " after the run",
             Kind::Predicate | Kind::Field => "",
         };
-        let count =
-            if required == entry.params.len() { required.to_string() } else { format!("{required} to {}", entry.params.len()) };
-        return Err(EvalError::new(format!("`{}` takes {count} argument(s){after}, got {}", entry.name, args.len()), at)
-            .help(Some(format!("it is called as `{}`", entry.signature()))));
+        let count = if required == entry.params.len() {
+            required.to_string()
+        } else {
+            format!("{required} to {}", entry.params.len())
+        };
+        return Err(EvalError::new(
+            format!("`{}` takes {count} argument(s){after}, got {}", entry.name, args.len()),
+            at,
+        )
+        .help(Some(format!("it is called as `{}`", entry.signature()))));
     }
-    let given = entry.params.iter().zip(args).map(|(param, arg)| value(arg, param.ty, &param.name, entry, context));
-    let defaults = entry.params[args.len()..].iter().map(|param| Ok(Value::Str(param.default.clone().unwrap_or_default())));
+    let given =
+        entry.params.iter().zip(args).map(|(param, arg)| value(arg, param.ty, &param.name, entry, context));
+    let defaults = entry.params[args.len()..]
+        .iter()
+        .map(|param| Ok(Value::Str(param.default.clone().unwrap_or_default())));
     given.chain(defaults).collect()
 }
 
@@ -316,9 +359,10 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
             ArgKind::Call { name, .. } => format!("a call of `{name}`"),
             ArgKind::List(_) => "a list".to_string(),
         };
-        let hint =
-            matches!((&arg.kind, ty), (ArgKind::Name(_), Type::Str)).then(|| "strings are written in double quotes".to_string());
-        EvalError::new(format!("`{param}` of `{}` is a {ty}, but this is {found}", entry.name), arg.at).help(hint)
+        let hint = matches!((&arg.kind, ty), (ArgKind::Name(_), Type::Str))
+            .then(|| "strings are written in double quotes".to_string());
+        EvalError::new(format!("`{param}` of `{}` is a {ty}, but this is {found}", entry.name), arg.at)
+            .help(hint)
     };
     Ok(match (ty, &arg.kind) {
         (Type::Str, ArgKind::Str(text)) => Value::Str(text.clone()),
@@ -327,8 +371,12 @@ fn value(arg: &Arg, ty: Type, param: &str, entry: &Entry, context: &Context) -> 
         (Type::Float, ArgKind::Float(number)) => Value::Float(*number),
         (Type::Bool, ArgKind::Bool(flag)) => Value::Bool(*flag),
         (Type::Predicate, ArgKind::Name(name)) => predicate(name, arg.at, &[], arg.at, context)?,
-        (Type::Predicate, ArgKind::Call { name, name_at, args }) => predicate(name, *name_at, args, arg.at, context)?,
-        (Type::Stock, ArgKind::Call { name, name_at, args }) => stock_call(name, *name_at, args, arg.at, context)?,
+        (Type::Predicate, ArgKind::Call { name, name_at, args }) => {
+            predicate(name, *name_at, args, arg.at, context)?
+        }
+        (Type::Stock, ArgKind::Call { name, name_at, args }) => {
+            stock_call(name, *name_at, args, arg.at, context)?
+        }
         (Type::Field, ArgKind::Name(name)) => Value::Field(field_named(name, arg.at, context)?),
         _ => return Err(mismatch()),
     })
@@ -343,7 +391,13 @@ fn field_named(name: &str, at: Columns, context: &Context) -> Result<crate::fiel
 }
 
 /// A stock: `stock("Title", field)`, optionally inside `sliding(…, n)` and `fleet(…)`.
-fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
+fn stock_call(
+    name: &str,
+    name_at: Columns,
+    args: &[Arg],
+    at: Columns,
+    context: &Context,
+) -> Result<Value, EvalError> {
     let usage = || {
         Some(
             "a stock is `stock(\"Title\", field)` or `stock(\"Title\", [field, …])`, e.g. `stock(\"Idle CPU\", idle)` or \
@@ -353,11 +407,15 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
     };
     let inner = |arg: &Arg| -> Result<crate::stocks::Stock, EvalError> {
         match &arg.kind {
-            ArgKind::Call { name, name_at, args } => match stock_call(name, *name_at, args, arg.at, context)? {
+            ArgKind::Call { name, name_at, args } => match stock_call(name, *name_at, args, arg.at, context)?
+            {
                 Value::Stock(stock) => Ok(stock),
                 _ => Err(EvalError::new("expected a stock", arg.at).help(usage())),
             },
-            _ => Err(EvalError::new("expected a stock, such as `stock(\"Idle CPU\", idle)`", arg.at).help(usage())),
+            _ => {
+                Err(EvalError::new("expected a stock, such as `stock(\"Idle CPU\", idle)`", arg.at)
+                    .help(usage()))
+            }
         }
     };
     match (name, args) {
@@ -389,7 +447,8 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
                 let (this, first) = (select(), fields.first().map(|f| f()));
                 if fields.iter().any(|f| f().name == this.name) {
                     // Twice in one stock, each reading would be drawn, averaged and kept twice.
-                    return Err(EvalError::new(format!("`{}` is in this stock twice", this.name), arg.at).help(usage()));
+                    return Err(EvalError::new(format!("`{}` is in this stock twice", this.name), arg.at)
+                        .help(usage()));
                 }
                 if let Some(first) = first.filter(|first| first.kind != this.kind) {
                     let message = format!(
@@ -404,7 +463,11 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
         }
         ("sliding", [stock, readings]) => {
             let ArgKind::Int(readings) = readings.kind else {
-                return Err(EvalError::new("`sliding` averages over a whole number of readings", readings.at).help(usage()));
+                return Err(EvalError::new(
+                    "`sliding` averages over a whole number of readings",
+                    readings.at,
+                )
+                .help(usage()));
             };
             if readings < 1 {
                 return Err(EvalError::new("`sliding` needs at least 1 reading", at).help(usage()));
@@ -415,11 +478,18 @@ fn stock_call(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: 
         ("stock" | "sliding" | "fleet", _) => {
             Err(EvalError::new(format!("`{name}` got {} argument(s)", args.len()), at).help(usage()))
         }
-        _ => Err(EvalError::new(format!("a stock is wanted here, but this is a call of `{name}`"), name_at).help(usage())),
+        _ => Err(EvalError::new(format!("a stock is wanted here, but this is a call of `{name}`"), name_at)
+            .help(usage())),
     }
 }
 
-fn predicate(name: &str, name_at: Columns, args: &[Arg], at: Columns, context: &Context) -> Result<Value, EvalError> {
+fn predicate(
+    name: &str,
+    name_at: Columns,
+    args: &[Arg],
+    at: Columns,
+    context: &Context,
+) -> Result<Value, EvalError> {
     let entry = find(context.registry, name, name_at, |kind| kind == Kind::Predicate)?;
     let Callable::Builtin(Invoke::Predicate(make)) = entry.callable else {
         return Err(EvalError::new(format!("`{name}` is not a predicate"), name_at));
@@ -446,10 +516,12 @@ fn execute(calls: Vec<Resolved>, context: &Context) -> Run {
 fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
     let refuse = |on: On, cause: String| on.refuse(&entry.name, HostError::Library { cause });
     // A built-in that fails as a whole is a bug of remote's, reported as one.
-    let bug =
-        |on: On, error: CallError| on.refuse(&entry.name, HostError::Internal { cause: format!("`{}` {error}", entry.name) });
+    let bug = |on: On, error: CallError| {
+        on.refuse(&entry.name, HostError::Internal { cause: format!("`{}` {error}", entry.name) })
+    };
     match (entry.callable, on) {
-        // Built-ins run under the same guard as ops: a bug in a parser must fail the step's hosts, not end the prompt.
+        // Built-ins run under the same guard as ops: a bug in a parser must fail the step's hosts, not end
+        // the prompt.
         (Callable::Builtin(Invoke::Operation(operation)), on) => {
             let fallback = on.skeleton();
             guard(|| Ok(operation(on, args)?)).unwrap_or_else(|error| bug(fallback, error))
@@ -462,9 +534,11 @@ fn call(entry: &Entry, on: On, args: Vec<Value>, context: &Context) -> Run {
             let fallback = On::Hosts(hosts.clone());
             guard(|| Ok(pipeline(&hosts))).unwrap_or_else(|error| bug(fallback, error))
         }
-        (Callable::Library, On::Hosts(hosts)) => {
-            library(context, Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() }, On::Hosts(hosts))
-        }
+        (Callable::Library, On::Hosts(hosts)) => library(
+            context,
+            Call::Pipeline { name: entry.name.clone(), hosts: hosts.clone() },
+            On::Hosts(hosts),
+        ),
         (Callable::Library, On::After(run)) => {
             let fallback = run.skeleton();
             library(context, Call::Step { name: entry.name.clone(), run, args }, On::After(fallback))
@@ -494,12 +568,19 @@ mod tests {
             assert_eq!(error.render(line), expected, "{line:?}");
         };
         check("lss(sandbox)", 1, 4, "error: unknown operation `x` (column 1)\n  lss(sandbox)\n  ^^^\n");
-        // An escape or a bidirectional override is shown as `·`, one for one, so the caret stays under its column.
-        check("a(\u{1b}[31m, \u{202e}b)", 10, 11, "error: unknown operation `x` (column 10)\n  a(·[31m, ·b)\n           ^\n");
+        // An escape or a bidirectional override is shown as `·`, one for one, so the caret stays under its
+        // column.
+        check(
+            "a(\u{1b}[31m, \u{202e}b)",
+            10,
+            11,
+            "error: unknown operation `x` (column 10)\n  a(·[31m, ·b)\n           ^\n",
+        );
         // A long line: a window around the error, cut with `…`, the caret under the same character.
         let long = format!("ls(sandbox, \"{}\") | oops | {}", "A".repeat(1000), "B".repeat(1000));
         let column = long.find("oops").unwrap() + 1;
-        let rendered = EvalError::new("unknown step `oops`", Columns { start: column, end: column + 4 }).render(&long);
+        let rendered =
+            EvalError::new("unknown step `oops`", Columns { start: column, end: column + 4 }).render(&long);
         let lines: Vec<&str> = rendered.lines().collect();
         assert_eq!(lines.len(), 3, "{rendered}");
         assert!(lines[1].chars().count() <= 2 + 2 + 100, "{}", lines[1]);
@@ -516,9 +597,15 @@ mod tests {
 
     #[test]
     fn a_message_quoting_a_pasted_megabyte_is_cut() {
-        let error = EvalError::new(format!("unknown operation `{}\u{1b}`", "x".repeat(1 << 20)), Columns { start: 1, end: 2 });
+        let error = EvalError::new(
+            format!("unknown operation `{}\u{1b}`", "x".repeat(1 << 20)),
+            Columns { start: 1, end: 2 },
+        );
         let rendered = error.render("x");
         assert!(rendered.len() < 1000, "{} bytes", rendered.len());
-        assert!(rendered.starts_with(&format!("error: unknown operation `{}…", "x".repeat(281))), "{rendered}");
+        assert!(
+            rendered.starts_with(&format!("error: unknown operation `{}…", "x".repeat(281))),
+            "{rendered}"
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! A world in memory: it answers commands from a table and records what each host was asked. For tests of the
 //! model (the interpreter, runs, operations, steps) and of a user's own pipelines, without any SSH server.
 //!
-//! It is the model's own seam, not a stand-in for SSH: what the transport does (connections, host keys, kills) is
-//! tested against real sshd; this tests what the model asks of the world and what it makes of the answers.
+//! It is the model's own seam, not a stand-in for SSH: what the transport does (connections, host keys,
+//! kills) is tested against real sshd; this tests what the model asks of the world and what it makes of the
+//! answers.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -63,7 +64,8 @@ impl Answer {
     }
 }
 
-/// One line of the table: which host (any, when `None`), which commands (those containing `text`), what answer.
+/// One line of the table: which host (any, when `None`), which commands (those containing `text`), what
+/// answer.
 #[derive(Clone, Debug)]
 struct Rule {
     host: Option<String>,
@@ -71,12 +73,13 @@ struct Rule {
     answer: Answer,
 }
 
-/// Answers commands from a table of rules, the first that matches winning, and records every command per host.
+/// Answers commands from a table of rules, the first that matches winning, and records every command per
+/// host.
 ///
-/// A command no rule matches exits 127 with `no answer for this command in the memory world` on stderr, so that a test
-/// sees a command it did not expect. Copies (`upload`, `sync`, `download`) are recorded as `upload LOCAL REMOTE`,
-/// `sync LOCAL REMOTE` and `download REMOTE LOCAL`, answered by the same table; one that succeeds says the host's copy
-/// changed (in a dry run: would change).
+/// A command no rule matches exits 127 with `no answer for this command in the memory world` on stderr, so
+/// that a test sees a command it did not expect. Copies (`upload`, `sync`, `download`) are recorded as
+/// `upload LOCAL REMOTE`, `sync LOCAL REMOTE` and `download REMOTE LOCAL`, answered by the same table; one
+/// that succeeds says the host's copy changed (in a dry run: would change).
 #[derive(Debug, Default)]
 pub struct MemoryWorld {
     rules: Vec<Rule>,
@@ -96,7 +99,8 @@ impl MemoryWorld {
         self
     }
 
-    /// The host `host` answers `answer` to a command containing `text` (after the rules added before this one).
+    /// The host `host` answers `answer` to a command containing `text` (after the rules added before this
+    /// one).
     pub fn answer_on(mut self, host: &str, text: &str, answer: Answer) -> Self {
         self.rules.push(Rule { host: Some(host.to_string()), text: text.to_string(), answer });
         self
@@ -107,10 +111,12 @@ impl MemoryWorld {
         self.checking.store(check, Ordering::SeqCst);
     }
 
-    /// Every `(host, command)` asked so far, each host's in the order it was asked, hosts in the order first asked.
+    /// Every `(host, command)` asked so far, each host's in the order it was asked, hosts in the order first
+    /// asked.
     pub fn asked(&self) -> Vec<(String, String)> {
         let asked = self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        // Different commands of one step run on threads of their own; a host's own commands are in order anyway.
+        // Different commands of one step run on threads of their own; a host's own commands are in order
+        // anyway.
         let mut hosts: Vec<&str> = Vec::new();
         for (host, _) in &asked {
             if !hosts.contains(&host.as_str()) {
@@ -123,11 +129,17 @@ impl MemoryWorld {
     /// What `host` answers to `command`, recorded.
     fn ask(&self, host: &str, command: &str, unmatched: Answer) -> HostResult {
         self.asked.lock().unwrap_or_else(|e| e.into_inner()).push((host.to_string(), command.to_string()));
-        let rule = self.rules.iter().find(|rule| rule.host.as_deref().is_none_or(|h| h == host) && command.contains(&rule.text));
+        let rule = self
+            .rules
+            .iter()
+            .find(|rule| rule.host.as_deref().is_none_or(|h| h == host) && command.contains(&rule.text));
         let outcome = match rule.map_or(unmatched, |rule| rule.answer.clone()) {
-            Answer::Ran { exit, stdout, stderr } => {
-                Ok(Output { exit: Some(exit), stdout: stdout.into_bytes(), stderr: stderr.into_bytes(), ..Output::default() })
-            }
+            Answer::Ran { exit, stdout, stderr } => Ok(Output {
+                exit: Some(exit),
+                stdout: stdout.into_bytes(),
+                stderr: stderr.into_bytes(),
+                ..Output::default()
+            }),
             Answer::Fails(error) => Err(error),
         };
         HostResult { host: host.to_string(), outcome, elapsed: Duration::ZERO }
@@ -143,7 +155,9 @@ impl World for MemoryWorld {
     fn transfer(&self, hosts: &Hosts, _label: &str, transfer: &Transfer) -> Vec<HostResult> {
         let command = match transfer {
             Transfer::Upload { local, remote } => format!("upload {} {remote}", local.display()),
-            Transfer::Sync { local_dir, remote_dir, .. } => format!("sync {} {remote_dir}", local_dir.display()),
+            Transfer::Sync { local_dir, remote_dir, .. } => {
+                format!("sync {} {remote_dir}", local_dir.display())
+            }
             Transfer::Download { remote, local_dir } => format!("download {remote} {}", local_dir.display()),
         };
         hosts

@@ -1,4 +1,5 @@
-//! Renders a [`Run`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their tail.
+//! Renders a [`Run`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their
+//! tail.
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -83,14 +84,14 @@ pub fn render(run: &Report, color: bool) -> String {
     text
 }
 
-/// What the summary says of a host on its line: for a host that succeeded, its typed data or its output's last
-/// line; for one that failed, why. Made safe for a terminal and cut to one screen line.
+/// What the summary says of a host on its line: for a host that succeeded, its typed data or its output's
+/// last line; for one that failed, why. Made safe for a terminal and cut to one screen line.
 pub fn host_line(result: &HostResult) -> String {
     if !result.ok() {
         return clip(&result.error_text().unwrap_or_default());
     }
-    // Typed data says what the output means; otherwise the output's last line is the best summary. An operation
-    // that changes hosts ends its output with what it did, which says more than the state after.
+    // Typed data says what the output means; otherwise the output's last line is the best summary. An
+    // operation that changes hosts ends its output with what it did, which says more than the state after.
     let changing = result.output().is_some_and(|o| o.changed.is_some());
     match result.any_data() {
         Some(data) if !changing => clip(&data::one_line(data)),
@@ -101,7 +102,8 @@ pub fn host_line(result: &HostResult) -> String {
 /// The last lines a failing host wrote: stderr when it has any, else stdout.
 fn failure_tail(result: &HostResult) -> Vec<String> {
     let Some(output) = result.output() else { return Vec::new() };
-    let stream = if output.stderr.iter().any(|b| !b.is_ascii_whitespace()) { &output.stderr } else { &output.stdout };
+    let stream =
+        if output.stderr.iter().any(|b| !b.is_ascii_whitespace()) { &output.stderr } else { &output.stdout };
     let mut tail = last_lines(stream, TAIL_LINES);
     if output.truncated {
         tail.push(TRUNCATED.into());
@@ -109,10 +111,11 @@ fn failure_tail(result: &HostResult) -> Vec<String> {
     tail
 }
 
-/// Up to `count` last non-blank lines, lossily decoded, control characters made visible, each cut to one screen line.
+/// Up to `count` last non-blank lines, lossily decoded, control characters made visible, each cut to one
+/// screen line.
 ///
-/// Found from the end and decoded only as far as they are shown, so that showing a host that printed 64 MiB costs
-/// what showing one line costs, not a pass over all it printed.
+/// Found from the end and decoded only as far as they are shown, so that showing a host that printed 64 MiB
+/// costs what showing one line costs, not a pass over all it printed.
 fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
     let mut lines = Vec::with_capacity(count);
     let mut end = bytes.len();
@@ -132,13 +135,14 @@ fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
 fn is_blank(line: &[u8]) -> bool {
     match line.iter().position(|b| !b.is_ascii_whitespace()) {
         None => true,
-        // Past ASCII, Unicode's own white space (a no-break space, say) counts too; only the line's rest is decoded.
+        // Past ASCII, Unicode's own white space (a no-break space, say) counts too; only the line's rest is
+        // decoded.
         Some(at) => String::from_utf8_lossy(&line[at..]).trim().is_empty(),
     }
 }
 
-/// Bytes of a line decoded for one screen line: every character takes at most four bytes, so this many hold more
-/// than [`LINE_CHARS`] of them.
+/// Bytes of a line decoded for one screen line: every character takes at most four bytes, so this many hold
+/// more than [`LINE_CHARS`] of them.
 const LINE_BYTES: usize = LINE_CHARS * 4 + 4;
 
 /// [`clip`] of a line of raw output, decoding only the part that can be shown.
@@ -176,18 +180,23 @@ pub fn sanitize_lines(text: &str) -> String {
 
 /// Whether [`sanitize`] hides `c`.
 pub fn is_hidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-/// `value` as one line of JSON that is safe to show on a terminal: besides the control characters JSON escapes
-/// anyway, the C1 controls (U+0080–U+009F, which some terminals obey as escape sequences) and the bidirectional
-/// controls of [`is_hidden`] are written as `\uXXXX`. The document means exactly the same to a JSON reader.
+/// `value` as one line of JSON that is safe to show on a terminal: besides the control characters JSON
+/// escapes anyway, the C1 controls (U+0080–U+009F, which some terminals obey as escape sequences) and the
+/// bidirectional controls of [`is_hidden`] are written as `\uXXXX`. The document means exactly the same to a
+/// JSON reader.
 pub fn json_text(value: &impl serde::Serialize) -> String {
     let mut out = Vec::new();
     match write_json(&mut out, value) {
         // serde_json writes UTF-8, and what this formatter adds is ASCII.
         Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(err) => serde_json::json!({ "error": format!("the document could not be written as JSON: {err}") }).to_string(),
+        Err(err) => {
+            serde_json::json!({ "error": format!("the document could not be written as JSON: {err}") })
+                .to_string()
+        }
     }
 }
 
@@ -201,7 +210,11 @@ pub fn write_json(writer: impl std::io::Write, value: &impl serde::Serialize) ->
 struct TerminalSafe;
 
 impl serde_json::ser::Formatter for TerminalSafe {
-    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
         let mut start = 0;
         for (at, c) in fragment.char_indices() {
             if is_hidden(c) {
@@ -215,8 +228,8 @@ impl serde_json::ser::Formatter for TerminalSafe {
 }
 
 fn clip(line: &str) -> String {
-    // Remote output and error text (which may quote the server) must not be able to drive the terminal. Only the
-    // characters shown are made safe: `sanitize` replaces one character by one.
+    // Remote output and error text (which may quote the server) must not be able to drive the terminal. Only
+    // the characters shown are made safe: `sanitize` replaces one character by one.
     let line = line.trim_end();
     let mut chars = line.chars();
     let head: String = chars.by_ref().take(LINE_CHARS).collect();
@@ -238,10 +251,12 @@ mod tests {
         HostResult { host: name.into(), outcome, elapsed: Duration::from_millis(1) }
     }
 
-    /// What the summary showed before it looked only at what it shows: every line decoded, then the last ones kept.
+    /// What the summary showed before it looked only at what it shows: every line decoded, then the last ones
+    /// kept.
     fn last_lines_decoding_everything(bytes: &[u8], count: usize) -> Vec<String> {
         let text = String::from_utf8_lossy(bytes);
-        let mut lines: Vec<String> = text.lines().rev().filter(|l| !l.trim().is_empty()).take(count).map(clip).collect();
+        let mut lines: Vec<String> =
+            text.lines().rev().filter(|l| !l.trim().is_empty()).take(count).map(clip).collect();
         lines.reverse();
         lines
     }
@@ -323,7 +338,11 @@ mod tests {
             results: vec![
                 host(
                     "127.0.1.1",
-                    Ok(Output { exit: Some(0), stdout: b"total 1\ndrwxr-xr-x  root  /\n\n".to_vec(), ..Output::default() }),
+                    Ok(Output {
+                        exit: Some(0),
+                        stdout: b"total 1\ndrwxr-xr-x  root  /\n\n".to_vec(),
+                        ..Output::default()
+                    }),
                 ),
                 host("127.0.1.22", Err(HostError::ConnectRefused { port: 22 })),
                 host(

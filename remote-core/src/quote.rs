@@ -1,4 +1,5 @@
-//! Shell quoting: turns an argument vector into one POSIX `sh` command line in which no value can inject code.
+//! Shell quoting: turns an argument vector into one POSIX `sh` command line in which no value can inject
+//! code.
 
 use std::borrow::Cow;
 
@@ -37,12 +38,13 @@ pub fn quote(word: &str) -> Cow<'_, str> {
 
 /// Words the shell reads specially in command position even when they contain only safe characters.
 const RESERVED: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done", "in", "function",
-    "time", "coproc",
+    "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done",
+    "in", "function", "time", "coproc",
 ];
 
 /// Quotes the program word: as [`quote`], and also quoted when `sh` would read it as something other than a
-/// program name. `FOO=1` there is a variable assignment and `if` a reserved word; quoted, both name a program.
+/// program name. `FOO=1` there is a variable assignment and `if` a reserved word; quoted, both name a
+/// program.
 pub fn quote_program(word: &str) -> Cow<'_, str> {
     if word.contains('=') || RESERVED.contains(&word) {
         return Cow::Owned(format!("'{}'", word.replace('\'', "'\\''")));

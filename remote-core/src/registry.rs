@@ -8,8 +8,8 @@ use crate::fields::{self, Select};
 
 pub use crate::catalog::{Kind, Param};
 
-/// What to say of `name` once a reload removed it from ops: the same words whether the name was checked before
-/// the reload or called after it, so that a job failing for that reason is told once.
+/// What to say of `name` once a reload removed it from ops: the same words whether the name was checked
+/// before the reload or called after it, so that a job failing for that reason is told once.
 pub fn removed_message(name: &str) -> String {
     CallError::Removed { name: name.to_string() }.to_string()
 }
@@ -49,7 +49,8 @@ pub struct Registry {
 impl Registry {
     /// The built-ins and the exports of `library`, if any.
     pub fn new(library: Option<&dyn Library>) -> Self {
-        // Only this binary's own built-ins are called directly: a loaded library's copies would be unloaded by a reload.
+        // Only this binary's own built-ins are called directly: a loaded library's copies would be unloaded
+        // by a reload.
         let mut entries: Vec<Entry> = catalog::declared()
             .into_iter()
             .filter(|d| d.is_builtin())
@@ -58,7 +59,8 @@ impl Registry {
         entries.extend(fields::ALL.iter().map(|select| {
             let field = select();
             let doc = format!("{}: {}", field.kind, field.doc);
-            let export = Export { name: field.name.into(), kind: Kind::Field, params: Vec::new(), doc, data: None };
+            let export =
+                Export { name: field.name.into(), kind: Kind::Field, params: Vec::new(), doc, data: None };
             Entry { export, callable: Callable::Field(*select) }
         }));
         let mut removed = Vec::new();

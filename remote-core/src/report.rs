@@ -1,6 +1,8 @@
-//! What running something on hosts produced, as plain data: per-host outcomes, the report of a fan-out, its JSON form.
+//! What running something on hosts produced, as plain data: per-host outcomes, the report of a fan-out, its
+//! JSON form.
 //!
-//! Nothing here knows how hosts are reached; [`crate::run::Run`] pairs a [`Report`] with the host set it belongs to.
+//! Nothing here knows how hosts are reached; [`crate::run::Run`] pairs a [`Report`] with the host set it
+//! belongs to.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -123,9 +125,13 @@ pub enum Kill {
 impl fmt::Display for Stopped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.reason {
-            StopReason::Timeout { after } => write!(f, "timed out after {}", humantime::format_duration(after))?,
+            StopReason::Timeout { after } => {
+                write!(f, "timed out after {}", humantime::format_duration(after))?
+            }
             StopReason::Cancelled(cause) => write!(f, "cancelled ({cause})")?,
-            StopReason::Deadline { after } => write!(f, "the run's deadline ({}) passed", humantime::format_duration(after))?,
+            StopReason::Deadline { after } => {
+                write!(f, "the run's deadline ({}) passed", humantime::format_duration(after))?
+            }
         }
         match &self.kill {
             Kill::Killed => f.write_str("; the remote command was killed"),
@@ -133,7 +139,9 @@ impl fmt::Display for Stopped {
             Kill::Unconfirmed { process_group: Some(group), why } => {
                 write!(f, "; the remote command may still be running (process group {group}): {why}")
             }
-            Kill::Unconfirmed { process_group: None, why } => write!(f, "; the remote command may still be running: {why}"),
+            Kill::Unconfirmed { process_group: None, why } => {
+                write!(f, "; the remote command may still be running: {why}")
+            }
         }
     }
 }
@@ -172,8 +180,8 @@ pub enum HostError {
         known_hosts.display(), known_hosts.display()
     )]
     HostKeyUnknown { algorithm: String, fingerprint: String, known_hosts: PathBuf, known_hosts_name: String },
-    /// The server's key differs from the one recorded (or only keys of another type are recorded, which OpenSSH
-    /// treats the same way): possibly a man-in-the-middle, possibly a reinstall.
+    /// The server's key differs from the one recorded (or only keys of another type are recorded, which
+    /// OpenSSH treats the same way): possibly a man-in-the-middle, possibly a reinstall.
     #[error(
         "host key mismatch: {known_hosts_name} presented {algorithm} key {fingerprint}, but {}:{line} records \
          {recorded_algorithm} key {recorded_fingerprint} for it. Someone may be intercepting the connection, or the \
@@ -196,21 +204,34 @@ pub enum HostError {
          @revoked; do not connect until the host has a new key",
         known_hosts.display()
     )]
-    HostKeyRevoked { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
-    /// The host's settings say what remote cannot honour (ssh_config's `ProxyCommand`, `Match exec`, …), so it is
-    /// not reached at all; the message names the setting, its file and line.
+    HostKeyRevoked {
+        algorithm: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+        known_hosts_name: String,
+    },
+    /// The host's settings say what remote cannot honour (ssh_config's `ProxyCommand`, `Match exec`, …), so
+    /// it is not reached at all; the message names the setting, its file and line.
     #[error("{cause}")]
     Settings { cause: String },
     /// The `RevokedHostKeys` file ssh_config names could not be checked; `ssh` refuses the host then too.
     #[error("host key not checked against RevokedHostKeys {}: {cause}; nothing was trusted", file.display())]
     RevokedHostKeysFile { file: PathBuf, cause: String },
-    /// The server's key is listed in the `RevokedHostKeys` file ssh_config names; checked whatever the policy.
+    /// The server's key is listed in the `RevokedHostKeys` file ssh_config names; checked whatever the
+    /// policy.
     #[error(
         "host key revoked: {known_hosts_name} presented {algorithm} key {fingerprint}, which {}:{line} (RevokedHostKeys) \
          lists as revoked; do not connect until the host has a new key",
         file.display()
     )]
-    HostKeyListedRevoked { algorithm: String, fingerprint: String, file: PathBuf, line: usize, known_hosts_name: String },
+    HostKeyListedRevoked {
+        algorithm: String,
+        fingerprint: String,
+        file: PathBuf,
+        line: usize,
+        known_hosts_name: String,
+    },
     /// Only a `@cert-authority` line vouches for the host, and host certificates are not supported.
     #[error(
         "host key not verified: {}:{line} trusts a certificate authority for {known_hosts_name}, but remote does not \
@@ -218,7 +239,13 @@ pub enum HostError {
          to {} as a plain line",
         known_hosts.display(), known_hosts.display()
     )]
-    HostKeyCertificate { algorithm: String, fingerprint: String, known_hosts: PathBuf, line: usize, known_hosts_name: String },
+    HostKeyCertificate {
+        algorithm: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+        known_hosts_name: String,
+    },
     /// `known_hosts` could not be read or (under accept-new) written.
     #[error("cannot use known_hosts file {}: {cause}", known_hosts.display())]
     KnownHosts { known_hosts: PathBuf, cause: String },
@@ -274,7 +301,8 @@ pub enum HostError {
     /// The host has nothing of what the operation reads (e.g. no temperature sensors in a VM).
     #[error("`{operation}`: {cause}")]
     Unavailable { operation: String, cause: String },
-    /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was run.
+    /// A pipeline or step from `ops` failed as a whole (it panicked, or is not exported); nothing more was
+    /// run.
     #[error("ops failed: {cause}")]
     Library { cause: String },
     /// A file on this machine could not be read or written (`upload`, `download`).
@@ -286,8 +314,8 @@ pub enum HostError {
     /// A file on the host could not be read or written over SFTP.
     #[error("{path} on the host: {cause}")]
     RemoteFile { path: String, cause: String },
-    /// Something inside `remote` failed that should not (a task panicked, a semaphore closed): a bug to report,
-    /// not a problem with the host.
+    /// Something inside `remote` failed that should not (a task panicked, a semaphore closed): a bug to
+    /// report, not a problem with the host.
     #[error("internal error in remote: {cause}; please report it")]
     Internal { cause: String },
 }
@@ -353,8 +381,8 @@ impl HostResult {
 }
 
 /// Written field by field, borrowing the output bytes, so that a large run goes out as JSON without a second
-/// copy of every host's output in memory. Output that is not valid UTF-8 is the exception: its lossy text and its
-/// base64 twin are both made, about 2.3 times that host's output while it is written.
+/// copy of every host's output in memory. Output that is not valid UTF-8 is the exception: its lossy text and
+/// its base64 twin are both made, about 2.3 times that host's output while it is written.
 impl Serialize for HostResult {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let output = self.output();
@@ -365,8 +393,14 @@ impl Serialize for HostResult {
         map.serialize_entry("ok", &self.ok())?;
         map.serialize_entry("exit", &output.and_then(|o| o.exit))?;
         map.serialize_entry("signal", &output.and_then(|o| o.signal.as_deref()))?;
-        map.serialize_entry("stdout", &output.map_or(Cow::Borrowed(""), |o| String::from_utf8_lossy(&o.stdout)))?;
-        map.serialize_entry("stderr", &output.map_or(Cow::Borrowed(""), |o| String::from_utf8_lossy(&o.stderr)))?;
+        map.serialize_entry(
+            "stdout",
+            &output.map_or(Cow::Borrowed(""), |o| String::from_utf8_lossy(&o.stdout)),
+        )?;
+        map.serialize_entry(
+            "stderr",
+            &output.map_or(Cow::Borrowed(""), |o| String::from_utf8_lossy(&o.stderr)),
+        )?;
         map.serialize_entry("truncated", &output.is_some_and(|o| o.truncated))?;
         map.serialize_entry("error", &self.error_text())?;
         map.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
@@ -473,15 +507,32 @@ mod tests {
     fn a_stopped_command_says_whether_it_is_gone() {
         let check = |reason: StopReason, kill: Kill, expected: &str| {
             let stopped = Some(Stopped { reason, kill });
-            let result = result(Ok(Output { exit: None, stdout: b"partial\n".to_vec(), stopped, ..Output::default() }));
+            let result = result(Ok(Output {
+                exit: None,
+                stdout: b"partial\n".to_vec(),
+                stopped,
+                ..Output::default()
+            }));
             assert_eq!(result.error_text().as_deref(), Some(expected));
             assert!(!result.ok());
             assert_eq!(result.to_json()["stdout"], json!("partial\n"));
         };
         let after = Duration::from_secs(5);
-        check(StopReason::Timeout { after }, Kill::Killed, "timed out after 5s; the remote command was killed");
-        check(StopReason::Cancelled(CancelCause::CtrlC), Kill::Killed, "cancelled (Ctrl-C); the remote command was killed");
-        check(StopReason::Cancelled(CancelCause::Terminate), Kill::Killed, "cancelled (SIGTERM); the remote command was killed");
+        check(
+            StopReason::Timeout { after },
+            Kill::Killed,
+            "timed out after 5s; the remote command was killed",
+        );
+        check(
+            StopReason::Cancelled(CancelCause::CtrlC),
+            Kill::Killed,
+            "cancelled (Ctrl-C); the remote command was killed",
+        );
+        check(
+            StopReason::Cancelled(CancelCause::Terminate),
+            Kill::Killed,
+            "cancelled (SIGTERM); the remote command was killed",
+        );
         check(
             StopReason::Cancelled(CancelCause::HangUp),
             Kill::Ended,
@@ -506,14 +557,18 @@ mod tests {
         );
         check(
             StopReason::Cancelled(CancelCause::CtrlC),
-            Kill::Unconfirmed { process_group: None, why: "it had not yet reported its process group".into() },
+            Kill::Unconfirmed {
+                process_group: None,
+                why: "it had not yet reported its process group".into(),
+            },
             "cancelled (Ctrl-C); the remote command may still be running: it had not yet reported its process group",
         );
     }
 
     #[test]
     fn non_utf8_output_travels_in_base64() {
-        let raw = result(Ok(Output { exit: Some(3), stdout: vec![0xff, 0xfe, b'a'], ..Output::default() })).to_json();
+        let raw = result(Ok(Output { exit: Some(3), stdout: vec![0xff, 0xfe, b'a'], ..Output::default() }))
+            .to_json();
         assert_eq!(raw["stdout"], json!("\u{fffd}\u{fffd}a"));
         assert_eq!(raw["stdout_base64"], json!("//5h"));
         assert_eq!(raw["error"], json!("exited with status 3"));

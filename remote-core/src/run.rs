@@ -1,7 +1,9 @@
-//! A run: the report of a fan-out together with the host set it ran on, so that a later step can go on from it.
+//! A run: the report of a fan-out together with the host set it ran on, so that a later step can go on from
+//! it.
 //!
 //! Every `Run` has its hosts; results are matched to them by name. A user's step may narrow or reorder a run
-//! ([`Run::retain`], [`Run::sort_by`]) but cannot invent a host, so every succeeded host has somewhere to go on.
+//! ([`Run::retain`], [`Run::sort_by`]) but cannot invent a host, so every succeeded host has somewhere to go
+//! on.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -34,17 +36,24 @@ impl Run {
     /// Pairs `results` with `hosts` by name, in the set's order. A host the driver returned nothing for fails
     /// with an internal error rather than vanishing, and results for hosts outside the set are dropped.
     fn collect(hosts: Hosts, label: &str, results: Vec<HostResult>, elapsed: Duration) -> Run {
-        let in_order = results.len() == hosts.len() && results.iter().zip(hosts.specs()).all(|(r, spec)| r.host == spec.name);
+        let in_order = results.len() == hosts.len()
+            && results.iter().zip(hosts.specs()).all(|(r, spec)| r.host == spec.name);
         let results = if in_order {
             results
         } else {
-            let mut by_name: HashMap<String, HostResult> = results.into_iter().map(|r| (r.host.clone(), r)).collect();
+            let mut by_name: HashMap<String, HostResult> =
+                results.into_iter().map(|r| (r.host.clone(), r)).collect();
             hosts
                 .specs()
                 .iter()
                 .map(|spec| {
                     by_name.remove(&spec.name).unwrap_or_else(|| {
-                        failure(&spec.name, HostError::Internal { cause: "the driver returned no result for this host".into() })
+                        failure(
+                            &spec.name,
+                            HostError::Internal {
+                                cause: "the driver returned no result for this host".into(),
+                            },
+                        )
                     })
                 })
                 .collect()
@@ -53,9 +62,10 @@ impl Run {
         Run { hosts, report }
     }
 
-    /// Runs, on each host that succeeded, the command `next` makes from its result, and lets a host `next` makes
-    /// none for keep its result. Hosts given the same command share one fan-out; the fan-outs of different
-    /// commands run at once, so a fleet whose hosts each need their own command is not done one host at a time.
+    /// Runs, on each host that succeeded, the command `next` makes from its result, and lets a host `next`
+    /// makes none for keep its result. Hosts given the same command share one fan-out; the fan-outs of
+    /// different commands run at once, so a fleet whose hosts each need their own command is not done one
+    /// host at a time.
     pub fn exec_each(self, label: &str, next: impl Fn(&HostResult) -> Option<String>) -> Run {
         // The commands change hosts: a dry run runs none of them, whatever the caller forgot.
         if self.hosts.driver().checking() {
@@ -74,28 +84,35 @@ impl Run {
         let by_name = specs_by_name(&hosts);
         let mut commands: Vec<(String, Vec<HostSpec>)> = Vec::new();
         for result in report.results.iter().filter(|r| r.ok()) {
-            let (Some(command), Some(spec)) = (next(result), by_name.get(result.host.as_str())) else { continue };
+            let (Some(command), Some(spec)) = (next(result), by_name.get(result.host.as_str())) else {
+                continue;
+            };
             match commands.iter_mut().find(|(known, _)| *known == command) {
                 Some((_, specs)) => specs.push((*spec).clone()),
                 None => commands.push((command, vec![(*spec).clone()])),
             }
         }
         let started = Instant::now();
-        // A thread per command blocks on the driver, at most COMMANDS_AT_ONCE of them, each taking the next command
-        // as it finishes one, so that one slow host does not hold up the commands behind it.
+        // A thread per command blocks on the driver, at most COMMANDS_AT_ONCE of them, each taking the next
+        // command as it finishes one, so that one slow host does not hold up the commands behind it.
         let taken = std::sync::atomic::AtomicUsize::new(0);
         let fresh = std::sync::Mutex::new(Vec::with_capacity(report.results.len()));
         std::thread::scope(|scope| {
             for _ in 0..COMMANDS_AT_ONCE.min(commands.len()) {
                 scope.spawn(|| {
-                    while let Some((command, specs)) = commands.get(taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) {
+                    while let Some((command, specs)) =
+                        commands.get(taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+                    {
                         let subset = hosts.with_specs(specs.clone());
                         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             subset.driver().exec(&subset, label, command)
                         }));
                         let results = run.unwrap_or_else(|_| {
                             let cause = "the thread running this command panicked".to_string();
-                            specs.iter().map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() })).collect()
+                            specs
+                                .iter()
+                                .map(|spec| failure(&spec.name, HostError::Internal { cause: cause.clone() }))
+                                .collect()
                         });
                         fresh.lock().unwrap_or_else(|e| e.into_inner()).extend(results);
                     }
@@ -163,8 +180,12 @@ impl Run {
     pub fn retain(mut self, mut keep: impl FnMut(&HostResult) -> bool) -> Run {
         self.report.results.retain(|r| keep(r));
         let by_name = specs_by_name(&self.hosts);
-        let specs: Vec<HostSpec> =
-            self.report.results.iter().filter_map(|r| by_name.get(r.host.as_str()).map(|s| (*s).clone())).collect();
+        let specs: Vec<HostSpec> = self
+            .report
+            .results
+            .iter()
+            .filter_map(|r| by_name.get(r.host.as_str()).map(|s| (*s).clone()))
+            .collect();
         self.hosts = self.hosts.with_specs(specs);
         self
     }
@@ -223,7 +244,12 @@ impl Run {
 impl Report {
     /// Label, group and time without the results.
     fn clone_header(&self) -> Report {
-        Report { label: self.label.clone(), group: self.group.clone(), results: Vec::new(), elapsed: self.elapsed }
+        Report {
+            label: self.label.clone(),
+            group: self.group.clone(),
+            results: Vec::new(),
+            elapsed: self.elapsed,
+        }
     }
 }
 
@@ -242,8 +268,8 @@ pub enum Preview<'a> {
     /// Shell code that changes nothing and prints a line per change the command would make; a host where it
     /// prints nothing is as asked already (`changed: false`).
     Script(&'a str),
-    /// Nothing can tell beforehand what the command would change (a user's script): it is not run, and each host
-    /// says so. The host is still reached, so a dry run still finds the hosts that are down.
+    /// Nothing can tell beforehand what the command would change (a user's script): it is not run, and each
+    /// host says so. The host is still reached, so a dry run still finds the hosts that are down.
     Unknown,
 }
 
@@ -257,7 +283,10 @@ impl Preview<'_> {
 fn unknown_preview(command: &str) -> String {
     let first = command.lines().next().unwrap_or_default();
     let shown = if command.lines().nth(1).is_some() { format!("{first} …") } else { first.to_string() };
-    format!("printf 'dry run: would run %s; what it would change cannot be known beforehand\n' {}", crate::quote::quote(&shown))
+    format!(
+        "printf 'dry run: would run %s; what it would change cannot be known beforehand\n' {}",
+        crate::quote::quote(&shown)
+    )
 }
 
 /// What an operation runs on: a host set (first step), or the run of the previous step, whose
@@ -305,15 +334,15 @@ impl On {
     /// Runs `command` where this target says, and returns a run over the same hosts as the target:
     /// hosts that failed before keep their earlier outcome and are not contacted again.
     ///
-    /// Nothing tells what a command may change, so in a dry run (`--check`) it is not run, and each host says so
-    /// ([`Preview::Unknown`]): a dry run fails closed. A command that only reads goes through [`On::read`], one
-    /// that changes hosts and can say what it would change through [`On::change`].
+    /// Nothing tells what a command may change, so in a dry run (`--check`) it is not run, and each host says
+    /// so ([`Preview::Unknown`]): a dry run fails closed. A command that only reads goes through
+    /// [`On::read`], one that changes hosts and can say what it would change through [`On::change`].
     pub fn exec(self, label: &str, command: &str) -> Run {
         self.change(label, command, Preview::Unknown)
     }
 
-    /// Runs `command`, which must change nothing on the hosts (it reads a file, a state, a metric), where this
-    /// target says, as [`On::exec`] does; it runs in a dry run too.
+    /// Runs `command`, which must change nothing on the hosts (it reads a file, a state, a metric), where
+    /// this target says, as [`On::exec`] does; it runs in a dry run too.
     pub fn read(self, label: &str, command: &str) -> Run {
         self.apply(label, &|hosts: &Hosts| hosts.driver().exec(hosts, label, command))
     }
@@ -326,8 +355,8 @@ impl On {
         }
     }
 
-    /// Runs `command`, which changes hosts, where this target says, as [`On::exec`] does; in a dry run (`--check`)
-    /// it runs `preview` instead, which changes nothing and says what would change.
+    /// Runs `command`, which changes hosts, where this target says, as [`On::exec`] does; in a dry run
+    /// (`--check`) it runs `preview` instead, which changes nothing and says what would change.
     pub fn change(self, label: &str, command: &str, preview: Preview<'_>) -> Run {
         self.apply(label, &|hosts: &Hosts| {
             let driver = hosts.driver();
@@ -349,7 +378,8 @@ impl On {
         })
     }
 
-    /// Copies a file between this machine and the hosts where this target says, as [`On::exec`] runs a command.
+    /// Copies a file between this machine and the hosts where this target says, as [`On::exec`] runs a
+    /// command.
     pub fn transfer(self, label: &str, transfer: &Transfer) -> Run {
         self.apply(label, &|hosts: &Hosts| hosts.driver().transfer(hosts, label, transfer))
     }
@@ -395,7 +425,11 @@ impl On {
                 let results = hosts
                     .specs()
                     .iter()
-                    .map(|spec| HostResult { host: spec.name.clone(), outcome: Ok(ready.clone()), elapsed: Duration::ZERO })
+                    .map(|spec| HostResult {
+                        host: spec.name.clone(),
+                        outcome: Ok(ready.clone()),
+                        elapsed: Duration::ZERO,
+                    })
                     .collect();
                 Run::collect(hosts, label, results, Duration::ZERO)
             }
@@ -416,7 +450,12 @@ impl On {
                     .into_iter()
                     .map(|old| if old.ok() { failure(&old.host, error.clone()) } else { old })
                     .collect();
-                let report = Report { label: label.to_string(), group: report.group, results, elapsed: Duration::ZERO };
+                let report = Report {
+                    label: label.to_string(),
+                    group: report.group,
+                    results,
+                    elapsed: Duration::ZERO,
+                };
                 Run { hosts, report }
             }
         }

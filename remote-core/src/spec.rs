@@ -1,7 +1,8 @@
-//! Host specs: one target as the configuration resolved it (where, as whom, how to trust it), and named groups of them.
+//! Host specs: one target as the configuration resolved it (where, as whom, how to trust it), and named
+//! groups of them.
 //!
-//! These are plain data that cross the hot-reload boundary inside [`crate::Hosts`]; reading them from the inventory
-//! and `~/.ssh/config` is remote-config's work, not the model's.
+//! These are plain data that cross the hot-reload boundary inside [`crate::Hosts`]; reading them from the
+//! inventory and `~/.ssh/config` is remote-config's work, not the model's.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,8 @@ pub struct HostSpec {
     pub user: String,
     /// Client authentication.
     pub auth: Auth,
-    /// The user's `known_hosts` file: host keys are checked against it, and accept-new records new ones in it.
+    /// The user's `known_hosts` file: host keys are checked against it, and accept-new records new ones in
+    /// it.
     pub known_hosts: PathBuf,
     /// Files only read, after the user's: further `UserKnownHostsFile`s, then `GlobalKnownHostsFile`.
     pub global_known_hosts: Vec<PathBuf>,
@@ -92,11 +94,14 @@ pub struct HostSpec {
     pub connect_timeout: Option<Duration>,
     /// `ServerAliveInterval` from `~/.ssh/config`, when it sets one.
     pub keepalive: Option<Duration>,
-    /// `HostKeyAlias` from `~/.ssh/config`: the name host keys are looked up and recorded under, without a port.
+    /// `HostKeyAlias` from `~/.ssh/config`: the name host keys are looked up and recorded under, without a
+    /// port.
     pub host_key_alias: Option<String>,
-    /// The host this one is reached through (`ProxyJump`): the last hop, whose own `jump` is the hop before it.
+    /// The host this one is reached through (`ProxyJump`): the last hop, whose own `jump` is the hop before
+    /// it.
     pub jump: Option<Box<HostSpec>>,
-    /// Commands run as root through `sudo` (`become = true`, or the `sudo` step); file copies stay the login user's.
+    /// Commands run as root through `sudo` (`become = true`, or the `sudo` step); file copies stay the login
+    /// user's.
     pub become_root: bool,
     /// `RevokedHostKeys` from `ssh_config`: a file of public keys no host may present.
     pub revoked_host_keys: Option<PathBuf>,
@@ -104,13 +109,14 @@ pub struct HostSpec {
     pub algorithms: Algorithms,
     /// `HashKnownHosts` from `ssh_config`: whether accept-new records names hashed (unset: as the file is).
     pub hash_known_hosts: Option<bool>,
-    /// Why this host is not reached at all: its ssh_config sets what remote cannot honour. Such a host fails on
-    /// its own when a command would connect to it; the other hosts go on.
+    /// Why this host is not reached at all: its ssh_config sets what remote cannot honour. Such a host fails
+    /// on its own when a command would connect to it; the other hosts go on.
     pub refused: Option<String>,
 }
 
-/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` and `MACs` as `ssh_config` writes them: a list replacing the
-/// defaults, or one that adds to them (`+`), removes from them (`-`, wildcards allowed) or puts first (`^`).
+/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` and `MACs` as `ssh_config` writes them: a list replacing
+/// the defaults, or one that adds to them (`+`), removes from them (`-`, wildcards allowed) or puts first
+/// (`^`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Algorithms {
     /// `KexAlgorithms`.
@@ -136,8 +142,8 @@ impl HostSpec {
         chain
     }
 
-    /// What this host's keys are looked up and recorded under in `known_hosts`: its `HostKeyAlias` alone (OpenSSH
-    /// adds no port to an alias), else its address and port.
+    /// What this host's keys are looked up and recorded under in `known_hosts`: its `HostKeyAlias` alone
+    /// (OpenSSH adds no port to an alias), else its address and port.
     pub fn known_hosts_host(&self) -> (&str, u16) {
         match &self.host_key_alias {
             Some(alias) => (alias, 22),
@@ -145,7 +151,8 @@ impl HostSpec {
         }
     }
 
-    /// The name OpenSSH uses for this host in `known_hosts`: the alias or `addr` on port 22, `[addr]:port` otherwise.
+    /// The name OpenSSH uses for this host in `known_hosts`: the alias or `addr` on port 22, `[addr]:port`
+    /// otherwise.
     pub fn known_hosts_name(&self) -> String {
         match self.known_hosts_host() {
             (host, 22) => host.to_string(),

@@ -21,7 +21,8 @@ pub struct Sample {
     pub field: String,
     /// The host, as written in the inventory.
     pub host: String,
-    /// What the value belongs to on the host: a mount point, an interface, a sensor; empty for host-wide data.
+    /// What the value belongs to on the host: a mount point, an interface, a sensor; empty for host-wide
+    /// data.
     pub item: String,
     /// When it was read, in milliseconds since the Unix epoch.
     pub at_ms: i64,
@@ -75,8 +76,8 @@ impl<F: Fn() -> Field> IntoFields for Vec<F> {
     }
 }
 
-/// A chart called `title` of one field, `publish(stock("Idle CPU", idle))`, or of several, a line per host and
-/// field: `publish(stock("CPU", [usr, sys, iowait]))`.
+/// A chart called `title` of one field, `publish(stock("Idle CPU", idle))`, or of several, a line per host
+/// and field: `publish(stock("CPU", [usr, sys, iowait]))`.
 pub fn stock(title: &str, fields: impl IntoFields) -> Stock {
     Stock { title: title.to_string(), fields: fields.into_fields(), shape: Shape::default() }
 }
@@ -88,8 +89,8 @@ pub fn sliding(mut stock: Stock, readings: i64) -> Stock {
     stock
 }
 
-/// The same chart with the fleet's mean and max over hosts as two more lines: `publish(fleet(stock("Idle CPU",
-/// idle)))`.
+/// The same chart with the fleet's mean and max over hosts as two more lines: `publish(fleet(stock("Idle
+/// CPU", idle)))`.
 pub fn fleet(mut stock: Stock) -> Stock {
     stock.shape.fleet = true;
     stock
@@ -123,12 +124,8 @@ pub fn all_samples(host: &str, data: &Data, at_ms: i64) -> Vec<Sample> {
     fields::of_kind(data.kind())
         .iter()
         .flat_map(|field| {
-            field.values(data).into_iter().filter(|(_, value)| value.is_finite()).map(|(item, value)| Sample {
-                field: field.name.to_string(),
-                host: host.to_string(),
-                item,
-                at_ms,
-                value,
+            field.values(data).into_iter().filter(|(_, value)| value.is_finite()).map(|(item, value)| {
+                Sample { field: field.name.to_string(), host: host.to_string(), item, at_ms, value }
             })
         })
         .collect()
@@ -153,7 +150,11 @@ mod tests {
 
     #[test]
     fn a_stock_has_a_line_per_host_and_item() {
-        let fs = |mount: &str, used_percent: f64| Filesystem { mount: mount.into(), used_percent, ..Filesystem::default() };
+        let fs = |mount: &str, used_percent: f64| Filesystem {
+            mount: mount.into(),
+            used_percent,
+            ..Filesystem::default()
+        };
         let results = [
             host("a", Ok(with(Data::Cpu(Cpu { idle: 90.0, ..Cpu::default() })))),
             host("b", Ok(with(Data::Disk(Disk { filesystems: vec![fs("/", 40.0), fs("/var", 91.5)] })))),
@@ -161,11 +162,19 @@ mod tests {
             host("d", Ok(Output { exit: Some(0), ..Output::default() })),
         ];
         let point = |s: &Sample| (s.host.clone(), s.item.clone(), s.value);
-        let idle: Vec<_> = samples_of(&stock("Idle CPU", idle).fields[0], &results, 7).iter().map(point).collect();
+        let idle: Vec<_> =
+            samples_of(&stock("Idle CPU", idle).fields[0], &results, 7).iter().map(point).collect();
         assert_eq!(idle, [("a".to_string(), String::new(), 90.0)]);
         let disk: Vec<_> = samples_of(&disk_used_percent(), &results, 7).iter().map(point).collect();
-        assert_eq!(disk, [("b".to_string(), "/".to_string(), 40.0), ("b".to_string(), "/var".to_string(), 91.5)]);
-        assert!(samples_of(&disk_used_percent(), &results, 7).iter().all(|s| s.at_ms == 7 && s.field == "disk_used_percent"));
+        assert_eq!(
+            disk,
+            [("b".to_string(), "/".to_string(), 40.0), ("b".to_string(), "/var".to_string(), 91.5)]
+        );
+        assert!(
+            samples_of(&disk_used_percent(), &results, 7)
+                .iter()
+                .all(|s| s.at_ms == 7 && s.field == "disk_used_percent")
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The hub's wire format (`GET /stream`, server-sent events), defined once for the hub that writes it and the
-//! viewer that reads it: a `history` event, then a `batch` event per publish, and `dropped` when a viewer fell behind.
+//! viewer that reads it: a `history` event, then a `batch` event per publish, and `dropped` when a viewer
+//! fell behind.
 //!
-//! An event name a reader does not know is skipped by it, so the format can grow without breaking older viewers.
+//! An event name a reader does not know is skipped by it, so the format can grow without breaking older
+//! viewers.
 
 use serde::{Deserialize, Serialize};
 
 use crate::stocks::Sample;
 
-/// The event with the hub's recent batches, oldest first (a JSON array of [`Batch`]): sent first on every connection.
+/// The event with the hub's recent batches, oldest first (a JSON array of [`Batch`]): sent first on every
+/// connection.
 pub const HISTORY: &str = "history";
 /// The event with one [`Batch`], as it is published.
 pub const BATCH: &str = "batch";

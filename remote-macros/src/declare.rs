@@ -136,9 +136,9 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
             },
         }
     }
-    let returns_bool =
-        matches!(&signature.output, ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(p) if p.path.is_ident("bool")));
-    // The parameters before the ones the prompt supplies: the host set, the run, or a predicate's host result.
+    let returns_bool = matches!(&signature.output, ReturnType::Type(_, ty) if matches!(&**ty, Type::Path(p) if p.path.is_ident("bool")));
+    // The parameters before the ones the prompt supplies: the host set, the run, or a predicate's host
+    // result.
     let implicit = match kind {
         Kind::Pipeline if inputs.len() != 1 => {
             let span = if inputs.is_empty() { signature.paren_token.span.join() } else { inputs[1].0.span() };
@@ -169,21 +169,32 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
         Kind::Predicate if !returns_bool => 0,
         _ => 1,
     };
-    let mut params: Vec<Param> =
-        inputs[implicit..].iter().map(|(name, ty)| Param { name: name.clone(), passing: passing(ty), default: None }).collect();
+    let mut params: Vec<Param> = inputs[implicit..]
+        .iter()
+        .map(|(name, ty)| Param { name: name.clone(), passing: passing(ty), default: None })
+        .collect();
     for (param, value) in defaults {
         let Some(at) = params.iter().position(|p| p.name == *param) else {
-            return Err(syn::Error::new(param.span(), format!("`{name}` has no parameter `{param}` that the prompt passes")));
+            return Err(syn::Error::new(
+                param.span(),
+                format!("`{name}` has no parameter `{param}` that the prompt passes"),
+            ));
         };
         if !is_string(&params[at]) {
-            return Err(syn::Error::new(param.span(), "only string parameters (`&str` or `String`) can have a default"));
+            return Err(syn::Error::new(
+                param.span(),
+                "only string parameters (`&str` or `String`) can have a default",
+            ));
         }
         params[at].default = Some(value.clone());
     }
     if let Some(gap) = params.iter().skip_while(|p| p.default.is_none()).find(|p| p.default.is_none()) {
         return Err(syn::Error::new(
             gap.name.span(),
-            format!("`{}` has no default but comes after one that has: only trailing parameters can be left out", gap.name),
+            format!(
+                "`{}` has no default but comes after one that has: only trailing parameters can be left out",
+                gap.name
+            ),
         ));
     }
     Ok(params)
@@ -191,7 +202,9 @@ fn validate(declaration: &Declaration) -> syn::Result<Vec<Param>> {
 
 fn passing(ty: &Type) -> Passing {
     match ty {
-        Type::Reference(reference) if matches!(&*reference.elem, Type::Path(p) if p.path.is_ident("str")) => Passing::Str,
+        Type::Reference(reference) if matches!(&*reference.elem, Type::Path(p) if p.path.is_ident("str")) => {
+            Passing::Str
+        }
         Type::ImplTrait(bounds) => into_target(bounds).map_or(Passing::Test, Passing::Into),
         other => Passing::Value(Box::new(other.clone())),
     }
@@ -199,7 +212,9 @@ fn passing(ty: &Type) -> Passing {
 
 /// `T` of `impl Into<T>`, when that is the only bound.
 fn into_target(bounds: &syn::TypeImplTrait) -> Option<Box<Type>> {
-    let [syn::TypeParamBound::Trait(bound)] = bounds.bounds.iter().collect::<Vec<_>>().as_slice() else { return None };
+    let [syn::TypeParamBound::Trait(bound)] = bounds.bounds.iter().collect::<Vec<_>>().as_slice() else {
+        return None;
+    };
     let last = bound.path.segments.last()?;
     let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else { return None };
     match (last.ident == "Into", arguments.args.iter().collect::<Vec<_>>().as_slice()) {
@@ -255,7 +270,9 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         let ty = match &param.passing {
             Passing::Str => quote!(#core::value::Type::Str),
             Passing::Test => quote!(#core::value::Type::Predicate),
-            Passing::Value(ty) | Passing::Into(ty) => quote_spanned!(ty.span()=> <#ty as #core::value::FromValue>::TYPE),
+            Passing::Value(ty) | Passing::Into(ty) => {
+                quote_spanned!(ty.span()=> <#ty as #core::value::FromValue>::TYPE)
+            }
         };
         let default = match &param.default {
             Some(value) => quote!(::core::option::Option::Some(#value)),
@@ -263,7 +280,8 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         };
         quote!(#core::catalog::DeclaredParam { name: #text, ty: #ty, default: #default })
     });
-    // Each prompt value is converted (the interpreter has checked its type) and passed as the function wants it.
+    // Each prompt value is converted (the interpreter has checked its type) and passed as the function wants
+    // it.
     let converted: Vec<Ident> = params.iter().map(|p| format_ident!("__remote_{}", p.name)).collect();
     let conversions = params.iter().zip(&converted).map(|(param, local)| {
         let text = param.name.to_string();
@@ -285,11 +303,16 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         Passing::Test => quote!(move |__remote_result: &#core::HostResult| #local.test(__remote_result)),
     });
     let (kind_path, invoke) = match kind {
-        Kind::Pipeline => (quote!(Pipeline), quote_spanned!(name.span()=> #core::catalog::Invoke::Pipeline(#name))),
+        Kind::Pipeline => {
+            (quote!(Pipeline), quote_spanned!(name.span()=> #core::catalog::Invoke::Pipeline(#name)))
+        }
         Kind::JobSet => (quote!(JobSet), quote_spanned!(name.span()=> #core::catalog::Invoke::JobSet(#name))),
         Kind::Step | Kind::Operation => {
-            let (variant, first) =
-                if kind == Kind::Step { (quote!(Step), quote!(#core::Run)) } else { (quote!(Operation), quote!(#core::On)) };
+            let (variant, first) = if kind == Kind::Step {
+                (quote!(Step), quote!(#core::Run))
+            } else {
+                (quote!(Operation), quote!(#core::On))
+            };
             let call = quote_spanned!(name.span()=> #name(__remote_first #(, #passed)*));
             (
                 variant.clone(),

@@ -26,23 +26,25 @@ pub fn pipeline(input: TokenStream) -> TokenStream {
 }
 
 /// Declares a pipeline, `fn name(hs: &Hosts) -> Run`: `remote run NAME GROUP`, `remote list` and the
-/// prompt find it by its name; its doc comment's first paragraph is its description. Used as `#[remote::pipeline]`.
+/// prompt find it by its name; its doc comment's first paragraph is its description. Used as
+/// `#[remote::pipeline]`.
 #[proc_macro_attribute]
 pub fn declare_pipeline(attribute: TokenStream, item: TokenStream) -> TokenStream {
     declare(declare::Kind::Pipeline, attribute, item)
 }
 
 /// Declares a step, `fn name(run: Run, args…) -> Run`, for later positions of a pipeline at the prompt.
-/// Its parameters after the run may be `&str`, `String`, `i64`, `f64`, `bool` or `impl Fn(&HostResult) -> bool`
-/// (given as a predicate). Used as `#[remote::step]`, or `#[remote::step(default(flags = ""))]` to let the
-/// prompt leave out trailing string parameters.
+/// Its parameters after the run may be `&str`, `String`, `i64`, `f64`, `bool` or `impl Fn(&HostResult) ->
+/// bool` (given as a predicate). Used as `#[remote::step]`, or `#[remote::step(default(flags = ""))]` to let
+/// the prompt leave out trailing string parameters.
 #[proc_macro_attribute]
 pub fn declare_step(attribute: TokenStream, item: TokenStream) -> TokenStream {
     declare(declare::Kind::Step, attribute, item)
 }
 
-/// Declares a job set, `fn name(hs: &Hosts) -> Vec<JobSpec>`: typing `NAME GROUP` at the live prompt schedules
-/// every job it returns for that group (replacing jobs of the same names). Used as `#[remote::jobs]`.
+/// Declares a job set, `fn name(hs: &Hosts) -> Vec<JobSpec>`: typing `NAME GROUP` at the live prompt
+/// schedules every job it returns for that group (replacing jobs of the same names). Used as
+/// `#[remote::jobs]`.
 #[proc_macro_attribute]
 pub fn declare_jobs(attribute: TokenStream, item: TokenStream) -> TokenStream {
     declare(declare::Kind::JobSet, attribute, item)

@@ -1,8 +1,9 @@
-//! Starts real OpenSSH servers on loopback addresses: the `sandbox` group, the tests' hosts and the benchmark's.
+//! Starts real OpenSSH servers on loopback addresses: the `sandbox` group, the tests' hosts and the
+//! benchmark's.
 //!
 //! Every server gets its own addresses (one, or up to 16 for big fleets), host key, config and log under one
-//! state folder; one generated client key is authorised on all of them and their host keys go into the folder's
-//! `known_hosts`, so the hosts are used with strict host-key checking like any real fleet.
+//! state folder; one generated client key is authorised on all of them and their host keys go into the
+//! folder's `known_hosts`, so the hosts are used with strict host-key checking like any real fleet.
 
 pub mod workspace;
 
@@ -90,7 +91,8 @@ pub fn find_sshd() -> Result<PathBuf, SandboxError> {
 
 fn find_program(name: &str, usual: &[&str]) -> Option<PathBuf> {
     usual.iter().map(PathBuf::from).find(|p| p.is_file()).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+        std::env::var_os("PATH")
+            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
     })
 }
 
@@ -190,9 +192,13 @@ impl Sandbox {
         &self.login_user
     }
 
-    /// Host entries for the inventory, every address of every server: `addr` on port 22, `addr:port` otherwise.
+    /// Host entries for the inventory, every address of every server: `addr` on port 22, `addr:port`
+    /// otherwise.
     pub fn host_entries(&self) -> Vec<String> {
-        self.servers.iter().flat_map(|server| server.addresses.iter().map(|address| entry(*address))).collect()
+        self.servers
+            .iter()
+            .flat_map(|server| server.addresses.iter().map(|address| entry(*address)))
+            .collect()
     }
 
     /// A `[groups.NAME]` table for these hosts, as `remote.toml` text.
@@ -211,8 +217,8 @@ impl Sandbox {
         table["key"] = toml_edit::value(self.client_key().display().to_string());
         table["known_hosts"] = toml_edit::value(self.known_hosts().display().to_string());
         table["host_key_checking"] = toml_edit::value("strict");
-        // The sandbox's hosts are this machine's own test servers: no ssh_config of the user's or the system's
-        // (a `ProxyJump` for every host, `Match final` blocks) may route or change them.
+        // The sandbox's hosts are this machine's own test servers: no ssh_config of the user's or the
+        // system's (a `ProxyJump` for every host, `Match final` blocks) may route or change them.
         table["ssh_config"] = toml_edit::value("none");
         table
     }
@@ -224,10 +230,11 @@ impl Sandbox {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(SandboxError::Io { path: path.to_path_buf(), source: e }),
         };
-        let mut document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| SandboxError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-        })?;
+        let mut document: toml_edit::DocumentMut =
+            text.parse().map_err(|e: toml_edit::TomlError| SandboxError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+            })?;
         if !document.contains_table("groups") {
             let mut groups = toml_edit::Table::new();
             groups.set_implicit(true);
@@ -277,8 +284,12 @@ impl Server {
         if !self.detach {
             command.arg("-D");
         }
-        let mut child =
-            command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(io_error(sshd))?;
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io_error(sshd))?;
         if self.detach {
             // The daemon forks and its first process exits: a non-zero status means it never listened.
             let status = child.wait().map_err(io_error(sshd))?;
@@ -305,7 +316,12 @@ impl Server {
                 if let Some(c) = child.as_mut() {
                     let _ = c.kill();
                 }
-                return Err(SandboxError::Start { address: self.address, why, log_path: self.log_path(), log: self.log() });
+                return Err(SandboxError::Start {
+                    address: self.address,
+                    why,
+                    log_path: self.log_path(),
+                    log: self.log(),
+                });
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -316,7 +332,12 @@ impl Server {
         if let Some(pipe) = child.stderr.as_mut() {
             let _ = pipe.read_to_string(&mut stderr);
         }
-        SandboxError::Start { address: self.address, why, log_path: self.log_path(), log: format!("{stderr}{}", self.log()) }
+        SandboxError::Start {
+            address: self.address,
+            why,
+            log_path: self.log_path(),
+            log: format!("{stderr}{}", self.log()),
+        }
     }
 
     /// Stops this server (its open connections keep running until they end).
@@ -338,7 +359,8 @@ impl Server {
         (process_alive(pid) && runs_config(pid, &self.dir.join("sshd_config"))).then_some(pid)
     }
 
-    /// Kills the per-connection sshd processes, dropping every open connection while the server keeps listening.
+    /// Kills the per-connection sshd processes, dropping every open connection while the server keeps
+    /// listening.
     pub fn kill_connections(&self) -> usize {
         let Some(listener) = self.child.as_ref().map(Child::id).or_else(|| self.pid()) else { return 0 };
         let children = child_processes(listener);
@@ -349,8 +371,9 @@ impl Server {
         children.len()
     }
 
-    /// Sets `line` (e.g. `MaxSessions 2`) in this server's sshd_config, replacing a line with the same keyword
-    /// (sshd takes the first value it reads), and restarts it, to test against servers configured otherwise.
+    /// Sets `line` (e.g. `MaxSessions 2`) in this server's sshd_config, replacing a line with the same
+    /// keyword (sshd takes the first value it reads), and restarts it, to test against servers configured
+    /// otherwise.
     pub fn configure(&mut self, line: &str) -> Result<(), SandboxError> {
         let config = self.dir.join("sshd_config");
         let keyword = line.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
@@ -407,7 +430,11 @@ fn entry(address: SocketAddr) -> String {
 
 /// An address as OpenSSH names it in `known_hosts`: `addr` on port 22, `[addr]:port` otherwise.
 fn known_hosts_name(address: SocketAddr) -> String {
-    if address.port() == 22 { address.ip().to_string() } else { format!("[{}]:{}", address.ip(), address.port()) }
+    if address.port() == 22 {
+        address.ip().to_string()
+    } else {
+        format!("[{}]:{}", address.ip(), address.port())
+    }
 }
 
 /// Stops every detached server recorded under `dir`; returns how many were running.
@@ -416,7 +443,8 @@ pub fn stop_daemons(dir: &Path) -> usize {
     let mut stopped = 0;
     for entry in entries.flatten() {
         let address = SocketAddr::from(([127, 0, 0, 1], 0));
-        let mut server = Server { address, addresses: vec![address], dir: entry.path(), detach: true, child: None };
+        let mut server =
+            Server { address, addresses: vec![address], dir: entry.path(), detach: true, child: None };
         if server.pid().is_some() {
             server.stop();
             stopped += 1;
@@ -496,7 +524,9 @@ fn check_readable(dir: &Path, authorized: &Path, user: &str) -> Result<(), Sandb
 }
 
 fn banner_answers(address: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else { return false };
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut banner = [0u8; 4];
     stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-"
@@ -514,7 +544,8 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// True when process `pid` is an sshd started with `-f config`. A listening sshd rewrites its command line
-/// into one string (`sshd: /usr/sbin/sshd -f CONFIG … [listener] …`), so words are compared after NULs become spaces.
+/// into one string (`sshd: /usr/sbin/sshd -f CONFIG … [listener] …`), so words are compared after NULs become
+/// spaces.
 fn runs_config(pid: u32, config: &Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
     let text: String = String::from_utf8_lossy(&cmdline).replace('\0', " ");
@@ -523,7 +554,11 @@ fn runs_config(pid: u32, config: &Path) -> bool {
     // The path it was started with may be written differently from ours (relative, through a link).
     let same = |given: &str| {
         let given = Path::new(given);
-        given == config || std::fs::canonicalize(given).ok().zip(std::fs::canonicalize(config).ok()).is_some_and(|(a, b)| a == b)
+        given == config
+            || std::fs::canonicalize(given)
+                .ok()
+                .zip(std::fs::canonicalize(config).ok())
+                .is_some_and(|(a, b)| a == b)
     };
     let words: Vec<&str> = text.split(' ').collect();
     is_sshd && words.windows(2).any(|pair| pair[0] == "-f" && same(pair[1]))

@@ -1,5 +1,5 @@
-//! A scratch copy of the workspace and a driver for `remote live` running in it: what the hot-reload tests and
-//! the edit → live benchmark edit, build and talk to, without touching the workspace under test.
+//! A scratch copy of the workspace and a driver for `remote live` running in it: what the hot-reload tests
+//! and the edit → live benchmark edit, build and talk to, without touching the workspace under test.
 //!
 //! The copy puts every member but `ops` in a folder named `scratch-MEMBER`, so that cargo gives the copy's
 //! builds of `remote-syntax`, `remote-macros`, `remote-core` (and so `ops`) hashes of their own: cargo hashes
@@ -7,8 +7,9 @@
 //! overwrite the original's artifacts (a rebuilt `remote-syntax` with another crate hash then makes the
 //! original's `remote-core` unloadable: E0463). It also renames `ops`' library to `ops_scratch`: a `cdylib`
 //! gets no hash in its file name (`deps/libops.so`, `libops.so`), so under its own name the copy's builds
-//! would replace the library a `remote live` in the original workspace has loaded. Edits in the copy never touch the artifacts of
-//! the workspace it came from, while every other crate (syn, russh, …) is shared in one target dir.
+//! would replace the library a `remote live` in the original workspace has loaded. Edits in the copy never
+//! touch the artifacts of the workspace it came from, while every other crate (syn, russh, …) is shared in
+//! one target dir.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The dev-profile `remote` binary of the workspace `crate_dir` belongs to, built if needed, where cargo says it put it.
+/// The dev-profile `remote` binary of the workspace `crate_dir` belongs to, built if needed, where cargo says
+/// it put it.
 pub fn built_remote(crate_dir: &Path) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
@@ -24,11 +26,17 @@ pub fn built_remote(crate_dir: &Path) -> PathBuf {
         .current_dir(crate_dir)
         .output()
         .expect("run cargo build -p remote");
-    assert!(output.status.success(), "cargo build -p remote failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo build -p remote failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // The artifact message of the `remote` binary names it; cargo writes JSON paths without escapes on Linux.
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter(|line| line.contains("\"reason\":\"compiler-artifact\"") && line.contains("\"name\":\"remote\""))
+        .filter(|line| {
+            line.contains("\"reason\":\"compiler-artifact\"") && line.contains("\"name\":\"remote\"")
+        })
         .find_map(|line| {
             let start = line.find("\"executable\":\"")? + "\"executable\":\"".len();
             let end = line[start..].find('"')? + start;
@@ -102,7 +110,8 @@ impl ScratchWorkspace {
 
     /// Puts a file back as it is in the original (a fresh write, so cargo rebuilds from it).
     pub fn restore(&self, file: &str) {
-        std::fs::write(self.path(file), std::fs::read(self.original.join(file)).expect("original file")).expect("restore");
+        std::fs::write(self.path(file), std::fs::read(self.original.join(file)).expect("original file"))
+            .expect("restore");
     }
 
     /// Builds `ops` in the copy as `cargo watch -x 'rustc -p ops --lib --crate-type cdylib'` would.
@@ -166,21 +175,29 @@ impl ScratchWorkspace {
     }
 }
 
-/// The workspace members of `manifest` (its `members = [...]`), but `ops`, which stays where `remote live` looks.
+/// The workspace members of `manifest` (its `members = [...]`), but `ops`, which stays where `remote live`
+/// looks.
 fn moved_members(manifest: &str) -> Vec<String> {
     let Some(start) = manifest.find("members = [") else { return Vec::new() };
     let list = &manifest[start + "members = [".len()..];
     let list = &list[..list.find(']').unwrap_or(list.len())];
-    list.split(',').map(|m| m.trim().trim_matches('"').to_string()).filter(|m| !m.is_empty() && m != "ops").collect()
+    list.split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
+        .filter(|m| !m.is_empty() && m != "ops")
+        .collect()
 }
 
-/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders, nor `remote.toml`) into `to`,
-/// the `moved` members' folders under their scratch names.
+/// Copies the workspace's sources (not `target/`, `.git` or other hidden folders, nor `remote.toml`) into
+/// `to`, the `moved` members' folders under their scratch names.
 fn sync(dir: &Path, to: &Path, root: &Path, moved: &[String]) {
     for entry in std::fs::read_dir(dir).expect("read the workspace").flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "target" || name == "remote.toml" || path == root.join("ops").join("Cargo.toml") {
+        if name.starts_with('.')
+            || name == "target"
+            || name == "remote.toml"
+            || path == root.join("ops").join("Cargo.toml")
+        {
             continue;
         }
         let mut relative = path.strip_prefix(root).expect("inside the workspace").to_path_buf();
@@ -205,7 +222,8 @@ fn write_if_changed(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write the copy");
 }
 
-/// A running `remote live` and everything it printed (stdout and stderr, line by line, with the time each arrived).
+/// A running `remote live` and everything it printed (stdout and stderr, line by line, with the time each
+/// arrived).
 pub struct LivePrompt {
     /// The process.
     pub child: Child,
@@ -224,7 +242,13 @@ impl LivePrompt {
 
     /// Everything printed so far.
     pub fn transcript(&self) -> String {
-        self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Line `index` and when it arrived.
@@ -242,16 +266,26 @@ impl LivePrompt {
         self.len() == 0
     }
 
-    /// Index of the first line from `after` on that contains `text`; panics with the transcript after `timeout`.
+    /// Index of the first line from `after` on that contains `text`; panics with the transcript after
+    /// `timeout`.
     pub fn wait_for_from(&self, after: usize, text: &str, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(at) =
-                self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().skip(after).position(|(_, l)| l.contains(text))
+            if let Some(at) = self
+                .lines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .skip(after)
+                .position(|(_, l)| l.contains(text))
             {
                 return after + at;
             }
-            assert!(Instant::now() < deadline, "no line with {text:?} within {timeout:?}:\n{}", self.transcript());
+            assert!(
+                Instant::now() < deadline,
+                "no line with {text:?} within {timeout:?}:\n{}",
+                self.transcript()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }

@@ -1,6 +1,7 @@
-//! ssh_config's algorithm lists (`KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers`, `MACs`) applied to what russh
-//! implements, so that an algorithm the user excluded is never offered and so never negotiated, and one OpenSSH
-//! no longer offers by default (`ssh-rsa`, RSA signed with SHA-1) is offered only when a list names it.
+//! ssh_config's algorithm lists (`KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers`, `MACs`) applied to what
+//! russh implements, so that an algorithm the user excluded is never offered and so never negotiated, and one
+//! OpenSSH no longer offers by default (`ssh-rsa`, RSA signed with SHA-1) is offered only when a list names
+//! it.
 
 use std::borrow::Cow;
 
@@ -13,30 +14,50 @@ use remote_core::Algorithms;
 /// Host-key algorithms russh offers by default that OpenSSH 9.2 does not: RSA signatures over SHA-1.
 const NOT_BY_DEFAULT: [&str; 1] = ["ssh-rsa"];
 
-/// Narrows (and orders) `preferred` (russh's defaults, host-key algorithms perhaps reordered by what known_hosts
-/// records) as `lists` say; the error names the list that leaves nothing to offer.
+/// Narrows (and orders) `preferred` (russh's defaults, host-key algorithms perhaps reordered by what
+/// known_hosts records) as `lists` say; the error names the list that leaves nothing to offer.
 pub(crate) fn narrow(preferred: &mut Preferred, lists: &Algorithms) -> Result<(), String> {
     // The extension markers (ext-info-c, kex-strict-c-v00@openssh.com) are not algorithms: OpenSSH adds them
     // whatever KexAlgorithms says, and strict key exchange is what keeps the Terrapin attack out.
-    let (markers, kex): (Vec<_>, Vec<_>) = preferred.kex.iter().cloned().partition(|name| is_marker(name.as_ref()));
-    let supported: Vec<russh::kex::Name> =
-        russh::kex::ALL_KEX_ALGORITHMS.iter().map(|name| **name).filter(|name| is_algorithm(name.as_ref())).collect();
+    let (markers, kex): (Vec<_>, Vec<_>) =
+        preferred.kex.iter().cloned().partition(|name| is_marker(name.as_ref()));
+    let supported: Vec<russh::kex::Name> = russh::kex::ALL_KEX_ALGORITHMS
+        .iter()
+        .map(|name| **name)
+        .filter(|name| is_algorithm(name.as_ref()))
+        .collect();
     let chosen = choose("KexAlgorithms", lists.kex.as_deref(), &kex, &supported, |name| name.as_ref())?;
     preferred.kex = Cow::Owned(chosen.into_iter().chain(markers).collect());
 
-    let defaults: Vec<Algorithm> =
-        preferred.key.iter().filter(|algorithm| !NOT_BY_DEFAULT.contains(&algorithm.as_str())).cloned().collect();
+    let defaults: Vec<Algorithm> = preferred
+        .key
+        .iter()
+        .filter(|algorithm| !NOT_BY_DEFAULT.contains(&algorithm.as_str()))
+        .cloned()
+        .collect();
     let supported = Preferred::DEFAULT.key.to_vec();
-    preferred.key = Cow::Owned(choose("HostKeyAlgorithms", lists.host_key.as_deref(), &defaults, &supported, |a| a.as_str())?);
+    preferred.key =
+        Cow::Owned(choose("HostKeyAlgorithms", lists.host_key.as_deref(), &defaults, &supported, |a| {
+            a.as_str()
+        })?);
 
-    let supported: Vec<russh::cipher::Name> =
-        russh::cipher::ALL_CIPHERS.iter().map(|name| **name).filter(|name| is_algorithm(name.as_ref())).collect();
+    let supported: Vec<russh::cipher::Name> = russh::cipher::ALL_CIPHERS
+        .iter()
+        .map(|name| **name)
+        .filter(|name| is_algorithm(name.as_ref()))
+        .collect();
     preferred.cipher =
-        Cow::Owned(choose("Ciphers", lists.ciphers.as_deref(), &preferred.cipher, &supported, |name| name.as_ref())?);
+        Cow::Owned(choose("Ciphers", lists.ciphers.as_deref(), &preferred.cipher, &supported, |name| {
+            name.as_ref()
+        })?);
 
-    let supported: Vec<russh::mac::Name> =
-        russh::mac::ALL_MAC_ALGORITHMS.iter().map(|name| **name).filter(|name| is_algorithm(name.as_ref())).collect();
-    preferred.mac = Cow::Owned(choose("MACs", lists.macs.as_deref(), &preferred.mac, &supported, |name| name.as_ref())?);
+    let supported: Vec<russh::mac::Name> = russh::mac::ALL_MAC_ALGORITHMS
+        .iter()
+        .map(|name| **name)
+        .filter(|name| is_algorithm(name.as_ref()))
+        .collect();
+    preferred.mac =
+        Cow::Owned(choose("MACs", lists.macs.as_deref(), &preferred.mac, &supported, |name| name.as_ref())?);
     Ok(())
 }
 
@@ -44,7 +65,8 @@ fn is_marker(name: &str) -> bool {
     name.starts_with("ext-info-") || name.starts_with("kex-strict-")
 }
 
-/// Whether russh's `name` is an algorithm a list may name: not "none" (no encryption, no MAC, no key exchange).
+/// Whether russh's `name` is an algorithm a list may name: not "none" (no encryption, no MAC, no key
+/// exchange).
 fn is_algorithm(name: &str) -> bool {
     !matches!(name, "none" | "clear") && !is_marker(name)
 }
@@ -109,12 +131,16 @@ mod tests {
         assert_eq!(preferred.mac, Preferred::default().mac);
 
         let mut preferred = Preferred::default();
-        narrow(&mut preferred, &Algorithms { host_key: Some("+ssh-rsa".into()), ..Algorithms::default() }).unwrap();
+        narrow(&mut preferred, &Algorithms { host_key: Some("+ssh-rsa".into()), ..Algorithms::default() })
+            .unwrap();
         assert_eq!(names(&preferred.key, |a| a.as_str()).last(), Some(&"ssh-rsa"));
         let mut preferred = Preferred::default();
         narrow(&mut preferred, &Algorithms { ciphers: Some("none,clear".into()), ..Algorithms::default() })
             .expect_err("no encryption is never offered");
-        let error = narrow(&mut Preferred::default(), &Algorithms { macs: Some("hmac-md5".into()), ..Algorithms::default() });
+        let error = narrow(
+            &mut Preferred::default(),
+            &Algorithms { macs: Some("hmac-md5".into()), ..Algorithms::default() },
+        );
         assert!(error.is_err_and(|e| e.starts_with("ssh_config's MACs hmac-md5 leaves none")));
     }
 }

@@ -1,6 +1,6 @@
 //! Client authentication in OpenSSH's order: the agent's keys, then identity files. A key that cannot be used
-//! (missing, encrypted without a passphrase, readable by others) is skipped with its reason, so the next one is
-//! still tried; only the inventory's own `key` must work, since it is the one key the group was given.
+//! (missing, encrypted without a passphrase, readable by others) is skipped with its reason, so the next one
+//! is still tried; only the inventory's own `key` must work, since it is the one key the group was given.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -17,16 +17,17 @@ use remote_core::{Agent, Auth, HostSpec};
 
 use crate::host_key::Verifier;
 
-/// Environment variable holding the passphrase of encrypted identity files. It is read when a key needs it and
-/// is never logged, shown or kept in an error.
+/// Environment variable holding the passphrase of encrypted identity files. It is read when a key needs it
+/// and is never logged, shown or kept in an error.
 pub const PASSPHRASE_ENV: &str = "REMOTE_KEY_PASSPHRASE";
 
-/// Environment variable holding a private key itself (for CI, where keys are secrets, not files). When set, it is
-/// the one key offered to every host and jump host; it is read into memory only, never written anywhere.
+/// Environment variable holding a private key itself (for CI, where keys are secrets, not files). When set,
+/// it is the one key offered to every host and jump host; it is read into memory only, never written
+/// anywhere.
 pub const KEY_ENV: &str = "REMOTE_KEY";
 
-/// A secret held in memory only (the sudo password), wiped when the last copy is dropped; its `Debug` shows nothing
-/// of it.
+/// A secret held in memory only (the sudo password), wiped when the last copy is dropped; its `Debug` shows
+/// nothing of it.
 #[derive(Clone)]
 pub struct Secret(Arc<zeroize::Zeroizing<Vec<u8>>>, Arc<std::sync::atomic::AtomicBool>);
 
@@ -36,8 +37,8 @@ impl Secret {
         Secret(Arc::new(zeroize::Zeroizing::new(bytes)), Arc::default())
     }
 
-    /// Marks the secret as refused (a wrong sudo password), for every copy: it is not offered again, so that one
-    /// mistyped password does not lock the account out across a fleet.
+    /// Marks the secret as refused (a wrong sudo password), for every copy: it is not offered again, so that
+    /// one mistyped password does not lock the account out across a fleet.
     pub fn refuse(&self) {
         self.1.store(true, std::sync::atomic::Ordering::SeqCst);
     }
@@ -56,9 +57,9 @@ impl Secret {
 /// The passphrase for key files, taken out of the environment at start by the host (see [`keep_passphrase`]).
 static PASSPHRASE: std::sync::OnceLock<Option<Secret>> = std::sync::OnceLock::new();
 
-/// Keeps the passphrase for encrypted key files in memory, so that `REMOTE_KEY_PASSPHRASE` can be wiped from the
-/// environment (and so from `/proc/PID/environ` and every child process) at start. Until this is called, the
-/// environment variable is read as it is, for library callers.
+/// Keeps the passphrase for encrypted key files in memory, so that `REMOTE_KEY_PASSPHRASE` can be wiped from
+/// the environment (and so from `/proc/PID/environ` and every child process) at start. Until this is called,
+/// the environment variable is read as it is, for library callers.
 pub fn keep_passphrase(passphrase: Option<Secret>) {
     let _ = PASSPHRASE.set(passphrase);
 }
@@ -66,7 +67,9 @@ pub fn keep_passphrase(passphrase: Option<Secret>) {
 /// The passphrase for key files: the one kept at start, else the environment's.
 fn passphrase() -> Option<zeroize::Zeroizing<String>> {
     match PASSPHRASE.get() {
-        Some(kept) => kept.as_ref().map(|secret| zeroize::Zeroizing::new(String::from_utf8_lossy(secret.expose()).into_owned())),
+        Some(kept) => kept
+            .as_ref()
+            .map(|secret| zeroize::Zeroizing::new(String::from_utf8_lossy(secret.expose()).into_owned())),
         None => std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(zeroize::Zeroizing::new),
     }
 }
@@ -119,7 +122,8 @@ impl Identity {
             Ok(text) if !text.trim().is_empty() => {
                 // Every copy of the key's text is wiped when it is dropped (the decoded key wipes itself).
                 let text = zeroize::Zeroizing::new(text);
-                let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(zeroize::Zeroizing::new);
+                let passphrase =
+                    std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(zeroize::Zeroizing::new);
                 Self::parse(&text, passphrase.as_deref().map(String::as_str)).map(Some)
             }
             // Not valid UTF-8 cannot be a key's text either.
@@ -128,8 +132,8 @@ impl Identity {
         }
     }
 
-    /// Reads a key from its text, or from that text base64-encoded on one line (CI systems that mask a variable
-    /// only when it is one line, as GitLab does).
+    /// Reads a key from its text, or from that text base64-encoded on one line (CI systems that mask a
+    /// variable only when it is one line, as GitLab does).
     pub fn parse(text: &str, passphrase: Option<&str>) -> Result<Self, IdentityError> {
         use base64::Engine as _;
         use zeroize::Zeroizing;
@@ -141,13 +145,16 @@ impl Identity {
             let compact = Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect::<String>());
             let bytes = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
                 Ok(bytes) => Zeroizing::new(bytes),
-                Err(_) if text.trim().starts_with('/') && Path::new(text.trim()).is_file() => return Err(IdentityError::Path),
+                Err(_) if text.trim().starts_with('/') && Path::new(text.trim()).is_file() => {
+                    return Err(IdentityError::Path);
+                }
                 Err(_) => return Err(IdentityError::NotAKey),
             };
             decoded = Zeroizing::new(String::from_utf8(bytes.to_vec()).map_err(|_| IdentityError::NotAKey)?);
             decoded.as_str()
         };
-        let encrypted = russh::keys::ssh_key::PrivateKey::from_openssh(text.as_bytes()).is_ok_and(|key| key.is_encrypted());
+        let encrypted = russh::keys::ssh_key::PrivateKey::from_openssh(text.as_bytes())
+            .is_ok_and(|key| key.is_encrypted());
         match keys::decode_secret_key(text, passphrase) {
             Ok(key) => Ok(Identity { key: Arc::new(key) }),
             Err(keys::Error::KeyIsEncrypted) => Err(IdentityError::Encrypted),
@@ -198,8 +205,8 @@ type CachedPublic = (Option<Stamp>, Option<PublicKey>);
 /// A key file as last read: its stamp, and the key or why it cannot be used.
 type Cached = (Stamp, Result<Arc<PrivateKey>, KeyProblem>);
 
-/// Private keys already read from disk, shared by every connection of a pool. A key is read again when its file
-/// changes, so fixing a key's permissions or passphrase takes effect in a running `remote live`.
+/// Private keys already read from disk, shared by every connection of a pool. A key is read again when its
+/// file changes, so fixing a key's permissions or passphrase takes effect in a running `remote live`.
 #[derive(Default)]
 pub struct KeyCache {
     // Why a std Mutex: held only for a map lookup or insert, never across an await or a file read.
@@ -231,7 +238,10 @@ impl KeyCache {
             return outcome.clone();
         }
         let outcome = read_key(path, &meta).map(Arc::new);
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (stamp, outcome.clone()));
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), (stamp, outcome.clone()));
         outcome
     }
 
@@ -254,8 +264,9 @@ impl KeyCache {
     }
 }
 
-/// Reads one private key as OpenSSH would: refused when group or others may read it (for the owner's own keys,
-/// as `sshkey_perm_ok` checks), decrypted with the passphrase from the environment when it is encrypted.
+/// Reads one private key as OpenSSH would: refused when group or others may read it (for the owner's own
+/// keys, as `sshkey_perm_ok` checks), decrypted with the passphrase from the environment when it is
+/// encrypted.
 fn read_key(path: &Path, meta: &std::fs::Metadata) -> Result<PrivateKey, KeyProblem> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let own = meta.uid() == unsafe { libc::geteuid() };
@@ -280,11 +291,17 @@ fn is_encrypted(path: &Path) -> bool {
         .is_some_and(|key| key.is_encrypted())
 }
 
-/// Authenticates as `spec.user`, trying keys in OpenSSH's order; the error lists what was tried and why each failed.
-pub(crate) async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec, keys: &KeyCache) -> Result<(), HostError> {
+/// Authenticates as `spec.user`, trying keys in OpenSSH's order; the error lists what was tried and why each
+/// failed.
+pub(crate) async fn authenticate(
+    handle: &mut Handle<Verifier>,
+    spec: &HostSpec,
+    keys: &KeyCache,
+) -> Result<(), HostError> {
     let handshake = |e: russh::Error| HostError::Handshake { cause: e.to_string() };
     let rsa_hash = handle.best_supported_rsa_hash().await.map_err(handshake)?.flatten();
-    let denied = |tried: Vec<String>| HostError::Auth { user: spec.user.clone(), method: tried.join("; then ") };
+    let denied =
+        |tried: Vec<String>| HostError::Auth { user: spec.user.clone(), method: tried.join("; then ") };
     if let Some(identity) = &keys.identity {
         // The CI's key replaces the inventory's files and the agent: on a runner they are not there, and one
         // key for every host is what the variable promises.
@@ -294,14 +311,17 @@ pub(crate) async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec,
     }
     match &spec.auth {
         Auth::KeyFile(path) => {
-            let key = keys.load(path).map_err(|problem| HostError::KeyFile { path: path.clone(), cause: problem.to_string() })?;
+            let key = keys
+                .load(path)
+                .map_err(|problem| HostError::KeyFile { path: path.clone(), cause: problem.to_string() })?;
             let offer = PrivateKeyWithHashAlg::new(key, rsa_hash);
             let accepted = handle.authenticate_publickey(&spec.user, offer).await.map_err(handshake)?;
             if accepted.success() { Ok(()) } else { Err(denied(vec![format!("key {}", path.display())])) }
         }
         Auth::Keys { agent, files, identities_only } => {
             let mut tried = Vec::new();
-            // The public halves of the identity files, for `IdentitiesOnly` and to skip files the agent already offered.
+            // The public halves of the identity files, for `IdentitiesOnly` and to skip files the agent
+            // already offered.
             let file_keys: Vec<(PathBuf, Option<PublicKey>)> =
                 files.iter().map(|path| (path.clone(), keys.public(path))).collect();
             let mut offered: Vec<PublicKey> = Vec::new();
@@ -310,11 +330,17 @@ pub(crate) async fn authenticate(handle: &mut Handle<Verifier>, spec: &HostSpec,
                 let mut count = 0;
                 for identity in identities {
                     let public = identity.public_key().into_owned();
-                    if *identities_only && !file_keys.iter().any(|(_, key)| key.as_ref().is_some_and(|k| same_key(k, &public))) {
+                    if *identities_only
+                        && !file_keys
+                            .iter()
+                            .any(|(_, key)| key.as_ref().is_some_and(|k| same_key(k, &public)))
+                    {
                         continue;
                     }
                     count += 1;
-                    let accepted = handle.authenticate_publickey_with(&spec.user, public.clone(), rsa_hash, &mut client).await;
+                    let accepted = handle
+                        .authenticate_publickey_with(&spec.user, public.clone(), rsa_hash, &mut client)
+                        .await;
                     if accepted.is_ok_and(|a| a.success()) {
                         return Ok(());
                     }

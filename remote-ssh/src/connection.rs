@@ -17,18 +17,24 @@ use crate::host_key::{HandshakeError, KnownHostsCache, Verifier};
 /// Settings for opening connections.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
-    /// Limit for each step of connecting (resolving, the TCP connect to each address, the wait for the server's
-    /// first bytes, key exchange with authentication), unless the host's `ConnectTimeout` says otherwise.
+    /// Limit for each step of connecting (resolving, the TCP connect to each address, the wait for the
+    /// server's first bytes, key exchange with authentication), unless the host's `ConnectTimeout` says
+    /// otherwise.
     pub timeout: Duration,
     /// `timeout` was asked for on the command line, so it wins over `ConnectTimeout` in `~/.ssh/config`.
     pub timeout_is_explicit: bool,
-    /// Interval of SSH keepalives on idle connections, so dead peers are noticed (unless `ServerAliveInterval`).
+    /// Interval of SSH keepalives on idle connections, so dead peers are noticed (unless
+    /// `ServerAliveInterval`).
     pub keepalive: Duration,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(10), timeout_is_explicit: false, keepalive: Duration::from_secs(15) }
+        Self {
+            timeout: Duration::from_secs(10),
+            timeout_is_explicit: false,
+            keepalive: Duration::from_secs(15),
+        }
     }
 }
 
@@ -51,13 +57,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects, verifies the host key and authenticates: directly, or through `via`, the open connection to the
-    /// host's jump host (a `direct-tcpip` channel, as `ssh -J` does, with no `ssh` process). The connect timeout
-    /// bounds the TCP connect to each address, the wait for the server's first bytes, and the handshake.
+    /// Connects, verifies the host key and authenticates: directly, or through `via`, the open connection to
+    /// the host's jump host (a `direct-tcpip` channel, as `ssh -J` does, with no `ssh` process). The connect
+    /// timeout bounds the TCP connect to each address, the wait for the server's first bytes, and the
+    /// handshake.
     ///
-    /// Cheap waiting and CPU-bound work are kept apart: TCP connects and the wait for the server to speak happen
-    /// before a permit of `handshakes` is taken, so hosts that are unreachable or hang after accepting never hold
-    /// one of the few handshake slots that reachable hosts need.
+    /// Cheap waiting and CPU-bound work are kept apart: TCP connects and the wait for the server to speak
+    /// happen before a permit of `handshakes` is taken, so hosts that are unreachable or hang after accepting
+    /// never hold one of the few handshake slots that reachable hosts need.
     pub async fn open(
         spec: &HostSpec,
         caches: &Caches,
@@ -70,11 +77,17 @@ impl Connection {
         }
         let verifier = Verifier::new(spec, &caches.known_hosts)?;
         let vouched = verifier.vouched();
-        let timeout = if options.timeout_is_explicit { options.timeout } else { spec.connect_timeout.unwrap_or(options.timeout) };
+        let timeout = if options.timeout_is_explicit {
+            options.timeout
+        } else {
+            spec.connect_timeout.unwrap_or(options.timeout)
+        };
         let timed_out = |_| HostError::ConnectTimeout { after: timeout };
         let handle = match &via {
             None => {
-                let addresses = tokio::time::timeout(timeout, resolve(&spec.address, spec.port)).await.map_err(timed_out)??;
+                let addresses = tokio::time::timeout(timeout, resolve(&spec.address, spec.port))
+                    .await
+                    .map_err(timed_out)??;
                 let stream = connect_any(&addresses, spec.port, timeout).await?;
                 tokio::time::timeout(timeout, stream.readable())
                     .await
@@ -126,15 +139,19 @@ impl Connection {
         // As OpenSSH's `order_hostkeyalgs`, only when ssh_config sets no HostKeyAlgorithms of its own.
         if !known.is_empty() && spec.algorithms.host_key.is_none() {
             let mut order = known;
-            order.extend(config.preferred.key.iter().filter(|a| !order.contains(a)).cloned().collect::<Vec<_>>());
+            order.extend(
+                config.preferred.key.iter().filter(|a| !order.contains(a)).cloned().collect::<Vec<_>>(),
+            );
             config.preferred.key = order.into();
         }
-        crate::algorithms::narrow(&mut config.preferred, &spec.algorithms).map_err(|cause| HostError::Handshake { cause })?;
-        let mut handle = client::connect_stream(Arc::new(config), stream, verifier).await.map_err(|err| match err {
-            HandshakeError::Verify(host_error) => host_error,
-            HandshakeError::Ssh(russh::Error::IO(io)) => HostError::Connect { cause: io.to_string() },
-            HandshakeError::Ssh(other) => HostError::Handshake { cause: other.to_string() },
-        })?;
+        crate::algorithms::narrow(&mut config.preferred, &spec.algorithms)
+            .map_err(|cause| HostError::Handshake { cause })?;
+        let mut handle =
+            client::connect_stream(Arc::new(config), stream, verifier).await.map_err(|err| match err {
+                HandshakeError::Verify(host_error) => host_error,
+                HandshakeError::Ssh(russh::Error::IO(io)) => HostError::Connect { cause: io.to_string() },
+                HandshakeError::Ssh(other) => HostError::Handshake { cause: other.to_string() },
+            })?;
         authenticate(&mut handle, spec, &caches.keys).await?;
         Ok(handle)
     }
@@ -184,16 +201,23 @@ async fn resolve(address: &str, port: u16) -> Result<Vec<SocketAddr>, HostError>
 
 /// TCP to the first of `addresses` that accepts, trying each in turn with its own `timeout`, as OpenSSH's
 /// `ssh_connect_direct` does; the error is the last address's.
-pub async fn connect_any(addresses: &[SocketAddr], port: u16, timeout: Duration) -> Result<TcpStream, HostError> {
+pub async fn connect_any(
+    addresses: &[SocketAddr],
+    port: u16,
+    timeout: Duration,
+) -> Result<TcpStream, HostError> {
     let mut failure = HostError::Resolve { cause: "no address to connect to".into() };
     for address in addresses {
         match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => {
-                // Without TCP_NODELAY every small SSH packet waits for Nagle: 45 ms per exec instead of 2.5 ms.
+                // Without TCP_NODELAY every small SSH packet waits for Nagle: 45 ms per exec instead of 2.5
+                // ms.
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
-            Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => failure = HostError::ConnectRefused { port },
+            Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+                failure = HostError::ConnectRefused { port }
+            }
             Ok(Err(err)) => failure = HostError::Connect { cause: format!("{address}: {err}") },
             Err(_) => failure = HostError::ConnectTimeout { after: timeout },
         }
@@ -211,11 +235,14 @@ mod tests {
     async fn every_address_is_tried_in_turn() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
         let good = listener.local_addr().expect("address");
-        let refusing = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
+        let refusing =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
         let timeout = Duration::from_secs(5);
-        let stream = connect_any(&[refusing, good], good.port(), timeout).await.expect("the second address answers");
+        let stream =
+            connect_any(&[refusing, good], good.port(), timeout).await.expect("the second address answers");
         assert_eq!(stream.peer_addr().ok(), Some(good));
-        let failure = connect_any(&[refusing], refusing.port(), timeout).await.expect_err("nothing listens there");
+        let failure =
+            connect_any(&[refusing], refusing.port(), timeout).await.expect_err("nothing listens there");
         assert_eq!(failure, HostError::ConnectRefused { port: refusing.port() });
     }
 }

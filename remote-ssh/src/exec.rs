@@ -1,4 +1,5 @@
-//! Runs one command over one open connection: captures output up to a limit, and on timeout kills the remote process.
+//! Runs one command over one open connection: captures output up to a limit, and on timeout kills the remote
+//! process.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -117,8 +118,8 @@ impl OutputBudget {
     }
 }
 
-/// Set to `Some(cause)` to stop every command that watches it (e.g. on Ctrl-C); they are killed like timed-out
-/// ones, and their results say the cause.
+/// Set to `Some(cause)` to stop every command that watches it (e.g. on Ctrl-C); they are killed like
+/// timed-out ones, and their results say the cause.
 pub type Cancel = tokio::sync::watch::Receiver<Option<CancelCause>>;
 
 /// Resolves with the cause once `cancel` is set; never, when there is none or its sender is gone.
@@ -134,8 +135,8 @@ pub async fn cancelled(cancel: Option<&Cancel>) -> CancelCause {
     std::future::pending().await
 }
 
-/// How to reach the host again for a kill when its connection has no channel to spare (every session the server
-/// allows, `MaxSessions`, may be held by the commands that are to be killed).
+/// How to reach the host again for a kill when its connection has no channel to spare (every session the
+/// server allows, `MaxSessions`, may be held by the commands that are to be killed).
 pub struct KillRoute<'a> {
     /// The host.
     pub spec: &'a HostSpec,
@@ -147,8 +148,8 @@ pub struct KillRoute<'a> {
 
 /// Runs `command` (a complete `sh` command line) in `channel`, a fresh session channel of `connection`.
 ///
-/// A command stopped by its timeout or by `cancel` still gives an `Output`: what it printed until then, and in
-/// `stopped` whether the kill of its process group was confirmed on the host.
+/// A command stopped by its timeout or by `cancel` still gives an `Output`: what it printed until then, and
+/// in `stopped` whether the kill of its process group was confirmed on the host.
 pub async fn run_command(
     connection: &Connection,
     mut channel: Channel<client::Msg>,
@@ -160,7 +161,8 @@ pub async fn run_command(
 ) -> Result<Output, HostError> {
     let disconnected = |e: russh::Error| HostError::Disconnected { cause: e.to_string() };
     // A prompt no command could print by chance: the password is written when, and only when, it appears.
-    let prompt = elevation.as_ref().and_then(|e| e.password).map(|_| format!("[remote-sudo-{:016x}] ", nonce()));
+    let prompt =
+        elevation.as_ref().and_then(|e| e.password).map(|_| format!("[remote-sudo-{:016x}] ", nonce()));
     let token = nonce();
     let line = match &elevation {
         None => supervised(command, token),
@@ -184,8 +186,8 @@ pub async fn run_command(
                 Some(ChannelMsg::Failure) => {
                     return Err(HostError::ChannelRefused { cause: "the exec request was denied".into() });
                 }
-                // sudo's prompt: taken out of stderr, and answered once; a second prompt (a wrong password) gets the
-                // end of input, and sudo gives up.
+                // sudo's prompt: taken out of stderr, and answered once; a second prompt (a wrong password)
+                // gets the end of input, and sudo gives up.
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) if prompt.is_some() => {
                     let (rest, prompted) = take_prompt(&data, prompt.as_deref().unwrap_or_default());
                     if prompted && let Some(secret) = password.take() {
@@ -227,7 +229,8 @@ pub async fn run_command(
     let started = !capture.stdout.pending();
     let output = capture.finish();
     if !started {
-        let said = String::from_utf8_lossy(if output.stdout.is_empty() { &output.stderr } else { &output.stdout });
+        let said =
+            String::from_utf8_lossy(if output.stdout.is_empty() { &output.stderr } else { &output.stdout });
         let said: String = said.trim().chars().take(200).collect();
         return Err(HostError::NotRun { status: output.exit, said });
     }
@@ -248,19 +251,20 @@ pub async fn run_command(
 /// How a command runs as root through sudo.
 #[derive(Clone, Copy)]
 pub struct Elevation<'a> {
-    /// The password sudo asks for, when one was given (`REMOTE_BECOME_PASSWORD`, `--ask-become-pass`): written
-    /// only when sudo prompts for it, so a host that needs none never receives it.
+    /// The password sudo asks for, when one was given (`REMOTE_BECOME_PASSWORD`, `--ask-become-pass`):
+    /// written only when sudo prompts for it, so a host that needs none never receives it.
     pub password: Option<&'a crate::auth::Secret>,
     /// Why a password given is not offered to this host, when it is not.
     pub withheld: Option<&'static str>,
 }
 
-/// `command` run as root through sudo, reporting the login shell's process group first as [`supervised`] does.
+/// `command` run as root through sudo, reporting the login shell's process group first as [`supervised`]
+/// does.
 ///
-/// sudo is the system's (`command -p`: the default PATH, no shell function), its messages in English (`LC_ALL=C`,
-/// which the root shell takes off again) so that [`sudo_refusal`] can read them. With a password, sudo reads it
-/// from standard input after printing `prompt`; without, `-n` fails at once where one is needed. The command itself
-/// always reads /dev/null.
+/// sudo is the system's (`command -p`: the default PATH, no shell function), its messages in English
+/// (`LC_ALL=C`, which the root shell takes off again) so that [`sudo_refusal`] can read them. With a
+/// password, sudo reads it from standard input after printing `prompt`; without, `-n` fails at once where one
+/// is needed. The command itself always reads /dev/null.
 pub fn supervised_as_root(command: &str, prompt: Option<&str>, token: u64) -> String {
     let inner = remote_core::quote::quote(&format!("unset LC_ALL; exec </dev/null; {command}")).into_owned();
     let present = "command -p -v sudo >/dev/null 2>&1 || { echo 'remote: sudo is not installed on this host' >&2; exit 127; }";
@@ -314,11 +318,13 @@ impl SudoRefusal {
     }
 }
 
-/// What sudo itself said when it would not run the command; `None` when the command ran (whatever its own exit
-/// status). sudo's words are English (`LC_ALL=C`), and sudo exits 1 when it refuses.
+/// What sudo itself said when it would not run the command; `None` when the command ran (whatever its own
+/// exit status). sudo's words are English (`LC_ALL=C`), and sudo exits 1 when it refuses.
 pub fn sudo_refusal(output: &Output) -> Option<SudoRefusal> {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.exit == Some(127) && stderr.lines().any(|line| line == "remote: sudo is not installed on this host") {
+    if output.exit == Some(127)
+        && stderr.lines().any(|line| line == "remote: sudo is not installed on this host")
+    {
         return Some(SudoRefusal::NotInstalled);
     }
     if output.exit != Some(1) {
@@ -334,7 +340,10 @@ pub fn sudo_refusal(output: &Output) -> Option<SudoRefusal> {
         || stderr.lines().any(|l| l.trim() == "Sorry, try again.")
     {
         Some(SudoRefusal::WrongPassword)
-    } else if anywhere("not in the sudoers file") || anywhere("is not allowed to execute") || anywhere("may not run sudo") {
+    } else if anywhere("not in the sudoers file")
+        || anywhere("is not allowed to execute")
+        || anywhere("may not run sudo")
+    {
         Some(SudoRefusal::NoRule)
     } else if said("must have a tty") {
         Some(SudoRefusal::Terminal)
@@ -409,8 +418,8 @@ const MAX_PGID_DIGITS: usize = 10;
 const PREAMBLE_SEARCH: usize = 64 << 10;
 
 /// Prefixes `command` so the remote shell first reports its process group (after the `token` of
-/// [`pgid_mark`]), then runs the command with stdin on `/dev/null` (commands that read stdin finish instead of
-/// hanging).
+/// [`pgid_mark`]), then runs the command with stdin on `/dev/null` (commands that read stdin finish instead
+/// of hanging).
 ///
 /// sshd makes the session's shell a session and process-group leader, so `$$` names the group and the
 /// session of everything the command starts. On timeout a second channel stops and kills what is in them
@@ -448,9 +457,12 @@ impl StdoutReader {
             let digits = &held[at + self.mark.len()..];
             match digits.iter().position(|b| *b == b'\n') {
                 Some(newline) if newline <= MAX_PGID_DIGITS => {
-                    // Groups 0 and 1 would make `kill -- -N` mean "our own group" or "every process we may signal".
-                    self.process_group =
-                        std::str::from_utf8(&digits[..newline]).ok().and_then(|p| p.parse().ok()).filter(|group| *group > 1);
+                    // Groups 0 and 1 would make `kill -- -N` mean "our own group" or "every process we may
+                    // signal".
+                    self.process_group = std::str::from_utf8(&digits[..newline])
+                        .ok()
+                        .and_then(|p| p.parse().ok())
+                        .filter(|group| *group > 1);
                     let rest = digits[newline + 1..].to_vec();
                     let mut out = held[..at].to_vec();
                     out.extend_from_slice(&rest);
@@ -496,7 +508,9 @@ fn take_prompt(data: &[u8], prompt: &str) -> (Vec<u8>, bool) {
 fn nonce() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+    );
     hasher.finish()
 }
 
@@ -504,7 +518,8 @@ fn nonce() -> u64 {
 const KILL_CONFIRM: Duration = Duration::from_secs(5);
 
 /// Appends what the per-stream cap (`limits.max_output`) and the fan-out's budget leave room for; whatever
-/// does not fit is dropped (the channel is still read to the end, so the command can finish) and `truncated` set.
+/// does not fit is dropped (the channel is still read to the end, so the command can finish) and `truncated`
+/// set.
 fn keep(buffer: &mut Vec<u8>, data: &[u8], limits: &CommandLimits, truncated: &mut bool) {
     let room = limits.max_output.saturating_sub(buffer.len()).min(data.len());
     let granted = if room == 0 { 0 } else { limits.budget.take(room) };
@@ -549,7 +564,11 @@ mod tests {
         check(1, "Sorry, try again.\nsudo: 1 incorrect password attempt\n", Some(WrongPassword));
         check(1, "sudo: no password was provided\nsudo: 1 incorrect password attempt\n", Some(WrongPassword));
         check(1, "deploy is not in the sudoers file.\n", Some(NoRule));
-        check(1, "Sorry, user deploy is not allowed to execute '/bin/sh -c x' as root on web-1.\n", Some(NoRule));
+        check(
+            1,
+            "Sorry, user deploy is not allowed to execute '/bin/sh -c x' as root on web-1.\n",
+            Some(NoRule),
+        );
         check(1, "sudo: sorry, you must have a tty to run sudo\n", Some(Terminal));
         check(127, "remote: sudo is not installed on this host\n", Some(NotInstalled));
         // The command's own failures are its own, `visudo` included.
@@ -576,7 +595,11 @@ mod tests {
         check(&[&format!("{}x", line("1"))], "x", None);
         // A banner or an rc file's echo before the line stays output; the line never is.
         check(&[&format!("WELCOME\n{}hi\n", line("17639"))], "WELCOME\nhi\n", Some(17639));
-        check(&["WELCOME to ", "the host\nremote-pgid-0000", "00000000feed:99", "\nhi\n"], "WELCOME to the host\nhi\n", Some(99));
+        check(
+            &["WELCOME to ", "the host\nremote-pgid-0000", "00000000feed:99", "\nhi\n"],
+            "WELCOME to the host\nhi\n",
+            Some(99),
+        );
         // Another token (an old command's, or one a banner prints) is not ours.
         check(&["remote-pgid-00000000000beef0:5\nhi\n"], "remote-pgid-00000000000beef0:5\nhi\n", None);
         let endless = format!("{mark}{}", "9".repeat(40));

@@ -1,6 +1,7 @@
-//! Property tests of the `known_hosts` reader, which reads files that people edit and other programs write: files
-//! with text spliced in, cut out or duplicated never panic and place every entry and warning on a line of theirs, and
-//! the line accept-new writes reads back as the entry it records, found again for the host it was written for.
+//! Property tests of the `known_hosts` reader, which reads files that people edit and other programs write:
+//! files with text spliced in, cut out or duplicated never panic and place every entry and warning on a line
+//! of theirs, and the line accept-new writes reads back as the entry it records, found again for the host it
+//! was written for.
 
 use std::path::PathBuf;
 
@@ -10,9 +11,9 @@ use proptest::test_runner::Config;
 
 use crate::known_hosts::{self, Hosts, Parsed, Verdict};
 
-/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores, unless
-/// `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when one fails. The
-/// property tests of `exec` share it.
+/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores,
+/// unless `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when
+/// one fails. The property tests of `exec` share it.
 pub(crate) fn config(cases: u32) -> Config {
     let default = Config::default();
     let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
@@ -44,8 +45,8 @@ const KEYS: &[&str] = &[
     ),
 ];
 
-/// A file with a line of every kind: comments, patterns, ports, a hashed name (`ssh-keygen -H`), both markers, a
-/// certificate, a key of a type OpenSSH does not know and a CRLF line end.
+/// A file with a line of every kind: comments, patterns, ports, a hashed name (`ssh-keygen -H`), both
+/// markers, a certificate, a key of a type OpenSSH does not know and a CRLF line end.
 fn samples() -> Vec<String> {
     vec![format!(
         "# written by hand\n\nhost.example,10.0.0.1 {ed}\n[host.example]:2222 {rsa} a comment with words\n\
@@ -94,10 +95,12 @@ const SPECIAL: &[&str] = &[
     "\u{feff}",
 ];
 
-/// Noise to splice in: random bytes read lossily (as `load` reads a file), printable text, or a [`SPECIAL`] piece.
+/// Noise to splice in: random bytes read lossily (as `load` reads a file), printable text, or a [`SPECIAL`]
+/// piece.
 fn noise() -> impl Strategy<Value = String> + Clone {
     prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         "\\PC{0,12}",
         prop::sample::select(SPECIAL).prop_map(str::to_string),
     ]
@@ -167,20 +170,28 @@ fn key(index: usize) -> russh::keys::ssh_key::PublicKey {
     known_hosts::parse(&format!("h {}", KEYS[index])).entries.remove(0).key
 }
 
-/// Parses `text` and checks that entries and warnings are on distinct lines of it, in order, and that looking hosts up
-/// in it names only those lines.
+/// Parses `text` and checks that entries and warnings are on distinct lines of it, in order, and that looking
+/// hosts up in it names only those lines.
 fn check(text: &str) -> Result<(), TestCaseError> {
     let parsed = known_hosts::parse(text);
     let lines = text.split('\n').count();
-    let mut taken: Vec<usize> = parsed.entries.iter().map(|e| e.line).chain(parsed.warnings.iter().map(|w| w.line)).collect();
+    let mut taken: Vec<usize> =
+        parsed.entries.iter().map(|e| e.line).chain(parsed.warnings.iter().map(|w| w.line)).collect();
     prop_assert!(parsed.entries.windows(2).all(|w| w[0].line < w[1].line), "{text:?}");
     prop_assert!(parsed.warnings.windows(2).all(|w| w[0].line < w[1].line), "{text:?}");
     taken.sort_unstable();
     taken.dedup();
-    prop_assert_eq!(taken.len(), parsed.entries.len() + parsed.warnings.len(), "two results on one line of {:?}", text);
+    prop_assert_eq!(
+        taken.len(),
+        parsed.entries.len() + parsed.warnings.len(),
+        "two results on one line of {:?}",
+        text
+    );
     prop_assert!(taken.iter().all(|line| (1..=lines).contains(line)), "{taken:?} of {lines} lines: {text:?}");
     let files = [(PathBuf::from("known_hosts"), parsed)];
-    for host in ["host.example", "10.0.0.1", "x.example", "bastion.example.org", "cert.example", "127.0.5.1", "odd"] {
+    for host in
+        ["host.example", "10.0.0.1", "x.example", "bastion.example.org", "cert.example", "127.0.5.1", "odd"]
+    {
         let _ = known_hosts::recorded_algorithms(&files, host);
         for (port, index) in [(22, 0), (2222, 4), (22, 2)] {
             let line = match known_hosts::check(&files, host, port, &key(index)) {
@@ -191,7 +202,10 @@ fn check(text: &str) -> Result<(), TestCaseError> {
                 | Verdict::CertAuthorityOnly { line, .. } => line,
                 Verdict::Unknown => continue,
             };
-            prop_assert!(files[0].1.entries.iter().any(|entry| entry.line == line), "line {line} is no entry of {text:?}");
+            prop_assert!(
+                files[0].1.entries.iter().any(|entry| entry.line == line),
+                "line {line} is no entry of {text:?}"
+            );
         }
     }
     let _ = known_hosts::is_hashed(&files[0].1);
@@ -230,8 +244,8 @@ proptest! {
         check(&text)?;
     }
 
-    /// The line accept-new appends, plain or hashed, reads back as one entry with the key, which the host it was
-    /// written for is then known by.
+    /// The line accept-new appends, plain or hashed, reads back as one entry with the key, which the host it
+    /// was written for is then known by.
     #[test]
     fn a_recorded_line_reads_back_and_knows_its_host(
         host in recordable(),

@@ -1,5 +1,5 @@
-//! Host-key verification during the handshake: the `known_hosts` files a host is checked against, read once per
-//! change, and the verdict by the host's policy, refused in OpenSSH's terms.
+//! Host-key verification during the handshake: the `known_hosts` files a host is checked against, read once
+//! per change, and the verdict by the host's policy, refused in OpenSSH's terms.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +14,8 @@ use remote_core::{HostKeyPolicy, HostSpec};
 
 use crate::known_hosts::{self, KnownHostsError, Parsed, Recorded, Verdict};
 
-/// Parsed `known_hosts` files, read again only when a file changes (its length or modification time), so that a
-/// fan-out to a thousand hosts parses each file once instead of once per host.
+/// Parsed `known_hosts` files, read again only when a file changes (its length or modification time), so that
+/// a fan-out to a thousand hosts parses each file once instead of once per host.
 #[derive(Default)]
 pub struct KnownHostsCache {
     // Why a std Mutex: held only for a map lookup or insert, never across an await or a file read.
@@ -26,8 +26,8 @@ pub struct KnownHostsCache {
 type FileStamp = Option<(std::time::SystemTime, u64)>;
 
 impl KnownHostsCache {
-    /// The parsed file; a missing file is empty. A file that exists but cannot be read is an error, never "empty":
-    /// under accept-new an empty file would let any key in.
+    /// The parsed file; a missing file is empty. A file that exists but cannot be read is an error, never
+    /// "empty": under accept-new an empty file would let any key in.
     fn load(&self, path: &Path) -> Result<Arc<Parsed>, KnownHostsError> {
         let stamp = match std::fs::metadata(path) {
             Ok(meta) => Some((meta.modified().unwrap_or(std::time::UNIX_EPOCH), meta.len())),
@@ -42,7 +42,10 @@ impl KnownHostsCache {
         }
         drop(files);
         let parsed = Arc::new(known_hosts::load(path)?);
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (stamp, parsed.clone()));
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), (stamp, parsed.clone()));
         Ok(parsed)
     }
 }
@@ -59,8 +62,8 @@ pub(crate) struct Verifier {
     revoked_host_keys: Option<PathBuf>,
     /// `HashKnownHosts`: whether accept-new records the host's name hashed; unset, as the file already is.
     hash_known_hosts: Option<bool>,
-    /// Set once the host's key matched a line of a known_hosts file: the host is who the files say it is. Not set
-    /// for a key accepted by `off` or first recorded by `accept-new`, which nothing vouched for.
+    /// Set once the host's key matched a line of a known_hosts file: the host is who the files say it is. Not
+    /// set for a key accepted by `off` or first recorded by `accept-new`, which nothing vouched for.
     vouched: Arc<AtomicBool>,
 }
 
@@ -121,7 +124,9 @@ impl Verifier {
                 self.vouched.store(true, Ordering::Release);
                 Ok(true)
             }
-            Verdict::Unknown if self.policy == HostKeyPolicy::AcceptNew && known_hosts::is_recordable(&self.address) => {
+            Verdict::Unknown
+                if self.policy == HostKeyPolicy::AcceptNew && known_hosts::is_recordable(&self.address) =>
+            {
                 self.record(key).await
             }
             other => Err(self.refusal(other, key)),
@@ -139,20 +144,28 @@ impl Verifier {
                 line,
                 known_hosts_name: self.known_hosts_name(),
             }),
-            Err(err) => Err(HostError::RevokedHostKeysFile { file: path.to_path_buf(), cause: err.to_string() }),
+            Err(err) => {
+                Err(HostError::RevokedHostKeysFile { file: path.to_path_buf(), cause: err.to_string() })
+            }
         }
     }
 
     /// accept-new: records the key unless, looked up again under the file's lock, the host is known by now.
     async fn record(&self, key: &PublicKey) -> Result<bool, HostError> {
-        let (path, globals, address, port, presented) =
-            (self.known_hosts.clone(), self.files[1..].to_vec(), self.address.clone(), self.port, key.clone());
+        let (path, globals, address, port, presented) = (
+            self.known_hosts.clone(),
+            self.files[1..].to_vec(),
+            self.address.clone(),
+            self.port,
+            key.clone(),
+        );
         let hash = self.hash_known_hosts;
-        let recorded =
-            tokio::task::spawn_blocking(move || known_hosts::record(&path, &globals, &address, port, &presented, hash))
-                .await
-                .map_err(|e| HostError::Internal { cause: format!("recording a host key: {e}") })?
-                .map_err(|err| known_hosts_error(&self.known_hosts, err))?;
+        let recorded = tokio::task::spawn_blocking(move || {
+            known_hosts::record(&path, &globals, &address, port, &presented, hash)
+        })
+        .await
+        .map_err(|e| HostError::Internal { cause: format!("recording a host key: {e}") })?
+        .map_err(|err| known_hosts_error(&self.known_hosts, err))?;
         match recorded {
             Recorded::Added { line } => {
                 let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
@@ -184,21 +197,32 @@ impl Verifier {
                     recorded_fingerprint: recorded.fingerprint(HashAlg::Sha256).to_string(),
                 }
             }
-            Verdict::Revoked { file, line } => {
-                HostError::HostKeyRevoked { algorithm, fingerprint, known_hosts: file, line, known_hosts_name }
-            }
-            Verdict::CertAuthorityOnly { file, line } => {
-                HostError::HostKeyCertificate { algorithm, fingerprint, known_hosts: file, line, known_hosts_name }
-            }
-            Verdict::Unknown | Verdict::Known { .. } => {
-                HostError::HostKeyUnknown { algorithm, fingerprint, known_hosts: self.known_hosts.clone(), known_hosts_name }
-            }
+            Verdict::Revoked { file, line } => HostError::HostKeyRevoked {
+                algorithm,
+                fingerprint,
+                known_hosts: file,
+                line,
+                known_hosts_name,
+            },
+            Verdict::CertAuthorityOnly { file, line } => HostError::HostKeyCertificate {
+                algorithm,
+                fingerprint,
+                known_hosts: file,
+                line,
+                known_hosts_name,
+            },
+            Verdict::Unknown | Verdict::Known { .. } => HostError::HostKeyUnknown {
+                algorithm,
+                fingerprint,
+                known_hosts: self.known_hosts.clone(),
+                known_hosts_name,
+            },
         }
     }
 
-    /// Host-key algorithms already recorded for this host, so the handshake asks for those first (as OpenSSH's
-    /// `order_hostkeyalgs` does) and a host known by its RSA key is not met with its Ed25519 key, which would be
-    /// refused as a changed key.
+    /// Host-key algorithms already recorded for this host, so the handshake asks for those first (as
+    /// OpenSSH's `order_hostkeyalgs` does) and a host known by its RSA key is not met with its Ed25519 key,
+    /// which would be refused as a changed key.
     pub(crate) fn known_algorithms(&self) -> Vec<Algorithm> {
         let mut names = vec![self.known_hosts_name()];
         if self.port != 22 {
@@ -225,7 +249,9 @@ impl Verifier {
 fn known_hosts_error(path: &Path, err: KnownHostsError) -> HostError {
     let cause = match err {
         KnownHostsError::Read { source, .. } => {
-            format!("it cannot be read ({source}); fix its permissions or point `known_hosts` elsewhere; nothing was trusted")
+            format!(
+                "it cannot be read ({source}); fix its permissions or point `known_hosts` elsewhere; nothing was trusted"
+            )
         }
         KnownHostsError::Write { source, .. } => {
             format!("the new host key could not be recorded ({source}); nothing was trusted")

@@ -1,10 +1,12 @@
-//! OpenSSH `known_hosts` semantics: parsing, host matching, the host-key verdict and the line that accept-new appends.
+//! OpenSSH `known_hosts` semantics: parsing, host matching, the host-key verdict and the line that accept-new
+//! appends.
 //!
-//! The rules follow OpenSSH 9.2: `hostkeys_foreach_file`, `check_markers`, `match_maybe_hashed`, `host_hash` and
-//! `check_hostkeys_by_key_or_type` in `hostfile.c`; `match_pattern` and `match_pattern_list` in `match.c`;
-//! `check_host_key` and `order_hostkeyalgs` in `sshconnect.c` and `sshconnect2.c`; `put_host_port` in `misc.c`.
-//! `tests/tests/integration/host_keys_openssh.rs` checks the verdicts against the real `ssh` client on the same files.
-//! Everything here is pure except `load` and `append`, which touch one file each and nothing else.
+//! The rules follow OpenSSH 9.2: `hostkeys_foreach_file`, `check_markers`, `match_maybe_hashed`, `host_hash`
+//! and `check_hostkeys_by_key_or_type` in `hostfile.c`; `match_pattern` and `match_pattern_list` in
+//! `match.c`; `check_host_key` and `order_hostkeyalgs` in `sshconnect.c` and `sshconnect2.c`; `put_host_port`
+//! in `misc.c`. `tests/tests/integration/host_keys_openssh.rs` checks the verdicts against the real `ssh`
+//! client on the same files. Everything here is pure except `load` and `append`, which touch one file each
+//! and nothing else.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -29,13 +31,16 @@ const SALT_LEN: usize = 20;
 /// OpenSSH's `extract_salt` refuses an encoded salt longer than this, which makes the whole line invalid.
 const MAX_SALT_TEXT: usize = 1024;
 
-/// OpenSSH refuses RSA moduli below this size (`SSH_RSA_MINIMUM_MODULUS_SIZE`), so such lines are invalid for it.
+/// OpenSSH refuses RSA moduli below this size (`SSH_RSA_MINIMUM_MODULUS_SIZE`), so such lines are invalid for
+/// it.
 const RSA_MIN_BITS: u32 = 1024;
 
-/// OpenSSH reads no bignum above this size (`SSHBUF_MAX_BIGNUM` bytes), so larger RSA keys are invalid for it too.
+/// OpenSSH reads no bignum above this size (`SSHBUF_MAX_BIGNUM` bytes), so larger RSA keys are invalid for it
+/// too.
 const RSA_MAX_BITS: u32 = 16384;
 
-/// `match_pattern_list` copies each pattern into a 1024-byte buffer; a pattern this long makes the whole list fail.
+/// `match_pattern_list` copies each pattern into a 1024-byte buffer; a pattern this long makes the whole list
+/// fail.
 const MAX_PATTERN: usize = 1023;
 
 /// The characters OpenSSH's `check_host_key` refuses to write into a `known_hosts` name.
@@ -157,8 +162,8 @@ pub enum Verdict {
         /// The line number.
         line: usize,
     },
-    /// The key is marked `@revoked` for the host (or, on a port other than 22, for the plain host name), which
-    /// outranks every other line: refuse under every policy.
+    /// The key is marked `@revoked` for the host (or, on a port other than 22, for the plain host name),
+    /// which outranks every other line: refuse under every policy.
     Revoked {
         /// The file holding the `@revoked` line.
         file: PathBuf,
@@ -167,7 +172,8 @@ pub enum Verdict {
     },
     /// A key of the same type is recorded for the host but differs: refuse under every policy.
     Changed {
-        /// The file holding the last differing line of that type, the one to remove if the host was reinstalled.
+        /// The file holding the last differing line of that type, the one to remove if the host was
+        /// reinstalled.
         file: PathBuf,
         /// The line number.
         line: usize,
@@ -184,9 +190,9 @@ pub enum Verdict {
         /// The recorded key.
         recorded: PublicKey,
     },
-    /// Only `@cert-authority` lines match the host. We do not negotiate host certificates, so the caller refuses
-    /// and says so; OpenSSH would ask the server for a certificate instead, and treats a plain key as unknown
-    /// (so under accept-new it records it).
+    /// Only `@cert-authority` lines match the host. We do not negotiate host certificates, so the caller
+    /// refuses and says so; OpenSSH would ask the server for a certificate instead, and treats a plain key as
+    /// unknown (so under accept-new it records it).
     CertAuthorityOnly {
         /// The file holding the first matching `@cert-authority` line.
         file: PathBuf,
@@ -217,7 +223,9 @@ pub enum KnownHostsError {
         source: io::Error,
     },
     /// The host name would not survive a round trip through the file.
-    #[error("cannot record the host name {0:?}: it is empty or contains a blank, a comma or a control character")]
+    #[error(
+        "cannot record the host name {0:?}: it is empty or contains a blank, a comma or a control character"
+    )]
     Name(String),
     /// The presented key cannot be encoded.
     #[error("cannot encode the {algorithm} key: {source}")]
@@ -254,8 +262,9 @@ pub enum RevokedError {
     },
 }
 
-/// `sshkey_check_revoked` for a `RevokedHostKeys` file of public keys, one per line (`keytype base64 [comment]`,
-/// `#` comments and lines that do not parse skipped, as `sshkey_in_file` skips them): the line listing `key`.
+/// `sshkey_check_revoked` for a `RevokedHostKeys` file of public keys, one per line (`keytype base64
+/// [comment]`, `#` comments and lines that do not parse skipped, as `sshkey_in_file` skips them): the line
+/// listing `key`.
 pub fn revoked_line(path: &Path, key: &PublicKey) -> Result<Option<usize>, RevokedError> {
     let bytes = fs::read(path).map_err(|source| RevokedError::Read { path: path.to_path_buf(), source })?;
     if bytes.starts_with(KRL_MAGIC) {
@@ -288,11 +297,13 @@ pub fn parse(text: &str) -> Parsed {
 
 /// Reads and parses one file. A missing file is empty, as for OpenSSH.
 ///
-/// OpenSSH also treats a file it cannot open (`EACCES`) or read (`EISDIR`) as empty, logging only at debug level,
-/// so under accept-new it would take any key as new; returning the error lets the caller refuse instead.
+/// OpenSSH also treats a file it cannot open (`EACCES`) or read (`EISDIR`) as empty, logging only at debug
+/// level, so under accept-new it would take any key as new; returning the error lets the caller refuse
+/// instead.
 pub fn load(path: &Path) -> Result<Parsed, KnownHostsError> {
     match fs::read(path) {
-        // Only comments can hold non-UTF-8 text that matters to nobody; a lossy conversion keeps every other line.
+        // Only comments can hold non-UTF-8 text that matters to nobody; a lossy conversion keeps every other
+        // line.
         Ok(bytes) => Ok(parse(&String::from_utf8_lossy(&bytes))),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Parsed::default()),
         Err(source) => Err(KnownHostsError::Read { path: path.to_path_buf(), source }),
@@ -307,7 +318,8 @@ pub fn lookup_name(host: &str, port: u16) -> String {
 }
 
 /// Whether `name` matches a line's hosts: OpenSSH's pattern list match, where a matching `!negation` wins and
-/// comparison ignores ASCII case, or for a hashed name an HMAC-SHA1 of the lowercased name under the line's salt.
+/// comparison ignores ASCII case, or for a hashed name an HMAC-SHA1 of the lowercased name under the line's
+/// salt.
 pub fn matches(hosts: &Hosts, name: &str) -> bool {
     matches_lowercase(hosts, &name.to_ascii_lowercase())
 }
@@ -320,12 +332,13 @@ fn matches_lowercase(hosts: &Hosts, name: &str) -> bool {
     }
 }
 
-/// The verdict for `key` presented by `host` on `port`, over several files in order (user files, then global).
+/// The verdict for `key` presented by `host` on `port`, over several files in order (user files, then
+/// global).
 ///
-/// On a port other than 22, when the bracketed name knows nothing, OpenSSH retries the plain host name and accepts
-/// the key if it is recorded there. A different key under the plain name leaves the host unknown, as in OpenSSH's
-/// quiet retry in `check_host_key`. A key revoked under the plain name is refused here, where OpenSSH 9.2 prints its
-/// revocation warning and then, under accept-new, records and uses the key anyway.
+/// On a port other than 22, when the bracketed name knows nothing, OpenSSH retries the plain host name and
+/// accepts the key if it is recorded there. A different key under the plain name leaves the host unknown, as
+/// in OpenSSH's quiet retry in `check_host_key`. A key revoked under the plain name is refused here, where
+/// OpenSSH 9.2 prints its revocation warning and then, under accept-new, records and uses the key anyway.
 pub fn check<P: Borrow<Parsed>>(files: &[(PathBuf, P)], host: &str, port: u16, key: &PublicKey) -> Verdict {
     let verdict = check_name(files, &lookup_name(host, port), key);
     if port != 0 && port != 22 && matches!(verdict, Verdict::Unknown | Verdict::CertAuthorityOnly { .. }) {
@@ -337,7 +350,8 @@ pub fn check<P: Borrow<Parsed>>(files: &[(PathBuf, P)], host: &str, port: u16, k
     verdict
 }
 
-/// The verdict for `key` under one lookup name, without the plain-name retry that `check` adds for other ports.
+/// The verdict for `key` under one lookup name, without the plain-name retry that `check` adds for other
+/// ports.
 pub fn check_name<P: Borrow<Parsed>>(files: &[(PathBuf, P)], name: &str, key: &PublicKey) -> Verdict {
     let name = name.to_ascii_lowercase();
     let presented = key.key_data();
@@ -351,8 +365,8 @@ pub fn check_name<P: Borrow<Parsed>>(files: &[(PathBuf, P)], name: &str, key: &P
         for entry in parsed.borrow().entries.iter().filter(|entry| matches_lowercase(&entry.hosts, &name)) {
             let place = (file, entry);
             match entry.marker {
-                // A revoked key is refused even if another line records it, as in `check_key_not_revoked`, which
-                // compares public parts only, so revoking a certificate revokes its plain key too.
+                // A revoked key is refused even if another line records it, as in `check_key_not_revoked`,
+                // which compares public parts only, so revoking a certificate revokes its plain key too.
                 Some(Marker::Revoked) => {
                     if revoked.is_none() && plain_part(entry.key.key_data()) == plain_part(presented) {
                         revoked = Some(place);
@@ -364,7 +378,8 @@ pub fn check_name<P: Borrow<Parsed>>(files: &[(PathBuf, P)], name: &str, key: &P
                 None if entry.key.key_data() == presented => {
                     known.get_or_insert(place);
                 }
-                // OpenSSH reports the last differing line; the same-type one is kept apart to name the right line.
+                // OpenSSH reports the last differing line; the same-type one is kept apart to name the right
+                // line.
                 None if type_name(entry.key.key_data()) == presented_type => same_type = Some(place),
                 None => other_type = Some(place),
             }
@@ -386,13 +401,17 @@ pub fn check_name<P: Borrow<Parsed>>(files: &[(PathBuf, P)], name: &str, key: &P
     }
 }
 
-/// The key types recorded for `name` (plain lines only, in file order, without repeats), which the handshake should
-/// offer first so that a host known by one key type is not met with another, as OpenSSH's `order_hostkeyalgs` does.
+/// The key types recorded for `name` (plain lines only, in file order, without repeats), which the handshake
+/// should offer first so that a host known by one key type is not met with another, as OpenSSH's
+/// `order_hostkeyalgs` does.
 pub fn recorded_algorithms<P: Borrow<Parsed>>(files: &[(PathBuf, P)], name: &str) -> Vec<Algorithm> {
     let name = name.to_ascii_lowercase();
     let mut algorithms = Vec::new();
-    let plain_entries = files.iter().flat_map(|(_, parsed)| &parsed.borrow().entries).filter(|entry| entry.marker.is_none());
-    for entry in plain_entries.filter(|entry| !entry.key.key_data().is_certificate() && matches_lowercase(&entry.hosts, &name)) {
+    let plain_entries =
+        files.iter().flat_map(|(_, parsed)| &parsed.borrow().entries).filter(|entry| entry.marker.is_none());
+    for entry in plain_entries
+        .filter(|entry| !entry.key.key_data().is_certificate() && matches_lowercase(&entry.hosts, &name))
+    {
         let algorithm = entry.key.algorithm();
         if !algorithms.contains(&algorithm) {
             algorithms.push(algorithm);
@@ -401,10 +420,12 @@ pub fn recorded_algorithms<P: Borrow<Parsed>>(files: &[(PathBuf, P)], name: &str
     algorithms
 }
 
-/// Whether new lines for this file should be hashed: it has plain (unmarked) entries and all of them are hashed.
+/// Whether new lines for this file should be hashed: it has plain (unmarked) entries and all of them are
+/// hashed.
 ///
-/// OpenSSH itself decides by its `HashKnownHosts` option alone (off upstream, on in Debian's `/etc/ssh/ssh_config`);
-/// following the file keeps a hashed file from gaining readable names and a readable one from gaining opaque lines.
+/// OpenSSH itself decides by its `HashKnownHosts` option alone (off upstream, on in Debian's
+/// `/etc/ssh/ssh_config`); following the file keeps a hashed file from gaining readable names and a readable
+/// one from gaining opaque lines.
 pub fn is_hashed(parsed: &Parsed) -> bool {
     let mut plain = parsed.entries.iter().filter(|entry| entry.marker.is_none()).peekable();
     plain.peek().is_some() && plain.all(|entry| entry.hosts.is_hashed())
@@ -412,25 +433,29 @@ pub fn is_hashed(parsed: &Parsed) -> bool {
 
 /// Whether OpenSSH would record a key under this host name (before any `[host]:port` bracketing).
 ///
-/// `check_host_key` never writes a name containing any of `@?*#[]|'"\`, since it would read back as a pattern;
-/// under accept-new such a host stays unknown and is refused. Names that `entry_line` refuses are excluded too.
+/// `check_host_key` never writes a name containing any of `@?*#[]|'"\`, since it would read back as a
+/// pattern; under accept-new such a host stays unknown and is refused. Names that `entry_line` refuses are
+/// excluded too.
 pub fn is_recordable(host: &str) -> bool {
     !host.contains(UNRECORDABLE) && valid_name(host) && !host.starts_with('!')
 }
 
-/// The line to append under accept-new, without its newline: `name keytype base64`, or with `hashed` the name as
-/// `|1|salt|hash` under a fresh random 20-byte salt. The name is lowercased first, as OpenSSH's `write_host_entry` does.
+/// The line to append under accept-new, without its newline: `name keytype base64`, or with `hashed` the name
+/// as `|1|salt|hash` under a fresh random 20-byte salt. The name is lowercased first, as OpenSSH's
+/// `write_host_entry` does.
 pub fn entry_line(name: &str, key: &PublicKey, hashed: bool) -> Result<String, KnownHostsError> {
     if !valid_name(name) {
         return Err(KnownHostsError::Name(name.to_owned()));
     }
     let name = name.to_ascii_lowercase();
     let algorithm = type_name(key.key_data());
-    let blob = key.to_bytes().map_err(|source| KnownHostsError::Encode { algorithm: algorithm.clone(), source })?;
+    let blob =
+        key.to_bytes().map_err(|source| KnownHostsError::Encode { algorithm: algorithm.clone(), source })?;
     let host = if hashed {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(KnownHostsError::Random)?;
-        // HMAC takes keys of any length, so this never fails for a 20-byte salt; the fallback keeps it panic-free.
+        // HMAC takes keys of any length, so this never fails for a 20-byte salt; the fallback keeps it
+        // panic-free.
         hash_name(&salt, &name).ok_or(KnownHostsError::Name(name.clone()))?
     } else {
         name
@@ -450,10 +475,11 @@ pub enum Recorded {
     Already(Verdict),
 }
 
-/// Accept-new's write: under an exclusive lock on the user's file, reads it again and checks `key` against it and
-/// `others` (the global files); only when the host is still unknown is the key appended, hashed as `hash` says
-/// (ssh_config's `HashKnownHosts`), else when the file's entries are. Doing the lookup inside the lock means that concurrent connections (or `ssh` itself, which does not
-/// lock) never record one host twice, and a key recorded meanwhile by someone else is compared, not overwritten.
+/// Accept-new's write: under an exclusive lock on the user's file, reads it again and checks `key` against it
+/// and `others` (the global files); only when the host is still unknown is the key appended, hashed as `hash`
+/// says (ssh_config's `HashKnownHosts`), else when the file's entries are. Doing the lookup inside the lock
+/// means that concurrent connections (or `ssh` itself, which does not lock) never record one host twice, and
+/// a key recorded meanwhile by someone else is compared, not overwritten.
 pub fn record<P: Borrow<Parsed>>(
     user_file: &Path,
     others: &[(PathBuf, P)],
@@ -464,9 +490,13 @@ pub fn record<P: Borrow<Parsed>>(
 ) -> Result<Recorded, KnownHostsError> {
     let mut file = open_for_append(user_file)?;
     let read_error = |source| KnownHostsError::Read { path: user_file.to_path_buf(), source };
-    // SAFETY: flock on a descriptor we own; the lock is released when `file` is closed at the end of this call.
+    // SAFETY: flock on a descriptor we own; the lock is released when `file` is closed at the end of this
+    // call.
     if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) } != 0 {
-        return Err(KnownHostsError::Write { path: user_file.to_path_buf(), source: io::Error::last_os_error() });
+        return Err(KnownHostsError::Write {
+            path: user_file.to_path_buf(),
+            source: io::Error::last_os_error(),
+        });
     }
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0)).map_err(read_error)?;
@@ -485,7 +515,8 @@ pub fn record<P: Borrow<Parsed>>(
     Ok(Recorded::Added { line: bytes.iter().filter(|b| **b == b'\n').count() + 1 + usize::from(glued) })
 }
 
-/// Opens `path` for reading and appending, creating it, and its parent directory with mode 0700, when missing.
+/// Opens `path` for reading and appending, creating it, and its parent directory with mode 0700, when
+/// missing.
 fn open_for_append(path: &Path) -> Result<fs::File, KnownHostsError> {
     let write_error = |source| KnownHostsError::Write { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty() && !parent.exists()) {
@@ -495,9 +526,10 @@ fn open_for_append(path: &Path) -> Result<fs::File, KnownHostsError> {
     OpenOptions::new().read(true).append(true).create(true).open(path).map_err(write_error)
 }
 
-/// Appends `line` and a newline. Unlike OpenSSH, which appends blindly, a newline is written first when the file
-/// does not end with one, so the new entry is never glued onto a hand-edited last line. The line goes out in one
-/// `write` on an `O_APPEND` file, so concurrent writers may interleave whole lines but never parts of them.
+/// Appends `line` and a newline. Unlike OpenSSH, which appends blindly, a newline is written first when the
+/// file does not end with one, so the new entry is never glued onto a hand-edited last line. The line goes
+/// out in one `write` on an `O_APPEND` file, so concurrent writers may interleave whole lines but never parts
+/// of them.
 fn append_to(file: &mut fs::File, path: &Path, line: &str) -> Result<(), KnownHostsError> {
     let write_error = |source| KnownHostsError::Write { path: path.to_path_buf(), source };
     let mut text = String::with_capacity(line.len() + 2);
@@ -507,8 +539,9 @@ fn append_to(file: &mut fs::File, path: &Path, line: &str) -> Result<(), KnownHo
     text.push_str(line);
     text.push('\n');
     file.write_all(text.as_bytes()).map_err(write_error)?;
-    // A recorded key that a crash could lose would be asked for again; one that is half written would be worse.
-    // Only regular files can be synced: `/dev/null` (`UserKnownHostsFile none`) cannot, and needs no sync.
+    // A recorded key that a crash could lose would be asked for again; one that is half written would be
+    // worse. Only regular files can be synced: `/dev/null` (`UserKnownHostsFile none`) cannot, and needs no
+    // sync.
     if file.metadata().map_err(write_error)?.is_file() {
         file.sync_data().map_err(write_error)?;
     }
@@ -558,8 +591,8 @@ fn parse_marker(mut rest: &str) -> Result<(Option<Marker>, &str), Malformed> {
         if marker.is_some() {
             return Err(invalid());
         }
-        // OpenSSH ends the marker at the line's first space, and at its first tab only when the line has no space,
-        // so `@revoked<TAB>host key` is invalid whenever a space follows later on the line.
+        // OpenSSH ends the marker at the line's first space, and at its first tab only when the line has no
+        // space, so `@revoked<TAB>host key` is invalid whenever a space follows later on the line.
         let end = rest.find(' ').or_else(|| rest.find('\t')).ok_or_else(invalid)?;
         marker = Some(match &rest[..end] {
             "@cert-authority" => Marker::CertAuthority,
@@ -582,7 +615,11 @@ fn parse_hosts(field: &str) -> Result<Hosts, Malformed> {
     if encoded.is_empty() || encoded.len() > MAX_SALT_TEXT {
         return Err(invalid());
     }
-    let salt = STANDARD.decode(encoded).ok().and_then(|salt| <[u8; SALT_LEN]>::try_from(salt).ok()).ok_or_else(invalid)?;
+    let salt = STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|salt| <[u8; SALT_LEN]>::try_from(salt).ok())
+        .ok_or_else(invalid)?;
     Ok(Hosts::Hashed { field: field.to_owned(), salt })
 }
 
@@ -595,7 +632,8 @@ fn parse_key(text: &str) -> Result<PublicKey, Malformed> {
     }
     let decode_error = |cause: String| Malformed::KeyData { stated: stated.to_owned(), cause };
     // OpenSSH's base64 decoder skips white space, so a '\r' left by a CRLF file is harmless.
-    let encoded: String = split_field(rest).0.chars().filter(|c| !matches!(c, '\r' | '\n' | '\x0b' | '\x0c')).collect();
+    let encoded: String =
+        split_field(rest).0.chars().filter(|c| !matches!(c, '\r' | '\n' | '\x0b' | '\x0c')).collect();
     let blob = STANDARD.decode(encoded).map_err(|err| decode_error(err.to_string()))?;
     let key = PublicKey::from_bytes(&blob).map_err(|err| decode_error(err.to_string()))?;
     // Types unknown to OpenSSH 9.2 (XMSS is not built into Debian's) make the line invalid there.
@@ -617,20 +655,27 @@ fn parse_key(text: &str) -> Result<PublicKey, Malformed> {
 /// Whether the key type written on a line names the key in the data, with the aliases OpenSSH accepts.
 fn stated_type_fits(stated: &str, key: &KeyData) -> bool {
     match key {
-        // The other names OpenSSH knows are signature algorithms that `sshkey_read` maps onto the same key type.
+        // The other names OpenSSH knows are signature algorithms that `sshkey_read` maps onto the same key
+        // type.
         KeyData::Rsa(_) => matches!(stated, "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512"),
         KeyData::SkEcdsaSha2NistP256(_) => {
-            matches!(stated, "sk-ecdsa-sha2-nistp256@openssh.com" | "webauthn-sk-ecdsa-sha2-nistp256@openssh.com")
+            matches!(
+                stated,
+                "sk-ecdsa-sha2-nistp256@openssh.com" | "webauthn-sk-ecdsa-sha2-nistp256@openssh.com"
+            )
         }
         KeyData::Certificate(cert) if matches!(cert.algorithm(), Algorithm::Rsa { .. }) => matches!(
             stated,
-            "ssh-rsa-cert-v01@openssh.com" | "rsa-sha2-256-cert-v01@openssh.com" | "rsa-sha2-512-cert-v01@openssh.com"
+            "ssh-rsa-cert-v01@openssh.com"
+                | "rsa-sha2-256-cert-v01@openssh.com"
+                | "rsa-sha2-512-cert-v01@openssh.com"
         ),
         other => stated == type_name(other),
     }
 }
 
-/// The key type name as written in `known_hosts`: `ssh-rsa` for every RSA key, the certificate type for certificates.
+/// The key type name as written in `known_hosts`: `ssh-rsa` for every RSA key, the certificate type for
+/// certificates.
 fn type_name(key: &KeyData) -> String {
     match key {
         KeyData::Certificate(cert) => cert.algorithm().to_certificate_type(),
@@ -654,7 +699,8 @@ fn hash_name(salt: &[u8; SALT_LEN], name: &str) -> Option<String> {
     Some(format!("{HASH_MAGIC}{}|{}", STANDARD.encode(salt), STANDARD.encode(digest)))
 }
 
-/// OpenSSH's `match_pattern_list` on an already lowercased name: true only for a positive match with no negated one.
+/// OpenSSH's `match_pattern_list` on an already lowercased name: true only for a positive match with no
+/// negated one.
 fn match_list(name: &[u8], list: &[u8]) -> bool {
     let mut positive = false;
     let mut i = 0;
@@ -685,9 +731,11 @@ fn match_list(name: &[u8], list: &[u8]) -> bool {
     positive
 }
 
-/// OpenSSH's `match_pattern`: `*` matches any run of bytes, `?` any one byte, and there is no escape character.
+/// OpenSSH's `match_pattern`: `*` matches any run of bytes, `?` any one byte, and there is no escape
+/// character.
 fn glob(text: &[u8], pattern: &[u8]) -> bool {
-    // Greedy matching that backtracks to the last `*` gives OpenSSH's answers in linear space and no recursion.
+    // Greedy matching that backtracks to the last `*` gives OpenSSH's answers in linear space and no
+    // recursion.
     let (mut t, mut p) = (0, 0);
     let mut resume: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -730,7 +778,8 @@ fn split_field(text: &str) -> (&str, &str) {
 mod tests {
     use super::*;
 
-    /// Test keys by label: `{label}` in test data expands to `type base64`, `{label.b64}` to the base64 alone.
+    /// Test keys by label: `{label}` in test data expands to `type base64`, `{label.b64}` to the base64
+    /// alone.
     const KEYS: &[(&str, &str)] = &[
         ("ed1", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3b5uZ+288mJD1qxtAkV4bsPuCO48BkEN/sxFjiKAl2"),
         ("ed2", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnntmrM8qxdt/M3Jv3NxrDFCPhwcuDvnHzQ737+wpI5"),
@@ -807,7 +856,8 @@ mod tests {
 
     /// A presented key, with a comment unlike any recorded one to show that comments never matter.
     fn key(label: &str) -> PublicKey {
-        let text = KEYS.iter().find(|(name, _)| *name == label).map(|(_, text)| *text).expect("test key label");
+        let text =
+            KEYS.iter().find(|(name, _)| *name == label).map(|(_, text)| *text).expect("test key label");
         let mut key = parse_key(text).expect("test key parses");
         key.set_comment("presented@elsewhere");
         key
@@ -868,7 +918,10 @@ mod tests {
         check_parse("host {ed1}\r\nother {ed2}\r\n", &["1 host ed1", "2 other ed2"]);
         check_parse("host {ed1}\0garbage after a NUL", &["1 host ed1"]);
         check_parse("a,b,[c]:2222,*.d,!e {ed1}", &["1 a,b,[c]:2222,*.d,!e ed1"]);
-        check_parse("h {ed1}\nh {rsa1}\nh {p256}\nh {p384}", &["1 h ed1", "2 h rsa1", "3 h p256", "4 h p384"]);
+        check_parse(
+            "h {ed1}\nh {rsa1}\nh {p256}\nh {p384}",
+            &["1 h ed1", "2 h rsa1", "3 h p256", "4 h p384"],
+        );
         check_parse("h {cert}", &["1 h cert"]);
     }
 
@@ -901,7 +954,8 @@ mod tests {
         check_parse("@cert-authority *.example {ca}", &["1 @cert-authority *.example ca"]);
         check_parse("  @revoked \t host {ed1}", &["1 @revoked host ed1"]);
         check_parse("@revoked\thost\tssh-ed25519\t{ed1.b64}", &["1 @revoked host ed1"]);
-        // OpenSSH ends a marker at the line's first space, so a tab after the marker fails when a space follows.
+        // OpenSSH ends a marker at the line's first space, so a tab after the marker fails when a space
+        // follows.
         check_parse("@revoked\thost {ed1}", &["1: marker"]);
         check_parse("@revoked @revoked host {ed1}", &["1: marker"]);
         check_parse("@revoked @cert-authority host {ed1}", &["1: marker"]);
@@ -998,11 +1052,14 @@ mod tests {
     }
 
     fn render_verdict(verdict: &Verdict, names: &[(PathBuf, Parsed)]) -> String {
-        let file = |path: &PathBuf| names.iter().position(|(p, _)| p == path).map_or("?", |i| ["a", "b", "c"][i]);
+        let file =
+            |path: &PathBuf| names.iter().position(|(p, _)| p == path).map_or("?", |i| ["a", "b", "c"][i]);
         match verdict {
             Verdict::Known { file: f, line } => format!("known {}:{line}", file(f)),
             Verdict::Revoked { file: f, line } => format!("revoked {}:{line}", file(f)),
-            Verdict::Changed { file: f, line, recorded } => format!("changed {}:{line} {}", file(f), label(recorded)),
+            Verdict::Changed { file: f, line, recorded } => {
+                format!("changed {}:{line} {}", file(f), label(recorded))
+            }
             Verdict::OtherTypes { file: f, line, recorded } => {
                 format!("other-types {}:{line} {}", file(f), label(recorded))
             }
@@ -1013,8 +1070,11 @@ mod tests {
 
     /// Checks `key` presented by `host:port` against files `a`, `b`, … holding `texts`.
     fn check_verdict(texts: &[&str], host: &str, port: u16, key_label: &str, expected: &str) {
-        let files: Vec<(PathBuf, Parsed)> =
-            texts.iter().zip(["a", "b", "c"]).map(|(text, name)| (PathBuf::from(name), parse(&expand(text)))).collect();
+        let files: Vec<(PathBuf, Parsed)> = texts
+            .iter()
+            .zip(["a", "b", "c"])
+            .map(|(text, name)| (PathBuf::from(name), parse(&expand(text))))
+            .collect();
         let verdict = check(&files, host, port, &key(key_label));
         assert_eq!(render_verdict(&verdict, &files), expected, "{texts:?} {host}:{port} {key_label}");
     }
@@ -1100,7 +1160,8 @@ mod tests {
         check_verdict(&["[h]:2222 {ed1}"], "h", 22, "ed1", "unknown");
         check_verdict(&["[h]:2222 {ed1}"], "h", 2200, "ed1", "unknown");
         check_verdict(&["h {ed1}"], "h", 0, "ed1", "known a:1");
-        // OpenSSH retries the plain name when the bracketed one knows nothing, and accepts only a recorded key there.
+        // OpenSSH retries the plain name when the bracketed one knows nothing, and accepts only a recorded
+        // key there.
         check_verdict(&["h {ed1}"], "h", 2222, "ed1", "known a:1");
         check_verdict(&["h {ed2}"], "h", 2222, "ed1", "unknown");
         check_verdict(&["h {rsa1}"], "h", 2222, "ed1", "unknown");
@@ -1176,7 +1237,8 @@ mod tests {
 
     fn check_recorded_algorithms(input: &str, name: &str, expected: &[&str]) {
         let files = [(PathBuf::from("a"), parse(&expand(input)))];
-        let got: Vec<String> = recorded_algorithms(&files, name).iter().map(|a| a.as_str().to_owned()).collect();
+        let got: Vec<String> =
+            recorded_algorithms(&files, name).iter().map(|a| a.as_str().to_owned()).collect();
         assert_eq!(got, expected, "{input:?}");
     }
 
@@ -1205,7 +1267,10 @@ mod tests {
     #[test]
     fn entry_line_refuses_names_that_break_the_line() {
         for name in ["", "a b", "a\tb", "a,b", "a\nb"] {
-            assert!(matches!(entry_line(name, &key("ed1"), false), Err(KnownHostsError::Name(_))), "{name:?}");
+            assert!(
+                matches!(entry_line(name, &key("ed1"), false), Err(KnownHostsError::Name(_))),
+                "{name:?}"
+            );
         }
     }
 

@@ -9,7 +9,8 @@ use tokio::sync::Semaphore;
 use crate::auth::KeyCache;
 use crate::connection::{Caches, ConnectOptions, Connection};
 use crate::exec::{
-    Cancel, CommandLimits, Deadline, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, passed, run_command,
+    Cancel, CommandLimits, Deadline, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, passed,
+    run_command,
 };
 use remote_core::HostSpec;
 use remote_core::hosts::Transfer;
@@ -26,7 +27,8 @@ pub struct PoolConfig {
     /// Commands in flight per connection. OpenSSH refuses the 11th channel by default (`MaxSessions 10`),
     /// so this stays below it and extra work waits its turn.
     pub channels_per_host: usize,
-    /// The key from `REMOTE_KEY`: when set, the one key offered to every host, instead of files and the agent.
+    /// The key from `REMOTE_KEY`: when set, the one key offered to every host, instead of files and the
+    /// agent.
     pub identity: Option<crate::auth::Identity>,
     /// The password sudo asks for on hosts that run commands as root (`become`), when one was given.
     pub become_password: Option<crate::auth::Secret>,
@@ -44,9 +46,9 @@ impl Default for PoolConfig {
     }
 }
 
-/// What a host's connection is kept under: running as root is a matter of the command line, not of the connection,
-/// so a host's one connection serves both. Whoever compares specs with the pool's (see [`SessionPool::retain`])
-/// compares these.
+/// What a host's connection is kept under: running as root is a matter of the command line, not of the
+/// connection, so a host's one connection serves both. Whoever compares specs with the pool's (see
+/// [`SessionPool::retain`]) compares these.
 pub fn connection_key(spec: &HostSpec) -> std::borrow::Cow<'_, HostSpec> {
     if spec.become_root {
         std::borrow::Cow::Owned(HostSpec { become_root: false, ..spec.clone() })
@@ -89,7 +91,10 @@ pub struct ExecOptions {
 
 /// `work` (waiting for a channel or a connection), unless the run is cancelled or its deadline passes first:
 /// then nothing has run on the host, and it says so.
-async fn before_start<T>(work: impl std::future::Future<Output = T>, options: &ExecOptions) -> Result<T, HostError> {
+async fn before_start<T>(
+    work: impl std::future::Future<Output = T>,
+    options: &ExecOptions,
+) -> Result<T, HostError> {
     let deadline = options.deadline;
     tokio::select! {
         done = work => Ok(done),
@@ -136,15 +141,15 @@ struct Slot {
     /// Why a tokio Mutex: it is held across the handshake, so that concurrent commands to one host
     /// wait for that one connection instead of each opening their own.
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
-    /// Bounds channels in flight on this connection (see [`PoolConfig::channels_per_host`]); shrinks to what the
-    /// server allows when it refuses a channel while others are open.
+    /// Bounds channels in flight on this connection (see [`PoolConfig::channels_per_host`]); shrinks to what
+    /// the server allows when it refuses a channel while others are open.
     channels: Semaphore,
-    /// Permits the gate has in all (in flight + available), so that the number in flight can be told. Why a std
-    /// Mutex: held only to compare and decrement, never across an await.
+    /// Permits the gate has in all (in flight + available), so that the number in flight can be told. Why a
+    /// std Mutex: held only to compare and decrement, never across an await.
     capacity: Mutex<usize>,
-    /// The last failure to connect and the fan-out it happened in: the other commands of that fan-out that wait on
-    /// this slot (targets behind a jump host, most of all) get the failure at once instead of each trying again for
-    /// a whole timeout. A later fan-out (the next line at the prompt) tries again.
+    /// The last failure to connect and the fan-out it happened in: the other commands of that fan-out that
+    /// wait on this slot (targets behind a jump host, most of all) get the failure at once instead of each
+    /// trying again for a whole timeout. A later fan-out (the next line at the prompt) tries again.
     failed: Mutex<Option<(u64, HostError)>>,
 }
 
@@ -163,12 +168,17 @@ impl SessionPool {
         Self { inner: Arc::new(Inner { config, caches, connecting, slots: Mutex::default() }) }
     }
 
-    /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of `hosts`.
+    /// Runs `command` (a complete `sh` command line) on every host concurrently; results keep the order of
+    /// `hosts`.
     pub async fn exec(&self, hosts: &[HostSpec], command: &str, options: &ExecOptions) -> Vec<HostResult> {
         let command: Arc<str> = Arc::from(command);
         static FAN_OUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let fan_out = FAN_OUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let options = ExecOptions { budget: Some(OutputBudget::new(options.max_output_total)), fan_out, ..options.clone() };
+        let options = ExecOptions {
+            budget: Some(OutputBudget::new(options.max_output_total)),
+            fan_out,
+            ..options.clone()
+        };
         self.fan_out(hosts, &options, move |pool, spec, options| {
             let command = command.clone();
             async move { pool.exec_outcome(&spec, &command, &options).await }
@@ -176,9 +186,14 @@ impl SessionPool {
         .await
     }
 
-    /// Copies a file between this machine and every host concurrently over their kept-open connections (SFTP);
-    /// results keep the order of `hosts`.
-    pub async fn transfer(&self, hosts: &[HostSpec], transfer: &Transfer, options: &ExecOptions) -> Vec<HostResult> {
+    /// Copies a file between this machine and every host concurrently over their kept-open connections
+    /// (SFTP); results keep the order of `hosts`.
+    pub async fn transfer(
+        &self,
+        hosts: &[HostSpec],
+        transfer: &Transfer,
+        options: &ExecOptions,
+    ) -> Vec<HostResult> {
         let transfer = Arc::new(transfer.clone());
         let hashes = Arc::new(crate::sftp::LocalHashes::default());
         self.fan_out(hosts, options, move |pool, spec, options| {
@@ -188,8 +203,8 @@ impl SessionPool {
         .await
     }
 
-    /// Does `work` for every host in a task of its own, each result timed and announced (`on_host_done`) as it
-    /// comes; a task that panics fails its host instead of the fan-out.
+    /// Does `work` for every host in a task of its own, each result timed and announced (`on_host_done`) as
+    /// it comes; a task that panics fails its host instead of the fan-out.
     async fn fan_out<F, W>(&self, hosts: &[HostSpec], options: &ExecOptions, work: W) -> Vec<HostResult>
     where
         W: Fn(SessionPool, HostSpec, ExecOptions) -> F,
@@ -217,7 +232,9 @@ impl SessionPool {
         for (task, spec) in tasks.into_iter().zip(hosts) {
             results.push(task.await.unwrap_or_else(|panic| HostResult {
                 host: spec.name.clone(),
-                outcome: Err(HostError::Internal { cause: format!("the task running this host failed: {panic}") }),
+                outcome: Err(HostError::Internal {
+                    cause: format!("the task running this host failed: {panic}"),
+                }),
                 elapsed: started.elapsed(),
             }));
         }
@@ -246,8 +263,8 @@ impl SessionPool {
         let permit = before_start(slot.channels.acquire(), options).await?;
         let _permit = permit.map_err(|e| HostError::Internal { cause: format!("channel gate: {e}") })?;
         let connection = before_start(self.connection(&slot, spec, options.fan_out), options).await??;
-        // Bounded like a command: by the timeout (a host frozen mid-copy), a cancel and the run's deadline. Stopped
-        // halfway, the copy leaves the target whole: only the final rename replaces it.
+        // Bounded like a command: by the timeout (a host frozen mid-copy), a cancel and the run's deadline.
+        // Stopped halfway, the copy leaves the target whole: only the final rename replaces it.
         let temporaries = crate::sftp::Temporaries::default();
         let why = tokio::select! {
             outcome = crate::sftp::transfer(&connection, &spec.name, transfer, options.check, hashes, &temporaries) => return outcome,
@@ -282,7 +299,12 @@ impl SessionPool {
         result
     }
 
-    async fn exec_outcome(&self, spec: &HostSpec, command: &str, options: &ExecOptions) -> Result<Output, HostError> {
+    async fn exec_outcome(
+        &self,
+        spec: &HostSpec,
+        command: &str,
+        options: &ExecOptions,
+    ) -> Result<Output, HostError> {
         // A NUL cannot travel in an exec request: sent anyway, it breaks the SSH connection the host's other
         // commands share. Only `command_line` refuses it in arguments; a script from `ops` is checked here.
         if command.contains('\0') {
@@ -294,8 +316,13 @@ impl SessionPool {
         let cancel = options.cancel.as_ref();
         let budget = options.budget.clone().unwrap_or_else(|| OutputBudget::new(options.max_output_total));
         let echo = options.on_output.clone().map(|sink| Echo { host: Arc::from(spec.name.as_str()), sink });
-        let limits =
-            CommandLimits { timeout: options.timeout, max_output: options.max_output, budget, deadline: options.deadline, echo };
+        let limits = CommandLimits {
+            timeout: options.timeout,
+            max_output: options.max_output,
+            budget,
+            deadline: options.deadline,
+            echo,
+        };
         let deadline = options.deadline;
         if deadline.is_some_and(|d| d.at <= tokio::time::Instant::now()) {
             return Err(HostError::DeadlinePassed { after: deadline.map(|d| d.after).unwrap_or_default() });
@@ -317,19 +344,32 @@ impl SessionPool {
             };
             let failure = match open {
                 Ok(Ok(channel)) => {
-                    let route = KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
+                    let route =
+                        KillRoute { spec, caches: &self.inner.caches, options: &self.inner.config.connect };
                     let elevation = spec.become_root.then(|| self.elevation(spec, &connection));
-                    return run_command(&connection, channel, command, limits.clone(), cancel, route, elevation).await;
+                    return run_command(
+                        &connection,
+                        channel,
+                        command,
+                        limits.clone(),
+                        cancel,
+                        route,
+                        elevation,
+                    )
+                    .await;
                 }
                 Ok(Err(russh::Error::ChannelOpenFailure(reason))) if !connection.is_closed() => {
                     // The server allows fewer sessions per connection than we tried (`MaxSessions` below our
-                    // gate). While other commands hold channels here, that is a limit to learn, not a failure:
-                    // this permit is given up for good, and the command waits for a channel to free. Decided under
-                    // a lock, and never below one channel, so that racing refusals cannot close the gate for good.
+                    // gate). While other commands hold channels here, that is a limit to learn, not a
+                    // failure: this permit is given up for good, and the command waits for a channel to free.
+                    // Decided under a lock, and never below one channel, so that racing refusals cannot close
+                    // the gate for good.
                     let mut capacity = slot.capacity.lock().unwrap_or_else(|e| e.into_inner());
                     let held = capacity.saturating_sub(slot.channels.available_permits() + 1);
                     if held == 0 || *capacity <= 1 {
-                        return Err(HostError::ChannelRefused { cause: format!("channel open failed: {reason:?}") });
+                        return Err(HostError::ChannelRefused {
+                            cause: format!("channel open failed: {reason:?}"),
+                        });
                     }
                     permit.forget();
                     *capacity -= 1;
@@ -349,14 +389,16 @@ impl SessionPool {
         }
     }
 
-    /// How `spec`'s commands run as root: with the password given, unless it must not go to this host: only a host
-    /// whose key matched a known_hosts record is offered it.
+    /// How `spec`'s commands run as root: with the password given, unless it must not go to this host: only a
+    /// host whose key matched a known_hosts record is offered it.
     fn elevation(&self, spec: &HostSpec, connection: &Connection) -> Elevation<'_> {
         let Some(secret) = self.inner.config.become_password.as_ref() else {
             return Elevation { password: None, withheld: None };
         };
         let withheld = if secret.refused() {
-            Some("the password given was refused by another host of this run, so it is not offered again; check it and run again")
+            Some(
+                "the password given was refused by another host of this run, so it is not offered again; check it and run again",
+            )
         } else if spec.host_key_checking == remote_core::HostKeyPolicy::Off {
             Some(
                 "the password given is not offered to a host whose key is not checked (host_key_checking = \"off\"), where anyone in between could take it",
@@ -392,7 +434,12 @@ impl SessionPool {
             .clone()
     }
 
-    async fn connection(&self, slot: &Slot, spec: &HostSpec, fan_out: u64) -> Result<Arc<Connection>, HostError> {
+    async fn connection(
+        &self,
+        slot: &Slot,
+        spec: &HostSpec,
+        fan_out: u64,
+    ) -> Result<Arc<Connection>, HostError> {
         let mut current = slot.connection.lock().await;
         if let Some(connection) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(connection.clone());
@@ -437,7 +484,8 @@ impl SessionPool {
         &'a self,
         spec: &'a HostSpec,
         fan_out: u64,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<Connection>, HostError>> + Send + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<Connection>, HostError>> + Send + 'a>>
+    {
         Box::pin(async move {
             let slot = self.slot(spec);
             self.connection(&slot, spec, fan_out).await
@@ -454,13 +502,15 @@ impl SessionPool {
 
     /// Whether a connection to `spec` is open now.
     pub fn is_open(&self, spec: &HostSpec) -> bool {
-        let slot = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).get(&*connection_key(spec)).cloned();
+        let slot =
+            self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).get(&*connection_key(spec)).cloned();
         slot.is_some_and(|slot| slot.is_open())
     }
 
     /// Connections currently open.
     pub fn open_connections(&self) -> usize {
-        let slots: Vec<Arc<Slot>> = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let slots: Vec<Arc<Slot>> =
+            self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         slots.iter().filter(|slot| slot.is_open()).count()
     }
 
@@ -486,7 +536,8 @@ impl SessionPool {
 
     /// Closes every connection; later commands open new ones.
     pub async fn close_all(&self) {
-        let slots: Vec<Arc<Slot>> = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let slots: Vec<Arc<Slot>> =
+            self.inner.slots.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         for slot in slots {
             if let Some(connection) = slot.connection.lock().await.take() {
                 connection.close().await;

@@ -1,6 +1,6 @@
-//! `upload` and `download` over SFTP on the kept-open connection: streamed (never a whole file in memory), atomic
-//! where the file lands (written to a temporary name beside it, then renamed), mode and modification time kept,
-//! and a file that is already as asked left alone (`changed: false`).
+//! `upload` and `download` over SFTP on the kept-open connection: streamed (never a whole file in memory),
+//! atomic where the file lands (written to a temporary name beside it, then renamed), mode and modification
+//! time kept, and a file that is already as asked left alone (`changed: false`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,11 @@ struct Stamp {
 
 impl Stamp {
     fn of_local(meta: &std::fs::Metadata) -> Self {
-        let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs() as u32);
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as u32);
         Stamp { size: meta.len(), mtime, mode: meta.permissions().mode() & 0o7777 }
     }
 
@@ -58,10 +62,10 @@ const COPIED_FILE_MODE: u32 = 0o777;
 /// (a shared folder such as `/tmp` needs it), and drops setuid and setgid.
 const COPIED_FOLDER_MODE: u32 = 0o1777;
 
-/// Copies as `transfer` says between this machine and the host of `connection`; `host` names the host's folder
-/// for downloads. With `check`, nothing is copied or changed: the output says what would be. The temporary files
-/// made on the host are kept in `temporaries` until they are in place; on failure they are removed, and the
-/// error names those that could not be.
+/// Copies as `transfer` says between this machine and the host of `connection`; `host` names the host's
+/// folder for downloads. With `check`, nothing is copied or changed: the output says what would be. The
+/// temporary files made on the host are kept in `temporaries` until they are in place; on failure they are
+/// removed, and the error names those that could not be.
 pub(crate) async fn transfer(
     connection: &Connection,
     host: &str,
@@ -73,13 +77,16 @@ pub(crate) async fn transfer(
     let outcome = async {
         let sftp = open(connection).await?;
         match transfer {
-            Transfer::Upload { local, remote } => upload(connection, sftp, local, remote, check, temporaries).await,
+            Transfer::Upload { local, remote } => {
+                upload(connection, sftp, local, remote, check, temporaries).await
+            }
             Transfer::Sync { local_dir, remote_dir, delete, checksum } => {
                 let mode = SyncMode { delete: *delete, checksum: *checksum, check, hashes };
                 sync::sync(connection, sftp, local_dir, remote_dir, mode, temporaries).await
             }
             Transfer::Download { remote, local_dir } => {
-                let outcome = download(connection, &sftp, remote, &local_dir.join(host_folder(host)), check).await;
+                let outcome =
+                    download(connection, &sftp, remote, &local_dir.join(host_folder(host)), check).await;
                 let _ = sftp.close().await;
                 outcome
             }
@@ -101,10 +108,13 @@ fn host_folder(host: &str) -> String {
 async fn open(connection: &Connection) -> Result<SftpSession, HostError> {
     let sftp = |cause: String| HostError::Sftp { cause };
     let channel = connection.open_session().await.map_err(|e| sftp(format!("cannot open a channel: {e}")))?;
-    channel.request_subsystem(true, "sftp").await.map_err(|e| sftp(format!("the server has no sftp subsystem: {e}")))?;
-    SftpSession::new(channel.into_stream())
+    channel
+        .request_subsystem(true, "sftp")
         .await
-        .map_err(|e| sftp(format!("no SFTP server answered ({e}); the host's sshd_config needs a `Subsystem sftp` line")))
+        .map_err(|e| sftp(format!("the server has no sftp subsystem: {e}")))?;
+    SftpSession::new(channel.into_stream()).await.map_err(|e| {
+        sftp(format!("no SFTP server answered ({e}); the host's sshd_config needs a `Subsystem sftp` line"))
+    })
 }
 
 /// SFTP paths are relative to the login user's home; `~/x` means the same there as in a shell.
@@ -112,8 +122,8 @@ fn remote_path(path: &str) -> String {
     path.strip_prefix("~/").unwrap_or(path).to_string()
 }
 
-/// A name beside `path` for the copy in progress: hidden, and with 64 random bits, so that no one can plant a file
-/// or link under it beforehand (it is also created exclusively), and copies never meet.
+/// A name beside `path` for the copy in progress: hidden, and with 64 random bits, so that no one can plant a
+/// file or link under it beforehand (it is also created exclusively), and copies never meet.
 fn temporary(path: &str) -> String {
     let (dir, name) = match path.rsplit_once('/') {
         Some((dir, name)) => (format!("{dir}/"), name),
@@ -129,7 +139,12 @@ fn temporary(path: &str) -> String {
 }
 
 fn done(changed: bool, message: String) -> Output {
-    Output { exit: Some(0), stdout: format!("{message}\n").into_bytes(), changed: Some(changed), ..Output::default() }
+    Output {
+        exit: Some(0),
+        stdout: format!("{message}\n").into_bytes(),
+        changed: Some(changed),
+        ..Output::default()
+    }
 }
 
 async fn upload(
@@ -175,10 +190,10 @@ async fn upload(
     Ok(done(true, format!("sent {bytes} bytes to {remote}")))
 }
 
-/// Sends `local` to a temporary name beside `target` and gives it `stamp`'s mode and time; the temporary name,
-/// for the rename that puts it in place. The name is in `temporaries` from its creation; on failure the file is
-/// removed (and forgotten) when the session still can. Errors name `shown`, the path as the user gave it, and
-/// say how far the copy got.
+/// Sends `local` to a temporary name beside `target` and gives it `stamp`'s mode and time; the temporary
+/// name, for the rename that puts it in place. The name is in `temporaries` from its creation; on failure the
+/// file is removed (and forgotten) when the session still can. Errors name `shown`, the path as the user gave
+/// it, and say how far the copy got.
 async fn send_file(
     connection: &Connection,
     sftp: &SftpSession,
@@ -190,12 +205,14 @@ async fn send_file(
 ) -> Result<(String, u64), HostError> {
     use tokio::io::AsyncBufReadExt;
     let remote_error = |cause: String| HostError::RemoteFile { path: shown.to_string(), cause };
-    let local_error = |e: std::io::Error| HostError::LocalFile { path: local.to_path_buf(), cause: e.to_string() };
+    let local_error =
+        |e: std::io::Error| HostError::LocalFile { path: local.to_path_buf(), cause: e.to_string() };
     let source = tokio::fs::File::open(local).await.map_err(local_error)?;
     // Large reads, so that every write request is full and many are in flight over a slow link.
     let mut source = tokio::io::BufReader::with_capacity(COPY_BUFFER, source);
     let partial = temporary(target);
-    // Readable by the owner only until it is complete and gets its real mode; made anew, never an existing file.
+    // Readable by the owner only until it is complete and gets its real mode; made anew, never an existing
+    // file.
     let attrs = FileAttributes { permissions: Some(0o600), ..FileAttributes::empty() };
     let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
     // Tracked before it is asked for: a copy stopped while the server makes it must still look for it.
@@ -208,7 +225,8 @@ async fn send_file(
             return Err(remote_error(format!("cannot create a file beside it: {why}")));
         }
     };
-    // Read here and written there in turn, counting, so that a failure says which side failed and how far it got.
+    // Read here and written there in turn, counting, so that a failure says which side failed and how far it
+    // got.
     let mut sent = 0u64;
     let copied: Result<u64, HostError> = async {
         loop {
@@ -217,8 +235,8 @@ async fn send_file(
                 break;
             }
             let length = chunk.len();
-            // A write in flight when the connection drops waits out SFTP's 10 s request timeout; the connection's
-            // end is watched beside it, so that the loss is said at once.
+            // A write in flight when the connection drops waits out SFTP's 10 s request timeout; the
+            // connection's end is watched beside it, so that the loss is said at once.
             let written = tokio::select! {
                 written = file.write_all(chunk) => written,
                 () = lost(connection) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection lost")),
@@ -276,8 +294,8 @@ async fn lost(connection: &Connection) {
     }
 }
 
-/// A write of a copy that failed after `sent` of `total` bytes, in words: the disk full or read-only when the host
-/// says so, else what became of the session.
+/// A write of a copy that failed after `sent` of `total` bytes, in words: the disk full or read-only when the
+/// host says so, else what became of the session.
 async fn write_failure(
     connection: &Connection,
     sftp: &SftpSession,
@@ -289,11 +307,16 @@ async fn write_failure(
 ) -> HostError {
     let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<russh_sftp::client::error::Error>());
     let why = match inner {
-        Some(inner) => explain_write(connection, sftp, folder_of(target), total.saturating_sub(sent), inner).await,
+        Some(inner) => {
+            explain_write(connection, sftp, folder_of(target), total.saturating_sub(sent), inner).await
+        }
         None if connection.is_closed() => "the connection to the host was lost".into(),
         None => e.to_string(),
     };
-    HostError::RemoteFile { path: shown.to_string(), cause: format!("{why}, after {} of {}", size(sent), size(total)) }
+    HostError::RemoteFile {
+        path: shown.to_string(),
+        cause: format!("{why}, after {} of {}", size(sent), size(total)),
+    }
 }
 
 /// Bytes read from a local file at a time while sending it.
@@ -309,7 +332,11 @@ async fn forget(sftp: &SftpSession, partials: &[(String, String)], temporaries: 
 }
 
 /// A failed request about `path` on the host, in words.
-async fn remote_failure(connection: &Connection, path: &str, e: &russh_sftp::client::error::Error) -> HostError {
+async fn remote_failure(
+    connection: &Connection,
+    path: &str,
+    e: &russh_sftp::client::error::Error,
+) -> HostError {
     HostError::RemoteFile { path: path.to_string(), cause: explain(connection, e).await }
 }
 /// OpenSSH's SFTP extension that renames over an existing file, as rename(2) does: atomically.
@@ -321,7 +348,9 @@ async fn rename_over(connection: &Connection, from: &str, to: &str) -> Result<()
     let raw = Raw::open(connection).await;
     let outcome = match &raw {
         Ok(raw) => raw.rename_over(from, to).await,
-        Err(HostError::Sftp { cause }) => Err(HostError::Sftp { cause: format!("{cause}; the target is as it was") }),
+        Err(HostError::Sftp { cause }) => {
+            Err(HostError::Sftp { cause: format!("{cause}; the target is as it was") })
+        }
         Err(e) => Err(e.clone()),
     };
     if let Ok(raw) = raw {
@@ -339,8 +368,14 @@ struct Raw {
 impl Raw {
     async fn open(connection: &Connection) -> Result<Self, HostError> {
         let failed = |cause: String| HostError::Sftp { cause };
-        let channel = connection.open_session().await.map_err(|e| failed(format!("cannot open a channel to rename: {e}")))?;
-        channel.request_subsystem(true, "sftp").await.map_err(|e| failed(format!("the server has no sftp subsystem: {e}")))?;
+        let channel = connection
+            .open_session()
+            .await
+            .map_err(|e| failed(format!("cannot open a channel to rename: {e}")))?;
+        channel
+            .request_subsystem(true, "sftp")
+            .await
+            .map_err(|e| failed(format!("the server has no sftp subsystem: {e}")))?;
         let raw = RawSftpSession::new(channel.into_stream());
         let version = raw.init().await.map_err(|e| failed(format!("the sftp server did not start: {e}")))?;
         Ok(Raw { raw, posix_rename: version.extensions.contains_key(POSIX_RENAME) })
@@ -360,7 +395,9 @@ impl Raw {
                 Ok(Packet::Status(status)) => {
                     Err(failed(format!("rename failed: {} ({})", status.error_message, status.status_code)))
                 }
-                Ok(_) => Err(failed("rename failed: the server answered with something else than a status".into())),
+                Ok(_) => {
+                    Err(failed("rename failed: the server answered with something else than a status".into()))
+                }
                 Err(e) => Err(failed(format!("rename failed: {e}"))),
             }
         } else {
@@ -401,16 +438,23 @@ async fn download(
         return Err(remote_error("not a regular file; download fetches one".into()));
     }
     let stamp = Stamp::of_remote(&attrs).map(Stamp::copied);
-    let name = Path::new(&source_path).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("download"));
+    let name =
+        Path::new(&source_path).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("download"));
     let target = folder.join(&name);
-    let local_error = |path: &Path, e: std::io::Error| HostError::LocalFile { path: path.to_path_buf(), cause: e.to_string() };
+    let local_error = |path: &Path, e: std::io::Error| HostError::LocalFile {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    };
     if let (Ok(meta), Some(stamp)) = (std::fs::metadata(&target), stamp)
         && Stamp::of_local(&meta) == stamp
     {
         return Ok(done(false, format!("unchanged: {} has the same size, time and mode", target.display())));
     }
     if check {
-        return Ok(done(true, format!("would receive {} bytes into {}", attrs.size.unwrap_or(0), target.display())));
+        return Ok(done(
+            true,
+            format!("would receive {} bytes into {}", attrs.size.unwrap_or(0), target.display()),
+        ));
     }
     tokio::fs::create_dir_all(folder).await.map_err(|e| local_error(folder, e))?;
     let partial = folder.join(temporary(&name.display().to_string()));

@@ -1,4 +1,5 @@
-//! The world the host process gives to pipelines: commands and copies go to the session pool on the host's runtime.
+//! The world the host process gives to pipelines: commands and copies go to the session pool on the host's
+//! runtime.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,18 +96,23 @@ impl World for SessionWorld {
 impl SessionWorld {
     /// Blocks on `work` from a pipeline's thread, whatever runtime (if any) that thread is in; a panic of the
     /// thread running it fails every host of `hosts` rather than the caller.
-    fn block_on(&self, hosts: &Hosts, work: impl std::future::Future<Output = Vec<HostResult>> + Send) -> Vec<HostResult> {
+    fn block_on(
+        &self,
+        hosts: &Hosts,
+        work: impl std::future::Future<Output = Vec<HostResult>> + Send,
+    ) -> Vec<HostResult> {
         match Handle::try_current().map(|current| current.runtime_flavor()) {
             Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.runtime.block_on(work)),
-            Ok(_) => std::thread::scope(|scope| scope.spawn(|| self.runtime.block_on(work)).join()).unwrap_or_else(|_| {
-                let cause = "the thread running the commands panicked".to_string();
-                let failed = |name: &str| HostResult {
-                    host: name.to_string(),
-                    outcome: Err(HostError::Internal { cause: cause.clone() }),
-                    elapsed: Default::default(),
-                };
-                hosts.specs().iter().map(|spec| failed(&spec.name)).collect()
-            }),
+            Ok(_) => std::thread::scope(|scope| scope.spawn(|| self.runtime.block_on(work)).join())
+                .unwrap_or_else(|_| {
+                    let cause = "the thread running the commands panicked".to_string();
+                    let failed = |name: &str| HostResult {
+                        host: name.to_string(),
+                        outcome: Err(HostError::Internal { cause: cause.clone() }),
+                        elapsed: Default::default(),
+                    };
+                    hosts.specs().iter().map(|spec| failed(&spec.name)).collect()
+                }),
             Err(_) => self.runtime.block_on(work),
         }
     }

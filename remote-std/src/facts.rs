@@ -60,7 +60,8 @@ fn os_release_value(raw: &str) -> String {
 
 /// The virtualisation the hints point to; `None` when they tell nothing.
 fn virtualization(section: &Section) -> Option<String> {
-    let hints: Vec<(&str, &str)> = section.lines.iter().filter_map(|l| l.split_once(' ')).map(|(k, v)| (k, v.trim())).collect();
+    let hints: Vec<(&str, &str)> =
+        section.lines.iter().filter_map(|l| l.split_once(' ')).map(|(k, v)| (k, v.trim())).collect();
     let hint = |key: &str| hints.iter().find(|(k, v)| *k == key && !v.is_empty()).map(|(_, v)| *v);
     if let Some(verdict) = hint("systemd") {
         return Some(verdict.to_string());
@@ -68,7 +69,8 @@ fn virtualization(section: &Section) -> Option<String> {
     if let Some(container) = hint("container") {
         return Some(container.to_string());
     }
-    let vendor = format!("{} {}", hint("vendor").unwrap_or_default(), hint("product").unwrap_or_default()).to_lowercase();
+    let vendor = format!("{} {}", hint("vendor").unwrap_or_default(), hint("product").unwrap_or_default())
+        .to_lowercase();
     let known = [
         ("qemu", "qemu"),
         ("kvm", "kvm"),
@@ -89,8 +91,12 @@ fn virtualization(section: &Section) -> Option<String> {
 
 fn parse_os_info(reading: &Reading) -> Result<Data, HostError> {
     let release = reading.section("/etc/os-release")?;
-    let values: HashMap<&str, String> =
-        release.lines.iter().filter_map(|line| line.split_once('=')).map(|(k, v)| (k.trim(), os_release_value(v))).collect();
+    let values: HashMap<&str, String> = release
+        .lines
+        .iter()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.trim(), os_release_value(v)))
+        .collect();
     let value = |key: &str| values.get(key).cloned().unwrap_or_default();
     let architecture = reading.section("uname -m")?.text().to_string();
     if architecture.is_empty() {
@@ -108,8 +114,8 @@ fn parse_os_info(reading: &Reading) -> Result<Data, HostError> {
     }))
 }
 
-/// Block devices: name, size in 512-byte sectors, and 0/1 for rotational (`-` when unknown). A device that goes
-/// away meanwhile (a loop device detached) is skipped rather than failing the script.
+/// Block devices: name, size in 512-byte sectors, and 0/1 for rotational (`-` when unknown). A device that
+/// goes away meanwhile (a loop device detached) is skipped rather than failing the script.
 const BLOCK_DEVICES: &str = "\
 for b in /sys/block/*; do
   { read -r size < \"$b/size\"; } 2>/dev/null || continue
@@ -136,8 +142,12 @@ pub(crate) fn hardware_probe() -> Probe {
 
 fn parse_hardware(reading: &Reading) -> Result<Data, HostError> {
     let cpuinfo = reading.section("/proc/cpuinfo")?;
-    let entries: Vec<(&str, &str)> =
-        cpuinfo.lines.iter().filter_map(|line| line.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect();
+    let entries: Vec<(&str, &str)> = cpuinfo
+        .lines
+        .iter()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
     // x86 says `model name`; ARM `Processor` or `Hardware`; MIPS `cpu model`; POWER `cpu`.
     let cpu_model = ["model name", "Processor", "cpu model", "Hardware", "cpu"]
         .iter()
@@ -185,7 +195,8 @@ done";
 /// CPU % is over the process's lifetime, as `ps` shows it. Fields: `process_count`, `process_cpu_percent`, ….
 #[remote::operation(data = "processes", default(filter = ""))]
 pub fn processes(on: impl Into<On>, filter: &str) -> Run {
-    let label = if filter.is_empty() { "processes".to_string() } else { format!("processes matching {filter:?}") };
+    let label =
+        if filter.is_empty() { "processes".to_string() } else { format!("processes matching {filter:?}") };
     let filter = filter.to_string();
     let run = processes_probe().run(on, &label);
     // The filter is applied here, not in the remote shell, so it is never shell code.
@@ -221,7 +232,8 @@ fn stat_fields(stat: &str) -> Option<(&str, Vec<&str>)> {
 fn parse_processes(reading: &Reading) -> Result<Data, HostError> {
     let uptime = uptime_seconds(reading.section("/proc/uptime")?)?;
     let ticks_section = reading.section("clock ticks")?;
-    let ticks: f64 = ticks_section.number(0, &[ticks_section.text().as_ref()], 0, "clock ticks per second")?;
+    let ticks: f64 =
+        ticks_section.number(0, &[ticks_section.text().as_ref()], 0, "clock ticks per second")?;
     let users: HashMap<&str, &str> = reading
         .section("/etc/passwd")?
         .lines
@@ -237,14 +249,21 @@ fn parse_processes(reading: &Reading) -> Result<Data, HostError> {
     let mut current: Option<(u32, Process, String)> = None;
     for (index, line) in table.lines.iter().enumerate() {
         if let Some(stat) = line.strip_prefix("P ") {
-            let pid: u32 =
-                stat.split_whitespace().next().unwrap_or_default().parse().map_err(|_| table.error(index, "no pid"))?;
+            let pid: u32 = stat
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|_| table.error(index, "no pid"))?;
             // A command name with a line break cuts the line short: such a process is left out, not the host.
             current = None;
             let Some((comm, fields)) = stat_fields(stat).filter(|(_, f)| f.len() >= 20) else { continue };
             let number = |position: usize, what: &str| table.number::<f64>(index, &fields, position, what);
-            let (ppid, busy, start) =
-                (fields[1].to_string(), number(11, "utime")? + number(12, "stime")?, number(19, "start time")?);
+            let (ppid, busy, start) = (
+                fields[1].to_string(),
+                number(11, "utime")? + number(12, "stime")?,
+                number(19, "start time")?,
+            );
             let alive = uptime - start / ticks;
             let cpu_percent = if alive > 0.0 { busy / ticks / alive * 100.0 } else { 0.0 };
             let process = Process { pid, cpu_percent, command: format!("[{comm}]"), ..Process::default() };
@@ -254,7 +273,9 @@ fn parse_processes(reading: &Reading) -> Result<Data, HostError> {
             let uid = words.first().copied().unwrap_or("-");
             process.user = users.get(uid).map_or(uid, |name| *name).to_string();
             process.memory_bytes = table.bytes(index, &words, 1, 1024, "resident size")?;
-        } else if let (Some(command), Some((pid, mut process, ppid))) = (line.strip_prefix("C"), current.take()) {
+        } else if let (Some(command), Some((pid, mut process, ppid))) =
+            (line.strip_prefix("C"), current.take())
+        {
             let command = command.trim();
             if !command.is_empty() {
                 process.command = command.to_string();
@@ -310,7 +331,8 @@ fn parse_temperature(reading: &Reading) -> Result<Data, HostError> {
             let name = entries.get("type").map_or(zone, |(_, kind)| *kind);
             // Trip points: `trip_point_N_type` says what `trip_point_N_temp` is.
             let trip = |kind: &str| -> Result<Option<f64>, HostError> {
-                let found = entries.iter().find(|(file, (_, value))| file.ends_with("_type") && *value == kind);
+                let found =
+                    entries.iter().find(|(file, (_, value))| file.ends_with("_type") && *value == kind);
                 match found {
                     Some((file, _)) => limit(&file.replace("_type", "_temp")),
                     None => Ok(None),
@@ -325,7 +347,9 @@ fn parse_temperature(reading: &Reading) -> Result<Data, HostError> {
             });
         } else {
             let chip = entries.get("name").map_or("hwmon", |(_, name)| *name);
-            for (file, (index, value)) in entries.iter().filter(|(f, _)| f.starts_with("temp") && f.ends_with("_input")) {
+            for (file, (index, value)) in
+                entries.iter().filter(|(f, _)| f.starts_with("temp") && f.ends_with("_input"))
+            {
                 let input = file.trim_end_matches("_input");
                 let label = entries.get(format!("{input}_label").as_str()).map_or(input, |(_, label)| *label);
                 sensors.push(Sensor {

@@ -1,25 +1,27 @@
-//! Property tests of the parsers that read text a person wrote (package names) or a host printed (package listings,
-//! `systemctl show`): recorded samples with text spliced in, cut out or duplicated never panic, and every error that
-//! names a line names one of the input's. The splicing is shared with the property tests of the probes
-//! (`probe/fuzz.rs`).
+//! Property tests of the parsers that read text a person wrote (package names) or a host printed (package
+//! listings, `systemctl show`): recorded samples with text spliced in, cut out or duplicated never panic, and
+//! every error that names a line names one of the input's. The splicing is shared with the property tests of
+//! the probes (`probe/fuzz.rs`).
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config;
 
-/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores, unless
-/// `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when one fails.
+/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores,
+/// unless `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when
+/// one fails.
 pub(crate) fn config(cases: u32) -> Config {
     let default = Config::default();
     let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
     Config { cases, failure_persistence: None, ..default }
 }
 
-/// Noise to splice in: random bytes read as lossily as a host's output is, printable text, or one of `special`
-/// (what the format in question gives a meaning to), which chance alone would rarely produce.
+/// Noise to splice in: random bytes read as lossily as a host's output is, printable text, or one of
+/// `special` (what the format in question gives a meaning to), which chance alone would rarely produce.
 fn noise(special: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
     prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         "\\PC{0,12}",
         prop::sample::select(special).prop_map(str::to_string),
     ]
@@ -77,9 +79,12 @@ fn apply(text: &mut String, edit: &Edit) {
     }
 }
 
-/// One of `samples` with one to five edits: noise or `special` pieces inserted, lines of any sample spliced in,
-/// stretches and lines cut out or duplicated.
-pub(crate) fn spliced(samples: Vec<String>, special: &'static [&'static str]) -> impl Strategy<Value = String> {
+/// One of `samples` with one to five edits: noise or `special` pieces inserted, lines of any sample spliced
+/// in, stretches and lines cut out or duplicated.
+pub(crate) fn spliced(
+    samples: Vec<String>,
+    special: &'static [&'static str],
+) -> impl Strategy<Value = String> {
     let pool: Vec<String> = samples.iter().flat_map(|sample| sample.lines()).map(str::to_string).collect();
     let line = prop_oneof![prop::sample::select(pool), noise(special)];
     let edit = prop_oneof![
@@ -108,7 +113,8 @@ pub(crate) fn owned(samples: &[&str]) -> Vec<String> {
 pub(crate) fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,200}",
-        prop::collection::vec(any::<u8>(), 0..200).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec(any::<u8>(), 0..200)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         prop::collection::vec("[ -~\t]{0,30}", 0..8).prop_map(|lines| lines.join("\n")),
     ]
 }
@@ -142,7 +148,8 @@ mod packages {
     const APK: &[Manager] = &[Manager::Apk];
     const PACMAN: &[Manager] = &[Manager::Pacman];
 
-    /// `list_installed`'s output for the managers that read it alike, recorded (Debian) or from the package tests.
+    /// `list_installed`'s output for the managers that read it alike, recorded (Debian) or from the package
+    /// tests.
     const INSTALLED: &[(&[Manager], &str)] = &[
         (APT, recorded!("debian-12-installed")),
         (
@@ -158,7 +165,8 @@ mod packages {
         (PACMAN, "lz4 1:1.9.2-1\nncurses 6.1-6\nopenssl 1.1.1.d-1\np11-kit 0.23.18.1-1\n"),
     ];
 
-    /// `list_pending`'s output for the managers that read it alike, recorded (Debian) or from the package tests.
+    /// `list_pending`'s output for the managers that read it alike, recorded (Debian) or from the package
+    /// tests.
     const PENDING: &[(&[Manager], &str)] = &[
         (APT, recorded!("debian-12-dist-upgrade")),
         (
@@ -182,7 +190,10 @@ mod packages {
              curl-8.5.0-r10 x86_64 {curl} (curl) [upgradable from: curl-8.5.0-r0]\n\
              curl-8.5.0-r9 x86_64 {curl} (curl) [upgradable from: curl-8.5.0-r0]\n",
         ),
-        (PACMAN, "linux 6.7.4.arch1-1 -> 6.7.5.arch1-1\nlinux-lts 6.1.77-1 -> 6.1.78-1 [ignored]\nlz4 1:1.9.4-1 -> 1:1.9.4-2\n"),
+        (
+            PACMAN,
+            "linux 6.7.4.arch1-1 -> 6.7.5.arch1-1\nlinux-lts 6.1.77-1 -> 6.1.78-1 [ignored]\nlz4 1:1.9.4-1 -> 1:1.9.4-2\n",
+        ),
     ];
 
     /// What the listings give a meaning to.
@@ -216,14 +227,24 @@ mod packages {
     ];
 
     /// A manager and a sample of its parser's, spliced.
-    fn spliced_output(table: &'static [(&'static [Manager], &'static str)]) -> impl Strategy<Value = (Manager, String)> {
-        prop::sample::select(table)
-            .prop_flat_map(|(managers, text)| (prop::sample::select(managers), spliced(owned(&[text]), SPECIAL)))
+    fn spliced_output(
+        table: &'static [(&'static [Manager], &'static str)],
+    ) -> impl Strategy<Value = (Manager, String)> {
+        prop::sample::select(table).prop_flat_map(|(managers, text)| {
+            (prop::sample::select(managers), spliced(owned(&[text]), SPECIAL))
+        })
     }
 
     /// Any manager.
     fn manager() -> impl Strategy<Value = Manager> {
-        prop::sample::select(vec![Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper, Manager::Apk, Manager::Pacman])
+        prop::sample::select(vec![
+            Manager::Apt,
+            Manager::Dnf,
+            Manager::Yum,
+            Manager::Zypper,
+            Manager::Apk,
+            Manager::Pacman,
+        ])
     }
 
     /// Checks that an error names a line of `text`.
@@ -240,7 +261,11 @@ mod packages {
     fn the_samples_parse() {
         for (managers, text) in INSTALLED {
             for manager in *managers {
-                assert!(parse_installed(*manager, text).is_ok(), "{manager:?}: {:?}", parse_installed(*manager, text));
+                assert!(
+                    parse_installed(*manager, text).is_ok(),
+                    "{manager:?}: {:?}",
+                    parse_installed(*manager, text)
+                );
             }
         }
         for (managers, text) in PENDING {
@@ -277,7 +302,8 @@ mod packages {
             check(&text, parse_pending(manager, &text, &InstalledSet::new()))?;
         }
 
-        /// The names argument of `pkg_install`: what it accepts, written back with spaces, reads as the same list.
+        /// The names argument of `pkg_install`: what it accepts, written back with spaces, reads as the same
+        /// list.
         #[test]
         fn accepted_package_names_print_back_to_themselves(
             text in prop_oneof![
@@ -318,12 +344,30 @@ mod services {
     ];
 
     /// What `systemctl show` gives a meaning to.
-    const SPECIAL: &[&str] =
-        &["=", "==", "\n", " ", "Id=", "MainPID=", "NRestarts=", "-1", "4294967296", "[unprintable]", "\u{0}"];
+    const SPECIAL: &[&str] = &[
+        "=",
+        "==",
+        "\n",
+        " ",
+        "Id=",
+        "MainPID=",
+        "NRestarts=",
+        "-1",
+        "4294967296",
+        "[unprintable]",
+        "\u{0}",
+    ];
 
     /// Every action, each checked against what a show output says.
-    const ACTIONS: [Action; 7] =
-        [Action::Start, Action::Stop, Action::Restart, Action::Reload, Action::Enable, Action::Disable, Action::Status];
+    const ACTIONS: [Action; 7] = [
+        Action::Start,
+        Action::Stop,
+        Action::Restart,
+        Action::Reload,
+        Action::Enable,
+        Action::Disable,
+        Action::Status,
+    ];
 
     /// Checks that an error names a line of `text`, and that every action can be judged against what parses.
     fn check(text: &str) -> Result<(), TestCaseError> {

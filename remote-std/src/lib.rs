@@ -11,17 +11,17 @@
 //! Every built-in is declared with `#[remote::operation]`, `#[remote::step]` or `#[remote::predicate]`, so it
 //! lands in remote-core's catalog and the prompt, `remote list` and `pipeline!` all see the same names.
 //!
-//! Architecture invariant: nothing here does I/O of its own. An operation builds a shell command and reads what the
-//! host printed; the [`remote_core::Driver`] in the host process runs it. So this crate links no tokio and no
-//! russh, and a built-in can be unit-tested on recorded output.
+//! Architecture invariant: nothing here does I/O of its own. An operation builds a shell command and reads
+//! what the host printed; the [`remote_core::Driver`] in the host process runs it. So this crate links no
+//! tokio and no russh, and a built-in can be unit-tested on recorded output.
 
 /// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable
 /// from `remote run`, `remote list` and the prompt; `#[remote::jobs]` declares a job set (`fn(hs: &Hosts) ->
 /// Vec<JobSpec>`); `operation` and `predicate` declare remote-std's built-ins.
 pub mod remote {
     pub use remote_macros::{
-        declare_jobs as jobs, declare_operation as operation, declare_pipeline as pipeline, declare_predicate as predicate,
-        declare_step as step,
+        declare_jobs as jobs, declare_operation as operation, declare_pipeline as pipeline,
+        declare_predicate as predicate, declare_step as step,
     };
 }
 
@@ -46,12 +46,15 @@ mod tests {
 
     #[test]
     fn every_builtin_is_declared_once_in_source_order() {
-        let names: Vec<&str> = remote_core::catalog::declared().iter().filter(|d| d.is_builtin()).map(|d| d.name).collect();
+        let names: Vec<&str> =
+            remote_core::catalog::declared().iter().filter(|d| d.is_builtin()).map(|d| d.name).collect();
         let mut unique = names.clone();
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "{names:?}");
-        for name in ["ls", "exec", "mkdir", "rm", "uptime", "pretty", "pick", "successful", "failed", "stdout_has"] {
+        for name in
+            ["ls", "exec", "mkdir", "rm", "uptime", "pretty", "pick", "successful", "failed", "stdout_has"]
+        {
             assert!(names.contains(&name), "{name} is not declared: {names:?}");
         }
     }

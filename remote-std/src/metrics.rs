@@ -55,7 +55,12 @@ pub fn cpu_cores(on: impl Into<On>, interval: &str) -> Run {
 }
 
 pub(crate) fn cpu_probe(seconds: f64, per_core: bool) -> Probe {
-    let script = Script::new().read("/proc/uptime").read("/proc/stat").sleep(seconds).read("/proc/uptime").read("/proc/stat");
+    let script = Script::new()
+        .read("/proc/uptime")
+        .read("/proc/stat")
+        .sleep(seconds)
+        .read("/proc/uptime")
+        .read("/proc/stat");
     script.parsed_by("cpu", if per_core { parse_cpu_cores } else { parse_cpu })
 }
 
@@ -128,8 +133,10 @@ fn read_cpu(reading: &Reading, per_core: bool) -> Result<Cpu, HostError> {
     };
     let (before_lines, after_lines) = (stat_lines(before)?, stat_lines(after)?);
     let earlier: HashMap<&str, [u64; 8]> = before_lines.into_iter().collect();
-    let idle_interval =
-        || reading.unavailable("no CPU time passed between the two readings of /proc/stat; give a longer interval");
+    let idle_interval = || {
+        reading
+            .unavailable("no CPU time passed between the two readings of /proc/stat; give a longer interval")
+    };
     let interval_ms = (uptime_interval(reading)?.unwrap_or(0.0) * 1000.0).round().max(0.0) as u64;
     let mut cpu = Cpu { interval_ms, ..Cpu::default() };
     for (label, counters) in after_lines {
@@ -153,7 +160,8 @@ fn read_cpu(reading: &Reading, per_core: bool) -> Result<Cpu, HostError> {
 
 /// Memory and swap use, in bytes, from `/proc/meminfo`.
 ///
-/// Fields: `total_bytes`, `used_bytes`, `available_bytes`, `buffers_cache_bytes`, `swap_used_bytes`, `used_percent`, ….
+/// Fields: `total_bytes`, `used_bytes`, `available_bytes`, `buffers_cache_bytes`, `swap_used_bytes`,
+/// `used_percent`, ….
 #[remote::operation(data = "ram")]
 pub fn ram(on: impl Into<On>) -> Run {
     ram_probe().run(on, "ram")
@@ -213,7 +221,9 @@ fn parse_load(reading: &Reading) -> Result<Data, HostError> {
         return Err(loadavg.missing("load averages"));
     }
     let tasks = words.get(3).copied().unwrap_or_default();
-    let (running, all) = tasks.split_once('/').ok_or_else(|| loadavg.error(0, "the fourth word should be running/all tasks"))?;
+    let (running, all) = tasks
+        .split_once('/')
+        .ok_or_else(|| loadavg.error(0, "the fourth word should be running/all tasks"))?;
     let stat = reading.section("/proc/stat")?;
     let cores = stat_lines(stat)?.iter().filter(|(label, _)| *label != "cpu").count().max(1);
     Ok(Data::Load(Load {
@@ -269,7 +279,9 @@ fn net_counters<'a>(section: &Section<'a>) -> Result<Vec<(&'a str, [u64; 4])>, H
         }
         let words: Vec<&str> = rest.split_whitespace().collect();
         if words.len() < 16 {
-            return Err(section.error(index, format!("an interface line has 16 counters, this one {}", words.len())));
+            return Err(
+                section.error(index, format!("an interface line has 16 counters, this one {}", words.len()))
+            );
         }
         let counter = |position: usize, what: &str| section.number::<u64>(index, &words, position, what);
         found.push((
@@ -300,7 +312,11 @@ fn default_route_interfaces<'a>(reading: &Reading<'a>) -> Vec<&'a str> {
         for line in &route.lines {
             let words: Vec<&str> = line.split_whitespace().collect();
             // `lo` carries the kernel's unreachable default; it is not a way out.
-            if words.len() >= 10 && words[0].bytes().all(|b| b == b'0') && words[1] == "00" && words[9] != "lo" {
+            if words.len() >= 10
+                && words[0].bytes().all(|b| b == b'0')
+                && words[1] == "00"
+                && words[9] != "lo"
+            {
                 found.push(words[9]);
             }
         }
@@ -315,7 +331,8 @@ fn parse_net(reading: &Reading) -> Result<Data, HostError> {
     };
     let seconds = uptime_interval(reading)?.unwrap_or(0.0);
     if seconds <= 0.0 {
-        return Err(reading.unavailable("no time passed between the two readings of /proc/uptime; give a longer interval"));
+        return Err(reading
+            .unavailable("no time passed between the two readings of /proc/uptime; give a longer interval"));
     }
     let earlier: HashMap<&str, [u64; 4]> = net_counters(before)?.into_iter().collect();
     let defaults = default_route_interfaces(reading);
@@ -431,13 +448,15 @@ fn is_df_number(word: &str) -> bool {
     word == "-" || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// One `df -P` line as (device, [size, used, available], mount point). The capacity word (`41%`, or `-`) after
-/// three numbers anchors it, so a device (`//nas/Shared Docs`) or a mount point with spaces reads right.
+/// One `df -P` line as (device, [size, used, available], mount point). The capacity word (`41%`, or `-`)
+/// after three numbers anchors it, so a device (`//nas/Shared Docs`) or a mount point with spaces reads
+/// right.
 fn df_line(line: &str) -> Option<(&str, [&str; 3], &str)> {
     let words = words_at(line);
     (4..words.len()).find_map(|k| {
         let (at, capacity) = words[k];
-        let is_capacity = capacity == "-" || capacity.strip_suffix('%').is_some_and(|d| !d.is_empty() && is_df_number(d));
+        let is_capacity =
+            capacity == "-" || capacity.strip_suffix('%').is_some_and(|d| !d.is_empty() && is_df_number(d));
         let numbers = [words[k - 3].1, words[k - 2].1, words[k - 1].1];
         (is_capacity && numbers.iter().all(|n| is_df_number(n)))
             .then(|| (line[..words[k - 3].0].trim(), numbers, line[at + capacity.len()..].trim_start()))
@@ -468,7 +487,8 @@ fn read_disk(reading: &Reading, all: bool) -> Result<Disk, HostError> {
             continue;
         }
         let Some((device, numbers, mount)) = df_line(line) else {
-            // busybox's df prints a line break in a mount point as it is: the rest of the name is on this line.
+            // busybox's df prints a line break in a mount point as it is: the rest of the name is on this
+            // line.
             match listed.last_mut() {
                 Some((previous, _)) => {
                     previous.mount.push('\n');

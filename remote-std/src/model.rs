@@ -1,7 +1,7 @@
 //! The model tested without sshd: prompt lines and pipelines run against a world in memory
-//! ([`remote_core::memory`]), each case a line in and, out, the commands every host was asked and the summary (or the
-//! error the prompt shows). `UPDATE_EXPECT=1 cargo test -p remote-std` rewrites the expectations after a change
-//! that is meant.
+//! ([`remote_core::memory`]), each case a line in and, out, the commands every host was asked and the summary
+//! (or the error the prompt shows). `UPDATE_EXPECT=1 cargo test -p remote-std` rewrites the expectations
+//! after a change that is meant.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,10 @@ struct Inventory(Vec<Group>);
 
 impl Inventory {
     fn new() -> Self {
-        let group = |name: &str, hosts: &[&str]| Group { name: name.into(), hosts: hosts.iter().map(|h| host(h)).collect() };
+        let group = |name: &str, hosts: &[&str]| Group {
+            name: name.into(),
+            hosts: hosts.iter().map(|h| host(h)).collect(),
+        };
         Inventory(vec![group("db", &["db-1"]), group("web", &["web-1", "web-2", "web-3"])])
     }
 }
@@ -52,13 +55,15 @@ fn world() -> MemoryWorld {
         // What the dry-run previews print, as a shell would run them.
         .answer(
             "dry run: would run",
-            Answer::ok("dry run: would run rm -rf /var/cache/app; what it would change cannot be known beforehand\n"),
+            Answer::ok(
+                "dry run: would run rm -rf /var/cache/app; what it would change cannot be known beforehand\n",
+            ),
         )
         .answer("would make the folder", Answer::ok("would make the folder /srv/app\n"))
 }
 
-/// The summary as a person reads it, without the run's time, which is all that changes from one run to the next; and
-/// which hosts an operation that changes hosts says it changed (`--json`'s `changed`).
+/// The summary as a person reads it, without the run's time, which is all that changes from one run to the
+/// next; and which hosts an operation that changes hosts says it changed (`--json`'s `changed`).
 fn summary(report: &Report) -> String {
     let text = pretty::render(report, false);
     let mut lines: Vec<String> = text
@@ -81,8 +86,8 @@ fn asked(world: &MemoryWorld) -> String {
     world.asked().iter().map(|(host, command)| format!("{host} $ {command}\n")).collect()
 }
 
-/// Runs `line` at the prompt (a dry run with `check`) and shows what each host was asked, what `pretty` showed,
-/// and the run's summary, or the error the prompt shows.
+/// Runs `line` at the prompt (a dry run with `check`) and shows what each host was asked, what `pretty`
+/// showed, and the run's summary, or the error the prompt shows.
 fn run_line(line: &str, check: bool) -> String {
     let world = Arc::new(world());
     world.set_check(check);
@@ -91,8 +96,12 @@ fn run_line(line: &str, check: bool) -> String {
     let show = move |report: &Report, _: View| record.lock().unwrap().push(summary(report));
     let registry = Registry::new(None);
     let inventory = Inventory::new();
-    let context =
-        Context { inventory: &inventory, driver: Driver::new(world.clone(), Arc::new(show)), registry: &registry, library: None };
+    let context = Context {
+        inventory: &inventory,
+        driver: Driver::new(world.clone(), Arc::new(show)),
+        registry: &registry,
+        library: None,
+    };
     let outcome = match interpret::eval(line, &context) {
         Ok(run) => format!("{}\n", summary(run.report())),
         Err(error) => error.render(line),
@@ -249,8 +258,8 @@ fn a_dry_run_runs_nothing_that_changes_hosts() {
 
     "#]],
     );
-    // A copy goes to the world, which is told it is a dry run (`World::checking`): the transport then sends nothing
-    // and says what it would send (tested against sshd).
+    // A copy goes to the world, which is told it is a dry run (`World::checking`): the transport then sends
+    // nothing and says what it would send (tested against sshd).
     check_dry(
         r#"upload(db, "/etc/hosts", "/tmp/hosts")"#,
         expect![[r#"
@@ -414,7 +423,8 @@ fn a_pipeline_in_rust_asks_the_same_as_the_line_at_the_prompt() {
     let world = Arc::new(world());
     let inventory = Inventory::new();
     let web = inventory.group("web").unwrap();
-    let hosts = Hosts::new("web", web.hosts.clone(), Driver::new(world.clone(), Arc::new(|_: &Report, _: View| {})));
+    let hosts =
+        Hosts::new("web", web.hosts.clone(), Driver::new(world.clone(), Arc::new(|_: &Report, _: View| {})));
     let run: Run = pipeline!(ls(&hosts, "/srv", "-la") | pick(successful));
     expect![[r#"
         web-1 $ ls -la /srv
@@ -429,7 +439,12 @@ fn a_pipeline_in_rust_asks_the_same_as_the_line_at_the_prompt() {
     .assert_eq(&format!("{}{}\n", asked(&world), summary(run.report())));
     assert_eq!(
         asked(&world),
-        run_line(r#"ls(web, "/srv", "-la") | pick(successful)"#, false).split("\n\n").next().unwrap().to_string() + "\n"
+        run_line(r#"ls(web, "/srv", "-la") | pick(successful)"#, false)
+            .split("\n\n")
+            .next()
+            .unwrap()
+            .to_string()
+            + "\n"
     );
 }
 
@@ -438,12 +453,16 @@ fn retain_and_sort_by_narrow_and_reorder_but_never_invent_a_host() {
     let world = Arc::new(world());
     let inventory = Inventory::new();
     let web = inventory.group("web").unwrap();
-    let hosts = Hosts::new("web", web.hosts.clone(), Driver::new(world.clone(), Arc::new(|_: &Report, _: View| {})));
+    let hosts =
+        Hosts::new("web", web.hosts.clone(), Driver::new(world.clone(), Arc::new(|_: &Report, _: View| {})));
     let run = On::Hosts(hosts).read("ls", "ls -la /srv");
     let names = |run: &Run| run.results().iter().map(|r| r.host.as_str()).collect::<Vec<_>>().join(" ");
     let sorted = run.clone().sort_by(|a, b| b.host.cmp(&a.host));
     assert_eq!(names(&sorted), "web-3 web-2 web-1");
-    assert_eq!(sorted.hosts().specs().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["web-1", "web-2", "web-3"]);
+    assert_eq!(
+        sorted.hosts().specs().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["web-1", "web-2", "web-3"]
+    );
     let kept = run.retain(|r| r.host != "web-2");
     assert_eq!(names(&kept), "web-1 web-3");
     // The host set narrows with the results: a later step asks only the hosts that are left.
@@ -462,7 +481,8 @@ fn retain_and_sort_by_narrow_and_reorder_but_never_invent_a_host() {
 fn the_registry_lists_every_builtin_with_its_signature() {
     // What `remote list` and completion offer without ops: a change here is a change users see.
     let registry = Registry::new(None);
-    let listed: String = registry.entries().iter().map(|entry| format!("{} {}\n", entry.kind, entry.signature())).collect();
+    let listed: String =
+        registry.entries().iter().map(|entry| format!("{} {}\n", entry.kind, entry.signature())).collect();
     expect![[r#"
         operation os_info(hs)
         operation hardware(hs)

@@ -9,7 +9,8 @@ use remote_core::quote;
 use remote_core::report::HostError;
 use remote_core::run::{On, Preview, Run};
 
-/// What runs instead of a command that changes hosts in a dry run, made from its quoted operand and its flags.
+/// What runs instead of a command that changes hosts in a dry run, made from its quoted operand and its
+/// flags.
 type MakePreview = fn(operand: &str, flags: &Flags) -> String;
 
 /// The options given to `mkdir` or `rm` that change what they would do.
@@ -57,7 +58,13 @@ fn command(on: impl Into<On>, argv: &[&str], preview: Option<MakePreview>) -> Ru
 }
 
 /// Runs `program FLAGS… OPERAND` where `on` says, or refuses every host when a flag is not an option.
-fn with_flags(on: impl Into<On>, program: &str, flags: &str, operand: &str, preview: Option<MakePreview>) -> Run {
+fn with_flags(
+    on: impl Into<On>,
+    program: &str,
+    flags: &str,
+    operand: &str,
+    preview: Option<MakePreview>,
+) -> Run {
     match flag_words(program, flags) {
         Ok(words) => command(on, &with_operand([&[program], &words[..]].concat(), operand), preview),
         Err(cause) => on.into().refuse(program, HostError::BadArgument { cause }),
@@ -174,8 +181,8 @@ pub fn upload(on: impl Into<On>, local: &str, remote: &str) -> Run {
 /// Makes a folder of every host the same as a local one, over SFTP, sending only the files whose size,
 /// modification time or mode differ, e.g. `sync(hs, "site", "/var/www/site")`. Options, separated by spaces:
 /// `--delete` removes files and folders the local folder does not have from the host's; `--checksum` compares
-/// files of the same size by their SHA-256 (`sha256sum` on the host) instead, so a file changed within the same
-/// second is still seen, and one whose content is the same only gets its time and mode.
+/// files of the same size by their SHA-256 (`sha256sum` on the host) instead, so a file changed within the
+/// same second is still seen, and one whose content is the same only gets its time and mode.
 ///
 /// Each file is sent under a temporary name and renamed into place. Symbolic links and special files in the
 /// local folder are skipped, and said to be; `--delete` leaves the host's copy of their names, as `rsync
@@ -193,27 +200,33 @@ pub fn sync(on: impl Into<On>, local_dir: &str, remote_dir: &str, options: &str)
             }
         }
     }
-    let transfer =
-        Transfer::Sync { local_dir: std::path::PathBuf::from(local_dir), remote_dir: remote_dir.to_string(), delete, checksum };
+    let transfer = Transfer::Sync {
+        local_dir: std::path::PathBuf::from(local_dir),
+        remote_dir: remote_dir.to_string(),
+        delete,
+        checksum,
+    };
     on.into().transfer(&format!("sync {local_dir} to {remote_dir}"), &transfer)
 }
 
-/// Copies a file of every host here over SFTP, into `LOCAL_DIR/HOST/NAME`, e.g. `download(hs, "/etc/os-release", "got")`.
+/// Copies a file of every host here over SFTP, into `LOCAL_DIR/HOST/NAME`, e.g. `download(hs,
+/// "/etc/os-release", "got")`.
 ///
 /// Streamed, written under a temporary name and renamed into place, with the host file's mode (without
 /// setuid, setgid and sticky, as `sftp -p` does) and modification time; a copy that is the same already is
 /// left alone and says `unchanged`.
 #[remote::operation]
 pub fn download(on: impl Into<On>, remote: &str, local_dir: &str) -> Run {
-    let transfer = Transfer::Download { remote: remote.to_string(), local_dir: std::path::PathBuf::from(local_dir) };
+    let transfer =
+        Transfer::Download { remote: remote.to_string(), local_dir: std::path::PathBuf::from(local_dir) };
     on.into().transfer(&format!("download {remote} to {local_dir}"), &transfer)
 }
 
 /// Runs the commands of the steps after it as root through `sudo`, e.g. `sudo(hs) | pkg_install("nginx")`, as
 /// `become = true` does for a whole group. File copies stay the login user's.
 ///
-/// Where sudo needs a password, it comes from `REMOTE_BECOME_PASSWORD` or is asked once (`--ask-become-pass`); a
-/// host where none was given fails with that said. The step itself contacts no host.
+/// Where sudo needs a password, it comes from `REMOTE_BECOME_PASSWORD` or is asked once
+/// (`--ask-become-pass`); a host where none was given fails with that said. The step itself contacts no host.
 #[remote::operation]
 pub fn sudo(on: impl Into<On>) -> Run {
     on.into().as_root("sudo")
@@ -222,8 +235,8 @@ pub fn sudo(on: impl Into<On>) -> Run {
 /// Runs shell code in the login shell.
 ///
 /// E.g. `exec(hs, "systemctl daemon-reload")`. The script is the user's own code, so it is not quoted; values
-/// to put inside it should go through [`quote::quote`]. In a dry run it is not run (nothing tells what it would
-/// change); shell code that only reads is [`query`].
+/// to put inside it should go through [`quote::quote`]. In a dry run it is not run (nothing tells what it
+/// would change); shell code that only reads is [`query`].
 #[remote::operation]
 pub fn exec(on: impl Into<On>, script: &str) -> Run {
     let label = script.lines().next().unwrap_or_default();
@@ -244,7 +257,8 @@ pub fn query(on: impl Into<On>, script: &str) -> Run {
 /// `nohup`); its output is discarded, and each host prints the new process's id.
 ///
 /// E.g. `nohup(hs, "./long-job.sh")`. It runs in a session of its own (`setsid`, where the host has it), so
-/// nothing that ends the SSH session or its process group ends it; like `exec`, the script is the user's code.
+/// nothing that ends the SSH session or its process group ends it; like `exec`, the script is the user's
+/// code.
 #[remote::operation]
 pub fn nohup(on: impl Into<On>, script: &str) -> Run {
     let quoted = quote::quote(script);
@@ -261,7 +275,8 @@ pub fn nohup(on: impl Into<On>, script: &str) -> Run {
 /// E.g. `upload(hs, "app.tar.gz", "/tmp/app.tar.gz") | extract("/tmp/app.tar.gz", "/opt/app")`.
 #[remote::operation]
 pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
-    // Commands start in the login user's home, so `~/x` is `x`, as `upload` reads it; quoted, `~` would be a name.
+    // Commands start in the login user's home, so `~/x` is `x`, as `upload` reads it; quoted, `~` would be a
+    // name.
     let home = |path: &str| path.strip_prefix("~/").unwrap_or(path).to_string();
     let (archive_at, dest_at) = (home(archive), home(dest));
     // GNU tar reads `host:file` as an archive on another machine; `./` keeps a relative name local.
@@ -271,8 +286,12 @@ pub fn extract(on: impl Into<On>, archive: &str, dest: &str) -> Run {
         quote::command_line(&["tar", "-xf", &archive_at, "-C", &dest_at]),
     ];
     match parts {
-        [Ok(mkdir), Ok(tar)] => on.into().exec(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}")),
-        [Err(err), _] | [_, Err(err)] => on.into().refuse("extract", HostError::BadArgument { cause: err.to_string() }),
+        [Ok(mkdir), Ok(tar)] => {
+            on.into().exec(&format!("extract {archive} into {dest}"), &format!("{mkdir} && {tar}"))
+        }
+        [Err(err), _] | [_, Err(err)] => {
+            on.into().refuse("extract", HostError::BadArgument { cause: err.to_string() })
+        }
     }
 }
 

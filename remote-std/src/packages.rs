@@ -1,14 +1,14 @@
-//! Package management without I/O: the shell that finds a host's package manager, the commands that list what is
-//! installed and what could be upgraded, the parsers of their outputs, what changed between two listings, and the
-//! package names `pkg_install` and `pkg_remove` accept.
+//! Package management without I/O: the shell that finds a host's package manager, the commands that list what
+//! is installed and what could be upgraded, the parsers of their outputs, what changed between two listings,
+//! and the package names `pkg_install` and `pkg_remove` accept.
 //!
-//! Versions are written the way the manager itself writes them, so that a listing, a pending upgrade and a change
-//! read alike: dpkg's `1:2.66-4`, rpm's `EPOCH:VERSION-RELEASE.ARCH` (epoch left out when 0, arch kept because
-//! multilib hosts have `glibc` twice), apk's `1.36.1-r15`, pacman's `1:1.9.2-1`.
+//! Versions are written the way the manager itself writes them, so that a listing, a pending upgrade and a
+//! change read alike: dpkg's `1:2.66-4`, rpm's `EPOCH:VERSION-RELEASE.ARCH` (epoch left out when 0, arch kept
+//! because multilib hosts have `glibc` twice), apk's `1.36.1-r15`, pacman's `1:1.9.2-1`.
 //!
-//! Each manager's commands, parsers and way of naming a version are in a module of its own (`apt`, `rpm` for what
-//! dnf, yum and zypper share, `zypper`, `apk`, `pacman`); this one picks among them by [`Manager`] and holds what
-//! every manager shares: the operations, the scripts they run, and what their results say.
+//! Each manager's commands, parsers and way of naming a version are in a module of its own (`apt`, `rpm` for
+//! what dnf, yum and zypper share, `zypper`, `apk`, `pacman`); this one picks among them by [`Manager`] and
+//! holds what every manager shares: the operations, the scripts they run, and what their results say.
 
 // The operations fail hosts with their own error, whatever its size: once per host, not in a hot loop.
 #![allow(clippy::result_large_err)]
@@ -31,8 +31,8 @@ mod zypper;
 
 /// Shell (POSIX `sh`, busybox's too) that prints one line: the name of the host's package manager, or `none`.
 ///
-/// The order settles hosts with two: apt needs `dpkg-query` as well, since a lone `apt-get` cannot be listed; dnf
-/// comes before yum because RHEL 8 and later keep `yum` as a name for dnf.
+/// The order settles hosts with two: apt needs `dpkg-query` as well, since a lone `apt-get` cannot be listed;
+/// dnf comes before yum because RHEL 8 and later keep `yum` as a name for dnf.
 pub(crate) const DETECT: &str = "\
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then echo apt
 elif command -v dnf >/dev/null 2>&1; then echo dnf
@@ -46,8 +46,8 @@ fi";
 /// Name → installed version(s) (rpm may have several versions of one name, e.g. kernels).
 pub type InstalledSet = BTreeMap<String, Vec<String>>;
 
-/// The command that lists every installed package for [`parse_installed`]: no root, no network, C locale. Each
-/// manager's module says why its command is the one (dnf, yum and zypper all list with rpm).
+/// The command that lists every installed package for [`parse_installed`]: no root, no network, C locale.
+/// Each manager's module says why its command is the one (dnf, yum and zypper all list with rpm).
 pub(crate) fn list_installed(manager: Manager) -> &'static str {
     match manager {
         Manager::Apt => apt::LIST_INSTALLED,
@@ -60,12 +60,15 @@ pub(crate) fn list_installed(manager: Manager) -> &'static str {
 /// Longest excerpt of an offending line quoted in an error, `…` included.
 const EXCERPT_CHARS: usize = 80;
 
-/// The error for line `index` (0-based) of `source`'s output. The host's text is made harmless and clipped, since
-/// errors are printed where nothing escapes them.
+/// The error for line `index` (0-based) of `source`'s output. The host's text is made harmless and clipped,
+/// since errors are printed where nothing escapes them.
 fn unreadable(source: &str, index: usize, line: &str, cause: &str) -> String {
     let text = sanitize(line);
-    let excerpt: String =
-        if text.chars().count() > EXCERPT_CHARS { text.chars().take(EXCERPT_CHARS - 1).chain(['…']).collect() } else { text };
+    let excerpt: String = if text.chars().count() > EXCERPT_CHARS {
+        text.chars().take(EXCERPT_CHARS - 1).chain(['…']).collect()
+    } else {
+        text
+    };
     format!("cannot read line {} of `{source}`'s output: {cause} (the line reads `{excerpt}`)", index + 1)
 }
 
@@ -85,9 +88,9 @@ pub(crate) fn parse_installed(manager: Manager, text: &str) -> Result<InstalledS
     Ok(set)
 }
 
-/// The command that lists upgrades available from the package index as it is now (no refresh, no root, no changes),
-/// exiting 0 whether or not there are upgrades and non-zero when the listing failed. Each manager's module says how
-/// its command keeps to that.
+/// The command that lists upgrades available from the package index as it is now (no refresh, no root, no
+/// changes), exiting 0 whether or not there are upgrades and non-zero when the listing failed. Each manager's
+/// module says how its command keeps to that.
 pub(crate) fn list_pending(manager: Manager) -> &'static str {
     match manager {
         Manager::Apt => apt::LIST_PENDING,
@@ -99,9 +102,13 @@ pub(crate) fn list_pending(manager: Manager) -> &'static str {
     }
 }
 
-/// Parses [`list_pending`]'s output into upgrades sorted by name; `installed` supplies the `from` version where the
-/// manager's list does not show it (dnf and yum).
-pub(crate) fn parse_pending(manager: Manager, text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, String> {
+/// Parses [`list_pending`]'s output into upgrades sorted by name; `installed` supplies the `from` version
+/// where the manager's list does not show it (dnf and yum).
+pub(crate) fn parse_pending(
+    manager: Manager,
+    text: &str,
+    installed: &InstalledSet,
+) -> Result<Vec<Upgrade>, String> {
     let mut upgrades = match manager {
         Manager::Apt => apt::parse_apt_simulation(text)?,
         Manager::Dnf | Manager::Yum => rpm::parse_check_update(text, installed)?,
@@ -134,10 +141,10 @@ impl Change {
 
 /// What changed from `before` to `after`.
 ///
-/// A name whose versions changed is an upgrade from the versions that went to those that came (each side joined by
-/// `, `); a downgrade is one too, since a listing cannot tell which version is newer. A name that only gained
-/// versions had them installed beside the old (a second kernel, the `i686` build of a library), and one that only
-/// lost some had those removed.
+/// A name whose versions changed is an upgrade from the versions that went to those that came (each side
+/// joined by `, `); a downgrade is one too, since a listing cannot tell which version is newer. A name that
+/// only gained versions had them installed beside the old (a second kernel, the `i686` build of a library),
+/// and one that only lost some had those removed.
 pub(crate) fn diff(before: &InstalledSet, after: &InstalledSet) -> Change {
     let mut change = Change::default();
     let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
@@ -151,7 +158,11 @@ pub(crate) fn diff(before: &InstalledSet, after: &InstalledSet) -> Change {
             (true, true) => {}
             (true, false) => change.installed.extend(came.iter().map(package)),
             (false, true) => change.removed.extend(gone.iter().map(package)),
-            (false, false) => change.upgraded.push(Upgrade { name: name.clone(), from: gone.join(", "), to: came.join(", ") }),
+            (false, false) => change.upgraded.push(Upgrade {
+                name: name.clone(),
+                from: gone.join(", "),
+                to: came.join(", "),
+            }),
         }
     }
     change
@@ -176,24 +187,34 @@ impl Wanted {
     }
 }
 
-/// Characters a name may have after its first, which is a letter or a digit: enough for versions (`=`, `~`, `+`,
-/// `:`), architectures (`:`, `.`) and apk's repository tags (`@`), and none a shell or an option parser reads.
+/// Characters a name may have after its first, which is a letter or a digit: enough for versions (`=`, `~`,
+/// `+`, `:`), architectures (`:`, `.`) and apk's repository tags (`@`), and none a shell or an option parser
+/// reads.
 const NAME_CHARACTERS: &str = ".+_:@~=-";
 
-/// Splits and checks the names argument of `pkg_install` (`allow_files`) and `pkg_remove`: words separated by white
-/// space and/or commas, each a package name or, to install, the path of a local `.deb` or `.rpm` file. Repeated
-/// words are kept once. No word may start with `-`, so that none can become an option of the package manager.
+/// Splits and checks the names argument of `pkg_install` (`allow_files`) and `pkg_remove`: words separated by
+/// white space and/or commas, each a package name or, to install, the path of a local `.deb` or `.rpm` file.
+/// Repeated words are kept once. No word may start with `-`, so that none can become an option of the package
+/// manager.
 pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>, String> {
     let mut wanted: Vec<Wanted> = Vec::new();
-    for (index, word) in names.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).enumerate() {
-        let shown = format!("`{}` (word {})", sanitize(word).chars().take(EXCERPT_CHARS).collect::<String>(), index + 1);
+    for (index, word) in
+        names.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).enumerate()
+    {
+        let shown = format!(
+            "`{}` (word {})",
+            sanitize(word).chars().take(EXCERPT_CHARS).collect::<String>(),
+            index + 1
+        );
         let is_file = word.contains('/');
         if word.contains('\0') {
             return Err(format!("{shown} contains a NUL byte, which no shell can pass on; remove it"));
         }
         if word.starts_with('-') {
             let fix = if is_file { "write the path as `./…`" } else { "give package names only" };
-            return Err(format!("{shown} starts with `-`, so the package manager would take it for an option; {fix}"));
+            return Err(format!(
+                "{shown} starts with `-`, so the package manager would take it for an option; {fix}"
+            ));
         }
         let item = if is_file {
             if !allow_files {
@@ -211,14 +232,17 @@ pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>,
             if !word.starts_with(|c: char| c.is_ascii_alphanumeric()) {
                 return Err(format!("{shown} is not a package name: a name starts with a letter or a digit"));
             }
-            if let Some(bad) = word.chars().find(|c| !c.is_ascii_alphanumeric() && !NAME_CHARACTERS.contains(*c)) {
+            if let Some(bad) =
+                word.chars().find(|c| !c.is_ascii_alphanumeric() && !NAME_CHARACTERS.contains(*c))
+            {
                 let bad = sanitize(&bad.to_string());
                 return Err(format!(
                     "{shown} is not a package name: `{bad}` is not allowed; names use letters, digits and `{NAME_CHARACTERS}`"
                 ));
             }
-            // apt reads `name-` as "remove name" whatever the command, unless a package has that very name (none
-            // does): a typo would turn an install into a removal. (`name+` means install, and `g++` is a name.)
+            // apt reads `name-` as "remove name" whatever the command, unless a package has that very name
+            // (none does): a typo would turn an install into a removal. (`name+` means install, and `g++` is
+            // a name.)
             if word.ends_with('-') {
                 return Err(format!(
                     "{shown} ends with `-`, which apt reads as \"remove this package\"; give the package's full name"
@@ -236,12 +260,15 @@ pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>,
         }
     }
     if wanted.is_empty() {
-        return Err("no package names given: list them separated by spaces or commas, e.g. `nginx curl`".into());
+        return Err(
+            "no package names given: list them separated by spaces or commas, e.g. `nginx curl`".into()
+        );
     }
     Ok(wanted)
 }
 
-/// A wanted name taken apart: the name in [`parse_installed`]'s output, the version asked for, the rpm architecture.
+/// A wanted name taken apart: the name in [`parse_installed`]'s output, the version asked for, the rpm
+/// architecture.
 struct Spec<'a> {
     name: &'a str,
     version: Option<&'a str>,
@@ -249,8 +276,8 @@ struct Spec<'a> {
 }
 
 impl<'a> Spec<'a> {
-    /// `wanted` cut at the first of `separators`: the name before it, and the version an `=` there pins. Only `=`
-    /// pins a version this module can check; `~` (apk's fuzzy match) and `@tag` name no exact one.
+    /// `wanted` cut at the first of `separators`: the name before it, and the version an `=` there pins. Only
+    /// `=` pins a version this module can check; `~` (apk's fuzzy match) and `@tag` name no exact one.
     fn pinned(wanted: &'a str, separators: &[char]) -> Spec<'a> {
         let (name, rest) = match wanted.find(separators) {
             Some(at) => (&wanted[..at], Some(&wanted[at..])),
@@ -275,34 +302,44 @@ fn spec(manager: Manager, wanted: &str) -> Spec<'_> {
 /// The name a wanted package has in [`parse_installed`]'s output: `nginx` for `nginx=1.22.1-9`, `nginx@edge`,
 /// `glibc.i686`'s `glibc`, `nginx-1.20.1-10.el9`'s `nginx`.
 ///
-/// An apt `:arch` stays (`libc6:i386`), since apt lists packages of other architectures under that name; whether
-/// `:amd64` is the host's own architecture is not known here, and [`missing`] and [`present`] allow for it.
+/// An apt `:arch` stays (`libc6:i386`), since apt lists packages of other architectures under that name;
+/// whether `:amd64` is the host's own architecture is not known here, and [`missing`] and [`present`] allow
+/// for it.
 #[cfg(test)]
 pub(crate) fn base_name(manager: Manager, wanted: &str) -> &str {
     spec(manager, wanted).name
 }
 
-/// Whether an installed version is the one asked for: the very same, or for rpm's managers one that only adds an
-/// epoch, a release or an architecture (see [`rpm::version_matches`]).
+/// Whether an installed version is the one asked for: the very same, or for rpm's managers one that only adds
+/// an epoch, a release or an architecture (see [`rpm::version_matches`]).
 fn version_matches(manager: Manager, installed: &str, wanted: &str) -> bool {
     installed == wanted || (manager.uses_rpm() && rpm::version_matches(installed, wanted))
 }
 
-/// Whether an installed version of `spec` is there, of the architecture and (with `check_version`) version asked for.
+/// Whether an installed version of `spec` is there, of the architecture and (with `check_version`) version
+/// asked for.
 fn installed_as(manager: Manager, spec: &Spec, installed: &InstalledSet, check_version: bool) -> bool {
     let Some(versions) = installed.get(spec.name) else { return false };
     versions.iter().any(|version| {
         spec.arch.is_none_or(|arch| version.ends_with(&format!(".{arch}")))
-            && (!check_version || spec.version.filter(|v| !v.is_empty()).is_none_or(|v| version_matches(manager, version, v)))
+            && (!check_version
+                || spec
+                    .version
+                    .filter(|v| !v.is_empty())
+                    .is_none_or(|v| version_matches(manager, version, v)))
     })
 }
 
-/// The wanted packages to install: names not installed in the version and architecture asked for, and every file
-/// (whether a file's package is installed is the caller's to find out).
+/// The wanted packages to install: names not installed in the version and architecture asked for, and every
+/// file (whether a file's package is installed is the caller's to find out).
 ///
-/// An apt name with `:arch` counts as installed only when listed under that name, so `nginx:amd64` on an amd64 host
-/// counts as missing, and apt finds it already installed, which changes nothing.
-pub(crate) fn missing<'a>(manager: Manager, wanted: &'a [Wanted], installed: &InstalledSet) -> Vec<&'a Wanted> {
+/// An apt name with `:arch` counts as installed only when listed under that name, so `nginx:amd64` on an
+/// amd64 host counts as missing, and apt finds it already installed, which changes nothing.
+pub(crate) fn missing<'a>(
+    manager: Manager,
+    wanted: &'a [Wanted],
+    installed: &InstalledSet,
+) -> Vec<&'a Wanted> {
     wanted
         .iter()
         .filter(|w| match w {
@@ -312,12 +349,17 @@ pub(crate) fn missing<'a>(manager: Manager, wanted: &'a [Wanted], installed: &In
         .collect()
 }
 
-/// The wanted packages to remove: names installed in any version (of the architecture asked for); never a file.
+/// The wanted packages to remove: names installed in any version (of the architecture asked for); never a
+/// file.
 ///
-/// An apt name with `:arch` counts as present when listed under that name or without it (`nginx:amd64` on an amd64
-/// host), since the host's architecture is not known here; apt says a package of another architecture is not
-/// installed and removes nothing.
-pub(crate) fn present<'a>(manager: Manager, wanted: &'a [Wanted], installed: &InstalledSet) -> Vec<&'a Wanted> {
+/// An apt name with `:arch` counts as present when listed under that name or without it (`nginx:amd64` on an
+/// amd64 host), since the host's architecture is not known here; apt says a package of another architecture
+/// is not installed and removes nothing.
+pub(crate) fn present<'a>(
+    manager: Manager,
+    wanted: &'a [Wanted],
+    installed: &InstalledSet,
+) -> Vec<&'a Wanted> {
     wanted
         .iter()
         .filter(|w| match w {
@@ -350,11 +392,13 @@ pub fn pkg_upgrade(on: impl Into<On>) -> Run {
     packages(on, "pkg_upgrade", Job::Upgrade)
 }
 
-/// Installs packages on every host: names separated by spaces or commas, or paths of `.deb`/`.rpm` files on the
-/// host, e.g. `pkg_install(hs, "nginx curl")` or `upload(hs, "app.deb", "/tmp/app.deb") | pkg_install("/tmp/app.deb")`.
+/// Installs packages on every host: names separated by spaces or commas, or paths of `.deb`/`.rpm` files on
+/// the host, e.g. `pkg_install(hs, "nginx curl")` or `upload(hs, "app.deb", "/tmp/app.deb") |
+/// pkg_install("/tmp/app.deb")`.
 ///
-/// Only what is missing is installed, so a host that has them all runs no package manager and says `unchanged`
-/// (it needs no root for that). A name may carry a version as the manager writes it (`nginx=1.22.1-9`).
+/// Only what is missing is installed, so a host that has them all runs no package manager and says
+/// `unchanged` (it needs no root for that). A name may carry a version as the manager writes it
+/// (`nginx=1.22.1-9`).
 #[remote::operation(data = "packages")]
 pub fn pkg_install(on: impl Into<On>, names: &str) -> Run {
     match parse_names(names, true) {
@@ -363,8 +407,8 @@ pub fn pkg_install(on: impl Into<On>, names: &str) -> Run {
     }
 }
 
-/// Removes packages from every host, e.g. `pkg_remove(hs, "telnet")`; a host without any of them runs no package
-/// manager and says `unchanged`.
+/// Removes packages from every host, e.g. `pkg_remove(hs, "telnet")`; a host without any of them runs no
+/// package manager and says `unchanged`.
 #[remote::operation(data = "packages")]
 pub fn pkg_remove(on: impl Into<On>, names: &str) -> Run {
     match parse_names(names, false) {
@@ -382,7 +426,8 @@ enum Job<'a> {
     Remove(&'a [Wanted]),
 }
 
-/// The manager's command that does `job` for the packages `words` (already shell-quoted), never asking anything.
+/// The manager's command that does `job` for the packages `words` (already shell-quoted), never asking
+/// anything.
 fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
     let apt = "DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300 \
                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
@@ -396,8 +441,12 @@ fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
         (Manager::Dnf | Manager::Yum, Job::Install(_)) => format!("{} -y install", manager.name()),
         (Manager::Dnf | Manager::Yum, Job::Remove(_)) => format!("{} -y remove", manager.name()),
         (Manager::Zypper, Job::Update) => "zypper --non-interactive refresh".into(),
-        (Manager::Zypper, Job::Upgrade) => "zypper --non-interactive update --auto-agree-with-licenses".into(),
-        (Manager::Zypper, Job::Install(_)) => "zypper --non-interactive install --auto-agree-with-licenses".into(),
+        (Manager::Zypper, Job::Upgrade) => {
+            "zypper --non-interactive update --auto-agree-with-licenses".into()
+        }
+        (Manager::Zypper, Job::Install(_)) => {
+            "zypper --non-interactive install --auto-agree-with-licenses".into()
+        }
         (Manager::Zypper, Job::Remove(_)) => "zypper --non-interactive remove".into(),
         (Manager::Apk, Job::Update) => "apk update".into(),
         (Manager::Apk, Job::Upgrade) => "apk upgrade".into(),
@@ -410,9 +459,9 @@ fn action(manager: Manager, job: Job<'_>, words: &str) -> String {
     };
     let line = if words.is_empty() { format!("LC_ALL=C {verb}") } else { format!("LC_ALL=C {verb} {words}") };
     if manager == Manager::Zypper {
-        // zypper's 102 (reboot needed), 103 (zypper itself updated, run again) and 106 (repositories skipped) come
-        // after the packages changed: the listing after says what did. 107 (a package's script failed) stays a
-        // failure, with what changed said beside it.
+        // zypper's 102 (reboot needed), 103 (zypper itself updated, run again) and 106 (repositories skipped)
+        // come after the packages changed: the listing after says what did. 107 (a package's script failed)
+        // stays a failure, with what changed said beside it.
         return format!("{line} || {{ r=$?; [ $r -eq 102 ] || [ $r -eq 103 ] || [ $r -eq 106 ]; }}");
     }
     line
@@ -460,8 +509,11 @@ fn first_script(job: Job<'_>, checking: bool) -> Script {
         Job::Upgrade if checking => script.run("pending", &per_manager(|m| list_pending(m).to_string())),
         Job::Upgrade => acting(script, &per_manager(|m| action(m, job, ""))),
         Job::Install(wanted) => {
-            let files: Vec<String> =
-                wanted.iter().filter(|w| matches!(w, Wanted::File(_))).map(|w| file_path(w.as_str())).collect();
+            let files: Vec<String> = wanted
+                .iter()
+                .filter(|w| matches!(w, Wanted::File(_)))
+                .map(|w| file_path(w.as_str()))
+                .collect();
             if files.is_empty() {
                 return script;
             }
@@ -497,8 +549,8 @@ fn first_script(job: Job<'_>, checking: bool) -> Script {
     }
 }
 
-/// The second script, for a host that needs `words` installed or removed: the state before, the manager's run,
-/// the state after.
+/// The second script, for a host that needs `words` installed or removed: the state before, the manager's
+/// run, the state after.
 fn second_script(token: &str, job: Job<'_>, manager: Manager, words: &[String]) -> String {
     let quoted: Vec<String> = words.iter().map(|w| quote(w).into_owned()).collect();
     acting(start(Script::with_token(token)), &action(manager, job, &quoted.join(" "))).command()
@@ -512,8 +564,8 @@ fn simulation(token: &str, job: Job<'_>, needs: &[String]) -> String {
     start(Script::with_token(token)).run("simulate", &simulate).command()
 }
 
-/// `script` going on with `act` (its output to stderr), then what is installed after, whether `act` succeeded or
-/// not, so that a failure still says what changed; the script ends with `act`'s exit status.
+/// `script` going on with `act` (its output to stderr), then what is installed after, whether `act` succeeded
+/// or not, so that a failure still says what changed; the script ends with `act`'s exit status.
 fn acting(script: Script, act: &str) -> Script {
     script
         .run("log", &format!("rc=0\n{{ {act}\n}} 1>&2 || rc=$?"))
@@ -528,11 +580,13 @@ struct Found {
     needs: Vec<String>,
 }
 
-/// The manager and what is installed; with `needs`, also what the host needs for `job` (a first script's reading).
+/// The manager and what is installed; with `needs`, also what the host needs for `job` (a first script's
+/// reading).
 fn read_found(job: Job<'_>, reading: &Reading<'_>, needs: bool) -> Result<Found, HostError> {
     let manager_text = reading.section("manager")?.text();
-    let manager = Manager::from_name(&manager_text)
-        .ok_or_else(|| reading.unavailable(format!("the host named no known package manager: `{}`", sanitize(&manager_text))))?;
+    let manager = Manager::from_name(&manager_text).ok_or_else(|| {
+        reading.unavailable(format!("the host named no known package manager: `{}`", sanitize(&manager_text)))
+    })?;
     let text = |name: &str| reading.section(name).map(|s| s.lines.join("\n"));
     let before = parse_installed(manager, &text("before")?).map_err(|cause| reading.unavailable(cause))?;
     if !needs {
@@ -552,7 +606,11 @@ fn read_found(job: Job<'_>, reading: &Reading<'_>, needs: bool) -> Result<Found,
                 let shown = text("files")?;
                 let lines: Vec<&str> = shown.lines().collect();
                 if lines.len() != files.len() {
-                    return Err(reading.unavailable(format!("read {} package file(s), expected {}", lines.len(), files.len())));
+                    return Err(reading.unavailable(format!(
+                        "read {} package file(s), expected {}",
+                        lines.len(),
+                        files.len()
+                    )));
                 }
                 for (file, line) in files.iter().zip(lines) {
                     let (name, version) = line.split_once('\t').unwrap_or((line, ""));
@@ -565,14 +623,16 @@ fn read_found(job: Job<'_>, reading: &Reading<'_>, needs: bool) -> Result<Found,
             }
             needs
         }
-        Job::Remove(wanted) => present(manager, wanted, &before).into_iter().map(|w| w.as_str().to_string()).collect(),
+        Job::Remove(wanted) => {
+            present(manager, wanted, &before).into_iter().map(|w| w.as_str().to_string()).collect()
+        }
         Job::Update | Job::Upgrade => Vec::new(),
     };
     Ok(Found { manager, before, needs })
 }
 
-/// Runs `job` where `on` says: a first script on every host, and for installs and removals a second on the hosts
-/// that need one (hosts with the same manager and needs share it).
+/// Runs `job` where `on` says: a first script on every host, and for installs and removals a second on the
+/// hosts that need one (hosts with the same manager and needs share it).
 fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
     let on = on.into();
     let checking = on.checking();
@@ -583,14 +643,16 @@ fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
     let found = |result: &HostResult| {
         let output = result.output()?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        read_found(job, &Reading::parse("packages", &token, &stdout), true).ok().filter(|found| !found.needs.is_empty())
+        read_found(job, &Reading::parse("packages", &token, &stdout), true)
+            .ok()
+            .filter(|found| !found.needs.is_empty())
     };
     let run = match job {
-        Job::Install(_) | Job::Remove(_) if !checking => {
-            run.exec_each(label, |result| found(result).map(|found| second_script(&token, job, found.manager, &found.needs)))
-        }
-        // apt can say exactly what installing or removing what a host needs would do, dependencies included: a dry
-        // run asks its simulation (`apt-get -s`, which changes nothing) on those hosts.
+        Job::Install(_) | Job::Remove(_) if !checking => run.exec_each(label, |result| {
+            found(result).map(|found| second_script(&token, job, found.manager, &found.needs))
+        }),
+        // apt can say exactly what installing or removing what a host needs would do, dependencies included:
+        // a dry run asks its simulation (`apt-get -s`, which changes nothing) on those hosts.
         Job::Install(_) | Job::Remove(_) => run.read_each(label, |result| {
             let found = found(result)?;
             // A package file may not be there yet (a dry run's upload sends nothing): named packages only.
@@ -602,8 +664,8 @@ fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
     run.map_results(|result| {
         let HostResult { host, outcome, elapsed } = result;
         let outcome = outcome.and_then(|mut output| {
-            // A host that failed in an earlier step keeps its own report: only what this step's scripts printed
-            // (their markers carry its token) is read here.
+            // A host that failed in an earlier step keeps its own report: only what this step's scripts
+            // printed (their markers carry its token) is read here.
             let marker = format!("@@{token} ");
             if !output.stdout.windows(marker.len()).any(|window| window == marker.as_bytes()) {
                 return Ok(output);
@@ -622,8 +684,8 @@ fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
                 output.changed = changed;
                 output.data = Some(Data::Packages(data));
             } else {
-                // A failed host keeps its failure (the manager's words are on stderr); when it listed what it has
-                // after, it also says what changed meanwhile, rather than carrying its raw listings.
+                // A failed host keeps its failure (the manager's words are on stderr); when it listed what it
+                // has after, it also says what changed meanwhile, rather than carrying its raw listings.
                 output.stdout = Vec::new();
                 if !reading.sections("after").is_empty()
                     && let Ok((changed, said, data)) = verdict(job, checking, &reading)
@@ -640,30 +702,48 @@ fn packages(on: impl Into<On>, label: &str, job: Job<'_>) -> Run {
 }
 
 /// What one host's reading says: whether it changed (or would), the words for it, and the data.
-fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Option<bool>, String, Packages), HostError> {
+fn verdict(
+    job: Job<'_>,
+    checking: bool,
+    reading: &Reading<'_>,
+) -> Result<(Option<bool>, String, Packages), HostError> {
     let has = |name: &str| !reading.sections(name).is_empty();
     let found = read_found(job, reading, !has("after"))?;
     let manager = found.manager;
-    let mut data = Packages { manager, installed: Vec::new(), upgraded: Vec::new(), removed: Vec::new(), pending: Vec::new() };
+    let mut data = Packages {
+        manager,
+        installed: Vec::new(),
+        upgraded: Vec::new(),
+        removed: Vec::new(),
+        pending: Vec::new(),
+    };
     let section = |name: &str| reading.section(name).map(|s| s.lines.join("\n"));
     if has("after") {
-        let after = parse_installed(manager, &section("after")?).map_err(|cause| reading.unavailable(cause))?;
+        let after =
+            parse_installed(manager, &section("after")?).map_err(|cause| reading.unavailable(cause))?;
         let change = diff(&found.before, &after);
         let mut said = if change.is_empty() {
             "unchanged: the package manager changed nothing".to_string()
         } else {
             describe(&change, DONE)
         };
-        // What was asked and is still not so: a name the manager resolves to another package (a virtual package,
-        // one another package provides) is listed under that other name, and is handed to the manager every time.
+        // What was asked and is still not so: a name the manager resolves to another package (a virtual
+        // package, one another package provides) is listed under that other name, and is handed to the
+        // manager every time.
         let (left, state) = match job {
-            Job::Install(wanted) => (missing(manager, wanted, &after), "not listed as installed after the run"),
+            Job::Install(wanted) => {
+                (missing(manager, wanted, &after), "not listed as installed after the run")
+            }
             Job::Remove(wanted) => (present(manager, wanted, &after), "still installed after the run"),
             Job::Update | Job::Upgrade => (Vec::new(), ""),
         };
-        let left: Vec<&str> = left.iter().filter(|w| matches!(w, Wanted::Name(_))).map(|w| w.as_str()).collect();
+        let left: Vec<&str> =
+            left.iter().filter(|w| matches!(w, Wanted::Name(_))).map(|w| w.as_str()).collect();
         if !left.is_empty() {
-            said.push_str(&format!("; {state}: {} (a virtual package, or a name another package provides?)", names(&left)));
+            said.push_str(&format!(
+                "; {state}: {} (a virtual package, or a name another package provides?)",
+                names(&left)
+            ));
         }
         let changed = !change.is_empty();
         (data.installed, data.upgraded, data.removed) = (change.installed, change.upgraded, change.removed);
@@ -671,13 +751,14 @@ fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Optio
     }
     match job {
         Job::Update | Job::Upgrade => {
-            let pending =
-                parse_pending(manager, &section("pending")?, &found.before).map_err(|cause| reading.unavailable(cause))?;
+            let pending = parse_pending(manager, &section("pending")?, &found.before)
+                .map_err(|cause| reading.unavailable(cause))?;
             let list = upgrades(&pending);
             let (changed, said) = match (job, checking) {
-                (Job::Update, false) => {
-                    (None, format!("refreshed the package index; {} upgrade(s) available{list}", pending.len()))
-                }
+                (Job::Update, false) => (
+                    None,
+                    format!("refreshed the package index; {} upgrade(s) available{list}", pending.len()),
+                ),
                 (Job::Update, true) => (
                     None,
                     format!(
@@ -703,13 +784,15 @@ fn verdict(job: Job<'_>, checking: bool, reading: &Reading<'_>) -> Result<(Optio
                 let state = if verb == "install" { "installed already" } else { "not installed" };
                 return Ok((Some(false), format!("unchanged: {} {state}", names(&words)), data));
             }
-            // Only a dry run gets here with needs: a real run's hosts that need something ran the second script.
+            // Only a dry run gets here with needs: a real run's hosts that need something ran the second
+            // script.
             if manager == Manager::Apt && has("simulate") {
-                let simulated =
-                    parse_pending(manager, &section("simulate")?, &found.before).map_err(|cause| reading.unavailable(cause))?;
+                let simulated = parse_pending(manager, &section("simulate")?, &found.before)
+                    .map_err(|cause| reading.unavailable(cause))?;
                 return Ok(would(simulated, data));
             }
-            let packages = found.needs.iter().map(|name| Package { name: name.clone(), version: String::new() });
+            let packages =
+                found.needs.iter().map(|name| Package { name: name.clone(), version: String::new() });
             if verb == "install" {
                 data.installed = packages.collect();
             } else {
@@ -730,7 +813,11 @@ fn would(simulated: Vec<Upgrade>, mut data: Packages) -> (Option<bool>, String, 
             _ => data.upgraded.push(change),
         }
     }
-    let change = Change { installed: data.installed.clone(), upgraded: data.upgraded.clone(), removed: data.removed.clone() };
+    let change = Change {
+        installed: data.installed.clone(),
+        upgraded: data.upgraded.clone(),
+        removed: data.removed.clone(),
+    };
     if change.is_empty() {
         return (Some(false), "unchanged: the package manager would change nothing".into(), data);
     }
@@ -768,7 +855,9 @@ fn upgrades(list: &[Upgrade]) -> String {
 
 /// A change in words, each kind led by its verb: `["installed", "upgraded", "removed"]` for what was done.
 fn describe(change: &Change, [install, upgrade, remove]: [&str; 3]) -> String {
-    let listed = |list: &[Package]| names(&list.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>());
+    let listed = |list: &[Package]| {
+        names(&list.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>())
+    };
     let mut parts = Vec::new();
     if !change.installed.is_empty() {
         parts.push(format!("{install} {}", listed(&change.installed)));

@@ -2,8 +2,8 @@
 
 pub use remote_core::catalog::{Export, JobSpec, Kind};
 pub use remote_core::data::{
-    BlockDevice, CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, FromData, Hardware, Interface, Load, Manager, Net, OsInfo,
-    Package, Packages, Process, Processes, Ram, Sensor, Service, Temperature, Upgrade,
+    BlockDevice, CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, FromData, Hardware, Interface, Load, Manager,
+    Net, OsInfo, Package, Packages, Process, Processes, Ram, Sensor, Service, Temperature, Upgrade,
 };
 pub use remote_core::fields::selectors::*;
 pub use remote_core::fields::{Field, Select};
@@ -16,9 +16,13 @@ pub use remote_macros::pipeline;
 
 pub use crate::facts::{hardware, os_info, processes, temperature};
 pub use crate::metrics::{cpu, cpu_cores, cpu_over, disk, disk_all, entropy, load, net, net_over, ram};
-pub use crate::operations::{download, exec, extract, ls, mkdir, nohup, ping, query, rm, sudo, sync, upload, uptime};
+pub use crate::operations::{
+    download, exec, extract, ls, mkdir, nohup, ping, query, rm, sudo, sync, upload, uptime,
+};
 pub use crate::packages::{pkg_install, pkg_remove, pkg_update, pkg_upgrade};
 pub use crate::remote;
 pub use crate::services::service;
-pub use crate::steps::{above, below, email, failed, notify, pick, pretty, stdout_has, successful, table, webhook};
+pub use crate::steps::{
+    above, below, email, failed, notify, pick, pretty, stdout_has, successful, table, webhook,
+};
 pub use crate::stocks::{collect, publish};

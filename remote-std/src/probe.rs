@@ -23,8 +23,9 @@ use remote_core::run::{On, Run};
 /// ~25 ms of wall time (BENCHMARKS.md, "Metrics"), while the files read are a few kilobytes.
 const COPY: &str = "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done";
 
-/// What copies `path`: the built-in loop, except for sysctl files (`/proc/sys/…`), which answer a read that does
-/// not start at offset 0 with end-of-file, and the shell's `read` takes one byte at a time: `256` would read `2`.
+/// What copies `path`: the built-in loop, except for sysctl files (`/proc/sys/…`), which answer a read that
+/// does not start at offset 0 with end-of-file, and the shell's `read` takes one byte at a time: `256` would
+/// read `2`.
 fn copier(path: &str) -> &'static str {
     if path.starts_with("/proc/sys/") { "cat" } else { COPY }
 }
@@ -44,12 +45,15 @@ impl Script {
     pub(crate) fn new() -> Self {
         // Random enough that file contents cannot guess it; not a secret.
         let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        hasher.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+        );
         let token = format!("{:016x}", hasher.finish());
         Script { token, text: String::from("set -e\n") }
     }
 
-    /// An empty script whose markers carry `token`: a second script of the same operation, read as the first is.
+    /// An empty script whose markers carry `token`: a second script of the same operation, read as the first
+    /// is.
     pub(crate) fn with_token(token: &str) -> Self {
         Script { token: token.to_string(), text: String::from("set -e\n") }
     }
@@ -79,7 +83,11 @@ impl Script {
     /// Reads `path` when it exists; the section is empty when it does not.
     pub(crate) fn read_optional(mut self, path: &str) -> Self {
         self.marker(path);
-        self.text.push_str(&format!("{{ {} < {}; }} 2>/dev/null || true\n", copier(path), quote::quote(path)));
+        self.text.push_str(&format!(
+            "{{ {} < {}; }} 2>/dev/null || true\n",
+            copier(path),
+            quote::quote(path)
+        ));
         self
     }
 
@@ -115,11 +123,13 @@ impl Probe {
     /// does not parse fails with the reason, and the other hosts go on.
     pub(crate) fn run(self, on: impl Into<On>, label: &str) -> Run {
         let Probe { script, operation, parse } = self;
-        // Run by `sh` whatever the login shell is: zsh, for one, stops at a glob that matches nothing (no hwmon
-        // sensors). `exec` keeps the login shell's process, so a timeout still kills the script's process group.
+        // Run by `sh` whatever the login shell is: zsh, for one, stops at a glob that matches nothing (no
+        // hwmon sensors). `exec` keeps the login shell's process, so a timeout still kills the script's
+        // process group.
         let command = script.command();
         on.into().read(label, &command).with_data(|output| {
-            // Half a process table would read as processes that are not running: no data rather than wrong data.
+            // Half a process table would read as processes that are not running: no data rather than wrong
+            // data.
             if output.truncated {
                 let cause = "its output was cut short (over the per-host limit or the run's --max-output budget), so \
                              it cannot be read whole; raise --max-output";
@@ -130,10 +140,12 @@ impl Probe {
         })
     }
 
-    /// Runs the script here with `shell` (`sh -c`, `busybox sh -c`), as a host would, and parses what it printed.
+    /// Runs the script here with `shell` (`sh -c`, `busybox sh -c`), as a host would, and parses what it
+    /// printed.
     #[cfg(test)]
     pub(crate) fn run_locally(&self, mut shell: std::process::Command) -> Result<Data, String> {
-        let output = shell.arg(&self.script.text).output().map_err(|e| format!("cannot start the shell: {e}"))?;
+        let output =
+            shell.arg(&self.script.text).output().map_err(|e| format!("cannot start the shell: {e}"))?;
         if !output.status.success() {
             return Err(format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr)));
         }
@@ -164,7 +176,9 @@ pub(crate) fn interval(text: &str) -> Result<f64, String> {
     }
     // The command runs for the whole interval, under the run's --timeout (10 minutes unless set).
     if duration.as_secs() > 300 {
-        return Err(format!("the interval `{text}` is longer than 5 minutes: schedule a job that reads more often instead"));
+        return Err(format!(
+            "the interval `{text}` is longer than 5 minutes: schedule a job that reads more often instead"
+        ));
     }
     Ok(duration.as_secs_f64())
 }
@@ -207,8 +221,10 @@ impl<'a> Reading<'a> {
     /// A reading made of recorded files, for tests: `(name, contents)` in the order the script reads them.
     #[cfg(test)]
     pub(crate) fn from_files(operation: &'static str, files: &[(&'a str, &'a str)]) -> Self {
-        let sections =
-            files.iter().map(|(file, contents)| Section { operation, file, lines: contents.lines().collect() }).collect();
+        let sections = files
+            .iter()
+            .map(|(file, contents)| Section { operation, file, lines: contents.lines().collect() })
+            .collect();
         Reading { operation, sections }
     }
 
@@ -237,8 +253,8 @@ impl<'a> Reading<'a> {
 impl<'a> Section<'a> {
     /// The error for line `index` (0-based) of this section.
     pub(crate) fn error(&self, index: usize, cause: impl Into<String>) -> HostError {
-        // The host's text goes into an error that is printed in places that do not escape it (job notices): it is
-        // made harmless here, once.
+        // The host's text goes into an error that is printed in places that do not escape it (job notices):
+        // it is made harmless here, once.
         let text = remote_core::pretty::sanitize(self.lines.get(index).copied().unwrap_or_default());
         let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
         if text.chars().count() > EXCERPT_CHARS {
@@ -265,14 +281,29 @@ impl<'a> Section<'a> {
     }
 
     /// Word `position` of line `index` as a `T`, or the error naming both.
-    pub(crate) fn number<T: FromStr>(&self, index: usize, words: &[&str], position: usize, what: &str) -> Result<T, HostError> {
-        let word = words.get(position).ok_or_else(|| self.error(index, format!("it has no {what} (word {})", position + 1)))?;
+    pub(crate) fn number<T: FromStr>(
+        &self,
+        index: usize,
+        words: &[&str],
+        position: usize,
+        what: &str,
+    ) -> Result<T, HostError> {
+        let word = words
+            .get(position)
+            .ok_or_else(|| self.error(index, format!("it has no {what} (word {})", position + 1)))?;
         word.parse().map_err(|_| self.error(index, format!("the {what} `{word}` is not a number")))
     }
 
-    /// Word `position` of line `index`, a count of `unit`-byte blocks (1024 for `kB`), as bytes; a count too large
-    /// to be real is an error, not an overflow.
-    pub(crate) fn bytes(&self, index: usize, words: &[&str], position: usize, unit: u64, what: &str) -> Result<u64, HostError> {
+    /// Word `position` of line `index`, a count of `unit`-byte blocks (1024 for `kB`), as bytes; a count too
+    /// large to be real is an error, not an overflow.
+    pub(crate) fn bytes(
+        &self,
+        index: usize,
+        words: &[&str],
+        position: usize,
+        unit: u64,
+        what: &str,
+    ) -> Result<u64, HostError> {
         self.number::<u64>(index, words, position, what)?
             .checked_mul(unit)
             .ok_or_else(|| self.error(index, format!("the {what} is too large to be real")))

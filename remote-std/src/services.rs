@@ -29,8 +29,15 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order error messages list them.
-    const ALL: [Action; 7] =
-        [Action::Start, Action::Stop, Action::Restart, Action::Reload, Action::Enable, Action::Disable, Action::Status];
+    const ALL: [Action; 7] = [
+        Action::Start,
+        Action::Stop,
+        Action::Restart,
+        Action::Reload,
+        Action::Enable,
+        Action::Disable,
+        Action::Status,
+    ];
 
     /// The action called `s` (any case); the error lists the valid ones.
     pub(crate) fn parse(s: &str) -> Result<Action, String> {
@@ -61,28 +68,40 @@ impl Action {
 }
 
 /// The `--property=` list the parser needs (comma separated).
-pub(crate) const PROPERTIES: &str =
-    "Id,Description,LoadState,ActiveState,SubState,UnitFileState,MainPID,ActiveEnterTimestamp,MemoryCurrent,NRestarts,Result";
+pub(crate) const PROPERTIES: &str = "Id,Description,LoadState,ActiveState,SubState,UnitFileState,MainPID,ActiveEnterTimestamp,MemoryCurrent,NRestarts,Result";
 
 /// The unit types systemd knows, from its unit-name rules; a name ending in one of them already names a unit.
-const UNIT_TYPES: &[&str] =
-    &["service", "socket", "target", "device", "mount", "automount", "swap", "timer", "path", "slice", "scope"];
+const UNIT_TYPES: &[&str] = &[
+    "service",
+    "socket",
+    "target",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "timer",
+    "path",
+    "slice",
+    "scope",
+];
 
 /// Systemd refuses names of 256 bytes or more (`UNIT_NAME_MAX`).
 const UNIT_NAME_MAX_BYTES: usize = 255;
 
 /// Validates a unit name argument and returns the unit to ask systemd about: `nginx` → `nginx.service`.
 ///
-/// A name that already ends in a unit type (`.socket`, `.timer`, …) is kept; `php8.2-fpm` does not, so it gets
-/// `.service` as `systemctl` would add it. Template instances (`getty@tty1`) are allowed, bare templates
-/// (`getty@`) are not: systemd cannot show or start them. Everything systemd would refuse is refused here, with
-/// what to do instead, so that no host sees a name it would read as an option or a glob.
+/// A name that already ends in a unit type (`.socket`, `.timer`, …) is kept; `php8.2-fpm` does not, so it
+/// gets `.service` as `systemctl` would add it. Template instances (`getty@tty1`) are allowed, bare templates
+/// (`getty@`) are not: systemd cannot show or start them. Everything systemd would refuse is refused here,
+/// with what to do instead, so that no host sees a name it would read as an option or a glob.
 pub(crate) fn unit_name(name: &str) -> Result<String, String> {
     if name.is_empty() {
         return Err("the unit name is empty; give one such as `nginx` or `nginx.service`".into());
     }
     if name.starts_with('-') {
-        return Err(format!("`{name}` starts with `-`, which systemctl would read as an option; give the unit's name"));
+        return Err(format!(
+            "`{name}` starts with `-`, which systemctl would read as an option; give the unit's name"
+        ));
     }
     if name.contains('/') {
         return Err(format!(
@@ -119,7 +138,10 @@ pub(crate) fn unit_name(name: &str) -> Result<String, String> {
         ));
     }
     if unit.len() > UNIT_NAME_MAX_BYTES {
-        return Err(format!("`{unit}` is {} characters long; systemd unit names have at most {UNIT_NAME_MAX_BYTES}", unit.len()));
+        return Err(format!(
+            "`{unit}` is {} characters long; systemd unit names have at most {UNIT_NAME_MAX_BYTES}",
+            unit.len()
+        ));
     }
     Ok(unit)
 }
@@ -136,7 +158,9 @@ fn excerpt(line: &str) -> String {
 
 /// The number in `value`, or an error naming the line and the property.
 fn number<T: FromStr>(line: usize, key: &str, value: &str) -> Result<T, String> {
-    value.parse().map_err(|_| format!("`systemctl show` line {line}: {key} `{}` is not a number", excerpt(value)))
+    value
+        .parse()
+        .map_err(|_| format!("`systemctl show` line {line}: {key} `{}` is not a number", excerpt(value)))
 }
 
 /// Parses `systemctl show --property=PROPERTIES -- UNIT` output into a [`Service`].
@@ -171,8 +195,11 @@ pub(crate) fn parse_show(text: &str) -> Result<Service, String> {
             "Result" => service.result = value.to_string(),
             "MainPID" => service.main_pid = Some(number(number_of_line, key, value)?).filter(|pid| *pid != 0),
             // Systemd prints no time for "never" (older ones `n/a`).
-            "ActiveEnterTimestamp" => service.active_since = Some(value.to_string()).filter(|v| !v.is_empty() && v != "n/a"),
-            // Without memory accounting systemd has no value: newer ones print `[not set]`, older ones u64::MAX.
+            "ActiveEnterTimestamp" => {
+                service.active_since = Some(value.to_string()).filter(|v| !v.is_empty() && v != "n/a")
+            }
+            // Without memory accounting systemd has no value: newer ones print `[not set]`, older ones
+            // u64::MAX.
             "MemoryCurrent" => {
                 service.memory_bytes = match value {
                     "" | "[not set]" => None,
@@ -184,7 +211,10 @@ pub(crate) fn parse_show(text: &str) -> Result<Service, String> {
         }
     }
     if !has_id || service.unit.is_empty() {
-        return Err("`systemctl show` printed no `Id=`, so this is not its output (is systemd the host's init?)".into());
+        return Err(
+            "`systemctl show` printed no `Id=`, so this is not its output (is systemd the host's init?)"
+                .into(),
+        );
     }
     Ok(service)
 }
@@ -203,9 +233,12 @@ pub(crate) fn needed(action: Action, now: &Service) -> Result<bool, String> {
         return Ok(false);
     }
     if !now.exists() {
-        return Err(format!("there is no unit `{unit}` on this host; `systemctl list-unit-files` lists the ones it has"));
+        return Err(format!(
+            "there is no unit `{unit}` on this host; `systemctl list-unit-files` lists the ones it has"
+        ));
     }
-    let refused_when_masked = matches!(action, Action::Start | Action::Restart | Action::Reload | Action::Enable);
+    let refused_when_masked =
+        matches!(action, Action::Start | Action::Restart | Action::Reload | Action::Enable);
     if refused_when_masked && now.masked() {
         return Err(format!(
             "`{unit}` is masked, so systemd refuses to {} it; `systemctl unmask {unit}` lifts the mask",
@@ -256,18 +289,24 @@ pub(crate) fn command(action: Action, unit: &str) -> Option<Vec<String>> {
 /// (`status`), e.g. `service(hs, "nginx", "restart")`. The unit's state is typed data: `active_state`,
 /// `sub_state`, `unit_file_state`, `main_pid`, `memory_bytes`, `restarts`, ….
 ///
-/// Only what would change the unit is done: `start` of an active unit, `stop` of a stopped one, `enable` of an
-/// enabled one leave it alone and say `unchanged`; `restart` and `reload` always act. A unit the host does not
-/// have, or a masked one, fails with what to do. In a dry run (`--check`) each host says what it would do.
+/// Only what would change the unit is done: `start` of an active unit, `stop` of a stopped one, `enable` of
+/// an enabled one leave it alone and say `unchanged`; `restart` and `reload` always act. A unit the host does
+/// not have, or a masked one, fails with what to do. In a dry run (`--check`) each host says what it would
+/// do.
 #[remote::operation(data = "service")]
 pub fn service(on: impl Into<On>, name: &str, action: &str) -> Run {
     let label = format!("service {name} {action}");
     let (unit, action) = match (unit_name(name), Action::parse(action)) {
         (Ok(unit), Ok(action)) => (unit, action),
-        (Err(cause), _) | (_, Err(cause)) => return on.into().refuse(&label, HostError::BadArgument { cause }),
+        (Err(cause), _) | (_, Err(cause)) => {
+            return on.into().refuse(&label, HostError::BadArgument { cause });
+        }
     };
     let show = show_command(&unit);
-    let before = on.into().read(&label, &format!("{NEEDS_SYSTEMD}{show}")).with_data(|output| parse_output(&output.stdout));
+    let before = on
+        .into()
+        .read(&label, &format!("{NEEDS_SYSTEMD}{show}"))
+        .with_data(|output| parse_output(&output.stdout));
     let Some(act) = command(action, &unit) else { return before };
     let act = quote::command_line(&act).unwrap_or_default();
     let checking = before.hosts().driver().checking();
@@ -276,7 +315,8 @@ pub fn service(on: impl Into<On>, name: &str, action: &str) -> Run {
     } else {
         // Only hosts whose unit the action would change act; each then says so and shows its new state.
         before.exec_each(&label, |result| match result.any_data() {
-            // The state again just before acting, so that what the action moved is measured on this run alone.
+            // The state again just before acting, so that what the action moved is measured on this run
+            // alone.
             Some(Data::Service(now)) if needed(action, now) == Ok(true) => {
                 Some(format!("{show} && {act} >&2 && {{ echo {ACTED}; {show}; }}"))
             }
@@ -309,7 +349,9 @@ fn verdict(action: Action, stdout: &[u8]) -> Result<(bool, String, Data), HostEr
     if let Some(at) = lines.iter().position(|line| *line == ACTED) {
         let before = parse_output(lines[..at].join("\n").as_bytes())?;
         let data = parse_output(lines[at + 1..].join("\n").as_bytes())?;
-        let (Data::Service(was), Data::Service(now)) = (&before, &data) else { unreachable!("parse_output makes service data") };
+        let (Data::Service(was), Data::Service(now)) = (&before, &data) else {
+            unreachable!("parse_output makes service data")
+        };
         // Restarting and reloading act whatever the state says; the others changed what they moved.
         let moved = match action {
             Action::Start | Action::Stop => was.active_state != now.active_state,
@@ -319,7 +361,11 @@ fn verdict(action: Action, stdout: &[u8]) -> Result<(bool, String, Data), HostEr
         let said = if moved {
             format!("{} {}", past(action), now.unit)
         } else {
-            let state = if matches!(action, Action::Start | Action::Stop) { &now.active_state } else { &now.unit_file_state };
+            let state = if matches!(action, Action::Start | Action::Stop) {
+                &now.active_state
+            } else {
+                &now.unit_file_state
+            };
             format!("unchanged: {} is still {state} after systemctl {}", now.unit, action.name())
         };
         return Ok((moved, said, data));
@@ -336,7 +382,8 @@ fn verdict(action: Action, stdout: &[u8]) -> Result<(bool, String, Data), HostEr
     Ok((changed, said, data))
 }
 
-/// The line a host prints after it acted, among the `KEY=VALUE` lines, which the parser skips as an unknown key.
+/// The line a host prints after it acted, among the `KEY=VALUE` lines, which the parser skips as an unknown
+/// key.
 const ACTED: &str = "RemoteActed=yes";
 
 /// Fails at once, and says why, on a host without systemd: systemd's own test (`sd_booted`) is whether

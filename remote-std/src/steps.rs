@@ -26,8 +26,9 @@ pub fn table(run: Run) -> Run {
     run
 }
 
-/// Emails the run's summary to `to` (addresses separated by commas; `""`: `[notify]`'s `to`), through the inventory's `[notify]` server:
-/// HTML with a row per host, the failed hosts' output attached. The seed's `email`: `pkg_update(hs) | email("ops@example.org", "updates")`.
+/// Emails the run's summary to `to` (addresses separated by commas; `""`: `[notify]`'s `to`), through the
+/// inventory's `[notify]` server: HTML with a row per host, the failed hosts' output attached. The seed's
+/// `email`: `pkg_update(hs) | email("ops@example.org", "updates")`.
 ///
 /// The run goes on unchanged. A summary that cannot be sent is said on stderr and makes the command exit 1.
 #[remote::step]
@@ -36,17 +37,17 @@ pub fn email(run: Run, to: &str, subject: &str) -> Run {
     run
 }
 
-/// Emails the run's summary, as `email` does, to the recipients the inventory's `[notify]` table names (`to`), e.g.
-/// `pkg_update(hs) | pretty | notify("package updates")`.
+/// Emails the run's summary, as `email` does, to the recipients the inventory's `[notify]` table names
+/// (`to`), e.g. `pkg_update(hs) | pretty | notify("package updates")`.
 #[remote::step]
 pub fn notify(run: Run, subject: &str) -> Run {
     let _ = run.hosts().driver().notify(run.report(), &Message::Email { to: "", subject });
     run
 }
 
-/// Posts the run's JSON document (as `--json` prints it) to a webhook: a name from the inventory's `[webhooks]`
-/// table (e.g. `webhook("oncall")`), or a URL. Hooks carry their secret in the URL, so name them: a pipeline's
-/// text is kept in the history and in reports.
+/// Posts the run's JSON document (as `--json` prints it) to a webhook: a name from the inventory's
+/// `[webhooks]` table (e.g. `webhook("oncall")`), or a URL. Hooks carry their secret in the URL, so name
+/// them: a pipeline's text is kept in the history and in reports.
 ///
 /// The run goes on unchanged. A post that fails is said on stderr and makes the command exit 1.
 #[remote::step]
@@ -79,14 +80,21 @@ pub fn failed(result: &HostResult) -> bool {
 #[remote::predicate]
 pub fn stdout_has(text: &str) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
     let needle = text.as_bytes().to_vec();
-    move |result| result.output().is_some_and(|o| needle.is_empty() || o.stdout.windows(needle.len()).any(|w| w == needle))
+    move |result| {
+        result
+            .output()
+            .is_some_and(|o| needle.is_empty() || o.stdout.windows(needle.len()).any(|w| w == needle))
+    }
 }
 
 /// Some value of `field` in the host's data is above `threshold`, e.g. `above(disk_used_percent, 85)`.
 ///
 /// Hosts without that data do not pass.
 #[remote::predicate]
-pub fn above(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
+pub fn above(
+    field: Select,
+    threshold: impl Into<f64>,
+) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
     let (field, threshold) = (field(), threshold.into());
     move |result| field.of(result).iter().any(|(_, value)| *value > threshold)
 }
@@ -95,7 +103,10 @@ pub fn above(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -
 ///
 /// Hosts without that data do not pass.
 #[remote::predicate]
-pub fn below(field: Select, threshold: impl Into<f64>) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
+pub fn below(
+    field: Select,
+    threshold: impl Into<f64>,
+) -> impl Fn(&HostResult) -> bool + Send + Sync + 'static {
     let (field, threshold) = (field(), threshold.into());
     move |result| field.of(result).iter().any(|(_, value)| *value < threshold)
 }
@@ -111,12 +122,20 @@ mod tests {
     use super::*;
 
     fn host(data: Option<Data>) -> HostResult {
-        HostResult { host: "h".into(), outcome: Ok(Output { exit: Some(0), data, ..Output::default() }), elapsed: Duration::ZERO }
+        HostResult {
+            host: "h".into(),
+            outcome: Ok(Output { exit: Some(0), data, ..Output::default() }),
+            elapsed: Duration::ZERO,
+        }
     }
 
     #[test]
     fn thresholds_over_typed_fields() {
-        let fs = |mount: &str, used_percent: f64| Filesystem { mount: mount.into(), used_percent, ..Filesystem::default() };
+        let fs = |mount: &str, used_percent: f64| Filesystem {
+            mount: mount.into(),
+            used_percent,
+            ..Filesystem::default()
+        };
         let disks = host(Some(Data::Disk(Disk { filesystems: vec![fs("/", 40.0), fs("/var", 91.5)] })));
         let cpu = host(Some(Data::Cpu(Cpu { idle: 12.0, ..Cpu::default() })));
         let none = host(None);

@@ -1,6 +1,8 @@
-//! The stock steps: `collect` keeps every field of each host's typed data, `publish(stock(…))` sends one chart.
+//! The stock steps: `collect` keeps every field of each host's typed data, `publish(stock(…))` sends one
+//! chart.
 //!
-//! The samples leave the pipeline through the driver into the host process, so a reload of `ops` loses none of them.
+//! The samples leave the pipeline through the driver into the host process, so a reload of `ops` loses none
+//! of them.
 
 use remote_core::stocks::{Sample, Stock, all_samples, now_ms, samples_of};
 
@@ -31,7 +33,8 @@ pub fn collect(run: Run) -> Run {
 #[remote::step]
 pub fn publish(run: Run, stock: Stock) -> Run {
     let at_ms = now_ms();
-    let samples: Vec<Sample> = stock.fields.iter().flat_map(|field| samples_of(field, run.results(), at_ms)).collect();
+    let samples: Vec<Sample> =
+        stock.fields.iter().flat_map(|field| samples_of(field, run.results(), at_ms)).collect();
     run.hosts().driver().publish(&stock.title, stock.shape, &samples);
     run
 }

@@ -1,6 +1,6 @@
-//! Property tests of the prompt grammar, which reads whatever a person types: valid lines with text spliced in, cut
-//! out or duplicated give a line or an error whose columns lie on the line, and a line printed from a parsed form
-//! parses back to that form, with every column pointing at the text it came from.
+//! Property tests of the prompt grammar, which reads whatever a person types: valid lines with text spliced
+//! in, cut out or duplicated give a line or an error whose columns lie on the line, and a line printed from a
+//! parsed form parses back to that form, with every column pointing at the text it came from.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -21,12 +21,13 @@ const SAMPLES: &[&str] = &[
 
 /// Text that means something to the tokenizer or the grammar, spliced in more often than chance would.
 const SPECIAL: &[&str] = &[
-    "(", ")", "[", "]", "{", "|", "||", ",", "\"", "\\", "-", "::", ".", "!", "'", "/*", "//", "r#\"", "\n", "\r", "\t", "'a",
-    "1e9", "0x1F", "5u8", "é", "\u{202e}", "\u{0}",
+    "(", ")", "[", "]", "{", "|", "||", ",", "\"", "\\", "-", "::", ".", "!", "'", "/*", "//", "r#\"", "\n",
+    "\r", "\t", "'a", "1e9", "0x1F", "5u8", "é", "\u{202e}", "\u{0}",
 ];
 
-/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores, unless
-/// `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when one fails.
+/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores,
+/// unless `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when
+/// one fails.
 fn config(cases: u32) -> Config {
     let default = Config::default();
     let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
@@ -36,7 +37,8 @@ fn config(cases: u32) -> Config {
 /// Noise to splice in: random bytes read as UTF-8 would read them, printable text, or a [`SPECIAL`] piece.
 fn noise() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        prop::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         "\\PC{0,12}",
         prop::sample::select(SPECIAL).prop_map(str::to_string),
     ]
@@ -86,7 +88,8 @@ fn apply(sample: &str, edits: &[Edit]) -> String {
 
 /// A sample with a few edits.
 fn spliced() -> impl Strategy<Value = String> {
-    (prop::sample::select(SAMPLES), prop::collection::vec(edit(), 1..6)).prop_map(|(sample, edits)| apply(sample, &edits))
+    (prop::sample::select(SAMPLES), prop::collection::vec(edit(), 1..6))
+        .prop_map(|(sample, edits)| apply(sample, &edits))
 }
 
 /// Whether the piece `at` lies on `text`, from column 1 to the column just after its last character.
@@ -94,8 +97,8 @@ fn on_the_line(at: Columns, text: &str) -> bool {
     1 <= at.start && at.start < at.end && at.end <= text.chars().count() + 1
 }
 
-/// Whether an error's place is on `text`: it starts at most just after the last character, and may reach one column
-/// further so that even the end of the line can be underlined.
+/// Whether an error's place is on `text`: it starts at most just after the last character, and may reach one
+/// column further so that even the end of the line can be underlined.
 fn error_on_the_line(at: Columns, text: &str) -> bool {
     let end = text.chars().count() + 1;
     1 <= at.start && at.start <= end && at.start <= at.end && at.end <= end + 1
@@ -146,10 +149,11 @@ fn the_samples_parse() {
 
 /// Words no name can be: Rust's keywords (which syn refuses as identifiers) and the two bools.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else", "enum",
-    "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut",
-    "override", "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
-    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
+    "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "static",
+    "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual",
+    "where", "while", "yield",
 ];
 
 /// A name of a step, a call or a group.
@@ -174,18 +178,15 @@ fn arg() -> impl Strategy<Value = Arg> {
     let at = |kind| Arg { kind, at: NOWHERE };
     leaf.prop_map(at).prop_recursive(3, 24, 4, move |inner| {
         prop_oneof![
-            (name(), prop::collection::vec(inner.clone(), 0..4)).prop_map(move |(name, args)| at(ArgKind::Call {
-                name,
-                name_at: NOWHERE,
-                args
-            })),
+            (name(), prop::collection::vec(inner.clone(), 0..4))
+                .prop_map(move |(name, args)| at(ArgKind::Call { name, name_at: NOWHERE, args })),
             prop::collection::vec(inner, 0..4).prop_map(move |args| at(ArgKind::List(args))),
         ]
     })
 }
 
-/// A line the grammar accepts (the first step names its host set, and no later step names it again), and which of
-/// its steps are written as calls: a call without arguments parses to the same form as a bare name.
+/// A line the grammar accepts (the first step names its host set, and no later step names it again), and
+/// which of its steps are written as calls: a call without arguments parses to the same form as a bare name.
 fn line() -> impl Strategy<Value = (Line, Vec<bool>)> {
     let step = (name(), prop::option::of(prop::collection::vec(arg(), 0..4)));
     (name(), name(), prop::collection::vec(arg(), 0..3), prop::collection::vec(step, 0..3))
@@ -220,14 +221,17 @@ fn render_arg(arg: &Arg) -> String {
     }
 }
 
-/// A line as a person would type it: steps joined by ` | `, each a call or, where `called` says not, a bare name.
+/// A line as a person would type it: steps joined by ` | `, each a call or, where `called` says not, a bare
+/// name.
 fn render(line: &Line, called: &[bool]) -> String {
     let steps: Vec<String> = line
         .steps
         .iter()
         .zip(called)
         .map(|(step, called)| match called {
-            true => format!("{}({})", step.name, step.args.iter().map(render_arg).collect::<Vec<_>>().join(", ")),
+            true => {
+                format!("{}({})", step.name, step.args.iter().map(render_arg).collect::<Vec<_>>().join(", "))
+            }
             false => step.name.clone(),
         })
         .collect();
@@ -239,7 +243,11 @@ fn placeless(line: &Line) -> Line {
     let steps = line
         .steps
         .iter()
-        .map(|step| LineStep { name: step.name.clone(), at: NOWHERE, args: step.args.iter().map(placeless_arg).collect() })
+        .map(|step| LineStep {
+            name: step.name.clone(),
+            at: NOWHERE,
+            args: step.args.iter().map(placeless_arg).collect(),
+        })
         .collect();
     Line { steps }
 }
@@ -247,9 +255,11 @@ fn placeless(line: &Line) -> Line {
 /// `arg` with every column set to [`NOWHERE`].
 fn placeless_arg(arg: &Arg) -> Arg {
     let kind = match &arg.kind {
-        ArgKind::Call { name, args, .. } => {
-            ArgKind::Call { name: name.clone(), name_at: NOWHERE, args: args.iter().map(placeless_arg).collect() }
-        }
+        ArgKind::Call { name, args, .. } => ArgKind::Call {
+            name: name.clone(),
+            name_at: NOWHERE,
+            args: args.iter().map(placeless_arg).collect(),
+        },
         ArgKind::List(args) => ArgKind::List(args.iter().map(placeless_arg).collect()),
         other => other.clone(),
     };

@@ -91,7 +91,10 @@ impl std::error::Error for SyntaxError {}
 pub fn parse_line(text: &str) -> Result<Line, SyntaxError> {
     let whole = Columns { start: 1, end: text.chars().count() + 1 };
     if text.contains('\n') {
-        return Err(SyntaxError { message: "a pipeline is one line; remove the line break".into(), at: whole });
+        return Err(SyntaxError {
+            message: "a pipeline is one line; remove the line break".into(),
+            at: whole,
+        });
     }
     if whole.end - 1 > MAX_LINE_CHARS {
         return Err(SyntaxError {
@@ -112,7 +115,10 @@ fn parse_tokens(text: &str, whole: Columns) -> Result<Line, SyntaxError> {
         at: columns(err.span(), whole),
     })?;
     if let Some(span) = too_deep(&tokens) {
-        return Err(SyntaxError { message: format!("brackets nest deeper than {MAX_NESTING} levels"), at: columns(span, whole) });
+        return Err(SyntaxError {
+            message: format!("brackets nest deeper than {MAX_NESTING} levels"),
+            at: columns(span, whole),
+        });
     }
     if let Some(span) = foreign_token(&tokens) {
         return Err(not_at_prompt(columns(span, whole)));
@@ -153,7 +159,8 @@ fn foreign_token(tokens: &TokenStream) -> Option<Span> {
                 TokenTree::Ident(_) | TokenTree::Literal(_) => {}
                 // Parentheses hold a call's arguments; brackets a list, which is only ever an argument.
                 TokenTree::Group(group)
-                    if group.delimiter() == Delimiter::Parenthesis || (group.delimiter() == Delimiter::Bracket && !top_level) =>
+                    if group.delimiter() == Delimiter::Parenthesis
+                        || (group.delimiter() == Delimiter::Bracket && !top_level) =>
                 {
                     let inner = group.stream().into_iter().peekable();
                     stack.push((trees, top_level));
@@ -212,7 +219,9 @@ fn arg(expr: &Expr, whole: Columns) -> Result<Arg, SyntaxError> {
             let args = call.args.iter().map(|inner| arg(inner, whole)).collect::<Result<_, _>>()?;
             ArgKind::Call { name: name.to_string(), name_at: columns(name.span(), whole), args }
         }
-        Expr::Array(list) => ArgKind::List(list.elems.iter().map(|inner| arg(inner, whole)).collect::<Result<_, _>>()?),
+        Expr::Array(list) => {
+            ArgKind::List(list.elems.iter().map(|inner| arg(inner, whole)).collect::<Result<_, _>>()?)
+        }
         _ => return Err(not_at_prompt(at)),
     };
     Ok(Arg { kind, at })
@@ -222,8 +231,8 @@ fn literal(lit: &Lit, negative: bool, at: Columns) -> Result<ArgKind, SyntaxErro
     let sign = if negative { "-" } else { "" };
     let bad_number = |what: &str| SyntaxError { message: format!("{what}: {sign}{}", lit_text(lit)), at };
     match lit {
-        // No command line, path or channel can carry a NUL, and one sent over SSH drops the host's connection,
-        // which other commands share: refused before anything runs.
+        // No command line, path or channel can carry a NUL, and one sent over SSH drops the host's
+        // connection, which other commands share: refused before anything runs.
         Lit::Str(text) if text.suffix().is_empty() && text.value().contains('\0') => Err(SyntaxError {
             message: "a string may not hold a NUL byte (`\\0`, `\\x00`, `\\u{0}`): no host could be given it; remove it".into(),
             at,

@@ -51,7 +51,10 @@ const EXAMPLE: &str = "e.g. `ls(hs, \"/\", \"-la\") | pretty`";
 impl Parse for Pipeline {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(syn::Error::new(Span::call_site(), format!("empty pipeline: expected at least one step, {EXAMPLE}")));
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!("empty pipeline: expected at least one step, {EXAMPLE}"),
+            ));
         }
         let mut steps = vec![input.parse::<Step>()?];
         while !input.is_empty() {
@@ -60,13 +63,20 @@ impl Parse for Pipeline {
             }
             let Ok(pipe) = input.parse::<Token![|]>() else {
                 let after = &steps[steps.len() - 1].name;
-                return Err(input.error(format!("expected `|` or the end of the pipeline after step `{after}`")));
+                return Err(
+                    input.error(format!("expected `|` or the end of the pipeline after step `{after}`"))
+                );
             };
             if input.is_empty() {
-                return Err(syn::Error::new(pipe.span, "trailing `|`: expected a step after it (or remove it)"));
+                return Err(syn::Error::new(
+                    pipe.span,
+                    "trailing `|`: expected a step after it (or remove it)",
+                ));
             }
             if input.peek(Token![|]) || input.peek(Token![||]) {
-                return Err(doubled_pipe(input.cursor().token_tree().map_or(pipe.span, |(tree, _)| tree.span())));
+                return Err(doubled_pipe(
+                    input.cursor().token_tree().map_or(pipe.span, |(tree, _)| tree.span()),
+                ));
             }
             steps.push(input.parse()?);
         }
@@ -81,9 +91,9 @@ fn doubled_pipe(span: Span) -> syn::Error {
 impl Parse for Step {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if !input.peek(Ident) {
-            return Err(
-                input.error(format!("expected a step: a name like `pretty` or a call like `pick(successful)`, {EXAMPLE}"))
-            );
+            return Err(input.error(format!(
+                "expected a step: a name like `pretty` or a call like `pick(successful)`, {EXAMPLE}"
+            )));
         }
         let name: Ident = input.parse()?;
         if input.peek(token::Paren) {
@@ -92,7 +102,11 @@ impl Parse for Step {
             let list = Punctuated::parse_terminated(&content)?;
             return Ok(Step { name, args: Some(StepArgs { paren, list }) });
         }
-        if input.peek(Token![::]) || input.peek(Token![.]) || input.peek(Token![!]) || input.peek(token::Bracket) {
+        if input.peek(Token![::])
+            || input.peek(Token![.])
+            || input.peek(Token![!])
+            || input.peek(token::Bracket)
+        {
             return Err(input.error(format!(
                 "a step is a plain name or call, like `{name}` or `{name}(…)`; paths, methods, macros and indexing \
                  are not steps (wrap them in a function)"

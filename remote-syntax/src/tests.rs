@@ -18,7 +18,10 @@ fn the_listing_example_parses() {
     let names: Vec<_> = line.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["ls", "pretty"]);
     let kinds: Vec<_> = line.steps[0].args.iter().map(|a| a.kind.clone()).collect();
-    assert_eq!(kinds, [ArgKind::Name("sandbox".into()), ArgKind::Str("/".into()), ArgKind::Str("-la".into())]);
+    assert_eq!(
+        kinds,
+        [ArgKind::Name("sandbox".into()), ArgKind::Str("/".into()), ArgKind::Str("-la".into())]
+    );
     assert_eq!(line.steps[0].args[1].at, Columns { start: 13, end: 16 });
     assert_eq!(line.steps[1].at, Columns { start: 27, end: 33 });
 }
@@ -87,8 +90,12 @@ fn errors_say_what_was_expected_and_where() {
 
 #[test]
 fn long_chains_of_rust_only_syntax_are_refused_before_parsing() {
-    for chain in ["-".repeat(16000) + "1", "!".repeat(16000) + "x", "&".repeat(16000) + "x", "x".to_string() + &".y".repeat(5000)]
-    {
+    for chain in [
+        "-".repeat(16000) + "1",
+        "!".repeat(16000) + "x",
+        "&".repeat(16000) + "x",
+        "x".to_string() + &".y".repeat(5000),
+    ] {
         let line = format!("ls(g, {chain})");
         let err = parse_line(&line).expect_err("an error");
         assert!(err.message.contains("at the prompt an argument is"), "{}", err.message);

@@ -22,8 +22,11 @@ pub fn validate(pipeline: &Pipeline) -> syn::Result<()> {
         },
     };
     for step in &pipeline.steps[1..] {
-        let repeated =
-            step.args.as_ref().and_then(|args| args.list.first()).filter(|arg| host_set.is_some() && plain_name(arg) == host_set);
+        let repeated = step
+            .args
+            .as_ref()
+            .and_then(|args| args.list.first())
+            .filter(|arg| host_set.is_some() && plain_name(arg) == host_set);
         if let (Some(arg), Some(host_set)) = (repeated, host_set) {
             return Err(syn::Error::new_spanned(
                 arg,

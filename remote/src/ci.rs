@@ -31,8 +31,8 @@ pub struct CiRun<'a> {
 
 impl<'a> CiRun<'a> {
     /// Begins a run of `what` on `group`. Under `--format github`, or whenever it runs in GitHub Actions,
-    /// workflow commands are turned off first, so that nothing a host prints (and the summary quotes) can act as
-    /// one: the runner reads every line of a step's output, leading spaces trimmed, for `::command::`.
+    /// workflow commands are turned off first, so that nothing a host prints (and the summary quotes) can act
+    /// as one: the runner reads every line of a step's output, leading spaces trimmed, for `::command::`.
     pub fn begin(args: &'a CiArgs, json: bool, check: bool, what: &str, group: &str) -> Self {
         // UTC without an offset: the form JUnit's schema has for `timestamp`.
         let started = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
@@ -60,15 +60,24 @@ impl<'a> CiRun<'a> {
         let _ = remote_core::pretty::write_json(&mut out, &document).and_then(|()| out.write_all(b"\n"));
     }
 
-    /// Says that this shard has no hosts and reports the empty run as such: every shard writes its report, so a
-    /// merge can tell an empty shard from a missing one.
-    pub fn empty_shard(mut self, group: &str, group_size: usize, label: &str) -> Result<u8, Box<dyn std::error::Error>> {
+    /// Says that this shard has no hosts and reports the empty run as such: every shard writes its report, so
+    /// a merge can tell an empty shard from a missing one.
+    pub fn empty_shard(
+        mut self,
+        group: &str,
+        group_size: usize,
+        label: &str,
+    ) -> Result<u8, Box<dyn std::error::Error>> {
         let shard = self.args.shard.map(|s| s.to_string()).unwrap_or_default();
         eprintln!(
             "remote: shard {shard} of group `{group}` has no hosts ({group_size} host(s) dealt over the shards); nothing to run"
         );
-        let report =
-            Report { label: label.to_string(), group: group.to_string(), results: Vec::new(), elapsed: Default::default() };
+        let report = Report {
+            label: label.to_string(),
+            group: group.to_string(),
+            results: Vec::new(),
+            elapsed: Default::default(),
+        };
         if self.json {
             self.write_json(&report);
         }
@@ -83,8 +92,13 @@ impl<'a> CiRun<'a> {
             eprintln!("remote: dry run (--check): nothing was changed; each host says what would change");
         }
         let code = exit_code(report, self.args.fail_on);
-        // A notice not sent was said on stderr as it happened; the hosts' own outcomes stand, and the exit says it.
-        Ok(if crate::outbox::any_failed() && self.args.fail_on != FailOn::None { code.max(EXIT_HOST_FAILED) } else { code })
+        // A notice not sent was said on stderr as it happened; the hosts' own outcomes stand, and the exit
+        // says it.
+        Ok(if crate::outbox::any_failed() && self.args.fail_on != FailOn::None {
+            code.max(EXIT_HOST_FAILED)
+        } else {
+            code
+        })
     }
 
     fn finish_quietly(&mut self, report: &Report) -> Result<(), Box<dyn std::error::Error>> {
@@ -100,7 +114,8 @@ impl<'a> CiRun<'a> {
             }
             properties.push(("remote.version".to_string(), env!("CARGO_PKG_VERSION").to_string()));
             let suite = junit::Suite::of(report, &self.name, self.started.clone(), properties);
-            junit::write(path, &[suite]).map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
+            junit::write(path, &[suite])
+                .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
         }
         Ok(())
     }
@@ -119,8 +134,8 @@ impl CiRun<'_> {
     }
 }
 
-/// A run that ends early (an unknown pipeline, a bad expression) still turns workflow commands back on, so the
-/// rest of the CI step keeps them.
+/// A run that ends early (an unknown pipeline, a bad expression) still turns workflow commands back on, so
+/// the rest of the CI step keeps them.
 impl Drop for CiRun<'_> {
     fn drop(&mut self) {
         self.resume_commands();
@@ -172,7 +187,9 @@ fn unguessable_token() -> String {
     for salt in [0x5eed_u64, 0xfeed] {
         let mut hasher = state.build_hasher();
         hasher.write_u64(salt);
-        hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        hasher.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+        );
         token.push_str(&format!("{:016x}", hasher.finish()));
     }
     token
@@ -199,12 +216,17 @@ pub fn annotations(report: &Report, run: &str) -> Vec<String> {
     if failed.len() > shown {
         let rest: Vec<&str> = failed[shown..].iter().map(|r| r.host.as_str()).collect();
         let message = format!("{run}: {} more hosts failed: {}", rest.len(), rest.join(", "));
-        lines.push(format!("::error title={}::{}", property(&format!("{} more hosts failed", rest.len())), data(&message)));
+        lines.push(format!(
+            "::error title={}::{}",
+            property(&format!("{} more hosts failed", rest.len())),
+            data(&message)
+        ));
     }
     lines
 }
 
-/// A workflow command's message: `%`, CR and LF escaped (so it stays one line), other control characters hidden.
+/// A workflow command's message: `%`, CR and LF escaped (so it stays one line), other control characters
+/// hidden.
 fn data(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -234,7 +256,9 @@ mod tests {
 
     fn result(host: &str, exit: Option<u32>, stderr: &str) -> HostResult {
         let outcome = match exit {
-            Some(exit) => Ok(Output { exit: Some(exit), stderr: stderr.as_bytes().to_vec(), ..Output::default() }),
+            Some(exit) => {
+                Ok(Output { exit: Some(exit), stderr: stderr.as_bytes().to_vec(), ..Output::default() })
+            }
             None => Err(HostError::ConnectRefused { port: 22 }),
         };
         HostResult { host: host.into(), outcome, elapsed: Duration::ZERO }
@@ -247,7 +271,8 @@ mod tests {
     #[test]
     fn exit_codes_follow_fail_on() {
         let check = |exits: &[Option<u32>], expected: [u8; 3]| {
-            let run = report(exits.iter().enumerate().map(|(n, e)| result(&format!("h{n}"), *e, "")).collect());
+            let run =
+                report(exits.iter().enumerate().map(|(n, e)| result(&format!("h{n}"), *e, "")).collect());
             let got = [FailOn::Any, FailOn::All, FailOn::None].map(|policy| exit_code(&run, policy));
             assert_eq!(got, expected, "{exits:?}");
         };
@@ -275,7 +300,10 @@ mod tests {
         let many = report((0..12).map(|n| result(&format!("h{n}"), Some(1), "")).collect());
         let lines = annotations(&many, "x on web");
         assert_eq!(lines.len(), GITHUB_ANNOTATIONS);
-        assert_eq!(lines[9], "::error title=3 more hosts failed::x on web: 3 more hosts failed: h9, h10, h11");
+        assert_eq!(
+            lines[9],
+            "::error title=3 more hosts failed::x on web: 3 more hosts failed: h9, h10, h11"
+        );
         assert_eq!(property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 

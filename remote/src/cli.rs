@@ -46,7 +46,8 @@ pub enum Command {
     Run(RunArgs),
     /// Named pipelines, operations, steps, predicates and fields, with one-line docs
     List,
-    /// The live prompt: pipelines and expressions line by line over connections kept open, ops hot-reloaded on save, scheduled jobs, the stock hub and the history
+    /// The live prompt: pipelines and expressions line by line over connections kept open, ops hot-reloaded
+    /// on save, scheduled jobs, the stock hub and the history
     Live(LiveArgs),
     /// Local sshd hosts on loopback, written into the inventory as group `sandbox`
     Sandbox(SandboxArgs),
@@ -61,7 +62,8 @@ pub enum Command {
 /// How a run is cut, bounded, reported and judged, for CI (exec, run, eval).
 #[derive(Args, Debug)]
 pub struct CiArgs {
-    /// Run on shard K of N of the group: a stable, disjoint 1/N of its hosts, dealt out by host name (e.g. 2/3)
+    /// Run on shard K of N of the group: a stable, disjoint 1/N of its hosts, dealt out by host name (e.g.
+    /// 2/3)
     #[arg(long, value_name = "K/N")]
     pub shard: Option<remote_config::shard::Shard>,
     /// Also write a JUnit XML report to FILE: a testsuite for the run, a testcase per host
@@ -73,7 +75,8 @@ pub struct CiArgs {
     /// When to exit 1: a host failed (`any`), no host succeeded (`all`), or never (`none`)
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
-    /// End the whole run after this long (e.g. 15m): commands still running are killed, hosts not yet reached fail
+    /// End the whole run after this long (e.g. 15m): commands still running are killed, hosts not yet reached
+    /// fail
     #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub deadline: Option<Duration>,
 }
@@ -100,7 +103,8 @@ pub enum FailOn {
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// Reports written by the shards: JUnit files (`--junit`) or JSON documents (`--json` output), in any order
+    /// Reports written by the shards: JUnit files (`--junit`) or JSON documents (`--json` output), in any
+    /// order
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write the JUnit files merged into FILE: one testsuite per run, every shard's testcases in it
@@ -122,7 +126,8 @@ pub struct HistoryArgs {
     /// Only runs since this long ago (e.g. 30m, 1h, 7d)
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub since: Option<std::time::Duration>,
-    /// The N newest runs, newest first [default: 10; 0 for all; with --json every run, oldest first, unless given]
+    /// The N newest runs, newest first [default: 10; 0 for all; with --json every run, oldest first, unless
+    /// given]
     #[arg(long, value_name = "N")]
     pub last: Option<usize>,
     /// Each host's kept output under its line
@@ -145,15 +150,16 @@ pub struct SessionArgs {
     /// Kill a remote command after this long (e.g. 500ms, 5s, 2m)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = positive_duration)]
     pub timeout: Duration,
-    /// Give up connecting to a host after this long [default: the host's ConnectTimeout in ~/.ssh/config, else 10s]
+    /// Give up connecting to a host after this long [default: the host's ConnectTimeout in ~/.ssh/config,
+    /// else 10s]
     #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub connect_timeout: Option<Duration>,
     /// Output kept from all hosts of one step together (e.g. 256MiB, 10M, 500k); the rest is dropped and the
     /// hosts it was dropped from say so. Each host also keeps at most 64 MiB per stream
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_output: usize,
-    /// Ask once, on the terminal, for the password sudo needs on hosts that run commands as root (`become`, `sudo`);
-    /// REMOTE_BECOME_PASSWORD gives it without asking
+    /// Ask once, on the terminal, for the password sudo needs on hosts that run commands as root (`become`,
+    /// `sudo`); REMOTE_BECOME_PASSWORD gives it without asking
     #[arg(long)]
     pub ask_become_pass: bool,
 }
@@ -169,11 +175,15 @@ impl SessionArgs {
     }
 }
 
-/// A size like `256MiB`, `10M`, `500k` or `1024` (bytes); K, M and G count in 1024s, with or without `iB`/`B`.
+/// A size like `256MiB`, `10M`, `500k` or `1024` (bytes); K, M and G count in 1024s, with or without
+/// `iB`/`B`.
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let digits = text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &text.trim()[digits.len()..];
-    let number: f64 = digits.trim().parse().map_err(|_| format!("`{text}` is not a size; write e.g. 256MiB, 10M or 500k"))?;
+    let number: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write e.g. 256MiB, 10M or 500k"))?;
     let scale: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -194,8 +204,9 @@ mod tests {
 
     #[test]
     fn sizes() {
-        let check =
-            |text: &str, expected: Result<usize, &str>| assert_eq!(parse_size(text), expected.map_err(str::to_string), "{text}");
+        let check = |text: &str, expected: Result<usize, &str>| {
+            assert_eq!(parse_size(text), expected.map_err(str::to_string), "{text}")
+        };
         check("256MiB", Ok(256 << 20));
         check("10M", Ok(10 << 20));
         check("500k", Ok(500 << 10));
@@ -236,8 +247,8 @@ pub struct LiveArgs {
     /// Run the lines of FILE in order instead of reading the terminal; exit 0 when every line was accepted
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// Lines run at start and on `go` (e.g. `watch up every 5s uptime(web)`) [default: .remote/init beside the
-    /// inventory, when it exists]
+    /// Lines run at start and on `go` (e.g. `watch up every 5s uptime(web)`) [default: .remote/init beside
+    /// the inventory, when it exists]
     #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
     /// Do not build ops on save; only reload when its library file changes (run
@@ -304,7 +315,9 @@ pub enum SandboxAction {
 /// A duration above zero: `0s` as a timeout or deadline would stop every command before it could answer.
 fn positive_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
-        Ok(duration) if duration.is_zero() => Err(format!("{text} is no time at all; give a duration above zero, e.g. 30s")),
+        Ok(duration) if duration.is_zero() => {
+            Err(format!("{text} is no time at all; give a duration above zero, e.g. 30s"))
+        }
         Ok(duration) => Ok(duration),
         Err(err) => Err(err.to_string()),
     }

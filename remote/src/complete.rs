@@ -1,5 +1,5 @@
-//! Tab completion and hints at the prompt: prompt commands, pipeline, operation, step and predicate names, groups
-//! and hosts; and, while a call is being typed, the signature of what is called.
+//! Tab completion and hints at the prompt: prompt commands, pipeline, operation, step and predicate names,
+//! groups and hosts; and, while a call is being typed, the signature of what is called.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -13,13 +13,16 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
 /// The prompt's own commands, offered first on an empty line.
-pub const COMMANDS: &[&str] =
-    &["help", "hosts", "list", "quit", "watch", "jobs", "halt", "reload", "stop", "go", "refresh", "wait", "stream"];
+pub const COMMANDS: &[&str] = &[
+    "help", "hosts", "list", "quit", "watch", "jobs", "halt", "reload", "stop", "go", "refresh", "wait",
+    "stream",
+];
 
 /// What can be completed: names and their signatures, groups and hosts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Names {
-    /// Operations, steps, pipelines and predicates with their signature, e.g. `("ls", "ls(hs, target: string, …)")`.
+    /// Operations, steps, pipelines and predicates with their signature, e.g. `("ls", "ls(hs, target: string,
+    /// …)")`.
     pub callables: Vec<(String, Kind, String)>,
     /// Group names.
     pub groups: Vec<String>,
@@ -45,15 +48,17 @@ impl Names {
 /// The word being typed at `pos`: where it starts, and its text.
 fn word_at(line: &str, pos: usize) -> (usize, &str) {
     let before = &line[..pos];
-    let start = before.rfind(|c: char| !(c.is_alphanumeric() || "_-.:@[]".contains(c))).map_or(0, |at| at + 1);
+    let start =
+        before.rfind(|c: char| !(c.is_alphanumeric() || "_-.:@[]".contains(c))).map_or(0, |at| at + 1);
     (start, &before[start..])
 }
 
 /// Completions for the word at `pos`: where it starts, and the candidates, sorted.
 ///
-/// The first word of a line may be a prompt command, a pipeline or an operation; after `|` come steps, operations
-/// and pipelines; the first argument of a call and the word after a pipeline's or `hosts`'s name are groups; other
-/// arguments take predicates and fields; hosts complete where a host is asked for (`hosts GROUP`, then host names).
+/// The first word of a line may be a prompt command, a pipeline or an operation; after `|` come steps,
+/// operations and pipelines; the first argument of a call and the word after a pipeline's or `hosts`'s name
+/// are groups; other arguments take predicates and fields; hosts complete where a host is asked for (`hosts
+/// GROUP`, then host names).
 pub fn complete(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>) {
     let (start, word) = word_at(line, pos);
     let before = line[..start].trim_end();
@@ -103,13 +108,18 @@ pub fn hint(line: &str, pos: usize, names: &Names) -> Option<String> {
         }
     }
     let (_, name) = word_at(before, open?);
-    names.callables.iter().find(|(callable, _, _)| callable == name).map(|(_, _, signature)| format!("   {signature}"))
+    names
+        .callables
+        .iter()
+        .find(|(callable, _, _)| callable == name)
+        .map(|(_, _, signature)| format!("   {signature}"))
 }
 
 /// The prompt's line editor helper; its names are refreshed before every line (ops and the inventory change).
 #[derive(Default)]
 pub struct PromptHelper {
-    /// Why a std Mutex: rustyline calls the helper through `&self`; held only while a list is read or replaced.
+    /// Why a std Mutex: rustyline calls the helper through `&self`; held only while a list is read or
+    /// replaced.
     pub names: Arc<Mutex<Names>>,
 }
 
@@ -127,7 +137,9 @@ impl Hinter for PromptHelper {
     type Hint = String;
 
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
-        (pos == line.len()).then(|| hint(line, pos, &self.names.lock().unwrap_or_else(|e| e.into_inner()))).flatten()
+        (pos == line.len())
+            .then(|| hint(line, pos, &self.names.lock().unwrap_or_else(|e| e.into_inner())))
+            .flatten()
     }
 }
 
@@ -165,7 +177,10 @@ mod tests {
     fn check(line: &str, expected: &[&str]) {
         let (start, found) = complete(line, line.len(), &names());
         assert_eq!(found, expected, "{line:?}");
-        assert!(line[start..].chars().all(|c| c.is_alphanumeric() || "_-.:@[]".contains(c)), "{line:?} from {start}");
+        assert!(
+            line[start..].chars().all(|c| c.is_alphanumeric() || "_-.:@[]".contains(c)),
+            "{line:?} from {start}"
+        );
     }
 
     #[test]
@@ -184,7 +199,10 @@ mod tests {
     fn the_signature_of_the_open_call_is_hinted() {
         let hint = |line: &str| super::hint(line, line.len(), &names());
         assert_eq!(hint("ls(").as_deref(), Some("   ls(hs, target: string, flags: string = \"\")"));
-        assert_eq!(hint("ls(sandbox, \"/\"").as_deref(), Some("   ls(hs, target: string, flags: string = \"\")"));
+        assert_eq!(
+            hint("ls(sandbox, \"/\"").as_deref(),
+            Some("   ls(hs, target: string, flags: string = \"\")")
+        );
         assert_eq!(hint("ls(sandbox) | pick(").as_deref(), Some("   pick(run, keep: predicate)"));
         assert_eq!(hint("ls(sandbox) | pick(stdout_has(").as_deref(), Some("   stdout_has(text: string)"));
         assert_eq!(hint("ls(sandbox) | pretty"), None);

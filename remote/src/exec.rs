@@ -28,8 +28,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     }
     crate::limits::check(&group.name, group.hosts.len(), 0)?;
     // Streamed lines are the progress; a bar redrawn between them would only garble them.
-    let streamer = args.stream.then(|| Streamer::new(group.hosts.iter().map(|h| h.name.as_str()), global.json));
-    let progress = if streamer.is_some() { ProgressBar::hidden() } else { progress_bar(group.hosts.len() as u64) };
+    let streamer =
+        args.stream.then(|| Streamer::new(group.hosts.iter().map(|h| h.name.as_str()), global.json));
+    let progress =
+        if streamer.is_some() { ProgressBar::hidden() } else { progress_bar(group.hosts.len() as u64) };
     let options = ExecOptions {
         timeout: args.session.timeout,
         max_output_total: args.session.max_output,
@@ -52,8 +54,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     crate::out::cancel_on_close(&cancel);
     let options = ExecOptions { cancel: Some(cancel.subscribe()), ..options };
     let started = std::time::Instant::now();
-    // A command line can change anything, and nothing tells beforehand what: a dry run reaches each host and says so.
-    let run_there = if global.check { remote_core::Preview::unknown_script(&command) } else { command.clone() };
+    // A command line can change anything, and nothing tells beforehand what: a dry run reaches each host and
+    // says so.
+    let run_there =
+        if global.check { remote_core::Preview::unknown_script(&command) } else { command.clone() };
     let results = runtime.block_on(pool.exec(&group.hosts, &run_there, &options));
     let report = Report { label: command, group: group.name.clone(), results, elapsed: started.elapsed() };
     progress.finish_and_clear();
@@ -68,14 +72,15 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     ci.finish(&report)
 }
 
-/// A bar on stderr while hosts run, only when both stdout and stderr are terminals: output that goes to a file, a
-/// pipe or a CI log stays plain text, without animation.
+/// A bar on stderr while hosts run, only when both stdout and stderr are terminals: output that goes to a
+/// file, a pipe or a CI log stays plain text, without animation.
 pub fn progress_bar(hosts: u64) -> ProgressBar {
     if !(std::io::stderr().is_terminal() && std::io::stdout().is_terminal()) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(hosts);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} hosts done [{elapsed}] {wide_bar}") {
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} hosts done [{elapsed}] {wide_bar}")
+    {
         bar.set_style(style);
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(100));

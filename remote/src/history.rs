@@ -1,6 +1,6 @@
 //! The history store: every run's per-host outcome and every collected or published sample, in SQLite on disk
-//! (`.remote/history.sqlite` beside the inventory), so that `remote history`, the hub and the viewer still see
-//! the past after a restart.
+//! (`.remote/history.sqlite` beside the inventory), so that `remote history`, the hub and the viewer still
+//! see the past after a restart.
 //!
 //! Why SQLite (rusqlite, bundled): one file any tool can open (`sqlite3`, the viewer's `--history`), indexed
 //! queries by time and host for `remote history`, and a write-ahead log so a viewer can read while the live
@@ -28,15 +28,16 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(10);
 const UPKEEP_WRITES: usize = 256;
 /// How long the writer spends on upkeep steps between two batches of writes, at most (and one step more).
 const UPKEEP_SLICE: Duration = Duration::from_millis(25);
-/// Rows deleted by one step of a prune: small enough that a step stays well under the 50 ms a writer may wait.
+/// Rows deleted by one step of a prune: small enough that a step stays well under the 50 ms a writer may
+/// wait.
 const PRUNE_RUNS: usize = 100;
 const PRUNE_SAMPLES: usize = 1000;
 /// Free pages given back to the filesystem by one step (4 KiB each: 1 MiB).
 const VACUUM_PAGES: usize = 256;
 /// Once over its cap, the history is pruned down to this share of it, so that it is not pruned again at once.
 const PRUNE_TO: f64 = 0.9;
-/// Writes waiting for the writer at most; beyond, new ones are dropped and counted (a disk that stalls must not
-/// grow the queue without bound).
+/// Writes waiting for the writer at most; beyond, new ones are dropped and counted (a disk that stalls must
+/// not grow the queue without bound).
 const QUEUE: usize = 1024;
 /// Writes applied in one transaction at most.
 const BATCH: usize = 256;
@@ -99,9 +100,9 @@ pub fn default_path(inventory: &Path) -> PathBuf {
     inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("history.sqlite")
 }
 
-/// An open history, shared by the prompt, the jobs and the hub. Writes go to a thread of their own, which also
-/// keeps the file within its limits a little at a time between them; reads have a connection of their own (the
-/// write-ahead log lets them read while the writer writes).
+/// An open history, shared by the prompt, the jobs and the hub. Writes go to a thread of their own, which
+/// also keeps the file within its limits a little at a time between them; reads have a connection of their
+/// own (the write-ahead log lets them read while the writer writes).
 pub struct History {
     path: PathBuf,
     /// Reads: the hub's recent samples, `remote history`.
@@ -206,14 +207,14 @@ pub struct Filter {
 }
 
 impl History {
-    /// Opens (or creates) the history at `path`, deleting rows older than `keep` when it is given, and keeping it
-    /// under [`DEFAULT_MAX_SIZE`].
+    /// Opens (or creates) the history at `path`, deleting rows older than `keep` when it is given, and
+    /// keeping it under [`DEFAULT_MAX_SIZE`].
     pub fn open(path: &Path, keep: Option<Duration>) -> Result<History, HistoryError> {
         Self::open_with(path, Limits { keep, max_size: Some(DEFAULT_MAX_SIZE) })
     }
 
-    /// Opens (or creates) the history at `path` kept within `limits`. A damaged file (`PRAGMA quick_check`) is set
-    /// aside as `PATH.damaged-DATE`, said on stderr, and a new one started.
+    /// Opens (or creates) the history at `path` kept within `limits`. A damaged file (`PRAGMA quick_check`)
+    /// is set aside as `PATH.damaged-DATE`, said on stderr, and a new one started.
     pub fn open_with(path: &Path, limits: Limits) -> Result<History, HistoryError> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let folder_error = |cause| HistoryError::Folder { path: path.to_path_buf(), cause };
@@ -244,12 +245,15 @@ impl History {
         if mode != 2 {
             writer.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;").map_err(open)?;
         }
-        // The write-ahead log counts against the cap too: checkpointed (and cut back) at an eighth of it, or at
-        // SQLite's usual 1000 pages for a big cap.
+        // The write-ahead log counts against the cap too: checkpointed (and cut back) at an eighth of it, or
+        // at SQLite's usual 1000 pages for a big cap.
         if let Some(cap) = limits.max_size {
             let pages = (cap / 8 / 4096).clamp(16, 1000);
             writer
-                .execute_batch(&format!("PRAGMA wal_autocheckpoint = {pages}; PRAGMA journal_size_limit = {};", pages * 4096))
+                .execute_batch(&format!(
+                    "PRAGMA wal_autocheckpoint = {pages}; PRAGMA journal_size_limit = {};",
+                    pages * 4096
+                ))
                 .map_err(open)?;
         }
         let reader = Connection::open(path).map_err(open)?;
@@ -273,11 +277,17 @@ impl History {
     }
 
     fn over(path: &Path, connection: Connection) -> History {
-        History { path: path.to_path_buf(), connection: Mutex::new(connection), writer: None, health: Arc::default() }
+        History {
+            path: path.to_path_buf(),
+            connection: Mutex::new(connection),
+            writer: None,
+            health: Arc::default(),
+        }
     }
 
-    /// Keeps `report`, the outcome of `line`: per host what a person reads back (whether it worked, why not, the
-    /// end of a command's own output, the one line that says a probe's data), not the raw output of probes.
+    /// Keeps `report`, the outcome of `line`: per host what a person reads back (whether it worked, why not,
+    /// the end of a command's own output, the one line that says a probe's data), not the raw output of
+    /// probes.
     pub fn record_run(&self, line: &str, report: &Report) {
         let outcomes = report
             .results
@@ -285,7 +295,9 @@ impl History {
             .map(|result| {
                 let output = match result.output() {
                     // A probe's raw output is its data's source, read back as the data's one line.
-                    Some(_) if result.ok() && result.any_data().is_some() => remote_core::pretty::host_line(result),
+                    Some(_) if result.ok() && result.any_data().is_some() => {
+                        remote_core::pretty::host_line(result)
+                    }
                     Some(o) => format!("{}{}", tail(&o.stdout), tail(&o.stderr)),
                     None => String::new(),
                 };
@@ -316,13 +328,17 @@ impl History {
         }
     }
 
-    /// Hands `job` to the writer; a full queue (a disk that stalls) drops it and counts it, never blocks a run.
+    /// Hands `job` to the writer; a full queue (a disk that stalls) drops it and counts it, never blocks a
+    /// run.
     fn send(&self, job: Job) {
         let Some(writer) = &self.writer else { return };
         if writer.try_send(job).is_err() {
             self.health.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.health.failing.swap(true, Ordering::Relaxed) {
-                eprintln!("remote: the history {} cannot keep up; runs go on without it", self.path.display());
+                eprintln!(
+                    "remote: the history {} cannot keep up; runs go on without it",
+                    self.path.display()
+                );
             }
         }
     }
@@ -332,7 +348,8 @@ impl History {
         let Some(writer) = &self.writer else { return true };
         let deadline = Instant::now() + limit;
         let (done, written) = mpsc::channel();
-        // A full queue (a writer stalled on a locked or slow disk) is waited for no longer than `limit` either.
+        // A full queue (a writer stalled on a locked or slow disk) is waited for no longer than `limit`
+        // either.
         let mut job = Job::Flush(done);
         loop {
             match writer.try_send(job) {
@@ -363,8 +380,13 @@ impl History {
             .map_err(query)?;
         let rows = statement
             .query_map(params![since_ms], |row| {
-                let sample =
-                    Sample { field: row.get(1)?, host: row.get(2)?, item: row.get(3)?, at_ms: row.get(4)?, value: row.get(5)? };
+                let sample = Sample {
+                    field: row.get(1)?,
+                    host: row.get(2)?,
+                    item: row.get(3)?,
+                    at_ms: row.get(4)?,
+                    value: row.get(5)?,
+                };
                 Ok((row.get::<_, String>(0)?, sample))
             })
             .map_err(query)?;
@@ -432,7 +454,9 @@ impl History {
     pub fn stats(&self) -> Result<Stats, HistoryError> {
         let connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
         let query = |cause| HistoryError::Query { path: self.path.clone(), cause };
-        let count = |table: &str| connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get::<_, i64>(0));
+        let count = |table: &str| {
+            connection.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| row.get::<_, i64>(0))
+        };
         let oldest = connection
             .query_row(
                 "SELECT min(at) FROM (SELECT min(at_ms) AS at FROM runs UNION ALL SELECT min(at_ms) FROM samples)",
@@ -440,7 +464,9 @@ impl History {
                 |row| row.get::<_, Option<i64>>(0),
             )
             .map_err(query)?;
-        let file = |suffix: &str| std::fs::metadata(format!("{}{suffix}", self.path.display())).map_or(0, |m| m.len());
+        let file = |suffix: &str| {
+            std::fs::metadata(format!("{}{suffix}", self.path.display())).map_or(0, |m| m.len())
+        };
         Ok(Stats {
             path: self.path.clone(),
             bytes: file("") + file("-wal"),
@@ -522,9 +548,12 @@ impl Writer {
             for done in flushes {
                 let _ = done.send(());
             }
-            if pruning || self.written >= UPKEEP_WRITES || self.upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY) {
-                // Steps, each bounded, between two batches of writes: for UPKEEP_SLICE, or longer than the batch took
-                // to write, so that deleting outpaces writing however fast the fleet writes.
+            if pruning
+                || self.written >= UPKEEP_WRITES
+                || self.upkept.is_none_or(|at| at.elapsed() >= UPKEEP_EVERY)
+            {
+                // Steps, each bounded, between two batches of writes: for UPKEEP_SLICE, or longer than the
+                // batch took to write, so that deleting outpaces writing however fast the fleet writes.
                 let slice = Instant::now();
                 let budget = UPKEEP_SLICE.max(wrote * 3 / 2);
                 pruning = self.upkeep_step();
@@ -535,8 +564,9 @@ impl Writer {
         }
     }
 
-    /// Writes `jobs` in one transaction. A failure is said once and the rows are dropped; the first success after
-    /// failures says that writing resumed and how much was lost. A damaged file is set aside for a new one.
+    /// Writes `jobs` in one transaction. A failure is said once and the rows are dropped; the first success
+    /// after failures says that writing resumed and how much was lost. A damaged file is set aside for a new
+    /// one.
     fn write(&mut self, jobs: &[Job]) {
         let result = self.connection.transaction().and_then(|tx| {
             for job in jobs {
@@ -559,7 +589,10 @@ impl Writer {
                 if is_damage(&err) {
                     self.start_again(&err.to_string());
                 } else if !self.health.failing.swap(true, Ordering::Relaxed) {
-                    eprintln!("remote: cannot write the history {}: {err}; runs go on without it", self.path.display());
+                    eprintln!(
+                        "remote: cannot write the history {}: {err}; runs go on without it",
+                        self.path.display()
+                    );
                 }
             }
         }
@@ -642,8 +675,11 @@ impl Writer {
         }
         if self.shrinking {
             // Over the cap: the oldest go first, whichever table holds them.
-            let oldest =
-                |table: &str| c.query_row(&format!("SELECT min(at_ms) FROM {table}"), [], |row| row.get::<_, Option<i64>>(0));
+            let oldest = |table: &str| {
+                c.query_row(&format!("SELECT min(at_ms) FROM {table}"), [], |row| {
+                    row.get::<_, Option<i64>>(0)
+                })
+            };
             let deleted = match (oldest("runs")?, oldest("samples")?) {
                 (Some(runs), Some(samples)) if runs <= samples => self.delete_oldest_runs()?,
                 (Some(_), None) => self.delete_oldest_runs()?,
@@ -659,8 +695,8 @@ impl Writer {
             self.shrinking = false;
         }
         if free > 0 {
-            // Pages freed by deletes go back to the filesystem a slice at a time. The pragma frees one page per
-            // step of its statement, so it is stepped to the end.
+            // Pages freed by deletes go back to the filesystem a slice at a time. The pragma frees one page
+            // per step of its statement, so it is stepped to the end.
             let mut vacuum = c.prepare(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
             let mut steps = vacuum.query([])?;
             while steps.next()?.is_some() {}
@@ -670,8 +706,10 @@ impl Writer {
     }
 
     fn delete_oldest_runs(&self) -> rusqlite::Result<usize> {
-        self.connection
-            .execute("DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY at_ms, id LIMIT ?1)", params![PRUNE_RUNS])
+        self.connection.execute(
+            "DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY at_ms, id LIMIT ?1)",
+            params![PRUNE_RUNS],
+        )
     }
 }
 
@@ -679,8 +717,10 @@ impl Writer {
 fn apply(tx: &rusqlite::Transaction, job: &Job) -> rusqlite::Result<()> {
     match job {
         Job::Run { at_ms, line, label, group, elapsed_ms, outcomes } => {
-            tx.prepare_cached("INSERT INTO runs (at_ms, line, label, grp, elapsed_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![at_ms, line, label, group, elapsed_ms])?;
+            tx.prepare_cached(
+                "INSERT INTO runs (at_ms, line, label, grp, elapsed_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![at_ms, line, label, group, elapsed_ms])?;
             let run = tx.last_insert_rowid();
             let mut insert = tx.prepare_cached(
                 "INSERT INTO outcomes (run, host, ok, exit, error, elapsed_ms, output) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -704,7 +744,10 @@ fn apply(tx: &rusqlite::Transaction, job: &Job) -> rusqlite::Result<()> {
 
 /// Whether `err` says the file is damaged (not merely busy, full or read-only).
 fn is_damage(err: &rusqlite::Error) -> bool {
-    matches!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 /// What is wrong with the history at `path`, if it is damaged: `PRAGMA quick_check`'s first complaint, or why
@@ -731,7 +774,10 @@ fn damage(path: &Path) -> Option<String> {
 
 /// Moves the history at `path` (and its write-ahead log) to `PATH.damaged-DATE`; where it went.
 fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
-    let stamp = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::system()).strftime("%Y%m%d-%H%M%S").to_string();
+    let stamp = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .strftime("%Y%m%d-%H%M%S")
+        .to_string();
     let aside = PathBuf::from(format!("{}.damaged-{stamp}", path.display()));
     std::fs::rename(path, &aside)?;
     for suffix in ["-wal", "-shm"] {
@@ -785,15 +831,20 @@ mod tests {
         assert!(history.flush(Duration::from_secs(30)), "the history wrote what it was given");
     }
 
-    /// What a person reads back is kept: a command's own output; for a probe, the one line of its data, not the raw
-    /// text it was read from.
+    /// What a person reads back is kept: a command's own output; for a probe, the one line of its data, not
+    /// the raw text it was read from.
     #[test]
     fn a_probes_raw_output_is_kept_as_its_one_line() {
         let folder = tempfile::tempdir().unwrap();
         let history = History::open(&folder.path().join("history.sqlite"), None).unwrap();
         let load = Load { load1: 0.5, load5: 0.25, load15: 0.125, cores: 2, running: 1, ..Load::default() };
         let dump = "0.50 0.25 0.12 1/123 4567\n".repeat(200);
-        let probe = Output { exit: Some(0), stdout: dump.into_bytes(), data: Some(Data::Load(load)), ..Output::default() };
+        let probe = Output {
+            exit: Some(0),
+            stdout: dump.into_bytes(),
+            data: Some(Data::Load(load)),
+            ..Output::default()
+        };
         let command = Output { exit: Some(0), stdout: b"deployed v2\n".to_vec(), ..Output::default() };
         history.record_run("load(web)", &report("load", vec![host("a", probe)]));
         history.record_run("exec(web, \"deploy\")", &report("deploy", vec![host("a", command)]));
@@ -814,13 +865,16 @@ mod tests {
         let cap = 2 << 20;
         let history = History::open_with(&path, Limits { keep: None, max_size: Some(cap) }).unwrap();
         let output = Output { exit: Some(0), stdout: vec![b'x'; 3000], ..Output::default() };
-        // Runs are stamped now; the samples of the simulated ticks end now too, so the two interleave in time.
+        // Runs are stamped now; the samples of the simulated ticks end now too, so the two interleave in
+        // time.
         let start = now_ms() - 2600 * 5000;
         for tick in 0..2000i64 {
-            let samples: Vec<Sample> = (0..50).map(|h| sample(&format!("web-{h}"), start + tick * 5000)).collect();
+            let samples: Vec<Sample> =
+                (0..50).map(|h| sample(&format!("web-{h}"), start + tick * 5000)).collect();
             history.record_samples("Idle CPU", &samples);
             if tick % 10 == 0 {
-                history.record_run(&format!("tick {tick}"), &report("deploy", vec![host("a", output.clone())]));
+                history
+                    .record_run(&format!("tick {tick}"), &report("deploy", vec![host("a", output.clone())]));
             }
             if tick % 200 == 0 {
                 flushed(&history);
@@ -841,7 +895,8 @@ mod tests {
         // Runs alone past the cap: the oldest go, the newest stay.
         for run in 0..1500 {
             history.record_run(&format!("run {run}"), &report("deploy", vec![host("a", output.clone())]));
-            // Faster than any prompt: the queue, which drops rather than stall a run, is let drain now and then.
+            // Faster than any prompt: the queue, which drops rather than stall a run, is let drain now and
+            // then.
             if run % 100 == 0 {
                 flushed(&history);
             }
@@ -851,11 +906,16 @@ mod tests {
         assert!(stats.bytes < cap + (cap / 2), "{} bytes on disk for a cap of {cap}", stats.bytes);
         let runs = history.runs(&Filter::default()).unwrap();
         assert_eq!(runs.last().map(|r| r.line.as_str()), Some("run 1499"), "the newest run is kept");
-        assert!(runs.len() < 1500 && runs[0].line.starts_with("run "), "the oldest runs went first: {} left", runs.len());
+        assert!(
+            runs.len() < 1500 && runs[0].line.starts_with("run "),
+            "the oldest runs went first: {} left",
+            runs.len()
+        );
         assert!(history.longest_upkeep_step() > Duration::ZERO);
     }
 
-    /// A file damaged mid-way is found at open, set aside under a name that says so, and a new one is started.
+    /// A file damaged mid-way is found at open, set aside under a name that says so, and a new one is
+    /// started.
     #[test]
     fn a_damaged_history_is_set_aside_and_a_new_one_started() {
         let folder = tempfile::tempdir().unwrap();

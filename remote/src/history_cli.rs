@@ -1,5 +1,5 @@
-//! `remote history`: the past runs of the history store printed as the command line asks, on the binary's side
-//! because it reads the `cli` arguments.
+//! `remote history`: the past runs of the history store printed as the command line asks, on the binary's
+//! side because it reads the `cli` arguments.
 
 use std::io::Write as _;
 
@@ -12,8 +12,8 @@ use crate::cli::{GlobalArgs, HistoryArgs};
 /// Runs `remote history` prints without `--last`: about a screenful.
 const LAST_DEFAULT: usize = 10;
 
-/// `remote history`: the past runs the filters ask for, newest first (the `--last` N of them), as text or (`--json`)
-/// one document; or, with `--stats`, what the history holds.
+/// `remote history`: the past runs the filters ask for, newest first (the `--last` N of them), as text or
+/// (`--json`) one document; or, with `--stats`, what the history holds.
 pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let path = default_path(&global.inventory_path());
     let history = if path.is_file() {
@@ -28,7 +28,8 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
         let stats = history.as_ref().map(History::stats).transpose()?;
         if global.json {
             let document = serde_json::json!({ "history": path, "stats": stats });
-            let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));
+            let _ = remote_core::pretty::write_json(&mut stdout, &document)
+                .and_then(|()| stdout.write_all(b"\n"));
         } else if let Some(stats) = stats {
             let oldest = stats.oldest_ms.map_or("none".to_string(), local_time);
             let _ = write!(
@@ -60,7 +61,8 @@ pub fn print(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Box<dyn std:
     runs.drain(..older);
     if global.json {
         let document = serde_json::json!({ "history": path, "runs": runs });
-        let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));
+        let _ =
+            remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| stdout.write_all(b"\n"));
         return Ok(EXIT_OK);
     }
     let mut out = String::new();

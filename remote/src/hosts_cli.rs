@@ -1,5 +1,6 @@
-//! `remote hosts [GROUP]` and `hosts [GROUP]` at the prompt: the groups, or one group's hosts as they resolve from
-//! the inventory and `~/.ssh/config` (user, address, port, key, jump chain), so what `remote` will do is visible.
+//! `remote hosts [GROUP]` and `hosts [GROUP]` at the prompt: the groups, or one group's hosts as they resolve
+//! from the inventory and `~/.ssh/config` (user, address, port, key, jump chain), so what `remote` will do is
+//! visible.
 
 use remote_config::inventory::{Agent, Auth, HostSpec, Inventory, InventoryError};
 use remote_core::pretty::{json_text, sanitize};
@@ -24,7 +25,12 @@ pub fn print(inventory: &Inventory, group: Option<&str>, json: bool) -> Result<(
     };
     let group = inventory.group(name)?;
     if json {
-        outln!("{}", json_text(&json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()})));
+        outln!(
+            "{}",
+            json_text(
+                &json!({"group": group.name, "hosts": group.hosts.iter().map(host_json).collect::<Vec<_>>()})
+            )
+        );
     } else {
         for host in &group.hosts {
             outln!("{}", sanitize(&host_line(host)));
@@ -45,13 +51,17 @@ fn host_line(host: &HostSpec) -> String {
     let mut line = format!("{}  {}  {keys}", host.name, target(host));
     let chain = host.jump_chain();
     if !chain.is_empty() {
-        line.push_str(&format!("  via {}", chain.iter().map(|hop| target(hop)).collect::<Vec<_>>().join(" → ")));
+        line.push_str(&format!(
+            "  via {}",
+            chain.iter().map(|hop| target(hop)).collect::<Vec<_>>().join(" → ")
+        ));
     }
     line
 }
 
 fn target(host: &HostSpec) -> String {
-    let address = if host.address.contains(':') { format!("[{}]", host.address) } else { host.address.clone() };
+    let address =
+        if host.address.contains(':') { format!("[{}]", host.address) } else { host.address.clone() };
     format!("{}@{address}:{}", host.user, host.port)
 }
 
@@ -64,8 +74,10 @@ fn keys(auth: &Auth) -> String {
                 Agent::Socket(path) => format!("ssh-agent at {}", path.display()),
                 Agent::Off => "no agent".to_string(),
             };
-            let existing: Vec<String> = files.iter().filter(|f| f.exists()).map(|f| f.display().to_string()).collect();
-            let files = if existing.is_empty() { "no identity file".to_string() } else { existing.join(", ") };
+            let existing: Vec<String> =
+                files.iter().filter(|f| f.exists()).map(|f| f.display().to_string()).collect();
+            let files =
+                if existing.is_empty() { "no identity file".to_string() } else { existing.join(", ") };
             let only = if *identities_only { " (IdentitiesOnly)" } else { "" };
             format!("{agent}, then {files}{only}")
         }
@@ -79,7 +91,9 @@ fn env_key() -> Option<&'static remote_ssh::auth::Identity> {
 
 fn host_json(host: &HostSpec) -> Value {
     let auth = match &host.auth {
-        _ if let Some(identity) = env_key() => json!({"env": remote_ssh::auth::KEY_ENV, "key": identity.describe()}),
+        _ if let Some(identity) = env_key() => {
+            json!({"env": remote_ssh::auth::KEY_ENV, "key": identity.describe()})
+        }
         Auth::KeyFile(path) => json!({"key": path}),
         Auth::Keys { agent, files, identities_only } => json!({
             "agent": match agent { Agent::Env => json!("SSH_AUTH_SOCK"), Agent::Socket(path) => json!(path), Agent::Off => Value::Null },

@@ -109,7 +109,8 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
             Err(err) => return Start::Off(err),
         }
     } else {
-        // The first build after a change elsewhere (a pull, a new toolchain) can take a while: say why we wait.
+        // The first build after a change elsewhere (a pull, a new toolchain) can take a while: say why we
+        // wait.
         notices.say("remote live: building ops…");
         let outcome = cargo.build();
         match (outcome.library.clone(), outcome.ok) {
@@ -144,7 +145,10 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
     }
     let template = "{lib_name}-hot-{pid}-{load_counter}".to_string();
     // hot-lib-reloader wants the library's name, which cargo chose: `libNAME.so`.
-    let name = library.file_stem().map(|s| s.to_string_lossy().trim_start_matches("lib").to_string()).unwrap_or_default();
+    let name = library
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_start_matches("lib").to_string())
+        .unwrap_or_default();
     let mut reloader = match LibReloader::new(&dir, &name, Some(LIBRARY_DEBOUNCE), Some(template)) {
         Ok(reloader) => reloader,
         Err(err) => return Start::Off(format!("cannot load {}: {err}", library.display())),
@@ -156,9 +160,16 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
     };
     let (events, inbox) = mpsc::channel();
     forward(changes, events.clone());
-    let sources = if no_build { None } else { watch_sources(&root.join("ops").join("src"), events.clone(), &notices) };
-    let coordinator =
-        Coordinator { ops: ops.clone(), cargo, library: library.clone(), notices, build: !no_build, _sources: sources };
+    let sources =
+        if no_build { None } else { watch_sources(&root.join("ops").join("src"), events.clone(), &notices) };
+    let coordinator = Coordinator {
+        ops: ops.clone(),
+        cargo,
+        library: library.clone(),
+        notices,
+        build: !no_build,
+        _sources: sources,
+    };
     std::thread::Builder::new()
         .name("ops-reload".into())
         .spawn(move || coordinator.run(inbox))
@@ -178,9 +189,12 @@ fn find_workspace(from: &Path) -> Option<PathBuf> {
 fn remove_copies(library: &Path, stale: impl Fn(Option<u32>) -> bool) {
     let Some(stem) = library.file_stem().map(|s| s.to_string_lossy().into_owned()) else { return };
     let prefix = format!("{stem}-hot-");
-    for entry in std::fs::read_dir(library.parent().unwrap_or(Path::new("."))).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(library.parent().unwrap_or(Path::new("."))).into_iter().flatten().flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".so")) else { continue };
+        let Some(rest) = name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".so")) else {
+            continue;
+        };
         let pid = rest.split_once('-').and_then(|(pid, _)| pid.parse::<u32>().ok());
         if stale(pid) {
             let _ = std::fs::remove_file(entry.path());
@@ -221,7 +235,11 @@ struct Fingerprint {
 
 fn fingerprint(path: &Path) -> Option<Fingerprint> {
     let meta = std::fs::metadata(path).ok()?;
-    Some(Fingerprint { inode: meta.ino(), len: meta.len(), modified_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec() })
+    Some(Fingerprint {
+        inode: meta.ino(),
+        len: meta.len(),
+        modified_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+    })
 }
 
 /// What a reload did.
@@ -320,8 +338,9 @@ impl State {
     /// Checks the loaded library's stamp through its C entry point, then reads its catalog.
     fn entry_catalog(&self) -> Result<Vec<Export>, String> {
         // SAFETY: `remote_ops_abi` has a C signature, safe to call in any library that exports it.
-        let abi = unsafe { self.reloader.get_symbol::<AbiFn>(b"remote_ops_abi\0") }
-            .map_err(|err| format!("the library is not an ops library of remote (no remote_ops_abi: {err})"))?;
+        let abi = unsafe { self.reloader.get_symbol::<AbiFn>(b"remote_ops_abi\0") }.map_err(|err| {
+            format!("the library is not an ops library of remote (no remote_ops_abi: {err})")
+        })?;
         // SAFETY: the function returns a pointer to a NUL-terminated static string.
         let stamp = unsafe { std::ffi::CStr::from_ptr(abi()) }.to_string_lossy().into_owned();
         if stamp != catalog::ABI.trim_end_matches('\0') {
@@ -351,13 +370,18 @@ impl Library for HotOps {
         // A line checked against the library before a reload, and called after it: the name may be gone.
         {
             let listing = self.listing.lock().unwrap_or_else(PoisonError::into_inner);
-            if listing.removed.contains(call.name()) && listing.catalog.iter().all(|e| e.name != call.name()) {
+            if listing.removed.contains(call.name()) && listing.catalog.iter().all(|e| e.name != call.name())
+            {
                 return Err(CallError::Removed { name: call.name().to_string() });
             }
         }
         // SAFETY: the stamp was checked when this library was loaded (see `entry_catalog`).
-        let invoke = unsafe { state.reloader.get_symbol::<InvokeFn>(b"remote_ops_invoke\0") }
-            .map_err(|err| CallError::Unavailable { why: format!("the loaded ops library has no remote_ops_invoke: {err}") })?;
+        let invoke =
+            unsafe { state.reloader.get_symbol::<InvokeFn>(b"remote_ops_invoke\0") }.map_err(|err| {
+                CallError::Unavailable {
+                    why: format!("the loaded ops library has no remote_ops_invoke: {err}"),
+                }
+            })?;
         invoke(call)
     }
 
@@ -367,8 +391,9 @@ impl Library for HotOps {
             return Err(CallError::Unavailable { why: why.clone() });
         }
         // SAFETY: the stamp was checked when this library was loaded (see `entry_catalog`).
-        let jobs = unsafe { state.reloader.get_symbol::<JobsFn>(b"remote_ops_jobs\0") }
-            .map_err(|err| CallError::Unavailable { why: format!("the loaded ops library has no remote_ops_jobs: {err}") })?;
+        let jobs = unsafe { state.reloader.get_symbol::<JobsFn>(b"remote_ops_jobs\0") }.map_err(|err| {
+            CallError::Unavailable { why: format!("the loaded ops library has no remote_ops_jobs: {err}") }
+        })?;
         jobs(name, hosts)
     }
 
@@ -394,7 +419,8 @@ fn read_stamp(library: &Path) -> Result<String, String> {
         let found = memchr::memmem::find_iter(data, MARKER).find_map(|at| {
             let digits = data.get(at + MARKER.len()..at + MARKER.len() + 16)?;
             let terminated = data.get(at + MARKER.len() + 16) == Some(&0);
-            (terminated && digits.iter().all(u8::is_ascii_hexdigit)).then(|| String::from_utf8_lossy(digits).into_owned())
+            (terminated && digits.iter().all(u8::is_ascii_hexdigit))
+                .then(|| String::from_utf8_lossy(digits).into_owned())
         });
         if let Some(stamp) = found {
             return Ok(stamp);
@@ -446,15 +472,19 @@ fn watch_sources(src: &Path, events: Sender<Event>, notices: &Notices) -> Option
             let _ = events.send(Event::Source(at));
         }
     };
-    let watching = notify_debouncer_full::new_debouncer(SOURCE_DEBOUNCE, None, handler).and_then(|mut debouncer| {
-        debouncer.watcher().watch(src, RecursiveMode::Recursive)?;
-        debouncer.cache().add_root(src, RecursiveMode::Recursive);
-        Ok(debouncer)
-    });
+    let watching =
+        notify_debouncer_full::new_debouncer(SOURCE_DEBOUNCE, None, handler).and_then(|mut debouncer| {
+            debouncer.watcher().watch(src, RecursiveMode::Recursive)?;
+            debouncer.cache().add_root(src, RecursiveMode::Recursive);
+            Ok(debouncer)
+        });
     match watching {
         Ok(debouncer) => Some(Box::new(debouncer)),
         Err(err) => {
-            notices.say(format!("remote live: cannot watch {} ({err}); use `reload` after saving", src.display()));
+            notices.say(format!(
+                "remote live: cannot watch {} ({err}); use `reload` after saving",
+                src.display()
+            ));
             None
         }
     }
@@ -534,8 +564,11 @@ impl Coordinator {
                     self.build_and_reload(Instant::now(), vec![reply], &inbox, &mut queued);
                 }
                 Event::Reload(reply) => {
-                    let ok =
-                        if self.ops.changed(&self.library) { self.reload(Instant::now(), true, None) } else { self.up_to_date() };
+                    let ok = if self.ops.changed(&self.library) {
+                        self.reload(Instant::now(), true, None)
+                    } else {
+                        self.up_to_date()
+                    };
                     let _ = reply.send(ok);
                 }
             }
@@ -574,7 +607,10 @@ impl Coordinator {
             self.notices.say(outcome.render_failure());
             false
         } else if !library_changed && !self.ops.changed(&self.library) {
-            tracing::info!(cargo_ms = outcome.elapsed.as_secs_f64() * 1e3, "ops build left the library as it was");
+            tracing::info!(
+                cargo_ms = outcome.elapsed.as_secs_f64() * 1e3,
+                "ops build left the library as it was"
+            );
             self.up_to_date()
         } else {
             let built = Instant::now();
@@ -620,10 +656,17 @@ impl Coordinator {
                     ),
                     None => tracing::info!(load_ms = ms(load), total_ms, "ops live"),
                 }
-                let changes: Vec<String> =
-                    added.iter().map(|name| format!("+{name}")).chain(removed.iter().map(|name| format!("−{name}"))).collect();
-                let changes = if changes.is_empty() { String::new() } else { format!(" ({})", changes.join(", ")) };
-                self.notices.say(format!("ops reloaded in {:.2} s: {contents}{changes}", since.elapsed().as_secs_f64()));
+                let changes: Vec<String> = added
+                    .iter()
+                    .map(|name| format!("+{name}"))
+                    .chain(removed.iter().map(|name| format!("−{name}")))
+                    .collect();
+                let changes =
+                    if changes.is_empty() { String::new() } else { format!(" ({})", changes.join(", ")) };
+                self.notices.say(format!(
+                    "ops reloaded in {:.2} s: {contents}{changes}",
+                    since.elapsed().as_secs_f64()
+                ));
                 true
             }
             Reloaded::Unchanged if quiet_if_unchanged => true,
@@ -670,7 +713,11 @@ impl Cargo {
     fn new(root: &Path) -> Self {
         // `cargo run` sets CARGO to the cargo that built us; otherwise the one on PATH.
         let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        Cargo { program, manifest: root.join("Cargo.toml"), ops_manifest: root.join("ops").join("Cargo.toml") }
+        Cargo {
+            program,
+            manifest: root.join("Cargo.toml"),
+            ops_manifest: root.join("ops").join("Cargo.toml"),
+        }
     }
 
     fn command(&self, subcommand: &str) -> Command {
@@ -679,15 +726,29 @@ impl Cargo {
         command
     }
 
-    /// Builds `ops` with this host's profile and target as a `cdylib` (`cargo rustc --crate-type cdylib`; the crate
-    /// itself is an rlib), reading cargo's JSON messages. The host needs only the entry points: compared with
-    /// a Rust `dylib` beside the rlib, this halves the build after a one-line edit (0.40 s → 0.19 s here)
-    /// and the library (15 MiB → 7.5 MiB).
+    /// Builds `ops` with this host's profile and target as a `cdylib` (`cargo rustc --crate-type cdylib`; the
+    /// crate itself is an rlib), reading cargo's JSON messages. The host needs only the entry points:
+    /// compared with a Rust `dylib` beside the rlib, this halves the build after a one-line edit (0.40 s →
+    /// 0.19 s here) and the library (15 MiB → 7.5 MiB).
     fn build(&self) -> BuildOutcome {
         let started = Instant::now();
-        let format = if console::Term::stderr().features().colors_supported() { "json-diagnostic-rendered-ansi" } else { "json" };
+        let format = if console::Term::stderr().features().colors_supported() {
+            "json-diagnostic-rendered-ansi"
+        } else {
+            "json"
+        };
         let mut command = self.command("rustc");
-        command.args(["-p", "ops", "--lib", "--crate-type", "cdylib", "--profile", PROFILE, "--message-format", format]);
+        command.args([
+            "-p",
+            "ops",
+            "--lib",
+            "--crate-type",
+            "cdylib",
+            "--profile",
+            PROFILE,
+            "--message-format",
+            format,
+        ]);
         if !TARGET.is_empty() {
             command.args(["--target", TARGET]);
         }
@@ -714,15 +775,21 @@ impl Cargo {
                 text
             })
         });
-        for line in child.stdout.take().map(BufReader::new).into_iter().flat_map(|r| r.lines()).map_while(Result::ok) {
+        for line in
+            child.stdout.take().map(BufReader::new).into_iter().flat_map(|r| r.lines()).map_while(Result::ok)
+        {
             let Ok(message) = serde_json::from_str::<Value>(&line) else { continue };
             match message["reason"].as_str() {
                 Some("compiler-message") => match message["message"]["level"].as_str() {
-                    Some("error") => outcome.errors.push(message["message"]["rendered"].as_str().unwrap_or_default().to_string()),
+                    Some("error") => outcome
+                        .errors
+                        .push(message["message"]["rendered"].as_str().unwrap_or_default().to_string()),
                     Some("warning") => outcome.warnings += 1,
                     _ => {}
                 },
-                Some("compiler-artifact") if message["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest) => {
+                Some("compiler-artifact")
+                    if message["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest) =>
+                {
                     let dylib = message["filenames"]
                         .as_array()
                         .into_iter()
@@ -754,8 +821,10 @@ impl Cargo {
         if !output.status.success() {
             return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
         }
-        let metadata: Value = serde_json::from_slice(&output.stdout).map_err(|err| format!("cargo metadata: {err}"))?;
-        let target = metadata["target_directory"].as_str().ok_or("cargo metadata names no target directory")?;
+        let metadata: Value =
+            serde_json::from_slice(&output.stdout).map_err(|err| format!("cargo metadata: {err}"))?;
+        let target =
+            metadata["target_directory"].as_str().ok_or("cargo metadata names no target directory")?;
         let name = metadata["packages"]
             .as_array()
             .into_iter()
@@ -763,9 +832,9 @@ impl Cargo {
             .filter(|p| p["manifest_path"].as_str().map(Path::new) == Some(&self.ops_manifest))
             .flat_map(|p| p["targets"].as_array().into_iter().flatten())
             .find(|t| {
-                t["kind"]
-                    .as_array()
-                    .is_some_and(|kinds| kinds.iter().any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "dylib" | "cdylib"))))
+                t["kind"].as_array().is_some_and(|kinds| {
+                    kinds.iter().any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "dylib" | "cdylib")))
+                })
             })
             .and_then(|t| t["name"].as_str())
             .ok_or("cargo metadata shows no library target in ops/Cargo.toml")?
@@ -806,7 +875,8 @@ impl BuildOutcome {
                 ));
             }
             None => {
-                let tail: Vec<&str> = self.stderr.lines().filter(|l| !l.trim_start().starts_with("Compiling")).collect();
+                let tail: Vec<&str> =
+                    self.stderr.lines().filter(|l| !l.trim_start().starts_with("Compiling")).collect();
                 text.push_str(tail[tail.len().saturating_sub(20)..].join("\n").trim_end());
             }
         }
@@ -838,11 +908,22 @@ mod tests {
         for name in &names {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
-        remove_copies(&dir.path().join("libops.so"), |pid| pid.is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists()));
-        let mut left: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        remove_copies(&dir.path().join("libops.so"), |pid| {
+            pid.is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        });
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         left.sort();
-        assert_eq!(left, [format!("libops-hot-{ours}-3.so"), "libops.so".to_string(), "libother-hot-4194999-1.so".to_string()]);
+        assert_eq!(
+            left,
+            [
+                format!("libops-hot-{ours}-3.so"),
+                "libops.so".to_string(),
+                "libother-hot-4194999-1.so".to_string()
+            ]
+        );
     }
 
     #[test]

@@ -90,7 +90,9 @@ impl Recent {
     /// Drops what is older than an hour or beyond the sample cap, oldest first.
     fn prune(&mut self, now_ms: i64) {
         let oldest = now_ms - KEEP_MS;
-        while self.samples > KEEP_SAMPLES || self.batches.front().is_some_and(|b| b.samples.iter().all(|s| s.at_ms < oldest)) {
+        while self.samples > KEEP_SAMPLES
+            || self.batches.front().is_some_and(|b| b.samples.iter().all(|s| s.at_ms < oldest))
+        {
             let Some(batch) = self.batches.pop_front() else { break };
             self.samples -= batch.samples.len();
         }
@@ -115,7 +117,10 @@ impl Hub {
             latest.insert(key, (sample.at_ms, sample.value));
             // Samples of one publish share a stock and a time: they make one batch again.
             match batches.back_mut() {
-                Some(last) if last.stock == stock && last.samples.first().is_some_and(|s| s.at_ms == sample.at_ms) => {
+                Some(last)
+                    if last.stock == stock
+                        && last.samples.first().is_some_and(|s| s.at_ms == sample.at_ms) =>
+                {
                     Arc::make_mut(last).samples.push(sample);
                 }
                 _ => batches.push_back(Arc::new(Batch { stock, samples: vec![sample] })),
@@ -187,7 +192,8 @@ impl Hub {
             text.push_str(&format!("# TYPE {metric} gauge\n"));
             // No timestamps: Prometheus stamps each scrape itself, and refuses old or out-of-order stamps.
             for ((stock, _, host, item), (_, value)) in series {
-                let labels = format!("stock=\"{}\",host=\"{}\",item=\"{}\"", label(stock), label(host), label(item));
+                let labels =
+                    format!("stock=\"{}\",host=\"{}\",item=\"{}\"", label(stock), label(host), label(item));
                 text.push_str(&format!("{metric}{{{labels}}} {}\n", number(*value)));
             }
         }
@@ -196,7 +202,11 @@ impl Hub {
 
     /// Binds `address` and serves the hub there on `runtime` until the process ends; the address it got (the
     /// port is the kernel's choice when `address` has port 0).
-    pub fn serve(&self, address: SocketAddr, runtime: &tokio::runtime::Handle) -> std::io::Result<SocketAddr> {
+    pub fn serve(
+        &self,
+        address: SocketAddr,
+        runtime: &tokio::runtime::Handle,
+    ) -> std::io::Result<SocketAddr> {
         self.serve_within(address, runtime, ConnectionLimits::default())
     }
 
@@ -218,9 +228,10 @@ impl Hub {
             .route("/stream", get(stream))
             .with_state(self.clone())
             .layer(axum::middleware::from_fn(move |request: Request, next: Next| async move {
-                // A web page the operator visits could point a name of its own at 127.0.0.1 (DNS rebinding) and
-                // read the stocks; a hub on loopback answers only requests addressed to loopback. A `Host`
-                // that is no single authority is refused on any address, as HTTP asks, rather than guessed at.
+                // A web page the operator visits could point a name of its own at 127.0.0.1 (DNS rebinding)
+                // and read the stocks; a hub on loopback answers only requests addressed to loopback. A
+                // `Host` that is no single authority is refused on any address, as HTTP asks, rather than
+                // guessed at.
                 if let Err(refusal) = host::check(request.headers(), request.version(), loopback) {
                     return (refusal.status(), format!("{refusal}\n")).into_response();
                 }
@@ -237,8 +248,8 @@ impl Hub {
 }
 
 impl Hub {
-    /// The samples as the stock draws them: each the mean of its series' last readings under `sliding`, and the
-    /// fleet's mean and max per field and item as hosts `fleet mean` and `fleet max` under `fleet`.
+    /// The samples as the stock draws them: each the mean of its series' last readings under `sliding`, and
+    /// the fleet's mean and max per field and item as hosts `fleet mean` and `fleet max` under `fleet`.
     fn shape(&self, stock: &str, shape: Shape, samples: &[Sample]) -> Vec<Sample> {
         let mut shaped = samples.to_vec();
         if let Some(readings) = shape.sliding {
@@ -267,7 +278,13 @@ impl Hub {
                 let mean = values.iter().sum::<f64>() / values.len() as f64;
                 let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 for (host, value) in [(FLEET_MEAN, mean), (FLEET_MAX, max)] {
-                    shaped.push(Sample { field: field.clone(), host: host.into(), item: item.clone(), at_ms, value });
+                    shaped.push(Sample {
+                        field: field.clone(),
+                        host: host.into(),
+                        item: item.clone(),
+                        at_ms,
+                        value,
+                    });
                 }
             }
         }
@@ -276,7 +293,8 @@ impl Hub {
 }
 
 impl Hub {
-    /// Keeps collected samples (every field, `collect`) in the history only; the hub serves what is published.
+    /// Keeps collected samples (every field, `collect`) in the history only; the hub serves what is
+    /// published.
     pub fn record(&self, samples: &[Sample]) {
         if let Some(history) = &self.inner.history {
             history.record_samples("", samples);
@@ -315,7 +333,8 @@ impl Hub {
 
 /// A Prometheus metric name for `field`: `remote_` and the field, other characters as `_`.
 fn metric_name(field: &str) -> String {
-    let clean: String = field.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let clean: String =
+        field.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     format!("remote_{clean}")
 }
 
@@ -357,7 +376,9 @@ enum Pending {
     Live(broadcast::Receiver<Arc<Batch>>),
 }
 
-async fn stream(State(hub): State<Hub>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, (StatusCode, String)> {
+async fn stream(
+    State(hub): State<Hub>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, (StatusCode, String)> {
     let Ok(permit) = hub.inner.viewers.clone().try_acquire_owned() else {
         let message = format!(
             "the hub already serves {} viewers, its most at once; close one, or scrape /metrics for a dashboard \
@@ -367,7 +388,8 @@ async fn stream(State(hub): State<Hub>) -> Result<Sse<impl Stream<Item = Result<
         return Err((StatusCode::SERVICE_UNAVAILABLE, message));
     };
     let (history, receiver) = hub.subscribe();
-    // The permit lives in the stream's state, so it is given back when the connection ends and the stream is dropped.
+    // The permit lives in the stream's state, so it is given back when the connection ends and the stream is
+    // dropped.
     let events = stream::unfold(Some((Pending::History(history, receiver), permit)), |next| async move {
         let (pending, permit) = next?;
         match pending {
@@ -428,7 +450,8 @@ mod tests {
 
     #[test]
     fn a_viewer_that_never_reads_stalls_neither_the_publisher_nor_the_others() {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         // A short backlog, so the stalled viewer falls behind whatever this machine's socket buffers hold.
         let hub = Hub::with_backlog(16);
         let address = hub.serve("127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
@@ -437,7 +460,8 @@ mod tests {
         assert!(read_until(&mut reading, "event: history"));
         let reader = std::thread::spawn(move || read_until(&mut reading, "\"host\":\"last\""));
         // 2,000 batches of ~12 KB (24 MB): more than the stalled viewer's socket buffers and backlog hold.
-        let samples: Vec<Sample> = (0..100).map(|i| sample("idle", &format!("host-{i:03}"), "", i as f64)).collect();
+        let samples: Vec<Sample> =
+            (0..100).map(|i| sample("idle", &format!("host-{i:03}"), "", i as f64)).collect();
         for _ in 0..2000 {
             hub.publish("Idle CPU", Shape::default(), &samples);
         }
@@ -450,7 +474,8 @@ mod tests {
 
     #[test]
     fn viewers_past_the_limit_are_refused_and_a_closed_one_frees_its_place() {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let hub = Hub::with_limits(BACKLOG, 2);
         let address = hub.serve("127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
         let status = |stream: &mut TcpStream| {
@@ -506,10 +531,12 @@ mod tests {
         assert_eq!(published([12.0, 0.0]), [9.0, 50.0]);
 
         let fleet = Shape { sliding: None, fleet: true };
-        let disks = [sample("d", "a", "/", 10.0), sample("d", "b", "/", 30.0), sample("d", "a", "/var", 80.0)];
+        let disks =
+            [sample("d", "a", "/", 10.0), sample("d", "b", "/", 30.0), sample("d", "a", "/var", 80.0)];
         hub.publish("Disk", fleet, &disks);
         let last = hub.recent().pop().unwrap();
-        let lines: Vec<(&str, &str, f64)> = last.samples.iter().map(|s| (s.host.as_str(), s.item.as_str(), s.value)).collect();
+        let lines: Vec<(&str, &str, f64)> =
+            last.samples.iter().map(|s| (s.host.as_str(), s.item.as_str(), s.value)).collect();
         assert_eq!(
             lines,
             [
@@ -669,7 +696,11 @@ mod tests {
     #[test]
     fn metrics_has_a_gauge_per_field_and_a_series_per_stock_host_and_item() {
         let hub = Hub::default();
-        hub.publish("Idle CPU", Shape::default(), &[sample("idle", "web-1", "", 95.5), sample("idle", "web-\"2\"", "", 90.0)]);
+        hub.publish(
+            "Idle CPU",
+            Shape::default(),
+            &[sample("idle", "web-1", "", 95.5), sample("idle", "web-\"2\"", "", 90.0)],
+        );
         hub.publish("Disk", Shape::default(), &[sample("disk_used_percent", "web-1", "/var\nlog", 91.0)]);
         hub.publish("Idle CPU", Shape::default(), &[sample("idle", "web-1", "", 42.0)]);
         let text = hub.metrics();

@@ -1,6 +1,7 @@
 //! Ctrl-C, SIGTERM and SIGHUP: the first cancels the commands that are running (they are killed on the hosts,
 //! like a timeout, and the results say which signal it was); a second while they are still being stopped
-//! leaves at once. SIGTERM and SIGHUP also mark the process as ending, which the live prompt treats as `quit`.
+//! leaves at once. SIGTERM and SIGHUP also mark the process as ending, which the live prompt treats as
+//! `quit`.
 
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -33,9 +34,10 @@ pub fn cancel_on_signals(runtime: &tokio::runtime::Runtime) -> Switch {
     switch
 }
 
-/// Cancels what `switch` governs because of `cause`. A second signal of the same kind while the first is still
-/// being handled leaves at once: a Ctrl-C while a line's commands are being killed, a SIGTERM or SIGHUP while the
-/// process is ending. A SIGTERM after a Ctrl-C is a first SIGTERM: it ends the prompt as `quit` does.
+/// Cancels what `switch` governs because of `cause`. A second signal of the same kind while the first is
+/// still being handled leaves at once: a Ctrl-C while a line's commands are being killed, a SIGTERM or SIGHUP
+/// while the process is ending. A SIGTERM after a Ctrl-C is a first SIGTERM: it ends the prompt as `quit`
+/// does.
 pub fn cancel(switch: &Switch, cause: CancelCause) {
     let again = match cause {
         CancelCause::Terminate | CancelCause::HangUp => !begin_ending(cause),
@@ -53,15 +55,17 @@ pub fn cancel(switch: &Switch, cause: CancelCause) {
     }
     match cause {
         CancelCause::CtrlC => {
-            eprintln!("\nremote: cancelling; the running commands are being killed on the hosts (Ctrl-C again to leave now)")
+            eprintln!(
+                "\nremote: cancelling; the running commands are being killed on the hosts (Ctrl-C again to leave now)"
+            )
         }
         CancelCause::StdoutClosed | CancelCause::JobsHalted => {}
         _ => eprintln!("\nremote: {cause}: ending; commands still running are killed on the hosts first"),
     }
 }
 
-/// Clears `switch` for the next line, unless the process is ending; decided under the ending's lock, so that a
-/// SIGTERM arriving meanwhile is never cleared.
+/// Clears `switch` for the next line, unless the process is ending; decided under the ending's lock, so that
+/// a SIGTERM arriving meanwhile is never cleared.
 pub fn rearm(switch: &Switch) {
     let ending = ENDING.0.lock().unwrap_or_else(|e| e.into_inner());
     if ending.is_none() {

@@ -170,7 +170,13 @@ impl Table {
     }
 
     /// Records the end of run `id`; what changed, or `None` when its job was halted or replaced meanwhile.
-    pub fn finish(&mut self, id: u64, started: ZonedDateTime, took: Duration, outcome: Outcome) -> Option<Change> {
+    pub fn finish(
+        &mut self,
+        id: u64,
+        started: ZonedDateTime,
+        took: Duration,
+        outcome: Outcome,
+    ) -> Option<Change> {
         let job = self.jobs.values_mut().find(|job| job.id == id)?;
         job.running = false;
         let was_failing = job.last.as_ref().map(|last| last.outcome.failing());
@@ -251,7 +257,10 @@ impl Scheduler {
             tell,
         });
         let looping = shared.clone();
-        std::thread::Builder::new().name("jobs".into()).spawn(move || looping.run()).expect("start the scheduler thread");
+        std::thread::Builder::new()
+            .name("jobs".into())
+            .spawn(move || looping.run())
+            .expect("start the scheduler thread");
         Scheduler { shared }
     }
 
@@ -303,14 +312,18 @@ impl Shared {
             for start in table.due(&now) {
                 self.spawn(&mut table, start, now.clone());
             }
-            // Sleep until the next job is due, or until something changes; at most a while, because the timer is
-            // monotonic and stops while the machine is suspended, while due times are on the wall clock.
+            // Sleep until the next job is due, or until something changes; at most a while, because the timer
+            // is monotonic and stops while the machine is suspended, while due times are on the wall clock.
             let wait = table
                 .next_due()
                 .map(|due| Duration::try_from(now.duration_until(&due)).unwrap_or(Duration::ZERO))
                 .unwrap_or(LONGEST_SLEEP)
                 .min(LONGEST_SLEEP);
-            table = self.wake.wait_timeout(table, wait.max(Duration::from_millis(1))).unwrap_or_else(PoisonError::into_inner).0;
+            table = self
+                .wake
+                .wait_timeout(table, wait.max(Duration::from_millis(1)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
@@ -323,12 +336,17 @@ impl Shared {
             let clock = std::time::Instant::now();
             // A panic outside ops (which guards its own) must not leave the job marked running for good.
             let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line))).unwrap_or_else(|panic| {
-                    let message = remote_core::catalog::panic_message(panic.as_ref());
-                    Outcome { error: Some(format!("the run panicked: {message}")), ..Outcome::default() }
-                });
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line)))
+                    .unwrap_or_else(|panic| {
+                        let message = remote_core::catalog::panic_message(panic.as_ref());
+                        Outcome { error: Some(format!("the run panicked: {message}")), ..Outcome::default() }
+                    });
             let took = clock.elapsed();
-            let change = shared.table.lock().unwrap_or_else(PoisonError::into_inner).finish(start.id, started, took, outcome);
+            let change = shared
+                .table
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .finish(start.id, started, took, outcome);
             match change {
                 Some(Change::Failing(why)) => (shared.tell)(format!("job {}: failing: {why}", start.name)),
                 Some(Change::Recovered) => (shared.tell)(format!("job {}: ok again", start.name)),
@@ -339,7 +357,10 @@ impl Shared {
         });
         if let Err(err) = spawned {
             self.state.lock().unwrap_or_else(PoisonError::into_inner).running -= 1;
-            let outcome = Outcome { error: Some(format!("could not start a thread for this tick: {err}")), ..Outcome::default() };
+            let outcome = Outcome {
+                error: Some(format!("could not start a thread for this tick: {err}")),
+                ..Outcome::default()
+            };
             if let Some(Change::Failing(why)) = table.finish(id, failed_start, Duration::ZERO, outcome) {
                 (self.tell)(format!("job {name}: failing: {why}"));
             }
@@ -388,7 +409,10 @@ mod tests {
         // The run takes 2.5 s: the ticks at 2 s and 3 s fall inside it.
         assert!(table.due(&at(2.0)).is_empty());
         assert!(table.due(&at(3.0)).is_empty());
-        assert_eq!(table.finish(first[0].id, at(1.0), Duration::from_millis(2500), ok()), Some(Change::Quiet));
+        assert_eq!(
+            table.finish(first[0].id, at(1.0), Duration::from_millis(2500), ok()),
+            Some(Change::Quiet)
+        );
         assert_eq!(table.due(&at(4.0)).len(), 1);
         let job = table.get("slow").unwrap();
         assert_eq!((job.runs, job.skipped), (2, 2));
@@ -449,7 +473,10 @@ mod tests {
             table.finish(start[0].id, at(n), Duration::ZERO, outcome).unwrap()
         };
         assert_eq!(step(1.0, ok()), Change::Quiet);
-        assert_eq!(step(2.0, failed(None)), Change::Failing("1 of 2 hosts failed (web-2: exited with status 3)".into()));
+        assert_eq!(
+            step(2.0, failed(None)),
+            Change::Failing("1 of 2 hosts failed (web-2: exited with status 3)".into())
+        );
         assert_eq!(step(3.0, failed(None)), Change::Quiet);
         assert_eq!(
             step(4.0, failed(Some("`x` was removed from ops by a reload"))),

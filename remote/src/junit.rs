@@ -112,8 +112,8 @@ fn tail(bytes: &[u8], lines: usize, max_bytes: usize) -> String {
 }
 
 /// `text` as XML 1.0 character data: markup escaped, and every character XML cannot hold (most control
-/// characters) or a reader could be misled by (terminal escapes, bidirectional overrides) shown as `·`. Also what
-/// the `email` step's HTML is made safe with.
+/// characters) or a reader could be misled by (terminal escapes, bidirectional overrides) shown as `·`. Also
+/// what the `email` step's HTML is made safe with.
 pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -142,8 +142,10 @@ pub fn render(suites: &[Suite]) -> String {
     let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
     let failures: usize = suites.iter().map(Suite::failures).sum();
     let time: f64 = suites.iter().map(|s| s.time).fold(0.0, f64::max);
-    let _ =
-        writeln!(out, "<testsuites name=\"remote\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{time:.3}\">");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"remote\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{time:.3}\">"
+    );
     for suite in suites {
         let _ = writeln!(
             out,
@@ -157,7 +159,12 @@ pub fn render(suites: &[Suite]) -> String {
         if !suite.properties.is_empty() {
             out.push_str("    <properties>\n");
             for (name, value) in &suite.properties {
-                let _ = writeln!(out, "      <property name=\"{}\" value=\"{}\"/>", attribute(name), attribute(value));
+                let _ = writeln!(
+                    out,
+                    "      <property name=\"{}\" value=\"{}\"/>",
+                    attribute(name),
+                    attribute(value)
+                );
             }
             out.push_str("    </properties>\n");
         }
@@ -183,7 +190,11 @@ pub fn render(suites: &[Suite]) -> String {
                 }
             }
             let close =
-                if case.failure.is_some() || !case.system_out.is_empty() || !case.system_err.is_empty() { "\n    " } else { "" };
+                if case.failure.is_some() || !case.system_out.is_empty() || !case.system_err.is_empty() {
+                    "\n    "
+                } else {
+                    ""
+                };
             let _ = writeln!(out, "{close}</testcase>");
         }
         out.push_str("  </testsuite>\n");
@@ -280,7 +291,10 @@ impl XmlSuite {
             name: self.name,
             timestamp: self.timestamp,
             time: self.time,
-            properties: self.properties.map(|p| p.property.into_iter().map(|p| (p.name, p.value)).collect()).unwrap_or_default(),
+            properties: self
+                .properties
+                .map(|p| p.property.into_iter().map(|p| (p.name, p.value)).collect())
+                .unwrap_or_default(),
             cases: self
                 .cases
                 .into_iter()
@@ -336,8 +350,12 @@ mod tests {
 
     #[test]
     fn a_report_becomes_a_suite_with_a_case_per_host() {
-        let suite =
-            Suite::of(&report(), "health on web", "2026-11-26T12:00:00+00:00".into(), vec![("shard".into(), "1/2".into())]);
+        let suite = Suite::of(
+            &report(),
+            "health on web",
+            "2026-11-26T12:00:00+00:00".into(),
+            vec![("shard".into(), "1/2".into())],
+        );
         let text = render(std::slice::from_ref(&suite));
         assert!(
             text.contains(
@@ -352,7 +370,10 @@ mod tests {
             text.contains("<failure message=\"exited with status 3\" type=\"host failed\">exited with status 3\n\n--- the end of its stderr ---\ndisk full"),
             "{text}"
         );
-        assert!(text.contains("&lt;b&gt;&amp;&quot;quoted&quot;&lt;/b&gt;"), "markup in output is escaped: {text}");
+        assert!(
+            text.contains("&lt;b&gt;&amp;&quot;quoted&quot;&lt;/b&gt;"),
+            "markup in output is escaped: {text}"
+        );
         assert!(text.contains("·[31mred·[0m·"), "control characters cannot be in XML: {text}");
         assert!(text.contains("<failure message=\"connection refused (is sshd running on port 22?)\""));
         // What it wrote is what it reads back, host output included (with what XML cannot hold shown as `·`).
@@ -367,7 +388,9 @@ mod tests {
 
     #[test]
     fn tails_keep_the_end() {
-        let check = |bytes: &[u8], lines: usize, max: usize, expected: &str| assert_eq!(tail(bytes, lines, max), expected);
+        let check = |bytes: &[u8], lines: usize, max: usize, expected: &str| {
+            assert_eq!(tail(bytes, lines, max), expected)
+        };
         check(b"a\nb\nc\n", 2, 100, "b\nc\n");
         check(b"a\nb\nc", 2, 100, "b\nc");
         check(b"a\nb\nc\n", 5, 100, "a\nb\nc\n");
@@ -378,16 +401,17 @@ mod tests {
 
 #[cfg(test)]
 mod fuzz {
-    //! Property tests of the JUnit writer and reader: a report written with any host names, outputs and errors reads
-    //! back as it was shown (what XML cannot hold as `·`), since `remote merge-reports` merges what this module wrote.
+    //! Property tests of the JUnit writer and reader: a report written with any host names, outputs and
+    //! errors reads back as it was shown (what XML cannot hold as `·`), since `remote merge-reports` merges
+    //! what this module wrote.
 
     use proptest::prelude::*;
     use proptest::test_runner::Config;
 
     use super::*;
 
-    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for more (a
-    /// longer hunt, by hand); nothing is written to the repository when one fails.
+    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for
+    /// more (a longer hunt, by hand); nothing is written to the repository when one fails.
     fn config(cases: u32) -> Config {
         let default = Config::default();
         let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
@@ -422,11 +446,13 @@ mod fuzz {
     }
 
     fn case() -> impl Strategy<Value = Case> {
-        // A failure's text starts with its message, the host's error, as `Case::of` writes it: never blank. (A `<failure>`
-        // holding blanks only would read back empty, as XML readers drop such text.)
+        // A failure's text starts with its message, the host's error, as `Case::of` writes it: never blank.
+        // (A `<failure>` holding blanks only would read back empty, as XML readers drop such text.)
         let message = text().prop_filter("an error says something", |message| !message.trim().is_empty());
-        let failure =
-            prop::option::of((message, text()).prop_map(|(message, tail)| Failure { text: format!("{message}{tail}"), message }));
+        let failure = prop::option::of(
+            (message, text())
+                .prop_map(|(message, tail)| Failure { text: format!("{message}{tail}"), message }),
+        );
         (text(), text(), seconds(), failure, text(), text()).prop_map(
             |(name, classname, time, failure, system_out, system_err)| Case {
                 name,
@@ -441,8 +467,9 @@ mod fuzz {
 
     fn suite() -> impl Strategy<Value = Suite> {
         let properties = prop::collection::vec((text(), text()), 0..3);
-        (text(), text(), seconds(), properties, prop::collection::vec(case(), 0..4))
-            .prop_map(|(name, timestamp, time, properties, cases)| Suite { name, timestamp, time, properties, cases })
+        (text(), text(), seconds(), properties, prop::collection::vec(case(), 0..4)).prop_map(
+            |(name, timestamp, time, properties, cases)| Suite { name, timestamp, time, properties, cases },
+        )
     }
 
     /// `suite` as a report shows it.
@@ -459,7 +486,10 @@ mod fuzz {
                     name: shown(&case.name),
                     classname: shown(&case.classname),
                     time: case.time,
-                    failure: case.failure.as_ref().map(|f| Failure { message: shown(&f.message), text: shown(&f.text) }),
+                    failure: case
+                        .failure
+                        .as_ref()
+                        .map(|f| Failure { message: shown(&f.message), text: shown(&f.text) }),
                     system_out: shown(&case.system_out),
                     system_err: shown(&case.system_err),
                 })

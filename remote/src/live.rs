@@ -26,8 +26,8 @@ use crate::prompt::PromptCommand;
 use crate::session::Session;
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// Prints why a line is refused: `error: ` and the message, which may quote what the user typed or pasted, made
-/// safe for the terminal and cut to a screen's worth.
+/// Prints why a line is refused: `error: ` and the message, which may quote what the user typed or pasted,
+/// made safe for the terminal and cut to a screen's worth.
 macro_rules! refusal {
     ($($arg:tt)*) => {
         eprintln!("error: {}", remote_core::pretty::bounded(&format!($($arg)*)))
@@ -38,7 +38,8 @@ macro_rules! refusal {
 const JOBS_FINISH: Duration = Duration::from_secs(2);
 /// How long it then waits for the killed ticks to end.
 const JOBS_KILLED: Duration = Duration::from_secs(15);
-/// How long SIGTERM or SIGHUP wait for the line running, once its commands are cancelled, before ending anyway.
+/// How long SIGTERM or SIGHUP wait for the line running, once its commands are cancelled, before ending
+/// anyway.
 const LINE_GRACE: Duration = Duration::from_secs(30);
 
 const HELP: &str = "\
@@ -132,7 +133,9 @@ fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: 
                          reach it reads every stock, without authentication"
                     );
                 }
-                eprintln!("remote live: stock hub on http://{bound} (viewers: /stream, Prometheus: /metrics)");
+                eprintln!(
+                    "remote live: stock hub on http://{bound} (viewers: /stream, Prometheus: /metrics)"
+                );
             }
             Err(err) => eprintln!(
                 "remote live: no stock hub: cannot listen on {address}: {err}; `publish` reaches the history but no \
@@ -149,7 +152,9 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
     // An explicit --init must exist; the default is used when it does.
     // The default is looked for each time it is to run, so that one written after the start is read by `go`.
     let init = match &args.init {
-        Some(path) if !path.is_file() => return Err(format!("init file {} does not exist", path.display()).into()),
+        Some(path) if !path.is_file() => {
+            return Err(format!("init file {} does not exist", path.display()).into());
+        }
         Some(path) => path.clone(),
         None => inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init"),
     };
@@ -283,7 +288,11 @@ fn script(live: &Live, path: &Path) -> Result<u8, Box<dyn std::error::Error>> {
             Outcome::Accepted => {}
             Outcome::Quit => break,
             Outcome::Refused => {
-                eprintln!("remote live: stopped at {}:{}: that line was not accepted", path.display(), index + 1);
+                eprintln!(
+                    "remote live: stopped at {}:{}: that line was not accepted",
+                    path.display(),
+                    index + 1
+                );
                 return Ok(EXIT_USAGE);
             }
         }
@@ -297,7 +306,10 @@ fn file_lines(bytes: &[u8]) -> impl Iterator<Item = Result<&str, std::str::Utf8E
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let empty = bytes.is_empty();
     let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    bytes.split(|b| *b == b'\n').filter(move |_| !empty).map(|line| std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)))
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(move |_| !empty)
+        .map(|line| std::str::from_utf8(line.strip_suffix(b"\r").unwrap_or(line)))
 }
 
 /// Why a line is not text, and what to do.
@@ -335,7 +347,8 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
     while crate::interrupt::ending().is_none() {
         // Names change with the inventory (read again for every line) and, with hot reload, with ops.
         let inventory = Inventory::load(&live.inventory).ok();
-        *names.lock().unwrap_or_else(|e| e.into_inner()) = Names::new(&live.session.registry(), inventory.as_ref());
+        *names.lock().unwrap_or_else(|e| e.into_inner()) =
+            Names::new(&live.session.registry(), inventory.as_ref());
         match editor.readline("remote> ") {
             Ok(typed) => {
                 if !typed.trim().is_empty() {
@@ -356,8 +369,8 @@ fn interactive(live: &Live) -> Result<u8, Box<dyn std::error::Error>> {
             // Ctrl-C abandons the line being typed, as in a shell.
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
-            // A byte that is not UTF-8 (a terminal set to another encoding, binary pasted): that line is lost,
-            // the prompt is not.
+            // A byte that is not UTF-8 (a terminal set to another encoding, binary pasted): that line is
+            // lost, the prompt is not.
             Err(ReadlineError::Io(err)) if err.kind() == std::io::ErrorKind::InvalidData => {
                 refusal!("the line typed is not valid UTF-8; it was not run: set the terminal to UTF-8");
             }
@@ -406,8 +419,8 @@ impl Live {
         self.line(line)
     }
 
-    /// The end, once: running job ticks may finish, then their remote commands are killed; ops is unloaded and
-    /// the connections are closed.
+    /// The end, once: running job ticks may finish, then their remote commands are killed; ops is unloaded
+    /// and the connections are closed.
     fn finish(&self) {
         self.finished.call_once(|| {
             self.halt_jobs();
@@ -483,7 +496,11 @@ impl Live {
                         eprintln!("remote live: wait interrupted");
                         break;
                     }
-                    std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
+                    std::thread::sleep(
+                        until
+                            .saturating_duration_since(std::time::Instant::now())
+                            .min(Duration::from_millis(50)),
+                    );
                 }
                 Outcome::Accepted
             }
@@ -492,7 +509,12 @@ impl Live {
             PromptCommand::Stream(line) => self.stream(line),
             PromptCommand::Check(line) => self.check(line),
             PromptCommand::Named { name, group } => {
-                if self.session.registry().find(name).is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet) {
+                if self
+                    .session
+                    .registry()
+                    .find(name)
+                    .is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet)
+                {
                     return self.schedule_set(name, group);
                 }
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
@@ -505,12 +527,15 @@ impl Live {
         }
     }
 
-    /// Runs `line`, a named pipeline (`PIPELINE GROUP`) or an expression, and prints what it has not shown yet.
+    /// Runs `line`, a named pipeline (`PIPELINE GROUP`) or an expression, and prints what it has not shown
+    /// yet.
     fn run(&self, inventory: &Inventory, line: &str) -> Outcome {
         let run = match crate::session::named_call(line) {
-            Some((pipeline, group)) => self.session.run_named(inventory, pipeline, group).map_err(|message| {
-                refusal!("{}", message);
-            }),
+            Some((pipeline, group)) => {
+                self.session.run_named(inventory, pipeline, group).map_err(|message| {
+                    refusal!("{}", message);
+                })
+            }
             None => self.session.eval(inventory, line).map_err(|err| {
                 eprint!("{}", err.render(line));
             }),
@@ -538,7 +563,9 @@ impl Live {
             None => crate::session::expression_group(line).map(|(name, _)| name),
         };
         let hosts: Vec<String> = group
-            .and_then(|name| inventory.group(&name).ok().map(|g| g.hosts.iter().map(|h| h.name.clone()).collect()))
+            .and_then(|name| {
+                inventory.group(&name).ok().map(|g| g.hosts.iter().map(|h| h.name.clone()).collect())
+            })
             .unwrap_or_default();
         let streamer = crate::stream::Streamer::new(hosts.iter().map(String::as_str), self.json);
         self.session.stream_to(Some(streamer.sink()));
@@ -548,11 +575,13 @@ impl Live {
         outcome
     }
 
-    /// `check LINE`: a dry run of `LINE` (also `check stream LINE`): operations that change hosts say what they
-    /// would change, and change nothing.
+    /// `check LINE`: a dry run of `LINE` (also `check stream LINE`): operations that change hosts say what
+    /// they would change, and change nothing.
     fn check(&self, line: &str) -> Outcome {
         if line.is_empty() {
-            refusal!("`check` runs a line as a dry run, e.g. `check sync(web, \"site\", \"/var/www\", \"--delete\")`");
+            refusal!(
+                "`check` runs a line as a dry run, e.g. `check sync(web, \"site\", \"/var/www\", \"--delete\")`"
+            );
             return Outcome::Refused;
         }
         self.session.set_check(true);
@@ -589,7 +618,9 @@ impl Live {
                 }
             }
             Ops::Linked(why) => {
-                refusal!("hot reload is off ({why}); restart `remote live` inside the workspace to load a new ops");
+                refusal!(
+                    "hot reload is off ({why}); restart `remote live` inside the workspace to load a new ops"
+                );
                 Outcome::Refused
             }
         }
@@ -636,19 +667,24 @@ impl Live {
         }
         let (replaced, next) = self.schedule(name, &schedule, job_line);
         match replaced {
-            Some(old) => eprintln!("remote live: job {name} replaced (it was `{}` {}); next run {next}", old.line, old.schedule),
+            Some(old) => eprintln!(
+                "remote live: job {name} replaced (it was `{}` {}); next run {next}",
+                old.line, old.schedule
+            ),
             None => eprintln!("remote live: job {name} {schedule}: `{job_line}`; next run {next}"),
         }
         Outcome::Accepted
     }
 
-    /// Checks a job's line now, so that a typo is told at once rather than at the first tick; the message ends
-    /// with a newline.
+    /// Checks a job's line now, so that a typo is told at once rather than at the first tick; the message
+    /// ends with a newline.
     fn check_job_line(&self, inventory: &Inventory, line: &str) -> Result<(), String> {
         match crate::session::named_call(line) {
-            Some((pipeline, group)) => {
-                self.session.check_named(inventory, pipeline, group).map(|_| ()).map_err(|m| format!("error: {m}\n"))
-            }
+            Some((pipeline, group)) => self
+                .session
+                .check_named(inventory, pipeline, group)
+                .map(|_| ())
+                .map_err(|m| format!("error: {m}\n")),
             None => self.session.check_expression(inventory, line).map_err(|err| err.render(line)),
         }
     }
@@ -687,7 +723,11 @@ impl Live {
             let schedule = match Schedule::parse(&words) {
                 Ok((schedule, used)) if used == words.len() => schedule,
                 Ok(_) => {
-                    refusal!("job set {set}, job {}: `{}` has words after the schedule", spec.name, spec.schedule);
+                    refusal!(
+                        "job set {set}, job {}: `{}` has words after the schedule",
+                        spec.name,
+                        spec.schedule
+                    );
                     return Outcome::Refused;
                 }
                 Err(err) => {
@@ -705,9 +745,16 @@ impl Live {
         let mut said = Vec::new();
         for (spec, schedule) in checked {
             let (replaced, next) = self.schedule(&spec.name, &schedule, &spec.line);
-            said.push(format!("{} {schedule} (next {next}{})", spec.name, if replaced.is_some() { ", replaced" } else { "" }));
+            said.push(format!(
+                "{} {schedule} (next {next}{})",
+                spec.name,
+                if replaced.is_some() { ", replaced" } else { "" }
+            ));
         }
-        eprintln!("remote live: job set {set} on {group}: {}", if said.is_empty() { "no jobs".into() } else { said.join("; ") });
+        eprintln!(
+            "remote live: job set {set} on {group}: {}",
+            if said.is_empty() { "no jobs".into() } else { said.join("; ") }
+        );
         Outcome::Accepted
     }
 
@@ -724,7 +771,11 @@ impl Live {
             outln!("no jobs; `watch NAME SCHEDULE PIPELINE GROUP` starts one");
             return Outcome::Accepted;
         }
-        let mut rows = vec![["NAME", "SCHEDULE", "NEXT", "LAST RUN", "RUNS", "SKIPPED", "LAST ERROR"].map(String::from).to_vec()];
+        let mut rows = vec![
+            ["NAME", "SCHEDULE", "NEXT", "LAST RUN", "RUNS", "SKIPPED", "LAST ERROR"]
+                .map(String::from)
+                .to_vec(),
+        ];
         for job in &jobs {
             let last = match (&job.last, job.running) {
                 (_, true) => "running now".to_string(),
@@ -748,9 +799,11 @@ impl Live {
                 error,
             ]);
         }
-        let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> =
+            (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
         for row in rows {
-            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+            let cells: Vec<String> =
+                row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
             outln!("{}", cells.join("  ").trim_end());
         }
         Outcome::Accepted
@@ -792,7 +845,10 @@ impl Live {
             return Outcome::Accepted;
         }
         if self.in_init.load(Ordering::SeqCst) {
-            refusal!("`go` inside the init file would run it again and again; take it out of {}", path.display());
+            refusal!(
+                "`go` inside the init file would run it again and again; take it out of {}",
+                path.display()
+            );
             return Outcome::Refused;
         }
         self.in_init.store(true, Ordering::SeqCst);
@@ -858,15 +914,18 @@ impl Live {
         Outcome::Refused
     }
 
-    /// Halts every job with `halt` (drain or shutdown): running ticks may finish, then their remote commands are
-    /// killed. How many jobs there were.
+    /// Halts every job with `halt` (drain or shutdown): running ticks may finish, then their remote commands
+    /// are killed. How many jobs there were.
     fn drain_jobs(&self, halt: fn(&Scheduler, Duration) -> usize) -> usize {
         let halted = self.jobs.with(Table::halt_all);
         if halt(&self.jobs, JOBS_FINISH) > 0 {
-            self.session.cancel_jobs(crate::interrupt::ending().unwrap_or(remote_core::CancelCause::JobsHalted));
+            self.session
+                .cancel_jobs(crate::interrupt::ending().unwrap_or(remote_core::CancelCause::JobsHalted));
             let left = halt(&self.jobs, JOBS_KILLED);
             if left > 0 {
-                eprintln!("remote live: {left} job run(s) did not end after their commands were cancelled; going on anyway");
+                eprintln!(
+                    "remote live: {left} job run(s) did not end after their commands were cancelled; going on anyway"
+                );
             }
         }
         self.session.rearm_jobs();
@@ -882,7 +941,8 @@ impl Live {
     }
 }
 
-/// A job under `--json`: what `jobs` shows, and with `summary` the last run's summary as `jobs NAME` shows it.
+/// A job under `--json`: what `jobs` shows, and with `summary` the last run's summary as `jobs NAME` shows
+/// it.
 fn job_json(job: &crate::jobs::Job, summary: bool) -> serde_json::Value {
     let last = job.last.as_ref().map(|l| {
         let mut last = serde_json::json!({
@@ -904,7 +964,9 @@ fn job_json(job: &crate::jobs::Job, summary: bool) -> serde_json::Value {
 
 /// Why `name` cannot name a job, if it cannot: `halt NAME` and `jobs NAME` must be able to reach it.
 fn bad_job_name(name: &str) -> Option<String> {
-    let fine = !name.is_empty() && name != "all" && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    let fine = !name.is_empty()
+        && name != "all"
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
     (!fine)
         .then(|| format!("`{name}` cannot name a job; use letters, digits, `_` and `-` (and not `all`, which `halt all` means)"))
 }
@@ -919,8 +981,8 @@ fn after_words(line: &str, n: usize) -> &str {
     rest
 }
 
-/// A time for the jobs table: the time of day today, with the day otherwise, and the year when it is not this one
-/// (`every 1y` runs next year, which the day alone would place in this one).
+/// A time for the jobs table: the time of day today, with the day otherwise, and the year when it is not this
+/// one (`every 1y` runs next year, which the day alone would place in this one).
 fn when(at: &jiff::ZonedDateTime, now: &jiff::ZonedDateTime) -> String {
     let format = if at.date() == now.date() {
         "%H:%M:%S"

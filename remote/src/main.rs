@@ -1,4 +1,5 @@
-//! The `remote` command line: parses arguments, runs the chosen command, and maps outcomes to exit codes 0/1/2.
+//! The `remote` command line: parses arguments, runs the chosen command, and maps outcomes to exit codes
+//! 0/1/2.
 
 // First, so that its `out!` and `outln!` are known to the modules after it.
 #[macro_use]
@@ -89,14 +90,18 @@ fn session_args(command: &Command) -> Option<&cli::SessionArgs> {
     }
 }
 
-/// The sudo password, asked once on the terminal (echo off) when `--ask-become-pass` says so and the environment
-/// gave none.
-fn become_password(from_env: Option<remote_ssh::auth::Secret>, ask: bool) -> Result<Option<remote_ssh::auth::Secret>, String> {
+/// The sudo password, asked once on the terminal (echo off) when `--ask-become-pass` says so and the
+/// environment gave none.
+fn become_password(
+    from_env: Option<remote_ssh::auth::Secret>,
+    ask: bool,
+) -> Result<Option<remote_ssh::auth::Secret>, String> {
     if from_env.is_some() || !ask {
         return Ok(from_env);
     }
-    let typed = rpassword::prompt_password("sudo password (for become): ")
-        .map_err(|e| format!("--ask-become-pass needs a terminal to ask on ({e}); set {BECOME_PASSWORD_ENV} instead"))?;
+    let typed = rpassword::prompt_password("sudo password (for become): ").map_err(|e| {
+        format!("--ask-become-pass needs a terminal to ask on ({e}); set {BECOME_PASSWORD_ENV} instead")
+    })?;
     let typed = zeroize::Zeroizing::new(typed);
     Ok(Some(remote_ssh::auth::Secret::new(typed.as_bytes().to_vec())))
 }
@@ -107,14 +112,15 @@ fn main() -> ExitCode {
     // The passwords likewise.
     let become_from_env = take_secret(BECOME_PASSWORD_ENV);
     let _ = SMTP_PASSWORD.set(take_secret(outbox::SMTP_PASSWORD_ENV));
-    // The passphrase of key files is kept in memory whatever the key source, so that neither /proc/PID/environ nor
-    // a child (cargo and its build scripts under `remote live`, sudo's askpass, …) ever sees it.
+    // The passphrase of key files is kept in memory whatever the key source, so that neither
+    // /proc/PID/environ nor a child (cargo and its build scripts under `remote live`, sudo's askpass, …) ever
+    // sees it.
     let passphrase = take_secret(remote_ssh::auth::PASSPHRASE_ENV);
     let holds_passphrase = passphrase.is_some();
     remote_ssh::auth::keep_passphrase(passphrase);
     if scrub_env(remote_ssh::auth::KEY_ENV) || holds_passphrase {
-        // No core dump of a process holding a key or its passphrase, and no reading of its memory or /proc files by
-        // other processes of the same user.
+        // No core dump of a process holding a key or its passphrase, and no reading of its memory or /proc
+        // files by other processes of the same user.
         // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     }
@@ -136,15 +142,19 @@ fn main() -> ExitCode {
     {
         use tracing_subscriber::prelude::*;
         let filter = tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
-            // russh-sftp warns "channel closed" when a connection is lost mid-copy; the copy's result says it in
-            // words, with the host and how far it got.
+            // russh-sftp warns "channel closed" when a connection is lost mid-copy; the copy's result says it
+            // in words, with the host and how far it got.
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,russh_sftp=error"));
-        let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter).with_filter(NoSecretLogs);
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .with_filter(NoSecretLogs);
         tracing_subscriber::registry().with(layer).init();
     }
     limits::raise_open_files();
     out::watch_reader();
-    let connects = matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_) | Command::Live(_));
+    let connects =
+        matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_) | Command::Live(_));
     match identity {
         Ok(identity) => {
             let _ = IDENTITY.set(identity);
@@ -160,9 +170,11 @@ fn main() -> ExitCode {
     let ask = session_args(&cli.command).is_some_and(|session| session.ask_become_pass);
     match become_password(become_from_env, ask) {
         Ok(password) => {
-            // As for REMOTE_KEY: no core dump and no reading of the memory of a process that holds a password.
+            // As for REMOTE_KEY: no core dump and no reading of the memory of a process that holds a
+            // password.
             if password.is_some() || SMTP_PASSWORD.get().is_some_and(Option::is_some) {
-                // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's flag.
+                // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and changes only this process's
+                // flag.
                 unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
             }
             let _ = BECOME_PASSWORD.set(password);
@@ -174,7 +186,8 @@ fn main() -> ExitCode {
         }
     }
     if cli.global.check && !matches!(cli.command, Command::Exec(_) | Command::Eval(_) | Command::Run(_)) {
-        let message = "--check (a dry run) applies to exec, run and eval; at the live prompt, write `check LINE`";
+        let message =
+            "--check (a dry run) applies to exec, run and eval; at the live prompt, write `check LINE`";
         eprintln!("error: {message}");
         usage::json_error(cli.global.json, message, usage::At::default());
         return ExitCode::from(EXIT_USAGE);
@@ -196,7 +209,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            // Errors quote the inventory and ssh_config (host names, values), which may hold escape sequences.
+            // Errors quote the inventory and ssh_config (host names, values), which may hold escape
+            // sequences.
             let message = error_chain(err.as_ref());
             eprintln!("error: {}", remote_core::pretty::sanitize_lines(&message));
             usage::json_error(cli.global.json, &message, usage::location(err.as_ref()));
@@ -206,8 +220,8 @@ fn main() -> ExitCode {
 }
 
 /// Keeps out, at every level, the logs of the crates that handle secrets in their own terms: the HTTP client
-/// logs a webhook's whole URL (whose path and query are its token), and the SMTP and TLS crates what they send.
-/// What `remote` itself says about them is already redacted.
+/// logs a webhook's whole URL (whose path and query are its token), and the SMTP and TLS crates what they
+/// send. What `remote` itself says about them is already redacted.
 struct NoSecretLogs;
 
 /// Crates whose own log records may carry a secret.
@@ -223,7 +237,11 @@ impl<S> tracing_subscriber::layer::Filter<S> for NoSecretLogs {
         !secret_bearing(meta.target())
     }
 
-    fn event_enabled(&self, event: &tracing::Event<'_>, _: &tracing_subscriber::layer::Context<'_, S>) -> bool {
+    fn event_enabled(
+        &self,
+        event: &tracing::Event<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
         // Records of the `log` crate arrive with the target `log`; their own target is inside the event.
         use tracing_log::NormalizeEvent;
         event.normalized_metadata().is_none_or(|meta| !secret_bearing(meta.target()))
@@ -237,14 +255,15 @@ fn take_secret(name: &str) -> Option<remote_ssh::auth::Secret> {
     value.map(|value| remote_ssh::auth::Secret::new(std::os::unix::ffi::OsStringExt::into_vec(value)))
 }
 
-/// Wipes the value of environment variable `name` where it lies, then removes the variable; whether it was set.
-/// Removing alone would leave the bytes in the block the process started with, which `/proc/PID/environ` shows
-/// for as long as the process runs, and which children and threads could still read.
+/// Wipes the value of environment variable `name` where it lies, then removes the variable; whether it was
+/// set. Removing alone would leave the bytes in the block the process started with, which `/proc/PID/environ`
+/// shows for as long as the process runs, and which children and threads could still read.
 fn scrub_env(name: &str) -> bool {
     let Ok(c_name) = std::ffi::CString::new(name) else { return false };
-    // SAFETY: called first thing in `main`, before any thread exists, so nothing reads or changes the environment
-    // meanwhile. `getenv` returns the value's NUL-terminated bytes inside the environment, which stay valid until
-    // it changes; exactly `strlen` bytes of them are overwritten, and the variable is then removed.
+    // SAFETY: called first thing in `main`, before any thread exists, so nothing reads or changes the
+    // environment meanwhile. `getenv` returns the value's NUL-terminated bytes inside the environment, which
+    // stay valid until it changes; exactly `strlen` bytes of them are overwritten, and the variable is then
+    // removed.
     unsafe {
         let value = libc::getenv(c_name.as_ptr());
         if value.is_null() {

@@ -1,6 +1,6 @@
 //! `remote merge-reports`: the JUnit files or JSON documents of a sharded run's shards as one report, with a
-//! shard that is missing, given twice, or overlapping another said, so a CI merge job fails on it. Inputs that
-//! cannot be merged are errors (exit 2, from `main`).
+//! shard that is missing, given twice, or overlapping another said, so a CI merge job fails on it. Inputs
+//! that cannot be merged are errors (exit 2, from `main`).
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +44,13 @@ impl Part {
             PartReport::Junit(suite) => suite
                 .cases
                 .iter()
-                .map(|case| (case.name.clone(), case.failure.is_none(), case.failure.as_ref().map(|f| f.message.clone())))
+                .map(|case| {
+                    (
+                        case.name.clone(),
+                        case.failure.is_none(),
+                        case.failure.as_ref().map(|f| f.message.clone()),
+                    )
+                })
                 .collect(),
             PartReport::Json(document) => document["results"]
                 .as_array()
@@ -92,7 +98,9 @@ pub enum MergeError {
     )]
     Overlap { run: String, host: String, first: PathBuf, second: PathBuf },
     /// `--json` asked for one document of several runs.
-    #[error("--json merges the shards of one run, but these JSON reports are of {count} runs ({runs}); merge each on its own")]
+    #[error(
+        "--json merges the shards of one run, but these JSON reports are of {count} runs ({runs}); merge each on its own"
+    )]
     Runs { count: usize, runs: String },
     /// `--json` was given a JUnit file.
     #[error("--json merges JSON documents, but {} is a JUnit report; write merged JUnit with --junit FILE", path.display())]
@@ -120,8 +128,10 @@ pub fn run(global: &GlobalArgs, args: &MergeArgs) -> Result<u8, Box<dyn std::err
     runs.extend(group(&json_parts)?);
 
     if let Some(path) = &args.junit {
-        let suites: Vec<Suite> = runs.iter().filter(|m| m.parts[0].suite().is_some()).map(merged_suite).collect();
-        junit::write(path, &suites).map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
+        let suites: Vec<Suite> =
+            runs.iter().filter(|m| m.parts[0].suite().is_some()).map(merged_suite).collect();
+        junit::write(path, &suites)
+            .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))?;
     }
     if global.json {
         if runs.len() > 1 {
@@ -138,28 +148,34 @@ pub fn run(global: &GlobalArgs, args: &MergeArgs) -> Result<u8, Box<dyn std::err
     }
     for merged in &runs {
         for shard in &merged.missing {
-            eprintln!("remote: shard {shard} of `{}` has no report: its hosts were not run, or its report was lost", merged.run);
+            eprintln!(
+                "remote: shard {shard} of `{}` has no report: its hosts were not run, or its report was lost",
+                merged.run
+            );
         }
     }
     let fails = runs.iter().any(|merged| {
         let hosts: Vec<_> = merged.parts.iter().flat_map(|p| p.hosts()).collect();
         let failed = hosts.iter().filter(|(_, ok, _)| !ok).count();
         // A whole group can be smaller than its shards, so an empty merged run is not a failure.
-        !merged.missing.is_empty() || (!hosts.is_empty() && crate::ci::fails(failed, hosts.len(), args.fail_on))
+        !merged.missing.is_empty()
+            || (!hosts.is_empty() && crate::ci::fails(failed, hosts.len(), args.fail_on))
     });
     Ok(if fails { EXIT_HOST_FAILED } else { EXIT_OK })
 }
 
 /// The reports in `file`: every testsuite of a JUnit file, or the one JSON document.
 fn read(file: &Path) -> Result<Vec<Part>, MergeError> {
-    let text = std::fs::read_to_string(file).map_err(|e| MergeError::Read { path: file.to_path_buf(), cause: e.to_string() })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| MergeError::Read { path: file.to_path_buf(), cause: e.to_string() })?;
     let unreadable = |cause: String| MergeError::Unreadable { path: file.to_path_buf(), cause };
     let shard_of = |text: Option<&str>| -> Result<Option<Shard>, MergeError> {
         text.map(|s| s.parse::<Shard>().map_err(|e| unreadable(e.to_string()))).transpose()
     };
     match text.trim_start().chars().next() {
         Some('<') => {
-            let suites = junit::parse(&text).map_err(|e| unreadable(format!("not JUnit XML as remote writes it: {e}")))?;
+            let suites = junit::parse(&text)
+                .map_err(|e| unreadable(format!("not JUnit XML as remote writes it: {e}")))?;
             suites
                 .into_iter()
                 .map(|suite| {
@@ -173,13 +189,20 @@ fn read(file: &Path) -> Result<Vec<Part>, MergeError> {
                 .collect()
         }
         Some('{') => {
-            let document: Value = serde_json::from_str(&text).map_err(|e| unreadable(format!("not one JSON document: {e}")))?;
+            let document: Value =
+                serde_json::from_str(&text).map_err(|e| unreadable(format!("not one JSON document: {e}")))?;
             if !document["results"].is_array() {
-                return Err(unreadable("a JSON document without `results`; give the output of `--json`".into()));
+                return Err(unreadable(
+                    "a JSON document without `results`; give the output of `--json`".into(),
+                ));
             }
             let run = match document["run"].as_str() {
                 Some(run) => run.to_string(),
-                None => format!("{} on {}", document["label"].as_str().unwrap_or("?"), document["group"].as_str().unwrap_or("?")),
+                None => format!(
+                    "{} on {}",
+                    document["label"].as_str().unwrap_or("?"),
+                    document["group"].as_str().unwrap_or("?")
+                ),
             };
             let shard = shard_of(document["shard"].as_str())?;
             Ok(vec![Part { file: file.to_path_buf(), run, shard, report: PartReport::Json(document) }])
@@ -200,15 +223,25 @@ fn group<'a>(parts: &[&'a Part]) -> Result<Vec<Merged<'a>>, MergeError> {
     for merged in &mut runs {
         // By split, then by shard: parts of different splits meet before two parts of one shard can.
         merged.parts.sort_by_key(|part| part.shard.map_or((0, 0), |s| (s.count, s.index)));
-        let what = |shard: Option<Shard>| shard.map_or("the unsharded run".to_string(), |s| format!("shard {s}"));
+        let what =
+            |shard: Option<Shard>| shard.map_or("the unsharded run".to_string(), |s| format!("shard {s}"));
         for pair in merged.parts.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             if a.shard.map(|s| s.count) != b.shard.map(|s| s.count) {
-                return Err(MergeError::Splits { run: merged.run.clone(), a: what(a.shard), b: what(b.shard) });
+                return Err(MergeError::Splits {
+                    run: merged.run.clone(),
+                    a: what(a.shard),
+                    b: what(b.shard),
+                });
             }
             if a.shard == b.shard {
                 let (first, second) = (a.file.clone(), b.file.clone());
-                return Err(MergeError::Twice { run: merged.run.clone(), what: what(a.shard), first, second });
+                return Err(MergeError::Twice {
+                    run: merged.run.clone(),
+                    what: what(a.shard),
+                    first,
+                    second,
+                });
             }
         }
         if let Some(count) = merged.parts[0].shard.map(|s| s.count) {
@@ -268,7 +301,8 @@ fn merged_suite(merged: &Merged<'_>) -> Suite {
 fn merged_json(merged: &Merged<'_>) -> Value {
     let documents: Vec<&Value> = merged.parts.iter().filter_map(|p| p.document()).collect();
     let mut out = documents[0].clone();
-    let results: Vec<Value> = documents.iter().flat_map(|d| d["results"].as_array().cloned().unwrap_or_default()).collect();
+    let results: Vec<Value> =
+        documents.iter().flat_map(|d| d["results"].as_array().cloned().unwrap_or_default()).collect();
     let all_ok = results.iter().all(|r| r["ok"] == Value::Bool(true));
     let elapsed = documents.iter().filter_map(|d| d["elapsed_ms"].as_u64()).max().unwrap_or(0);
     let object = out.as_object_mut().expect("checked to be a JSON document with results");
@@ -278,7 +312,10 @@ fn merged_json(merged: &Merged<'_>) -> Value {
     object.insert("elapsed_ms".into(), Value::from(elapsed));
     if let Some(shard) = merged.parts[0].shard {
         object.insert("shards".into(), Value::from(shard.count));
-        object.insert("missing_shards".into(), Value::from(merged.missing.iter().map(|s| s.index).collect::<Vec<_>>()));
+        object.insert(
+            "missing_shards".into(),
+            Value::from(merged.missing.iter().map(|s| s.index).collect::<Vec<_>>()),
+        );
     }
     object.insert("results".into(), Value::from(results));
     out
@@ -329,7 +366,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut parts = Vec::new();
         for (n, (shard, hosts)) in documents.iter().enumerate() {
-            let results: Vec<Value> = hosts.iter().map(|h| json!({"host": h, "ok": true, "error": null})).collect();
+            let results: Vec<Value> =
+                hosts.iter().map(|h| json!({"host": h, "ok": true, "error": null})).collect();
             let mut document = json!({"label": "true", "group": "web", "run": "true on web", "ok": true, "results": results});
             if let Some(shard) = shard {
                 document["shard"] = json!(shard);
@@ -341,7 +379,9 @@ mod tests {
         let refs: Vec<&Part> = parts.iter().collect();
         let got = group(&refs).map(|runs| runs[0].missing.iter().map(Shard::to_string).collect::<Vec<_>>());
         let got = got.map_err(|e| e.to_string().replace(&dir.path().display().to_string(), "DIR"));
-        let expected = expected.map(|missing| missing.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map_err(str::to_string);
+        let expected = expected
+            .map(|missing| missing.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .map_err(str::to_string);
         assert_eq!(got, expected, "{documents:?}");
     }
 
@@ -352,16 +392,22 @@ mod tests {
         check(&[(None, &["a", "b"])], Ok(&[]));
         check(
             &[(Some("1/2"), &["a"]), (Some("1/2"), &["b"])],
-            Err("shard 1/2 of `true on web` is reported twice, in DIR/0.json and DIR/1.json; give each shard's report once"),
+            Err(
+                "shard 1/2 of `true on web` is reported twice, in DIR/0.json and DIR/1.json; give each shard's report once",
+            ),
         );
         check(
             &[(Some("1/3"), &["a"]), (Some("1/2"), &["b"])],
-            Err("the reports of `true on web` come from different splits (shard 1/2 and shard 1/3); merge the shards of one run"),
+            Err(
+                "the reports of `true on web` come from different splits (shard 1/2 and shard 1/3); merge the shards of one run",
+            ),
         );
         check(
             &[(Some("1/2"), &["a", "b"]), (Some("2/2"), &["b"])],
-            Err("host b of `true on web` is in two shards' reports (DIR/0.json and DIR/1.json): were the shards run with \
-                 different inventories?"),
+            Err(
+                "host b of `true on web` is in two shards' reports (DIR/0.json and DIR/1.json): were the shards run with \
+                 different inventories?",
+            ),
         );
         check(
             &[(None, &["a"]), (None, &["b"])],
@@ -374,9 +420,9 @@ mod tests {
 
 #[cfg(test)]
 mod fuzz {
-    //! Property tests of `remote merge-reports`' inputs, files a CI job hands over from its shards: reports with text
-    //! spliced in, cut out or duplicated are merged or refused, never a panic; a JSON error's line is one of the file's;
-    //! and merged JUnit reads back as written.
+    //! Property tests of `remote merge-reports`' inputs, files a CI job hands over from its shards: reports
+    //! with text spliced in, cut out or duplicated are merged or refused, never a panic; a JSON error's line
+    //! is one of the file's; and merged JUnit reads back as written.
 
     use proptest::prelude::*;
     use proptest::sample::Index;
@@ -386,15 +432,16 @@ mod fuzz {
     use super::*;
     use crate::junit::{Case, Failure, Suite};
 
-    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for more (a
-    /// longer hunt, by hand); nothing is written to the repository when one fails.
+    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for
+    /// more (a longer hunt, by hand); nothing is written to the repository when one fails.
     fn config(cases: u32) -> Config {
         let default = Config::default();
         let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
         Config { cases, failure_persistence: None, ..default }
     }
 
-    /// The `--json` document of shard `shard` of `uptime on web`, with one host that succeeded and one that failed.
+    /// The `--json` document of shard `shard` of `uptime on web`, with one host that succeeded and one that
+    /// failed.
     fn json_report(shard: &str, hosts: [&str; 2]) -> String {
         let result = |host: &str, ok: bool| {
             json!({"host": host, "ok": ok, "exit": if ok { json!(0) } else { json!(null) }, "signal": null,
@@ -408,7 +455,8 @@ mod fuzz {
         serde_json::to_string_pretty(&document).unwrap_or_default()
     }
 
-    /// The `--junit` file of shard `shard` of `uptime on web`, with one host that succeeded and one that failed.
+    /// The `--junit` file of shard `shard` of `uptime on web`, with one host that succeeded and one that
+    /// failed.
     fn junit_report(shard: &str, hosts: [&str; 2]) -> String {
         let case = |name: &str, failure: Option<Failure>| Case {
             name: name.into(),
@@ -424,7 +472,10 @@ mod fuzz {
             timestamp: "2026-11-26T12:00:00+00:00".into(),
             time: 0.02,
             properties: vec![("group".into(), "web".into()), ("shard".into(), shard.into())],
-            cases: vec![case(hosts[0], None), case(hosts[1], Some(Failure { message: refused.clone(), text: refused }))],
+            cases: vec![
+                case(hosts[0], None),
+                case(hosts[1], Some(Failure { message: refused.clone(), text: refused })),
+            ],
         };
         junit::render(&[suite])
     }
@@ -476,7 +527,8 @@ mod fuzz {
     /// Noise to splice in: random bytes read lossily, printable text, or a [`SPECIAL`] piece.
     fn noise() -> impl Strategy<Value = String> {
         prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..12).prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            prop::collection::vec(any::<u8>(), 0..12)
+                .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
             "\\PC{0,12}",
             prop::sample::select(SPECIAL).prop_map(str::to_string),
         ]
@@ -535,7 +587,9 @@ mod fuzz {
             match read(&path) {
                 Ok(read) => parts.extend(read),
                 Err(MergeError::Unreadable { cause, .. }) if cause.starts_with("not one JSON document") => {
-                    let line = cause.rsplit_once(" at line ").and_then(|(_, at)| at.split(' ').next()?.parse::<usize>().ok());
+                    let line = cause
+                        .rsplit_once(" at line ")
+                        .and_then(|(_, at)| at.split(' ').next()?.parse::<usize>().ok());
                     if let Some(line) = line {
                         prop_assert!((1..=text.lines().count() + 1).contains(&line), "{cause} in {text:?}");
                     }
@@ -569,8 +623,8 @@ mod fuzz {
                 let mut suites: Vec<Suite> = runs.iter().map(merged_suite).collect();
                 let written = junit::render(&suites);
                 let back = junit::parse(&written).map_err(|e| TestCaseError::fail(format!("{e}: {written}")))?;
-                // XML readers drop a text of blanks only; remote writes none (a failure's text starts with its error),
-                // but a damaged input can hold one.
+                // XML readers drop a text of blanks only; remote writes none (a failure's text starts with
+                // its error), but a damaged input can hold one.
                 let failures = suites.iter_mut().flat_map(|suite| &mut suite.cases).filter_map(|case| case.failure.as_mut());
                 for failure in failures.filter(|f| f.text.chars().all(|c| matches!(c, ' ' | '\t' | '\n'))) {
                     failure.text.clear();

@@ -17,9 +17,10 @@ pub fn cancel_on_close(switch: &Switch) {
     let _ = CANCEL.set(switch.clone());
 }
 
-/// `eprintln!` that never panics: stderr may be a terminal that hung up (SIGHUP: writes fail with EIO) or a pipe
-/// whose reader left, and a panic there would cut short the very ending that is to kill the hosts' commands and
-/// flush the history. Defined here, first of the crate's modules, it takes the place of std's in all of them.
+/// `eprintln!` that never panics: stderr may be a terminal that hung up (SIGHUP: writes fail with EIO) or a
+/// pipe whose reader left, and a panic there would cut short the very ending that is to kill the hosts'
+/// commands and flush the history. Defined here, first of the crate's modules, it takes the place of std's in
+/// all of them.
 macro_rules! eprintln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;

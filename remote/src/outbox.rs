@@ -1,5 +1,6 @@
-//! `email` and `webhook`: a run's report sent on, by SMTP to the inventory's `[notify]` server (lettre) or as its
-//! JSON document by HTTP POST (ureq). Both block the pipeline's thread while they send, as a command does.
+//! `email` and `webhook`: a run's report sent on, by SMTP to the inventory's `[notify]` server (lettre) or as
+//! its JSON document by HTTP POST (ureq). Both block the pipeline's thread while they send, as a command
+//! does.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,8 +48,8 @@ impl Outbox {
         Outbox { inventory, smtp_password }
     }
 
-    /// Sends `report` as `message` says; with `dry_run`, checks everything (the `[notify]` table, the addresses, the
-    /// message, the webhook's name and URL) and sends nothing.
+    /// Sends `report` as `message` says; with `dry_run`, checks everything (the `[notify]` table, the
+    /// addresses, the message, the webhook's name and URL) and sends nothing.
     fn send(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
         let would = if dry_run { "would have " } else { "" };
         match *message {
@@ -65,7 +66,9 @@ impl Outbox {
                 let email = email(report, settings, to, subject)?;
                 let transport = transport(settings, self.smtp_password.as_ref())?;
                 if !dry_run {
-                    transport.send(&email).map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
+                    transport
+                        .send(&email)
+                        .map_err(|e| format!("the SMTP server {} refused it: {e}", settings.smtp))?;
                 }
                 Ok(format!("{would}emailed the summary to {to}"))
             }
@@ -78,7 +81,8 @@ impl Outbox {
                     inventory = Inventory::load(&self.inventory).map_err(|e| e.to_string())?;
                     inventory.webhook(url)?
                 };
-                let shown = shown_url(url).ok_or_else(|| "the webhook URL must start with http:// or https://".to_string())?;
+                let shown = shown_url(url)
+                    .ok_or_else(|| "the webhook URL must start with http:// or https://".to_string())?;
                 if dry_run {
                     return Ok(format!("{would}posted the run to {shown}"));
                 }
@@ -89,8 +93,8 @@ impl Outbox {
 }
 
 impl Outbox {
-    /// Sends `report` as `message` says (`email`, `webhook`): what was done, or why not. In a dry run (`dry_run`)
-    /// nothing is sent; what would be is said.
+    /// Sends `report` as `message` says (`email`, `webhook`): what was done, or why not. In a dry run
+    /// (`dry_run`) nothing is sent; what would be is said.
     pub fn notify(&self, report: &Report, message: &Message<'_>, dry_run: bool) -> Result<String, String> {
         let what = match message {
             Message::Email { .. } => "email",
@@ -115,18 +119,21 @@ impl Outbox {
 
 /// The email: the summary as plain text and as HTML, and each failed host's output attached.
 fn email(report: &Report, settings: &Notify, to: &str, subject: &str) -> Result<Email, String> {
-    let from: Mailbox = settings.from.parse().map_err(|e| format!("`from` = \"{}\" in [notify]: {e}", settings.from))?;
+    let from: Mailbox =
+        settings.from.parse().map_err(|e| format!("`from` = \"{}\" in [notify]: {e}", settings.from))?;
     let mut builder = Email::builder().from(from).subject(subject);
     let mut any = false;
     for address in to.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        let mailbox: Mailbox = address.parse().map_err(|e| format!("`{address}` is not an email address: {e}"))?;
+        let mailbox: Mailbox =
+            address.parse().map_err(|e| format!("`{address}` is not an email address: {e}"))?;
         builder = builder.to(mailbox);
         any = true;
     }
     if !any {
         return Err("no recipient: give one, `email(\"ops@example.org\", \"subject\")`, or list them as `to` in [notify]".into());
     }
-    let mut parts = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(pretty::render(report, false), html(report)));
+    let mut parts = MultiPart::mixed()
+        .multipart(MultiPart::alternative_plain_html(pretty::render(report, false), html(report)));
     for result in report.results.iter().filter(|r| !r.ok()) {
         if let Some(output) = failure_output(result) {
             let name = format!("{}.txt", result.host.replace(['/', '\\', '"'], "_"));
@@ -147,10 +154,14 @@ fn failure_output(result: &HostResult) -> Option<String> {
         if bytes.is_empty() {
             continue;
         }
-        // Mail servers refuse messages of a few tens of MiB: the end of each stream is what explains a failure.
+        // Mail servers refuse messages of a few tens of MiB: the end of each stream is what explains a
+        // failure.
         let cut = bytes.len().saturating_sub(ATTACHED_BYTES);
-        let note =
-            if cut > 0 { format!(" (its last {ATTACHED_BYTES} bytes; {cut} before them left out)") } else { String::new() };
+        let note = if cut > 0 {
+            format!(" (its last {ATTACHED_BYTES} bytes; {cut} before them left out)")
+        } else {
+            String::new()
+        };
         text.push_str(&format!("\n--- {name}{note} ---\n{}", String::from_utf8_lossy(&bytes[cut..])));
     }
     Some(text)
@@ -195,16 +206,22 @@ fn html(report: &Report) -> String {
     page
 }
 
-/// Text from a run made safe inside HTML: markup escaped, control characters and bidirectional overrides shown as `·`.
+/// Text from a run made safe inside HTML: markup escaped, control characters and bidirectional overrides
+/// shown as `·`.
 fn escape(text: &str) -> String {
     crate::junit::xml(text)
 }
 
 /// The SMTP connection `[notify]` describes.
-fn transport(settings: &Notify, password: Option<&remote_ssh::auth::Secret>) -> Result<SmtpTransport, String> {
+fn transport(
+    settings: &Notify,
+    password: Option<&remote_ssh::auth::Secret>,
+) -> Result<SmtpTransport, String> {
     let (host, port) = match settings.smtp.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(':') => {
-            let port = port.parse::<u16>().map_err(|_| format!("`smtp` = \"{}\": `{port}` is not a port", settings.smtp))?;
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| format!("`smtp` = \"{}\": `{port}` is not a port", settings.smtp))?;
             (host.trim_matches(['[', ']']), port)
         }
         // SMTP's port, or smtps' for TLS from the first byte.
@@ -212,13 +229,16 @@ fn transport(settings: &Notify, password: Option<&remote_ssh::auth::Secret>) -> 
     };
     let builder = match settings.tls {
         SmtpTls::None => SmtpTransport::builder_dangerous(host),
-        SmtpTls::StartTls => SmtpTransport::starttls_relay(host).map_err(|e| format!("STARTTLS to {host}: {e}"))?,
+        SmtpTls::StartTls => {
+            SmtpTransport::starttls_relay(host).map_err(|e| format!("STARTTLS to {host}: {e}"))?
+        }
         SmtpTls::Tls => SmtpTransport::relay(host).map_err(|e| format!("TLS to {host}: {e}"))?,
     };
     let mut builder = builder.port(port).timeout(Some(SEND_TIMEOUT));
     if let Some(user) = &settings.user {
-        let password = password
-            .ok_or_else(|| format!("[notify] names the user `{user}`, and {SMTP_PASSWORD_ENV} holds no password for it"))?;
+        let password = password.ok_or_else(|| {
+            format!("[notify] names the user `{user}`, and {SMTP_PASSWORD_ENV} holds no password for it")
+        })?;
         let password = String::from_utf8_lossy(password.expose()).into_owned();
         builder = builder.credentials(Credentials::new(user.clone(), password));
     }
@@ -262,7 +282,8 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_their_secrets() {
-        let check = |url: &str, expected: Option<&str>| assert_eq!(shown_url(url).as_deref(), expected, "{url}");
+        let check =
+            |url: &str, expected: Option<&str>| assert_eq!(shown_url(url).as_deref(), expected, "{url}");
         check("https://hooks.example.org/services/T000/B000/XXXX", Some("https://hooks.example.org/…"));
         check("http://user:secret@127.0.0.1:8080/hook?token=abc", Some("http://127.0.0.1:8080/…"));
         check("ftp://example.org/x", None);
@@ -272,6 +293,9 @@ mod tests {
 
     #[test]
     fn html_escapes_what_hosts_wrote() {
-        assert_eq!(escape("<script>\"x\" & 'y'</script>\u{1b}[2J"), "&lt;script&gt;&quot;x&quot; &amp; 'y'&lt;/script&gt;·[2J");
+        assert_eq!(
+            escape("<script>\"x\" & 'y'</script>\u{1b}[2J"),
+            "&lt;script&gt;&quot;x&quot; &amp; 'y'&lt;/script&gt;·[2J"
+        );
     }
 }

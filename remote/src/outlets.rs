@@ -1,5 +1,5 @@
-//! Where pipelines' results leave the model in this process: the terminal (`pretty`, `table`), the hub and the
-//! history (`collect`, `publish`), and mail and webhooks (`email`, `webhook`).
+//! Where pipelines' results leave the model in this process: the terminal (`pretty`, `table`), the hub and
+//! the history (`collect`, `publish`), and mail and webhooks (`email`, `webhook`).
 //!
 //! The transport never sees any of them: a [`remote_core::Driver`] pairs the SSH world with these outlets.
 

@@ -13,8 +13,13 @@ use crate::cli::{EvalArgs, GlobalArgs, RunArgs};
 use crate::session::{Session, expression_group};
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// The inventory cut to `--shard`, and the size of `group` before the cut (for the message of an empty shard).
-fn sharded(inventory: Inventory, shard: Option<remote_config::shard::Shard>, group: Option<&str>) -> (Inventory, usize) {
+/// The inventory cut to `--shard`, and the size of `group` before the cut (for the message of an empty
+/// shard).
+fn sharded(
+    inventory: Inventory,
+    shard: Option<remote_config::shard::Shard>,
+    group: Option<&str>,
+) -> (Inventory, usize) {
     let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
     match shard {
         Some(shard) => (inventory.shard(shard), whole),
@@ -30,8 +35,10 @@ fn empty_shard(inventory: &Inventory, shard: Option<remote_config::shard::Shard>
 /// `remote eval 'EXPR'`.
 pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let group = expression_group(&args.expression).map(|(name, _)| name);
-    let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, group.as_deref());
-    let ci = CiRun::begin(&args.ci, global.json, global.check, &args.expression, group.as_deref().unwrap_or("?"));
+    let (inventory, whole) =
+        sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, group.as_deref());
+    let ci =
+        CiRun::begin(&args.ci, global.json, global.check, &args.expression, group.as_deref().unwrap_or("?"));
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
     let refuse = |err: interpret::EvalError| {
@@ -57,7 +64,8 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
 
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let (inventory, whole) = sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, Some(&args.group));
+    let (inventory, whole) =
+        sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, Some(&args.group));
     let ci = CiRun::begin(&args.ci, global.json, global.check, &args.pipeline, &args.group);
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);

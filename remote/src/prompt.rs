@@ -1,5 +1,5 @@
-//! A line at the live prompt, parsed in one place into what it asks for: one of the prompt's own words (`help`,
-//! `watch`, `halt`, …) or a line of pipelines to run. `live` only dispatches on the result.
+//! A line at the live prompt, parsed in one place into what it asks for: one of the prompt's own words
+//! (`help`, `watch`, `halt`, …) or a line of pipelines to run. `live` only dispatches on the result.
 
 use std::time::Duration;
 
@@ -71,7 +71,9 @@ pub fn parse(line: &str) -> Result<PromptCommand<'_>, String> {
         ["reload"] => PromptCommand::Reload,
         ["refresh"] => PromptCommand::Refresh,
         ["hosts", rest @ ..] if rest.len() <= 1 && !call => PromptCommand::Hosts(rest.first().copied()),
-        ["watch", name, rest @ ..] if !name.contains('(') => PromptCommand::Watch { name, words: rest.to_vec(), line },
+        ["watch", name, rest @ ..] if !name.contains('(') => {
+            PromptCommand::Watch { name, words: rest.to_vec(), line }
+        }
         ["jobs"] => PromptCommand::Jobs(None),
         ["jobs", name] => PromptCommand::Jobs(Some(name)),
         ["halt", "all"] => PromptCommand::HaltAll,

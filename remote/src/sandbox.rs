@@ -36,20 +36,28 @@ fn state_dir(inventory: &Path) -> PathBuf {
     base.join(".remote").join("sandbox")
 }
 
-fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String) -> Result<u8, Box<dyn std::error::Error>> {
+fn up(
+    inventory: &Path,
+    dir: &Path,
+    count: usize,
+    first: Ipv4Addr,
+    user: String,
+) -> Result<u8, Box<dyn std::error::Error>> {
     if count == 0 || count > 1000 {
         return Err(format!("sandbox size {count} is out of range; ask for 1 to 1000 hosts").into());
     }
     let last = sandbox::loopback_addresses(count, first, 22).last().map(|a| a.ip());
     if !first.is_loopback() || !last.is_some_and(|ip| ip.is_loopback()) {
-        return Err(
-            format!("--first {first} with {count} hosts leaves 127.0.0.0/8; the sandbox only uses loopback addresses").into()
-        );
+        return Err(format!(
+            "--first {first} with {count} hosts leaves 127.0.0.0/8; the sandbox only uses loopback addresses"
+        )
+        .into());
     }
     // `up` again replaces the running sandbox, so its size can change.
     sandbox::stop_daemons(dir);
     let addresses = {
-        // As root the hosts look like real ones on port 22, unless something (a system sshd on 0.0.0.0:22) holds it.
+        // As root the hosts look like real ones on port 22, unless something (a system sshd on 0.0.0.0:22)
+        // holds it.
         let on_22 = sandbox::loopback_addresses(count, first, 22);
         if sandbox::is_root() && on_22.iter().all(|a| sandbox::address_is_free(*a)) {
             on_22
@@ -57,7 +65,13 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
             sandbox::loopback_addresses(count, first, 2222)
         }
     };
-    let config = SandboxConfig { dir: dir.to_path_buf(), addresses, addresses_per_server: 1, login_user: user, detach: true };
+    let config = SandboxConfig {
+        dir: dir.to_path_buf(),
+        addresses,
+        addresses_per_server: 1,
+        login_user: user,
+        detach: true,
+    };
     let sandbox = Sandbox::start(&config)?;
     sandbox.write_group(inventory, GROUP)?;
     let entries = sandbox.host_entries();
@@ -75,7 +89,10 @@ fn up(inventory: &Path, dir: &Path, count: usize, first: Ipv4Addr, user: String)
     if !logins_work(inventory, &sandbox)? {
         return Ok(EXIT_HOST_FAILED);
     }
-    outln!("sandbox: every host lets `{}` in; try `remote run listing {GROUP}` or `remote live`", sandbox.login_user());
+    outln!(
+        "sandbox: every host lets `{}` in; try `remote run listing {GROUP}` or `remote live`",
+        sandbox.login_user()
+    );
     Ok(EXIT_OK)
 }
 

@@ -32,7 +32,9 @@ const SHORTEST: Duration = Duration::from_millis(100);
 impl Schedule {
     /// Reads a schedule from the start of `words`; returns it and how many words it took.
     pub fn parse(words: &[&str]) -> Result<(Schedule, usize), String> {
-        let word = |n: usize, what: &str| words.get(n).copied().ok_or_else(|| format!("`{}` needs {what}", words[..n].join(" ")));
+        let word = |n: usize, what: &str| {
+            words.get(n).copied().ok_or_else(|| format!("`{}` needs {what}", words[..n].join(" ")))
+        };
         let Some(&kind) = words.first() else {
             return Err(format!("a schedule is missing; {FORMS}"));
         };
@@ -46,10 +48,18 @@ impl Schedule {
             }
             "in" => (Schedule::In(duration(word(1, "a duration, e.g. `in 10m`")?)?), 2),
             "daily" => (Schedule::Daily(time_of_day(word(1, "a time of day, e.g. `daily 07:30`")?)?), 2),
-            "weekdays" => (Schedule::Weekdays(time_of_day(word(1, "a time of day, e.g. `weekdays 09:00`")?)?), 2),
+            "weekdays" => {
+                (Schedule::Weekdays(time_of_day(word(1, "a time of day, e.g. `weekdays 09:00`")?)?), 2)
+            }
             "on" => {
                 let day = weekday(word(1, "a day and a time, e.g. `on mon 06:00`")?)?;
-                (Schedule::On(day, time_of_day(word(2, "a time of day after the day, e.g. `on mon 06:00`")?)?), 3)
+                (
+                    Schedule::On(
+                        day,
+                        time_of_day(word(2, "a time of day after the day, e.g. `on mon 06:00`")?)?,
+                    ),
+                    3,
+                )
             }
             other => return Err(format!("`{other}` is not a schedule; {FORMS}")),
         };
@@ -104,7 +114,8 @@ impl Schedule {
     }
 }
 
-const FORMS: &str = "write `every DURATION`, `in DURATION`, `daily HH:MM`, `weekdays HH:MM` or `on DAY HH:MM`";
+const FORMS: &str =
+    "write `every DURATION`, `in DURATION`, `daily HH:MM`, `weekdays HH:MM` or `on DAY HH:MM`";
 
 /// `500ms`, `5s`, `2m`, `1h` (and what humantime reads, e.g. `1h30m`).
 fn duration(text: &str) -> Result<Duration, String> {
@@ -147,8 +158,8 @@ fn weekday(text: &str) -> Result<Weekday, String> {
         .ok_or_else(|| format!("`{text}` is not a day; write mon, tue, wed, thu, fri, sat or sun"))
 }
 
-/// `duration` as one word (`1m30s`, not humantime's `1m 30s`), so that a schedule shown in `jobs`, in a notice or
-/// in `--json` reads back as the same schedule when pasted into `watch`.
+/// `duration` as one word (`1m30s`, not humantime's `1m 30s`), so that a schedule shown in `jobs`, in a
+/// notice or in `--json` reads back as the same schedule when pasted into `watch`.
 fn one_word(duration: Duration) -> String {
     humantime::format_duration(duration).to_string().replace(' ', "")
 }
@@ -161,7 +172,9 @@ impl fmt::Display for Schedule {
             Schedule::In(delay) => write!(f, "in {}", one_word(*delay)),
             Schedule::Daily(time) => write!(f, "daily {}", hm(time)),
             Schedule::Weekdays(time) => write!(f, "weekdays {}", hm(time)),
-            Schedule::On(day, time) => write!(f, "on {} {}", format!("{day:?}")[..3].to_lowercase(), hm(time)),
+            Schedule::On(day, time) => {
+                write!(f, "on {} {}", format!("{day:?}")[..3].to_lowercase(), hm(time))
+            }
         }
     }
 }
@@ -198,28 +211,64 @@ mod tests {
 
     #[test]
     fn due_times() {
-        check("every 5s", "2026-11-26T10:00:00", &["Thu 2026-11-26 10:00:05 +0100", "Thu 2026-11-26 10:00:10 +0100"]);
-        check("every 500ms", "2026-11-26T10:00:00", &["Thu 2026-11-26 10:00:00 +0100", "Thu 2026-11-26 10:00:01 +0100"]);
+        check(
+            "every 5s",
+            "2026-11-26T10:00:00",
+            &["Thu 2026-11-26 10:00:05 +0100", "Thu 2026-11-26 10:00:10 +0100"],
+        );
+        check(
+            "every 500ms",
+            "2026-11-26T10:00:00",
+            &["Thu 2026-11-26 10:00:00 +0100", "Thu 2026-11-26 10:00:01 +0100"],
+        );
         check("in 2m", "2026-11-26T10:00:00", &["Thu 2026-11-26 10:02:00 +0100"]);
-        check("daily 07:30", "2026-11-26T10:00:00", &["Fri 2026-11-27 07:30:00 +0100", "Sat 2026-11-28 07:30:00 +0100"]);
+        check(
+            "daily 07:30",
+            "2026-11-26T10:00:00",
+            &["Fri 2026-11-27 07:30:00 +0100", "Sat 2026-11-28 07:30:00 +0100"],
+        );
         check("daily 10:00", "2026-11-26T09:59:59", &["Thu 2026-11-26 10:00:00 +0100"]);
         // Exactly at the time: the next one, so a run is never repeated.
         check("daily 10:00", "2026-11-26T10:00:00", &["Fri 2026-11-27 10:00:00 +0100"]);
-        check("weekdays 09:00", "2026-11-27T10:00:00", &["Mon 2026-11-30 09:00:00 +0100", "Tue 2026-12-01 09:00:00 +0100"]);
-        check("on mon 06:00", "2026-11-30T05:00:00", &["Mon 2026-11-30 06:00:00 +0100", "Mon 2026-12-07 06:00:00 +0100"]);
+        check(
+            "weekdays 09:00",
+            "2026-11-27T10:00:00",
+            &["Mon 2026-11-30 09:00:00 +0100", "Tue 2026-12-01 09:00:00 +0100"],
+        );
+        check(
+            "on mon 06:00",
+            "2026-11-30T05:00:00",
+            &["Mon 2026-11-30 06:00:00 +0100", "Mon 2026-12-07 06:00:00 +0100"],
+        );
         check("on sunday 23:59", "2026-11-26T10:00:00", &["Sun 2026-11-29 23:59:00 +0100"]);
     }
 
     #[test]
     fn daylight_saving_changes() {
         // 29 March 2026: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and runs at 03:30, once.
-        check("daily 02:30", "2026-03-28T12:00:00", &["Sun 2026-03-29 03:30:00 +0200", "Mon 2026-03-30 02:30:00 +0200"]);
+        check(
+            "daily 02:30",
+            "2026-03-28T12:00:00",
+            &["Sun 2026-03-29 03:30:00 +0200", "Mon 2026-03-30 02:30:00 +0200"],
+        );
         // 25 October 2026: 03:00 CEST falls back to 02:00 CET; 02:30 happens twice and runs once.
-        check("daily 02:30", "2026-10-24T12:00:00", &["Sun 2026-10-25 02:30:00 +0200", "Mon 2026-10-26 02:30:00 +0100"]);
+        check(
+            "daily 02:30",
+            "2026-10-24T12:00:00",
+            &["Sun 2026-10-25 02:30:00 +0200", "Mon 2026-10-26 02:30:00 +0100"],
+        );
         // A period is real time: across the change, ticks stay one hour apart.
-        check("every 1h", "2026-10-25T01:30:00", &["Sun 2026-10-25 02:30:00 +0200", "Sun 2026-10-25 02:30:00 +0100"]);
+        check(
+            "every 1h",
+            "2026-10-25T01:30:00",
+            &["Sun 2026-10-25 02:30:00 +0200", "Sun 2026-10-25 02:30:00 +0100"],
+        );
         // The times of day stay put on either side of the change.
-        check("daily 09:00", "2026-03-28T12:00:00", &["Sun 2026-03-29 09:00:00 +0200", "Mon 2026-03-30 09:00:00 +0200"]);
+        check(
+            "daily 09:00",
+            "2026-03-28T12:00:00",
+            &["Sun 2026-03-29 09:00:00 +0200", "Mon 2026-03-30 09:00:00 +0200"],
+        );
     }
 
     #[test]
@@ -256,9 +305,9 @@ mod tests {
 
 #[cfg(test)]
 mod fuzz {
-    //! Property tests of the schedule parser, which reads the words a person types after `watch NAME`: any words give a
-    //! schedule or an error, a schedule's due times are found from any moment jiff can hold, and a schedule shown reads
-    //! back as itself.
+    //! Property tests of the schedule parser, which reads the words a person types after `watch NAME`: any
+    //! words give a schedule or an error, a schedule's due times are found from any moment jiff can hold, and
+    //! a schedule shown reads back as itself.
 
     use jiff::Timestamp;
     use jiff::tz::TimeZone;
@@ -267,8 +316,8 @@ mod fuzz {
 
     use super::*;
 
-    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for more (a
-    /// longer hunt, by hand); nothing is written to the repository when one fails.
+    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for
+    /// more (a longer hunt, by hand); nothing is written to the repository when one fails.
     fn config(cases: u32) -> Config {
         let default = Config::default();
         let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
@@ -311,16 +360,26 @@ mod fuzz {
 
     /// Words of a schedule (`every`, `on mon`…) followed by anything, or anything.
     fn words() -> impl Strategy<Value = Vec<String>> {
-        let word = prop_oneof![prop::sample::select(WORDS).prop_map(str::to_string), "\\PC{0,8}", "[0-9:]{0,6}"];
-        let kind =
-            prop::sample::select(vec![vec!["every"], vec!["in"], vec!["daily"], vec!["weekdays"], vec!["on", "mon"], vec![]]);
+        let word =
+            prop_oneof![prop::sample::select(WORDS).prop_map(str::to_string), "\\PC{0,8}", "[0-9:]{0,6}"];
+        let kind = prop::sample::select(vec![
+            vec!["every"],
+            vec!["in"],
+            vec!["daily"],
+            vec!["weekdays"],
+            vec!["on", "mon"],
+            vec![],
+        ]);
         (kind, prop::collection::vec(word, 0..4))
             .prop_map(|(kind, rest)| kind.into_iter().map(str::to_string).chain(rest).collect())
     }
 
     /// Central European time, with daylight-saving changes, and UTC.
     fn zone() -> impl Strategy<Value = TimeZone> {
-        prop_oneof![Just(TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap_or(TimeZone::UTC)), Just(TimeZone::UTC)]
+        prop_oneof![
+            Just(TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap_or(TimeZone::UTC)),
+            Just(TimeZone::UTC)
+        ]
     }
 
     /// Any moment jiff can hold, the ends of its calendar included.
@@ -332,7 +391,8 @@ mod fuzz {
         ]
     }
 
-    /// Any duration of up to a year, in whole nanoseconds: shown in several parts (`1m30s`) as often as in one.
+    /// Any duration of up to a year, in whole nanoseconds: shown in several parts (`1m30s`) as often as in
+    /// one.
     fn duration() -> impl Strategy<Value = Duration> {
         prop_oneof![
             (1..1000u64).prop_map(Duration::from_millis),
@@ -354,7 +414,9 @@ mod fuzz {
             Weekday::Sunday,
         ]);
         prop_oneof![
-            duration().prop_filter("`every` takes 100ms or more", |d| *d >= SHORTEST).prop_map(Schedule::Every),
+            duration()
+                .prop_filter("`every` takes 100ms or more", |d| *d >= SHORTEST)
+                .prop_map(Schedule::Every),
             duration().prop_map(Schedule::In),
             time.clone().prop_map(Schedule::Daily),
             time.clone().prop_map(Schedule::Weekdays),
@@ -365,8 +427,8 @@ mod fuzz {
     proptest! {
         #![proptest_config(config(256))]
 
-        /// Any words give a schedule that took its own words, or an error; and whatever parses has due times from any
-        /// moment, later than it.
+        /// Any words give a schedule that took its own words, or an error; and whatever parses has due times
+        /// from any moment, later than it.
         #[test]
         fn any_words_give_a_schedule_with_due_times_or_an_error(words in words(), zone in zone(), now in moment()) {
             let words: Vec<&str> = words.iter().map(String::as_str).collect();

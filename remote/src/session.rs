@@ -1,5 +1,6 @@
 //! The session pipelines run in, for one command (`remote exec`, `run`, `eval`) or a whole `remote live`: the
-//! runtime, the pool kept open between lines, the drivers of the prompt's lines and of jobs, the loaded `ops`.
+//! runtime, the pool kept open between lines, the drivers of the prompt's lines and of jobs, the loaded
+//! `ops`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -60,7 +61,8 @@ pub struct Session {
 
 impl Session {
     /// A runtime and an empty pool; with `json`, `pretty` prints nothing and runs are printed as JSON.
-    /// With `deadline`, every command of the session's lines ends by then (jobs' commands are not bounded by it).
+    /// With `deadline`, every command of the session's lines ends by then (jobs' commands are not bounded by
+    /// it).
     pub fn start(
         args: &SessionArgs,
         inventory: &Path,
@@ -97,18 +99,19 @@ impl Session {
             deadline,
             ..ExecOptions::default()
         };
-        let world = SessionWorld::new(pool, runtime.handle().clone(), options).with_fan_out(Arc::new(|_, hosts| {
-            if hosts == 0 {
-                return None;
-            }
-            let bar = progress_bar(hosts as u64);
-            Some(Arc::new(move |_: &remote_core::HostResult| {
-                bar.inc(1);
-                if bar.position() >= bar.length().unwrap_or(0) {
-                    bar.finish_and_clear();
+        let world =
+            SessionWorld::new(pool, runtime.handle().clone(), options).with_fan_out(Arc::new(|_, hosts| {
+                if hosts == 0 {
+                    return None;
                 }
-            }))
-        }));
+                let bar = progress_bar(hosts as u64);
+                Some(Arc::new(move |_: &remote_core::HostResult| {
+                    bar.inc(1);
+                    if bar.position() >= bar.length().unwrap_or(0) {
+                        bar.finish_and_clear();
+                    }
+                }))
+            }));
         let outbox = crate::outbox(inventory);
         Ok(Session {
             runtime,
@@ -116,7 +119,10 @@ impl Session {
             last_shown,
             cancel,
             library: Arc::new(Linked),
-            jobs: Lane { world: job_world, outlets: Arc::new(HostOutlets::new(|_: &Report, _: View| {}, outbox)) },
+            jobs: Lane {
+                world: job_world,
+                outlets: Arc::new(HostOutlets::new(|_: &Report, _: View| {}, outbox)),
+            },
             job_cancel,
             history: std::sync::OnceLock::new(),
         })
@@ -128,7 +134,9 @@ impl Session {
         if let Some(history) = self.history.get()
             && !history.flush(limit)
         {
-            eprintln!("remote live: the history did not finish writing within {limit:?}; the last runs may be missing from it");
+            eprintln!(
+                "remote live: the history did not finish writing within {limit:?}; the last runs may be missing from it"
+            );
         }
     }
 
@@ -152,7 +160,8 @@ impl Session {
         self.jobs.outlets.use_hub(hub);
     }
 
-    /// Sends the output of this session's lines (not its jobs') to `echo` as it arrives, or no more with `None`.
+    /// Sends the output of this session's lines (not its jobs') to `echo` as it arrives, or no more with
+    /// `None`.
     pub fn stream_to(&self, echo: Option<remote_ssh::exec::OnOutput>) {
         self.lines.world.set_echo(echo);
     }
@@ -177,8 +186,8 @@ impl Session {
         Registry::new(Some(&*self.library))
     }
 
-    /// Closes the connections of hosts that `inventory` no longer describes as they were opened (a changed user,
-    /// key, port or host-key setting), so that the next command uses the settings as they are now.
+    /// Closes the connections of hosts that `inventory` no longer describes as they were opened (a changed
+    /// user, key, port or host-key setting), so that the next command uses the settings as they are now.
     pub fn forget_stale(&self, inventory: &Inventory) {
         // Jump hosts count as in use while a host that goes through them is.
         // As the pool keeps them: a group's `become` is not part of its hosts' connections.
@@ -220,7 +229,8 @@ impl Session {
             })?;
         }
         let registry = self.registry();
-        let context = Context { inventory, driver: lane.driver(), registry: &registry, library: Some(&*self.library) };
+        let context =
+            Context { inventory, driver: lane.driver(), registry: &registry, library: Some(&*self.library) };
         let run = interpret::eval(line, &context)?;
         self.remember(lane, line, &run);
         Ok(run)
@@ -233,14 +243,22 @@ impl Session {
         self.run_named_with(&self.lines, inventory, name, group)
     }
 
-    fn run_named_with(&self, lane: &Lane, inventory: &Inventory, name: &str, group: &str) -> Result<Run, String> {
+    fn run_named_with(
+        &self,
+        lane: &Lane,
+        inventory: &Inventory,
+        name: &str,
+        group: &str,
+    ) -> Result<Run, String> {
         let group = self.check_named(inventory, name, group)?;
         self.check_open_files(&group.name, &group.hosts)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), lane.driver());
         let run = self
             .library
             .invoke(Call::Pipeline { name: name.to_string(), hosts: hosts.clone() })
-            .unwrap_or_else(|error| On::Hosts(hosts).refuse(name, HostError::Library { cause: error.to_string() }));
+            .unwrap_or_else(|error| {
+                On::Hosts(hosts).refuse(name, HostError::Library { cause: error.to_string() })
+            });
         self.remember(lane, &format!("{name} {}", group.name), &run);
         Ok(run)
     }
@@ -248,12 +266,22 @@ impl Session {
     /// Checks an expression as [`Self::eval`] would, without running it.
     pub fn check_expression(&self, inventory: &Inventory, line: &str) -> Result<(), interpret::EvalError> {
         let registry = self.registry();
-        let context = Context { inventory, driver: self.jobs.driver(), registry: &registry, library: Some(&*self.library) };
+        let context = Context {
+            inventory,
+            driver: self.jobs.driver(),
+            registry: &registry,
+            library: Some(&*self.library),
+        };
         interpret::check_line(line, &context)
     }
 
     /// The group of `PIPELINE GROUP` when both exist now, or what to say.
-    pub fn check_named<'a>(&self, inventory: &'a Inventory, name: &str, group: &str) -> Result<&'a remote_core::Group, String> {
+    pub fn check_named<'a>(
+        &self,
+        inventory: &'a Inventory,
+        name: &str,
+        group: &str,
+    ) -> Result<&'a remote_core::Group, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         check_pipeline(&self.registry(), name, &group.name)?;
         Ok(group)
@@ -276,9 +304,10 @@ impl Session {
                 let report = run.report();
                 let ok = report.results.iter().filter(|r| r.ok()).count();
                 let failed = report.results.len() - ok;
-                // When ops failed for every host alike (a panic, a step a reload removed), that is the job's error;
-                // hosts failing on their own are counted, not an error of the job.
-                // The cause itself, as a check before the call would have said it (`… was removed from ops by a reload`).
+                // When ops failed for every host alike (a panic, a step a reload removed), that is the job's
+                // error; hosts failing on their own are counted, not an error of the job.
+                // The cause itself, as a check before the call would have said it (`… was removed from ops by
+                // a reload`).
                 let library: Vec<String> = report
                     .results
                     .iter()
@@ -287,23 +316,34 @@ impl Session {
                         _ => None,
                     })
                     .collect();
-                // Both are shown in notices and the `jobs` table, which print them as they are: what a host wrote
-                // (or a panic message quoting it) must not drive the terminal there either.
-                let error = (ok == 0 && library.len() == report.results.len() && library.iter().all(|e| *e == library[0]))
-                    .then(|| pretty::sanitize(&library[0]));
-                let first_failure = report
-                    .results
-                    .iter()
-                    .find(|r| !r.ok())
-                    .map(|r| pretty::sanitize(&format!("{}: {}", r.host, r.error_text().unwrap_or_default())));
-                crate::jobs::Outcome { ok, failed, error, first_failure, summary: pretty::render(report, false) }
+                // Both are shown in notices and the `jobs` table, which print them as they are: what a host
+                // wrote (or a panic message quoting it) must not drive the terminal there either.
+                let error = (ok == 0
+                    && library.len() == report.results.len()
+                    && library.iter().all(|e| *e == library[0]))
+                .then(|| pretty::sanitize(&library[0]));
+                let first_failure = report.results.iter().find(|r| !r.ok()).map(|r| {
+                    pretty::sanitize(&format!("{}: {}", r.host, r.error_text().unwrap_or_default()))
+                });
+                crate::jobs::Outcome {
+                    ok,
+                    failed,
+                    error,
+                    first_failure,
+                    summary: pretty::render(report, false),
+                }
             }
             Err(error) => failed(error),
         }
     }
 
     /// The jobs the job set `name` of `ops` gives for `group`.
-    pub fn job_set(&self, inventory: &Inventory, name: &str, group: &str) -> Result<Vec<remote_core::catalog::JobSpec>, String> {
+    pub fn job_set(
+        &self,
+        inventory: &Inventory,
+        name: &str,
+        group: &str,
+    ) -> Result<Vec<remote_core::catalog::JobSpec>, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.jobs.driver());
         self.library.jobs(name, hosts).map_err(|error| error.to_string())
@@ -346,8 +386,8 @@ impl Session {
         ci.finish(run.report())
     }
 
-    /// The summary unless `pretty` showed exactly this run already, or under `--json` the document `write_json`
-    /// writes; and a word when no host is left.
+    /// The summary unless `pretty` showed exactly this run already, or under `--json` the document
+    /// `write_json` writes; and a word when no host is left.
     fn print_rest(&self, run: &Run, json: bool, write_json: impl FnOnce(&Report)) {
         let run = run.report();
         // Taken, not read: what one line's `pretty` showed says nothing about the next line's run.
@@ -363,8 +403,8 @@ impl Session {
     }
 }
 
-/// The group an expression runs on: the first step's first argument, and where it is; `None` when the line does
-/// not parse (the interpreter says why) or starts otherwise.
+/// The group an expression runs on: the first step's first argument, and where it is; `None` when the line
+/// does not parse (the interpreter says why) or starts otherwise.
 pub fn expression_group(line: &str) -> Option<(String, remote_syntax::Columns)> {
     let parsed = remote_syntax::parse_line(line).ok()?;
     let arg = parsed.steps.first()?.args.first()?;
@@ -386,7 +426,8 @@ pub fn named_call(line: &str) -> Option<(&str, &str)> {
 /// A Rust-like identifier: what a pipeline or group name looks like in `PIPELINE GROUP`.
 fn is_name(word: &str) -> bool {
     let mut chars = word.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Enough of a run to tell whether the final run is the one `pretty` already showed: after `pretty`,
@@ -419,7 +460,9 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
             ));
         }
         Some(Kind::Operation) => {
-            return Err(format!("`{name}` is an operation, not a pipeline of ops; write `{name}({group}, …)`"));
+            return Err(format!(
+                "`{name}` is an operation, not a pipeline of ops; write `{name}({group}, …)`"
+            ));
         }
         Some(Kind::Field) => {
             return Err(format!(
@@ -439,7 +482,8 @@ fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), St
         }
         None => {}
     }
-    let pipelines: Vec<&str> = registry.entries().iter().filter(|e| e.kind == Kind::Pipeline).map(|e| e.name.as_str()).collect();
+    let pipelines: Vec<&str> =
+        registry.entries().iter().filter(|e| e.kind == Kind::Pipeline).map(|e| e.name.as_str()).collect();
     let hint = match did_you_mean(name, pipelines.iter().copied()) {
         Some(close) => format!("did you mean `{close}`?"),
         None => format!("ops exports: {}", pipelines.join(", ")),

@@ -1,6 +1,6 @@
 //! `remote exec --stream` and `stream LINE` at the prompt: every host's output printed line by line as it
-//! arrives, prefixed with the host (aligned, and coloured per host on a terminal). Lines a host writes to stdout
-//! go to stdout and its stderr lines to stderr, so redirections keep their meaning.
+//! arrives, prefixed with the host (aligned, and coloured per host on a terminal). Lines a host writes to
+//! stdout go to stdout and its stderr lines to stderr, so redirections keep their meaning.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -35,8 +35,8 @@ pub struct Streamer {
     /// lines keep their order.
     partial: Mutex<HashMap<(String, Stream), Vec<u8>>>,
     /// Lines go to a thread of their own that writes them: a terminal that stops reading (a paused pager,
-    /// Ctrl-S) then stalls only that thread, never the runtime that reads the hosts and handles Ctrl-C and the
-    /// deadline. Why a std Mutex: held only to send, which never blocks.
+    /// Ctrl-S) then stalls only that thread, never the runtime that reads the hosts and handles Ctrl-C and
+    /// the deadline. Why a std Mutex: held only to send, which never blocks.
     printer: Mutex<mpsc::Sender<Printed>>,
     /// Bytes queued for the printer and not yet written.
     queued: Arc<AtomicUsize>,
@@ -57,7 +57,8 @@ fn print_lines(lines: mpsc::Receiver<Printed>, queued: Arc<AtomicUsize>, dropped
     for printed in lines {
         match printed {
             Printed::Line { to_stdout, text } => {
-                // A reader that went away (`| head`) cancels the run (`out::Stdout` sees to it), not the printer.
+                // A reader that went away (`| head`) cancels the run (`out::Stdout` sees to it), not the
+                // printer.
                 let _ = if to_stdout {
                     crate::out::Stdout.write_all(text.as_bytes())
                 } else {
@@ -68,7 +69,9 @@ fn print_lines(lines: mpsc::Receiver<Printed>, queued: Arc<AtomicUsize>, dropped
             Printed::Flush(done) => {
                 let lost = dropped.swap(0, Ordering::Relaxed);
                 if lost > 0 {
-                    eprintln!("remote: {lost} streamed line(s) not shown: the terminal read more slowly than the hosts wrote");
+                    eprintln!(
+                        "remote: {lost} streamed line(s) not shown: the terminal read more slowly than the hosts wrote"
+                    );
                 }
                 let _ = crate::out::Stdout.flush();
                 let _ = done.send(());
@@ -89,7 +92,11 @@ impl Streamer {
         std::thread::spawn(move || print_lines(lines, queued_there, dropped_there));
         Arc::new(Streamer {
             width: hosts.iter().map(|h| h.chars().count()).max().unwrap_or(0),
-            colours: hosts.iter().enumerate().map(|(n, h)| (h.to_string(), PALETTE[n % PALETTE.len()])).collect(),
+            colours: hosts
+                .iter()
+                .enumerate()
+                .map(|(n, h)| (h.to_string(), PALETTE[n % PALETTE.len()]))
+                .collect(),
             json,
             colour_out: !no_colour && !json && std::io::stdout().is_terminal(),
             colour_err: !no_colour && std::io::stderr().is_terminal(),
@@ -161,14 +168,23 @@ impl Streamer {
             None => Style::new(),
         };
         let name = format!("{host:width$}", width = self.width);
-        let text = format!("{} │ {text}\n", style.force_styling(colour).apply_to(remote_core::pretty::sanitize(&name)));
+        let text = format!(
+            "{} │ {text}\n",
+            style.force_styling(colour).apply_to(remote_core::pretty::sanitize(&name))
+        );
         if self.queued.fetch_add(text.len(), Ordering::Relaxed) + text.len() > MAX_QUEUED {
             self.queued.fetch_sub(text.len(), Ordering::Relaxed);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let length = text.len();
-        if self.printer.lock().unwrap_or_else(|e| e.into_inner()).send(Printed::Line { to_stdout, text }).is_err() {
+        if self
+            .printer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(Printed::Line { to_stdout, text })
+            .is_err()
+        {
             self.queued.fetch_sub(length, Ordering::Relaxed);
         }
     }

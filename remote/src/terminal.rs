@@ -20,7 +20,8 @@ pub fn save() {
 /// Puts back the settings [`save`] kept, if any, and moves to a fresh line (the prompt's line was not ended).
 pub fn restore() {
     if let Some(termios) = SAVED.get() {
-        // SAFETY: tcsetattr reads the struct tcgetattr filled; a terminal that has gone away fails harmlessly.
+        // SAFETY: tcsetattr reads the struct tcgetattr filled; a terminal that has gone away fails
+        // harmlessly.
         unsafe {
             libc::tcsetattr(libc::STDIN_FILENO, libc::TCSADRAIN, termios);
         }

@@ -34,16 +34,20 @@ pub fn json_error(json: bool, message: &str, at: At<'_>) {
     });
     let mut stdout = crate::out::Stdout;
     // A closed stdout is not a second error to report.
-    let _ = remote_core::pretty::write_json(&mut stdout, &document).and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
+    let _ = remote_core::pretty::write_json(&mut stdout, &document)
+        .and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"));
 }
 
 /// Where an error of the command's own is: the file, line and column of an inventory mistake.
 pub fn location<'a>(err: &'a (dyn std::error::Error + 'static)) -> At<'a> {
     match err.downcast_ref::<InventoryError>() {
-        Some(InventoryError::Syntax { path, line, column, .. } | InventoryError::Invalid { path, line, column, .. }) => {
-            At { file: Some(path), line: Some(*line), column: Some(*column) }
+        Some(
+            InventoryError::Syntax { path, line, column, .. }
+            | InventoryError::Invalid { path, line, column, .. },
+        ) => At { file: Some(path), line: Some(*line), column: Some(*column) },
+        Some(InventoryError::NotFound { path } | InventoryError::Read { path, .. }) => {
+            At { file: Some(path), ..At::default() }
         }
-        Some(InventoryError::NotFound { path } | InventoryError::Read { path, .. }) => At { file: Some(path), ..At::default() },
         _ => At::default(),
     }
 }

@@ -27,7 +27,8 @@ fn next_addresses(count: usize) -> Vec<SocketAddr> {
         .map(|n| {
             let ip = IpAddr::V4(Ipv4Addr::new(127, second, 1 + (n / 250) as u8, 1 + (n % 250) as u8));
             // Each server has its own address, so any free port on it will do; the kernel picks one.
-            let port = TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(2222);
+            let port =
+                TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(2222);
             SocketAddr::new(ip, port)
         })
         .collect()
@@ -45,17 +46,22 @@ impl TestHosts {
     }
 
     /// Starts `count` servers that let `user` in (another account than the current one; needs root), with a
-    /// generated key. The test's folder is opened to other users, since sshd reads `authorized_keys` as `user`.
+    /// generated key. The test's folder is opened to other users, since sshd reads `authorized_keys` as
+    /// `user`.
     pub fn start_as(count: usize, user: &str) -> Self {
         Self::start_for(&next_addresses(count), user)
     }
 
     fn start_for(addresses: &[SocketAddr], user: &str) -> Self {
         use std::os::unix::fs::PermissionsExt;
-        assert!(addresses.iter().all(|a| a.ip().is_loopback()), "test hosts listen on loopback only: {addresses:?}");
+        assert!(
+            addresses.iter().all(|a| a.ip().is_loopback()),
+            "test hosts listen on loopback only: {addresses:?}"
+        );
         let dir = tempfile::Builder::new().prefix("remote-test-").tempdir().expect("temporary folder");
         if user != current_user() {
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("open the test folder");
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .expect("open the test folder");
         }
         let config = SandboxConfig {
             dir: dir.path().join("sandbox"),
@@ -64,7 +70,8 @@ impl TestHosts {
             login_user: user.to_string(),
             detach: false,
         };
-        let sandbox = Sandbox::start(&config).unwrap_or_else(|e| panic!("could not start test sshd servers: {e}"));
+        let sandbox =
+            Sandbox::start(&config).unwrap_or_else(|e| panic!("could not start test sshd servers: {e}"));
         Self { sandbox, dir }
     }
 
@@ -76,9 +83,11 @@ impl TestHosts {
     /// Writes an inventory with these hosts as group `test` and returns its path; `overrides` are
     /// `(key, TOML value)` pairs set in the group over what the sandbox wrote, e.g. `("key", "\"/x\"")`.
     pub fn write_inventory(&self, overrides: &[(&str, &str)]) -> PathBuf {
-        let mut document: toml_edit::DocumentMut = self.sandbox.group_toml("test").parse().expect("sandbox TOML");
+        let mut document: toml_edit::DocumentMut =
+            self.sandbox.group_toml("test").parse().expect("sandbox TOML");
         for (key, value) in overrides {
-            let value: toml_edit::Value = value.parse().unwrap_or_else(|e| panic!("override {key} = {value}: {e}"));
+            let value: toml_edit::Value =
+                value.parse().unwrap_or_else(|e| panic!("override {key} = {value}: {e}"));
             document["groups"]["test"][key] = toml_edit::Item::Value(value);
         }
         let path = self.dir().join("remote.toml");
@@ -93,8 +102,8 @@ impl TestHosts {
         inventory.group("test").expect("group test").hosts.clone()
     }
 
-    /// `ADDRESS PORT` of server `index` as it sees itself in `$SSH_CONNECTION`, so that a command can tell which
-    /// host it runs on: `case "$SSH_CONNECTION " in *" ADDRESS PORT "*) …`.
+    /// `ADDRESS PORT` of server `index` as it sees itself in `$SSH_CONNECTION`, so that a command can tell
+    /// which host it runs on: `case "$SSH_CONNECTION " in *" ADDRESS PORT "*) …`.
     pub fn server_end(&self, index: usize) -> String {
         let address = self.sandbox.servers()[index].address;
         format!("{} {}", address.ip(), address.port())
@@ -138,8 +147,9 @@ pub fn outside_workspace() -> PathBuf {
     std::env::temp_dir()
 }
 
-/// How every `remote` the harness starts runs: outside the workspace, colours off, no inherited inventory or key,
-/// and not as if in GitHub Actions (which adds workflow commands to the output) even when the tests run there.
+/// How every `remote` the harness starts runs: outside the workspace, colours off, no inherited inventory or
+/// key, and not as if in GitHub Actions (which adds workflow commands to the output) even when the tests run
+/// there.
 fn harness_environment(command: &mut Command) {
     command
         .current_dir(outside_workspace())
@@ -172,8 +182,8 @@ pub fn remote_with_env(args: &[&str], env: &[(&str, Option<&Path>)]) -> CliOutpu
     run_remote(remote_bin(), args, &env)
 }
 
-/// Runs `binary` (a build of `remote`) with `args` like [`remote`], with extra environment variables; a `None`
-/// value removes the variable.
+/// Runs `binary` (a build of `remote`) with `args` like [`remote`], with extra environment variables; a
+/// `None` value removes the variable.
 pub fn run_remote(binary: &Path, args: &[&str], env: &[(&str, Option<&std::ffi::OsStr>)]) -> CliOutput {
     let mut command = Command::new(binary);
     harness_environment(command.args(args));
@@ -199,15 +209,22 @@ pub fn static_remote_bin() -> &'static Path {
         if let Some(path) = std::env::var_os("REMOTE_STATIC_BIN").filter(|p| !p.is_empty()) {
             return PathBuf::from(path);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace holds the tests crate");
+        let root =
+            Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace holds the tests crate");
         let output = Command::new("bash")
             .arg(root.join("scripts/build-static"))
             .current_dir(root)
             .output()
             .expect("run scripts/build-static");
-        assert!(output.status.success(), "scripts/build-static failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "scripts/build-static failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stdout = String::from_utf8_lossy(&output.stdout);
-        PathBuf::from(stdout.lines().last().expect("scripts/build-static prints the binary's path last").trim())
+        PathBuf::from(
+            stdout.lines().last().expect("scripts/build-static prints the binary's path last").trim(),
+        )
     })
 }
 
@@ -306,7 +323,8 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
         })
         .filter(|pid| *pid != std::process::id())
         .collect()
@@ -320,8 +338,11 @@ pub fn fingerprint(public_key: &Path) -> String {
 
 /// Generates a fresh ed25519 key pair at `path`.
 pub fn generate_key(path: &Path) {
-    let status =
-        Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).status().expect("run ssh-keygen");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("run ssh-keygen");
     assert!(status.success());
 }
 

@@ -59,7 +59,12 @@ pub fn connect(url: String, wake: impl Fn() + Send + 'static) -> Receiver<Update
 }
 
 async fn run(url: String, tx: Sender<Update>, wake: impl Fn()) {
-    let client = match reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).read_timeout(IDLE).no_proxy().build() {
+    let client = match reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(IDLE)
+        .no_proxy()
+        .build()
+    {
         Ok(client) => client,
         Err(e) => {
             let _ = tx.send(Update::Status(Status::Down { reason: cause(&e), retry_at: Instant::now() }));
@@ -94,7 +99,8 @@ async fn stream(
     wake: &impl Fn(),
     pause: &mut Duration,
 ) -> Result<(), String> {
-    let response = client.get(url).header("Accept", "text/event-stream").send().await.map_err(|e| cause(&e))?;
+    let response =
+        client.get(url).header("Accept", "text/event-stream").send().await.map_err(|e| cause(&e))?;
     let status = response.status();
     if !status.is_success() {
         // The hub says why in a line of text (too many viewers, say); a stranger's page is cut short.
@@ -106,8 +112,11 @@ async fn stream(
             format!("the hub answered {status}: {why}")
         });
     }
-    let is_stream =
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
+    let is_stream = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
     if !is_stream {
         return Err(format!(
             "{url} answers, but not with a hub's stream (not text/event-stream): is the address that of `remote live --hub`?"
@@ -135,8 +144,8 @@ async fn stream(
     Err("the hub closed the stream".to_string())
 }
 
-/// What went wrong, in the words of the innermost cause ("Connection refused (os error 111)"), which says more
-/// than reqwest's own "error sending request for url".
+/// What went wrong, in the words of the innermost cause ("Connection refused (os error 111)"), which says
+/// more than reqwest's own "error sending request for url".
 fn cause(error: &reqwest::Error) -> String {
     let mut inner: &dyn std::error::Error = error;
     while let Some(source) = inner.source() {

@@ -40,7 +40,12 @@ impl Summary {
     }
 
     fn stats(&self) -> Option<Stats> {
-        (self.count > 0).then(|| Stats { last: self.last, min: self.min, max: self.max, mean: self.sum / self.count as f64 })
+        (self.count > 0).then(|| Stats {
+            last: self.last,
+            min: self.min,
+            max: self.max,
+            mean: self.sum / self.count as f64,
+        })
     }
 }
 
@@ -78,7 +83,8 @@ pub fn prepare(
     let column_of = |x: f64| ((x - x0) / width).floor().clamp(-1.0, columns as f64) as i64;
     // Where a column ends: a point belongs to the column while it is left of it (one comparison a point,
     // rather than a division).
-    let end_of = |column: i64| if column < columns as i64 { x0 + (column + 1) as f64 * width } else { f64::INFINITY };
+    let end_of =
+        |column: i64| if column < columns as i64 { x0 + (column + 1) as f64 * width } else { f64::INFINITY };
     let mut out = Vec::with_capacity(2 * columns + 2);
     let mut i = 0;
     while i < visible.len() {
@@ -184,7 +190,11 @@ mod tests {
             assert!(matches!(drawing, Cow::Owned(_)), "{shown:?}: the one-pass path was not taken");
             let expected = stats(&all, shown.0, shown.1).unwrap();
             let got = got.unwrap();
-            assert_eq!((got.last, got.min, got.max), (expected.last, expected.min, expected.max), "{shown:?}");
+            assert_eq!(
+                (got.last, got.min, got.max),
+                (expected.last, expected.min, expected.max),
+                "{shown:?}"
+            );
             assert!((got.mean - expected.mean).abs() < 1e-9, "{shown:?}: {} vs {}", got.mean, expected.mean);
         }
     }

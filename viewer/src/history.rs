@@ -24,23 +24,31 @@ pub enum HistoryError {
 }
 
 /// The published samples in the file at `path` from `since_ms` (milliseconds since the epoch) on, one batch
-/// per stock, oldest first. Collected samples (`collect` without `publish`) belong to no chart and are left out.
+/// per stock, oldest first. Collected samples (`collect` without `publish`) belong to no chart and are left
+/// out.
 pub fn load(path: &Path, since_ms: i64) -> Result<Vec<Batch>, HistoryError> {
     if !path.exists() {
         return Err(HistoryError::Missing { path: path.to_path_buf() });
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let db = Connection::open_with_flags(path, flags).map_err(|cause| HistoryError::Open { path: path.to_path_buf(), cause })?;
+    let db = Connection::open_with_flags(path, flags)
+        .map_err(|cause| HistoryError::Open { path: path.to_path_buf(), cause })?;
     // The live host may be writing: wait for it briefly rather than fail.
-    db.busy_timeout(std::time::Duration::from_secs(5)).map_err(|cause| HistoryError::Open { path: path.to_path_buf(), cause })?;
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|cause| HistoryError::Open { path: path.to_path_buf(), cause })?;
     let read = |cause| HistoryError::Read { path: path.to_path_buf(), cause };
     let mut query = db
         .prepare("SELECT stock, field, host, item, at_ms, value FROM samples WHERE stock != '' AND at_ms >= ?1 ORDER BY at_ms")
         .map_err(read)?;
     let rows = query
         .query_map([since_ms], |row| {
-            let sample =
-                Sample { field: row.get(1)?, host: row.get(2)?, item: row.get(3)?, at_ms: row.get(4)?, value: row.get(5)? };
+            let sample = Sample {
+                field: row.get(1)?,
+                host: row.get(2)?,
+                item: row.get(3)?,
+                at_ms: row.get(4)?,
+                value: row.get(5)?,
+            };
             Ok((row.get::<_, String>(0)?, sample))
         })
         .map_err(read)?;
@@ -53,5 +61,8 @@ pub fn load(path: &Path, since_ms: i64) -> Result<Vec<Batch>, HistoryError> {
         }
         stocks.entry(stock).or_default().push(sample);
     }
-    Ok(order.into_iter().map(|stock| Batch { samples: stocks.remove(&stock).unwrap_or_default(), stock }).collect())
+    Ok(order
+        .into_iter()
+        .map(|stock| Batch { samples: stocks.remove(&stock).unwrap_or_default(), stock })
+        .collect())
 }

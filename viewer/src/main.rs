@@ -28,8 +28,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let (title, state) = match &args.history {
         Some(path) => {
-            let since_ms =
-                args.since.map(|d| now_ms().saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))).unwrap_or(i64::MIN);
+            let since_ms = args
+                .since
+                .map(|d| now_ms().saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+                .unwrap_or(i64::MIN);
             let batches = match viewer::history::load(path, since_ms) {
                 Ok(batches) => batches,
                 Err(e) => {
@@ -43,7 +45,10 @@ fn main() -> ExitCode {
             state.window = viewer::ui::Window::All;
             (format!("remote viewer: {}", path.display()), state)
         }
-        None => (format!("remote viewer: {}", args.hub), State::new(viewer::ui::Source::Hub { url: stream_url(&args.hub) })),
+        None => (
+            format!("remote viewer: {}", args.hub),
+            State::new(viewer::ui::Source::Hub { url: stream_url(&args.hub) }),
+        ),
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_title(&title).with_inner_size([1280.0, 860.0]),
@@ -78,5 +83,8 @@ fn stream_url(hub: &str) -> String {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

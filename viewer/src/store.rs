@@ -65,8 +65,8 @@ impl Store {
         }
     }
 
-    /// Adds a batch's samples. A sample already held (the same line at the same millisecond, as a reconnection's
-    /// history repeats what came live before) replaces the one held rather than doubling it.
+    /// Adds a batch's samples. A sample already held (the same line at the same millisecond, as a
+    /// reconnection's history repeats what came live before) replaces the one held rather than doubling it.
     pub fn add(&mut self, batch: &Batch) {
         if batch.samples.is_empty() {
             return;
@@ -99,7 +99,9 @@ impl Store {
     /// The earliest and latest time of any point, in seconds since the epoch.
     pub fn span(&self) -> Option<(f64, f64)> {
         let lines = self.charts.iter().flat_map(|c| &c.lines);
-        lines.filter_map(|l| Some((l.points.first()?.x, l.points.last()?.x))).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+        lines
+            .filter_map(|l| Some((l.points.first()?.x, l.points.last()?.x)))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
     }
 
     /// How many points are held, in all lines.
@@ -135,8 +137,12 @@ impl Chart {
         };
         let at = self.lines.partition_point(|l| order(l) < order(&series));
         self.lines.insert(at, series);
-        self.by_key =
-            self.lines.iter().enumerate().map(|(i, l)| ((l.field.clone(), l.host.clone(), l.item.clone()), i)).collect();
+        self.by_key = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((l.field.clone(), l.host.clone(), l.item.clone()), i))
+            .collect();
         let i = self.by_key[&key];
         // A chart of several fields names each line's field too.
         if self.fields.len() > 1 {
@@ -233,12 +239,12 @@ struct Colours {
 }
 
 impl Colours {
-    /// The colour of a new line called `name` on `host` in a chart whose other lines have the colours `taken`.
-    /// A name keeps the colour it was first given, in every chart, unless another line of this chart has it;
-    /// a new name, or one whose colour is taken here, gets the first colour this chart does not use (the next
-    /// one nobody has, for a new name, when that is free here too). So a chart's first twenty lines never
-    /// share a colour, and a fleet's samples, arriving in the group's host order, get the same colours in every
-    /// run. Fleet lines are grey.
+    /// The colour of a new line called `name` on `host` in a chart whose other lines have the colours
+    /// `taken`. A name keeps the colour it was first given, in every chart, unless another line of this chart
+    /// has it; a new name, or one whose colour is taken here, gets the first colour this chart does not use
+    /// (the next one nobody has, for a new name, when that is free here too). So a chart's first twenty lines
+    /// never share a colour, and a fleet's samples, arriving in the group's host order, get the same colours
+    /// in every run. Fleet lines are grey.
     fn of(&mut self, name: &str, host: &str, taken: &[Color32]) -> Color32 {
         match host {
             FLEET_MEAN => return Color32::from_gray(200),
@@ -307,13 +313,21 @@ mod tests {
                 ("idle", "db", "", 1000, 50.0),
             ],
         );
-        check(vec![Event::Batch(b)], "Idle CPU:\n  db [1=50]\n  web-2 [1=10]\n  web-10 [1=90]\n  fleet mean [1=50]");
+        check(
+            vec![Event::Batch(b)],
+            "Idle CPU:\n  db [1=50]\n  web-2 [1=10]\n  web-10 [1=90]\n  fleet mean [1=50]",
+        );
     }
 
     #[test]
     fn items_and_fields_name_their_lines() {
-        let disk =
-            batch("Disk", &[("disk_used_percent", "web-1", "/var", 2000, 10.0), ("disk_used_percent", "web-1", "/", 2000, 20.0)]);
+        let disk = batch(
+            "Disk",
+            &[
+                ("disk_used_percent", "web-1", "/var", 2000, 10.0),
+                ("disk_used_percent", "web-1", "/", 2000, 20.0),
+            ],
+        );
         check(vec![Event::Batch(disk)], "Disk:\n  web-1 / [2=20]\n  web-1 /var [2=10]");
         let two = batch("CPU", &[("usr", "a", "", 0, 1.0), ("sys", "a", "", 0, 2.0)]);
         check(vec![Event::Batch(two)], "CPU:\n  a · sys [0=2]\n  a · usr [0=1]");
@@ -337,7 +351,12 @@ mod tests {
         let again = batch("Idle CPU", &[("idle", "a", "", 2000, 2.0), ("idle", "a", "", 3000, 3.0)]);
         let late = batch("Idle CPU", &[("idle", "a", "", 1500, 1.5)]);
         check(
-            vec![Event::History(vec![first]), Event::Batch(live), Event::History(vec![again]), Event::Batch(late)],
+            vec![
+                Event::History(vec![first]),
+                Event::Batch(live),
+                Event::History(vec![again]),
+                Event::Batch(late),
+            ],
             "Idle CPU:\n  a [1=1 1.5=1.5 2=2 3=3]",
         );
     }
@@ -351,7 +370,8 @@ mod tests {
     #[test]
     fn a_line_keeps_its_newest_points() {
         let mut store = Store::default();
-        let samples: Vec<_> = (0..MAX_POINTS as i64 + 10_000).map(|i| ("idle", "a", "", i * 1000, i as f64)).collect();
+        let samples: Vec<_> =
+            (0..MAX_POINTS as i64 + 10_000).map(|i| ("idle", "a", "", i * 1000, i as f64)).collect();
         store.add(&batch("Idle CPU", &samples));
         let points = &store.charts()[0].lines[0].points;
         assert!(points.len() <= MAX_POINTS + MAX_POINTS / 16);
@@ -369,18 +389,27 @@ mod tests {
         store.add(&batch("Idle CPU", &idle));
         store.add(&batch("Load", &load));
         store.add(&batch("Idle CPU", &[("idle", "fleet max", "", 0, 1.0)]));
-        let colours = |chart: &Chart| chart.lines.iter().map(|l| (l.name.clone(), l.colour)).collect::<Vec<_>>();
+        let colours =
+            |chart: &Chart| chart.lines.iter().map(|l| (l.name.clone(), l.colour)).collect::<Vec<_>>();
         let (idle, load) = (colours(&store.charts()[0]), colours(&store.charts()[1]));
         assert_eq!(idle[..20], load[..], "a host's colour differs between charts");
         let distinct: HashSet<_> = idle[..20].iter().map(|(_, c)| *c).collect();
         assert_eq!(distinct.len(), 20, "two lines of a chart share a colour");
         assert_eq!(idle[20], ("fleet max".to_string(), Color32::from_gray(140)));
-        // Twenty other names given first (filesystems of another chart): a new chart's two hosts still differ.
+        // Twenty other names given first (filesystems of another chart): a new chart's two hosts still
+        // differ.
         let mounts: Vec<String> = (0..20).map(|i| format!("/data{i}")).collect();
-        store.add(&batch("Disk", &mounts.iter().map(|m| ("disk_used_percent", "db", m.as_str(), 0, 1.0)).collect::<Vec<_>>()));
+        store.add(&batch(
+            "Disk",
+            &mounts.iter().map(|m| ("disk_used_percent", "db", m.as_str(), 0, 1.0)).collect::<Vec<_>>(),
+        ));
         store.add(&batch(
             "Late",
-            &[("idle", "late-1", "", 0, 1.0), ("idle", "late-2", "", 0, 1.0), ("idle", "127.0.1.1", "", 0, 1.0)],
+            &[
+                ("idle", "late-1", "", 0, 1.0),
+                ("idle", "late-2", "", 0, 1.0),
+                ("idle", "127.0.1.1", "", 0, 1.0),
+            ],
         ));
         let late = colours(store.charts().iter().find(|c| c.title == "Late").unwrap());
         let distinct: HashSet<_> = late.iter().map(|(_, c)| *c).collect();

@@ -1,8 +1,8 @@
 //! The viewer's UI as a library function, [`stocks_ui`], over plain [`State`]: the window's `main` and the
 //! egui_kittest tests call the same function.
 //!
-//! One plot per stock, a line per host, a legend table beside it (last, min, max and mean over the time shown;
-//! a click hides a line), one cursor shared by all plots, time windows, pause and follow.
+//! One plot per stock, a line per host, a legend table beside it (last, min, max and mean over the time
+//! shown; a click hides a line), one cursor shared by all plots, time windows, pause and follow.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -152,7 +152,9 @@ impl State {
     fn now(&self) -> f64 {
         match self.clock {
             Clock::Fixed(at) => at,
-            Clock::System => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
+            Clock::System => {
+                SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+            }
         }
     }
 
@@ -214,11 +216,14 @@ fn charts_ui(ui: &mut Ui, state: &mut State) {
         for index in 0..state.store.charts().len() {
             // Every chart takes the same height, so one scrolled out of sight is only its space: its lines
             // are neither read nor drawn.
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), CHART_HEIGHT), egui::Sense::hover());
+            let (rect, _) =
+                ui.allocate_exact_size(egui::vec2(ui.available_width(), CHART_HEIGHT), egui::Sense::hover());
             if !ui.is_rect_visible(rect) {
                 continue;
             }
-            let mut chart = ui.new_child(egui::UiBuilder::new().max_rect(rect).layout(egui::Layout::top_down(egui::Align::Min)));
+            let mut chart = ui.new_child(
+                egui::UiBuilder::new().max_rect(rect).layout(egui::Layout::top_down(egui::Align::Min)),
+            );
             if let Some(range) = chart_ui(&mut chart, state, index, range) {
                 new_range = Some(range);
             }
@@ -232,9 +237,11 @@ fn charts_ui(ui: &mut Ui, state: &mut State) {
 
 fn empty_text(state: &State) -> String {
     match &state.source {
-        Source::Hub { .. } => "No stock published yet. In `remote live`, run `cpu_publish(sandbox)`, or schedule\n\
+        Source::Hub { .. } => {
+            "No stock published yet. In `remote live`, run `cpu_publish(sandbox)`, or schedule\n\
             all five stocks every 5 s with `stats_jobs sandbox`."
-            .to_string(),
+                .to_string()
+        }
         Source::File { path } => {
             format!("{} holds no published samples (as recent as --since asks, when given).", path.display())
         }
@@ -246,7 +253,8 @@ fn top_bar(ui: &mut Ui, state: &mut State) {
         status_ui(ui, state);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if state.following {
-                if ui.button("Pause").on_hover_text("Hold the time shown; drag and zoom the plots").clicked() {
+                if ui.button("Pause").on_hover_text("Hold the time shown; drag and zoom the plots").clicked()
+                {
                     state.pause();
                 }
             } else if ui.button("Follow").on_hover_text("Follow the newest data again").clicked() {
@@ -296,7 +304,10 @@ fn status_ui(ui: &mut Ui, state: &State) {
     }
     if state.store.dropped > 0 {
         ui.separator();
-        ui.label(RichText::new(format!("{} batches missed (this viewer fell behind)", state.store.dropped)).color(AMBER));
+        ui.label(
+            RichText::new(format!("{} batches missed (this viewer fell behind)", state.store.dropped))
+                .color(AMBER),
+        );
     }
 }
 
@@ -308,8 +319,8 @@ fn dot(ui: &mut Ui, colour: Color32) {
 
 /// Grid steps a clock reads well (seconds): the axis marks whole minutes, hours, days rather than 100 s.
 const TIME_STEPS: [f64; 20] = [
-    1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10_800.0, 21_600.0, 43_200.0,
-    86_400.0, 172_800.0, 604_800.0,
+    1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10_800.0,
+    21_600.0, 43_200.0, 86_400.0, 172_800.0, 604_800.0,
 ];
 
 /// The three grid steps (thin, medium, thick) for marks at least `base` seconds apart; the thick ones far
@@ -323,7 +334,8 @@ fn time_steps(base: f64) -> [f64; 3] {
 /// Draws chart `index`; gives the plot's time range when the user moved it.
 fn chart_ui(ui: &mut Ui, state: &mut State, index: usize, (x0, x1): (f64, f64)) -> Option<(f64, f64)> {
     let chart = &state.store.charts()[index];
-    // The axis speaks the fields' unit when they share one (a stock of `used` and `ram_used_percent` does not).
+    // The axis speaks the fields' unit when they share one (a stock of `used` and `ram_used_percent` does
+    // not).
     let first = chart.lines.first().map(|l| l.unit).unwrap_or(Unit::Number);
     let unit = if chart.lines.iter().all(|l| l.unit == first) { first } else { Unit::Number };
     ui.label(RichText::new(&chart.title).heading());
@@ -335,7 +347,8 @@ fn chart_ui(ui: &mut Ui, state: &mut State, index: usize, (x0, x1): (f64, f64)) 
         let span = x1 - x0;
         let paused = !state.following;
         // Drawn a window's width beyond each side while paused, so a drag shows data before the next frame.
-        let (drawn, columns) = if paused { ((x0 - span, x1 + span), width as usize * 3) } else { ((x0, x1), width as usize) };
+        let (drawn, columns) =
+            if paused { ((x0 - span, x1 + span), width as usize * 3) } else { ((x0, x1), width as usize) };
         let lines: Vec<(Cow<'_, [egui_plot::PlotPoint]>, Option<Stats>)> = chart
             .lines
             .iter()
@@ -375,7 +388,8 @@ fn plot_ui(
     let span = x1 - x0;
     let label_zone = time_zone.clone();
     let paused = !state.following;
-    let shown = |line: &crate::store::Series| !state.hidden.contains(&(chart.title.clone(), line.name.clone()));
+    let shown =
+        |line: &crate::store::Series| !state.hidden.contains(&(chart.title.clone(), line.name.clone()));
     // The hover label writes a value in its own line's unit.
     let units: HashMap<String, Unit> = chart.lines.iter().map(|l| (l.name.clone(), l.unit)).collect();
     // The value axis fits the lines shown over the time shown, not the points drawn beyond it while paused.
@@ -407,7 +421,11 @@ fn plot_ui(
         .label_formatter(move |position: &HoverPosition<'_>| match position {
             HoverPosition::NearDataPoint { plot_name, position, .. } => {
                 let unit = units.get(*plot_name).copied().unwrap_or(Unit::Number);
-                Some(format!("{plot_name}\n{}\n{}", time_label(&label_zone, position.x, 0.0), unit.format(position.y)))
+                Some(format!(
+                    "{plot_name}\n{}\n{}",
+                    time_label(&label_zone, position.x, 0.0),
+                    unit.format(position.y)
+                ))
             }
             HoverPosition::Elsewhere { .. } => None,
         })
@@ -434,44 +452,59 @@ fn plot_ui(
     (paused && touched && (b0 != x0 || b1 != x1) && b1 > b0).then_some((b0, b1))
 }
 
-/// The legend table: a row per line with its colour, name and last/min/max/mean over the time shown. Gives the
-/// name of a line whose row was clicked.
+/// The legend table: a row per line with its colour, name and last/min/max/mean over the time shown. Gives
+/// the name of a line whose row was clicked.
 fn legend_ui(ui: &mut Ui, state: &State, chart: &Chart, lines: &Prepared<'_>) -> Option<String> {
     let mut clicked = None;
     ui.vertical(|ui| {
         ui.set_width(LEGEND_WIDTH);
-        egui::ScrollArea::vertical().id_salt(("legend", &chart.title)).max_height(PLOT_HEIGHT).show(ui, |ui| {
-            egui::Grid::new(("legend-grid", &chart.title)).num_columns(6).striped(true).spacing([10.0, 2.0]).show(ui, |ui| {
-                for heading in ["", "line", "last", "min", "max", "mean"] {
-                    ui.label(RichText::new(heading).small().weak());
-                }
-                ui.end_row();
-                for (line, (_, figures)) in chart.lines.iter().zip(lines) {
-                    let hidden = state.hidden.contains(&(chart.title.clone(), line.name.clone()));
-                    let colour = if hidden { Color32::from_gray(90) } else { line.colour };
-                    let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
-                    ui.painter().rect_filled(rect, 1.0, colour);
-                    let name = if hidden { RichText::new(&line.name).weak().strikethrough() } else { RichText::new(&line.name) };
-                    let label = ui.add(egui::Label::new(name).sense(egui::Sense::click()));
-                    if label.on_hover_text(if hidden { "Show this line" } else { "Hide this line" }).clicked() {
-                        clicked = Some(line.name.clone());
-                    }
-                    match figures {
-                        Some(s) => {
-                            for value in [s.last, s.min, s.max, s.mean] {
-                                ui.label(RichText::new(line.unit.format(value)).monospace());
-                            }
+        egui::ScrollArea::vertical().id_salt(("legend", &chart.title)).max_height(PLOT_HEIGHT).show(
+            ui,
+            |ui| {
+                egui::Grid::new(("legend-grid", &chart.title))
+                    .num_columns(6)
+                    .striped(true)
+                    .spacing([10.0, 2.0])
+                    .show(ui, |ui| {
+                        for heading in ["", "line", "last", "min", "max", "mean"] {
+                            ui.label(RichText::new(heading).small().weak());
                         }
-                        None => {
-                            for _ in 0..4 {
-                                ui.label(RichText::new("–").weak());
+                        ui.end_row();
+                        for (line, (_, figures)) in chart.lines.iter().zip(lines) {
+                            let hidden = state.hidden.contains(&(chart.title.clone(), line.name.clone()));
+                            let colour = if hidden { Color32::from_gray(90) } else { line.colour };
+                            let (rect, _) =
+                                ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
+                            ui.painter().rect_filled(rect, 1.0, colour);
+                            let name = if hidden {
+                                RichText::new(&line.name).weak().strikethrough()
+                            } else {
+                                RichText::new(&line.name)
+                            };
+                            let label = ui.add(egui::Label::new(name).sense(egui::Sense::click()));
+                            if label
+                                .on_hover_text(if hidden { "Show this line" } else { "Hide this line" })
+                                .clicked()
+                            {
+                                clicked = Some(line.name.clone());
                             }
+                            match figures {
+                                Some(s) => {
+                                    for value in [s.last, s.min, s.max, s.mean] {
+                                        ui.label(RichText::new(line.unit.format(value)).monospace());
+                                    }
+                                }
+                                None => {
+                                    for _ in 0..4 {
+                                        ui.label(RichText::new("–").weak());
+                                    }
+                                }
+                            }
+                            ui.end_row();
                         }
-                    }
-                    ui.end_row();
-                }
-            });
-        });
+                    });
+            },
+        );
     });
     clicked
 }
@@ -479,7 +512,9 @@ fn legend_ui(ui: &mut Ui, state: &State, chart: &Chart, lines: &Prepared<'_>) ->
 /// A time on the axis or in a hover label, in the viewer's time zone: seconds when the window is short,
 /// the day when it is long.
 pub fn time_label(time_zone: &TimeZone, seconds: f64, span: f64) -> String {
-    let Ok(at) = jiff::Timestamp::from_millisecond((seconds * 1000.0).round() as i64) else { return String::new() };
+    let Ok(at) = jiff::Timestamp::from_millisecond((seconds * 1000.0).round() as i64) else {
+        return String::new();
+    };
     let local = at.to_zoned_datetime(time_zone.clone());
     let format = match span {
         s if s <= 0.0 => "%Y-%m-%d %H:%M:%S",

@@ -100,7 +100,11 @@ fn binary_scale(value: f64) -> (f64, &'static str) {
 /// Bytes in powers of 1024, as `df -h` and `free -h` write them.
 fn binary(value: f64, suffix: &str) -> String {
     let (scale, name) = binary_scale(value.abs());
-    if scale == 1.0 { format!("{value:.0} B{suffix}") } else { format!("{:.1} {name}{suffix}", value / scale) }
+    if scale == 1.0 {
+        format!("{value:.0} B{suffix}")
+    } else {
+        format!("{:.1} {name}{suffix}", value / scale)
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The hub's wire format as the viewer reads it: the events of `GET /stream`, whose types remote-core's `wire` defines.
+//! The hub's wire format as the viewer reads it: the events of `GET /stream`, whose types remote-core's
+//! `wire` defines.
 
 pub use remote_core::wire::Batch;
 use remote_core::wire::{self, Dropped};

@@ -22,13 +22,22 @@ fn sample(host: &str, at_ms: i64, value: f64) -> Sample {
 
 /// A hub serving on `address` from a runtime of its own; dropping the runtime stops it, connections and all.
 fn serve(hub: &Hub, address: SocketAddr) -> (tokio::runtime::Runtime, SocketAddr) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
     let bound = hub.serve(address, runtime.handle()).expect("serving the hub");
     (runtime, bound)
 }
 
 /// Updates from the connection until `done` says the store and the status are as wanted, or 20 s pass.
-fn until(updates: &Receiver<Update>, store: &mut Store, status: &mut Vec<Status>, done: impl Fn(&Store, &[Status]) -> bool) {
+fn until(
+    updates: &Receiver<Update>,
+    store: &mut Store,
+    status: &mut Vec<Status>,
+    done: impl Fn(&Store, &[Status]) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done(store, status) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -42,7 +51,12 @@ fn until(updates: &Receiver<Update>, store: &mut Store, status: &mut Vec<Status>
 
 fn values(store: &Store, host: &str) -> Vec<f64> {
     let Some(chart) = store.charts().iter().find(|c| c.title == "Idle CPU") else { return vec![] };
-    chart.lines.iter().find(|l| l.host == host).map(|l| l.points.iter().map(|p| p.y).collect()).unwrap_or_default()
+    chart
+        .lines
+        .iter()
+        .find(|l| l.host == host)
+        .map(|l| l.points.iter().map(|p| p.y).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -51,13 +65,19 @@ fn the_viewer_gets_history_then_live_samples_and_comes_back_after_the_hub_restar
     let t = remote_core::stocks::now_ms() - 60_000;
     let sample = |host: &str, at_ms: i64, value: f64| sample(host, t + at_ms, value);
     let first = Hub::default();
-    first.publish("Idle CPU", Shape::default(), &[sample("web-1", 1_000, 10.0), sample("web-2", 1_000, 20.0)]);
+    first.publish(
+        "Idle CPU",
+        Shape::default(),
+        &[sample("web-1", 1_000, 10.0), sample("web-2", 1_000, 20.0)],
+    );
     let (runtime, address) = serve(&first, "127.0.0.1:0".parse().unwrap());
     let updates = connect(format!("http://{address}/stream"), || {});
     let (mut store, mut status) = (Store::default(), Vec::new());
 
     // What was published before the viewer came: the history event.
-    until(&updates, &mut store, &mut status, |s, st| st.contains(&Status::Live) && values(s, "web-2") == [20.0]);
+    until(&updates, &mut store, &mut status, |s, st| {
+        st.contains(&Status::Live) && values(s, "web-2") == [20.0]
+    });
     // Then live.
     first.publish("Idle CPU", Shape::default(), &[sample("web-1", 2_000, 11.0)]);
     until(&updates, &mut store, &mut status, |s, _| values(s, "web-1") == [10.0, 11.0]);
@@ -65,21 +85,33 @@ fn the_viewer_gets_history_then_live_samples_and_comes_back_after_the_hub_restar
     // The hub goes away: the status says so, and why.
     runtime.shutdown_timeout(Duration::from_secs(5));
     status.clear();
-    until(&updates, &mut store, &mut status, |_, st| st.iter().filter(|s| matches!(s, Status::Down { .. })).count() >= 2);
-    let reasons: Vec<String> =
-        status.iter().filter_map(|s| if let Status::Down { reason, .. } = s { Some(reason.clone()) } else { None }).collect();
+    until(&updates, &mut store, &mut status, |_, st| {
+        st.iter().filter(|s| matches!(s, Status::Down { .. })).count() >= 2
+    });
+    let reasons: Vec<String> = status
+        .iter()
+        .filter_map(|s| if let Status::Down { reason, .. } = s { Some(reason.clone()) } else { None })
+        .collect();
     assert!(
-        reasons.iter().any(|r| r.starts_with("no hub answers (cannot connect:") && r.contains("Connection refused")),
+        reasons
+            .iter()
+            .any(|r| r.starts_with("no hub answers (cannot connect:") && r.contains("Connection refused")),
         "{reasons:?}"
     );
 
     // A new hub at the same address, with what it published meanwhile: the viewer reconnects by itself and
     // has every sample once.
     let second = Hub::default();
-    second.publish("Idle CPU", Shape::default(), &[sample("web-1", 2_000, 11.0), sample("web-1", 3_000, 12.0)]);
+    second.publish(
+        "Idle CPU",
+        Shape::default(),
+        &[sample("web-1", 2_000, 11.0), sample("web-1", 3_000, 12.0)],
+    );
     let (_runtime, _) = serve(&second, address);
     status.clear();
-    until(&updates, &mut store, &mut status, |s, st| st.contains(&Status::Live) && values(s, "web-1").len() == 3);
+    until(&updates, &mut store, &mut status, |s, st| {
+        st.contains(&Status::Live) && values(s, "web-1").len() == 3
+    });
     assert_eq!(values(&store, "web-1"), [10.0, 11.0, 12.0]);
     second.publish("Idle CPU", Shape::default(), &[sample("web-2", 4_000, 21.0)]);
     until(&updates, &mut store, &mut status, |s, _| values(s, "web-2") == [20.0, 21.0]);
@@ -93,7 +125,9 @@ fn a_viewer_pointed_at_something_else_says_so() {
     let updates = connect(format!("http://{address}/metrics"), || {});
     let (mut store, mut status) = (Store::default(), Vec::new());
     until(&updates, &mut store, &mut status, |_, st| st.iter().any(|s| matches!(s, Status::Down { .. })));
-    let Some(Status::Down { reason, .. }) = status.iter().find(|s| matches!(s, Status::Down { .. })) else { unreachable!() };
+    let Some(Status::Down { reason, .. }) = status.iter().find(|s| matches!(s, Status::Down { .. })) else {
+        unreachable!()
+    };
     assert!(reason.contains("answers, but not with a hub's stream"), "{reason}");
 }
 
@@ -102,10 +136,12 @@ fn a_history_file_opens_offline_with_its_published_stocks() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join(".remote/history.sqlite");
     let history = Arc::new(History::open(&path, None).expect("a history"));
-    // Through a hub, as `remote live` writes it: published samples under their stock, collected ones under none.
+    // Through a hub, as `remote live` writes it: published samples under their stock, collected ones under
+    // none.
     let hub = Hub::with_history(history.clone()).expect("a hub over the history");
     let now_ms = 1_795_000_000_000;
-    let published: Vec<Sample> = (0..60).map(|i| sample("web-1", now_ms - 300_000 + i * 5_000, 50.0 + i as f64)).collect();
+    let published: Vec<Sample> =
+        (0..60).map(|i| sample("web-1", now_ms - 300_000 + i * 5_000, 50.0 + i as f64)).collect();
     hub.publish("Idle CPU", Shape::default(), &published);
     hub.record(&[Sample { field: "usr".into(), ..sample("web-1", now_ms, 3.0) }]);
     // The history writes on a thread of its own; what was handed to it is on disk once it says so.
@@ -120,7 +156,8 @@ fn a_history_file_opens_offline_with_its_published_stocks() {
     // The live host gone (its WAL files closed away), the file still opens.
     drop(hub);
     drop(history);
-    let batches = viewer::history::load(&path, i64::MIN).expect("reading the history once the host has stopped");
+    let batches =
+        viewer::history::load(&path, i64::MIN).expect("reading the history once the host has stopped");
     assert_eq!(batches[0].samples.len(), 60);
 
     let mut store = Store::default();

@@ -144,7 +144,10 @@ fn a_paused_plot_dragged_to_the_right_shows_earlier_time_in_every_plot() {
     harness.run_steps(2);
     let (moved_start, moved_end) = harness.state().shown_range();
     let shift = start - moved_start;
-    assert!(shift > 30.0 && shift < 120.0, "the time shown moved by {shift:.1} s: {start}..{end} → {moved_start}..{moved_end}");
+    assert!(
+        shift > 30.0 && shift < 120.0,
+        "the time shown moved by {shift:.1} s: {start}..{end} → {moved_start}..{moved_end}"
+    );
     assert!(((moved_end - moved_start) - (end - start)).abs() < 1e-6, "a drag keeps the window's length");
     // The time shown stays where it was dragged, and following again comes back to now.
     harness.run_steps(3);
@@ -174,8 +177,9 @@ fn the_status_line_says_why_the_hub_is_not_there_and_what_was_missed() {
     };
     state.store.apply(Event::Dropped(4));
     let harness = harness(state);
-    harness
-        .get_by_label_contains("127.0.0.1:8080: no hub answers (cannot connect: Connection refused (os error 111)); retrying in");
+    harness.get_by_label_contains(
+        "127.0.0.1:8080: no hub answers (cannot connect: Connection refused (os error 111)); retrying in",
+    );
     harness.get_by_label("4 batches missed (this viewer fell behind)");
 }
 

@@ -1,6 +1,6 @@
-//! Property tests of the ssh_config reader, which reads files people write by hand: configurations with text spliced
-//! in, cut out or duplicated load or are refused at one of their lines, and what loads resolves for any host without
-//! a panic, its warnings and refusals naming lines of the file.
+//! Property tests of the ssh_config reader, which reads files people write by hand: configurations with text
+//! spliced in, cut out or duplicated load or are refused at one of their lines, and what loads resolves for
+//! any host without a panic, its warnings and refusals naming lines of the file.
 
 use proptest::prelude::*;
 
@@ -10,7 +10,8 @@ use crate::fuzz::{any_text, config, line_of, number_after, owned, spliced};
 /// Where the configurations claim to come from.
 const PATH: &str = "/cfg";
 
-/// Configurations in the shapes the resolver's tests use. None has an `Include`, so nothing is read from disk.
+/// Configurations in the shapes the resolver's tests use. None has an `Include`, so nothing is read from
+/// disk.
 const SAMPLES: &[&str] = &[
     "Host web-* db?\n  HostName %h.internal\n  User deploy\n  Port 2222\n  IdentityFile ~/.ssh/id_ed25519\n  IdentitiesOnly yes\n\
      \x20 StrictHostKeyChecking accept-new\n  UserKnownHostsFile ~/.ssh/known_hosts ~/.ssh/known_hosts2\n  ConnectTimeout 10\n\
@@ -28,7 +29,8 @@ const SAMPLES: &[&str] = &[
      \x20 RequiredRSASize 2048\n  ServerAliveInterval none\nHost *\n  HostName %%literal\n",
 ];
 
-/// What the format gives a meaning to: quotes, `=`, comments, patterns, tokens, and keywords with a value to check.
+/// What the format gives a meaning to: quotes, `=`, comments, patterns, tokens, and keywords with a value to
+/// check.
 const SPECIAL: &[&str] = &[
     " ",
     "\t",
@@ -97,8 +99,8 @@ fn place(err: &SshConfigError) -> Option<(&Path, usize)> {
     }
 }
 
-/// Loads `text` and checks that it is refused at one of its lines, or resolves `hosts` with every `/cfg:LINE` named
-/// at the start of a warning or a refusal a line of it.
+/// Loads `text` and checks that it is refused at one of its lines, or resolves `hosts` with every `/cfg:LINE`
+/// named at the start of a warning or a refusal a line of it.
 fn check(text: &str, hosts: &[&str]) -> Result<(), TestCaseError> {
     let config = match SshConfig::parse_in(text, Path::new(PATH), me()) {
         Ok(config) => config,
@@ -111,15 +113,22 @@ fn check(text: &str, hosts: &[&str]) -> Result<(), TestCaseError> {
         }
     };
     for host in hosts {
-        for query in [Query::host(host, "me"), Query { host, user: Some("root"), port: Some(2200), local_user: "me" }] {
+        for query in
+            [Query::host(host, "me"), Query { host, user: Some("root"), port: Some(2200), local_user: "me" }]
+        {
             let resolved = config.resolve(query);
             // Each starts with the place of the line it is about (the final reading's HostName has none).
-            for message in resolved.warnings.iter().chain(&resolved.refusals).filter(|m| m.starts_with("/cfg:")) {
+            for message in
+                resolved.warnings.iter().chain(&resolved.refusals).filter(|m| m.starts_with("/cfg:"))
+            {
                 let line = number_after(message, "/cfg:").unwrap_or(0);
                 prop_assert!(line_of(text, line), "{message:?} of {host} in {text:?}");
             }
             let algorithms = &resolved.algorithms;
-            for list in [&algorithms.kex, &algorithms.ciphers, &algorithms.host_key, &algorithms.macs].into_iter().flatten() {
+            for list in [&algorithms.kex, &algorithms.ciphers, &algorithms.host_key, &algorithms.macs]
+                .into_iter()
+                .flatten()
+            {
                 let _ = assemble_algorithms(list, &["a", "b"], &["a", "b", "c"]);
             }
         }
@@ -128,7 +137,8 @@ fn check(text: &str, hosts: &[&str]) -> Result<(), TestCaseError> {
 }
 
 /// Hosts the samples' blocks match and do not match.
-const HOSTS: &[&str] = &["web-1", "db1", "bastion", "a", "b", "x.example.com", "bad.example.com", "db", "DB", "10.0.0.1", "::1"];
+const HOSTS: &[&str] =
+    &["web-1", "db1", "bastion", "a", "b", "x.example.com", "bad.example.com", "db", "DB", "10.0.0.1", "::1"];
 
 #[test]
 fn the_samples_load() {

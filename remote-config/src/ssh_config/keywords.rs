@@ -1,6 +1,6 @@
-//! The keywords an OpenSSH 9.2 client configuration may use and the kind of arguments each takes: the `keywords[]`
-//! table of `readconf.c` and `parse_token`'s lookup in it, kept apart so that following a new OpenSSH release (or a
-//! new distribution patch) changes this file alone.
+//! The keywords an OpenSSH 9.2 client configuration may use and the kind of arguments each takes: the
+//! `keywords[]` table of `readconf.c` and `parse_token`'s lookup in it, kept apart so that following a new
+//! OpenSSH release (or a new distribution patch) changes this file alone.
 
 use super::AlgorithmList;
 
@@ -58,8 +58,8 @@ pub(super) const STRICT_HOST_KEY: &[&str] = &["yes", "no", "true", "false", "ask
 const PUBKEY_AUTH: &[&str] = &["yes", "no", "true", "false", "unbound", "host-bound"];
 pub(super) const CANONICALIZE: &[&str] = &["yes", "no", "true", "false", "always"];
 
-/// Every keyword of OpenSSH 9.2's `keywords[]` (built with GSSAPI and PKCS#11, as Debian builds it) and the ones
-/// Debian's patches add, spelled as `ssh_config(5)` spells them.
+/// Every keyword of OpenSSH 9.2's `keywords[]` (built with GSSAPI and PKCS#11, as Debian builds it) and the
+/// ones Debian's patches add, spelled as `ssh_config(5)` spells them.
 const KEYWORDS: &[(&str, Kind)] = &[
     // Deprecated and unsupported options: OpenSSH accepts them with at most a message.
     ("Protocol", Kind::Ignored),
@@ -195,8 +195,8 @@ const KEYWORDS: &[(&str, Kind)] = &[
     ("EnableEscapeCommandline", Kind::Flag),
 ];
 
-/// `parse_token`'s lookup: the kind of a keyword, compared without regard to case, or `None` for one OpenSSH does not
-/// know.
+/// `parse_token`'s lookup: the kind of a keyword, compared without regard to case, or `None` for one OpenSSH
+/// does not know.
 pub(super) fn lookup_keyword(lowercase: &str) -> Option<Kind> {
     KEYWORDS.iter().find(|(name, _)| name.eq_ignore_ascii_case(lowercase)).map(|(_, kind)| *kind)
 }
@@ -214,7 +214,9 @@ pub(super) fn closest_keyword(word: &str) -> Option<String> {
 /// What to tell the user about an unknown keyword, given the known keyword it is probably a typo of.
 pub(super) fn keyword_hint(suggestion: Option<&str>) -> String {
     match suggestion {
-        Some(known) => format!("did you mean `{known}`? An option for a newer ssh can be listed in IgnoreUnknown"),
+        Some(known) => {
+            format!("did you mean `{known}`? An option for a newer ssh can be listed in IgnoreUnknown")
+        }
         None => "fix the spelling, or list the keyword in IgnoreUnknown before this line".to_string(),
     }
 }

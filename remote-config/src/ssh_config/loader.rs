@@ -1,7 +1,8 @@
 //! Reading configuration files into entries, as `read_config_file_depth` and `process_config_line_depth` of
 //! `readconf.c` read them: each line checked as `ssh` checks it (with `parse_jump` for ProxyJump and
-//! `match_cfg_line`'s parsing for Match), and `Include` followed through `glob(3)` with `SSHCONF_CHECKPERM`'s check.
-//! Whatever `ssh` refuses while reading is refused here, naming file:line, so that resolving a host cannot fail.
+//! `match_cfg_line`'s parsing for Match), and `Include` followed through `glob(3)` with `SSHCONF_CHECKPERM`'s
+//! check. Whatever `ssh` refuses while reading is refused here, naming file:line, so that resolving a host
+//! cannot fail.
 
 use std::fs;
 use std::io;
@@ -40,7 +41,12 @@ pub(super) fn read_file(path: &Path, local: &Local, origin: Origin) -> Result<Ve
 }
 
 /// Parses `text` as the top-level file `path`; its `Include` lines still read their files from disk.
-pub(super) fn parse_file(path: &Path, text: &str, local: &Local, origin: Origin) -> Result<Vec<Entry>, SshConfigError> {
+pub(super) fn parse_file(
+    path: &Path,
+    text: &str,
+    local: &Local,
+    origin: Origin,
+) -> Result<Vec<Entry>, SshConfigError> {
     Loader { local, origin, ignore_unknown: Vec::new() }.file(path, text, 0)
 }
 
@@ -49,7 +55,8 @@ struct Loader<'a> {
     local: &'a Local,
     /// Whose file is being read: it decides what a relative `Include` is relative to.
     origin: Origin,
-    /// Every IgnoreUnknown value seen so far: a keyword they cover is accepted here and checked again per host.
+    /// Every IgnoreUnknown value seen so far: a keyword they cover is accepted here and checked again per
+    /// host.
     ignore_unknown: Vec<String>,
 }
 
@@ -67,8 +74,8 @@ impl Loader<'_> {
         Ok(entries)
     }
 
-    /// One line as `process_config_line_depth` reads it: `None` for a blank or comment line, or a keyword whose value
-    /// nothing here uses once checked.
+    /// One line as `process_config_line_depth` reads it: `None` for a blank or comment line, or a keyword
+    /// whose value nothing here uses once checked.
     fn line(&mut self, at: &Loc, line: &str, depth: usize) -> Result<Option<Item>, SshConfigError> {
         let line = line.trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
         let (mut keyword, mut rest) = strdelim(Some(line));
@@ -109,33 +116,37 @@ impl Loader<'_> {
                 return Ok(Some(Item::Host(args)));
             }
             Kind::Match => return self.match_line(at, rest).map(|criteria| Some(Item::Match(criteria))),
-            Kind::Include => return self.include(at, &keyword, &args, depth).map(|files| Some(Item::Include(files))),
+            Kind::Include => {
+                return self.include(at, &keyword, &args, depth).map(|files| Some(Item::Include(files)));
+            }
             Kind::HostName => Some(Setting::HostName(self.one(at, &keyword, &args)?.to_string())),
             Kind::User => Some(Setting::User(self.one(at, &keyword, &args)?.to_string())),
             Kind::HostKeyAlias => Some(Setting::HostKeyAlias(self.one(at, &keyword, &args)?.to_string())),
             Kind::IdentityFile => Some(Setting::IdentityFile(self.one(at, &keyword, &args)?.to_string())),
             Kind::Port => {
                 let value = self.one(at, &keyword, &args)?;
-                let port =
-                    parse_port(value).ok_or_else(|| self.bad(at, &keyword, value, "write a port number from 1 to 65535"))?;
+                let port = parse_port(value)
+                    .ok_or_else(|| self.bad(at, &keyword, value, "write a port number from 1 to 65535"))?;
                 Some(Setting::Port(port))
             }
             Kind::IdentitiesOnly => Some(Setting::IdentitiesOnly(matches!(
                 self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
                 "yes" | "true"
             ))),
-            Kind::StrictHostKeyChecking => {
-                Some(Setting::StrictHostKeyChecking(self.choice(at, &keyword, &args, STRICT_HOST_KEY)?.to_string()))
-            }
-            Kind::CanonicalizeHostname => {
-                Some(Setting::CanonicalizeHostname(self.choice(at, &keyword, &args, CANONICALIZE)?.to_string()))
-            }
+            Kind::StrictHostKeyChecking => Some(Setting::StrictHostKeyChecking(
+                self.choice(at, &keyword, &args, STRICT_HOST_KEY)?.to_string(),
+            )),
+            Kind::CanonicalizeHostname => Some(Setting::CanonicalizeHostname(
+                self.choice(at, &keyword, &args, CANONICALIZE)?.to_string(),
+            )),
             Kind::Flag => self.choice(at, &keyword, &args, FLAG).map(|_| None)?,
             Kind::CheckHostIp => Some(Setting::CheckHostIp(matches!(
                 self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
                 "yes" | "true"
             ))),
-            Kind::RevokedHostKeys => Some(Setting::RevokedHostKeys(self.one(at, &keyword, &args)?.to_string())),
+            Kind::RevokedHostKeys => {
+                Some(Setting::RevokedHostKeys(self.one(at, &keyword, &args)?.to_string()))
+            }
             Kind::HashKnownHosts => Some(Setting::HashKnownHosts(matches!(
                 self.choice(at, &keyword, &args, FLAG)?.to_ascii_lowercase().as_str(),
                 "yes" | "true"
@@ -147,10 +158,12 @@ impl Loader<'_> {
                 }
                 Some(Setting::RequiredRsaSize(value.to_string()))
             }
-            Kind::Algorithms(list) => Some(Setting::Algorithms(list, self.one(at, &keyword, &args)?.to_string())),
-            Kind::KnownHostsCommand => {
-                Some(Setting::KnownHostsCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string()))
+            Kind::Algorithms(list) => {
+                Some(Setting::Algorithms(list, self.one(at, &keyword, &args)?.to_string()))
             }
+            Kind::KnownHostsCommand => Some(Setting::KnownHostsCommand(
+                rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string(),
+            )),
             Kind::Choice(values) => self.choice(at, &keyword, &args, values).map(|_| None)?,
             Kind::ConnectTimeout => Some(Setting::ConnectTimeout(self.time(at, &keyword, &args)?)),
             Kind::ServerAliveInterval => Some(Setting::ServerAliveInterval(self.time(at, &keyword, &args)?)),
@@ -192,18 +205,28 @@ impl Loader<'_> {
                 }
                 None
             }
-            Kind::ProxyCommand => Some(Setting::ProxyCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string())),
+            Kind::ProxyCommand => {
+                Some(Setting::ProxyCommand(rest.trim_start_matches([' ', '\t', '\r', '\n', '=']).to_string()))
+            }
             Kind::ProxyJump => Some(Setting::ProxyJump(self.proxy_jump(at, &keyword, rest)?)),
         };
         Ok(setting.map(Item::Set))
     }
 
     fn missing(&self, at: &Loc, keyword: &str) -> SshConfigError {
-        SshConfigError::MissingValue { path: at.path.to_path_buf(), line: at.line, keyword: keyword.to_string() }
+        SshConfigError::MissingValue {
+            path: at.path.to_path_buf(),
+            line: at.line,
+            keyword: keyword.to_string(),
+        }
     }
 
     fn extra(&self, at: &Loc, keyword: &str) -> SshConfigError {
-        SshConfigError::ExtraValues { path: at.path.to_path_buf(), line: at.line, keyword: keyword.to_string() }
+        SshConfigError::ExtraValues {
+            path: at.path.to_path_buf(),
+            line: at.line,
+            keyword: keyword.to_string(),
+        }
     }
 
     fn bad(&self, at: &Loc, keyword: &str, value: &str, expected: &str) -> SshConfigError {
@@ -227,7 +250,13 @@ impl Loader<'_> {
     }
 
     /// `parse_multistate_value`: one of `values`, compared without regard to case.
-    fn choice<'a>(&self, at: &Loc, keyword: &str, args: &'a [String], values: &[&str]) -> Result<&'a str, SshConfigError> {
+    fn choice<'a>(
+        &self,
+        at: &Loc,
+        keyword: &str,
+        args: &'a [String],
+        values: &[&str],
+    ) -> Result<&'a str, SshConfigError> {
         let value = self.one(at, keyword, args)?;
         if values.iter().any(|v| v.eq_ignore_ascii_case(value)) {
             Ok(value)
@@ -242,7 +271,9 @@ impl Loader<'_> {
         if value == "none" {
             return Ok(None);
         }
-        convtime(value).map(Some).ok_or_else(|| self.bad(at, keyword, value, "write seconds, or a time such as 30s, 5m or 1h30m"))
+        convtime(value)
+            .map(Some)
+            .ok_or_else(|| self.bad(at, keyword, value, "write seconds, or a time such as 30s, 5m or 1h30m"))
     }
 
     /// `parse_char_array`: non-empty words, `none` only alone; no words (a comment) sets nothing.
@@ -254,12 +285,18 @@ impl Loader<'_> {
             return Err(self.bad(at, keyword, "none", "write `none` alone or leave it out"));
         }
         if args.len() > MAX_HOSTS_FILES {
-            return Err(self.bad(at, keyword, &args[MAX_HOSTS_FILES], &format!("name at most {MAX_HOSTS_FILES} files")));
+            return Err(self.bad(
+                at,
+                keyword,
+                &args[MAX_HOSTS_FILES],
+                &format!("name at most {MAX_HOSTS_FILES} files"),
+            ));
         }
         Ok((!args.is_empty()).then(|| args.to_vec()))
     }
 
-    /// The checks of `parse_agent_path`: `${VARIABLE}` must be closed and set, and `$NAME` must be a valid name.
+    /// The checks of `parse_agent_path`: `${VARIABLE}` must be closed and set, and `$NAME` must be a valid
+    /// name.
     fn agent_path(&self, at: &Loc, keyword: &str, value: &str) -> Result<(), SshConfigError> {
         let mut rest = value;
         while let Some(start) = rest.find("${") {
@@ -281,7 +318,12 @@ impl Loader<'_> {
         if let Some(name) = value.strip_prefix('$').filter(|n| !n.starts_with('{'))
             && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         {
-            return Err(self.bad(at, keyword, value, "write $NAME with letters, digits and underscores only"));
+            return Err(self.bad(
+                at,
+                keyword,
+                value,
+                "write $NAME with letters, digits and underscores only",
+            ));
         }
         Ok(())
     }
@@ -297,16 +339,26 @@ impl Loader<'_> {
         let mut hops = Vec::new();
         for hop in text.split(',') {
             let jump = parse_jump_hop(hop).ok_or_else(|| {
-                self.bad(at, keyword, raw, "write [user@]host[:port] or ssh://[user@]host[:port], separated by commas, or none")
+                self.bad(
+                    at,
+                    keyword,
+                    raw,
+                    "write [user@]host[:port] or ssh://[user@]host[:port], separated by commas, or none",
+                )
             })?;
             hops.push(jump);
         }
         Ok(Some(hops))
     }
 
-    /// `match_cfg_line`'s parsing: criteria read with `strdelim`, each but `all`, `canonical` and `final` with an argument.
+    /// `match_cfg_line`'s parsing: criteria read with `strdelim`, each but `all`, `canonical` and `final`
+    /// with an argument.
     fn match_line(&self, at: &Loc, rest: &str) -> Result<Vec<Criterion>, SshConfigError> {
-        let bad = |message: String| SshConfigError::BadMatch { path: at.path.to_path_buf(), line: at.line, message };
+        let bad = |message: String| SshConfigError::BadMatch {
+            path: at.path.to_path_buf(),
+            line: at.line,
+            message,
+        };
         let mut criteria = Vec::new();
         let mut attributes = 0;
         let mut cursor = Some(rest);
@@ -327,8 +379,11 @@ impl Loader<'_> {
             if lower == "all" {
                 let (argument, next) = strdelim(cursor);
                 cursor = next;
-                if attributes > 1 || argument.as_deref().is_some_and(|a| !a.is_empty() && !a.starts_with('#')) {
-                    return Err(bad(format!("`{word}` cannot be combined with other criteria; write `Match all` alone")));
+                if attributes > 1 || argument.as_deref().is_some_and(|a| !a.is_empty() && !a.starts_with('#'))
+                {
+                    return Err(bad(format!(
+                        "`{word}` cannot be combined with other criteria; write `Match all` alone"
+                    )));
                 }
                 if argument.as_deref().is_some_and(|a| a.starts_with('#')) {
                     cursor = None;
@@ -356,7 +411,8 @@ impl Loader<'_> {
                 "originalhost" => Test::OriginalHost(argument),
                 "user" => Test::User(argument),
                 "localuser" => Test::LocalUser(argument),
-                // Newer OpenSSH criteria: 9.2 rejects them, but a configuration shared with newer clients has them.
+                // Newer OpenSSH criteria: 9.2 rejects them, but a configuration shared with newer clients has
+                // them.
                 "exec" | "localnetwork" | "tagged" => Test::Unsupported(format!("{word} {argument}")),
                 _ => {
                     return Err(bad(format!(
@@ -375,9 +431,15 @@ impl Loader<'_> {
         Ok(criteria)
     }
 
-    /// The `Include` case: each word is a glob, relative to `~/.ssh` (`/etc/ssh` in the system file); every match is
-    /// read and parsed now.
-    fn include(&mut self, at: &Loc, keyword: &str, args: &[String], depth: usize) -> Result<Vec<Vec<Entry>>, SshConfigError> {
+    /// The `Include` case: each word is a glob, relative to `~/.ssh` (`/etc/ssh` in the system file); every
+    /// match is read and parsed now.
+    fn include(
+        &mut self,
+        at: &Loc,
+        keyword: &str,
+        args: &[String],
+        depth: usize,
+    ) -> Result<Vec<Vec<Entry>>, SshConfigError> {
         let mut files = Vec::new();
         for arg in args {
             if arg.is_empty() {
@@ -396,10 +458,19 @@ impl Loader<'_> {
                     Ok(Some(text)) => text,
                     Ok(None) => continue,
                     Err(ReadFailure::Permissions) => {
-                        return Err(SshConfigError::IncludePermissions { path: at.path.to_path_buf(), line: at.line, included });
+                        return Err(SshConfigError::IncludePermissions {
+                            path: at.path.to_path_buf(),
+                            line: at.line,
+                            included,
+                        });
                     }
                     Err(ReadFailure::Io(source)) => {
-                        return Err(SshConfigError::IncludeRead { path: at.path.to_path_buf(), line: at.line, included, source });
+                        return Err(SshConfigError::IncludeRead {
+                            path: at.path.to_path_buf(),
+                            line: at.line,
+                            included,
+                            source,
+                        });
                     }
                 };
                 files.push(self.file(&included, &text, depth + 1)?);
@@ -415,7 +486,8 @@ enum ReadFailure {
     Io(io::Error),
 }
 
-/// Reads an included file with `SSHCONF_CHECKPERM`'s check; `None` for a file that vanished, as OpenSSH skips it.
+/// Reads an included file with `SSHCONF_CHECKPERM`'s check; `None` for a file that vanished, as OpenSSH skips
+/// it.
 fn read_checked(path: &Path, uid: u32) -> Result<Option<String>, ReadFailure> {
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -434,8 +506,8 @@ pub(super) fn permissions_ok(metadata: &fs::Metadata, uid: u32) -> bool {
 }
 
 /// A configuration file's text; `None` when it is missing. A directory reads as empty, as `fopen` and
-/// `getline` make it for OpenSSH. A pipe, socket or device other than `/dev/null` is refused: reading one could
-/// block every resolution (every prompt line) for good, or never end.
+/// `getline` make it for OpenSSH. A pipe, socket or device other than `/dev/null` is refused: reading one
+/// could block every resolution (every prompt line) for good, or never end.
 fn read_text(path: &Path) -> io::Result<Option<String>> {
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -462,7 +534,11 @@ fn glob(pattern: &str, local: &Local) -> Vec<PathBuf> {
     let pattern = match pattern.strip_prefix('~') {
         Some(after) => {
             let (user, rest) = after.split_at(after.find('/').unwrap_or(after.len()));
-            let home = if user.is_empty() { Some(local.include_home.clone()) } else { passwd_home(PasswdKey::Name(user)) };
+            let home = if user.is_empty() {
+                Some(local.include_home.clone())
+            } else {
+                passwd_home(PasswdKey::Name(user))
+            };
             match home {
                 Some(home) => format!("{}{rest}", home.to_string_lossy()),
                 None => pattern.to_string(),
@@ -480,7 +556,9 @@ fn glob(pattern: &str, local: &Local) -> Vec<PathBuf> {
         let mut next = Vec::new();
         if has_glob_magic(component) {
             for prefix in &candidates {
-                let Ok(dir) = fs::read_dir(if prefix.is_empty() { "." } else { prefix.as_str() }) else { continue };
+                let Ok(dir) = fs::read_dir(if prefix.is_empty() { "." } else { prefix.as_str() }) else {
+                    continue;
+                };
                 let mut names: Vec<String> = dir
                     .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_string))
                     .filter(|n| glob_match(component, n))
@@ -494,7 +572,8 @@ fn glob(pattern: &str, local: &Local) -> Vec<PathBuf> {
         }
         candidates = next;
     }
-    let mut found: Vec<String> = candidates.into_iter().filter(|p| !p.is_empty() && fs::symlink_metadata(p).is_ok()).collect();
+    let mut found: Vec<String> =
+        candidates.into_iter().filter(|p| !p.is_empty() && fs::symlink_metadata(p).is_ok()).collect();
     found.sort();
     found.into_iter().map(PathBuf::from).collect()
 }
@@ -523,8 +602,8 @@ fn unescape_glob(component: &str) -> String {
     out
 }
 
-/// One path component against one glob component: `*`, `?`, `[...]` with `!` or `^`, `\` escapes; a leading dot
-/// must be matched by a dot.
+/// One path component against one glob component: `*`, `?`, `[...]` with `!` or `^`, `\` escapes; a leading
+/// dot must be matched by a dot.
 pub(super) fn glob_match(pattern: &str, name: &str) -> bool {
     if name.starts_with('.') && !pattern.starts_with('.') {
         return false;
@@ -541,7 +620,9 @@ fn glob_match_from(pattern: &[char], name: &[char]) -> bool {
         '*' => (0..=name.len()).any(|i| glob_match_from(rest, &name[i..])),
         '?' => !name.is_empty() && glob_match_from(rest, &name[1..]),
         '[' => match (name.first(), class_end(rest)) {
-            (Some(&c), Some(end)) => class_matches(&rest[..end], c) && glob_match_from(&rest[end + 1..], &name[1..]),
+            (Some(&c), Some(end)) => {
+                class_matches(&rest[..end], c) && glob_match_from(&rest[end + 1..], &name[1..])
+            }
             (Some(&c), None) => c == '[' && glob_match_from(rest, &name[1..]),
             (None, _) => false,
         },
@@ -557,8 +638,8 @@ fn class_end(class: &[char]) -> Option<usize> {
     class[start..].iter().position(|&c| c == ']').map(|i| i + start)
 }
 
-/// Whether `c` is in the bracket class `class` (without its brackets): single characters and `a-z` ranges, negated
-/// by a leading `!` or `^`.
+/// Whether `c` is in the bracket class `class` (without its brackets): single characters and `a-z` ranges,
+/// negated by a leading `!` or `^`.
 fn class_matches(class: &[char], c: char) -> bool {
     let (negated, class) = match class.first() {
         Some('!' | '^') => (true, &class[1..]),

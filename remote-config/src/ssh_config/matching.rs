@@ -1,7 +1,7 @@
-//! OpenSSH's pattern matching: `match_pattern` and `match_pattern_list` of `match.c`, the per-word matching of a
-//! `Host` line (`readconf.c`), and `kex_assemble_names` of `kex.c`, which narrows an algorithm list with such
-//! patterns. They are pure functions of their arguments, shared by the loader, the resolve walk and (through
-//! `assemble_algorithms`) `remote-ssh`.
+//! OpenSSH's pattern matching: `match_pattern` and `match_pattern_list` of `match.c`, the per-word matching
+//! of a `Host` line (`readconf.c`), and `kex_assemble_names` of `kex.c`, which narrows an algorithm list with
+//! such patterns. They are pure functions of their arguments, shared by the loader, the resolve walk and
+//! (through `assemble_algorithms`) `remote-ssh`.
 
 /// `match_pattern`: `*` and `?` wildcards over bytes, as OpenSSH compares them.
 fn match_pattern(s: &[u8], pattern: &[u8]) -> bool {
@@ -25,7 +25,8 @@ fn match_pattern(s: &[u8], pattern: &[u8]) -> bool {
     }
 }
 
-/// `match_pattern_list`: 1 if a sub-pattern of the comma-separated list matches, -1 if a negated one does, else 0.
+/// `match_pattern_list`: 1 if a sub-pattern of the comma-separated list matches, -1 if a negated one does,
+/// else 0.
 pub(super) fn match_pattern_list(string: &str, list: &str, lowercase: bool) -> i32 {
     let mut positive = 0;
     for sub in list.split(',') {
@@ -48,7 +49,8 @@ pub(super) fn match_pattern_list(string: &str, list: &str, lowercase: bool) -> i
     positive
 }
 
-/// A `Host` line: some pattern matches the name as typed and no negated pattern does (`match_pattern` per word).
+/// A `Host` line: some pattern matches the name as typed and no negated pattern does (`match_pattern` per
+/// word).
 pub(super) fn host_line_matches(patterns: &[String], host: &str) -> bool {
     let mut active = false;
     for pattern in patterns {
@@ -67,15 +69,17 @@ pub(super) fn host_line_matches(patterns: &[String], host: &str) -> bool {
 }
 
 /// `kex_assemble_names` over what `remote` implements: the names, in the order to offer them, that a
-/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` value asks for. `defaults` is what is offered when
-/// nothing is set, `supported` everything that could be (the defaults among them). A plain list replaces the
-/// defaults, in its own order, with what it matches of `supported` (wildcards allowed); `+list` adds what it
-/// matches of `supported` after the defaults, `-list` removes what it matches from the defaults, and `^list`
-/// puts what it matches of `supported` first, then the rest of the defaults. An algorithm is offered beyond the
-/// defaults (such as `ssh-rsa`) only when a list names it, as in OpenSSH; an empty result means the host cannot
-/// be reached as the user asked.
+/// `KexAlgorithms`, `HostKeyAlgorithms`, `Ciphers` or `MACs` value asks for. `defaults` is what is offered
+/// when nothing is set, `supported` everything that could be (the defaults among them). A plain list replaces
+/// the defaults, in its own order, with what it matches of `supported` (wildcards allowed); `+list` adds what
+/// it matches of `supported` after the defaults, `-list` removes what it matches from the defaults, and
+/// `^list` puts what it matches of `supported` first, then the rest of the defaults. An algorithm is offered
+/// beyond the defaults (such as `ssh-rsa`) only when a list names it, as in OpenSSH; an empty result means
+/// the host cannot be reached as the user asked.
 pub fn assemble_algorithms(value: &str, defaults: &[&str], supported: &[&str]) -> Vec<String> {
-    let matches = |name: &str, list: &str| list.split(',').any(|pattern| match_pattern(name.as_bytes(), pattern.as_bytes()));
+    let matches = |name: &str, list: &str| {
+        list.split(',').any(|pattern| match_pattern(name.as_bytes(), pattern.as_bytes()))
+    };
     let mut chosen: Vec<String> = Vec::new();
     let mut take = |names: &mut dyn Iterator<Item = &&str>| {
         for name in names {
@@ -116,7 +120,8 @@ mod tests {
         let check = |value: &str, expected: &[&str]| {
             assert_eq!(assemble_algorithms(value, &defaults, &supported), expected, "{value}");
         };
-        // Beyond the defaults only when named: `ssh-rsa` (SHA-1) never comes back through `-` or a wildcard `^`.
+        // Beyond the defaults only when named: `ssh-rsa` (SHA-1) never comes back through `-` or a wildcard
+        // `^`.
         check("+ssh-rsa", &supported);
         check("+ssh-ed25519", &defaults);
         check("-ecdsa*", &["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"]);

@@ -1,8 +1,8 @@
-//! The parsing helpers of OpenSSH's `misc.c` that reading a configuration line needs: splitting words (`strdelim`,
-//! `argv_split`), times (`convtime`), ports and service names (`a2port`), and one ProxyJump hop, which `readconf.c`'s
-//! `parse_jump` reads with `parse_uri` or `parse_user_host_port` (and their `hpdelim2`, `cleanhostname`,
-//! `valid_domain` and `urldecode`). They take text and give values, knowing nothing of keywords or of the host being
-//! resolved.
+//! The parsing helpers of OpenSSH's `misc.c` that reading a configuration line needs: splitting words
+//! (`strdelim`, `argv_split`), times (`convtime`), ports and service names (`a2port`), and one ProxyJump hop,
+//! which `readconf.c`'s `parse_jump` reads with `parse_uri` or `parse_user_host_port` (and their `hpdelim2`,
+//! `cleanhostname`, `valid_domain` and `urldecode`). They take text and give values, knowing nothing of
+//! keywords or of the host being resolved.
 
 use std::fs;
 use std::path::Path;
@@ -21,7 +21,10 @@ pub(super) fn strdelim(s: Option<&str>) -> (Option<String>, Option<&str>) {
     if s[i..].starts_with('"') {
         let after = &s[i + 1..];
         let Some(j) = after.find('"') else { return (None, None) };
-        return (Some(format!("{}{}", &s[..i], &after[..j])), Some(after[j + 1..].trim_start_matches(WHITESPACE)));
+        return (
+            Some(format!("{}{}", &s[..i], &after[..j])),
+            Some(after[j + 1..].trim_start_matches(WHITESPACE)),
+        );
     }
     let was_equals = s[i..].starts_with('=');
     let mut rest = s[i + 1..].trim_start_matches(WHITESPACE);
@@ -31,8 +34,8 @@ pub(super) fn strdelim(s: Option<&str>) -> (Option<String>, Option<&str>) {
     (Some(s[..i].to_string()), Some(rest))
 }
 
-/// `argv_split` with `terminate_on_comment`: words split at blanks, `"` and `'` quotes, `\` escapes; `None` for an
-/// unclosed quote.
+/// `argv_split` with `terminate_on_comment`: words split at blanks, `"` and `'` quotes, `\` escapes; `None`
+/// for an unclosed quote.
 pub(super) fn argv_split(s: &str) -> Option<Vec<String>> {
     let chars: Vec<char> = s.chars().collect();
     let mut args = Vec::new();
@@ -51,7 +54,12 @@ pub(super) fn argv_split(s: &str) -> Option<Vec<String>> {
             let c = chars[i];
             if c == '\\' {
                 match chars.get(i + 1) {
-                    Some(&next) if next == '\'' || next == '"' || next == '\\' || (quote.is_none() && next == ' ') => {
+                    Some(&next)
+                        if next == '\''
+                            || next == '"'
+                            || next == '\\'
+                            || (quote.is_none() && next == ' ') =>
+                    {
                         arg.push(next);
                         i += 1;
                     }
@@ -125,8 +133,8 @@ pub(super) fn parse_port(s: &str) -> Option<u16> {
 const SERVICES: &str = "/etc/services";
 
 /// The TCP port a service name (or alias) has in `services`, read as the C library reads it: `name port/proto
-/// aliases…`, `#` to the end of the line a comment. Read directly rather than through `getservbyname`, which a
-/// static binary cannot call.
+/// aliases…`, `#` to the end of the line a comment. Read directly rather than through `getservbyname`, which
+/// a static binary cannot call.
 fn service_port(name: &str, services: &Path) -> Option<u16> {
     let text = fs::read_to_string(services).ok()?;
     text.lines().find_map(|line| {
@@ -161,8 +169,8 @@ fn clean_host(host: &str) -> &str {
     host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
-/// `parse_user_host_port`: `[user@]host[:port]`, the user ending at the last `@`; an empty user or host, or a `/`
-/// after the host, is refused.
+/// `parse_user_host_port`: `[user@]host[:port]`, the user ending at the last `@`; an empty user or host, or a
+/// `/` after the host, is refused.
 fn parse_user_host_port(s: &str) -> Option<Jump> {
     let (user, rest) = match s.rfind('@') {
         Some(0) => return None,
@@ -218,7 +226,8 @@ fn parse_ssh_uri(s: &str) -> Option<Jump> {
     Some(Jump { user, host, port })
 }
 
-/// `valid_domain`: letters, digits, `-`, `_` and single dots, starting with a letter or digit; a final dot is dropped.
+/// `valid_domain`: letters, digits, `-`, `_` and single dots, starting with a letter or digit; a final dot is
+/// dropped.
 fn valid_domain(name: &str) -> Option<String> {
     let first = name.bytes().next()?;
     if !first.is_ascii_alphanumeric() || name.contains("..") {
@@ -230,7 +239,8 @@ fn valid_domain(name: &str) -> Option<String> {
     Some(name.strip_suffix('.').unwrap_or(name).to_string())
 }
 
-/// `urldecode`: `%XX` escapes decoded and `+` read as a space; `None` for a `%` without two hex digits after it.
+/// `urldecode`: `%XX` escapes decoded and `+` read as a space; `None` for a `%` without two hex digits after
+/// it.
 fn url_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -259,16 +269,29 @@ mod tests {
     fn ports_may_be_service_names() {
         let dir = tempfile::tempdir().expect("temp dir");
         let services = dir.path().join("services");
-        fs::write(&services, "# comment\nssh\t\t22/tcp\t\t\t# SSH Remote Login Protocol\nntp 123/udp\nalt 2222/tcp two # x\n")
-            .expect("write");
-        let cases = [("ssh", Some(22)), ("alt", Some(2222)), ("two", Some(2222)), ("ntp", None), ("x", None), ("tcp", None)];
+        fs::write(
+            &services,
+            "# comment\nssh\t\t22/tcp\t\t\t# SSH Remote Login Protocol\nntp 123/udp\nalt 2222/tcp two # x\n",
+        )
+        .expect("write");
+        let cases = [
+            ("ssh", Some(22)),
+            ("alt", Some(2222)),
+            ("two", Some(2222)),
+            ("ntp", None),
+            ("x", None),
+            ("tcp", None),
+        ];
         for (name, expected) in cases {
             assert_eq!(service_port(name, &services), expected, "{name}");
         }
         // The machine's own /etc/services, as `ssh` reads it for `Port ssh`.
         if Path::new(SERVICES).exists() {
             let config = SshConfig::parse("Port ssh\n", Path::new("/cfg")).expect("loads");
-            assert_eq!(config.resolve(Query::host("h", "me")), HostConfig { port: Some(22), ..HostConfig::default() });
+            assert_eq!(
+                config.resolve(Query::host("h", "me")),
+                HostConfig { port: Some(22), ..HostConfig::default() }
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
-//! The local account and the expansions `ssh` applies to paths and names: `~` (`tilde_expand` of `misc.c`), the
-//! percent tokens and `${VARIABLE}` (`vdollar_percent_expand` of `misc.c`) with the values of `ssh.c`'s
-//! `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS`. The password database and `gethostname` are read here through libc, so
-//! the `unsafe` code of the ssh_config reader is all in this file.
+//! The local account and the expansions `ssh` applies to paths and names: `~` (`tilde_expand` of `misc.c`),
+//! the percent tokens and `${VARIABLE}` (`vdollar_percent_expand` of `misc.c`) with the values of `ssh.c`'s
+//! `DEFAULT_CLIENT_PERCENT_EXPAND_ARGS`. The password database and `gethostname` are read here through libc,
+//! so the `unsafe` code of the ssh_config reader is all in this file.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -28,12 +28,15 @@ impl Local {
         // SAFETY: getuid cannot fail and touches no memory of ours.
         let uid = unsafe { libc::getuid() };
         let env_home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        let home = passwd_home(PasswdKey::Uid(uid)).or_else(|| env_home.clone()).unwrap_or_else(|| PathBuf::from("/"));
+        let home = passwd_home(PasswdKey::Uid(uid))
+            .or_else(|| env_home.clone())
+            .unwrap_or_else(|| PathBuf::from("/"));
         let include_home = env_home.unwrap_or_else(|| home.clone());
         Local { home, include_home, uid, hostname: host_name() }
     }
 
-    /// What `ssh.c` does to IdentityFile, UserKnownHostsFile and IdentityAgent: `~`, then tokens and `${VARIABLE}`.
+    /// What `ssh.c` does to IdentityFile, UserKnownHostsFile and IdentityAgent: `~`, then tokens and
+    /// `${VARIABLE}`.
     pub(super) fn client_path(
         &self,
         raw: &str,
@@ -134,8 +137,8 @@ impl ClientTokens {
     }
 }
 
-/// `vdollar_percent_expand`: `%%` and the given tokens, and `${VARIABLE}` when `dollar`. What ssh would refuse
-/// is left as written, with a warning.
+/// `vdollar_percent_expand`: `%%` and the given tokens, and `${VARIABLE}` when `dollar`. What ssh would
+/// refuse is left as written, with a warning.
 pub(super) fn expand_tokens(
     text: &str,
     tokens: &[(char, &str)],
@@ -149,7 +152,9 @@ pub(super) fn expand_tokens(
     while let Some(c) = rest.chars().next() {
         if dollar && rest.starts_with("${") {
             let Some(end) = rest.find('}') else {
-                warnings.push(format!("{at}: {what} `{text}` has `${{` without `}}`; ssh would refuse to connect"));
+                warnings.push(format!(
+                    "{at}: {what} `{text}` has `${{` without `}}`; ssh would refuse to connect"
+                ));
                 out.push_str(rest);
                 break;
             };
@@ -168,7 +173,8 @@ pub(super) fn expand_tokens(
             continue;
         }
         let Some(token) = rest.chars().next() else {
-            warnings.push(format!("{at}: {what} `{text}` ends with a lone `%`; write `%%` for a percent sign"));
+            warnings
+                .push(format!("{at}: {what} `{text}` ends with a lone `%`; write `%%` for a percent sign"));
             out.push('%');
             break;
         };
@@ -205,11 +211,13 @@ pub(super) fn passwd_home(key: PasswdKey<'_>) -> Option<PathBuf> {
     // SAFETY: an all-zero passwd is a valid value (null pointers and zero ids); the call fills it in.
     let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
     let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call and the buffer length is its real length; the strings the entry
-    // points to live in `buffer`, which outlives the copy below.
+    // SAFETY: every pointer is valid for the call and the buffer length is its real length; the strings the
+    // entry points to live in `buffer`, which outlives the copy below.
     let status = unsafe {
         match (&key, &name) {
-            (PasswdKey::Uid(uid), _) => libc::getpwuid_r(*uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found),
+            (PasswdKey::Uid(uid), _) => {
+                libc::getpwuid_r(*uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
+            }
             (PasswdKey::Name(_), Some(name)) => {
                 libc::getpwnam_r(name.as_ptr(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
             }

@@ -20,7 +20,8 @@ pub enum Manager {
 
 impl Manager {
     /// Every manager, in the order the detection script looks for them.
-    pub const ALL: [Manager; 6] = [Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper, Manager::Apk, Manager::Pacman];
+    pub const ALL: [Manager; 6] =
+        [Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper, Manager::Apk, Manager::Pacman];
 
     /// The name the detection script prints: `apt`, `dnf`, `yum`, `zypper`, `apk` or `pacman`.
     pub fn name(self) -> &'static str {
@@ -34,7 +35,8 @@ impl Manager {
         }
     }
 
-    /// The manager the detection script named; surrounding white space is ignored since the name comes from a command's output.
+    /// The manager the detection script named; surrounding white space is ignored since the name comes from a
+    /// command's output.
     pub fn from_name(s: &str) -> Option<Manager> {
         Manager::ALL.into_iter().find(|m| m.name() == s.trim())
     }

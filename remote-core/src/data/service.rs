@@ -3,17 +3,20 @@
 /// A systemd unit's state, typed (from `systemctl show`).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Service {
-    /// The unit's own name, e.g. `nginx.service`; for an alias (`sshd`) the unit it stands for (`ssh.service`).
+    /// The unit's own name, e.g. `nginx.service`; for an alias (`sshd`) the unit it stands for
+    /// (`ssh.service`).
     pub unit: String,
     /// The unit's `Description=`; systemd shows the unit name when there is none.
     pub description: String,
     /// Whether systemd could read the unit: `loaded`, `not-found`, `masked`, `bad-setting`, `error`.
     pub load_state: String,
-    /// `active`, `inactive`, `failed`, `activating`, `deactivating`, `reloading` (and `refreshing`, `maintenance`).
+    /// `active`, `inactive`, `failed`, `activating`, `deactivating`, `reloading` (and `refreshing`,
+    /// `maintenance`).
     pub active_state: String,
     /// The type-specific state: `running`, `exited`, `dead`, `auto-restart`, `waiting`, ….
     pub sub_state: String,
-    /// Whether it starts at boot: `enabled`, `disabled`, `static`, `masked`, …; empty when there is no unit file.
+    /// Whether it starts at boot: `enabled`, `disabled`, `static`, `masked`, …; empty when there is no unit
+    /// file.
     pub unit_file_state: String,
     /// The main process; `None` when there is none (systemd says 0).
     pub main_pid: Option<u32>,
@@ -28,22 +31,22 @@ pub struct Service {
 }
 
 impl Service {
-    /// Whether the unit is up, as `systemctl is-active` answers it: `active` and `reloading` (and `refreshing`,
-    /// active while its images are refreshed). `activating` is not: a service waiting to be restarted after a
-    /// crash is `activating` too, and calling it active would hide the crash loop.
+    /// Whether the unit is up, as `systemctl is-active` answers it: `active` and `reloading` (and
+    /// `refreshing`, active while its images are refreshed). `activating` is not: a service waiting to be
+    /// restarted after a crash is `activating` too, and calling it active would hide the crash loop.
     pub fn is_active(&self) -> bool {
         matches!(self.active_state.as_str(), "active" | "reloading" | "refreshing")
     }
 
-    /// Whether the unit starts at boot because it was enabled: `enabled`, or `enabled-runtime` (until the next
-    /// boot). `static` units have no `[Install]` section to enable, and `alias` names another unit's state, so
-    /// neither counts.
+    /// Whether the unit starts at boot because it was enabled: `enabled`, or `enabled-runtime` (until the
+    /// next boot). `static` units have no `[Install]` section to enable, and `alias` names another unit's
+    /// state, so neither counts.
     pub fn is_enabled(&self) -> bool {
         matches!(self.unit_file_state.as_str(), "enabled" | "enabled-runtime")
     }
 
-    /// Whether systemd knows the unit. As `systemctl` itself decides: `not-found` and `inactive` together; a unit
-    /// whose file was deleted while it ran is `not-found` but still there, and can still be stopped.
+    /// Whether systemd knows the unit. As `systemctl` itself decides: `not-found` and `inactive` together; a
+    /// unit whose file was deleted while it ran is `not-found` but still there, and can still be stopped.
     pub fn exists(&self) -> bool {
         !(self.load_state == "not-found" && self.active_state == "inactive")
     }

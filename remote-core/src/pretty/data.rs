@@ -14,32 +14,49 @@ const CPU_SHARES: [&str; 8] = ["usr", "nice", "sys", "idle", "iowait", "irq", "s
 /// Widest cell of a table; longer text (a command line) is cut with `…`.
 const CELL_CHARS: usize = 60;
 
-/// `data` on one line, starting with its kind: `cpu  usr 3.1%  sys 0.9%  iowait 0.0%  steal 0.0%  idle 95.8%`.
+/// `data` on one line, starting with its kind: `cpu  usr 3.1%  sys 0.9%  iowait 0.0%  steal 0.0%  idle
+/// 95.8%`.
 pub(crate) fn one_line(data: &Data) -> String {
     let mut line = format!("{}  ", data.kind());
     let parts: Vec<String> = match data {
         Data::Cpu(cpu) => {
-            let mut parts: Vec<String> =
-                [("usr", cpu.usr), ("sys", cpu.sys), ("iowait", cpu.iowait), ("steal", cpu.steal), ("idle", cpu.idle)]
-                    .iter()
-                    .map(|(name, value)| format!("{name} {}", percent(*value)))
-                    .collect();
+            let mut parts: Vec<String> = [
+                ("usr", cpu.usr),
+                ("sys", cpu.sys),
+                ("iowait", cpu.iowait),
+                ("steal", cpu.steal),
+                ("idle", cpu.idle),
+            ]
+            .iter()
+            .map(|(name, value)| format!("{name} {}", percent(*value)))
+            .collect();
             if !cpu.cores.is_empty() {
                 // Busy as the `busy` field counts it: neither idle nor waiting for I/O.
-                let busy: Vec<String> =
-                    cpu.cores.iter().map(|c| format!("{}:{:.0}%", c.core, 100.0 - c.idle - c.iowait)).collect();
+                let busy: Vec<String> = cpu
+                    .cores
+                    .iter()
+                    .map(|c| format!("{}:{:.0}%", c.core, 100.0 - c.idle - c.iowait))
+                    .collect();
                 parts.push(format!("busy per core {}", busy.join(" ")));
             }
             parts
         }
         Data::Ram(ram) => vec![
-            format!("used {} of {} ({})", bytes(ram.used_bytes), bytes(ram.total_bytes), percent(ram.used_percent)),
+            format!(
+                "used {} of {} ({})",
+                bytes(ram.used_bytes),
+                bytes(ram.total_bytes),
+                percent(ram.used_percent)
+            ),
             format!("available {}", bytes(ram.available_bytes)),
             format!("cache {}", bytes(ram.buffers_cache_bytes)),
             format!("swap {} of {}", bytes(ram.swap_used_bytes), bytes(ram.swap_total_bytes)),
         ],
         Data::Load(load) => {
-            vec![format!("{:.2} {:.2} {:.2}", load.load1, load.load5, load.load15), format!("on {} cores", load.cores)]
+            vec![
+                format!("{:.2} {:.2} {:.2}", load.load1, load.load5, load.load15),
+                format!("on {} cores", load.cores),
+            ]
         }
         Data::Net(net) => {
             let shown: Vec<&Interface> = net
@@ -54,7 +71,12 @@ pub(crate) fn one_line(data: &Data) -> String {
                     .iter()
                     .map(|i| {
                         let mark = if i.default_route { "*" } else { "" };
-                        format!("{}{mark} rx {} tx {}", i.name, rate(i.rx_bytes_per_sec), rate(i.tx_bytes_per_sec))
+                        format!(
+                            "{}{mark} rx {} tx {}",
+                            i.name,
+                            rate(i.rx_bytes_per_sec),
+                            rate(i.tx_bytes_per_sec)
+                        )
                     })
                     .collect()
             }
@@ -65,45 +87,76 @@ pub(crate) fn one_line(data: &Data) -> String {
             .iter()
             .map(|f| format!("{} {} of {}", f.mount, percent(f.used_percent), bytes(f.size_bytes)))
             .collect(),
-        Data::Entropy(entropy) => vec![format!("{} of {} bits", entropy.available_bits, entropy.pool_size_bits)],
+        Data::Entropy(entropy) => {
+            vec![format!("{} of {} bits", entropy.available_bits, entropy.pool_size_bits)]
+        }
         Data::OsInfo(os) => {
-            let name =
-                if os.pretty_name.is_empty() { format!("{} {}", os.distribution, os.version) } else { os.pretty_name.clone() };
-            let mut parts =
-                vec![name, format!("kernel {}", os.kernel), os.architecture.clone(), format!("up {}", uptime(os.uptime_seconds))];
+            let name = if os.pretty_name.is_empty() {
+                format!("{} {}", os.distribution, os.version)
+            } else {
+                os.pretty_name.clone()
+            };
+            let mut parts = vec![
+                name,
+                format!("kernel {}", os.kernel),
+                os.architecture.clone(),
+                format!("up {}", uptime(os.uptime_seconds)),
+            ];
             parts.extend(os.virtualization.clone());
             parts
         }
         Data::Hardware(hardware) => {
-            let mut parts = vec![hardware.cpu_model.clone(), format!("{} cores", hardware.cores), bytes(hardware.memory_bytes)];
+            let mut parts = vec![
+                hardware.cpu_model.clone(),
+                format!("{} cores", hardware.cores),
+                bytes(hardware.memory_bytes),
+            ];
             parts.extend(hardware.disks.iter().map(|d| format!("{} {}", d.name, bytes(d.size_bytes))));
             parts
         }
         Data::Processes(list) => {
-            let matching = if list.filter.is_empty() { String::new() } else { format!(" matching {:?}", list.filter) };
-            let mut parts = vec![format!("{}{matching}", count(list.processes.len(), "process", "processes"))];
-            parts.extend(
-                list.processes
-                    .iter()
-                    .take(PROCESSES_SHOWN)
-                    .map(|p| format!("{} {} {} {} {}", p.pid, p.user, percent(p.cpu_percent), bytes(p.memory_bytes), p.command)),
-            );
+            let matching =
+                if list.filter.is_empty() { String::new() } else { format!(" matching {:?}", list.filter) };
+            let mut parts =
+                vec![format!("{}{matching}", count(list.processes.len(), "process", "processes"))];
+            parts.extend(list.processes.iter().take(PROCESSES_SHOWN).map(|p| {
+                format!(
+                    "{} {} {} {} {}",
+                    p.pid,
+                    p.user,
+                    percent(p.cpu_percent),
+                    bytes(p.memory_bytes),
+                    p.command
+                )
+            }));
             if list.processes.len() > PROCESSES_SHOWN {
                 parts.push(format!("and {} more", list.processes.len() - PROCESSES_SHOWN));
             }
             parts
         }
-        Data::Temperature(temperature) => temperature.sensors.iter().map(|s| format!("{} {:.1}°C", s.name, s.celsius)).collect(),
+        Data::Temperature(temperature) => {
+            temperature.sensors.iter().map(|s| format!("{} {:.1}°C", s.name, s.celsius)).collect()
+        }
         Data::Packages(packages) => {
-            let mut parts = vec![packages.manager.name().to_string(), format!("{} upgrade(s) available", packages.pending.len())];
-            parts.extend(packages.pending.iter().take(PROCESSES_SHOWN).map(|u| format!("{} {} → {}", u.name, u.from, u.to)));
+            let mut parts = vec![
+                packages.manager.name().to_string(),
+                format!("{} upgrade(s) available", packages.pending.len()),
+            ];
+            parts.extend(
+                packages
+                    .pending
+                    .iter()
+                    .take(PROCESSES_SHOWN)
+                    .map(|u| format!("{} {} → {}", u.name, u.from, u.to)),
+            );
             if packages.pending.len() > PROCESSES_SHOWN {
                 parts.push(format!("and {} more", packages.pending.len() - PROCESSES_SHOWN));
             }
             parts
         }
         Data::Service(service) => {
-            let mut parts = vec![service.unit.clone(), format!("{} ({})", service.active_state, service.sub_state)];
+            let mut parts =
+                vec![service.unit.clone(), format!("{} ({})", service.active_state, service.sub_state)];
             if !service.unit_file_state.is_empty() {
                 parts.push(service.unit_file_state.clone());
             }
@@ -166,15 +219,20 @@ fn uptime(seconds: f64) -> String {
     }
 }
 
-/// The hosts' data as a table: a row per host, or per item (filesystem, interface, process, sensor, core) when
-/// the data is a list. Columns are the JSON fields, in the struct's order; hosts without data are listed under it.
+/// The hosts' data as a table: a row per host, or per item (filesystem, interface, process, sensor, core)
+/// when the data is a list. Columns are the JSON fields, in the struct's order; hosts without data are listed
+/// under it.
 pub(crate) fn table(report: &Report) -> String {
     let mut header: Vec<String> = vec!["host".into()];
     let mut table_rows: Vec<Vec<Cell>> = Vec::new();
     let mut without: Vec<String> = Vec::new();
     for result in &report.results {
         let Some(data) = result.any_data() else {
-            without.push(format!("{} ({})", result.host, result.error_text().unwrap_or_else(|| "no typed data".into())));
+            without.push(format!(
+                "{} ({})",
+                result.host,
+                result.error_text().unwrap_or_else(|| "no typed data".into())
+            ));
             continue;
         };
         for object in rows(data) {
@@ -193,7 +251,8 @@ pub(crate) fn table(report: &Report) -> String {
             table_rows.push(row);
         }
     }
-    let mut text = format!("\n{} on {}\n\n", super::clip(report.label.lines().next().unwrap_or_default()), report.group);
+    let mut text =
+        format!("\n{} on {}\n\n", super::clip(report.label.lines().next().unwrap_or_default()), report.group);
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
             table_rows
@@ -205,8 +264,9 @@ pub(crate) fn table(report: &Report) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let numeric: Vec<bool> =
-        (0..header.len()).map(|c| table_rows.iter().filter_map(|r| r.get(c)).any(|cell| cell.number)).collect();
+    let numeric: Vec<bool> = (0..header.len())
+        .map(|c| table_rows.iter().filter_map(|r| r.get(c)).any(|cell| cell.number))
+        .collect();
     let line = |cells: Vec<(&str, bool)>| {
         let mut out = String::from(" ");
         for (c, (cell, right)) in cells.into_iter().enumerate() {
@@ -217,7 +277,11 @@ pub(crate) fn table(report: &Report) -> String {
     };
     text.push_str(&line(header.iter().enumerate().map(|(c, h)| (h.as_str(), numeric[c])).collect()));
     for row in &table_rows {
-        text.push_str(&line((0..header.len()).map(|c| (row.get(c).map_or("", |cell| cell.text.as_str()), numeric[c])).collect()));
+        text.push_str(&line(
+            (0..header.len())
+                .map(|c| (row.get(c).map_or("", |cell| cell.text.as_str()), numeric[c]))
+                .collect(),
+        ));
     }
     if !without.is_empty() {
         text.push_str(&format!("\n  without data: {}\n", super::sanitize(&without.join(", "))));
@@ -227,8 +291,8 @@ pub(crate) fn table(report: &Report) -> String {
 }
 
 /// The rows one host's data makes: its JSON fields, in their written order. A list (filesystems, interfaces,
-/// processes, sensors) makes a row per item; per-core CPU makes the total (core `all`) and a row per core; the
-/// hardware's disks fit in one cell, so the machine stays one row.
+/// processes, sensors) makes a row per item; per-core CPU makes the total (core `all`) and a row per core;
+/// the hardware's disks fit in one cell, so the machine stays one row.
 fn rows(data: &Data) -> Vec<Map<String, Value>> {
     let Ok(Value::Object(fields)) = serde_json::to_value(data) else { return Vec::new() };
     let items = |key: &str| -> Vec<Map<String, Value>> {
@@ -251,7 +315,8 @@ fn rows(data: &Data) -> Vec<Map<String, Value>> {
         }
         Data::Hardware(hardware) => {
             let mut row = fields.clone();
-            let disks: Vec<String> = hardware.disks.iter().map(|d| format!("{} {}", d.name, bytes(d.size_bytes))).collect();
+            let disks: Vec<String> =
+                hardware.disks.iter().map(|d| format!("{} {}", d.name, bytes(d.size_bytes))).collect();
             row.insert("disks".into(), Value::String(disks.join(", ")));
             vec![row]
         }
@@ -372,7 +437,8 @@ mod tests {
     fn per_core_cpu_has_a_total_row_and_hardware_one_row() {
         use crate::data::{BlockDevice, CoreCpu, Hardware};
         let check = |data: Data, expected: &[&str]| {
-            let shown: Vec<String> = rows(&data).iter().map(|row| row.keys().cloned().collect::<Vec<_>>().join(" ")).collect();
+            let shown: Vec<String> =
+                rows(&data).iter().map(|row| row.keys().cloned().collect::<Vec<_>>().join(" ")).collect();
             assert_eq!(shown, expected);
         };
         let core = |core: u32| CoreCpu { core, ..CoreCpu::default() };
@@ -386,8 +452,12 @@ mod tests {
         );
         check(Data::Cpu(Cpu::default()), &["usr nice sys idle iowait irq softirq steal interval_ms cores"]);
         let disk = BlockDevice { name: "sda".into(), size_bytes: 1 << 30, rotational: None };
-        let hardware =
-            Data::Hardware(Hardware { cpu_model: "x".into(), cores: 2, memory_bytes: 1, disks: vec![disk.clone(), disk] });
+        let hardware = Data::Hardware(Hardware {
+            cpu_model: "x".into(),
+            cores: 2,
+            memory_bytes: 1,
+            disks: vec![disk.clone(), disk],
+        });
         check(hardware.clone(), &["cpu_model cores memory_bytes disks"]);
         assert_eq!(rows(&hardware)[0]["disks"], "sda 1.00 GiB, sda 1.00 GiB");
     }
@@ -403,8 +473,11 @@ mod tests {
             available_bytes: 5 << 30,
             used_percent: used,
         };
-        let host =
-            |name: &str, outcome: Result<Output, HostError>| HostResult { host: name.into(), outcome, elapsed: Duration::ZERO };
+        let host = |name: &str, outcome: Result<Output, HostError>| HostResult {
+            host: name.into(),
+            outcome,
+            elapsed: Duration::ZERO,
+        };
         let data = Data::Disk(Disk { filesystems: vec![disk("/", 50.0), disk("/srv/\x1b[31mred", 7.25)] });
         let report = Report {
             label: "disk".into(),

@@ -1,6 +1,7 @@
-//! Property tests of the reader that takes the process-group line out of a command's stdout, which is whatever a
-//! login prints before the command (banners, rc files' echoes) and then the command's own output: it finds the line
-//! wherever that puts it, and what comes out does not depend on how the bytes were cut into SSH packets.
+//! Property tests of the reader that takes the process-group line out of a command's stdout, which is
+//! whatever a login prints before the command (banners, rc files' echoes) and then the command's own output:
+//! it finds the line wherever that puts it, and what comes out does not depend on how the bytes were cut into
+//! SSH packets.
 
 use proptest::prelude::*;
 
@@ -10,8 +11,8 @@ use crate::fuzz::config;
 /// The token of these tests' lines.
 const TOKEN: u64 = 0xfeed;
 
-/// Bytes a login or a command prints, with pieces of the line's start and other tokens' lines among them, and with
-/// `lines` whole lines of ours too.
+/// Bytes a login or a command prints, with pieces of the line's start and other tokens' lines among them, and
+/// with `lines` whole lines of ours too.
 fn printed(lines: bool) -> impl Strategy<Value = Vec<u8>> {
     let mark = pgid_mark(TOKEN);
     let line = [mark.clone(), b"42\n".to_vec()].concat();

@@ -1,6 +1,7 @@
 //! What went wrong during a copy, in words a user can act on (not the SFTP library's `Failure` or `sender
 //! dropped`), and what it left behind: every temporary file a copy makes on the host is tracked until it is
-//! renamed into place or removed, so that a copy that fails or is stopped removes it, or names it when it cannot.
+//! renamed into place or removed, so that a copy that fails or is stopped removes it, or names it when it
+//! cannot.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,9 @@ pub(crate) async fn explain(connection: &Connection, e: &SftpError) -> String {
             StatusCode::OpUnsupported => "the host's SFTP server does not support this request".into(),
             // OpenSSH's sftp-server says only "Failure" for a full disk, a read-only filesystem, a name that
             // exists: callers that can tell which look at the host and say so (see `refine`).
-            StatusCode::Failure => "the host's SFTP server refused it without saying why (\"Failure\")".into(),
+            StatusCode::Failure => {
+                "the host's SFTP server refused it without saying why (\"Failure\")".into()
+            }
             code => format!("{code}: {}", status.error_message),
         },
         other => {
@@ -58,8 +61,8 @@ pub(crate) fn is_failure(e: &SftpError) -> bool {
     matches!(e, SftpError::Status(status) if status.status_code == StatusCode::Failure)
 }
 
-/// [`explain`], or for a bare "Failure" of a write of `needed` bytes under `folder`, what the host's filesystem
-/// says: full, or read-only.
+/// [`explain`], or for a bare "Failure" of a write of `needed` bytes under `folder`, what the host's
+/// filesystem says: full, or read-only.
 pub(crate) async fn explain_write(
     connection: &Connection,
     sftp: &SftpSession,
@@ -77,7 +80,8 @@ pub(crate) async fn explain_write(
     }
 }
 
-/// Why writing `needed` more bytes under `folder` failed, when the host's filesystem tells: full, or read-only.
+/// Why writing `needed` more bytes under `folder` failed, when the host's filesystem tells: full, or
+/// read-only.
 pub(crate) async fn refine(sftp: &SftpSession, folder: &str, needed: u64) -> Option<String> {
     let info = tokio::time::timeout(CLEAN_UP, sftp.fs_info(folder.to_string())).await.ok()?.ok()??;
     if info.flags & READ_ONLY != 0 {
@@ -143,7 +147,9 @@ impl Temporaries {
             for path in &left {
                 match raw.raw.remove(path.clone()).await {
                     Ok(_) => self.forget(path),
-                    Err(SftpError::Status(status)) if status.status_code == StatusCode::NoSuchFile => self.forget(path),
+                    Err(SftpError::Status(status)) if status.status_code == StatusCode::NoSuchFile => {
+                        self.forget(path)
+                    }
                     Err(_) => {}
                 }
             }
@@ -159,10 +165,17 @@ impl Temporaries {
         let left = self.lock();
         match left.len() {
             0 => String::new(),
-            1 => format!("; its temporary file {} is left on the host", left.iter().next().map_or("", String::as_str)),
+            1 => format!(
+                "; its temporary file {} is left on the host",
+                left.iter().next().map_or("", String::as_str)
+            ),
             count => {
                 let shown: Vec<&str> = left.iter().take(NAMES_SHOWN).map(String::as_str).collect();
-                let more = if count > NAMES_SHOWN { format!(" and {} more", count - NAMES_SHOWN) } else { String::new() };
+                let more = if count > NAMES_SHOWN {
+                    format!(" and {} more", count - NAMES_SHOWN)
+                } else {
+                    String::new()
+                };
                 format!("; {count} temporary files are left on the host: {}{more}", shown.join(", "))
             }
         }
@@ -175,21 +188,27 @@ pub(crate) fn noted(e: HostError, note: &str) -> HostError {
         return e;
     }
     match e {
-        HostError::RemoteFile { path, cause } => HostError::RemoteFile { path, cause: format!("{cause}{note}") },
-        HostError::LocalFile { path, cause } => HostError::LocalFile { path, cause: format!("{cause}{note}") },
+        HostError::RemoteFile { path, cause } => {
+            HostError::RemoteFile { path, cause: format!("{cause}{note}") }
+        }
+        HostError::LocalFile { path, cause } => {
+            HostError::LocalFile { path, cause: format!("{cause}{note}") }
+        }
         HostError::Sftp { cause } => HostError::Sftp { cause: format!("{cause}{note}") },
         other => HostError::Sftp { cause: format!("{other}{note}") },
     }
 }
 
 /// Whether `name` (the last part of a path) is a copy's temporary file, as `temporary` makes them: another
-/// copy's in flight, or one a stopped copy left. `sync --delete` never removes those: on a folder several hosts
-/// share (NFS homes, the sandbox), they are another host's copy in progress.
+/// copy's in flight, or one a stopped copy left. `sync --delete` never removes those: on a folder several
+/// hosts share (NFS homes, the sandbox), they are another host's copy in progress.
 pub(crate) fn is_temporary(name: &str) -> bool {
     let Some(rest) = name.strip_prefix('.') else { return false };
     let Some(rest) = rest.strip_suffix(".tmp") else { return false };
     match rest.rsplit_once(".remote-") {
-        Some((target, hex)) => !target.is_empty() && hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        Some((target, hex)) => {
+            !target.is_empty() && hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        }
         None => false,
     }
 }

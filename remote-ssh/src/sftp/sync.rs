@@ -1,5 +1,6 @@
 //! `sync`: makes a host's folder the same as a local one. It first plans (what to make, send, re-stamp and
-//! remove), so that a dry run (`--check`) reports exactly what a real run would do, then carries the plan out.
+//! remove), so that a dry run (`--check`) reports exactly what a real run would do, then carries the plan
+//! out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::PermissionsExt;
@@ -78,12 +79,19 @@ type HashCell = Arc<tokio::sync::OnceCell<Result<[u8; 32], String>>>;
 
 impl LocalHashes {
     async fn of(&self, path: &Path) -> Result<[u8; 32], HostError> {
-        let cell =
-            self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(path.to_path_buf()).or_default().clone();
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(path.to_path_buf())
+            .or_default()
+            .clone();
         let owned = path.to_path_buf();
         let hash = cell
             .get_or_init(|| async move {
-                tokio::task::spawn_blocking(move || hash_file(&owned)).await.unwrap_or_else(|e| Err(e.to_string()))
+                tokio::task::spawn_blocking(move || hash_file(&owned))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
             })
             .await;
         hash.clone().map_err(|cause| HostError::LocalFile { path: path.to_path_buf(), cause })
@@ -148,7 +156,9 @@ fn extras(remote: &RemoteTree, local: &LocalTree, skipped: &BTreeSet<String>) ->
         local.contains_key(rel) || prefixes.any(|prefix| skipped.contains(prefix))
     };
     let holds_temporary = |folder: &str| {
-        remote.keys().any(|rel| rel.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')) && is_temporary(name_of(rel)))
+        remote.keys().any(|rel| {
+            rel.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')) && is_temporary(name_of(rel))
+        })
     };
     remote
         .iter()
@@ -165,7 +175,11 @@ fn name_of(rel: &str) -> &str {
 }
 
 /// The host's tree under `root`, by path relative to it.
-async fn walk_remote(connection: &Connection, sftp: &SftpSession, root: &str) -> Result<RemoteTree, HostError> {
+async fn walk_remote(
+    connection: &Connection,
+    sftp: &SftpSession,
+    root: &str,
+) -> Result<RemoteTree, HostError> {
     let mut tree = BTreeMap::new();
     let mut pending = vec![String::new()];
     while let Some(prefix) = pending.pop() {
@@ -196,8 +210,8 @@ async fn walk_remote(connection: &Connection, sftp: &SftpSession, root: &str) ->
 /// Longest command line of one `sha256sum` call: well below every shell's and sshd's limits.
 const HASH_COMMAND_BYTES: usize = 32 << 10;
 
-/// SHA-256 of the host's files `rels` under `root`, in order, by `sha256sum` (GNU coreutils or busybox) on the
-/// host: reading them over SFTP would move every byte the hash is meant to spare.
+/// SHA-256 of the host's files `rels` under `root`, in order, by `sha256sum` (GNU coreutils or busybox) on
+/// the host: reading them over SFTP would move every byte the hash is meant to spare.
 async fn host_hashes(connection: &Connection, root: &str, rels: &[&str]) -> Result<Vec<[u8; 32]>, HostError> {
     let mut hashes = Vec::with_capacity(rels.len());
     let mut start = 0;
@@ -212,7 +226,9 @@ async fn host_hashes(connection: &Connection, root: &str, rels: &[&str]) -> Resu
         let (status, stdout, stderr) = run_captured(connection, &command).await?;
         let failed = |cause: String| HostError::RemoteFile { path: root.to_string(), cause };
         if status == Some(127) {
-            return Err(failed("--checksum needs `sha256sum` on the host (GNU coreutils or busybox), and it has none".into()));
+            return Err(failed(
+                "--checksum needs `sha256sum` on the host (GNU coreutils or busybox), and it has none".into(),
+            ));
         }
         if status != Some(0) {
             let said = String::from_utf8_lossy(&stderr);
@@ -224,9 +240,12 @@ async fn host_hashes(connection: &Connection, root: &str, rels: &[&str]) -> Resu
             return Err(failed(format!("sha256sum gave {} lines for {} files", lines.len(), end - start)));
         }
         for line in lines {
-            // GNU marks a line whose name it had to escape with a leading backslash; the hash follows either way.
+            // GNU marks a line whose name it had to escape with a leading backslash; the hash follows either
+            // way.
             let hex = line.strip_prefix('\\').unwrap_or(line).get(..64).unwrap_or("");
-            hashes.push(parse_hex(hex).ok_or_else(|| failed(format!("sha256sum printed {line:?}, not a hash")))?);
+            hashes.push(
+                parse_hex(hex).ok_or_else(|| failed(format!("sha256sum printed {line:?}, not a hash")))?,
+            );
         }
         start = end;
     }
@@ -248,15 +267,21 @@ fn parse_hex(hex: &str) -> Option<[u8; 32]> {
 const CAPTURE_LIMIT: usize = 64 << 20;
 
 /// Runs `command` on a channel of its own and returns its exit status, stdout and stderr.
-async fn run_captured(connection: &Connection, command: &str) -> Result<(Option<u32>, Vec<u8>, Vec<u8>), HostError> {
+async fn run_captured(
+    connection: &Connection,
+    command: &str,
+) -> Result<(Option<u32>, Vec<u8>, Vec<u8>), HostError> {
     let failed = |cause: String| HostError::Sftp { cause };
-    let mut channel = connection.open_session().await.map_err(|e| failed(format!("cannot open a channel: {e}")))?;
+    let mut channel =
+        connection.open_session().await.map_err(|e| failed(format!("cannot open a channel: {e}")))?;
     channel.exec(true, command).await.map_err(|e| failed(format!("cannot start sha256sum: {e}")))?;
     let (mut status, mut stdout, mut stderr) = (None, Vec::new(), Vec::new());
     while let Some(message) = channel.wait().await {
         match message {
             ChannelMsg::Data { data } if stdout.len() < CAPTURE_LIMIT => stdout.extend_from_slice(&data),
-            ChannelMsg::ExtendedData { data, .. } if stderr.len() < CAPTURE_LIMIT => stderr.extend_from_slice(&data),
+            ChannelMsg::ExtendedData { data, .. } if stderr.len() < CAPTURE_LIMIT => {
+                stderr.extend_from_slice(&data)
+            }
             ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
             ChannelMsg::Close => break,
             _ => {}
@@ -340,11 +365,16 @@ pub(crate) async fn sync(
             };
             match gone {
                 Ok(_) => deleted += 1,
-                // Gone already: another host that shares the folder removed it a moment ago, as this one meant to.
-                Err(russh_sftp::client::error::Error::Status(status)) if status.status_code == StatusCode::NoSuchFile => {}
+                // Gone already: another host that shares the folder removed it a moment ago, as this one
+                // meant to.
+                Err(russh_sftp::client::error::Error::Status(status))
+                    if status.status_code == StatusCode::NoSuchFile => {}
                 Err(e) => {
                     let why = super::fault::explain(connection, &e).await;
-                    failure = Some(HostError::RemoteFile { path: at(rel), cause: format!("cannot remove it: {why}") });
+                    failure = Some(HostError::RemoteFile {
+                        path: at(rel),
+                        cause: format!("cannot remove it: {why}"),
+                    });
                     break;
                 }
             }
@@ -360,7 +390,8 @@ pub(crate) async fn sync(
         message.push_str(&format!("; {made} folder(s) made"));
     }
     if !plan.restamp.is_empty() {
-        message.push_str(&format!("; {} with the same content given their time and mode", plan.restamp.len()));
+        message
+            .push_str(&format!("; {} with the same content given their time and mode", plan.restamp.len()));
     }
     if mode.delete {
         message.push_str(&format!("; {deleted} removed"));
@@ -391,10 +422,14 @@ async fn plan(
     let mut plan = Plan { links: skipped.len(), ..Plan::default() };
     let remote = match sftp.metadata(root.to_string()).await {
         Ok(attrs) if attrs.is_dir() => walk_remote(connection, sftp, root).await?,
-        Ok(_) => return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() }),
-        // Only a folder that is not there is made; one that cannot be looked at (permission denied) is an error,
-        // in a dry run too, where "would make it" would not be true.
-        Err(russh_sftp::client::error::Error::Status(status)) if status.status_code == StatusCode::NoSuchFile => {
+        Ok(_) => {
+            return Err(HostError::RemoteFile { path: remote_dir.to_string(), cause: "not a folder".into() });
+        }
+        // Only a folder that is not there is made; one that cannot be looked at (permission denied) is an
+        // error, in a dry run too, where "would make it" would not be true.
+        Err(russh_sftp::client::error::Error::Status(status))
+            if status.status_code == StatusCode::NoSuchFile =>
+        {
             plan.root_missing = true;
             BTreeMap::new()
         }
@@ -408,13 +443,17 @@ async fn plan(
             (Node::Folder(_), Some(Node::File(_))) => {
                 return Err(HostError::RemoteFile {
                     path: at(rel),
-                    cause: format!("a file on the host, a folder here: remove the host's file first {NO_REPLACING}"),
+                    cause: format!(
+                        "a file on the host, a folder here: remove the host's file first {NO_REPLACING}"
+                    ),
                 });
             }
             (Node::File(_), Some(Node::Folder(_))) => {
                 return Err(HostError::RemoteFile {
                     path: at(rel),
-                    cause: format!("a folder on the host, a file here: remove the host's folder first {NO_REPLACING}"),
+                    cause: format!(
+                        "a folder on the host, a file here: remove the host's folder first {NO_REPLACING}"
+                    ),
                 });
             }
             (Node::File(Some(stamp)), there) => {
@@ -423,7 +462,9 @@ async fn plan(
                     _ => None,
                 };
                 match there {
-                    Some(there) if mode.checksum && there.size == stamp.size => same_size.push((rel.as_str(), there)),
+                    Some(there) if mode.checksum && there.size == stamp.size => {
+                        same_size.push((rel.as_str(), there))
+                    }
                     Some(there) if !mode.checksum && there == *stamp => plan.same += 1,
                     _ => {
                         plan.send.push(rel.clone());
@@ -453,7 +494,8 @@ async fn plan(
     if mode.delete {
         plan.delete = extras(&remote, &local, &skipped);
     }
-    plan.temporaries = remote.keys().filter(|rel| !local.contains_key(*rel) && is_temporary(name_of(rel))).count();
+    plan.temporaries =
+        remote.keys().filter(|rel| !local.contains_key(*rel) && is_temporary(name_of(rel))).count();
     Ok((plan, local))
 }
 
@@ -478,7 +520,10 @@ async fn apply_on_session(
         let attrs = FileAttributes { permissions: Some(mode), ..FileAttributes::empty() };
         if let Err(e) = sftp.set_metadata(at(rel), attrs).await {
             let why = explain_write(connection, sftp, &at(rel), 0, &e).await;
-            return Err(HostError::RemoteFile { path: at(rel), cause: format!("cannot set the folder's mode: {why}") });
+            return Err(HostError::RemoteFile {
+                path: at(rel),
+                cause: format!("cannot set the folder's mode: {why}"),
+            });
         }
     }
     for (rel, stamp) in &plan.restamp {
@@ -490,7 +535,10 @@ async fn apply_on_session(
         };
         if let Err(e) = sftp.set_metadata(at(rel), attrs).await {
             let why = explain_write(connection, sftp, folder_of(&at(rel)), 0, &e).await;
-            return Err(HostError::RemoteFile { path: at(rel), cause: format!("cannot set the file's time and mode: {why}") });
+            return Err(HostError::RemoteFile {
+                path: at(rel),
+                cause: format!("cannot set the file's time and mode: {why}"),
+            });
         }
     }
     let mut sent = Vec::with_capacity(plan.send.len());
@@ -514,12 +562,16 @@ async fn make_folder(connection: &Connection, sftp: &SftpSession, path: &str) ->
     let Err(e) = sftp.create_dir(path.to_string()).await else { return Ok(()) };
     match sftp.metadata(path.to_string()).await {
         Ok(attrs) if attrs.is_dir() => Ok(()),
-        Ok(_) => {
-            Err(HostError::RemoteFile { path: path.to_string(), cause: "cannot make the folder: a file has that name".into() })
-        }
+        Ok(_) => Err(HostError::RemoteFile {
+            path: path.to_string(),
+            cause: "cannot make the folder: a file has that name".into(),
+        }),
         Err(_) => {
             let why = explain_write(connection, sftp, folder_of(path), 1, &e).await;
-            Err(HostError::RemoteFile { path: path.to_string(), cause: format!("cannot make the folder: {why}") })
+            Err(HostError::RemoteFile {
+                path: path.to_string(),
+                cause: format!("cannot make the folder: {why}"),
+            })
         }
     }
 }
@@ -555,17 +607,33 @@ fn describe(plan: &Plan, delete: bool) -> String {
         parts.push("would make the folder itself".to_string());
     }
     if !plan.folders.is_empty() {
-        parts.push(format!("would make {} folder(s): {}", plan.folders.len(), names(plan.folders.iter().map(|(rel, _)| rel))));
+        parts.push(format!(
+            "would make {} folder(s): {}",
+            plan.folders.len(),
+            names(plan.folders.iter().map(|(rel, _)| rel))
+        ));
     }
     if !plan.send.is_empty() {
-        parts.push(format!("would send {} file(s), {} bytes: {}", plan.send.len(), plan.bytes, names(plan.send.iter())));
+        parts.push(format!(
+            "would send {} file(s), {} bytes: {}",
+            plan.send.len(),
+            plan.bytes,
+            names(plan.send.iter())
+        ));
     }
     if !plan.restamp.is_empty() {
         let list = names(plan.restamp.iter().map(|(rel, _)| rel));
-        parts.push(format!("would set the time and mode of {} file(s) with the same content: {list}", plan.restamp.len()));
+        parts.push(format!(
+            "would set the time and mode of {} file(s) with the same content: {list}",
+            plan.restamp.len()
+        ));
     }
     if delete && !plan.delete.is_empty() {
-        parts.push(format!("would remove {}: {}", plan.delete.len(), names(plan.delete.iter().map(|(rel, _)| rel))));
+        parts.push(format!(
+            "would remove {}: {}",
+            plan.delete.len(),
+            names(plan.delete.iter().map(|(rel, _)| rel))
+        ));
     }
     parts.push(format!("{} unchanged", plan.same));
     if plan.links > 0 {

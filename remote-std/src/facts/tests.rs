@@ -27,7 +27,12 @@ fn os_info_from_os_release_and_the_kernel() {
         ];
         let Ok(Data::OsInfo(os)) = parse("os_info", parse_os_info, &files) else { panic!("{release}") };
         assert_eq!(
-            (os.distribution.as_str(), os.version.as_str(), os.pretty_name.as_str(), os.virtualization.as_deref()),
+            (
+                os.distribution.as_str(),
+                os.version.as_str(),
+                os.pretty_name.as_str(),
+                os.virtualization.as_deref()
+            ),
             expected
         );
         assert_eq!(
@@ -59,7 +64,8 @@ fn os_info_from_os_release_and_the_kernel() {
 fn hardware_from_cpuinfo_meminfo_and_block_devices() {
     type Disks<'a> = &'a [(&'a str, u64, Option<bool>)];
     let check = |cpuinfo: &str, block: &str, expected: (&str, u32, Disks)| {
-        let files = [("/proc/cpuinfo", cpuinfo), ("/proc/meminfo", "MemTotal:  2048 kB\n"), ("/sys/block", block)];
+        let files =
+            [("/proc/cpuinfo", cpuinfo), ("/proc/meminfo", "MemTotal:  2048 kB\n"), ("/sys/block", block)];
         let Ok(Data::Hardware(hw)) = parse("hardware", parse_hardware, &files) else { panic!("{cpuinfo}") };
         let disks: Vec<(&str, u64, Option<bool>)> =
             hw.disks.iter().map(|d| (d.name.as_str(), d.size_bytes, d.rotational)).collect();
@@ -85,8 +91,19 @@ fn hardware_from_cpuinfo_meminfo_and_block_devices() {
     );
 }
 
-fn process_files<'a>(table: &'a str, own: &'a str, uptime: &'a str, passwd: &'a str) -> [(&'a str, &'a str); 5] {
-    [("/proc/uptime", uptime), ("clock ticks", "100\n"), ("/etc/passwd", passwd), ("self", own), ("processes", table)]
+fn process_files<'a>(
+    table: &'a str,
+    own: &'a str,
+    uptime: &'a str,
+    passwd: &'a str,
+) -> [(&'a str, &'a str); 5] {
+    [
+        ("/proc/uptime", uptime),
+        ("clock ticks", "100\n"),
+        ("/etc/passwd", passwd),
+        ("self", own),
+        ("processes", table),
+    ]
 }
 
 #[test]
@@ -95,8 +112,15 @@ fn processes_from_proc() {
         (recorded!("this-machine/processes"), recorded!("this-machine/processes.self")),
         (recorded!("busybox/processes"), recorded!("busybox/processes.self")),
     ] {
-        let files = process_files(table, own, recorded!("this-machine/processes.uptime"), recorded!("this-machine/passwd"));
-        let Ok(Data::Processes(list)) = parse("processes", parse_processes, &files) else { panic!("{table}") };
+        let files = process_files(
+            table,
+            own,
+            recorded!("this-machine/processes.uptime"),
+            recorded!("this-machine/passwd"),
+        );
+        let Ok(Data::Processes(list)) = parse("processes", parse_processes, &files) else {
+            panic!("{table}")
+        };
         let init = &list.processes[0];
         assert_eq!((init.pid, init.user.as_str()), (1, "root"));
         assert!(init.command.starts_with("/process_api --firecracker-init"), "{init:?}");
@@ -123,23 +147,35 @@ P 44 (sh) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5000 0 0 0
 U 4242 10
 C 
 ";
-    let files =
-        process_files(table, "99\n", "100.00 1.0\n", "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n");
+    let files = process_files(
+        table,
+        "99\n",
+        "100.00 1.0\n",
+        "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+    );
     let Ok(Data::Processes(list)) = parse("processes", parse_processes, &files) else { panic!() };
-    let rows: Vec<(u32, &str, f64, u64, &str)> =
-        list.processes.iter().map(|p| (p.pid, p.user.as_str(), p.cpu_percent, p.memory_bytes, p.command.as_str())).collect();
+    let rows: Vec<(u32, &str, f64, u64, &str)> = list
+        .processes
+        .iter()
+        .map(|p| (p.pid, p.user.as_str(), p.cpu_percent, p.memory_bytes, p.command.as_str()))
+        .collect();
     // 400 ticks of CPU over the 90 s since it started at tick 1000: 4 s / 90 s.
     assert_eq!(rows[0].0, 42);
     assert!((rows[0].2 - 400.0 / 100.0 / 90.0 * 100.0).abs() < 1e-9);
     assert_eq!(
         rows,
-        [(42, "alice", rows[0].2, 2048 * 1024, "/usr/bin/evil --flag  with spaces"), (44, "4242", 0.0, 10 * 1024, "[sh]")]
+        [
+            (42, "alice", rows[0].2, 2048 * 1024, "/usr/bin/evil --flag  with spaces"),
+            (44, "4242", 0.0, 10 * 1024, "[sh]")
+        ]
     );
 }
 
 #[test]
 fn temperature_sensors() {
-    let Ok(Data::Temperature(t)) = parse("temperature", parse_temperature, &[("sensors", recorded!("synthetic/sensors"))]) else {
+    let Ok(Data::Temperature(t)) =
+        parse("temperature", parse_temperature, &[("sensors", recorded!("synthetic/sensors"))])
+    else {
         panic!()
     };
     let sensors: Vec<(&str, f64)> = t.sensors.iter().map(|s| (s.name.as_str(), s.celsius)).collect();
@@ -154,13 +190,22 @@ fn temperature_sensors() {
         ]
     );
     assert_eq!(t.sensors[0].source, "/sys/class/hwmon/hwmon0/temp1_input");
-    let limits: Vec<(Option<f64>, Option<f64>)> = t.sensors.iter().map(|s| (s.high_celsius, s.critical_celsius)).collect();
+    let limits: Vec<(Option<f64>, Option<f64>)> =
+        t.sensors.iter().map(|s| (s.high_celsius, s.critical_celsius)).collect();
     // hwmon's max and crit; a thermal zone's critical trip point (a passive one is not a limit).
-    assert_eq!(limits, [(None, None), (Some(87.0), Some(105.0)), (None, None), (None, None), (None, Some(105.0))]);
+    assert_eq!(
+        limits,
+        [(None, None), (Some(87.0), Some(105.0)), (None, None), (None, None), (None, Some(105.0))]
+    );
     let err = parse("temperature", parse_temperature, &[("sensors", "")]).expect_err("a VM");
-    assert!(err.to_string().starts_with("`temperature`: no sensors: neither /sys/class/thermal nor /sys/class/hwmon"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("`temperature`: no sensors: neither /sys/class/thermal nor /sys/class/hwmon"),
+        "{err}"
+    );
     let err =
-        parse("temperature", parse_temperature, &[("sensors", "/sys/class/thermal/thermal_zone0/temp:hot")]).expect_err("hot");
+        parse("temperature", parse_temperature, &[("sensors", "/sys/class/thermal/thermal_zone0/temp:hot")])
+            .expect_err("hot");
     assert_eq!(
         err.to_string(),
         "`temperature` cannot read sensors line 1: the temperature `hot` is not a number (the line reads `/sys/class/thermal/thermal_zone0/temp:hot`)"

@@ -23,9 +23,15 @@ fn close(actual: f64, expected: f64) -> bool {
 fn cpu_shares_over_an_interval() {
     // (before, after, usr, sys, idle, iowait, steal): all in percent of the time that passed.
     let check = |before: &str, after: &str, expected: [f64; 5]| {
-        let files =
-            [("/proc/uptime", "100.00 50.00"), ("/proc/stat", before), ("/proc/uptime", "101.00 51.00"), ("/proc/stat", after)];
-        let Ok(Data::Cpu(cpu)) = parse("cpu", parse_cpu, &files) else { panic!("{before} → {after} did not parse") };
+        let files = [
+            ("/proc/uptime", "100.00 50.00"),
+            ("/proc/stat", before),
+            ("/proc/uptime", "101.00 51.00"),
+            ("/proc/stat", after),
+        ];
+        let Ok(Data::Cpu(cpu)) = parse("cpu", parse_cpu, &files) else {
+            panic!("{before} → {after} did not parse")
+        };
         let got = [cpu.usr, cpu.sys, cpu.idle, cpu.iowait, cpu.steal];
         assert!(got.iter().zip(&expected).all(|(g, e)| close(*g, *e)), "{got:?} != {expected:?}");
         let sum = cpu.usr + cpu.nice + cpu.sys + cpu.idle + cpu.iowait + cpu.irq + cpu.softirq + cpu.steal;
@@ -34,9 +40,17 @@ fn cpu_shares_over_an_interval() {
         assert!(cpu.cores.is_empty());
     };
     // A kernel before 2.6.11: no steal column (and no guest).
-    check(recorded!("synthetic/stat-2.6.10.1"), recorded!("synthetic/stat-2.6.10.2"), [10.0, 5.0, 80.0, 5.0, 0.0]);
+    check(
+        recorded!("synthetic/stat-2.6.10.1"),
+        recorded!("synthetic/stat-2.6.10.2"),
+        [10.0, 5.0, 80.0, 5.0, 0.0],
+    );
     // Steal and guest columns: guest is already inside user, so it is not counted twice.
-    check(recorded!("synthetic/stat-steal-guest.1"), recorded!("synthetic/stat-steal-guest.2"), [10.0, 5.0, 65.0, 0.0, 20.0]);
+    check(
+        recorded!("synthetic/stat-steal-guest.1"),
+        recorded!("synthetic/stat-steal-guest.2"),
+        [10.0, 5.0, 65.0, 0.0, 20.0],
+    );
     // This machine's.
     let files = [
         ("/proc/uptime", recorded!("this-machine/uptime.1")),
@@ -44,9 +58,15 @@ fn cpu_shares_over_an_interval() {
         ("/proc/uptime", recorded!("this-machine/uptime.2")),
         ("/proc/stat", recorded!("this-machine/stat.2")),
     ];
-    let Ok(Data::Cpu(cpu)) = parse("cpu", parse_cpu_cores, &files) else { panic!("this machine's /proc/stat") };
+    let Ok(Data::Cpu(cpu)) = parse("cpu", parse_cpu_cores, &files) else {
+        panic!("this machine's /proc/stat")
+    };
     assert_eq!(cpu.cores.iter().map(|c| c.core).collect::<Vec<_>>(), [0, 1]);
-    assert!(cpu.cores.iter().all(|c| close(c.usr + c.nice + c.sys + c.idle + c.iowait + c.irq + c.softirq + c.steal, 100.0)));
+    assert!(
+        cpu.cores
+            .iter()
+            .all(|c| close(c.usr + c.nice + c.sys + c.idle + c.iowait + c.irq + c.softirq + c.steal, 100.0))
+    );
 }
 
 #[test]
@@ -66,14 +86,19 @@ fn cpu_failures_name_the_file_and_line() {
         "cpu  1 2 3 5",
         "`cpu` cannot read /proc/stat line 1: a cpu line needs at least user, nice, system and idle (the line reads `cpu  1 2 3`)",
     );
-    check("intr 5", "cpu  1 2 3 5", "`cpu` cannot read /proc/stat: it has no `cpu` line (the total of all cores)");
+    check(
+        "intr 5",
+        "cpu  1 2 3 5",
+        "`cpu` cannot read /proc/stat: it has no `cpu` line (the total of all cores)",
+    );
     check(
         "cpu  1 2 3 4",
         "cpu  1 2 3 4",
         "`cpu`: no CPU time passed between the two readings of /proc/stat; give a longer interval",
     );
     // Counters near the top of u64 neither overflow nor panic.
-    let files = [("/proc/stat", "cpu 0 0 0 0"), ("/proc/stat", "cpu 18446744073709551615 18446744073709551615 0 0")];
+    let files =
+        [("/proc/stat", "cpu 0 0 0 0"), ("/proc/stat", "cpu 18446744073709551615 18446744073709551615 0 0")];
     let Ok(Data::Cpu(cpu)) = parse("cpu", parse_cpu, &files) else { panic!("huge counters") };
     assert!(close(cpu.usr, 50.0) && close(cpu.nice, 50.0), "{cpu:?}");
     let once = parse("cpu", parse_cpu, &[("/proc/stat", "cpu 1 2 3 4")]).expect_err("one reading");
@@ -82,16 +107,21 @@ fn cpu_failures_name_the_file_and_line() {
 
 #[test]
 fn ram_from_meminfo() {
-    let Ok(Data::Ram(ram)) = parse("ram", parse_ram, &[("/proc/meminfo", recorded!("this-machine/meminfo"))]) else {
+    let Ok(Data::Ram(ram)) = parse("ram", parse_ram, &[("/proc/meminfo", recorded!("this-machine/meminfo"))])
+    else {
         panic!("this machine's meminfo")
     };
-    assert!(ram.total_bytes > 0 && ram.used_bytes <= ram.total_bytes && ram.available_bytes <= ram.total_bytes);
+    assert!(
+        ram.total_bytes > 0 && ram.used_bytes <= ram.total_bytes && ram.available_bytes <= ram.total_bytes
+    );
     assert_eq!(ram.used_bytes, ram.total_bytes - ram.available_bytes);
     assert!(close(ram.used_percent, ram.used_bytes as f64 * 100.0 / ram.total_bytes as f64));
 
     // A kernel before 3.14 has no MemAvailable: free + buffers + cache stands in.
     let old = "MemTotal:        1000 kB\nMemFree:          100 kB\nBuffers:           50 kB\nCached:           250 kB\nSwapTotal:       2000 kB\nSwapFree:        1500 kB\n";
-    let Ok(Data::Ram(ram)) = parse("ram", parse_ram, &[("/proc/meminfo", old)]) else { panic!("old meminfo") };
+    let Ok(Data::Ram(ram)) = parse("ram", parse_ram, &[("/proc/meminfo", old)]) else {
+        panic!("old meminfo")
+    };
     let k = 1024;
     assert_eq!(
         (ram.total_bytes, ram.available_bytes, ram.used_bytes, ram.buffers_cache_bytes, ram.swap_used_bytes),
@@ -117,7 +147,9 @@ fn ram_from_meminfo() {
 #[test]
 fn load_averages_and_cores() {
     let check = |loadavg: &str, stat: &str, expected: Load| {
-        let Ok(Data::Load(load)) = parse("load", parse_load, &[("/proc/loadavg", loadavg), ("/proc/stat", stat)]) else {
+        let Ok(Data::Load(load)) =
+            parse("load", parse_load, &[("/proc/loadavg", loadavg), ("/proc/stat", stat)])
+        else {
             panic!("{loadavg}")
         };
         assert_eq!(load, expected);
@@ -132,7 +164,8 @@ fn load_averages_and_cores() {
         recorded!("synthetic/stat-2.6.10.1"),
         Load { load1: 12.0, load5: 8.5, load15: 4.25, cores: 2, running: 17, tasks: 1024 },
     );
-    let err = parse("load", parse_load, &[("/proc/loadavg", "0.1 0.2"), ("/proc/stat", "cpu 1 2 3 4")]).expect_err("short");
+    let err = parse("load", parse_load, &[("/proc/loadavg", "0.1 0.2"), ("/proc/stat", "cpu 1 2 3 4")])
+        .expect_err("short");
     assert_eq!(
         err.to_string(),
         "`load` cannot read /proc/loadavg line 1: the fourth word should be running/all tasks (the line reads `0.1 0.2`)"
@@ -154,7 +187,9 @@ fn net_rates_per_interface() {
     let rows: Vec<_> = net
         .interfaces
         .iter()
-        .map(|i| (i.name.as_str(), i.default_route, i.rx_bytes_per_sec, i.tx_bytes_per_sec, i.rx_packets_per_sec))
+        .map(|i| {
+            (i.name.as_str(), i.default_route, i.rx_bytes_per_sec, i.tx_bytes_per_sec, i.rx_packets_per_sec)
+        })
         .collect();
     assert_eq!(
         rows,
@@ -182,10 +217,16 @@ fn net_rates_per_interface() {
         ("/proc/net/ipv6_route", recorded!("this-machine/net_ipv6_route")),
     ];
     let Ok(Data::Net(net)) = parse("net", parse_net, &files) else { panic!("this machine's") };
-    let defaults: Vec<&str> = net.interfaces.iter().filter(|i| i.default_route).map(|i| i.name.as_str()).collect();
+    let defaults: Vec<&str> =
+        net.interfaces.iter().filter(|i| i.default_route).map(|i| i.name.as_str()).collect();
     assert_eq!(defaults, ["eth0"]);
 
-    let files = [("/proc/uptime", "5.0 1"), ("/proc/net/dev", "eth0: 1 2 3"), ("/proc/uptime", "6.0 1"), ("/proc/net/dev", "")];
+    let files = [
+        ("/proc/uptime", "5.0 1"),
+        ("/proc/net/dev", "eth0: 1 2 3"),
+        ("/proc/uptime", "6.0 1"),
+        ("/proc/net/dev", ""),
+    ];
     let err = parse("net", parse_net, &files).expect_err("short line");
     assert_eq!(
         err.to_string(),
@@ -197,11 +238,21 @@ fn net_rates_per_interface() {
 fn disk_space_per_filesystem() {
     let check = |mounts: &str, df: &str, all: bool, expected: &[(&str, &str, &str, f64)]| {
         let parser = if all { parse_disk_all } else { parse_disk };
-        let Ok(Data::Disk(disk)) = parse("disk", parser, &[("/proc/mounts", mounts), ("df -P -k", df)]) else { panic!("{df}") };
+        let Ok(Data::Disk(disk)) = parse("disk", parser, &[("/proc/mounts", mounts), ("df -P -k", df)])
+        else {
+            panic!("{df}")
+        };
         let rows: Vec<(&str, &str, &str, f64)> = disk
             .filesystems
             .iter()
-            .map(|f| (f.device.as_str(), f.mount.as_str(), f.fs_type.as_str(), (f.used_percent * 10.0).round() / 10.0))
+            .map(|f| {
+                (
+                    f.device.as_str(),
+                    f.mount.as_str(),
+                    f.fs_type.as_str(),
+                    (f.used_percent * 10.0).round() / 10.0,
+                )
+            })
             .collect();
         assert_eq!(rows, expected);
         assert!(disk.filesystems.iter().all(|f| f.used_bytes <= f.size_bytes));
@@ -222,11 +273,16 @@ fn disk_space_per_filesystem() {
     // This machine's df (GNU) and busybox's on the same mounts: only the root filesystem holds data.
     for df in [recorded!("this-machine/df"), recorded!("busybox/df")] {
         let mounts = recorded!("this-machine/mounts");
-        let Ok(Data::Disk(disk)) = parse("disk", parse_disk, &[("/proc/mounts", mounts), ("df -P -k", df)]) else {
+        let Ok(Data::Disk(disk)) = parse("disk", parse_disk, &[("/proc/mounts", mounts), ("df -P -k", df)])
+        else {
             panic!("{df}")
         };
         assert_eq!(disk.filesystems.iter().map(|f| f.mount.as_str()).collect::<Vec<_>>(), ["/"], "{df}");
-        let Ok(Data::Disk(all)) = parse("disk", parse_disk_all, &[("/proc/mounts", mounts), ("df -P -k", df)]) else { panic!() };
+        let Ok(Data::Disk(all)) =
+            parse("disk", parse_disk_all, &[("/proc/mounts", mounts), ("df -P -k", df)])
+        else {
+            panic!()
+        };
         assert_eq!(all.filesystems.len(), df.lines().count() - 1);
     }
     let check_error = |df: &str, expected: &str| {
@@ -249,11 +305,16 @@ fn disk_space_per_filesystem() {
 fn odd_devices_and_mount_points() {
     // (mounts, df, expected (device, mount, type) of every filesystem listed)
     let check = |mounts: &str, df: &str, expected: &[(&str, &str, &str)]| {
-        let Ok(Data::Disk(disk)) = parse("disk", parse_disk_all, &[("/proc/mounts", mounts), ("df -P -k", df)]) else {
+        let Ok(Data::Disk(disk)) =
+            parse("disk", parse_disk_all, &[("/proc/mounts", mounts), ("df -P -k", df)])
+        else {
             panic!("{df}")
         };
-        let rows: Vec<(&str, &str, &str)> =
-            disk.filesystems.iter().map(|f| (f.device.as_str(), f.mount.as_str(), f.fs_type.as_str())).collect();
+        let rows: Vec<(&str, &str, &str)> = disk
+            .filesystems
+            .iter()
+            .map(|f| (f.device.as_str(), f.mount.as_str(), f.fs_type.as_str()))
+            .collect();
         assert_eq!(rows, expected, "{df}");
     };
     let header = "Filesystem 1024-blocks Used Available Capacity Mounted on\n";
@@ -297,7 +358,8 @@ fn entropy_bits() {
     ];
     let Ok(Data::Entropy(entropy)) = parse("entropy", parse_entropy, &files) else { panic!() };
     assert!(entropy.available_bits > 0 && entropy.pool_size_bits >= 256, "{entropy:?}");
-    let files = [("/proc/sys/kernel/random/entropy_avail", "lots"), ("/proc/sys/kernel/random/poolsize", "256")];
+    let files =
+        [("/proc/sys/kernel/random/entropy_avail", "lots"), ("/proc/sys/kernel/random/poolsize", "256")];
     let err = parse("entropy", parse_entropy, &files).expect_err("lots");
     assert_eq!(
         err.to_string(),
@@ -307,8 +369,7 @@ fn entropy_bits() {
 
 #[test]
 fn the_host_output_splits_at_its_own_markers_only() {
-    let stdout =
-        "banner from .profile\n@@abc /proc/loadavg\n0.1 0.2 0.3 1/2 3\n@@xyz /proc/stat\n@@abc /proc/stat\ncpu 1 2 3 4\n";
+    let stdout = "banner from .profile\n@@abc /proc/loadavg\n0.1 0.2 0.3 1/2 3\n@@xyz /proc/stat\n@@abc /proc/stat\ncpu 1 2 3 4\n";
     let reading = Reading::parse("load", "abc", stdout);
     let Ok(Data::Load(load)) = parse_load(&reading) else { panic!() };
     assert_eq!((load.load1, load.cores), (0.1, 1));

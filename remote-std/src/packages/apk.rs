@@ -1,13 +1,13 @@
-//! apk's commands and parsers: `apk info -v` for what is installed, `apk list -u` for the upgrades pending, and the
-//! `name-version` words and version order both need.
+//! apk's commands and parsers: `apk info -v` for what is installed, `apk list -u` for the upgrades pending,
+//! and the `name-version` words and version order both need.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use super::{InstalledSet, Spec, Upgrade, unreadable};
 
-/// `apk info -v`, one `name-version` word a line: apk versions never hold a `-` but for the `-rN` release, so the
-/// split is certain (and `apk list -I` adds fields whose license may hold spaces).
+/// `apk info -v`, one `name-version` word a line: apk versions never hold a `-` but for the `-rN` release, so
+/// the split is certain (and `apk list -I` adds fields whose license may hold spaces).
 pub(super) const LIST_INSTALLED: &str = "LC_ALL=C apk info -v";
 
 /// `apk list -u`, whose lines name the installed version in full; `apk version` cuts `name-version` at 40
@@ -19,11 +19,12 @@ fn apk_warning(line: &str) -> bool {
     line.starts_with("WARNING: ")
 }
 
-/// Splits apk's `name-version` word. apk versions start with a digit and hold no `-` but the one before an `-rN`
-/// release, which virtual packages (`.build-deps-20240101.120000`) leave out.
+/// Splits apk's `name-version` word. apk versions start with a digit and hold no `-` but the one before an
+/// `-rN` release, which virtual packages (`.build-deps-20240101.120000`) leave out.
 fn split_apk(word: &str) -> Option<(&str, &str)> {
     let (rest, last) = word.rsplit_once('-')?;
-    let is_release = last.strip_prefix('r').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let is_release =
+        last.strip_prefix('r').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
     let name_len = if is_release { rest.rsplit_once('-')?.0.len() } else { rest.len() };
     let (name, version) = (&word[..name_len], &word[name_len + 1..]);
     (!name.is_empty() && version.starts_with(|c: char| c.is_ascii_digit())).then_some((name, version))
@@ -38,15 +39,20 @@ pub(super) fn parse_apk_info(text: &str, set: &mut InstalledSet) -> Result<(), S
         }
         let split = if word.contains(char::is_whitespace) { None } else { split_apk(word) };
         let Some((name, version)) = split else {
-            return Err(unreadable("apk info -v", index, line, "expected one `name-version` word such as `musl-1.2.4-r2`"));
+            return Err(unreadable(
+                "apk info -v",
+                index,
+                line,
+                "expected one `name-version` word such as `musl-1.2.4-r2`",
+            ));
         };
         set.entry(name.to_string()).or_default().push(version.to_string());
     }
     Ok(())
 }
 
-/// Reads `apk list -u`: `NAME-NEW ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLD]`. When a package has newer
-/// versions in two places (a repository and the package cache), apk lists both: the highest is kept.
+/// Reads `apk list -u`: `NAME-NEW ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLD]`. When a package has
+/// newer versions in two places (a repository and the package cache), apk lists both: the highest is kept.
 pub(super) fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, String> {
     const SOURCE: &str = "apk list -u";
     let mut latest: BTreeMap<&str, Upgrade> = BTreeMap::new();
@@ -55,8 +61,10 @@ pub(super) fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, String> {
             continue;
         }
         let new = line.split_whitespace().next().and_then(split_apk);
-        let old =
-            line.split_once("[upgradable from: ").and_then(|(_, rest)| rest.split_once(']')).and_then(|(old, _)| split_apk(old));
+        let old = line
+            .split_once("[upgradable from: ")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .and_then(|(old, _)| split_apk(old));
         let (Some((name, to)), Some((_, from))) = (new, old) else {
             return Err(unreadable(
                 SOURCE,
@@ -76,8 +84,8 @@ pub(super) fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, String> {
     Ok(latest.into_values().collect())
 }
 
-/// Orders versions piece by piece, runs of digits as numbers and the rest as text. Not apk's full rules (`_rc` before
-/// the release), but enough to choose between two candidates that differ in a number.
+/// Orders versions piece by piece, runs of digits as numbers and the rest as text. Not apk's full rules
+/// (`_rc` before the release), but enough to choose between two candidates that differ in a number.
 fn compare_versions(a: &str, b: &str) -> Ordering {
     fn pieces(version: &str) -> Vec<&str> {
         let mut pieces = Vec::new();
@@ -93,12 +101,13 @@ fn compare_versions(a: &str, b: &str) -> Ordering {
         pieces
     }
     for (x, y) in pieces(a).into_iter().zip(pieces(b)) {
-        let order = if x.starts_with(|c: char| c.is_ascii_digit()) && y.starts_with(|c: char| c.is_ascii_digit()) {
-            let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-            x.len().cmp(&y.len()).then_with(|| x.cmp(y))
-        } else {
-            x.cmp(y)
-        };
+        let order =
+            if x.starts_with(|c: char| c.is_ascii_digit()) && y.starts_with(|c: char| c.is_ascii_digit()) {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            } else {
+                x.cmp(y)
+            };
         if order != Ordering::Equal {
             return order;
         }
@@ -106,7 +115,8 @@ fn compare_versions(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len())
 }
 
-/// A wanted apk package taken apart at its first `=`, `~`, `@`, `<` or `>`: the name, and the version an `=` pins.
+/// A wanted apk package taken apart at its first `=`, `~`, `@`, `<` or `>`: the name, and the version an `=`
+/// pins.
 pub(super) fn spec(wanted: &str) -> Spec<'_> {
     Spec::pinned(wanted, &['=', '~', '@', '<', '>'])
 }

@@ -1,12 +1,13 @@
-//! pacman's commands and parsers: `pacman -Q` for what is installed and `pacman -Qu` for the upgrades pending.
+//! pacman's commands and parsers: `pacman -Q` for what is installed and `pacman -Qu` for the upgrades
+//! pending.
 
 use super::{InstalledSet, Spec, Upgrade, unreadable};
 
 /// `pacman -Q`, a name and a version a line.
 pub(super) const LIST_INSTALLED: &str = "LC_ALL=C pacman -Q --color never";
 
-/// `pacman -Qu`, which exits 1 both when nothing is upgradable and when it fails; an exit of 1 with nothing on
-/// standard error is the first, so the wrapper keeps standard error apart to tell them.
+/// `pacman -Qu`, which exits 1 both when nothing is upgradable and when it fails; an exit of 1 with nothing
+/// on standard error is the first, so the wrapper keeps standard error apart to tell them.
 ///
 /// The `if` keeps `set -e` from ending the script at pacman's exit status of 1, which is the common case.
 pub(super) const LIST_PENDING: &str = "{ if e=$(LC_ALL=C pacman -Qu --color never 2>&1 >&3 3>&-); then s=0; else s=$?; fi; } 3>&1; \
@@ -25,16 +26,25 @@ pub(super) fn parse_pacman_query(text: &str, set: &mut InstalledSet) -> Result<(
     Ok(())
 }
 
-/// Reads `pacman -Qu`: `NAME OLD -> NEW`, with ` [ignored]` after a package `IgnorePkg` holds back, which an upgrade
-/// leaves alone and so is no pending upgrade.
+/// Reads `pacman -Qu`: `NAME OLD -> NEW`, with ` [ignored]` after a package `IgnorePkg` holds back, which an
+/// upgrade leaves alone and so is no pending upgrade.
 pub(super) fn parse_pacman_upgrades(text: &str) -> Result<Vec<Upgrade>, String> {
     let mut upgrades = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words[..] {
             [] | [_, _, "->", _, "[ignored]"] => {}
-            [name, from, "->", to] => upgrades.push(Upgrade { name: name.into(), from: from.into(), to: to.into() }),
-            _ => return Err(unreadable("pacman -Qu", index, line, "expected `NAME OLD-VERSION -> NEW-VERSION`")),
+            [name, from, "->", to] => {
+                upgrades.push(Upgrade { name: name.into(), from: from.into(), to: to.into() })
+            }
+            _ => {
+                return Err(unreadable(
+                    "pacman -Qu",
+                    index,
+                    line,
+                    "expected `NAME OLD-VERSION -> NEW-VERSION`",
+                ));
+            }
         }
     }
     Ok(upgrades)

@@ -1,6 +1,6 @@
-//! What every manager shares, tested across them: detection, the commands' common rules, errors naming the line,
-//! what changed between two listings, the names `pkg_install` and `pkg_remove` accept and how each manager's are
-//! matched against what is installed. Also the helpers each manager's own parser tests use.
+//! What every manager shares, tested across them: detection, the commands' common rules, errors naming the
+//! line, what changed between two listings, the names `pkg_install` and `pkg_remove` accept and how each
+//! manager's are matched against what is installed. Also the helpers each manager's own parser tests use.
 
 use super::Manager::{Apk, Apt, Dnf, Pacman, Yum, Zypper};
 use super::*;
@@ -15,12 +15,21 @@ pub(super) use recorded;
 
 /// An installed listing from (name, versions) rows.
 pub(super) fn set(entries: &[(&str, &[&str])]) -> InstalledSet {
-    entries.iter().map(|(name, versions)| (name.to_string(), versions.iter().map(|v| v.to_string()).collect())).collect()
+    entries
+        .iter()
+        .map(|(name, versions)| (name.to_string(), versions.iter().map(|v| v.to_string()).collect()))
+        .collect()
 }
 
 /// Upgrades from (name, from, to) rows.
 pub(super) fn upgrades(rows: &[(&str, &str, &str)]) -> Vec<Upgrade> {
-    rows.iter().map(|(name, from, to)| Upgrade { name: name.to_string(), from: from.to_string(), to: to.to_string() }).collect()
+    rows.iter()
+        .map(|(name, from, to)| Upgrade {
+            name: name.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+        })
+        .collect()
 }
 
 /// Asserts that `manager`'s listing `text` reads as the `expected` installed set.
@@ -29,7 +38,12 @@ pub(super) fn check_installed(manager: Manager, text: &str, expected: &[(&str, &
 }
 
 /// Asserts that `manager`'s pending list `text` reads as the `expected` upgrades, given what is `installed`.
-pub(super) fn check_pending(manager: Manager, text: &str, installed: &InstalledSet, expected: &[(&str, &str, &str)]) {
+pub(super) fn check_pending(
+    manager: Manager,
+    text: &str,
+    installed: &InstalledSet,
+    expected: &[(&str, &str, &str)],
+) {
     assert_eq!(parse_pending(manager, text, installed), Ok(upgrades(expected)), "{text}");
 }
 
@@ -43,7 +57,8 @@ fn managers_by_name_and_detection_order() {
     assert_eq!(Manager::from_name("none"), None);
     assert_eq!(Manager::from_name("APT"), None);
     // DETECT tries the managers in the order of `Manager::ALL`, and says `none` last.
-    let echoed: Vec<&str> = DETECT.split("echo ").skip(1).map(|rest| rest.split_whitespace().next().unwrap()).collect();
+    let echoed: Vec<&str> =
+        DETECT.split("echo ").skip(1).map(|rest| rest.split_whitespace().next().unwrap()).collect();
     let mut expected: Vec<&str> = Manager::ALL.iter().map(|m| m.name()).collect();
     expected.push("none");
     assert_eq!(echoed, expected);
@@ -54,7 +69,18 @@ fn commands_force_the_c_locale_and_change_nothing() {
     for manager in Manager::ALL {
         for command in [list_installed(manager), list_pending(manager)] {
             assert!(command.contains("LC_ALL=C "), "{command}");
-            for word in ["sudo", "install", "remove", "refresh", "makecache", "update", "upgrade", "-Sy", "-Syu", "-y"] {
+            for word in [
+                "sudo",
+                "install",
+                "remove",
+                "refresh",
+                "makecache",
+                "update",
+                "upgrade",
+                "-Sy",
+                "-Syu",
+                "-y",
+            ] {
                 assert!(!command.split_whitespace().any(|w| w == word), "{command} has {word}");
             }
         }
@@ -144,12 +170,21 @@ type Expected<'a> = (&'a [(&'a str, &'a str)], &'a [(&'a str, &'a str, &'a str)]
 
 fn check_diff(before: &[(&str, &[&str])], after: &[(&str, &[&str])], expected: Expected) {
     let packages = |rows: &[(&str, &str)]| -> Vec<Package> {
-        rows.iter().map(|(name, version)| Package { name: name.to_string(), version: version.to_string() }).collect()
+        rows.iter()
+            .map(|(name, version)| Package { name: name.to_string(), version: version.to_string() })
+            .collect()
     };
     let change = diff(&set(before), &set(after));
-    let expected = Change { installed: packages(expected.0), upgraded: upgrades(expected.1), removed: packages(expected.2) };
+    let expected = Change {
+        installed: packages(expected.0),
+        upgraded: upgrades(expected.1),
+        removed: packages(expected.2),
+    };
     assert_eq!(change, expected, "{before:?} → {after:?}");
-    assert_eq!(change.is_empty(), expected.installed.is_empty() && expected.upgraded.is_empty() && expected.removed.is_empty());
+    assert_eq!(
+        change.is_empty(),
+        expected.installed.is_empty() && expected.upgraded.is_empty() && expected.removed.is_empty()
+    );
 }
 
 #[test]
@@ -159,7 +194,11 @@ fn diffs() {
     check_diff(&[nginx], &[nginx], (&[], &[], &[]));
     check_diff(&[], &[nginx], (&[("nginx", "1.22.1-9")], &[], &[]));
     check_diff(&[nginx], &[], (&[], &[], &[("nginx", "1.22.1-9")]));
-    check_diff(&[nginx], &[("nginx", &["1.22.1-9+deb12u1"])], (&[], &[("nginx", "1.22.1-9", "1.22.1-9+deb12u1")], &[]));
+    check_diff(
+        &[nginx],
+        &[("nginx", &["1.22.1-9+deb12u1"])],
+        (&[], &[("nginx", "1.22.1-9", "1.22.1-9+deb12u1")], &[]),
+    );
     // A downgrade is an upgrade entry too.
     check_diff(&[("nginx", &["1.24.0-1"])], &[nginx], (&[], &[("nginx", "1.24.0-1", "1.22.1-9")], &[]));
     // A kernel installed beside the others, then the oldest removed as the next comes.
@@ -176,11 +215,19 @@ fn diffs() {
     );
     // Removing one architecture of a multilib package; upgrading both.
     let glibc: (&str, &[&str]) = ("glibc", &["2.34-100.el9.i686", "2.34-100.el9.x86_64"]);
-    check_diff(&[glibc], &[("glibc", &["2.34-100.el9.x86_64"])], (&[], &[], &[("glibc", "2.34-100.el9.i686")]));
+    check_diff(
+        &[glibc],
+        &[("glibc", &["2.34-100.el9.x86_64"])],
+        (&[], &[], &[("glibc", "2.34-100.el9.i686")]),
+    );
     check_diff(
         &[glibc],
         &[("glibc", &["2.34-105.el9.i686", "2.34-105.el9.x86_64"])],
-        (&[], &[("glibc", "2.34-100.el9.i686, 2.34-100.el9.x86_64", "2.34-105.el9.i686, 2.34-105.el9.x86_64")], &[]),
+        (
+            &[],
+            &[("glibc", "2.34-100.el9.i686, 2.34-100.el9.x86_64", "2.34-105.el9.i686, 2.34-105.el9.x86_64")],
+            &[],
+        ),
     );
     // Everything at once, sorted by name.
     check_diff(
@@ -196,7 +243,8 @@ fn diff_of_recorded_listings() {
     let before = parse_installed(Apt, recorded!("debian-12-installed")).unwrap();
     let after_text = format!(
         "{}ii \tnginx-common\tall\t1.22.1-9+deb12u11\nii \tnginx\tamd64\t1.22.1-9+deb12u11\n",
-        recorded!("debian-12-installed").replace("ii \tjq\tamd64\t1.6-2.1+deb12u1\n", "rc \tjq\tamd64\t1.6-2.1+deb12u1\n")
+        recorded!("debian-12-installed")
+            .replace("ii \tjq\tamd64\t1.6-2.1+deb12u1\n", "rc \tjq\tamd64\t1.6-2.1+deb12u1\n")
     );
     let after = parse_installed(Apt, &after_text).unwrap();
     let change = diff(&before, &after);
@@ -209,7 +257,10 @@ fn diff_of_recorded_listings() {
 }
 
 fn names(words: &[&str]) -> Vec<Wanted> {
-    words.iter().map(|w| if w.contains('/') { Wanted::File(w.to_string()) } else { Wanted::Name(w.to_string()) }).collect()
+    words
+        .iter()
+        .map(|w| if w.contains('/') { Wanted::File(w.to_string()) } else { Wanted::Name(w.to_string()) })
+        .collect()
 }
 
 #[test]
@@ -283,7 +334,11 @@ fn names_refused() {
         true,
         "`nginx$(id)` (word 1) is not a package name: `$` is not allowed; names use letters, digits and `.+_:@~=-`",
     );
-    check("nginx 'curl'", false, "`'curl'` (word 2) is not a package name: a name starts with a letter or a digit");
+    check(
+        "nginx 'curl'",
+        false,
+        "`'curl'` (word 2) is not a package name: a name starts with a letter or a digit",
+    );
     check(
         "@development-tools",
         false,
@@ -322,8 +377,9 @@ fn names_refused() {
 
 #[test]
 fn base_names() {
-    let check =
-        |manager: Manager, wanted: &str, expected: &str| assert_eq!(base_name(manager, wanted), expected, "{manager:?} {wanted}");
+    let check = |manager: Manager, wanted: &str, expected: &str| {
+        assert_eq!(base_name(manager, wanted), expected, "{manager:?} {wanted}")
+    };
     check(Apt, "nginx", "nginx");
     check(Apt, "nginx=1.22.1-9", "nginx");
     check(Apt, "x11-common=1:7.7+23", "x11-common");
@@ -365,11 +421,20 @@ fn check_wanted(
 
 #[test]
 fn missing_and_present_apt() {
-    let installed =
-        set(&[("nginx", &["1.22.1-9"]), ("libc6", &["2.36-9"]), ("libc6:i386", &["2.36-9"]), ("zlib1g", &["1:1.2.13"])]);
-    let check = |which, words: &[&str], expected: &[&str]| check_wanted(which, Apt, &installed, words, expected);
+    let installed = set(&[
+        ("nginx", &["1.22.1-9"]),
+        ("libc6", &["2.36-9"]),
+        ("libc6:i386", &["2.36-9"]),
+        ("zlib1g", &["1:1.2.13"]),
+    ]);
+    let check =
+        |which, words: &[&str], expected: &[&str]| check_wanted(which, Apt, &installed, words, expected);
     check(missing, &["nginx", "curl"], &["curl"]);
-    check(missing, &["nginx=1.22.1-9", "nginx=1.22.1-10", "nginx=1.22.1"], &["nginx=1.22.1-10", "nginx=1.22.1"]);
+    check(
+        missing,
+        &["nginx=1.22.1-9", "nginx=1.22.1-10", "nginx=1.22.1"],
+        &["nginx=1.22.1-10", "nginx=1.22.1"],
+    );
     check(missing, &["zlib1g=1:1.2.13", "zlib1g=1.2.13"], &["zlib1g=1.2.13"]);
     // The host's own architecture named is counted missing, and apt finds it there: no change, no harm.
     check(missing, &["libc6:i386", "libc6:armhf", "libc6:amd64"], &["libc6:armhf", "libc6:amd64"]);
@@ -388,20 +453,41 @@ fn missing_and_present_rpm() {
         ("python3.11", &["3.11.7-1.el9.x86_64"]),
     ]);
     for manager in [Dnf, Yum] {
-        let check = |which, words: &[&str], expected: &[&str]| check_wanted(which, manager, &installed, words, expected);
+        let check = |which, words: &[&str], expected: &[&str]| {
+            check_wanted(which, manager, &installed, words, expected)
+        };
         check(missing, &["glibc", "glibc.x86_64", "glibc.i686", "htop"], &["glibc.i686", "htop"]);
         check(
             missing,
-            &["nginx-1.20.1", "nginx-1.20.1-14.el9", "nginx-1:1.20.1-14.el9.x86_64", "nginx-1.20.2", "nginx-1.20.1-14.el9.i686"],
+            &[
+                "nginx-1.20.1",
+                "nginx-1.20.1-14.el9",
+                "nginx-1:1.20.1-14.el9.x86_64",
+                "nginx-1.20.2",
+                "nginx-1.20.1-14.el9.i686",
+            ],
             &["nginx-1.20.2", "nginx-1.20.1-14.el9.i686"],
         );
-        check(missing, &["kernel-core-5.14.0-362.el9", "kernel-core-5.14.0-503.el9"], &["kernel-core-5.14.0-503.el9"]);
+        check(
+            missing,
+            &["kernel-core-5.14.0-362.el9", "kernel-core-5.14.0-503.el9"],
+            &["kernel-core-5.14.0-503.el9"],
+        );
         check(missing, &["python3.11", "python3.12"], &["python3.12"]);
         check(missing, &["/tmp/foo-1.0-1.el9.x86_64.rpm"], &["/tmp/foo-1.0-1.el9.x86_64.rpm"]);
-        check(present, &["glibc", "glibc.i686", "nginx-9.9", "htop", "kernel-core"], &["glibc", "nginx-9.9", "kernel-core"]);
+        check(
+            present,
+            &["glibc", "glibc.i686", "nginx-9.9", "htop", "kernel-core"],
+            &["glibc", "nginx-9.9", "kernel-core"],
+        );
     }
-    let check = |which, words: &[&str], expected: &[&str]| check_wanted(which, Zypper, &installed, words, expected);
-    check(missing, &["nginx=1.20.1", "nginx=1:1.20.1-14.el9", "nginx=1.20", "glibc.i586"], &["nginx=1.20", "glibc.i586"]);
+    let check =
+        |which, words: &[&str], expected: &[&str]| check_wanted(which, Zypper, &installed, words, expected);
+    check(
+        missing,
+        &["nginx=1.20.1", "nginx=1:1.20.1-14.el9", "nginx=1.20", "glibc.i586"],
+        &["nginx=1.20", "glibc.i586"],
+    );
     check(present, &["nginx=0.1", "glibc.x86_64", "glibc.i586"], &["nginx=0.1", "glibc.x86_64"]);
 }
 
@@ -409,10 +495,15 @@ fn missing_and_present_rpm() {
 fn missing_and_present_apk_and_pacman() {
     let alpine = set(&[("nginx", &["1.24.0-r7"]), ("py3-setuptools", &["68.2.2-r0"])]);
     let check = |which, words: &[&str], expected: &[&str]| check_wanted(which, Apk, &alpine, words, expected);
-    check(missing, &["nginx", "nginx@edge", "nginx=1.24.0-r7", "nginx=1.24.0", "nginx~1.24", "curl"], &["nginx=1.24.0", "curl"]);
+    check(
+        missing,
+        &["nginx", "nginx@edge", "nginx=1.24.0-r7", "nginx=1.24.0", "nginx~1.24", "curl"],
+        &["nginx=1.24.0", "curl"],
+    );
     check(present, &["nginx@edge", "py3-setuptools", "py3-pip"], &["nginx@edge", "py3-setuptools"]);
     let arch = set(&[("linux", &["6.7.4.arch1-1"]), ("lz4", &["1:1.9.4-1"])]);
-    let check = |which, words: &[&str], expected: &[&str]| check_wanted(which, Pacman, &arch, words, expected);
+    let check =
+        |which, words: &[&str], expected: &[&str]| check_wanted(which, Pacman, &arch, words, expected);
     check(missing, &["linux", "lz4=1:1.9.4-1", "lz4=1.9.4-1", "vim"], &["lz4=1.9.4-1", "vim"]);
     check(present, &["linux", "vim"], &["linux"]);
 }

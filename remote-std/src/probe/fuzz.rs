@@ -1,6 +1,7 @@
-//! Property tests of every probe's parser, which reads whatever a host printed: a recorded output (marker lines and
-//! files, as the script prints them) with text spliced in, cut out or duplicated gives data or an error, never a
-//! panic, and an error that names a line of a file names one the host printed, or the line just after it.
+//! Property tests of every probe's parser, which reads whatever a host printed: a recorded output (marker
+//! lines and files, as the script prints them) with text spliced in, cut out or duplicated gives data or an
+//! error, never a panic, and an error that names a line of a file names one the host printed, or the line
+//! just after it.
 
 use proptest::prelude::*;
 
@@ -14,10 +15,12 @@ macro_rules! recorded {
     };
 }
 
-/// The marker token of the recorded outputs; a probe's own is random, but the parser is told which to split at.
+/// The marker token of the recorded outputs; a probe's own is random, but the parser is told which to split
+/// at.
 const TOKEN: &str = "0123456789abcdef";
 
-/// A probe and recorded files in the order its script prints them, from the metric and fact tests' recordings.
+/// A probe and recorded files in the order its script prints them, from the metric and fact tests'
+/// recordings.
 type Sample = (fn() -> Probe, &'static [(&'static str, &'static str)]);
 
 const UPTIME_1: &str = recorded!("this-machine/uptime.1");
@@ -30,7 +33,12 @@ const MEMINFO: &str = recorded!("this-machine/meminfo");
 const SAMPLES: &[Sample] = &[
     (
         || metrics::cpu_probe(0.2, false),
-        &[("/proc/uptime", UPTIME_1), ("/proc/stat", STAT_1), ("/proc/uptime", UPTIME_2), ("/proc/stat", STAT_2)],
+        &[
+            ("/proc/uptime", UPTIME_1),
+            ("/proc/stat", STAT_1),
+            ("/proc/uptime", UPTIME_2),
+            ("/proc/stat", STAT_2),
+        ],
     ),
     (
         || metrics::cpu_probe(0.2, true),
@@ -44,7 +52,10 @@ const SAMPLES: &[Sample] = &[
     (metrics::ram_probe, &[("/proc/meminfo", MEMINFO)]),
     (
         metrics::load_probe,
-        &[("/proc/loadavg", recorded!("this-machine/loadavg")), ("/proc/stat", recorded!("synthetic/stat-2.6.10.1"))],
+        &[
+            ("/proc/loadavg", recorded!("this-machine/loadavg")),
+            ("/proc/stat", recorded!("synthetic/stat-2.6.10.1")),
+        ],
     ),
     (
         || metrics::net_probe(0.2),
@@ -68,12 +79,18 @@ const SAMPLES: &[Sample] = &[
             ("/proc/net/ipv6_route", ""),
         ],
     ),
-    (|| metrics::disk_probe(false), &[("/proc/mounts", recorded!("synthetic/mounts")), ("df -P -k", recorded!("synthetic/df"))]),
+    (
+        || metrics::disk_probe(false),
+        &[("/proc/mounts", recorded!("synthetic/mounts")), ("df -P -k", recorded!("synthetic/df"))],
+    ),
     (
         || metrics::disk_probe(true),
         &[("/proc/mounts", recorded!("this-machine/mounts")), ("df -P -k", recorded!("this-machine/df"))],
     ),
-    (|| metrics::disk_probe(false), &[("/proc/mounts", recorded!("this-machine/mounts")), ("df -P -k", recorded!("busybox/df"))]),
+    (
+        || metrics::disk_probe(false),
+        &[("/proc/mounts", recorded!("this-machine/mounts")), ("df -P -k", recorded!("busybox/df"))],
+    ),
     (
         metrics::entropy_probe,
         &[
@@ -188,7 +205,8 @@ fn printed(files: &[(&str, &str)]) -> String {
     out
 }
 
-/// Parses `stdout` with the parser of sample `index`'s probe and checks that an error names a line of a file it read.
+/// Parses `stdout` with the parser of sample `index`'s probe and checks that an error names a line of a file
+/// it read.
 fn check(index: usize, stdout: &str) -> Result<(), TestCaseError> {
     let probe = (SAMPLES[index].0)();
     let reading = Reading::parse(probe.operation, TOKEN, stdout);
@@ -197,7 +215,9 @@ fn check(index: usize, stdout: &str) -> Result<(), TestCaseError> {
         let longest = reading.sections(&file).iter().map(|section| section.lines.len()).max();
         match longest {
             Some(lines) => prop_assert!(line <= lines + 1, "{file} line {line} of {lines}, in {stdout:?}"),
-            None => prop_assert!(line == 0, "{file} line {line}, which the host did not print, in {stdout:?}"),
+            None => {
+                prop_assert!(line == 0, "{file} line {line}, which the host did not print, in {stdout:?}")
+            }
         }
     }
     Ok(())

@@ -28,7 +28,9 @@ fn probes() -> Vec<(&'static str, Probe)> {
 fn sane(data: &Data) -> bool {
     match data {
         Data::Cpu(cpu) => {
-            (cpu.usr + cpu.nice + cpu.sys + cpu.idle + cpu.iowait + cpu.irq + cpu.softirq + cpu.steal - 100.0).abs() < 0.5
+            (cpu.usr + cpu.nice + cpu.sys + cpu.idle + cpu.iowait + cpu.irq + cpu.softirq + cpu.steal - 100.0)
+                .abs()
+                < 0.5
         }
         Data::Ram(ram) => ram.total_bytes > 1 << 20 && ram.used_bytes <= ram.total_bytes,
         Data::Load(load) => load.cores >= 1 && load.tasks >= 1,
@@ -36,7 +38,9 @@ fn sane(data: &Data) -> bool {
         Data::Disk(disk) => disk.filesystems.iter().all(|f| f.used_bytes <= f.size_bytes),
         Data::Entropy(entropy) => entropy.pool_size_bits >= 256,
         Data::OsInfo(os) => !os.hostname.is_empty() && os.kernel.contains('.') && os.architecture.len() > 2,
-        Data::Hardware(hardware) => hardware.cores >= 1 && hardware.memory_bytes > 1 << 20 && hardware.cpu_model.len() > 1,
+        Data::Hardware(hardware) => {
+            hardware.cores >= 1 && hardware.memory_bytes > 1 << 20 && hardware.cpu_model.len() > 1
+        }
         Data::Processes(list) => list.processes.iter().any(|p| p.pid == 1),
         Data::Temperature(t) => !t.sensors.is_empty(),
         // Not read by these probes: `service` and `pkg_*` change hosts.
@@ -81,15 +85,22 @@ fn the_scripts_run_with_a_busybox_userland() {
         .find(|p| Path::new(p).exists())
         .expect("busybox is not installed: `apt-get install busybox` (the test runs the scripts with busybox's applets only)");
     let applets = tempfile::tempdir().expect("temporary folder");
-    let installed = Command::new(busybox).arg("--install").arg("-s").arg(applets.path()).status().expect("run busybox");
+    let installed =
+        Command::new(busybox).arg("--install").arg("-s").arg(applets.path()).status().expect("run busybox");
     assert!(installed.success(), "busybox --install -s failed");
-    assert!(!applets.path().join("getconf").exists(), "busybox has getconf now: the fallback is no longer tested");
+    assert!(
+        !applets.path().join("getconf").exists(),
+        "busybox has getconf now: the fallback is no longer tested"
+    );
     check("busybox", || shell(busybox, &["sh"], Some(applets.path())));
 }
 
 #[test]
 fn a_missing_required_file_fails_the_script_in_both_shells() {
-    let probe = Script::new().read("/proc/does-not-exist").read("/proc/uptime").parsed_by("uptime", |_| unreachable!());
+    let probe = Script::new()
+        .read("/proc/does-not-exist")
+        .read("/proc/uptime")
+        .parsed_by("uptime", |_| unreachable!());
     for command in [shell("sh", &[], None), shell("busybox", &["sh"], None)] {
         let err = probe.run_locally(command).expect_err("a missing file");
         assert!(err.contains("exit status: 1") && err.contains("/proc/does-not-exist"), "{err}");

@@ -210,11 +210,17 @@ fn show_outputs_become_services() {
     );
     check(
         TYPO_NOT_FOUND,
-        Service { restarts: Some(0), ..service("ngnix.service", "not-found", "inactive", "dead", "", "success") },
+        Service {
+            restarts: Some(0),
+            ..service("ngnix.service", "not-found", "inactive", "dead", "", "success")
+        },
     );
     check(
         BLUETOOTH_MASKED,
-        Service { restarts: Some(0), ..service("bluetooth.service", "masked", "inactive", "dead", "masked", "success") },
+        Service {
+            restarts: Some(0),
+            ..service("bluetooth.service", "masked", "inactive", "dead", "masked", "success")
+        },
     );
     check(
         UFW_EXITED,
@@ -256,7 +262,12 @@ fn show_outputs_become_services() {
     // Order does not matter, unknown keys and blank lines are skipped, and a value may be empty or all `=`.
     check(
         "Id=a.service\n\nFreezerState=running\nDescription===\nMemoryCurrent=0\nActiveEnterTimestamp=n/a\nNRestarts=\n",
-        Service { unit: "a.service".into(), description: "==".into(), memory_bytes: Some(0), ..Service::default() },
+        Service {
+            unit: "a.service".into(),
+            description: "==".into(),
+            memory_bytes: Some(0),
+            ..Service::default()
+        },
     );
 }
 
@@ -273,10 +284,22 @@ fn odd_show_outputs_are_refused() {
          (is systemd the host's init?)",
     );
     let long = format!("Id=x.service\n{}\n", "x".repeat(200));
-    check(&long, &format!("`systemctl show` line 2 is not KEY=VALUE: `{}…` (is systemd the host's init?)", "x".repeat(79)));
+    check(
+        &long,
+        &format!(
+            "`systemctl show` line 2 is not KEY=VALUE: `{}…` (is systemd the host's init?)",
+            "x".repeat(79)
+        ),
+    );
     check("Id=a.service\nMainPID=-1\n", "`systemctl show` line 2: MainPID `-1` is not a number");
-    check("MemoryCurrent=lots\nId=a.service\n", "`systemctl show` line 1: MemoryCurrent `lots` is not a number");
-    check("Id=a.service\nNRestarts=4294967296\n", "`systemctl show` line 2: NRestarts `4294967296` is not a number");
+    check(
+        "MemoryCurrent=lots\nId=a.service\n",
+        "`systemctl show` line 1: MemoryCurrent `lots` is not a number",
+    );
+    check(
+        "Id=a.service\nNRestarts=4294967296\n",
+        "`systemctl show` line 2: NRestarts `4294967296` is not a number",
+    );
 }
 
 #[test]
@@ -356,7 +379,10 @@ fn needed_for_every_action_and_state() {
     check(&shown(APACHE_DISABLED), [Y, N, Y, idle, Y, N, N]);
     check(&shown(WORKER_FAILED), [Y, N, Y, idle, N, Y, N]);
     check(&shown(WORKER_RESTARTING), [N, Y, Y, Y, N, Y, N]);
-    check(&shown(TYPO_NOT_FOUND), [E(missing), E(missing), E(missing), E(missing), E(missing), E(missing), N]);
+    check(
+        &shown(TYPO_NOT_FOUND),
+        [E(missing), E(missing), E(missing), E(missing), E(missing), E(missing), N],
+    );
     check(&shown(BLUETOOTH_MASKED), [E(masked), N, E(masked), E(masked), E(masked), N, N]);
     check(&shown(UFW_EXITED), [N, Y, Y, Y, N, Y, N]);
     check(&shown(APT_DAILY_TIMER), [N, Y, Y, Y, N, Y, N]);
@@ -377,7 +403,10 @@ fn needed_for_every_action_and_state() {
     // These `systemctl enable` does change: it follows `Also=`, or links the linked file into its targets.
     check(&made("inactive", "indirect"), [Y, N, Y, idle, Y, N, N]);
     check(&made("inactive", "linked"), [Y, N, Y, idle, Y, N, N]);
-    check(&made("active", ""), [N, Y, Y, Y, E("`x.service` has no unit file, so there is nothing to enable"), N, N]);
+    check(
+        &made("active", ""),
+        [N, Y, Y, Y, E("`x.service` has no unit file, so there is nothing to enable"), N, N],
+    );
     // Masked while it ran: it can still be stopped, nothing else.
     let masked_running = service("x.service", "loaded", "active", "running", "masked-runtime", "success");
     check(&masked_running, [E(masked), Y, E(masked), E(masked), E(masked), N, N]);
@@ -388,7 +417,9 @@ fn needed_for_every_action_and_state() {
 
 #[test]
 fn masked_and_missing_messages() {
-    let check = |action: Action, text: &str, expected: &str| assert_eq!(needed(action, &shown(text)).expect_err(text), expected);
+    let check = |action: Action, text: &str, expected: &str| {
+        assert_eq!(needed(action, &shown(text)).expect_err(text), expected)
+    };
     check(
         Action::Start,
         BLUETOOTH_MASKED,
@@ -430,17 +461,30 @@ fn unit_names() {
     check("getty@tty1.service", Ok("getty@tty1.service"));
     check("openvpn-client@office:vpn", Ok("openvpn-client@office:vpn.service"));
     check("container@a@b", Ok("container@a@b.service"));
-    check("systemd-fsck@dev-disk-by\\x2duuid-1234.service", Ok("systemd-fsck@dev-disk-by\\x2duuid-1234.service"));
+    check(
+        "systemd-fsck@dev-disk-by\\x2duuid-1234.service",
+        Ok("systemd-fsck@dev-disk-by\\x2duuid-1234.service"),
+    );
     check("42", Ok("42.service"));
     check("_underscore", Ok("_underscore.service"));
 
     check("", Err("the unit name is empty; give one such as `nginx` or `nginx.service`"));
-    check("-nginx", Err("`-nginx` starts with `-`, which systemctl would read as an option; give the unit's name"));
-    check("--now", Err("`--now` starts with `-`, which systemctl would read as an option; give the unit's name"));
-    let path = "is a path, not a unit name; give the unit's name (`systemd-escape --path` turns a path into one)";
+    check(
+        "-nginx",
+        Err("`-nginx` starts with `-`, which systemctl would read as an option; give the unit's name"),
+    );
+    check(
+        "--now",
+        Err("`--now` starts with `-`, which systemctl would read as an option; give the unit's name"),
+    );
+    let path =
+        "is a path, not a unit name; give the unit's name (`systemd-escape --path` turns a path into one)";
     check("/etc/nginx", Err(&format!("`/etc/nginx` {path}")));
     check("../nginx", Err(&format!("`../nginx` {path}")));
-    check("nginx php-fpm", Err("`nginx php-fpm` contains whitespace; a unit name is one word, e.g. `nginx.service`"));
+    check(
+        "nginx php-fpm",
+        Err("`nginx php-fpm` contains whitespace; a unit name is one word, e.g. `nginx.service`"),
+    );
     check("nginx\n", Err("`nginx\n` contains whitespace; a unit name is one word, e.g. `nginx.service`"));
     check("\tnginx", Err("`\tnginx` contains whitespace; a unit name is one word, e.g. `nginx.service`"));
     let disallowed = "which systemd does not allow in unit names; use letters, digits and `:_.\\@-`";
@@ -458,17 +502,24 @@ fn unit_names() {
     check("@tty1", Err("`@tty1` has nothing before `@`; give the template's name, e.g. `getty@tty1`"));
     check(
         "getty@",
-        Err("`getty@` is a template, which systemd cannot start or show; give an instance, e.g. `getty@tty1.service`"),
+        Err(
+            "`getty@` is a template, which systemd cannot start or show; give an instance, e.g. `getty@tty1.service`",
+        ),
     );
     check(
         "getty@.service",
-        Err("`getty@.service` is a template, which systemd cannot start or show; give an instance, e.g. `getty@tty1.service`"),
+        Err(
+            "`getty@.service` is a template, which systemd cannot start or show; give an instance, e.g. `getty@tty1.service`",
+        ),
     );
     // 255 bytes is the most systemd takes, the `.service` it adds counted.
     let longest = "a".repeat(247);
     check(&longest, Ok(&format!("{longest}.service")));
     let too_long = "a".repeat(248);
-    check(&too_long, Err(&format!("`{too_long}.service` is 256 characters long; systemd unit names have at most 255")));
+    check(
+        &too_long,
+        Err(&format!("`{too_long}.service` is 256 characters long; systemd unit names have at most 255")),
+    );
 }
 
 #[test]
@@ -499,7 +550,10 @@ fn actions_by_name() {
 #[test]
 fn commands() {
     let check = |action: Action, unit: &str, expected: Option<&[&str]>| {
-        assert_eq!(command(action, unit), expected.map(|words| words.iter().map(|w| w.to_string()).collect()));
+        assert_eq!(
+            command(action, unit),
+            expected.map(|words| words.iter().map(|w| w.to_string()).collect())
+        );
     };
     check(Action::Start, "nginx.service", Some(&["systemctl", "start", "--", "nginx.service"]));
     check(Action::Stop, "nginx.service", Some(&["systemctl", "stop", "--", "nginx.service"]));
@@ -534,8 +588,14 @@ fn services_serialize_with_their_field_names() {
 #[test]
 fn what_a_host_said_after_the_action_or_instead_of_it() {
     let check = |action: Action, stdout: String, expected: Result<(bool, &str), &str>| {
-        let got = verdict(action, stdout.as_bytes()).map(|(changed, said, _)| (changed, said)).map_err(|e| e.to_string());
-        assert_eq!(got, expected.map(|(changed, said)| (changed, said.to_string())).map_err(String::from), "{action:?} {stdout}");
+        let got = verdict(action, stdout.as_bytes())
+            .map(|(changed, said, _)| (changed, said))
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            got,
+            expected.map(|(changed, said)| (changed, said.to_string())).map_err(String::from),
+            "{action:?} {stdout}"
+        );
     };
     let acted = |state: &str| format!("{APACHE_DISABLED}{ACTED}\n{state}");
     // The host acted: it printed the marker, then its new state.
@@ -543,18 +603,28 @@ fn what_a_host_said_after_the_action_or_instead_of_it() {
     check(Action::Restart, acted(NGINX_RUNNING), Ok((true, "restarted nginx.service")));
     // Acted, and the state did not move: `enable` of an `indirect` unit, say.
     let same = format!("{APACHE_DISABLED}{ACTED}\n{APACHE_DISABLED}");
-    check(Action::Disable, same, Ok((false, "unchanged: apache2.service is still disabled after systemctl disable")));
+    check(
+        Action::Disable,
+        same,
+        Ok((false, "unchanged: apache2.service is still disabled after systemctl disable")),
+    );
     // It did not: its state says why (or, in a dry run, what it would do).
     check(Action::Start, NGINX_RUNNING.into(), Ok((false, "unchanged: nginx.service is active already")));
     check(Action::Enable, NGINX_RUNNING.into(), Ok((false, "unchanged: nginx.service is enabled already")));
-    check(Action::Stop, APACHE_DISABLED.into(), Ok((false, "unchanged: apache2.service is inactive already")));
+    check(
+        Action::Stop,
+        APACHE_DISABLED.into(),
+        Ok((false, "unchanged: apache2.service is inactive already")),
+    );
     check(Action::Start, APACHE_DISABLED.into(), Ok((true, "would start apache2.service")));
     check(Action::Restart, NGINX_RUNNING.into(), Ok((true, "would restart nginx.service")));
     // What systemd would refuse fails the host with the reason.
     check(
         Action::Start,
         TYPO_NOT_FOUND.into(),
-        Err("`service`: there is no unit `ngnix.service` on this host; `systemctl list-unit-files` lists the ones it has"),
+        Err(
+            "`service`: there is no unit `ngnix.service` on this host; `systemctl list-unit-files` lists the ones it has",
+        ),
     );
     check(
         Action::Start,

@@ -1,6 +1,6 @@
-//! `become` and `sudo` against real sshd and a real sudo: test accounts log in with the sandbox's key, one whose
-//! sudoers rule needs no password, one whose rule needs one, one with no rule. The password never reaches the
-//! command, the output, the JSON or an error; every refusal says what to do.
+//! `become` and `sudo` against real sshd and a real sudo: test accounts log in with the sandbox's key, one
+//! whose sudoers rule needs no password, one whose rule needs one, one with no rule. The password never
+//! reaches the command, the output, the JSON or an error; every refusal says what to do.
 
 use std::ffi::OsStr;
 use std::process::Command;
@@ -24,10 +24,13 @@ impl Accounts {
             let out = Command::new("useradd").args(["-m", "-s", "/bin/sh", user]).output().unwrap();
             assert!(out.status.success(), "useradd {user}: {}", String::from_utf8_lossy(&out.stderr));
         }
-        // Accounts made by useradd are locked, and sshd without PAM turns locked accounts away: give each a password.
+        // Accounts made by useradd are locked, and sshd without PAM turns locked accounts away: give each a
+        // password.
         let mut chpasswd = Command::new("chpasswd").stdin(std::process::Stdio::piped()).spawn().unwrap();
         use std::io::Write;
-        let lines = format!("{WITH_PASSWORD}:{PASSWORD}\n{NO_PASSWORD}:unused-{PASSWORD}\n{NO_RULE}:unused-{PASSWORD}\n");
+        let lines = format!(
+            "{WITH_PASSWORD}:{PASSWORD}\n{NO_PASSWORD}:unused-{PASSWORD}\n{NO_RULE}:unused-{PASSWORD}\n"
+        );
         chpasswd.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
         assert!(chpasswd.wait().unwrap().success());
         // No lecture, and no cached login between tests' sessions: each command asks sudo afresh.
@@ -67,7 +70,8 @@ fn eval(inventory: &str, expression: &str, password: Option<&str>, extra: &[&str
     let mut args = vec!["--inventory", inventory, "--json", "eval", expression];
     args.extend_from_slice(extra);
     let out = run_remote(remote_bin(), &args, &[("REMOTE_BECOME_PASSWORD", password.map(OsStr::new))]);
-    let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    let document: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     let result = document["results"][0].clone();
     (out, result)
 }
@@ -85,7 +89,8 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     }
     let _accounts = Accounts::make();
 
-    // No password needed: the `sudo` step, and `become = true` for a group, from `remote eval` and `remote exec`.
+    // No password needed: the `sudo` step, and `become = true` for a group, from `remote eval` and `remote
+    // exec`.
     let hosts = TestHosts::start_as(1, NO_PASSWORD);
     let inventory = hosts.write_inventory(&[]);
     let inventory = inventory.to_str().unwrap();
@@ -97,15 +102,24 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     let become_group = become_group.to_str().unwrap();
     let (_, result) = eval(become_group, "exec(test, \"id -un\")", None, &[]);
     assert_eq!(stdout(&result), "root\n", "{result}");
-    let out = run_remote(remote_bin(), &["--inventory", become_group, "exec", "test", "--", "id", "-un"], &[]);
+    let out =
+        run_remote(remote_bin(), &["--inventory", become_group, "exec", "test", "--", "id", "-un"], &[]);
     assert!(out.stdout.contains("root"), "{}{}", out.stdout, out.stderr);
-    // At the prompt, one connection serves every line: a group's `become` is not a change of its hosts' settings.
+    // At the prompt, one connection serves every line: a group's `become` is not a change of its hosts'
+    // settings.
     let logins = |hosts: &TestHosts| hosts.sshd_log(0).matches("Accepted publickey").count();
     let before = logins(&hosts);
     let script = hosts.dir().join("script");
-    std::fs::write(&script, "exec(test, \"id -un\")\nexec(test, \"id -un\")\nhosts test\nexec(test, \"id -un\")\n").unwrap();
-    let out =
-        run_remote(remote_bin(), &["--inventory", become_group, "live", "--no-hub", "--script", script.to_str().unwrap()], &[]);
+    std::fs::write(
+        &script,
+        "exec(test, \"id -un\")\nexec(test, \"id -un\")\nhosts test\nexec(test, \"id -un\")\n",
+    )
+    .unwrap();
+    let out = run_remote(
+        remote_bin(),
+        &["--inventory", become_group, "live", "--no-hub", "--script", script.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stdout.matches("root").count(), 3, "{}", out.stdout);
     assert_eq!(logins(&hosts) - before, 1, "the prompt logged in again between lines");
@@ -164,14 +178,23 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     // Not to a host whose key is not checked: anyone in between would get it.
     let unchecked = hosts.write_inventory(&[("become", "true"), ("host_key_checking", "\"off\"")]);
     let (_, result) = eval(unchecked.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
-    assert!(result["error"].as_str().unwrap().contains("is not offered to a host whose key is not checked"), "{result}");
-    // Nor to a host whose key was first recorded on this very connection (accept-new): nothing vouched for it yet.
-    // The next connection is checked against that record, and is offered it.
+    assert!(
+        result["error"].as_str().unwrap().contains("is not offered to a host whose key is not checked"),
+        "{result}"
+    );
+    // Nor to a host whose key was first recorded on this very connection (accept-new): nothing vouched for it
+    // yet. The next connection is checked against that record, and is offered it.
     let fresh = format!("{:?}", hosts.dir().join("fresh_known_hosts").display().to_string());
-    let first_seen =
-        hosts.write_inventory(&[("become", "true"), ("host_key_checking", "\"accept-new\""), ("known_hosts", &fresh)]);
+    let first_seen = hosts.write_inventory(&[
+        ("become", "true"),
+        ("host_key_checking", "\"accept-new\""),
+        ("known_hosts", &fresh),
+    ]);
     let (_, result) = eval(first_seen.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
-    assert!(result["error"].as_str().unwrap_or_default().contains("first recorded on this connection"), "{result}");
+    assert!(
+        result["error"].as_str().unwrap_or_default().contains("first recorded on this connection"),
+        "{result}"
+    );
     let (out, result) = eval(first_seen.to_str().unwrap(), "exec(test, \"id -un\")", Some(PASSWORD), &[]);
     assert_eq!((out.code, stdout(&result)), (0, "root\n"), "{result}");
     let inventory = hosts.write_inventory(&[("become", "true")]);
@@ -181,17 +204,29 @@ fn become_runs_commands_as_root_through_sudo_and_says_why_when_it_cannot() {
     // The command reads nothing of what sudo was given, and the password is nowhere in what remote printed.
     let (out, result) = eval(inventory, "exec(test, \"cat; echo done\")", Some(PASSWORD), &[]);
     assert_eq!(stdout(&result), "done\n", "{result}");
-    assert!(!out.stdout.contains("Tr0ub4dor") && !out.stderr.contains("Tr0ub4dor"), "{}{}", out.stdout, out.stderr);
+    assert!(
+        !out.stdout.contains("Tr0ub4dor") && !out.stderr.contains("Tr0ub4dor"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
     let out = run_remote(
         remote_bin(),
         &["--inventory", inventory, "eval", "exec(test, \"id -un\") | pretty"],
         &[("REMOTE_BECOME_PASSWORD", Some(OsStr::new(PASSWORD))), ("REMOTE_LOG", Some(OsStr::new("trace")))],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(!out.stdout.contains("Tr0ub4dor") && !out.stderr.contains("Tr0ub4dor"), "the password was logged");
+    assert!(
+        !out.stdout.contains("Tr0ub4dor") && !out.stderr.contains("Tr0ub4dor"),
+        "the password was logged"
+    );
 
     // Without a terminal, --ask-become-pass cannot ask, and says what to do instead.
-    let out = run_remote(remote_bin(), &["--inventory", inventory, "eval", "exec(test, \"id\")", "--ask-become-pass"], &[]);
+    let out = run_remote(
+        remote_bin(),
+        &["--inventory", inventory, "eval", "exec(test, \"id\")", "--ask-become-pass"],
+        &[],
+    );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--ask-become-pass needs a terminal to ask on"), "{}", out.stderr);
 

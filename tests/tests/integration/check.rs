@@ -1,5 +1,6 @@
-//! Dry runs (`--check`, `check LINE` at the prompt) against real sshd: every operation that changes hosts says
-//! per host what it would change, and the hosts' files are the same afterwards, byte for byte and time for time.
+//! Dry runs (`--check`, `check LINE` at the prompt) against real sshd: every operation that changes hosts
+//! says per host what it would change, and the hosts' files are the same afterwards, byte for byte and time
+//! for time.
 
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,8 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
     let host = dir.join("host");
     let before = snapshot(&host);
 
-    let (changed, said) = dry(inventory, &format!("sync(test, \"{}\", \"{}\", \"--delete\")", site.display(), www.display()));
+    let (changed, said) =
+        dry(inventory, &format!("sync(test, \"{}\", \"{}\", \"--delete\")", site.display(), www.display()));
     assert_eq!(changed, Value::from(true), "{said}");
     assert!(said.contains("would make 1 folder(s): css"), "{said}");
     assert!(said.contains("would send 2 file(s), 12 bytes: css/a.css, index.html"), "{said}");
@@ -65,12 +67,17 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
 
     let (changed, said) = dry(
         inventory,
-        &format!("upload(test, \"{}\", \"{}\")", site.join("index.html").display(), host.join("new.html").display()),
+        &format!(
+            "upload(test, \"{}\", \"{}\")",
+            site.join("index.html").display(),
+            host.join("new.html").display()
+        ),
     );
     assert_eq!(changed, Value::from(true), "{said}");
     assert!(said.starts_with("would send 4 bytes to") && said.ends_with("a new file\n"), "{said}");
 
-    let (changed, said) = dry(inventory, &format!("mkdir(test, \"{}\", \"-p\")", host.join("made/deep").display()));
+    let (changed, said) =
+        dry(inventory, &format!("mkdir(test, \"{}\", \"-p\")", host.join("made/deep").display()));
     assert_eq!(
         (changed, said.trim()),
         (Value::from(true), format!("would make the folder {}", host.join("made/deep").display()).as_str())
@@ -78,10 +85,24 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
     let (changed, said) = dry(inventory, &format!("mkdir(test, \"{}\", \"-p\")", www.display()));
     assert_eq!((changed, said.as_str()), (Value::from(false), ""), "an existing folder would not change");
     // What the real command would fail at, the dry run fails at, with the reason.
-    let out = remote(&["--inventory", inventory, "--check", "--json", "eval", &format!("mkdir(test, \"{}\")", www.display())]);
+    let out = remote(&[
+        "--inventory",
+        inventory,
+        "--check",
+        "--json",
+        "eval",
+        &format!("mkdir(test, \"{}\")", www.display()),
+    ]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stdout.contains(&format!("mkdir would fail: {} exists", www.display())), "{}", out.stdout);
-    let out = remote(&["--inventory", inventory, "--check", "--json", "eval", &format!("rm(test, \"{}\")", www.display())]);
+    let out = remote(&[
+        "--inventory",
+        inventory,
+        "--check",
+        "--json",
+        "eval",
+        &format!("rm(test, \"{}\")", www.display()),
+    ]);
     assert!(out.stdout.contains("is a folder (give -r)"), "{}", out.stdout);
     let (changed, said) = dry(inventory, &format!("rm(test, \"{}\", \"-rf\")", www.display()));
     assert_eq!(
@@ -90,7 +111,10 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
     );
 
     let (changed, said) = dry(inventory, &format!("rm(test, \"{}\")", host.join("keep.txt").display()));
-    assert_eq!((changed, said.trim()), (Value::from(true), format!("would remove {}", host.join("keep.txt").display()).as_str()));
+    assert_eq!(
+        (changed, said.trim()),
+        (Value::from(true), format!("would remove {}", host.join("keep.txt").display()).as_str())
+    );
     let (changed, _) = dry(inventory, &format!("rm(test, \"{}\", \"-f\")", host.join("absent").display()));
     assert_eq!(changed, Value::from(false));
 
@@ -111,14 +135,25 @@ fn a_dry_run_says_what_would_change_and_changes_nothing() {
     assert!(said.starts_with("dry run: would run extract "), "{said}");
 
     let local = dir.join("downloads");
-    let (changed, said) =
-        dry(inventory, &format!("download(test, \"{}\", \"{}\")", host.join("keep.txt").display(), local.display()));
+    let (changed, said) = dry(
+        inventory,
+        &format!("download(test, \"{}\", \"{}\")", host.join("keep.txt").display(), local.display()),
+    );
     assert_eq!(changed, Value::from(true), "{said}");
     assert!(said.starts_with("would receive 5 bytes into"), "{said}");
     assert!(!local.exists(), "a dry download writes nothing here");
 
     // `remote --check exec`: the command is not run either.
-    let out = remote(&["--inventory", inventory, "exec", "test", "--check", "--", "touch", touched.to_str().unwrap()]);
+    let out = remote(&[
+        "--inventory",
+        inventory,
+        "exec",
+        "test",
+        "--check",
+        "--",
+        "touch",
+        touched.to_str().unwrap(),
+    ]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("dry run: would run touch"), "{}", out.stdout);
 
@@ -138,7 +173,14 @@ fn check_at_the_prompt_is_a_dry_run_of_that_line_only() {
     let script = hosts.dir().join("script");
     let mkdir = format!("mkdir(test, \"{}\")", folder.display());
     std::fs::write(&script, format!("check {mkdir}\ncheck stream {mkdir}\n{mkdir}\ncheck\n")).unwrap();
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--script", script.to_str().unwrap()]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "live",
+        "--no-hub",
+        "--script",
+        script.to_str().unwrap(),
+    ]);
     // The last line, a bare `check`, is refused with how to use it; the script stops there.
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("error: `check` runs a line as a dry run"), "{}", out.stderr);

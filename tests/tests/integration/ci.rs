@@ -70,7 +70,10 @@ fn the_static_binary_is_static_and_runs_in_an_empty_chroot() {
     let binary = static_remote_bin();
     let file = Command::new("file").arg("-L").arg(binary).output().expect("run file");
     let described = String::from_utf8_lossy(&file.stdout);
-    assert!(described.contains("statically linked") || described.contains("static-pie linked"), "{described}");
+    assert!(
+        described.contains("statically linked") || described.contains("static-pie linked"),
+        "{described}"
+    );
 
     // Nothing in the chroot but the binary and what a CI job brings: an inventory, a key, a known_hosts file,
     // and the host's name in /etc/hosts. No libc, no /dev (so no /dev/urandom), no /proc, no /etc/passwd, no
@@ -107,7 +110,8 @@ fn the_static_binary_is_static_and_runs_in_an_empty_chroot() {
             unshare.args(["--map-root-user".into(), program("chroot")]);
             unshare
         };
-        let output = command.arg(root.path()).arg("/remote").args(args).env_clear().output().expect("run chroot");
+        let output =
+            command.arg(root.path()).arg("/remote").args(args).env_clear().output().expect("run chroot");
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -120,9 +124,10 @@ fn the_static_binary_is_static_and_runs_in_an_empty_chroot() {
     for name in ["listing", "cpu_publish", "ls(", "pretty", "Pipelines (from ops"] {
         assert!(stdout.contains(name), "`remote list` in the chroot lacks {name}:\n{stdout}");
     }
-    // A real run: the name resolved from /etc/hosts, random numbers for the key exchange without /dev/urandom,
-    // the host key checked, a command run.
-    let (code, stdout, stderr) = in_chroot(&["--inventory", "/remote.toml", "--json", "run", "listing", "ci"]);
+    // A real run: the name resolved from /etc/hosts, random numbers for the key exchange without
+    // /dev/urandom, the host key checked, a command run.
+    let (code, stdout, stderr) =
+        in_chroot(&["--inventory", "/remote.toml", "--json", "run", "listing", "ci"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let document = json(&stdout);
     assert_eq!(document["results"][0]["host"], Value::from(format!("ci-host:{port}")));
@@ -163,7 +168,10 @@ fn run_eval_exec_and_list_behave_as_in_the_development_build() {
     // Named pipelines read live figures (a listing's times, disk use), so only their outcomes must match.
     let outcome = |out: &CliOutput| -> Vec<Value> {
         let results = json(&out.stdout)["results"].as_array().cloned().unwrap_or_default();
-        results.iter().map(|r| serde_json::json!([r["host"], r["ok"], r["exit"], r["error"], r["data"].is_object()])).collect()
+        results
+            .iter()
+            .map(|r| serde_json::json!([r["host"], r["ok"], r["exit"], r["error"], r["data"].is_object()]))
+            .collect()
     };
     for pipeline in ["listing", "low_disk"] {
         let args = inv(&["--json", "run", pipeline, "test"]);
@@ -192,30 +200,51 @@ fn exit_codes_and_the_junit_report_say_which_host_failed() {
     assert!(!xml.contains("<failure"), "{xml}");
 
     let fails = failing_on(&hosts, 1);
-    let out = ci(&["--inventory", inventory, "exec", "test", "--junit", junit.to_str().unwrap(), "--", "sh", "-c", &fails]);
+    let out = ci(&[
+        "--inventory",
+        inventory,
+        "exec",
+        "test",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        &fails,
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let xml = report();
     assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
     let failing = xml.split("<testcase ").find(|case| case.contains("<failure ")).unwrap();
     assert!(failing.starts_with(&format!("name=\"{}\"", entries[1])), "{failing}");
     assert!(failing.contains("message=\"exited with status 3\""), "{failing}");
-    assert!(failing.contains("--- the end of its stderr ---\ndisk full"), "the failure carries the output's tail: {failing}");
+    assert!(
+        failing.contains("--- the end of its stderr ---\ndisk full"),
+        "the failure carries the output's tail: {failing}"
+    );
     assert!(!out.stdout.contains('\u{1b}'), "plain text when stdout is not a terminal:\n{}", out.stdout);
 
     // --fail-on decides what a failed host means for the exit code, not what is reported.
-    let run = |policy: &str| ci(&["--inventory", inventory, "exec", "test", "--fail-on", policy, "--", "sh", "-c", &fails]);
+    let run = |policy: &str| {
+        ci(&["--inventory", inventory, "exec", "test", "--fail-on", policy, "--", "sh", "-c", &fails])
+    };
     assert_eq!((run("any").code, run("all").code, run("none").code), (1, 0, 0));
-    let all_fail = |policy: &str| ci(&["--inventory", inventory, "exec", "test", "--fail-on", policy, "--", "false"]).code;
+    let all_fail = |policy: &str| {
+        ci(&["--inventory", inventory, "exec", "test", "--fail-on", policy, "--", "false"]).code
+    };
     assert_eq!((all_fail("any"), all_fail("all"), all_fail("none")), (1, 1, 0));
 
-    // GitHub: the failed host as an annotation, after the summary, with workflow commands off around the output.
+    // GitHub: the failed host as an annotation, after the summary, with workflow commands off around the
+    // output.
     let out = ci(&["--inventory", inventory, "exec", "test", "--format", "github", "--", "sh", "-c", &fails]);
     assert_eq!(out.code, 1);
     let lines: Vec<&str> = out.stdout.lines().collect();
     let token = lines[0].strip_prefix("::stop-commands::").unwrap_or_else(|| panic!("{}", out.stdout));
-    let resumed = lines.iter().position(|line| *line == format!("::{token}::")).expect("commands turned back on");
+    let resumed =
+        lines.iter().position(|line| *line == format!("::{token}::")).expect("commands turned back on");
     assert!(lines[..resumed].iter().any(|line| line.contains("Run summary:")), "{}", out.stdout);
-    let annotations: Vec<&&str> = lines[resumed + 1..].iter().filter(|line| line.starts_with("::error ")).collect();
+    let annotations: Vec<&&str> =
+        lines[resumed + 1..].iter().filter(|line| line.starts_with("::error ")).collect();
     assert_eq!(annotations.len(), 1, "{}", out.stdout);
     assert!(
         annotations[0].starts_with(&format!("::error title={} failed::", entries[1].replace(':', "%3A")))
@@ -227,7 +256,15 @@ fn exit_codes_and_the_junit_report_say_which_host_failed() {
     // A bad inventory is exit 2, naming the file and the line.
     let bad = hosts.dir().join("bad.toml");
     std::fs::write(&bad, "[groups.web]\nhosts = [\"a\"]\n\nport = \"22\"\n").unwrap();
-    let out = ci(&["--inventory", bad.to_str().unwrap(), "run", "listing", "web", "--junit", junit.to_str().unwrap()]);
+    let out = ci(&[
+        "--inventory",
+        bad.to_str().unwrap(),
+        "run",
+        "listing",
+        "web",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains(&format!("{}:4:", bad.display())), "{}", out.stderr);
 }
@@ -240,7 +277,8 @@ fn shards_cover_the_group_exactly_once_and_merge_into_one_report() {
     // The same hosts listed the other way round: the shards must not change.
     let reversed: Vec<String> = entries.iter().rev().map(|e| format!("\"{e}\"")).collect();
     let backwards = hosts.write_inventory(&[("hosts", &format!("[{}]", reversed.join(", ")))]);
-    let backwards = std::fs::rename(&backwards, dir.join("backwards.toml")).map(|()| dir.join("backwards.toml")).unwrap();
+    let backwards =
+        std::fs::rename(&backwards, dir.join("backwards.toml")).map(|()| dir.join("backwards.toml")).unwrap();
     let inventory = hosts.write_inventory(&[]);
 
     let mut seen: Vec<String> = Vec::new();
@@ -263,7 +301,12 @@ fn shards_cover_the_group_exactly_once_and_merge_into_one_report() {
             std::fs::write(dir.join(format!("shard-{index}.json")), &out.stdout).unwrap();
             let document = json(&out.stdout);
             assert_eq!(document["shard"], Value::from(shard.clone()));
-            document["results"].as_array().unwrap().iter().map(|r| r["host"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            document["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["host"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         };
         let mut forward = hosts_of(&inventory, &format!("shard-{index}.xml"));
         let mut backward = hosts_of(&backwards, &format!("backwards-{index}.xml"));
@@ -279,7 +322,8 @@ fn shards_cover_the_group_exactly_once_and_merge_into_one_report() {
     assert_eq!(seen, all, "the three shards cover the group exactly once");
 
     // Merged: one suite with every host; JSON likewise; a missing shard fails the merge and is named.
-    let shards: Vec<String> = (1..=3).map(|n| dir.join(format!("shard-{n}.xml")).display().to_string()).collect();
+    let shards: Vec<String> =
+        (1..=3).map(|n| dir.join(format!("shard-{n}.xml")).display().to_string()).collect();
     let merged = dir.join("merged.xml");
     let mut args = vec!["merge-reports", "--junit", merged.to_str().unwrap()];
     args.extend(shards.iter().rev().map(String::as_str));
@@ -291,7 +335,8 @@ fn shards_cover_the_group_exactly_once_and_merge_into_one_report() {
     for host in &entries {
         assert_eq!(xml.matches(&format!("<testcase name=\"{host}\"")).count(), 1, "{xml}");
     }
-    let documents: Vec<String> = (1..=3).map(|n| dir.join(format!("shard-{n}.json")).display().to_string()).collect();
+    let documents: Vec<String> =
+        (1..=3).map(|n| dir.join(format!("shard-{n}.json")).display().to_string()).collect();
     let out = ci(&["merge-reports", "--json", &documents[2], &documents[0], &documents[1]]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let document = json(&out.stdout);
@@ -330,17 +375,31 @@ fn a_deadline_ends_a_hanging_run_in_time_and_kills_its_commands() {
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("sleep 31{}", std::process::id() % 1000);
-    let hang =
-        format!("case \"$SSH_CONNECTION \" in *\" {} \"*) echo quick;; *) echo started; {marker};; esac", hosts.server_end(0));
+    let hang = format!(
+        "case \"$SSH_CONNECTION \" in *\" {} \"*) echo quick;; *) echo started; {marker};; esac",
+        hosts.server_end(0)
+    );
     // Built (or found) first, so that the time measured is the run's alone.
     let binary = static_remote_bin();
     let started = Instant::now();
-    let args =
-        ["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--deadline", "6s", "--", "sh", "-c", &hang];
+    let args = [
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--json",
+        "exec",
+        "test",
+        "--deadline",
+        "6s",
+        "--",
+        "sh",
+        "-c",
+        &hang,
+    ];
     let out = run_remote(binary, &args, &[]);
     let took = started.elapsed();
     assert_eq!(out.code, 1, "{}", out.stderr);
-    // Generous: the deadline itself, the kill (at most 10 s when a host does not confirm it), a loaded machine.
+    // Generous: the deadline itself, the kill (at most 10 s when a host does not confirm it), a loaded
+    // machine.
     assert!(took < Duration::from_secs(6 + 15), "a 6 s deadline took {took:?}");
     let document = json(&out.stdout);
     let (quick, hung) = (&document["results"][0], &document["results"][1]);
@@ -352,7 +411,15 @@ fn a_deadline_ends_a_hanging_run_in_time_and_kills_its_commands() {
     assert!(processes_with(&marker).is_empty(), "`{marker}` still runs on the host");
 
     // A pipeline whose time is up before a step reaches the hosts: they fail without anything run.
-    let out = ci(&["--inventory", inventory.to_str().unwrap(), "--json", "eval", "uptime(test) | uptime", "--deadline", "1ms"]);
+    let out = ci(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--json",
+        "eval",
+        "uptime(test) | uptime",
+        "--deadline",
+        "1ms",
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     for result in json(&out.stdout)["results"].as_array().unwrap() {
         let error = result["error"].as_str().unwrap();
@@ -380,7 +447,18 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
     };
     let mut outputs = Vec::new();
 
-    let exec = ["--inventory", inventory, "exec", "test", "--junit", junit.to_str().unwrap(), "--", "sh", "-c", "env; echo ok"];
+    let exec = [
+        "--inventory",
+        inventory,
+        "exec",
+        "test",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "env; echo ok",
+    ];
     let out = run_with(&key, &exec);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     outputs.push(out);
@@ -400,10 +478,14 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
     // A key the hosts do not accept, and text that is no key: named by fingerprint, or refused, never echoed.
     let other = scratch.path().join("other_key");
     generate_key(&other);
-    let out = run_with(&std::fs::read_to_string(&other).unwrap(), &["--inventory", inventory, "exec", "test", "--", "true"]);
+    let out = run_with(
+        &std::fs::read_to_string(&other).unwrap(),
+        &["--inventory", inventory, "exec", "test", "--", "true"],
+    );
     assert_eq!(out.code, 1);
     assert!(
-        out.stdout.contains("authentication failed for user") && out.stdout.contains("with the key in REMOTE_KEY"),
+        out.stdout.contains("authentication failed for user")
+            && out.stdout.contains("with the key in REMOTE_KEY"),
         "{}",
         out.stdout
     );
@@ -424,7 +506,9 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
         .collect();
     let mut texts: Vec<(String, String)> = outputs
         .iter()
-        .flat_map(|out| [("stdout".to_string(), out.stdout.clone()), ("stderr".to_string(), out.stderr.clone())])
+        .flat_map(|out| {
+            [("stdout".to_string(), out.stdout.clone()), ("stderr".to_string(), out.stderr.clone())]
+        })
         .collect();
     for entry in walk(scratch.path()).into_iter().filter(|path| *path != other) {
         texts.push((
@@ -432,21 +516,33 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
             String::from_utf8_lossy(&std::fs::read(&entry).unwrap_or_default()).into_owned(),
         ));
     }
-    assert!(texts.iter().any(|(name, _)| name.ends_with("junit.xml")), "the JUnit report is among what is checked");
+    assert!(
+        texts.iter().any(|(name, _)| name.ends_with("junit.xml")),
+        "the JUnit report is among what is checked"
+    );
     for (name, text) in &texts {
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "a line of the key is in {name}:\n{text}");
         }
     }
 
-    // Nor in the environment a running `remote` shows in /proc, where removing the variable alone would leave it.
-    // The host's `sleep` shows that `remote` has long started; its own arguments must not match the marker.
-    // (/proc's command lines separate arguments with NULs, so the marker is the argument alone.)
+    // Nor in the environment a running `remote` shows in /proc, where removing the variable alone would leave
+    // it. The host's `sleep` shows that `remote` has long started; its own arguments must not match the
+    // marker. (/proc's command lines separate arguments with NULs, so the marker is the argument alone.)
     let tag = std::process::id() % 1000;
     let marker = format!("4.{tag}0917");
     let mut command = Command::new(static_remote_bin());
     command
-        .args(["--inventory", inventory, "exec", "test", "--", "sh", "-c", &format!("sleep 4.$(({tag}))0917")])
+        .args([
+            "--inventory",
+            inventory,
+            "exec",
+            "test",
+            "--",
+            "sh",
+            "-c",
+            &format!("sleep 4.$(({tag}))0917"),
+        ])
         .env("REMOTE_KEY", &key)
         .env("REMOTE_KEY_PASSPHRASE", "passphrase-of-no-key-here");
     let environ = tests::environ_while_running(&mut command, &marker);
@@ -457,7 +553,10 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
     assert!(!environ.contains("passphrase-of-no-key-here"), "the passphrase is in /proc/PID/environ");
 
     // A path is not a key (a GitLab variable of type "File" holds one): said, without the path's contents.
-    let out = run_with(hosts.sandbox.client_key().to_str().unwrap(), &["--inventory", inventory, "exec", "test", "--", "true"]);
+    let out = run_with(
+        hosts.sandbox.client_key().to_str().unwrap(),
+        &["--inventory", inventory, "exec", "test", "--", "true"],
+    );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("REMOTE_KEY holds a file's path, not a key"), "{}", out.stderr);
 }

@@ -12,7 +12,16 @@ fn exec_succeeds_with_exit_code_0_and_the_json_contract() {
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
     // Global options are accepted after the subcommand too, before `--`.
-    let out = remote(&["exec", "test", "--json", "--inventory", inventory.to_str().unwrap(), "--", "echo", "hi there"]);
+    let out = remote(&[
+        "exec",
+        "test",
+        "--json",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--",
+        "echo",
+        "hi there",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let document = json(&out.stdout);
     let results = document["results"].as_array().unwrap();
@@ -33,12 +42,25 @@ fn a_failed_host_gives_exit_code_1_and_a_summary_line() {
     let mut hosts = TestHosts::start(2);
     hosts.sandbox.server_mut(0).stop();
     let inventory = hosts.write_inventory(&[]);
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "sh", "-c", "echo oops >&2; exit 3"]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "exec",
+        "test",
+        "--",
+        "sh",
+        "-c",
+        "echo oops >&2; exit 3",
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let entries = hosts.sandbox.host_entries();
     assert!(out.stdout.contains("Run summary:"), "{}", out.stdout);
     assert!(out.stdout.contains(&format!("✖ {}  connection refused", entries[0])), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("✖ {}  exited with status 3\n      oops", entries[1])), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("✖ {}  exited with status 3\n      oops", entries[1])),
+        "{}",
+        out.stdout
+    );
     assert!(!out.stdout.contains('\u{1b}'), "colours must be off when stdout is not a terminal");
 
     let out = remote(&["--json", "--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"]);
@@ -54,7 +76,16 @@ fn a_failed_host_gives_exit_code_1_and_a_summary_line() {
 fn non_utf8_output_is_exact_in_json() {
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
-    let out = remote(&["--json", "--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "printf", "\\377ok"]);
+    let out = remote(&[
+        "--json",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "exec",
+        "test",
+        "--",
+        "printf",
+        "\\377ok",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(json(&out.stdout)["results"][0]["stdout_base64"], Value::from("/29r"));
 }
@@ -67,7 +98,11 @@ fn usage_and_inventory_errors_give_exit_code_2() {
 
     let out = remote(&["--inventory", path, "exec", "tset", "--", "true"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("unknown group `tset`") && out.stderr.contains("did you mean `test`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown group `tset`") && out.stderr.contains("did you mean `test`?"),
+        "{}",
+        out.stderr
+    );
 
     let out = remote(&["--inventory", path, "exec", "test"]);
     assert_eq!(out.code, 2, "a missing command is a usage error");
@@ -88,7 +123,17 @@ fn usage_and_inventory_errors_give_exit_code_2() {
 fn timeout_option_kills_and_reports() {
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--timeout", "300ms", "--", "sleep", "30"]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "exec",
+        "test",
+        "--timeout",
+        "300ms",
+        "--",
+        "sleep",
+        "30",
+    ]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("timed out after 300ms"), "{}", out.stdout);
 }
@@ -131,18 +176,29 @@ fn without_a_key_the_ssh_agent_authenticates() {
     let hosts = TestHosts::start(1);
     let inventory = keyless_inventory(&hosts);
     let socket = hosts.dir().join("agent.sock");
-    let mut agent = std::process::Command::new("ssh-agent").arg("-D").arg("-a").arg(&socket).spawn().expect("start ssh-agent");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .spawn()
+        .expect("start ssh-agent");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !socket.exists() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let added =
-        std::process::Command::new("ssh-add").arg(hosts.sandbox.client_key()).env("SSH_AUTH_SOCK", &socket).output().unwrap();
+    let added = std::process::Command::new("ssh-add")
+        .arg(hosts.sandbox.client_key())
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let empty_home = hosts.dir().join("home");
     std::fs::create_dir_all(&empty_home).unwrap();
     let env = [("SSH_AUTH_SOCK", Some(socket.as_path())), ("HOME", Some(empty_home.as_path()))];
-    let out = tests::remote_with_env(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"], &env);
+    let out = tests::remote_with_env(
+        &["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"],
+        &env,
+    );
     let _ = agent.kill();
     let _ = agent.wait();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
@@ -159,7 +215,11 @@ fn without_key_or_agent_the_default_key_files_are_tried() {
     );
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("no key at all: no ssh-agent and none of"), "{}", out.stdout);
-    assert!(out.stdout.contains(".ssh/id_rsa, ") && out.stdout.contains(".ssh/id_ed25519, "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(".ssh/id_rsa, ") && out.stdout.contains(".ssh/id_ed25519, "),
+        "{}",
+        out.stdout
+    );
 
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     std::fs::copy(hosts.sandbox.client_key(), home.join(".ssh/id_ed25519")).unwrap();
@@ -179,8 +239,17 @@ fn ctrl_c_kills_what_exec_started_and_reports_it() {
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-exec-cancel-{}", std::process::id());
     let script = format!("sleep 60; echo {marker}");
-    let exec =
-        tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "sh", "-c", &script]);
+    let exec = tests::spawn_remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--json",
+        "exec",
+        "test",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
     // The marker is in `remote`'s own arguments too; the hosts' processes are the `sh -c` ones.
     let on_hosts = || {
         let cmdline = |pid: &u32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -230,30 +299,56 @@ fn json_errors_are_one_document_on_stdout() {
     let missing = dir.path().join("missing.toml");
     let (bad, good, missing) = (bad.to_str().unwrap(), good.to_str().unwrap(), missing.to_str().unwrap());
     let cases: &[(&[&str], &str, Value, Value)] = &[
-        (&["--inventory", bad, "--json", "exec", "t", "--", "true"], "is not known; use", Value::from(3), Value::from(21)),
+        (
+            &["--inventory", bad, "--json", "exec", "t", "--", "true"],
+            "is not known; use",
+            Value::from(3),
+            Value::from(21),
+        ),
         (&["--inventory", missing, "hosts", "t", "--json"], "not found; create it", Value::Null, Value::Null),
-        (&["--json", "exec"], "the following required arguments were not provided: <GROUP> <CMD>", Value::Null, Value::Null),
+        (
+            &["--json", "exec"],
+            "the following required arguments were not provided: <GROUP> <CMD>",
+            Value::Null,
+            Value::Null,
+        ),
         (
             &["--inventory", good, "--json", "eval", "lss(t)"],
             "unknown operation, step or pipeline `lss`",
             Value::from(1),
             Value::from(1),
         ),
-        (&["--inventory", good, "--json", "exec", "nogroup", "--", "true"], "unknown group `nogroup`", Value::Null, Value::Null),
+        (
+            &["--inventory", good, "--json", "exec", "nogroup", "--", "true"],
+            "unknown group `nogroup`",
+            Value::Null,
+            Value::Null,
+        ),
         (
             &["--inventory", good, "--json", "run", "no_such_pipeline", "t"],
             "unknown pipeline `no_such_pipeline`",
             Value::Null,
             Value::Null,
         ),
-        (&["--inventory", good, "--json", "--check", "hosts"], "--check (a dry run) applies to", Value::Null, Value::Null),
+        (
+            &["--inventory", good, "--json", "--check", "hosts"],
+            "--check (a dry run) applies to",
+            Value::Null,
+            Value::Null,
+        ),
         // A timeout of no time would stop every command before it answered, then say it may still be running.
-        (&["--inventory", good, "--json", "exec", "t", "--timeout", "0s", "--", "echo"], "above zero", Value::Null, Value::Null),
+        (
+            &["--inventory", good, "--json", "exec", "t", "--timeout", "0s", "--", "echo"],
+            "above zero",
+            Value::Null,
+            Value::Null,
+        ),
     ];
     for (args, says, line, column) in cases {
         let out = remote(args);
         assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
-        let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.stdout));
+        let document: Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {:?}", out.stdout));
         assert_eq!((&document["ok"], &document["exit"]), (&Value::from(false), &Value::from(2)), "{args:?}");
         assert!(document["error"].as_str().unwrap().contains(says), "{args:?}: {document}");
         assert_eq!((&document["line"], &document["column"]), (line, column), "{args:?}: {document}");

@@ -1,7 +1,7 @@
-//! Copies that go wrong halfway, against real sshd: a connection lost mid-upload or mid-download, a host frozen
-//! past `--timeout`, hosts that share one folder syncing into it at once, and `sync --delete` facing temporary
-//! files and a file where a folder should be. Each failure is said in words a user can act on, and what a copy
-//! leaves behind is either removed or named.
+//! Copies that go wrong halfway, against real sshd: a connection lost mid-upload or mid-download, a host
+//! frozen past `--timeout`, hosts that share one folder syncing into it at once, and `sync --delete` facing
+//! temporary files and a file where a folder should be. Each failure is said in words a user can act on, and
+//! what a copy leaves behind is either removed or named.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use serde_json::Value;
 use tests::{CliOutput, TestHosts, remote, spawn_remote};
 
-/// The size of the file a copy is broken in the middle of: big enough that the copy is still going when the test
-/// strikes, whatever the machine's speed.
+/// The size of the file a copy is broken in the middle of: big enough that the copy is still going when the
+/// test strikes, whatever the machine's speed.
 const BIG: u64 = 200_000_000;
 
 /// `BIG` as `remote` says it.
@@ -21,7 +21,8 @@ const BIG_SAID: &str = "190.7 MiB";
 /// How much of a temporary file must be there before the test strikes: proof the copy is under way.
 const UNDER_WAY: u64 = 8 << 20;
 
-/// How long a test waits for what takes a few seconds when all is well, so that a regression fails, not hangs.
+/// How long a test waits for what takes a few seconds when all is well, so that a regression fails, not
+/// hangs.
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Words of the SFTP and SSH libraries that a user cannot act on, which no message may show.
@@ -69,11 +70,13 @@ fn same_content(a: &Path, b: &Path) -> bool {
 /// Whether `name` is a copy's temporary file, `.NAME.remote-<16 hex>.tmp`.
 fn is_temporary(name: &str) -> bool {
     let Some(rest) = name.strip_prefix('.').and_then(|rest| rest.strip_suffix(".tmp")) else { return false };
-    rest.rsplit_once(".remote-")
-        .is_some_and(|(target, hex)| !target.is_empty() && hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    rest.rsplit_once(".remote-").is_some_and(|(target, hex)| {
+        !target.is_empty() && hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
-/// The copies' temporary files directly in `dir`, with their sizes, sorted by name; none when `dir` is missing.
+/// The copies' temporary files directly in `dir`, with their sizes, sorted by name; none when `dir` is
+/// missing.
 fn temporaries(dir: &Path) -> Vec<(String, u64)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut found: Vec<(String, u64)> = entries
@@ -85,7 +88,8 @@ fn temporaries(dir: &Path) -> Vec<(String, u64)> {
     found
 }
 
-/// True once `count` copies into `dir` are under way: that many temporary files, each with `UNDER_WAY` bytes in it.
+/// True once `count` copies into `dir` are under way: that many temporary files, each with `UNDER_WAY` bytes
+/// in it.
 fn copies_under_way(dir: &Path, count: usize) -> bool {
     let found = temporaries(dir);
     found.len() == count && found.iter().all(|(_, size)| *size >= UNDER_WAY)
@@ -96,7 +100,9 @@ fn tree(dir: &Path) -> Vec<(String, Option<String>)> {
     let mut found = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {
-        for entry in std::fs::read_dir(dir.join(&rel)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(&rel).display())) {
+        for entry in
+            std::fs::read_dir(dir.join(&rel)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(&rel).display()))
+        {
             let rel = rel.join(entry.unwrap().file_name());
             let meta = std::fs::symlink_metadata(dir.join(&rel)).unwrap();
             let content = meta.is_file().then(|| std::fs::read_to_string(dir.join(&rel)).unwrap());
@@ -124,8 +130,8 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Every process under host `index`'s listening sshd: its per-connection sshd processes and theirs, which carry
-/// the host's side of every open connection.
+/// Every process under host `index`'s listening sshd: its per-connection sshd processes and theirs, which
+/// carry the host's side of every open connection.
 fn session_processes(hosts: &TestHosts, index: usize) -> Vec<u32> {
     let listener = hosts.sandbox.servers()[index].pid().expect("the host's listening sshd is running");
     let parent_of = |pid: u32| {
@@ -164,8 +170,8 @@ fn cut_connections(hosts: &TestHosts, index: usize) {
     }
 }
 
-/// Host `index`'s side of its open connections, stopped (SIGSTOP) as a hung host would be, until dropped: then
-/// they go on, so that the harness can stop the server.
+/// Host `index`'s side of its open connections, stopped (SIGSTOP) as a hung host would be, until dropped:
+/// then they go on, so that the harness can stop the server.
 struct Frozen(Vec<u32>);
 
 impl Frozen {
@@ -173,7 +179,8 @@ impl Frozen {
         let mut stopped: Vec<u32> = Vec::new();
         // A process may fork while the others are being stopped: look again until nothing new turns up.
         for _ in 0..20 {
-            let new: Vec<u32> = session_processes(hosts, index).into_iter().filter(|pid| !stopped.contains(pid)).collect();
+            let new: Vec<u32> =
+                session_processes(hosts, index).into_iter().filter(|pid| !stopped.contains(pid)).collect();
             if new.is_empty() {
                 break;
             }
@@ -206,7 +213,8 @@ impl Running {
     fn start(args: &[&str]) -> Self {
         let child = spawn_remote(args);
         let pid = child.id();
-        // Waited for on a thread, which reads both pipes to the end, so that `remote` never waits on a full pipe.
+        // Waited for on a thread, which reads both pipes to the end, so that `remote` never waits on a full
+        // pipe.
         let output = std::thread::spawn(move || child.wait_with_output());
         Self { pid, started: Instant::now(), output: Some(output) }
     }
@@ -254,8 +262,10 @@ fn no_library_words(said: &str) {
 /// The temporary file an error says is left on the host, checked to be in `folder` and named as a copy's
 /// temporary file is.
 fn left_on_host(error: &str, folder: &Path) -> String {
-    let (_, rest) = error.split_once("its temporary file ").unwrap_or_else(|| panic!("names no temporary file: {error}"));
-    let (path, _) = rest.split_once(" is left on the host").unwrap_or_else(|| panic!("does not say it is left: {error}"));
+    let (_, rest) =
+        error.split_once("its temporary file ").unwrap_or_else(|| panic!("names no temporary file: {error}"));
+    let (path, _) =
+        rest.split_once(" is left on the host").unwrap_or_else(|| panic!("does not say it is left: {error}"));
     let path = Path::new(path);
     assert_eq!(path.parent(), Some(folder), "the temporary file is not beside the target: {error}");
     let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -264,7 +274,8 @@ fn left_on_host(error: &str, folder: &Path) -> String {
 }
 
 /// Checks what a host whose connection was lost mid-upload to `target` says: the target, that the
-/// connection was lost, how far the copy got, and the temporary file it could not remove; returns that file's name.
+/// connection was lost, how far the copy got, and the temporary file it could not remove; returns that file's
+/// name.
 fn lost_upload(error: &str, target: &Path) -> String {
     let lead = format!("{} on the host: the connection to the host was lost, after ", target.display());
     assert!(error.starts_with(&lead), "{error}");
@@ -280,14 +291,19 @@ fn a_connection_lost_mid_upload_fails_that_host_alone_and_names_the_temporary_fi
     let local = hosts.dir().join("big.bin");
     random_file(&local, BIG);
 
-    // One host alone: its connection is cut while the file is on its way, so nothing can be cleaned up after it.
+    // One host alone: its connection is cut while the file is on its way, so nothing can be cleaned up after
+    // it.
     let inventory = hosts.write_inventory(&[("hosts", &format!("[\"{}\"]", entries[0]))]);
     let alone = hosts.dir().join("alone");
     std::fs::create_dir(&alone).unwrap();
     let target = alone.join("big.bin");
     let upload = format!("upload(test, \"{}\", \"{}\")", local.display(), target.display());
     let running = Running::start(&["--inventory", inventory.to_str().unwrap(), "--json", "eval", &upload]);
-    assert!(wait_until(PATIENCE, || copies_under_way(&alone, 1)), "the upload never got going: {:?}", temporaries(&alone));
+    assert!(
+        wait_until(PATIENCE, || copies_under_way(&alone, 1)),
+        "the upload never got going: {:?}",
+        temporaries(&alone)
+    );
     cut_connections(&hosts, 0);
     let (out, _) = running.finish(PATIENCE);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
@@ -314,7 +330,11 @@ fn a_connection_lost_mid_upload_fails_that_host_alone_and_names_the_temporary_fi
     let document = json(&out.stdout);
     let left = lost_upload(&error_of(result_of(&document, &entries[0])), &target);
     let other = result_of(&document, &entries[1]);
-    assert_eq!((other["ok"].clone(), other["changed"].clone()), (Value::from(true), Value::from(true)), "{other}");
+    assert_eq!(
+        (other["ok"].clone(), other["changed"].clone()),
+        (Value::from(true), Value::from(true)),
+        "{other}"
+    );
     assert!(same_content(&local, &target), "the target is not the whole file");
     let found: Vec<String> = temporaries(&shared).into_iter().map(|(name, _)| name).collect();
     assert_eq!(found, [left], "the temporary file named is not the one left");
@@ -334,7 +354,11 @@ fn a_connection_lost_mid_download_blames_the_host_and_leaves_nothing_here() {
     let download = format!("download(test, \"{}\", \"{}\")", source.display(), fetched.display());
 
     let running = Running::start(&["--inventory", inventory.to_str().unwrap(), "--json", "eval", &download]);
-    assert!(wait_until(PATIENCE, || copies_under_way(&here, 1)), "the download never got going: {:?}", temporaries(&here));
+    assert!(
+        wait_until(PATIENCE, || copies_under_way(&here, 1)),
+        "the download never got going: {:?}",
+        temporaries(&here)
+    );
     cut_connections(&hosts, 0);
     let (out, _) = running.finish(PATIENCE);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
@@ -347,7 +371,9 @@ fn a_connection_lost_mid_download_blames_the_host_and_leaves_nothing_here() {
     assert!(error.ends_with(&format!(" of {BIG_SAID}")), "does not say how far the copy got: {error}");
     assert!(!error.contains("local file"), "{error}");
     no_library_words(&error);
-    let left: Vec<_> = std::fs::read_dir(&here).map(|entries| entries.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(&here)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     assert_eq!(left, Vec::<PathBuf>::new(), "a partial download is left here");
 }
 
@@ -365,7 +391,11 @@ fn a_timeout_bounds_a_copy_to_a_frozen_host() {
 
     let args = ["--inventory", inventory.to_str().unwrap(), "--json", "eval", "--timeout", "3s", &upload];
     let running = Running::start(&args);
-    assert!(wait_until(PATIENCE, || copies_under_way(&landing, 1)), "the upload never got going: {:?}", temporaries(&landing));
+    assert!(
+        wait_until(PATIENCE, || copies_under_way(&landing, 1)),
+        "the upload never got going: {:?}",
+        temporaries(&landing)
+    );
     // The host hangs mid-copy: it neither answers nor closes the connection.
     let frozen = Frozen::host(&hosts, 0);
     let (out, took) = running.finish(PATIENCE);
@@ -389,8 +419,8 @@ fn a_timeout_bounds_a_copy_to_a_frozen_host() {
 /// Folders of the local tree the shared syncs send, the top one first.
 const FOLDERS: [&str; 5] = ["", "a", "a/b", "a/b/c", "d"];
 
-/// Writes the local tree: 60 small files over `FOLDERS`, saying `round`, with a modification time of its own per
-/// round so that a sync sends every file anew.
+/// Writes the local tree: 60 small files over `FOLDERS`, saying `round`, with a modification time of its own
+/// per round so that a sync sends every file anew.
 fn write_site(site: &Path, round: u64) {
     for folder in FOLDERS {
         std::fs::create_dir_all(site.join(folder)).unwrap();
@@ -421,11 +451,13 @@ fn hosts_sharing_one_folder_all_sync_into_it_at_once() {
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     };
     let no_temporaries = || {
-        let left: Vec<String> = tree(&www).into_iter().map(|(rel, _)| rel).filter(|rel| rel.contains(".remote-")).collect();
+        let left: Vec<String> =
+            tree(&www).into_iter().map(|(rel, _)| rel).filter(|rel| rel.contains(".remote-")).collect();
         assert_eq!(left, Vec::<String>::new(), "temporary files are left");
     };
 
-    // A first sync: every host makes the same folders at once, and none may fail because another made one first.
+    // A first sync: every host makes the same folders at once, and none may fail because another made one
+    // first.
     write_site(&site, 0);
     for round in 0..5 {
         if www.exists() {
@@ -436,10 +468,11 @@ fn hosts_sharing_one_folder_all_sync_into_it_at_once() {
         no_temporaries();
     }
 
-    // With --delete, each host lists the folder while the others' copies are in flight there, and must not take
-    // their temporary files for extras: into a fresh folder, and with every file changed, in turn. Extras (a file
-    // and a folder) are there to remove in the rounds that keep the folder: every host means to remove them, one
-    // does first, and for the others they are gone as they meant them to be, not a failure.
+    // With --delete, each host lists the folder while the others' copies are in flight there, and must not
+    // take their temporary files for extras: into a fresh folder, and with every file changed, in turn.
+    // Extras (a file and a folder) are there to remove in the rounds that keep the folder: every host means
+    // to remove them, one does first, and for the others they are gone as they meant them to be, not a
+    // failure.
     for round in 0..6 {
         if round % 2 == 0 {
             std::fs::remove_dir_all(&www).unwrap();

@@ -1,5 +1,6 @@
-//! How `remote` ends when told to or when it cannot go on: SIGTERM and SIGHUP kill what runs on the hosts, a reader
-//! that leaves ends it quietly, a line that is not text is refused alone, and a real terminal is left as it was.
+//! How `remote` ends when told to or when it cannot go on: SIGTERM and SIGHUP kill what runs on the hosts, a
+//! reader that leaves ends it quietly, a line that is not text is refused alone, and a real terminal is left
+//! as it was.
 
 use std::ffi::OsStr;
 use std::io::{BufRead, Read, Write};
@@ -13,12 +14,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tests::{TestHosts, processes_with};
 
-/// The signals that end `remote` with its commands killed: the signal, the cause its results name, and the exit code
-/// of a live prompt it ends (128 + the signal's number, as shells report a process a signal ended).
+/// The signals that end `remote` with its commands killed: the signal, the cause its results name, and the
+/// exit code of a live prompt it ends (128 + the signal's number, as shells report a process a signal ended).
 const ENDING_SIGNALS: [(libc::c_int, &str, i32); 2] =
     [(libc::SIGTERM, "SIGTERM", 143), (libc::SIGHUP, "SIGHUP, the terminal was closed", 129)];
 
-/// How long a test waits for what takes a second or two when all is well, so that a regression fails, not hangs.
+/// How long a test waits for what takes a second or two when all is well, so that a regression fails, not
+/// hangs.
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// How long killed commands may take to leave /proc: sshd reaps them once their session has ended.
@@ -45,8 +47,8 @@ fn parent_of(pid: u32) -> Option<u32> {
     stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// How many commands holding `marker` the hosts run: the processes sshd started for them. `remote`'s own arguments
-/// may hold the marker too, and a command's shell may fork copies of itself; neither is counted.
+/// How many commands holding `marker` the hosts run: the processes sshd started for them. `remote`'s own
+/// arguments may hold the marker too, and a command's shell may fork copies of itself; neither is counted.
 fn on_hosts(marker: &str) -> usize {
     let started_by_sshd = |pid: &u32| {
         parent_of(*pid)
@@ -58,7 +60,10 @@ fn on_hosts(marker: &str) -> usize {
 
 /// Waits until every host of `count` runs the command holding `marker`; fails the test when they do not.
 fn wait_started(marker: &str, count: usize) {
-    assert!(wait_until(PATIENCE, || on_hosts(marker) >= count), "{count} hosts did not start the command {marker}");
+    assert!(
+        wait_until(PATIENCE, || on_hosts(marker) >= count),
+        "{count} hosts did not start the command {marker}"
+    );
 }
 
 /// Whether nothing holding `marker` is left once `remote` has ended (its own arguments are gone with it).
@@ -120,8 +125,8 @@ struct Ended {
     stderr: String,
 }
 
-/// Waits at most `limit` for `child` and collects what it printed; when it runs longer it is killed and the test
-/// fails with what it had printed, so that a regression fails rather than hangs.
+/// Waits at most `limit` for `child` and collects what it printed; when it runs longer it is killed and the
+/// test fails with what it had printed, so that a regression fails rather than hangs.
 fn finish(mut child: Child, limit: Duration) -> Ended {
     drop(child.stdin.take());
     let stdout = child.stdout.take().map(drain);
@@ -131,18 +136,22 @@ fn finish(mut child: Child, limit: Duration) -> Ended {
         let _ = child.kill();
         let _ = child.wait();
     }
-    let text = |reader: Option<JoinHandle<String>>| reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+    let text =
+        |reader: Option<JoinHandle<String>>| reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
     let (stdout, stderr) = (text(stdout), text(stderr));
-    let Some(status) = status else { panic!("remote did not end within {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}") };
+    let Some(status) = status else {
+        panic!("remote did not end within {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    };
     Ended { code: status.code(), stdout, stderr }
 }
 
-/// What `exec --json` must have said when `cause` ended it while its command ran on two hosts: one document, every
-/// result cancelled by that cause with the command killed, exit code 1, and nothing left running on the hosts.
+/// What `exec --json` must have said when `cause` ended it while its command ran on two hosts: one document,
+/// every result cancelled by that cause with the command killed, exit code 1, and nothing left running on the
+/// hosts.
 fn check_exec_ended(out: &Ended, cause: &str, marker: &str) {
     assert_eq!(out.code, Some(1), "{cause}: {}", out.stderr);
-    let document: Value =
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{cause}: not one JSON document ({e}):\n{}", out.stdout));
+    let document: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{cause}: not one JSON document ({e}):\n{}", out.stdout));
     let results = document["results"].as_array().unwrap_or_else(|| panic!("{cause}: no results: {document}"));
     assert_eq!(results.len(), 2, "{cause}: {document}");
     let expected = Value::from(format!("cancelled ({cause}); the remote command was killed"));
@@ -183,7 +192,8 @@ fn sigterm_and_sighup_end_a_live_script_as_quit_would_with_its_commands_killed()
     for (signal, cause, code) in ENDING_SIGNALS {
         let marker = format!("remote-live-ended-{signal}-{}", std::process::id());
         let script = hosts.dir().join(format!("ended-{signal}.remote"));
-        std::fs::write(&script, format!("exec(test, \"sleep 60; echo {marker}\") | pretty\nhosts\n")).unwrap();
+        std::fs::write(&script, format!("exec(test, \"sleep 60; echo {marker}\") | pretty\nhosts\n"))
+            .unwrap();
         let live = tests::spawn_remote(&[
             "--inventory",
             inventory.to_str().unwrap(),
@@ -201,20 +211,25 @@ fn sigterm_and_sighup_end_a_live_script_as_quit_would_with_its_commands_killed()
         let cancelled = format!("cancelled ({cause}); the remote command was killed");
         assert_eq!(out.stdout.matches(&cancelled).count(), 2, "{cause}: {}", out.stdout);
         // No line starts once the prompt is ending: the script's `hosts` would have listed the group.
-        assert!(!out.stdout.contains("test  (2 hosts)"), "{cause}: a line after the signal ran: {}", out.stdout);
+        assert!(
+            !out.stdout.contains("test  (2 hosts)"),
+            "{cause}: a line after the signal ran: {}",
+            out.stdout
+        );
         assert!(all_gone(&marker), "{cause}: the cancelled command still runs on a host");
     }
 }
 
-/// A SIGTERM after a Ctrl-C cancelled a line is a first SIGTERM: the prompt ends as `quit` does, not at once as
-/// a second signal would.
+/// A SIGTERM after a Ctrl-C cancelled a line is a first SIGTERM: the prompt ends as `quit` does, not at once
+/// as a second signal would.
 #[test]
 fn sigterm_after_a_ctrl_c_still_ends_the_prompt_as_quit_would() {
     use std::io::Write as _;
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-int-then-term-{}", std::process::id());
-    let mut live = tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
+    let mut live =
+        tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
     let mut stdin = live.stdin.take().unwrap();
     writeln!(stdin, "exec(test, \"sleep 60; echo {marker}\") | pretty").unwrap();
     wait_started(&marker, 1);
@@ -236,8 +251,10 @@ fn sigterm_halts_a_live_job_and_kills_the_command_it_runs() {
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-job-ended-{}", std::process::id());
     let script = hosts.dir().join("job.remote");
-    // The job's first tick starts the long command; the script then waits, as a script that lets jobs run does.
-    std::fs::write(&script, format!("watch j every 1s exec(test, \"sleep 60; echo {marker}\")\nwait 30s\n")).unwrap();
+    // The job's first tick starts the long command; the script then waits, as a script that lets jobs run
+    // does.
+    std::fs::write(&script, format!("watch j every 1s exec(test, \"sleep 60; echo {marker}\")\nwait 30s\n"))
+        .unwrap();
     let live = tests::spawn_remote(&[
         "--inventory",
         inventory.to_str().unwrap(),
@@ -260,7 +277,8 @@ fn sigterm_halts_a_live_job_and_kills_the_command_it_runs() {
 fn hosts_ends_quietly_when_its_reader_has_left() {
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
-    // The reading end is closed before `remote` starts, so its first write surely finds nobody: `remote hosts | true`.
+    // The reading end is closed before `remote` starts, so its first write surely finds nobody: `remote hosts
+    // | true`.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let child = remote_command(&["--inventory", inventory.to_str().unwrap(), "hosts", "test"])
@@ -280,10 +298,13 @@ fn a_live_script_whose_reader_leaves_ends_before_its_next_line() {
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-live-unread-{}", std::process::id());
     let script = hosts.dir().join("unread.remote");
-    // The first line prints little (each host's last line), which the pipe takes whole: the reader's leaving is
-    // seen without a failed write, and the quiet second line must not run on regardless.
-    std::fs::write(&script, format!("exec(test, \"seq 1 200000\") | pretty\nexec(test, \"sleep 60; echo {marker}\") | pretty\n"))
-        .unwrap();
+    // The first line prints little (each host's last line), which the pipe takes whole: the reader's leaving
+    // is seen without a failed write, and the quiet second line must not run on regardless.
+    std::fs::write(
+        &script,
+        format!("exec(test, \"seq 1 200000\") | pretty\nexec(test, \"sleep 60; echo {marker}\") | pretty\n"),
+    )
+    .unwrap();
     let mut live = tests::spawn_remote(&[
         "--inventory",
         inventory.to_str().unwrap(),
@@ -313,8 +334,17 @@ fn exec_stream_whose_reader_leaves_kills_the_commands() {
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-stream-unread-{}", std::process::id());
     let script = format!("for i in $(seq 1 300); do echo {marker} $i; sleep 0.1; done");
-    let mut exec =
-        tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "--stream", "test", "--", "sh", "-c", &script]);
+    let mut exec = tests::spawn_remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "exec",
+        "--stream",
+        "test",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
     // As `remote exec --stream … | head -1`: one line is read, then the pipe is closed while the hosts go on.
     let stdout = exec.stdout.take().unwrap();
     let reading = std::thread::spawn(move || {
@@ -334,12 +364,14 @@ fn exec_stream_whose_reader_leaves_kills_the_commands() {
 fn a_piped_line_that_is_not_utf8_is_refused_and_the_next_runs() {
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
-    let mut live = tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
+    let mut live =
+        tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
     live.stdin.take().unwrap().write_all(b"hosts\n\xff bad\nhosts test\n").unwrap();
     let out = finish(live, PATIENCE);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr.contains("stdin line 2: the line is not valid UTF-8 (a bad byte at column 1); it was not run"),
+        out.stderr
+            .contains("stdin line 2: the line is not valid UTF-8 (a bad byte at column 1); it was not run"),
         "{}",
         out.stderr
     );
@@ -368,16 +400,25 @@ fn a_script_line_that_is_not_utf8_stops_the_script_there() {
         script.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("{}:2: the line is not valid UTF-8", script.display())), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("{}:2: the line is not valid UTF-8", script.display())),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains(&format!("stopped at {}:2", script.display())), "{}", out.stderr);
     assert!(out.stdout.contains("test  (2 hosts)"), "the first line did not run: {}", out.stdout);
     for entry in hosts.sandbox.host_entries() {
-        assert!(!out.stdout.contains(&format!("{entry}  {}@", hosts.sandbox.login_user())), "line 3 ran: {}", out.stdout);
+        assert!(
+            !out.stdout.contains(&format!("{entry}  {}@", hosts.sandbox.login_user())),
+            "line 3 ran: {}",
+            out.stdout
+        );
     }
 }
 
-/// `remote` on a terminal of its own, as a person runs it: a pseudo-terminal whose slave end is the process's stdin,
-/// stdout, stderr and controlling terminal. The test keeps a slave descriptor too, to read the terminal's settings.
+/// `remote` on a terminal of its own, as a person runs it: a pseudo-terminal whose slave end is the process's
+/// stdin, stdout, stderr and controlling terminal. The test keeps a slave descriptor too, to read the
+/// terminal's settings.
 struct OnTerminal {
     child: Child,
     /// The master end, where the test types.
@@ -393,13 +434,14 @@ impl OnTerminal {
         let size = libc::winsize { ws_row: 24, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
         // SAFETY: openpty writes the two descriptors it opens; a null name and null settings are allowed (the
         // kernel's defaults: echo and line editing on).
-        let opened = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+        let opened =
+            unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
         assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
         // SAFETY: openpty has just opened both, and nothing else owns them.
         let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
         for fd in [&master, &slave] {
-            // Only the copies made for stdin, stdout and stderr reach `remote`: a master it held would keep the
-            // terminal open after the test is done with it.
+            // Only the copies made for stdin, stdout and stderr reach `remote`: a master it held would keep
+            // the terminal open after the test is done with it.
             // SAFETY: fcntl on a descriptor this test owns.
             unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
         }
@@ -407,8 +449,8 @@ impl OnTerminal {
         let end = || Stdio::from(slave.try_clone().expect("copy the terminal's descriptor"));
         // A terminal the line editor knows, whatever the one running the tests is (or none).
         command.env("TERM", "xterm").stdin(end()).stdout(end()).stderr(end());
-        // SAFETY: between fork and exec only async-signal-safe calls: a new session, then the terminal on stdin
-        // made its controlling terminal, as a terminal emulator starts a shell.
+        // SAFETY: between fork and exec only async-signal-safe calls: a new session, then the terminal on
+        // stdin made its controlling terminal, as a terminal emulator starts a shell.
         unsafe {
             command.pre_exec(|| {
                 if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
@@ -421,8 +463,8 @@ impl OnTerminal {
         let output = Arc::new(Mutex::new(Vec::new()));
         let mut reader = std::fs::File::from(master.try_clone().expect("copy the master"));
         let sink = output.clone();
-        // Read all along, as a terminal does, so that `remote` never waits to write; reading ends (EIO) once no
-        // slave end is open, the test's own being the last.
+        // Read all along, as a terminal does, so that `remote` never waits to write; reading ends (EIO) once
+        // no slave end is open, the test's own being the last.
         std::thread::spawn(move || {
             let mut buffer = [0u8; 4096];
             while let Ok(read) = reader.read(&mut buffer) {
@@ -460,8 +502,8 @@ impl OnTerminal {
         }
     }
 
-    /// Waits at most `limit` for `remote` to end, and returns its exit code; fails the test with what the terminal
-    /// showed when it runs longer.
+    /// Waits at most `limit` for `remote` to end, and returns its exit code; fails the test with what the
+    /// terminal showed when it runs longer.
     fn finish(&mut self, limit: Duration) -> Option<i32> {
         match wait_within(&mut self.child, limit) {
             Some(status) => status.code(),
@@ -489,13 +531,15 @@ fn cooked(settings: &libc::termios) -> bool {
 fn lines_typed_ahead_at_the_prompt_all_run() {
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
-    let mut terminal = OnTerminal::spawn(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
+    let mut terminal =
+        OnTerminal::spawn(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
     assert!(terminal.shows("remote> "), "no prompt: {}", terminal.text());
     // Both lines arrive in one read, as when typed before the prompt came back or pasted.
     terminal.type_keys(b"hosts\rhosts test\r");
     let entries = hosts.sandbox.host_entries();
     let listing = format!("test  (2 hosts) {} {}", entries[0], entries[1]);
-    let host_lines: Vec<String> = entries.iter().map(|entry| format!("{entry}  {}@", hosts.sandbox.login_user())).collect();
+    let host_lines: Vec<String> =
+        entries.iter().map(|entry| format!("{entry}  {}@", hosts.sandbox.login_user())).collect();
     let both_ran = wait_until(PATIENCE, || {
         let text = terminal.text();
         text.contains(&listing) && host_lines.iter().all(|line| text.contains(line))
@@ -510,7 +554,8 @@ fn sighup_at_the_prompt_kills_the_running_commands_and_ends_it() {
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
     let marker = format!("remote-terminal-hangup-{}", std::process::id());
-    let mut terminal = OnTerminal::spawn(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
+    let mut terminal =
+        OnTerminal::spawn(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
     assert!(terminal.shows("remote> "), "no prompt: {}", terminal.text());
     terminal.type_keys(format!("exec(test, \"sleep 60; echo {marker}\") | pretty\r").as_bytes());
     wait_started(&marker, 2);
@@ -526,12 +571,17 @@ fn sighup_at_the_prompt_kills_the_running_commands_and_ends_it() {
 fn sigterm_at_an_idle_prompt_gives_the_terminal_back_as_it_was() {
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
-    let mut terminal = OnTerminal::spawn(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
+    let mut terminal =
+        OnTerminal::spawn(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--no-build"]);
     assert!(terminal.shows("remote> "), "no prompt: {}", terminal.text());
-    // The line editor reads key by key with its own echo: the terminal's echo and line editing are off while the
-    // prompt waits, so the test checks something that had changed.
+    // The line editor reads key by key with its own echo: the terminal's echo and line editing are off while
+    // the prompt waits, so the test checks something that had changed.
     assert!(!cooked(&terminal.settings()), "the prompt did not put the terminal in raw mode");
     send(terminal.child.id(), libc::SIGTERM);
     assert_eq!(terminal.finish(PATIENCE), Some(143), "{}", terminal.text());
-    assert!(cooked(&terminal.settings()), "the terminal was left without echo or line editing: {}", terminal.text());
+    assert!(
+        cooked(&terminal.settings()),
+        "the terminal was left without echo or line editing: {}",
+        terminal.text()
+    );
 }

@@ -22,10 +22,15 @@ fn many_hosts_at_once_in_inventory_order() {
     let names: Vec<_> = run.results.iter().map(|r| r.host.clone()).collect();
     assert_eq!(names, hosts.sandbox.host_entries());
     for (result, server) in run.results.iter().zip(hosts.sandbox.servers()) {
-        // SSH_CONNECTION is "client_ip client_port server_ip server_port": each answer comes from its own server.
+        // SSH_CONNECTION is "client_ip client_port server_ip server_port": each answer comes from its own
+        // server.
         let text = String::from_utf8_lossy(&result.output().unwrap().stdout).to_string();
         let fields: Vec<&str> = text.split_whitespace().collect();
-        assert_eq!(fields[2..], [server.address.ip().to_string(), server.address.port().to_string()], "{text}");
+        assert_eq!(
+            fields[2..],
+            [server.address.ip().to_string(), server.address.port().to_string()],
+            "{text}"
+        );
     }
 }
 
@@ -46,7 +51,10 @@ fn exit_codes_and_stderr_are_kept_apart() {
     let run = exec(&hosts, &["sh", "-c", "echo to-out; echo to-err >&2; exit 7"], &ExecOptions::default());
     let result = &run.results[0];
     let output = result.output().expect("the command ran");
-    assert_eq!((output.exit, output.stdout.as_slice(), output.stderr.as_slice()), (Some(7), &b"to-out\n"[..], &b"to-err\n"[..]));
+    assert_eq!(
+        (output.exit, output.stdout.as_slice(), output.stderr.as_slice()),
+        (Some(7), &b"to-out\n"[..], &b"to-err\n"[..])
+    );
     assert!(!result.ok());
     assert_eq!(result.error_text().as_deref(), Some("exited with status 7"));
 }
@@ -54,8 +62,11 @@ fn exit_codes_and_stderr_are_kept_apart() {
 #[test]
 fn two_mebibytes_of_output_arrive_whole() {
     let hosts = TestHosts::start(1);
-    let run =
-        exec(&hosts, &["sh", "-c", "head -c 2097152 /dev/urandom | od -An -v -tx1 | head -c 2097152"], &ExecOptions::default());
+    let run = exec(
+        &hosts,
+        &["sh", "-c", "head -c 2097152 /dev/urandom | od -An -v -tx1 | head -c 2097152"],
+        &ExecOptions::default(),
+    );
     let output = run.results[0].output().expect("the command ran");
     assert_eq!(output.stdout.len(), 2 * 1024 * 1024);
     assert!(!output.truncated);
@@ -82,12 +93,30 @@ fn shell_metacharacters_arrive_unchanged() {
     let hosts = TestHosts::start(1);
     let marker = hosts.dir().join("pwned");
     let injection = format!("$(touch {0}); `touch {0}`; touch {0} && echo", marker.display());
-    let words = ["a b", "it's", "\"", "\\", "$HOME", &injection, "*", "~", "#x", "line\nbreak", "|", "&", ">", "<", "é ✔", ""];
+    let words = [
+        "a b",
+        "it's",
+        "\"",
+        "\\",
+        "$HOME",
+        &injection,
+        "*",
+        "~",
+        "#x",
+        "line\nbreak",
+        "|",
+        "&",
+        ">",
+        "<",
+        "é ✔",
+        "",
+    ];
     let mut argv = vec!["printf", "%s\\0"];
     argv.extend(words.iter().copied());
     let run = exec(&hosts, &argv, &ExecOptions::default());
     let stdout = &run.results[0].output().expect("the command ran").stdout;
-    let received: Vec<String> = stdout.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+    let received: Vec<String> =
+        stdout.split(|b| *b == 0).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
     let mut expected: Vec<String> = words.iter().map(|w| w.to_string()).collect();
     expected.push(String::new());
     assert_eq!(received, expected);
@@ -104,7 +133,8 @@ fn a_command_past_its_timeout_is_killed_on_the_host() {
     let run = exec(&hosts, &["sh", "-c", &script], &options);
     assert!(started.elapsed() < Duration::from_secs(10), "the timeout did not return in time");
     let output = run.results[0].output().expect("a stopped command keeps what it printed");
-    let expected = Stopped { reason: StopReason::Timeout { after: Duration::from_millis(800) }, kill: Kill::Killed };
+    let expected =
+        Stopped { reason: StopReason::Timeout { after: Duration::from_millis(800) }, kill: Kill::Killed };
     assert_eq!(output.stopped, Some(expected), "{:?}", run.results[0]);
     assert_eq!((output.stdout.as_slice(), output.stderr.as_slice()), (&b"before\n"[..], &b"to-stderr\n"[..]));
     assert_eq!(run.results[0].error_text().unwrap(), "timed out after 800ms; the remote command was killed");
@@ -116,9 +146,9 @@ fn a_command_past_its_timeout_is_killed_on_the_host() {
     assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the remote command outlived its timeout");
 }
 
-/// A login that prints a banner on stdout before the command (an rc file's `echo`, a ForceCommand wrapper): the
-/// banner stays the host's output, the internal process-group line never reaches it, and a timeout still kills
-/// the command's group, which was found after the banner.
+/// A login that prints a banner on stdout before the command (an rc file's `echo`, a ForceCommand wrapper):
+/// the banner stays the host's output, the internal process-group line never reaches it, and a timeout still
+/// kills the command's group, which was found after the banner.
 #[test]
 fn a_login_banner_on_stdout_hides_neither_the_output_nor_the_process_group() {
     let mut hosts = TestHosts::start(1);
@@ -147,8 +177,9 @@ fn a_login_banner_on_stdout_hides_neither_the_output_nor_the_process_group() {
     assert_eq!(processes_with(&marker), Vec::<u32>::new(), "the command outlived its timeout");
 }
 
-/// A script from `ops` (not quoted by `command_line`) or a copy's path holding a NUL is refused before it reaches
-/// the host; sent, it broke the connection the host's other commands share. The next command runs on it.
+/// A script from `ops` (not quoted by `command_line`) or a copy's path holding a NUL is refused before it
+/// reaches the host; sent, it broke the connection the host's other commands share. The next command runs on
+/// it.
 #[test]
 fn a_nul_in_a_command_or_a_path_is_refused_and_the_connection_lives_on() {
     let hosts = TestHosts::start(1);
@@ -162,7 +193,8 @@ fn a_nul_in_a_command_or_a_path_is_refused_and_the_connection_lives_on() {
         refused[0].error_text().unwrap(),
         "bad argument, nothing was run: the command holds a NUL byte, which no remote shell can receive"
     );
-    let upload = remote_core::hosts::Transfer::Upload { local: hosts.dir().join("x"), remote: "/tmp/a\0b".into() };
+    let upload =
+        remote_core::hosts::Transfer::Upload { local: hosts.dir().join("x"), remote: "/tmp/a\0b".into() };
     let refused = runtime.block_on(pool.transfer(&hosts.specs(), &upload, &options));
     assert_eq!(
         refused[0].error_text().unwrap(),
@@ -207,7 +239,8 @@ fn timeouts_on_a_server_with_max_sessions_2_are_all_killed() {
         }
         results
     });
-    // Only two sessions at a time: one command waited for a channel instead of failing, so it ended a timeout later.
+    // Only two sessions at a time: one command waited for a channel instead of failing, so it ended a timeout
+    // later.
     let longest = results.iter().map(|r| r.elapsed).max().unwrap_or_default();
     assert!(longest >= Duration::from_millis(3000), "no command waited for a free session: {longest:?}");
     for (i, result) in results.iter().enumerate() {
@@ -215,7 +248,8 @@ fn timeouts_on_a_server_with_max_sessions_2_are_all_killed() {
         assert_eq!(output.stopped.as_ref().map(|s| &s.kill), Some(&Kill::Killed), "command {i}: {result:?}");
         assert_eq!(output.stdout, format!("started-{i}\n").into_bytes(), "command {i}");
     }
-    // SIGKILL was delivered (kill said so); the kernel may take a moment to take the process away on a busy machine.
+    // SIGKILL was delivered (kill said so); the kernel may take a moment to take the process away on a busy
+    // machine.
     let deadline = Instant::now() + Duration::from_secs(2);
     while !processes_with(&marker).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -292,7 +326,10 @@ fn stop_on_five_hosts(hosts: &TestHosts, login: &str) {
         let command = format!("sleep {marker}");
         let (cancel, watch) = tokio::sync::watch::channel(None);
         let (options, reason) = match round {
-            3 => (ExecOptions { cancel: Some(watch), ..ExecOptions::default() }, StopReason::Cancelled(CancelCause::Terminate)),
+            3 => (
+                ExecOptions { cancel: Some(watch), ..ExecOptions::default() },
+                StopReason::Cancelled(CancelCause::Terminate),
+            ),
             4 => {
                 let deadline = Some(remote_ssh::exec::Deadline::after(second));
                 (ExecOptions { deadline, ..ExecOptions::default() }, StopReason::Deadline { after: second })
@@ -336,8 +373,8 @@ impl Account {
         let out = Command::new("useradd").args(["-m", "-s", "/bin/sh", name]).output().expect("run useradd");
         assert!(out.status.success(), "useradd {name}: {}", String::from_utf8_lossy(&out.stderr));
         let account = Account { name };
-        // Accounts made by useradd are locked, and sshd without PAM turns locked accounts away: unlock it with
-        // a password nobody uses (the login is by key).
+        // Accounts made by useradd are locked, and sshd without PAM turns locked accounts away: unlock it
+        // with a password nobody uses (the login is by key).
         let mut chpasswd = Command::new("chpasswd");
         let mut chpasswd = chpasswd.stdin(std::process::Stdio::piped()).spawn().expect("run chpasswd");
         use std::io::Write;

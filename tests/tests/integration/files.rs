@@ -13,7 +13,8 @@ fn json(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}"))
 }
 
-/// `BIG` bytes no compression or pattern could fake, from a seeded generator (xorshift), so a failure reproduces.
+/// `BIG` bytes no compression or pattern could fake, from a seeded generator (xorshift), so a failure
+/// reproduces.
 fn big_file(path: &Path) {
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut bytes = Vec::with_capacity(BIG);
@@ -29,7 +30,11 @@ fn big_file(path: &Path) {
 /// The first byte at which two files differ, or `None` when they are the same.
 fn difference(a: &Path, b: &Path) -> Option<usize> {
     let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap_or_default());
-    if a == b { None } else { Some(a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))) }
+    if a == b {
+        None
+    } else {
+        Some(a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len())))
+    }
 }
 
 /// Names in `dir` that are a copy in progress (`.NAME.remote-….tmp`).
@@ -56,12 +61,21 @@ fn upload_sends_a_big_file_exactly_in_bounded_memory_and_a_second_time_nothing()
     let expression = format!("upload(test, \"{}\", \"{}\")", local.display(), remote_path.display());
 
     // The sshd hosts run on this machine, so the host's file is read here to check it.
-    let (out, peak_rss_kib) = remote_measured("true", &["--inventory", inventory, "--json", "eval", &expression]);
+    let (out, peak_rss_kib) =
+        remote_measured("true", &["--inventory", inventory, "--json", "eval", &expression]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let result = &json(&out.stdout)["results"][0];
-    assert_eq!((result["ok"].clone(), result["changed"].clone()), (Value::from(true), Value::from(true)), "{result}");
+    assert_eq!(
+        (result["ok"].clone(), result["changed"].clone()),
+        (Value::from(true), Value::from(true)),
+        "{result}"
+    );
     assert_eq!(difference(&local, &remote_path), None, "the host's copy differs");
-    assert!(peak_rss_kib < 40 << 10, "peak RSS {} MiB to send a 50 MiB file: it must be streamed", peak_rss_kib >> 10);
+    assert!(
+        peak_rss_kib < 40 << 10,
+        "peak RSS {} MiB to send a 50 MiB file: it must be streamed",
+        peak_rss_kib >> 10
+    );
     let (sent, kept) = (std::fs::metadata(&remote_path).unwrap(), std::fs::metadata(&local).unwrap());
     assert_eq!(sent.permissions().mode() & 0o7777, 0o750, "the mode is the local file's");
     assert_eq!(sent.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), {
@@ -84,10 +98,15 @@ fn upload_sends_a_big_file_exactly_in_bounded_memory_and_a_second_time_nothing()
     assert_eq!(leftovers(&landing), Vec::<String>::new());
 
     // What cannot be done fails the host, saying what and where.
-    let missing = format!("upload(test, \"{}\", \"{}\")", hosts.dir().join("nope").display(), remote_path.display());
+    let missing =
+        format!("upload(test, \"{}\", \"{}\")", hosts.dir().join("nope").display(), remote_path.display());
     let out = remote(&["--inventory", inventory, "eval", &missing]);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("local file") && out.stdout.contains("nope: No such file or directory"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("local file") && out.stdout.contains("nope: No such file or directory"),
+        "{}",
+        out.stdout
+    );
     let onto_folder = format!("upload(test, \"{}\", \"{}\")", local.display(), landing.display());
     let out = remote(&["--inventory", inventory, "eval", &onto_folder]);
     assert_eq!(out.code, 1);
@@ -109,9 +128,12 @@ fn download_fetches_every_hosts_file_into_a_folder_per_host() {
     let into = hosts.dir().join("fetched");
     let expression = format!("download(test, \"{}\", \"{}\")", source.display(), into.display());
 
-    let (out, peak_rss_kib) = remote_measured("true", &["--inventory", inventory, "--json", "eval", &expression]);
+    let (out, peak_rss_kib) =
+        remote_measured("true", &["--inventory", inventory, "--json", "eval", &expression]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    for (result, host) in json(&out.stdout)["results"].as_array().unwrap().iter().zip(hosts.sandbox.host_entries()) {
+    for (result, host) in
+        json(&out.stdout)["results"].as_array().unwrap().iter().zip(hosts.sandbox.host_entries())
+    {
         assert_eq!(result["changed"], Value::from(true), "{result}");
         let copy = into.join(&host).join("source.bin");
         assert_eq!(difference(&source, &copy), None, "{host}'s copy differs");
@@ -125,7 +147,8 @@ fn download_fetches_every_hosts_file_into_a_folder_per_host() {
     for result in json(&out.stdout)["results"].as_array().unwrap() {
         assert_eq!(result["changed"], Value::from(false), "{result}");
     }
-    let missing = format!("download(test, \"{}\", \"{}\")", hosts.dir().join("nope").display(), into.display());
+    let missing =
+        format!("download(test, \"{}\", \"{}\")", hosts.dir().join("nope").display(), into.display());
     let out = remote(&["--inventory", inventory, "eval", &missing]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("nope on the host: "), "{}", out.stdout);
@@ -151,14 +174,19 @@ fn sync_sends_what_changed_and_removes_extras_when_asked() {
         (result["changed"].clone(), result["stdout"].as_str().unwrap_or_default().to_string())
     };
     let tree = || {
-        let mut names: Vec<String> = walk(&www).iter().map(|p| p.strip_prefix(&www).unwrap().display().to_string()).collect();
+        let mut names: Vec<String> =
+            walk(&www).iter().map(|p| p.strip_prefix(&www).unwrap().display().to_string()).collect();
         names.sort();
         names
     };
 
     let (changed, said) = sync("");
     assert_eq!(changed, Value::from(true), "{said}");
-    assert!(said.starts_with("sent 2 file(s)") && said.contains("1 symbolic link(s) or special file(s) here skipped"), "{said}");
+    assert!(
+        said.starts_with("sent 2 file(s)")
+            && said.contains("1 symbolic link(s) or special file(s) here skipped"),
+        "{said}"
+    );
     assert_eq!(tree(), ["css", "css/a.css", "empty", "index.html"]);
     assert_eq!(std::fs::read_to_string(www.join("css/a.css")).unwrap(), "body {}\n");
     assert_eq!(std::fs::metadata(www.join("css/a.css")).unwrap().permissions().mode() & 0o7777, 0o640);
@@ -221,7 +249,8 @@ fn sync_with_checksum_sees_a_change_that_time_and_size_hide_and_only_restamps_eq
     let (changed, said) = sync("--checksum");
     assert_eq!(changed, Value::from(true), "{said}");
     assert!(
-        said.starts_with("sent 0 file(s), 0 bytes; 1 unchanged") && said.contains("1 with the same content given their time"),
+        said.starts_with("sent 0 file(s), 0 bytes; 1 unchanged")
+            && said.contains("1 with the same content given their time"),
         "{said}"
     );
     let seconds = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();

@@ -31,8 +31,10 @@ fn unknown_host_key_is_refused_under_strict_with_its_fingerprint() {
 fn accept_new_records_an_unknown_key_then_strict_trusts_it() {
     let hosts = TestHosts::start(1);
     let known_hosts = hosts.dir().join("learned_known_hosts");
-    let result =
-        run_true(&hosts.specs_with(&[("known_hosts", &quoted(&known_hosts)), ("host_key_checking", "\"accept-new\"")])[0]);
+    let result = run_true(
+        &hosts.specs_with(&[("known_hosts", &quoted(&known_hosts)), ("host_key_checking", "\"accept-new\"")])
+            [0],
+    );
     assert!(result.ok(), "{result:?}");
     let recorded = std::fs::read_to_string(&known_hosts).unwrap();
     let server = &hosts.sandbox.servers()[0];
@@ -51,13 +53,20 @@ fn changed_host_key_is_refused_under_strict_and_accept_new() {
     let new_fingerprint = fingerprint(&hosts.sandbox.servers()[0].host_key_public());
     for policy in ["\"strict\"", "\"accept-new\""] {
         let result = run_true(&hosts.specs_with(&[("host_key_checking", policy)])[0]);
-        assert!(matches!(result.outcome, Err(HostError::HostKeyMismatch { line: 1, .. })), "{policy}: {result:?}");
+        assert!(
+            matches!(result.outcome, Err(HostError::HostKeyMismatch { line: 1, .. })),
+            "{policy}: {result:?}"
+        );
         let message = result.error_text().unwrap();
         assert!(message.starts_with("host key mismatch"), "{message}");
         assert!(message.contains(&new_fingerprint), "{message}");
         assert!(message.contains("ssh-keygen -R"), "{message}");
     }
-    assert_eq!(std::fs::read_to_string(hosts.sandbox.known_hosts()).unwrap(), recorded, "known_hosts must not change");
+    assert_eq!(
+        std::fs::read_to_string(hosts.sandbox.known_hosts()).unwrap(),
+        recorded,
+        "known_hosts must not change"
+    );
     let unchecked = run_true(&hosts.specs_with(&[("host_key_checking", "\"off\"")])[0]);
     assert!(unchecked.ok(), "{unchecked:?}");
 }
@@ -67,7 +76,8 @@ fn wrong_client_key_is_an_authentication_error() {
     let hosts = TestHosts::start(2);
     let stranger = hosts.dir().join("stranger_key");
     generate_key(&stranger);
-    let run: Vec<HostResult> = hosts.specs_with(&[("key", &quoted(&stranger))]).iter().map(run_true).collect();
+    let run: Vec<HostResult> =
+        hosts.specs_with(&[("key", &quoted(&stranger))]).iter().map(run_true).collect();
     for result in &run {
         assert!(matches!(result.outcome, Err(HostError::Auth { .. })), "{result:?}");
         let message = result.error_text().unwrap();
@@ -85,17 +95,20 @@ fn missing_key_file_is_named() {
     assert!(result.error_text().unwrap().contains("no_such_key"));
 }
 
-/// Several `remote` processes meeting the same new hosts at once under accept-new: each key is recorded once (the
-/// lookup is repeated under the file's lock), into a file whose missing folder is created private.
+/// Several `remote` processes meeting the same new hosts at once under accept-new: each key is recorded once
+/// (the lookup is repeated under the file's lock), into a file whose missing folder is created private.
 #[test]
 fn concurrent_accept_new_records_each_host_once() {
     use std::os::unix::fs::PermissionsExt;
     let hosts = TestHosts::start(3);
     let known_hosts = hosts.dir().join("fresh-ssh-dir").join("known_hosts");
     let value = format!("{:?}", known_hosts.display().to_string());
-    let inventory = hosts.write_inventory(&[("known_hosts", &value), ("host_key_checking", "\"accept-new\"")]);
+    let inventory =
+        hosts.write_inventory(&[("known_hosts", &value), ("host_key_checking", "\"accept-new\"")]);
     let runs: Vec<_> = (0..4)
-        .map(|_| tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"]))
+        .map(|_| {
+            tests::spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "true"])
+        })
         .collect();
     for run in runs {
         let out = run.wait_with_output().unwrap();

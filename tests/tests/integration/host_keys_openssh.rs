@@ -1,8 +1,10 @@
-//! Host-key verification against the real OpenSSH client as the oracle: the same known_hosts files must give the same verdict.
+//! Host-key verification against the real OpenSSH client as the oracle: the same known_hosts files must give
+//! the same verdict.
 //!
-//! Each case writes a user file F and a global file G, runs `ssh` on them, puts both back as they were, then runs
-//! `remote` on them. Both must connect or both must refuse, and both must leave F alike: under accept-new that means
-//! the same appended line. The few places where `remote` refuses on purpose while `ssh` connects are tested apart.
+//! Each case writes a user file F and a global file G, runs `ssh` on them, puts both back as they were, then
+//! runs `remote` on them. Both must connect or both must refuse, and both must leave F alike: under
+//! accept-new that means the same appended line. The few places where `remote` refuses on purpose while `ssh`
+//! connects are tested apart.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,13 +46,15 @@ impl Policy {
     }
 }
 
-/// One row of the table: the starting content of F and G, written with the placeholders of [`Fixture::expand`].
+/// One row of the table: the starting content of F and G, written with the placeholders of
+/// [`Fixture::expand`].
 #[derive(Clone, Copy)]
 struct Case {
     name: &'static str,
     user: &'static str,
     global: &'static str,
-    /// F's names are hashed with `ssh-keygen -H` after it is written, and ssh records new keys hashed as well.
+    /// F's names are hashed with `ssh-keygen -H` after it is written, and ssh records new keys hashed as
+    /// well.
     hashed: bool,
     policies: &'static [Policy],
 }
@@ -77,7 +81,10 @@ impl Case {
 const CASES: &[Case] = &[
     case("unknown host", ""),
     case("same key", "{NAME} {K}\n"),
-    case("same key, comment, tabs and several spaces", "{NAME}\t  {K_TYPE} \t {K_B64}\t  a comment  with spaces\n"),
+    case(
+        "same key, comment, tabs and several spaces",
+        "{NAME}\t  {K_TYPE} \t {K_B64}\t  a comment  with spaces\n",
+    ),
     case("leading blanks and a CRLF line end", "  \t{NAME} {K}\r\n"),
     case("several keys for the host, the right one second", "{NAME} {X}\n{NAME} {K}\n"),
     case("changed key of the same type", "# a comment\n\n{NAME} {X}\n"),
@@ -87,9 +94,11 @@ const CASES: &[Case] = &[
     case("revoked for every host in G, recorded in F", "{NAME} {K}\n").global("@revoked * {K}\n"),
     case("revoked for another host only", "@revoked other.example {K}\n"),
     case("another key revoked, own key recorded", "@revoked * {X}\n{NAME} {K}\n"),
-    // OpenSSH ends a marker at the line's first space, so a tab after `@revoked` makes that line invalid, not a revocation.
+    // OpenSSH ends a marker at the line's first space, so a tab after `@revoked` makes that line invalid, not
+    // a revocation.
     case("marker followed by a tab is no marker", "@revoked\t{NAME} {K}\n{NAME} {K}\n"),
-    // Under accept-new ssh records the plain key beside a CA line; `remote` refuses, tested in the deviations.
+    // Under accept-new ssh records the plain key beside a CA line; `remote` refuses, tested in the
+    // deviations.
     case("only a @cert-authority line", "@cert-authority {NAME} {X}\n").only(&[Strict]),
     case("wildcard *", "[{IP3}*]:{PORT} {K}\n"),
     case("wildcard ?", "[{IP?}]:{PORT?} {K}\n"),
@@ -108,7 +117,8 @@ const CASES: &[Case] = &[
     case("different key in F, right key in G", "{NAME} {X}\n").global("{NAME} {K}\n"),
     case("plain IP entry while the port is not 22", "{IP} {K}\n"),
     case("plain IP entry with a different key", "{IP} {X}\n"),
-    // Under accept-new ssh warns about the revocation, then records and connects; `remote` refuses, tested in the deviations.
+    // Under accept-new ssh warns about the revocation, then records and connects; `remote` refuses, tested in
+    // the deviations.
     case("revoked plain IP entry", "@revoked {IP} {K}\n").only(&[Strict]),
     case("malformed line before the good one", "{NAME} ssh-ed25519 AAAA\n{NAME} {K}\n"),
     case("ed25519 key data labelled ssh-rsa", "{NAME} ssh-rsa {K_B64}\n"),
@@ -133,7 +143,8 @@ struct Fixture {
     hosts: Arc<TestHosts>,
     user_file: PathBuf,
     global_file: PathBuf,
-    /// Inventories naming F and G, strict and accept-new: written once, as `write_inventory` always writes one path.
+    /// Inventories naming F and G, strict and accept-new: written once, as `write_inventory` always writes
+    /// one path.
     inventories: [PathBuf; 3],
     /// The server's host key as `type base64`.
     host_key: String,
@@ -219,8 +230,9 @@ impl Fixture {
         format!("[{}]:{}", self.ip, self.port)
     }
 
-    /// `text` with `{K}` (the server's key), `{K_TYPE}`, `{K_B64}`, `{X}` (another ed25519 key), `{R}` (an RSA key),
-    /// `{NAME}`, `{IP}`, `{IP3}` (the IP up to its last octet), `{IP?}`, `{PORT}`, `{PORT?}` and `{OTHER_PORT}` filled in.
+    /// `text` with `{K}` (the server's key), `{K_TYPE}`, `{K_B64}`, `{X}` (another ed25519 key), `{R}` (an
+    /// RSA key), `{NAME}`, `{IP}`, `{IP3}` (the IP up to its last octet), `{IP?}`, `{PORT}`, `{PORT?}` and
+    /// `{OTHER_PORT}` filled in.
     fn expand(&self, text: &str) -> String {
         let (key_type, key_b64) = self.host_key.split_once(' ').expect("a public key has two fields");
         let ip3 = &self.ip[..=self.ip.rfind('.').expect("an IPv4 address")];
@@ -249,7 +261,12 @@ impl Fixture {
         std::fs::write(&self.user_file, self.expand(case.user)).expect("write F");
         std::fs::write(&self.global_file, self.expand(case.global)).expect("write G");
         if case.hashed {
-            let output = Command::new("ssh-keygen").arg("-H").arg("-f").arg(&self.user_file).output().expect("run ssh-keygen -H");
+            let output = Command::new("ssh-keygen")
+                .arg("-H")
+                .arg("-f")
+                .arg(&self.user_file)
+                .output()
+                .expect("run ssh-keygen -H");
             assert!(output.status.success(), "ssh-keygen -H: {}", String::from_utf8_lossy(&output.stderr));
             let _ = std::fs::remove_file(self.user_file.with_extension("old"));
         }
@@ -276,7 +293,8 @@ impl Fixture {
             .args(option("UserKnownHostsFile", &self.user_file.display().to_string()))
             .args(option("GlobalKnownHostsFile", &self.global_file.display().to_string()))
             .args(option("HashKnownHosts", if hash { "yes" } else { "no" }))
-            // Off already when UserKnownHostsFile is set; said here so that ssh can never rewrite F on its own.
+            // Off already when UserKnownHostsFile is set; said here so that ssh can never rewrite F on its
+            // own.
             .args(option("UpdateHostKeys", "no"))
             .args(option("IdentitiesOnly", "yes"))
             .args(option("ConnectTimeout", "10"))
@@ -288,18 +306,26 @@ impl Fixture {
             .stdin(Stdio::null())
             .output()
             .expect("run ssh");
-        Verdict { connected: output.status.success(), text: String::from_utf8_lossy(&output.stderr).into_owned() }
+        Verdict {
+            connected: output.status.success(),
+            text: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// Runs `remote --json exec test -- true` on F and G; an answer without a host result is an error.
     fn remote(&self, policy: Policy) -> Result<Verdict, String> {
         let inventory = self.inventories[policy as usize].display().to_string();
         let out = remote(&["--inventory", &inventory, "--json", "exec", "test", "--", "true"]);
-        let document: Value = serde_json::from_str(&out.stdout)
-            .map_err(|e| format!("remote exited with {} without a JSON report ({e}):\n{}{}", out.code, out.stdout, out.stderr))?;
+        let document: Value = serde_json::from_str(&out.stdout).map_err(|e| {
+            format!(
+                "remote exited with {} without a JSON report ({e}):\n{}{}",
+                out.code, out.stdout, out.stderr
+            )
+        })?;
         let result = &document["results"][0];
-        let connected =
-            result["ok"].as_bool().ok_or_else(|| format!("remote reported no results[0].ok:\n{}{}", out.stdout, out.stderr))?;
+        let connected = result["ok"]
+            .as_bool()
+            .ok_or_else(|| format!("remote reported no results[0].ok:\n{}{}", out.stdout, out.stderr))?;
         Ok(Verdict { connected, text: result["error"].as_str().unwrap_or_default().to_string() })
     }
 }
@@ -323,7 +349,8 @@ fn check(fixture: &Fixture, case: &Case, policy: Policy) -> Result<(), String> {
             ours.text,
         )
     };
-    // A refusal for any other reason, such as a bad login, would make the oracle agree with any refusing product.
+    // A refusal for any other reason, such as a bad login, would make the oracle agree with any refusing
+    // product.
     if !ssh.connected && !ssh.text.contains("Host key verification failed") {
         return Err(differ("ssh refused for a reason other than the host key"));
     }
@@ -334,7 +361,8 @@ fn check(fixture: &Fixture, case: &Case, policy: Policy) -> Result<(), String> {
         // Both wrote nothing, or both appended `[IP]:PORT type base64`, which must be the very same line.
         return if after_ssh == after_ours { Ok(()) } else { Err(differ("F differs after the two runs")) };
     }
-    // F holds only hashed names, so both must append a hashed line with a salt of their own: compare its form, not its text.
+    // F holds only hashed names, so both must append a hashed line with a salt of their own: compare its
+    // form, not its text.
     let recorded = format!(" {}", fixture.host_key);
     for (who, after) in [("ssh", &after_ssh), ("remote", &after_ours)] {
         let line = after.strip_prefix(start.as_str()).unwrap_or_default();
@@ -342,7 +370,8 @@ fn check(fixture: &Fixture, case: &Case, policy: Policy) -> Result<(), String> {
             return Err(differ(&format!("{who} did not append one hashed line with the server's key")));
         }
     }
-    let again = fixture.remote(Strict).map_err(|e| format!("{}: strict run after accept-new: {e}", case.name))?;
+    let again =
+        fixture.remote(Strict).map_err(|e| format!("{}: strict run after accept-new: {e}", case.name))?;
     if !again.connected {
         return Err(differ(&format!("a strict run on remote's own hashed line refused: {}", again.text)));
     }
@@ -362,7 +391,9 @@ fn host_key_verdicts_match_openssh() {
             .enumerate()
             .map(|(n, lane)| {
                 let mine = runs.iter().skip(n).step_by(lanes.len());
-                scope.spawn(move || mine.filter_map(|(case, policy)| check(lane, case, *policy).err()).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    mine.filter_map(|(case, policy)| check(lane, case, *policy).err()).collect::<Vec<_>>()
+                })
             })
             .collect();
         workers.into_iter().flat_map(|worker| worker.join().expect("a lane panicked")).collect()
@@ -383,11 +414,16 @@ fn deliberate_deviations_from_openssh() {
     for policy in BOTH {
         let ours = fixture.remote(*policy).unwrap_or_else(|e| panic!("F a directory, {policy:?}: {e}"));
         assert!(!ours.connected, "F a directory, {policy:?}: remote connected");
-        assert!(ours.text.contains(&user_file), "F a directory, {policy:?}: the error does not name {user_file}: {}", ours.text);
+        assert!(
+            ours.text.contains(&user_file),
+            "F a directory, {policy:?}: the error does not name {user_file}: {}",
+            ours.text
+        );
     }
     std::fs::remove_dir(&fixture.user_file).expect("F was left an empty directory");
 
-    // `remote` negotiates no host certificates, so a CA line cannot vouch for the host and accept-new must not override it.
+    // `remote` negotiates no host certificates, so a CA line cannot vouch for the host and accept-new must
+    // not override it.
     let ca_only = case("only a @cert-authority line", "@cert-authority {NAME} {X}\n");
     let start = fixture.write_case(&ca_only);
     let ssh = fixture.ssh(AcceptNew, false);
@@ -404,8 +440,8 @@ fn deliberate_deviations_from_openssh() {
     );
     assert_eq!(fixture.user_text(), start, "CA line only: remote must not append to F");
 
-    // ssh finds the revocation only in its quiet retry of the plain IP, warns and still records the key; a revoked key
-    // is never to be trusted, whichever of the host's names the revocation is written for.
+    // ssh finds the revocation only in its quiet retry of the plain IP, warns and still records the key; a
+    // revoked key is never to be trusted, whichever of the host's names the revocation is written for.
     let revoked_ip = case("revoked plain IP entry", "@revoked {IP} {K}\n");
     let start = fixture.write_case(&revoked_ip);
     let ssh = fixture.ssh(AcceptNew, false);
@@ -428,22 +464,35 @@ fn refusals_name_the_keys_and_the_line() {
         let changed = fixture.remote(*policy).unwrap_or_else(|e| panic!("changed key, {policy:?}: {e}"));
         assert!(!changed.connected, "changed key, {policy:?}: remote connected");
         for needed in [&presented, &recorded, &place] {
-            assert!(changed.text.contains(needed.as_str()), "changed key, {policy:?}: no {needed} in: {}", changed.text);
+            assert!(
+                changed.text.contains(needed.as_str()),
+                "changed key, {policy:?}: no {needed} in: {}",
+                changed.text
+            );
         }
         // Advice to scan the host again or to accept new keys would help an attacker who changed the key.
         for forbidden in ["ssh-keyscan", "accept-new"] {
-            assert!(!changed.text.contains(forbidden), "changed key, {policy:?}: {forbidden} in: {}", changed.text);
+            assert!(
+                !changed.text.contains(forbidden),
+                "changed key, {policy:?}: {forbidden} in: {}",
+                changed.text
+            );
         }
 
         fixture.write_case(&case("revoked key", "@revoked {NAME} {K}\n{NAME} {K}\n"));
         let revoked = fixture.remote(*policy).unwrap_or_else(|e| panic!("revoked key, {policy:?}: {e}"));
         assert!(!revoked.connected, "revoked key, {policy:?}: remote connected");
-        assert!(revoked.text.contains("revoked"), "revoked key, {policy:?}: no `revoked` in: {}", revoked.text);
+        assert!(
+            revoked.text.contains("revoked"),
+            "revoked key, {policy:?}: no `revoked` in: {}",
+            revoked.text
+        );
     }
 }
 
-/// `off` is OpenSSH's `StrictHostKeyChecking no`: it connects wherever that does, unknown, changed, other-type and
-/// revoked keys alike (OpenSSH's "continue unsafe"). Unlike ssh, `remote` records nothing under `off`.
+/// `off` is OpenSSH's `StrictHostKeyChecking no`: it connects wherever that does, unknown, changed,
+/// other-type and revoked keys alike (OpenSSH's "continue unsafe"). Unlike ssh, `remote` records nothing
+/// under `off`.
 #[test]
 fn off_connects_wherever_ssh_no_does() {
     let fixture = Fixture::start();

@@ -16,7 +16,8 @@ fn flags_that_are_not_options_are_refused_before_anything_runs() {
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", &line]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(victim.exists(), "`rm` ran with a path smuggled into its flags");
-    let expected = format!("the flags of `rm` must be options starting with `-`, but `{}` is not", victim.display());
+    let expected =
+        format!("the flags of `rm` must be options starting with `-`, but `{}` is not", victim.display());
     assert!(out.stdout.contains(&expected), "{}", out.stdout);
     assert!(out.stdout.contains("nothing was run"), "{}", out.stdout);
 }
@@ -25,7 +26,8 @@ fn flags_that_are_not_options_are_refused_before_anything_runs() {
 fn a_program_word_with_an_equals_sign_names_a_program() {
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "FOO=1", "env"]);
+    let out =
+        remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "FOO=1", "env"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let result = &document["results"][0];
@@ -38,7 +40,8 @@ fn a_program_word_with_an_equals_sign_names_a_program() {
 fn output_and_errors_cannot_drive_the_terminal() {
     let hosts = TestHosts::start(1);
     let inventory = hosts.write_inventory(&[]);
-    let script = r"printf 'ok\033[2J\033]0;title\007 \342\200\256txt.exe\n'; printf 'bad\033[31m\r\n' >&2; exit 3";
+    let script =
+        r"printf 'ok\033[2J\033]0;title\007 \342\200\256txt.exe\n'; printf 'bad\033[31m\r\n' >&2; exit 3";
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--", "sh", "-c", script]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     for forbidden in ['\u{1b}', '\u{7}', '\r', '\u{202E}'] {
@@ -55,7 +58,8 @@ fn an_ambiguous_host_entry_is_refused_with_its_place() {
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "exec", "web", "--", "true"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("remote.toml:2:10: host \"h:22:33\": this is neither host:port nor an IPv6 address"),
+        out.stderr
+            .contains("remote.toml:2:10: host \"h:22:33\": this is neither host:port nor an IPv6 address"),
         "{}",
         out.stderr
     );
@@ -68,7 +72,16 @@ fn an_ipv6_host_connects_as_the_readme_writes_it() {
     let hosts = TestHosts::start_at(&[std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port))]);
     let entry = format!("{}@[::1]:{port}", remote_config::local::current_user());
     let inventory = hosts.write_inventory(&[("hosts", &format!("[{entry:?}]"))]);
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "echo", "$SSH_CONNECTION"]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--json",
+        "exec",
+        "test",
+        "--",
+        "echo",
+        "$SSH_CONNECTION",
+    ]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
@@ -96,7 +109,8 @@ fn host_names_cannot_drive_the_terminal() {
     let hosts = TestHosts::start(1);
     let server = hosts.sandbox.servers()[0].address;
     let config = hosts.dir().join("ssh_config");
-    std::fs::write(&config, format!("Host *\n  HostName {}\n  Port {}\n", server.ip(), server.port())).unwrap();
+    std::fs::write(&config, format!("Host *\n  HostName {}\n  Port {}\n", server.ip(), server.port()))
+        .unwrap();
     let names = ["title\u{1b}]0;owned\u{7}", "clear\u{1b}[2J", "csi\u{9b}2J", "bidi\u{202e}evil"];
     let inventory = hosts.dir().join("hostile.toml");
     let toml_names: Vec<String> = names
@@ -105,7 +119,11 @@ fn host_names_cannot_drive_the_terminal() {
             format!(
                 "\"{}\"",
                 n.chars()
-                    .map(|c| if c.is_ascii_graphic() { c.to_string() } else { format!("\\u{:04X}", u32::from(c)) })
+                    .map(|c| if c.is_ascii_graphic() {
+                        c.to_string()
+                    } else {
+                        format!("\\u{:04X}", u32::from(c))
+                    })
                     .collect::<String>()
             )
         })
@@ -127,7 +145,11 @@ fn host_names_cannot_drive_the_terminal() {
 
     let out = remote(&["--inventory", inventory, "exec", "test", "--", "echo", "hi"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(!raw(&out.stdout) && !raw(&out.stderr), "raw control characters in the summary: {:?}", out.stdout);
+    assert!(
+        !raw(&out.stdout) && !raw(&out.stderr),
+        "raw control characters in the summary: {:?}",
+        out.stdout
+    );
     assert!(out.stdout.contains("title·]0;owned·") && out.stdout.contains("bidi·evil"), "{}", out.stdout);
 
     for args in [&["hosts"][..], &["hosts", "test"][..]] {
@@ -140,7 +162,8 @@ fn host_names_cannot_drive_the_terminal() {
     assert!(!raw(&out.stdout), "raw control characters in the JSON: {:?}", out.stdout);
     assert!(out.stdout.contains("csi\\u009b2J") && out.stdout.contains("bidi\\u202eevil"), "{}", out.stdout);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("still one JSON document");
-    let shown: Vec<&str> = document["results"].as_array().unwrap().iter().map(|r| r["host"].as_str().unwrap()).collect();
+    let shown: Vec<&str> =
+        document["results"].as_array().unwrap().iter().map(|r| r["host"].as_str().unwrap()).collect();
     assert_eq!(shown, names, "the names themselves are unchanged");
 
     // In an error, too: a name the inventory refuses is quoted safely.

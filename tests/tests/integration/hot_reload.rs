@@ -1,9 +1,9 @@
 //! Hot reload end to end: `remote live` in a copy of the workspace (sharing the target dir) picks up edits of
 //! `ops` over the connections it has open, keeps serving through compile errors, panics and ABI changes.
 //!
-//! The copy (`remote_sandbox::workspace`) gives `remote-core` and `ops` builds of their own, so edits here never
-//! touch the artifacts of the workspace under test. The tests take turns: they share the copy and the library
-//! file cargo writes.
+//! The copy (`remote_sandbox::workspace`) gives `remote-core` and `ops` builds of their own, so edits here
+//! never touch the artifacts of the workspace under test. The tests take turns: they share the copy and the
+//! library file cargo writes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -107,7 +107,11 @@ fn a_compile_error_is_shown_and_the_old_code_keeps_serving_until_it_is_fixed() {
     live.wait_for_from(from, "ops/src/lib.rs:", BUILD);
     live.call("listing test", "Run summary: ls -la / on test");
     reloaded(&live, || {
-        ws.edit("ops/src/lib.rs", r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#)
+        ws.edit(
+            "ops/src/lib.rs",
+            r#"pipeline!(ls(hs, "/etc", 1) | pretty)"#,
+            r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#,
+        )
     });
     live.call("listing test", "Run summary: ls -la /etc on test");
     let (code, transcript) = live.quit();
@@ -119,7 +123,8 @@ fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
     let (_hosts, inventory, ws) = start(1);
     ws.cargo_build_ops();
     // A copy left by a `remote live` that was killed (no such process).
-    let stale = ws.target.join("debug").join(format!("lib{}-hot-4194300-7.so", remote_sandbox::workspace::LIBRARY));
+    let stale =
+        ws.target.join("debug").join(format!("lib{}-hot-4194300-7.so", remote_sandbox::workspace::LIBRARY));
     std::fs::write(&stale, b"stale").unwrap();
     let mut live = ws.live(&inventory, &["--no-build"]);
     assert!(!stale.exists(), "the stale copy is still there");
@@ -133,10 +138,19 @@ fn no_build_reloads_a_library_built_elsewhere_and_stale_copies_are_removed() {
     assert!(!live.transcript()[..].contains("rebuilding ops"), "{}", live.transcript());
     live.call("listing test", "Run summary: ls -la /etc on test");
     let pid = live.child.id();
-    assert_eq!(ws.copies().iter().filter(|c| c.contains(&format!("-{pid}-"))).count(), 1, "{:?}", ws.copies());
+    assert_eq!(
+        ws.copies().iter().filter(|c| c.contains(&format!("-{pid}-"))).count(),
+        1,
+        "{:?}",
+        ws.copies()
+    );
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
-    assert!(!ws.copies().iter().any(|c| c.contains(&format!("-{pid}-"))), "copies left after exit: {:?}", ws.copies());
+    assert!(
+        !ws.copies().iter().any(|c| c.contains(&format!("-{pid}-"))),
+        "copies left after exit: {:?}",
+        ws.copies()
+    );
 }
 
 #[test]
@@ -146,7 +160,8 @@ fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_c
     let slow = |version: &str| {
         format!(
             "\n/// Panics.\n#[remote::step]\npub fn boom(_run: Run) -> Run {{\n    panic!(\"boom at the prompt\")\n}}\n\n\
-             /// Takes its time.\n#[remote::pipeline]\npub fn slow(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"sleep 3; echo {marker}-{version}\") | pretty)\n}}\n"
+             /// Takes its time.\n#[remote::pipeline]\npub fn slow(hs: &Hosts) -> Run {{\n
+             /// pipeline!(exec(hs, \"sleep 3; echo {marker}-{version}\") | pretty)\n}}\n"
         )
     };
     ws.append("ops/src/lib.rs", &slow("old"));
@@ -157,7 +172,8 @@ fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_c
     // The host lives on.
     live.call("listing test", "Run summary: ls -la / on test");
 
-    // Saved while `slow` runs: the call finishes on the old code, the reload waits for it, the next call is new.
+    // Saved while `slow` runs: the call finishes on the old code, the reload waits for it, the next call is
+    // new.
     let from = live.len();
     live.send("slow test");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -233,7 +249,11 @@ fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
             settled_rss = live.rss_kib();
         }
         let pid = live.child.id();
-        assert!(ws.copies().iter().filter(|c| c.contains(&format!("-{pid}-"))).count() <= 1, "{:?}", ws.copies());
+        assert!(
+            ws.copies().iter().filter(|c| c.contains(&format!("-{pid}-"))).count() <= 1,
+            "{:?}",
+            ws.copies()
+        );
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (stdin, calls) = caller.join().unwrap();
@@ -242,13 +262,16 @@ fn fifty_reloads_under_steady_calls_fail_no_call_and_leak_no_copies() {
     let end_rss = live.rss_kib();
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
-    let summaries: Vec<&str> = transcript.lines().filter(|l| l.starts_with("Run summary: echo soak-")).collect();
+    let summaries: Vec<&str> =
+        transcript.lines().filter(|l| l.starts_with("Run summary: echo soak-")).collect();
     assert!(summaries.len() > calls / 2, "{} runs for {calls} calls:\n{transcript}", summaries.len());
     assert!(summaries.iter().all(|l| l.contains("1 ok, 0 failed")), "a call failed:\n{transcript}");
     assert!(!transcript.contains("error:"), "{transcript}");
     // Versions only go forward: no call ran a library older than one already seen.
-    let versions: Vec<usize> =
-        summaries.iter().filter_map(|l| l.split("soak-").nth(1)?.split_whitespace().next()?.parse().ok()).collect();
+    let versions: Vec<usize> = summaries
+        .iter()
+        .filter_map(|l| l.split("soak-").nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect();
     assert!(versions.windows(2).all(|w| w[0] <= w[1]), "{versions:?}");
     // The first reloads grow the heap once (a second library mapped while the first is unloaded, buffers of
     // the watcher's pass over the file); after that, forty more reloads must not add more than a little.
@@ -324,8 +347,12 @@ fn a_hundred_reloads_under_a_job_every_100ms_lose_no_tick_but_the_skipped_ones()
     let job = &table[0];
     let (runs, skipped) = (job["runs"].as_u64().unwrap(), job["skipped"].as_u64().unwrap());
     let due = (elapsed.as_millis() / 100) as u64;
-    eprintln!("beat: {reloads} reloads in {:.1} s: {runs} runs + {skipped} skipped ticks, {due} due", elapsed.as_secs_f64());
-    // The scheduler can be one tick behind the moment `jobs` is read, and `watched` was taken just after the job started.
+    eprintln!(
+        "beat: {reloads} reloads in {:.1} s: {runs} runs + {skipped} skipped ticks, {due} due",
+        elapsed.as_secs_f64()
+    );
+    // The scheduler can be one tick behind the moment `jobs` is read, and `watched` was taken just after the
+    // job started.
     assert!((runs + skipped).abs_diff(due) <= 2, "{runs} runs + {skipped} skipped for {due} ticks due");
     assert!(runs > due / 4, "only {runs} of {due} ticks ran");
     assert_eq!(job["last"]["failed"], 0, "{job}");

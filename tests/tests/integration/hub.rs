@@ -12,11 +12,22 @@ use tests::{TestHosts, spawn_remote};
 /// `remote live --script` with the hub on a port of the kernel's choice; the address it says it serves.
 // The child goes back to the caller, which waits for it.
 #[allow(clippy::zombie_processes)]
-fn live_with_hub(hosts: &TestHosts, lines: &[&str]) -> (Child, SocketAddr, BufReader<std::process::ChildStderr>) {
+fn live_with_hub(
+    hosts: &TestHosts,
+    lines: &[&str],
+) -> (Child, SocketAddr, BufReader<std::process::ChildStderr>) {
     let inventory = hosts.write_inventory(&[]);
     let script = hosts.dir().join("hub.remote");
     std::fs::write(&script, lines.join("\n")).unwrap();
-    let args = ["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap(), "--hub", "127.0.0.1:0"];
+    let args = [
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "live",
+        "--script",
+        script.to_str().unwrap(),
+        "--hub",
+        "127.0.0.1:0",
+    ];
     let mut child = spawn_remote(&args);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
@@ -100,7 +111,10 @@ fn two_viewers_get_the_history_then_live_batches_and_prometheus_reads_metrics() 
             for sample in batch["samples"].as_array().unwrap() {
                 let value = sample["value"].as_f64().unwrap();
                 assert!((0.0..=100.0).contains(&value) && sample["at_ms"].as_i64().unwrap() > 0, "{sample}");
-                seen.insert((batch["stock"].as_str().unwrap().to_string(), sample["host"].as_str().unwrap().to_string()));
+                seen.insert((
+                    batch["stock"].as_str().unwrap().to_string(),
+                    sample["host"].as_str().unwrap().to_string(),
+                ));
             }
         }
         let expected: std::collections::BTreeSet<(String, String)> = ["Idle CPU", "User CPU"]
@@ -153,7 +167,10 @@ fn runs_and_samples_outlive_the_live_host_in_the_history() {
     let inventory = inventory.to_str().unwrap();
     let (mut first, _, _stderr) = live_with_hub(
         &hosts,
-        &["cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))", "exec(test, \"echo gone >&2; exit 3\")"],
+        &[
+            "cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))",
+            "exec(test, \"echo gone >&2; exit 3\")",
+        ],
     );
     assert!(first.wait().unwrap().success());
     // Prompt lines and the ends of hosts' output are in it: readable by its owner only.
@@ -175,30 +192,49 @@ fn runs_and_samples_outlive_the_live_host_in_the_history() {
     let lines: Vec<&str> = runs.iter().map(|r| r["line"].as_str().unwrap()).collect();
     assert_eq!(
         lines,
-        ["cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))", "exec(test, \"echo gone >&2; exit 3\")"]
+        [
+            "cpu_over(test, \"100ms\") | collect | publish(stock(\"Idle CPU\", idle))",
+            "exec(test, \"echo gone >&2; exit 3\")"
+        ]
     );
     let failed = &runs[1]["results"][0];
-    assert_eq!((failed["ok"].clone(), failed["exit"].clone()), (Value::Bool(false), Value::from(3)), "{failed}");
+    assert_eq!(
+        (failed["ok"].clone(), failed["exit"].clone()),
+        (Value::Bool(false), Value::from(3)),
+        "{failed}"
+    );
     assert_eq!(failed["error"], "exited with status 3");
     assert!(failed["output"].as_str().unwrap().contains("gone"), "{failed}");
     assert_eq!(history(&["--pipeline", "exec"]).len(), 1);
     let one_host = history(&["--host", &entries[1], "--since", "1h"]);
-    assert!(
-        one_host.iter().all(|r| r["results"].as_array().unwrap().len() == 1 && r["results"][0]["host"] == entries[1].as_str())
-    );
+    assert!(one_host.iter().all(
+        |r| r["results"].as_array().unwrap().len() == 1 && r["results"][0]["host"] == entries[1].as_str()
+    ));
     assert_eq!(one_host.len(), 2);
     let out = tests::remote(&["--inventory", inventory, "history"]);
     assert!(out.stdout.contains("✖ ") && out.stdout.contains("exited with status 3"), "{}", out.stdout);
     // On a screen the newest comes first, and --last keeps to the newest N; --output shows what a host said.
-    let (exec_at, cpu_at) = (out.stdout.find("exec(test").unwrap(), out.stdout.find("cpu_over(test").unwrap());
+    let (exec_at, cpu_at) =
+        (out.stdout.find("exec(test").unwrap(), out.stdout.find("cpu_over(test").unwrap());
     assert!(exec_at < cpu_at, "newest first: {}", out.stdout);
     let out = tests::remote(&["--inventory", inventory, "history", "--last", "1", "--output"]);
     assert!(!out.stdout.contains("cpu_over(test") && out.stdout.contains("        gone\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("(1 older run(s) not shown: --last N shows more, --last 0 all)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(1 older run(s) not shown: --last N shows more, --last 0 all)"),
+        "{}",
+        out.stdout
+    );
     let out = tests::remote(&["--inventory", inventory, "history", "--stats", "--json"]);
     let stats: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!((stats["stats"]["runs"].clone(), stats["stats"]["outcomes"].clone()), (Value::from(2), Value::from(4)), "{stats}");
-    assert!(stats["stats"]["bytes"].as_u64().unwrap() > 0 && stats["stats"]["oldest_ms"].as_i64().is_some(), "{stats}");
+    assert_eq!(
+        (stats["stats"]["runs"].clone(), stats["stats"]["outcomes"].clone()),
+        (Value::from(2), Value::from(4)),
+        "{stats}"
+    );
+    assert!(
+        stats["stats"]["bytes"].as_u64().unwrap() > 0 && stats["stats"]["oldest_ms"].as_i64().is_some(),
+        "{stats}"
+    );
     let out = tests::remote(&["--inventory", inventory, "history", "--stats"]);
     assert!(out.stdout.contains("  runs    2 (4 host outcomes)\n"), "{}", out.stdout);
 
@@ -209,7 +245,8 @@ fn runs_and_samples_outlive_the_live_host_in_the_history() {
     let batches: Vec<Value> = serde_json::from_str(&data).unwrap();
     assert_eq!(batches.len(), 1, "{data}");
     assert_eq!(batches[0]["stock"], "Idle CPU");
-    let hosts_in: Vec<&str> = batches[0]["samples"].as_array().unwrap().iter().map(|s| s["host"].as_str().unwrap()).collect();
+    let hosts_in: Vec<&str> =
+        batches[0]["samples"].as_array().unwrap().iter().map(|s| s["host"].as_str().unwrap()).collect();
     assert_eq!(hosts_in, entries.iter().map(String::as_str).collect::<Vec<_>>());
     let _ = second.kill();
     let _ = second.wait();
@@ -221,7 +258,8 @@ fn stocks_at_the_prompt_are_checked_before_anything_runs() {
     let inventory = hosts.write_inventory(&[]);
     let eval = |line: &str| tests::remote(&["--inventory", inventory.to_str().unwrap(), "eval", line]);
     // Without a hub (`remote eval`), publishing reaches nobody and the run is fine.
-    let out = eval("cpu_over(test, \"100ms\") | collect | publish(fleet(sliding(stock(\"Idle\", idle), 12)))");
+    let out =
+        eval("cpu_over(test, \"100ms\") | collect | publish(fleet(sliding(stock(\"Idle\", idle), 12)))");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let check = |line: &str, expected: &str| {
         let out = eval(line);
@@ -231,9 +269,15 @@ fn stocks_at_the_prompt_are_checked_before_anything_runs() {
     };
     check("cpu(test) | publish(sliding(stock(\"Idle\", idle)))", "`sliding` got 1 argument(s)");
     check("cpu(test) | publish(sliding(stock(\"Idle\", idle), 0))", "`sliding` needs at least 1 reading");
-    check("cpu(test) | publish(stok(\"Idle\", idle))", "a stock is wanted here, but this is a call of `stok`");
+    check(
+        "cpu(test) | publish(stok(\"Idle\", idle))",
+        "a stock is wanted here, but this is a call of `stok`",
+    );
     check("cpu(test) | publish(stock(\"Idle\", idel))", "did you mean `idle`?");
-    check("cpu(test) | publish(fleet(stock(\"Idle\", used)))", "`used` is a field of ram data, but the hosts carry cpu data");
+    check(
+        "cpu(test) | publish(fleet(stock(\"Idle\", used)))",
+        "`used` is a field of ram data, but the hosts carry cpu data",
+    );
     check("cpu(test) | publish(\"Idle\")", "is a stock");
     check("cpu(test) | publish(stock(\"CPU\", []))", "a stock draws at least one field");
     check("cpu(test) | publish(stock(\"CPU\", [usr, \"sys\"]))", "the second argument of `stock` is a field");
@@ -241,7 +285,10 @@ fn stocks_at_the_prompt_are_checked_before_anything_runs() {
         "cpu(test) | publish(stock(\"CPU\", [usr, used]))",
         "the fields of a stock are of one kind of data, but `usr` is cpu data and `used` ram data",
     );
-    check("ram(test) | publish(stock(\"CPU\", [usr, sys]))", "`usr` is a field of cpu data, but the hosts carry ram data");
+    check(
+        "ram(test) | publish(stock(\"CPU\", [usr, sys]))",
+        "`usr` is a field of cpu data, but the hosts carry ram data",
+    );
     check("cpu(test) | publish(stock(\"CPU\", [usr, sys, usr]))", "`usr` is in this stock twice");
     check(
         "exec(test, \"true\") | publish(stock(\"CPU\", [usr, sys]))",
@@ -274,7 +321,10 @@ fn stats_jobs_publish_every_stock_and_the_history_keeps_them_across_a_restart() 
         "User CPU",
         "User CPU, 1 min avg",
     ];
-    while expected_stocks.iter().any(|s| !seen.iter().any(|(stock, _, _): &(String, String, String)| stock == s)) {
+    while expected_stocks
+        .iter()
+        .any(|s| !seen.iter().any(|(stock, _, _): &(String, String, String)| stock == s))
+    {
         assert!(started.elapsed() < Duration::from_secs(20), "stocks seen so far: {seen:?}");
         let (name, data) = next_event(&mut viewer);
         let batches: Vec<Value> = match name.as_str() {
@@ -291,12 +341,18 @@ fn stats_jobs_publish_every_stock_and_the_history_keeps_them_across_a_restart() 
     }
     for host in &entries {
         for field in ["usr", "sys"] {
-            assert!(seen.contains(&("CPU".to_string(), host.clone(), field.to_string())), "{field} on {host}: {seen:?}");
+            assert!(
+                seen.contains(&("CPU".to_string(), host.clone(), field.to_string())),
+                "{field} on {host}: {seen:?}"
+            );
         }
         assert!(seen.contains(&("Idle CPU".to_string(), host.clone(), "idle".to_string())), "{seen:?}");
     }
     // The fleet lines of the one-minute average.
-    assert!(seen.contains(&("User CPU, 1 min avg".to_string(), "fleet mean".to_string(), "usr".to_string())), "{seen:?}");
+    assert!(
+        seen.contains(&("User CPU, 1 min avg".to_string(), "fleet mean".to_string(), "usr".to_string())),
+        "{seen:?}"
+    );
     assert!(first.wait().unwrap().success());
 
     // The host is gone; the history has the jobs' runs on each host…
@@ -305,14 +361,22 @@ fn stats_jobs_publish_every_stock_and_the_history_keeps_them_across_a_restart() 
     let runs: Value = serde_json::from_str(&out.stdout).unwrap();
     let runs = runs["runs"].as_array().unwrap();
     assert!(!runs.is_empty(), "{}", out.stdout);
-    assert!(runs.iter().all(|r| r["results"].as_array().unwrap().len() == entries.len() && r["group"] == "test"), "{runs:?}");
+    assert!(
+        runs.iter().all(|r| r["results"].as_array().unwrap().len() == entries.len() && r["group"] == "test"),
+        "{runs:?}"
+    );
     // …and a new live host serves every stock the jobs published.
     let (mut second, address, _stderr) = live_with_hub(&hosts, &["wait 30s"]);
     let (name, data) = next_event(&mut get(address, "/stream"));
     assert_eq!(name, "history");
     let batches: Vec<Value> = serde_json::from_str(&data).unwrap();
-    let stocks: std::collections::BTreeSet<&str> = batches.iter().map(|b| b["stock"].as_str().unwrap()).collect();
-    assert_eq!(stocks.into_iter().collect::<Vec<_>>(), expected_stocks, "the first host's stocks, from the history");
+    let stocks: std::collections::BTreeSet<&str> =
+        batches.iter().map(|b| b["stock"].as_str().unwrap()).collect();
+    assert_eq!(
+        stocks.into_iter().collect::<Vec<_>>(),
+        expected_stocks,
+        "the first host's stocks, from the history"
+    );
     let _ = second.kill();
     let _ = second.wait();
 }

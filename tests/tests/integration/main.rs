@@ -1,4 +1,5 @@
-//! One integration-test binary; each module covers one area of `remote` against real sshd servers on loopback.
+//! One integration-test binary; each module covers one area of `remote` against real sshd servers on
+//! loopback.
 
 mod r#become;
 mod check;

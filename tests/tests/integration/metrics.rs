@@ -12,7 +12,8 @@ use remote_std::prelude::*;
 use serde_json::Value;
 use tests::{TestHosts, remote};
 
-/// Three hosts; the last one's login runs `/bin/false` whatever is asked, as a login whose shell is `/bin/false`.
+/// Three hosts; the last one's login runs `/bin/false` whatever is asked, as a login whose shell is
+/// `/bin/false`.
 fn hosts_with_a_broken_login() -> TestHosts {
     let mut hosts = TestHosts::start(3);
     hosts.sandbox.server_mut(2).configure("ForceCommand /bin/false").expect("reconfigure sshd");
@@ -23,8 +24,8 @@ fn hosts_with_a_broken_login() -> TestHosts {
 fn eval_json(hosts: &TestHosts, expression: &str) -> (i32, Vec<Value>) {
     let inventory = hosts.write_inventory(&[]);
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", expression, "--json"]);
-    let document: Value =
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{expression}: {e}\n{}\n{}", out.stdout, out.stderr));
+    let document: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{expression}: {e}\n{}\n{}", out.stdout, out.stderr));
     (out.code, document["results"].as_array().cloned().unwrap_or_default())
 }
 
@@ -42,8 +43,10 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
         (
             "cpu(test)",
             Box::new(|d| {
-                let sum: f64 =
-                    ["usr", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal"].iter().map(|f| number(d, f)).sum();
+                let sum: f64 = ["usr", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal"]
+                    .iter()
+                    .map(|f| number(d, f))
+                    .sum();
                 assert!((sum - 100.0).abs() < 0.5, "{d}");
                 // 1 s asked; a loaded 2-core machine may stretch it, never shorten it.
                 assert!((990.0..=3000.0).contains(&number(d, "interval_ms")), "{d}");
@@ -61,14 +64,20 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
             "ram(test)",
             Box::new(|d| {
                 let total = number(d, "total_bytes");
-                assert!(total > 0.0 && number(d, "used_bytes") <= total && number(d, "available_bytes") <= total, "{d}");
+                assert!(
+                    total > 0.0 && number(d, "used_bytes") <= total && number(d, "available_bytes") <= total,
+                    "{d}"
+                );
                 assert!(number(d, "swap_used_bytes") <= number(d, "swap_total_bytes"), "{d}");
             }),
         ),
         (
             "load(test)",
             Box::new(|d| {
-                assert!(number(d, "cores") >= 1.0 && number(d, "load1") >= 0.0 && number(d, "tasks") >= 1.0, "{d}");
+                assert!(
+                    number(d, "cores") >= 1.0 && number(d, "load1") >= 0.0 && number(d, "tasks") >= 1.0,
+                    "{d}"
+                );
             }),
         ),
         (
@@ -77,7 +86,9 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
                 let interfaces = d["interfaces"].as_array().unwrap();
                 assert!(interfaces.iter().any(|i| i["name"] == "lo"), "{d}");
                 assert!(
-                    interfaces.iter().all(|i| number(i, "rx_bytes_per_sec") >= 0.0 && i["default_route"].is_boolean()),
+                    interfaces
+                        .iter()
+                        .all(|i| number(i, "rx_bytes_per_sec") >= 0.0 && i["default_route"].is_boolean()),
                     "{d}"
                 );
             }),
@@ -98,20 +109,35 @@ fn every_operation_reads_sane_values_and_one_broken_host_fails_alone() {
         (
             "os_info(test)",
             Box::new(|d| {
-                assert!(!d["kernel"].as_str().unwrap().is_empty() && !d["architecture"].as_str().unwrap().is_empty(), "{d}");
+                assert!(
+                    !d["kernel"].as_str().unwrap().is_empty()
+                        && !d["architecture"].as_str().unwrap().is_empty(),
+                    "{d}"
+                );
                 assert!(number(d, "uptime_seconds") > 0.0, "{d}");
             }),
         ),
-        ("hardware(test)", Box::new(|d| assert!(number(d, "cores") >= 1.0 && number(d, "memory_bytes") > 0.0, "{d}"))),
+        (
+            "hardware(test)",
+            Box::new(|d| assert!(number(d, "cores") >= 1.0 && number(d, "memory_bytes") > 0.0, "{d}")),
+        ),
         (
             "processes(test, \"sshd\")",
             Box::new(move |d| {
                 let list = d["processes"].as_array().unwrap();
-                // This test's own sshd servers, started with their config files in its folder, are among them.
+                // This test's own sshd servers, started with their config files in its folder, are among
+                // them.
                 let ours = list.iter().filter(|p| p["command"].as_str().unwrap().contains(&folder)).count();
                 assert!(ours >= 3, "{ours} of this test's sshd servers listed: {d}");
-                assert!(list.iter().all(|p| p["command"].as_str().unwrap().contains("sshd") && number(p, "pid") >= 1.0), "{d}");
-                assert!(list.iter().all(|p| p["user"].is_string() && number(p, "memory_bytes") >= 0.0), "{d}");
+                assert!(
+                    list.iter()
+                        .all(|p| p["command"].as_str().unwrap().contains("sshd") && number(p, "pid") >= 1.0),
+                    "{d}"
+                );
+                assert!(
+                    list.iter().all(|p| p["user"].is_string() && number(p, "memory_bytes") >= 0.0),
+                    "{d}"
+                );
             }),
         ),
     ];
@@ -169,8 +195,10 @@ fn temperature_says_why_a_host_without_sensors_has_none() {
     // As the operation reads them: a thermal zone with a `temp`, or a hwmon chip with a `temp*_input`.
     let has = |dir: &str, wanted: &dyn Fn(&str) -> bool| {
         std::fs::read_dir(dir).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| std::fs::read_dir(e.path()).is_ok_and(|f| f.flatten().any(|f| wanted(&f.file_name().to_string_lossy()))))
+            d.flatten().any(|e| {
+                std::fs::read_dir(e.path())
+                    .is_ok_and(|f| f.flatten().any(|f| wanted(&f.file_name().to_string_lossy())))
+            })
         })
     };
     let sensors_here = has("/sys/class/thermal", &|f| f == "temp")
@@ -198,7 +226,8 @@ fn pretty_table_and_pick_on_a_typed_field_at_the_prompt() {
         "disk(test) | pick(above(disk_used_percent, 100)) | pretty",
     ];
     std::fs::write(&script, lines.join("\n")).unwrap();
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
+    let out =
+        remote(&["--inventory", inventory.to_str().unwrap(), "live", "--script", script.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let entries = hosts.sandbox.host_entries();
     // One line per host, the values named.
@@ -206,9 +235,14 @@ fn pretty_table_and_pick_on_a_typed_field_at_the_prompt() {
     assert!(out.stdout.contains("%  idle "), "{}", out.stdout);
     // A table row for each working host's root filesystem, and the broken host named below it.
     assert!(out.stdout.contains("host") && out.stdout.contains("used_percent"), "{}", out.stdout);
-    assert!(out.stdout.lines().any(|l| l.starts_with(&format!("  {}", entries[1])) && l.contains(" / ")), "{}", out.stdout);
     assert!(
-        out.stdout.contains(&format!("without data: {} (the host's login did not run the command: ", entries[2])),
+        out.stdout.lines().any(|l| l.starts_with(&format!("  {}", entries[1])) && l.contains(" / ")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("without data: {} (the host's login did not run the command: ", entries[2])),
         "{}",
         out.stdout
     );
@@ -217,25 +251,45 @@ fn pretty_table_and_pick_on_a_typed_field_at_the_prompt() {
     assert!(out.stderr.contains("no hosts are left in the run"), "{}", out.stderr);
 
     // A typo in a field is refused with a suggestion, before anything runs.
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", "disk(test) | pick(above(disk_usd_percent, 85))"]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "eval",
+        "disk(test) | pick(above(disk_usd_percent, 85))",
+    ]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("unknown field `disk_usd_percent`") && out.stderr.contains("did you mean `disk_used_percent`?"),
+        out.stderr.contains("unknown field `disk_usd_percent`")
+            && out.stderr.contains("did you mean `disk_used_percent`?"),
         "{}",
         out.stderr
     );
     // A field of other data than the hosts carry would drop every host: refused, with the fields that fit.
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", "disk(test) | pretty | pick(above(used, 80))"]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "eval",
+        "disk(test) | pretty | pick(above(used, 80))",
+    ]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("`used` is a field of ram data, but the hosts carry disk data here (from `disk`)"),
+        out.stderr
+            .contains("`used` is a field of ram data, but the hosts carry disk data here (from `disk`)"),
         "{}",
         out.stderr
     );
     assert!(out.stderr.contains("help: the fields of disk data are: disk_used_percent"), "{}", out.stderr);
 
     // Output cut short by the budget is not read as if it were whole.
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", "processes(test)", "--max-output", "2k", "--json"]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "eval",
+        "processes(test)",
+        "--max-output",
+        "2k",
+        "--json",
+    ]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("`processes`: its output was cut short"), "{}", out.stdout);
 }
@@ -246,14 +300,19 @@ fn remote_list_shows_each_operation_with_its_fields() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let after = |name: &str| {
         let lines: Vec<&str> = out.stdout.lines().collect();
-        let at = lines.iter().position(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("{name}: {}", out.stdout));
+        let at = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{name}: {}", out.stdout));
         lines[at + 1].trim().to_string()
     };
     assert_eq!(after("cpu(hs)"), "fields: usr nice sys idle iowait irq softirq steal busy");
     assert_eq!(after("disk(hs)"), "fields: disk_used_percent disk_used_bytes disk_available_bytes");
     assert!(
         out.stdout.contains("Fields (of typed data")
-            && out.stdout.lines().any(|l| l.trim_start().starts_with("disk_used_percent") && l.contains("  disk: Space in use")),
+            && out.stdout.lines().any(
+                |l| l.trim_start().starts_with("disk_used_percent") && l.contains("  disk: Space in use")
+            ),
         "{}",
         out.stdout
     );
@@ -275,7 +334,11 @@ fn nearly_full(hs: &Hosts, percent: f64) -> Run {
 fn pick_on_a_typed_field_in_rust_and_data_by_type() {
     let hosts = hosts_with_a_broken_login();
     let runtime = tests::runtime();
-    let world = SessionWorld::new(SessionPool::new(PoolConfig::default()), runtime.handle().clone(), ExecOptions::default());
+    let world = SessionWorld::new(
+        SessionPool::new(PoolConfig::default()),
+        runtime.handle().clone(),
+        ExecOptions::default(),
+    );
     let driver = Driver::new(Arc::new(world), Arc::new(|_: &Report, _: View| {}));
     let inventory = Inventory::load(&hosts.write_inventory(&[])).unwrap();
     let group = inventory.group("test").unwrap();

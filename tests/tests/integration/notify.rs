@@ -1,5 +1,6 @@
-//! `email` and `webhook` against real servers on loopback: aiosmtpd (a Python SMTP server) keeps what it receives
-//! in a maildir, read back with Python's own email parser; a Python HTTP server keeps what is posted.
+//! `email` and `webhook` against real servers on loopback: aiosmtpd (a Python SMTP server) keeps what it
+//! receives in a maildir, read back with Python's own email parser; a Python HTTP server keeps what is
+//! posted.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,12 @@ struct Server(Child);
 impl Server {
     /// Starts `python3 ARGS` and waits until `port` accepts connections.
     fn start(args: &[&str], port: u16) -> Self {
-        let child = Command::new("python3").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("python3");
+        let child = Command::new("python3")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
         let server = Server(child);
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let until = Instant::now() + Duration::from_secs(20);
@@ -44,12 +50,15 @@ fn inventory_with_notify(hosts: &TestHosts, smtp: &str) -> PathBuf {
     // A file of its own: the harness rewrites `remote.toml` whenever it is asked for the hosts.
     let mut text = std::fs::read_to_string(hosts.write_inventory(&[])).unwrap();
     let path = hosts.dir().join(format!("notify-{}.toml", smtp.replace([':', '.'], "-")));
-    text.push_str(&format!("\n[notify]\nsmtp = \"{smtp}\"\nfrom = \"remote@example.org\"\nto = [\"team@example.org\"]\n"));
+    text.push_str(&format!(
+        "\n[notify]\nsmtp = \"{smtp}\"\nfrom = \"remote@example.org\"\nto = [\"team@example.org\"]\n"
+    ));
     std::fs::write(&path, text).unwrap();
     path
 }
 
-/// The messages in `maildir`, each parsed by Python's email package: subject, recipients, text, HTML, attachments.
+/// The messages in `maildir`, each parsed by Python's email package: subject, recipients, text, HTML,
+/// attachments.
 fn received(maildir: &Path) -> Vec<Value> {
     let script = r#"
 import email, email.policy, json, mailbox, sys
@@ -82,7 +91,16 @@ fn email_sends_the_summary_with_failures_attached_and_says_when_it_cannot() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let _smtp = Server::start(
-        &["-m", "aiosmtpd", "-n", "-l", &listen, "-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()],
+        &[
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &listen,
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            maildir.to_str().unwrap(),
+        ],
         port,
     );
     let inventory = inventory_with_notify(&hosts, &listen);
@@ -92,19 +110,26 @@ fn email_sends_the_summary_with_failures_attached_and_says_when_it_cannot() {
         "case \\\"$SSH_CONNECTION \\\" in *\\\" {} \\\"*) echo 'disk <full>' >&2; exit 3;; esac; echo fine",
         hosts.server_end(1)
     );
-    let expression = format!("exec(test, \"{script}\") | email(\"ops@example.org, dev@example.org\", \"nightly <check>\")");
+    let expression = format!(
+        "exec(test, \"{script}\") | email(\"ops@example.org, dev@example.org\", \"nightly <check>\")"
+    );
 
     // A dry run sends nothing.
     let out = remote(&["--inventory", inventory, "--check", "eval", &expression]);
     assert!(
-        out.stderr.contains("remote: dry run: would have emailed the summary to ops@example.org, dev@example.org"),
+        out.stderr
+            .contains("remote: dry run: would have emailed the summary to ops@example.org, dev@example.org"),
         "{}",
         out.stderr
     );
 
     let out = remote(&["--inventory", inventory, "eval", &expression]);
     assert_eq!(out.code, 1, "one host failed: {}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("remote: emailed the summary to ops@example.org, dev@example.org"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("remote: emailed the summary to ops@example.org, dev@example.org"),
+        "{}",
+        out.stderr
+    );
     let messages = received(&maildir);
     assert_eq!(messages.len(), 1, "{messages:?}");
     let message = &messages[0];
@@ -115,14 +140,22 @@ fn email_sends_the_summary_with_failures_attached_and_says_when_it_cannot() {
     let (ok_host, bad_host) = (hosts.specs()[0].name.clone(), hosts.specs()[1].name.clone());
     assert!(html.contains(&format!("<td>{ok_host}</td><td>fine</td>")), "{html}");
     assert!(html.contains(&format!("<td>{bad_host}</td><td>exited with status 3")), "{html}");
-    assert!(html.contains("disk &lt;full&gt;") && !html.contains("disk <full>"), "host output is escaped: {html}");
+    assert!(
+        html.contains("disk &lt;full&gt;") && !html.contains("disk <full>"),
+        "host output is escaped: {html}"
+    );
     assert!(html.contains("2 host(s): 1 ok, 1 failed"), "{html}");
     assert!(message["text"].as_str().unwrap().contains("Run summary:"), "{message}");
     let attachment = message["attachments"][format!("{bad_host}.txt")].as_str().unwrap_or_default();
     assert!(attachment.contains("--- stderr ---\ndisk <full>"), "{message}");
-    assert_eq!(message["attachments"].as_object().unwrap().len(), 1, "only the failed host's output is attached");
+    assert_eq!(
+        message["attachments"].as_object().unwrap().len(),
+        1,
+        "only the failed host's output is attached"
+    );
 
-    // `notify` mails [notify]'s own recipients; the seed's `aptgrade` as a dry run mails nobody and changes nothing.
+    // `notify` mails [notify]'s own recipients; the seed's `aptgrade` as a dry run mails nobody and changes
+    // nothing.
     let out = remote(&["--inventory", inventory, "eval", "exec(test, \"true\") | notify(\"to the team\")"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let messages = received(&maildir);
@@ -136,7 +169,11 @@ fn email_sends_the_summary_with_failures_attached_and_says_when_it_cannot() {
         "{}",
         out.stderr
     );
-    assert!(out.stdout.contains("would upgrade") || out.stdout.contains("unchanged: nothing to upgrade"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("would upgrade") || out.stdout.contains("unchanged: nothing to upgrade"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(received(&maildir).len(), 2, "a dry run sent mail");
 
     // A server that is not there: the hosts' own outcomes stand, the command exits 1 and says why.
@@ -155,10 +192,18 @@ fn email_sends_the_summary_with_failures_attached_and_says_when_it_cannot() {
 
     // No [notify] table: said how to add one.
     let plain = hosts.write_inventory(&[]);
-    let out =
-        remote(&["--inventory", plain.to_str().unwrap(), "eval", "exec(test, \"true\") | email(\"ops@example.org\", \"x\")"]);
+    let out = remote(&[
+        "--inventory",
+        plain.to_str().unwrap(),
+        "eval",
+        "exec(test, \"true\") | email(\"ops@example.org\", \"x\")",
+    ]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("has no [notify] table; add one with `smtp = \"host:port\"`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no [notify] table; add one with `smtp = \"host:port\"`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -187,10 +232,15 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
 
     let url = format!("http://127.0.0.1:{port}/hook/secret-token-123");
     let mut said = String::new();
-    let out = remote(&["--inventory", inventory, "eval", &format!("exec(test, \"echo hi\") | webhook(\"{url}\")")]);
+    let out =
+        remote(&["--inventory", inventory, "eval", &format!("exec(test, \"echo hi\") | webhook(\"{url}\")")]);
     said.push_str(&(out.stdout.clone() + &out.stderr));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains(&format!("remote: posted the run to http://127.0.0.1:{port}/…")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("remote: posted the run to http://127.0.0.1:{port}/…")),
+        "{}",
+        out.stderr
+    );
     let text = std::fs::read_to_string(&posted).unwrap();
     let (content_type, body) = text.split_once('\n').unwrap();
     assert_eq!(content_type, "application/json");
@@ -203,31 +253,61 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
     let text = std::fs::read_to_string(inventory).unwrap() + &format!("\n[webhooks]\noncall = \"{url}\"\n");
     std::fs::write(&named, text).unwrap();
     std::fs::remove_file(&posted).unwrap();
-    let out = remote(&["--inventory", named.to_str().unwrap(), "eval", "exec(test, \"echo named\") | webhook(\"oncall\")"]);
+    let out = remote(&[
+        "--inventory",
+        named.to_str().unwrap(),
+        "eval",
+        "exec(test, \"echo named\") | webhook(\"oncall\")",
+    ]);
     said.push_str(&(out.stdout.clone() + &out.stderr));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(std::fs::read_to_string(&posted).unwrap().contains("named"), "posted by name");
-    let out = remote(&["--inventory", named.to_str().unwrap(), "--check", "eval", "exec(test, \"true\") | webhook(\"oncal\")"]);
+    let out = remote(&[
+        "--inventory",
+        named.to_str().unwrap(),
+        "--check",
+        "eval",
+        "exec(test, \"true\") | webhook(\"oncal\")",
+    ]);
     assert_eq!(out.code, 1, "a dry run checks the name");
     assert!(out.stderr.contains("has no webhook `oncal`; did you mean `oncall`?"), "{}", out.stderr);
 
     let failing = format!("http://127.0.0.1:{port}/fail/secret-token-123");
-    let out = remote(&["--inventory", inventory, "eval", &format!("exec(test, \"true\") | webhook(\"{failing}\")")]);
+    let out = remote(&[
+        "--inventory",
+        inventory,
+        "eval",
+        &format!("exec(test, \"true\") | webhook(\"{failing}\")"),
+    ]);
     said.push_str(&(out.stdout.clone() + &out.stderr));
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains(&format!("error: webhook not sent: http://127.0.0.1:{port}/… answered with HTTP status 500")),
+        out.stderr.contains(&format!(
+            "error: webhook not sent: http://127.0.0.1:{port}/… answered with HTTP status 500"
+        )),
         "{}",
         out.stderr
     );
     let refused = format!("http://127.0.0.1:{}/secret-token-123", free_port());
-    let out = remote(&["--inventory", inventory, "eval", &format!("exec(test, \"true\") | webhook(\"{refused}\")")]);
+    let out = remote(&[
+        "--inventory",
+        inventory,
+        "eval",
+        &format!("exec(test, \"true\") | webhook(\"{refused}\")"),
+    ]);
     said.push_str(&(out.stdout.clone() + &out.stderr));
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error: webhook not sent: cannot post to http://127.0.0.1:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: webhook not sent: cannot post to http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
     // Nor at any log level: the HTTP client's own logs would print the whole URL.
     let trace = [("REMOTE_LOG", Some(Path::new("trace")))];
-    let out = remote_with_env(&["--inventory", inventory, "eval", &format!("exec(test, \"true\") | webhook(\"{url}\")")], &trace);
+    let out = remote_with_env(
+        &["--inventory", inventory, "eval", &format!("exec(test, \"true\") | webhook(\"{url}\")")],
+        &trace,
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("TRACE"), "REMOTE_LOG=trace logs: {}", out.stderr);
     said.push_str(&(out.stdout.clone() + &out.stderr));

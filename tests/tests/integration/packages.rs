@@ -1,5 +1,6 @@
-//! Packages against real sshd: a `.deb` the test builds with `dpkg-deb --build` installed for real on the sandbox's
-//! host (this machine), run twice (the second says `unchanged`), upgraded, removed; dry runs that leave it as it was.
+//! Packages against real sshd: a `.deb` the test builds with `dpkg-deb --build` installed for real on the
+//! sandbox's host (this machine), run twice (the second says `unchanged`), upgraded, removed; dry runs that
+//! leave it as it was.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,14 +33,22 @@ fn build(dir: &Path, name: &str, version: &str, depends: &str) -> PathBuf {
     .unwrap();
     std::fs::write(root.join(format!("usr/share/{name}/version")), format!("{version}\n")).unwrap();
     let deb = dir.join(format!("{name}_{version}_all.deb"));
-    let out = Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&root).arg(&deb).output().unwrap();
+    let out = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "dpkg-deb: {}", String::from_utf8_lossy(&out.stderr));
     deb
 }
 
 /// The version of the test package dpkg has installed here, if any.
 fn installed_here() -> Option<String> {
-    let out = Command::new("dpkg-query").args(["-W", "-f=${db:Status-Abbrev} ${Version}", PACKAGE]).output().unwrap();
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${db:Status-Abbrev} ${Version}", PACKAGE])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.strip_prefix("ii ").map(|v| v.trim().to_string())
 }
@@ -60,7 +69,8 @@ fn run(inventory: &str, expression: &str, check: bool) -> (i32, Value) {
     }
     args.extend(["eval", expression]);
     let out = remote(&args);
-    let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    let document: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     (out.code, document["results"][0].clone())
 }
 
@@ -92,7 +102,11 @@ fn a_deb_is_installed_once_upgraded_and_removed_and_dry_runs_change_nothing() {
     let (code, result) = run(inventory, &install(&v1), false);
     assert_eq!((code, result["changed"].clone()), (0, Value::from(true)), "{result}");
     assert_eq!(said(&result), format!("installed {PACKAGE} 1.0"));
-    assert_eq!(result["data"]["installed"], serde_json::json!([{"name": PACKAGE, "version": "1.0"}]), "{result}");
+    assert_eq!(
+        result["data"]["installed"],
+        serde_json::json!([{"name": PACKAGE, "version": "1.0"}]),
+        "{result}"
+    );
     assert_eq!(installed_here().as_deref(), Some("1.0"));
     assert_eq!(std::fs::read_to_string("/usr/share/remote-test-pkg/version").unwrap(), "1.0\n");
 
@@ -109,31 +123,44 @@ fn a_deb_is_installed_once_upgraded_and_removed_and_dry_runs_change_nothing() {
     assert_eq!(installed_here().as_deref(), Some("1.0"), "a dry run upgraded it");
     let (code, result) = run(inventory, &install(&v2), false);
     assert_eq!((code, said(&result)), (0, format!("upgraded 1: {PACKAGE} 1.0 → 1.1")), "{result}");
-    assert_eq!(result["data"]["upgraded"], serde_json::json!([{"name": PACKAGE, "from": "1.0", "to": "1.1"}]));
+    assert_eq!(
+        result["data"]["upgraded"],
+        serde_json::json!([{"name": PACKAGE, "from": "1.0", "to": "1.1"}])
+    );
     assert_eq!(installed_here().as_deref(), Some("1.1"));
 
-    // A package that needs it: removing the one takes the other, and the dry run says so (apt's own simulation).
+    // A package that needs it: removing the one takes the other, and the dry run says so (apt's own
+    // simulation).
     let dependent = build(hosts.dir(), DEPENDENT, "2.0", PACKAGE);
     let (code, result) = run(inventory, &install(&dependent), false);
     assert_eq!((code, said(&result)), (0, format!("installed {DEPENDENT} 2.0")), "{result}");
     let remove = format!("pkg_remove(test, \"{PACKAGE}\")");
     let (_, result) = run(inventory, &remove, true);
     let both = format!("{DEPENDENT} 2.0, {PACKAGE} 1.1");
-    assert_eq!((result["changed"].clone(), said(&result)), (Value::from(true), format!("would remove {both}")));
+    assert_eq!(
+        (result["changed"].clone(), said(&result)),
+        (Value::from(true), format!("would remove {both}"))
+    );
     assert_eq!(installed_here().as_deref(), Some("1.1"), "a dry run removed it");
     let (code, result) = run(inventory, &remove, false);
     assert_eq!((code, said(&result)), (0, format!("removed {both}")), "{result}");
     assert_eq!(installed_here(), None);
     let (_, result) = run(inventory, &remove, false);
-    assert_eq!((result["changed"].clone(), said(&result)), (Value::from(false), format!("unchanged: {PACKAGE} not installed")));
+    assert_eq!(
+        (result["changed"].clone(), said(&result)),
+        (Value::from(false), format!("unchanged: {PACKAGE} not installed"))
+    );
 
     // A package no source has: the manager's own words come back.
     let (code, result) = run(inventory, "pkg_install(test, \"remote-test-no-such-package\")", false);
     assert_eq!((code, result["ok"].clone()), (1, Value::from(false)), "{result}");
-    assert!(result["stderr"].as_str().unwrap().contains("Unable to locate package remote-test-no-such-package"), "{result}");
+    assert!(
+        result["stderr"].as_str().unwrap().contains("Unable to locate package remote-test-no-such-package"),
+        "{result}"
+    );
 
-    // A dry run asks apt only about what the host needs: an installed package stays unchanged even when the index
-    // offers a newer one, and removing what is not there changes nothing.
+    // A dry run asks apt only about what the host needs: an installed package stays unchanged even when the
+    // index offers a newer one, and removing what is not there changes nothing.
     let (code, result) = run(inventory, "pkg_install(test, \"dpkg\")", true);
     assert_eq!(
         (code, result["changed"].clone(), said(&result)),

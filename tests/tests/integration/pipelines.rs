@@ -1,4 +1,5 @@
-//! The pipeline language end to end: `pipeline!` and the prompt's interpreter on real hosts, with the same results.
+//! The pipeline language end to end: `pipeline!` and the prompt's interpreter on real hosts, with the same
+//! results.
 
 use std::sync::{Arc, Mutex};
 
@@ -29,8 +30,13 @@ impl Harness {
         let runtime = tests::runtime();
         let shown = Arc::new(Mutex::new(Vec::new()));
         let record = shown.clone();
-        let world = SessionWorld::new(SessionPool::new(PoolConfig::default()), runtime.handle().clone(), ExecOptions::default());
-        let show = move |report: &Report, _: remote_core::pretty::View| record.lock().unwrap().push(report.clone());
+        let world = SessionWorld::new(
+            SessionPool::new(PoolConfig::default()),
+            runtime.handle().clone(),
+            ExecOptions::default(),
+        );
+        let show =
+            move |report: &Report, _: remote_core::pretty::View| record.lock().unwrap().push(report.clone());
         let inventory = Inventory::load(&hosts.write_inventory(&[])).unwrap();
         Harness { _runtime: runtime, driver: Driver::new(Arc::new(world), Arc::new(show)), shown, inventory }
     }
@@ -44,8 +50,12 @@ impl Harness {
     /// Runs a prompt line.
     fn eval(&self, line: &str) -> Result<Run, interpret::EvalError> {
         let registry = Registry::new(Some(&Ops));
-        let context =
-            Context { inventory: &self.inventory, driver: self.driver.clone(), registry: &registry, library: Some(&Ops) };
+        let context = Context {
+            inventory: &self.inventory,
+            driver: self.driver.clone(),
+            registry: &registry,
+            library: Some(&Ops),
+        };
         interpret::eval(line, &context)
     }
 
@@ -89,7 +99,8 @@ fn stable(text: &str) -> String {
         .join("\n")
 }
 
-/// The summary text with its elapsed time taken out, e.g. `(3 hosts: 3 ok, 0 failed)`, and spacing made stable.
+/// The summary text with its elapsed time taken out, e.g. `(3 hosts: 3 ok, 0 failed)`, and spacing made
+/// stable.
 fn without_timing(summary: &str) -> String {
     let lines = summary.lines().map(|line| match (line.starts_with("Run summary:"), line.rfind(", ")) {
         (true, Some(cut)) => format!("{})", &line[..cut]),
@@ -116,7 +127,11 @@ fn listing_gives_the_same_run_from_the_macro_and_from_the_prompt() {
     assert!(from_macro.all_ok(), "{:?}", from_macro.results());
     assert_eq!(outcome(&from_macro), outcome(&from_prompt));
     assert_eq!(from_macro.label(), "ls -la /");
-    assert!(outcome(&from_macro).2.iter().all(|(_, _, stdout)| stdout.contains(" etc\n")), "{:?}", from_macro.results());
+    assert!(
+        outcome(&from_macro).2.iter().all(|(_, _, stdout)| stdout.contains(" etc\n")),
+        "{:?}",
+        from_macro.results()
+    );
     // `pretty` showed each run once, and the two summaries read the same.
     assert_eq!((shown_by_macro.len(), shown_by_prompt.len()), (1, 1));
     assert_eq!(
@@ -133,17 +148,25 @@ fn remote_run_and_remote_eval_print_the_same_summary() {
     let by_name = remote(&["--inventory", inventory, "run", "listing", "test"]);
     let by_expression = remote(&["--inventory", inventory, "eval", r#"ls(test, "/", "-la") | pretty"#]);
     assert_eq!((by_name.code, by_expression.code), (0, 0), "{}\n{}", by_name.stderr, by_expression.stderr);
-    assert!(by_name.stdout.starts_with("\nRun summary: ls -la / on test (2 hosts: 2 ok, 0 failed, "), "{}", by_name.stdout);
+    assert!(
+        by_name.stdout.starts_with("\nRun summary: ls -la / on test (2 hosts: 2 ok, 0 failed, "),
+        "{}",
+        by_name.stdout
+    );
     // Printed once: `pretty` in the pipeline shows the summary, and the command does not repeat it.
     assert_eq!(by_name.stdout.matches("Run summary:").count(), 1, "{}", by_name.stdout);
     assert_eq!(without_timing(&by_name.stdout), without_timing(&by_expression.stdout));
 
     // With --json, standard output is one document, even though the pipeline ends in `pretty`.
     let json_by_name = remote(&["--json", "--inventory", inventory, "run", "listing", "test"]);
-    let json_by_expression = remote(&["--inventory", inventory, "eval", "--json", r#"ls(test, "/", "-la") | pretty"#]);
+    let json_by_expression =
+        remote(&["--inventory", inventory, "eval", "--json", r#"ls(test, "/", "-la") | pretty"#]);
     let documents: Vec<Value> = [&json_by_name, &json_by_expression]
         .iter()
-        .map(|out| serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{}", out.stdout)))
+        .map(|out| {
+            serde_json::from_str(&out.stdout)
+                .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{}", out.stdout))
+        })
         .collect();
     for document in &documents {
         assert_eq!(document["results"].as_array().unwrap().len(), 2);
@@ -161,7 +184,10 @@ fn an_operation_runs_only_where_the_step_before_it_succeeded() {
     let harness = Harness::new(&hosts);
     let visits = hosts.dir().join("visits");
     // Host 1 fails the first step; host 0 is down; only host 2 may run the second step.
-    let first = format!(r#"case " $SSH_CONNECTION " in *" {} "*) echo nope >&2; exit 3;; esac; echo first"#, address(&hosts, 1));
+    let first = format!(
+        r#"case " $SSH_CONNECTION " in *" {} "*) echo nope >&2; exit 3;; esac; echo first"#,
+        address(&hosts, 1)
+    );
     let second = format!(r#"echo "$SSH_CONNECTION" >> {}"#, visits.display());
 
     let from_macro = pipeline!(exec(harness.hosts(), &first) | exec(&second) | pretty);
@@ -187,9 +213,11 @@ fn pick_narrows_the_hosts_and_user_steps_work_at_the_prompt() {
     let harness = Harness::new(&hosts);
     let wanted = format!(" {} ", address(&hosts, 1));
 
-    let from_macro = pipeline!(exec(harness.hosts(), "echo \" $SSH_CONNECTION \"") | pick(stdout_has(&wanted)) | uptime);
-    let from_prompt =
-        harness.eval(&format!(r#"exec(test, "echo \" $SSH_CONNECTION \"") | pick(stdout_has({wanted:?})) | uptime"#)).unwrap();
+    let from_macro =
+        pipeline!(exec(harness.hosts(), "echo \" $SSH_CONNECTION \"") | pick(stdout_has(&wanted)) | uptime);
+    let from_prompt = harness
+        .eval(&format!(r#"exec(test, "echo \" $SSH_CONNECTION \"") | pick(stdout_has({wanted:?})) | uptime"#))
+        .unwrap();
     for run in [&from_macro, &from_prompt] {
         assert_eq!(run.results().len(), 1, "{:?}", run.results());
         assert_eq!(run.results()[0].host, hosts.sandbox.host_entries()[1]);
@@ -201,7 +229,8 @@ fn pick_narrows_the_hosts_and_user_steps_work_at_the_prompt() {
     }
 
     // `only_debian` and `mentioning` are steps of `ops`, usable after `|` at the prompt.
-    let debian = std::fs::read_to_string("/etc/os-release").unwrap_or_default().lines().any(|l| l == "ID=debian");
+    let debian =
+        std::fs::read_to_string("/etc/os-release").unwrap_or_default().lines().any(|l| l == "ID=debian");
     let run = harness.eval("uptime(test) | only_debian | pretty").unwrap();
     assert_eq!(run.results().len(), if debian { 3 } else { 0 });
     let run = harness.eval(r#"exec(test, "echo alpha") | mentioning("alp") | pick(successful)"#).unwrap();
@@ -229,7 +258,11 @@ fn prompt_values_cannot_inject_shell_code() {
     assert!(run.all_ok() && run.label() == "ls /", "{:?}", run.results());
     // A value that starts with `-` is an operand, not an option.
     let run = harness.eval(r#"ls(test, "--version", "-d")"#).unwrap();
-    assert!(!run.all_ok() && run.results()[0].output().is_some_and(|o| !o.stdout.starts_with(b"ls (GNU")), "{:?}", run.results());
+    assert!(
+        !run.all_ok() && run.results()[0].output().is_some_and(|o| !o.stdout.starts_with(b"ls (GNU")),
+        "{:?}",
+        run.results()
+    );
 }
 
 #[test]
@@ -242,7 +275,10 @@ fn eval_errors_name_the_column_and_suggest_names() {
             r#"lss(test, "/", "-la") | pretty"#,
             "error: unknown operation, step or pipeline `lss` (column 1)\n  lss(test, \"/\", \"-la\") | pretty\n  ^^^\n  help: did you mean `ls`?\n",
         ),
-        (r#"ls(tset, "/", "-la")"#, "(column 4)\n  ls(tset, \"/\", \"-la\")\n     ^^^^\n  help: did you mean `test`?\n"),
+        (
+            r#"ls(tset, "/", "-la")"#,
+            "(column 4)\n  ls(tset, \"/\", \"-la\")\n     ^^^^\n  help: did you mean `test`?\n",
+        ),
         (r#"exec(test) | pretty"#, "error: `exec` takes 1 argument(s) after the host set, got 0 (column 1)"),
         (r#"ls(test)"#, "error: `ls` takes 1 to 2 argument(s) after the host set, got 0 (column 1)"),
         (r#"ls(test, 5, "-l")"#, "error: `target` of `ls` is a string, but this is an integer (column 10)"),
@@ -253,7 +289,10 @@ fn eval_errors_name_the_column_and_suggest_names() {
         ),
         (r#"uptime(test) | pick(stdout_has)"#, "`stdout_has` takes 1 argument(s), got 0"),
         (r#"pretty(test)"#, "`pretty` is a step"),
-        (r#"uptime(test) | listing"#, "`listing` is a pipeline: it starts from a host set, so it cannot follow `|`"),
+        (
+            r#"uptime(test) | listing"#,
+            "`listing` is a pipeline: it starts from a host set, so it cannot follow `|`",
+        ),
         (r#"uptime(test) | successful"#, "`successful` is a predicate and cannot be used here"),
         (r#"uptime(test) |"#, "error: trailing `|`: expected a step after it (or remove it) (column 14)"),
         (r#"uptime(test) | uptime(test)"#, "`test` again"),
@@ -271,7 +310,11 @@ fn eval_errors_name_the_column_and_suggest_names() {
     assert!(out.stderr.contains("unknown pipeline `lsting`; did you mean `listing`?"), "{}", out.stderr);
     let out = remote(&["--inventory", inventory, "run", "listing", "tset"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("unknown group `tset`") && out.stderr.contains("did you mean `test`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown group `tset`") && out.stderr.contains("did you mean `test`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -311,10 +354,17 @@ fn results_follow_their_hosts_through_user_steps_and_earlier_failures() {
 
     let run = pipeline!(exec(harness.hosts(), &fail_second) | reversed | exec("echo \" $SSH_CONNECTION \""));
     let names = hosts.sandbox.host_entries();
-    assert_eq!(run.results().iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), [&names[2], &names[1], &names[0]]);
+    assert_eq!(
+        run.results().iter().map(|r| r.host.as_str()).collect::<Vec<_>>(),
+        [&names[2], &names[1], &names[0]]
+    );
     for (index, result) in [(2, &run.results()[0]), (0, &run.results()[2])] {
         let stdout = String::from_utf8_lossy(&result.output().unwrap().stdout).into_owned();
-        assert!(stdout.contains(&format!(" {} ", address(&hosts, index))), "{} answered from elsewhere: {stdout}", result.host);
+        assert!(
+            stdout.contains(&format!(" {} ", address(&hosts, index))),
+            "{} answered from elsewhere: {stdout}",
+            result.host
+        );
     }
     assert_eq!(run.results()[1].error_text().as_deref(), Some("exited with status 3"));
 
@@ -327,7 +377,12 @@ fn results_follow_their_hosts_through_user_steps_and_earlier_failures() {
 fn eval_prints_the_final_run_when_it_differs_from_what_pretty_showed() {
     let hosts = TestHosts::start(2);
     let inventory = hosts.write_inventory(&[]);
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", r#"ls(test, "/") | pretty | exec("exit 4")"#]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "eval",
+        r#"ls(test, "/") | pretty | exec("exit 4")"#,
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stdout.matches("Run summary:").count(), 2, "{}", out.stdout);
     assert!(out.stdout.contains("Run summary: exit 4 on test (2 hosts: 0 ok, 2 failed"), "{}", out.stdout);

@@ -1,6 +1,6 @@
-//! `remote hosts --json` against `ssh -G -l USER -p PORT HOST` on the same files: every way the inventory gives a
-//! user or a port must reach ssh_config the way `ssh`'s command line does (before `Match user`, `%r`, `%p`, `%C`),
-//! and the system-wide file must be read after the user's.
+//! `remote hosts --json` against `ssh -G -l USER -p PORT HOST` on the same files: every way the inventory
+//! gives a user or a port must reach ssh_config the way `ssh`'s command line does (before `Match user`, `%r`,
+//! `%p`, `%C`), and the system-wide file must be read after the user's.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,7 +22,8 @@ Host *
   IdentityFile /keys/id_%r_%p
 ";
 
-/// The system's file, read after the user's: its `User` and `HostName` apply where the user's file says nothing.
+/// The system's file, read after the user's: its `User` and `HostName` apply where the user's file says
+/// nothing.
 const SYSTEM_CONFIG: &str = "\
 Host web
   HostName web.internal.example
@@ -43,27 +44,55 @@ const FORMS: &[Form] = &[
     Form { group: "plain", toml: "hosts = [\"web\"]", defaults: "", ssh: &["web"] },
     Form { group: "at", toml: "hosts = [\"deploy@web\"]", defaults: "", ssh: &["-l", "deploy", "web"] },
     Form { group: "root", toml: "hosts = [\"root@db\"]", defaults: "", ssh: &["-l", "root", "db"] },
-    Form { group: "grouped", toml: "hosts = [\"web\"]\nuser = \"deploy\"", defaults: "", ssh: &["-l", "deploy", "web"] },
-    Form { group: "defaulted", toml: "hosts = [\"db\"]", defaults: "user = \"deploy\"", ssh: &["-l", "deploy", "db"] },
+    Form {
+        group: "grouped",
+        toml: "hosts = [\"web\"]\nuser = \"deploy\"",
+        defaults: "",
+        ssh: &["-l", "deploy", "web"],
+    },
+    Form {
+        group: "defaulted",
+        toml: "hosts = [\"db\"]",
+        defaults: "user = \"deploy\"",
+        ssh: &["-l", "deploy", "db"],
+    },
     Form { group: "ported", toml: "hosts = [\"web:2222\"]", defaults: "", ssh: &["-p", "2222", "web"] },
-    Form { group: "groupport", toml: "hosts = [\"db\"]\nport = 2022", defaults: "", ssh: &["-p", "2022", "db"] },
+    Form {
+        group: "groupport",
+        toml: "hosts = [\"db\"]\nport = 2022",
+        defaults: "",
+        ssh: &["-p", "2022", "db"],
+    },
     Form {
         group: "v6",
         toml: "hosts = [\"deploy@[2001:db8::10]:2222\"]",
         defaults: "",
         ssh: &["-l", "deploy", "-p", "2222", "2001:db8::10"],
     },
-    Form { group: "v6plain", toml: "hosts = [\"[2001:db8::11]:2022\"]", defaults: "", ssh: &["-p", "2022", "2001:db8::11"] },
+    Form {
+        group: "v6plain",
+        toml: "hosts = [\"[2001:db8::11]:2022\"]",
+        defaults: "",
+        ssh: &["-p", "2022", "2001:db8::11"],
+    },
 ];
 
 /// `ssh -G`'s `key value` lines for `args` with `config` as the only file.
 fn ssh_g(config: &Path, args: &[&str]) -> Vec<(String, String)> {
-    let output =
-        Command::new("ssh").arg("-G").arg("-F").arg(config).args(args).stdin(Stdio::null()).output().expect("run ssh -G");
+    let output = Command::new("ssh")
+        .arg("-G")
+        .arg("-F")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ssh -G");
     assert!(output.status.success(), "ssh -G {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .map(|line| line.split_once(' ').map_or((line.to_string(), String::new()), |(k, v)| (k.into(), v.into())))
+        .map(|line| {
+            line.split_once(' ').map_or((line.to_string(), String::new()), |(k, v)| (k.into(), v.into()))
+        })
         .collect()
 }
 
@@ -78,9 +107,14 @@ fn remote_hosts_agrees_with_ssh_g_for_every_inventory_form() {
     let system_config = dir.path().join("system_config");
     std::fs::write(&user_config, USER_CONFIG).expect("write");
     std::fs::write(&system_config, SYSTEM_CONFIG).expect("write");
-    // `ssh` reads the user's file and then the system's; with -F it reads one file, which includes both in order.
+    // `ssh` reads the user's file and then the system's; with -F it reads one file, which includes both in
+    // order.
     let both = dir.path().join("both");
-    std::fs::write(&both, format!("Include {}\nInclude {}\n", user_config.display(), system_config.display())).expect("write");
+    std::fs::write(
+        &both,
+        format!("Include {}\nInclude {}\n", user_config.display(), system_config.display()),
+    )
+    .expect("write");
 
     for form in FORMS {
         let inventory = dir.path().join(format!("{}.toml", form.group));
@@ -95,7 +129,8 @@ fn remote_hosts_agrees_with_ssh_g_for_every_inventory_form() {
         std::fs::write(&inventory, &text).expect("write");
         let out = remote(&["--inventory", inventory.to_str().unwrap(), "hosts", form.group, "--json"]);
         assert_eq!(out.code, 0, "{text}\n{}{}", out.stdout, out.stderr);
-        let shown: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+        let shown: Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
         let ours = &shown["hosts"][0];
         let ssh = ssh_g(&both, form.ssh);
         let context = format!("inventory:\n{text}\nssh -G {:?}\nours: {ours:#}", form.ssh);
@@ -118,14 +153,16 @@ fn remote_hosts_agrees_with_ssh_g_for_every_inventory_form() {
             .map(|(_, v)| v.replace("%r", one(&ssh, "user")).replace("%p", one(&ssh, "port")))
             .collect();
         assert_eq!(ours["auth"]["files"], serde_json::json!(identities), "identityfile: {context}");
-        let jumps: Vec<&str> = ours["jumps"].as_array().unwrap().iter().map(|hop| hop["host"].as_str().unwrap()).collect();
+        let jumps: Vec<&str> =
+            ours["jumps"].as_array().unwrap().iter().map(|hop| hop["host"].as_str().unwrap()).collect();
         let ssh_jumps: Vec<&str> = one(&ssh, "proxyjump").split(',').filter(|hop| !hop.is_empty()).collect();
         assert_eq!(jumps, ssh_jumps, "proxyjump: {context}");
     }
 }
 
-/// `Match user root` with `StrictHostKeyChecking accept-new` in the user's file, and a host written `root@db`: the
-/// inventory's user decides, as `ssh root@db` decides, and `ssh_config = "none"` reads neither file.
+/// `Match user root` with `StrictHostKeyChecking accept-new` in the user's file, and a host written
+/// `root@db`: the inventory's user decides, as `ssh root@db` decides, and `ssh_config = "none"` reads neither
+/// file.
 #[test]
 fn the_inventory_user_reaches_match_user_and_none_reads_no_file() {
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -140,12 +177,17 @@ fn the_inventory_user_reaches_match_user_and_none_reads_no_file() {
     );
     std::fs::write(&inventory, &text).expect("write");
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "hosts", "on", "--json"]);
-    let shown: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    let shown: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     assert_eq!(shown["hosts"][0]["host_key_checking"], "accept-new", "{shown:#}");
     let local = remote_config::local::current_user();
     let expected = if local == "root" { "accept-new" } else { "strict" };
     assert_eq!(shown["hosts"][1]["host_key_checking"], expected, "{shown:#}");
     let out = remote(&["--inventory", inventory.to_str().unwrap(), "hosts", "off", "--json"]);
-    let shown: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
-    assert_eq!((&shown["hosts"][0]["port"], &shown["hosts"][0]["jumps"]), (&Value::from(22), &serde_json::json!([])));
+    let shown: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    assert_eq!(
+        (&shown["hosts"][0]["port"], &shown["hosts"][0]["jumps"]),
+        (&Value::from(22), &serde_json::json!([]))
+    );
 }

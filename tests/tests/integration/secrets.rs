@@ -1,6 +1,6 @@
-//! Secrets given in the environment (the key's passphrase, the sudo and SMTP passwords) are taken out of it at
-//! start, whatever else is given: no child process (cargo and its build scripts under `remote live`) and no
-//! `/proc/PID/environ` of a running `remote` shows them.
+//! Secrets given in the environment (the key's passphrase, the sudo and SMTP passwords) are taken out of it
+//! at start, whatever else is given: no child process (cargo and its build scripts under `remote live`) and
+//! no `/proc/PID/environ` of a running `remote` shows them.
 
 use std::process::{Command, Stdio};
 
@@ -12,7 +12,8 @@ const SECRETS: [(&str, &str); 3] = [
     ("REMOTE_SMTP_PASSWORD", "smtp-secret-0917"),
 ];
 
-/// `remote live` inside a workspace with `ops/` runs cargo; a stand-in for cargo records the environment it got.
+/// `remote live` inside a workspace with `ops/` runs cargo; a stand-in for cargo records the environment it
+/// got.
 #[test]
 fn no_child_of_remote_live_gets_a_secret() {
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -25,7 +26,8 @@ fn no_child_of_remote_live_gets_a_secret() {
     std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
     let script = dir.path().join("script");
     std::fs::write(&script, "help\n").expect("write");
-    std::fs::write(dir.path().join("remote.toml"), "[groups.none]\nhosts = [\"127.0.0.1\"]\n").expect("write");
+    std::fs::write(dir.path().join("remote.toml"), "[groups.none]\nhosts = [\"127.0.0.1\"]\n")
+        .expect("write");
 
     let mut command = Command::new(remote_bin());
     command.args(["live", "--no-hub", "--script"]).arg(&script).current_dir(dir.path()).env("CARGO", &cargo);
@@ -34,11 +36,18 @@ fn no_child_of_remote_live_gets_a_secret() {
     }
     let output = command.stdin(Stdio::null()).output().expect("run remote live");
     let environment = std::fs::read_to_string(&seen).unwrap_or_else(|e| {
-        panic!("cargo was not run ({e}):\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "cargo was not run ({e}):\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
     });
     assert!(environment.contains("PATH="), "{environment}");
     for (name, value) in SECRETS {
-        assert!(!environment.contains(name) && !environment.contains(value), "cargo was given {name}:\n{environment}");
+        assert!(
+            !environment.contains(name) && !environment.contains(value),
+            "cargo was given {name}:\n{environment}"
+        );
     }
 }
 

@@ -1,5 +1,6 @@
-//! `service` against real sshd: arguments refused before any host is reached, and on hosts without systemd (the
-//! sandbox's, in a container) a clear error per host; with systemd, a unit the host lacks is named as missing.
+//! `service` against real sshd: arguments refused before any host is reached, and on hosts without systemd
+//! (the sandbox's, in a container) a clear error per host; with systemd, a unit the host lacks is named as
+//! missing.
 
 use serde_json::Value;
 use tests::{TestHosts, remote};
@@ -9,7 +10,8 @@ fn results(inventory: &str, expression: &str, extra: &[&str]) -> (i32, Vec<Value
     args.extend_from_slice(extra);
     args.extend(["eval", expression]);
     let out = remote(&args);
-    let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    let document: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     (out.code, document["results"].as_array().unwrap().clone())
 }
 
@@ -24,12 +26,17 @@ fn service_refuses_bad_arguments_and_says_what_a_host_lacks() {
         assert_eq!(results.len(), 2);
         for result in &results {
             assert_eq!(result["ok"], Value::from(false), "{result}");
-            let said = result["error"].as_str().unwrap_or_default().to_string() + result["stderr"].as_str().unwrap_or_default();
+            let said = result["error"].as_str().unwrap_or_default().to_string()
+                + result["stderr"].as_str().unwrap_or_default();
             assert!(said.contains(error), "{expression}: {result}");
         }
     };
     check(r#"service(test, "nginx", "strat")"#, &[], "unknown service action `strat`; did you mean `start`?");
-    check(r#"service(test, "-nginx", "start")"#, &[], "starts with `-`, which systemctl would read as an option");
+    check(
+        r#"service(test, "-nginx", "start")"#,
+        &[],
+        "starts with `-`, which systemctl would read as an option",
+    );
     check(r#"service(test, "a b", "start")"#, &[], "contains whitespace");
     if std::path::Path::new("/run/systemd/system").is_dir() {
         // The sandbox's hosts are this machine: with systemd running here, a unit it does not have.

@@ -8,7 +8,8 @@ use tests::{TestHosts, runtime};
 
 /// The client port of the connection a command ran over (second field of `$SSH_CONNECTION`).
 fn client_port(pool: &SessionPool, hosts: &TestHosts, rt: &tokio::runtime::Runtime) -> String {
-    let result = rt.block_on(pool.exec_on(&hosts.specs()[0], "echo $SSH_CONNECTION", &ExecOptions::default()));
+    let result =
+        rt.block_on(pool.exec_on(&hosts.specs()[0], "echo $SSH_CONNECTION", &ExecOptions::default()));
     assert!(result.ok(), "{result:?}");
     String::from_utf8_lossy(&result.output().unwrap().stdout).split_whitespace().nth(1).unwrap().to_string()
 }
@@ -44,7 +45,9 @@ fn more_commands_than_max_sessions_all_run() {
         let tasks: Vec<_> = (0..30)
             .map(|i| {
                 let (pool, spec) = (pool.clone(), spec.clone());
-                tokio::spawn(async move { pool.exec_on(&spec, &format!("sleep 0.2; echo {i}"), &ExecOptions::default()).await })
+                tokio::spawn(async move {
+                    pool.exec_on(&spec, &format!("sleep 0.2; echo {i}"), &ExecOptions::default()).await
+                })
             })
             .collect();
         let mut results = Vec::new();

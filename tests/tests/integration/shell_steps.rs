@@ -9,7 +9,12 @@ fn nohup_starts_a_process_that_outlives_the_connection() {
     let inventory = hosts.write_inventory(&[]);
     // A number no other process has on its command line.
     let marker = format!("3{}7", std::process::id() % 100_000);
-    let out = remote(&["--inventory", inventory.to_str().unwrap(), "eval", &format!("nohup(test, \"exec sleep {marker}\")")]);
+    let out = remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "eval",
+        &format!("nohup(test, \"exec sleep {marker}\")"),
+    ]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let pid: u32 = out
         .stdout
@@ -37,7 +42,13 @@ fn extract_unpacks_an_uploaded_archive() {
     std::fs::write(dir.join("src/a.txt"), "alpha\n").unwrap();
     std::fs::write(dir.join("src/sub/b.txt"), "beta\n").unwrap();
     let archive = dir.join("app.tar.gz");
-    let tar = std::process::Command::new("tar").arg("-czf").arg(&archive).arg("-C").arg(dir.join("src")).arg(".").status();
+    let tar = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.join("src"))
+        .arg(".")
+        .status();
     assert!(tar.expect("run tar").success());
     std::fs::create_dir(dir.join("landing")).unwrap();
     let (landed, out_dir) = (dir.join("landing/app.tar.gz"), dir.join("out dir"));

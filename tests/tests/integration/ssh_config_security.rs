@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use tests::{TestHosts, generate_key, remote};
 
-/// One row: the lines put before the common ones (which name the key and the sandbox's known_hosts), the user the
-/// inventory and `ssh -l` give, whether both clients must connect, and what `remote`'s refusal must say.
+/// One row: the lines put before the common ones (which name the key and the sandbox's known_hosts), the user
+/// the inventory and `ssh -l` give, whether both clients must connect, and what `remote`'s refusal must say.
 struct Case {
     name: &'static str,
     config: &'static str,
@@ -27,8 +27,20 @@ const CASES: &[Case] = &[
         connects: false,
         says: "(RevokedHostKeys) lists as revoked",
     },
-    Case { name: "RevokedHostKeys lists another key", config: "RevokedHostKeys {OTHER}\n", user: None, connects: true, says: "" },
-    Case { name: "RevokedHostKeys none", config: "RevokedHostKeys NONE\n", user: None, connects: true, says: "" },
+    Case {
+        name: "RevokedHostKeys lists another key",
+        config: "RevokedHostKeys {OTHER}\n",
+        user: None,
+        connects: true,
+        says: "",
+    },
+    Case {
+        name: "RevokedHostKeys none",
+        config: "RevokedHostKeys NONE\n",
+        user: None,
+        connects: true,
+        says: "",
+    },
     Case {
         name: "RevokedHostKeys names a missing file",
         config: "RevokedHostKeys {DIR}/missing\n",
@@ -110,7 +122,10 @@ impl Fixture {
             ("{DIR}", dir.display().to_string()),
             ("{REVOKED}", dir.join("revoked").display().to_string()),
             ("{OTHER}", dir.join("other.pub").display().to_string()),
-            ("{OTHER_KEY}", std::fs::read_to_string(dir.join("other.pub")).unwrap_or_default().trim().to_string()),
+            (
+                "{OTHER_KEY}",
+                std::fs::read_to_string(dir.join("other.pub")).unwrap_or_default().trim().to_string(),
+            ),
             ("{NAME}", format!("[{}]:{}", self.ip, self.port)),
             ("{ME}", self.me.clone()),
         ]
@@ -150,12 +165,14 @@ impl Fixture {
             config.display().to_string()
         );
         std::fs::write(&inventory, text).expect("write the inventory");
-        let out = remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "true"]);
+        let out =
+            remote(&["--inventory", inventory.to_str().unwrap(), "--json", "exec", "test", "--", "true"]);
         // Refused when the inventory is read: exit 2 and the reason on stderr.
         if out.code == 2 {
             return (false, out.stderr);
         }
-        let document: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+        let document: Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
         let result = &document["results"][0];
         (result["ok"].as_bool().unwrap_or(false), result["error"].as_str().unwrap_or_default().to_string())
     }
@@ -178,7 +195,8 @@ fn security_settings_are_honoured_or_refused_as_ssh_does() {
         let (ssh_connected, ssh_said) = fixture.ssh(&config, user);
         let (ours_connected, ours_said) = fixture.remote(&config, user);
         let verdict = |connected: bool| if connected { "connected" } else { "refused" };
-        if (ssh_connected, ours_connected) != (case.connects, case.connects) || !ours_said.contains(case.says) {
+        if (ssh_connected, ours_connected) != (case.connects, case.connects) || !ours_said.contains(case.says)
+        {
             failures.push(format!(
                 "{}: expected both {}, ours to say {:?}\n  ssh {}: {}\n  remote {}: {ours_said}",
                 case.name,
@@ -190,7 +208,13 @@ fn security_settings_are_honoured_or_refused_as_ssh_does() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 /// A server that signs only with `ssh-rsa` (RSA over SHA-1), which OpenSSH 9.2 no longer accepts by default:
@@ -200,7 +224,8 @@ fn rsa_over_sha1_is_offered_only_when_asked_for() {
     let mut hosts = TestHosts::start(1);
     let dir = hosts.dir().to_path_buf();
     let rsa = dir.join("host_rsa_key");
-    let made = Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"]).arg(&rsa).status();
+    let made =
+        Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"]).arg(&rsa).status();
     assert!(made.expect("run ssh-keygen").success());
     let server = hosts.sandbox.server_mut(0);
     server.configure(&format!("HostKey {}", rsa.display())).expect("an RSA host key");
@@ -211,7 +236,9 @@ fn rsa_over_sha1_is_offered_only_when_asked_for() {
     let known_hosts = dir.join("rsa_known_hosts");
     std::fs::write(&known_hosts, format!("[{ip}]:{port} {}\n", public.join(" "))).expect("write");
     let fixture = Fixture { hosts, ip, port, me: remote_config::local::current_user() };
-    for (extra, connects) in [("", false), ("HostKeyAlgorithms -ecdsa*\n", false), ("HostKeyAlgorithms +ssh-rsa\n", true)] {
+    for (extra, connects) in
+        [("", false), ("HostKeyAlgorithms -ecdsa*\n", false), ("HostKeyAlgorithms +ssh-rsa\n", true)]
+    {
         let config = fixture.hosts.dir().join("ssh_config");
         let text = format!(
             "{extra}Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  BatchMode yes\n",
@@ -221,7 +248,11 @@ fn rsa_over_sha1_is_offered_only_when_asked_for() {
         std::fs::write(&config, text).expect("write ssh_config");
         let (ssh_connected, ssh_said) = fixture.ssh(&config, &fixture.me);
         let (ours_connected, ours_said) = fixture.remote(&config, &fixture.me);
-        assert_eq!((ssh_connected, ours_connected), (connects, connects), "{extra:?}\nssh: {ssh_said}\nremote: {ours_said}");
+        assert_eq!(
+            (ssh_connected, ours_connected),
+            (connects, connects),
+            "{extra:?}\nssh: {ssh_said}\nremote: {ours_said}"
+        );
     }
 }
 
@@ -236,13 +267,20 @@ fn a_user_config_others_can_write_is_refused() {
     std::fs::write(&config, "StrictHostKeyChecking no\n").expect("write");
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o666)).expect("chmod");
     let inventory = dir.path().join("remote.toml");
-    std::fs::write(&inventory, "[groups.test]\nhosts = [\"web\"]\nsystem_ssh_config = \"none\"\n").expect("write");
+    std::fs::write(&inventory, "[groups.test]\nhosts = [\"web\"]\nsystem_ssh_config = \"none\"\n")
+        .expect("write");
     let env = [("HOME", Some(dir.path()))];
-    let out = tests::remote_with_env(&["--inventory", inventory.to_str().unwrap(), "hosts", "test", "--json"], &env);
+    let out = tests::remote_with_env(
+        &["--inventory", inventory.to_str().unwrap(), "hosts", "test", "--json"],
+        &env,
+    );
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("\"Bad owner or permissions\""), "{}", out.stderr);
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
-    let out = tests::remote_with_env(&["--inventory", inventory.to_str().unwrap(), "hosts", "test", "--json"], &env);
+    let out = tests::remote_with_env(
+        &["--inventory", inventory.to_str().unwrap(), "hosts", "test", "--json"],
+        &env,
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("\"host_key_checking\":\"off\""), "{}", out.stdout);
 }
@@ -268,11 +306,23 @@ fn hash_known_hosts_is_honoured_under_accept_new() {
             fixture.hosts.sandbox.client_key().display()
         );
         std::fs::write(&config, text).expect("write ssh_config");
-        let (connected, said) =
-            if client == "ssh" { fixture.ssh(&config, &fixture.me) } else { fixture.remote(&config, &fixture.me) };
+        let (connected, said) = if client == "ssh" {
+            fixture.ssh(&config, &fixture.me)
+        } else {
+            fixture.remote(&config, &fixture.me)
+        };
         assert!(connected, "{client}: {said}");
         let written = std::fs::read_to_string(&recorded).expect("read");
-        lines.push(written.lines().last().unwrap_or_default().split_whitespace().next().unwrap_or_default().to_string());
+        lines.push(
+            written
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     assert!(lines.iter().all(|name| name.starts_with("|1|")), "names recorded by ssh and remote: {lines:?}");
 }
@@ -284,7 +334,11 @@ fn a_refused_host_never_stops_the_others() {
     let hosts = TestHosts::start(1);
     let server = hosts.sandbox.servers()[0].address;
     let config = hosts.dir().join("ssh_config");
-    std::fs::write(&config, "Host legacy\n  ProxyCommand nc %h %p\nHost scripted\n  KnownHostsCommand /bin/true\n").unwrap();
+    std::fs::write(
+        &config,
+        "Host legacy\n  ProxyCommand nc %h %p\nHost scripted\n  KnownHostsCommand /bin/true\n",
+    )
+    .unwrap();
     let inventory = hosts.dir().join("refused.toml");
     let common = format!(
         "known_hosts = {:?}\nkey = {:?}\nssh_config = {:?}\nsystem_ssh_config = \"none\"\n",
@@ -312,5 +366,9 @@ fn a_refused_host_never_stops_the_others() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let out = remote(&["--inventory", inventory, "hosts", "mixed"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.lines().next().unwrap_or_default().starts_with("legacy  refused: ssh_config gives"), "{}", out.stdout);
+    assert!(
+        out.stdout.lines().next().unwrap_or_default().starts_with("legacy  refused: ssh_config gives"),
+        "{}",
+        out.stdout
+    );
 }

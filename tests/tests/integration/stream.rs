@@ -1,5 +1,5 @@
-//! Streamed output (`remote exec --stream`, `stream LINE` at the prompt): each host's lines shown as they arrive,
-//! prefixed with the host, before the slowest host has finished, and the run summary after them.
+//! Streamed output (`remote exec --stream`, `stream LINE` at the prompt): each host's lines shown as they
+//! arrive, prefixed with the host, before the slowest host has finished, and the run summary after them.
 
 use std::io::BufRead;
 use std::sync::mpsc;
@@ -22,7 +22,11 @@ fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
 }
 
 /// Lines from `lines` until `done` holds for what was seen, or a minute passes; everything seen.
-fn read_until(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, done: impl Fn(&[String]) -> bool) -> bool {
+fn read_until(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    done: impl Fn(&[String]) -> bool,
+) -> bool {
     let until = Instant::now() + Duration::from_secs(60);
     while !done(seen) {
         match lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
@@ -49,12 +53,24 @@ fn exec_stream_shows_every_host_before_the_slowest_has_finished() {
     let entries = hosts.sandbox.host_entries();
     let release = hosts.dir().join("release");
     let command = slow_on_first(&hosts, &release);
-    let mut child =
-        spawn_remote(&["--inventory", inventory.to_str().unwrap(), "exec", "test", "--stream", "--", "sh", "-c", &command]);
+    let mut child = spawn_remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "exec",
+        "test",
+        "--stream",
+        "--",
+        "sh",
+        "-c",
+        &command,
+    ]);
     let lines = lines_of(&mut child);
     let mut seen = Vec::new();
-    let hello_from_all =
-        |seen: &[String]| entries.iter().all(|host| seen.iter().any(|l| l.starts_with(host.as_str()) && l.ends_with(" │ hello")));
+    let hello_from_all = |seen: &[String]| {
+        entries
+            .iter()
+            .all(|host| seen.iter().any(|l| l.starts_with(host.as_str()) && l.ends_with(" │ hello")))
+    };
     let arrived = read_until(&lines, &mut seen, hello_from_all);
     // Released whatever happened, so that the slow host's command ends and the run with it.
     std::fs::write(&release, "").unwrap();
@@ -66,12 +82,18 @@ fn exec_stream_shows_every_host_before_the_slowest_has_finished() {
     seen.extend(lines.iter());
     assert!(output.status.success());
     let text = seen.join("\n");
-    let bye =
-        seen.iter().position(|l| l.starts_with(entries[0].as_str()) && l.ends_with(" │ bye")).unwrap_or_else(|| panic!("{text}"));
+    let bye = seen
+        .iter()
+        .position(|l| l.starts_with(entries[0].as_str()) && l.ends_with(" │ bye"))
+        .unwrap_or_else(|| panic!("{text}"));
     let summary = seen.iter().position(|l| l.contains("Run summary:")).unwrap();
     assert!(bye < summary, "the summary comes after every streamed line:\n{text}");
     // The summary pads names to the longest, so the host's line is found by its start and end.
-    assert!(seen.iter().any(|l| l.trim_start().starts_with(&format!("✔ {} ", entries[0])) && l.ends_with("  bye")), "{text}");
+    assert!(
+        seen.iter()
+            .any(|l| l.trim_start().starts_with(&format!("✔ {} ", entries[0])) && l.ends_with("  bye")),
+        "{text}"
+    );
     // Stderr lines are streamed to stderr, with the host too.
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.lines().any(|l| l.starts_with(entries[0].as_str()) && l.ends_with(" │ bye")), "{stderr}");
@@ -89,12 +111,20 @@ fn stream_at_the_prompt_shows_lines_as_they_come() {
     let script = hosts.dir().join("script");
     let line = format!("stream exec(test, \"{}\")", slow_on_first(&hosts, &release).replace('"', "\\\""));
     std::fs::write(&script, format!("{line}\nstream\n")).unwrap();
-    let mut child =
-        spawn_remote(&["--inventory", inventory.to_str().unwrap(), "live", "--no-hub", "--script", script.to_str().unwrap()]);
+    let mut child = spawn_remote(&[
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "live",
+        "--no-hub",
+        "--script",
+        script.to_str().unwrap(),
+    ]);
     let lines = lines_of(&mut child);
     let mut seen = Vec::new();
     let arrived = read_until(&lines, &mut seen, |seen| {
-        entries.iter().all(|host| seen.iter().any(|l| l.starts_with(host.as_str()) && l.ends_with(" │ hello")))
+        entries
+            .iter()
+            .all(|host| seen.iter().any(|l| l.starts_with(host.as_str()) && l.ends_with(" │ hello")))
     });
     std::fs::write(&release, "").unwrap();
     assert!(arrived, "{}", seen.join("\n"));

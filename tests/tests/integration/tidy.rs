@@ -1,5 +1,6 @@
-//! Source hygiene that review would otherwise have to catch: every Rust file opens with a `//!` line saying its job,
-//! and no crate's modules import each other in a circle (the layering is what each crate's `lib.rs` says).
+//! Source hygiene that review would otherwise have to catch: every Rust file opens with a `//!` line saying
+//! its job, and no crate's modules import each other in a circle (the layering is what each crate's `lib.rs`
+//! says).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -31,8 +32,9 @@ fn every_module_says_its_job() {
     assert!(missing.is_empty(), "these files do not open with a `//!` line saying their job: {missing:?}");
 }
 
-/// The crate-internal modules each top-level module of the crate at `src` names (`crate::x`, `crate::{x, y}`) in its
-/// code: comments and test-only code (`tests.rs`, `fuzz.rs`, a trailing `#[cfg(test)] mod tests`) left out.
+/// The crate-internal modules each top-level module of the crate at `src` names (`crate::x`, `crate::{x, y}`)
+/// in its code: comments and test-only code (`tests.rs`, `fuzz.rs`, a trailing `#[cfg(test)] mod tests`) left
+/// out.
 fn module_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
@@ -50,7 +52,9 @@ fn module_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let mut lines = text.lines().peekable();
         while let Some(line) = lines.next() {
             let line = line.trim_start();
-            if line == "#[cfg(test)]" && lines.peek().is_some_and(|next| next.trim_start().starts_with("mod tests {")) {
+            if line == "#[cfg(test)]"
+                && lines.peek().is_some_and(|next| next.trim_start().starts_with("mod tests {"))
+            {
                 break;
             }
             if line.starts_with("//") {
@@ -64,7 +68,8 @@ fn module_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                     None => rest,
                 };
                 for name in names.split(',') {
-                    let name: String = name.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    let name: String =
+                        name.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
                     if !name.is_empty() {
                         used.insert(name);
                     }
@@ -113,7 +118,8 @@ fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
             }
         }
     }
-    let mut walk = Walk { graph, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), circles: Vec::new() };
+    let mut walk =
+        Walk { graph, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), circles: Vec::new() };
     for node in graph.keys() {
         if !walk.index.contains_key(node.as_str()) {
             walk.visit(node);
@@ -138,7 +144,8 @@ fn circles_are_found_in_a_graph() {
             })
             .collect();
         found.sort();
-        let expected: Vec<Vec<String>> = expected.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
+        let expected: Vec<Vec<String>> =
+            expected.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
         assert_eq!(found, expected, "{edges:?}");
     };
     check(&[("a", "b"), ("b", "c")], &[]);
@@ -166,9 +173,9 @@ fn no_crate_has_modules_that_import_each_other_in_a_circle() {
     assert!(found.is_empty(), "these modules import each other in a circle: {found:#?}");
 }
 
-/// Whether the module path `path` (`remote_core::memory`, `remote_std::prelude::Field`) names something that exists
-/// under the workspace `root`: each segment a module file (or an inline `mod`), the last one possibly an item
-/// that its module defines or re-exports.
+/// Whether the module path `path` (`remote_core::memory`, `remote_std::prelude::Field`) names something that
+/// exists under the workspace `root`: each segment a module file (or an inline `mod`), the last one possibly
+/// an item that its module defines or re-exports.
 fn path_exists(root: &Path, path: &str) -> bool {
     let mut segments = path.split("::");
     let Some(krate) = segments.next() else { return false };
@@ -188,7 +195,8 @@ fn path_exists(root: &Path, path: &str) -> bool {
         let defined = ["struct", "enum", "trait", "fn", "type", "const", "static", "mod"]
             .iter()
             .any(|kind| text.contains(&format!("{kind} {segment}")));
-        let reexported = text.lines().any(|line| line.trim_start().starts_with("pub use") && line.contains(segment));
+        let reexported =
+            text.lines().any(|line| line.trim_start().starts_with("pub use") && line.contains(segment));
         return defined || reexported;
     }
     true
@@ -198,7 +206,11 @@ fn path_exists(root: &Path, path: &str) -> bool {
 fn architecture_md_names_only_what_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
     let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
-    assert!(text.chars().count() <= 25_000, "ARCHITECTURE.md has {} characters; keep it to 25,000", text.chars().count());
+    assert!(
+        text.chars().count() <= 25_000,
+        "ARCHITECTURE.md has {} characters; keep it to 25,000",
+        text.chars().count()
+    );
     let crates: Vec<String> = std::fs::read_dir(root)
         .expect("the workspace root")
         .flatten()
@@ -207,7 +219,8 @@ fn architecture_md_names_only_what_exists() {
         .collect();
     let mut missing = Vec::new();
     let mut checked = 0;
-    // Code spans only: `remote_core::memory`, `remote-std/src/model.rs`, and the crates of the `### ` headings.
+    // Code spans only: `remote_core::memory`, `remote-std/src/model.rs`, and the crates of the `### `
+    // headings.
     for (index, span) in text.split('`').enumerate() {
         if index % 2 == 0 || span.contains(' ') {
             continue;
@@ -219,9 +232,14 @@ fn architecture_md_names_only_what_exists() {
             if !path_exists(root, span) {
                 missing.push(span.to_string());
             }
-        } else if span.contains('/') && !span.starts_with('/') && !span.starts_with("../") && !span.contains('*') {
+        } else if span.contains('/')
+            && !span.starts_with('/')
+            && !span.starts_with("../")
+            && !span.contains('*')
+        {
             let first = span.split('/').next().unwrap_or_default().replace('-', "_");
-            if crates.iter().any(|c| *c == first) || span.starts_with("scripts/") || span.starts_with(".ci/") {
+            if crates.iter().any(|c| *c == first) || span.starts_with("scripts/") || span.starts_with(".ci/")
+            {
                 checked += 1;
                 if !root.join(span).exists() {
                     missing.push(span.to_string());

@@ -1,4 +1,5 @@
-//! A pipeline that does not take `&Hosts`, or a step that does not return a `Run`, is a type error under its name.
+//! A pipeline that does not take `&Hosts`, or a step that does not return a `Run`, is a type error under its
+//! name.
 
 use remote_std::prelude::*;
 

@@ -7,7 +7,8 @@ use crate::packages::tests::{check_installed, check_pending};
 
 #[test]
 fn installed_apk() {
-    // The version is the last `-` piece, or the last two when the last is an `-rN` release; virtual packages have none.
+    // The version is the last `-` piece, or the last two when the last is an `-rN` release; virtual packages
+    // have none.
     check_installed(
         Apk,
         "\
@@ -92,7 +93,8 @@ curl-8.5.0-r9 x86_64 {curl} (curl) [upgradable from: curl-8.5.0-r0]
 
 #[test]
 fn versions_compare_by_number() {
-    let check = |a: &str, b: &str, expected: Ordering| assert_eq!(compare_versions(a, b), expected, "{a} {b}");
+    let check =
+        |a: &str, b: &str, expected: Ordering| assert_eq!(compare_versions(a, b), expected, "{a} {b}");
     check("8.5.0-r10", "8.5.0-r9", Ordering::Greater);
     check("1.36.1-r16", "1.36.1-r16", Ordering::Equal);
     check("1.10", "1.9", Ordering::Greater);

@@ -1,5 +1,6 @@
-//! apt's parsers on recorded outputs: a Debian 12 machine's listing and `apt-get -s dist-upgrade` (`debian-12-*`),
-//! and simulations of an install, a purge and an upgrade recorded or written in apt's format.
+//! apt's parsers on recorded outputs: a Debian 12 machine's listing and `apt-get -s dist-upgrade`
+//! (`debian-12-*`), and simulations of an install, a purge and an upgrade recorded or written in apt's
+//! format.
 
 use crate::packages::Manager::Apt;
 use crate::packages::tests::{check_installed, check_pending, recorded, upgrades};
@@ -7,9 +8,9 @@ use crate::packages::{InstalledSet, parse_installed, parse_pending};
 
 #[test]
 fn installed_apt() {
-    // `rc` (removed, configuration left) and `un`/`pn` (not installed) are not installed, nor are half-configured
-    // (`iF`) or unpacked (`iU`) ones, which the manager must finish; held (`hi`) ones are. A foreign architecture is
-    // named `name:arch`, as apt names it.
+    // `rc` (removed, configuration left) and `un`/`pn` (not installed) are not installed, nor are
+    // half-configured (`iF`) or unpacked (`iU`) ones, which the manager must finish; held (`hi`) ones are. A
+    // foreign architecture is named `name:arch`, as apt names it.
     check_installed(
         Apt,
         "amd64\nii \tadduser\tall\t3.134\nhi \tnginx\tamd64\t1.22.1-9\nrc \tapache2\tamd64\t2.4.57-2\nun \tfoo\t\t\n\
@@ -104,7 +105,12 @@ Conf libc6 (2.36-9+deb12u4 Debian:12.5/stable [amd64])
             ("linux-image-6.1.0-18-amd64", "", "6.1.76-1"),
         ],
     );
-    check_pending(Apt, "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n", &none, &[]);
+    check_pending(
+        Apt,
+        "Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n",
+        &none,
+        &[],
+    );
     check_pending(Apt, "", &none, &[]);
 }
 

@@ -1,4 +1,5 @@
-//! pacman's parsers on pyinfra's recorded `pacman -Q` and on lines written in pacman's format from its source.
+//! pacman's parsers on pyinfra's recorded `pacman -Q` and on lines written in pacman's format from its
+//! source.
 
 use crate::packages::InstalledSet;
 use crate::packages::Manager::Pacman;
@@ -36,7 +37,11 @@ lz4 1:1.9.4-1 -> 1:1.9.4-2
 openssl 3.2.0-1 -> 3.2.1-1
 ",
         &none,
-        &[("linux", "6.7.4.arch1-1", "6.7.5.arch1-1"), ("lz4", "1:1.9.4-1", "1:1.9.4-2"), ("openssl", "3.2.0-1", "3.2.1-1")],
+        &[
+            ("linux", "6.7.4.arch1-1", "6.7.5.arch1-1"),
+            ("lz4", "1:1.9.4-1", "1:1.9.4-2"),
+            ("openssl", "3.2.0-1", "3.2.1-1"),
+        ],
     );
     check_pending(Pacman, "", &none, &[]);
     assert_eq!(

@@ -1,5 +1,5 @@
-//! The parsers dnf, yum and zypper share, on outputs quoted in Ansible's yum tests and its issues and on listings
-//! written in rpm's format.
+//! The parsers dnf, yum and zypper share, on outputs quoted in Ansible's yum tests and its issues and on
+//! listings written in rpm's format.
 
 use crate::packages::Manager::{Dnf, Yum, Zypper};
 use crate::packages::tests::{check_installed, check_pending, set};
@@ -7,7 +7,8 @@ use crate::packages::{InstalledSet, parse_pending};
 
 #[test]
 fn installed_rpm() {
-    // Several kernels, glibc for two architectures, epochs (0 left out), a dotted name; signing keys left out.
+    // Several kernels, glibc for two architectures, epochs (0 left out), a dotted name; signing keys left
+    // out.
     let listing = "\
 bash\t0:5.1.8-9.el9.x86_64
 kernel-core\t0:5.14.0-427.16.1.el9_4.x86_64
@@ -24,7 +25,10 @@ tzdata\t0:2024a-1.el9.noarch
     let expected: &[(&str, &[&str])] = &[
         ("bash", &["5.1.8-9.el9.x86_64"]),
         ("glibc", &["2.34-100.el9.i686", "2.34-100.el9.x86_64"]),
-        ("kernel-core", &["5.14.0-362.24.1.el9_3.x86_64", "5.14.0-427.13.1.el9_4.x86_64", "5.14.0-427.16.1.el9_4.x86_64"]),
+        (
+            "kernel-core",
+            &["5.14.0-362.24.1.el9_3.x86_64", "5.14.0-427.13.1.el9_4.x86_64", "5.14.0-427.16.1.el9_4.x86_64"],
+        ),
         ("openssl", &["1:3.0.7-27.el9.x86_64"]),
         ("python3.11", &["3.11.7-1.el9.x86_64"]),
         ("tzdata", &["2024a-1.el9.noarch"]),
@@ -33,7 +37,11 @@ tzdata\t0:2024a-1.el9.noarch
         check_installed(manager, listing, expected);
     }
     check_installed(Dnf, "", &[]);
-    check_installed(Zypper, "libzypp\t0:17.31.27-150400.3.49.1.x86_64\n", &[("libzypp", &["17.31.27-150400.3.49.1.x86_64"])]);
+    check_installed(
+        Zypper,
+        "libzypp\t0:17.31.27-150400.3.49.1.x86_64\n",
+        &[("libzypp", &["17.31.27-150400.3.49.1.x86_64"])],
+    );
 }
 
 /// The installed versions the dnf and yum cases take `from` out of.
@@ -49,8 +57,8 @@ fn rpm_installed() -> InstalledSet {
 
 #[test]
 fn pending_yum_wrapped_rows() {
-    // From ansible/ansible#20608: a name too long for its column pushes the version, and then the repository, to
-    // lines of their own.
+    // From ansible/ansible#20608: a name too long for its column pushes the version, and then the repository,
+    // to lines of their own.
     check_pending(
         Yum,
         "\
@@ -104,7 +112,10 @@ xxxxxxxxxxxxxxxxxxxxxxxxxx.noarch
                         1.16-1            xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 glibc.x86_64            2.17-157.el7_3.1  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         &rpm_installed(),
-        &[("glibc", "2.17-157.el7.x86_64", "2.17-157.el7_3.1.x86_64"), ("xxxxxxxxxxxxxxxxxxxxxxxxxx", "", "1.16-1.noarch")],
+        &[
+            ("glibc", "2.17-157.el7.x86_64", "2.17-157.el7_3.1.x86_64"),
+            ("xxxxxxxxxxxxxxxxxxxxxxxxxx", "", "1.16-1.noarch"),
+        ],
     );
 }
 
@@ -122,10 +133,13 @@ ceph.x86_64                               1:11.2.0-0.el7                    ceph
 ceph-base.x86_64                          1:11.2.0-0.el7                    ceph
 ",
         &installed,
-        &[("ceph", "1:10.2.5-0.el7.x86_64", "1:11.2.0-0.el7.x86_64"), ("ceph-base", "", "1:11.2.0-0.el7.x86_64")],
+        &[
+            ("ceph", "1:10.2.5-0.el7.x86_64", "1:11.2.0-0.el7.x86_64"),
+            ("ceph-base", "", "1:11.2.0-0.el7.x86_64"),
+        ],
     );
-    // Ansible's RHEL 7 output, with its wrapped plugin list and the "Obsoleting Packages" section (skipped, the
-    // "Security:" lines with it).
+    // Ansible's RHEL 7 output, with its wrapped plugin list and the "Obsoleting Packages" section (skipped,
+    // the "Security:" lines with it).
     check_pending(
         Yum,
         "\n\
@@ -153,7 +167,8 @@ Security: kernel-3.10.0-327.22.2.el7.x86_64 is the currently running version
             ("python34-libs", "", "3.4.5-3.el7.x86_64"),
         ],
     );
-    // Multilib: each architecture is its own row, `from` of the same architecture. Kernels: every installed one.
+    // Multilib: each architecture is its own row, `from` of the same architecture. Kernels: every installed
+    // one.
     check_pending(
         Dnf,
         "\

@@ -1,5 +1,5 @@
-//! zypper's parser on a `zypper list-updates` from a blog post and on tables written in zypper's format, with the
-//! errors it gives for rows it cannot read.
+//! zypper's parser on a `zypper list-updates` from a blog post and on tables written in zypper's format, with
+//! the errors it gives for rows it cannot read.
 
 use crate::packages::InstalledSet;
 use crate::packages::Manager::Zypper;
@@ -43,8 +43,15 @@ v  | Main Update Repository | tzdata        | 2024a-150000.75.28.1  | 2024b-1500
             ("tzdata", "2024a-150000.75.28.1.noarch", "2024b-150000.75.31.1.noarch"),
         ],
     );
-    check_pending(Zypper, "Loading repository data...\nReading installed packages...\nNo updates found.\n", &none, &[]);
-    let check_err = |text: &str, expected: &str| assert_eq!(parse_pending(Zypper, text, &none), Err(expected.to_string()));
+    check_pending(
+        Zypper,
+        "Loading repository data...\nReading installed packages...\nNo updates found.\n",
+        &none,
+        &[],
+    );
+    let check_err = |text: &str, expected: &str| {
+        assert_eq!(parse_pending(Zypper, text, &none), Err(expected.to_string()))
+    };
     check_err(
         "v | OSS | vim | 9.0-1.1 | 9.1-1.1 | x86_64\n",
         "cannot read line 1 of `zypper list-updates`'s output: a table row comes before the heading that names its columns (the line reads `v | OSS | vim | 9.0-1.1 | 9.1-1.1 | x86_64`)",
