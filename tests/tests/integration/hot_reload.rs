@@ -160,8 +160,7 @@ fn a_panic_is_reported_with_its_place_and_a_call_in_flight_finishes_on_the_old_c
     let slow = |version: &str| {
         format!(
             "\n/// Panics.\n#[remote::step]\npub fn boom(_run: Run) -> Run {{\n    panic!(\"boom at the prompt\")\n}}\n\n\
-             /// Takes its time.\n#[remote::pipeline]\npub fn slow(hs: &Hosts) -> Run {{\n
-             /// pipeline!(exec(hs, \"sleep 3; echo {marker}-{version}\") | pretty)\n}}\n"
+             /// Takes its time.\n#[remote::pipeline]\npub fn slow(hs: &Hosts) -> Run {{\n    pipeline!(exec(hs, \"sleep 3; echo {marker}-{version}\") | pretty)\n}}\n"
         )
     };
     ws.append("ops/src/lib.rs", &slow("old"));
