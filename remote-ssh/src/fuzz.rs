@@ -6,19 +6,10 @@
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use proptest::sample::Index;
-use proptest::test_runner::Config;
 
 use crate::known_hosts::{self, Hosts, Parsed, Verdict};
 
-/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores,
-/// unless `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when
-/// one fails. The property tests of `exec` share it.
-pub(crate) fn config(cases: u32) -> Config {
-    let default = Config::default();
-    let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
-    Config { cases, failure_persistence: None, ..default }
-}
+pub(crate) use remote_fuzz::config;
 
 /// Keys of every type the files hold, from the known_hosts tests: `type base64`.
 const KEYS: &[&str] = &[
@@ -95,74 +86,10 @@ const SPECIAL: &[&str] = &[
     "\u{feff}",
 ];
 
-/// Noise to splice in: random bytes read lossily (as `load` reads a file), printable text, or a [`SPECIAL`]
-/// piece.
-fn noise() -> impl Strategy<Value = String> + Clone {
-    prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..12)
-            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
-        "\\PC{0,12}",
-        prop::sample::select(SPECIAL).prop_map(str::to_string),
-    ]
-}
-
-/// One change to a sample.
-#[derive(Clone, Debug)]
-enum Edit {
-    /// Text inserted at a point.
-    Insert(Index, String),
-    /// Up to this many characters cut out from a point.
-    Cut(Index, usize),
-    /// A stretch of up to this many characters repeated where it stands.
-    Repeat(Index, usize),
-    /// A line copied before another.
-    Copy(Index, Index),
-}
-
-/// `text` with `edit` made at character boundaries.
-fn apply(text: &mut String, edit: &Edit) {
-    let points: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
-    let span = |at: &Index, len: usize| {
-        let start = at.index(points.len());
-        points[start]..points[(start + len).min(points.len() - 1)]
-    };
-    match edit {
-        Edit::Insert(at, noise) => text.insert_str(points[at.index(points.len())], noise),
-        Edit::Cut(at, len) => text.replace_range(span(at, *len), ""),
-        Edit::Repeat(at, len) => {
-            let range = span(at, *len);
-            let copy = text[range.clone()].to_string();
-            text.insert_str(range.start, &copy);
-        }
-        Edit::Copy(from, to) => {
-            let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
-            if !lines.is_empty() {
-                let mut line = lines[from.index(lines.len())].clone();
-                if !line.ends_with('\n') {
-                    line.push('\n');
-                }
-                lines.insert(to.index(lines.len() + 1), line);
-                *text = lines.concat();
-            }
-        }
-    }
-}
-
-/// The sample with one to five edits.
+/// A sample with one to five edits: noise or [`SPECIAL`] pieces inserted, lines spliced in, stretches and lines
+/// cut out or duplicated.
 fn spliced() -> impl Strategy<Value = String> {
-    let edit = prop_oneof![
-        (any::<Index>(), noise()).prop_map(|(at, text)| Edit::Insert(at, text)),
-        (any::<Index>(), 1..24usize).prop_map(|(at, len)| Edit::Cut(at, len)),
-        (any::<Index>(), 1..24usize).prop_map(|(at, len)| Edit::Repeat(at, len)),
-        (any::<Index>(), any::<Index>()).prop_map(|(from, to)| Edit::Copy(from, to)),
-    ];
-    (prop::sample::select(samples()), prop::collection::vec(edit, 1..6)).prop_map(|(sample, edits)| {
-        let mut text = sample;
-        for edit in &edits {
-            apply(&mut text, edit);
-        }
-        text
-    })
+    remote_fuzz::spliced(samples(), SPECIAL)
 }
 
 /// A key of [`KEYS`].

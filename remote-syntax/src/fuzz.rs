@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::Config;
+use remote_fuzz::config;
 
 use crate::{Arg, ArgKind, Columns, Line, LineStep, parse_line};
 
@@ -25,15 +25,6 @@ const SPECIAL: &[&str] = &[
     "\r", "\t", "'a", "1e9", "0x1F", "5u8", "é", "\u{202e}", "\u{0}",
 ];
 
-/// `cases` cases, few enough that every property of the crate runs in seconds in a debug build on two cores,
-/// unless `PROPTEST_CASES` asks for more (a longer hunt, by hand); nothing is written to the repository when
-/// one fails.
-fn config(cases: u32) -> Config {
-    let default = Config::default();
-    let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
-    Config { cases, failure_persistence: None, ..default }
-}
-
 /// Noise to splice in: random bytes read as UTF-8 would read them, printable text, or a [`SPECIAL`] piece.
 fn noise() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -44,7 +35,8 @@ fn noise() -> impl Strategy<Value = String> {
     ]
 }
 
-/// One change to a sample.
+/// One change to a sample. Edits stay within the line, unlike `remote_fuzz::spliced`'s, since a prompt line is
+/// one line.
 #[derive(Clone, Debug)]
 enum Edit {
     /// Noise inserted at a point.

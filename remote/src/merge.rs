@@ -425,20 +425,11 @@ mod fuzz {
     //! is one of the file's; and merged JUnit reads back as written.
 
     use proptest::prelude::*;
-    use proptest::sample::Index;
-    use proptest::test_runner::Config;
+    use remote_fuzz::config;
     use serde_json::json;
 
     use super::*;
     use crate::junit::{Case, Failure, Suite};
-
-    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for
-    /// more (a longer hunt, by hand); nothing is written to the repository when one fails.
-    fn config(cases: u32) -> Config {
-        let default = Config::default();
-        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
-        Config { cases, failure_persistence: None, ..default }
-    }
 
     /// The `--json` document of shard `shard` of `uptime on web`, with one host that succeeded and one that
     /// failed.
@@ -524,58 +515,9 @@ mod fuzz {
         "\u{feff}",
     ];
 
-    /// Noise to splice in: random bytes read lossily, printable text, or a [`SPECIAL`] piece.
-    fn noise() -> impl Strategy<Value = String> {
-        prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..12)
-                .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
-            "\\PC{0,12}",
-            prop::sample::select(SPECIAL).prop_map(str::to_string),
-        ]
-    }
-
-    /// One change to a report.
-    #[derive(Clone, Debug)]
-    enum Edit {
-        /// Text inserted at a point.
-        Insert(Index, String),
-        /// Up to this many characters cut out from a point.
-        Cut(Index, usize),
-        /// A stretch of up to this many characters repeated where it stands.
-        Repeat(Index, usize),
-    }
-
-    fn apply(text: &mut String, edit: &Edit) {
-        let points: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
-        let span = |at: &Index, len: usize| {
-            let start = at.index(points.len());
-            points[start]..points[(start + len).min(points.len() - 1)]
-        };
-        match edit {
-            Edit::Insert(at, noise) => text.insert_str(points[at.index(points.len())], noise),
-            Edit::Cut(at, len) => text.replace_range(span(at, *len), ""),
-            Edit::Repeat(at, len) => {
-                let range = span(at, *len);
-                let copy = text[range.clone()].to_string();
-                text.insert_str(range.start, &copy);
-            }
-        }
-    }
-
-    /// A report, whole or with one to four edits.
+    /// A report, whole or with one to five edits.
     fn spliced() -> impl Strategy<Value = String> {
-        let edit = prop_oneof![
-            (any::<Index>(), noise()).prop_map(|(at, text)| Edit::Insert(at, text)),
-            (any::<Index>(), 1..24usize).prop_map(|(at, len)| Edit::Cut(at, len)),
-            (any::<Index>(), 1..48usize).prop_map(|(at, len)| Edit::Repeat(at, len)),
-        ];
-        (prop::sample::select(samples()), prop::collection::vec(edit, 0..5)).prop_map(|(sample, edits)| {
-            let mut text = sample;
-            for edit in &edits {
-                apply(&mut text, edit);
-            }
-            text
-        })
+        prop_oneof![prop::sample::select(samples()), remote_fuzz::spliced(samples(), SPECIAL)]
     }
 
     /// Writes `texts` as report files and reads them, checking that a JSON error names a line of its file.

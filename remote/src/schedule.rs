@@ -312,17 +312,9 @@ mod fuzz {
     use jiff::Timestamp;
     use jiff::tz::TimeZone;
     use proptest::prelude::*;
-    use proptest::test_runner::Config;
+    use remote_fuzz::config;
 
     use super::*;
-
-    /// `cases` cases, few enough for the crate's tests to run in seconds, unless `PROPTEST_CASES` asks for
-    /// more (a longer hunt, by hand); nothing is written to the repository when one fails.
-    fn config(cases: u32) -> Config {
-        let default = Config::default();
-        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { cases };
-        Config { cases, failure_persistence: None, ..default }
-    }
 
     /// Words of schedules, and words near them.
     const WORDS: &[&str] = &[
