@@ -138,3 +138,45 @@ pub fn stats_jobs(hs: &Hosts) -> Vec<JobSpec> {
         .map(|metric| JobSpec::pipeline(metric, "every 5s", &format!("{metric}_publish"), hs))
         .collect()
 }
+
+/// Pipelines tested without any host: a world in memory answers from a table and records what each host was
+/// asked (README, "Pipelines").
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use remote_core::memory::{Answer, MemoryWorld, host};
+    use remote_core::{Driver, HostError};
+
+    use super::*;
+
+    #[test]
+    fn only_debian_asks_the_hosts_that_answered_and_keeps_the_failed_ones() {
+        let world = Arc::new(
+            MemoryWorld::new()
+                .answer_on("web-2", "", Answer::fails(HostError::ConnectRefused { port: 22 }))
+                .answer_on("web-3", "ID=debian", Answer::exit(1, ""))
+                .answer("uptime", Answer::ok(" 10:00:00 up 3 days\n"))
+                .answer("ID=debian", Answer::ok("")),
+        );
+        let driver = Driver::new(world.clone(), Arc::new(|_: &_, _| {}));
+        let hosts = Hosts::new("web", vec![host("web-1"), host("web-2"), host("web-3")], driver);
+        let run = only_debian(uptime(&hosts));
+        // web-2, down, is asked only the first command and stays in the run with its failure; web-3 is not Debian.
+        let kept: Vec<&str> = run.results().iter().map(|r| r.host.as_str()).collect();
+        assert_eq!(kept, ["web-1", "web-2"]);
+        assert_eq!(run.failed_count(), 1);
+        let asked: Vec<String> =
+            world.asked().iter().map(|(host, command)| format!("{host}: {command}")).collect();
+        assert_eq!(
+            asked,
+            [
+                "web-1: uptime",
+                "web-1: grep -qx 'ID=debian' /etc/os-release",
+                "web-2: uptime",
+                "web-3: uptime",
+                "web-3: grep -qx 'ID=debian' /etc/os-release",
+            ]
+        );
+    }
+}
