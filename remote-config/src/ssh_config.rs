@@ -15,9 +15,8 @@
 //!   and `parse_user_host_port`;
 //! - `tokens` is the local account and the expansions of `misc.c`: `tilde_expand` and
 //!   `vdollar_percent_expand`;
-//! - `matching` is `match_pattern` and `match_pattern_list` of `match.c`, and `kex_assemble_names` of `kex.c`
-//!   as
-//!   [`assemble_algorithms`].
+//! - `matching` is `match_pattern` and `match_pattern_list` of `match.c`, and `kex_assemble_names` of
+//!   `kex.c` as [`assemble_algorithms`].
 //!
 //! Loading reads every file once, follows `Include` and rejects what `ssh` rejects, naming file:line;
 //! resolving walks the parsed lines for one host the way `ssh` walks the files, so the result does not depend

@@ -2,7 +2,7 @@
 //! them, and the stable entry points a hot-reloaded `ops` library exports.
 //!
 //! Every pipeline, step, operation and predicate, built-in or the user's, is declared once by an
-//! attribute on its function (`#[remote::pipeline]`, `#[remote::step]`, and for remote-core's own
+//! attribute on its function (`#[remote::pipeline]`, `#[remote::step]`, and for remote-std's built-ins
 //! `#[remote::operation]`, `#[remote::predicate]`). The attribute adds a [`Declared`] to one distributed
 //! slice ([`DECLARED`], gathered by the linker through `linkme`), so nothing can be declared and not
 //! registered, and `remote list` is read from the code itself.
@@ -190,7 +190,7 @@ pub struct Declared {
     pub doc: &'static str,
     /// Parameters after the host set or run.
     pub params: &'static [DeclaredParam],
-    /// The crate that declared it: `remote_core` for built-ins.
+    /// The crate that declared it: `remote_std` for built-ins.
     pub origin: &'static str,
     /// Where it was written, so that lists keep the order of the source.
     pub file: &'static str,
@@ -203,7 +203,7 @@ pub struct Declared {
 }
 
 impl Declared {
-    /// Whether remote-core declared it (a built-in) rather than `ops`.
+    /// Whether remote-std declared it (a built-in) rather than `ops`.
     pub fn is_builtin(&self) -> bool {
         self.origin == BUILTIN_ORIGIN
     }
@@ -338,7 +338,7 @@ pub trait Library: Send + Sync {
 }
 
 /// The `ops` linked into this binary (CI builds, `remote run`, tests): the declarations of this copy of
-/// the slice that are not remote-core's own.
+/// the slice that are not remote-std's built-ins.
 pub struct Linked;
 
 impl Library for Linked {
@@ -355,7 +355,7 @@ impl Library for Linked {
     }
 }
 
-/// The pipelines and steps declared outside remote-core, in source order.
+/// The pipelines and steps declared outside remote-std, in source order.
 fn library_catalog() -> Vec<Export> {
     declared()
         .into_iter()
@@ -364,7 +364,7 @@ fn library_catalog() -> Vec<Export> {
         .collect()
 }
 
-/// Runs the pipeline or step `call` names, from the declarations outside remote-core; a panic comes back as
+/// Runs the pipeline or step `call` names, from the declarations outside remote-std; a panic comes back as
 /// an error.
 fn library_invoke(call: Call) -> Result<Run, CallError> {
     let wanted = match &call {
@@ -383,7 +383,7 @@ fn library_invoke(call: Call) -> Result<Run, CallError> {
     })
 }
 
-/// The jobs of the job set `name` declared outside remote-core, for `hosts`; a panic comes back as an error.
+/// The jobs of the job set `name` declared outside remote-std, for `hosts`; a panic comes back as an error.
 fn library_jobs(name: &str, hosts: Hosts) -> Result<Vec<JobSpec>, CallError> {
     let Some(declared) =
         declared().into_iter().find(|d| !d.is_builtin() && d.kind == Kind::JobSet && d.name == name)

@@ -1,5 +1,5 @@
 //! Host sets as pipelines see them: a named group, and the driver in the host process that does their I/O:
-//! the world it acts on (commands, copies) and the outlets for what it produces (reports, samples, notices).
+//! the world it acts on (commands, copies) and the outlets for what it produces (reports, samples, messages).
 
 use std::fmt;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Commands and copies go to `world`; reports, samples and notices to `outlets`.
+    /// Commands and copies go to `world`; reports, samples and messages to `outlets`.
     pub fn new(world: Arc<dyn World>, outlets: Arc<dyn Outlets>) -> Self {
         Driver { world, outlets }
     }

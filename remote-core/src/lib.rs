@@ -6,8 +6,9 @@
 //! - [`report`] is what a fan-out produced, as plain data, with typed [`data`] per host; [`pretty`] renders
 //!   it for people, `Report::to_json` for tools; [`run`] pairs a report with its host set so that later steps
 //!   can go on.
-//! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O;
-//!   the transport (`remote-ssh`) implements the driver in the host process.
+//! - [`hosts`] is the host set pipelines receive, with the [`hosts::Driver`] that does their I/O: the
+//!   [`World`] (commands, copies), which the transport (`remote-ssh`) implements, and the [`Outlets`]
+//!   (reports, samples, messages), which the host binary implements.
 //! - [`fields`] names the numbers in typed data, [`stocks`] the charts drawn from them, [`value`] what the
 //!   prompt passes to a declared function; [`wire`] is how the hub sends samples to viewers.
 //! - [`catalog`] gathers every declaration (`#[remote::…]` attributes: remote-std's built-ins and the user's

@@ -1,4 +1,4 @@
-//! The operation registry: the built-ins declared in remote-core plus what a library of pipelines exports;
+//! The operation registry: the built-ins declared in remote-std plus what a library of pipelines exports;
 //! `remote list` prints it, completion offers it, and the prompt's interpreter resolves names in it.
 
 use std::ops::Deref;
@@ -17,7 +17,7 @@ pub fn removed_message(name: &str) -> String {
 /// How the interpreter calls an entry.
 #[derive(Clone, Copy)]
 pub(crate) enum Callable {
-    /// A built-in, declared in this copy of remote-core: called directly.
+    /// A built-in, declared in this binary's copy of remote-std: called directly.
     Builtin(Invoke),
     /// Exported by `ops`; called through [`Library::invoke`].
     Library,

@@ -14,7 +14,7 @@ use crate::fields::{self, Field};
 use crate::report::HostResult;
 
 /// One value of one field on one host at one time: a point of one line in a chart.
-/// Serialised as the hub's wire format (ARCHITECTURE.md); the viewer reads it back with the same type.
+/// Serialised in the hub's wire format (`crate::wire`); the viewer reads it back with the same type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// The field (`idle`).

@@ -50,13 +50,13 @@ pub fn declare_jobs(attribute: TokenStream, item: TokenStream) -> TokenStream {
     declare(declare::Kind::JobSet, attribute, item)
 }
 
-/// Declares one of remote-core's built-in operations, `fn name(on: impl Into<On>, args…) -> Run`.
+/// Declares one of remote-std's built-in operations, `fn name(on: impl Into<On>, args…) -> Run`.
 #[proc_macro_attribute]
 pub fn declare_operation(attribute: TokenStream, item: TokenStream) -> TokenStream {
     declare(declare::Kind::Operation, attribute, item)
 }
 
-/// Declares one of remote-core's built-in predicates: `fn name(result: &HostResult) -> bool`, or a
+/// Declares one of remote-std's built-in predicates: `fn name(result: &HostResult) -> bool`, or a
 /// function of its parameters returning `impl Fn(&HostResult) -> bool`.
 #[proc_macro_attribute]
 pub fn declare_predicate(attribute: TokenStream, item: TokenStream) -> TokenStream {

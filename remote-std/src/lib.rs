@@ -12,7 +12,7 @@
 //! lands in remote-core's catalog and the prompt, `remote list` and `pipeline!` all see the same names.
 //!
 //! Architecture invariant: nothing here does I/O of its own. An operation builds a shell command and reads
-//! what the host printed; the [`remote_core::Driver`] in the host process runs it. So this crate links no
+//! what the host printed; the [`remote_core::World`] in the host process runs it. So this crate links no
 //! tokio and no russh, and a built-in can be unit-tested on recorded output.
 
 /// The declaration attributes: `#[remote::pipeline]` and `#[remote::step]` on a function make it reachable

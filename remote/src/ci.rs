@@ -92,7 +92,7 @@ impl<'a> CiRun<'a> {
             eprintln!("remote: dry run (--check): nothing was changed; each host says what would change");
         }
         let code = exit_code(report, self.args.fail_on);
-        // A notice not sent was said on stderr as it happened; the hosts' own outcomes stand, and the exit
+        // A message not sent was said on stderr as it happened; the hosts' own outcomes stand, and the exit
         // says it.
         Ok(if crate::outbox::any_failed() && self.args.fail_on != FailOn::None {
             code.max(EXIT_HOST_FAILED)

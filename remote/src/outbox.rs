@@ -35,7 +35,7 @@ pub fn any_failed() -> bool {
     FAILED.load(Ordering::SeqCst)
 }
 
-/// Sends notices for one process: the inventory is read again for each (its `[notify]` table may have changed
+/// Sends the messages (emails, webhook posts) of one process: the inventory is read again for each (its `[notify]` table may have changed
 /// since the prompt started), and every outcome is said on stderr.
 pub struct Outbox {
     inventory: PathBuf,

@@ -37,9 +37,9 @@ pub enum PromptCommand<'a> {
     Halt(&'a str),
     /// `wait DURATION`.
     Wait(Duration),
-    /// `stop`: pause every job.
+    /// `stop`: halt every job and close every connection.
     Stop,
-    /// `go`: resume them, and reread `.remote/init`.
+    /// `go`: run the init file again (`--init FILE`, default `.remote/init` beside the inventory).
     Go,
     /// `stream LINE`: run LINE with its output shown as it comes.
     Stream(&'a str),

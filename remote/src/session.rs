@@ -1,4 +1,4 @@
-//! The session pipelines run in, for one command (`remote exec`, `run`, `eval`) or a whole `remote live`: the
+//! The session pipelines run in, for one command (`remote run`, `remote eval`) or a whole `remote live`: the
 //! runtime, the pool kept open between lines, the drivers of the prompt's lines and of jobs, the loaded
 //! `ops`.
 

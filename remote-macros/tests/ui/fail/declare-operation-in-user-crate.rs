@@ -1,4 +1,4 @@
-//! Operations (and predicates) are remote-core's built-ins; a user crate declares pipelines and steps.
+//! Operations (and predicates) are remote-std's built-ins; a user crate declares pipelines and steps.
 
 use remote_std::prelude::*;
 
