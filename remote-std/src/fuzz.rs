@@ -125,8 +125,8 @@ mod packages {
     }
 
     /// Checks that an error names a line of `text`.
-    fn check<T>(text: &str, result: Result<T, String>) -> Result<(), TestCaseError> {
-        if let Err(message) = result
+    fn check<T, E: std::fmt::Display>(text: &str, result: Result<T, E>) -> Result<(), TestCaseError> {
+        if let Err(message) = result.map_err(|e| e.to_string())
             && let Some(line) = number_after(&message, "cannot read line ")
         {
             prop_assert!(line_of(text, line), "{message} in {text:?}");
@@ -254,7 +254,8 @@ mod services {
                     let _ = needed(action, &service);
                 }
             }
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 if let Some(line) = number_after(&message, "`systemctl show` line ") {
                     prop_assert!(line_of(text, line), "{message} in {text:?}");
                 }

@@ -39,7 +39,7 @@ pub fn cpu(on: impl Into<On>) -> Run {
 pub fn cpu_over(on: impl Into<On>, interval: &str) -> Run {
     match probe::interval(interval) {
         Ok(seconds) => cpu_probe(seconds, false).run(on, &format!("cpu over {interval}")),
-        Err(cause) => refuse(on, "cpu_over", cause),
+        Err(cause) => refuse(on, "cpu_over", cause.to_string()),
     }
 }
 
@@ -50,7 +50,7 @@ pub fn cpu_over(on: impl Into<On>, interval: &str) -> Run {
 pub fn cpu_cores(on: impl Into<On>, interval: &str) -> Run {
     match probe::interval(interval) {
         Ok(seconds) => cpu_probe(seconds, true).run(on, &format!("cpu per core over {interval}")),
-        Err(cause) => refuse(on, "cpu_cores", cause),
+        Err(cause) => refuse(on, "cpu_cores", cause.to_string()),
     }
 }
 
@@ -252,7 +252,7 @@ pub fn net(on: impl Into<On>) -> Run {
 pub fn net_over(on: impl Into<On>, interval: &str) -> Run {
     match probe::interval(interval) {
         Ok(seconds) => net_probe(seconds).run(on, &format!("net over {interval}")),
-        Err(cause) => refuse(on, "net_over", cause),
+        Err(cause) => refuse(on, "net_over", cause.to_string()),
     }
 }
 

@@ -67,8 +67,26 @@ fn with_flags(
 ) -> Run {
     match flag_words(program, flags) {
         Ok(words) => command(on, &with_operand([&[program], &words[..]].concat(), operand), preview),
-        Err(cause) => on.into().refuse(program, HostError::BadArgument { cause }),
+        Err(cause) => on.into().refuse(program, HostError::BadArgument { cause: cause.to_string() }),
     }
+}
+
+/// Why `flags` cannot be a program's options.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum FlagError {
+    /// `--`, after which every word is an operand.
+    #[error(
+        "the flags of `{program}` must not hold `--`: it would make the words after it {operand}s, which a dry \
+         run does not show; give the {operand} as the {operand} argument (one starting with `-` is passed after \
+         `--` for you)"
+    )]
+    DoubleDash { program: String, operand: &'static str },
+    /// A word that is no option, so one more operand.
+    #[error(
+        "the flags of `{program}` must be options starting with `-`, but `{word}` is not; give the path as the \
+         {operand} argument"
+    )]
+    NotAnOption { program: String, word: String, operand: &'static str },
 }
 
 /// The words of `flags`, or why they cannot be `program`'s options: each must be an option, else it becomes
@@ -80,22 +98,19 @@ fn with_flags(
 /// `mkdir --mode=MODE`) only filter or set a mode. One that takes the next word as its value (`mkdir -m`,
 /// `ls -I`) can at most take the `--` put before an operand starting with `-`: mkdir then fails on the mode,
 /// and ls, which changes nothing, lists the login folder.
-fn flag_words<'a>(program: &str, flags: &'a str) -> Result<Vec<&'a str>, String> {
+fn flag_words<'a>(program: &str, flags: &'a str) -> Result<Vec<&'a str>, FlagError> {
     let operand = if program == "mkdir" { "folder" } else { "target" };
     let mut words = Vec::new();
     for word in flags.split_whitespace() {
         if word == "--" {
-            return Err(format!(
-                "the flags of `{program}` must not hold `--`: it would make the words after it {operand}s, \
-                 which a dry run does not show; give the {operand} as the {operand} argument (one starting \
-                 with `-` is passed after `--` for you)"
-            ));
+            return Err(FlagError::DoubleDash { program: program.to_string(), operand });
         }
         if !word.starts_with('-') || word == "-" {
-            return Err(format!(
-                "the flags of `{program}` must be options starting with `-`, but `{word}` is not; \
-                 give the path as the {operand} argument"
-            ));
+            return Err(FlagError::NotAnOption {
+                program: program.to_string(),
+                word: word.to_string(),
+                operand,
+            });
         }
         words.push(word);
     }
@@ -316,7 +331,7 @@ mod tests {
     fn check(program: &str, flags: &str, expected: &str) {
         let matches = match (flag_words(program, flags), expected.strip_prefix("refused: ")) {
             (Ok(words), None) => words.join(" ") == expected,
-            (Err(cause), Some(part)) => cause.contains(part),
+            (Err(cause), Some(part)) => cause.to_string().contains(part),
             _ => false,
         };
         let got = flag_words(program, flags);
@@ -347,7 +362,7 @@ mod tests {
         check("rm", "-r --\t-x", "refused: `rm` must not hold `--`");
         check("ls", "-la --", "refused: `ls` must not hold `--`: it would make the words after it targets");
         check("mkdir", "-p -- -x", "refused: `--`: it would make the words after it folders");
-        let said = flag_words("rm", "-rf -- -x").unwrap_err();
+        let said = flag_words("rm", "-rf -- -x").unwrap_err().to_string();
         let whole = "the flags of `rm` must not hold `--`: it would make the words after it targets, \
                      which a dry run does not show; give the target as the target argument (one \
                      starting with `-` is passed after `--` for you)";

@@ -60,20 +60,43 @@ pub(crate) fn list_installed(manager: Manager) -> &'static str {
 /// Longest excerpt of an offending line quoted in an error, `…` included.
 const EXCERPT_CHARS: usize = 80;
 
+/// Why a package manager's listing could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ListingError {
+    /// One line is not what the command prints.
+    #[error("cannot read line {line} of `{command}`'s output: {cause} (the line reads `{excerpt}`)")]
+    Line {
+        /// The command whose output it is.
+        command: String,
+        /// The line's number, from 1.
+        line: usize,
+        /// The line, made harmless and clipped.
+        excerpt: String,
+        /// What is wrong with it.
+        cause: String,
+    },
+    /// dpkg printed nothing, not even the architecture the listing starts with.
+    #[error(
+        "the dpkg listing is empty, without even the host's architecture; run `dpkg --print-architecture` on the \
+         host to see why"
+    )]
+    EmptyDpkg,
+}
+
 /// The error for line `index` (0-based) of `source`'s output. The host's text is made harmless and clipped,
 /// since errors are printed where nothing escapes them.
-fn unreadable(source: &str, index: usize, line: &str, cause: &str) -> String {
+fn unreadable(source: &str, index: usize, line: &str, cause: &str) -> ListingError {
     let text = sanitize(line);
     let excerpt: String = if text.chars().count() > EXCERPT_CHARS {
         text.chars().take(EXCERPT_CHARS - 1).chain(['…']).collect()
     } else {
         text
     };
-    format!("cannot read line {} of `{source}`'s output: {cause} (the line reads `{excerpt}`)", index + 1)
+    ListingError::Line { command: source.to_string(), line: index + 1, excerpt, cause: cause.to_string() }
 }
 
 /// Parses [`list_installed`]'s output; versions of one name come sorted.
-pub(crate) fn parse_installed(manager: Manager, text: &str) -> Result<InstalledSet, String> {
+pub(crate) fn parse_installed(manager: Manager, text: &str) -> Result<InstalledSet, ListingError> {
     let mut set = InstalledSet::new();
     match manager {
         Manager::Apt => apt::parse_dpkg(text, &mut set)?,
@@ -108,7 +131,7 @@ pub(crate) fn parse_pending(
     manager: Manager,
     text: &str,
     installed: &InstalledSet,
-) -> Result<Vec<Upgrade>, String> {
+) -> Result<Vec<Upgrade>, ListingError> {
     let mut upgrades = match manager {
         Manager::Apt => apt::parse_apt_simulation(text)?,
         Manager::Dnf | Manager::Yum => rpm::parse_check_update(text, installed)?,
@@ -192,11 +215,56 @@ impl Wanted {
 /// reads.
 const NAME_CHARACTERS: &str = ".+_:@~=-";
 
+/// Why the names given to `pkg_install` or `pkg_remove` were refused; `shown` is the word as the user typed it
+/// (made safe and clipped) and its number.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NameError {
+    /// A NUL byte, which no command line can carry.
+    #[error("{shown} contains a NUL byte, which no shell can pass on; remove it")]
+    Nul { shown: String },
+    /// A word the package manager would read as an option.
+    #[error("{shown} starts with `-`, so the package manager would take it for an option; {fix}")]
+    Option { shown: String, fix: &'static str },
+    /// A path given to remove.
+    #[error(
+        "{shown} is a path, and removing takes the names of installed packages: give a name such as `nginx`"
+    )]
+    PathToRemove { shown: String },
+    /// A path that is not a package file.
+    #[error(
+        "{shown} contains `/` but is not a .deb or .rpm file: give a package name, or the path of a local .deb or \
+         .rpm file (repository prefixes such as `extra/nginx` are not supported)"
+    )]
+    NotAPackageFile { shown: String },
+    /// A name that does not start with a letter or a digit.
+    #[error("{shown} is not a package name: a name starts with a letter or a digit")]
+    BadStart { shown: String },
+    /// A character no package name has.
+    #[error(
+        "{shown} is not a package name: `{bad}` is not allowed; names use letters, digits and `{}`",
+        NAME_CHARACTERS
+    )]
+    BadCharacter { shown: String, bad: String },
+    /// A trailing `-`, which apt reads as a removal.
+    #[error(
+        "{shown} ends with `-`, which apt reads as \"remove this package\"; give the package's full name"
+    )]
+    TrailingDash { shown: String },
+    /// A package file named without a `/`.
+    #[error(
+        "{shown} looks like a package file but has no `/`, so it would be taken for a name: write it as `./{word}`"
+    )]
+    FileWithoutPath { shown: String, word: String },
+    /// Nothing at all.
+    #[error("no package names given: list them separated by spaces or commas, e.g. `nginx curl`")]
+    Empty,
+}
+
 /// Splits and checks the names argument of `pkg_install` (`allow_files`) and `pkg_remove`: words separated by
 /// white space and/or commas, each a package name or, to install, the path of a local `.deb` or `.rpm` file.
 /// Repeated words are kept once. No word may start with `-`, so that none can become an option of the package
 /// manager.
-pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>, String> {
+pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>, NameError> {
     let mut wanted: Vec<Wanted> = Vec::new();
     for (index, word) in
         names.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).enumerate()
@@ -208,50 +276,38 @@ pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>,
         );
         let is_file = word.contains('/');
         if word.contains('\0') {
-            return Err(format!("{shown} contains a NUL byte, which no shell can pass on; remove it"));
+            return Err(NameError::Nul { shown });
         }
         if word.starts_with('-') {
             let fix = if is_file { "write the path as `./…`" } else { "give package names only" };
-            return Err(format!(
-                "{shown} starts with `-`, so the package manager would take it for an option; {fix}"
-            ));
+            return Err(NameError::Option { shown, fix });
         }
         let item = if is_file {
             if !allow_files {
-                return Err(format!(
-                    "{shown} is a path, and removing takes the names of installed packages: give a name such as `nginx`"
-                ));
+                return Err(NameError::PathToRemove { shown });
             }
             if !(word.ends_with(".deb") || word.ends_with(".rpm")) {
-                return Err(format!(
-                    "{shown} contains `/` but is not a .deb or .rpm file: give a package name, or the path of a local .deb or .rpm file (repository prefixes such as `extra/nginx` are not supported)"
-                ));
+                return Err(NameError::NotAPackageFile { shown });
             }
             Wanted::File(word.to_string())
         } else {
             if !word.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-                return Err(format!("{shown} is not a package name: a name starts with a letter or a digit"));
+                return Err(NameError::BadStart { shown });
             }
             if let Some(bad) =
                 word.chars().find(|c| !c.is_ascii_alphanumeric() && !NAME_CHARACTERS.contains(*c))
             {
                 let bad = sanitize(&bad.to_string());
-                return Err(format!(
-                    "{shown} is not a package name: `{bad}` is not allowed; names use letters, digits and `{NAME_CHARACTERS}`"
-                ));
+                return Err(NameError::BadCharacter { shown, bad });
             }
             // apt reads `name-` as "remove name" whatever the command, unless a package has that very name
             // (none does): a typo would turn an install into a removal. (`name+` means install, and `g++` is
             // a name.)
             if word.ends_with('-') {
-                return Err(format!(
-                    "{shown} ends with `-`, which apt reads as \"remove this package\"; give the package's full name"
-                ));
+                return Err(NameError::TrailingDash { shown });
             }
             if allow_files && (word.ends_with(".deb") || word.ends_with(".rpm")) {
-                return Err(format!(
-                    "{shown} looks like a package file but has no `/`, so it would be taken for a name: write it as `./{word}`"
-                ));
+                return Err(NameError::FileWithoutPath { shown, word: word.to_string() });
             }
             Wanted::Name(word.to_string())
         };
@@ -260,9 +316,7 @@ pub(crate) fn parse_names(names: &str, allow_files: bool) -> Result<Vec<Wanted>,
         }
     }
     if wanted.is_empty() {
-        return Err(
-            "no package names given: list them separated by spaces or commas, e.g. `nginx curl`".into()
-        );
+        return Err(NameError::Empty);
     }
     Ok(wanted)
 }
@@ -403,7 +457,7 @@ pub fn pkg_upgrade(on: impl Into<On>) -> Run {
 pub fn pkg_install(on: impl Into<On>, names: &str) -> Run {
     match parse_names(names, true) {
         Ok(wanted) => packages(on, &format!("pkg_install {names}"), Job::Install(&wanted)),
-        Err(cause) => on.into().refuse("pkg_install", HostError::BadArgument { cause }),
+        Err(cause) => on.into().refuse("pkg_install", HostError::BadArgument { cause: cause.to_string() }),
     }
 }
 
@@ -413,7 +467,7 @@ pub fn pkg_install(on: impl Into<On>, names: &str) -> Run {
 pub fn pkg_remove(on: impl Into<On>, names: &str) -> Run {
     match parse_names(names, false) {
         Ok(wanted) => packages(on, &format!("pkg_remove {names}"), Job::Remove(&wanted)),
-        Err(cause) => on.into().refuse("pkg_remove", HostError::BadArgument { cause }),
+        Err(cause) => on.into().refuse("pkg_remove", HostError::BadArgument { cause: cause.to_string() }),
     }
 }
 
@@ -588,7 +642,8 @@ fn read_found(job: Job<'_>, reading: &Reading<'_>, needs: bool) -> Result<Found,
         reading.unavailable(format!("the host named no known package manager: `{}`", sanitize(&manager_text)))
     })?;
     let text = |name: &str| reading.section(name).map(|s| s.lines.join("\n"));
-    let before = parse_installed(manager, &text("before")?).map_err(|cause| reading.unavailable(cause))?;
+    let before =
+        parse_installed(manager, &text("before")?).map_err(|cause| reading.unavailable(cause.to_string()))?;
     if !needs {
         return Ok(Found { manager, before, needs: Vec::new() });
     }
@@ -719,8 +774,8 @@ fn verdict(
     };
     let section = |name: &str| reading.section(name).map(|s| s.lines.join("\n"));
     if has("after") {
-        let after =
-            parse_installed(manager, &section("after")?).map_err(|cause| reading.unavailable(cause))?;
+        let after = parse_installed(manager, &section("after")?)
+            .map_err(|cause| reading.unavailable(cause.to_string()))?;
         let change = diff(&found.before, &after);
         let mut said = if change.is_empty() {
             "unchanged: the package manager changed nothing".to_string()
@@ -752,7 +807,7 @@ fn verdict(
     match job {
         Job::Update | Job::Upgrade => {
             let pending = parse_pending(manager, &section("pending")?, &found.before)
-                .map_err(|cause| reading.unavailable(cause))?;
+                .map_err(|cause| reading.unavailable(cause.to_string()))?;
             let list = upgrades(&pending);
             let (changed, said) = match (job, checking) {
                 (Job::Update, false) => (
@@ -788,7 +843,7 @@ fn verdict(
             // script.
             if manager == Manager::Apt && has("simulate") {
                 let simulated = parse_pending(manager, &section("simulate")?, &found.before)
-                    .map_err(|cause| reading.unavailable(cause))?;
+                    .map_err(|cause| reading.unavailable(cause.to_string()))?;
                 return Ok(would(simulated, data));
             }
             let packages =

@@ -167,18 +167,41 @@ fn seconds_text(seconds: f64) -> String {
     if seconds.fract() == 0.0 { format!("{}", seconds as u64) } else { format!("{seconds:.3}") }
 }
 
+/// Why an operation's `interval` parameter was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum IntervalError {
+    /// Not a duration at all.
+    #[error("the interval `{text}` is not a duration like 1s, 500ms or 2m: {cause}")]
+    NotADuration {
+        /// What was given.
+        text: String,
+        /// What humantime said.
+        cause: String,
+    },
+    /// Shorter than a counter can be read over.
+    #[error("the interval `{text}` is too short to measure: give at least 100ms")]
+    TooShort {
+        /// What was given.
+        text: String,
+    },
+    /// Longer than a command should hold a host's channel for.
+    #[error("the interval `{text}` is longer than 5 minutes: schedule a job that reads more often instead")]
+    TooLong {
+        /// What was given.
+        text: String,
+    },
+}
+
 /// Parses an interval such as `1s`, `500ms` or `2m` for an operation's `interval` parameter.
-pub(crate) fn interval(text: &str) -> Result<f64, String> {
+pub(crate) fn interval(text: &str) -> Result<f64, IntervalError> {
     let duration = humantime::parse_duration(text.trim())
-        .map_err(|err| format!("the interval `{text}` is not a duration like 1s, 500ms or 2m: {err}"))?;
+        .map_err(|err| IntervalError::NotADuration { text: text.to_string(), cause: err.to_string() })?;
     if duration.as_millis() < 100 {
-        return Err(format!("the interval `{text}` is too short to measure: give at least 100ms"));
+        return Err(IntervalError::TooShort { text: text.to_string() });
     }
     // The command runs for the whole interval, under the run's --timeout (10 minutes unless set).
     if duration.as_secs() > 300 {
-        return Err(format!(
-            "the interval `{text}` is longer than 5 minutes: schedule a job that reads more often instead"
-        ));
+        return Err(IntervalError::TooLong { text: text.to_string() });
     }
     Ok(duration.as_secs_f64())
 }

@@ -14,6 +14,78 @@ use remote_core::quote;
 use remote_core::report::{HostError, HostResult};
 use remote_core::run::{On, Run};
 
+/// Why a `service` call was refused, or a host's unit could not be read or acted on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ServiceError {
+    /// An action `service` does not know.
+    #[error("unknown service action `{given}`{} (use one of: {names})", hint.as_ref().map(|name| format!("; did you mean `{name}`?")).unwrap_or_default())]
+    UnknownAction { given: String, hint: Option<String>, names: String },
+    /// No unit name.
+    #[error("the unit name is empty; give one such as `nginx` or `nginx.service`")]
+    EmptyName,
+    /// A name systemctl would read as an option.
+    #[error("`{name}` starts with `-`, which systemctl would read as an option; give the unit's name")]
+    OptionName { name: String },
+    /// A path rather than a name.
+    #[error(
+        "`{name}` is a path, not a unit name; give the unit's name (`systemd-escape --path` turns a path into one)"
+    )]
+    PathName { name: String },
+    /// White space inside the name.
+    #[error("`{name}` contains whitespace; a unit name is one word, e.g. `nginx.service`")]
+    Whitespace { name: String },
+    /// A character systemd does not allow.
+    #[error(
+        "`{name}` contains `{bad}`, which systemd does not allow in unit names; use letters, digits and `:_.\\@-`"
+    )]
+    BadCharacter { name: String, bad: char },
+    /// A name ending in `.`.
+    #[error("`{name}` ends with `.`; give the unit type too, e.g. `{name}service`")]
+    TrailingDot { name: String },
+    /// Only a unit type (`.service`).
+    #[error("`{name}` is only a unit type; give the unit's name, e.g. `nginx.{suffix}`")]
+    OnlyType { name: String, suffix: String },
+    /// Nothing before `@`.
+    #[error("`{name}` has nothing before `@`; give the template's name, e.g. `getty@tty1`")]
+    NoTemplateName { name: String },
+    /// A bare template, which systemd cannot start or show.
+    #[error(
+        "`{name}` is a template, which systemd cannot start or show; give an instance, e.g. `{stem}tty1.{suffix}`"
+    )]
+    Template { name: String, stem: String, suffix: String },
+    /// Longer than systemd allows.
+    #[error("`{unit}` is {length} characters long; systemd unit names have at most {}", UNIT_NAME_MAX_BYTES)]
+    TooLong { unit: String, length: usize },
+    /// A line of `systemctl show` that is not `KEY=VALUE`.
+    #[error("`systemctl show` line {line} is not KEY=VALUE: `{excerpt}` (is systemd the host's init?)")]
+    NotKeyValue { line: usize, excerpt: String },
+    /// A property that should be a number.
+    #[error("`systemctl show` line {line}: {key} `{excerpt}` is not a number")]
+    NotANumber { line: usize, key: String, excerpt: String },
+    /// Output without `Id=`.
+    #[error("`systemctl show` printed no `Id=`, so this is not its output (is systemd the host's init?)")]
+    NoId,
+    /// The host has no such unit.
+    #[error("there is no unit `{unit}` on this host; `systemctl list-unit-files` lists the ones it has")]
+    NoUnit { unit: String },
+    /// A masked unit, which systemd refuses to act on.
+    #[error(
+        "`{unit}` is masked, so systemd refuses to {action} it; `systemctl unmask {unit}` lifts the mask"
+    )]
+    Masked { unit: String, action: &'static str },
+    /// Reload of a unit that is not active.
+    #[error("`{unit}` is not active ({state}), so there is nothing to reload; start it instead")]
+    NotActive { unit: String, state: String },
+    /// Enable of a unit without a unit file.
+    #[error("`{unit}` has no unit file, so there is nothing to enable")]
+    NoUnitFile { unit: String },
+    /// Disable of a unit enabled for this boot only.
+    #[error(
+        "`{unit}` is enabled until the next boot only (enabled-runtime), which `systemctl disable` leaves as it is; run `systemctl disable --runtime {unit}`"
+    )]
+    RuntimeEnabled { unit: String },
+}
+
 /// What a service operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,17 +112,14 @@ impl Action {
     ];
 
     /// The action called `s` (any case); the error lists the valid ones.
-    pub(crate) fn parse(s: &str) -> Result<Action, String> {
+    pub(crate) fn parse(s: &str) -> Result<Action, ServiceError> {
         let word = s.trim().to_ascii_lowercase();
         if let Some(action) = Action::ALL.into_iter().find(|a| a.name() == word) {
             return Ok(action);
         }
         let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-        let hint = match did_you_mean(&word, names.iter().copied()) {
-            Some(name) => format!("; did you mean `{name}`?"),
-            None => String::new(),
-        };
-        Err(format!("unknown service action `{s}`{hint} (use one of: {})", names.join(", ")))
+        let hint = did_you_mean(&word, names.iter().copied());
+        Err(ServiceError::UnknownAction { given: s.to_string(), hint, names: names.join(", ") })
     }
 
     /// The action's name, which is also its `systemctl` verb.
@@ -94,31 +163,25 @@ const UNIT_NAME_MAX_BYTES: usize = 255;
 /// gets `.service` as `systemctl` would add it. Template instances (`getty@tty1`) are allowed, bare templates
 /// (`getty@`) are not: systemd cannot show or start them. Everything systemd would refuse is refused here,
 /// with what to do instead, so that no host sees a name it would read as an option or a glob.
-pub(crate) fn unit_name(name: &str) -> Result<String, String> {
+pub(crate) fn unit_name(name: &str) -> Result<String, ServiceError> {
     if name.is_empty() {
-        return Err("the unit name is empty; give one such as `nginx` or `nginx.service`".into());
+        return Err(ServiceError::EmptyName);
     }
     if name.starts_with('-') {
-        return Err(format!(
-            "`{name}` starts with `-`, which systemctl would read as an option; give the unit's name"
-        ));
+        return Err(ServiceError::OptionName { name: name.to_string() });
     }
     if name.contains('/') {
-        return Err(format!(
-            "`{name}` is a path, not a unit name; give the unit's name (`systemd-escape --path` turns a path into one)"
-        ));
+        return Err(ServiceError::PathName { name: name.to_string() });
     }
     if name.chars().any(char::is_whitespace) {
-        return Err(format!("`{name}` contains whitespace; a unit name is one word, e.g. `nginx.service`"));
+        return Err(ServiceError::Whitespace { name: name.to_string() });
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || ":_.\\@-".contains(c);
     if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
-        return Err(format!(
-            "`{name}` contains `{bad}`, which systemd does not allow in unit names; use letters, digits and `:_.\\@-`"
-        ));
+        return Err(ServiceError::BadCharacter { name: name.to_string(), bad });
     }
     if name.ends_with('.') {
-        return Err(format!("`{name}` ends with `.`; give the unit type too, e.g. `{name}service`"));
+        return Err(ServiceError::TrailingDot { name: name.to_string() });
     }
     let unit = match name.rsplit_once('.') {
         Some((_, suffix)) if UNIT_TYPES.contains(&suffix) => name.to_string(),
@@ -127,21 +190,20 @@ pub(crate) fn unit_name(name: &str) -> Result<String, String> {
     // The last `.` now starts a known type, so everything before it is the prefix and the instance.
     let (stem, suffix) = unit.rsplit_once('.').unwrap_or((&unit, ""));
     if stem.is_empty() {
-        return Err(format!("`{name}` is only a unit type; give the unit's name, e.g. `nginx.{suffix}`"));
+        return Err(ServiceError::OnlyType { name: name.to_string(), suffix: suffix.to_string() });
     }
     if stem.starts_with('@') {
-        return Err(format!("`{name}` has nothing before `@`; give the template's name, e.g. `getty@tty1`"));
+        return Err(ServiceError::NoTemplateName { name: name.to_string() });
     }
     if stem.ends_with('@') && !stem[..stem.len() - 1].contains('@') {
-        return Err(format!(
-            "`{name}` is a template, which systemd cannot start or show; give an instance, e.g. `{stem}tty1.{suffix}`"
-        ));
+        return Err(ServiceError::Template {
+            name: name.to_string(),
+            stem: stem.to_string(),
+            suffix: suffix.to_string(),
+        });
     }
     if unit.len() > UNIT_NAME_MAX_BYTES {
-        return Err(format!(
-            "`{unit}` is {} characters long; systemd unit names have at most {UNIT_NAME_MAX_BYTES}",
-            unit.len()
-        ));
+        return Err(ServiceError::TooLong { length: unit.len(), unit });
     }
     Ok(unit)
 }
@@ -157,10 +219,12 @@ fn excerpt(line: &str) -> String {
 }
 
 /// The number in `value`, or an error naming the line and the property.
-fn number<T: FromStr>(line: usize, key: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("`systemctl show` line {line}: {key} `{}` is not a number", excerpt(value)))
+fn number<T: FromStr>(line: usize, key: &str, value: &str) -> Result<T, ServiceError> {
+    value.parse().map_err(|_| ServiceError::NotANumber {
+        line,
+        key: key.to_string(),
+        excerpt: excerpt(value),
+    })
 }
 
 /// Parses `systemctl show --property=PROPERTIES -- UNIT` output into a [`Service`].
@@ -168,7 +232,7 @@ fn number<T: FromStr>(line: usize, key: &str, value: &str) -> Result<T, String> 
 /// Lines are `KEY=VALUE`; only the first `=` separates, as descriptions may hold more. Unknown keys are
 /// ignored and missing ones keep their default: a timer has no `MainPID`, systemd before 235 no `NRestarts`.
 /// Systemd prints a string holding a newline as `[unprintable]`, so every value is one line.
-pub(crate) fn parse_show(text: &str) -> Result<Service, String> {
+pub(crate) fn parse_show(text: &str) -> Result<Service, ServiceError> {
     let mut service = Service::default();
     let mut has_id = false;
     for (index, line) in text.lines().enumerate() {
@@ -177,10 +241,7 @@ pub(crate) fn parse_show(text: &str) -> Result<Service, String> {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
-            return Err(format!(
-                "`systemctl show` line {number_of_line} is not KEY=VALUE: `{}` (is systemd the host's init?)",
-                excerpt(line)
-            ));
+            return Err(ServiceError::NotKeyValue { line: number_of_line, excerpt: excerpt(line) });
         };
         match key {
             "Id" => {
@@ -211,10 +272,7 @@ pub(crate) fn parse_show(text: &str) -> Result<Service, String> {
         }
     }
     if !has_id || service.unit.is_empty() {
-        return Err(
-            "`systemctl show` printed no `Id=`, so this is not its output (is systemd the host's init?)"
-                .into(),
-        );
+        return Err(ServiceError::NoId);
     }
     Ok(service)
 }
@@ -227,23 +285,18 @@ pub(crate) fn parse_show(text: &str) -> Result<Service, String> {
 /// Errors when systemd would refuse: a unit that does not exist (status excepted: it reports that), a masked
 /// unit for anything but stop and disable, and `disable` of a unit enabled for this boot only, which plain
 /// `systemctl disable` leaves as it is.
-pub(crate) fn needed(action: Action, now: &Service) -> Result<bool, String> {
+pub(crate) fn needed(action: Action, now: &Service) -> Result<bool, ServiceError> {
     let unit = &now.unit;
     if action == Action::Status {
         return Ok(false);
     }
     if !now.exists() {
-        return Err(format!(
-            "there is no unit `{unit}` on this host; `systemctl list-unit-files` lists the ones it has"
-        ));
+        return Err(ServiceError::NoUnit { unit: unit.clone() });
     }
     let refused_when_masked =
         matches!(action, Action::Start | Action::Restart | Action::Reload | Action::Enable);
     if refused_when_masked && now.masked() {
-        return Err(format!(
-            "`{unit}` is masked, so systemd refuses to {} it; `systemctl unmask {unit}` lifts the mask",
-            action.name()
-        ));
+        return Err(ServiceError::Masked { unit: unit.clone(), action: action.name() });
     }
     Ok(match action {
         Action::Start => !now.up(),
@@ -251,23 +304,17 @@ pub(crate) fn needed(action: Action, now: &Service) -> Result<bool, String> {
         Action::Restart => true,
         Action::Reload if now.up() => true,
         Action::Reload => {
-            return Err(format!(
-                "`{unit}` is not active ({}), so there is nothing to reload; start it instead",
-                now.active_state
-            ));
+            return Err(ServiceError::NotActive { unit: unit.clone(), state: now.active_state.clone() });
         }
         Action::Enable => match now.unit_file_state.as_str() {
             "enabled" | "static" | "generated" | "transient" => false,
-            "" => return Err(format!("`{unit}` has no unit file, so there is nothing to enable")),
+            "" => return Err(ServiceError::NoUnitFile { unit: unit.clone() }),
             _ => true,
         },
         Action::Disable => match now.unit_file_state.as_str() {
             "enabled" => true,
             "enabled-runtime" => {
-                return Err(format!(
-                    "`{unit}` is enabled until the next boot only (enabled-runtime), which `systemctl disable` \
-                     leaves as it is; run `systemctl disable --runtime {unit}`"
-                ));
+                return Err(ServiceError::RuntimeEnabled { unit: unit.clone() });
             }
             _ => false,
         },
@@ -299,7 +346,7 @@ pub fn service(on: impl Into<On>, name: &str, action: &str) -> Run {
     let (unit, action) = match (unit_name(name), Action::parse(action)) {
         (Ok(unit), Ok(action)) => (unit, action),
         (Err(cause), _) | (_, Err(cause)) => {
-            return on.into().refuse(&label, HostError::BadArgument { cause });
+            return on.into().refuse(&label, HostError::BadArgument { cause: cause.to_string() });
         }
     };
     let show = show_command(&unit);
@@ -373,7 +420,10 @@ fn verdict(action: Action, stdout: &[u8]) -> Result<(bool, String, Data), HostEr
     let data = parse_output(stdout)?;
     let Data::Service(now) = &data else { unreachable!("parse_output makes service data") };
     let (changed, said) = {
-        let cause = |cause: String| HostError::Unavailable { operation: "service".into(), cause };
+        let cause = |cause: ServiceError| HostError::Unavailable {
+            operation: "service".into(),
+            cause: cause.to_string(),
+        };
         match needed(action, now).map_err(cause)? {
             true => (true, format!("would {} {}", action.name(), now.unit)),
             false => (false, format!("unchanged: {} {}", now.unit, already(action, now))),
@@ -399,7 +449,7 @@ fn show_command(unit: &str) -> String {
 fn parse_output(stdout: &[u8]) -> Result<Data, HostError> {
     parse_show(&String::from_utf8_lossy(stdout))
         .map(Data::Service)
-        .map_err(|cause| HostError::Unavailable { operation: "service".into(), cause })
+        .map_err(|cause| HostError::Unavailable { operation: "service".into(), cause: cause.to_string() })
 }
 
 fn past(action: Action) -> &'static str {

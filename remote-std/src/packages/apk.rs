@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use super::{InstalledSet, Spec, Upgrade, unreadable};
+use super::{InstalledSet, ListingError, Spec, Upgrade, unreadable};
 
 /// `apk info -v`, one `name-version` word a line: apk versions never hold a `-` but for the `-rN` release, so
 /// the split is certain (and `apk list -I` adds fields whose license may hold spaces).
@@ -31,7 +31,7 @@ fn split_apk(word: &str) -> Option<(&str, &str)> {
 }
 
 /// Reads [`LIST_INSTALLED`]'s output into `set`, passing over apk's warnings.
-pub(super) fn parse_apk_info(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+pub(super) fn parse_apk_info(text: &str, set: &mut InstalledSet) -> Result<(), ListingError> {
     for (index, line) in text.lines().enumerate() {
         let word = line.trim();
         if word.is_empty() || apk_warning(line) {
@@ -53,7 +53,7 @@ pub(super) fn parse_apk_info(text: &str, set: &mut InstalledSet) -> Result<(), S
 
 /// Reads `apk list -u`: `NAME-NEW ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-OLD]`. When a package has
 /// newer versions in two places (a repository and the package cache), apk lists both: the highest is kept.
-pub(super) fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, String> {
+pub(super) fn parse_apk_upgradable(text: &str) -> Result<Vec<Upgrade>, ListingError> {
     const SOURCE: &str = "apk list -u";
     let mut latest: BTreeMap<&str, Upgrade> = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {

@@ -1,7 +1,7 @@
 //! apt's commands and parsers: the dpkg listing of what is installed, and `apt-get -s`, the simulation that
 //! says what an upgrade (or an install, or a removal) would change.
 
-use super::{InstalledSet, Spec, Upgrade, unreadable};
+use super::{InstalledSet, ListingError, Spec, Upgrade, unreadable};
 
 /// The host's own architecture first (`dpkg --print-architecture`), then `dpkg-query` lines of status, name,
 /// architecture and version. The architecture is what tells `libc6:i386` from the host's own `libc6`, the way
@@ -15,15 +15,22 @@ pub(super) const LIST_PENDING: &str = "LC_ALL=C apt-get -s -o Debug::NoLocking=1
 
 /// Reads [`LIST_INSTALLED`]'s output into `set`: the packages dpkg says are installed, under the names apt
 /// gives them.
-pub(super) fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+pub(super) fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), ListingError> {
     const SOURCE: &str = "dpkg-query";
     let mut lines = text.lines().enumerate();
     let native = match lines.next() {
-        Some((_, arch)) if !arch.trim().is_empty() && !arch.trim().contains(char::is_whitespace) => arch.trim(),
-        Some((index, line)) => {
-            return Err(unreadable(SOURCE, index, line, "the first line is not the host's architecture (`dpkg --print-architecture`)"));
+        Some((_, arch)) if !arch.trim().is_empty() && !arch.trim().contains(char::is_whitespace) => {
+            arch.trim()
         }
-        None => return Err("the dpkg listing is empty, without even the host's architecture; run `dpkg --print-architecture` on the host to see why".into()),
+        Some((index, line)) => {
+            return Err(unreadable(
+                SOURCE,
+                index,
+                line,
+                "the first line is not the host's architecture (`dpkg --print-architecture`)",
+            ));
+        }
+        None => return Err(ListingError::EmptyDpkg),
     };
     for (index, line) in lines {
         if line.trim().is_empty() {
@@ -75,7 +82,7 @@ pub(super) fn parse_dpkg(text: &str, set: &mut InstalledSet) -> Result<(), Strin
 /// `[FROM]` for a package the upgrade adds, and `Remv NAME [FROM]` for one it removes, which becomes an
 /// upgrade to `""` so that the removal shows before it happens. `Conf` lines repeat the `Inst` ones; the rest
 /// is apt's prose.
-pub(super) fn parse_apt_simulation(text: &str) -> Result<Vec<Upgrade>, String> {
+pub(super) fn parse_apt_simulation(text: &str) -> Result<Vec<Upgrade>, ListingError> {
     const SOURCE: &str = "apt-get -s";
     let mut upgrades = Vec::new();
     for (index, line) in text.lines().enumerate() {

@@ -1,7 +1,7 @@
 //! pacman's commands and parsers: `pacman -Q` for what is installed and `pacman -Qu` for the upgrades
 //! pending.
 
-use super::{InstalledSet, Spec, Upgrade, unreadable};
+use super::{InstalledSet, ListingError, Spec, Upgrade, unreadable};
 
 /// `pacman -Q`, a name and a version a line.
 pub(super) const LIST_INSTALLED: &str = "LC_ALL=C pacman -Q --color never";
@@ -14,7 +14,7 @@ pub(super) const LIST_PENDING: &str = "{ if e=$(LC_ALL=C pacman -Qu --color neve
      [ -z \"$e\" ] || printf '%s\\n' \"$e\" >&2; [ $s -eq 0 ] || { [ $s -eq 1 ] && [ -z \"$e\" ]; }";
 
 /// Reads [`LIST_INSTALLED`]'s output into `set`.
-pub(super) fn parse_pacman_query(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+pub(super) fn parse_pacman_query(text: &str, set: &mut InstalledSet) -> Result<(), ListingError> {
     for (index, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words[..] {
@@ -28,7 +28,7 @@ pub(super) fn parse_pacman_query(text: &str, set: &mut InstalledSet) -> Result<(
 
 /// Reads `pacman -Qu`: `NAME OLD -> NEW`, with ` [ignored]` after a package `IgnorePkg` holds back, which an
 /// upgrade leaves alone and so is no pending upgrade.
-pub(super) fn parse_pacman_upgrades(text: &str) -> Result<Vec<Upgrade>, String> {
+pub(super) fn parse_pacman_upgrades(text: &str) -> Result<Vec<Upgrade>, ListingError> {
     let mut upgrades = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();

@@ -1,7 +1,7 @@
 //! What dnf, yum and zypper share, being rpm underneath: the `rpm -qa` listing, rpm's architectures and
 //! `EPOCH:VERSION-RELEASE.ARCH` versions, and the `check-update` table in which dnf and yum list upgrades.
 
-use super::{InstalledSet, Spec, Upgrade, unreadable};
+use super::{InstalledSet, ListingError, Spec, Upgrade, unreadable};
 
 /// `rpm -qa`, name and `EPOCH:VERSION-RELEASE.ARCH`, for dnf, yum and zypper alike.
 pub(super) const LIST_INSTALLED: &str =
@@ -15,7 +15,7 @@ pub(super) const DNF_PENDING: &str = "LC_ALL=C dnf -q -C check-update || [ $? -e
 pub(super) const YUM_PENDING: &str = "LC_ALL=C yum -q -C check-update || [ $? -eq 100 ]";
 
 /// Reads [`LIST_INSTALLED`]'s output into `set`, each version written as dnf and zypper write it.
-pub(super) fn parse_rpm(text: &str, set: &mut InstalledSet) -> Result<(), String> {
+pub(super) fn parse_rpm(text: &str, set: &mut InstalledSet) -> Result<(), ListingError> {
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -74,13 +74,13 @@ const CHECK_UPDATE_PROSE: &[&str] = &[
 /// Reads `check-update`'s table of `NAME.ARCH  VERSION  REPOSITORY` rows. A long name pushes the rest of its
 /// row to the next lines, which are indented. The "Obsoleting Packages" section that may end the output is
 /// skipped: its packages replace others under a new name, so they are no upgrade of an installed name.
-pub(super) fn parse_check_update(text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, String> {
+pub(super) fn parse_check_update(text: &str, installed: &InstalledSet) -> Result<Vec<Upgrade>, ListingError> {
     const SOURCE: &str = "check-update";
     const SHAPE: &str = "expected `NAME.ARCH VERSION REPOSITORY`";
     let mut upgrades = Vec::new();
     // The row being read: its first line and the words so far.
     let mut row: Option<(usize, &str, Vec<&str>)> = None;
-    let mut finish = |index: usize, line: &str, words: Vec<&str>| -> Result<(), String> {
+    let mut finish = |index: usize, line: &str, words: Vec<&str>| -> Result<(), ListingError> {
         let [name_arch, version, _repository] = words[..] else {
             return Err(unreadable(SOURCE, index, line, SHAPE));
         };

@@ -3,7 +3,7 @@
 //! [`super::rpm`]).
 
 use super::rpm::split_rpm_arch;
-use super::{Spec, Upgrade, unreadable};
+use super::{ListingError, Spec, Upgrade, unreadable};
 
 /// `list-updates` without refreshing, which needs neither root nor the network.
 pub(super) const LIST_PENDING: &str = "LC_ALL=C zypper --non-interactive --no-refresh list-updates";
@@ -11,7 +11,7 @@ pub(super) const LIST_PENDING: &str = "LC_ALL=C zypper --non-interactive --no-re
 /// Reads `zypper list-updates`' table, whose columns are found by their heading: `S | Repository | Name |
 /// Current Version | Available Version | Arch`. Lines without `|` are zypper's prose ("Loading repository
 /// data...", "No updates found.") and the `--+--` rule under the heading.
-pub(super) fn parse_zypper_updates(text: &str) -> Result<Vec<Upgrade>, String> {
+pub(super) fn parse_zypper_updates(text: &str) -> Result<Vec<Upgrade>, ListingError> {
     const SOURCE: &str = "zypper list-updates";
     let mut upgrades = Vec::new();
     let mut columns: Option<[usize; 4]> = None;

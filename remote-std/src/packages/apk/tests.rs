@@ -86,7 +86,8 @@ curl-8.5.0-r9 x86_64 {curl} (curl) [upgradable from: curl-8.5.0-r0]
     );
     check_pending(Apk, "", &none, &[]);
     assert_eq!(
-        parse_pending(Apk, "busybox-1.36.1-r16 x86_64 {busybox} (GPL-2.0-only) [installed]\n", &none),
+        parse_pending(Apk, "busybox-1.36.1-r16 x86_64 {busybox} (GPL-2.0-only) [installed]\n", &none)
+            .map_err(|e| e.to_string()),
         Err("cannot read line 1 of `apk list -u`'s output: expected `NAME-VERSION ARCH {ORIGIN} (LICENSE) [upgradable from: NAME-VERSION]` (the line reads `busybox-1.36.1-r16 x86_64 {busybox} (GPL-2.0-only) [installed]`)".into())
     );
 }

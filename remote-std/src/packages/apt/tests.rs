@@ -117,7 +117,11 @@ Conf libc6 (2.36-9+deb12u4 Debian:12.5/stable [amd64])
 #[test]
 fn pending_apt_garbage_is_an_error() {
     let check = |text: &str, expected: &str| {
-        assert_eq!(parse_pending(Apt, text, &InstalledSet::new()), Err(expected.to_string()), "{text}");
+        assert_eq!(
+            parse_pending(Apt, text, &InstalledSet::new()).map_err(|e| e.to_string()),
+            Err(expected.to_string()),
+            "{text}"
+        );
     };
     check(
         "Inst nginx\n",

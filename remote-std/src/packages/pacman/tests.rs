@@ -45,7 +45,7 @@ openssl 3.2.0-1 -> 3.2.1-1
     );
     check_pending(Pacman, "", &none, &[]);
     assert_eq!(
-        parse_pending(Pacman, "linux 6.7.4.arch1-1 6.7.5.arch1-1\n", &none),
+        parse_pending(Pacman, "linux 6.7.4.arch1-1 6.7.5.arch1-1\n", &none).map_err(|e| e.to_string()),
         Err("cannot read line 1 of `pacman -Qu`'s output: expected `NAME OLD-VERSION -> NEW-VERSION` (the line reads `linux 6.7.4.arch1-1 6.7.5.arch1-1`)".into())
     );
 }

@@ -203,7 +203,11 @@ python3-dnf.noarch    4.21.1-1.fc41     updates
 #[test]
 fn pending_dnf_garbage_is_an_error() {
     let check = |text: &str, expected: &str| {
-        assert_eq!(parse_pending(Dnf, text, &InstalledSet::new()), Err(expected.to_string()), "{text}");
+        assert_eq!(
+            parse_pending(Dnf, text, &InstalledSet::new()).map_err(|e| e.to_string()),
+            Err(expected.to_string()),
+            "{text}"
+        );
     };
     check(
         "bash.x86_64  5.2.26-3.fc40  updates\nError: Failed to download metadata for repo 'fedora'\n",

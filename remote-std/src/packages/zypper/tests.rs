@@ -50,7 +50,7 @@ v  | Main Update Repository | tzdata        | 2024a-150000.75.28.1  | 2024b-1500
         &[],
     );
     let check_err = |text: &str, expected: &str| {
-        assert_eq!(parse_pending(Zypper, text, &none), Err(expected.to_string()))
+        assert_eq!(parse_pending(Zypper, text, &none).map_err(|e| e.to_string()), Err(expected.to_string()))
     };
     check_err(
         "v | OSS | vim | 9.0-1.1 | 9.1-1.1 | x86_64\n",
