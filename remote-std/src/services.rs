@@ -18,7 +18,10 @@ use remote_core::run::{On, Run};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ServiceError {
     /// An action `service` does not know.
-    #[error("unknown service action `{given}`{} (use one of: {names})", hint.as_ref().map(|name| format!("; did you mean `{name}`?")).unwrap_or_default())]
+    #[error(
+        "unknown service action `{given}`{} (use one of: {names})",
+        hint.as_ref().map(|name| format!("; did you mean `{name}`?")).unwrap_or_default()
+    )]
     UnknownAction { given: String, hint: Option<String>, names: String },
     /// No unit name.
     #[error("the unit name is empty; give one such as `nginx` or `nginx.service`")]
