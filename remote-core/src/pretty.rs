@@ -44,15 +44,20 @@ fn paint(color: bool, sgr: &str, text: &dyn fmt::Display) -> String {
     if color { format!("\x1b[{sgr}m{text}\x1b[0m") } else { text.to_string() }
 }
 
+/// The SGR codes of the summary's styles.
+const BLUE_BOLD: &str = "34;1";
+const GREEN: &str = "32";
+const RED: &str = "31";
+const DIM: &str = "2";
+
 /// The run summary, ready to print.
 pub fn render(run: &Report, color: bool) -> String {
-    // SGR codes: blue bold, green, red, dim.
-    let paint = |sgr: &'static str| move |text: &dyn fmt::Display| paint(color, sgr, text);
+    let style = |sgr: &str, text: &dyn fmt::Display| paint(color, sgr, text);
     let (ok, failed) = (run.results.len() - run.failed_count(), run.failed_count());
     let mut text = String::from("\n");
     text.push_str(&format!(
         "{} {} on {} ({} {}: {} ok, {} failed, {:.2}s)\n\n",
-        paint("34;1")(&"Run summary:"),
+        style(BLUE_BOLD, &"Run summary:"),
         clip(run.label.lines().next().unwrap_or_default()),
         sanitize(&run.group),
         run.results.len(),
@@ -63,20 +68,19 @@ pub fn render(run: &Report, color: bool) -> String {
     ));
     // Host names come from the inventory and reach the terminal like output does: made safe the same way.
     let width = run.results.iter().map(|r| sanitize(&r.host).chars().count()).max().unwrap_or(0);
-    let dim = paint("2");
     for result in &run.results {
         let host = format!("{:width$}", sanitize(&result.host));
         if result.ok() {
             let last = host_line(result);
-            text.push_str(&format!("  {} {}  {}\n", paint("32")(&"✔"), host, dim(&last)));
+            text.push_str(&format!("  {} {}  {}\n", style(GREEN, &"✔"), host, style(DIM, &last)));
             if result.output().is_some_and(|o| o.truncated) {
-                text.push_str(&format!("      {}\n", dim(&TRUNCATED)));
+                text.push_str(&format!("      {}\n", style(DIM, &TRUNCATED)));
             }
         } else {
             let why = sanitize(&result.error_text().unwrap_or_default());
-            text.push_str(&format!("  {} {}  {}\n", paint("31")(&"✖"), host, why));
+            text.push_str(&format!("  {} {}  {}\n", style(RED, &"✖"), host, why));
             for line in failure_tail(result) {
-                text.push_str(&format!("      {}\n", dim(&line)));
+                text.push_str(&format!("      {}\n", style(DIM, &line)));
             }
         }
     }
