@@ -231,6 +231,16 @@ impl serde_json::ser::Formatter for TerminalSafe {
     }
 }
 
+/// At most `chars` characters of what a host wrote, made safe for a terminal, the last one `…` when it was cut:
+/// for error messages that quote a host's line.
+pub fn excerpt(text: &str, chars: usize) -> String {
+    let text = sanitize(text);
+    if text.chars().count() <= chars {
+        return text;
+    }
+    text.chars().take(chars.saturating_sub(1)).chain(['…']).collect()
+}
+
 fn clip(line: &str) -> String {
     // Remote output and error text (which may quote the server) must not be able to drive the terminal. Only
     // the characters shown are made safe: `sanitize` replaces one character by one.

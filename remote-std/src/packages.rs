@@ -86,12 +86,7 @@ pub(crate) enum ListingError {
 /// The error for line `index` (0-based) of `source`'s output. The host's text is made harmless and clipped,
 /// since errors are printed where nothing escapes them.
 fn unreadable(source: &str, index: usize, line: &str, cause: &str) -> ListingError {
-    let text = sanitize(line);
-    let excerpt: String = if text.chars().count() > EXCERPT_CHARS {
-        text.chars().take(EXCERPT_CHARS - 1).chain(['…']).collect()
-    } else {
-        text
-    };
+    let excerpt = remote_core::pretty::excerpt(line, EXCERPT_CHARS);
     ListingError::Line { command: source.to_string(), line: index + 1, excerpt, cause: cause.to_string() }
 }
 

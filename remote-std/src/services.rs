@@ -211,14 +211,9 @@ pub(crate) fn unit_name(name: &str) -> Result<String, ServiceError> {
     Ok(unit)
 }
 
-/// At most 80 characters of `line`, for error messages.
+/// At most 80 characters of `line`, made safe, for error messages.
 fn excerpt(line: &str) -> String {
-    if line.chars().count() <= 80 {
-        return line.to_string();
-    }
-    let mut short: String = line.chars().take(79).collect();
-    short.push('…');
-    short
+    remote_core::pretty::excerpt(line, 80)
 }
 
 /// The number in `value`, or an error naming the line and the property.
