@@ -141,7 +141,7 @@ pub enum Invoke {
 /// One job of a job set: `watch NAME SCHEDULE LINE` at the prompt, written in `ops`.
 ///
 /// ```
-/// use remote_core::{Hosts, catalog::JobSpec};
+/// use remote_core::{Hosts, JobSpec};
 /// # use remote_macros::declare_jobs as jobs;
 /// // In `ops`: `use remote_std::prelude::*;` and `#[remote::jobs]`.
 ///

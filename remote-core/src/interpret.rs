@@ -5,9 +5,10 @@ use std::fmt;
 
 use remote_syntax::{Arg, ArgKind, Columns, SyntaxError, parse_line};
 
+use crate::catalog::Kind;
 use crate::catalog::{Call, CallError, Invoke, Library, guard};
 use crate::hosts::{Driver, Hosts};
-use crate::registry::{Callable, Entry, Kind, Registry};
+use crate::registry::{Callable, Entry, Registry};
 use crate::report::HostError;
 use crate::run::{On, Run};
 use crate::spec::Groups;

@@ -1,4 +1,4 @@
-//! Renders a [`Run`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their
+//! Renders a [`Report`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their
 //! tail.
 
 use std::fmt;
@@ -166,10 +166,10 @@ pub fn sanitize(text: &str) -> String {
 }
 
 /// Characters of a message shown by [`bounded`].
-pub const MESSAGE_CHARS: usize = 300;
+const MESSAGE_CHARS: usize = 300;
 
 /// A message for the terminal that may quote what a user pasted (a name, a whole line): made safe as
-/// [`sanitize_lines`] makes it, and cut after [`MESSAGE_CHARS`] characters with `…`.
+/// [`sanitize_lines`] makes it, and cut after 300 characters with `…`.
 pub fn bounded(text: &str) -> String {
     let mut chars = text.chars();
     let head: String = chars.by_ref().take(MESSAGE_CHARS).collect();

@@ -6,7 +6,7 @@ use std::ops::Deref;
 use crate::catalog::{self, CallError, Export, Invoke, Library};
 use crate::fields::{self, Select};
 
-pub use crate::catalog::{Kind, Param};
+use crate::catalog::Kind;
 
 /// What to say of `name` once a reload removed it from ops: the same words whether the name was checked
 /// before the reload or called after it, so that a job failing for that reason is told once.

@@ -268,17 +268,17 @@ pub fn expand(declaration: Declaration) -> TokenStream {
     let declared_params = params.iter().map(|param| {
         let text = param.name.to_string();
         let ty = match &param.passing {
-            Passing::Str => quote!(#core::value::Type::Str),
-            Passing::Test => quote!(#core::value::Type::Predicate),
+            Passing::Str => quote!(#core::__private::Type::Str),
+            Passing::Test => quote!(#core::__private::Type::Predicate),
             Passing::Value(ty) | Passing::Into(ty) => {
-                quote_spanned!(ty.span()=> <#ty as #core::value::FromValue>::TYPE)
+                quote_spanned!(ty.span()=> <#ty as #core::__private::FromValue>::TYPE)
             }
         };
         let default = match &param.default {
             Some(value) => quote!(::core::option::Option::Some(#value)),
             None => quote!(::core::option::Option::None),
         };
-        quote!(#core::catalog::DeclaredParam { name: #text, ty: #ty, default: #default })
+        quote!(#core::__private::DeclaredParam { name: #text, ty: #ty, default: #default })
     });
     // Each prompt value is converted (the interpreter has checked its type) and passed as the function wants
     // it.
@@ -287,7 +287,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         let text = param.name.to_string();
         let ty = match &param.passing {
             Passing::Str => quote!(::std::string::String),
-            Passing::Test => quote!(#core::value::Predicate),
+            Passing::Test => quote!(#core::__private::Predicate),
             Passing::Value(ty) | Passing::Into(ty) => quote!(#ty),
         };
         // Spanned on the type, so an unsupported one is reported once, where it is written.
@@ -295,7 +295,7 @@ pub fn expand(declaration: Declaration) -> TokenStream {
             Passing::Value(ty) | Passing::Into(ty) => ty.span(),
             _ => param.name.span(),
         };
-        quote_spanned!(span=> let #local: #ty = #core::value::FromValue::from_value(__remote_args.next(), #text)?;)
+        quote_spanned!(span=> let #local: #ty = #core::__private::FromValue::from_value(__remote_args.next(), #text)?;)
     });
     let passed = params.iter().zip(&converted).map(|(param, local)| match &param.passing {
         Passing::Value(_) | Passing::Into(_) => quote!(#local),
@@ -304,9 +304,11 @@ pub fn expand(declaration: Declaration) -> TokenStream {
     });
     let (kind_path, invoke) = match kind {
         Kind::Pipeline => {
-            (quote!(Pipeline), quote_spanned!(name.span()=> #core::catalog::Invoke::Pipeline(#name)))
+            (quote!(Pipeline), quote_spanned!(name.span()=> #core::__private::Invoke::Pipeline(#name)))
         }
-        Kind::JobSet => (quote!(JobSet), quote_spanned!(name.span()=> #core::catalog::Invoke::JobSet(#name))),
+        Kind::JobSet => {
+            (quote!(JobSet), quote_spanned!(name.span()=> #core::__private::Invoke::JobSet(#name)))
+        }
         Kind::Step | Kind::Operation => {
             let (variant, first) = if kind == Kind::Step {
                 (quote!(Step), quote!(#core::Run))
@@ -319,38 +321,38 @@ pub fn expand(declaration: Declaration) -> TokenStream {
                 quote! {{
                     fn __remote_adapter(
                         __remote_first: #first,
-                        __remote_args: ::std::vec::Vec<#core::value::Value>,
-                    ) -> ::core::result::Result<#core::Run, #core::value::ArgumentError> {
+                        __remote_args: ::std::vec::Vec<#core::__private::Value>,
+                    ) -> ::core::result::Result<#core::Run, #core::__private::ArgumentError> {
                         #[allow(unused_mut, unused_variables)]
                         let mut __remote_args = __remote_args.into_iter();
                         #(#conversions)*
                         ::core::result::Result::Ok(#call)
                     }
-                    #core::catalog::Invoke::#variant(__remote_adapter)
+                    #core::__private::Invoke::#variant(__remote_adapter)
                 }},
             )
         }
         Kind::Predicate => {
             let make = if params.is_empty() && function_returns_bool(&function) {
-                quote_spanned!(name.span()=> #core::value::Predicate::new(#name_text, #name))
+                quote_spanned!(name.span()=> #core::__private::Predicate::new(#name_text, #name))
             } else {
                 let call = quote_spanned!(name.span()=> #name(#(#passed),*));
-                quote!(#core::value::Predicate::new(__remote_described, #call))
+                quote!(#core::__private::Predicate::new(__remote_described, #call))
             };
             (
                 quote!(Predicate),
                 quote! {{
                     fn __remote_adapter(
-                        __remote_args: ::std::vec::Vec<#core::value::Value>,
-                    ) -> ::core::result::Result<#core::value::Predicate, #core::value::ArgumentError> {
+                        __remote_args: ::std::vec::Vec<#core::__private::Value>,
+                    ) -> ::core::result::Result<#core::__private::Predicate, #core::__private::ArgumentError> {
                         #[allow(unused_variables)]
-                        let __remote_described = #core::value::describe_call(#name_text, &__remote_args);
+                        let __remote_described = #core::__private::describe_call(#name_text, &__remote_args);
                         #[allow(unused_mut, unused_variables)]
                         let mut __remote_args = __remote_args.into_iter();
                         #(#conversions)*
                         ::core::result::Result::Ok(#make)
                     }
-                    #core::catalog::Invoke::Predicate(__remote_adapter)
+                    #core::__private::Invoke::Predicate(__remote_adapter)
                 }},
             )
         }
@@ -359,11 +361,11 @@ pub fn expand(declaration: Declaration) -> TokenStream {
         #function
 
         const _: () = {
-            #[#core::linkme::distributed_slice(#core::catalog::DECLARED)]
-            #[linkme(crate = #core::linkme)]
-            static __REMOTE_DECLARED: #core::catalog::Declared = #core::catalog::Declared {
+            #[#core::__private::linkme::distributed_slice(#core::__private::DECLARED)]
+            #[linkme(crate = #core::__private::linkme)]
+            static __REMOTE_DECLARED: #core::__private::Declared = #core::__private::Declared {
                 name: #name_text,
-                kind: #core::catalog::Kind::#kind_path,
+                kind: #core::__private::Kind::#kind_path,
                 doc: ::core::concat!(#(#docs, "\n"),*),
                 params: &[#(#declared_params),*],
                 origin: ::core::env!("CARGO_CRATE_NAME"),

@@ -12,8 +12,7 @@ use russh::client::Handle;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{self, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 
-use remote_core::report::HostError;
-use remote_core::{Agent, Auth, HostSpec};
+use remote_core::{Agent, Auth, HostError, HostSpec};
 
 use crate::host_key::Verifier;
 

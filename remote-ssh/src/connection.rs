@@ -8,8 +8,7 @@ use russh::client::{self, Handle};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use remote_core::HostSpec;
-use remote_core::report::HostError;
+use remote_core::{HostError, HostSpec};
 
 use crate::auth::{KeyCache, authenticate};
 use crate::host_key::{HandshakeError, KnownHostsCache, Verifier};

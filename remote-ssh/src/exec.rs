@@ -8,8 +8,7 @@ use std::time::Duration;
 use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
 
-use remote_core::HostSpec;
-use remote_core::report::{CancelCause, HostError, Kill, Output, StopReason, Stopped};
+use remote_core::{CancelCause, HostError, HostSpec, Kill, Output, StopReason, Stopped};
 
 use crate::connection::{Caches, ConnectOptions, Connection};
 

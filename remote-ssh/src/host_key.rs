@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use russh::client;
 use russh::keys::{self, Algorithm, HashAlg, PublicKey};
 
-use remote_core::report::HostError;
-use remote_core::{HostKeyPolicy, HostSpec};
+use remote_core::{HostError, HostKeyPolicy, HostSpec};
 
 use crate::known_hosts::{self, KnownHostsError, Parsed, Recorded, Verdict};
 

@@ -12,9 +12,7 @@ use crate::exec::{
     Cancel, CommandLimits, Deadline, Echo, Elevation, KillRoute, OnOutput, OutputBudget, cancelled, passed,
     run_command,
 };
-use remote_core::HostSpec;
-use remote_core::hosts::Transfer;
-use remote_core::report::{HostError, HostResult, Output};
+use remote_core::{HostError, HostResult, HostSpec, Output, Transfer};
 
 /// How the pool opens and uses connections.
 #[derive(Clone, Debug)]

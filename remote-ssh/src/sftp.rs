@@ -10,8 +10,7 @@ use russh_sftp::client::{RawSftpSession, SftpSession};
 use russh_sftp::protocol::{FileAttributes, OpenFlags, Packet, StatusCode};
 use tokio::io::AsyncWriteExt;
 
-use remote_core::hosts::Transfer;
-use remote_core::report::{HostError, Output};
+use remote_core::{HostError, Output, Transfer};
 
 use crate::connection::Connection;
 pub(crate) use fault::Temporaries;

@@ -8,8 +8,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::exec::OnOutput;
 use crate::pool::{ExecOptions, HostDone, SessionPool};
-use remote_core::hosts::{Hosts, Transfer, World};
-use remote_core::report::{HostError, HostResult};
+use remote_core::{HostError, HostResult, Hosts, Transfer, World};
 
 /// Makes the per-host callback for one fan-out of `hosts` hosts labelled `label` (e.g. a progress bar).
 pub type OnFanOut = Arc<dyn Fn(&str, usize) -> Option<HostDone> + Send + Sync>;

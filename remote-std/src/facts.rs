@@ -10,8 +10,7 @@ use crate::metrics::uptime_seconds;
 use crate::probe::{Probe, Reading, Script, Section};
 use crate::remote;
 use remote_core::data::{BlockDevice, Data, Hardware, OsInfo, Process, Processes, Sensor, Temperature};
-use remote_core::report::HostError;
-use remote_core::run::{On, Run};
+use remote_core::{HostError, On, Run};
 
 /// Tells the virtualisation from what the host shows: systemd's own verdict when it has one, container marker
 /// files, the DMI vendor, and the CPU's `hypervisor` flag, in that order.

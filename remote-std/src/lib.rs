@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn every_builtin_is_declared_once_in_source_order() {
         let names: Vec<&str> =
-            remote_core::catalog::declared().iter().filter(|d| d.is_builtin()).map(|d| d.name).collect();
+            remote_core::__private::declared().iter().filter(|d| d.is_builtin()).map(|d| d.name).collect();
         let mut unique = names.clone();
         unique.sort();
         unique.dedup();
@@ -61,7 +61,7 @@ mod tests {
 
     #[test]
     fn every_data_kind_an_operation_declares_has_fields() {
-        let declared: Vec<&str> = remote_core::catalog::declared().iter().filter_map(|d| d.data).collect();
+        let declared: Vec<&str> = remote_core::__private::declared().iter().filter_map(|d| d.data).collect();
         assert!(declared.contains(&"cpu") && declared.contains(&"temperature"), "{declared:?}");
         for kind in declared {
             assert!(!of_kind(kind).is_empty(), "`{kind}` has no field selectors");

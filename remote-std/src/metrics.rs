@@ -12,8 +12,7 @@ use std::collections::HashMap;
 use crate::probe::{self, Probe, Reading, Script, Section};
 use crate::remote;
 use remote_core::data::{CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, Interface, Load, Net, Ram};
-use remote_core::report::HostError;
-use remote_core::run::{On, Run};
+use remote_core::{HostError, On, Run};
 
 /// The usual interval of the rate operations (`cpu`, `net`).
 const DEFAULT_INTERVAL: f64 = 1.0;

@@ -10,8 +10,7 @@ use expect_test::{Expect, expect};
 use remote_core::interpret::{self, Context};
 use remote_core::memory::{Answer, MemoryWorld, host};
 use remote_core::pretty::{self, View};
-use remote_core::registry::Registry;
-use remote_core::{Driver, Group, Groups, HostError, Hosts, On, Report, Run};
+use remote_core::{Driver, Group, Groups, HostError, Hosts, On, Registry, Report, Run};
 
 use crate::prelude::*;
 

@@ -4,10 +4,7 @@
 //! (first step) or the previous run (later steps, passed by `pipeline!`); values are shell-quoted.
 
 use crate::remote;
-use remote_core::hosts::Transfer;
-use remote_core::quote;
-use remote_core::report::HostError;
-use remote_core::run::{On, Preview, Run};
+use remote_core::{HostError, On, Preview, Run, Transfer, quote};
 
 /// What runs instead of a command that changes hosts in a dry run, made from its quoted operand and its
 /// flags.

@@ -20,8 +20,7 @@ use crate::remote;
 pub use remote_core::data::{Data, Manager, Package, Packages, Upgrade};
 use remote_core::pretty::sanitize;
 use remote_core::quote::quote;
-use remote_core::report::{HostError, HostResult};
-use remote_core::run::{On, Run};
+use remote_core::{HostError, HostResult, On, Run};
 
 mod apk;
 mod apt;

@@ -1,17 +1,15 @@
 //! Everything a pipeline file needs: `use remote_std::prelude::*;`.
 
-pub use remote_core::catalog::{Export, JobSpec, Kind};
 pub use remote_core::data::{
     BlockDevice, CoreCpu, Cpu, Data, Disk, Entropy, Filesystem, FromData, Hardware, Interface, Load, Manager,
     Net, OsInfo, Package, Packages, Process, Processes, Ram, Sensor, Service, Temperature, Upgrade,
 };
 pub use remote_core::fields::selectors::*;
 pub use remote_core::fields::{Field, Select};
-pub use remote_core::hosts::Hosts;
-pub use remote_core::report::{HostError, HostResult, Output, Report};
-pub use remote_core::run::{On, Preview, Run};
 pub use remote_core::stocks::{Sample, Shape, Stock, fleet, sliding, stock};
-pub use remote_core::value::Predicate;
+pub use remote_core::{
+    Export, HostError, HostResult, Hosts, JobSpec, Kind, On, Output, Predicate, Preview, Report, Run,
+};
 pub use remote_macros::pipeline;
 
 pub use crate::facts::{hardware, os_info, processes, temperature};

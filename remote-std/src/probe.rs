@@ -14,9 +14,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 
 use remote_core::data::Data;
-use remote_core::quote;
-use remote_core::report::HostError;
-use remote_core::run::{On, Run};
+use remote_core::{HostError, On, Run, quote};
 
 /// Copies its standard input to its output line by line with shell built-ins only (a last line without a line
 /// end included). It replaces `cat`: on 20 hosts sharing a machine, starting four `cat`s per call cost

@@ -9,10 +9,7 @@ use std::str::FromStr;
 
 use crate::remote;
 pub use remote_core::data::{Data, Service};
-use remote_core::did_you_mean;
-use remote_core::quote;
-use remote_core::report::{HostError, HostResult};
-use remote_core::run::{On, Run};
+use remote_core::{HostError, HostResult, On, Run, did_you_mean, quote};
 
 /// Why a `service` call was refused, or a host's unit could not be read or acted on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

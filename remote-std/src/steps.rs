@@ -5,10 +5,8 @@
 
 use crate::remote;
 use remote_core::fields::Select;
-use remote_core::hosts::Message;
 use remote_core::pretty::View;
-use remote_core::report::HostResult;
-use remote_core::run::Run;
+use remote_core::{HostResult, Message, Run};
 
 /// Shows the run summary (✔/✖ per host) and passes the run on.
 #[remote::step]

@@ -250,7 +250,7 @@ fn property(text: &str) -> String {
 mod tests {
     use std::time::Duration;
 
-    use remote_core::report::{HostError, HostResult, Output};
+    use remote_core::{HostError, HostResult, Output};
 
     use super::*;
 

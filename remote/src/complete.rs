@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use remote_config::Inventory;
-use remote_core::registry::{Kind, Registry};
+use remote_core::{Kind, Registry};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use remote_core::report::Report;
+use remote_core::Report;
 use remote_core::stocks::{Sample, now_ms};
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -811,7 +811,7 @@ mod tests {
     use std::time::Duration;
 
     use remote_core::data::{Data, Load};
-    use remote_core::report::{HostResult, Output};
+    use remote_core::{HostResult, Output};
 
     use super::*;
 

@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 
 use hot_lib_reloader::LibReloader;
 use notify::{RecursiveMode, Watcher};
-use remote_core::catalog::{self, Call, CallError, Export, JobSpec, Kind, Library};
-use remote_core::{Hosts, Run};
+use remote_core::{Call, CallError, Export, Hosts, JobSpec, Kind, Library, Run};
 use serde_json::Value;
 
 pub use crate::notices::Notices;
@@ -132,13 +131,13 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
         pid.is_none_or(|pid| pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists())
     });
     match read_stamp(&library) {
-        Ok(stamp) if stamp == catalog::abi_stamp() => {}
+        Ok(stamp) if stamp == remote_core::abi_stamp() => {}
         Ok(stamp) => {
             return Start::Off(format!(
                 "{} was built from a different remote-core, compiler or profile than this remote (stamp {stamp}, this remote {}); \
                  rebuild and restart remote, e.g. `cargo run -p remote -- live`",
                 library.display(),
-                catalog::abi_stamp()
+                remote_core::abi_stamp()
             ));
         }
         Err(err) => return Start::Off(err),
@@ -269,12 +268,12 @@ impl HotOps {
     /// Loads the library file anew when it changed, unless its stamp differs from the host's.
     fn reload(&self, library: &Path) -> Reloaded {
         match read_stamp(library) {
-            Ok(stamp) if stamp == catalog::abi_stamp() => {}
+            Ok(stamp) if stamp == remote_core::abi_stamp() => {}
             Ok(stamp) => {
                 return Reloaded::Refused(format!(
                     "ops was rebuilt against a changed remote-core, compiler or profile (stamp {stamp}, this host {}): \
                      restart `remote live` to pick up this change; the ops loaded before keeps serving",
-                    catalog::abi_stamp()
+                    remote_core::abi_stamp()
                 ));
             }
             Err(err) => return Reloaded::Refused(format!("{err}; the ops loaded before keeps serving")),
@@ -343,7 +342,7 @@ impl State {
         })?;
         // SAFETY: the function returns a pointer to a NUL-terminated static string.
         let stamp = unsafe { std::ffi::CStr::from_ptr(abi()) }.to_string_lossy().into_owned();
-        if stamp != catalog::ABI.trim_end_matches('\0') {
+        if stamp != remote_core::ABI.trim_end_matches('\0') {
             return Err(format!(
                 "the loaded library's stamp changed while it was being loaded ({stamp}); restart `remote live` to pick up this change"
             ));

@@ -338,7 +338,7 @@ impl Shared {
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (shared.runner)(&start.line)))
                     .unwrap_or_else(|panic| {
-                        let message = remote_core::catalog::panic_message(panic.as_ref());
+                        let message = remote_core::panic_message(panic.as_ref());
                         Outcome { error: Some(format!("the run panicked: {message}")), ..Outcome::default() }
                     });
             let took = clock.elapsed();

@@ -7,8 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use remote_core::Report;
-use remote_core::report::HostResult;
+use remote_core::{HostResult, Report};
 use serde::Deserialize;
 
 /// Lines of a host's output kept in its testcase (`system-out`, `system-err`), from the end.
@@ -315,7 +314,7 @@ impl XmlSuite {
 mod tests {
     use std::time::Duration;
 
-    use remote_core::report::{HostError, Output};
+    use remote_core::{HostError, Output};
 
     use super::*;
 

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use remote::history::History;
 use remote_config::Inventory;
-use remote_core::CancelCause;
-use remote_core::catalog::{Library, Linked};
+use remote_core::{CancelCause, Library, Linked};
 use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -509,12 +508,7 @@ impl Live {
             PromptCommand::Stream(line) => self.stream(line),
             PromptCommand::Check(line) => self.check(line),
             PromptCommand::Named { name, group } => {
-                if self
-                    .session
-                    .registry()
-                    .find(name)
-                    .is_some_and(|e| e.kind == remote_core::registry::Kind::JobSet)
-                {
+                if self.session.registry().find(name).is_some_and(|e| e.kind == remote_core::Kind::JobSet) {
                     return self.schedule_set(name, group);
                 }
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };

@@ -12,8 +12,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message as Email, SmtpTransport, Transport};
 use remote_config::Inventory;
 use remote_config::{Notify, SmtpTls};
-use remote_core::hosts::Message;
-use remote_core::{HostResult, Report, pretty};
+use remote_core::{HostResult, Message, Report, pretty};
 
 /// Where the SMTP password may come from; read once at start, like the other secrets.
 pub const SMTP_PASSWORD_ENV: &str = "REMOTE_SMTP_PASSWORD";

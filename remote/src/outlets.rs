@@ -6,10 +6,9 @@
 use std::sync::{Arc, OnceLock};
 
 use remote::hub::Hub;
-use remote_core::hosts::{Message, Outlets, SendError};
 use remote_core::pretty::View;
-use remote_core::report::Report;
 use remote_core::stocks::{Sample, Shape};
+use remote_core::{Message, Outlets, Report, SendError};
 
 use crate::outbox::Outbox;
 

@@ -2,9 +2,7 @@
 //! session they run in is shared with `remote live`.
 
 use remote_config::Inventory;
-use remote_core::catalog::Linked;
-use remote_core::interpret;
-use remote_core::registry::{Kind, Registry};
+use remote_core::{Kind, Linked, Registry, interpret};
 
 use serde_json::json;
 

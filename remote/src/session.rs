@@ -8,13 +8,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use remote_config::Inventory;
-use remote_core::catalog::Linked;
-use remote_core::catalog::{Call, Library};
-use remote_core::did_you_mean;
 use remote_core::interpret::{self, Context};
 use remote_core::pretty::View;
-use remote_core::registry::{Kind, Registry};
-use remote_core::{Driver, HostError, Hosts, On, Report, Run, World as _, pretty};
+use remote_core::{
+    Call, Driver, HostError, Hosts, Kind, Library, Linked, On, Registry, Report, Run, World as _,
+    did_you_mean, pretty,
+};
 
 use remote_ssh::exec::Deadline;
 use remote_ssh::pool::{ExecOptions, SessionPool};
@@ -343,7 +342,7 @@ impl Session {
         inventory: &Inventory,
         name: &str,
         group: &str,
-    ) -> Result<Vec<remote_core::catalog::JobSpec>, String> {
+    ) -> Result<Vec<remote_core::JobSpec>, String> {
         let group = inventory.group(group).map_err(|e| e.to_string())?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), self.jobs.driver());
         self.library.jobs(name, hosts).map_err(|error| error.to_string())
@@ -450,7 +449,7 @@ impl Shown {
 /// operation or step, or the closest pipeline name.
 fn check_pipeline(registry: &Registry, name: &str, group: &str) -> Result<(), String> {
     if registry.was_removed(name) {
-        return Err(remote_core::registry::removed_message(name));
+        return Err(remote_core::removed_message(name));
     }
     match registry.find(name).map(|entry| entry.kind) {
         Some(Kind::Pipeline) => return Ok(()),

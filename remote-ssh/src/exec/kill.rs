@@ -6,7 +6,7 @@ use russh::client;
 use russh::{Channel, ChannelMsg, Sig};
 use tokio::sync::Semaphore;
 
-use remote_core::report::Kill;
+use remote_core::Kill;
 
 use super::{KILL_CONFIRM, KillRoute};
 use crate::connection::Connection;

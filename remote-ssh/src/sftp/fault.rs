@@ -11,7 +11,7 @@ use russh_sftp::client::SftpSession;
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::StatusCode;
 
-use remote_core::report::HostError;
+use remote_core::HostError;
 
 use super::Raw;
 use crate::connection::Connection;

@@ -13,7 +13,7 @@ use russh_sftp::protocol::{FileAttributes, StatusCode};
 use sha2::{Digest, Sha256};
 
 use remote_core::quote::quote;
-use remote_core::report::{HostError, Output};
+use remote_core::{HostError, Output};
 
 use super::fault::{Temporaries, explain_write, folder_of, is_temporary};
 use super::{COPIED_FILE_MODE, COPIED_FOLDER_MODE, COPY_BUFFER, Raw, Stamp};

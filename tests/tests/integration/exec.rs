@@ -193,8 +193,7 @@ fn a_nul_in_a_command_or_a_path_is_refused_and_the_connection_lives_on() {
         refused[0].error_text().unwrap(),
         "bad argument, nothing was run: the command holds a NUL byte, which no remote shell can receive"
     );
-    let upload =
-        remote_core::hosts::Transfer::Upload { local: hosts.dir().join("x"), remote: "/tmp/a\0b".into() };
+    let upload = remote_core::Transfer::Upload { local: hosts.dir().join("x"), remote: "/tmp/a\0b".into() };
     let refused = runtime.block_on(pool.transfer(&hosts.specs(), &upload, &options));
     assert_eq!(
         refused[0].error_text().unwrap(),

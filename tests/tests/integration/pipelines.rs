@@ -3,14 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use remote_core::catalog::Linked as Ops;
+use remote_core::Linked as Ops;
 // Linked for its declarations, which reach `Ops` through remote-core's distributed slice.
 extern crate ops;
 use remote_config::Inventory;
-use remote_core::Driver;
 use remote_core::interpret::{self, Context};
-use remote_core::pretty as render;
-use remote_core::registry::Registry;
+use remote_core::{Driver, Registry, pretty as render};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 use remote_ssh::world::SessionWorld;
 use remote_std::prelude::*;

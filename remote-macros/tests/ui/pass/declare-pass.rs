@@ -1,7 +1,7 @@
 //! Pipelines and steps declared by attribute compile, with every parameter type the prompt can pass, and
 //! land in the catalog with their docs and parameters.
 
-use remote_core::catalog::{Kind, Library, Linked};
+use remote_core::{Kind, Library, Linked};
 use remote_std::prelude::*;
 
 /// Lists `/` everywhere.
