@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use remote::history::{History, Limits};
 use remote_core::stocks::{Sample, now_ms};
+use remote_host::history::{History, Limits};
 
 /// Hosts of the simulated fleet.
 const HOSTS: usize = 1000;

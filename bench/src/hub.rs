@@ -15,8 +15,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-use remote::hub::Hub;
 use remote_core::stocks::{Sample, Shape, now_ms};
+use remote_host::hub::Hub;
 
 /// The stock the samples are published to, and the one whose single batch ends a phase.
 const STOCK: &str = "Bench";

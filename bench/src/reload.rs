@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo build --release -p bench && ./target/release/bench --reload 10`. It drives the dev-profile
 //! `remote` (the one `cargo run -p remote -- live` gives a developer) in a scratch copy of the workspace
-//! that shares the target dir. The parts come from the host's own log (`REMOTE_LOG=remote::hot=info`: the
+//! that shares the target dir. The parts come from the host's own log (`REMOTE_LOG=remote_host::hot=info`: the
 //! source watcher's wait, cargo, the library watcher's wait, the load) and from watching for the linker's
 //! processes while cargo runs; the call is the time from the reload notice to the new output.
 
@@ -44,7 +44,7 @@ pub fn run(rounds: usize, dir: &Path) {
         &crate::login_user(),
     );
     let inventory = crate::write_inventory(&hosts, &[1], dir);
-    let mut live = copy.live(&remote, &inventory, &[], &[("REMOTE_LOG", "remote::hot=info")]);
+    let mut live = copy.live(&remote, &inventory, &[], &[("REMOTE_LOG", "remote_host::hot=info")]);
     live.call("bench_reload b1", "bench-0");
     let linking = LinkWatch::start();
     let mut table = Vec::new();

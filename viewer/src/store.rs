@@ -12,7 +12,7 @@ use crate::wire::{Batch, Event};
 /// The most points one line keeps (the oldest go first): 24 h of one-second samples, ~1.4 MB a line.
 pub const MAX_POINTS: usize = 86_400;
 
-/// The names the hub gives a `fleet` stock's extra lines (remote/src/hub.rs).
+/// The names the hub gives a `fleet` stock's extra lines (remote-host/src/hub.rs).
 const FLEET_MEAN: &str = "fleet mean";
 const FLEET_MAX: &str = "fleet max";
 

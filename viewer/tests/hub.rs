@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use remote::history::History;
-use remote::hub::Hub;
 use remote_core::stocks::{Sample, Shape};
+use remote_host::history::History;
+use remote_host::hub::Hub;
 use viewer::client::{Status, Update, connect};
 use viewer::store::Store;
 use viewer::ui::{Clock, State, Window};

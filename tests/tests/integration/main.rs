@@ -10,6 +10,7 @@ mod endings;
 mod exec;
 mod file_safety;
 mod files;
+mod fleet;
 mod host_keys;
 mod host_keys_openssh;
 mod hostile;

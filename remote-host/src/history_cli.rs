@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 
-use remote::history::{Filter, History, default_path};
+use crate::history::{Filter, History, default_path};
 use remote_core::stocks::now_ms;
 
 use crate::EXIT_OK;

@@ -55,7 +55,7 @@ pub struct Session {
     jobs: Lane,
     job_cancel: tokio::sync::watch::Sender<Option<remote_core::CancelCause>>,
     /// Where every run's outcome is kept, when there is a history.
-    history: std::sync::OnceLock<Arc<remote::history::History>>,
+    history: std::sync::OnceLock<Arc<crate::history::History>>,
 }
 
 impl Session {
@@ -140,7 +140,7 @@ impl Session {
     }
 
     /// Keeps every run's outcome in `history` from now on (once).
-    pub fn use_history(&self, history: Arc<remote::history::History>) {
+    pub fn use_history(&self, history: Arc<crate::history::History>) {
         let _ = self.history.set(history);
     }
 
@@ -154,7 +154,7 @@ impl Session {
     }
 
     /// Sends what `collect` and `publish` make, in commands and in jobs, to `hub` from now on.
-    pub fn use_hub(&self, hub: Arc<remote::hub::Hub>) {
+    pub fn use_hub(&self, hub: Arc<crate::hub::Hub>) {
         self.lines.outlets.use_hub(hub.clone());
         self.jobs.outlets.use_hub(hub);
     }

@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Live-coding remote operations over SSH.
 #[derive(Parser, Debug)]
-#[command(name = "remote", version, about, propagate_version = true)]
+#[command(
+    name = "remote",
+    version,
+    about = "Live-coding remote operations over SSH: commands, pipelines, the live prompt and a local sandbox",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -57,6 +62,27 @@ pub enum Command {
     History(HistoryArgs),
     /// Merge the JUnit or JSON reports of a sharded run's shards (`--shard K/N`) into one report
     MergeReports(MergeArgs),
+    /// Write a fleet repository into DIR: your own `ops` (pipelines, steps, jobs), an inventory, and the host
+    /// that `remote` runs inside it
+    New(NewArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// The folder to create (it must not exist, or be empty)
+    pub dir: PathBuf,
+    /// The hosts of group `fleet` in remote.toml, comma-separated: `deploy@web-1,web-2:2222`
+    #[arg(long, value_name = "HOSTS", conflicts_with = "sandbox", value_delimiter = ',')]
+    pub hosts: Vec<String>,
+    /// Leave the inventory for `remote sandbox up`, which writes group `sandbox` into it
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Take remote's crates from this checkout [default: the one this `remote` was built from]
+    #[arg(long, value_name = "CHECKOUT", conflicts_with = "git")]
+    pub path: Option<PathBuf>,
+    /// Take remote's crates from this git repository
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
 }
 
 /// How a run is cut, bounded, reported and judged, for CI (exec, run, eval).

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::Duration;
 
-use remote::history::History;
+use crate::history::History;
 use remote_config::Inventory;
 use remote_core::{CancelCause, Library, Linked};
 use rustyline::Editor;
@@ -100,8 +100,8 @@ enum Ops {
 
 /// Opens the history beside the inventory; without it the prompt still runs and says why.
 fn open_history(inventory: &Path, keep: std::time::Duration, max_size: usize) -> Option<Arc<History>> {
-    let path = remote::history::default_path(inventory);
-    let limits = remote::history::Limits { keep: Some(keep), max_size: Some(max_size as u64) };
+    let path = crate::history::default_path(inventory);
+    let limits = crate::history::Limits { keep: Some(keep), max_size: Some(max_size as u64) };
     match History::open_with(&path, limits) {
         Ok(history) => Some(Arc::new(history)),
         Err(err) => {
@@ -115,13 +115,13 @@ fn open_history(inventory: &Path, keep: std::time::Duration, max_size: usize) ->
 /// the history. Without an address to serve on (the port is taken, say) the prompt still runs, the history
 /// still keeps the samples, and it says that viewers cannot connect.
 fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: Option<Arc<History>>) {
-    let hub = match history.map(remote::hub::Hub::with_history) {
+    let hub = match history.map(crate::hub::Hub::with_history) {
         Some(Ok(hub)) => hub,
         Some(Err(err)) => {
             eprintln!("remote live: the hub starts empty: {err}");
-            remote::hub::Hub::default()
+            crate::hub::Hub::default()
         }
-        None => remote::hub::Hub::default(),
+        None => crate::hub::Hub::default(),
     };
     if let Some(address) = address {
         match hub.serve(address, session.runtime()) {

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use remote::hub::Hub;
+use crate::hub::Hub;
 use remote_core::pretty::View;
 use remote_core::stocks::{Sample, Shape};
 use remote_core::{Message, Outlets, Report, SendError};

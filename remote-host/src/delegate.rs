@@ -1,0 +1,253 @@
+//! Inside a fleet repository (a workspace whose Cargo.toml names its host under `[workspace.metadata.remote]`),
+//! `run`, `list`, `eval` and `live` are handed to that repository's own `remote`, built there by cargo, so that
+//! they run the pipelines in `ops/src` as they are now, with a host built from the same Cargo.lock, compiler and
+//! profile as the `ops` library `live` reloads. Only then can the ABI stamps of host and library match.
+//!
+//! The process that is already that binary runs the command itself, unless `ops/` changed after it was built,
+//! when it is built again first (but for `live`, which rebuilds and reloads `ops` itself). A `remote` installed with `cargo install` is never that binary inside a
+//! fleet repository, so it always hands over; the hand-over is an `exec`, so signals, the terminal and the exit
+//! code are the host's own.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, ExitCode, Stdio};
+use std::time::SystemTime;
+
+use crate::cli::Command;
+
+/// Set on the host a `remote` hands over to, so that it does not hand over again.
+pub const DELEGATED_ENV: &str = "REMOTE_DELEGATED";
+
+/// The name of the host's binary in every fleet repository (and in this workspace).
+const HOST_BINARY: &str = "remote";
+
+/// A workspace that names its host.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fleet {
+    /// The folder of its Cargo.toml.
+    pub root: PathBuf,
+    /// The package whose binary `remote` is the host.
+    pub host: String,
+}
+
+/// Why a command could not be handed to the fleet's host.
+#[derive(Debug, thiserror::Error)]
+pub enum DelegateError {
+    /// cargo did not start.
+    #[error("cannot run cargo to build this repository's remote (package `{host}` in {root}): {source}")]
+    Cargo { host: String, root: String, source: std::io::Error },
+    /// cargo failed: the compiler's errors are above.
+    #[error(
+        "cargo could not build this repository's remote (package `{host}` in {root}); its errors are above: fix them (usually in ops/src) and run the command again"
+    )]
+    Build { host: String, root: String },
+    /// cargo built it but named no binary.
+    #[error(
+        "cargo built package `{host}` but named no `{HOST_BINARY}` binary; its Cargo.toml needs [[bin]] name = \"{HOST_BINARY}\""
+    )]
+    NoBinary { host: String },
+    /// The binary did not start.
+    #[error("cannot start {binary}: {source}")]
+    Exec { binary: String, source: std::io::Error },
+}
+
+/// The commands that run `ops`.
+fn runs_ops(command: &Command) -> bool {
+    matches!(command, Command::Run(_) | Command::List | Command::Eval(_) | Command::Live(_))
+}
+
+/// Hands `command` to the fleet's host when it should: `None` to run it here, or how the hand-over failed
+/// (a successful one never returns). `secrets` are the environment variables that hold secrets: cargo and its
+/// build scripts never see them; the host gets them as this process got them. Called first thing in `main`,
+/// before any thread exists (it may change the environment).
+pub fn hand_over(command: &Command, secrets: &[&str]) -> Option<ExitCode> {
+    if !runs_ops(command) || std::env::var_os(DELEGATED_ENV).is_some() {
+        return None;
+    }
+    let fleet = find(&std::env::current_dir().ok()?)?;
+    let me = std::env::current_exe().ok().and_then(|exe| exe.canonicalize().ok());
+    if let Some(me) = &me
+        && is_host_of(me, &fleet)
+        && (matches!(command, Command::Live(_)) || !ops_changed_since(&fleet.root, me))
+    {
+        // This process is the fleet's host, built after the last change to ops (`live` builds and reloads ops
+        // itself): nothing to hand over.
+        return None;
+    }
+    // The secrets leave this process's environment block for the build, which may take minutes, and go to the
+    // host as this process got them.
+    let kept: Vec<(&str, zeroize::Zeroizing<Vec<u8>>)> = secrets
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var_os(name)?;
+            let value = zeroize::Zeroizing::new(std::os::unix::ffi::OsStringExt::into_vec(value));
+            crate::scrub_env(name);
+            Some((*name, value))
+        })
+        .collect();
+    let binary = match build(&fleet) {
+        Ok(binary) => binary,
+        Err(err) => {
+            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&crate::error_chain(&err)));
+            return Some(ExitCode::from(crate::EXIT_USAGE));
+        }
+    };
+    let err = exec(&binary, &kept);
+    eprintln!("error: {}", remote_core::pretty::sanitize_lines(&crate::error_chain(&err)));
+    Some(ExitCode::from(crate::EXIT_USAGE))
+}
+
+/// The fleet repository around `dir`: the nearest Cargo.toml above it that has `[workspace.metadata.remote]`
+/// with a `host`.
+pub fn find(dir: &Path) -> Option<Fleet> {
+    dir.ancestors().find_map(|folder| {
+        let text = std::fs::read_to_string(folder.join("Cargo.toml")).ok()?;
+        let manifest: toml::Table = text.parse().ok()?;
+        let host = manifest.get("workspace")?.get("metadata")?.get("remote")?.get("host")?.as_str()?;
+        Some(Fleet { root: folder.to_path_buf(), host: host.to_string() })
+    })
+}
+
+/// Whether `exe` is the fleet's host as cargo builds it: `TARGET/PROFILE/remote` where TARGET is the
+/// fleet's target dir (`CARGO_TARGET_DIR`, else its `target/`).
+fn is_host_of(exe: &Path, fleet: &Fleet) -> bool {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| fleet.root.join("target"));
+    let Ok(target) = target.canonicalize() else { return false };
+    exe.file_name().is_some_and(|name| name == HOST_BINARY)
+        && exe
+            .parent()
+            .and_then(Path::parent)
+            .is_some_and(|dir| dir == target || dir.parent() == Some(&target))
+}
+
+/// Whether a file under the fleet's `ops/` changed after `exe` was built.
+fn ops_changed_since(root: &Path, exe: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(exe).and_then(|m| m.modified()) else { return true };
+    newest(&root.join("ops")).is_some_and(|changed| changed > built)
+}
+
+/// The newest modification time of the files under `dir`, `target/` aside.
+fn newest(dir: &Path) -> Option<SystemTime> {
+    let mut latest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            if entry.file_name() == "target" {
+                continue;
+            }
+            newest(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        latest = latest.max(time);
+    }
+    latest
+}
+
+/// Builds the fleet's host with cargo and returns its binary. cargo's own lines reach the terminal only when it
+/// compiles something, so an up-to-date host starts without a word.
+fn build(fleet: &Fleet) -> Result<PathBuf, DelegateError> {
+    let root = fleet.root.display().to_string();
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Process::new(program);
+    command
+        .current_dir(&fleet.root)
+        .args([
+            "build",
+            "--package",
+            &fleet.host,
+            "--bin",
+            HOST_BINARY,
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // The host this process hands over to is not a child of cargo's.
+    command.env_remove(DELEGATED_ENV);
+    let cargo_error = |source| DelegateError::Cargo { host: fleet.host.clone(), root: root.clone(), source };
+    let mut child = command.spawn().map_err(cargo_error)?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let relay = std::thread::spawn(move || relay_progress(stderr));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut binary = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == HOST_BINARY
+            && let Some(path) = message["executable"].as_str()
+        {
+            binary = Some(PathBuf::from(path));
+        }
+    }
+    let status = child.wait().map_err(cargo_error)?;
+    let _ = relay.join();
+    if !status.success() {
+        return Err(DelegateError::Build { host: fleet.host.clone(), root });
+    }
+    binary.ok_or_else(|| DelegateError::NoBinary { host: fleet.host.clone() })
+}
+
+/// Passes cargo's stderr on from its first `Compiling` line; before that, holds it back (an up-to-date build
+/// says only `Finished`).
+fn relay_progress(stderr: impl std::io::Read) {
+    let mut compiling = false;
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let trimmed = line.trim_start();
+        if !compiling && (trimmed.starts_with("Compiling") || trimmed.starts_with("error")) {
+            compiling = true;
+            eprintln!(
+                "remote: building this repository's remote with cargo (the pipelines in ops/src, as saved)"
+            );
+        }
+        if compiling {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Replaces this process with `binary`, same arguments and the secrets `kept`, marked as handed over to;
+/// returns only on failure.
+fn exec(binary: &Path, kept: &[(&str, zeroize::Zeroizing<Vec<u8>>)]) -> DelegateError {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut command = Process::new(binary);
+    command.args(args).env(DELEGATED_ENV, "1");
+    for (name, value) in kept {
+        command.env(name, std::ffi::OsStr::from_bytes(value));
+    }
+    let source = command.exec();
+    DelegateError::Exec { binary: binary.display().to_string(), source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(manifest: &str, expected: Option<&str>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        let inner = dir.path().join("ops/src");
+        std::fs::create_dir_all(&inner).unwrap();
+        let found = find(&inner);
+        assert_eq!(found.as_ref().map(|f| f.host.as_str()), expected, "{manifest}");
+        if let Some(fleet) = found {
+            assert_eq!(fleet.root, dir.path());
+        }
+    }
+
+    #[test]
+    fn a_fleet_is_the_workspace_that_names_its_host() {
+        check(
+            "[workspace]\nmembers = [\"ops\", \"host\"]\n\n[workspace.metadata.remote]\nhost = \"host\"\n",
+            Some("host"),
+        );
+        check("[workspace]\nmembers = [\"ops\"]\n", None);
+        check("[workspace.metadata.remote]\nhost = 3\n", None);
+        check("not toml [", None);
+    }
+}

@@ -1,0 +1,101 @@
+//! A fleet repository of the user's own (`remote new`), written and then driven by a `remote` that is not its
+//! host, as an installed one is not: the commands that run pipelines are handed to the fleet's own host,
+//! built by cargo, against real sshd hosts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tests::{CliOutput, TestHosts, remote, remote_bin};
+
+/// The workspace under test: the checkout the fleet takes remote's crates from.
+fn checkout() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate is inside the workspace")
+}
+
+/// Runs the `remote` under test inside `fleet`. The fleet's binaries go to a target dir of their own (its
+/// `remote` must not replace the one under test), while the compiled dependencies are shared with this
+/// workspace's build dir, so that the fleet compiles its own crates and not the world.
+fn remote_in(fleet: &Path, args: &[&str]) -> CliOutput {
+    let target = remote_bin().parent().and_then(Path::parent).expect("remote is in TARGET/PROFILE/");
+    let output = Command::new(remote_bin())
+        .args(args)
+        .current_dir(fleet)
+        .env("CARGO_TARGET_DIR", target.join("fleet-test"))
+        .env("CARGO_BUILD_BUILD_DIR", target)
+        .env_remove("REMOTE_INVENTORY")
+        .env_remove("REMOTE_KEY")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run remote");
+    CliOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_new_fleet_runs_its_own_pipelines_and_the_next_command_runs_an_edit() {
+    let hosts = TestHosts::start(2);
+    let fleet: PathBuf = hosts.dir().join("fleet");
+    let out = remote(&["new", fleet.to_str().unwrap(), "--sandbox", "--path", checkout().to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "rust-toolchain.toml",
+        ".gitignore",
+        "README.md",
+        "remote.toml",
+        "ops/Cargo.toml",
+        "ops/src/lib.rs",
+        "host/Cargo.toml",
+        "host/src/main.rs",
+    ] {
+        assert!(fleet.join(file).is_file(), "{file} was not written");
+        assert!(
+            out.stdout.contains(&format!("{}/{file}\n", fleet.display())),
+            "{file} not listed:\n{}",
+            out.stdout
+        );
+    }
+
+    // Nothing is written over.
+    let again = remote(&["new", fleet.to_str().unwrap(), "--sandbox"]);
+    assert_eq!(again.code, 2, "{}", again.stdout);
+    assert!(again.stderr.contains("is not empty"), "{}", again.stderr);
+
+    // The test hosts as group `test` of the fleet's inventory.
+    let inventory = std::fs::read_to_string(hosts.write_inventory(&[])).unwrap();
+    std::fs::write(fleet.join("remote.toml"), inventory).unwrap();
+
+    let out = remote_in(&fleet, &["run", "listing", "test"]);
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Run summary: ls -la / on test (2 hosts: 2 ok"), "{}", out.stdout);
+
+    // `list` shows the fleet's pipelines, not this workspace's examples.
+    let list = remote_in(&fleet, &["list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    for name in ["low_disk", "mentioning", "checks"] {
+        assert!(list.stdout.contains(name), "{name} missing from:\n{}", list.stdout);
+    }
+    assert!(!list.stdout.contains("aptgrade"), "this workspace's ops in the fleet's list:\n{}", list.stdout);
+
+    // A pipeline added to ops/src and saved is what the next `remote run` runs.
+    let lib = fleet.join("ops/src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).unwrap();
+    source.push_str(
+        "\n/// Greets from the fleet.\n#[remote::pipeline]\npub fn hello(hs: &Hosts) -> Run {\n    \
+         pipeline!(exec(hs, \"echo hello from the fleet\") | pretty)\n}\n",
+    );
+    std::fs::write(&lib, source).unwrap();
+    let out = remote_in(&fleet, &["run", "hello", "test", "--json"]);
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    let results = document["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{}", out.stdout);
+    for result in results {
+        assert_eq!(result["stdout"], "hello from the fleet\n", "{}", out.stdout);
+    }
+}
