@@ -65,6 +65,19 @@ pub enum Command {
     /// Write a fleet repository into DIR: your own `ops` (pipelines, steps, jobs), an inventory, and the host
     /// that `remote` runs inside it
     New(NewArgs),
+    /// Build the static CI binary of the repository around this folder: its host with its ops compiled in,
+    /// statically linked; prints its path
+    BuildStatic(BuildStaticArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildStaticArgs {
+    /// Copy the binary here [default: leave it where cargo puts it, under the target dir]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Pass --locked to cargo: fail rather than change Cargo.lock
+    #[arg(long)]
+    pub locked: bool,
 }
 
 #[derive(Args, Debug)]

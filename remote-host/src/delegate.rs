@@ -1,12 +1,14 @@
-//! Inside a fleet repository (a workspace whose Cargo.toml names its host under `[workspace.metadata.remote]`),
-//! `run`, `list`, `eval` and `live` are handed to that repository's own `remote`, built there by cargo, so that
-//! they run the pipelines in `ops/src` as they are now, with a host built from the same Cargo.lock, compiler and
-//! profile as the `ops` library `live` reloads. Only then can the ABI stamps of host and library match.
+//! Inside a fleet repository (a workspace whose Cargo.toml names its host under
+//! `[workspace.metadata.remote]`), `run`, `list`, `eval` and `live` are handed to that repository's own
+//! `remote`, built there by cargo, so that they run the pipelines in `ops/src` as they are now, with a host
+//! built from the same Cargo.lock, compiler and profile as the `ops` library `live` reloads. Only then can
+//! the ABI stamps of host and library match.
 //!
 //! The process that is already that binary runs the command itself, unless `ops/` changed after it was built,
-//! when it is built again first (but for `live`, which rebuilds and reloads `ops` itself). A `remote` installed with `cargo install` is never that binary inside a
-//! fleet repository, so it always hands over; the hand-over is an `exec`, so signals, the terminal and the exit
-//! code are the host's own.
+//! when it is built again first (but for `live`, which rebuilds and reloads `ops` itself). A `remote`
+//! installed with `cargo install` is never that binary inside a fleet repository, so it always hands over;
+//! the hand-over is an `exec`, so signals, the terminal and the exit code are the host's own. The static CI
+//! binary never hands over: it is built to run the `ops` inside it.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -20,7 +22,7 @@ use crate::cli::Command;
 pub const DELEGATED_ENV: &str = "REMOTE_DELEGATED";
 
 /// The name of the host's binary in every fleet repository (and in this workspace).
-const HOST_BINARY: &str = "remote";
+pub const HOST_BINARY: &str = "remote";
 
 /// A workspace that names its host.
 #[derive(Debug, PartialEq, Eq)]
@@ -62,7 +64,8 @@ fn runs_ops(command: &Command) -> bool {
 /// build scripts never see them; the host gets them as this process got them. Called first thing in `main`,
 /// before any thread exists (it may change the environment).
 pub fn hand_over(command: &Command, secrets: &[&str]) -> Option<ExitCode> {
-    if !runs_ops(command) || std::env::var_os(DELEGATED_ENV).is_some() {
+    // The static CI binary (no hot reload) runs the `ops` compiled into it wherever it is.
+    if !cfg!(feature = "hot") || !runs_ops(command) || std::env::var_os(DELEGATED_ENV).is_some() {
         return None;
     }
     let fleet = find(&std::env::current_dir().ok()?)?;
@@ -146,8 +149,8 @@ fn newest(dir: &Path) -> Option<SystemTime> {
     latest
 }
 
-/// Builds the fleet's host with cargo and returns its binary. cargo's own lines reach the terminal only when it
-/// compiles something, so an up-to-date host starts without a word.
+/// Builds the fleet's host with cargo and returns its binary. cargo's own lines reach the terminal only when
+/// it compiles something, so an up-to-date host starts without a word.
 fn build(fleet: &Fleet) -> Result<PathBuf, DelegateError> {
     let root = fleet.root.display().to_string();
     let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
@@ -173,8 +176,19 @@ fn build(fleet: &Fleet) -> Result<PathBuf, DelegateError> {
     let stderr = child.stderr.take().expect("stderr is piped");
     let relay = std::thread::spawn(move || relay_progress(stderr));
     let stdout = child.stdout.take().expect("stdout is piped");
+    let binary = executable_in(BufReader::new(stdout).lines().map_while(Result::ok));
+    let status = child.wait().map_err(cargo_error)?;
+    let _ = relay.join();
+    if !status.success() {
+        return Err(DelegateError::Build { host: fleet.host.clone(), root });
+    }
+    binary.ok_or_else(|| DelegateError::NoBinary { host: fleet.host.clone() })
+}
+
+/// The host binary cargo's JSON messages (`--message-format json…`) say it wrote.
+pub fn executable_in(lines: impl Iterator<Item = String>) -> Option<PathBuf> {
     let mut binary = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+    for line in lines {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
         if message["reason"] == "compiler-artifact"
             && message["target"]["name"] == HOST_BINARY
@@ -183,12 +197,7 @@ fn build(fleet: &Fleet) -> Result<PathBuf, DelegateError> {
             binary = Some(PathBuf::from(path));
         }
     }
-    let status = child.wait().map_err(cargo_error)?;
-    let _ = relay.join();
-    if !status.success() {
-        return Err(DelegateError::Build { host: fleet.host.clone(), root });
-    }
-    binary.ok_or_else(|| DelegateError::NoBinary { host: fleet.host.clone() })
+    binary
 }
 
 /// Passes cargo's stderr on from its first `Compiling` line; before that, holds it back (an up-to-date build

@@ -6,6 +6,7 @@
 #[macro_use]
 mod out;
 
+mod build_static;
 mod ci;
 mod cli;
 mod complete;
@@ -224,6 +225,7 @@ pub fn main() -> ExitCode {
         Command::List => pipelines::list(&cli.global),
         Command::Live(args) => live::run(&cli.global, args),
         Command::New(args) => new::run(&cli.global, args),
+        Command::BuildStatic(args) => build_static::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
         Command::Hosts(args) => remote_config::Inventory::load(&cli.global.inventory_path())
             .and_then(|inventory| hosts_cli::print(&inventory, args.group.as_deref(), cli.global.json))

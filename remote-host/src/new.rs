@@ -68,7 +68,7 @@ impl Source {
     }
 }
 
-/// Writes the fleet repository `args` asks for; prints (or, with `--json`, returns as one document) the files.
+/// Writes the fleet repository `args` asks for; prints the files (with `--json`, as one document).
 pub fn run(global: &GlobalArgs, args: &NewArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let source = source(args)?;
     let inventory = inventory(args)?;

@@ -361,3 +361,71 @@ pub fn environ_while_running(command: &mut Command, marker: &str) -> String {
     assert!(child.wait().expect("remote ends").success(), "remote failed");
     String::from_utf8_lossy(&environ).into_owned()
 }
+
+/// A folder holding nothing but a `remote` binary (as `/remote`) and what a CI job brings for the first host
+/// of `hosts`: `/remote.toml` with that host as `ci-host` in group `ci`, `/key`, `/known_hosts` and the name
+/// in `/etc/hosts`. No libc, no /dev (so no /dev/urandom), no /proc, no /etc/passwd, and no environment at
+/// all when it runs: what a static binary must cope with.
+pub struct EmptyChroot {
+    root: tempfile::TempDir,
+}
+
+impl EmptyChroot {
+    /// The folder, with `binary` copied in.
+    pub fn new(binary: &Path, hosts: &TestHosts) -> Self {
+        let server = &hosts.sandbox.servers()[0];
+        let root = tempfile::tempdir().expect("temporary folder");
+        let put = |name: &str, text: &str| {
+            let path = root.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("a file in the folder")).expect("make folder");
+            std::fs::write(&path, text).expect("write file");
+            path
+        };
+        std::fs::copy(binary, root.path().join("remote")).expect("copy the binary");
+        let key = put("key", &std::fs::read_to_string(hosts.sandbox.client_key()).expect("client key"));
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod key");
+        put("etc/hosts", &format!("{} ci-host\n", server.address.ip()));
+        let public = std::fs::read_to_string(server.host_key_public()).expect("host key");
+        put("known_hosts", &format!("[ci-host]:{} {}\n", server.address.port(), public.trim()));
+        let user = hosts.sandbox.login_user().to_string();
+        let port = server.address.port();
+        put(
+            "remote.toml",
+            &format!(
+                "[groups.ci]\nhosts = [\"ci-host:{port}\"]\nuser = \"{user}\"\nkey = \"/key\"\nknown_hosts = \"/known_hosts\"\n"
+            ),
+        );
+        Self { root }
+    }
+
+    /// Runs `/remote ARGS` chrooted into the folder (under a user namespace when not root): exit code,
+    /// stdout, stderr.
+    pub fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        // Found before the environment is cleared for the binary's sake.
+        let mut command = if remote_sandbox::is_root() {
+            Command::new(program("chroot"))
+        } else {
+            let mut unshare = Command::new(program("unshare"));
+            unshare.args(["--map-root-user".into(), program("chroot")]);
+            unshare
+        };
+        let output =
+            command.arg(self.root.path()).arg("/remote").args(args).env_clear().output().expect("run chroot");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+/// Where program `name` is installed: on PATH, or in the system's sbin folders.
+pub fn program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(Into::into))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed"))
+}

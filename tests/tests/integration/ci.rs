@@ -8,7 +8,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tests::{CliOutput, TestHosts, generate_key, processes_with, remote_bin, run_remote, static_remote_bin};
+use tests::{
+    CliOutput, EmptyChroot, TestHosts, generate_key, processes_with, remote_bin, run_remote,
+    static_remote_bin,
+};
 
 /// Runs the static binary with `args`.
 fn ci(args: &[&str]) -> CliOutput {
@@ -75,49 +78,11 @@ fn the_static_binary_is_static_and_runs_in_an_empty_chroot() {
         "{described}"
     );
 
-    // Nothing in the chroot but the binary and what a CI job brings: an inventory, a key, a known_hosts file,
-    // and the host's name in /etc/hosts. No libc, no /dev (so no /dev/urandom), no /proc, no /etc/passwd, no
-    // environment at all.
+    // Nothing in the chroot but the binary and what a CI job brings (see `EmptyChroot`).
     let hosts = TestHosts::start(1);
-    let server = &hosts.sandbox.servers()[0];
-    let root = tempfile::tempdir().unwrap();
-    let put = |name: &str, text: &str| {
-        let path = root.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    std::fs::copy(binary, root.path().join("remote")).unwrap();
-    let key = put("key", &std::fs::read_to_string(hosts.sandbox.client_key()).unwrap());
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    put("etc/hosts", &format!("{} ci-host\n", server.address.ip()));
-    let public = std::fs::read_to_string(server.host_key_public()).unwrap();
-    put("known_hosts", &format!("[ci-host]:{} {}\n", server.address.port(), public.trim()));
-    let user = hosts.sandbox.login_user().to_string();
-    let port = server.address.port();
-    put(
-        "remote.toml",
-        &format!(
-            "[groups.ci]\nhosts = [\"ci-host:{port}\"]\nuser = \"{user}\"\nkey = \"/key\"\nknown_hosts = \"/known_hosts\"\n"
-        ),
-    );
-    let in_chroot = |args: &[&str]| {
-        // Found before the environment is cleared for the binary's sake.
-        let mut command = if remote_sandbox::is_root() {
-            Command::new(program("chroot"))
-        } else {
-            let mut unshare = Command::new(program("unshare"));
-            unshare.args(["--map-root-user".into(), program("chroot")]);
-            unshare
-        };
-        let output =
-            command.arg(root.path()).arg("/remote").args(args).env_clear().output().expect("run chroot");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
+    let chroot = EmptyChroot::new(binary, &hosts);
+    let port = hosts.sandbox.servers()[0].address.port();
+    let in_chroot = |args: &[&str]| chroot.run(args);
 
     let (code, stdout, stderr) = in_chroot(&["list"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
@@ -562,15 +527,6 @@ fn the_key_from_the_environment_is_used_and_never_shown_or_written() {
 }
 
 /// Where `name` is on this machine's `PATH` (or the usual sbin folders, which a user's `PATH` may lack).
-fn program(name: &str) -> std::path::PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(Into::into))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed"))
-}
-
 /// Every file under `dir`.
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();

@@ -1,11 +1,11 @@
 //! A fleet repository of the user's own (`remote new`), written and then driven by a `remote` that is not its
 //! host, as an installed one is not: the commands that run pipelines are handed to the fleet's own host,
-//! built by cargo, against real sshd hosts.
+//! built by cargo, against real sshd hosts; and the fleet's static CI binary, run in an empty chroot.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tests::{CliOutput, TestHosts, remote, remote_bin};
+use tests::{CliOutput, EmptyChroot, TestHosts, remote, remote_bin};
 
 /// The workspace under test: the checkout the fleet takes remote's crates from.
 fn checkout() -> &'static Path {
@@ -98,4 +98,19 @@ fn a_new_fleet_runs_its_own_pipelines_and_the_next_command_runs_an_edit() {
     for result in results {
         assert_eq!(result["stdout"], "hello from the fleet\n", "{}", out.stdout);
     }
+
+    // The fleet's static CI binary carries the fleet's pipelines, the edit included, and runs with nothing
+    // around it.
+    let static_binary = hosts.dir().join("fleet-remote");
+    let out = remote_in(&fleet, &["build-static", "--out", static_binary.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.lines().last(), static_binary.to_str(), "{}", out.stdout);
+    let chroot = EmptyChroot::new(&static_binary, &hosts);
+    let (code, stdout, stderr) = chroot.run(&["list"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("hello(hs)") && !stdout.contains("aptgrade"), "{stdout}");
+    let (code, stdout, stderr) = chroot.run(&["--inventory", "/remote.toml", "--json", "run", "hello", "ci"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(document["results"][0]["stdout"], "hello from the fleet\n", "{stdout}");
 }
