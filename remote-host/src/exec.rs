@@ -69,6 +69,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     } else {
         out!("{}", pretty::render(&report, pretty::stdout_wants_color()));
     }
+    crate::usage::hints_after(&report, Some(&args.command));
     ci.finish(&report)
 }
 

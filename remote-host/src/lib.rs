@@ -159,11 +159,22 @@ pub fn main() -> ExitCode {
             // The message is clap's first paragraph on one line, without its usage and help lines.
             let rendered = err.to_string();
             let paragraph = rendered.split("\n\n").next().unwrap_or_default().trim_start_matches("error: ");
-            let message = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut message = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Some(hint) = usage::parse_hint(&err, &args) {
+                eprintln!("hint: {hint}");
+                message = format!("{message}; {hint}");
+            }
             usage::json_error(true, &message, usage::At::default());
             return ExitCode::from(EXIT_USAGE);
         }
-        Err(err) => err.exit(),
+        Err(err) => match usage::parse_hint(&err, &args) {
+            Some(hint) => {
+                let _ = err.print();
+                eprintln!("hint: {hint}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            None => err.exit(),
+        },
     };
     {
         use tracing_subscriber::prelude::*;

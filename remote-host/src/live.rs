@@ -488,6 +488,10 @@ impl Live {
                 }
             }
             PromptCommand::Wait(duration) => {
+                eprintln!(
+                    "remote live: waiting {} (jobs go on; Ctrl-C ends the wait)",
+                    humantime::format_duration(duration)
+                );
                 // In steps, so that Ctrl-C ends the wait as it ends a running line.
                 let until = std::time::Instant::now() + duration;
                 while std::time::Instant::now() < until {
@@ -514,9 +518,44 @@ impl Live {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
                 self.run(&inventory, line.trim())
             }
+            PromptCommand::Word(word) => {
+                refusal!("{}", self.lone_word(word));
+                Outcome::Refused
+            }
             PromptCommand::Expression(line) => {
                 let Some(inventory) = self.inventory() else { return Outcome::Refused };
                 self.run(&inventory, line)
+            }
+        }
+    }
+
+    /// What is wrong with a line of one name that is no prompt command.
+    fn lone_word(&self, word: &str) -> String {
+        use remote_core::Kind;
+        match self.session.registry().find(word).map(|entry| entry.kind) {
+            Some(kind @ (Kind::Pipeline | Kind::JobSet)) => {
+                format!(
+                    "`{word}` is a {kind}: give it a group, e.g. `{word} sandbox` (`hosts` lists the groups)"
+                )
+            }
+            Some(Kind::Operation) => format!(
+                "`{word}` is an operation: give it a group, e.g. `{word}(sandbox) | pretty` (`list` shows its \
+                 parameters)"
+            ),
+            Some(kind) => format!(
+                "`{word}` is a {kind}: it works on a run, e.g. `ls(sandbox, \"/\") | {word}` (`list` shows how)"
+            ),
+            None => {
+                let registry = self.session.registry();
+                let names = registry.entries().iter().map(|entry| entry.name.as_str());
+                let guess =
+                    remote_core::did_you_mean(word, crate::prompt::PROMPT_WORDS.into_iter().chain(names))
+                        .map(|guess| format!(" (did you mean `{guess}`?)"))
+                        .unwrap_or_default();
+                format!(
+                    "unknown command `{word}`{guess}: `help` lists the prompt's commands, `list` the pipelines, \
+                     operations and steps"
+                )
             }
         }
     }

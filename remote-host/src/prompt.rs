@@ -52,9 +52,18 @@ pub enum PromptCommand<'a> {
         /// The group.
         group: &'a str,
     },
+    /// One bare name that is no prompt command: a pipeline or operation without its group, or a mistyped
+    /// command.
+    Word(&'a str),
     /// Anything else: an expression for the interpreter, which says what is wrong with it.
     Expression(&'a str),
 }
+
+/// The prompt's own words, for "did you mean" when a line is one unknown word.
+pub const PROMPT_WORDS: [&str; 15] = [
+    "quit", "exit", "help", "list", "reload", "refresh", "hosts", "watch", "jobs", "halt", "wait", "stop",
+    "go", "stream", "check",
+];
 
 /// What `line` asks for; `Err` says why a word of the prompt was misused.
 pub fn parse(line: &str) -> Result<PromptCommand<'_>, String> {
@@ -82,10 +91,18 @@ pub fn parse(line: &str) -> Result<PromptCommand<'_>, String> {
             Ok(duration) => PromptCommand::Wait(duration),
             Err(err) => return Err(format!("`{duration}` is not a duration ({err}); write e.g. `wait 5s`")),
         },
+        ["halt"] => return Err("`halt` needs a job's name, or `all`: `halt NAME` (`jobs` lists them)".into()),
+        ["wait"] => return Err("`wait` needs a duration: `wait 5s`".into()),
+        ["watch"] => {
+            return Err(
+                "`watch` needs a name, a schedule and a line: `watch NAME every 5s PIPELINE GROUP`".into()
+            );
+        }
         ["stop"] => PromptCommand::Stop,
         ["go"] => PromptCommand::Go,
         ["stream", ..] => PromptCommand::Stream(line["stream".len()..].trim()),
         ["check", ..] => PromptCommand::Check(line["check".len()..].trim()),
+        [word] if crate::session::is_name(word) => PromptCommand::Word(word),
         _ => match crate::session::named_call(line) {
             Some((name, group)) => PromptCommand::Named { name, group },
             None => PromptCommand::Expression(line),
@@ -128,6 +145,20 @@ mod tests {
         check("wait soon", "error: `soon` is not a duration (expected number at 0); write e.g. `wait 5s`");
         check("stop", "Stop");
         check("go", "Go");
+        check("halt", "error: `halt` needs a job's name, or `all`: `halt NAME` (`jobs` lists them)");
+        check("wait", "error: `wait` needs a duration: `wait 5s`");
+        check(
+            "watch",
+            "error: `watch` needs a name, a schedule and a line: `watch NAME every 5s PIPELINE GROUP`",
+        );
+    }
+
+    #[test]
+    fn one_name_alone_is_judged_by_the_prompt_not_the_interpreter() {
+        check("clear", "Word(\"clear\")");
+        check(" listing ", "Word(\"listing\")");
+        check("listing()", "Expression(\"listing()\")");
+        check("cpu-alert", "Word(\"cpu-alert\")");
     }
 
     #[test]

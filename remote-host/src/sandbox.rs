@@ -12,7 +12,7 @@ use crate::cli::{GlobalArgs, SandboxAction, SandboxArgs};
 use crate::{EXIT_HOST_FAILED, EXIT_OK};
 
 /// The group name `sandbox up` writes.
-const GROUP: &str = "sandbox";
+pub const GROUP: &str = "sandbox";
 
 /// Starts or stops the sandbox; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> Result<u8, Box<dyn std::error::Error>> {

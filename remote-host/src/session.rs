@@ -382,6 +382,7 @@ impl Session {
     /// its exit code.
     pub fn finish(&self, run: &Run, json: bool, ci: CiRun<'_>) -> Result<u8, Box<dyn std::error::Error>> {
         self.print_rest(run, json, |report| ci.write_json(report));
+        crate::usage::hints_after(run.report(), None);
         ci.finish(run.report())
     }
 
@@ -423,7 +424,7 @@ pub fn named_call(line: &str) -> Option<(&str, &str)> {
 }
 
 /// A Rust-like identifier: what a pipeline or group name looks like in `PIPELINE GROUP`.
-fn is_name(word: &str) -> bool {
+pub fn is_name(word: &str) -> bool {
     let mut chars = word.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')

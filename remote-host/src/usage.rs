@@ -56,3 +56,44 @@ pub fn location<'a>(err: &'a (dyn std::error::Error + 'static)) -> At<'a> {
 pub fn json_asked(args: &[std::ffi::OsString]) -> bool {
     args.iter().skip(1).take_while(|arg| *arg != "--").any(|arg| arg == "--json")
 }
+
+/// A next step for a mistake that clap only calls an unexpected argument: `remote exec GROUP uptime`, whose
+/// command belongs after `--`.
+pub fn parse_hint(err: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    if err.kind() != ErrorKind::UnknownArgument || !words.contains(&"exec") || words.contains(&"--") {
+        return None;
+    }
+    let Some(ContextValue::String(word)) = err.get(ContextKind::InvalidArg) else { return None };
+    Some(format!(
+        "the command and its arguments go after `--`: `remote exec GROUP -- {}`",
+        remote_core::pretty::sanitize(word)
+    ))
+}
+
+/// Next steps after a run, on stderr (stdout keeps its one summary or JSON document): a one-word command
+/// with spaces that no host found, and a sandbox whose hosts are not running.
+pub fn hints_after(report: &remote_core::Report, argv: Option<&[String]>) {
+    let exit = |code: u32| {
+        report.results.iter().any(|r| r.outcome.as_ref().is_ok_and(|output| output.exit == Some(code)))
+    };
+    if let Some([word]) = argv
+        && word.contains(char::is_whitespace)
+        && exit(127)
+    {
+        eprintln!(
+            "hint: `{}` ran as one program name, spaces included, and was not found; shell syntax (pipes, \
+             redirections, several words) needs a shell: `-- sh -c '…'`",
+            remote_core::pretty::bounded(word)
+        );
+    }
+    let refused =
+        |r: &remote_core::HostResult| matches!(r.outcome, Err(remote_core::HostError::ConnectRefused { .. }));
+    if report.group == crate::sandbox::GROUP
+        && !report.results.is_empty()
+        && report.results.iter().all(refused)
+    {
+        eprintln!("hint: nothing listens on the sandbox's addresses: `remote sandbox up` starts its hosts");
+    }
+}
