@@ -4,11 +4,11 @@
 //! built from the same Cargo.lock, compiler and profile as the `ops` library `live` reloads. Only then can
 //! the ABI stamps of host and library match.
 //!
-//! The process that is already that binary runs the command itself, unless `ops/` changed after it was built,
-//! when it is built again first (but for `live`, which rebuilds and reloads `ops` itself). A `remote`
-//! installed with `cargo install` is never that binary inside a fleet repository, so it always hands over;
-//! the hand-over is an `exec`, so signals, the terminal and the exit code are the host's own. The static CI
-//! binary never hands over: it is built to run the `ops` inside it.
+//! The process that is already that binary runs the command itself, unless `Cargo.lock` or `ops/` changed
+//! after it was built, when it is built again first (`live` minds only the first: it rebuilds and reloads
+//! `ops` itself). A `remote` installed with `cargo install` is never that binary inside a fleet repository,
+//! so it always hands over; the hand-over is an `exec`, so signals, the terminal and the exit code are the
+//! host's own. The static CI binary never hands over: it is built to run the `ops` inside it.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
@@ -72,10 +72,11 @@ pub fn hand_over(command: &Command, secrets: &[&str]) -> Option<ExitCode> {
     let me = std::env::current_exe().ok().and_then(|exe| exe.canonicalize().ok());
     if let Some(me) = &me
         && is_host_of(me, &fleet)
-        && (matches!(command, Command::Live(_)) || !ops_changed_since(&fleet.root, me))
+        && !changed_since(&fleet.root.join("Cargo.lock"), me)
+        && (matches!(command, Command::Live(_)) || !changed_since(&fleet.root.join("ops"), me))
     {
-        // This process is the fleet's host, built after the last change to ops (`live` builds and reloads ops
-        // itself): nothing to hand over.
+        // This process is the fleet's host, built after the last change to its dependencies and to ops
+        // (`live` builds and reloads ops itself): nothing to hand over.
         return None;
     }
     // The secrets leave this process's environment block for the build, which may take minutes, and go to the
@@ -125,10 +126,12 @@ fn is_host_of(exe: &Path, fleet: &Fleet) -> bool {
             .is_some_and(|dir| dir == target || dir.parent() == Some(&target))
 }
 
-/// Whether a file under the fleet's `ops/` changed after `exe` was built.
-fn ops_changed_since(root: &Path, exe: &Path) -> bool {
+/// Whether `path` (a file, or any file under a folder) changed after `exe` was built.
+fn changed_since(path: &Path, exe: &Path) -> bool {
     let Ok(built) = std::fs::metadata(exe).and_then(|m| m.modified()) else { return true };
-    newest(&root.join("ops")).is_some_and(|changed| changed > built)
+    let changed =
+        if path.is_dir() { newest(path) } else { std::fs::metadata(path).and_then(|m| m.modified()).ok() };
+    changed.is_some_and(|changed| changed > built)
 }
 
 /// The newest modification time of the files under `dir`, `target/` aside.

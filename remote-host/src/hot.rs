@@ -153,7 +153,7 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
         Err(err) => return Start::Off(format!("cannot load {}: {err}", library.display())),
     };
     let changes = reloader.subscribe_to_file_changes();
-    let ops = match HotOps::new(reloader, &library) {
+    let ops = match HotOps::new(reloader, &library, LockAtStart::read(root.join("Cargo.lock"))) {
         Ok(ops) => Arc::new(ops),
         Err(err) => return Start::Off(err),
     };
@@ -208,6 +208,34 @@ pub struct HotOps {
     /// and must not wait behind a reload that waits for a long job's call (std's `RwLock` holds new readers
     /// back while a writer waits).
     listing: Mutex<Listing>,
+    /// The workspace's Cargo.lock as it was when this host started: the host was built against it.
+    lock: LockAtStart,
+}
+
+/// A Cargo.lock and its bytes at start (none when there was no file).
+struct LockAtStart {
+    path: PathBuf,
+    bytes: Option<Vec<u8>>,
+}
+
+impl LockAtStart {
+    fn read(path: PathBuf) -> Self {
+        let bytes = std::fs::read(&path).ok();
+        LockAtStart { path, bytes }
+    }
+
+    /// Why a library built now may not fit this host: the dependencies changed since it started.
+    fn changed(&self) -> Option<String> {
+        (std::fs::read(&self.path).ok() != self.bytes).then(|| {
+            format!(
+                "{} changed since this `remote live` started (a dependency was updated, added or removed), so ops \
+                 is now built against other versions of its dependencies than this host: restart `remote live` to \
+                 pick up this change (in a fleet repository, it builds its host again first); the ops loaded before \
+                 keeps serving",
+                self.path.display()
+            )
+        })
+    }
 }
 
 #[derive(Default)]
@@ -259,14 +287,19 @@ type CatalogFn = fn() -> Vec<Export>;
 type AbiFn = extern "C" fn() -> *const std::ffi::c_char;
 
 impl HotOps {
-    fn new(reloader: LibReloader, library: &Path) -> Result<Self, String> {
+    fn new(reloader: LibReloader, library: &Path, lock: LockAtStart) -> Result<Self, String> {
         let state = State { reloader, broken: None, loaded: fingerprint(library) };
         let listing = Listing { catalog: state.entry_catalog()?, removed: BTreeSet::new() };
-        Ok(HotOps { state: RwLock::new(state), listing: Mutex::new(listing) })
+        Ok(HotOps { state: RwLock::new(state), listing: Mutex::new(listing), lock })
     }
 
-    /// Loads the library file anew when it changed, unless its stamp differs from the host's.
+    /// Loads the library file anew when it changed, unless its stamp differs from the host's or the workspace's
+    /// dependencies changed since the host started (the stamp covers remote-core's sources, not the versions
+    /// cargo resolves for the workspace the library is built in).
     fn reload(&self, library: &Path) -> Reloaded {
+        if let Some(why) = self.lock.changed() {
+            return Reloaded::Refused(why);
+        }
         match read_stamp(library) {
             Ok(stamp) if stamp == remote_core::abi_stamp() => {}
             Ok(stamp) => {

@@ -140,38 +140,21 @@ impl ScratchWorkspace {
     /// Starts `remote` (the binary at `bin`) as `remote --inventory INVENTORY live EXTRA…` in the copy, with
     /// `env` added, and waits for its first line.
     pub fn live(&self, bin: &Path, inventory: &Path, extra: &[&str], env: &[(&str, &str)]) -> LivePrompt {
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg("--inventory")
             .arg(inventory)
             .arg("live")
             .args(extra)
             .current_dir(&self.root)
             .env("CARGO_TARGET_DIR", &self.target)
-            .env("NO_COLOR", "1")
-            .env_remove("REMOTE_INVENTORY")
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start remote live");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for pipe in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    lines.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), line));
-                }
-            });
-        }
-        let stdin = child.stdin.take();
-        let live = LivePrompt { child, stdin, lines };
-        // The prompt's greeting comes once `ops` is built and loaded (or hot reload is off).
-        live.wait_for("`help` for commands", Duration::from_secs(180));
-        live
+            // The binary under test is this copy's host, whatever the files' times say: the copy's Cargo.lock
+            // is written after it was built, which would make `remote` hand `live` over to a fresh build of
+            // the copy's own host (remote-host/src/delegate.rs), and the copy's manifest names its members
+            // `scratch-…`, which no package is called.
+            .env("REMOTE_DELEGATED", "1")
+            .envs(env.iter().copied());
+        LivePrompt::start(&mut command)
     }
 }
 
@@ -233,6 +216,35 @@ pub struct LivePrompt {
 }
 
 impl LivePrompt {
+    /// Starts `command` (a `remote … live`), colours off and no inventory from the environment, and waits for
+    /// the prompt's greeting, which comes once `ops` is built and loaded (or hot reload is off).
+    pub fn start(command: &mut Command) -> LivePrompt {
+        let mut child = command
+            .env("NO_COLOR", "1")
+            .env_remove("REMOTE_INVENTORY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start remote live");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), line));
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        let live = LivePrompt { child, stdin, lines };
+        live.wait_for("`help` for commands", Duration::from_secs(180));
+        live
+    }
+
     /// Types `line`.
     pub fn send(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin");

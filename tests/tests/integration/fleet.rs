@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use remote_sandbox::workspace::LivePrompt;
 use tests::{CliOutput, EmptyChroot, TestHosts, remote, remote_bin};
 
 /// The workspace under test: the checkout the fleet takes remote's crates from.
@@ -16,12 +18,7 @@ fn checkout() -> &'static Path {
 /// `remote` must not replace the one under test), while the compiled dependencies are shared with this
 /// workspace's build dir, so that the fleet compiles its own crates and not the world.
 fn remote_in(fleet: &Path, args: &[&str]) -> CliOutput {
-    let target = remote_bin().parent().and_then(Path::parent).expect("remote is in TARGET/PROFILE/");
-    let output = Command::new(remote_bin())
-        .args(args)
-        .current_dir(fleet)
-        .env("CARGO_TARGET_DIR", target.join("fleet-test"))
-        .env("CARGO_BUILD_BUILD_DIR", target)
+    let output = fleet_env(Command::new(remote_bin()).args(args).current_dir(fleet))
         .env_remove("REMOTE_INVENTORY")
         .env_remove("REMOTE_KEY")
         .env_remove("GITHUB_ACTIONS")
@@ -35,8 +32,16 @@ fn remote_in(fleet: &Path, args: &[&str]) -> CliOutput {
     }
 }
 
+/// The fleet's target dirs for `command`: see [`remote_in`].
+fn fleet_env(command: &mut Command) -> &mut Command {
+    let target = remote_bin().parent().and_then(Path::parent).expect("remote is in TARGET/PROFILE/");
+    command.env("CARGO_TARGET_DIR", target.join("fleet-test")).env("CARGO_BUILD_BUILD_DIR", target)
+}
+
 #[test]
-fn a_new_fleet_runs_its_own_pipelines_and_the_next_command_runs_an_edit() {
+fn a_new_fleet_runs_its_own_pipelines_reloads_an_edit_and_builds_its_static_binary() {
+    // Its builds would slow the hot-reload tests' reloads past their deadlines.
+    let _turn = crate::hot_reload::TURN.lock().unwrap_or_else(|e| e.into_inner());
     let hosts = TestHosts::start(2);
     let fleet: PathBuf = hosts.dir().join("fleet");
     let out = remote(&["new", fleet.to_str().unwrap(), "--sandbox", "--path", checkout().to_str().unwrap()]);
@@ -99,6 +104,25 @@ fn a_new_fleet_runs_its_own_pipelines_and_the_next_command_runs_an_edit() {
         assert_eq!(result["stdout"], "hello from the fleet\n", "{}", out.stdout);
     }
 
+    // `remote live` in the fleet: an edit saved in ops/src runs on the next line, over the connections the
+    // prompt already holds.
+    let mut live = LivePrompt::start(fleet_env(
+        Command::new(remote_bin()).args(["live", "--no-hub"]).current_dir(&fleet),
+    ));
+    live.call("hello test", "hello from the fleet");
+    let logins = || {
+        hosts.sandbox.servers().iter().map(|s| s.log().matches("Accepted publickey").count()).sum::<usize>()
+    };
+    let before = logins();
+    let from = live.len();
+    let source = std::fs::read_to_string(&lib).unwrap().replace("hello from the fleet", "hello, edited live");
+    std::fs::write(&lib, source).unwrap();
+    live.wait_for_from(from, "ops reloaded in ", Duration::from_secs(300));
+    live.call("hello test", "hello, edited live");
+    assert_eq!(logins(), before, "the prompt logged in again:\n{}", live.transcript());
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+
     // The fleet's static CI binary carries the fleet's pipelines, the edit included, and runs with nothing
     // around it.
     let static_binary = hosts.dir().join("fleet-remote");
@@ -112,5 +136,5 @@ fn a_new_fleet_runs_its_own_pipelines_and_the_next_command_runs_an_edit() {
     let (code, stdout, stderr) = chroot.run(&["--inventory", "/remote.toml", "--json", "run", "hello", "ci"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
-    assert_eq!(document["results"][0]["stdout"], "hello from the fleet\n", "{stdout}");
+    assert_eq!(document["results"][0]["stdout"], "hello, edited live\n", "{stdout}");
 }

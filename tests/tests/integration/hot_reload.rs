@@ -16,7 +16,9 @@ use tests::{TestHosts, processes_with, remote_bin};
 /// How long a rebuild may take on a loaded 2-core machine.
 const BUILD: Duration = Duration::from_secs(120);
 
-static TURN: Mutex<()> = Mutex::new(());
+/// One test at a time of those that build with cargo while they measure reloads (the fleet's test too): two
+/// cargo builds at once on 2 cores push a reload past its deadline.
+pub(crate) static TURN: Mutex<()> = Mutex::new(());
 
 /// The copy of the workspace, one test at a time.
 struct Workspace {
@@ -204,6 +206,25 @@ fn a_library_built_from_a_changed_remote_core_is_refused_and_the_old_one_keeps_s
     let from = live.len();
     live.send("reload");
     live.wait_for_from(from, "restart `remote live` to pick up this change", BUILD);
+    live.call("listing test", "Run summary: ls -la / on test");
+    let (code, transcript) = live.quit();
+    assert_eq!(code, 0, "{transcript}");
+}
+
+#[test]
+fn a_library_built_after_cargo_lock_changed_is_refused_and_the_old_one_keeps_serving() {
+    let (_hosts, inventory, ws) = start(1);
+    let mut live = ws.live(&inventory, &[]);
+    let from = live.len();
+    // A new dependency of ops: cargo records it in Cargo.lock at the next build, which the running host was
+    // not built against.
+    ws.edit(
+        "ops/Cargo.toml",
+        "remote-std.workspace = true",
+        "remote-std.workspace = true\nremote-syntax.workspace = true",
+    );
+    ws.edit("ops/src/lib.rs", LISTING, r#"pipeline!(ls(hs, "/etc", "-la") | pretty)"#);
+    live.wait_for_from(from, "Cargo.lock changed since this `remote live` started", BUILD);
     live.call("listing test", "Run summary: ls -la / on test");
     let (code, transcript) = live.quit();
     assert_eq!(code, 0, "{transcript}");
