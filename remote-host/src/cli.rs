@@ -68,6 +68,17 @@ pub enum Command {
     /// Build the static CI binary of the repository around this folder: its host with its ops compiled in,
     /// statically linked; prints its path
     BuildStatic(BuildStaticArgs),
+    /// Print a completion script for SHELL, e.g. `remote completions bash >
+    /// ~/.local/share/bash-completion/completions/remote`
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `remote man > ~/.local/share/man/man1/remote.1`
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]

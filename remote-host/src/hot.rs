@@ -26,6 +26,8 @@ use serde_json::Value;
 
 pub use crate::notices::Notices;
 
+/// How often the first build says how far it got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Quiet time after a save before building: editors write a file in several steps.
 const SOURCE_DEBOUNCE: Duration = Duration::from_millis(25);
 /// Quiet time after the library file changes before loading it: cargo replaces it in two steps.
@@ -111,7 +113,18 @@ pub fn start(no_build: bool, notices: Notices) -> Start {
         // The first build after a change elsewhere (a pull, a new toolchain) can take a while: say why we
         // wait.
         notices.say("remote live: building ops…");
-        let outcome = cargo.build();
+        let started = Instant::now();
+        let mut said = Instant::now();
+        let outcome = cargo.build_with(&mut |compiled: usize, name: &str| {
+            // A first build compiles the dependencies too: a word every few seconds says it is moving.
+            if said.elapsed() >= PROGRESS_EVERY {
+                said = Instant::now();
+                notices.say(format!(
+                    "remote live: building ops… {compiled} crates compiled in {} s (now {name})",
+                    started.elapsed().as_secs()
+                ));
+            }
+        });
         match (outcome.library.clone(), outcome.ok) {
             (Some(path), true) => path,
             (_, false) => {
@@ -763,7 +776,14 @@ impl Cargo {
     /// compared with a Rust `dylib` beside the rlib, this halves the build after a one-line edit (0.40 s →
     /// 0.19 s here) and the library (15 MiB → 7.5 MiB).
     fn build(&self) -> BuildOutcome {
+        self.build_with(&mut |_, _| {})
+    }
+
+    /// [`Cargo::build`], calling `progress` with the count of crates compiled and the last one's name as each
+    /// is done.
+    fn build_with(&self, progress: &mut dyn FnMut(usize, &str)) -> BuildOutcome {
         let started = Instant::now();
+        let mut compiled = 0;
         let format = if console::Term::stderr().features().colors_supported() {
             "json-diagnostic-rendered-ansi"
         } else {
@@ -831,6 +851,10 @@ impl Cargo {
                     outcome.library = dylib.map(PathBuf::from);
                 }
                 Some("build-finished") => outcome.ok = message["success"].as_bool().unwrap_or(false),
+                Some("compiler-artifact") if message["fresh"] == false => {
+                    compiled += 1;
+                    progress(compiled, message["target"]["name"].as_str().unwrap_or("?"));
+                }
                 _ => {}
             }
         }

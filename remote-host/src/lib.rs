@@ -237,6 +237,15 @@ pub fn main() -> ExitCode {
         Command::Live(args) => live::run(&cli.global, args),
         Command::New(args) => new::run(&cli.global, args),
         Command::BuildStatic(args) => build_static::run(&cli.global, args),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "remote", &mut out::Stdout);
+            Ok(EXIT_OK)
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut out::Stdout)
+            .map(|()| EXIT_OK)
+            .map_err(Into::into),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
         Command::Hosts(args) => remote_config::Inventory::load(&cli.global.inventory_path())
             .and_then(|inventory| hosts_cli::print(&inventory, args.group.as_deref(), cli.global.json))

@@ -225,6 +225,25 @@ fn toml_string(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn hosts(list: &[&str]) -> NewArgs {
+        NewArgs {
+            dir: PathBuf::from("fleet"),
+            hosts: list.iter().map(|h| h.to_string()).collect(),
+            sandbox: false,
+            path: None,
+            git: None,
+        }
+    }
+
+    #[test]
+    fn hosts_become_group_fleet_and_a_host_the_inventory_refuses_writes_nothing() {
+        let text = inventory(&hosts(&["deploy@web-1", " web-2:2222"])).unwrap();
+        assert!(text.ends_with("[groups.fleet]\nhosts = [\"deploy@web-1\", \"web-2:2222\"]\n"), "{text}");
+        assert!(!inventory(&hosts(&[])).unwrap().contains("[groups."));
+        let refused = inventory(&hosts(&["web-1:notaport"])).unwrap_err().to_string();
+        assert!(refused.starts_with("--hosts: ") && refused.contains("notaport"), "{refused}");
+    }
+
     #[test]
     fn a_path_source_is_written_as_toml_strings_with_the_host_without_its_defaults() {
         let source = Source::Path(PathBuf::from("/src/re\"mote"));

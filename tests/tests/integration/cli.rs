@@ -355,3 +355,23 @@ fn json_errors_are_one_document_on_stdout() {
         assert!(out.stderr.contains("error"), "{args:?}: the message is on stderr too: {}", out.stderr);
     }
 }
+
+#[test]
+fn completion_scripts_and_the_manual_page_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = remote(&["completions", shell]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        for command in ["exec", "run", "live", "sandbox", "new", "build-static"] {
+            assert!(out.stdout.contains(command), "{shell} completion lacks {command}:\n{}", out.stdout);
+        }
+    }
+    // The bash script is one bash accepts.
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), remote(&["completions", "bash"]).stdout).unwrap();
+    let checked = std::process::Command::new("bash").arg("-n").arg(script.path()).output().unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    let man = remote(&["man"]);
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(man.stdout.starts_with(".ie") || man.stdout.contains(".TH remote"), "{}", man.stdout);
+    assert!(man.stdout.contains("build\\-static"), "{}", man.stdout);
+}
