@@ -62,8 +62,9 @@ fn runs_ops(command: &Command) -> bool {
 /// Hands `command` to the fleet's host when it should: `None` to run it here, or how the hand-over failed
 /// (a successful one never returns). `secrets` are the environment variables that hold secrets: cargo and its
 /// build scripts never see them; the host gets them as this process got them. Called first thing in `main`,
-/// before any thread exists (it may change the environment).
-pub fn hand_over(command: &Command, secrets: &[&str]) -> Option<ExitCode> {
+/// before any thread exists (it may change the environment). With `json`, a failure is also the one JSON
+/// document on stdout.
+pub fn hand_over(command: &Command, json: bool, secrets: &[&str]) -> Option<ExitCode> {
     // The static CI binary (no hot reload) runs the `ops` compiled into it wherever it is.
     if !cfg!(feature = "hot") || !runs_ops(command) || std::env::var_os(DELEGATED_ENV).is_some() {
         return None;
@@ -90,15 +91,13 @@ pub fn hand_over(command: &Command, secrets: &[&str]) -> Option<ExitCode> {
             Some((*name, value))
         })
         .collect();
-    let binary = match build(&fleet) {
-        Ok(binary) => binary,
-        Err(err) => {
-            eprintln!("error: {}", remote_core::pretty::sanitize_lines(&crate::error_chain(&err)));
-            return Some(ExitCode::from(crate::EXIT_USAGE));
-        }
+    let err = match build(&fleet) {
+        Ok(binary) => exec(&binary, &kept),
+        Err(err) => err,
     };
-    let err = exec(&binary, &kept);
-    eprintln!("error: {}", remote_core::pretty::sanitize_lines(&crate::error_chain(&err)));
+    let message = crate::error_chain(&err);
+    eprintln!("error: {}", remote_core::pretty::sanitize_lines(&message));
+    crate::usage::json_error(json, &message, crate::usage::At::default());
     Some(ExitCode::from(crate::EXIT_USAGE))
 }
 

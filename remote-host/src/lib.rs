@@ -129,7 +129,7 @@ pub fn main() -> ExitCode {
     // Inside a fleet repository, the commands that run `ops` belong to its own host (`delegate`): handed over
     // before anything else happens here, secrets included.
     if let Ok(cli) = Cli::try_parse_from(std::env::args_os())
-        && let Some(code) = delegate::hand_over(&cli.command, &secret_variables())
+        && let Some(code) = delegate::hand_over(&cli.command, cli.global.json, &secret_variables())
     {
         return code;
     }

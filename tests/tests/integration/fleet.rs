@@ -137,4 +137,12 @@ fn a_new_fleet_runs_its_own_pipelines_reloads_an_edit_and_builds_its_static_bina
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     assert_eq!(document["results"][0]["stdout"], "hello, edited live\n", "{stdout}");
+
+    // ops that does not compile: the compiler's words on stderr, exit 2, and under --json still one document.
+    std::fs::write(&lib, format!("{}\nnot rust\n", std::fs::read_to_string(&lib).unwrap())).unwrap();
+    let out = remote_in(&fleet, &["run", "listing", "test", "--json"]);
+    assert_eq!(out.code, 2, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("cargo could not build this repository's remote"), "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(document["ok"], false, "{}", out.stdout);
 }
