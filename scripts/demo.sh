@@ -11,6 +11,6 @@ if [ ! -x /usr/sbin/sshd ] && ! command -v sshd >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client
 fi
 
-cargo build --quiet --locked -p remote
-./target/debug/remote --inventory remote.toml sandbox up 3
-./target/debug/remote --inventory remote.toml run listing sandbox
+# `cargo run`, not ./target/debug/remote: cargo knows where the binary is, CARGO_TARGET_DIR included.
+cargo run --quiet --locked -p remote -- --inventory remote.toml sandbox up 3
+cargo run --quiet --locked -p remote -- --inventory remote.toml run listing sandbox
