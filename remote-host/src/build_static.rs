@@ -72,11 +72,8 @@ pub fn run(global: &GlobalArgs, args: &BuildStaticArgs) -> Result<u8, Box<dyn st
         let document = serde_json::json!({ "binary": binary.display().to_string(), "bytes": size });
         outln!("{}", remote_core::pretty::json_text(&document));
     } else {
-        eprintln!(
-            "remote: a static binary of {} bytes, with the pipelines of {}/ops",
-            size,
-            fleet.root.display()
-        );
+        let root = remote_core::pretty::sanitize(&fleet.root.display().to_string());
+        eprintln!("remote: a static binary of {size} bytes, with the pipelines of {root}/ops");
         outln!("{}", remote_core::pretty::sanitize(&binary.display().to_string()));
     }
     Ok(EXIT_OK)

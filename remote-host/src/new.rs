@@ -94,7 +94,8 @@ pub fn run(global: &GlobalArgs, args: &NewArgs) -> Result<u8, Box<dyn std::error
         return Ok(EXIT_OK);
     }
     let dir = remote_core::pretty::sanitize(&dir);
-    outln!("wrote a fleet repository in {dir}, with remote's crates {}", source.note().trim_end_matches('.'));
+    let note = remote_core::pretty::sanitize(source.note().trim_end_matches('.'));
+    outln!("wrote a fleet repository in {dir}, with remote's crates {note}");
     for file in &written {
         outln!("  {dir}/{file}");
     }
