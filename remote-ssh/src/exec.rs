@@ -417,7 +417,7 @@ const MAX_PGID_DIGITS: usize = 10;
 const PREAMBLE_SEARCH: usize = 64 << 10;
 
 /// Prefixes `command` so the remote shell first reports its process group (after the `token` of
-/// [`pgid_mark`]), then runs the command with stdin on `/dev/null` (commands that read stdin finish instead
+/// `pgid_mark`), then runs the command with stdin on `/dev/null` (commands that read stdin finish instead
 /// of hanging).
 ///
 /// sshd makes the session's shell a session and process-group leader, so `$$` names the group and the

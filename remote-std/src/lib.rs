@@ -2,7 +2,7 @@
 //!
 //! Layout:
 //! - [`operations`] are the plain ones (`ls`, `exec`, `upload`, `sync`, …);
-//! - [`metrics`] and [`facts`] read a host's numbers and facts through [`probe`]'s scripts into typed data;
+//! - [`metrics`] and [`facts`] read a host's numbers and facts through `probe`'s scripts into typed data;
 //! - [`services`] drives systemd units (`service`) and [`packages`] the hosts' package managers;
 //! - [`steps`] are the built-in steps and predicates (`pretty`, `table`, `pick`, `email`, `above`, …) and
 //!   [`stocks`] the chart steps (`collect`, `publish`);

@@ -1,8 +1,8 @@
 //! Metric operations: CPU, memory, load, network, disk space and entropy, read from the kernel's own files
 //! in one SSH command per host, returned as typed [`Data`] beside the raw text.
 //!
-//! Each operation is a [`Script`] (what to read) and a parser (what it means). The parsers are pure
-//! functions over a [`Reading`], so they are tested on recorded files without a host.
+//! Each operation is a `Script` (what to read) and a parser (what it means). The parsers are pure
+//! functions over a `Reading`, so they are tested on recorded files without a host.
 
 // Parsers fail with the host's own error, whatever its size: they run once per host, not in a hot loop.
 #![allow(clippy::result_large_err)]

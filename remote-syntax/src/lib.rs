@@ -2,8 +2,8 @@
 //!
 //! Layout (the macro's three phases, the first two of which live here so both backends share them):
 //! - [`parse`] reads tokens into a [`Pipeline`] (the grammar is written on that struct);
-//! - [`validate`] checks what the grammar cannot say (the first step names its host set);
-//! - `remote-macros` expands a `Pipeline` into Rust; [`line`] turns a prompt line into the same
+//! - [`validate`](mod@validate) checks what the grammar cannot say (the first step names its host set);
+//! - `remote-macros` expands a `Pipeline` into Rust; [`line`](mod@line) turns a prompt line into the same
 //!   `Pipeline` and then into an owned [`Line`] with columns, which `remote-core` interprets.
 //!
 //! Architecture invariant: this crate does no I/O and knows no operation names; what a name means is
