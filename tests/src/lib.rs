@@ -193,11 +193,16 @@ pub fn run_remote(binary: &Path, args: &[&str], env: &[(&str, Option<&std::ffi::
             None => command.env_remove(name),
         };
     }
-    let output = command.output().expect("run remote");
-    CliOutput {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    CliOutput::from(command.output().expect("run remote"))
+}
+
+impl From<std::process::Output> for CliOutput {
+    fn from(output: std::process::Output) -> Self {
+        CliOutput {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 }
 

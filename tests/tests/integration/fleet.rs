@@ -25,11 +25,7 @@ fn remote_in(fleet: &Path, args: &[&str]) -> CliOutput {
         .env("NO_COLOR", "1")
         .output()
         .expect("run remote");
-    CliOutput {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    CliOutput::from(output)
 }
 
 /// The fleet's target dirs for `command`: see [`remote_in`].
