@@ -306,9 +306,10 @@ pub struct LiveArgs {
     #[arg(long)]
     pub no_build: bool,
     /// Serve the stock hub here: viewers at /stream, Prometheus at /metrics. A non-loopback address serves
-    /// every stock to anyone who can reach it, without authentication
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub hub: std::net::SocketAddr,
+    /// every stock to anyone who can reach it, without authentication [default: $REMOTE_HUB, else
+    /// 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub hub: Option<std::net::SocketAddr>,
     /// Serve no hub: `publish` still reaches the history
     #[arg(long, conflicts_with = "hub")]
     pub no_hub: bool,
@@ -355,7 +356,7 @@ pub enum SandboxAction {
         #[arg(long)]
         user: Option<String>,
         /// First loopback address; the hosts count up from it (must be in 127.0.0.0/8)
-        #[arg(long, value_name = "IP", default_value = "127.0.1.1")]
+        #[arg(long, value_name = "IP", env = "REMOTE_SANDBOX_FIRST", default_value = "127.0.1.1")]
         first: std::net::Ipv4Addr,
     },
     /// Stop the sandbox's sshd hosts

@@ -145,6 +145,19 @@ fn start_hub(session: &Session, address: Option<std::net::SocketAddr>, history: 
     session.use_hub(Arc::new(hub));
 }
 
+/// The hub's address when `--hub` is not given: `REMOTE_HUB` (which the viewer reads too), else the default.
+fn hub_from_environment() -> Result<std::net::SocketAddr, String> {
+    match std::env::var("REMOTE_HUB") {
+        Ok(text) if !text.trim().is_empty() => text.trim().parse().map_err(|e| {
+            format!(
+                "REMOTE_HUB={} is not an address for the hub ({e}); give an IP and a port, as 127.0.0.1:8080",
+                remote_core::pretty::bounded(&text)
+            )
+        }),
+        _ => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+    }
+}
+
 /// Runs the prompt on the terminal, or the lines of `--script`.
 pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = global.inventory_path();
@@ -156,6 +169,11 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
         }
         Some(path) => path.clone(),
         None => inventory.parent().unwrap_or(Path::new(".")).join(".remote").join("init"),
+    };
+    let hub = match (args.no_hub, args.hub) {
+        (true, _) => None,
+        (false, Some(address)) => Some(address),
+        (false, None) => Some(hub_from_environment()?),
     };
     let mut session = Session::start(&args.session, &global.inventory_path(), global.json, None)?;
     let notices = Notices::default();
@@ -175,7 +193,7 @@ pub fn run(global: &GlobalArgs, args: &LiveArgs) -> Result<u8, Box<dyn std::erro
     if let Some(history) = &history {
         session.use_history(history.clone());
     }
-    start_hub(&session, (!args.no_hub).then_some(args.hub), history);
+    start_hub(&session, hub, history);
     let session = Arc::new(session);
     let runner: crate::jobs::Runner = {
         let (session, inventory) = (session.clone(), inventory.clone());

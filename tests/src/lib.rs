@@ -34,6 +34,24 @@ fn next_addresses(count: usize) -> Vec<SocketAddr> {
         .collect()
 }
 
+/// The first of `count` consecutive loopback addresses no other test in this run uses, for a sandbox that
+/// counts up from it (`remote sandbox up --first`, `REMOTE_SANDBOX_FIRST`).
+pub fn free_loopback_addresses(count: usize) -> Ipv4Addr {
+    loop {
+        let ips: Vec<Ipv4Addr> = next_addresses(count)
+            .iter()
+            .filter_map(|a| match a.ip() {
+                IpAddr::V4(ip) => Some(ip),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        // A block that crosses from 127.X.Y.250 to 127.X.Y+1.1 is not consecutive; the next one is.
+        if ips.windows(2).all(|w| u32::from(w[1]) == u32::from(w[0]) + 1) {
+            return ips[0];
+        }
+    }
+}
+
 impl TestHosts {
     /// Starts `count` servers that let the current user in with a generated key.
     pub fn start(count: usize) -> Self {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use egui::Color32;
 use egui_plot::PlotPoint;
+use remote_core::pretty::sanitize;
 
 use crate::units::Unit;
 use crate::wire::{Batch, Event};
@@ -107,6 +108,31 @@ impl Store {
     /// How many points are held, in all lines.
     pub fn points(&self) -> usize {
         self.charts.iter().flat_map(|c| &c.lines).map(|l| l.points.len()).sum()
+    }
+
+    /// What the window would draw, as text (`viewer --charts`): a line per chart with its lines and points,
+    /// then each line's last value in its unit. Names come from hosts and pipelines, so they are sanitised
+    /// before a terminal sees them.
+    pub fn summary(&self) -> String {
+        if self.charts.is_empty() {
+            return "no charts: nothing was published in the time this covers\n".to_string();
+        }
+        let mut text = String::new();
+        for chart in &self.charts {
+            let points: usize = chart.lines.iter().map(|l| l.points.len()).sum();
+            let lines = chart.lines.len();
+            text.push_str(&format!(
+                "{}: {lines} line{}, {points} point{}\n",
+                sanitize(&chart.title),
+                if lines == 1 { "" } else { "s" },
+                if points == 1 { "" } else { "s" },
+            ));
+            for line in &chart.lines {
+                let last = line.points.last().map(|p| line.unit.format(p.y)).unwrap_or_default();
+                text.push_str(&format!("  {}  {last}\n", sanitize(&line.name)));
+            }
+        }
+        text
     }
 }
 
@@ -419,5 +445,31 @@ mod tests {
         let now: Vec<_> = idle.lines[..3].iter().map(|l| l.colour).collect();
         assert_eq!(now, first_three);
         assert_eq!(first_three, PALETTE[..3]);
+    }
+
+    fn check_summary(batches: &[Batch], expected: &str) {
+        let mut store = Store::default();
+        batches.iter().for_each(|b| store.add(b));
+        assert_eq!(store.summary(), expected);
+    }
+
+    #[test]
+    fn the_summary_names_each_chart_its_lines_and_their_last_values() {
+        check_summary(&[], "no charts: nothing was published in the time this covers\n");
+        check_summary(
+            &[
+                batch("Load per core", &[("load_per_core", "web-2", "", 1000, 0.5)]),
+                batch("Load per core", &[("load_per_core", "web-1", "", 1000, 0.25)]),
+                batch("Load per core", &[("load_per_core", "web-1", "", 6000, 0.125)]),
+                batch("Idle CPU", &[("idle", "web-1", "", 1000, 97.0)]),
+            ],
+            "Idle CPU: 1 line, 1 point\n  web-1  97.0%\n\
+             Load per core: 2 lines, 3 points\n  web-1  0.12\n  web-2  0.50\n",
+        );
+        // A hostile name cannot move the terminal's cursor or change its title.
+        check_summary(
+            &[batch("CPU\x1b]0;owned\x07", &[("idle", "evil\x1b[2J", "", 0, 1.0)])],
+            "CPU·]0;owned·: 1 line, 1 point\n  evil·[2J  1.0%\n",
+        );
     }
 }

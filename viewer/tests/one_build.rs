@@ -25,8 +25,7 @@ fn missing(workspace: &str, viewer: &str) -> Vec<String> {
     features(viewer)
         .into_iter()
         .filter_map(|(package, own)| {
-            let lacking: Vec<&str> =
-                workspace.get(&package)?.difference(&own).map(String::as_str).collect();
+            let lacking: Vec<&str> = workspace.get(&package)?.difference(&own).map(String::as_str).collect();
             (!lacking.is_empty()).then(|| format!("{package}: {}", lacking.join(", ")))
         })
         .collect()

@@ -32,3 +32,4 @@ mod ssh_config;
 mod ssh_config_security;
 mod stream;
 mod tidy;
+mod tutorial;
