@@ -9,7 +9,8 @@
 //! see `hub`): `bench --hub 60`; for the viewer's frame time (20 hosts × 6 stocks × a day of 5-second
 //! samples, see `viewer`): `bench --viewer 60`; for the static CI binary's size and start-up (`remote list`,
 //! see `startup`): `bench --startup 200`; for the history under a fleet's samples (cap, prune pauses, bytes
-//! per sample, see `history`): `bench --history 24`. Every figure comes from one run on one machine, so the
+//! per sample, see `history`): `bench --history 24`; for the first build a newcomer waits for (`cargo build -p
+//! remote` cold, at a base revision and at HEAD, see `first_build`): `bench --first-build BASE_REV`. Every figure comes from one run on one machine, so the
 //! ratios compare like with like.
 
 use std::io::Read;
@@ -24,6 +25,7 @@ use remote_core::HostSpec;
 use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
+mod first_build;
 mod history;
 mod hub;
 mod metrics;
@@ -91,6 +93,8 @@ struct Options {
     /// Simulated hours of the history run, and its cap; when set, only that run is made.
     history: Option<f64>,
     history_cap: u64,
+    /// The base revision of `--first-build`.
+    first_build: Option<String>,
 }
 
 fn options() -> Options {
@@ -106,6 +110,7 @@ fn options() -> Options {
         startup: None,
         history: None,
         history_cap: 1 << 30,
+        first_build: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
@@ -124,9 +129,10 @@ fn options() -> Options {
             ("--startup", Some(n)) => options.startup = n.parse().ok().map(|runs: usize| runs.max(1)),
             ("--history", Some(hours)) => options.history = hours.parse().ok().filter(|h: &f64| *h > 0.0),
             ("--history-cap", Some(size)) => options.history_cap = parse_mib(size),
+            ("--first-build", Some(rev)) => options.first_build = Some(rev.clone()),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200 | bench --history 24 [--history-cap 1024MiB]"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200 | bench --history 24 [--history-cap 1024MiB] | bench --first-build BASE_REV"
                 );
                 std::process::exit(2);
             }
@@ -181,6 +187,10 @@ fn main() {
     let options = options();
     if let Some(hosts) = options.fleet {
         fleet(hosts, options.rounds);
+        return;
+    }
+    if let Some(base) = &options.first_build {
+        first_build::run(base);
         return;
     }
     if let Some(frames) = options.viewer {

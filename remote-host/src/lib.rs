@@ -178,10 +178,7 @@ pub fn main() -> ExitCode {
     };
     {
         use tracing_subscriber::prelude::*;
-        let filter = tracing_subscriber::EnvFilter::try_from_env("REMOTE_LOG")
-            // russh-sftp warns "channel closed" when a connection is lost mid-copy; the copy's result says it
-            // in words, with the host and how far it got.
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,russh_sftp=error"));
+        let filter = log_filter(std::env::var("REMOTE_LOG").ok().as_deref());
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_filter(filter)
@@ -280,6 +277,26 @@ fn secret_bearing(target: &str) -> bool {
     SECRET_BEARING.contains(&krate)
 }
 
+/// What `REMOTE_LOG` asks to see (`debug`, `warn,remote_ssh=debug`): a level for everything and levels per
+/// module. Unset, empty or unreadable, the default: warnings, and russh-sftp's only when they are errors (it
+/// warns "channel closed" when a connection is lost mid-copy; the copy's result says it in words, with the host
+/// and how far it got). An unreadable value is said, not ignored.
+fn log_filter(value: Option<&str>) -> tracing_subscriber::filter::Targets {
+    const DEFAULT: &str = "warn,russh_sftp=error";
+    let default = || DEFAULT.parse().expect("the default log filter parses");
+    match value.map(str::trim) {
+        None | Some("") => default(),
+        Some(text) => text.parse().unwrap_or_else(|e| {
+            eprintln!(
+                "warning: REMOTE_LOG={} is not a log filter ({e}); using `{DEFAULT}`: give a level (`debug`) or \
+                 module=level pairs (`warn,remote_ssh=debug`)",
+                remote_core::pretty::bounded(text)
+            );
+            default()
+        }),
+    }
+}
+
 impl<S> tracing_subscriber::layer::Filter<S> for NoSecretLogs {
     fn enabled(&self, meta: &tracing::Metadata<'_>, _: &tracing_subscriber::layer::Context<'_, S>) -> bool {
         !secret_bearing(meta.target())
@@ -336,4 +353,31 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod log_filter_tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    /// Which of `targets` at `level` the filter for `value` lets through.
+    fn check(value: Option<&str>, level: Level, targets: &[&str], expected: &[bool]) {
+        let filter = log_filter(value);
+        let got: Vec<bool> = targets.iter().map(|t| filter.would_enable(t, &level)).collect();
+        assert_eq!(got, expected, "REMOTE_LOG={value:?} at {level}");
+    }
+
+    #[test]
+    fn remote_log_is_a_level_and_module_levels_or_else_the_default() {
+        let targets = ["remote_ssh::pool", "russh_sftp::client", "hyper"];
+        check(None, Level::WARN, &targets, &[true, false, true]);
+        check(None, Level::INFO, &targets, &[false, false, false]);
+        check(Some(""), Level::WARN, &targets, &[true, false, true]);
+        check(Some("debug"), Level::DEBUG, &targets, &[true, true, true]);
+        check(Some("warn,remote_ssh=debug"), Level::DEBUG, &targets, &[true, false, false]);
+        check(Some(" info "), Level::INFO, &targets, &[true, true, true]);
+        // Unreadable: said on stderr, and the default holds.
+        check(Some("=%%bogus"), Level::WARN, &targets, &[true, false, true]);
+    }
 }
