@@ -89,7 +89,12 @@ fn build(src: &Path, rev: &str, package: &str) -> Build {
         .lines()
         .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"fresh\":false"))
         .count();
-    Build { what: format!("cargo build -p {package}@{rev}"), seconds, units, cpu_seconds: cpu_seconds(&target) }
+    Build {
+        what: format!("cargo build -p {package}@{rev}"),
+        seconds,
+        units,
+        cpu_seconds: cpu_seconds(&target),
+    }
 }
 
 /// The sum of the units' durations in the build's `--timings` report (`cargo-timing.html`'s UNIT_DATA).
