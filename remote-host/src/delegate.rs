@@ -12,9 +12,10 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, ExitCode, Stdio};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Command;
 
@@ -52,6 +53,16 @@ pub enum DelegateError {
     /// The binary did not start.
     #[error("cannot start {binary}: {source}")]
     Exec { binary: String, source: std::io::Error },
+    /// A signal ended the build: cargo and its compilers were stopped, and their exit seen.
+    #[error(
+        "{signal}: stopped cargo's build of this repository's remote; cargo and its compilers have exited"
+    )]
+    Stopped { signal: &'static str, number: i32 },
+    /// A signal ended the build, but not every process of it could be seen to exit.
+    #[error(
+        "{signal}: stopping cargo's build of this repository's remote, but processes of it (group {group}) were still running after SIGKILL; see `ps -g {group}`"
+    )]
+    NotStopped { signal: &'static str, number: i32, group: u32 },
 }
 
 /// The commands that run `ops`.
@@ -97,8 +108,15 @@ pub fn hand_over(command: &Command, json: bool, secrets: &[&str]) -> Option<Exit
     };
     let message = crate::error_chain(&err);
     eprintln!("error: {}", remote_core::pretty::sanitize_lines(&message));
-    crate::usage::json_error(json, &message, crate::usage::At::default());
-    Some(ExitCode::from(crate::EXIT_USAGE))
+    // Ended by a signal: 128 + its number, as a shell reports it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+    let exit = match err {
+        DelegateError::Stopped { number, .. } | DelegateError::NotStopped { number, .. } => {
+            128 + number as u8
+        }
+        _ => crate::EXIT_USAGE,
+    };
+    crate::usage::json_failure(json, &message, crate::usage::At::default(), exit);
+    Some(ExitCode::from(exit))
 }
 
 /// The fleet repository around `dir`: the nearest Cargo.toml above it that has `[workspace.metadata.remote]`
@@ -173,18 +191,125 @@ fn build(fleet: &Fleet) -> Result<PathBuf, DelegateError> {
         .stderr(Stdio::piped());
     // The host this process hands over to is not a child of cargo's.
     command.env_remove(DELEGATED_ENV);
+    // cargo and the compilers it starts are a process group of their own, so that a signal this process gets
+    // reaches all of them (a terminal's Ctrl-C reaches the foreground group; SIGTERM or SIGHUP from a
+    // supervisor reach only this process, and are passed on).
+    command.process_group(0);
     let cargo_error = |source| DelegateError::Cargo { host: fleet.host.clone(), root: root.clone(), source };
+    // Held from before cargo starts (and before the threads below, which inherit the mask) until the end of
+    // the build; cargo itself starts with none held, as std resets the mask of a child.
+    let held = HeldSignals::hold();
     let mut child = command.spawn().map_err(cargo_error)?;
     let stderr = child.stderr.take().expect("stderr is piped");
     let relay = std::thread::spawn(move || relay_progress(stderr));
     let stdout = child.stdout.take().expect("stdout is piped");
-    let binary = executable_in(BufReader::new(stdout).lines().map_while(Result::ok));
-    let status = child.wait().map_err(cargo_error)?;
+    let reader =
+        std::thread::spawn(move || executable_in(BufReader::new(stdout).lines().map_while(Result::ok)));
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(cargo_error)? {
+            break status;
+        }
+        if let Some(signal) = held.next(Duration::from_millis(20)) {
+            return Err(stop_build(&mut child, signal));
+        }
+    };
+    drop(held);
+    let binary = reader.join().unwrap_or(None);
     let _ = relay.join();
     if !status.success() {
         return Err(DelegateError::Build { host: fleet.host.clone(), root });
     }
     binary.ok_or_else(|| DelegateError::NoBinary { host: fleet.host.clone() })
+}
+
+/// Passes `signal` on to cargo's process group, waits for cargo, and checks that every process of the group
+/// has gone (SIGKILL for what is left after 10 s).
+fn stop_build(child: &mut std::process::Child, signal: i32) -> DelegateError {
+    let name = signal_name(signal);
+    let group = child.id();
+    let gone = || {
+        // SAFETY: kill with signal 0 only checks whether the group has a process left; it sends nothing.
+        let answer = unsafe { libc::kill(-(group as i32), 0) };
+        answer == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    };
+    // SAFETY: kill takes plain integers; the group is cargo's own (process_group(0) above).
+    unsafe { libc::kill(-(group as i32), signal) };
+    eprintln!("remote: {name}: stopping cargo's build of this repository's remote");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let _ = child.try_wait();
+        if gone() {
+            let _ = child.wait();
+            return DelegateError::Stopped { signal: name, number: signal };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(-(group as i32), libc::SIGKILL) };
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gone() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if gone() {
+        DelegateError::Stopped { signal: name, number: signal }
+    } else {
+        DelegateError::NotStopped { signal: name, number: signal, group }
+    }
+}
+
+/// How people call the signals that end a run.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGINT => "Ctrl-C",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP, held (blocked) in this thread and the threads it starts while cargo builds,
+/// and taken one at a time with [`HeldSignals::next`]; let go when dropped. Only ever set up before
+/// `remote` starts any thread of its own, so no other thread takes them meanwhile.
+struct HeldSignals {
+    set: libc::sigset_t,
+    old: libc::sigset_t,
+}
+
+impl HeldSignals {
+    fn hold() -> HeldSignals {
+        // SAFETY: the sets are plain values initialised by sigemptyset before use; pthread_sigmask only
+        // changes this thread's mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(&mut set, signal);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            HeldSignals { set, old }
+        }
+    }
+
+    /// The next held signal that arrives within `timeout`.
+    fn next(&self, timeout: Duration) -> Option<i32> {
+        let timeout = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: the set was initialised in `hold`; no siginfo is asked for.
+        let signal = unsafe { libc::sigtimedwait(&self.set, std::ptr::null_mut(), &timeout) };
+        (signal > 0).then_some(signal)
+    }
+}
+
+impl Drop for HeldSignals {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in `hold`, so the host this process becomes (exec keeps the mask)
+        // gets its signals.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
 }
 
 /// The host binary cargo's JSON messages (`--message-format json…`) say it wrote.

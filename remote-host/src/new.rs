@@ -36,6 +36,11 @@ pub enum NewError {
         "remote's crates are not published yet, and the checkout this remote was built from ({built_from}) is gone: give --path CHECKOUT or --git URL"
     )]
     NoSource { built_from: String },
+    /// `--git URL` could not be fetched (to read the Cargo.lock its crates were tested with).
+    #[error(
+        "cannot fetch {url} with git: {reason}; check the URL (cargo fetches it the same way to build the fleet)"
+    )]
+    Fetch { url: String, reason: String },
     /// A `--hosts` entry the inventory would refuse.
     #[error("--hosts: {0}")]
     Hosts(String),
@@ -74,7 +79,8 @@ pub fn run(global: &GlobalArgs, args: &NewArgs) -> Result<u8, Box<dyn std::error
     let inventory = inventory(args)?;
     let name =
         args.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "fleet".to_string());
-    let files = files(&name, &source, &inventory);
+    let lock = lock(&source)?;
+    let files = files(&name, &source, &inventory, lock);
     prepare(&args.dir)?;
     let mut written: Vec<String> = Vec::new();
     for (relative, text) in &files {
@@ -186,8 +192,45 @@ fn prepare(dir: &Path) -> Result<(), NewError> {
     }
 }
 
+/// The Cargo.lock the fleet starts from: the one remote's crates were built and tested with where they come
+/// from (the checkout's, or the repository's at the revision cargo will fetch), else the one this binary was
+/// built with. cargo keeps what still fits the fleet; a lock from another revision than the crates' can pin a
+/// version their own requirements exclude, which cargo refuses rather than re-resolves.
+fn lock(source: &Source) -> Result<String, NewError> {
+    let built_with = include_str!(concat!(env!("OUT_DIR"), "/Cargo.lock"));
+    match source {
+        Source::Path(checkout) => {
+            Ok(std::fs::read_to_string(checkout.join("Cargo.lock"))
+                .unwrap_or_else(|_| built_with.to_string()))
+        }
+        Source::Git(url) => {
+            let fail = |reason: String| NewError::Fetch { url: url.clone(), reason };
+            let scratch = tempfile::tempdir().map_err(|e| fail(format!("no temporary folder: {e}")))?;
+            let clone = std::process::Command::new("git")
+                .args(["clone", "--quiet", "--depth", "1", "--no-checkout", "--", url])
+                .arg(scratch.path())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| fail(format!("cannot run git: {e}")))?;
+            if !clone.status.success() {
+                return Err(fail(String::from_utf8_lossy(&clone.stderr).trim().to_string()));
+            }
+            let show = std::process::Command::new("git")
+                .args(["show", "HEAD:Cargo.lock"])
+                .current_dir(scratch.path())
+                .output()
+                .map_err(|e| fail(format!("cannot run git: {e}")))?;
+            Ok(if show.status.success() {
+                String::from_utf8_lossy(&show.stdout).into_owned()
+            } else {
+                built_with.to_string()
+            })
+        }
+    }
+}
+
 /// Every file of the fleet repository, by path relative to it, in the order written.
-fn files(name: &str, source: &Source, inventory: &str) -> Vec<(&'static str, String)> {
+fn files(name: &str, source: &Source, inventory: &str, lock: String) -> Vec<(&'static str, String)> {
     let workspace = include_str!("../template/Cargo.toml.in")
         .replace("@SOURCE_NOTE@", &source.note())
         .replace("@VERSION@", VERSION)
@@ -210,9 +253,8 @@ fn files(name: &str, source: &Source, inventory: &str) -> Vec<(&'static str, Str
         ("host/Cargo.toml", include_str!("../template/host.Cargo.toml").to_string()),
         ("host/src/main.rs", include_str!("../template/host.main.rs").to_string()),
     ];
-    let lock = include_str!(concat!(env!("OUT_DIR"), "/Cargo.lock"));
     if !lock.is_empty() {
-        files.push(("Cargo.lock", lock.to_string()));
+        files.push(("Cargo.lock", lock));
     }
     files
 }

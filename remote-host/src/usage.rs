@@ -20,12 +20,18 @@ pub struct At<'a> {
 /// With `json`, writes `{"ok": false, "exit": 2, "error": MESSAGE, "file", "line", "column", "results": []}`
 /// to stdout (the place fields `null` when not known); without, nothing: the message is on stderr already.
 pub fn json_error(json: bool, message: &str, at: At<'_>) {
+    json_failure(json, message, at, 2);
+}
+
+/// [`json_error`] for a command that ended with another exit code than 2 before it ran anything (a signal
+/// during the hand-over's build: 130, 143, 129).
+pub fn json_failure(json: bool, message: &str, at: At<'_>, exit: u8) {
     if !json {
         return;
     }
     let document = json!({
         "ok": false,
-        "exit": 2,
+        "exit": exit,
         "error": message,
         "file": at.file,
         "line": at.line,

@@ -2,8 +2,9 @@
 //! host, as an installed one is not: the commands that run pipelines are handed to the fleet's own host,
 //! built by cargo, against real sshd hosts; and the fleet's static CI binary, run in an empty chroot.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use remote_sandbox::workspace::LivePrompt;
@@ -100,6 +101,52 @@ fn a_new_fleet_runs_its_own_pipelines_reloads_an_edit_and_builds_its_static_bina
         assert_eq!(result["stdout"], "hello from the fleet\n", "{}", out.stdout);
     }
 
+    // SIGTERM while the hand-over builds ends the build too: cargo and its compilers are stopped and seen to
+    // exit, and the exit code and the one JSON document say so.
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{source}\n// Saved again, so that the next command builds.\n")).unwrap();
+    let mut child =
+        fleet_env(Command::new(remote_bin()).args(["run", "hello", "test", "--json"]).current_dir(&fleet))
+            .env_remove("REMOTE_INVENTORY")
+            .env_remove("REMOTE_KEY")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start remote");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("building this repository's remote")) {
+        seen.push(
+            lines.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| panic!("no build: {seen:?}")),
+        );
+    }
+    // SAFETY: kill takes plain integers; the pid is our child's, not yet waited for.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().expect("wait for remote");
+    seen.extend(lines.try_iter());
+    assert_eq!(output.status.code(), Some(143), "{seen:#?}");
+    assert!(seen.iter().any(|l| l.contains("SIGTERM: stopped cargo's build")), "{seen:#?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let document: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!((document["ok"].as_bool(), document["exit"].as_u64()), (Some(false), Some(143)), "{stdout}");
+    let inside = format!("{}/", fleet.display());
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| {
+            cmdline.contains(&inside) && (cmdline.contains("cargo") || cmdline.contains("rustc"))
+        })
+        .collect();
+    assert!(left.is_empty(), "the build goes on after SIGTERM: {left:#?}");
+
     // `remote live` in the fleet: an edit saved in ops/src runs on the next line, over the connections the
     // prompt already holds.
     let mut live = LivePrompt::start(fleet_env(
@@ -141,4 +188,46 @@ fn a_new_fleet_runs_its_own_pipelines_reloads_an_edit_and_builds_its_static_bina
     assert!(out.stderr.contains("cargo could not build this repository's remote"), "{}", out.stderr);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
     assert_eq!(document["ok"], false, "{}", out.stdout);
+}
+
+#[test]
+fn a_fleet_from_a_git_url_takes_remotes_crates_from_that_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bare clone of this checkout's HEAD: what `--git URL` gives cargo to fetch.
+    let bare = dir.path().join("remote.git");
+    let status = Command::new("git")
+        .args(["clone", "--quiet", "--bare", checkout().to_str().unwrap(), bare.to_str().unwrap()])
+        .status()
+        .expect("run git");
+    assert!(status.success());
+    let url = format!("file://{}", bare.display());
+    let fleet = dir.path().join("fleet");
+    let out = remote(&["new", fleet.to_str().unwrap(), "--hosts", "127.0.0.1", "--git", &url]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(&format!("from the git repository {url}")), "{}", out.stdout);
+    let manifest = std::fs::read_to_string(fleet.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains(&format!("remote-core = {{ git = \"{url}\" }}")), "{manifest}");
+
+    // cargo finds every crate the fleet depends on in that repository (resolving, not compiling).
+    let output = fleet_env(
+        Command::new(env!("CARGO")).args(["metadata", "--format-version", "1"]).current_dir(&fleet),
+    )
+    .output()
+    .expect("run cargo metadata");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+    let sources: Vec<(String, String)> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("remote-")))
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p["source"].as_str().unwrap_or("").to_string()))
+        .collect();
+    for name in ["remote-core", "remote-std", "remote-host", "remote-macros", "remote-ssh"] {
+        let source = sources.iter().find(|(n, _)| n == name).map(|(_, s)| s.as_str());
+        assert!(
+            source.is_some_and(|s| s.starts_with(&format!("git+{url}"))),
+            "{name} is not taken from {url}: {sources:#?}"
+        );
+    }
 }
