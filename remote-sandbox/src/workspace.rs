@@ -190,6 +190,14 @@ fn sync(dir: &Path, to: &Path, root: &Path, moved: &[String]) {
         }
         if path.is_dir() {
             sync(&path, to, root, moved);
+        } else if name == "Cargo.toml" && relative.components().count() == 2 {
+            // A member's manifest may name another member by path (a dev-dependency that is not published);
+            // in the copy that member is under its `scratch-` folder.
+            let mut manifest = std::fs::read_to_string(&path).expect("read a member's Cargo.toml");
+            for member in moved {
+                manifest = manifest.replace(&format!("\"../{member}\""), &format!("\"../{PREFIX}{member}\""));
+            }
+            write_if_changed(&to.join(relative), manifest.as_bytes());
         } else {
             write_if_changed(&to.join(relative), &std::fs::read(&path).expect("read a workspace file"));
         }
