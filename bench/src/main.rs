@@ -10,7 +10,9 @@
 //! samples, see `viewer`): `bench --viewer 60`; for the static CI binary's size and start-up (`remote list`,
 //! see `startup`): `bench --startup 200`; for the history under a fleet's samples (cap, prune pauses, bytes
 //! per sample, see `history`): `bench --history 24`; for the first build a newcomer waits for (`cargo build -p
-//! remote` cold, at a base revision and at HEAD, see `first_build`): `bench --first-build BASE_REV`. Every figure comes from one run on one machine, so the
+//! remote` cold, at a base revision and at HEAD, see `first_build`): `bench --first-build BASE_REV`; for the
+//! grouped summary's client CPU (1,000 hosts × 100 lines, see `grouping`): `bench --grouping 1000`. Every
+//! figure comes from one run on one machine, so the
 //! ratios compare like with like.
 
 use std::io::Read;
@@ -26,6 +28,7 @@ use remote_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use remote_ssh::pool::{ExecOptions, PoolConfig, SessionPool};
 
 mod first_build;
+mod grouping;
 mod history;
 mod hub;
 mod metrics;
@@ -95,6 +98,8 @@ struct Options {
     history_cap: u64,
     /// The base revision of `--first-build`.
     first_build: Option<String>,
+    /// Hosts of the grouped-summary run; when set, only that run is made.
+    grouping: Option<usize>,
 }
 
 fn options() -> Options {
@@ -111,6 +116,7 @@ fn options() -> Options {
         history: None,
         history_cap: 1 << 30,
         first_build: None,
+        grouping: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut words = args.iter();
@@ -130,9 +136,10 @@ fn options() -> Options {
             ("--history", Some(hours)) => options.history = hours.parse().ok().filter(|h: &f64| *h > 0.0),
             ("--history-cap", Some(size)) => options.history_cap = parse_mib(size),
             ("--first-build", Some(rev)) => options.first_build = Some(rev.clone()),
+            ("--grouping", Some(n)) => options.grouping = n.parse().ok().map(|hosts: usize| hosts.max(1)),
             _ => {
                 eprintln!(
-                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200 | bench --history 24 [--history-cap 1024MiB] | bench --first-build BASE_REV"
+                    "usage: bench [--hosts 20,200] [--rounds 5] [--baseline OTHER_REMOTE] | bench --fleet 1000 [--rounds 3] | bench --reload 10 | bench --metrics 20 [--rounds 5] | bench --hub 60 | bench --viewer 60 | bench --startup 200 | bench --history 24 [--history-cap 1024MiB] | bench --first-build BASE_REV | bench --grouping 1000 [--rounds 5]"
                 );
                 std::process::exit(2);
             }
@@ -187,6 +194,10 @@ fn main() {
     let options = options();
     if let Some(hosts) = options.fleet {
         fleet(hosts, options.rounds);
+        return;
+    }
+    if let Some(hosts) = options.grouping {
+        grouping::run(hosts, options.rounds);
         return;
     }
     if let Some(base) = &options.first_build {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use remote_core::did_you_mean;
 pub use remote_core::{Agent, Algorithms, Auth, Group, HostKeyPolicy, HostSpec};
+use remote_core::{did_you_mean, nodeset};
 
 use crate::local::{current_user, expand_home};
 use crate::settings::{self, Explicit};
@@ -432,21 +432,24 @@ impl Resolver<'_> {
         let local_user = current_user();
         let mut seen = std::collections::HashSet::new();
         let mut hosts = Vec::with_capacity(group.hosts.get_ref().len());
-        for entry in group.hosts.get_ref() {
-            let parsed = match parse_host_entry(entry.get_ref()) {
+        for (entry, name) in self.entries(group)? {
+            let parsed = match parse_host_entry(&name) {
                 Ok(parsed) => parsed,
                 Err(why) => {
-                    return self.invalid(entry.span(), format!("host \"{}\": {why}", entry.get_ref()));
+                    return self.invalid(entry.span(), format!("host \"{name}\": {why}"));
                 }
             };
-            if !seen.insert(entry.get_ref().clone()) {
-                return self.invalid(
-                    entry.span(),
-                    format!("host \"{}\" is listed twice in this group", entry.get_ref()),
-                );
+            if !seen.insert(name.clone()) {
+                let from = if name == *entry.get_ref() {
+                    String::new()
+                } else {
+                    format!(" (again by \"{}\")", entry.get_ref())
+                };
+                return self
+                    .invalid(entry.span(), format!("host \"{name}\" is listed twice in this group{from}"));
             }
             let explicit = Explicit {
-                name: entry.get_ref().clone(),
+                name,
                 address: parsed.address,
                 port: parsed.port.or(port),
                 user: parsed.user.or_else(|| user.clone()),
@@ -466,6 +469,31 @@ impl Resolver<'_> {
             hosts.push(spec);
         }
         Ok(hosts)
+    }
+
+    /// The group's host entries with node-set ranges expanded (`web-[01-40]` is forty hosts), each name with
+    /// the entry it came from, in written order.
+    fn entries<'g>(&self, group: &'g RawGroup) -> Result<Vec<(&'g Spanned<String>, String)>, InventoryError> {
+        let mut names = Vec::with_capacity(group.hosts.get_ref().len());
+        for entry in group.hosts.get_ref() {
+            if !nodeset::is_pattern(entry.get_ref()) {
+                names.push((entry, entry.get_ref().clone()));
+                continue;
+            }
+            match nodeset::expand(entry.get_ref()) {
+                Ok(expanded) if names.len() + expanded.len() <= nodeset::MAX_NAMES => {
+                    names.extend(expanded.into_iter().map(|name| (entry, name)));
+                }
+                Ok(_) => {
+                    return self.invalid(
+                        entry.span(),
+                        format!("the group names more than {} hosts; split it", nodeset::MAX_NAMES),
+                    );
+                }
+                Err(err) => return self.invalid(entry.span(), err.to_string()),
+            }
+        }
+        Ok(names)
     }
 
     /// The `~/.ssh/config` (or the file `ssh_config` names) and then `/etc/ssh/ssh_config` (or the file
@@ -630,6 +658,52 @@ known_hosts = "/tmp/kh"
         assert_eq!(web.hosts[0].known_hosts, PathBuf::from("/tmp/kh"));
         assert_eq!(web.hosts[0].known_hosts_name(), "[10.0.0.1]:2200");
         assert_eq!(web.hosts[1].known_hosts_name(), "10.0.0.2");
+    }
+
+    #[test]
+    fn host_ranges_expand_in_written_order_and_each_keeps_the_entry_settings() {
+        let check = |hosts: &str, expected: &[&str]| {
+            let inventory = parse(&format!("[groups.web]\nhosts = [{hosts}]\n")).unwrap();
+            let names: Vec<String> =
+                inventory.group("web").unwrap().hosts.iter().map(|h| h.name.clone()).collect();
+            assert_eq!(names, expected, "hosts = [{hosts}]");
+        };
+        check(r#""web-[01-03]""#, &["web-01", "web-02", "web-03"]);
+        check(r#""10.0.0.[1-2]", "db-[1,3]""#, &["10.0.0.1", "10.0.0.2", "db-1", "db-3"]);
+        check(
+            r#""deploy@web-[8-10]:2222""#,
+            &["deploy@web-8:2222", "deploy@web-9:2222", "deploy@web-10:2222"],
+        );
+        check(r#""admin@[::1]:2222""#, &["admin@[::1]:2222"]);
+        let web = parse("[groups.web]\nhosts = [\"deploy@web-[1-2]:2222\"]\n").unwrap();
+        let specs: Vec<_> = web
+            .group("web")
+            .unwrap()
+            .hosts
+            .iter()
+            .map(|h| (h.address.as_str(), h.port, h.user.as_str()))
+            .collect();
+        assert_eq!(specs, [("web-1", 2222, "deploy"), ("web-2", 2222, "deploy")]);
+    }
+
+    #[test]
+    fn bad_host_ranges_are_named_by_line_and_column() {
+        check_error(
+            "[groups.web]\nhosts = [\"web-[3-1]\"]\n",
+            "/etc/remote/remote.toml:2:10: `web-[3-1]`: `3-1` is not a range (it runs backwards); write N, A-B or A-B/STEP with A ≤ B, e.g. [01-40,42]",
+        );
+        check_error(
+            "[groups.web]\nhosts = [\"web-[1-3]\", \"web-2\"]\n",
+            "/etc/remote/remote.toml:2:23: host \"web-2\" is listed twice in this group",
+        );
+        check_error(
+            "[groups.web]\nhosts = [\"web-2\", \"web-[1-3]\"]\n",
+            "/etc/remote/remote.toml:2:19: host \"web-2\" is listed twice in this group (again by \"web-[1-3]\")",
+        );
+        check_error(
+            "[groups.web]\nhosts = [\"web-[1-999999999]\"]\n",
+            "/etc/remote/remote.toml:2:10: `web-[1-999999999]` names more than 100000 hosts; narrow its ranges",
+        );
     }
 
     #[test]

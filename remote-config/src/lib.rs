@@ -4,6 +4,7 @@
 //! - [`inventory`] reads `remote.toml` into groups of [`remote_core::HostSpec`]s;
 //! - [`ssh_config`] reads OpenSSH client configuration files (`~/.ssh/config`) with OpenSSH 9.2's semantics;
 //! - [`settings`] resolves one host: the inventory over `ssh_config` over OpenSSH's defaults;
+//! - [`narrow`] cuts every group to `--limit` and `--exclude` (node sets such as `web-[01-40]`, and `@group`s);
 //! - [`shard`] cuts a group to `--shard K/N`;
 //! - [`local`] is this machine's user, whose name and home the defaults start from.
 //!
@@ -12,6 +13,7 @@
 
 pub mod inventory;
 pub mod local;
+pub mod narrow;
 pub mod settings;
 pub mod shard;
 pub mod ssh_config;
@@ -20,4 +22,5 @@ pub mod ssh_config;
 mod fuzz;
 
 pub use inventory::{INVENTORY_ENV, Inventory, InventoryError, Notify, SmtpTls};
+pub use narrow::NarrowError;
 pub use shard::Shard;

@@ -12,8 +12,8 @@
 //!
 //! Namespaces used by path: [`data`] (typed results), [`fields`] (the numbers in them), [`stocks`] (the
 //! charts drawn from them), [`pretty`] (rendering and sanitising for people), [`quote`] (argument vectors to
-//! command lines that cannot inject code), [`interpret`] (a prompt line run), [`wire`] (how the hub sends
-//! samples to viewers) and [`memory`] (a world that answers from a table, for tests of the model and of
+//! command lines that cannot inject code), [`nodeset`] (host ranges such as `web-[01-40]`, expanded and
+//! folded), [`interpret`] (a prompt line run), [`wire`] (how the hub sends samples to viewers) and [`memory`] (a world that answers from a table, for tests of the model and of
 //! users' pipelines).
 //!
 //! Every function declared with a `#[remote::…]` attribute (remote-std's built-ins and the user's `ops`) is
@@ -32,6 +32,7 @@ pub mod data;
 pub mod fields;
 pub mod interpret;
 pub mod memory;
+pub mod nodeset;
 pub mod pretty;
 pub mod quote;
 pub mod stocks;
@@ -39,6 +40,7 @@ pub mod wire;
 
 // Private: their public items are re-exported below, one path each.
 mod catalog;
+mod groups;
 mod hosts;
 mod registry;
 mod report;
@@ -49,7 +51,8 @@ mod value;
 
 // A host set and the I/O it is driven by.
 pub use hosts::{Driver, Hosts, Message, Outlets, SendError, Transfer, World};
-// What a fan-out produced.
+// What a fan-out produced, and its hosts grouped by identical outcome.
+pub use groups::OutputGroup;
 pub use report::{CancelCause, HostError, HostResult, Kill, Output, Report, StopReason, Stopped};
 // Pipelines: where a run starts and how it goes on.
 pub use run::{On, Preview, Run};

@@ -1,5 +1,5 @@
-//! Renders a [`Report`] as the seed's run summary: a header, then one ✔/✖ line per host, failures with their
-//! tail.
+//! Renders a [`Report`] as the run summary: a header, then the hosts grouped by identical outcome (failures
+//! first, then the biggest group), each distinct output shown once under its host set (`127.0.1.[1-3]`).
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -12,8 +12,13 @@ pub use data::bytes;
 /// How a step shows a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
-    /// The run summary: a ✔/✖ line per host (`pretty`).
+    /// The run summary: hosts grouped by identical outcome, each outcome once, up to [`HEIGHT`] lines
+    /// (`pretty`).
     Summary,
+    /// The run summary with every line of every outcome (`pretty_all`, `--full`).
+    Full,
+    /// How each group of hosts differs from the most common output (`diff`).
+    Diff,
     /// The hosts' typed data in columns (`table`).
     Table,
 }
@@ -22,8 +27,6 @@ pub enum View {
 const LINE_CHARS: usize = 120;
 /// Said under a host whose output was cut short.
 const TRUNCATED: &str = "(output truncated: over the per-host limit or the run's --max-output budget)";
-/// Lines of a failing host's output shown under it.
-const TAIL_LINES: usize = 3;
 
 /// Whether stdout should get colours: only on a terminal, and never when `NO_COLOR` is set (no-color.org).
 pub fn stdout_wants_color() -> bool {
@@ -34,6 +37,8 @@ pub fn stdout_wants_color() -> bool {
 pub fn render_view(run: &Report, view: View, color: bool) -> String {
     match view {
         View::Summary => render(run, color),
+        View::Full => render_full(run, color),
+        View::Diff => render_diff(run, color),
         View::Table => data::table(run),
     }
 }
@@ -50,8 +55,32 @@ const GREEN: &str = "32";
 const RED: &str = "31";
 const DIM: &str = "2";
 
-/// The run summary, ready to print.
+/// The run summary, ready to print: each distinct outcome once, up to [`HEIGHT`] lines of it.
 pub fn render(run: &Report, color: bool) -> String {
+    render_lines(run, color, Some(HEIGHT))
+}
+
+/// The run summary with every line of every distinct output (`pretty_all`, `--full`).
+pub fn render_full(run: &Report, color: bool) -> String {
+    render_lines(run, color, None)
+}
+
+/// Lines of one distinct output the summary shows before `… N more lines`.
+pub const HEIGHT: usize = 20;
+/// Characters of a host set written before the outputs of one-line groups line up; a longer one pushes its
+/// own line only.
+const LABEL_CHARS: usize = 40;
+
+/// One group of hosts as the summary shows it: a header line (✔/✖, the host set, and its one line when that
+/// is all there is to say) and the lines under it.
+struct Block {
+    ok: bool,
+    label: String,
+    head: Option<String>,
+    body: Vec<(String, bool)>,
+}
+
+fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
     let style = |sgr: &str, text: &dyn fmt::Display| paint(color, sgr, text);
     let (ok, failed) = (run.results.len() - run.failed_count(), run.failed_count());
     let mut text = String::from("\n");
@@ -66,26 +95,236 @@ pub fn render(run: &Report, color: bool) -> String {
         failed,
         run.elapsed.as_secs_f64()
     ));
-    // Host names come from the inventory and reach the terminal like output does: made safe the same way.
-    let width = run.results.iter().map(|r| sanitize(&r.host).chars().count()).max().unwrap_or(0);
-    for result in &run.results {
-        let host = format!("{:width$}", sanitize(&result.host));
-        if result.ok() {
-            let last = host_line(result);
-            text.push_str(&format!("  {} {}  {}\n", style(GREEN, &"✔"), host, style(DIM, &last)));
-            if result.output().is_some_and(|o| o.truncated) {
-                text.push_str(&format!("      {}\n", style(DIM, &TRUNCATED)));
+    let blocks: Vec<Block> = run
+        .groups()
+        .iter()
+        .map(|group| {
+            let first = &run.results[group.members[0]];
+            let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
+            // Host names come from the inventory and reach the terminal like output does: made safe the same
+            // way.
+            let mut label = clip(&crate::nodeset::fold(&names));
+            if names.len() > 1 {
+                label.push_str(&format!(" ({})", names.len()));
             }
-        } else {
-            let why = sanitize(&result.error_text().unwrap_or_default());
-            text.push_str(&format!("  {} {}  {}\n", style(RED, &"✖"), host, why));
-            for line in failure_tail(result) {
-                text.push_str(&format!("      {}\n", style(DIM, &line)));
+            block(first, label, height)
+        })
+        .collect();
+    let width = blocks
+        .iter()
+        .filter(|b| b.head.is_some())
+        .map(|b| b.label.chars().count())
+        .filter(|&w| w <= LABEL_CHARS)
+        .max()
+        .unwrap_or(0);
+    for block in blocks {
+        let mark = if block.ok { style(GREEN, &"✔") } else { style(RED, &"✖") };
+        match &block.head {
+            Some(head) if head.is_empty() => text.push_str(&format!("  {mark} {}\n", block.label)),
+            Some(head) => {
+                let head = if block.ok { style(DIM, head) } else { head.clone() };
+                text.push_str(&format!("  {mark} {:width$}  {head}\n", block.label));
             }
+            None => text.push_str(&format!("  {mark} {}\n", block.label)),
+        }
+        for (line, dim) in &block.body {
+            let line = if *dim { style(DIM, line) } else { line.clone() };
+            text.push_str(format!("      {line}").trim_end());
+            text.push('\n');
         }
     }
     text.push('\n');
     text
+}
+
+/// Lines of one group's diff shown before `… N more lines of diff`.
+const DIFF_LINES: usize = 100;
+/// How long one group's diff may take before a coarser one is shown: Myers' algorithm is quadratic on
+/// outputs that share nothing.
+const DIFF_TIME: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// How each group of hosts differs from the most common output: the biggest group of hosts that succeeded
+/// is the reference, every other group that succeeded gets a unified diff of its stdout against it, and
+/// groups that failed are shown as the summary shows them.
+pub fn render_diff(run: &Report, color: bool) -> String {
+    let style = |sgr: &str, text: &dyn fmt::Display| paint(color, sgr, text);
+    let groups = run.groups();
+    let label_of = |group: &crate::groups::OutputGroup| {
+        let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
+        let mut label = clip(&crate::nodeset::fold(&names));
+        if names.len() > 1 {
+            label.push_str(&format!(" ({})", names.len()));
+        }
+        label
+    };
+    let reference = groups.iter().find(|g| g.ok);
+    let alike = reference.map_or(0, |g| g.members.len());
+    let failed = run.failed_count();
+    let mut text = String::from("\n");
+    text.push_str(&format!(
+        "{} {} on {} ({} {}: {} alike, {} differ, {} failed)\n\n",
+        style(BLUE_BOLD, &"Diff:"),
+        clip(run.label.lines().next().unwrap_or_default()),
+        sanitize(&run.group),
+        run.results.len(),
+        if run.results.len() == 1 { "host" } else { "hosts" },
+        alike,
+        run.results.len() - alike - failed,
+        failed,
+    ));
+    let Some(reference) = reference else {
+        // No host succeeded: nothing to compare with, so the failures as the summary shows them.
+        return render(run, color);
+    };
+    let reference_label = label_of(reference);
+    let reference_stdout = run.results[reference.members[0]].output().map_or(&[][..], |o| &o.stdout);
+    let reference_text = String::from_utf8_lossy(reference_stdout);
+    let lines = if reference_text.is_empty() { 0 } else { reference_text.lines().count() };
+    text.push_str(&format!(
+        "  = {reference_label}  {}\n",
+        style(DIM, &format!("the most common output, {lines} {}", lines_word(lines)))
+    ));
+    for group in groups.iter().filter(|g| g.ok && g.members[0] != reference.members[0]) {
+        let label = label_of(group);
+        let first = &run.results[group.members[0]];
+        let stdout = String::from_utf8_lossy(first.output().map_or(&[][..], |o| &o.stdout)).into_owned();
+        let diff = similar::TextDiff::configure()
+            .timeout(DIFF_TIME)
+            .diff_lines(reference_text.as_ref(), stdout.as_str());
+        let unified = diff.unified_diff().context_radius(2).to_string();
+        let diff_lines: Vec<&str> = unified.lines().collect();
+        let note = if diff_lines.is_empty() { "the same stdout; stderr, exit or changes differ" } else { "" };
+        let note = if note.is_empty() { String::new() } else { format!("  {}", style(DIM, &note)) };
+        text.push_str(&format!("  {} {label}{note}\n", style(RED, &"≠")));
+        for line in diff_lines.iter().take(DIFF_LINES) {
+            let shown = clip(line);
+            let shown = match line.as_bytes().first() {
+                Some(b'-') => style(RED, &shown),
+                Some(b'+') => style(GREEN, &shown),
+                Some(b'@') => style(DIM, &shown),
+                _ => shown,
+            };
+            text.push_str(&format!("      {shown}").trim_end());
+            text.push('\n');
+        }
+        if diff_lines.len() > DIFF_LINES {
+            let more = diff_lines.len() - DIFF_LINES;
+            text.push_str(&format!(
+                "      {}\n",
+                style(DIM, &format!("… {more} more {} of diff", lines_word(more)))
+            ));
+        }
+    }
+    for group in groups.iter().filter(|g| !g.ok) {
+        let block = block(&run.results[group.members[0]], label_of(group), Some(TAIL_OF_FAILURE));
+        text.push_str(&format!(
+            "  {} {}  {}\n",
+            style(RED, &"✖"),
+            block.label,
+            block.head.unwrap_or_default()
+        ));
+        for (line, _) in &block.body {
+            text.push_str(&format!("      {}", style(DIM, line)).trim_end());
+            text.push('\n');
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// Lines of a failed group's output the diff shows: the diff is about the hosts that ran.
+const TAIL_OF_FAILURE: usize = 3;
+
+/// How the summary shows a group whose first host is `result`.
+fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
+    let output = result.output();
+    let truncated = output.is_some_and(|o| o.truncated);
+    let mut body: Vec<(String, bool)> = Vec::new();
+    if !result.ok() {
+        let head = Some(sanitize(&result.error_text().unwrap_or_default()));
+        if let (Some(_), Some(data)) = (output.filter(|o| o.failed.is_some()), result.any_data()) {
+            // Judged failed on its data (`fail`): what the data says is why.
+            body.push((clip(&data::one_line(data)), true));
+        } else if let Some(output) = output {
+            let stream = if trimmed_end(&output.stderr).is_empty() { &output.stdout } else { &output.stderr };
+            let (lines, earlier) = tail_lines(stream, height);
+            if earlier > 0 {
+                body.push((format!("… {earlier} earlier {}", lines_word(earlier)), true));
+            }
+            body.extend(lines.into_iter().map(|line| (line, true)));
+        }
+        if truncated {
+            body.push((TRUNCATED.into(), true));
+        }
+        return Block { ok: false, label, head, body };
+    }
+    let changing = output.is_some_and(|o| o.changed.is_some());
+    let (mut lines, more) = match result.any_data() {
+        // Typed data says what the output means; an operation that changes hosts ends its output with what
+        // it did, which says more than the state after.
+        Some(data) if !changing => (vec![clip(&data::one_line(data))], 0),
+        _ => output.map_or((Vec::new(), 0), |o| head_lines(&o.stdout, height)),
+    };
+    let stderr =
+        output.filter(|o| !trimmed_end(&o.stderr).is_empty() && (result.any_data().is_none() || changing));
+    if lines.len() <= 1 && more == 0 && stderr.is_none() {
+        if truncated {
+            body.push((TRUNCATED.into(), true));
+        }
+        return Block { ok: true, label, head: Some(lines.pop().unwrap_or_default()), body };
+    }
+    body.extend(lines.into_iter().map(|line| (line, false)));
+    if more > 0 {
+        body.push((format!("… {more} more {} (`pretty_all` or --full shows all)", lines_word(more)), true));
+    }
+    if let Some(output) = stderr {
+        body.push(("stderr:".into(), true));
+        let (lines, more) = head_lines(&output.stderr, height);
+        body.extend(lines.into_iter().map(|line| (line, false)));
+        if more > 0 {
+            body.push((format!("… {more} more {}", lines_word(more)), true));
+        }
+    }
+    if truncated {
+        body.push((TRUNCATED.into(), true));
+    }
+    Block { ok: true, label, head: None, body }
+}
+
+fn lines_word(count: usize) -> &'static str {
+    if count == 1 { "line" } else { "lines" }
+}
+
+/// `bytes` without the white space at their end: trailing blank lines are no lines.
+fn trimmed_end(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |at| at + 1)]
+}
+
+/// The first `height` lines of an output (all with `None`), each made safe and cut to one screen line, and how
+/// many lines come after them. Only the lines shown are decoded.
+fn head_lines(bytes: &[u8], height: Option<usize>) -> (Vec<String>, usize) {
+    let body = trimmed_end(bytes);
+    if body.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let total = memchr::memchr_iter(b'\n', body).count() + 1;
+    let shown = height.map_or(total, |h| h.min(total));
+    let lines = body.split(|b| *b == b'\n').take(shown).map(clip_bytes).collect();
+    (lines, total - shown)
+}
+
+/// The last `height` lines of an output (all with `None`), as [`head_lines`] shows them, and how many lines
+/// come before them.
+fn tail_lines(bytes: &[u8], height: Option<usize>) -> (Vec<String>, usize) {
+    let body = trimmed_end(bytes);
+    if body.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let total = memchr::memchr_iter(b'\n', body).count() + 1;
+    let shown = height.map_or(total, |h| h.min(total));
+    let mut lines: Vec<String> = body.rsplit(|b| *b == b'\n').take(shown).map(clip_bytes).collect();
+    lines.reverse();
+    (lines, total - shown)
 }
 
 /// What the summary says of a host on its line: for a host that succeeded, its typed data or its output's
@@ -101,18 +340,6 @@ pub fn host_line(result: &HostResult) -> String {
         Some(data) if !changing => clip(&data::one_line(data)),
         _ => result.output().and_then(|o| last_lines(&o.stdout, 1).pop()).unwrap_or_default(),
     }
-}
-
-/// The last lines a failing host wrote: stderr when it has any, else stdout.
-fn failure_tail(result: &HostResult) -> Vec<String> {
-    let Some(output) = result.output() else { return Vec::new() };
-    let stream =
-        if output.stderr.iter().any(|b| !b.is_ascii_whitespace()) { &output.stderr } else { &output.stdout };
-    let mut tail = last_lines(stream, TAIL_LINES);
-    if output.truncated {
-        tail.push(TRUNCATED.into());
-    }
-    tail
 }
 
 /// Up to `count` last non-blank lines, lossily decoded, control characters made visible, each cut to one
@@ -343,6 +570,121 @@ mod tests {
         check("quote \" and \\", "quote \\\" and \\\\");
     }
 
+    fn ran(exit: u32, stdout: &str, stderr: &str) -> Result<Output, HostError> {
+        Ok(Output { exit: Some(exit), stdout: stdout.into(), stderr: stderr.into(), ..Output::default() })
+    }
+
+    /// The summary's lines after its header, for `results` on hosts named as given.
+    fn check(results: Vec<(&str, Result<Output, HostError>)>, full: bool, expected: &str) {
+        let run = Report {
+            label: "x".into(),
+            group: "g".into(),
+            elapsed: Duration::ZERO,
+            results: results.into_iter().map(|(name, outcome)| host(name, outcome)).collect(),
+        };
+        let text = if full { render_full(&run, false) } else { render(&run, false) };
+        let body: Vec<&str> = text.lines().skip(3).collect();
+        assert_eq!(body.join("\n").trim_end(), expected.trim_start_matches('\n').trim_end(), "{text}");
+    }
+
+    fn numbers(range: std::ops::RangeInclusive<u32>) -> String {
+        range.map(|n| format!("{n}\n")).collect()
+    }
+
+    #[test]
+    fn identical_outputs_are_one_group_shown_once() {
+        let listing = "total 1\ndrwxr-xr-x root /\n";
+        check(
+            vec![
+                ("web-1", ran(0, listing, "")),
+                ("web-2", ran(0, listing, "")),
+                ("web-3", ran(0, listing, "")),
+            ],
+            false,
+            "
+  ✔ web-[1-3] (3)
+      total 1
+      drwxr-xr-x root /",
+        );
+        // One line stays on the host's line, aligned with the others.
+        check(
+            vec![
+                ("web-1", ran(0, "up 3 days\n", "")),
+                ("web-10", ran(0, "up 1 day\n", "")),
+                ("web-2", ran(0, "up 3 days\n", "")),
+            ],
+            false,
+            "
+  ✔ web-[1-2] (2)  up 3 days
+  ✔ web-10         up 1 day",
+        );
+        check(vec![("a", ran(0, "", "")), ("b", ran(0, "", ""))], false, "  ✔ a,b (2)");
+        check(vec![("a", ran(0, "\n\n", ""))], false, "  ✔ a");
+    }
+
+    #[test]
+    fn failures_come_first_under_their_reason_with_their_last_lines() {
+        check(
+            vec![
+                ("web-1", ran(0, "ok\n", "")),
+                ("web-2", Err(HostError::ConnectRefused { port: 22 })),
+                ("web-3", ran(2, "", "no such file\n")),
+                ("web-4", Err(HostError::ConnectRefused { port: 22 })),
+                ("web-5", ran(2, "", "no such file\n")),
+                ("web-6", ran(2, "", "no such file\n")),
+            ],
+            false,
+            "
+  ✖ web-[3,5-6] (3)  exited with status 2
+      no such file
+  ✖ web-[2,4] (2)    connection refused (is sshd running on port 22?)
+  ✔ web-1            ok",
+        );
+        // Stderr when there is any, else stdout; the last lines, the earlier ones counted.
+        check(
+            vec![("a", ran(1, &numbers(1..=25), ""))],
+            false,
+            &format!("  ✖ a  exited with status 1\n      … 5 earlier lines\n{}", indent(&numbers(6..=25))),
+        );
+        check(
+            vec![("a", ran(1, &numbers(1..=25), ""))],
+            true,
+            &format!("  ✖ a  exited with status 1\n{}", indent(&numbers(1..=25))),
+        );
+    }
+
+    fn indent(lines: &str) -> String {
+        lines.lines().map(|l| format!("      {l}\n")).collect()
+    }
+
+    #[test]
+    fn a_long_output_is_cut_at_the_height_unless_all_is_asked() {
+        check(
+            vec![("a", ran(0, &numbers(1..=25), ""))],
+            false,
+            &format!(
+                "  ✔ a\n{}      … 5 more lines (`pretty_all` or --full shows all)",
+                indent(&numbers(1..=20))
+            ),
+        );
+        check(
+            vec![("a", ran(0, &numbers(1..=21), ""))],
+            true,
+            &format!("  ✔ a\n{}", indent(&numbers(1..=21))),
+        );
+        check(
+            vec![("a", ran(0, &numbers(1..=20), ""))],
+            false,
+            &format!("  ✔ a\n{}", indent(&numbers(1..=20))),
+        );
+        // What a succeeding host wrote on stderr is shown under its output.
+        check(
+            vec![("a", ran(0, "done\n", "warning: old\n"))],
+            false,
+            "  ✔ a\n      done\n      stderr:\n      warning: old",
+        );
+    }
+
     #[test]
     fn summary_without_colour() {
         let run = Report {
@@ -372,12 +714,15 @@ mod tests {
         let expected = "
 Run summary: ls -la / on sandbox (3 hosts: 1 ok, 2 failed, 0.21s)
 
-  ✔ 127.0.1.1   drwxr-xr-x  root  /
   ✖ 127.0.1.22  connection refused (is sshd running on port 22?)
   ✖ 127.0.1.3   exited with status 2
+      a
       b
       c
       ls: cannot access '/nope'·[31m
+  ✔ 127.0.1.1
+      total 1
+      drwxr-xr-x  root  /
 
 ";
         assert_eq!(render(&run, false), expected);

@@ -34,6 +34,9 @@ pub struct Output {
     pub data: Option<Data>,
     /// For operations that change hosts: whether this host was changed (`false`: it was as asked already).
     pub changed: Option<bool>,
+    /// Set by a step that judged this host failed on what it found (`fail("disk over 85%")`): why. The output
+    /// is kept.
+    pub failed: Option<String>,
 }
 
 /// A command that had started and was stopped before it ended.
@@ -147,9 +150,9 @@ impl fmt::Display for Stopped {
 }
 
 impl Output {
-    /// The command exited with status 0 (and was not stopped).
+    /// The command exited with status 0, was not stopped, and no step judged the host failed.
     pub fn success(&self) -> bool {
-        self.exit == Some(0) && self.stopped.is_none()
+        self.exit == Some(0) && self.stopped.is_none() && self.failed.is_none()
     }
 }
 
@@ -365,6 +368,7 @@ impl HostResult {
         match &self.outcome {
             Err(err) => Some(err.to_string()),
             Ok(Output { stopped: Some(stopped), .. }) => Some(stopped.to_string()),
+            Ok(Output { failed: Some(reason), .. }) => Some(reason.clone()),
             Ok(output) => match (output.exit, &output.signal) {
                 (Some(0), _) => None,
                 (Some(code), _) => Some(format!("exited with status {code}")),
@@ -469,12 +473,23 @@ impl Report {
 
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(5))?;
+        let mut map = serializer.serialize_map(Some(6))?;
         map.serialize_entry("label", &self.label)?;
         map.serialize_entry("group", &self.group)?;
         map.serialize_entry("ok", &self.all_ok())?;
         map.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
         map.serialize_entry("results", &self.results)?;
+        // Hosts with identical outcomes, as the summary groups them; every host's full output stays in
+        // `results`.
+        let groups: Vec<_> = self
+            .groups()
+            .into_iter()
+            .map(|group| {
+                let hosts: Vec<&str> = group.members.iter().map(|&m| self.results[m].host.as_str()).collect();
+                serde_json::json!({"hosts": hosts, "ok": group.ok, "digest": group.digest_hex()})
+            })
+            .collect();
+        map.serialize_entry("groups", &groups)?;
         map.end()
     }
 }

@@ -148,11 +148,12 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 }
 
 /// Whether `failed` of `hosts` hosts make a run (or a merge of shards) fail under `fail_on`. No host at all
-/// (a `pick` that kept none) leaves nothing that succeeded, so it fails under `any` and `all`.
+/// (a `pick` that kept none) is success: a filter that finds nothing found nothing wrong, and `--json`'s `ok`
+/// says the same. A pipeline that wants to fail on what it found ends with `fail("…")`.
 pub fn fails(failed: usize, hosts: usize, fail_on: FailOn) -> bool {
     match fail_on {
-        FailOn::Any => failed > 0 || hosts == 0,
-        FailOn::All => failed == hosts,
+        FailOn::Any => failed > 0,
+        FailOn::All => hosts > 0 && failed == hosts,
         FailOn::None => false,
     }
 }
@@ -280,7 +281,8 @@ mod tests {
         check(&[Some(0), Some(1)], [1, 0, 0]);
         check(&[Some(0), None], [1, 0, 0]);
         check(&[Some(2), None], [1, 1, 0]);
-        check(&[], [1, 1, 0]);
+        // A `pick` that kept no host found nothing wrong.
+        check(&[], [0, 0, 0]);
     }
 
     #[test]

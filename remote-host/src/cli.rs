@@ -116,6 +116,16 @@ pub struct CiArgs {
     /// 2/3)
     #[arg(long, value_name = "K/N")]
     pub shard: Option<remote_config::shard::Shard>,
+    /// Only these hosts of the group: node sets and groups, comma-separated (e.g. `web-[01-10]`,
+    /// `db-[1,3,5-7]`, `@canary`)
+    #[arg(long, value_name = "SET")]
+    pub limit: Option<String>,
+    /// Not these hosts of the group, written as for --limit (e.g. `web-[03]`, `@canary`)
+    #[arg(long, value_name = "SET")]
+    pub exclude: Option<String>,
+    /// Show every line of every distinct output in the summary, not the first 20 (as `pretty_all`)
+    #[arg(long)]
+    pub full: bool,
     /// Also write a JUnit XML report to FILE: a testsuite for the run, a testcase per host
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -143,7 +153,7 @@ pub enum Format {
 /// Which outcomes make the exit code 1.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailOn {
-    /// Any host failed (or a `pick` kept none)
+    /// Any host failed
     Any,
     /// No host succeeded
     All,

@@ -15,11 +15,8 @@ use crate::stream::Streamer;
 /// Runs the command and prints its result; returns the exit code.
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = Inventory::load(&global.inventory_path())?;
-    let whole = inventory.group(&args.group)?.hosts.len();
-    let inventory = match args.ci.shard {
-        Some(shard) => inventory.shard(shard),
-        None => inventory,
-    };
+    inventory.group(&args.group)?;
+    let (inventory, whole) = crate::pipelines::cut(inventory, &args.ci, Some(&args.group))?;
     let group = inventory.group(&args.group)?;
     let command = quote::command_line(&args.command)?;
     let ci = CiRun::begin(&args.ci, global.json, global.check, &command, &group.name);
@@ -67,7 +64,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     if global.json {
         ci.write_json(&report);
     } else {
-        out!("{}", pretty::render(&report, pretty::stdout_wants_color()));
+        let render = if args.ci.full { pretty::render_full } else { pretty::render };
+        out!("{}", render(&report, pretty::stdout_wants_color()));
     }
     crate::usage::hints_after(&report, Some(&args.command));
     ci.finish(&report)

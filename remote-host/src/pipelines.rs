@@ -11,18 +11,35 @@ use crate::cli::{EvalArgs, GlobalArgs, RunArgs};
 use crate::session::{Session, expression_group};
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// The inventory cut to `--shard`, and the size of `group` before the cut (for the message of an empty
-/// shard).
-fn sharded(
+/// The inventory cut to `--limit`, `--exclude` and `--shard`, and the size of `group` before the shard's cut
+/// (for the message of an empty shard). Named hosts that leave `group` empty are an error: a shard may be
+/// empty, a set a person wrote that names none of the group's hosts is a mistake.
+pub fn cut(
     inventory: Inventory,
-    shard: Option<remote_config::shard::Shard>,
+    ci: &crate::cli::CiArgs,
     group: Option<&str>,
-) -> (Inventory, usize) {
+) -> Result<(Inventory, usize), Box<dyn std::error::Error>> {
+    let narrowing = ci.limit.is_some() || ci.exclude.is_some();
+    let had = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
+    let inventory = inventory.narrow(ci.limit.as_deref(), ci.exclude.as_deref())?;
     let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
-    match shard {
+    if narrowing && had > 0 && whole == 0 {
+        let name = group.unwrap_or_default();
+        let options: Vec<String> = [("limit", &ci.limit), ("exclude", &ci.exclude)]
+            .iter()
+            .filter_map(|(option, set)| Some(format!("--{option} {}", set.as_deref()?)))
+            .collect();
+        return Err(format!(
+            "{} leave{} no host of group `{name}` ({had} before); `remote hosts {name}` lists them",
+            options.join(" "),
+            if options.len() == 1 { "s" } else { "" }
+        )
+        .into());
+    }
+    Ok(match ci.shard {
         Some(shard) => (inventory.shard(shard), whole),
         None => (inventory, whole),
-    }
+    })
 }
 
 /// Whether `--shard` left `group` without hosts.
@@ -33,12 +50,12 @@ fn empty_shard(inventory: &Inventory, shard: Option<remote_config::shard::Shard>
 /// `remote eval 'EXPR'`.
 pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let group = expression_group(&args.expression).map(|(name, _)| name);
-    let (inventory, whole) =
-        sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, group.as_deref());
+    let (inventory, whole) = cut(Inventory::load(&global.inventory_path())?, &args.ci, group.as_deref())?;
     let ci =
         CiRun::begin(&args.ci, global.json, global.check, &args.expression, group.as_deref().unwrap_or("?"));
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
+    session.set_full(args.ci.full);
     let refuse = |err: interpret::EvalError| {
         eprint!("{}", err.render(&args.expression));
         let at = crate::usage::At { line: Some(1), column: Some(err.at.start), ..Default::default() };
@@ -62,11 +79,11 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
 
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let (inventory, whole) =
-        sharded(Inventory::load(&global.inventory_path())?, args.ci.shard, Some(&args.group));
+    let (inventory, whole) = cut(Inventory::load(&global.inventory_path())?, &args.ci, Some(&args.group))?;
     let ci = CiRun::begin(&args.ci, global.json, global.check, &args.pipeline, &args.group);
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
+    session.set_full(args.ci.full);
     let refuse = |message: String| {
         eprintln!("error: {}", remote_core::pretty::bounded(&message));
         crate::usage::json_error(global.json, &message, crate::usage::At::default());

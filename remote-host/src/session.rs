@@ -46,6 +46,8 @@ pub struct Session {
     lines: Lane,
     /// What the `pretty` step showed last, so the final run is printed unless it is exactly that one.
     last_shown: Arc<Mutex<Option<Shown>>>,
+    /// `--full`: summaries show every line of every distinct output.
+    full: Arc<std::sync::atomic::AtomicBool>,
     /// Set by Ctrl-C; cleared before each live line.
     cancel: crate::interrupt::Switch,
     /// Where named pipelines and user steps come from: the `ops` linked in, or the hot-reloaded one.
@@ -71,10 +73,15 @@ impl Session {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let pool = SessionPool::new(crate::pool_config(args));
         let last_shown = Arc::new(Mutex::new(None));
+        let full = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let show = {
-            let last_shown = last_shown.clone();
+            let (last_shown, full) = (last_shown.clone(), full.clone());
             move |report: &Report, view: View| {
                 *last_shown.lock().unwrap_or_else(|e| e.into_inner()) = Some(Shown::of(report));
+                let view = match view {
+                    View::Summary if full.load(std::sync::atomic::Ordering::Relaxed) => View::Full,
+                    view => view,
+                };
                 // With --json, standard output carries the one JSON document and nothing else.
                 if !json {
                     out!("{}", pretty::render_view(report, view, pretty::stdout_wants_color()));
@@ -116,6 +123,7 @@ impl Session {
             runtime,
             lines: Lane { world: Arc::new(world), outlets: Arc::new(HostOutlets::new(show, outbox.clone())) },
             last_shown,
+            full,
             cancel,
             library: Arc::new(Linked),
             jobs: Lane {
@@ -168,6 +176,11 @@ impl Session {
     /// Makes this session's lines (not its jobs) dry runs from now on (`true`), or real ones again.
     pub fn set_check(&self, check: bool) {
         self.lines.world.set_check(check);
+    }
+
+    /// With `full`, summaries show every line of every distinct output (`--full`).
+    pub fn set_full(&self, full: bool) {
+        self.full.store(full, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The runtime the session's I/O runs on.
@@ -395,10 +408,12 @@ impl Session {
         if json {
             write_json(run);
         } else if last_shown != Some(Shown::of(run)) {
-            out!("{}", pretty::render(run, pretty::stdout_wants_color()));
+            let view =
+                if self.full.load(std::sync::atomic::Ordering::Relaxed) { View::Full } else { View::Summary };
+            out!("{}", pretty::render_view(run, view, pretty::stdout_wants_color()));
         }
         if run.results.is_empty() {
-            eprintln!("remote: no hosts are left in the run (a `pick` kept none)");
+            eprintln!("remote: no hosts are left in the run (a `pick` kept none); nothing failed");
         }
     }
 }

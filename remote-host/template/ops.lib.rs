@@ -14,10 +14,10 @@ pub fn listing(hs: &Hosts) -> Run {
     pipeline!(ls(hs, "/", "-la") | pretty)
 }
 
-/// The hosts with a filesystem more than 85% full.
+/// The hosts with a filesystem more than 85% full, each a failure: a run that finds one exits 1.
 #[remote::pipeline]
 pub fn low_disk(hs: &Hosts) -> Run {
-    pipeline!(disk(hs) | pick(above(disk_used_percent, 85)) | pretty)
+    pipeline!(disk(hs) | pick(above(disk_used_percent, 85)) | fail("disk over 85%") | pretty)
 }
 
 /// Keeps the hosts whose last output mentions `word`: `exec(sandbox, "uname -a") | mentioning("Linux")`.

@@ -126,7 +126,10 @@ fn a_line_runs_on_every_host_of_its_group() {
 
             Run summary: ls -la / on db (1 host: 1 ok, 0 failed, …)
 
-              ✔ db-1  etc
+              ✔ db-1
+                  total 8
+                  bin
+                  etc
 
         "#]],
     );
@@ -144,18 +147,18 @@ fn a_failed_host_is_carried_to_the_end_and_asked_nothing_more() {
             pretty:
             Run summary: uptime on web (3 hosts: 1 ok, 2 failed, …)
 
-              ✔ web-1   10:00:00 up 3 days
               ✖ web-2  connection refused (is sshd running on port 22?)
               ✖ web-3  exited with status 2
                   ls: cannot access '/srv': No such file or directory
+              ✔ web-1   10:00:00 up 3 days
 
 
             Run summary: uptime on web (3 hosts: 1 ok, 2 failed, …)
 
-              ✔ web-1   10:00:00 up 3 days
               ✖ web-2  connection refused (is sshd running on port 22?)
               ✖ web-3  exited with status 2
                   ls: cannot access '/srv': No such file or directory
+              ✔ web-1   10:00:00 up 3 days
 
         "#]],
     );
@@ -432,7 +435,9 @@ fn a_pipeline_in_rust_asks_the_same_as_the_line_at_the_prompt() {
 
         Run summary: ls -la /srv on web (1 host: 1 ok, 0 failed, …)
 
-          ✔ web-1  app
+          ✔ web-1
+              total 0
+              app
 
     "#]]
     .assert_eq(&format!("{}{}\n", asked(&world), summary(run.report())));
@@ -516,6 +521,9 @@ fn the_registry_lists_every_builtin_with_its_signature() {
         operation pkg_remove(hs, names: string)
         operation service(hs, name: string, action: string)
         step pretty(run)
+        step pretty_all(run)
+        step diff(run)
+        step fail(run, reason: string)
         step table(run)
         step email(run, to: string, subject: string)
         step notify(run, subject: string)

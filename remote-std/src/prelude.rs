@@ -21,6 +21,7 @@ pub use crate::packages::{pkg_install, pkg_remove, pkg_update, pkg_upgrade};
 pub use crate::remote;
 pub use crate::services::service;
 pub use crate::steps::{
-    above, below, email, failed, notify, pick, pretty, stdout_has, successful, table, webhook,
+    above, below, diff, email, fail, failed, notify, pick, pretty, pretty_all, stdout_has, successful, table,
+    webhook,
 };
 pub use crate::stocks::{collect, publish};

@@ -1,4 +1,4 @@
-//! Built-in steps (`pretty`, `table`, `email`, `webhook`, `pick`) and the predicates `pick` takes.
+//! Built-in steps (`pretty`, `pretty_all`, `table`, `diff`, `fail`, `email`, `webhook`, `pick`) and the predicates `pick` takes.
 //!
 //! Shape of a step: `fn name(run: Run, args…) -> Run`; `pipeline!` passes the previous run first.
 //! A user's own step in `ops` has the same shape and needs nothing else to work in `pipeline!`.
@@ -8,11 +8,45 @@ use remote_core::fields::Select;
 use remote_core::pretty::View;
 use remote_core::{HostResult, Message, Run};
 
-/// Shows the run summary (✔/✖ per host) and passes the run on.
+/// Shows the run summary and passes the run on: hosts with identical output grouped under their host set
+/// (`127.0.1.[1-3]`), failures first, each distinct output once, up to 20 lines (`pretty_all` shows every
+/// line).
 #[remote::step]
 pub fn pretty(run: Run) -> Run {
     run.hosts().driver().show(run.report(), View::Summary);
     run
+}
+
+/// Shows the run summary as `pretty` does, with every line of every distinct output, and passes the run on.
+#[remote::step]
+pub fn pretty_all(run: Run) -> Run {
+    run.hosts().driver().show(run.report(), View::Full);
+    run
+}
+
+/// Shows how each host's output differs from the most common one and passes the run on: the biggest group
+/// of hosts with identical output is the reference, every other group gets a unified diff against it, e.g.
+/// `exec(web, "cat /etc/app.conf") | diff` for "which hosts have a different config".
+#[remote::step]
+pub fn diff(run: Run) -> Run {
+    run.hosts().driver().show(run.report(), View::Diff);
+    run
+}
+
+/// Makes every host still in the run that succeeded a failure with `reason`, keeping its output: how a
+/// pipeline fails on what it found, e.g. `disk(hs) | pick(above(disk_used_percent, 85)) | fail("disk over
+/// 85%")`. Hosts that failed already keep their own reason. With no host left (a `pick` kept none), the run
+/// succeeds.
+#[remote::step]
+pub fn fail(run: Run, reason: &str) -> Run {
+    run.map_results(|mut result| {
+        if let Ok(output) = &mut result.outcome
+            && output.success()
+        {
+            output.failed = Some(reason.to_string());
+        }
+        result
+    })
 }
 
 /// Shows the hosts' typed data (from `cpu`, `disk`, …) as a table and passes the run on.

@@ -11,6 +11,7 @@ mod exec;
 mod file_safety;
 mod files;
 mod fleet;
+mod grouped;
 mod host_keys;
 mod host_keys_openssh;
 mod hostile;
