@@ -77,8 +77,15 @@ struct Block {
     ok: bool,
     label: String,
     head: Option<String>,
-    body: Vec<(String, bool)>,
+    /// The lines under the header, each with its SGR style ("" for none).
+    body: Vec<(String, &'static str)>,
+    /// Whether `body` is the whole output, so that another group's output may be shown as its difference.
+    plain: bool,
 }
+
+/// Changed lines (removed and added) of an output shown as its difference from another when they are at
+/// most this share of the other's lines (and at least two may always be shown).
+const NEAR_SHARE: usize = 5;
 
 fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
     let style = |sgr: &str, text: &dyn fmt::Display| paint(color, sgr, text);
@@ -95,8 +102,8 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
         failed,
         run.elapsed.as_secs_f64()
     ));
-    let blocks: Vec<Block> = run
-        .groups()
+    let groups = run.groups();
+    let mut blocks: Vec<Block> = groups
         .iter()
         .map(|group| {
             let first = &run.results[group.members[0]];
@@ -110,6 +117,9 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
             block(first, label, height)
         })
         .collect();
+    if height.is_some() {
+        near_outputs(run, &groups, &mut blocks);
+    }
     let width = blocks
         .iter()
         .filter(|b| b.head.is_some())
@@ -127,14 +137,53 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
             }
             None => text.push_str(&format!("  {mark} {}\n", block.label)),
         }
-        for (line, dim) in &block.body {
-            let line = if *dim { style(DIM, line) } else { line.clone() };
+        for (line, sgr) in &block.body {
+            let line = if sgr.is_empty() { line.clone() } else { style(sgr, line) };
             text.push_str(format!("      {line}").trim_end());
             text.push('\n');
         }
     }
     text.push('\n');
     text
+}
+
+/// Shows each output that differs from the first long one in a few lines as those lines: sandbox hosts
+/// listing one `/` differ only in `/proc`'s link count, and three copies of a listing would bury that.
+fn near_outputs(run: &Report, groups: &[crate::groups::OutputGroup], blocks: &mut [Block]) {
+    let stdout = |group: &crate::groups::OutputGroup| {
+        let bytes = run.results[group.members[0]].output().map_or(&[][..], |o| trimmed_end(&o.stdout));
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    let Some(reference) =
+        (0..groups.len()).find(|&i| blocks[i].ok && blocks[i].plain && blocks[i].head.is_none())
+    else {
+        return;
+    };
+    let reference_text = stdout(&groups[reference]);
+    let reference_lines = reference_text.lines().count();
+    let reference_label = blocks[reference].label.clone();
+    for i in reference + 1..groups.len() {
+        if !(blocks[i].ok && blocks[i].plain && blocks[i].head.is_none()) {
+            continue;
+        }
+        let text = stdout(&groups[i]);
+        let diff = similar::TextDiff::configure()
+            .timeout(DIFF_TIME)
+            .diff_lines(reference_text.as_str(), text.as_str());
+        let mut changes = Vec::new();
+        for change in diff.iter_all_changes() {
+            match change.tag() {
+                similar::ChangeTag::Equal => {}
+                similar::ChangeTag::Delete => changes.push((format!("-{}", clip(change.value())), RED)),
+                similar::ChangeTag::Insert => changes.push((format!("+{}", clip(change.value())), GREEN)),
+            }
+        }
+        if changes.len() <= (reference_lines / NEAR_SHARE).max(2) {
+            let block = &mut blocks[i];
+            block.head = Some(format!("as {reference_label}, but:"));
+            block.body = changes;
+        }
+    }
 }
 
 /// Lines of one group's diff shown before `… N more lines of diff`.
@@ -239,24 +288,24 @@ const TAIL_OF_FAILURE: usize = 3;
 fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
     let output = result.output();
     let truncated = output.is_some_and(|o| o.truncated);
-    let mut body: Vec<(String, bool)> = Vec::new();
+    let mut body: Vec<(String, &'static str)> = Vec::new();
     if !result.ok() {
         let head = Some(sanitize(&result.error_text().unwrap_or_default()));
         if let (Some(_), Some(data)) = (output.filter(|o| o.failed.is_some()), result.any_data()) {
             // Judged failed on its data (`fail`): what the data says is why.
-            body.push((clip(&data::one_line(data)), true));
+            body.push((clip(&data::one_line(data)), DIM));
         } else if let Some(output) = output {
             let stream = if trimmed_end(&output.stderr).is_empty() { &output.stdout } else { &output.stderr };
             let (lines, earlier) = tail_lines(stream, height);
             if earlier > 0 {
-                body.push((format!("… {earlier} earlier {}", lines_word(earlier)), true));
+                body.push((format!("… {earlier} earlier {}", lines_word(earlier)), DIM));
             }
-            body.extend(lines.into_iter().map(|line| (line, true)));
+            body.extend(lines.into_iter().map(|line| (line, DIM)));
         }
         if truncated {
-            body.push((TRUNCATED.into(), true));
+            body.push((TRUNCATED.into(), DIM));
         }
-        return Block { ok: false, label, head, body };
+        return Block { ok: false, label, head, body, plain: false };
     }
     let changing = output.is_some_and(|o| o.changed.is_some());
     let (mut lines, more) = match result.any_data() {
@@ -269,26 +318,27 @@ fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
         output.filter(|o| !trimmed_end(&o.stderr).is_empty() && (result.any_data().is_none() || changing));
     if lines.len() <= 1 && more == 0 && stderr.is_none() {
         if truncated {
-            body.push((TRUNCATED.into(), true));
+            body.push((TRUNCATED.into(), DIM));
         }
-        return Block { ok: true, label, head: Some(lines.pop().unwrap_or_default()), body };
+        return Block { ok: true, label, head: Some(lines.pop().unwrap_or_default()), body, plain: false };
     }
-    body.extend(lines.into_iter().map(|line| (line, false)));
+    let plain = stderr.is_none() && !truncated && (result.any_data().is_none() || changing);
+    body.extend(lines.into_iter().map(|line| (line, "")));
     if more > 0 {
-        body.push((format!("… {more} more {} (`pretty_all` or --full shows all)", lines_word(more)), true));
+        body.push((format!("… {more} more {} (`pretty_all` or --full shows all)", lines_word(more)), DIM));
     }
     if let Some(output) = stderr {
-        body.push(("stderr:".into(), true));
+        body.push(("stderr:".into(), DIM));
         let (lines, more) = head_lines(&output.stderr, height);
-        body.extend(lines.into_iter().map(|line| (line, false)));
+        body.extend(lines.into_iter().map(|line| (line, "")));
         if more > 0 {
-            body.push((format!("… {more} more {}", lines_word(more)), true));
+            body.push((format!("… {more} more {}", lines_word(more)), DIM));
         }
     }
     if truncated {
-        body.push((TRUNCATED.into(), true));
+        body.push((TRUNCATED.into(), DIM));
     }
-    Block { ok: true, label, head: None, body }
+    Block { ok: true, label, head: None, body, plain }
 }
 
 fn lines_word(count: usize) -> &'static str {
@@ -655,6 +705,30 @@ mod tests {
 
     fn indent(lines: &str) -> String {
         lines.lines().map(|l| format!("      {l}\n")).collect()
+    }
+
+    #[test]
+    fn an_output_that_differs_in_a_few_lines_is_shown_as_those_lines() {
+        let ten = numbers(1..=10);
+        let changed = ten.replace("5\n", "five\n");
+        check(
+            vec![("a", ran(0, &ten, "")), ("b", ran(0, &changed, "")), ("c", ran(0, &ten, ""))],
+            false,
+            &format!("  ✔ a,c (2)\n{}  ✔ b  as a,c (2), but:\n      -5\n      +five", indent(&ten)),
+        );
+        // Too many changes for a difference to read better: the output itself.
+        let other = numbers(11..=20);
+        check(
+            vec![("a", ran(0, &ten, "")), ("b", ran(0, &other, ""))],
+            false,
+            &format!("  ✔ a\n{}  ✔ b\n{}", indent(&ten), indent(&other)),
+        );
+        // Every line of every output when all is asked.
+        check(
+            vec![("a", ran(0, &ten, "")), ("b", ran(0, &changed, ""))],
+            true,
+            &format!("  ✔ a\n{}  ✔ b\n{}", indent(&ten), indent(&changed)),
+        );
     }
 
     #[test]
