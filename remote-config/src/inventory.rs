@@ -301,6 +301,11 @@ impl Inventory {
         self.groups.values()
     }
 
+    /// Adds or replaces a group made elsewhere (the prompt's `failed` and `ok`).
+    pub(crate) fn insert_group(&mut self, group: Group) {
+        self.groups.insert(group.name.clone(), group);
+    }
+
     /// The groups, to be cut down (see [`crate::shard`]).
     pub(crate) fn groups_mut(&mut self) -> impl Iterator<Item = &mut Group> {
         self.groups.values_mut()

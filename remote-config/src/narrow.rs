@@ -120,6 +120,32 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// The inventory with group `name` made of the hosts called `names` (found in its groups, in that
+    /// order), unless it has a group of that name already: a group the user wrote wins. Names that are no
+    /// host any more are left out.
+    pub fn with_group_of(mut self, name: &str, names: &[String]) -> Self {
+        if self.group(name).is_ok() {
+            return self;
+        }
+        let specs: std::collections::HashMap<&str, &HostSpec> =
+            self.groups().flat_map(|g| g.hosts.iter()).map(|h| (h.name.as_str(), h)).collect();
+        let hosts: Vec<HostSpec> =
+            names.iter().filter_map(|n| specs.get(n.as_str()).map(|h| (*h).clone())).collect();
+        self.insert_group(remote_core::Group { name: name.to_string(), hosts });
+        self
+    }
+
+    /// Group `group` cut to `hosts` (a batch of a rolling run); the other groups as they are.
+    pub fn only(mut self, group: &str, hosts: &[HostSpec]) -> Self {
+        let names: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        if let Some(group) = self.groups_mut().find(|g| g.name == group) {
+            group.hosts.retain(|host| names.contains(host.name.as_str()));
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,8 @@ struct Block {
     body: Vec<(String, &'static str)>,
     /// Whether `body` is the whole output, so that another group's output may be shown as its difference.
     plain: bool,
+    /// Which hosts took more than one try (`--retries`), when any did.
+    tries: Option<String>,
 }
 
 /// Changed lines (removed and added) of an output shown as its difference from another when they are at
@@ -114,7 +116,9 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
             if names.len() > 1 {
                 label.push_str(&format!(" ({})", names.len()));
             }
-            block(first, label, height)
+            let mut block = block(first, label, height);
+            block.tries = tries_note(run, group);
+            block
         })
         .collect();
     if height.is_some() {
@@ -137,6 +141,9 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
             }
             None => text.push_str(&format!("  {mark} {}\n", block.label)),
         }
+        if let Some(note) = &block.tries {
+            text.push_str(&format!("      {}\n", style(DIM, note)));
+        }
         for (line, sgr) in &block.body {
             let line = if sgr.is_empty() { line.clone() } else { style(sgr, line) };
             text.push_str(format!("      {line}").trim_end());
@@ -145,6 +152,26 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
     }
     text.push('\n');
     text
+}
+
+/// `retried: web-2 (2 tries), web-[3,5] (3 tries)` for the hosts of `group` that took more than one try.
+fn tries_note(run: &Report, group: &crate::groups::OutputGroup) -> Option<String> {
+    let mut by_tries: std::collections::BTreeMap<u32, Vec<&str>> = std::collections::BTreeMap::new();
+    for &member in &group.members {
+        let result = &run.results[member];
+        // A host that gave up says how often it tried in its error already.
+        if result.tries() > 1 && result.output().is_some() {
+            by_tries.entry(result.tries()).or_default().push(result.host.as_str());
+        }
+    }
+    if by_tries.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = by_tries
+        .iter()
+        .map(|(tries, hosts)| format!("{} ({tries} tries)", sanitize(&crate::nodeset::fold(hosts))))
+        .collect();
+    Some(format!("retried: {}", parts.join(", ")))
 }
 
 /// Shows each output that differs from the first long one in a few lines as those lines: sandbox hosts
@@ -305,7 +332,7 @@ fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
         if truncated {
             body.push((TRUNCATED.into(), DIM));
         }
-        return Block { ok: false, label, head, body, plain: false };
+        return Block { ok: false, label, head, body, plain: false, tries: None };
     }
     let changing = output.is_some_and(|o| o.changed.is_some());
     let (mut lines, more) = match result.any_data() {
@@ -320,7 +347,14 @@ fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
         if truncated {
             body.push((TRUNCATED.into(), DIM));
         }
-        return Block { ok: true, label, head: Some(lines.pop().unwrap_or_default()), body, plain: false };
+        return Block {
+            ok: true,
+            label,
+            head: Some(lines.pop().unwrap_or_default()),
+            body,
+            plain: false,
+            tries: None,
+        };
     }
     let plain = stderr.is_none() && !truncated && (result.any_data().is_none() || changing);
     body.extend(lines.into_iter().map(|line| (line, "")));
@@ -338,7 +372,7 @@ fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
     if truncated {
         body.push((TRUNCATED.into(), DIM));
     }
-    Block { ok: true, label, head: None, body, plain }
+    Block { ok: true, label, head: None, body, plain, tries: None }
 }
 
 fn lines_word(count: usize) -> &'static str {

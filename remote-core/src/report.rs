@@ -37,6 +37,8 @@ pub struct Output {
     /// Set by a step that judged this host failed on what it found (`fail("disk over 85%")`): why. The output
     /// is kept.
     pub failed: Option<String>,
+    /// Tries this output took beyond the first (`--retries`): 0 when the first one gave it.
+    pub retries: u32,
 }
 
 /// A command that had started and was stopped before it ended.
@@ -272,6 +274,12 @@ pub enum HostError {
     /// The run was cancelled (Ctrl-C, a signal) while this host waited for its connection or a channel.
     #[error("not started: cancelled ({cause}) before the command could start; nothing ran on this host")]
     NotStarted { cause: CancelCause },
+    /// Every try of `--retries` failed; the last one's error.
+    #[error("{last} (gave up after {tries} tries)")]
+    GaveUp { tries: u32, last: Box<HostError> },
+    /// A rolling run (`--batch`) spent its failure budget (`--max-fail`) before this host's batch.
+    #[error("not started: failure budget spent ({failed} of {hosts} failed)")]
+    BudgetSpent { failed: usize, hosts: usize },
     /// The login ended before the command started: its process-group line never came. The account's shell is
     /// `/bin/false` or `nologin`, or sshd forces another command.
     #[error(
@@ -353,6 +361,15 @@ impl HostResult {
         self.outcome.as_ref().ok()
     }
 
+    /// How many tries this host took (`--retries`): 1 unless it was tried again.
+    pub fn tries(&self) -> u32 {
+        match &self.outcome {
+            Ok(output) => output.retries + 1,
+            Err(HostError::GaveUp { tries, .. }) => *tries,
+            Err(_) => 1,
+        }
+    }
+
     /// The typed value the operation read on this host, when it is a `T`: `result.data::<Cpu>()`.
     pub fn data<T: FromData>(&self) -> Option<&T> {
         self.output().and_then(|o| o.data.as_ref()).and_then(T::from_data)
@@ -408,6 +425,9 @@ impl Serialize for HostResult {
         map.serialize_entry("truncated", &output.is_some_and(|o| o.truncated))?;
         map.serialize_entry("error", &self.error_text())?;
         map.serialize_entry("elapsed_ms", &(self.elapsed.as_millis() as u64))?;
+        if self.tries() > 1 {
+            map.serialize_entry("tries", &self.tries())?;
+        }
         if let Some(stopped) = stopped {
             let reason = match stopped.reason {
                 StopReason::Timeout { .. } => "timeout",

@@ -142,6 +142,37 @@ impl Drop for CiRun<'_> {
     }
 }
 
+/// The inventory cut to `--limit`, `--exclude` and `--shard`, and the size of `group` before the shard's cut
+/// (for the message of an empty shard). Named hosts that leave `group` empty are an error: a shard may be
+/// empty, a set a person wrote that names none of the group's hosts is a mistake.
+pub fn cut(
+    inventory: remote_config::Inventory,
+    ci: &CiArgs,
+    group: Option<&str>,
+) -> Result<(remote_config::Inventory, usize), Box<dyn std::error::Error>> {
+    let narrowing = ci.limit.is_some() || ci.exclude.is_some();
+    let had = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
+    let inventory = inventory.narrow(ci.limit.as_deref(), ci.exclude.as_deref())?;
+    let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
+    if narrowing && had > 0 && whole == 0 {
+        let name = group.unwrap_or_default();
+        let options: Vec<String> = [("limit", &ci.limit), ("exclude", &ci.exclude)]
+            .iter()
+            .filter_map(|(option, set)| Some(format!("--{option} {}", set.as_deref()?)))
+            .collect();
+        return Err(format!(
+            "{} leave{} no host of group `{name}` ({had} before); `remote hosts {name}` lists them",
+            options.join(" "),
+            if options.len() == 1 { "s" } else { "" }
+        )
+        .into());
+    }
+    Ok(match ci.shard {
+        Some(shard) => (inventory.shard(shard), whole),
+        None => (inventory, whole),
+    })
+}
+
 /// The exit code of a finished run under `--fail-on`.
 pub fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     if fails(report.failed_count(), report.results.len(), fail_on) { EXIT_HOST_FAILED } else { EXIT_OK }

@@ -126,6 +126,17 @@ pub struct CiArgs {
     /// Show every line of every distinct output in the summary, not the first 20 (as `pretty_all`)
     #[arg(long)]
     pub full: bool,
+    /// Run the group in batches, one after another: hosts per batch (10), a share of the group (25%), or the
+    /// first batches' sizes, the last repeating (1,10%: one canary host, then tenths)
+    #[arg(long, value_name = "N|P%")]
+    pub batch: Option<crate::rollout::Batches>,
+    /// With --batch: how many hosts of the whole run may fail (N, or P% of the group); once more have failed,
+    /// no new batch starts and the hosts left say "not started"
+    #[arg(long, value_name = "N|P%", requires = "batch")]
+    pub max_fail: Option<crate::rollout::MaxFail>,
+    /// With --batch: stop after the batch in which the first host fails (--max-fail 0)
+    #[arg(long, requires = "batch", conflicts_with = "max_fail")]
+    pub fail_fast: bool,
     /// Also write a JUnit XML report to FILE: a testsuite for the run, a testcase per host
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -139,6 +150,20 @@ pub struct CiArgs {
     /// fail
     #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub deadline: Option<Duration>,
+}
+
+impl CiArgs {
+    /// The plan of `--batch` (with `--max-fail` or `--fail-fast`) for a group of `hosts` hosts; `None` when
+    /// the run is not rolled.
+    pub fn rollout(&self, hosts: usize) -> Option<crate::rollout::Plan> {
+        let batches = self.batch.as_ref()?;
+        let max_fail = if self.fail_fast {
+            Some(crate::rollout::MaxFail(crate::rollout::Amount::Hosts(0)))
+        } else {
+            self.max_fail
+        };
+        Some(crate::rollout::Plan::new(hosts, batches, max_fail))
+    }
 }
 
 /// How a run's failures are shown.
@@ -218,6 +243,13 @@ pub struct SessionArgs {
     /// hosts it was dropped from say so. Each host also keeps at most 64 MiB per stream
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_output: usize,
+    /// Try a host again this many times when its connection fails or its command fails or times out (never
+    /// for a host key, a login or a setting)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+    /// Wait this long before the first retry; each next wait is twice as long, up to a minute
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub retry_delay: Duration,
     /// Ask once, on the terminal, for the password sudo needs on hosts that run commands as root (`become`,
     /// `sudo`); REMOTE_BECOME_PASSWORD gives it without asking
     #[arg(long)]

@@ -16,7 +16,7 @@ use crate::stream::Streamer;
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let inventory = Inventory::load(&global.inventory_path())?;
     inventory.group(&args.group)?;
-    let (inventory, whole) = crate::pipelines::cut(inventory, &args.ci, Some(&args.group))?;
+    let (inventory, whole) = crate::ci::cut(inventory, &args.ci, Some(&args.group))?;
     let group = inventory.group(&args.group)?;
     let command = quote::command_line(&args.command)?;
     let ci = CiRun::begin(&args.ci, global.json, global.check, &command, &group.name);
@@ -32,6 +32,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     let options = ExecOptions {
         timeout: args.session.timeout,
         max_output_total: args.session.max_output,
+        retries: args.session.retries,
+        retry_delay: args.session.retry_delay,
         on_host_done: Some(Arc::new({
             let (progress, streamer) = (progress.clone(), streamer.clone());
             move |result: &remote_core::HostResult| {
@@ -55,8 +57,18 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Box<dyn std::erro
     // says so.
     let run_there =
         if global.check { remote_core::Preview::unknown_script(&command) } else { command.clone() };
-    let results = runtime.block_on(pool.exec(&group.hosts, &run_there, &options));
-    let report = Report { label: command, group: group.name.clone(), results, elapsed: started.elapsed() };
+    let one = |hosts: &[remote_core::HostSpec]| {
+        let results = runtime.block_on(pool.exec(hosts, &run_there, &options));
+        Report { label: command.clone(), group: group.name.clone(), results, elapsed: started.elapsed() }
+    };
+    let report = match args.ci.rollout(group.hosts.len()) {
+        Some(plan) => crate::rollout::roll(&plan, &group.hosts, |number, batch| {
+            progress.suspend(|| crate::rollout::announce(number, &plan, batch));
+            Ok::<_, std::convert::Infallible>(one(batch))
+        })
+        .unwrap_or_else(|never| match never {}),
+        None => one(&group.hosts),
+    };
     progress.finish_and_clear();
     if let Some(streamer) = &streamer {
         streamer.flush();

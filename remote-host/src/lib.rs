@@ -28,6 +28,7 @@ mod outbox;
 mod outlets;
 mod pipelines;
 mod prompt;
+mod rollout;
 mod sandbox;
 mod schedule;
 mod session;

@@ -60,6 +60,8 @@ check LINE            a dry run of LINE: each host says what would change (files
 help                  this text
 quit                  leave (also Ctrl-D)
 Tab completes names, groups and hosts, and an open call shows its signature.
+`failed` and `ok` are groups too: the hosts that failed and succeeded in the last line's run, e.g.
+`exec(failed, \"systemctl restart app\")` or `listing failed` (a group of yours with that name wins).
 ";
 
 /// What became of one line.

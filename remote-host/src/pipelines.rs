@@ -11,37 +11,6 @@ use crate::cli::{EvalArgs, GlobalArgs, RunArgs};
 use crate::session::{Session, expression_group};
 use crate::{EXIT_OK, EXIT_USAGE};
 
-/// The inventory cut to `--limit`, `--exclude` and `--shard`, and the size of `group` before the shard's cut
-/// (for the message of an empty shard). Named hosts that leave `group` empty are an error: a shard may be
-/// empty, a set a person wrote that names none of the group's hosts is a mistake.
-pub fn cut(
-    inventory: Inventory,
-    ci: &crate::cli::CiArgs,
-    group: Option<&str>,
-) -> Result<(Inventory, usize), Box<dyn std::error::Error>> {
-    let narrowing = ci.limit.is_some() || ci.exclude.is_some();
-    let had = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
-    let inventory = inventory.narrow(ci.limit.as_deref(), ci.exclude.as_deref())?;
-    let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
-    if narrowing && had > 0 && whole == 0 {
-        let name = group.unwrap_or_default();
-        let options: Vec<String> = [("limit", &ci.limit), ("exclude", &ci.exclude)]
-            .iter()
-            .filter_map(|(option, set)| Some(format!("--{option} {}", set.as_deref()?)))
-            .collect();
-        return Err(format!(
-            "{} leave{} no host of group `{name}` ({had} before); `remote hosts {name}` lists them",
-            options.join(" "),
-            if options.len() == 1 { "s" } else { "" }
-        )
-        .into());
-    }
-    Ok(match ci.shard {
-        Some(shard) => (inventory.shard(shard), whole),
-        None => (inventory, whole),
-    })
-}
-
 /// Whether `--shard` left `group` without hosts.
 fn empty_shard(inventory: &Inventory, shard: Option<remote_config::shard::Shard>, group: &str) -> bool {
     shard.is_some() && inventory.group(group).is_ok_and(|g| g.hosts.is_empty())
@@ -50,7 +19,8 @@ fn empty_shard(inventory: &Inventory, shard: Option<remote_config::shard::Shard>
 /// `remote eval 'EXPR'`.
 pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::error::Error>> {
     let group = expression_group(&args.expression).map(|(name, _)| name);
-    let (inventory, whole) = cut(Inventory::load(&global.inventory_path())?, &args.ci, group.as_deref())?;
+    let (inventory, whole) =
+        crate::ci::cut(Inventory::load(&global.inventory_path())?, &args.ci, group.as_deref())?;
     let ci =
         CiRun::begin(&args.ci, global.json, global.check, &args.expression, group.as_deref().unwrap_or("?"));
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
@@ -71,15 +41,34 @@ pub fn eval(global: &GlobalArgs, args: &EvalArgs) -> Result<u8, Box<dyn std::err
             Err(err) => refuse(err),
         };
     }
-    match session.eval(&inventory, &args.expression) {
-        Ok(run) => session.finish(&run, global.json, ci),
+    let plan = group.as_deref().and_then(|g| args.ci.rollout(inventory.group(g).ok()?.hosts.len()));
+    let Some(plan) = plan else {
+        if args.ci.batch.is_some() {
+            let message =
+                "--batch needs an expression whose first argument is a group, e.g. 'ls(web, \"/\")'";
+            return Err(message.into());
+        }
+        return match session.eval(&inventory, &args.expression) {
+            Ok(run) => session.finish(run.report(), global.json, ci),
+            Err(err) => refuse(err),
+        };
+    };
+    let group = group.expect("a plan has a group");
+    let hosts = inventory.group(&group)?.hosts.clone();
+    let report = crate::rollout::roll(&plan, &hosts, |number, batch| {
+        crate::rollout::announce(number, &plan, batch);
+        session.eval(&inventory.clone().only(&group, batch), &args.expression).map(|run| run.into_report())
+    });
+    match report {
+        Ok(report) => session.finish(&report, global.json, ci),
         Err(err) => refuse(err),
     }
 }
 
 /// `remote run PIPELINE GROUP`.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error::Error>> {
-    let (inventory, whole) = cut(Inventory::load(&global.inventory_path())?, &args.ci, Some(&args.group))?;
+    let (inventory, whole) =
+        crate::ci::cut(Inventory::load(&global.inventory_path())?, &args.ci, Some(&args.group))?;
     let ci = CiRun::begin(&args.ci, global.json, global.check, &args.pipeline, &args.group);
     let session = Session::start(&args.session, &global.inventory_path(), global.json, ci.deadline())?;
     session.set_check(global.check);
@@ -95,8 +84,17 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error
             Err(message) => refuse(message),
         };
     }
-    match session.run_named(&inventory, &args.pipeline, &args.group) {
-        Ok(run) => session.finish(&run, global.json, ci),
+    let plan = inventory.group(&args.group).ok().and_then(|g| args.ci.rollout(g.hosts.len()));
+    let report = match (plan, inventory.group(&args.group)) {
+        (Some(plan), Ok(group)) => crate::rollout::roll(&plan, &group.hosts.clone(), |number, batch| {
+            crate::rollout::announce(number, &plan, batch);
+            let inventory = inventory.clone().only(&args.group, batch);
+            session.run_named(&inventory, &args.pipeline, &args.group).map(|run| run.into_report())
+        }),
+        _ => session.run_named(&inventory, &args.pipeline, &args.group).map(|run| run.into_report()),
+    };
+    match report {
+        Ok(report) => session.finish(&report, global.json, ci),
         Err(message) => refuse(message),
     }
 }

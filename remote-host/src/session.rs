@@ -48,6 +48,8 @@ pub struct Session {
     last_shown: Arc<Mutex<Option<Shown>>>,
     /// `--full`: summaries show every line of every distinct output.
     full: Arc<std::sync::atomic::AtomicBool>,
+    /// The hosts that failed and those that succeeded in the last line's run: the prompt's `failed` and `ok`.
+    last_run: Mutex<Option<(Vec<String>, Vec<String>)>>,
     /// Set by Ctrl-C; cleared before each live line.
     cancel: crate::interrupt::Switch,
     /// Where named pipelines and user steps come from: the `ops` linked in, or the hot-reloaded one.
@@ -94,6 +96,8 @@ impl Session {
         let job_options = ExecOptions {
             timeout: args.timeout,
             max_output_total: args.max_output,
+            retries: args.retries,
+            retry_delay: args.retry_delay,
             cancel: Some(job_cancel.subscribe()),
             ..ExecOptions::default()
         };
@@ -101,6 +105,8 @@ impl Session {
         let options = ExecOptions {
             timeout: args.timeout,
             max_output_total: args.max_output,
+            retries: args.retries,
+            retry_delay: args.retry_delay,
             cancel: Some(cancel.subscribe()),
             deadline,
             ..ExecOptions::default()
@@ -124,6 +130,7 @@ impl Session {
             lines: Lane { world: Arc::new(world), outlets: Arc::new(HostOutlets::new(show, outbox.clone())) },
             last_shown,
             full,
+            last_run: Mutex::new(None),
             cancel,
             library: Arc::new(Linked),
             jobs: Lane {
@@ -154,7 +161,26 @@ impl Session {
 
     /// Keeps `run`, the outcome of `line` run in `lane`, in the history when there is one; a dry run is kept
     /// as the `check LINE` it was, so that it never reads as a change made.
+    /// `inventory` with the groups `failed` and `ok`: the hosts that failed and succeeded in the last line's
+    /// run (`exec(failed, "systemctl restart app")`, `listing failed`), unless the inventory has groups of
+    /// those names.
+    fn with_last_run(&self, inventory: &Inventory) -> Inventory {
+        match &*self.last_run.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((failed, ok)) => {
+                inventory.clone().with_group_of(LAST_FAILED, failed).with_group_of(LAST_OK, ok)
+            }
+            None => inventory.clone(),
+        }
+    }
+
     fn remember(&self, lane: &Lane, line: &str, run: &Run) {
+        if std::ptr::eq(lane, &self.lines) {
+            let (failed, ok): (Vec<&remote_core::HostResult>, Vec<&remote_core::HostResult>) =
+                run.results().iter().partition(|r| !r.ok());
+            let names =
+                |results: Vec<&remote_core::HostResult>| results.iter().map(|r| r.host.clone()).collect();
+            *self.last_run.lock().unwrap_or_else(|e| e.into_inner()) = Some((names(failed), names(ok)));
+        }
         if let Some(history) = self.history.get() {
             let line = if lane.world.checking() { format!("check {line}") } else { line.to_string() };
             history.record_run(&line, run.report());
@@ -231,6 +257,7 @@ impl Session {
     }
 
     fn eval_with(&self, lane: &Lane, inventory: &Inventory, line: &str) -> Result<Run, interpret::EvalError> {
+        let inventory = &self.with_last_run(inventory);
         if let Some((name, at)) = expression_group(line)
             && let Ok(group) = inventory.group(&name)
         {
@@ -262,6 +289,7 @@ impl Session {
         name: &str,
         group: &str,
     ) -> Result<Run, String> {
+        let inventory = &self.with_last_run(inventory);
         let group = self.check_named(inventory, name, group)?;
         self.check_open_files(&group.name, &group.hosts)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), lane.driver());
@@ -386,23 +414,22 @@ impl Session {
 
     /// Prints what the pipeline has not shown yet: the summary, or under `--json` the run as one line.
     pub fn report(&self, run: &Run, json: bool) {
-        self.print_rest(run, json, |report| {
+        self.print_rest(run.report(), json, |report| {
             let _ = report.write_json(&mut crate::out::Stdout);
         });
     }
 
     /// Prints what the pipeline has not shown yet, or the JSON document, and ends the CI run: its reports and
     /// its exit code.
-    pub fn finish(&self, run: &Run, json: bool, ci: CiRun<'_>) -> Result<u8, Box<dyn std::error::Error>> {
+    pub fn finish(&self, run: &Report, json: bool, ci: CiRun<'_>) -> Result<u8, Box<dyn std::error::Error>> {
         self.print_rest(run, json, |report| ci.write_json(report));
-        crate::usage::hints_after(run.report(), None);
-        ci.finish(run.report())
+        crate::usage::hints_after(run, None);
+        ci.finish(run)
     }
 
     /// The summary unless `pretty` showed exactly this run already, or under `--json` the document
     /// `write_json` writes; and a word when no host is left.
-    fn print_rest(&self, run: &Run, json: bool, write_json: impl FnOnce(&Report)) {
-        let run = run.report();
+    fn print_rest(&self, run: &Report, json: bool, write_json: impl FnOnce(&Report)) {
         // Taken, not read: what one line's `pretty` showed says nothing about the next line's run.
         let last_shown = self.last_shown.lock().unwrap_or_else(|e| e.into_inner()).take();
         if json {
@@ -417,6 +444,11 @@ impl Session {
         }
     }
 }
+
+/// The prompt's group of the hosts that failed in the last line's run.
+pub const LAST_FAILED: &str = "failed";
+/// The prompt's group of the hosts that succeeded in the last line's run.
+pub const LAST_OK: &str = "ok";
 
 /// The group an expression runs on: the first step's first argument, and where it is; `None` when the line
 /// does not parse (the interpreter says why) or starts otherwise.

@@ -94,8 +94,12 @@ pub fn hints_after(report: &remote_core::Report, argv: Option<&[String]>) {
             remote_core::pretty::bounded(word)
         );
     }
-    let refused =
-        |r: &remote_core::HostResult| matches!(r.outcome, Err(remote_core::HostError::ConnectRefused { .. }));
+    let refused = |r: &remote_core::HostResult| match &r.outcome {
+        Err(remote_core::HostError::GaveUp { last, .. }) => {
+            matches!(**last, remote_core::HostError::ConnectRefused { .. })
+        }
+        outcome => matches!(outcome, Err(remote_core::HostError::ConnectRefused { .. })),
+    };
     if report.group == crate::sandbox::GROUP
         && !report.results.is_empty()
         && report.results.iter().all(refused)

@@ -85,6 +85,10 @@ pub struct ExecOptions {
     pub on_output: Option<OnOutput>,
     /// A dry run (`--check`): operations that change hosts say what they would change and change nothing.
     pub check: bool,
+    /// Tries after the first for a host whose connection or command failed (`--retries`); 0: none.
+    pub retries: u32,
+    /// The wait before the first retry (`--retry-delay`); it doubles for each one after, up to a minute.
+    pub retry_delay: Duration,
 }
 
 /// `work` (waiting for a channel or a connection), unless the run is cancelled or its deadline passes first:
@@ -114,7 +118,69 @@ impl Default for ExecOptions {
             deadline: None,
             on_output: None,
             check: false,
+            retries: 0,
+            retry_delay: Duration::from_secs(1),
         }
+    }
+}
+
+/// The longest wait between two tries of a host.
+const RETRY_DELAY_CAP: Duration = Duration::from_secs(60);
+
+/// Whether a host's outcome is worth another try under `--retries`: a connection that failed to open or
+/// broke, or a command that failed or outlived its timeout. Never a host key, an authentication, a setting or
+/// an argument (another try cannot change them, and a host key must not be asked again until it passes), nor
+/// a run that was cancelled or is past its deadline.
+fn retryable(outcome: &Result<Output, HostError>) -> bool {
+    match outcome {
+        Ok(output) => match &output.stopped {
+            Some(stopped) => matches!(stopped.reason, remote_core::StopReason::Timeout { .. }),
+            None => !output.success(),
+        },
+        Err(error) => matches!(
+            error,
+            HostError::Resolve { .. }
+                | HostError::ConnectRefused { .. }
+                | HostError::ConnectTimeout { .. }
+                | HostError::Connect { .. }
+                | HostError::Jump { .. }
+                | HostError::Handshake { .. }
+                | HostError::Disconnected { .. }
+                | HostError::ChannelRefused { .. }
+        ),
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails in a way another try cannot mend, or has been tried
+/// `options.retries` times more, waiting `retry_delay` (doubling) in between; a cancel or the deadline ends
+/// the wait with the last outcome. The outcome says how many tries it took.
+async fn with_retries<F, Fut>(options: &ExecOptions, attempt: F) -> Result<Output, HostError>
+where
+    F: Fn(&ExecOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<Output, HostError>>,
+{
+    let mut tries = 1;
+    let mut delay = options.retry_delay;
+    // A retry belongs to no fan-out: the failure a fan-out remembers for its other hosts (so that those
+    // behind one dead jump host fail at once) must not answer the retry in its stead.
+    let again = ExecOptions { fan_out: 0, ..options.clone() };
+    loop {
+        let outcome = attempt(if tries == 1 { options } else { &again }).await;
+        let done = tries > options.retries || !retryable(&outcome);
+        let past_deadline = options.deadline.is_some_and(|d| tokio::time::Instant::now() + delay >= d.at);
+        if done || past_deadline {
+            return match outcome {
+                Ok(output) => Ok(Output { retries: tries - 1, ..output }),
+                Err(error) if tries > 1 => Err(HostError::GaveUp { tries, last: Box::new(error) }),
+                Err(error) => Err(error),
+            };
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = cancelled(options.cancel.as_ref()) => return outcome,
+        }
+        tries += 1;
+        delay = (delay * 2).min(RETRY_DELAY_CAP);
     }
 }
 
@@ -205,7 +271,7 @@ impl SessionPool {
     /// it comes; a task that panics fails its host instead of the fan-out.
     async fn fan_out<F, W>(&self, hosts: &[HostSpec], options: &ExecOptions, work: W) -> Vec<HostResult>
     where
-        W: Fn(SessionPool, HostSpec, ExecOptions) -> F,
+        W: Fn(SessionPool, HostSpec, ExecOptions) -> F + Clone + Send + Sync + 'static,
         F: std::future::Future<Output = Result<Output, HostError>> + Send + 'static,
     {
         let started = Instant::now();
@@ -214,10 +280,12 @@ impl SessionPool {
             .map(|spec| {
                 let host = spec.name.clone();
                 let on_host_done = options.on_host_done.clone();
-                let job = work(self.clone(), spec.clone(), options.clone());
+                let (pool, spec, options, work) = (self.clone(), spec.clone(), options.clone(), work.clone());
                 tokio::spawn(async move {
                     let started = Instant::now();
-                    let outcome = job.await;
+                    let outcome =
+                        with_retries(&options, |options| work(pool.clone(), spec.clone(), options.clone()))
+                            .await;
                     let result = HostResult { host, outcome, elapsed: started.elapsed() };
                     if let Some(callback) = &on_host_done {
                         callback(&result);

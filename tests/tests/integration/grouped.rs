@@ -1,5 +1,6 @@
 //! Fleet control against real sshd: identical outputs grouped under a compact host set, host ranges in the
-//! inventory and in `--limit`/`--exclude`, and pipelines that fail on what they found.
+//! inventory and in `--limit`/`--exclude`, pipelines that fail on what they found, and rolling runs under
+//! one failure budget.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
@@ -241,4 +242,210 @@ fn diff_shows_how_each_host_differs_from_the_most_common_output() {
     assert_eq!(summary_body(&out.stdout.replace("Diff:", "Run summary:")), expected, "{}", out.stdout);
     // The diff is what the run showed: the summary is not printed after it.
     assert!(!out.stdout.contains("Run summary:"), "{}", out.stdout);
+}
+
+#[test]
+fn a_rolling_run_goes_batch_by_batch_and_stops_once_its_one_budget_is_spent() {
+    let fleet = Fleet::start();
+    // Batches run one after another: each host says when it started and ended.
+    let clock = "date +%s%N; sleep 0.3; date +%s%N";
+    let out = fleet.remote(&["--json", "exec", "test", "--batch", "2", "--", "sh", "-c", clock]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let times: Vec<(u128, u128)> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let t: Vec<u128> =
+                r["stdout"].as_str().unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect();
+            (t[0], t[1])
+        })
+        .collect();
+    let first_end = times[0].1.max(times[1].1);
+    assert!(
+        times[2].0 >= first_end && times[3].0 >= first_end,
+        "batch 2 started before batch 1 ended: {times:?}"
+    );
+    for n in 1..=2 {
+        assert!(out.stderr.contains(&format!("remote: batch {n} of 2: ")), "{}", out.stderr);
+    }
+
+    // One host fails in the second batch of one: with --max-fail 0 the run stops there.
+    let second_fails =
+        format!("case $SSH_CONNECTION in *' {}') exit 3;; esac; echo fine", fleet.hosts.server_end(1));
+    let out = fleet.remote(&[
+        "--json",
+        "exec",
+        "test",
+        "--batch",
+        "1",
+        "--fail-fast",
+        "--",
+        "sh",
+        "-c",
+        &second_fails,
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let errors: Vec<Value> = json["results"].as_array().unwrap().iter().map(|r| r["error"].clone()).collect();
+    let spent = Value::from("not started: failure budget spent (1 of 4 failed)");
+    assert_eq!(errors, [Value::Null, Value::from("exited with status 3"), spent.clone(), spent]);
+    assert!(
+        out.stderr.contains("remote: batch 2 of 4") && !out.stderr.contains("batch 3 of 4"),
+        "{}",
+        out.stderr
+    );
+    // The summary says it once, for both hosts.
+    let out =
+        fleet.remote(&["exec", "test", "--batch", "1", "--max-fail", "0", "--", "sh", "-c", &second_fails]);
+    let (p, f) = (&fleet.prefix, fleet.first);
+    assert!(
+        out.stdout.contains(&format!(
+            "  ✖ {p}[{}-{}] (2)  not started: failure budget spent (1 of 4 failed)",
+            f + 2,
+            f + 3
+        )),
+        "{}",
+        out.stdout
+    );
+
+    // A budget of two tolerates a whole failing batch: the next batch still runs.
+    let first_two_fail = format!(
+        "case $SSH_CONNECTION in *' {}'|*' {}') exit 3;; esac; echo fine",
+        fleet.hosts.server_end(0),
+        fleet.hosts.server_end(1)
+    );
+    let out = fleet.remote(&[
+        "--json",
+        "exec",
+        "test",
+        "--batch",
+        "2",
+        "--max-fail",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        &first_two_fail,
+    ]);
+    assert_eq!(out.code, 1);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let ok: Vec<bool> =
+        json["results"].as_array().unwrap().iter().map(|r| r["ok"].as_bool().unwrap()).collect();
+    assert_eq!(ok, [false, false, true, true]);
+
+    // A named pipeline rolls the same way, and a budget without batches is refused.
+    let out = fleet.remote(&["--json", "run", "listing", "test", "--batch", "50%", "--max-fail", "0"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(Fleet::result_hosts(&serde_json::from_str(&out.stdout).unwrap()).len(), 4);
+    assert!(out.stderr.contains("remote: batch 2 of 2"), "{}", out.stderr);
+    let out = fleet.remote(&["exec", "test", "--max-fail", "1", "--", "true"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--batch"), "{}", out.stderr);
+}
+
+#[test]
+fn retries_mend_a_host_that_fails_its_first_try_and_say_how_many_it_took() {
+    let mut fleet = Fleet::start();
+    // Each host's command fails until a marker of its own exists (the hosts share this machine's files).
+    let markers = fleet.hosts.dir().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let flaky = format!(
+        "f={}/$(echo $SSH_CONNECTION | cut -d' ' -f3); if [ -e $f ]; then echo second; else touch $f; exit 1; fi",
+        markers.display()
+    );
+    let out = fleet.remote(&[
+        "--json",
+        "exec",
+        "test",
+        "--retries",
+        "2",
+        "--retry-delay",
+        "100ms",
+        "--",
+        "sh",
+        "-c",
+        &flaky,
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let tries: Vec<(Value, Value)> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["stdout"].clone(), r["tries"].clone()))
+        .collect();
+    assert_eq!(tries, vec![(Value::from("second\n"), Value::from(2)); 4]);
+    std::fs::remove_dir_all(&markers).unwrap();
+    std::fs::create_dir_all(&markers).unwrap();
+    let out =
+        fleet.remote(&["exec", "test", "--retries", "2", "--retry-delay", "100ms", "--", "sh", "-c", &flaky]);
+    let (p, f) = (&fleet.prefix, fleet.first);
+    assert_eq!(
+        summary_body(&out.stdout),
+        format!("  ✔ {p}[{f}-{}] (4)  second\n      retried: {p}[{f}-{}] (2 tries)", f + 3, f + 3),
+        "{}",
+        out.stdout
+    );
+
+    // A host whose sshd comes back while remote waits between tries is reached.
+    fleet.hosts.sandbox.server_mut(1).stop();
+    let args = [
+        "--inventory",
+        &fleet.inventory,
+        "--json",
+        "exec",
+        "test",
+        "--retries",
+        "4",
+        "--retry-delay",
+        "500ms",
+        "--",
+        "true",
+    ];
+    let out = std::thread::scope(|scope| {
+        let run = scope.spawn(|| remote(&args));
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        fleet.hosts.sandbox.server_mut(1).start().expect("sshd starts again");
+        run.join().unwrap()
+    });
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let tries = json["results"][1]["tries"].as_u64().expect("host 1 was tried again");
+    assert!(tries >= 2, "{}", out.stdout);
+
+    // One that never comes back is given up on, with its last error and its tries.
+    fleet.hosts.sandbox.server_mut(2).stop();
+    let out =
+        fleet.remote(&["--json", "exec", "test", "--retries", "1", "--retry-delay", "100ms", "--", "true"]);
+    assert_eq!(out.code, 1);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let error = json["results"][2]["error"].as_str().unwrap();
+    assert!(error.starts_with("connection refused") && error.ends_with("(gave up after 2 tries)"), "{error}");
+    assert_eq!(json["results"][2]["tries"], 2);
+}
+
+#[test]
+fn the_last_runs_failed_and_ok_hosts_are_groups_at_the_prompt() {
+    let fleet = Fleet::start();
+    let script = fleet.hosts.dir().join("again.remote");
+    let second_fails =
+        format!("case $SSH_CONNECTION in *' {}') exit 3;; esac; echo fine", fleet.hosts.server_end(1));
+    std::fs::write(
+        &script,
+        format!("exec(test, \"{second_fails}\")\nexec(failed, \"echo again\")\nlisting ok\n"),
+    )
+    .unwrap();
+    let out = fleet.remote(&["live", "--no-hub", "--no-build", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let (p, f) = (&fleet.prefix, fleet.first);
+    assert!(
+        out.stdout.contains("Run summary: echo again on failed (1 host: 1 ok, 0 failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&format!("  ✔ {p}{}  again", f + 1)), "{}", out.stdout);
+    // `exec(failed, …)` succeeded everywhere, so `ok` is the one host it ran on.
+    assert!(out.stdout.contains("Run summary: ls -la / on ok (1 host: 1 ok, 0 failed"), "{}", out.stdout);
 }

@@ -129,7 +129,9 @@ fn ctrl_c_kills_the_running_commands_and_the_prompt_goes_on() {
     let out = live.wait_with_output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(stdout.matches("cancelled (Ctrl-C); the remote command was killed").count(), 2, "{stdout}");
+    // Both hosts were cancelled alike: one group of two says so once.
+    assert_eq!(stdout.matches("cancelled (Ctrl-C); the remote command was killed").count(), 1, "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains("(2)") && l.contains("cancelled (Ctrl-C)")), "{stdout}");
     assert!(stdout.contains("Run summary: uptime on test (2 hosts: 2 ok"), "{stdout}");
     // Killed processes leave /proc once sshd has reaped them.
     let deadline = Instant::now() + Duration::from_secs(5);
