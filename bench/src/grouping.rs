@@ -1,5 +1,6 @@
 //! `bench --grouping N`: the client CPU the grouped summary costs for N hosts' outputs of 100 lines each, in
-//! three shapes side by side: every host alike, ten distinct outputs, every host different.
+//! four shapes side by side: every host alike, ten distinct outputs, every host one line apart from the
+//! others (each shown as its difference from the first), every host different.
 //!
 //! No hosts are contacted: the reports are built in memory as a fan-out returns them, so the figure is the
 //! summary's own cost (grouping, folding host sets, rendering) and the `--json` document's, nothing else.
@@ -16,11 +17,11 @@ fn line(n: usize, variant: usize) -> String {
     format!("drwxr-xr-x  {:>2} root root  4096 Nov 25 18:{:02} entry-{n:03}-{variant}\n", n % 20, n % 60)
 }
 
-/// A report of `hosts` hosts on `web-0001`…, where host `h` prints variant `variant(h)`.
-fn report(hosts: usize, variant: impl Fn(usize) -> usize) -> Report {
+/// A report of `hosts` hosts on `web-0001`…, where host `h` prints variant `variant(h, n)` of line `n`.
+fn report(hosts: usize, variant: impl Fn(usize, usize) -> usize) -> Report {
     let results = (0..hosts)
         .map(|h| {
-            let stdout: String = (0..LINES).map(|n| line(n, variant(h))).collect();
+            let stdout: String = (0..LINES).map(|n| line(n, variant(h, n))).collect();
             let output = Output { exit: Some(0), stdout: stdout.into_bytes(), ..Output::default() };
             HostResult { host: format!("web-{:04}", h + 1), outcome: Ok(output), elapsed: Duration::ZERO }
         })
@@ -49,10 +50,11 @@ pub fn run(hosts: usize, rounds: usize) {
     );
     println!("| shape | groups | groups() ms | summary ms | --json ms | summary lines |");
     println!("|---|---:|---:|---:|---:|---:|");
-    let shapes: [(&str, Box<dyn Fn(usize) -> usize>); 3] = [
-        ("every host alike", Box::new(|_| 0)),
-        ("ten distinct outputs", Box::new(|h| h % 10)),
-        ("every host different", Box::new(|h| h)),
+    let shapes: [(&str, Box<dyn Fn(usize, usize) -> usize>); 4] = [
+        ("every host alike", Box::new(|_, _| 0)),
+        ("ten distinct outputs", Box::new(|h, _| h % 10)),
+        ("every host one line apart", Box::new(|h, n| if n == 50 { h } else { 0 })),
+        ("every host different", Box::new(|h, _| h)),
     ];
     for (name, variant) in shapes {
         let report = report(hosts, variant);

@@ -76,7 +76,7 @@ impl HostSet {
     }
 
     fn contains(&self, host: &HostSpec) -> bool {
-        self.names.contains(&host.name) || self.names.contains(short_name(&host.name))
+        self.names.contains(&host.name) || self.names.contains(nodeset::host_part(&host.name))
     }
 }
 
@@ -85,23 +85,8 @@ fn known_names(inventory: &Inventory) -> HashSet<&str> {
     inventory
         .groups()
         .flat_map(|g| g.hosts.iter())
-        .flat_map(|h| [h.name.as_str(), short_name(&h.name)])
+        .flat_map(|h| [h.name.as_str(), nodeset::host_part(&h.name)])
         .collect()
-}
-
-/// `deploy@web-1:2222` as `web-1`; `[::1]:22` as `::1`; a name without user or port as it is.
-fn short_name(name: &str) -> &str {
-    let host = name.rsplit_once('@').map_or(name, |(_, host)| host);
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split_once(']').map_or(host, |(address, _)| address);
-    }
-    match host.rsplit_once(':') {
-        // One colon is a port; more are a bare IPv6 address.
-        Some((address, port)) if !address.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            address
-        }
-        _ => host,
-    }
 }
 
 impl Inventory {

@@ -288,9 +288,18 @@ fn find<'a>(
 
 /// The group a first argument names.
 fn group(arg: &Arg, context: &Context) -> Result<Hosts, EvalError> {
+    if let ArgKind::Str(text) = &arg.kind {
+        // A string is a host-set expression: `ls("web - web-[03]", "/")`.
+        let hosts = crate::nodeset::select(text, context.inventory)
+            .map_err(|err| EvalError::new(err.to_string(), arg.at))?;
+        if hosts.is_empty() {
+            return Err(EvalError::new(format!("the host set `{text}` names no host"), arg.at));
+        }
+        return Ok(Hosts::new(text, hosts, context.driver.clone()));
+    }
     let ArgKind::Name(name) = &arg.kind else {
         return Err(EvalError::new(
-            "the first argument of the first step is the host set: a group name from the inventory",
+            "the first argument of the first step is the host set: a group name from the inventory, or a host-set expression in quotes (\"web - web-[03]\")",
             arg.at,
         )
         .help(groups_help(context.inventory)));

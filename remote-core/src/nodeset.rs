@@ -193,6 +193,98 @@ fn padded_width(digits: &str) -> usize {
     if digits.len() > 1 && digits.starts_with('0') { digits.len() } else { 0 }
 }
 
+/// The operators of a host-set expression, each written with a space on both sides (a `-` inside a name such
+/// as `web-03` is part of the name).
+const OPERATORS: [&str; 3] = ["-", "&", "+"];
+
+/// Whether `words` (split at white space) read as a host-set expression: one term, or terms joined by `-`
+/// (all but), `&` (both) and `+` (either).
+pub fn is_expression(words: &[&str]) -> bool {
+    words.len() % 2 == 1 && words.iter().enumerate().all(|(i, word)| (i % 2 == 1) == OPERATORS.contains(word))
+}
+
+/// Why a host-set expression names no hosts.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    /// A term is not a node set.
+    #[error(transparent)]
+    Syntax(#[from] NodeSetError),
+    /// The words are not terms joined by operators.
+    #[error(
+        "`{text}` is not a host set; join groups and hosts with ` - ` (all but), ` & ` (both) or ` + ` (either), spaces around each, e.g. `web - web-[03]`"
+    )]
+    Shape { text: String },
+    /// A term is neither a group nor hosts of the inventory.
+    #[error("`{term}` is no group or host of {origin}{hint}")]
+    Unknown { term: String, origin: String, hint: String },
+}
+
+/// The hosts a host-set expression names, in inventory order of their first appearance: terms are groups
+/// (`web`, `@web`) or node sets of host names (`web-[01-03]`, by entry or by name without `user@` and
+/// `:port`), joined left to right by ` - `, ` & ` and ` + `.
+pub fn select(text: &str, groups: &dyn crate::Groups) -> Result<Vec<crate::HostSpec>, SelectError> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if !is_expression(&words) {
+        return Err(SelectError::Shape { text: text.to_string() });
+    }
+    let mut hosts = term(words[0], groups)?;
+    for pair in words[1..].chunks(2) {
+        let right = term(pair[1], groups)?;
+        let named = |h: &crate::HostSpec| right.iter().any(|r| r.name == h.name);
+        match pair[0] {
+            "-" => hosts.retain(|h| !named(h)),
+            "&" => hosts.retain(|h| named(h)),
+            _ => {
+                let new: Vec<crate::HostSpec> =
+                    right.iter().filter(|r| !hosts.iter().any(|h| h.name == r.name)).cloned().collect();
+                hosts.extend(new);
+            }
+        }
+    }
+    Ok(hosts)
+}
+
+/// The hosts one term names: a group, or a node set of hosts found in the groups.
+fn term(word: &str, groups: &dyn crate::Groups) -> Result<Vec<crate::HostSpec>, SelectError> {
+    if let Some(group) = groups.group(word.strip_prefix('@').unwrap_or(word)) {
+        return Ok(group.hosts.clone());
+    }
+    let mut hosts: Vec<crate::HostSpec> = Vec::new();
+    let all: Vec<&crate::HostSpec> =
+        groups.names().iter().filter_map(|n| groups.group(n)).flat_map(|g| g.hosts.iter()).collect();
+    for name in expand(word)? {
+        let found = all.iter().find(|h| h.name == name || host_part(&h.name) == name);
+        match found {
+            Some(host) if !hosts.iter().any(|h| h.name == host.name) => hosts.push((*host).clone()),
+            Some(_) => {}
+            None => {
+                let candidates = groups.names().into_iter().chain(all.iter().map(|h| h.name.as_str()));
+                let hint = crate::did_you_mean(&name, candidates)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                let origin = groups.origin().display().to_string();
+                return Err(SelectError::Unknown { term: name, origin, hint });
+            }
+        }
+    }
+    Ok(hosts)
+}
+
+/// A host entry's name without `user@` and `:port`: `deploy@web-1:2222` is `web-1`, `[::1]:22` is `::1`.
+pub fn host_part(name: &str) -> &str {
+    let host = name.rsplit_once('@').map_or(name, |(_, host)| host);
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or(host, |(address, _)| address);
+    }
+    match host.rsplit_once(':') {
+        // One colon is a port; more are a bare IPv6 address.
+        Some((address, port)) if !address.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            address
+        }
+        _ => host,
+    }
+}
+
 /// `names` written as the shortest node set this module folds to: names that differ in one number are one
 /// pattern (`127.0.1.[1-3]`, `web-[01-40,42]`), patterns in natural order, duplicates once. Names holding
 /// `[`, `]` or `,` are written as they are. `expand(&fold(names))` gives the same set of names.
@@ -426,6 +518,63 @@ mod tests {
         check_fold(&["r1-n1", "r1-n2", "r2-n1"], "r1-n[1-2],r2-n1");
         check_fold(&["[::1]:22", "h1", "h2"], "[::1]:22,h[1-2]");
         check_fold(&[], "");
+    }
+
+    struct Inventory(Vec<crate::Group>);
+
+    impl crate::Groups for Inventory {
+        fn group(&self, name: &str) -> Option<&crate::Group> {
+            self.0.iter().find(|g| g.name == name)
+        }
+        fn names(&self) -> Vec<&str> {
+            self.0.iter().map(|g| g.name.as_str()).collect()
+        }
+        fn origin(&self) -> &std::path::Path {
+            std::path::Path::new("remote.toml")
+        }
+    }
+
+    fn check_select(text: &str, expected: &str) {
+        let spec = crate::memory::host;
+        let group = |name: &str, hosts: &[&str]| crate::Group {
+            name: name.into(),
+            hosts: hosts.iter().map(|h| spec(h)).collect(),
+        };
+        let inventory = Inventory(vec![
+            group("web", &["web-01", "web-02", "web-03", "deploy@web-04:2222"]),
+            group("canary", &["web-02", "db-1"]),
+            group("db", &["db-1", "db-2"]),
+        ]);
+        let got = match select(text, &inventory) {
+            Ok(hosts) => hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(" "),
+            Err(err) => format!("error: {err}"),
+        };
+        assert_eq!(got, expected, "{text}");
+    }
+
+    #[test]
+    fn host_set_expressions_combine_groups_and_ranges_left_to_right() {
+        check_select("web", "web-01 web-02 web-03 deploy@web-04:2222");
+        check_select("web - web-[03]", "web-01 web-02 deploy@web-04:2222");
+        check_select("web - web-[03-04]", "web-01 web-02");
+        check_select("web & canary", "web-02");
+        check_select("@web & @canary", "web-02");
+        check_select("canary + db", "web-02 db-1 db-2");
+        check_select("web - canary + db-2", "web-01 web-03 deploy@web-04:2222 db-2");
+        check_select("web-[01-02],db-1", "web-01 web-02 db-1");
+        check_select("web-09", "error: `web-09` is no group or host of remote.toml; did you mean `web-01`?");
+        check_select(
+            "web -",
+            "error: `web -` is not a host set; join groups and hosts with ` - ` (all but), ` & ` (both) or ` + ` (either), spaces around each, e.g. `web - web-[03]`",
+        );
+        check_select(
+            "web canary",
+            "error: `web canary` is not a host set; join groups and hosts with ` - ` (all but), ` & ` (both) or ` + ` (either), spaces around each, e.g. `web - web-[03]`",
+        );
+        check_select(
+            "web-[1-",
+            "error: `web-[1-`: the `[` at column 5 is never closed; write ranges as web-[01-40]",
+        );
     }
 
     #[test]

@@ -289,7 +289,17 @@ impl Session {
         name: &str,
         group: &str,
     ) -> Result<Run, String> {
-        let inventory = &self.with_last_run(inventory);
+        let mut inventory = self.with_last_run(inventory);
+        if inventory.group(group).is_err() && group.contains(['[', ' ', ',']) {
+            // A host set written out (`listing web - web-[03]`, `listing web-[01-04]`) is a group of its own.
+            let hosts = remote_core::nodeset::select(group, &inventory).map_err(|e| e.to_string())?;
+            let names: Vec<String> = hosts.into_iter().map(|h| h.name).collect();
+            if names.is_empty() {
+                return Err(format!("the host set `{group}` names no host"));
+            }
+            inventory = inventory.with_group_of(group, &names);
+        }
+        let inventory = &inventory;
         let group = self.check_named(inventory, name, group)?;
         self.check_open_files(&group.name, &group.hosts)?;
         let hosts = Hosts::new(&group.name, group.hosts.clone(), lane.driver());
@@ -466,6 +476,13 @@ pub fn named_call(line: &str) -> Option<(&str, &str)> {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
         [pipeline, group] if is_name(pipeline) && !line.contains('(') => Some((pipeline, group)),
+        // `listing web - web-[03]`: the rest of the line is a host-set expression.
+        [pipeline, rest @ ..]
+            if is_name(pipeline) && !line.contains('(') && remote_core::nodeset::is_expression(rest) =>
+        {
+            let rest = line.trim_start()[pipeline.len()..].trim();
+            Some((pipeline, rest))
+        }
         _ => None,
     }
 }

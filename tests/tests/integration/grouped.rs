@@ -449,3 +449,37 @@ fn the_last_runs_failed_and_ok_hosts_are_groups_at_the_prompt() {
     // `exec(failed, …)` succeeded everywhere, so `ok` is the one host it ran on.
     assert!(out.stdout.contains("Run summary: ls -la / on ok (1 host: 1 ok, 0 failed"), "{}", out.stdout);
 }
+
+#[test]
+fn host_set_expressions_name_hosts_at_the_prompt_and_in_eval() {
+    let fleet = Fleet::start();
+    let (p, f) = (&fleet.prefix, fleet.first);
+    let but_third = format!("test - {p}[{}]", f + 2);
+    let out = fleet.remote(&["--json", "eval", &format!(r#"exec("{but_third}", "true")"#)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(Fleet::result_hosts(&json), [fleet.name(0), fleet.name(1), fleet.name(3)]);
+    assert_eq!(json["group"], but_third.as_str());
+
+    // `PIPELINE SET` at the prompt, with the last run's hosts as a term.
+    let script = fleet.hosts.dir().join("sets.remote");
+    let second_fails =
+        format!("case $SSH_CONNECTION in *' {}') exit 3;; esac; echo fine", fleet.hosts.server_end(1));
+    std::fs::write(
+        &script,
+        format!("exec(test, \"{second_fails}\")\nlisting test - failed - {p}{}\n", f + 3),
+    )
+    .unwrap();
+    let out = fleet.remote(&["live", "--no-hub", "--no-build", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!("Run summary: ls -la / on test - failed - {p}{} (2 hosts: 2 ok", f + 3)),
+        "{}",
+        out.stdout
+    );
+
+    // A term that is no group or host is refused with a suggestion, before anything runs.
+    let out = fleet.remote(&["eval", &format!(r#"exec("test - {p}{}", "true")"#, u16::from(f) + 9)]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("is no group or host of"), "{}", out.stderr);
+}
