@@ -123,8 +123,9 @@ impl Plan {
 }
 
 /// Runs `one` on each batch of `hosts` in turn (with the batch's number from 1) and puts their reports
-/// together in inventory order; once more hosts failed than the plan allows, the hosts of the batches left
-/// are not started and say why. Stops early with `one`'s error.
+/// together in inventory order; once more hosts failed than the plan allows, or the run was cancelled (Ctrl-C,
+/// a signal) or passed its `--deadline`, the hosts of the batches left are not started and say why. Stops
+/// early with `one`'s error.
 pub fn roll<E>(
     plan: &Plan,
     hosts: &[HostSpec],
@@ -135,9 +136,11 @@ pub fn roll<E>(
     let mut label = String::new();
     let mut group = String::new();
     let mut failed = 0;
+    let mut ended: Option<HostError> = None;
     for (number, batch) in plan.batches.iter().enumerate() {
-        if plan.allowed.is_some_and(|allowed| failed > allowed) {
-            let error = HostError::BudgetSpent { failed, hosts: hosts.len() };
+        let spent = plan.allowed.is_some_and(|allowed| failed > allowed);
+        if spent || ended.is_some() {
+            let error = ended.clone().unwrap_or(HostError::BudgetSpent { failed, hosts: hosts.len() });
             results.extend(hosts[batch.clone()].iter().map(|spec| HostResult {
                 host: spec.name.clone(),
                 outcome: Err(error.clone()),
@@ -147,6 +150,7 @@ pub fn roll<E>(
         }
         let report = one(number + 1, &hosts[batch.clone()])?;
         failed += report.failed_count();
+        ended = report.results.iter().find_map(ending);
         if label.is_empty() {
             label = report.label;
             group = report.group;
@@ -165,6 +169,20 @@ pub fn announce(number: usize, plan: &Plan, hosts: &[HostSpec]) {
         plan.batches.len(),
         remote_core::pretty::sanitize(&remote_core::nodeset::fold(&names))
     );
+}
+
+/// Why no batch may start after a host ended so: the run was cancelled, or its deadline passed.
+fn ending(result: &HostResult) -> Option<HostError> {
+    match &result.outcome {
+        Err(HostError::NotStarted { cause }) => Some(HostError::NotStarted { cause: *cause }),
+        Err(HostError::DeadlinePassed { after }) => Some(HostError::DeadlinePassed { after: *after }),
+        Ok(output) => match output.stopped.as_ref().map(|s| s.reason) {
+            Some(remote_core::StopReason::Cancelled(cause)) => Some(HostError::NotStarted { cause }),
+            Some(remote_core::StopReason::Deadline { after }) => Some(HostError::DeadlinePassed { after }),
+            _ => None,
+        },
+        Err(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +271,31 @@ mod tests {
         check_roll(4, "1", "0", &[], ".... batches 1,2,3,4");
         // The batch that spends the budget finishes: its other hosts still run.
         check_roll(4, "2", "0", &[0], "x.-- batches 1");
+    }
+
+    #[test]
+    fn a_cancelled_batch_is_the_last_and_the_hosts_left_say_so() {
+        let specs = specs(4);
+        let plan = Plan::new(4, &"1".parse().unwrap(), None);
+        let report = roll(&plan, &specs, |number, batch| {
+            let outcome = if number == 2 {
+                let stopped = remote_core::Stopped {
+                    reason: remote_core::StopReason::Cancelled(remote_core::CancelCause::CtrlC),
+                    kill: remote_core::Kill::Killed,
+                };
+                Ok(Output { exit: None, stopped: Some(stopped), ..Output::default() })
+            } else {
+                Ok(Output { exit: Some(0), ..Output::default() })
+            };
+            let results = vec![HostResult { host: batch[0].name.clone(), outcome, elapsed: Duration::ZERO }];
+            Ok::<_, ()>(Report { label: "x".into(), group: "g".into(), results, elapsed: Duration::ZERO })
+        })
+        .unwrap();
+        let errors: Vec<String> = report.results.iter().map(|r| r.error_text().unwrap_or_default()).collect();
+        let not_started =
+            "not started: cancelled (Ctrl-C) before the command could start; nothing ran on this host";
+        assert_eq!(errors[2..], [not_started, not_started]);
+        assert!(errors[0].is_empty() && errors[1].starts_with("cancelled (Ctrl-C)"), "{errors:?}");
     }
 
     #[test]

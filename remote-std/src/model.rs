@@ -306,13 +306,21 @@ fn every_error_of_the_prompt_says_what_where_and_how_to_fix() {
     "#]],
     );
     check(
-        r#"ls("web", "/", "-la")"#,
+        r#"ls(42, "/", "-la")"#,
         expect![[r#"
-        error: the first argument of the first step is the host set: a group name from the inventory (column 4)
-          ls("web", "/", "-la")
-             ^^^^^
-          help: groups: db, web
-    "#]],
+            error: the first argument of the first step is the host set: a group name from the inventory, or a host-set expression in quotes ("web - web-[03]") (column 4)
+              ls(42, "/", "-la")
+                 ^^
+              help: groups: db, web
+        "#]],
+    );
+    check(
+        r#"ls("web - nowhere", "/", "-la")"#,
+        expect![[r#"
+            error: `nowhere` is no group or host of remote.toml (column 4)
+              ls("web - nowhere", "/", "-la")
+                 ^^^^^^^^^^^^^^^
+        "#]],
     );
     check(
         r#"ls(web, "/", "-la", "extra")"#,
