@@ -435,7 +435,8 @@ impl Resolver<'_> {
         };
         let config = self.ssh_config(settings)?;
         let local_user = current_user();
-        let mut seen = std::collections::HashSet::new();
+        // Each host's name and the entry that first gave it, so that a repeat names both.
+        let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
         let mut hosts = Vec::with_capacity(group.hosts.get_ref().len());
         for (entry, name) in self.entries(group)? {
             let parsed = match parse_host_entry(&name) {
@@ -444,14 +445,13 @@ impl Resolver<'_> {
                     return self.invalid(entry.span(), format!("host \"{name}\": {why}"));
                 }
             };
-            if !seen.insert(name.clone()) {
-                let from = if name == *entry.get_ref() {
-                    String::new()
-                } else {
-                    format!(" (again by \"{}\")", entry.get_ref())
+            if let Some(first) = seen.insert(name.clone(), entry.get_ref()) {
+                let by = match (first == name, entry.get_ref() == &name) {
+                    (true, true) => String::new(),
+                    _ => format!(" (by \"{first}\" and \"{}\")", entry.get_ref()),
                 };
                 return self
-                    .invalid(entry.span(), format!("host \"{name}\" is listed twice in this group{from}"));
+                    .invalid(entry.span(), format!("host \"{name}\" is listed twice in this group{by}"));
             }
             let explicit = Explicit {
                 name,
@@ -699,11 +699,11 @@ known_hosts = "/tmp/kh"
         );
         check_error(
             "[groups.web]\nhosts = [\"web-[1-3]\", \"web-2\"]\n",
-            "/etc/remote/remote.toml:2:23: host \"web-2\" is listed twice in this group",
+            "/etc/remote/remote.toml:2:23: host \"web-2\" is listed twice in this group (by \"web-[1-3]\" and \"web-2\")",
         );
         check_error(
             "[groups.web]\nhosts = [\"web-2\", \"web-[1-3]\"]\n",
-            "/etc/remote/remote.toml:2:19: host \"web-2\" is listed twice in this group (again by \"web-[1-3]\")",
+            "/etc/remote/remote.toml:2:19: host \"web-2\" is listed twice in this group (by \"web-2\" and \"web-[1-3]\")",
         );
         check_error(
             "[groups.web]\nhosts = [\"web-[1-999999999]\"]\n",

@@ -176,13 +176,14 @@ fn range_list(text: &str, inner: &str) -> Result<Vec<String>, NodeSetError> {
         if padded_width(high) != 0 && padded_width(high) != width.max(low.len()) {
             return Err(bad("its bounds are padded differently"));
         }
-        if (to - from) / step >= MAX_NAMES as u64 {
+        // Counted before any is made: `[1-99999,1-99999,…]` must be refused without building it first.
+        if (to - from) / step >= (MAX_NAMES - numbers.len()) as u64 {
             return Err(NodeSetError::TooMany { text: text.to_string() });
         }
-        let mut n = from;
-        while n <= to {
-            numbers.push(format!("{n:0width$}"));
-            n += step;
+        let mut n = Some(from);
+        while let Some(value) = n.filter(|&value| value <= to) {
+            numbers.push(format!("{value:0width$}"));
+            n = value.checked_add(step);
         }
     }
     Ok(numbers)
@@ -223,42 +224,68 @@ pub enum SelectError {
 /// (`web`, `@web`) or node sets of host names (`web-[01-03]`, by entry or by name without `user@` and
 /// `:port`), joined left to right by ` - `, ` & ` and ` + `.
 pub fn select(text: &str, groups: &dyn crate::Groups) -> Result<Vec<crate::HostSpec>, SelectError> {
-    let words: Vec<&str> = text.split_whitespace().collect();
+    // A node set may be written with spaces after its commas (`web-01, web-02`), as `--limit` reads it.
+    let joined = text.split(',').map(str::trim).collect::<Vec<_>>().join(",");
+    let words: Vec<&str> = joined.split_whitespace().collect();
     if !is_expression(&words) {
         return Err(SelectError::Shape { text: text.to_string() });
     }
-    let mut hosts = term(words[0], groups)?;
+    let all = Known::of(groups);
+    let mut hosts = term(words[0], groups, &all)?;
     for pair in words[1..].chunks(2) {
-        let right = term(pair[1], groups)?;
-        let named = |h: &crate::HostSpec| right.iter().any(|r| r.name == h.name);
+        let right = term(pair[1], groups, &all)?;
+        let named: std::collections::HashSet<&str> = right.iter().map(|r| r.name.as_str()).collect();
         match pair[0] {
-            "-" => hosts.retain(|h| !named(h)),
-            "&" => hosts.retain(|h| named(h)),
+            "-" => hosts.retain(|h| !named.contains(h.name.as_str())),
+            "&" => hosts.retain(|h| named.contains(h.name.as_str())),
             _ => {
-                let new: Vec<crate::HostSpec> =
-                    right.iter().filter(|r| !hosts.iter().any(|h| h.name == r.name)).cloned().collect();
-                hosts.extend(new);
+                let have: std::collections::HashSet<String> = hosts.iter().map(|h| h.name.clone()).collect();
+                hosts.extend(right.iter().filter(|r| !have.contains(&r.name)).cloned());
             }
         }
     }
     Ok(hosts)
 }
 
+/// Every host of the groups by the names a term may call it: its entry, and its name alone (the first host
+/// of a name wins).
+struct Known<'a> {
+    hosts: Vec<&'a crate::HostSpec>,
+    by_name: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> Known<'a> {
+    fn of(groups: &'a dyn crate::Groups) -> Self {
+        let hosts: Vec<&crate::HostSpec> =
+            groups.names().into_iter().filter_map(|n| groups.group(n)).flat_map(|g| g.hosts.iter()).collect();
+        let mut by_name = std::collections::HashMap::new();
+        for (at, host) in hosts.iter().enumerate() {
+            by_name.entry(host.name.as_str()).or_insert(at);
+        }
+        for (at, host) in hosts.iter().enumerate() {
+            by_name.entry(host_part(&host.name)).or_insert(at);
+        }
+        Known { hosts, by_name }
+    }
+}
+
 /// The hosts one term names: a group, or a node set of hosts found in the groups.
-fn term(word: &str, groups: &dyn crate::Groups) -> Result<Vec<crate::HostSpec>, SelectError> {
+fn term(
+    word: &str,
+    groups: &dyn crate::Groups,
+    all: &Known<'_>,
+) -> Result<Vec<crate::HostSpec>, SelectError> {
     if let Some(group) = groups.group(word.strip_prefix('@').unwrap_or(word)) {
         return Ok(group.hosts.clone());
     }
     let mut hosts: Vec<crate::HostSpec> = Vec::new();
-    let all: Vec<&crate::HostSpec> =
-        groups.names().iter().filter_map(|n| groups.group(n)).flat_map(|g| g.hosts.iter()).collect();
+    let mut have = std::collections::HashSet::new();
     for name in expand(word)? {
-        let found = all.iter().find(|h| h.name == name || host_part(&h.name) == name);
-        match found {
-            Some(host) if !hosts.iter().any(|h| h.name == host.name) => hosts.push((*host).clone()),
+        match all.by_name.get(name.as_str()).map(|&at| all.hosts[at]) {
+            Some(host) if have.insert(host.name.clone()) => hosts.push(host.clone()),
             Some(_) => {}
             None => {
-                let candidates = groups.names().into_iter().chain(all.iter().map(|h| h.name.as_str()));
+                let candidates = groups.names().into_iter().chain(all.hosts.iter().map(|h| h.name.as_str()));
                 let hint = crate::did_you_mean(&name, candidates)
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
@@ -473,6 +500,7 @@ mod tests {
         check_expand("web-[1-2].example.org", &["web-1.example.org", "web-2.example.org"]);
         check_expand("deploy@web-[1-2]:2222", &["deploy@web-1:2222", "deploy@web-2:2222"]);
         check_expand("b,a,b", &["b", "a", "b"]);
+        check_expand("web-[1-5/18446744073709551615]", &["web-1"]);
     }
 
     #[test]
@@ -500,6 +528,7 @@ mod tests {
         check_error("web-[1-999999999]", "names more than 100000 hosts");
         check_error("a[1-1000]-b[1-1000]", "names more than 100000 hosts");
         check_error("web-[01-0010]", "its bounds are padded differently");
+        check_error("web-[1-99999,1-99999]", "names more than 100000 hosts");
     }
 
     #[test]
@@ -562,6 +591,7 @@ mod tests {
         check_select("canary + db", "web-02 db-1 db-2");
         check_select("web - canary + db-2", "web-01 web-03 deploy@web-04:2222 db-2");
         check_select("web-[01-02],db-1", "web-01 web-02 db-1");
+        check_select("web-01, web-02 + db-2", "web-01 web-02 db-2");
         check_select("web-09", "error: `web-09` is no group or host of remote.toml; did you mean `web-01`?");
         check_select(
             "web -",

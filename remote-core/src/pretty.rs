@@ -112,7 +112,8 @@ fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
             let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
             // Host names come from the inventory and reach the terminal like output does: made safe the same
             // way.
-            let mut label = clip(&crate::nodeset::fold(&names));
+            // Never cut: a failed host left out of its group's header would be hidden.
+            let mut label = sanitize(&crate::nodeset::fold(&names));
             if names.len() > 1 {
                 label.push_str(&format!(" ({})", names.len()));
             }
@@ -191,10 +192,14 @@ fn near_outputs(run: &Report, groups: &[crate::groups::OutputGroup], blocks: &mu
     let allowed = (reference_lines / NEAR_SHARE).max(2);
     let known: std::collections::HashSet<&str> = reference_text.lines().collect();
     let reference_label = blocks[reference].label.clone();
+    let started = std::time::Instant::now();
     for i in reference + 1..groups.len() {
         if !(blocks[i].ok && blocks[i].plain && blocks[i].head.is_none()) {
             continue;
         }
+        // The summary is shown whatever it costs to find differences: past the budget, outputs are shown
+        // whole.
+        let Some(left) = NEAR_BUDGET.checked_sub(started.elapsed()) else { break };
         let text = stdout(&groups[i]);
         // Every line the reference does not have is at least one change: counted first, so that outputs
         // that share little with it (a fleet of 1,000 different ones) cost no diff.
@@ -202,7 +207,7 @@ fn near_outputs(run: &Report, groups: &[crate::groups::OutputGroup], blocks: &mu
             continue;
         }
         let diff = similar::TextDiff::configure()
-            .timeout(DIFF_TIME)
+            .timeout(left.min(DIFF_TIME))
             .diff_lines(reference_text.as_str(), text.as_str());
         let mut changes = Vec::new();
         for change in diff.iter_all_changes() {
@@ -212,13 +217,19 @@ fn near_outputs(run: &Report, groups: &[crate::groups::OutputGroup], blocks: &mu
                 similar::ChangeTag::Insert => changes.push((format!("+{}", clip(change.value())), GREEN)),
             }
         }
-        if changes.len() <= allowed {
+        // No change at all: they differ in what the lines do not show (a trailing blank line, `changed`).
+        if !changes.is_empty() && changes.len() <= allowed {
             let block = &mut blocks[i];
             block.head = Some(format!("as {reference_label}, but:"));
             block.body = changes;
         }
     }
 }
+
+/// The time the summary may spend finding near outputs, all groups together.
+const NEAR_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
+/// The time the `diff` view may spend on diffs, all groups together; past it, each diff is coarse.
+const DIFF_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Lines of one group's diff shown before `… N more lines of diff`.
 const DIFF_LINES: usize = 100;
@@ -234,7 +245,7 @@ pub fn render_diff(run: &Report, color: bool) -> String {
     let groups = run.groups();
     let label_of = |group: &crate::groups::OutputGroup| {
         let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
-        let mut label = clip(&crate::nodeset::fold(&names));
+        let mut label = sanitize(&crate::nodeset::fold(&names));
         if names.len() > 1 {
             label.push_str(&format!(" ({})", names.len()));
         }
@@ -267,12 +278,15 @@ pub fn render_diff(run: &Report, color: bool) -> String {
         "  = {reference_label}  {}\n",
         style(DIM, &format!("the most common output, {lines} {}", lines_word(lines)))
     ));
+    let started = std::time::Instant::now();
     for group in groups.iter().filter(|g| g.ok && g.members[0] != reference.members[0]) {
+        // Past the budget a diff gets a millisecond, and `similar` gives a coarser one: still a true diff.
+        let left = DIFF_BUDGET.saturating_sub(started.elapsed()).max(std::time::Duration::from_millis(1));
         let label = label_of(group);
         let first = &run.results[group.members[0]];
         let stdout = String::from_utf8_lossy(first.output().map_or(&[][..], |o| &o.stdout)).into_owned();
         let diff = similar::TextDiff::configure()
-            .timeout(DIFF_TIME)
+            .timeout(left.min(DIFF_TIME))
             .diff_lines(reference_text.as_ref(), stdout.as_str());
         let unified = diff.unified_diff().context_radius(2).to_string();
         let diff_lines: Vec<&str> = unified.lines().collect();

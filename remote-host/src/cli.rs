@@ -244,11 +244,11 @@ pub struct SessionArgs {
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_output: usize,
     /// Try a host again this many times when its connection fails or its command fails or times out (never
-    /// for a host key, a login or a setting)
+    /// for a host key, a login or a setting); a failed command is run again, so ask only where that is safe
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retries: u32,
     /// Wait this long before the first retry; each next wait is twice as long, up to a minute
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = retry_delay)]
     pub retry_delay: Duration,
     /// Ask once, on the terminal, for the password sudo needs on hosts that run commands as root (`become`,
     /// `sudo`); REMOTE_BECOME_PASSWORD gives it without asking
@@ -265,6 +265,16 @@ impl SessionArgs {
             None => default,
         }
     }
+}
+
+/// `--retry-delay`: a duration of at most a minute, the longest wait between two tries.
+fn retry_delay(text: &str) -> Result<Duration, String> {
+    let delay = humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. 500ms or 5s"))?;
+    if delay > Duration::from_secs(60) {
+        return Err(format!("`{text}` is longer than a minute, the longest wait between two tries"));
+    }
+    Ok(delay)
 }
 
 /// A size like `256MiB`, `10M`, `500k` or `1024` (bytes); K, M and G count in 1024s, with or without

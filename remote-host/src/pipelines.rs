@@ -84,6 +84,11 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<u8, Box<dyn std::error
             Err(message) => refuse(message),
         };
     }
+    if args.ci.batch.is_some() && inventory.group(&args.group).is_err() {
+        // A host set written out is resolved only as the pipeline starts; a rolling run needs its hosts first.
+        let message = format!("--batch needs a group name from the inventory, not `{}`", args.group);
+        return Err(message.into());
+    }
     let plan = inventory.group(&args.group).ok().and_then(|g| args.ci.rollout(g.hosts.len()));
     let report = match (plan, inventory.group(&args.group)) {
         (Some(plan), Ok(group)) => crate::rollout::roll(&plan, &group.hosts.clone(), |number, batch| {

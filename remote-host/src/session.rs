@@ -290,14 +290,18 @@ impl Session {
         group: &str,
     ) -> Result<Run, String> {
         let mut inventory = self.with_last_run(inventory);
-        if inventory.group(group).is_err() && group.contains(['[', ' ', ',']) {
-            // A host set written out (`listing web - web-[03]`, `listing web-[01-04]`) is a group of its own.
-            let hosts = remote_core::nodeset::select(group, &inventory).map_err(|e| e.to_string())?;
-            let names: Vec<String> = hosts.into_iter().map(|h| h.name).collect();
-            if names.is_empty() {
-                return Err(format!("the host set `{group}` names no host"));
+        if inventory.group(group).is_err() {
+            // A host set written out (`listing web - web-[03]`, `listing web-01`) is a group of its own; a
+            // single word that is no host either is an unknown group, said as such below.
+            match remote_core::nodeset::select(group, &inventory) {
+                Ok(hosts) if hosts.is_empty() => return Err(format!("the host set `{group}` names no host")),
+                Ok(hosts) => {
+                    let names: Vec<String> = hosts.into_iter().map(|h| h.name).collect();
+                    inventory = inventory.with_group_of(group, &names);
+                }
+                Err(err) if group.contains(['[', ' ', ',']) => return Err(err.to_string()),
+                Err(_) => {}
             }
-            inventory = inventory.with_group_of(group, &names);
         }
         let inventory = &inventory;
         let group = self.check_named(inventory, name, group)?;

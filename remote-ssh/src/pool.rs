@@ -130,57 +130,82 @@ const RETRY_DELAY_CAP: Duration = Duration::from_secs(60);
 /// Whether a host's outcome is worth another try under `--retries`: a connection that failed to open or
 /// broke, or a command that failed or outlived its timeout. Never a host key, an authentication, a setting or
 /// an argument (another try cannot change them, and a host key must not be asked again until it passes), nor
-/// a run that was cancelled or is past its deadline.
+/// a run that was cancelled or is past its deadline. A jump host's failure is not tried again either: it
+/// carries its cause as text only, which may be a host key or a login.
 fn retryable(outcome: &Result<Output, HostError>) -> bool {
     match outcome {
         Ok(output) => match &output.stopped {
             Some(stopped) => matches!(stopped.reason, remote_core::StopReason::Timeout { .. }),
             None => !output.success(),
         },
-        Err(error) => matches!(
-            error,
-            HostError::Resolve { .. }
-                | HostError::ConnectRefused { .. }
-                | HostError::ConnectTimeout { .. }
-                | HostError::Connect { .. }
-                | HostError::Jump { .. }
-                | HostError::Handshake { .. }
-                | HostError::Disconnected { .. }
-                | HostError::ChannelRefused { .. }
-        ),
+        Err(error) => retryable_error(error),
     }
 }
 
+fn retryable_error(error: &HostError) -> bool {
+    matches!(
+        error,
+        HostError::Resolve { .. }
+            | HostError::ConnectRefused { .. }
+            | HostError::ConnectTimeout { .. }
+            | HostError::Connect { .. }
+            | HostError::Handshake { .. }
+            | HostError::Disconnected { .. }
+            | HostError::ChannelRefused { .. }
+    )
+}
+
 /// Runs `attempt` until it succeeds, fails in a way another try cannot mend, or has been tried
-/// `options.retries` times more, waiting `retry_delay` (doubling) in between; a cancel or the deadline ends
-/// the wait with the last outcome. The outcome says how many tries it took.
+/// `options.retries` times more, waiting `retry_delay` (doubling, at most a minute) in between; a cancel or
+/// the deadline ends the wait with the last outcome. The outcome says how many tries it took.
 async fn with_retries<F, Fut>(options: &ExecOptions, attempt: F) -> Result<Output, HostError>
 where
     F: Fn(&ExecOptions) -> Fut,
     Fut: std::future::Future<Output = Result<Output, HostError>>,
 {
-    let mut tries = 1;
-    let mut delay = options.retry_delay;
-    // A retry belongs to no fan-out: the failure a fan-out remembers for its other hosts (so that those
-    // behind one dead jump host fail at once) must not answer the retry in its stead.
-    let again = ExecOptions { fan_out: 0, ..options.clone() };
+    let mut tries: u32 = 1;
+    let mut delay = options.retry_delay.min(RETRY_DELAY_CAP);
+    let mut before: Option<Result<Output, HostError>> = None;
     loop {
-        let outcome = attempt(if tries == 1 { options } else { &again }).await;
+        // Each round of retries is a fan-out of its own (real ones count up from 1, far below 2^48): hosts
+        // behind one dead jump host still learn its failure from each other instead of each reconnecting in
+        // turn, while no retry is answered by the failure of the try before it.
+        let round = match (tries, options.fan_out) {
+            (1, _) | (_, 0) => options.clone(),
+            (_, fan_out) => ExecOptions { fan_out: fan_out | (u64::from(tries) << 48), ..options.clone() },
+        };
+        let outcome = attempt(&round).await;
+        // A retry that could not start (cancelled, or past the deadline) says nothing new of the host: the
+        // try before it, which ran, is what it did.
+        if let (Err(HostError::NotStarted { .. } | HostError::DeadlinePassed { .. }), Some(before)) =
+            (&outcome, before.take())
+        {
+            return tried(before, tries - 1);
+        }
         let done = tries > options.retries || !retryable(&outcome);
         let past_deadline = options.deadline.is_some_and(|d| tokio::time::Instant::now() + delay >= d.at);
         if done || past_deadline {
-            return match outcome {
-                Ok(output) => Ok(Output { retries: tries - 1, ..output }),
-                Err(error) if tries > 1 => Err(HostError::GaveUp { tries, last: Box::new(error) }),
-                Err(error) => Err(error),
-            };
+            return tried(outcome, tries);
         }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            _ = cancelled(options.cancel.as_ref()) => return outcome,
+            _ = cancelled(options.cancel.as_ref()) => return tried(outcome, tries),
         }
+        before = Some(outcome);
         tries += 1;
         delay = (delay * 2).min(RETRY_DELAY_CAP);
+    }
+}
+
+/// `outcome`, the last of `tries`, saying how many there were: an output counts its retries, and an error
+/// another try could have mended says it gave up (one that no try can mend, a host key say, stays as it is).
+fn tried(outcome: Result<Output, HostError>, tries: u32) -> Result<Output, HostError> {
+    match outcome {
+        Ok(output) => Ok(Output { retries: tries - 1, ..output }),
+        Err(error) if tries > 1 && retryable_error(&error) => {
+            Err(HostError::GaveUp { tries, last: Box::new(error) })
+        }
+        Err(error) => Err(error),
     }
 }
 

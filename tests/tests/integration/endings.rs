@@ -244,8 +244,10 @@ fn sigterm_after_a_ctrl_c_still_ends_the_prompt_as_quit_would() {
     // The prompt is idle again; the line's cancel has not been cleared yet (the next line would).
     std::thread::sleep(Duration::from_millis(500));
     send(live.id(), libc::SIGTERM);
-    live.stdin = Some(stdin);
+    // Standard input stays open until the end: closed now, it would race the signal, and its end of input
+    // would make the prompt leave as Ctrl-D does (exit 0) before the SIGTERM is handled.
     let out = finish(live, PATIENCE);
+    drop(stdin);
     assert_eq!(out.code, Some(143), "{}", out.stderr);
     assert!(out.stderr.contains("ended (SIGTERM) as `quit` would"), "{}", out.stderr);
     assert!(!out.stderr.contains("SIGTERM again"), "{}", out.stderr);
