@@ -121,6 +121,15 @@ impl Inventory {
         self
     }
 
+    /// Every group cut to the hosts called `names` (`--hosts-from`), in inventory order.
+    pub fn keep_named(mut self, names: &[String]) -> Self {
+        let names: HashSet<&str> = names.iter().map(String::as_str).collect();
+        for group in self.groups_mut() {
+            group.hosts.retain(|host| names.contains(host.name.as_str()));
+        }
+        self
+    }
+
     /// Group `group` cut to `hosts` (a batch of a rolling run); the other groups as they are.
     pub fn only(mut self, group: &str, hosts: &[HostSpec]) -> Self {
         let names: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();

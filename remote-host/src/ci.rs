@@ -152,9 +152,12 @@ pub fn cut(
 ) -> Result<(remote_config::Inventory, usize), Box<dyn std::error::Error>> {
     let narrowing = ci.limit.is_some() || ci.exclude.is_some();
     let had = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
-    let inventory = inventory.narrow(ci.limit.as_deref(), ci.exclude.as_deref())?;
+    let mut inventory = inventory.narrow(ci.limit.as_deref(), ci.exclude.as_deref())?;
+    if let Some(which) = ci.hosts_from {
+        inventory = from_last_run(inventory, which, group)?;
+    }
     let whole = group.and_then(|name| inventory.group(name).ok()).map_or(0, |g| g.hosts.len());
-    if narrowing && had > 0 && whole == 0 {
+    if narrowing && ci.hosts_from.is_none() && had > 0 && whole == 0 {
         let name = group.unwrap_or_default();
         let options: Vec<String> = [("limit", &ci.limit), ("exclude", &ci.exclude)]
             .iter()
@@ -171,6 +174,43 @@ pub fn cut(
         Some(shard) => (inventory.shard(shard), whole),
         None => (inventory, whole),
     })
+}
+
+/// The inventory cut to the hosts that failed (or succeeded) in the history's newest run. None of them in
+/// `group` is no error: nothing failed, so there is nothing to run again, and the run is empty.
+fn from_last_run(
+    inventory: remote_config::Inventory,
+    which: crate::cli::HostsFrom,
+    group: Option<&str>,
+) -> Result<remote_config::Inventory, Box<dyn std::error::Error>> {
+    let path = crate::history::default_path(inventory.path());
+    let option = match which {
+        crate::cli::HostsFrom::LastFailed => "last-failed",
+        crate::cli::HostsFrom::LastOk => "last-ok",
+    };
+    let nothing = || {
+        format!(
+            "--hosts-from {option} reads the history `remote live` keeps ({}), which has no run yet",
+            path.display()
+        )
+    };
+    if !path.exists() {
+        return Err(nothing().into());
+    }
+    let run = crate::history::History::open_to_read(&path)?.last_run()?.ok_or_else(nothing)?;
+    let wanted = which == crate::cli::HostsFrom::LastOk;
+    let names: Vec<String> = run.results.iter().filter(|r| r.ok == wanted).map(|r| r.host.clone()).collect();
+    let inventory = inventory.keep_named(&names);
+    if let Some(group) = group
+        && inventory.group(group).is_ok_and(|g| g.hosts.is_empty())
+    {
+        let what = if wanted { "succeeded" } else { "failed" };
+        eprintln!(
+            "remote: no host of group `{group}` {what} in the last run (`{}`); nothing to run",
+            remote_core::pretty::bounded(&run.line)
+        );
+    }
+    Ok(inventory)
 }
 
 /// The exit code of a finished run under `--fail-on`.

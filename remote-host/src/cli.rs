@@ -123,6 +123,10 @@ pub struct CiArgs {
     /// Not these hosts of the group, written as for --limit (e.g. `web-[03]`, `@canary`)
     #[arg(long, value_name = "SET")]
     pub exclude: Option<String>,
+    /// Only the hosts of the group that failed (`last-failed`) or succeeded (`last-ok`) in the newest run of
+    /// `remote live`'s history beside the inventory (a prompt line's or a job's)
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub hosts_from: Option<HostsFrom>,
     /// Show every line of every distinct output in the summary, not the first 20 (as `pretty_all`)
     #[arg(long)]
     pub full: bool,
@@ -164,6 +168,15 @@ impl CiArgs {
         };
         Some(crate::rollout::Plan::new(hosts, batches, max_fail))
     }
+}
+
+/// Which hosts of the last run `--hosts-from` takes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostsFrom {
+    /// Those that failed
+    LastFailed,
+    /// Those that succeeded
+    LastOk,
 }
 
 /// How a run's failures are shown.

@@ -393,6 +393,19 @@ impl History {
         rows.collect::<Result<Vec<_>, _>>().map_err(query)
     }
 
+    /// The newest run (a prompt line's or a job's), with its outcomes; `None` when there is none yet.
+    pub fn last_run(&self) -> Result<Option<PastRun>, HistoryError> {
+        let newest: Option<i64> = {
+            let connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+            connection
+                .query_row("SELECT max(at_ms) FROM runs", [], |row| row.get(0))
+                .map_err(|cause| HistoryError::Query { path: self.path.clone(), cause })?
+        };
+        let Some(at_ms) = newest else { return Ok(None) };
+        let filter = Filter { since_ms: Some(at_ms), ..Filter::default() };
+        Ok(self.runs(&filter)?.pop())
+    }
+
     /// The runs `filter` asks for, oldest first.
     pub fn runs(&self, filter: &Filter) -> Result<Vec<PastRun>, HistoryError> {
         let connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());

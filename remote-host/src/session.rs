@@ -454,7 +454,7 @@ impl Session {
             out!("{}", pretty::render_view(run, view, pretty::stdout_wants_color()));
         }
         if run.results.is_empty() {
-            eprintln!("remote: no hosts are left in the run (a `pick` kept none); nothing failed");
+            eprintln!("remote: no hosts are left in the run; nothing failed");
         }
     }
 }

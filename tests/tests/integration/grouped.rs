@@ -483,3 +483,29 @@ fn host_set_expressions_name_hosts_at_the_prompt_and_in_eval() {
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(out.stderr.contains("is no group or host of"), "{}", out.stderr);
 }
+
+#[test]
+fn hosts_from_the_last_run_of_the_prompt_are_what_the_command_line_runs_on() {
+    let fleet = Fleet::start();
+    // No history yet: said, before anything runs.
+    let out = fleet.remote(&["exec", "test", "--hosts-from", "last-failed", "--", "true"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("reads the history `remote live` keeps"), "{}", out.stderr);
+
+    let script = fleet.hosts.dir().join("fails.remote");
+    let second_fails =
+        format!("case $SSH_CONNECTION in *' {}') exit 3;; esac; echo fine", fleet.hosts.server_end(1));
+    std::fs::write(&script, format!("exec(test, \"{second_fails}\")\n")).unwrap();
+    let out = fleet.remote(&["live", "--no-hub", "--no-build", "--script", script.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    let hosts_from = |which: &str| {
+        let out = fleet.remote(&["--json", "exec", "test", "--hosts-from", which, "--", "echo", "again"]);
+        assert_eq!(out.code, 0, "{which}: {}", out.stderr);
+        Fleet::result_hosts(&serde_json::from_str(&out.stdout).unwrap())
+    };
+    assert_eq!(hosts_from("last-failed"), [fleet.name(1)]);
+    assert_eq!(hosts_from("last-ok"), [fleet.name(0), fleet.name(2), fleet.name(3)]);
+    let out = fleet.remote(&["--json", "run", "listing", "test", "--hosts-from", "last-failed"]);
+    assert_eq!(Fleet::result_hosts(&serde_json::from_str(&out.stdout).unwrap()), [fleet.name(1)]);
+}
