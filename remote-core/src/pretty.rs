@@ -92,32 +92,14 @@ const NEAR_SHARE: usize = 5;
 fn render_lines(run: &Report, color: bool, height: Option<usize>) -> String {
     let style = |sgr: &str, text: &dyn fmt::Display| paint(color, sgr, text);
     let (ok, failed) = (run.results.len() - run.failed_count(), run.failed_count());
-    let mut text = String::from("\n");
-    text.push_str(&format!(
-        "{} {} on {} ({} {}: {} ok, {} failed, {:.2}s)\n\n",
-        style(BLUE_BOLD, &"Run summary:"),
-        clip(run.label.lines().next().unwrap_or_default()),
-        sanitize(&run.group),
-        run.results.len(),
-        if run.results.len() == 1 { "host" } else { "hosts" },
-        ok,
-        failed,
-        run.elapsed.as_secs_f64()
-    ));
+    let counts = format!("{ok} ok, {failed} failed, {:.2}s", run.elapsed.as_secs_f64());
+    let mut text = heading(run, color, "Run summary:", &counts);
     let groups = run.groups();
     let mut blocks: Vec<Block> = groups
         .iter()
         .map(|group| {
             let first = &run.results[group.members[0]];
-            let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
-            // Host names come from the inventory and reach the terminal like output does: made safe the same
-            // way.
-            // Never cut: a failed host left out of its group's header would be hidden.
-            let mut label = sanitize(&crate::nodeset::fold(&names));
-            if names.len() > 1 {
-                label.push_str(&format!(" ({})", names.len()));
-            }
-            let mut block = block(first, label, height);
+            let mut block = block(first, group_label(run, group), height);
             block.tries = tries_note(run, group);
             block
         })
@@ -243,29 +225,12 @@ const DIFF_TIME: std::time::Duration = std::time::Duration::from_millis(300);
 pub fn render_diff(run: &Report, color: bool) -> String {
     let style = |sgr: &str, text: &dyn fmt::Display| paint(color, sgr, text);
     let groups = run.groups();
-    let label_of = |group: &crate::groups::OutputGroup| {
-        let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
-        let mut label = sanitize(&crate::nodeset::fold(&names));
-        if names.len() > 1 {
-            label.push_str(&format!(" ({})", names.len()));
-        }
-        label
-    };
+    let label_of = |group: &crate::groups::OutputGroup| group_label(run, group);
     let reference = groups.iter().find(|g| g.ok);
     let alike = reference.map_or(0, |g| g.members.len());
     let failed = run.failed_count();
-    let mut text = String::from("\n");
-    text.push_str(&format!(
-        "{} {} on {} ({} {}: {} alike, {} differ, {} failed)\n\n",
-        style(BLUE_BOLD, &"Diff:"),
-        clip(run.label.lines().next().unwrap_or_default()),
-        sanitize(&run.group),
-        run.results.len(),
-        if run.results.len() == 1 { "host" } else { "hosts" },
-        alike,
-        run.results.len() - alike - failed,
-        failed,
-    ));
+    let counts = format!("{alike} alike, {} differ, {failed} failed", run.results.len() - alike - failed);
+    let mut text = heading(run, color, "Diff:", &counts);
     let Some(reference) = reference else {
         // No host succeeded: nothing to compare with, so the failures as the summary shows them.
         return render(run, color);
@@ -331,6 +296,30 @@ pub fn render_diff(run: &Report, color: bool) -> String {
 
 /// Lines of a failed group's output the diff shows: the diff is about the hosts that ran.
 const TAIL_OF_FAILURE: usize = 3;
+
+/// The first lines of a summary or a diff: `TITLE LABEL on GROUP (N hosts: COUNTS)` between blank lines.
+fn heading(run: &Report, color: bool, title: &str, counts: &str) -> String {
+    format!(
+        "\n{} {} on {} ({} {}: {counts})\n\n",
+        paint(color, BLUE_BOLD, &title),
+        clip(run.label.lines().next().unwrap_or_default()),
+        sanitize(&run.group),
+        run.results.len(),
+        if run.results.len() == 1 { "host" } else { "hosts" },
+    )
+}
+
+/// A group's header: its hosts as a node set, and how many when more than one. Host names come from the
+/// inventory and reach the terminal like output does, so they are made safe the same way; the set is never
+/// cut, since a failed host left out of its group's header would be hidden.
+fn group_label(run: &Report, group: &crate::groups::OutputGroup) -> String {
+    let names: Vec<&str> = group.members.iter().map(|&m| run.results[m].host.as_str()).collect();
+    let mut label = sanitize(&crate::nodeset::fold(&names));
+    if names.len() > 1 {
+        label.push_str(&format!(" ({})", names.len()));
+    }
+    label
+}
 
 /// How the summary shows a group whose first host is `result`.
 fn block(result: &HostResult, label: String, height: Option<usize>) -> Block {
